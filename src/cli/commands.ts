@@ -1,0 +1,7 @@
+/**
+ * Every top-level `postern` command. Subsystems add theirs here.
+ */
+import type { Command } from "./env.js";
+import { netshCommand } from "./netsh.js";
+
+export const COMMANDS: readonly Command[] = [netshCommand];

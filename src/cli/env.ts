@@ -1,0 +1,27 @@
+/**
+ * What every command receives: where state lives, how to print, and the process facts a
+ * command may need. main.ts builds the real one; tests build their own.
+ */
+export interface CliEnv {
+  /** `<home>`: `--home DIR`, else `POSTERN_HOME`, else /var/lib/postern. */
+  home: string;
+  /** `--json` was given: show commands print one JSON document. */
+  json: boolean;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** The environment variables (only main.ts reads process.env; commands read this). */
+  vars: Readonly<Record<string, string | undefined>>;
+  isRoot: boolean;
+  /** Current directory, for relative file names. */
+  cwd: string;
+}
+
+export interface Command {
+  name: string;
+  /** One line for `postern --help`. */
+  summary: string;
+  /** Full help text, man-page style. */
+  help: string;
+  /** Returns the exit status. Throws PosternError for a user's mistake. */
+  run(argv: string[], env: CliEnv): Promise<number> | number;
+}

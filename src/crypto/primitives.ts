@@ -1,0 +1,171 @@
+/**
+ * The one module that imports node:crypto. Everything else (Kerberos enctypes, ESP
+ * transforms, IKE's PRFs and DH) is built from these primitives and never touches OpenSSL
+ * directly, so the cryptographic surface is reviewed in one place.
+ *
+ * Functions take and return Uint8Array/Buffer; keys are raw bytes. Nothing here keeps state.
+ * Add a primitive here (with a one-line doc) rather than importing node:crypto elsewhere.
+ */
+import * as nodeCrypto from "node:crypto";
+
+export type HashAlg = "sha1" | "sha256" | "sha384" | "sha512" | "md5";
+
+export function randomBytes(n: number): Buffer {
+  return nodeCrypto.randomBytes(n);
+}
+
+export function hash(alg: HashAlg, data: Uint8Array): Buffer {
+  return nodeCrypto.createHash(alg).update(data).digest();
+}
+
+export function hmac(
+  alg: HashAlg,
+  key: Uint8Array,
+  data: Uint8Array | readonly Uint8Array[],
+): Buffer {
+  const h = nodeCrypto.createHmac(alg, key);
+  if (data instanceof Uint8Array) h.update(data);
+  else for (const d of data) h.update(d);
+  return h.digest();
+}
+
+export function pbkdf2(
+  alg: HashAlg,
+  password: Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+  length: number,
+): Buffer {
+  return nodeCrypto.pbkdf2Sync(password, salt, iterations, length, alg);
+}
+
+/** Constant-time comparison; false when lengths differ. */
+export function equalConstantTime(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && nodeCrypto.timingSafeEqual(a, b);
+}
+
+function aesName(key: Uint8Array, mode: "ecb" | "cbc" | "ctr" | "gcm"): string {
+  if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
+    throw new RangeError(`AES key length ${key.length} is not 16, 24 or 32`);
+  }
+  return `aes-${key.length * 8}-${mode}`;
+}
+
+/** AES-CBC without padding: data must be a multiple of 16 bytes. */
+export function aesCbcEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Buffer {
+  const c = nodeCrypto.createCipheriv(aesName(key, "cbc"), key, iv).setAutoPadding(false);
+  return Buffer.concat([c.update(data), c.final()]);
+}
+
+/** AES-CBC without padding: data must be a multiple of 16 bytes. */
+export function aesCbcDecrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Buffer {
+  const d = nodeCrypto.createDecipheriv(aesName(key, "cbc"), key, iv).setAutoPadding(false);
+  return Buffer.concat([d.update(data), d.final()]);
+}
+
+/** AES-ECB on whole blocks, no padding. */
+export function aesEcbEncrypt(key: Uint8Array, data: Uint8Array): Buffer {
+  const c = nodeCrypto.createCipheriv(aesName(key, "ecb"), key, null).setAutoPadding(false);
+  return Buffer.concat([c.update(data), c.final()]);
+}
+
+/** AES-ECB on whole blocks, no padding. */
+export function aesEcbDecrypt(key: Uint8Array, data: Uint8Array): Buffer {
+  const d = nodeCrypto.createDecipheriv(aesName(key, "ecb"), key, null).setAutoPadding(false);
+  return Buffer.concat([d.update(data), d.final()]);
+}
+
+/** AES-GCM seal: returns ciphertext || tag (tagLength bytes). */
+export function aesGcmSeal(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+  tagLength = 16,
+): Buffer {
+  const c = nodeCrypto.createCipheriv(
+    aesName(key, "gcm") as nodeCrypto.CipherGCMTypes,
+    key,
+    nonce,
+    {
+      authTagLength: tagLength,
+    },
+  );
+  c.setAAD(aad);
+  return Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
+}
+
+/** AES-GCM open of ciphertext || tag; returns null when the tag does not verify. */
+export function aesGcmOpen(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  sealed: Uint8Array,
+  aad: Uint8Array,
+  tagLength = 16,
+): Buffer | null {
+  if (sealed.length < tagLength) return null;
+  const d = nodeCrypto.createDecipheriv(
+    aesName(key, "gcm") as nodeCrypto.CipherGCMTypes,
+    key,
+    nonce,
+    {
+      authTagLength: tagLength,
+    },
+  );
+  d.setAAD(aad);
+  d.setAuthTag(sealed.subarray(sealed.length - tagLength));
+  const out = d.update(sealed.subarray(0, sealed.length - tagLength));
+  try {
+    return Buffer.concat([out, d.final()]);
+  } catch {
+    return null;
+  }
+}
+
+/** A Diffie-Hellman key pair for an IKE group: MODP 14 (2048), ECP 19 (P-256), Curve25519 (31). */
+export interface DhKeyPair {
+  group: 14 | 19 | 31;
+  /** The public value as IKE's KE payload carries it. */
+  publicValue: Buffer;
+  /** Computes the shared secret from the peer's public value (IKE encoding). */
+  computeSecret(peer: Uint8Array): Buffer;
+}
+
+export function dhGenerate(group: 14 | 19 | 31): DhKeyPair {
+  if (group === 14) {
+    const dh = nodeCrypto.getDiffieHellman("modp14");
+    dh.generateKeys();
+    return {
+      group,
+      publicValue: dh.getPublicKey(),
+      computeSecret: (peer) => dh.computeSecret(peer),
+    };
+  }
+  if (group === 19) {
+    const ecdh = nodeCrypto.createECDH("prime256v1");
+    ecdh.generateKeys();
+    // IKE (RFC 5903) carries x || y without the 0x04 prefix; the secret is x only.
+    const pub = ecdh.getPublicKey().subarray(1);
+    return {
+      group,
+      publicValue: Buffer.from(pub),
+      computeSecret: (peer) =>
+        ecdh.computeSecret(Buffer.concat([Buffer.from([4]), peer])).subarray(0, 32),
+    };
+  }
+  const { privateKey, publicKey } = nodeCrypto.generateKeyPairSync("x25519");
+  const raw = publicKey.export({ format: "der", type: "spki" }).subarray(-32);
+  return {
+    group,
+    publicValue: Buffer.from(raw),
+    computeSecret: (peer) => {
+      const prefix = Buffer.from("302a300506032b656e032100", "hex");
+      const peerKey = nodeCrypto.createPublicKey({
+        key: Buffer.concat([prefix, peer]),
+        format: "der",
+        type: "spki",
+      });
+      return nodeCrypto.diffieHellman({ privateKey, publicKey: peerKey });
+    },
+  };
+}

@@ -1,0 +1,10 @@
+/**
+ * The netsh contexts postern speaks. Each subsystem registers its handler here.
+ */
+import type { NetshContext } from "./shell.js";
+
+export const NETSH_CONTEXTS: readonly NetshContext[] = [
+  // { words: ["ipsec", "static"], handler: ipsecStatic },
+  // { words: ["ipsec", "dynamic"], handler: ipsecDynamic },
+  // { words: ["firewall"], handler: firewall },
+];

@@ -1,0 +1,95 @@
+/**
+ * `postern netsh`: netsh's contexts and scripts.
+ * 1. A line is tokenized (args.ts) and its leading context words ("ipsec static",
+ *    "firewall", ...) are matched against the registered contexts; without them the line
+ *    runs in the current context (`pushd ipsec static` in a script).
+ * 2. The context's handler gets the remaining tokens (verb, object, tagged values).
+ * 3. A script (`-f FILE`) runs line by line: `#` comments and blank lines skipped,
+ *    `pushd CONTEXT` / `popd`, and it stops at the first error, naming the line.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { CliEnv } from "../cli/env.js";
+import { PosternError, UsageError } from "../errors.js";
+import { tokenize } from "./args.js";
+
+export type NetshHandler = (tokens: string[], env: CliEnv) => Promise<void> | void;
+
+export interface NetshContext {
+  /** Context words, lower case: ["ipsec", "static"]. */
+  words: string[];
+  handler: NetshHandler;
+}
+
+export interface NetshShell {
+  runTokens(tokens: string[], env: CliEnv, current?: string[]): Promise<void>;
+  runScript(file: string, env: CliEnv): Promise<void>;
+}
+
+export function createNetshShell(contexts: readonly NetshContext[]): NetshShell {
+  const byLength = [...contexts].sort((a, b) => b.words.length - a.words.length);
+
+  function match(tokens: readonly string[]): { ctx: NetshContext; rest: string[] } | undefined {
+    const lower = tokens.map((t) => t.toLowerCase());
+    for (const ctx of byLength) {
+      if (ctx.words.every((w, i) => lower[i] === w)) {
+        return { ctx, rest: tokens.slice(ctx.words.length) };
+      }
+    }
+    return undefined;
+  }
+
+  function find(words: readonly string[]): NetshContext | undefined {
+    const key = words.join(" ").toLowerCase();
+    return contexts.find((c) => c.words.join(" ") === key);
+  }
+
+  async function runTokens(tokens: string[], env: CliEnv, current: string[] = []): Promise<void> {
+    const t = tokens[0]?.toLowerCase() === "netsh" ? tokens.slice(1) : tokens;
+    if (t.length === 0) throw new UsageError("netsh: no command given");
+    const direct = match(t);
+    if (direct) return direct.ctx.handler(direct.rest, env);
+    const cur = find(current);
+    if (cur) return cur.handler(t, env);
+    const known = contexts.map((c) => c.words.join(" ")).join(", ");
+    throw new UsageError(`netsh: unknown context or command '${t.join(" ")}' (contexts: ${known})`);
+  }
+
+  async function runScript(file: string, env: CliEnv): Promise<void> {
+    const full = path.resolve(env.cwd, file);
+    let text: string;
+    try {
+      text = fs.readFileSync(full, "utf8");
+    } catch (e) {
+      throw new PosternError("io", `netsh -f: cannot read ${file}: ${(e as Error).message}`);
+    }
+    const stack: string[][] = [];
+    let current: string[] = [];
+    const lines = text.split(/\r?\n/);
+    for (let i = 0; i < lines.length; i++) {
+      const line = (lines[i] as string).trim();
+      if (line === "" || line.startsWith("#") || /^rem(\s|$)/i.test(line)) continue;
+      try {
+        const tokens = tokenize(line);
+        const verb = tokens[0]?.toLowerCase();
+        if (verb === "pushd") {
+          const words = tokens.slice(1).map((w) => w.toLowerCase());
+          if (!find(words)) throw new UsageError(`pushd: unknown context '${words.join(" ")}'`);
+          stack.push(current);
+          current = words;
+        } else if (verb === "popd") {
+          current = stack.pop() ?? [];
+        } else {
+          await runTokens(tokens, env, current);
+        }
+      } catch (e) {
+        if (e instanceof PosternError) {
+          throw new PosternError(e.code, `${file}:${i + 1}: ${e.message}`, e.exitCode);
+        }
+        throw e;
+      }
+    }
+  }
+
+  return { runTokens, runScript };
+}
