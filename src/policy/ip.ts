@@ -1,0 +1,113 @@
+/**
+ * IP addresses as numbers, for filters and matching: parse and format IPv4/IPv6, masks and
+ * prefixes. Pure; no DNS.
+ */
+import * as net from "node:net";
+import type { IpFamily } from "./model.js";
+
+export interface IpAddr {
+  family: IpFamily;
+  /** The address as an unsigned integer (32 or 128 bits). */
+  value: bigint;
+}
+
+export function familyBits(family: IpFamily): number {
+  return family === 4 ? 32 : 128;
+}
+
+/** Parses a literal IPv4 or IPv6 address; null when it is not one. */
+export function parseIp(text: string): IpAddr | null {
+  const kind = net.isIP(text);
+  if (kind === 4) {
+    const parts = text.split(".").map(Number);
+    const v = parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n);
+    return { family: 4, value: v };
+  }
+  if (kind === 6) {
+    let s = text;
+    const zone = s.indexOf("%");
+    if (zone >= 0) s = s.slice(0, zone);
+    // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
+    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+    if (v4) {
+      const n = parseIp(v4[1] as string);
+      if (!n) return null;
+      const hi = ((n.value >> 16n) & 0xffffn).toString(16);
+      const lo = (n.value & 0xffffn).toString(16);
+      s = `${s.slice(0, v4.index)}${hi}:${lo}`;
+    }
+    const [head, tail] = s.includes("::") ? s.split("::") : [s, undefined];
+    const h = head ? head.split(":") : [];
+    const t = tail !== undefined && tail !== "" ? tail.split(":") : [];
+    const fill = tail === undefined ? 0 : 8 - h.length - t.length;
+    const groups = [...h, ...Array<string>(fill).fill("0"), ...t];
+    if (groups.length !== 8) return null;
+    const v = groups.reduce((acc, g) => (acc << 16n) | BigInt(Number.parseInt(g, 16)), 0n);
+    return { family: 6, value: v };
+  }
+  return null;
+}
+
+export function formatIp(a: IpAddr): string {
+  if (a.family === 4) {
+    const v = a.value;
+    return [24n, 16n, 8n, 0n].map((s) => ((v >> s) & 0xffn).toString()).join(".");
+  }
+  const groups: string[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(((a.value >> BigInt(i * 16)) & 0xffffn).toString(16));
+  // Compress the longest run of zero groups (RFC 5952).
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== "0") {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === "0") j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best < 0) return groups.join(":");
+  return `${groups.slice(0, best).join(":")}::${groups.slice(best + bestLen).join(":")}`;
+}
+
+/** The mask of a prefix length, as an integer of the family's width. */
+export function prefixMask(prefix: number, family: IpFamily): bigint {
+  const bits = BigInt(familyBits(family));
+  if (prefix <= 0) return 0n;
+  return ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(prefix))) - 1n);
+}
+
+/**
+ * A mask given as a dotted quad (255.255.255.0) or a prefix length (24): returns the prefix
+ * length, or null when the dotted mask is not contiguous or the number is out of range.
+ */
+export function parseMask(text: string, family: IpFamily): number | null {
+  const max = familyBits(family);
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    return n >= 0 && n <= max ? n : null;
+  }
+  const m = parseIp(text);
+  if (!m || m.family !== family) return null;
+  for (let p = 0; p <= max; p++) if (prefixMask(p, family) === m.value) return p;
+  return null;
+}
+
+/** The network address of `a` under a prefix. */
+export function networkOf(a: IpAddr, prefix: number): IpAddr {
+  return { family: a.family, value: a.value & prefixMask(prefix, a.family) };
+}
+
+export function inSubnet(a: IpAddr, net: IpAddr, prefix: number): boolean {
+  return a.family === net.family && (a.value & prefixMask(prefix, a.family)) === net.value;
+}
+
+export function compareIp(a: IpAddr, b: IpAddr): number {
+  if (a.family !== b.family) return a.family - b.family;
+  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+}
