@@ -240,7 +240,7 @@ export class SequenceReader {
   /** An OPTIONAL field: absent unless the next element is `[n]`. */
   opt<T>(n: number, name: string, read: (node: DerNode) => T): T | undefined {
     const next = this.items[this.index];
-    if (!next || next.cls !== "context" || next.tag !== n) return undefined;
+    if (next?.cls !== "context" || next.tag !== n) return undefined;
     this.index++;
     return read(readExplicit(next, "context", n, `${this.path}.${name}`));
   }
