@@ -157,7 +157,9 @@ function readTlv(buf: Uint8Array, offset: number, path: string): { node: DerNode
 }
 
 /** Parses `bytes` as exactly one DER element; trailing octets are an error. */
-export function parseDer(bytes: Uint8Array, path: string): DerNode {
+export function parseDer(input: Uint8Array, path: string): DerNode {
+  // A plain Uint8Array view, so that slices of a Buffer are copies, not views.
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const { node, next } = readTlv(bytes, 0, path);
   if (next !== bytes.length) {
     throw new Asn1Error(path, `${bytes.length - next} trailing octets after ${nodeName(node)}`);

@@ -21,15 +21,18 @@ const ENCODER = new TextEncoder();
 export class ByteReader {
   private off = 0;
   private readonly view: DataView;
+  private readonly buf: Uint8Array;
 
   constructor(
-    private readonly buf: Uint8Array,
+    input: Uint8Array,
     private readonly code: FileFormatCode,
     private readonly what: string,
-    private readonly end = buf.length,
+    private readonly end = input.length,
     start = 0,
   ) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    // A plain Uint8Array view, so that slices of a Buffer are copies, not views.
+    this.buf = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+    this.view = new DataView(input.buffer, input.byteOffset, input.byteLength);
     this.off = start;
   }
 
