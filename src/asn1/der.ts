@@ -262,11 +262,20 @@ export function readSequenceOf<T>(node: DerNode, read: (node: DerNode) => T): T[
   return childrenOf(node, (i) => `${node.path}[${i}]`).map(read);
 }
 
+/** Longest INTEGER we read (512 bits); Kerberos needs 4, so more is an attack or an error. */
+export const MAX_INTEGER_OCTETS = 64;
+
 /** INTEGER as a bigint; the encoding must be minimal (X.690 §8.3.2). */
 export function readInteger(node: DerNode): bigint {
   expectUniversal(node, UNIVERSAL.INTEGER);
   const c = node.content;
   if (c.length === 0) throw new Asn1Error(node.path, "empty INTEGER");
+  if (c.length > MAX_INTEGER_OCTETS) {
+    throw new Asn1Error(
+      node.path,
+      `INTEGER of ${c.length} octets is longer than ${MAX_INTEGER_OCTETS}`,
+    );
+  }
   if (c.length > 1) {
     const a = c[0]!;
     const b = c[1]! & 0x80;
@@ -366,6 +375,12 @@ const TIME_RE = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
 /** GeneralizedTime in the one form RFC 4120 §5.2.3 allows: `YYYYMMDDHHMMSSZ`, UTC. */
 export function readGeneralizedTime(node: DerNode): Date {
   expectUniversal(node, UNIVERSAL.GENERALIZED_TIME);
+  if (node.content.length !== 15) {
+    throw new Asn1Error(
+      node.path,
+      `GeneralizedTime of ${node.content.length} octets is not YYYYMMDDHHMMSSZ`,
+    );
+  }
   const text = String.fromCharCode(...node.content);
   const m = TIME_RE.exec(text);
   if (!m)

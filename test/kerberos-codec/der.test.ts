@@ -61,8 +61,14 @@ describe("DER lengths and tags (X.690 §8.1, §10.1)", () => {
   });
 
   it("rejects lengths beyond the buffer before reading them", () => {
-    asn1Error(() => parseDer(h("04 05 0102"), "T"), "T: OCTET STRING length 5 exceeds the 2 octets left");
-    asn1Error(() => parseDer(h("04 84 7fffffff 00"), "T"), /length 2147483647 exceeds the 1 octets left/);
+    asn1Error(
+      () => parseDer(h("04 05 0102"), "T"),
+      "T: OCTET STRING length 5 exceeds the 2 octets left",
+    );
+    asn1Error(
+      () => parseDer(h("04 84 7fffffff 00"), "T"),
+      /length 2147483647 exceeds the 1 octets left/,
+    );
     asn1Error(() => parseDer(h("04 85 0100000000"), "T"), /length of 5 octets too long/);
     asn1Error(() => parseDer(h("04"), "T"), /truncated length/);
     asn1Error(() => parseDer(h(""), "T"), /expected a tag, got end of data/);
@@ -101,18 +107,35 @@ describe("DER primitive types (X.690 §8.2-§8.7, RFC 4120 §5.2)", () => {
     asn1Error(() => readInteger(parseDer(h("0202 007f"), "T")), "T: non-minimal INTEGER");
     asn1Error(() => readInteger(parseDer(h("0202 ff80"), "T")), "T: non-minimal INTEGER");
     asn1Error(() => readInteger(parseDer(h("0200"), "T")), "T: empty INTEGER");
+    const huge = new Uint8Array(5 + 100000);
+    huge.set([0x02, 0x83, 0x01, 0x86, 0xa0, 0x01]);
+    asn1Error(
+      () => readInteger(parseDer(huge, "T")),
+      "T: INTEGER of 100000 octets is longer than 64",
+    );
   });
 
   it("INTEGER round-trips any bigint", () => {
-    fc.assert(fc.property(fc.bigInt(), (v) => readInteger(parseDer(derInteger(v), "x")) === v));
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: -(2n ** 500n), max: 2n ** 500n }),
+        (v) => readInteger(parseDer(derInteger(v), "x")) === v,
+      ),
+    );
   });
 
   it("Int32 and UInt32 ranges (RFC 4120 §5.2.4)", () => {
     assert.equal(readInt32(parseDer(derInt32(-2147483648), "x")), -2147483648);
     assert.equal(readUInt32(parseDer(derUInt32(4294967295), "x")), 4294967295);
-    asn1Error(() => readInt32(parseDer(derInteger(2147483648n), "T")), "T: Int32 2147483648 out of range -2147483648..2147483647");
+    asn1Error(
+      () => readInt32(parseDer(derInteger(2147483648n), "T")),
+      "T: Int32 2147483648 out of range -2147483648..2147483647",
+    );
     asn1Error(() => readUInt32(parseDer(derInteger(-1), "T")), /UInt32 -1 out of range/);
-    asn1Error(() => readUInt32(parseDer(derInteger(1n << 200n), "T")), /UInt32 out of range \(26-octet INTEGER\)/);
+    asn1Error(
+      () => readUInt32(parseDer(derInteger(1n << 200n), "T")),
+      /UInt32 out of range \(26-octet INTEGER\)/,
+    );
     asn1Error(() => derUInt32(-1), /UInt32 -1 out of range/);
   });
 
@@ -124,8 +147,14 @@ describe("DER primitive types (X.690 §8.2-§8.7, RFC 4120 §5.2)", () => {
 
   it("OCTET STRING must be primitive; tag mismatches name both tags", () => {
     assert.equal(hx(readOctetString(parseDer(derOctetString(h("abcd")), "x"))), "abcd");
-    asn1Error(() => readOctetString(parseDer(h("24 03 0401 aa"), "T")), "T: expected primitive OCTET STRING");
-    asn1Error(() => readOctetString(parseDer(h("0201 00"), "T")), "T: expected OCTET STRING, got INTEGER");
+    asn1Error(
+      () => readOctetString(parseDer(h("24 03 0401 aa"), "T")),
+      "T: expected primitive OCTET STRING",
+    );
+    asn1Error(
+      () => readOctetString(parseDer(h("0201 00"), "T")),
+      "T: expected OCTET STRING, got INTEGER",
+    );
   });
 
   it("BIT STRING: unused-bit count <= 7 and unused bits zero", () => {
@@ -137,19 +166,45 @@ describe("DER primitive types (X.690 §8.2-§8.7, RFC 4120 §5.2)", () => {
 
   it("GeneralString is UTF-8 as Kerberos peers send it; IA5String is ASCII", () => {
     assert.equal(readGeneralString(parseDer(h("1b 03 e282ac"), "x")), "\u20ac");
-    asn1Error(() => readGeneralString(parseDer(h("1b 01 ff"), "T")), "T: GeneralString is not valid UTF-8");
+    asn1Error(
+      () => readGeneralString(parseDer(h("1b 01 ff"), "T")),
+      "T: GeneralString is not valid UTF-8",
+    );
     asn1Error(() => readIA5String(parseDer(h("16 01 80"), "T")), /non-ASCII octet 0x80/);
     asn1Error(() => derIA5String("\u00e9"), /non-ASCII/);
   });
 
   it("KerberosTime is exactly YYYYMMDDHHMMSSZ (RFC 4120 §5.2.3)", () => {
     const t = (s: string) => derTlv("universal", false, 24, new TextEncoder().encode(s));
-    assert.equal(readGeneralizedTime(parseDer(t("20370913024805Z"), "x")).toISOString(), "2037-09-13T02:48:05.000Z");
-    assert.equal(readGeneralizedTime(parseDer(t("00050101000000Z"), "x")).toISOString(), "0005-01-01T00:00:00.000Z");
-    for (const bad of ["20370913024805", "20370913024805.5Z", "2037091302480Z", "20370913024805+0100", "20371313024805Z", "20370231000000Z", "20370913246000Z"]) {
+    assert.equal(
+      readGeneralizedTime(parseDer(t("20370913024805Z"), "x")).toISOString(),
+      "2037-09-13T02:48:05.000Z",
+    );
+    assert.equal(
+      readGeneralizedTime(parseDer(t("00050101000000Z"), "x")).toISOString(),
+      "0005-01-01T00:00:00.000Z",
+    );
+    for (const bad of [
+      "20370913024805",
+      "20370913024805.5Z",
+      "2037091302480Z",
+      "20370913024805+0100",
+      "20371313024805Z",
+      "20370231000000Z",
+      "20370913246000Z",
+    ]) {
       asn1Error(() => readGeneralizedTime(parseDer(t(bad), "T")), /GeneralizedTime/);
     }
-    assert.equal(Buffer.from(derGeneralizedTime(new Date("2026-11-27T07:34:13.999Z"))).subarray(2).toString(), "20261127073413Z");
+    asn1Error(
+      () => readGeneralizedTime(parseDer(t("2".repeat(300000)), "T")),
+      /GeneralizedTime of 300000 octets/,
+    );
+    assert.equal(
+      Buffer.from(derGeneralizedTime(new Date("2026-11-27T07:34:13.999Z")))
+        .subarray(2)
+        .toString(),
+      "20261127073413Z",
+    );
     asn1Error(() => derGeneralizedTime(new Date(Number.NaN)), /cannot be a GeneralizedTime/);
   });
 });
@@ -158,7 +213,12 @@ describe("SEQUENCE with explicit context tags (RFC 4120 §5.2 EXPLICIT TAGS)", (
   const seq = (bytes: Uint8Array) => new SequenceReader(parseDer(bytes, "S"));
 
   it("reads required and optional fields in order", () => {
-    const r = seq(derFields([[0, derInt32(1)], [2, derInt32(3)]]));
+    const r = seq(
+      derFields([
+        [0, derInt32(1)],
+        [2, derInt32(3)],
+      ]),
+    );
     assert.equal(r.req(0, "a", readInt32), 1);
     assert.equal(r.opt(1, "b", readInt32), undefined);
     assert.equal(r.req(2, "c", readInt32), 3);
@@ -176,10 +236,24 @@ describe("SEQUENCE with explicit context tags (RFC 4120 §5.2 EXPLICIT TAGS)", (
     const dup = seq(derFields([[0, derInt32(1)]]).slice(0));
     dup.req(0, "a", readInt32);
     dup.end();
-    const extra = seq(derTlv("universal", true, 16, Buffer.concat([derExplicit(0, derInt32(1)), derExplicit(0, derInt32(2))])));
+    const extra = seq(
+      derTlv(
+        "universal",
+        true,
+        16,
+        Buffer.concat([derExplicit(0, derInt32(1)), derExplicit(0, derInt32(2))]),
+      ),
+    );
     extra.req(0, "a", readInt32);
     asn1Error(() => extra.end(), "S: unexpected [0] (unknown or out of order)");
-    const swapped = seq(derTlv("universal", true, 16, Buffer.concat([derExplicit(1, derInt32(1)), derExplicit(0, derInt32(2))])));
+    const swapped = seq(
+      derTlv(
+        "universal",
+        true,
+        16,
+        Buffer.concat([derExplicit(1, derInt32(1)), derExplicit(0, derInt32(2))]),
+      ),
+    );
     swapped.opt(0, "a", readInt32);
     swapped.opt(1, "b", readInt32);
     asn1Error(() => swapped.end(), "S: unexpected [0] (unknown or out of order)");
@@ -188,7 +262,9 @@ describe("SEQUENCE with explicit context tags (RFC 4120 §5.2 EXPLICIT TAGS)", (
   it("an explicit tag holds exactly one constructed element", () => {
     const prim = seq(derTlv("universal", true, 16, derTlv("context", false, 0, derInt32(1))));
     asn1Error(() => prim.req(0, "a", readInt32), "S: expected constructed [0]");
-    const two = seq(derTlv("universal", true, 16, derExplicit(0, Buffer.concat([derInt32(1), derInt32(2)]))));
+    const two = seq(
+      derTlv("universal", true, 16, derExplicit(0, Buffer.concat([derInt32(1), derInt32(2)]))),
+    );
     asn1Error(() => two.req(0, "a", readInt32), "S.a: trailing octets inside [0]");
   });
 
@@ -205,6 +281,9 @@ describe("SEQUENCE with explicit context tags (RFC 4120 §5.2 EXPLICIT TAGS)", (
     const i = Buffer.from(good).lastIndexOf(Buffer.from("020114", "hex"));
     const bad = Uint8Array.from(good);
     bad[i] = 0x04;
-    asn1Error(() => decodeAsReq(bad), "AS-REQ.req-body.etype[2]: expected INTEGER, got OCTET STRING");
+    asn1Error(
+      () => decodeAsReq(bad),
+      "AS-REQ.req-body.etype[2]: expected INTEGER, got OCTET STRING",
+    );
   });
 });
