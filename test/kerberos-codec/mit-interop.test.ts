@@ -132,7 +132,8 @@ describe("MIT Kerberos 1.20 interop: keytab, ccache and captured messages", {
     const bytes = fs.readFileSync(`${realm.dir}/mit.ccache`);
     const cc = parseCcache(bytes);
     assert.equal(formatPrincipal(cc.defaultPrincipal), "alice@MIT.TEST");
-    assert.deepEqual(cc.timeOffset, { seconds: 0, microseconds: 0 });
+    // header tag 1: KDC clock minus ours; same host, so within a second
+    assert.ok(cc.timeOffset && Math.abs(cc.timeOffset.seconds) <= 1, JSON.stringify(cc.timeOffset));
     const creds = cc.credentials.filter((c) => !isCacheConfigEntry(c));
     assert.deepEqual(
       creds.map((c) => formatPrincipal(c.server)),
