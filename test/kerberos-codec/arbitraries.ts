@@ -18,6 +18,7 @@ import type {
   EtypeInfo2Entry,
   HostAddress,
   KdcRep,
+  KerbErrorData,
   KdcReq,
   KdcReqBody,
   KrbCred,
@@ -34,6 +35,7 @@ import type {
   PrincipalName,
   Ticket,
   TransitedEncoding,
+  TypedDataEntry,
 } from "../../src/kerberos/messages/index.js";
 
 export const int32 = fc.integer({ min: -0x80000000, max: 0x7fffffff });
@@ -276,4 +278,13 @@ export const encKrbCredPart: fc.Arbitrary<EncKrbCredPart> = rec<EncKrbCredPart>(
     rAddress: hostAddress,
   },
   ["ticketInfo"],
+);
+
+export const typedData = nonEmpty(
+  rec<TypedDataEntry>({ dataType: int32, dataValue: bytes }, ["dataType"]),
+  3,
+);
+export const kerbErrorData: fc.Arbitrary<KerbErrorData> = rec<KerbErrorData>(
+  { dataType: int32, dataValue: bytes },
+  ["dataType"],
 );

@@ -114,6 +114,8 @@ const DECODERS: ((b: Uint8Array) => unknown)[] = [
   m.decodeEtypeInfo2Entry,
   m.decodePaPacRequest,
   m.decodePaForUser,
+  m.decodeTypedData,
+  m.decodeKerbErrorData,
   m.kdcReqBodyBytes,
 ];
 

@@ -140,4 +140,11 @@ describe("known encodings", () => {
       "\x0a\x00\x00\x00alice@MIT.TESTMIT.TESTKerberos",
     );
   });
+
+  it("MS-KILE §2.2.1: KERB-ERROR-DATA with KERB_ERR_TYPE_EXTENDED carries a little-endian NTSTATUS", () => {
+    const value = Buffer.from("6a0000c00000000001000000", "hex");
+    const der = m.encodeKerbErrorData({ dataType: m.KERB_ERR_TYPE_EXTENDED, dataValue: value });
+    assert.equal(hx(der), "3015a103020103a20e040c6a0000c00000000001000000");
+    assert.equal(m.extendedErrorStatus(m.decodeKerbErrorData(der)), 0xc000006a);
+  });
 });

@@ -102,6 +102,13 @@ const CASES: Case<unknown>[] = [
     m.decodeEncKrbCredPart,
   ),
   c("RFC 4120 §5.9.1 KRB-ERROR", a.krbError, m.encodeKrbError, m.decodeKrbError),
+  c("RFC 4120 §5.9.1 TYPED-DATA", a.typedData, m.encodeTypedData, m.decodeTypedData),
+  c(
+    "MS-KILE §2.2.1 KERB-ERROR-DATA",
+    a.kerbErrorData,
+    m.encodeKerbErrorData,
+    m.decodeKerbErrorData,
+  ),
   c("MS-KILE §2.2.3 PA-PAC-REQUEST", a.paPacRequest, m.encodePaPacRequest, m.decodePaPacRequest),
   c("MS-SFU §2.2.1 PA-FOR-USER", a.paForUser, m.encodePaForUser, m.decodePaForUser),
 ];
