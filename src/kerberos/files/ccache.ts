@@ -250,7 +250,7 @@ export function cacheConfigEntries(cc: Ccache): CacheConfigEntry[] {
   });
 }
 
-/** A configuration entry as MIT's krb5_cc_set_config makes it. */
+/** A configuration entry as MIT's krb5_cc_set_config makes it (server name type 1, as MIT 1.20 writes). */
 export function makeCacheConfigEntry(
   client: Principal,
   key: string,
@@ -261,7 +261,7 @@ export function makeCacheConfigEntry(
   if (about) nameString.push(formatPrincipal(about));
   return {
     client,
-    server: { realm: CACHECONF_REALM, name: { nameType: NAME_TYPE.NT_UNKNOWN, nameString } },
+    server: { realm: CACHECONF_REALM, name: { nameType: NAME_TYPE.NT_PRINCIPAL, nameString } },
     key: { keytype: 0, keyvalue: new Uint8Array(0) },
     authtime: 0,
     starttime: 0,

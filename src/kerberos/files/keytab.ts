@@ -8,7 +8,7 @@
  *             uint16 num_components       -- v2: the realm is not counted
  *             uint16 len, realm
  *             (uint16 len, component) * num_components
- *             uint32 name_type
+ *             uint32 name_type            -- read as Int32, as in PrincipalName
  *             uint32 timestamp            -- seconds since 1970
  *             uint8  vno8
  *             uint16 enctype, uint16 len, key
@@ -83,7 +83,7 @@ function readEntry(r: ByteReader): KeytabEntry {
   const nameString: string[] = [];
   for (let i = 0; i < count; i++)
     nameString.push(r.text(r.u16("component length"), `component ${i}`));
-  const nameType = r.u32("name_type");
+  const nameType = r.u32("name_type") | 0;
   const timestamp = r.u32("timestamp");
   const vno8 = r.u8("vno8");
   const keytype = r.u16("enctype");
