@@ -12,6 +12,7 @@ import { after, before, describe, it } from "node:test";
 import {
   cacheConfigEntries,
   isCacheConfigEntry,
+  makeCacheConfigEntry,
   parseCcache,
   readCcacheFile,
   serializeCcache,
@@ -161,19 +162,32 @@ describe("MIT Kerberos 1.20 interop: keytab, ccache and captured messages", {
     assert.deepEqual(Buffer.from(serializeCcache(cc)), bytes, "re-serialised byte for byte");
   });
 
-  it("MIT klist -e reads a ccache we wrote, and MIT kvno gets a service ticket with our copy of its TGT", () => {
+  it("MIT klist -e / -C reads a ccache we wrote (with an X-CACHECONF entry), and MIT kvno gets a service ticket with our copy of its TGT", () => {
     const mit = readCcacheFile(`${realm.dir}/mit.ccache`);
     const tgt = mit.credentials.find((c) => c.server.name.nameString[0] === "krbtgt")!;
     const ours = `${realm.dir}/ours.ccache`;
     writeCcacheFile(ours, {
+      timeOffset: { seconds: 0, microseconds: 0 },
       defaultPrincipal: mit.defaultPrincipal,
-      credentials: [{ ...tgt, ticket: encodeTicket(decodeTicket(tgt.ticket)) }],
+      credentials: [
+        makeCacheConfigEntry(
+          mit.defaultPrincipal,
+          "pa_type",
+          new TextEncoder().encode("2"),
+          tgt.server,
+        ),
+        { ...tgt, ticket: encodeTicket(decodeTicket(tgt.ticket)) },
+      ],
     });
     assert.equal(fs.statSync(ours).mode & 0o777, 0o600);
     const listed = realm.ok("klist", ["-e", "-c", ours]);
     assert.match(listed, /Default principal: alice@MIT.TEST/);
     assert.match(listed, /krbtgt\/MIT.TEST@MIT.TEST/);
     assert.match(listed, /Etype \(skey, tkt\): aes256-cts-hmac-sha1-96, aes256-cts-hmac-sha1-96/);
+    assert.match(
+      realm.ok("klist", ["-C", "-c", ours]),
+      /config: pa_type\(krbtgt\/MIT.TEST@MIT.TEST\) = 2/,
+    );
     realm.ok("kvno", [SERVICE], { env: { KRB5CCNAME: `FILE:${ours}` } });
     const after = readCcacheFile(ours);
     assert.ok(after.credentials.some((c) => formatPrincipal(c.server) === `${SERVICE}@MIT.TEST`));
