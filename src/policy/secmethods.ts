@@ -127,14 +127,14 @@ function parseEsp(inner: string, where: string, warn: Warn): NonNullable<QmSecMe
     throw new UsageError(`${where}: ESP takes [ConfAlg,AuthAlg], got ESP[${inner}]`);
   }
   const conf = pickAlg(parts[0] as string, QM_CONF, "encryption algorithm", where, warn);
-  const auth = pickAlg(parts[1] as string, QM_AUTH, "integrity algorithm", where, warn);
-  if (conf === "none" && auth === "none") {
-    throw new UsageError(`${where}: ESP[None,None] protects nothing; use ESP[None,SHA256]`);
-  }
-  if (isAead(conf) && auth !== "none") {
+  if (isAead(conf) && (parts[1] as string).trim().toLowerCase() !== "none") {
     throw new UsageError(
       `${where}: ${upper(conf)} carries its own integrity; write ESP[${upper(conf)},None]`,
     );
+  }
+  const auth = pickAlg(parts[1] as string, QM_AUTH, "integrity algorithm", where, warn);
+  if (conf === "none" && auth === "none") {
+    throw new UsageError(`${where}: ESP[None,None] protects nothing; use ESP[None,SHA256]`);
   }
   return { conf, auth };
 }
