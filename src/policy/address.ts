@@ -163,30 +163,57 @@ export function formatAddressSpec(spec: AddressSpec): string {
   return formatFilterSide(spec).addr;
 }
 
-/** Why a stored AddressSpec is not valid (for the store validator), or null. */
-export function addressSpecProblem(spec: AddressSpec): string | null {
-  try {
-    const { addr, mask } = formatFilterSide(spec);
-    const again = parseFilterSide(addr, mask ?? undefined, "src");
-    return JSON.stringify(again) === JSON.stringify(normalize(spec))
-      ? null
-      : `not in canonical form (expected ${JSON.stringify(again)})`;
-  } catch (e) {
-    return (e as Error).message.replace(/^srcaddr: |^srcmask: /, "");
-  }
+function canonicalIp(text: string, family: IpFamily, what: string): bigint | string {
+  if (typeof text !== "string") return `${what}: expected a string`;
+  const ip = parseIp(text);
+  if (!ip) return `${what}: bad IP address '${text}'`;
+  if (ip.family !== family) return `${what}: '${text}' is not IPv${family}`;
+  if (formatIp(ip) !== text) return `${what}: not in canonical form (expected ${formatIp(ip)})`;
+  return ip.value;
 }
 
-function normalize(spec: AddressSpec): AddressSpec {
+/**
+ * Why a stored AddressSpec is not valid (for the store validator), or null. Checks what
+ * parseFilterSide would have produced: canonical addresses, prefix in range with no host
+ * bits, ranges in order, lower-case DNS names that are not keywords.
+ */
+export function addressSpecProblem(spec: AddressSpec): string | null {
   switch (spec.kind) {
-    case "subnet":
-      return { kind: "subnet", address: spec.address, prefix: spec.prefix, family: spec.family };
-    case "range":
-      return { kind: "range", from: spec.from, to: spec.to, family: spec.family };
-    case "dns":
-      return { kind: "dns", name: spec.name };
+    case "me":
+    case "any":
+      return null;
     case "server":
-      return { kind: "server", server: spec.server };
+      return SERVER_TYPES.includes(spec.server)
+        ? null
+        : `server: unknown server type '${spec.server}'`;
+    case "dns":
+      return typeof spec.name === "string" &&
+        isDnsName(spec.name) &&
+        spec.name === spec.name.toLowerCase()
+        ? null
+        : `name: not a lower-case DNS name: ${JSON.stringify(spec.name)}`;
+    case "range": {
+      if (spec.family !== 4 && spec.family !== 6) return "family: expected 4 or 6";
+      const a = canonicalIp(spec.from, spec.family, "from");
+      if (typeof a === "string") return a;
+      const b = canonicalIp(spec.to, spec.family, "to");
+      if (typeof b === "string") return b;
+      return a <= b ? null : `range '${spec.from}-${spec.to}' ends before it starts`;
+    }
+    case "subnet": {
+      if (spec.family !== 4 && spec.family !== 6) return "family: expected 4 or 6";
+      const v = canonicalIp(spec.address, spec.family, "address");
+      if (typeof v === "string") return v;
+      const bits = familyBits(spec.family);
+      if (!Number.isInteger(spec.prefix) || spec.prefix < 0 || spec.prefix > bits) {
+        return `prefix: expected 0-${bits}, got ${JSON.stringify(spec.prefix)}`;
+      }
+      if ((v & prefixMask(spec.prefix, spec.family)) !== v) {
+        return `address ${spec.address} has bits outside prefix ${spec.prefix}`;
+      }
+      return null;
+    }
     default:
-      return { kind: spec.kind };
+      return `kind: unknown address kind ${JSON.stringify((spec as { kind: unknown }).kind)}`;
   }
 }

@@ -728,6 +728,12 @@ describe("netsh ipsec static: rules and the default rule", () => {
       1,
     );
     await refused(t.dir, ["delete", "rule", "name=Web"], /missing required tag 'policy='/, 2);
+    await refused(
+      t.dir,
+      ["add", "rule", "name=ALL", "policy=Secure web", "filterlist=Web", "filteraction=sign"],
+      /cannot be named 'all'/,
+      2,
+    );
   });
 
   it("set defaultrule changes PFS, activation, offers and auth", async () => {

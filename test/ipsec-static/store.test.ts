@@ -8,6 +8,7 @@ import { validateStore } from "../../src/policy/validate.js";
 import { tempHome } from "../helpers/cli.js";
 import { run, SERVER_SETUP } from "./helpers.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: tests edit arbitrary fields of a parsed store file
 type Doc = Record<string, any>;
 
 describe("policy store validation (loadLocalStore)", () => {
@@ -118,7 +119,7 @@ describe("policy store validation (loadLocalStore)", () => {
           prefix: 32,
           family: 6,
         }),
-      /filters\[0\]\.src: not in canonical form/,
+      /filters\[0\]\.src: address: '10.0.0.1' is not IPv6/,
     );
     check(
       (d) => (d.filterLists[0].filters[0].protocol = 1),

@@ -86,6 +86,13 @@ function apply(ctx: Ctx, p: Parsed, store: PolicyStore, rule: Rule): void {
   rule.lastModified = ctx.stamp();
 }
 
+/** "Rule name should be unique and cannot be 'all'" (netsh help). */
+function checkRuleName(name: string, command: string): void {
+  if (name.trim().toLowerCase() === "all") {
+    throw new UsageError(`${command}: a rule cannot be named 'all'`);
+  }
+}
+
 function renumber(pol: Policy): void {
   pol.rules.forEach((r, i) => {
     r.id = i + 1;
@@ -95,6 +102,7 @@ function renumber(pol: Policy): void {
 export function addRule(ctx: Ctx, tokens: string[]): void {
   const p = parseArgs(tokens, ADD_RULE, "add rule");
   const name = nonEmpty(p, "name") as string;
+  checkRuleName(name, p.command);
   changeStore(ctx, (store) => {
     const pol = findPolicy(store, str(p, "policy"));
     checkUnique(pol.rules, name, `rule of policy '${pol.name}':`);
@@ -123,6 +131,7 @@ export function setRule(ctx: Ctx, tokens: string[]): void {
     const rule = findRule(pol, str(p, "name"), str(p, "id"));
     const newname = nonEmpty(p, "newname");
     if (newname !== undefined) {
+      checkRuleName(newname, p.command);
       checkUnique(pol.rules, newname, `rule of policy '${pol.name}':`, rule.guid);
       rule.name = newname;
     }
