@@ -15,7 +15,6 @@ import { isGuid, POLICY_LIMITS } from "./defaults.js";
 import type {
   AddressSpec,
   AuthMethod,
-  DefaultRule,
   Filter,
   FilterAction,
   FilterList,
@@ -364,16 +363,6 @@ export function validateStore(data: unknown, where: string): PolicyStore {
     return data as PolicyStore;
   } catch (e) {
     if (e instanceof Invalid) throw new PosternError("store-invalid", `${where}: ${e.message}`);
-    throw e;
-  }
-}
-
-/** Checks a default rule on its own (used by the netsh handlers before saving). */
-export function validateDefaultRule(d: DefaultRule, where: string): void {
-  try {
-    defaultRule(d, where);
-  } catch (e) {
-    if (e instanceof Invalid) throw new PosternError("store-invalid", e.message);
     throw e;
   }
 }
