@@ -112,6 +112,30 @@ SECURITY METHODS
                 Group: 14 (2003's 3 = DH2048), 19 (ECP-256), 31 (Curve25519); 2 (warning)
   DES, MD5 and DH group 1 are refused, with the modern algorithm to use instead.
 
+ADDRESSES (srcaddr=, dstaddr=)
+  me | any | IPv4 | IPv6 | FIRST-LAST (range, one family, no mask) | DNS name (resolved when the
+  policy is applied) | WINS|DNS|DHCP|GATEWAY (server type; the other side must be me).
+  srcmask=/dstmask= take a dotted mask or a prefix length (default: a host); the address may
+  not have bits outside its mask.
+
+AUTHENTICATION (rules and the default rule)
+  kerberos=yes|no   psk="KEY"   rootca="CA NAME certmap:yes|no excludecaname:yes|no"
+  rootca may repeat; the order on the line is the order of preference; \\' stands for a
+  double quote in a CA name. Without any of them: Kerberos.
+
+COMMAND REFERENCE
+${Object.values(USAGE)
+  .map((u) => u.replace(/^/gm, "  "))
+  .join("\n\n")}
+
+FILES
+  <home>/ipsec/local-store.json      the local policy store (replaced atomically)
+  <home>/ipsec/store-location.json   the store chosen with set store
+
+EXIT STATUS
+  0 done; 1 the command was refused (unknown object, duplicate name, object in use, no
+  domain controller); 2 the command does not parse (unknown or ambiguous tag or value).
+
 EXAMPLES
   add filterlist name="Web"
   add filter filterlist="Web" srcaddr=any dstaddr=me protocol=TCP dstport=80 mirrored=yes
