@@ -10,8 +10,9 @@
  *    rule ids are 1..n, at most one policy assigned.
  */
 import { PosternError } from "../errors.js";
-import { addressSpecProblem, checkFilterSides } from "./address.js";
+import { addressSpecProblem, checkFilterSides, isDnsName } from "./address.js";
 import { isGuid, POLICY_LIMITS } from "./defaults.js";
+import { formatIp, parseIp } from "./ip.js";
 import type {
   AddressSpec,
   AuthMethod,
@@ -202,6 +203,14 @@ function filterAction(v: unknown, path: string): void {
   time(o, "lastModified", path);
 }
 
+/** A tunnel endpoint: a canonical IP address or a lower-case DNS name. */
+function tunnel(o: Obj, path: string): void {
+  const t = str(o, "tunnel", path);
+  const ip = parseIp(t);
+  const ok = ip ? formatIp(ip) === t : isDnsName(t) && t === t.toLowerCase();
+  if (!ok) fail(`${path}.tunnel`, `not an IP address or DNS name: ${JSON.stringify(t)}`);
+}
+
 function auth(v: unknown, path: string): void {
   const pre = obj(v, path, ["kind"], ["key", "ca", "certmap", "excludeCaName"]);
   const kind = oneOf(pre, "kind", path, ["kerberos", "psk", "rootca"] as const);
@@ -247,7 +256,7 @@ function rule(v: unknown, path: string, index: number): void {
   str(o, "description", path);
   guid(o, "filterList", path);
   guid(o, "filterAction", path);
-  if (o.tunnel !== null) name(o, "tunnel", path);
+  if (o.tunnel !== null) tunnel(o, path);
   oneOf(o, "connType", path, ["lan", "dialup", "all"] as const);
   bool(o, "active", path);
   authList(o, path);

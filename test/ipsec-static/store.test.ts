@@ -130,6 +130,10 @@ describe("policy store validation (loadLocalStore)", () => {
       /filters\[0\]\.dstPort: expected an integer 0-65535/,
     );
     check(
+      (d) => (d.policies[0].rules[0].tunnel = "not a host!"),
+      /rules\[0\]\.tunnel: not an IP address or DNS name/,
+    );
+    check(
       (d) => (d.filterLists[0].lastModified = "yesterday"),
       /filterLists\[0\]\.lastModified: not a date/,
     );
