@@ -4,13 +4,15 @@
  * 1. the store location is checked (the domain store needs a DC, not yet configured);
  * 2. the store is loaded and validated, and a deep copy is handed to the command;
  * 3. the command changes the copy (throwing on any bad input);
- * 4. the result is validated as a whole and saved atomically.
+ * 4. the result is validated as a whole and saved atomically;
+ * steps 2-4 hold the store lock (policy/lock.ts), so concurrent commands do not lose changes.
  * A command that throws never reaches step 4, so the store file stays byte-identical.
  */
 import type { CliEnv } from "../../cli/env.js";
 import { PosternError } from "../../errors.js";
 import { newGuid } from "../../policy/defaults.js";
 import { loadStoreLocation } from "../../policy/location.js";
+import { withStoreLock } from "../../policy/lock.js";
 import type { Guid, PolicyStore } from "../../policy/model.js";
 import { loadLocalStore, saveLocalStore } from "../../policy/store.js";
 import { validateStore } from "../../policy/validate.js";
@@ -60,9 +62,11 @@ export function readStore(ctx: Ctx): PolicyStore {
 
 /** Loads, lets `change` edit a copy, validates the result, saves it. */
 export function changeStore<T>(ctx: Ctx, change: (store: PolicyStore) => T): T {
-  const store = structuredClone(readStore(ctx));
-  const result = change(store);
-  validateStore(store, "the changed store");
-  saveLocalStore(ctx.env.home, store);
-  return result;
+  return withStoreLock(ctx.env.home, () => {
+    const store = structuredClone(readStore(ctx));
+    const result = change(store);
+    validateStore(store, "the changed store");
+    saveLocalStore(ctx.env.home, store);
+    return result;
+  });
 }
