@@ -110,6 +110,16 @@ describe("exportpolicy / importpolicy", () => {
     assert.equal(s.filterActions[0]?.description, "let it be");
   });
 
+  it("an assigned policy in the file becomes the only assigned one", async () => {
+    await run(t.dir, ["set", "policy", "name=Spare", "assign=yes"]);
+    await run(t.dir, ["importpolicy", `file=${file}`]);
+    const s = (await ipsJson(t.dir, "show", "all")) as PolicyStore;
+    assert.deepEqual(
+      s.policies.filter((p) => p.assigned).map((p) => p.name),
+      ["Secure web"],
+    );
+  });
+
   it("refuses a name taken by another object, a corrupt file, a missing file; store unchanged", async () => {
     const other = tempHome("pis-export2");
     try {

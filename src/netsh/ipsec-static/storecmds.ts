@@ -17,7 +17,7 @@ import type { StoreLocation } from "../../policy/model.js";
 import { atomicWriteFile } from "../../platform/home.js";
 import type { TagSpec } from "../args.js";
 import { changeStore, type Ctx, readStore } from "./context.js";
-import { keyword, nonEmpty, parseArgs, str } from "./tags.js";
+import { keyword, nonEmpty, parseArgs } from "./tags.js";
 
 export const SET_STORE: TagSpec[] = [{ tag: "location", required: true }, { tag: "domain" }];
 export const FILE_TAG: TagSpec[] = [{ tag: "file", required: true }];
@@ -49,8 +49,7 @@ export function deleteAll(ctx: Ctx, tokens: string[]): void {
 
 function fileOf(ctx: Ctx, tokens: string[], command: string): string {
   const p = parseArgs(tokens, FILE_TAG, command);
-  const f = nonEmpty(p, "file") as string;
-  return path.resolve(ctx.env.cwd, str(p, "file") ?? f);
+  return path.resolve(ctx.env.cwd, nonEmpty(p, "file") as string);
 }
 
 export function exportPolicy(ctx: Ctx, tokens: string[]): void {
