@@ -225,8 +225,9 @@ function showRule(ctx: Ctx, tokens: string[]): void {
       : pol.rules;
   const type = keyword(v.p, "type", ["tunnel", "transport"] as const);
   if (type !== undefined) rules = rules.filter((r) => (type === "tunnel") === (r.tunnel !== null));
-  const withDefault =
-    v.flags.has("default") || (name === undefined && id === undefined && type === undefined);
+  const everything = name === undefined && id === undefined && type === undefined;
+  // A table lists rules; the default response rule joins it only when asked for by name.
+  const withDefault = v.flags.has("default") || (everything && (ctx.env.json || !v.table));
   if (ctx.env.json) {
     json(ctx, {
       policy: pol.name,
