@@ -4,18 +4,18 @@
  *
  * Layout (built once per compile, read-only afterwards):
  *
- *   destination prefix table          key (family, prefix length, network) -> node
- *     node: protocol/port buckets     key "protocol|dstPort" (0 = any)     -> leaf
+ *   destination prefix table          key (family, prefix length, network)  -> node
+ *     node: protocol/port buckets     key (protocol, srcPort, dstPort), 0=any -> leaf
  *       leaf: instances by rank       (a large leaf adds a source prefix table)
  *
  * An address side is stored under the CIDR blocks that exactly cover it (a subnet is one
  * block, a host one block, a range at most 2 x width blocks), so the blocks holding a packet's
  * destination are found with one map look-up per distinct prefix length in use. A lookup
- * gathers the leaves for (protocol, dstPort), (protocol, any), (any, dstPort), (any, any)
+ * gathers the leaves for each of (protocol or any) x (srcPort or any) x (dstPort or any)
  * under each such block, orders them by their best rank, and scans each only until the
  * first match or until its ranks cannot beat the best match found so far (early exit).
  *
- * Cost per lookup: O(L x 4 x (1 + scanned)) for L distinct prefix lengths (at most 33 or
+ * Cost per lookup: O(L x 8 x (1 + scanned)) for L distinct prefix lengths (at most 33 or
  * 129), independent of the number of filters as long as leaves stay small; a leaf larger
  * than LEAF_SCAN_MAX is split again by source prefix, the same way.
  *
@@ -46,11 +46,28 @@ export interface ParsedPacket {
 /** Leaves longer than this get a second-level index by source prefix. */
 export const LEAF_SCAN_MAX = 24;
 
+/** One prefix length in use: the blocks of that length, by network address. */
+interface Level<K, V> {
+  prefix: number;
+  mask: K;
+  map: Map<K, V>;
+}
+
+/**
+ * Blocks by prefix length, longest first. IPv4 networks are plain numbers (fast map keys
+ * and masks); IPv6 networks are bigints (a Map compares bigints by value).
+ */
 interface PrefixTable<V> {
   any: V | undefined;
-  /** Distinct prefix lengths in use, longest first, per family. */
-  lens: Record<IpFamily, number[]>;
-  map: Map<string, V>;
+  v4: Level<number, V>[];
+  v6: Level<bigint, V>[];
+}
+
+/** A packet address ready for probing: an IPv4 value also as a number. */
+interface Probe {
+  family: IpFamily;
+  value: bigint;
+  v4: number;
 }
 
 interface Leaf<T> {
@@ -58,7 +75,8 @@ interface Leaf<T> {
   bySrc: PrefixTable<T[]> | undefined;
 }
 
-type Node<T> = Map<string, Leaf<T>>;
+/** Leaves by bucketKey(protocol, source port, destination port), 0 = any. */
+type Node<T> = Map<number, Leaf<T>>;
 
 export interface SpdIndex<T extends Indexed> {
   /** The matching instance with the lowest rank, or undefined. */
@@ -106,8 +124,33 @@ export function rangeToCidrs(
   return out;
 }
 
-function blockKey(family: IpFamily, prefix: number, net: bigint): string {
-  return `${family}/${prefix}/${net.toString(36)}`;
+function mask4(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+function addToLevel<K, T>(levels: Map<number, Map<K, T[]>>, prefix: number, net: K, item: T) {
+  let level = levels.get(prefix);
+  if (!level) {
+    level = new Map();
+    levels.set(prefix, level);
+  }
+  const g = level.get(net);
+  if (g) g.push(item);
+  else level.set(net, [item]);
+}
+
+function toLevels<K, T, V>(
+  groups: Map<number, Map<K, T[]>>,
+  maskOf: (prefix: number) => K,
+  makeValue: (group: T[]) => V,
+): Level<K, V>[] {
+  return [...groups.entries()]
+    .sort(([a], [b]) => b - a)
+    .map(([prefix, g]) => {
+      const map = new Map<K, V>();
+      for (const [net, group] of g) map.set(net, makeValue(group));
+      return { prefix, mask: maskOf(prefix), map };
+    });
 }
 
 function buildPrefixTable<T, V>(
@@ -116,8 +159,8 @@ function buildPrefixTable<T, V>(
   makeValue: (group: T[]) => V,
 ): PrefixTable<V> {
   const anyGroup: T[] = [];
-  const groups = new Map<string, T[]>();
-  const lens: Record<IpFamily, Set<number>> = { 4: new Set(), 6: new Set() };
+  const groups4 = new Map<number, Map<number, T[]>>();
+  const groups6 = new Map<number, Map<bigint, T[]>>();
   for (const item of items) {
     const side = sideOf(item);
     if (side.kind === "any") {
@@ -125,37 +168,35 @@ function buildPrefixTable<T, V>(
       continue;
     }
     for (const b of rangeToCidrs(side.lo, side.hi, familyWidth(side.family))) {
-      const key = blockKey(side.family, b.prefix, b.net);
-      const g = groups.get(key);
-      if (g) g.push(item);
-      else groups.set(key, [item]);
-      lens[side.family].add(b.prefix);
+      if (side.family === 4) addToLevel(groups4, b.prefix, Number(b.net), item);
+      else addToLevel(groups6, b.prefix, b.net, item);
     }
   }
-  const map = new Map<string, V>();
-  for (const [key, g] of groups) map.set(key, makeValue(g));
-  const desc = (s: Set<number>) => [...s].sort((a, b) => b - a);
   return {
     any: anyGroup.length > 0 ? makeValue(anyGroup) : undefined,
-    lens: { 4: desc(lens[4]), 6: desc(lens[6]) },
-    map,
+    v4: toLevels(groups4, mask4, makeValue),
+    v6: toLevels(groups6, (prefix) => prefixMask(prefix, 6), makeValue),
   };
 }
 
-/** Masks by prefix length, per family (constants, computed once). */
-const MASKS: Readonly<Record<IpFamily, readonly bigint[]>> = {
-  4: Array.from({ length: 33 }, (_, i) => prefixMask(i, 4)),
-  6: Array.from({ length: 129 }, (_, i) => prefixMask(i, 6)),
-};
-
-/** Pushes every value of the table whose block holds address a. */
-function prefixLookup<V>(t: PrefixTable<V>, a: IpAddr, out: V[]): void {
+/** Pushes every value of the table whose block holds the address. */
+function prefixLookup<V>(t: PrefixTable<V>, a: Probe, out: V[]): void {
   if (t.any !== undefined) out.push(t.any);
-  const masks = MASKS[a.family];
-  for (const prefix of t.lens[a.family]) {
-    const v = t.map.get(blockKey(a.family, prefix, a.value & (masks[prefix] as bigint)));
-    if (v !== undefined) out.push(v);
+  if (a.family === 4) {
+    for (const level of t.v4) {
+      const v = level.map.get((a.v4 & level.mask) >>> 0);
+      if (v !== undefined) out.push(v);
+    }
+  } else {
+    for (const level of t.v6) {
+      const v = level.map.get(a.value & level.mask);
+      if (v !== undefined) out.push(v);
+    }
   }
+}
+
+function probe(a: IpAddr): Probe {
+  return { family: a.family, value: a.value, v4: a.family === 4 ? Number(a.value) : 0 };
 }
 
 function byRank<T extends Indexed>(group: T[]): T[] {
@@ -170,9 +211,9 @@ function buildLeaf<T extends Indexed>(group: T[]): Leaf<T> {
 }
 
 function buildNode<T extends Indexed>(group: T[]): Node<T> {
-  const buckets = new Map<string, T[]>();
+  const buckets = new Map<number, T[]>();
   for (const x of group) {
-    const key = `${x.protocol}|${x.dstPort}`;
+    const key = bucketKey(x.protocol, x.srcPort, x.dstPort);
     const b = buckets.get(key);
     if (b) b.push(x);
     else buckets.set(key, [x]);
@@ -182,11 +223,20 @@ function buildNode<T extends Indexed>(group: T[]): Node<T> {
   return node;
 }
 
-function bucketKeys(p: ParsedPacket): string[] {
-  const keys = [`${p.protocol}|${p.dstPort}`];
-  if (p.dstPort !== 0) keys.push(`${p.protocol}|0`);
-  if (p.protocol !== 0) keys.push(`0|${p.dstPort}`);
-  if (p.protocol !== 0 && p.dstPort !== 0) keys.push("0|0");
+function bucketKey(protocol: number, srcPort: number, dstPort: number): number {
+  return (protocol * 65536 + srcPort) * 65536 + dstPort;
+}
+
+/** The (protocol, srcPort, dstPort) buckets that can hold a match: each exact or any. */
+function bucketKeys(p: ParsedPacket): number[] {
+  const keys: number[] = [];
+  for (const protocol of p.protocol === 0 ? [0] : [p.protocol, 0]) {
+    for (const srcPort of p.srcPort === 0 ? [0] : [p.srcPort, 0]) {
+      for (const dstPort of p.dstPort === 0 ? [0] : [p.dstPort, 0]) {
+        keys.push(bucketKey(protocol, srcPort, dstPort));
+      }
+    }
+  }
   return keys;
 }
 
@@ -196,14 +246,15 @@ export function createSpdIndex<T extends Indexed>(instances: readonly T[]): SpdI
   /** The rank-ordered candidate lists that may hold a match for p. */
   function candidates(p: ParsedPacket): T[][] {
     const nodes: Node<T>[] = [];
-    prefixLookup(byDst, p.dst, nodes);
+    prefixLookup(byDst, probe(p.dst), nodes);
+    const src = probe(p.src);
     const lists: T[][] = [];
     const keys = bucketKeys(p);
     for (const node of nodes) {
       for (const key of keys) {
         const leaf = node.get(key);
         if (!leaf) continue;
-        if (leaf.bySrc) prefixLookup(leaf.bySrc, p.src, lists);
+        if (leaf.bySrc) prefixLookup(leaf.bySrc, src, lists);
         else lists.push(leaf.list);
       }
     }

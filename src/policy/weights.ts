@@ -43,13 +43,7 @@ export function familyWidth(family: IpFamily): number {
 
 /** Number of bits needed to write n (n >= 0): 0 -> 0, 1 -> 1, 255 -> 8. */
 export function bitLength(n: bigint): number {
-  let bits = 0;
-  let v = n;
-  while (v > 0n) {
-    v >>= 1n;
-    bits++;
-  }
-  return bits;
+  return n > 0n ? n.toString(2).length : 0;
 }
 
 /** Mask bits of a side: any = 0, a host = 32/128, a /24 = 24, a range as documented above. */
