@@ -238,6 +238,69 @@ describe("ipsec explain: policy choice, DNS names", () => {
   });
 });
 
+describe("ipsec explain: several matching filters", () => {
+  const home = tempHome("explain-many");
+  before(() =>
+    saveLocalStore(
+      home.dir,
+      makeStore([
+        {
+          name: "Layered",
+          assigned: true,
+          rules: [
+            { name: "Block all", action: "block", filters: [filter(any, any, { mirrored: true })] },
+            {
+              name: "Web",
+              action: "negotiate",
+              filters: [filter(any, me, { protocol: 6, dstPort: 80, mirrored: true })],
+            },
+          ],
+        },
+      ]),
+    ),
+  );
+  after(() => home.cleanup());
+
+  it("lists every match by weight and says why the most specific won", async () => {
+    const r = await cli(
+      home.dir,
+      "ipsec",
+      "explain",
+      ...tcp(CLIENT, 1025, SERVER, 80),
+      "--me",
+      SERVER,
+    );
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.split("\n");
+    const marks = lines.filter((l) => /^ {2}[* ] weight/.test(l));
+    assert.deepEqual(
+      marks.map((l) => l.trim().slice(0, 20)),
+      ['* weight 517  rule "', 'weight 0  rule "Bloc', 'weight 0  rule "Bloc'],
+    );
+    assert.match(r.out, /Why: +most specific: weight 517 .* beats 0 of rule "Block all" filter 1/);
+    assert.match(r.out, /Decision: negotiate/);
+    const ssh = await explainJson(home.dir, ...tcp(CLIENT, 1025, SERVER, 22), "--me", SERVER);
+    assert.equal(ssh.action, "block");
+    assert.equal(ssh.matches.length, 2, "as written and mirrored both match any <-> any");
+    assert.equal(ssh.filter?.direction, "as-written");
+  });
+});
+
+describe("ipsec explain: a damaged store", () => {
+  const home = tempHome("explain-dmg");
+  after(() => home.cleanup());
+
+  it("is one line, exit 1, and the file is left as it was", async () => {
+    saveLocalStore(home.dir, articleServerStore());
+    fs.writeFileSync(localStorePath(home.dir), "{ not json");
+    const r = await cli(home.dir, "ipsec", "explain", ...tcp(CLIENT, 1, SERVER, 80));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^postern: policy store .* is not valid JSON/);
+    assert.equal(r.err.trim().split("\n").length, 1);
+    assert.equal(fs.readFileSync(localStorePath(home.dir), "utf8"), "{ not json");
+  });
+});
+
 describe("ipsec explain: bad input is one line and exit 2", () => {
   const home = tempHome("explain-bad");
   after(() => home.cleanup());
