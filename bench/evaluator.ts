@@ -7,7 +7,8 @@
  *   - linear: the compiled filter instances scanned in rank order until the first match
  *     (what the index replaces).
  * Filters are random but realistic (seeded, so every run sees the same policies): mostly
- * any/me/hosts/subnets, TCP and UDP to well-known ports, half mirrored, 10% IPv6.
+ * any/me/hosts/subnets (IPv4 /16-/32; IPv6 /32, /48, /56, /64, /112, /128), some IPv4
+ * ranges, TCP and UDP to well-known ports, half mirrored, 10% IPv6.
  * Loops are bounded in count and in time. Run: node dist/bench/evaluator.js
  */
 import * as fs from "node:fs";
@@ -63,8 +64,8 @@ function spec(rnd: () => number, six: boolean, meShare: number): AddressSpec {
   if (r < meShare) return { kind: "me" };
   if (r < meShare + 0.15) return { kind: "any" };
   if (r < meShare + 0.45) return { kind: "subnet", address: a, prefix: six ? 128 : 32, family };
-  if (r < meShare + 0.9) {
-    const prefix = six ? 48 + Math.floor(rnd() * 80) : 16 + Math.floor(rnd() * 13);
+  if (r < meShare + 0.9 || six) {
+    const prefix = six ? pick(rnd, [32, 48, 56, 64, 112]) : 16 + Math.floor(rnd() * 13);
     return { kind: "subnet", address: a, prefix, family };
   }
   const b = six ? v6(rnd) : v4(rnd);

@@ -5,7 +5,7 @@
  * Layout (built once per compile, read-only afterwards):
  *
  *   destination prefix table          key (family, prefix length, network)  -> node
- *     node: protocol/port buckets     key (protocol, srcPort, dstPort), 0=any -> leaf
+ *     node: service buckets           (protocol, dstPort), then srcPort; 0=any -> leaf
  *       leaf: instances by rank       (a large leaf adds a source prefix table)
  *
  * An address side is stored under the CIDR blocks that exactly cover it (a subnet is one
@@ -75,8 +75,11 @@ interface Leaf<T> {
   bySrc: PrefixTable<T[]> | undefined;
 }
 
-/** Leaves by bucketKey(protocol, source port, destination port), 0 = any. */
-type Node<T> = Map<number, Leaf<T>>;
+/**
+ * Leaves by (protocol, destination port), then by source port; 0 = any. Keys stay small
+ * integers (protocol << 16 | port), which maps hash fastest.
+ */
+type Node<T> = Map<number, Map<number, Leaf<T>>>;
 
 export interface SpdIndex<T extends Indexed> {
   /** The matching instance with the lowest rank, or undefined. */
@@ -211,30 +214,37 @@ function buildLeaf<T extends Indexed>(group: T[]): Leaf<T> {
 }
 
 function buildNode<T extends Indexed>(group: T[]): Node<T> {
-  const buckets = new Map<number, T[]>();
+  const buckets = new Map<number, Map<number, T[]>>();
   for (const x of group) {
-    const key = bucketKey(x.protocol, x.srcPort, x.dstPort);
-    const b = buckets.get(key);
+    const key = serviceKey(x.protocol, x.dstPort);
+    let bySport = buckets.get(key);
+    if (!bySport) {
+      bySport = new Map();
+      buckets.set(key, bySport);
+    }
+    const b = bySport.get(x.srcPort);
     if (b) b.push(x);
-    else buckets.set(key, [x]);
+    else bySport.set(x.srcPort, [x]);
   }
   const node: Node<T> = new Map();
-  for (const [key, b] of buckets) node.set(key, buildLeaf(b));
+  for (const [key, bySport] of buckets) {
+    const leaves = new Map<number, Leaf<T>>();
+    for (const [sport, b] of bySport) leaves.set(sport, buildLeaf(b));
+    node.set(key, leaves);
+  }
   return node;
 }
 
-function bucketKey(protocol: number, srcPort: number, dstPort: number): number {
-  return (protocol * 65536 + srcPort) * 65536 + dstPort;
+function serviceKey(protocol: number, dstPort: number): number {
+  return (protocol << 16) | dstPort;
 }
 
-/** The (protocol, srcPort, dstPort) buckets that can hold a match: each exact or any. */
-function bucketKeys(p: ParsedPacket): number[] {
+/** The (protocol, dstPort) keys that can hold a match: each exact or any. */
+function serviceKeys(p: ParsedPacket): number[] {
   const keys: number[] = [];
   for (const protocol of p.protocol === 0 ? [0] : [p.protocol, 0]) {
-    for (const srcPort of p.srcPort === 0 ? [0] : [p.srcPort, 0]) {
-      for (const dstPort of p.dstPort === 0 ? [0] : [p.dstPort, 0]) {
-        keys.push(bucketKey(protocol, srcPort, dstPort));
-      }
+    for (const dstPort of p.dstPort === 0 ? [0] : [p.dstPort, 0]) {
+      keys.push(serviceKey(protocol, dstPort));
     }
   }
   return keys;
@@ -249,13 +259,18 @@ export function createSpdIndex<T extends Indexed>(instances: readonly T[]): SpdI
     prefixLookup(byDst, probe(p.dst), nodes);
     const src = probe(p.src);
     const lists: T[][] = [];
-    const keys = bucketKeys(p);
+    const keys = serviceKeys(p);
+    const sports = p.srcPort === 0 ? [0] : [p.srcPort, 0];
     for (const node of nodes) {
       for (const key of keys) {
-        const leaf = node.get(key);
-        if (!leaf) continue;
-        if (leaf.bySrc) prefixLookup(leaf.bySrc, src, lists);
-        else lists.push(leaf.list);
+        const leaves = node.get(key);
+        if (!leaves) continue;
+        for (const sport of sports) {
+          const leaf = leaves.get(sport);
+          if (!leaf) continue;
+          if (leaf.bySrc) prefixLookup(leaf.bySrc, src, lists);
+          else lists.push(leaf.list);
+        }
       }
     }
     return lists;
