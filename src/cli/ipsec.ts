@@ -168,9 +168,12 @@ function portText(n: number): string {
 }
 
 function matchLines(m: FilterMatch, winner: boolean): string[] {
-  const dir = m.direction === "mirrored" ? "mirror of" : "as written,";
+  const dir =
+    m.direction === "mirrored"
+      ? "its mirror: source and destination swapped"
+      : `as written, mirrored=${m.mirrored ? "yes" : "no"}`;
   return [
-    `  ${winner ? "*" : " "} weight ${m.weight}  rule "${m.rule}": filter list "${m.filterlist}" filter ${m.filterIndex} (${dir} mirrored=${m.mirrored ? "yes" : "no"})`,
+    `  ${winner ? "*" : " "} weight ${m.weight}  rule "${m.rule}": filter list "${m.filterlist}" filter ${m.filterIndex} (${dir})`,
     `      ${m.src} port ${portText(m.srcPort)} -> ${m.dst} port ${portText(m.dstPort)}, protocol ${protocolName(m.protocol)} => ${m.action} ("${m.filteraction}")`,
     `      weight: ${m.weightText}`,
   ];

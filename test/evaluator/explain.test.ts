@@ -68,6 +68,16 @@ describe("ipsec explain: the article's server1 policy", () => {
     assert.equal(e.action, "negotiate");
     assert.equal(e.filter?.direction, "mirrored");
     assert.equal(e.matches.length, 1);
+    const text = await cli(
+      home.dir,
+      "ipsec",
+      "explain",
+      ...tcp(SERVER, 80, CLIENT, 1025),
+      "--me",
+      SERVER,
+    );
+    assert.match(text.out, /filter 1 \(its mirror: source and destination swapped\)/);
+    assert.match(text.out, /198\.18\.0\.20 port 80 -> any port any, protocol tcp => negotiate/);
   });
 
   it("any host, even one outside the domain, meets the same filter", async () => {
