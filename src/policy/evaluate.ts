@@ -243,10 +243,14 @@ export function compilePolicy(
     servers,
   });
   const index = createSpdIndex(instances);
-  // Decisions are built once per instance: a lookup allocates nothing.
-  const decisions = instances.map((x): Decision => {
+  // A decision is built the first time its instance wins, then reused: compiling a large
+  // policy formats nothing, and a repeated lookup allocates no decision.
+  const decisions: (Decision | undefined)[] = new Array(instances.length);
+  const decisionOf = (x: FilterInstance): Decision => {
+    const known = decisions[x.rank];
+    if (known) return known;
     const filter = toMatch(x);
-    return {
+    const built: Decision = {
       action: x.action,
       policy: policy.name,
       rule: x.rule.name,
@@ -256,7 +260,9 @@ export function compilePolicy(
       weight: x.weight,
       reason: `most specific matching filter: weight ${x.weight}`,
     };
-  });
+    decisions[x.rank] = built;
+    return built;
+  };
   const unmatched = noDecision(
     policy,
     `no filter of policy "${policy.name}" matches: IPsec leaves this packet alone (the default response rule only answers peers that ask to negotiate)`,
@@ -265,7 +271,7 @@ export function compilePolicy(
     const p = parsePacket(packet);
     if (typeof p === "string") return noDecision(policy, p);
     const best = index.best(p);
-    return best ? (decisions[best.rank] as Decision) : unmatched;
+    return best ? decisionOf(best) : unmatched;
   }
   function explain(packet: Packet): Explanation {
     const p = parsePacket(packet);
@@ -273,8 +279,8 @@ export function compilePolicy(
     const found = index.all(p);
     const first = found[0];
     if (!first) return { ...unmatched, matches: [], notes };
-    const decision = decisions[first.rank] as Decision;
-    const matches = found.map((x) => (decisions[x.rank] as Decision).filter as FilterMatch);
+    const decision = decisionOf(first);
+    const matches = found.map((x) => decisionOf(x).filter as FilterMatch);
     return { ...decision, reason: whyWon(matches), matches, notes };
   }
   return { policy, size: instances.length, notes, lookup, explain };

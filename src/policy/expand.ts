@@ -177,7 +177,7 @@ function expandFilter(
   filterIndex: number,
   ctx: ExpandContext,
   notes: string[],
-): Omit<FilterInstance, "rank">[] {
+): FilterInstance[] {
   const where = `rule "${parts.rule.name}", filter list "${parts.filterList.name}" filter ${filterIndex + 1}`;
   const sides = effectiveSides(filter);
   if (!sides) {
@@ -192,7 +192,7 @@ function expandFilter(
   ] as const) {
     if (list.length === 0) notes.push(`${where}: ${formatSpec(spec)} has no address; no filter`);
   }
-  const out: Omit<FilterInstance, "rank">[] = [];
+  const out: FilterInstance[] = [];
   const directions: Direction[] = filter.mirrored ? ["as-written", "mirrored"] : ["as-written"];
   for (const direction of directions) {
     const mirrored = direction === "mirrored";
@@ -208,8 +208,16 @@ function expandFilter(
         };
         const p = weightParts(shape);
         out.push({
-          ...shape,
-          ...parts,
+          rank: -1,
+          src: s,
+          dst: d,
+          protocol: shape.protocol,
+          srcPort: shape.srcPort,
+          dstPort: shape.dstPort,
+          rule: parts.rule,
+          ruleIndex: parts.ruleIndex,
+          filterList: parts.filterList,
+          filterAction: parts.filterAction,
           filterIndex,
           direction,
           parts: p,
@@ -240,7 +248,7 @@ export function compareInstances(
 /** Every filter instance of the policy's active rules, ranked. */
 export function expandPolicy(store: PolicyStore, policy: Policy, ctx: ExpandContext): Expansion {
   const notes: string[] = [];
-  const all: Omit<FilterInstance, "rank">[] = [];
+  const all: FilterInstance[] = [];
   policy.rules.forEach((rule, ruleIndex) => {
     if (!rule.active) return;
     const filterList = store.filterLists.find((l) => l.guid === rule.filterList);
@@ -254,10 +262,12 @@ export function expandPolicy(store: PolicyStore, policy: Policy, ctx: ExpandCont
       all.push(...expandFilter(parts, f, i, ctx, notes));
     });
   });
-  // A stable sort keeps the expansion order (address order) among otherwise equal instances.
-  const sorted = all.map((x, seq) => ({ x, seq }));
-  sorted.sort((a, b) => compareInstances(a.x, b.x) || a.seq - b.seq);
-  return { instances: sorted.map(({ x }, rank) => ({ ...x, rank })), notes };
+  // Array.prototype.sort is stable: equal instances keep their expansion (address) order.
+  all.sort(compareInstances);
+  all.forEach((x, rank) => {
+    x.rank = rank;
+  });
+  return { instances: all, notes };
 }
 
 /** Every DNS name the policy's active rules use (to resolve before compiling). */
