@@ -195,7 +195,7 @@ function measure(n: number, dir: string): Row {
 }
 
 function fmt(n: number): string {
-  return n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(2);
+  return n >= 100 || Number.isInteger(n) ? Math.round(n).toLocaleString("en-US") : n.toFixed(2);
 }
 
 function main(): void {
