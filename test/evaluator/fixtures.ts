@@ -11,6 +11,7 @@ import type {
   PolicyStore,
   Rule,
 } from "../../src/policy/model.js";
+import { defaultDefaultRule } from "../../src/policy/defaults.js";
 
 const STAMP = "2026-01-01T00:00:00.000Z";
 
@@ -129,7 +130,7 @@ export function makeStore(policies: PolicySpec[]): PolicyStore {
       assigned: ps.assigned ?? false,
       mmSecMethods: [{ conf: "aes256", hash: "sha256", dhGroup: 14 }],
       rules,
-      defaultRule: { active: true, qmPfs: false, qmSecMethods: [], auth: [{ kind: "kerberos" }] },
+      defaultRule: defaultDefaultRule(),
       lastModified: STAMP,
     };
     store.policies.push(policy);
