@@ -131,5 +131,9 @@ export function inIntervals(ip: IpAddr, list: readonly AddrInterval[]): boolean 
 export function intervalText(iv: AddrInterval): string {
   const a = formatIp({ family: iv.family, value: iv.from });
   if (iv.from === iv.to) return a;
+  const size = iv.to - iv.from + 1n;
+  if ((size & (size - 1n)) === 0n && (iv.from & (size - 1n)) === 0n) {
+    return `${a}/${familyBits(iv.family) - (size.toString(2).length - 1)}`;
+  }
   return `${a}-${formatIp({ family: iv.family, value: iv.to })}`;
 }
