@@ -42,6 +42,7 @@ export async function editBypass(
     s.bypass.push(name ? { sid, name } : { sid });
     return;
   }
-  if (i < 0) throw new FirewallError("unknown-principal", `'${who}' (${sid}) is not in the bypass list`);
+  if (i < 0)
+    throw new FirewallError("unknown-principal", `'${who}' (${sid}) is not in the bypass list`);
   s.bypass.splice(i, 1);
 }

@@ -49,28 +49,50 @@ function setOpmode(s: FirewallSettings, a: TaggedArgs): void {
 }
 
 const PORT_TAGS = ["protocol", "port", "name", "mode", "scope", "addresses", "profile"];
-export const ADD_PORT = PORT_TAGS.map((tag) => ({ tag, required: ["protocol", "port", "name"].includes(tag) }));
-export const SET_PORT = PORT_TAGS.map((tag) => ({ tag, required: ["protocol", "port"].includes(tag) }));
-export const DELETE_PORT = [{ tag: "protocol", required: true }, { tag: "port", required: true }, { tag: "profile" }];
+export const ADD_PORT = PORT_TAGS.map((tag) => ({
+  tag,
+  required: ["protocol", "port", "name"].includes(tag),
+}));
+export const SET_PORT = PORT_TAGS.map((tag) => ({
+  tag,
+  required: ["protocol", "port"].includes(tag),
+}));
+export const DELETE_PORT = [
+  { tag: "protocol", required: true },
+  { tag: "port", required: true },
+  { tag: "profile" },
+];
 
 function keyOf(a: TaggedArgs): { protocol: PortOpening["protocol"]; port: number } {
   const protocol = parseKeyword(one(a, "protocol") as string, ["tcp", "udp", "all"], "protocol");
   return { protocol, port: parsePort(one(a, "port") as string) };
 }
 
-function scopeOf(a: TaggedArgs, prev: PortOpening | undefined): Pick<PortOpening, "scope" | "addresses"> {
+function scopeOf(
+  a: TaggedArgs,
+  prev: PortOpening | undefined,
+): Pick<PortOpening, "scope" | "addresses"> {
   const scopeText = one(a, "scope");
   const addrText = one(a, "addresses");
-  let scope = scopeText === undefined ? undefined : parseKeyword(scopeText, ["all", "subnet", "custom"], "scope");
+  let scope =
+    scopeText === undefined
+      ? undefined
+      : parseKeyword(scopeText, ["all", "subnet", "custom"], "scope");
   if (scope === undefined && addrText !== undefined) scope = "custom";
   scope ??= prev?.scope ?? "all";
   if (scope !== "custom" && addrText !== undefined) {
-    throw new FirewallError("bad-scope", `addresses= needs scope=CUSTOM (got scope=${scope.toUpperCase()})`);
+    throw new FirewallError(
+      "bad-scope",
+      `addresses= needs scope=CUSTOM (got scope=${scope.toUpperCase()})`,
+    );
   }
   if (scope !== "custom") return { scope, addresses: [] };
   const addresses = addrText !== undefined ? parseAddressList(addrText) : (prev?.addresses ?? []);
   if (addresses.length === 0) {
-    throw new FirewallError("bad-scope", "scope=CUSTOM needs addresses= (e.g. addresses=10.0.0.0/24,10.1.0.5)");
+    throw new FirewallError(
+      "bad-scope",
+      "scope=CUSTOM needs addresses= (e.g. addresses=10.0.0.0/24,10.1.0.5)",
+    );
   }
   return { scope, addresses };
 }
@@ -121,7 +143,8 @@ function setIcmp(s: FirewallSettings, a: TaggedArgs): void {
   const t = (one(a, "type") as string).toLowerCase();
   let types: IcmpSettingType[];
   if (t === "all") types = [...ICMP_TYPES];
-  else if (ICMP_TYPES.includes(Number(t) as IcmpSettingType) && /^\d+$/.test(t)) types = [Number(t) as IcmpSettingType];
+  else if (ICMP_TYPES.includes(Number(t) as IcmpSettingType) && /^\d+$/.test(t))
+    types = [Number(t) as IcmpSettingType];
   else throw new UsageError(`type: expected one of ${ICMP_TYPES.join(", ")} or ALL, got '${t}'`);
   const mode = one(a, "mode");
   const value = mode === undefined ? true : on(mode, "mode");
@@ -130,7 +153,12 @@ function setIcmp(s: FirewallSettings, a: TaggedArgs): void {
   }
 }
 
-export const LOGGING = [{ tag: "filelocation" }, { tag: "filesize" }, { tag: "droppedpackets" }, { tag: "connections" }];
+export const LOGGING = [
+  { tag: "filelocation" },
+  { tag: "filesize" },
+  { tag: "droppedpackets" },
+  { tag: "connections" },
+];
 function setLogging(s: FirewallSettings, a: TaggedArgs, env: CliEnv): void {
   const file = one(a, "filelocation");
   if (file !== undefined) s.logging.file = file === "" ? null : path.resolve(env.cwd, file);

@@ -26,10 +26,17 @@ function opmode(s: FirewallSettings, p: ProfileName): string[] {
 
 function ports(s: FirewallSettings, p: ProfileName): string[] {
   const list = s.profiles[p].portOpenings;
-  const out = [`Port configuration for ${cap(p)} profile:`, "Port   Protocol  Mode     Name / Scope", RULE];
+  const out = [
+    `Port configuration for ${cap(p)} profile:`,
+    "Port   Protocol  Mode     Name / Scope",
+    RULE,
+  ];
   for (const o of list) {
-    const scope = o.scope === "custom" ? o.addresses.join(",") : o.scope === "subnet" ? "LocalSubnet" : "*";
-    out.push(`${String(o.port).padEnd(7)}${o.protocol.toUpperCase().padEnd(10)}${em(o.enabled).padEnd(9)}${o.name} / ${scope}`);
+    const scope =
+      o.scope === "custom" ? o.addresses.join(",") : o.scope === "subnet" ? "LocalSubnet" : "*";
+    out.push(
+      `${String(o.port).padEnd(7)}${o.protocol.toUpperCase().padEnd(10)}${em(o.enabled).padEnd(9)}${o.name} / ${scope}`,
+    );
   }
   if (list.length === 0) out.push("(none)");
   return out;
@@ -38,7 +45,9 @@ function ports(s: FirewallSettings, p: ProfileName): string[] {
 function icmp(s: FirewallSettings, p: ProfileName): string[] {
   const out = [`ICMP configuration for ${cap(p)} profile:`, "Mode     Type  Description", RULE];
   for (const t of ICMP_TYPES) {
-    out.push(`${em(s.profiles[p].icmp[`${t}`] === true).padEnd(9)}${String(t).padEnd(6)}${ICMP_SETTINGS[t].name}`);
+    out.push(
+      `${em(s.profiles[p].icmp[`${t}`] === true).padEnd(9)}${String(t).padEnd(6)}${ICMP_SETTINGS[t].name}`,
+    );
   }
   return out;
 }
@@ -56,12 +65,25 @@ function logging(s: FirewallSettings, home: string): string[] {
 
 function bypass(s: FirewallSettings): string[] {
   const out = ["Authenticated IPsec bypass (postern extension):", RULE];
-  out.push(row("SDDL", s.bypass.length ? formatBypassSddl(s.bypass.map((b) => b.sid)) : "(not configured)"));
+  out.push(
+    row(
+      "SDDL",
+      s.bypass.length ? formatBypassSddl(s.bypass.map((b) => b.sid)) : "(not configured)",
+    ),
+  );
   for (const b of s.bypass) out.push(`  ${b.sid}${b.name ? `  ${b.name}` : ""}`);
   return out;
 }
 
-export const SHOW_OBJECTS = ["state", "opmode", "config", "portopening", "icmpsetting", "logging", "bypass"] as const;
+export const SHOW_OBJECTS = [
+  "state",
+  "opmode",
+  "config",
+  "portopening",
+  "icmpsetting",
+  "logging",
+  "bypass",
+] as const;
 
 export function showText(what: string, s: FirewallSettings, home: string): string[] {
   const cur = s.currentProfile;
@@ -80,7 +102,12 @@ export function showText(what: string, s: FirewallSettings, home: string): strin
     case "config": {
       const out: string[] = [];
       for (const p of PROFILES) {
-        out.push(`${cap(p)} profile configuration${p === cur ? " (current)" : ""}:`, RULE, ...opmode(s, p), "");
+        out.push(
+          `${cap(p)} profile configuration${p === cur ? " (current)" : ""}:`,
+          RULE,
+          ...opmode(s, p),
+          "",
+        );
         out.push(...ports(s, p), "", ...icmp(s, p), "");
       }
       return [...out, ...logging(s, home), "", ...bypass(s)];
@@ -103,13 +130,24 @@ export function showJson(what: string, s: FirewallSettings, home: string): unkno
     case "portopening":
       return { profile: s.currentProfile, portOpenings: cur.portOpenings };
     case "icmpsetting":
-      return { profile: s.currentProfile, icmp: ICMP_TYPES.map((t) => ({ type: t, name: ICMP_SETTINGS[t].name, enabled: cur.icmp[`${t}`] === true })) };
+      return {
+        profile: s.currentProfile,
+        icmp: ICMP_TYPES.map((t) => ({
+          type: t,
+          name: ICMP_SETTINGS[t].name,
+          enabled: cur.icmp[`${t}`] === true,
+        })),
+      };
     case "logging":
       return { ...s.logging, file: s.logging.file ?? defaultLogFile(home) };
     case "bypass":
       return bypassDoc;
     case "config":
-      return { ...s, logging: { ...s.logging, file: s.logging.file ?? defaultLogFile(home) }, bypass: bypassDoc };
+      return {
+        ...s,
+        logging: { ...s.logging, file: s.logging.file ?? defaultLogFile(home) },
+        bypass: bypassDoc,
+      };
     default:
       throw new UsageError(`show: expected one of ${SHOW_OBJECTS.join("|")}, got '${what}'`);
   }
