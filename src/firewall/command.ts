@@ -18,7 +18,6 @@ import { FirewallError } from "./errors.js";
 import { createLogFile } from "./logfile.js";
 import { createFirewallLogger } from "./logger.js";
 import { LOG_GROUP_DROP, LOG_GROUP_OPEN } from "./model.js";
-import { listenNflog } from "./nflog.js";
 import { createNftRunner } from "./nft.js";
 import { defaultLogFile, loadSettings } from "./store.js";
 
@@ -54,6 +53,7 @@ async function log(env: CliEnv): Promise<number> {
   const s = loadSettings(env.home);
   const file = createLogFile(s.logging.file ?? defaultLogFile(env.home), s.logging.maxSizeKb);
   const logger = createFirewallLogger({ file, now: () => new Date() });
+  const { listenNflog } = await import("./nflog.js"); // koffi loads only for this command
   const listener = listenNflog([LOG_GROUP_DROP, LOG_GROUP_OPEN], logger.onPacket);
   env.err(`firewall log: writing ${file.file} (NFLOG groups ${LOG_GROUP_DROP}, ${LOG_GROUP_OPEN})`);
   const stop = (): void => listener.stop();

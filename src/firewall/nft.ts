@@ -33,6 +33,9 @@ function run(cmd: string, args: readonly string[], input?: string): Promise<stri
         }
       },
     );
+    child.stdin?.on("error", () => {
+      // EPIPE: the command exited without reading its input; its exit status tells.
+    });
     child.stdin?.end(input ?? "");
   });
 }

@@ -4,13 +4,22 @@ import { createApplier, digestOfListing } from "../../src/firewall/apply.js";
 import { compileRuleset } from "../../src/firewall/compile.js";
 import { defaultSettings } from "../../src/firewall/model.js";
 import { createFakeNftRunner } from "../../src/firewall/nft.js";
-import { mergeIntervals, parseAddressList, parseScopeItem, scopeIntervals } from "../../src/firewall/scope.js";
+import {
+  mergeIntervals,
+  parseAddressList,
+  parseScopeItem,
+  scopeIntervals,
+} from "../../src/firewall/scope.js";
 
 describe("firewall compiler (pure)", () => {
   it("replaces the table in one transaction, idempotently when it does not exist yet", () => {
     const { script } = compileRuleset({ settings: defaultSettings(), localSubnets: [] });
     const lines = script.split("\n");
-    assert.deepEqual(lines.slice(0, 3), ["table inet postern {}", "delete table inet postern", "table inet postern {"]);
+    assert.deepEqual(lines.slice(0, 3), [
+      "table inet postern {}",
+      "delete table inet postern",
+      "table inet postern {",
+    ]);
   });
   it("default settings: input policy drop, loopback, established, bypass only on postern0", () => {
     const { script } = compileRuleset({ settings: defaultSettings(), localSubnets: [] });
@@ -20,14 +29,21 @@ describe("firewall compiler (pure)", () => {
     assert.match(script, /iifname "postern0" ip saddr @bypass4 accept/);
     assert.match(script, /iifname "postern0" ip6 saddr @bypass6 accept/);
     assert.match(script, /set bypass4 \{ type ipv4_addr; flags timeout; \}/);
-    assert.match(script, /chain ipsec_in \{\n  \}/);
+    assert.match(script, /chain ipsec_in \{\n {2}\}/);
     assert.match(script, /type route hook output priority mangle; policy accept;/);
     assert.doesNotMatch(script, /dport/);
   });
   it("opmode disable: policy accept, sets and agent chains kept", () => {
     const s = defaultSettings();
     s.profiles.standard.enabled = false;
-    s.profiles.standard.portOpenings.push({ protocol: "tcp", port: 80, name: "", enabled: true, scope: "all", addresses: [] });
+    s.profiles.standard.portOpenings.push({
+      protocol: "tcp",
+      port: 80,
+      name: "",
+      enabled: true,
+      scope: "all",
+      addresses: [],
+    });
     const { script } = compileRuleset({ settings: s, localSubnets: [] });
     assert.match(script, /policy accept;/);
     assert.doesNotMatch(script, /policy drop/);
@@ -37,8 +53,20 @@ describe("firewall compiler (pure)", () => {
   });
   it("scope ALL openings share one set per protocol; scoped ones get a rule per family", () => {
     const s = defaultSettings();
-    const o = (protocol: "tcp" | "udp" | "all", port: number, scope: "all" | "subnet" | "custom" = "all", addresses: string[] = []) =>
-      s.profiles.standard.portOpenings.push({ protocol, port, name: "", enabled: true, scope, addresses });
+    const o = (
+      protocol: "tcp" | "udp" | "all",
+      port: number,
+      scope: "all" | "subnet" | "custom" = "all",
+      addresses: string[] = [],
+    ) =>
+      s.profiles.standard.portOpenings.push({
+        protocol,
+        port,
+        name: "",
+        enabled: true,
+        scope,
+        addresses,
+      });
     o("tcp", 443);
     o("tcp", 80);
     o("all", 8080);
@@ -48,7 +76,10 @@ describe("firewall compiler (pure)", () => {
     assert.match(script, /tcp dport \{ 80, 443, 8080 \} accept/);
     assert.match(script, /udp dport \{ 8080 \} accept/);
     assert.match(script, /ip saddr \{ 192\.168\.7\.0\/24 \} udp dport 53 accept/);
-    assert.match(script, /ip saddr \{ 10\.0\.0\.0\/24, 10\.1\.0\.1-10\.1\.0\.9 \} tcp dport 22 accept/);
+    assert.match(
+      script,
+      /ip saddr \{ 10\.0\.0\.0\/24, 10\.1\.0\.1-10\.1\.0\.9 \} tcp dport 22 accept/,
+    );
     assert.match(script, /ip6 saddr \{ fd00::\/64 \} tcp dport 22 accept/);
   });
   it("logging adds NFLOG rules for drops and new connections", () => {
@@ -73,17 +104,23 @@ describe("firewall compiler (pure)", () => {
 
 describe("scopes", () => {
   it("canonicalises addresses, subnets (prefix or mask), ranges and LocalSubnet", () => {
-    assert.deepEqual(parseAddressList("10.0.0.7/255.255.255.0, localsubnet,10.1.1.1 , 10.2.0.1-10.2.0.3,FD00::1"), [
-      "10.0.0.0/24",
-      "LocalSubnet",
-      "10.1.1.1",
-      "10.2.0.1-10.2.0.3",
-      "fd00::1",
-    ]);
+    assert.deepEqual(
+      parseAddressList("10.0.0.7/255.255.255.0, localsubnet,10.1.1.1 , 10.2.0.1-10.2.0.3,FD00::1"),
+      ["10.0.0.0/24", "LocalSubnet", "10.1.1.1", "10.2.0.1-10.2.0.3", "fd00::1"],
+    );
   });
-  const bad = ["10.0.0.300", "10.0.0.0/33", "10.0.0.0/255.0.255.0", "10.0.0.9-10.0.0.1", "10.0.0.1-fd00::1", "", "a,,b"];
+  const bad = [
+    "10.0.0.300",
+    "10.0.0.0/33",
+    "10.0.0.0/255.0.255.0",
+    "10.0.0.9-10.0.0.1",
+    "10.0.0.1-fd00::1",
+    "",
+    "a,,b",
+  ];
   for (const b of bad) {
-    it(`rejects '${b}' with one line`, () => assert.throws(() => parseAddressList(b), /addresses: /));
+    it(`rejects '${b}' with one line`, () =>
+      assert.throws(() => parseAddressList(b), /addresses: /));
   }
   it("merges overlapping and adjacent intervals (nft rejects overlaps)", () => {
     const ivs = scopeIntervals("custom", ["10.0.0.0/25", "10.0.0.128/25", "10.0.0.5"], []);
@@ -93,7 +130,9 @@ describe("scopes", () => {
   it("LocalSubnet in a custom list means this host's subnets", () => {
     const it_ = parseScopeItem("LocalSubnet");
     assert.equal(it_.kind, "localsubnet");
-    assert.deepEqual(scopeIntervals("custom", ["LocalSubnet"], ["10.9.0.1/16"]), [{ family: 4, from: 0x0a090000n, to: 0x0a09ffffn }]);
+    assert.deepEqual(scopeIntervals("custom", ["LocalSubnet"], ["10.9.0.1/16"]), [
+      { family: 4, from: 0x0a090000n, to: 0x0a09ffffn },
+    ]);
   });
 });
 
@@ -101,7 +140,8 @@ describe("applier with a fake nft", () => {
   it("skips loading when the loaded table has the same digest", async () => {
     const { script, digest } = compileRuleset({ settings: defaultSettings(), localSubnets: [] });
     const fake = createFakeNftRunner((args) => {
-      if (args[0] === "list") return `table inet postern {\n\tcomment "postern firewall ${digest}"\n}`;
+      if (args[0] === "list")
+        return `table inet postern {\n\tcomment "postern firewall ${digest}"\n}`;
       return "";
     });
     const r = await createApplier({ runner: fake }).apply(defaultSettings());
@@ -112,7 +152,13 @@ describe("applier with a fake nft", () => {
     const fake = createFakeNftRunner((args) => {
       if (args[0] === "list") return `table inet postern {\n\tcomment "postern firewall 00"\n}`;
       if (args[0] === "-j" && args[5] === "bypass4") {
-        return JSON.stringify({ nftables: [{ set: { elem: [{ elem: { val: "10.0.0.2", timeout: 60, expires: 42 } }, "10.0.0.3"] } }] });
+        return JSON.stringify({
+          nftables: [
+            {
+              set: { elem: [{ elem: { val: "10.0.0.2", timeout: 60, expires: 42 } }, "10.0.0.3"] },
+            },
+          ],
+        });
       }
       if (args[0] === "-j") return JSON.stringify({ nftables: [{ set: {} }] });
       return "";
@@ -121,6 +167,9 @@ describe("applier with a fake nft", () => {
     assert.equal(r.changed, true);
     assert.equal(r.keptPeers, 2);
     const load = fake.calls.find((c) => c.args[0] === "-f");
-    assert.match(load?.input ?? "", /add element inet postern bypass4 \{ 10\.0\.0\.2 timeout 42s \}\nadd element inet postern bypass4 \{ 10\.0\.0\.3 \}\n$/);
+    assert.match(
+      load?.input ?? "",
+      /add element inet postern bypass4 \{ 10\.0\.0\.2 timeout 42s \}\nadd element inet postern bypass4 \{ 10\.0\.0\.3 \}\n$/,
+    );
   });
 });

@@ -5,7 +5,11 @@ import { describe, it } from "node:test";
 import { createLogFile } from "../../src/firewall/logfile.js";
 import { formatLogLine, logHeader } from "../../src/firewall/logformat.js";
 import { createFirewallLogger } from "../../src/firewall/logger.js";
-import { bindGroupRequest, copyModeRequest, decodeMessages } from "../../src/firewall/nflog-codec.js";
+import {
+  bindGroupRequest,
+  copyModeRequest,
+  decodeMessages,
+} from "../../src/firewall/nflog-codec.js";
 import { parsePacket } from "../../src/firewall/packet.js";
 import { tempHome } from "../helpers/cli.js";
 
@@ -35,7 +39,11 @@ function nflogMessage(group: number, prefix: string, payload: Buffer): Buffer {
     v.copy(a, 4);
     return a;
   };
-  const body = Buffer.concat([Buffer.from([2, 0, group >> 8, group & 0xff]), attr(10, Buffer.from(`${prefix}\0`)), attr(9, payload)]);
+  const body = Buffer.concat([
+    Buffer.from([2, 0, group >> 8, group & 0xff]),
+    attr(10, Buffer.from(`${prefix}\0`)),
+    attr(9, payload),
+  ]);
   const h = Buffer.alloc(16);
   h.writeUInt32LE(16 + body.length, 0);
   h.writeUInt16LE(0x0400, 4);
@@ -54,8 +62,14 @@ describe("pfirewall.log format (Windows XP SP2 / Server 2003 SP1 W3C extended lo
     const f = parsePacket(tcpSyn());
     assert.ok(f);
     const t = new Date(2026, 10, 27, 8, 1, 2);
-    assert.equal(formatLogLine(t, "DROP", f, "RECEIVE"), "2026-11-27 08:01:02 DROP TCP 10.0.0.2 10.0.0.1 40000 81 60 S 1000 0 64240 - - - RECEIVE");
-    assert.equal(formatLogLine(t, "OPEN", f, "RECEIVE"), "2026-11-27 08:01:02 OPEN TCP 10.0.0.2 10.0.0.1 40000 81 - - - - - - - - -");
+    assert.equal(
+      formatLogLine(t, "DROP", f, "RECEIVE"),
+      "2026-11-27 08:01:02 DROP TCP 10.0.0.2 10.0.0.1 40000 81 60 S 1000 0 64240 - - - RECEIVE",
+    );
+    assert.equal(
+      formatLogLine(t, "OPEN", f, "RECEIVE"),
+      "2026-11-27 08:01:02 OPEN TCP 10.0.0.2 10.0.0.1 40000 81 - - - - - - - - -",
+    );
   });
   it("DROP line of an ICMP echo carries type and code", () => {
     const p = Buffer.alloc(28);
@@ -66,7 +80,10 @@ describe("pfirewall.log format (Windows XP SP2 / Server 2003 SP1 W3C extended lo
     p[20] = 8;
     const f = parsePacket(p);
     assert.ok(f);
-    assert.equal(formatLogLine(new Date(2026, 0, 2, 3, 4, 5), "DROP", f, "RECEIVE"), "2026-01-02 03:04:05 DROP ICMP 10.0.0.2 10.0.0.1 - - 84 - - - - 8 0 - RECEIVE");
+    assert.equal(
+      formatLogLine(new Date(2026, 0, 2, 3, 4, 5), "DROP", f, "RECEIVE"),
+      "2026-01-02 03:04:05 DROP ICMP 10.0.0.2 10.0.0.1 - - 84 - - - - 8 0 - RECEIVE",
+    );
   });
   it("a truncated packet is not parsed (no throw)", () => {
     assert.equal(parsePacket(Buffer.from([0x45, 0])), null);
@@ -85,7 +102,11 @@ describe("pfirewall.log format (Windows XP SP2 / Server 2003 SP1 W3C extended lo
         assert.ok(text.startsWith(logHeader()));
         assert.ok(Buffer.byteLength(text) <= 1024);
       }
-      const lines = (f: string) => fs.readFileSync(f, "utf8").split("\n").filter((l) => l === line).length;
+      const lines = (f: string) =>
+        fs
+          .readFileSync(f, "utf8")
+          .split("\n")
+          .filter((l) => l === line).length;
       assert.ok(lines(file) >= 1 && lines(`${file}.old`) >= 1);
       assert.ok(fs.readFileSync(file, "utf8").endsWith(`${line}\n`));
     } finally {
@@ -105,10 +126,18 @@ describe("NFLOG messages (linux/netfilter/nfnetlink_log.h)", () => {
     assert.deepEqual([...m.subarray(20)], [10, 0, 2, 0, 0, 0, 0, 128, 2, 0, 0, 0]);
   });
   it("decodes a packet event and the logger writes a DROP line", () => {
-    const items = decodeMessages(Buffer.concat([nflogMessage(7801, "RECEIVE", tcpSyn()), nflogMessage(7802, "RECEIVE", tcpSyn())]));
+    const items = decodeMessages(
+      Buffer.concat([
+        nflogMessage(7801, "RECEIVE", tcpSyn()),
+        nflogMessage(7802, "RECEIVE", tcpSyn()),
+      ]),
+    );
     assert.equal(items.length, 2);
     const lines: string[] = [];
-    const logger = createFirewallLogger({ file: { file: "-", append: (l) => lines.push(l) }, now: () => new Date(2026, 10, 27, 8, 0, 0) });
+    const logger = createFirewallLogger({
+      file: { file: "-", append: (l) => lines.push(l) },
+      now: () => new Date(2026, 10, 27, 8, 0, 0),
+    });
     for (const it_ of items) if (it_.kind === "packet") logger.onPacket(it_.packet);
     assert.deepEqual(lines, [
       "2026-11-27 08:00:00 DROP TCP 10.0.0.2 10.0.0.1 40000 81 60 S 1000 0 64240 - - - RECEIVE",

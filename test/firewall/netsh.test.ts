@@ -39,7 +39,10 @@ describe("netsh firewall (not root: saved, not applied)", () => {
   it("add portopening saves and notes that the rules were not applied", async () => {
     const r = await fw(home.dir, "netsh", "firewall", "add", "portopening", "TCP", "80", "Web");
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /not running as root: the settings were saved but the firewall rules were not applied/);
+    assert.match(
+      r.out,
+      /not running as root: the settings were saved but the firewall rules were not applied/,
+    );
     assert.match(r.out, /Ok\./);
     const show = await fw(home.dir, "--json", "netsh", "firewall", "show", "portopening");
     assert.deepEqual(JSON.parse(show.out).portOpenings, [
@@ -48,11 +51,29 @@ describe("netsh firewall (not root: saved, not applied)", () => {
   });
 
   it("tags by prefix and positional values, as netsh", async () => {
-    const r = await fw(home.dir, "netsh", "firewall", "add", "port", "prot=udp", "53", "DNS", "ENABLE", "CUSTOM", "10.0.0.0/255.0.0.0,LocalSubnet", "ALL");
+    const r = await fw(
+      home.dir,
+      "netsh",
+      "firewall",
+      "add",
+      "port",
+      "prot=udp",
+      "53",
+      "DNS",
+      "ENABLE",
+      "CUSTOM",
+      "10.0.0.0/255.0.0.0,LocalSubnet",
+      "ALL",
+    );
     assert.equal(r.code, 0, r.err);
-    const cfg = JSON.parse((await fw(home.dir, "--json", "netsh", "firewall", "show", "config")).out);
+    const cfg = JSON.parse(
+      (await fw(home.dir, "--json", "netsh", "firewall", "show", "config")).out,
+    );
     for (const p of ["domain", "standard"]) {
-      assert.deepEqual(cfg.profiles[p].portOpenings.find((o: { port: number }) => o.port === 53).addresses, ["10.0.0.0/8", "LocalSubnet"]);
+      assert.deepEqual(
+        cfg.profiles[p].portOpenings.find((o: { port: number }) => o.port === 53).addresses,
+        ["10.0.0.0/8", "LocalSubnet"],
+      );
     }
   });
 
@@ -67,28 +88,53 @@ describe("netsh firewall (not root: saved, not applied)", () => {
     }
     const icmp = await fw(home.dir, "netsh", "firewall", "show", "icmpsetting");
     assert.match(icmp.out, /Enable\s+8\s+Allow inbound echo request/);
-    assert.equal((await fw(home.dir, "netsh", "firewall", "set", "currentprofile", "domain")).code, 0);
+    assert.equal(
+      (await fw(home.dir, "netsh", "firewall", "set", "currentprofile", "domain")).code,
+      0,
+    );
     const state = await fw(home.dir, "netsh", "firewall", "show", "state");
     assert.match(state.out, /Profile\s+= Domain/);
-    const log = JSON.parse((await fw(home.dir, "--json", "netsh", "firewall", "show", "logging")).out);
-    assert.deepEqual(log, { file: path.join(home.dir, "fw.log"), maxSizeKb: 1024, droppedPackets: true, connections: false });
-    const std = JSON.parse((await fw(home.dir, "--json", "netsh", "firewall", "show", "config")).out).profiles.standard;
+    const log = JSON.parse(
+      (await fw(home.dir, "--json", "netsh", "firewall", "show", "logging")).out,
+    );
+    assert.deepEqual(log, {
+      file: path.join(home.dir, "fw.log"),
+      maxSizeKb: 1024,
+      droppedPackets: true,
+      connections: false,
+    });
+    const std = JSON.parse(
+      (await fw(home.dir, "--json", "netsh", "firewall", "show", "config")).out,
+    ).profiles.standard;
     assert.equal(std.exceptions, false);
     await fw(home.dir, "netsh", "firewall", "set", "currentprofile", "standard");
   });
 
   it("bypass list: SDDL accepted and printed back; add/delete by SID and by mapped name", async () => {
     const sddl = `O:DAG:DAD:(A;;RCGW;;;${SID})`;
-    assert.equal((await fw(home.dir, "netsh", "firewall", "set", "bypass", `sddl=${sddl}`)).code, 0);
-    const shown = JSON.parse((await fw(home.dir, "--json", "netsh", "firewall", "show", "bypass")).out);
+    assert.equal(
+      (await fw(home.dir, "netsh", "firewall", "set", "bypass", `sddl=${sddl}`)).code,
+      0,
+    );
+    const shown = JSON.parse(
+      (await fw(home.dir, "--json", "netsh", "firewall", "show", "bypass")).out,
+    );
     assert.equal(shown.sddl, sddl);
-    fs.writeFileSync(path.join(home.dir, "firewall", "principals.json"), JSON.stringify({ trusted: "S-1-5-21-1-2-3-1106" }));
+    fs.writeFileSync(
+      path.join(home.dir, "firewall", "principals.json"),
+      JSON.stringify({ trusted: "S-1-5-21-1-2-3-1106" }),
+    );
     assert.equal((await fw(home.dir, "netsh", "firewall", "add", "bypass", "Trusted")).code, 0);
     const text = await fw(home.dir, "netsh", "firewall", "show", "bypass");
-    assert.match(text.out, new RegExp(`O:DAG:DAD:\\(A;;RCGW;;;${SID}\\)\\(A;;RCGW;;;S-1-5-21-1-2-3-1106\\)`));
+    assert.match(
+      text.out,
+      new RegExp(`O:DAG:DAD:\\(A;;RCGW;;;${SID}\\)\\(A;;RCGW;;;S-1-5-21-1-2-3-1106\\)`),
+    );
     assert.match(text.out, /S-1-5-21-1-2-3-1106 {2}Trusted/);
     assert.equal((await fw(home.dir, "netsh", "firewall", "delete", "bypass", SID)).code, 0);
-    const after_ = JSON.parse((await fw(home.dir, "--json", "netsh", "firewall", "show", "bypass")).out);
+    const after_ = JSON.parse(
+      (await fw(home.dir, "--json", "netsh", "firewall", "show", "bypass")).out,
+    );
     assert.deepEqual(after_.entries, [{ sid: "S-1-5-21-1-2-3-1106", name: "Trusted" }]);
   });
 
@@ -96,19 +142,51 @@ describe("netsh firewall (not root: saved, not applied)", () => {
     [["add", "portopening", "TCP", "70000", "x"], 1, /port: '70000' is not a port number 1-65535/],
     [["add", "portopening", "TCP", "0", "x"], 1, /port: '0'/],
     [["add", "portopening", "TCP", "81", "x", "scope=custom"], 1, /scope=CUSTOM needs addresses=/],
-    [["add", "portopening", "TCP", "81", "x", "scope=subnet", "addresses=10.0.0.1"], 1, /addresses= needs scope=CUSTOM/],
-    [["add", "portopening", "TCP", "81", "x", "addresses=10.0.0.300"], 1, /addresses: '10.0.0.300' is not an IP address/],
-    [["add", "portopening", "TCP", "81", "x", "scope=everywhere"], 2, /scope: expected one of all\|subnet\|custom/],
+    [
+      ["add", "portopening", "TCP", "81", "x", "scope=subnet", "addresses=10.0.0.1"],
+      1,
+      /addresses= needs scope=CUSTOM/,
+    ],
+    [
+      ["add", "portopening", "TCP", "81", "x", "addresses=10.0.0.300"],
+      1,
+      /addresses: '10.0.0.300' is not an IP address/,
+    ],
+    [
+      ["add", "portopening", "TCP", "81", "x", "scope=everywhere"],
+      2,
+      /scope: expected one of all\|subnet\|custom/,
+    ],
     [["add", "portopening", "SCTP", "81", "x"], 2, /protocol: expected one of tcp\|udp\|all/],
     [["add", "portopening", "TCP", "81"], 2, /missing required tag 'name='/],
-    [["set", "portopening", "TCP", "4444", "mode=disable"], 1, /no port opening TCP 4444 in the standard profile/],
+    [
+      ["set", "portopening", "TCP", "4444", "mode=disable"],
+      1,
+      /no port opening TCP 4444 in the standard profile/,
+    ],
     [["delete", "portopening", "UDP", "4444"], 1, /no port opening UDP 4444/],
-    [["set", "icmpsetting", "type=10"], 2, /type: expected one of 2, 3, 4, 5, 8, 9, 11, 12, 13, 17 or ALL/],
+    [
+      ["set", "icmpsetting", "type=10"],
+      2,
+      /type: expected one of 2, 3, 4, 5, 8, 9, 11, 12, 13, 17 or ALL/,
+    ],
     [["set", "logging", "filesize=40000"], 2, /filesize: 40000 is out of range 1-32767/],
     [["set", "opmode", "mode=maybe"], 2, /mode: expected yes or no/],
-    [["set", "bypass", "sddl=O:DAG:DAD:(A;;RCGW;;;S-1-5-21-x)"], 1, /sddl: at position 22: 'S-1-5-21-x' is not a SID/],
-    [["add", "bypass", "Domain Admins"], 1, /unknown group 'Domain Admins': no domain controller configured; give its SID/],
-    [["add", "bypass", "XPCLIENT$"], 1, /unknown computer 'XPCLIENT\$': no domain controller configured; give its SID/],
+    [
+      ["set", "bypass", "sddl=O:DAG:DAD:(A;;RCGW;;;S-1-5-21-x)"],
+      1,
+      /sddl: at position 22: 'S-1-5-21-x' is not a SID/,
+    ],
+    [
+      ["add", "bypass", "Domain Admins"],
+      1,
+      /unknown group 'Domain Admins': no domain controller configured; give its SID/,
+    ],
+    [
+      ["add", "bypass", "XPCLIENT$"],
+      1,
+      /unknown computer 'XPCLIENT\$': no domain controller configured; give its SID/,
+    ],
     [["show", "everything"], 2, /unknown or ambiguous word 'everything'/],
   ];
   for (const [args, code, re] of bad) {

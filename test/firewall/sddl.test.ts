@@ -13,7 +13,9 @@ describe("bypass SDDL (MS-DTYP 2.5.1, Group Policy 'Allow authenticated IPsec by
     assert.equal(formatBypassSddl([G1, G2]), sddl);
   });
   it("accepts lower case, DACL flags and owner/group SIDs", () => {
-    assert.deepEqual(parseBypassSddl(`o:${G1}g:DAD:P(a;;rcgw;;;s-1-5-21-1-2-3-500)`), ["S-1-5-21-1-2-3-500"]);
+    assert.deepEqual(parseBypassSddl(`o:${G1}g:DAD:P(a;;rcgw;;;s-1-5-21-1-2-3-500)`), [
+      "S-1-5-21-1-2-3-500",
+    ]);
   });
   it("drops duplicate ACEs", () => {
     assert.deepEqual(parseBypassSddl(`O:DAG:DAD:(A;;RCGW;;;${G1})(A;;RCGW;;;${G1})`), [G1]);
@@ -30,7 +32,10 @@ describe("bypass SDDL (MS-DTYP 2.5.1, Group Policy 'Allow authenticated IPsec by
   ];
   for (const [text, re] of bad) {
     it(`names the position of the error: ${text}`, () => {
-      assert.throws(() => parseBypassSddl(text), (e: unknown) => e instanceof FirewallError && e.code === "bad-sddl" && re.test(e.message));
+      assert.throws(
+        () => parseBypassSddl(text),
+        (e: unknown) => e instanceof FirewallError && e.code === "bad-sddl" && re.test(e.message),
+      );
     });
   }
   it("checks SID syntax (authority < 2^48, sub-authorities 32-bit, at most 15)", () => {
