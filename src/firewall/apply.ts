@@ -1,13 +1,13 @@
 /**
  * The applier: compiles the settings and loads them with one `nft -f` transaction.
- * 1. read the host's connected subnets (scope SUBNET);
- * 2. compile; if the loaded table's comment carries the same digest, stop (nothing changes);
- * 3. read the bypass sets' elements (with their remaining timeouts);
+ * 1. read the loaded state in one call (`nft -j list sets inet`): the digest in set
+ *    bypass4's comment and the bypass elements with their remaining timeouts;
+ * 2. read the host's connected subnets, only when a scope needs them (SUBNET, LocalSubnet);
+ * 3. compile; if the loaded digest is the same, stop (nothing changes);
  * 4. load "create-if-missing, delete, new table, re-add the bypass elements" atomically.
  * The table is never removed by the applier's death: it stays in the kernel (fail closed).
  */
-import { parseSetElements } from "./bypass.js";
-import { compileRuleset, TABLE } from "./compile.js";
+import { compileRuleset, needsLocalSubnets, TABLE } from "./compile.js";
 import type { FirewallSettings } from "./model.js";
 import type { NftRunner } from "./nft.js";
 
@@ -37,50 +37,53 @@ export function digestOfListing(text: string): string | null {
   return /comment "postern firewall ([0-9a-f]+)"/.exec(text)?.[1] ?? null;
 }
 
+interface LoadedState {
+  digest: string | null;
+  /** `add element` lines re-creating the bypass elements. */
+  elements: string[];
+}
+
+type ElemJson = string | { elem: { val: string; expires?: number } };
+interface SetsJson {
+  nftables: { set?: { table: string; name: string; comment?: string; elem?: ElemJson[] } }[];
+}
+
+/** Parses `nft -j list sets inet` into what the applier needs. */
+export function parseLoadedState(json: string): LoadedState {
+  const doc = JSON.parse(json) as SetsJson;
+  const state: LoadedState = { digest: null, elements: [] };
+  for (const item of doc.nftables) {
+    const set = item.set;
+    if (!set || set.table !== TABLE || (set.name !== "bypass4" && set.name !== "bypass6")) continue;
+    if (set.name === "bypass4") state.digest = digestOfListing(`comment "${set.comment ?? ""}"`);
+    for (const e of set.elem ?? []) {
+      const [val, exp] = typeof e === "string" ? [e, undefined] : [e.elem.val, e.elem.expires];
+      const t = exp === undefined ? "" : ` timeout ${Math.max(1, exp)}s`;
+      state.elements.push(`add element inet ${TABLE} ${set.name} { ${val}${t} }`);
+    }
+  }
+  return state;
+}
+
 export function createApplier(deps: ApplierDeps): Applier {
   const { runner } = deps;
-
-  async function listTable(): Promise<string | null> {
-    try {
-      return await runner.nft(["list", "table", "inet", TABLE]);
-    } catch {
-      return null; // no such table
-    }
-  }
-
-  async function carriedElements(): Promise<string[]> {
-    const lines: string[] = [];
-    for (const set of ["bypass4", "bypass6"]) {
-      let json: string;
-      try {
-        json = await runner.nft(["-j", "list", "set", "inet", TABLE, set]);
-      } catch {
-        continue;
-      }
-      for (const p of parseSetElements(json)) {
-        const t = p.expiresSec === null ? "" : ` timeout ${Math.max(1, p.expiresSec)}s`;
-        lines.push(`add element inet ${TABLE} ${set} { ${p.address}${t} }`);
-      }
-    }
-    return lines;
-  }
+  const loadedState = async (): Promise<LoadedState> =>
+    parseLoadedState(await runner.nft(["-j", "list", "sets", "inet"]));
 
   return {
     async apply(settings, opts = {}) {
-      const localSubnets = await runner.localSubnets();
+      const loaded = await loadedState();
+      const localSubnets = needsLocalSubnets(settings) ? await runner.localSubnets() : [];
       const compiled = compileRuleset({ settings, localSubnets, tunDevice: deps.tunDevice });
-      const listing = await listTable();
-      const loaded = listing === null ? null : digestOfListing(listing);
-      if (loaded === compiled.digest && !opts.force) {
+      if (loaded.digest === compiled.digest && !opts.force) {
         return { changed: false, digest: compiled.digest, keptPeers: 0 };
       }
-      const keep = listing === null ? [] : await carriedElements();
+      const keep = loaded.elements;
       await runner.nft(["-f", "-"], `${compiled.script}${keep.map((l) => `${l}\n`).join("")}`);
       return { changed: true, digest: compiled.digest, keptPeers: keep.length };
     },
     async loadedDigest() {
-      const listing = await listTable();
-      return listing === null ? null : digestOfListing(listing);
+      return (await loadedState()).digest;
     },
     async remove() {
       await runner.nft(["-f", "-"], `table inet ${TABLE} {}\ndelete table inet ${TABLE}\n`);

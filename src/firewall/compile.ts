@@ -5,8 +5,9 @@
  *   table inet postern {}          (creates it if missing, so the delete cannot fail)
  *   delete table inet postern
  *   table inet postern { ... }     (the new ruleset)
- * Either all of it is loaded or none of it. The table carries a comment with a hash of the
- * ruleset, so the applier can tell that what is loaded is what it would load.
+ * Either all of it is loaded or none of it. The table and set bypass4 carry a comment with
+ * a hash of the ruleset, so the applier can tell that what is loaded is what it would load
+ * (`nft -j list sets` shows set comments; nft 1.0.6's JSON omits table comments).
  *
  * Chain `input` (policy drop when the current profile is on):
  *   1. iif lo accept
@@ -43,6 +44,14 @@ export interface CompileInput {
   localSubnets: readonly string[];
   /** The TUN device of decrypted packets; default postern0. */
   tunDevice?: string;
+}
+
+/** Whether any opening needs this host's subnets (scope SUBNET or LocalSubnet). */
+export function needsLocalSubnets(settings: FirewallSettings): boolean {
+  const p = settings.profiles[settings.currentProfile];
+  return p.portOpenings.some(
+    (o) => o.scope === "subnet" || o.addresses.some((a) => a.toLowerCase() === "localsubnet"),
+  );
 }
 
 export interface CompiledRuleset {
@@ -82,9 +91,7 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
   if (on && log.connections) {
     output.push(`ct state new log prefix "SEND" group ${LOG_GROUP_OPEN}`);
   }
-  const body = [
-    "  set bypass4 { type ipv4_addr; flags timeout; }",
-    "  set bypass6 { type ipv6_addr; flags timeout; }",
+  const chains = [
     "  chain ipsec_in {",
     "  }",
     "  chain spd_out {",
@@ -93,13 +100,16 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
     chain("input", input_),
     chain("output", output),
   ].join("\n");
-  const digest = hash("sha256", Buffer.from(body, "utf8")).toString("hex").slice(0, 32);
+  const digest = hash("sha256", Buffer.from(chains, "utf8")).toString("hex").slice(0, 32);
+  const mark = `comment "postern firewall ${digest}";`;
   const script = [
     `table inet ${TABLE} {}`,
     `delete table inet ${TABLE}`,
     `table inet ${TABLE} {`,
     `  comment "postern firewall ${digest}"`,
-    body,
+    `  set bypass4 { type ipv4_addr; flags timeout; ${mark} }`,
+    `  set bypass6 { type ipv6_addr; flags timeout; ${mark} }`,
+    chains,
     "}",
     "",
   ].join("\n");

@@ -28,7 +28,7 @@ describe("firewall compiler (pure)", () => {
     assert.match(script, /ct state established,related accept/);
     assert.match(script, /iifname "postern0" ip saddr @bypass4 accept/);
     assert.match(script, /iifname "postern0" ip6 saddr @bypass6 accept/);
-    assert.match(script, /set bypass4 \{ type ipv4_addr; flags timeout; \}/);
+    assert.match(script, /set bypass4 \{ type ipv4_addr; flags timeout; comment "postern firewall [0-9a-f]{32}"; \}/);
     assert.match(script, /chain ipsec_in \{\n {2}\}/);
     assert.match(script, /type route hook output priority mangle; policy accept;/);
     assert.doesNotMatch(script, /dport/);
@@ -137,32 +137,31 @@ describe("scopes", () => {
 });
 
 describe("applier with a fake nft", () => {
-  it("skips loading when the loaded table has the same digest", async () => {
-    const { script, digest } = compileRuleset({ settings: defaultSettings(), localSubnets: [] });
-    const fake = createFakeNftRunner((args) => {
-      if (args[0] === "list")
-        return `table inet postern {\n\tcomment "postern firewall ${digest}"\n}`;
-      return "";
+  const setsJson = (comment: string, elem: unknown[] = []) =>
+    JSON.stringify({
+      nftables: [
+        { metainfo: {} },
+        { set: { table: "postern", name: "bypass4", comment, elem } },
+        { set: { table: "other", name: "bypass4", comment, elem: ["9.9.9.9"] } },
+      ],
     });
+  it("skips loading when the loaded ruleset has the same digest", async () => {
+    const { digest } = compileRuleset({ settings: defaultSettings(), localSubnets: [] });
+    const fake = createFakeNftRunner((args) =>
+      args[1] === "list" ? setsJson(`postern firewall ${digest}`) : "",
+    );
     const r = await createApplier({ runner: fake }).apply(defaultSettings());
     assert.equal(r.changed, false);
-    assert.ok(!fake.calls.some((c) => c.input === script));
+    assert.deepEqual(
+      fake.calls.map((c) => c.args[0]),
+      ["-j"],
+    );
   });
   it("loads the script plus the carried bypass elements when the digest differs", async () => {
-    const fake = createFakeNftRunner((args) => {
-      if (args[0] === "list") return `table inet postern {\n\tcomment "postern firewall 00"\n}`;
-      if (args[0] === "-j" && args[5] === "bypass4") {
-        return JSON.stringify({
-          nftables: [
-            {
-              set: { elem: [{ elem: { val: "10.0.0.2", timeout: 60, expires: 42 } }, "10.0.0.3"] },
-            },
-          ],
-        });
-      }
-      if (args[0] === "-j") return JSON.stringify({ nftables: [{ set: {} }] });
-      return "";
-    });
+    const elems = [{ elem: { val: "10.0.0.2", timeout: 60, expires: 42 } }, "10.0.0.3"];
+    const fake = createFakeNftRunner((args) =>
+      args[1] === "list" ? setsJson("postern firewall 00", elems) : "",
+    );
     const r = await createApplier({ runner: fake }).apply(defaultSettings());
     assert.equal(r.changed, true);
     assert.equal(r.keptPeers, 2);
@@ -170,6 +169,31 @@ describe("applier with a fake nft", () => {
     assert.match(
       load?.input ?? "",
       /add element inet postern bypass4 \{ 10\.0\.0\.2 timeout 42s \}\nadd element inet postern bypass4 \{ 10\.0\.0\.3 \}\n$/,
+    );
+  });
+  it("reads the host's subnets only when a scope needs them", async () => {
+    let asked = 0;
+    const fake = createFakeNftRunner(() => JSON.stringify({ nftables: [] }));
+    fake.localSubnets = async () => {
+      asked++;
+      return ["10.0.0.1/24"];
+    };
+    const s = defaultSettings();
+    await createApplier({ runner: fake }).apply(s);
+    assert.equal(asked, 0);
+    s.profiles.standard.portOpenings.push({
+      protocol: "tcp",
+      port: 80,
+      name: "",
+      enabled: true,
+      scope: "subnet",
+      addresses: [],
+    });
+    await createApplier({ runner: fake }).apply(s);
+    assert.equal(asked, 1);
+    assert.match(
+      fake.calls.at(-1)?.input ?? "",
+      /ip saddr \{ 10\.0\.0\.0\/24 \} tcp dport 80 accept/,
     );
   });
 });
