@@ -95,7 +95,6 @@ export function createTopology(): Topology {
     ];
     for (const [ns, c] of cmds) inNs(ns, c);
     for (const ns of [a, b]) {
-      inNs(ns, ["sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0"]);
       inNs(ns, ["sh", "-c", "for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 0 > $f; done"]);
     }
   } catch (e) {
