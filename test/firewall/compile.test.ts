@@ -28,7 +28,10 @@ describe("firewall compiler (pure)", () => {
     assert.match(script, /ct state established,related accept/);
     assert.match(script, /iifname "postern0" ip saddr @bypass4 accept/);
     assert.match(script, /iifname "postern0" ip6 saddr @bypass6 accept/);
-    assert.match(script, /set bypass4 \{ type ipv4_addr; flags timeout; comment "postern firewall [0-9a-f]{32}"; \}/);
+    assert.match(
+      script,
+      /set bypass4 \{ type ipv4_addr; flags timeout; comment "postern firewall [0-9a-f]{32}"; \}/,
+    );
     assert.match(script, /chain ipsec_in \{\n {2}\}/);
     assert.match(script, /type route hook output priority mangle; policy accept;/);
     assert.doesNotMatch(script, /dport/);
