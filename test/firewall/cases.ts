@@ -7,8 +7,9 @@
  *   vethA 10.31.1.1/24, fd00:31:1::1/64  <---->  vethB 10.31.1.2 (peer), 10.31.1.3 (peer2),
  *        route 10.31.5.0/24 dev vethA              10.31.5.2/32 (far: not on A's subnet),
  *                                                  fd00:31:1::2 (peer6)
- *   postern0 10.31.9.1/24 (stands for the TUN) <-> tunB: packets from 10.31.1.2 to
- *                                                  10.31.9.1, as if decrypted by the agent
+ *   postern0 10.31.9.1/24, fd00:31:9::1/64    <->  tunB: packets from 10.31.1.2 (fd00:31:1::2)
+ *   (stands for the TUN)                           to 10.31.9.1 (fd00:31:9::1), as if
+ *                                                  decrypted by the agent
  *
  * A listens on TCP 80, 81, 53, 8080 and UDP 53, 8080; B on TCP 7000 and UDP 7001.
  */
@@ -44,7 +45,8 @@ export const ADDR: Record<Source, string> = {
 export const SERVER4 = "10.31.1.1";
 export const SERVER6 = "fd00:31:1::1";
 export const SERVER_TUN = "10.31.9.1";
-export const LOCAL_SUBNETS = ["10.31.1.0/24", "fd00:31:1::/64", "10.31.9.0/24"];
+export const SERVER6_TUN = "fd00:31:9::1";
+export const LOCAL_SUBNETS = ["10.31.1.0/24", "fd00:31:1::/64", "10.31.9.0/24", "fd00:31:9::/64"];
 
 const open = (
   protocol: "tcp" | "udp" | "all",
@@ -264,6 +266,18 @@ export const CASES: FwCase[] = [
     edit: open("tcp", 81),
     probe: { kind: "tcp", port: 81, from: "peer", via: "tun" },
     expect: "accept",
+  },
+  {
+    name: "bypass: an IPv6 peer on the TUN passes with no exception",
+    bypass: ["fd00:31:1::2"],
+    probe: { kind: "tcp", port: 81, from: "peer6", via: "tun" },
+    expect: "accept",
+  },
+  {
+    name: "bypass: the IPv6 peer in cleartext is dropped",
+    bypass: ["fd00:31:1::2"],
+    probe: { kind: "tcp", port: 81, from: "peer6" },
+    expect: "drop",
   },
   {
     name: "established: replies to this host's TCP connection come in",

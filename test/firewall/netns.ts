@@ -82,6 +82,7 @@ export function createTopology(): Topology {
       [a, ["ip", "addr", "add", "10.31.1.1/24", "dev", "vethA"]],
       [a, ["ip", "addr", "add", "fd00:31:1::1/64", "dev", "vethA", "nodad"]],
       [a, ["ip", "addr", "add", "10.31.9.1/24", "dev", "postern0"]],
+      [a, ["ip", "addr", "add", "fd00:31:9::1/64", "dev", "postern0", "nodad"]],
       [a, ["ip", "link", "set", "vethA", "up"]],
       [a, ["ip", "link", "set", "postern0", "up"]],
       [a, ["ip", "route", "add", "10.31.5.0/24", "dev", "vethA"]],
@@ -92,6 +93,7 @@ export function createTopology(): Topology {
       [b, ["ip", "link", "set", "vethB", "up"]],
       [b, ["ip", "link", "set", "tunB", "up"]],
       [b, ["ip", "route", "add", "10.31.9.1/32", "dev", "tunB"]],
+      [b, ["ip", "route", "add", "fd00:31:9::1/128", "dev", "tunB"]],
     ];
     for (const [ns, c] of cmds) inNs(ns, c);
     for (const ns of [a, b]) {

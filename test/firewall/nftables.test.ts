@@ -11,7 +11,16 @@ import { createBypassSet } from "../../src/firewall/bypass.js";
 import { defaultSettings } from "../../src/firewall/model.js";
 import { createNftRunner } from "../../src/firewall/nft.js";
 import { needsRoot } from "../helpers/cli.js";
-import { ADDR, CASES, type FwCase, SERVER4, SERVER6, SERVER_TUN, settingsFor } from "./cases.js";
+import {
+  ADDR,
+  CASES,
+  type FwCase,
+  SERVER4,
+  SERVER6,
+  SERVER_TUN,
+  SERVER6_TUN,
+  settingsFor,
+} from "./cases.js";
 import { createTopology, inNs, type PeerProc, startPeer, type Topology } from "./netns.js";
 
 const DROP_WAIT_MS = 600;
@@ -26,7 +35,8 @@ async function run(
   switch (p.kind) {
     case "tcp":
     case "udp": {
-      const host = p.via === "tun" ? SERVER_TUN : p.from === "peer6" ? SERVER6 : SERVER4;
+      const v6 = p.from === "peer6";
+      const host = p.via === "tun" ? (v6 ? SERVER6_TUN : SERVER_TUN) : v6 ? SERVER6 : SERVER4;
       const r = await b.probe({
         op: p.kind,
         host,
