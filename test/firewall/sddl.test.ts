@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { bypassAuthorization } from "../../src/firewall/authorize.js";
 import { FirewallError } from "../../src/firewall/errors.js";
+import { defaultSettings } from "../../src/firewall/model.js";
 import { formatBypassSddl, isSid, parseBypassSddl } from "../../src/firewall/sddl.js";
 
 const G1 = "S-1-5-21-1004336348-1177238915-682003330-1105";
@@ -43,5 +45,15 @@ describe("bypass SDDL (MS-DTYP 2.5.1, Group Policy 'Allow authenticated IPsec by
     assert.ok(!isSid("S-1-5-4294967296"));
     assert.ok(!isSid(`S-1-5${"-1".repeat(16)}`));
     assert.ok(!isSid("S-2-5-21"));
+  });
+});
+
+describe("bypass authorization (the agent's question when an SA comes up)", () => {
+  it("a peer whose ticket carries a listed group SID is authorized; others are not", () => {
+    const s = defaultSettings();
+    s.bypass = [{ sid: G1, name: "trusted" }];
+    assert.equal(bypassAuthorization(s, ["S-1-5-21-1-2-3-1107", G1.toLowerCase()]), G1);
+    assert.equal(bypassAuthorization(s, ["S-1-5-21-1-2-3-1107", G2]), null);
+    assert.equal(bypassAuthorization(s, []), null);
   });
 });
