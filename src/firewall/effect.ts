@@ -7,6 +7,7 @@
  */
 import type { CliEnv } from "../cli/env.js";
 import { type ApplyResult, createApplier } from "./apply.js";
+import { compileRuleset, needsLocalSubnets } from "./compile.js";
 import type { FirewallSettings } from "./model.js";
 import { createNftRunner } from "./nft.js";
 
@@ -40,4 +41,18 @@ export async function applyNow(env: CliEnv, settings: FirewallSettings): Promise
     return;
   }
   await control.apply(settings);
+}
+
+export type RulesStatus = "current" | "stale" | "none" | "unknown";
+
+/** Whether the loaded table matches the settings (root only; "unknown" otherwise). */
+export async function rulesStatus(env: CliEnv, settings: FirewallSettings): Promise<RulesStatus> {
+  if (!env.isRoot) return "unknown";
+  const runner = createNftRunner({ netns: netnsOf(env) });
+  const loaded = await createApplier({ runner }).loadedDigest();
+  if (loaded === null) return "none";
+  const subnets = needsLocalSubnets(settings) ? await runner.localSubnets() : [];
+  return compileRuleset({ settings, localSubnets: subnets }).digest === loaded
+    ? "current"
+    : "stale";
 }

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
+import { main } from "../../src/cli/main.js";
 import { BIN, needsRoot, runBin, tempHome } from "../helpers/cli.js";
 import { ADDR, SERVER4 } from "./cases.js";
 import { createTopology, inNs, type PeerProc, startPeer, type Topology } from "./netns.js";
@@ -63,6 +64,23 @@ describe("firewall as root: immediate effect, fail closed, pfirewall.log", needs
     assert.doesNotMatch(r.out, /not applied/);
     assert.equal(await tcp(80), true);
     assert.equal(await tcp(81), false);
+    const state = fw("show", "state");
+    assert.match(state.out, /Rules loaded\s+= Yes \(table inet postern matches these settings\)/);
+    const asUser = await main(
+      ["--home", home.dir, "netsh", "firewall", "set", "icmpsetting", "8"],
+      {
+        out() {},
+        err() {},
+        vars: {},
+        isRoot: false,
+        cwd: "/",
+      },
+    );
+    assert.equal(asUser, 0);
+    const st2 = runBin(["--home", home.dir, "--json", "netsh", "firewall", "show", "state"], {
+      env: { POSTERN_NETNS: topo.a },
+    });
+    assert.equal(JSON.parse(st2.out).rulesLoaded, "stale", "saved without root: not applied yet");
     assert.equal(fw("set", "opmode", "disable").code, 0);
     assert.match(
       inNs(topo.a, ["nft", "list", "chain", "inet", "postern", "input"]),

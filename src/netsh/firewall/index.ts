@@ -6,7 +6,7 @@
  */
 import type { CliEnv } from "../../cli/env.js";
 import { UsageError } from "../../errors.js";
-import { applyNow } from "../../firewall/effect.js";
+import { applyNow, rulesStatus } from "../../firewall/effect.js";
 import { createLocalResolver, type PrincipalResolver } from "../../firewall/principals.js";
 import { loadSettings, saveSettings } from "../../firewall/store.js";
 import { parseTagged } from "../args.js";
@@ -55,7 +55,8 @@ export function createFirewallHandler(deps: FirewallHandlerDeps = {}): NetshHand
     const cmd = `firewall ${verb} ${object}`;
     if (verb === "show") {
       if (rest.length) parseTagged(rest, [{ tag: "profile" }, { tag: "verbose" }], cmd);
-      show(object, settings, env);
+      const status = object === "state" ? await rulesStatus(env, settings) : undefined;
+      show(object, settings, env, status);
       return;
     }
     const edit = settingsEdit(verb, object);

@@ -11,6 +11,7 @@ import {
   PROFILES,
   type ProfileName,
 } from "../../firewall/model.js";
+import type { RulesStatus } from "../../firewall/effect.js";
 import { formatBypassSddl } from "../../firewall/sddl.js";
 import { defaultLogFile } from "../../firewall/store.js";
 
@@ -153,7 +154,21 @@ export function showJson(what: string, s: FirewallSettings, home: string): unkno
   }
 }
 
-export function show(what: string, s: FirewallSettings, env: CliEnv): void {
-  if (env.json) env.out(JSON.stringify(showJson(what, s, env.home), null, 2));
-  else env.out(showText(what, s, env.home).join("\n"));
+const STATUS_TEXT: Record<RulesStatus, string> = {
+  current: "Yes (table inet postern matches these settings)",
+  stale: "Out of date (run as root: postern firewall apply)",
+  none: "No (run as root: postern firewall apply)",
+  unknown: "Unknown (not root)",
+};
+
+/** Prints one show object; `state` also says whether the loaded rules match. */
+export function show(what: string, s: FirewallSettings, env: CliEnv, status?: RulesStatus): void {
+  if (env.json) {
+    const doc = showJson(what, s, env.home);
+    env.out(JSON.stringify(status ? { ...(doc as object), rulesLoaded: status } : doc, null, 2));
+    return;
+  }
+  const lines = showText(what, s, env.home);
+  if (status) lines.push(row("Rules loaded", STATUS_TEXT[status]));
+  env.out(lines.join("\n"));
 }
