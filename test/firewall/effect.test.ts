@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import { main } from "../../src/cli/main.js";
 import { BIN, needsRoot, runBin, tempHome } from "../helpers/cli.js";
-import { ADDR, SERVER4 } from "./cases.js";
+import { ADDR, SERVER4, SERVER_TUN } from "./cases.js";
 import { createTopology, inNs, type PeerProc, startPeer, type Topology } from "./netns.js";
 
 async function waitFor(what: string, check: () => boolean, ms = 8000): Promise<void> {
@@ -91,6 +91,28 @@ describe("firewall as root: immediate effect, fail closed, pfirewall.log", needs
     assert.equal(await tcp(81), false);
     assert.equal(fw("delete", "portopening", "TCP", "80").code, 0);
     assert.equal(await tcp(80), false);
+  });
+
+  it("postern firewall peer add|list|remove changes the bypass set; the TUN peer passes", async () => {
+    const peer = (...args: string[]) =>
+      runBin(["--home", home.dir, "--json", "firewall", "peer", ...args], {
+        env: { POSTERN_NETNS: topo.a },
+      });
+    const viaTun = async () =>
+      (await b.probe({ op: "tcp", host: SERVER_TUN, port: 81, local: ADDR.peer, timeoutMs: 600 }))
+        .ok;
+    assert.equal(await viaTun(), false);
+    assert.equal(peer("add", ADDR.peer, "120").code, 0);
+    const listed = JSON.parse(peer("list").out) as { address: string; expiresSec: number }[];
+    assert.equal(listed[0]?.address, ADDR.peer);
+    assert.ok((listed[0]?.expiresSec ?? 0) > 0 && (listed[0]?.expiresSec ?? 0) <= 120);
+    assert.equal(await viaTun(), true);
+    assert.equal(await tcp(81), false, "the same address in cleartext is still dropped");
+    assert.equal(peer("remove", ADDR.peer).code, 0);
+    assert.deepEqual(JSON.parse(peer("list").out), []);
+    const bad = peer("add", "10.31.1.300");
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /bypass peer: '10\.31\.1\.300' is not an IP address/);
   });
 
   it("the table stays when the process that applied it is killed (SIGKILL): port still closed", async () => {

@@ -201,6 +201,23 @@ describe("netsh firewall (not root: saved, not applied)", () => {
     });
   }
 
+  it("netsh -f runs a firewall script with pushd, stopping at the first error with its line", async () => {
+    const script = path.join(home.dir, "fw.netsh");
+    fs.writeFileSync(
+      script,
+      "# server firewall\npushd firewall\nadd portopening TCP 443 HTTPS scope=subnet\nset icmpsetting type=ALL mode=disable\npopd\nfirewall add portopening TCP 99999 bad\n",
+    );
+    const r = await fw(home.dir, "netsh", "-f", script);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /fw\.netsh:6: port: '99999' is not a port number 1-65535/);
+    const ports = JSON.parse(
+      (await fw(home.dir, "--json", "netsh", "firewall", "show", "portopening")).out,
+    ).portOpenings;
+    assert.ok(
+      ports.some((p: { port: number; scope: string }) => p.port === 443 && p.scope === "subnet"),
+    );
+  });
+
   it("the real binary prints no stack trace for bad SDDL", () => {
     const r = runBin(["--home", home.dir, "netsh", "firewall", "set", "bypass", "O:DAG:DAD:(X"]);
     assert.equal(r.code, 1);
