@@ -103,6 +103,12 @@ describe("netsh firewall (not root: saved, not applied)", () => {
       droppedPackets: true,
       connections: false,
     });
+    const dom = JSON.parse(
+      (await fw(home.dir, "--json", "netsh", "firewall", "show", "icmpsetting", "profile=domain"))
+        .out,
+    );
+    assert.equal(dom.profile, "domain");
+    assert.equal(dom.icmp.find((i: { type: number }) => i.type === 8).enabled, false);
     const std = JSON.parse(
       (await fw(home.dir, "--json", "netsh", "firewall", "show", "config")).out,
     ).profiles.standard;

@@ -9,10 +9,10 @@ import { UsageError } from "../../errors.js";
 import { applyNow, rulesStatus } from "../../firewall/effect.js";
 import { createLocalResolver, type PrincipalResolver } from "../../firewall/principals.js";
 import { loadSettings, saveSettings } from "../../firewall/store.js";
-import { parseTagged } from "../args.js";
+import { one, parseTagged } from "../args.js";
 import type { NetshHandler } from "../shell.js";
 import { editBypass, NAME_BYPASS, SET_BYPASS } from "./bypass.js";
-import { settingsEdit } from "./set.js";
+import { profilesOf, settingsEdit } from "./set.js";
 import { show } from "./show.js";
 
 export interface FirewallHandlerDeps {
@@ -54,9 +54,11 @@ export function createFirewallHandler(deps: FirewallHandlerDeps = {}): NetshHand
     const settings = loadSettings(env.home);
     const cmd = `firewall ${verb} ${object}`;
     if (verb === "show") {
-      if (rest.length) parseTagged(rest, [{ tag: "profile" }, { tag: "verbose" }], cmd);
+      const args = parseTagged(rest, [{ tag: "profile" }, { tag: "verbose" }], cmd);
+      const p = one(args, "profile");
+      const profile = p === undefined ? undefined : profilesOf(settings, p)[0];
       const status = object === "state" ? await rulesStatus(env, settings) : undefined;
-      show(object, settings, env, status);
+      show(object, settings, env, { status, profile });
       return;
     }
     const edit = settingsEdit(verb, object);

@@ -86,8 +86,13 @@ export const SHOW_OBJECTS = [
   "bypass",
 ] as const;
 
-export function showText(what: string, s: FirewallSettings, home: string): string[] {
-  const cur = s.currentProfile;
+export function showText(
+  what: string,
+  s: FirewallSettings,
+  home: string,
+  profile: ProfileName = s.currentProfile,
+): string[] {
+  const cur = profile;
   switch (what) {
     case "state":
     case "opmode":
@@ -118,8 +123,13 @@ export function showText(what: string, s: FirewallSettings, home: string): strin
   }
 }
 
-export function showJson(what: string, s: FirewallSettings, home: string): unknown {
-  const cur = s.profiles[s.currentProfile];
+export function showJson(
+  what: string,
+  s: FirewallSettings,
+  home: string,
+  profile: ProfileName = s.currentProfile,
+): unknown {
+  const cur = s.profiles[profile];
   const bypassDoc = {
     sddl: s.bypass.length ? formatBypassSddl(s.bypass.map((b) => b.sid)) : null,
     entries: s.bypass,
@@ -127,12 +137,12 @@ export function showJson(what: string, s: FirewallSettings, home: string): unkno
   switch (what) {
     case "state":
     case "opmode":
-      return { profile: s.currentProfile, enabled: cur.enabled, exceptions: cur.exceptions };
+      return { profile, enabled: cur.enabled, exceptions: cur.exceptions };
     case "portopening":
-      return { profile: s.currentProfile, portOpenings: cur.portOpenings };
+      return { profile, portOpenings: cur.portOpenings };
     case "icmpsetting":
       return {
-        profile: s.currentProfile,
+        profile,
         icmp: ICMP_TYPES.map((t) => ({
           type: t,
           name: ICMP_SETTINGS[t].name,
@@ -162,13 +172,19 @@ const STATUS_TEXT: Record<RulesStatus, string> = {
 };
 
 /** Prints one show object; `state` also says whether the loaded rules match. */
-export function show(what: string, s: FirewallSettings, env: CliEnv, status?: RulesStatus): void {
+export function show(
+  what: string,
+  s: FirewallSettings,
+  env: CliEnv,
+  opts: { status?: RulesStatus; profile?: ProfileName } = {},
+): void {
+  const { status, profile } = opts;
   if (env.json) {
-    const doc = showJson(what, s, env.home);
+    const doc = showJson(what, s, env.home, profile);
     env.out(JSON.stringify(status ? { ...(doc as object), rulesLoaded: status } : doc, null, 2));
     return;
   }
-  const lines = showText(what, s, env.home);
+  const lines = showText(what, s, env.home, profile);
   if (status) lines.push(row("Rules loaded", STATUS_TEXT[status]));
   env.out(lines.join("\n"));
 }
