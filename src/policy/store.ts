@@ -1,13 +1,15 @@
 /**
  * The local IPsec policy store: `<home>/ipsec/local-store.json`, one JSON document holding a
  * PolicyStore, replaced atomically on every change (never half-written). A missing file is
- * an empty store. A file that does not parse gives one clear error and is left untouched.
+ * an empty store. A file that does not parse, or does not validate deeply (validate.ts),
+ * gives one clear error naming the field, and is left untouched.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PosternError } from "../errors.js";
 import { atomicWriteFile } from "../platform/home.js";
 import { emptyStore, type PolicyStore } from "./model.js";
+import { validateStore } from "./validate.js";
 
 export function localStorePath(home: string): string {
   return path.join(home, "ipsec", "local-store.json");
@@ -31,18 +33,7 @@ export function loadLocalStore(home: string): PolicyStore {
       `policy store ${file} is not valid JSON: ${(e as Error).message}`,
     );
   }
-  const s = data as Partial<PolicyStore>;
-  if (
-    typeof s !== "object" ||
-    s === null ||
-    s.version !== 1 ||
-    !Array.isArray(s.filterLists) ||
-    !Array.isArray(s.filterActions) ||
-    !Array.isArray(s.policies)
-  ) {
-    throw new PosternError("store", `policy store ${file} is not a version 1 postern store`);
-  }
-  return s as PolicyStore;
+  return validateStore(data, `policy store ${file}`);
 }
 
 export function saveLocalStore(home: string, store: PolicyStore): void {
