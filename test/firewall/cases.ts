@@ -178,6 +178,15 @@ export const CASES: FwCase[] = [
     expect: "drop",
   },
   {
+    name: "don't allow exceptions: ICMP settings still apply (not on the Exceptions list)",
+    edit: (s) => {
+      s.profiles.standard.exceptions = false;
+      s.profiles.standard.icmp["8"] = true;
+    },
+    probe: { kind: "ping", from: "peer" },
+    expect: "accept",
+  },
+  {
     name: "ICMP: echo request dropped by default",
     probe: { kind: "ping", from: "peer" },
     expect: "drop",
