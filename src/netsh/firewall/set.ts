@@ -190,5 +190,3 @@ export function settingsEdit(
   if (k === "set currentprofile") return { specs: CURRENT, edit: setCurrent };
   return undefined;
 }
-
-export { parseTagged };
