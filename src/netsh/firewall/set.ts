@@ -23,7 +23,7 @@ import {
 } from "../../firewall/model.js";
 import { parseAddressList } from "../../firewall/scope.js";
 import { parsePort } from "../../firewall/validate.js";
-import { one, parseBool, parseIntIn, parseKeyword, parseTagged, type TaggedArgs } from "../args.js";
+import { one, parseBool, parseIntIn, parseKeyword, type TaggedArgs } from "../args.js";
 
 export type Edit = (s: FirewallSettings, args: TaggedArgs, env: CliEnv) => void;
 
