@@ -1,8 +1,9 @@
 /**
  * Every top-level `postern` command. Subsystems add theirs here.
  */
+import { firewallCommand } from "../firewall/command.js";
 import type { Command } from "./env.js";
 import { ipsecCommand } from "./ipsec.js";
 import { netshCommand } from "./netsh.js";
 
-export const COMMANDS: readonly Command[] = [netshCommand, ipsecCommand];
+export const COMMANDS: readonly Command[] = [netshCommand, ipsecCommand, firewallCommand];
