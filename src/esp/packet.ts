@@ -41,16 +41,20 @@ export function readEspHeader(packet: Uint8Array): EspHeader | null {
   return { spi: v.getUint32(0), seq: v.getUint32(4) };
 }
 
+/** Padding || Pad Length || Next Header for a payload of `payloadBytes`, aligned to `align` (>= 4). */
+export function buildTrailer(payloadBytes: number, nextHeader: number, align: number): Buffer {
+  const a = Math.max(4, align);
+  const padLength = (a - ((payloadBytes + 2) % a)) % a;
+  const out = Buffer.allocUnsafe(padLength + 2);
+  for (let i = 0; i < padLength; i++) out[i] = i + 1;
+  out[padLength] = padLength;
+  out[padLength + 1] = nextHeader;
+  return out;
+}
+
 /** Payload || Padding || Pad Length || Next Header, aligned to `align` (>= 4). */
 export function buildPlaintext(payload: Uint8Array, nextHeader: number, align: number): Buffer {
-  const a = Math.max(4, align);
-  const padLength = (a - ((payload.length + 2) % a)) % a;
-  const out = Buffer.allocUnsafe(payload.length + padLength + 2);
-  out.set(payload, 0);
-  for (let i = 0; i < padLength; i++) out[payload.length + i] = i + 1;
-  out[out.length - 2] = padLength;
-  out[out.length - 1] = nextHeader;
-  return out;
+  return Buffer.concat([payload, buildTrailer(payload.length, nextHeader, align)]);
 }
 
 export interface OpenedPayload {
@@ -84,9 +88,9 @@ export function sealEsp(
   const header = Buffer.allocUnsafe(ESP_HEADER_BYTES);
   header.writeUInt32BE(spi >>> 0, 0);
   header.writeUInt32BE(seq % 2 ** 32, 4);
-  const plain = buildPlaintext(payload, nextHeader, cipher.spec.align);
-  const body = cipher.seal(header, Math.floor(seq / 2 ** 32), esn, plain, iv);
-  return Buffer.concat([header, body]);
+  const trailer = buildTrailer(payload.length, nextHeader, cipher.spec.align);
+  const chunks = cipher.seal(header, Math.floor(seq / 2 ** 32), esn, [payload, trailer], iv);
+  return Buffer.concat([header, ...chunks]);
 }
 
 export type OpenResult = OpenedPayload | "auth_failed" | "malformed";

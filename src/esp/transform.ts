@@ -14,9 +14,9 @@
  */
 import {
   aesCbcDecrypt,
-  aesCbcEncrypt,
+  aesCbcEncryptParts,
   aesGcmOpen,
-  aesGcmSeal,
+  aesGcmSealParts,
   equalConstantTime,
   type HashAlg,
   hmac,
@@ -74,8 +74,18 @@ export function isTransformName(s: string): s is TransformName {
 /** A keyed transform. `header` is the 8-byte SPI || seq-lo; seqHi is 0 without ESN. */
 export interface EspCipher {
   spec: TransformSpec;
-  /** Returns IV || ciphertext || ICV for the plaintext (already padded to spec.align). */
-  seal(header: Buffer, seqHi: number, esn: boolean, plaintext: Buffer, iv: Buffer): Buffer;
+  /**
+   * Returns the chunks IV, ciphertext..., ICV for the plaintext given in parts (payload,
+   * then padding + pad length + next header; the total a multiple of spec.align), so the
+   * caller joins header and chunks with one copy.
+   */
+  seal(
+    header: Buffer,
+    seqHi: number,
+    esn: boolean,
+    plaintext: readonly Uint8Array[],
+    iv: Buffer,
+  ): Uint8Array[];
   /**
    * `body` is IV || ciphertext || ICV (everything after the header). Returns the plaintext,
    * or null when the ICV does not verify or the length cannot be right.
@@ -115,8 +125,10 @@ function createGcm(spec: TransformSpec, keymat: Uint8Array): EspCipher {
     spec,
     seal(header, seqHi, esn, plaintext, iv) {
       iv.copy(nonce, 4, 0, 8);
-      const sealed = aesGcmSeal(key, nonce, plaintext, aadFor(header, seqHi, esn), 16);
-      return Buffer.concat([iv.subarray(0, 8), sealed]);
+      return [
+        iv.subarray(0, 8),
+        ...aesGcmSealParts(key, nonce, aadFor(header, seqHi, esn), plaintext, 16),
+      ];
     },
     open(header, seqHi, esn, body) {
       if (body.length < 8 + 16) return null;
@@ -141,8 +153,8 @@ function createEncThenMac(
     spec,
     seal(header, seqHi, esn, plaintext, iv) {
       const ivPart = iv.subarray(0, spec.ivBytes);
-      const ct = isNull ? plaintext : aesCbcEncrypt(encKey, ivPart, plaintext);
-      return Buffer.concat([ivPart, ct, icv([header, ivPart, ct], seqHi, esn)]);
+      const ct = isNull ? [...plaintext] : aesCbcEncryptParts(encKey, ivPart, plaintext);
+      return [ivPart, ...ct, icv([header, ivPart, ...ct], seqHi, esn)];
     },
     open(header, seqHi, esn, body) {
       const ctLength = body.length - spec.ivBytes - spec.icvBytes;
