@@ -8,6 +8,8 @@ import type { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { sealEsp } from "../../src/esp/packet.js";
+import { createEspCipher } from "../../src/esp/transform.js";
 import { cli, needsRoot } from "../helpers/cli.js";
 import { ADDR_A, ADDR_B, type Agent, createLab, keyingPair, type Lab } from "./lab.js";
 import { readPcap } from "./pcap.js";
@@ -155,6 +157,90 @@ describe(
         const sb = await stats(b);
         assert.ok((sb.drops.inbound.auth_failed ?? 0) >= 2, JSON.stringify(sb.drops.inbound));
         assert.equal(sb.sas.find((s) => s.direction === "in")?.packets, 0);
+      } finally {
+        assert.equal(await lab.stopAgent(a), 0);
+        assert.equal(await lab.stopAgent(b), 0);
+      }
+    });
+
+    it("bad input on UDP 4500: a replay, unknown SPIs, truncation, garbage and IKE are counted, and traffic still flows", async () => {
+      const k = keyingPair("aes128gcm16", GCM_KEY);
+      const a = await lab.startAgent(lab.nsA, k.a, "bad-a");
+      const b = await lab.startAgent(lab.nsB, k.b, "bad-b");
+      try {
+        // A valid ESP packet for B's inbound SA 0x1001 (sequence 1): UDP from A to B port 9.
+        const cipher = createEspCipher(
+          "aes128gcm16",
+          Buffer.from(GCM_KEY.encKey, "hex"),
+          Buffer.alloc(0),
+        );
+        const udp = Buffer.from([
+          0x30, 0x39, 0x00, 0x09, 0x00, 0x0c, 0x00, 0x00, 0x61, 0x62, 0x63, 0x64,
+        ]);
+        const esp = sealEsp(
+          cipher,
+          0x1001,
+          1,
+          false,
+          udp,
+          17,
+          Buffer.from("0000000000000001", "hex"),
+        );
+        const wrongSpi = Buffer.from(esp);
+        wrongSpi.writeUInt32BE(0xdead, 0);
+        const datagrams = [
+          esp,
+          esp,
+          wrongSpi,
+          esp.subarray(0, 5),
+          Buffer.from([0, 0, 0, 0, 1, 2, 3]),
+        ];
+        for (let i = 0; i < 50; i++) {
+          datagrams.push(
+            Buffer.from(
+              Array.from({ length: 1 + ((i * 37) % 300) }, (_, j) => (i * 31 + j * 7) & 0xff),
+            ),
+          );
+        }
+        // Sent from inside B to B's own address: not steered (the selectors cover B -> A only).
+        const sender = `const s=require("dgram").createSocket("udp4");const l=${JSON.stringify(datagrams.map((d) => d.toString("hex")))};let i=0;const next=()=>{if(i>=l.length){s.close();return}s.send(Buffer.from(l[i++],"hex"),4500,"${ADDR_B}",next)};next()`;
+        const sent = lab.exec(lab.nsB, [process.execPath, "-e", sender]);
+        assert.equal(sent.code, 0, sent.err);
+        await new Promise((r) => setTimeout(r, 500));
+        const r = await cli(b.home, "--json", "agent", "stats");
+        const sb = JSON.parse(r.out) as Stats & { info: Record<string, number> };
+        assert.equal(sb.drops.inbound.replay, 1, "the second copy of sequence 1 is a replay");
+        assert.ok((sb.drops.inbound.no_sa ?? 0) >= 1, "unknown SPI");
+        assert.ok((sb.drops.inbound.malformed ?? 0) >= 1, "truncated");
+        assert.equal(sb.info.ike_datagrams, 1, "the non-ESP marker goes to IKE");
+        assert.equal(
+          sb.sas.find((s) => s.direction === "in")?.packets,
+          1,
+          "only the valid packet was opened",
+        );
+        // B is not stuck: A's real traffic still goes through (A's sequence numbers start at
+        // 1 too, which is now taken: A's first echo request may count as a replay).
+        const ping = lab.exec(lab.nsA, ["ping", "-c", "4", "-i", "0.2", "-W", "2", ADDR_B]);
+        assert.match(ping.out, /[234] received/, ping.out);
+      } finally {
+        assert.equal(await lab.stopAgent(a), 0);
+        assert.equal(await lab.stopAgent(b), 0);
+      }
+    });
+
+    it('RFC 4303 §3.1.2 tunnel mode (AES-CBC + HMAC-SHA-256-128): ping with mode "tunnel"', async () => {
+      const k = keyingPair(
+        "aes256-sha256",
+        { encKey: "22".repeat(32), authKey: "33".repeat(32) },
+        { mode: "tunnel" },
+      );
+      const a = await lab.startAgent(lab.nsA, k.a, "tunnel-a");
+      const b = await lab.startAgent(lab.nsB, k.b, "tunnel-b");
+      try {
+        const ping = lab.exec(lab.nsA, ["ping", "-c", "3", "-i", "0.2", "-W", "2", ADDR_B]);
+        assert.equal(ping.code, 0, ping.out + ping.err);
+        const sb = await stats(b);
+        assert.ok((sb.sas.find((s) => s.direction === "in")?.packets ?? 0) >= 3);
       } finally {
         assert.equal(await lab.stopAgent(a), 0);
         assert.equal(await lab.stopAgent(b), 0);
