@@ -15,6 +15,7 @@ declare -A need=(
   [dig]=dnsutils
   [tcpdump]=tcpdump
   [iperf3]=iperf3
+  [ping]=iputils-ping
 )
 missing=()
 for tool in "${!need[@]}"; do

@@ -72,11 +72,17 @@ export interface InboundSa {
   slot: number;
 }
 
-function withSeqLimit(record: SaRecord): Lifetime {
+/** Without ESN, ask for a rekey this many packets before the sequence number runs out. */
+export const SEQ_SOFT_MARGIN = 2 ** 24;
+
+/** Adds the sequence-number limits: hard at 2^32 - 1, soft 2^24 packets earlier. */
+export function withSeqLimit(record: SaRecord): Lifetime {
   if (record.esn) return record.lifetime;
-  const hard = record.lifetime.hard;
-  const packets = hard.packets > 0 ? Math.min(hard.packets, MAX_SEQ_32) : MAX_SEQ_32;
-  return { soft: record.lifetime.soft, hard: { ...hard, packets } };
+  const { soft, hard } = record.lifetime;
+  const hardPackets = hard.packets > 0 ? Math.min(hard.packets, MAX_SEQ_32) : MAX_SEQ_32;
+  const seqSoft = MAX_SEQ_32 - SEQ_SOFT_MARGIN;
+  const softPackets = soft.packets > 0 ? Math.min(soft.packets, seqSoft) : seqSoft;
+  return { soft: { ...soft, packets: softPackets }, hard: { ...hard, packets: hardPackets } };
 }
 
 export function createOutboundSa(record: SaRecord, slot: number, nowMs: number): OutboundSa {

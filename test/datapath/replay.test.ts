@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { createLifetimeTracker, NO_LIMITS } from "../../src/esp/lifetime.js";
 import { createReplayWindow } from "../../src/esp/replay.js";
+import { MAX_SEQ_32, SEQ_SOFT_MARGIN, type SaRecord, withSeqLimit } from "../../src/esp/sa.js";
 
 /** The naive model: a set of everything accepted, and the highest one. */
 function naive(size: number) {
@@ -94,5 +95,21 @@ describe("RFC 4301 §4.4.2.1 SA lifetimes", () => {
     assert.equal(t.onTick(999), "live");
     assert.equal(t.onTick(1000), "expired");
     assert.ok(t.expired());
+  });
+});
+
+describe("RFC 4303 §3.3.3 sequence-number lifetime", () => {
+  it("without ESN the SA expires at 2^32 - 1 packets and asks for a rekey 2^24 before", () => {
+    const lt = withSeqLimit({
+      esn: false,
+      lifetime: { soft: NO_LIMITS, hard: NO_LIMITS },
+    } as SaRecord);
+    assert.equal(lt.hard.packets, MAX_SEQ_32);
+    assert.equal(lt.soft.packets, MAX_SEQ_32 - SEQ_SOFT_MARGIN);
+    const esn = withSeqLimit({
+      esn: true,
+      lifetime: { soft: NO_LIMITS, hard: NO_LIMITS },
+    } as SaRecord);
+    assert.equal(esn.hard.packets, 0);
   });
 });
