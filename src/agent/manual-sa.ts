@@ -119,16 +119,25 @@ export function parseSa(v: unknown, where: string): SaRecord {
       `${JSON.stringify(t)} is not one of ${TRANSFORM_NAMES.join(", ")}`,
     );
   const spec = transformSpec(t);
+  const protocol = v.protocol ?? "esp";
+  if (protocol !== "esp" && protocol !== "ah")
+    return bad(`${where}.protocol`, 'must be "esp" or "ah"');
+  if (protocol === "ah" && t !== "null-sha256" && t !== "null-sha1") {
+    bad(`${where}.transform`, 'AH authenticates only: use "null-sha256" or "null-sha1"');
+  }
   const local = address(v.local, `${where}.local`);
   const peer = address(v.peer, `${where}.peer`);
-  if (v.encap === false)
+  if (v.encap === false && protocol === "esp")
     bad(`${where}.encap`, "raw ESP (IP protocol 50) is not supported yet; use UDP encapsulation");
-  const encap = isObj(v.encap)
-    ? {
-        localPort: num(v.encap.localPort ?? 4500, `${where}.encap.localPort`, 1, 65535),
-        peerPort: num(v.encap.peerPort ?? 4500, `${where}.encap.peerPort`, 1, 65535),
-      }
-    : { localPort: 4500, peerPort: 4500 };
+  const encap =
+    protocol === "ah"
+      ? null
+      : isObj(v.encap)
+        ? {
+            localPort: num(v.encap.localPort ?? 4500, `${where}.encap.localPort`, 1, 65535),
+            peerPort: num(v.encap.peerPort ?? 4500, `${where}.encap.peerPort`, 1, 65535),
+          }
+        : { localPort: 4500, peerPort: 4500 };
   const hostBits = local.includes(":") ? 128 : 32;
   const sels =
     v.selectors === undefined
@@ -150,6 +159,7 @@ export function parseSa(v: unknown, where: string): SaRecord {
     bad(`${where}.replayWindow`, "must be a multiple of 32 (0 disables)");
   return {
     spi,
+    protocol,
     direction,
     mode,
     transform: t,

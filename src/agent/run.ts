@@ -24,7 +24,7 @@ import { atomicWriteFile, ensureDir } from "../platform/home.js";
 import { loadLibc } from "../platform/libc.js";
 import { createNetConfig } from "../platform/routing.js";
 import { openTun } from "../platform/tun.js";
-import { openUdpSocket } from "../platform/udp.js";
+import { openRawAhSocket, openUdpSocket } from "../platform/udp.js";
 import { startControlServer } from "./control.js";
 import { parseManualKeying } from "./manual-sa.js";
 
@@ -80,15 +80,19 @@ export async function runAgent(opts: AgentOptions, env: CliEnv): Promise<number>
   const net = createNetConfig();
   const tun = openTun(libc, cfg.tun);
   let udpFd = -1;
+  let rawFd = -1;
   try {
     udpFd = openUdpSocket(libc, keying.listen, cfg.bypassMark);
+    if (keying.sas.some((s) => s.protocol === "ah")) rawFd = openRawAhSocket(libc, cfg.bypassMark);
   } catch (e) {
+    if (udpFd >= 0) libc.close(udpFd);
     libc.close(tun.fd);
     throw e;
   }
   const dp = startDataPath({
     tunFd: tun.fd,
     udpFd,
+    rawFd,
     onEvent: (e) => env.out(`agent: ${describe(e)}`),
     onError: (role, e) => env.err(`agent: ${role} worker failed: ${e.message}`),
   });
@@ -96,6 +100,7 @@ export async function runAgent(opts: AgentOptions, env: CliEnv): Promise<number>
     removeSteering(net, cfg);
     await dp.stop();
     libc.close(udpFd);
+    if (rawFd >= 0) libc.close(rawFd);
     libc.close(tun.fd);
     fs.rmSync(paths.sock, { force: true });
   };

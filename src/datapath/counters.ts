@@ -31,6 +31,8 @@ export const INFO_COUNTERS = [
   "tun_packets_out",
   "ike_datagrams",
   "nat_keepalives",
+  "ah_packets_out",
+  "ah_packets_in",
 ] as const;
 export type InfoCounter = (typeof INFO_COUNTERS)[number];
 

@@ -22,6 +22,7 @@ import type { WorkerCommand, WorkerInit } from "./worker.js";
 
 export interface SaStats {
   spi: string;
+  protocol: "esp" | "ah";
   direction: "in" | "out";
   mode: string;
   transform: string;
@@ -46,6 +47,8 @@ export interface DataPath {
 export interface DataPathOptions {
   tunFd: number;
   udpFd: number;
+  /** Raw AH socket, or -1. */
+  rawFd: number;
   onEvent: (e: DataPathEvent) => void;
   onError: (role: Role, e: Error) => void;
 }
@@ -63,6 +66,7 @@ export function startDataPath(opts: DataPathOptions): DataPath {
       role,
       tunFd: opts.tunFd,
       udpFd: opts.udpFd,
+      rawFd: opts.rawFd,
       counters,
       control,
       port: channel.port2,
@@ -103,6 +107,7 @@ export function startDataPath(opts: DataPathOptions): DataPath {
     stats() {
       const sas = [...installed.values()].map(({ record: r, slot }) => ({
         spi: spiHex(r.spi),
+        protocol: r.protocol ?? "esp",
         direction: r.direction,
         mode: r.mode,
         transform: r.transform,

@@ -7,13 +7,16 @@
  *   8. mode: transport rebuilds the IP header from the SA's addresses, tunnel takes the
  *   inner packet  9. check the inner packet against the SA's traffic selectors (RFC 4301
  *   §5.2)  10. TUN write (the caller).
+ * AH (RFC 4302) arrives on the raw socket as a whole IPv4 packet (`openAh`): SAD by SPI,
+ * replay check, ICV over the header's immutable fields, then steps 6-10 as for ESP.
  * Never throws per packet: a failure is a counted drop and a null result.
  */
+import { readAhHeader, verifyAh } from "../esp/ah.js";
 import { NEXT_HEADER_NONE, openEsp, readEspHeader } from "../esp/packet.js";
 import type { CounterWriter, DropReason } from "./counters.js";
 import type { EventSink } from "./events.js";
 import { buildIpPacket, parseIpPacket } from "./ippacket.js";
-import type { Sad } from "./sad.js";
+import type { InboundEntry, Sad } from "./sad.js";
 import { selectorMatches } from "./spd.js";
 
 export interface InboundDeps {
@@ -32,17 +35,54 @@ export function classifyUdpPayload(d: Uint8Array): Classified {
   return "esp";
 }
 
-export function createInbound(deps: InboundDeps): {
-  open(
-    datagram: Buffer,
-    from: { address: string; port: number } | (() => { address: string; port: number }),
-  ): Buffer | null;
-} {
+type From = { address: string; port: number } | (() => { address: string; port: number });
+
+export interface Inbound {
+  /** A datagram from the UDP 4500 socket: ESP, an IKE message or a keepalive. */
+  open(datagram: Buffer, from: From): Buffer | null;
+  /** An IPv4 packet from the raw AH socket. */
+  openAh(packet: Buffer): Buffer | null;
+}
+
+export function createInbound(deps: InboundDeps): Inbound {
   const { sad, counters, events } = deps;
   const drop = (reason: DropReason): null => {
     counters.drop(reason);
     return null;
   };
+
+  /** Steps 6-10 once the packet is authentic: window, mode, selectors, lifetime. */
+  const deliver = (
+    entry: InboundEntry,
+    seq: number,
+    nextHeader: number,
+    payload: Buffer,
+  ): Buffer | null => {
+    const { sa } = entry;
+    sa.replay?.accept(seq);
+    if (nextHeader === NEXT_HEADER_NONE) return drop("dummy");
+    let packet: Buffer;
+    if (sa.record.mode === "tunnel") {
+      if (nextHeader !== 4 && nextHeader !== 41) return drop("malformed");
+      packet = payload;
+    } else {
+      packet = buildIpPacket(entry.peerBytes, entry.localBytes, nextHeader, payload);
+    }
+    const ip = parseIpPacket(packet);
+    if (ip === null) return drop("malformed");
+    if (!entry.selectors.some((s) => selectorMatches(s, ip, false))) return drop("policy_mismatch");
+    const state = sa.lifetime.onPacket(packet.length, deps.nowMs());
+    if (state === "expired") {
+      events({ type: "expired", direction: "in", spi: sa.record.spi, label: sa.record.label });
+      return drop("sa_expired");
+    }
+    if (state === "soft")
+      events({ type: "soft", direction: "in", spi: sa.record.spi, label: sa.record.label });
+    counters.sa(sa.slot, packet.length);
+    counters.info("tun_packets_out");
+    return packet;
+  };
+
   return {
     open(datagram, from) {
       const kind = classifyUdpPayload(datagram);
@@ -52,54 +92,39 @@ export function createInbound(deps: InboundDeps): {
       }
       if (kind === "ike") {
         counters.info("ike_datagrams");
-        events({
-          type: "ike",
-          data: Uint8Array.from(datagram.subarray(4)),
-          from: typeof from === "function" ? from() : from,
-        });
+        const source = typeof from === "function" ? from() : from;
+        events({ type: "ike", data: Uint8Array.from(datagram.subarray(4)), from: source });
         return null;
       }
       counters.info("esp_packets_in");
       const header = readEspHeader(datagram);
       if (header === null) return drop("malformed");
       const entry = sad.inbound(header.spi);
-      if (entry === undefined) return drop("no_sa");
+      if (entry === undefined || entry.sa.ah !== null) return drop("no_sa");
       const { sa } = entry;
       if (sa.lifetime.expired()) return drop("sa_expired");
       const seq = sa.replay === null ? header.seq : sa.replay.check(header.seq);
       if (seq === null) return drop("replay");
-      const esn = sa.record.esn;
-      const opened = openEsp(sa.cipher, datagram, Math.floor(seq / 2 ** 32), esn);
+      const opened = openEsp(sa.cipher, datagram, Math.floor(seq / 2 ** 32), sa.record.esn);
       if (opened === "auth_failed") return drop("auth_failed");
       if (opened === "malformed") return drop("malformed");
-      sa.replay?.accept(seq);
-      if (opened.nextHeader === NEXT_HEADER_NONE) return drop("dummy");
-      let packet: Buffer;
-      if (sa.record.mode === "tunnel") {
-        if (opened.nextHeader !== 4 && opened.nextHeader !== 41) return drop("malformed");
-        packet = opened.payload;
-      } else {
-        packet = buildIpPacket(
-          entry.peerBytes,
-          entry.localBytes,
-          opened.nextHeader,
-          opened.payload,
-        );
-      }
-      const ip = parseIpPacket(packet);
-      if (ip === null) return drop("malformed");
-      if (!entry.selectors.some((s) => selectorMatches(s, ip, false)))
-        return drop("policy_mismatch");
-      const state = sa.lifetime.onPacket(packet.length, deps.nowMs());
-      if (state === "expired") {
-        events({ type: "expired", direction: "in", spi: sa.record.spi, label: sa.record.label });
-        return drop("sa_expired");
-      }
-      if (state === "soft")
-        events({ type: "soft", direction: "in", spi: sa.record.spi, label: sa.record.label });
-      counters.sa(sa.slot, packet.length);
-      counters.info("tun_packets_out");
-      return packet;
+      return deliver(entry, seq, opened.nextHeader, opened.payload);
+    },
+
+    openAh(packet) {
+      counters.info("ah_packets_in");
+      const h = readAhHeader(packet);
+      if (h === null) return drop("malformed");
+      const entry = sad.inbound(h.spi);
+      if (entry === undefined || entry.sa.ah === null) return drop("no_sa");
+      const { sa } = entry;
+      const ah = sa.ah;
+      if (ah === null || sa.lifetime.expired()) return drop("sa_expired");
+      const seq = sa.replay === null ? h.seq : sa.replay.check(h.seq);
+      if (seq === null) return drop("replay");
+      const verdict = verifyAh(ah, packet, h, Math.floor(seq / 2 ** 32), sa.record.esn);
+      if (verdict !== "ok") return drop(verdict);
+      return deliver(entry, seq, h.nextHeader, packet.subarray(h.payloadAt));
     },
   };
 }

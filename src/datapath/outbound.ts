@@ -3,9 +3,11 @@
  *   1. TUN read (the caller)  2. parse the IP header  3. SPD lookup -> outbound SA
  *   4. lifetime check (soft -> rekey event, hard -> drop)  5. mode: transport strips the IP
  *   header (Next Header = its protocol), tunnel carries the whole packet (Next Header 4/41)
- *   6. seal as ESP with the next sequence number  7. UDP send to peer:4500 (the caller).
+ *   6. seal as ESP with the next sequence number (AH: a whole IPv4 packet, RFC 4302)
+ *   7. UDP send to peer:4500, or the raw socket for AH (the caller).
  * Never throws per packet: a failure is a counted drop and a null result.
  */
+import { sealAh } from "../esp/ah.js";
 import { sealEsp } from "../esp/packet.js";
 import type { OutboundSa } from "../esp/sa.js";
 import type { CounterWriter, DropReason } from "./counters.js";
@@ -26,6 +28,8 @@ export interface Sealed {
   datagram: Buffer;
   /** sockaddr_in of the peer. */
   to: Buffer;
+  /** "udp": ESP on the UDP 4500 socket; "raw": a whole IPv4 AH packet for the raw socket. */
+  via: "udp" | "raw";
 }
 
 /** Random bytes drawn from a refilled pool: one crypto call per 256 CBC IVs. */
@@ -61,6 +65,7 @@ export function createOutbound(deps: OutboundDeps): { seal(packet: Buffer): Seal
   };
   const iv = createIvSource(deps.randomBytes);
   const notified = new WeakSet<OutboundSa>();
+  let ipId = 0;
   return {
     seal(packet) {
       counters.info("tun_packets_in");
@@ -78,7 +83,9 @@ export function createOutbound(deps: OutboundDeps): { seal(packet: Buffer): Seal
       }
       if (state === "soft")
         events({ type: "soft", direction: "out", spi: sa.record.spi, label: sa.record.label });
-      if (sa.record.encap === null) return drop("unsupported");
+      const isAh = sa.ah !== null;
+      if ((isAh && ip.version !== 4) || (!isAh && sa.record.encap === null))
+        return drop("unsupported");
       let payload: Buffer;
       let nextHeader: number;
       if (sa.record.mode === "tunnel") {
@@ -90,6 +97,22 @@ export function createOutbound(deps: OutboundDeps): { seal(packet: Buffer): Seal
         nextHeader = ip.protocol;
       }
       sa.seq += 1;
+      if (sa.ah !== null) {
+        ipId = (ipId % 0xffff) + 1;
+        const datagram = sealAh(sa.ah, {
+          spi: sa.record.spi,
+          seq: sa.seq,
+          esn: sa.record.esn,
+          src: entry.localBytes,
+          dst: entry.peerBytes,
+          nextHeader,
+          payload,
+          id: ipId,
+        });
+        counters.sa(sa.slot, packet.length);
+        counters.info("ah_packets_out");
+        return { datagram, to: entry.dest, via: "raw" };
+      }
       const datagram = sealEsp(
         sa.cipher,
         sa.record.spi,
@@ -101,7 +124,7 @@ export function createOutbound(deps: OutboundDeps): { seal(packet: Buffer): Seal
       );
       counters.sa(sa.slot, packet.length);
       counters.info("esp_packets_out");
-      return { datagram, to: entry.dest };
+      return { datagram, to: entry.dest, via: "udp" };
     },
   };
 }

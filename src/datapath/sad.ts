@@ -17,8 +17,11 @@ import { encodeSockaddrIn } from "../platform/udp.js";
 
 export interface OutboundEntry {
   sa: OutboundSa;
-  /** sockaddr_in of the peer's UDP encapsulation port. */
+  /** sockaddr_in of the peer's UDP encapsulation port (port 0 for AH's raw socket). */
   dest: Buffer;
+  /** Outer addresses as bytes, for the AH header we build. */
+  localBytes: Uint8Array;
+  peerBytes: Uint8Array;
 }
 
 export interface InboundEntry {
@@ -58,7 +61,12 @@ export function createSad(): Sad {
       this.remove("out", record.spi);
       const entry: OutboundEntry = {
         sa: createOutboundSa(record, slot, nowMs),
-        dest: encodeSockaddrIn({ address: record.peer, port: record.encap?.peerPort ?? 4500 }),
+        dest: encodeSockaddrIn({
+          address: record.peer,
+          port: record.protocol === "ah" ? 0 : (record.encap?.peerPort ?? 4500),
+        }),
+        localBytes: addressBytes(record.local) ?? new Uint8Array(4),
+        peerBytes: addressBytes(record.peer) ?? new Uint8Array(4),
       };
       outbound.set(record.spi, entry);
       for (const s of compiled(record)) spd.add(s, entry);

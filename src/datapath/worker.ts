@@ -30,6 +30,8 @@ export interface WorkerInit {
   role: Role;
   tunFd: number;
   udpFd: number;
+  /** Raw AH socket (IP protocol 51), or -1 when no SA uses AH. */
+  rawFd: number;
   counters: SharedArrayBuffer;
   /** Int32Array[0] != 0 asks the loop to stop. */
   control: SharedArrayBuffer;
@@ -77,6 +79,7 @@ export function runWorker(init: WorkerInit, emit: (e: DataPathEvent) => void): v
   const libc = loadLibc();
   const tun = createTunPort(libc, init.tunFd);
   const udp = createUdpPort(libc, init.udpFd);
+  const raw = init.rawFd >= 0 ? createUdpPort(libc, init.rawFd) : null;
   const stop = new Int32Array(init.control);
   const counters = createCounterWriter(init.counters, init.role);
   const sad = createSad();
@@ -94,14 +97,20 @@ export function runWorker(init: WorkerInit, emit: (e: DataPathEvent) => void): v
       n = tun.read(buf, POLL_MS);
       if (n > 0) {
         const sealed = outbound.seal(buf.subarray(0, n));
-        if (sealed !== null && !udp.send(sealed.datagram, sealed.to)) counters.drop("send_failed");
+        const port = sealed?.via === "raw" ? raw : udp;
+        if (sealed !== null && !port?.send(sealed.datagram, sealed.to))
+          counters.drop("send_failed");
       }
     } else {
-      n = udp.recv(buf, from, POLL_MS);
-      if (n > 0) {
-        const packet = inbound.open(buf.subarray(0, n), () => decodeSockaddrIn(from));
-        if (packet !== null && !tun.write(packet)) counters.drop("tun_write_failed");
+      n = raw === null ? udp.recv(buf, from, POLL_MS) : udp.tryRecv(buf, from);
+      let packet: Buffer | null = null;
+      if (n > 0) packet = inbound.open(buf.subarray(0, n), () => decodeSockaddrIn(from));
+      else if (raw !== null) {
+        n = raw.tryRecv(buf, from);
+        if (n > 0) packet = inbound.openAh(buf.subarray(0, n));
+        else libc.pollIn([init.udpFd, init.rawFd], POLL_MS);
       }
+      if (packet !== null && !tun.write(packet)) counters.drop("tun_write_failed");
     }
     if (n === 0 || ++sinceControl >= CONTROL_EVERY) {
       sinceControl = 0;

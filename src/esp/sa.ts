@@ -7,6 +7,7 @@
  * `createOutboundSa` / `createInboundSa` turn a record into the per-packet state: the
  * keyed cipher, the sequence counter or replay window, and the lifetime tracker.
  */
+import { type AhIntegrity, ahIntegrity } from "./ah.js";
 import type { LifetimeTracker } from "./lifetime.js";
 import { createLifetimeTracker, type Lifetime } from "./lifetime.js";
 import { createReplayWindow, type ReplayWindow } from "./replay.js";
@@ -32,6 +33,11 @@ export interface TrafficSelector {
 export interface SaRecord {
   /** SPI in the ESP header: for "in" the one we chose, for "out" the peer's. */
   spi: number;
+  /**
+   * "esp" (default) or "ah" (RFC 4302 over a raw socket; transform null-sha256 or
+   * null-sha1, the integrity key in authKey, never UDP-encapsulated).
+   */
+  protocol?: "esp" | "ah";
   direction: SaDirection;
   mode: SaMode;
   transform: TransformName;
@@ -57,6 +63,8 @@ export const MAX_SEQ_32 = 2 ** 32 - 1;
 export interface OutboundSa {
   record: SaRecord;
   cipher: EspCipher;
+  /** Set for AH SAs. */
+  ah: AhIntegrity | null;
   lifetime: LifetimeTracker;
   /** The last sequence number sent (0 = none yet). */
   seq: number;
@@ -67,6 +75,7 @@ export interface OutboundSa {
 export interface InboundSa {
   record: SaRecord;
   cipher: EspCipher;
+  ah: AhIntegrity | null;
   lifetime: LifetimeTracker;
   replay: ReplayWindow | null;
   slot: number;
@@ -89,6 +98,7 @@ export function createOutboundSa(record: SaRecord, slot: number, nowMs: number):
   return {
     record,
     cipher: createEspCipher(record.transform, record.encKey, record.authKey),
+    ah: record.protocol === "ah" ? ahIntegrity(record.transform, record.authKey) : null,
     lifetime: createLifetimeTracker(withSeqLimit(record), nowMs),
     seq: 0,
     slot,
@@ -99,6 +109,7 @@ export function createInboundSa(record: SaRecord, slot: number, nowMs: number): 
   return {
     record,
     cipher: createEspCipher(record.transform, record.encKey, record.authKey),
+    ah: record.protocol === "ah" ? ahIntegrity(record.transform, record.authKey) : null,
     lifetime: createLifetimeTracker(record.lifetime, nowMs),
     replay: record.replayWindow > 0 ? createReplayWindow(record.replayWindow, record.esn) : null,
     slot,

@@ -19,6 +19,8 @@ export interface LibcApi {
   write(fd: number, buf: Buffer, count: number): number;
   /** poll(2) on one fd; returns >0 when ready, 0 on timeout. */
   pollOne(fd: number, events: number, timeoutMs: number): number;
+  /** poll(2) for input on up to 4 fds; returns >0 when one is ready, 0 on timeout. */
+  pollIn(fds: readonly number[], timeoutMs: number): number;
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Buffer, len: number): number;
   setsockoptInt(fd: number, level: number, name: number, value: number): number;
@@ -36,6 +38,9 @@ export const F_SETFL = 4;
 export const POLLIN = 1;
 export const AF_INET = 2;
 export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const IPPROTO_IP = 0;
+export const IP_HDRINCL = 3;
 export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
 export const SO_RCVBUF = 8;
@@ -66,6 +71,7 @@ export function loadLibc(): LibcApi {
   );
   const fcntl = lib.func("int fcntl(int fd, int cmd, ...)");
   const pollfd = Buffer.alloc(8);
+  const pollfds = Buffer.alloc(32);
   const intBuf = Buffer.alloc(4);
   return {
     open: (p, f) => open(p, f),
@@ -78,6 +84,15 @@ export function loadLibc(): LibcApi {
       pollfd.writeInt16LE(events, 4);
       pollfd.writeInt16LE(0, 6);
       return poll(pollfd, 1, timeoutMs);
+    },
+    pollIn: (fds, timeoutMs) => {
+      const n = Math.min(fds.length, 4);
+      for (let i = 0; i < n; i++) {
+        pollfds.writeInt32LE(fds[i] as number, 8 * i);
+        pollfds.writeInt16LE(POLLIN, 8 * i + 4);
+        pollfds.writeInt16LE(0, 8 * i + 6);
+      }
+      return poll(pollfds, n, timeoutMs);
     },
     socket: (d, t, p) => socket(d, t, p),
     bind: (fd, a, l) => bind(fd, a, l),

@@ -13,6 +13,8 @@ import {
   EINTR,
   F_GETFL,
   F_SETFL,
+  IP_HDRINCL,
+  IPPROTO_IP,
   type LibcApi,
   MSG_DONTWAIT,
   O_NONBLOCK,
@@ -22,6 +24,7 @@ import {
   SO_REUSEADDR,
   SO_SNDBUF,
   SOCK_DGRAM,
+  SOCK_RAW,
   SOL_SOCKET,
 } from "./libc.js";
 
@@ -73,6 +76,8 @@ export function openUdpSocket(libc: LibcApi, bindTo: UdpEndpoint, mark: number):
 export interface DatagramPort {
   /** Waits up to timeoutMs; returns the datagram length (source in `from`), 0 on timeout. */
   recv(buf: Buffer, from: Buffer, timeoutMs: number): number;
+  /** One non-blocking attempt; 0 when nothing is queued. */
+  tryRecv(buf: Buffer, from: Buffer): number;
   /** Sends one datagram to a 16-byte sockaddr_in; false when the kernel refused it. */
   send(data: Buffer, to: Buffer): boolean;
 }
@@ -91,10 +96,36 @@ export function createUdpPort(libc: LibcApi, fd: number): DatagramPort {
       }
       return 0;
     },
+    tryRecv(buf, from) {
+      alen.writeInt32LE(16, 0);
+      const n = libc.recvfrom(fd, buf, buf.length, MSG_DONTWAIT, from, alen);
+      return Math.max(n, 0);
+    },
     send(data, to) {
       return libc.sendto(fd, data, data.length, 0, to, 16) === data.length;
     },
   };
+}
+
+/**
+ * A raw IPv4 socket for AH (protocol 51) with IP_HDRINCL: we send whole packets whose
+ * header the ICV covers, and receive whole packets. Marked like the UDP socket.
+ */
+export function openRawAhSocket(libc: LibcApi, mark: number): number {
+  const fd = libc.socket(AF_INET, SOCK_RAW, 51);
+  if (fd < 0) throw new PosternError("raw", `raw socket for AH failed: errno ${libc.errno()}`);
+  const ok =
+    libc.setsockoptInt(fd, IPPROTO_IP, IP_HDRINCL, 1) >= 0 &&
+    (mark === 0 || libc.setsockoptInt(fd, SOL_SOCKET, SO_MARK, mark) >= 0);
+  if (!ok) {
+    const errno = libc.errno();
+    libc.close(fd);
+    throw new PosternError("raw", `raw AH socket options failed: errno ${errno}`);
+  }
+  libc.setsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, 4 << 20);
+  const flags = libc.fcntl(fd, F_GETFL, 0);
+  libc.fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  return fd;
 }
 
 /** In-memory DatagramPort: `inject` queues datagrams, `sent` collects sends. */
@@ -108,6 +139,9 @@ export function createFakeDatagramPort(): DatagramPort & {
     sent,
     inject: (data, from) => {
       queue.push({ data, from });
+    },
+    tryRecv(buf, from) {
+      return this.recv(buf, from, 0);
     },
     recv(buf, from) {
       const d = queue.shift();

@@ -246,5 +246,44 @@ describe(
         assert.equal(await lab.stopAgent(b), 0);
       }
     });
+
+    it("RFC 4302 AH (HMAC-SHA-256-128) over raw IP protocol 51: ping, and the wire carries AH", async () => {
+      const k = keyingPair("null-sha256", { ...SIGN_KEY, protocol: "ah" });
+      const a = await lab.startAgent(lab.nsA, k.a, "ah-a");
+      const b = await lab.startAgent(lab.nsB, k.b, "ah-b");
+      const pcap = path.join(lab.dir, "ah.pcap");
+      // -c 6: tcpdump exits by itself once the three echoes and replies are written.
+      const dump = lab.spawnIn(lab.nsB, [
+        "tcpdump",
+        "-i",
+        lab.vethB,
+        "-n",
+        "-U",
+        "-c",
+        "6",
+        "-w",
+        pcap,
+        "ip",
+      ]);
+      const dumped = new Promise((resolve) => dump.once("exit", resolve));
+      try {
+        assert.ok(await waitFor(dump, "listening on", 10_000), "tcpdump started");
+        const ping = lab.exec(lab.nsA, ["ping", "-c", "3", "-i", "0.2", "-W", "2", ADDR_B]);
+        assert.equal(ping.code, 0, ping.out + ping.err);
+        const sb = await stats(b);
+        assert.ok((sb.sas.find((s) => s.direction === "in")?.packets ?? 0) >= 3);
+      } finally {
+        await Promise.race([dumped, new Promise((r) => setTimeout(r, 5000))]);
+        await stopProc(dump);
+        assert.equal(await lab.stopAgent(a), 0);
+        assert.equal(await lab.stopAgent(b), 0);
+      }
+      const frames = readPcap(pcap).filter((f) => f.src === ADDR_A || f.src === ADDR_B);
+      assert.ok(
+        frames.filter((f) => f.protocol === 51).length >= 6,
+        "echo requests and replies in AH",
+      );
+      assert.equal(frames.filter((f) => f.protocol === 1).length, 0, "no bare ICMP on the wire");
+    });
   },
 );

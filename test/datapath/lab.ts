@@ -146,8 +146,8 @@ export function createLab(): Lab {
 /** Keying files for A and B: SPI 0x1001 carries A->B, 0x2002 carries B->A. */
 export function keyingPair(
   transform: string,
-  keys: { encKey?: string; authKey?: string },
-  opts: { mode?: string; bKeys?: { encKey?: string; authKey?: string } } = {},
+  keys: { encKey?: string; authKey?: string; protocol?: string },
+  opts: { mode?: string; bKeys?: { encKey?: string; authKey?: string; protocol?: string } } = {},
 ): { a: object; b: object } {
   const mode = opts.mode ?? "transport";
   const sa = (
@@ -155,7 +155,7 @@ export function keyingPair(
     direction: string,
     local: string,
     peer: string,
-    k: { encKey?: string; authKey?: string },
+    k: { encKey?: string; authKey?: string; protocol?: string },
   ) => ({
     spi,
     direction,

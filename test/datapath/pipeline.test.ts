@@ -105,7 +105,10 @@ function pair(aOut: Partial<SaRecord> = {}, bIn: Partial<SaRecord> = {}) {
     wire.send(sealed.datagram, sealed.to);
     const d = wire.sent.at(-1);
     if (d === undefined) return;
-    const opened = inb.open(mutate(d.data), { address: A, port: 4500 });
+    const opened =
+      sealed.via === "raw"
+        ? inb.openAh(mutate(d.data))
+        : inb.open(mutate(d.data), { address: A, port: 4500 });
     if (opened !== null) tunB.write(opened);
   };
   return { carry, tunB, wire, events, stats: () => readCounters(sab) };
@@ -271,6 +274,58 @@ describe("data path: outbound seal -> UDP 4500 -> inbound open (fake TUN and soc
   });
 });
 
+describe("RFC 4302 AH (raw IP protocol 51, fake sockets)", () => {
+  const ah = {
+    protocol: "ah" as const,
+    transform: "null-sha256" as const,
+    encKey: Buffer.alloc(0),
+    authKey: Buffer.alloc(32, 6),
+    encap: null,
+  };
+
+  it("RFC 4302 §3.1 transport mode: an IPv4 packet with protocol 51 on the wire, A's packet on B's TUN", () => {
+    const p = pair(ah, ah);
+    const packet = udpPacket(A, B, "authenticated, not encrypted");
+    p.carry(packet);
+    const wire = p.wire.sent[0]?.data as Buffer;
+    assert.equal(wire[9], 51);
+    assert.equal(wire[20], 17, "AH Next Header is the original protocol");
+    assert.equal(wire[21], (12 + 16) / 4 - 2, "Payload Len in 32-bit words minus 2");
+    assert.deepEqual(p.tunB.written[0], packet);
+    assert.equal(p.stats().info.ah_packets_out, 1);
+  });
+
+  it("RFC 4302 §3.3.3.1.1.1 mutable fields may change in transit, immutable ones may not", () => {
+    const p = pair(ah, ah);
+    p.carry(udpPacket(A, B, "one"), (d) => {
+      d[1] = 0x10; // TOS
+      d[8] = 3; // TTL
+      d.writeUInt16BE(0, 10); // checksum
+      return d;
+    });
+    assert.equal(p.tunB.written.length, 1);
+    p.carry(udpPacket(A, B, "two"), (d) => {
+      d[4] = (d[4] as number) ^ 1; // Identification
+      return d;
+    });
+    p.carry(udpPacket(A, B, "three"), (d) => {
+      d[d.length - 1] = (d[d.length - 1] as number) ^ 1; // payload
+      return d;
+    });
+    assert.equal(p.tunB.written.length, 1);
+    assert.equal(p.stats().drops.inbound.auth_failed, 2);
+  });
+
+  it("an AH packet for an ESP SPI, and a truncated one, are counted drops", () => {
+    const p = pair(ah, {});
+    p.carry(udpPacket(A, B, "x"));
+    assert.equal(p.stats().drops.inbound.no_sa, 1);
+    const q = pair(ah, ah);
+    q.carry(udpPacket(A, B, "x"), (d) => d.subarray(0, 30));
+    assert.equal(q.stats().drops.inbound.malformed, 1);
+  });
+});
+
 describe("steering (nftables chain spd_out + policy routing)", () => {
   it("marks protected selectors, returns the agent's own traffic first, clamps the MSS", () => {
     const text = steeringRuleset({ ...DEFAULT_STEERING, listenPort: 4500 }, [
@@ -345,6 +400,11 @@ describe("manual keying file", () => {
       "duplicate SPI",
       (d) => ({ ...d, sas: [d.sas[0], d.sas[0]] }),
       /two "out" SAs with SPI 0x1001/,
+    ],
+    [
+      "AH with an encrypting transform",
+      (d) => ({ ...d, sas: [{ ...d.sas[0], protocol: "ah" }] }),
+      /AH authenticates only/,
     ],
     [
       "odd replay window",
