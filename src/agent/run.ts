@@ -26,6 +26,7 @@ import { createNetConfig } from "../platform/routing.js";
 import { openTun } from "../platform/tun.js";
 import { openRawAhSocket, openUdpSocket } from "../platform/udp.js";
 import { startControlServer } from "./control.js";
+import { createDropSummary, DROP_LOG_MS } from "./drop-log.js";
 import { parseManualKeying } from "./manual-sa.js";
 
 export interface AgentOptions {
@@ -122,6 +123,11 @@ export async function runAgent(opts: AgentOptions, env: CliEnv): Promise<number>
   const writeStats = () =>
     atomicWriteFile(paths.stats, `${JSON.stringify(snapshot(dp), null, 2)}\n`, 0o600);
   process.on("SIGUSR1", writeStats);
+  const dropSummary = createDropSummary();
+  const dropLog = setInterval(() => {
+    const line = dropSummary.next(dp.stats());
+    if (line !== null) env.out(`agent: ${line}`);
+  }, DROP_LOG_MS);
   env.out(
     `agent: ready: ${keying.sas.length} SAs, TUN ${cfg.tun}, UDP ${keying.listen.address}:${keying.listen.port}, pid ${process.pid}`,
   );
@@ -130,6 +136,7 @@ export async function runAgent(opts: AgentOptions, env: CliEnv): Promise<number>
     process.once("SIGINT", () => resolve());
   });
   process.off("SIGUSR1", writeStats);
+  clearInterval(dropLog);
   writeStats();
   server.close();
   await cleanup();

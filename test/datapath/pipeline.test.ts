@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import { createDropSummary } from "../../src/agent/drop-log.js";
 import { parseManualKeying } from "../../src/agent/manual-sa.js";
 import {
   createCounterBuffer,
@@ -435,5 +436,22 @@ describe("manual keying file", () => {
     } finally {
       home.cleanup();
     }
+  });
+});
+
+describe("drop log lines", () => {
+  it("one line per interval naming what changed, nothing when nothing did", () => {
+    const sab = createCounterBuffer();
+    const w = createCounterWriter(sab, "inbound");
+    const log = createDropSummary();
+    assert.equal(log.next(readCounters(sab)), null);
+    w.drop("auth_failed");
+    w.drop("auth_failed");
+    w.drop("replay");
+    assert.equal(
+      log.next(readCounters(sab)),
+      "drops in the last 10 s: inbound replay=1 auth_failed=2",
+    );
+    assert.equal(log.next(readCounters(sab)), null);
   });
 });
