@@ -103,6 +103,36 @@ function lifetime(v: unknown, where: string): Lifetime {
   return { soft: limits(v.soft, `${where}.soft`), hard: limits(v.hard, `${where}.hard`) };
 }
 
+function encapOf(v: Json, protocol: "esp" | "ah", where: string): SaRecord["encap"] {
+  if (protocol === "ah") return null;
+  if (v.encap === false) {
+    bad(`${where}.encap`, "raw ESP (IP protocol 50) is not supported yet; use UDP encapsulation");
+  }
+  if (!isObj(v.encap)) return { localPort: 4500, peerPort: 4500 };
+  return {
+    localPort: num(v.encap.localPort ?? 4500, `${where}.encap.localPort`, 1, 65535),
+    peerPort: num(v.encap.peerPort ?? 4500, `${where}.encap.peerPort`, 1, 65535),
+  };
+}
+
+/** The SA's selectors; by default the two hosts, any protocol. */
+function selectorsOf(v: Json, local: string, peer: string, where: string): TrafficSelector[] {
+  if (v.selectors === undefined) {
+    const bits = local.includes(":") ? 128 : 32;
+    return [
+      {
+        local: `${local}/${bits}`,
+        remote: `${peer}/${bits}`,
+        protocol: 0,
+        localPorts: [0, 65535],
+        remotePorts: [0, 65535],
+      },
+    ];
+  }
+  if (!Array.isArray(v.selectors)) return bad(`${where}.selectors`, "must be a list");
+  return v.selectors.map((s, i) => selector(s, `${where}.selectors[${i}]`));
+}
+
 export function parseSa(v: unknown, where: string): SaRecord {
   if (!isObj(v)) return bad(where, "must be an object");
   const spi = num(v.spi, `${where}.spi`, 256, 2 ** 32 - 1);
@@ -127,32 +157,8 @@ export function parseSa(v: unknown, where: string): SaRecord {
   }
   const local = address(v.local, `${where}.local`);
   const peer = address(v.peer, `${where}.peer`);
-  if (v.encap === false && protocol === "esp")
-    bad(`${where}.encap`, "raw ESP (IP protocol 50) is not supported yet; use UDP encapsulation");
-  const encap =
-    protocol === "ah"
-      ? null
-      : isObj(v.encap)
-        ? {
-            localPort: num(v.encap.localPort ?? 4500, `${where}.encap.localPort`, 1, 65535),
-            peerPort: num(v.encap.peerPort ?? 4500, `${where}.encap.peerPort`, 1, 65535),
-          }
-        : { localPort: 4500, peerPort: 4500 };
-  const hostBits = local.includes(":") ? 128 : 32;
-  const sels =
-    v.selectors === undefined
-      ? [
-          {
-            local: `${local}/${hostBits}`,
-            remote: `${peer}/${hostBits}`,
-            protocol: 0,
-            localPorts: [0, 65535],
-            remotePorts: [0, 65535],
-          } as TrafficSelector,
-        ]
-      : Array.isArray(v.selectors)
-        ? v.selectors.map((s, i) => selector(s, `${where}.selectors[${i}]`))
-        : bad(`${where}.selectors`, "must be a list");
+  const encap = encapOf(v, protocol, where);
+  const sels = selectorsOf(v, local, peer, where);
   const replayWindow =
     v.replayWindow === undefined ? 1024 : num(v.replayWindow, `${where}.replayWindow`, 0, 65536);
   if (replayWindow % 32 !== 0)
