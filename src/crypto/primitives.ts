@@ -169,3 +169,38 @@ export function dhGenerate(group: 14 | 19 | 31): DhKeyPair {
     },
   };
 }
+
+/** AES-GCM seal of plaintext given in parts (no join): returns [ciphertext parts..., tag]. */
+export function aesGcmSealParts(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  parts: readonly Uint8Array[],
+  tagLength = 16,
+): Buffer[] {
+  const c = nodeCrypto.createCipheriv(
+    aesName(key, "gcm") as nodeCrypto.CipherGCMTypes,
+    key,
+    nonce,
+    {
+      authTagLength: tagLength,
+    },
+  );
+  c.setAAD(aad);
+  const out = parts.map((p) => c.update(p));
+  c.final();
+  out.push(c.getAuthTag());
+  return out;
+}
+
+/** AES-CBC (no padding) of plaintext given in parts whose total is a multiple of 16. */
+export function aesCbcEncryptParts(
+  key: Uint8Array,
+  iv: Uint8Array,
+  parts: readonly Uint8Array[],
+): Buffer[] {
+  const c = nodeCrypto.createCipheriv(aesName(key, "cbc"), key, iv).setAutoPadding(false);
+  const out = parts.map((p) => c.update(p));
+  out.push(c.final());
+  return out;
+}
