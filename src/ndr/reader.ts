@@ -21,7 +21,9 @@ export interface NdrReader {
   count(elemSize: number, what: string): number;
 }
 
-export function createNdrReader(buf: Uint8Array): NdrReader {
+export function createNdrReader(input: Uint8Array): NdrReader {
+  // A plain Uint8Array view, so that slices are plain too whatever the caller passed.
+  const buf = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let off = 0;
   const need = (n: number, what: string) => {

@@ -293,15 +293,19 @@ function writeFiletime(w: NdrWriter, v: bigint): void {
   w.u32(Number((v >> 32n) & 0xffffffffn));
 }
 
-/** Scalars of an RPC_UNICODE_STRING; empty strings get a non-NULL buffer, as Windows does. */
-function writeStrHead(w: NdrWriter, s: string): void {
+/**
+ * Scalars of an RPC_UNICODE_STRING; empty strings get a non-NULL buffer, as Windows does.
+ * `spare` characters of capacity are declared beyond the text: Windows gives LogonServer and
+ * LogonDomainName room for a terminating NUL (MaximumLength = Length + 2).
+ */
+function writeStrHead(w: NdrWriter, s: string, spare = 0): void {
   w.u16(s.length * 2);
-  w.u16(s.length * 2);
+  w.u16((s.length + spare) * 2);
   w.pointer(true);
 }
 
-function writeStrBody(w: NdrWriter, s: string): void {
-  w.u32(s.length);
+function writeStrBody(w: NdrWriter, s: string, spare = 0): void {
+  w.u32(s.length + spare);
   w.u32(0);
   w.u32(s.length);
   w.bytes(utf16le(s));
@@ -362,8 +366,8 @@ export function encodeLogonInfo(v: KerbValidationInfo): Uint8Array {
     const groups = w.pointer(v.groupIds.length > 0);
     w.u32(flags);
     w.bytes(v.userSessionKey);
-    writeStrHead(w, v.logonServer);
-    writeStrHead(w, v.logonDomainName);
+    writeStrHead(w, v.logonServer, 1);
+    writeStrHead(w, v.logonDomainName, 1);
     const domainSid = w.pointer(v.logonDomainId !== null);
     w.u32(0);
     w.u32(0);
@@ -380,8 +384,8 @@ export function encodeLogonInfo(v: KerbValidationInfo): Uint8Array {
     const res = w.pointer(v.resourceGroupIds.length > 0);
     for (const s of strings) writeStrBody(w, s);
     if (groups) writeGroups(w, v.groupIds);
-    writeStrBody(w, v.logonServer);
-    writeStrBody(w, v.logonDomainName);
+    writeStrBody(w, v.logonServer, 1);
+    writeStrBody(w, v.logonDomainName, 1);
     if (domainSid) writeSid(w, v.logonDomainId!);
     if (extra) {
       w.u32(v.extraSids.length);

@@ -50,7 +50,10 @@ export function decodeSignatureData(buf: Uint8Array, what: string): PacSignature
       `${what}: ${buf.length} bytes for signature type ${signatureType} (expected ${4 + n} or ${6 + n})`,
     );
   }
-  const out: PacSignatureData = { signatureType, signature: buf.slice(4, 4 + n) };
+  const out: PacSignatureData = {
+    signatureType,
+    signature: new Uint8Array(buf.subarray(4, 4 + n)),
+  };
   if (buf.length === 6 + n) out.rodcIdentifier = dv.getUint16(4 + n, true);
   return out;
 }
