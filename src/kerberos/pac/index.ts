@@ -26,7 +26,14 @@ export { type PacKey, type SignPacOptions, signPac } from "./sign.js";
 export { canonicalSid, sidFromBytes, sidToBytes, sidWithRid } from "./sid.js";
 export type { PacSignatureData } from "./signature-data.js";
 export type { UpnDnsInfo } from "./upn-dns-info.js";
-export { logonInfoSids, type VerifiedPac, type VerifyPacOptions, verifyPac } from "./verify.js";
+export {
+  logonInfoSids,
+  type PacSignatureCheck,
+  type VerifiedPac,
+  type VerifyPacOptions,
+  verifyPac,
+  verifyPacSignatures,
+} from "./verify.js";
 
 /** RFC 4120 §7.5.4 ad-type of the PAC inside AD-IF-RELEVANT. */
 export const AD_WIN2K_PAC = 128;

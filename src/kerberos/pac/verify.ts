@@ -84,13 +84,21 @@ function zeroed(bytes: Uint8Array, raw: RawPacBuffer[], types: number[]): Uint8A
   return copy;
 }
 
-/** Verifies the PAC's signatures and returns its identity; throws PacError otherwise. */
-export function verifyPac(
+export interface PacSignatureCheck {
+  pac: Pac;
+  verified: VerifiedPac["verified"];
+}
+
+/**
+ * Verifies the PAC's signatures only (a PAC without LOGON_INFO, as MIT's KDC issues, passes);
+ * throws PacError otherwise.
+ */
+export function verifyPacSignatures(
   bytes: Uint8Array,
   serverKey: PacKey,
   kdcKey?: PacKey,
   opts: VerifyPacOptions = {},
-): VerifiedPac {
+): PacSignatureCheck {
   const pac = decodePac(bytes);
   const raw = decodePacContainer(bytes);
   const server = findSignature(pac, 6);
@@ -124,6 +132,17 @@ export function verifyPac(
       verified.ticket = true;
     }
   }
+  return { pac, verified };
+}
+
+/** Verifies the PAC's signatures and returns its identity; throws PacError otherwise. */
+export function verifyPac(
+  bytes: Uint8Array,
+  serverKey: PacKey,
+  kdcKey?: PacKey,
+  opts: VerifyPacOptions = {},
+): VerifiedPac {
+  const { pac, verified } = verifyPacSignatures(bytes, serverKey, kdcKey, opts);
   const logon = findBuffer(pac, "logon-info");
   if (!logon) throw new PacError("pac-missing-buffer", "PAC: LOGON_INFO buffer is missing");
   const out: VerifiedPac = { pac, logonInfo: logon.value, ...logonInfoSids(logon.value), verified };
