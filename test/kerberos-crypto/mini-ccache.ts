@@ -11,8 +11,14 @@ export function readCcacheTickets(buf: Uint8Array): CachedTicket[] {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let p = 0;
   const u8 = () => buf[p++]!;
-  const u16 = () => ((p += 2), dv.getUint16(p - 2));
-  const u32 = () => ((p += 4), dv.getUint32(p - 4));
+  const u16 = () => {
+    p += 2;
+    return dv.getUint16(p - 2);
+  };
+  const u32 = () => {
+    p += 4;
+    return dv.getUint32(p - 4);
+  };
   const data = () => {
     const n = u32();
     p += n;
