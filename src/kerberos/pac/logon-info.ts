@@ -337,6 +337,7 @@ export function encodeLogonInfo(v: KerbValidationInfo): Uint8Array {
   let flags = v.userFlags & ~(USER_FLAGS.EXTRA_SIDS | USER_FLAGS.RESOURCE_GROUPS);
   if (v.extraSids.length > 0) flags |= USER_FLAGS.EXTRA_SIDS;
   if (v.resourceGroupIds.length > 0) flags |= USER_FLAGS.RESOURCE_GROUPS;
+  flags >>>= 0; // back to an unsigned 32-bit value after the bit operations
   return sealTypeSerialization((w) => {
     w.pointer(true);
     for (const t of [
