@@ -15,47 +15,38 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
-/** Bit `bit` (0 = most significant of byte 0) of `data` rotated right by `rot` bits. */
-function rotatedBit(data: Uint8Array, bitLen: number, rot: number, bit: number): number {
-  const src = (((bit - rot) % bitLen) + bitLen) % bitLen;
-  return ((data[src >> 3] ?? 0) >> (7 - (src & 7))) & 1;
-}
-
-/** n-fold `input` into `outBytes` bytes (n = 8 * outBytes). Input must be non-empty. */
+/**
+ * n-fold `input` into `outBytes` bytes (n = 8 * outBytes). Input must be non-empty.
+ *
+ * Works a byte at a time: byte k of the replicated string lies in copy j = k / inLen,
+ * rotated right by 13*j bits, so it is the 8 input bits starting at bit (8*(k mod inLen) -
+ * 13*j) mod inBits. The copies are added from the last byte backwards; a carry out of the top
+ * of one n-bit chunk flows into the bottom of the next, which is the end-around carry.
+ */
 export function nfold(input: Uint8Array, outBytes: number): Uint8Array {
-  if (input.length === 0) throw new RangeError("n-fold: input is empty");
-  const inBits = input.length * 8;
-  const outBits = outBytes * 8;
-  const lcm = (inBits * outBits) / gcd(inBits, outBits);
-  // Build the replicated, rotated string one n-bit chunk at a time and add it in.
+  const inLen = input.length;
+  if (inLen === 0) throw new RangeError("n-fold: input is empty");
+  const inBits = inLen * 8;
+  const lcmBytes = (inLen * outBytes) / gcd(inLen, outBytes);
   const sum = new Uint8Array(outBytes);
-  const chunk = new Uint8Array(outBytes);
-  for (let off = 0; off < lcm; off += outBits) {
-    chunk.fill(0);
-    for (let i = 0; i < outBits; i++) {
-      const pos = off + i;
-      const copy = Math.floor(pos / inBits);
-      const bit = rotatedBit(input, inBits, (13 * copy) % inBits, pos % inBits);
-      if (bit) chunk[i >> 3]! |= 0x80 >> (i & 7);
-    }
-    onesComplementAdd(sum, chunk);
-  }
-  return sum;
-}
-
-/** sum += x in 1's-complement arithmetic (end-around carry), big-endian bytes. */
-function onesComplementAdd(sum: Uint8Array, x: Uint8Array): void {
   let carry = 0;
-  for (let i = sum.length - 1; i >= 0; i--) {
-    const v = sum[i]! + x[i]! + carry;
-    sum[i] = v & 0xff;
+  for (let k = lcmBytes - 1; k >= 0; k--) {
+    const copy = Math.floor(k / inLen);
+    const start = (((8 * (k % inLen) - 13 * copy) % inBits) + inBits) % inBits;
+    const hi = input[start >> 3]!;
+    const lo = input[((start >> 3) + 1) % inLen]!;
+    const byte = (((hi << 8) | lo) >> (8 - (start & 7))) & 0xff;
+    const o = k % outBytes;
+    const v = sum[o]! + byte + carry;
+    sum[o] = v & 0xff;
     carry = v >> 8;
   }
   while (carry) {
-    for (let i = sum.length - 1; i >= 0 && carry; i--) {
-      const v = sum[i]! + carry;
-      sum[i] = v & 0xff;
+    for (let o = outBytes - 1; o >= 0 && carry; o--) {
+      const v = sum[o]! + carry;
+      sum[o] = v & 0xff;
       carry = v >> 8;
     }
   }
+  return sum;
 }
