@@ -53,6 +53,15 @@ describe("RFC 3962 aes-cts-hmac-sha1-96", () => {
     });
   }
 
+  const prf = loadVectors<{
+    vectors: { etype: number; key: string; inputHex: string; output: string }[];
+  }>("rfc3962/prf.json").vectors;
+  for (const t of prf) {
+    it(`RFC 3962 §6 PRF ${getEnctype(t.etype).name} of 0x${t.inputHex} (MIT t_prf vector)`, () => {
+      assert.equal(toHex(getEnctype(t.etype).prf(hex(t.key), hex(t.inputHex))), t.output);
+    });
+  }
+
   it("RFC 3962 §4 default iteration count is 4096 when s2kparams are absent", () => {
     const e = getEnctype(18);
     assert.deepEqual(

@@ -46,6 +46,7 @@ interface Rfc8009 {
     plaintext: string;
     checksum: string;
   }[];
+  prf: { etype: number; baseKey: string; inputHex: string; output: string }[];
 }
 
 const hashOf = (etype: number) => (etype === 19 ? "sha256" : "sha384");
@@ -108,6 +109,14 @@ describe("RFC 8009 aes-cts-hmac-sha2", () => {
     );
     assert.equal(toHex(out), t.aesOutput);
   });
+
+  for (const t of v.prf) {
+    it(`RFC 8009 A. PRF ${getEnctype(t.etype).name} of "test"`, () => {
+      const e = getEnctype(t.etype);
+      assert.equal(toHex(e.prf(hex(t.baseKey), hex(t.inputHex))), t.output);
+      assert.equal(e.prfLength, t.output.length / 2);
+    });
+  }
 
   for (const t of v.checksum) {
     it(`RFC 8009 A. checksum type ${t.cksumtype} (${getChecksumType(t.cksumtype).name})`, () => {

@@ -9,9 +9,10 @@
  *                  H    = HMAC-SHA1(Ki, conf | plaintext)[0..12]
  *                  ciphertext = C | H
  *   checksum:      HMAC-SHA1(Kc, data)[0..12]  (types 15 and 16)
+ *   PRF:           AES-CBC(DK(key, "prf"), IV=0, SHA1(input)[0..16])       (RFC 3962 §6)
  * with Kc/Ke/Ki = DK(key, usage | 0x99/0xAA/0x55).
  */
-import { equalConstantTime, hmac, pbkdf2 } from "../../crypto/primitives.js";
+import { aesEcbEncrypt, equalConstantTime, hash, hmac, pbkdf2 } from "../../crypto/primitives.js";
 import { aesCtsDecrypt, aesCtsEncrypt } from "./cts.js";
 import { deriveKeyAes, KC, KE, KI, usageConstant } from "./derive.js";
 import type { CryptoDeps, Enctype } from "./enctype.js";
@@ -23,6 +24,7 @@ const CONF = 16;
 const MAC = 12;
 const ZERO_IV = new Uint8Array(16);
 const KERBEROS = new TextEncoder().encode("kerberos");
+const PRF = new TextEncoder().encode("prf");
 
 interface Sha1Variant {
   etype: 17 | 18;
@@ -101,6 +103,12 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
     },
     generateKey() {
       return randomToKey(deps.randomBytes(v.keyLength));
+    },
+    prfLength: 16,
+    prf(key, input) {
+      // One block with a zero IV: CBC and CTS are both a single AES block.
+      const kp = deriveKeyAes(checkKey(key, v.keyLength, v.name), PRF);
+      return aesEcbEncrypt(kp, hash("sha1", input).subarray(0, 16));
     },
   };
 }

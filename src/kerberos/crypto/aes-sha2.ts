@@ -13,6 +13,7 @@
  *   encrypt:  N = 16 random bytes; C = AES-CTS(Ke, IV=0, N | plaintext)
  *             H = HMAC(Ki, IV | C)[0..h]; ciphertext = C | H       (h = 16 | 24)
  *   checksum: HMAC(Kc, data)[0..h]  (types 19 and 20)
+ *   PRF:      KDF-HMAC-SHA2(key, "prf", input, 256|384)  (the input is the KDF context)
  */
 import { equalConstantTime, type HashAlg, hmac, pbkdf2 } from "../../crypto/primitives.js";
 import { aesCtsDecrypt, aesCtsEncrypt } from "./cts.js";
@@ -25,6 +26,7 @@ import { iterationsFromParams, toBytes } from "./s2kparams.js";
 const CONF = 16;
 const ZERO_IV = new Uint8Array(16);
 const KERBEROS = new TextEncoder().encode("kerberos");
+const PRF = new TextEncoder().encode("prf");
 
 interface Sha2Variant {
   etype: 19 | 20;
@@ -53,19 +55,23 @@ export const AES256_CTS_HMAC_SHA384_192: Sha2Variant = {
   checksumType: 20,
 };
 
-/** KDF-HMAC-SHA2 of RFC 8009 §3 (no context), `bytes` output bytes. */
+/**
+ * KDF-HMAC-SHA2 of RFC 8009 §3, `bytes` output bytes (at most one HMAC block):
+ *   HMAC(key, 00000001 | label | 0x00 | context | k)[0..bytes], k = bytes * 8 (4 bytes BE)
+ */
 export function kdfHmacSha2(
   hash: HashAlg,
   key: Uint8Array,
   label: Uint8Array,
   bytes: number,
+  context: Uint8Array = new Uint8Array(0),
 ): Uint8Array {
-  const input = new Uint8Array(4 + label.length + 1 + 4);
-  const dv = new DataView(input.buffer);
-  dv.setUint32(0, 1);
-  input.set(label, 4);
-  dv.setUint32(4 + label.length + 1, bytes * 8);
-  return hmac(hash, key, input).subarray(0, bytes);
+  const head = new Uint8Array(4 + label.length + 1);
+  new DataView(head.buffer).setUint32(0, 1);
+  head.set(label, 4);
+  const tail = new Uint8Array(4);
+  new DataView(tail.buffer).setUint32(0, bytes * 8);
+  return hmac(hash, key, [head, context, tail]).subarray(0, bytes);
 }
 
 export function createAesSha2Enctype(v: Sha2Variant, deps: CryptoDeps): Enctype {
@@ -129,6 +135,11 @@ export function createAesSha2Enctype(v: Sha2Variant, deps: CryptoDeps): Enctype 
     },
     generateKey() {
       return randomToKey(deps.randomBytes(v.keyLength));
+    },
+    prfLength: v.etype === 19 ? 32 : 48,
+    prf(key, input) {
+      const n = v.etype === 19 ? 32 : 48;
+      return kdfHmacSha2(v.hash, checkKey(key, v.keyLength, v.name), PRF, n, input);
     },
   };
 }

@@ -45,6 +45,10 @@ export interface Enctype {
   verifyChecksum(key: Uint8Array, usage: number, data: Uint8Array, cksum: Uint8Array): boolean;
   /** A fresh random key (random-to-key of fresh randomness). */
   generateKey(): Uint8Array;
+  /** PRF output length in bytes (16 for 17/18, 32 for 19, 48 for 20). */
+  readonly prfLength: number;
+  /** The RFC 3961 §3 pseudo-random function of the enctype (RFC 3962 §6 / RFC 8009 §5). */
+  prf(key: Uint8Array, input: Uint8Array): Uint8Array;
 }
 
 /** A keyed checksum type (RFC 3961 §4), as a PAC signature or a KRB-SAFE names it. */
