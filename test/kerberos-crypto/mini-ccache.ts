@@ -5,6 +5,8 @@
 export interface CachedTicket {
   server: string;
   ticket: Uint8Array;
+  /** Offset of the ticket's 4-byte length field in the ccache. */
+  ticketOffset: number;
 }
 
 export function readCcacheTickets(buf: Uint8Array): CachedTicket[] {
@@ -52,9 +54,27 @@ export function readCcacheTickets(buf: Uint8Array): CachedTicket[] {
         data();
       }
     }
+    const ticketOffset = p;
     const ticket = data();
     data(); // second ticket
-    out.push({ server, ticket: Uint8Array.from(ticket) });
+    out.push({ server, ticket: Uint8Array.from(ticket), ticketOffset });
   }
+  return out;
+}
+
+/** The ccache with `server`'s ticket replaced by `ticket` (length field updated). */
+export function replaceCcacheTicket(
+  buf: Uint8Array,
+  server: string,
+  ticket: Uint8Array,
+): Uint8Array {
+  const t = readCcacheTickets(buf).find((x) => x.server === server);
+  if (!t) throw new Error(`no ticket for ${server} in the ccache`);
+  const end = t.ticketOffset + 4 + t.ticket.length;
+  const out = new Uint8Array(buf.length - t.ticket.length + ticket.length);
+  out.set(buf.subarray(0, t.ticketOffset));
+  new DataView(out.buffer).setUint32(t.ticketOffset, ticket.length);
+  out.set(ticket, t.ticketOffset + 4);
+  out.set(buf.subarray(end), t.ticketOffset + 4 + ticket.length);
   return out;
 }

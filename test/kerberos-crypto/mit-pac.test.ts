@@ -2,11 +2,17 @@
  * Interop with MIT Kerberos 1.20's KDC, narrated:
  *   1. a throw-away realm, a user, and one service per AES enctype (17, 18, 19, 20)
  *   2. MIT's kinit and kvno fetch a service ticket for each into a ccache
- *   3. we decrypt each ticket's EncTicketPart with the service key (key usage 2)
- *   4. we verify the PAC that MIT's KDC put in it: server, KDC and ticket signatures (and
- *      the extended KDC signature when present), using the service key and the krbtgt key
+ *   3. we decrypt each ticket's EncTicketPart with the service key (key usage 2) and verify
+ *      the PAC MIT put in it: server, KDC and ticket signatures (service and krbtgt keys)
+ *   4. the other way round, for each enctype: krbtgt gets a key of that enctype, we open the
+ *      user's TGT with it, encrypt it again with our AES code (fresh confounder), and ask
+ *      MIT's kvno for a service ticket with it: MIT's KDC must decrypt and accept it. Under
+ *      a wrong key it refuses.
+ *      (MIT 1.20 with its db2 back end builds a fresh PAC for each ticket and ignores the
+ *      TGT's, so MIT cannot be made to check a PAC we sign; our KDC's tests do that.)
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -24,34 +30,21 @@ import {
   verifyPacSignatures,
 } from "../../src/kerberos/pac/index.js";
 import { hex } from "./load-vectors.js";
-import { readCcacheTickets } from "./mini-ccache.js";
-import { ctx, type Der, derInt, encodeDer, parseDer } from "./mini-der.js";
+import { readCcacheTickets, replaceCcacheTicket } from "./mini-ccache.js";
+import { ctx, parseDer } from "./mini-der.js";
 import { keytabKeys, type MitRealm, startMitRealm } from "./mit-realm.js";
+import { openTicket, ticketEtype } from "./mit-ticket.js";
 
 const ETYPES = [17, 18, 19, 20];
 const svc = (etype: number) => `svc${etype}/host.mit.test`;
 
-interface Opened {
-  etype: number;
-  encTicketPart: Der;
-  pac: Uint8Array;
-  /** The EncTicketPart DER with the PAC's ad-data replaced by one zero byte (MS-PAC 2.8.2). */
-  placeholder: Uint8Array;
-}
-
-/** AD-IF-RELEVANT (1) elements of EncTicketPart's authorization-data [10]. */
-function ifRelevant(enc: Der): Der[] {
-  const ad = ctx(enc.children![0]!, 10)!.children![0]!;
-  return ad.children!.filter((e) => derInt(ctx(e, 0)!.children![0]!) === 1);
-}
-
-/** AuthorizationData { { ad-type 128 (AD-WIN2K-PAC), ad-data 0x00 } } (MIT's placeholder). */
-const PLACEHOLDER_AD: Der = parseDer(hex("300d300ba00402020080a103040100"));
-
-describe("MIT krb5kdc tickets: AES decryption and PAC signatures", () => {
+describe("MIT krb5kdc service tickets: our AES decryption, MIT's PAC signatures", () => {
   let realm: MitRealm;
   const keys = new Map<string, string>();
   const tickets = new Map<string, Uint8Array>();
+  const key = (principal: string, etype: number) =>
+    hex(keys.get(`${principal}@${realm.realm} ${getEnctype(etype).name}`)!);
+  const ccache = () => path.join(realm.dir, "ccache");
 
   before(async () => {
     realm = await startMitRealm();
@@ -75,61 +68,34 @@ describe("MIT krb5kdc tickets: AES decryption and PAC signatures", () => {
       "kvno",
       ETYPES.map((e) => `${svc(e)}@${realm.realm}`),
     );
-    const cc = fs.readFileSync(path.join(realm.dir, "ccache"));
-    for (const t of readCcacheTickets(cc)) tickets.set(t.server, t.ticket);
+    for (const t of readCcacheTickets(fs.readFileSync(ccache()))) tickets.set(t.server, t.ticket);
   });
   after(() => realm?.stop());
 
-  function open(etype: number): Opened {
-    const ticket = parseDer(tickets.get(`${svc(etype)}@${realm.realm}`)!);
-    const encPart = ctx(ticket.children![0]!, 3)!.children![0]!;
-    assert.equal(derInt(ctx(encPart, 0)!.children![0]!), etype, "ticket enctype");
-    const cipher = ctx(encPart, 2)!.children![0]!.value;
-    const e = getEnctype(etype);
-    const key = hex(keys.get(`${svc(etype)}@${realm.realm} ${e.name}`)!);
-    const plain = e.decrypt(key, KeyUsage.KDC_REP_TICKET, cipher);
-    const encTicketPart = parseDer(plain);
-    assert.deepEqual(encodeDer(encTicketPart), plain, "mini-der round trip");
-    const adIfRelevant = ifRelevant(encTicketPart)[0]!;
-    const inner = parseDer(ctx(adIfRelevant, 1)!.children![0]!.value);
-    const pacAd = inner.children!.find((x) => derInt(ctx(x, 0)!.children![0]!) === 128)!;
-    const pac = ctx(pacAd, 1)!.children![0]!.value;
-    // Swap the PAC for a single zero byte and re-encode (what the KDC signed).
-    const octets = ctx(adIfRelevant, 1)!.children![0]!;
-    const saved = octets.value;
-    octets.value = encodeDer(PLACEHOLDER_AD);
-    const placeholder = encodeDer(encTicketPart);
-    octets.value = saved;
-    return { etype, encTicketPart, pac: Uint8Array.from(pac), placeholder };
-  }
-
   for (const etype of ETYPES) {
-    it(`${getEnctype(etype).name} (${etype}): MIT's ticket decrypts with our key usage 2 and a wrong usage is refused`, () => {
-      const o = open(etype);
+    const name = `${getEnctype(etype).name} (${etype})`;
+    it(`${name}: MIT's ticket decrypts with our key usage 2; a wrong usage is refused`, () => {
+      const der = tickets.get(`${svc(etype)}@${realm.realm}`)!;
+      const o = openTicket(der, key(svc(etype), etype));
+      assert.equal(o.etype, etype);
       assert.equal(o.encTicketPart.tag, 0x63, "EncTicketPart is [APPLICATION 3]");
-      const ticket = parseDer(tickets.get(`${svc(etype)}@${realm.realm}`)!);
-      const cipher = ctx(ctx(ticket.children![0]!, 3)!.children![0]!, 2)!.children![0]!.value;
-      const key = hex(keys.get(`${svc(etype)}@${realm.realm} ${getEnctype(etype).name}`)!);
+      const cipher = ctx(ctx(parseDer(der).children![0]!, 3)!.children![0]!, 2)!.children![0]!
+        .value;
       assert.throws(
-        () => getEnctype(etype).decrypt(key, KeyUsage.AS_REP_ENC_PART, cipher),
+        () => getEnctype(etype).decrypt(key(svc(etype), etype), KeyUsage.AS_REP_ENC_PART, cipher),
         (e: unknown) => e instanceof KerberosCryptoError && e.code === "integrity",
       );
     });
 
-    it(`${getEnctype(etype).name} (${etype}): MIT's PAC verifies (server, KDC and ticket signatures)`, () => {
-      const o = open(etype);
+    it(`${name}: MIT's PAC verifies (server, KDC and ticket signatures)`, () => {
+      const o = openTicket(tickets.get(`${svc(etype)}@${realm.realm}`)!, key(svc(etype), etype));
       const pac = decodePac(o.pac);
-      const kdcSig = findSignature(pac, 7)!;
-      const kdcEtype = getChecksumType(kdcSig.signatureType).etype;
-      const tgtKey = hex(
-        keys.get(`krbtgt/${realm.realm}@${realm.realm} ${getEnctype(kdcEtype).name}`)!,
-      );
-      const svcKey = hex(keys.get(`${svc(etype)}@${realm.realm} ${getEnctype(etype).name}`)!);
+      const kdcEtype = getChecksumType(findSignature(pac, 7)!.signatureType).etype;
       const r = verifyPacSignatures(
         o.pac,
-        { etype, key: svcKey },
-        { etype: kdcEtype, key: tgtKey },
-        { ticket: o.placeholder },
+        { etype, key: key(svc(etype), etype) },
+        { etype: kdcEtype, key: key(`krbtgt/${realm.realm}`, kdcEtype) },
+        { ticket: o.placeholder() },
       );
       // MIT 1.20 signs the ticket but adds no extended KDC signature (19); checked when present.
       const extended = findSignature(pac, 19) !== undefined;
@@ -142,15 +108,76 @@ describe("MIT krb5kdc tickets: AES decryption and PAC signatures", () => {
       assert.equal(findSignature(pac, 6)!.signatureType, getEnctype(etype).checksumType);
       assert.equal(findBuffer(pac, "client-info")?.value.name, "user");
       // One changed byte in the PAC's client name breaks the server signature.
-      const m = Uint8Array.from(o.pac);
-      const ci = decodePac(o.pac).buffers.findIndex((b) => b.kind === "client-info");
-      assert.ok(ci >= 0);
+      const ci = pac.buffers.findIndex((b) => b.kind === "client-info");
       const off = new DataView(o.pac.buffer, o.pac.byteOffset).getUint32(16 + 16 * ci, true);
+      const m = Uint8Array.from(o.pac);
       m[off + 10]! ^= 0x01;
       assert.throws(
-        () => verifyPacSignatures(m, { etype, key: svcKey }),
+        () => verifyPacSignatures(m, { etype, key: key(svc(etype), etype) }),
         (e: unknown) => e instanceof PacError && e.code === "pac-bad-signature",
       );
     });
   }
+});
+
+describe("MIT krb5kdc accepts TGTs encrypted by our code", () => {
+  let realm: MitRealm;
+  const tgtName = () => `krbtgt/${realm.realm}@${realm.realm}`;
+  const ccache = () => path.join(realm.dir, "ccache");
+  const kt = (name: string) => path.join(realm.dir, name);
+
+  before(async () => {
+    realm = await startMitRealm();
+    realm.kadmin("addprinc -randkey user");
+    realm.kadmin(`ktadd -k ${kt("user.keytab")} user`);
+    realm.kadmin("addprinc -randkey -e aes256-cts-hmac-sha1-96:normal svc18/host.mit.test");
+  });
+  after(() => realm?.stop());
+
+  /**
+   * Gives krbtgt a single key of `etype` (MIT issues and accepts TGTs only under its first
+   * krbtgt key), gets a TGT, opens it with that key and encrypts it again ourselves, under
+   * that key or under a wrong one, back into the ccache.
+   */
+  function reencryptTgt(etype: number, wrongKey: boolean): void {
+    const e = getEnctype(etype);
+    realm.kadmin(`cpw -randkey -e ${e.name}:normal ${tgtName()}`);
+    const file = kt(`tgt-${etype}-${wrongKey}.keytab`);
+    realm.kadmin(`ktadd -k ${file} -norandkey ${tgtName()}`);
+    const tgtKey = hex(keytabKeys(realm, file).find((k) => k.enctype === e.name)!.key);
+    realm.run("kdestroy", []);
+    realm.run("kinit", ["-k", "-t", kt("user.keytab"), "user"]);
+    const cc = fs.readFileSync(ccache());
+    const tgt = readCcacheTickets(cc).find((t) => t.server === tgtName())!;
+    assert.equal(ticketEtype(tgt.ticket), etype, "MIT encrypted the TGT under the new krbtgt key");
+    const o = openTicket(tgt.ticket, tgtKey);
+    const k = wrongKey ? e.generateKey() : tgtKey;
+    fs.writeFileSync(ccache(), replaceCcacheTicket(cc, tgtName(), o.reseal({ key: k })));
+  }
+
+  function kvno(): { status: number | null; stderr: string } {
+    const r = spawnSync("kvno", [`svc18/host.mit.test@${realm.realm}`], {
+      env: realm.env,
+      encoding: "utf8",
+      timeout: 20000,
+    });
+    return { status: r.status, stderr: r.stderr };
+  }
+
+  for (const etype of ETYPES) {
+    it(`${getEnctype(etype).name} (${etype}): a TGT we re-encrypted gets a service ticket from MIT's KDC`, () => {
+      reencryptTgt(etype, false);
+      const r = kvno();
+      assert.equal(r.status, 0, r.stderr);
+      const names = readCcacheTickets(fs.readFileSync(ccache())).map((t) => t.server);
+      assert.ok(names.includes(`svc18/host.mit.test@${realm.realm}`));
+    });
+  }
+
+  it("a TGT encrypted under the wrong key is refused by MIT's KDC", () => {
+    reencryptTgt(18, true);
+    const r = kvno();
+    assert.notEqual(r.status, 0, "kvno must fail");
+    assert.match(r.stderr, /integrity|modified/i);
+  });
 });
