@@ -9,6 +9,7 @@
  *   4. LOGON_INFO -> user SID, primary group SID, group SIDs (domain SID + RIDs, extra SIDs
  *      when UserFlags has EXTRA_SIDS, resource groups when it has RESOURCE_GROUPS)
  */
+import type { CryptoDeps } from "../crypto/enctype.js";
 import { KerberosCryptoError } from "../crypto/errors.js";
 import { KeyUsage } from "../crypto/key-usage.js";
 import { enctypeName, getChecksumType } from "../crypto/registry.js";
@@ -38,6 +39,8 @@ export interface VerifiedPac {
 export interface VerifyPacOptions {
   /** DER EncTicketPart with the PAC replaced by one zero byte, to check signature 16. */
   ticket?: Uint8Array;
+  /** Crypto dependencies, e.g. a shared derived-key cache. */
+  deps?: CryptoDeps;
 }
 
 const NAMES: Readonly<Record<number, string>> = {
@@ -53,10 +56,11 @@ function checkSignature(
   key: PacKey,
   data: Uint8Array,
   sig: Uint8Array,
+  deps?: CryptoDeps,
 ) {
   let ck: ReturnType<typeof getChecksumType>;
   try {
-    ck = getChecksumType(sigType);
+    ck = getChecksumType(sigType, deps);
   } catch (e) {
     if (e instanceof KerberosCryptoError) {
       throw new PacError("pac-unsupported-checksum", `PAC ${NAMES[type]}: ${e.message}`);
@@ -109,11 +113,25 @@ export function verifyPacSignatures(
       `PAC: ${server ? "KDC" : "server"} signature buffer is missing`,
     );
   }
-  checkSignature(6, server.signatureType, serverKey, zeroed(bytes, raw, [6, 7]), server.signature);
+  checkSignature(
+    6,
+    server.signatureType,
+    serverKey,
+    zeroed(bytes, raw, [6, 7]),
+    server.signature,
+    opts.deps,
+  );
   const verified = { server: true as const, kdc: false, extendedKdc: false, ticket: false };
   if (kdcKey) {
     const serverRaw = raw.find((b) => b.type === 6)!;
-    checkSignature(7, kdc.signatureType, kdcKey, serverRaw.data.subarray(4), kdc.signature);
+    checkSignature(
+      7,
+      kdc.signatureType,
+      kdcKey,
+      serverRaw.data.subarray(4),
+      kdc.signature,
+      opts.deps,
+    );
     verified.kdc = true;
     const full = findSignature(pac, 19);
     if (full) {
@@ -123,12 +141,13 @@ export function verifyPacSignatures(
         kdcKey,
         zeroed(bytes, raw, [6, 7, 19]),
         full.signature,
+        opts.deps,
       );
       verified.extendedKdc = true;
     }
     const ticket = findSignature(pac, 16);
     if (ticket && opts.ticket) {
-      checkSignature(16, ticket.signatureType, kdcKey, opts.ticket, ticket.signature);
+      checkSignature(16, ticket.signatureType, kdcKey, opts.ticket, ticket.signature, opts.deps);
       verified.ticket = true;
     }
   }
