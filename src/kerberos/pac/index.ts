@@ -27,6 +27,7 @@ export { canonicalSid, sidFromBytes, sidToBytes, sidWithRid } from "./sid.js";
 export type { PacSignatureData } from "./signature-data.js";
 export type { UpnDnsInfo } from "./upn-dns-info.js";
 export {
+  checkClientInfo,
   logonInfoSids,
   type PacSignatureCheck,
   type VerifiedPac,

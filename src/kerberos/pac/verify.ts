@@ -15,6 +15,7 @@ import { KeyUsage } from "../crypto/key-usage.js";
 import { enctypeName, getChecksumType } from "../crypto/registry.js";
 import type { PacClientInfo } from "./client-info.js";
 import { PacError } from "./errors.js";
+import { filetimeFromMs, filetimeToMs } from "./filetime.js";
 import { type KerbValidationInfo, USER_FLAGS } from "./logon-info.js";
 import { decodePac, findBuffer, findSignature, type Pac } from "./pac.js";
 import { decodePacContainer, type RawPacBuffer } from "./pactype.js";
@@ -195,4 +196,28 @@ export function logonInfoSids(v: KerbValidationInfo): {
     primaryGroupSid: sidWithRid(domainSid, v.primaryGroupId),
     groupSids: [...groups],
   };
+}
+
+/**
+ * MS-PAC §2.7 / MS-KILE §3.4.5.3: the PAC must belong to the ticket it came in. CLIENT_INFO's
+ * ClientId must be the ticket's authtime (whole seconds, as KerberosTime carries it) and its
+ * Name the client's name as the KDC wrote it (MIT: the principal without realm; AD: the
+ * sAMAccountName). Throws PacError "pac-client-mismatch" otherwise.
+ */
+export function checkClientInfo(pac: Pac, client: { name: string; authTimeMs: number }): void {
+  const ci = findBuffer(pac, "client-info");
+  if (!ci) throw new PacError("pac-missing-buffer", "PAC: CLIENT_INFO buffer is missing");
+  const expected = filetimeFromMs(Math.floor(client.authTimeMs / 1000) * 1000);
+  if (ci.value.clientId !== expected) {
+    throw new PacError(
+      "pac-client-mismatch",
+      `PAC CLIENT_INFO: ClientId ${new Date(filetimeToMs(ci.value.clientId)).toISOString()} is not the ticket's authtime ${new Date(client.authTimeMs).toISOString()}`,
+    );
+  }
+  if (ci.value.name !== client.name) {
+    throw new PacError(
+      "pac-client-mismatch",
+      `PAC CLIENT_INFO: name "${ci.value.name}" is not the ticket's client "${client.name}"`,
+    );
+  }
 }
