@@ -141,6 +141,23 @@ describe("Kerberos enctypes 17, 18, 19, 20", () => {
     );
   });
 
+  it("every output is a plain Uint8Array (not a Buffer), so callers can compare them", () => {
+    for (const etype of SUPPORTED_ENCTYPES) {
+      const e = getEnctype(etype);
+      const k = e.generateKey();
+      const outs = [
+        e.stringToKey("p", "s"),
+        e.encrypt(k, 1, new Uint8Array(3)),
+        e.decrypt(k, 1, e.encrypt(k, 1, new Uint8Array(0))),
+        e.decrypt(k, 1, e.encrypt(k, 1, new Uint8Array(3))),
+        e.checksum(k, 1, new Uint8Array(3)),
+        e.prf(k, new Uint8Array(3)),
+        k,
+      ];
+      for (const o of outs) assert.equal(Object.getPrototypeOf(o), Uint8Array.prototype, e.name);
+    }
+  });
+
   it("the same plaintext encrypts differently each time (fresh confounder)", () => {
     const e = getEnctype(18);
     const key = e.generateKey();

@@ -55,7 +55,7 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
       () => deriveKeyAes(checkKey(key, v.keyLength, v.name), usageConstant(usage, kind)),
     );
   const checksum = (key: Uint8Array, usage: number, data: Uint8Array) =>
-    hmac("sha1", derive(key, usage, KC), data).subarray(0, MAC);
+    new Uint8Array(hmac("sha1", derive(key, usage, KC), data).subarray(0, MAC));
   const randomToKey = (bytes: Uint8Array) => checkRandom(bytes, v.keyLength, v.name);
   return {
     etype: v.etype,
@@ -100,7 +100,7 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
           `${v.name}: decrypt integrity check failed (key usage ${usage}): wrong key or modified data`,
         );
       }
-      return data.slice(CONF);
+      return new Uint8Array(data.subarray(CONF));
     },
     checksum,
     verifyChecksum(key, usage, data, cksum) {
@@ -113,7 +113,7 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
     prf(key, input) {
       // One block with a zero IV: CBC and CTS are both a single AES block.
       const kp = deriveKeyAes(checkKey(key, v.keyLength, v.name), PRF);
-      return aesEcbEncrypt(kp, hash("sha1", input).subarray(0, 16));
+      return new Uint8Array(aesEcbEncrypt(kp, hash("sha1", input).subarray(0, 16)));
     },
   };
 }
