@@ -1,6 +1,7 @@
 /**
  * Interop: Samba's own NDR code (python3-samba, samba.dcerpc.krb5pac) reads the PACs we
- * encode (signed, with LOGON_INFO, CLIENT_INFO, UPN_DNS_INFO) field for field, and its
+ * encode (signed, with LOGON_INFO, CLIENT_INFO, UPN_DNS_INFO, ATTRIBUTES_INFO, REQUESTER_SID)
+ * field for field, and its
  * re-encoding of them is byte-identical to ours. The MS-PAC example round-trips through it.
  */
 import assert from "node:assert/strict";
@@ -118,6 +119,8 @@ function pacFrom(i: {
           sid: `S-1-5-21-1-2-3-${i.userId}`,
         },
       },
+      { kind: "attributes-info", value: { flagsLength: 2, flags: 1 } },
+      { kind: "requester-sid", value: `S-1-5-21-1-2-3-${i.userId}` },
     ],
   };
 }
@@ -168,6 +171,8 @@ describe("PACs we encode, read by Samba's NDR (python3-samba)", () => {
         [byType(12).upn, byType(12).dns, byType(12).flags, byType(12).samName, byType(12).sid],
         [upn.upn, upn.dnsDomainName, 2, upn.samName, upn.sid],
       );
+      assert.deepEqual([byType(17).flagsLength, byType(17).flags], [2, 1]);
+      assert.equal(byType(18).sid, findBuffer(pac, "requester-sid")!.value);
       for (const t of [6, 7, 19] as const) {
         const s = findSignature(pac, t)!;
         assert.equal(byType(t).signatureType, s.signatureType);

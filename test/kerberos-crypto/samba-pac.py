@@ -55,6 +55,11 @@ for line in sys.stdin:
                 d["samName"] = u.ex.sam_name_and_sid.samaccountname if hasattr(u.ex, "sam_name_and_sid") else u.ex.samaccountname
                 ex = u.ex.sam_name_and_sid if hasattr(u.ex, "sam_name_and_sid") else u.ex
                 d["sid"] = str(ex.objectsid)
+        elif buf.type == 17:
+            d["flagsLength"] = buf.info.flags_length
+            d["flags"] = buf.info.flags
+        elif buf.type == 18:
+            d["sid"] = str(buf.info.sid)
         elif buf.type in (6, 7, 16, 19):
             d["signatureType"] = buf.info.type
             d["signature"] = binascii.hexlify(bytes(buf.info.signature)).decode()
