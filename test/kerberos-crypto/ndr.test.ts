@@ -16,7 +16,7 @@ describe("NDR reader and writer (C706 §14, MS-RPCE 2.2.6)", () => {
     w.u64(0x090a0b0c0d0e0f10n);
     assert.equal(
       Buffer.from(w.finish()).toString("hex"),
-      "01" + "00" + "0302" + "07060504" + "08" + "00000000000000" + "100f0e0d0c0b0a09"),
+      "01" + "00" + "0302" + "07060504" + "08" + "00000000000000" + "100f0e0d0c0b0a09",
     );
   });
 
