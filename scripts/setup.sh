@@ -16,6 +16,7 @@ declare -A need=(
   [tcpdump]=tcpdump
   [iperf3]=iperf3
   [ping]=iputils-ping
+  [samba-tool]=samba
 )
 missing=()
 for tool in "${!need[@]}"; do
