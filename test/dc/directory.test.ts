@@ -1,8 +1,20 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { addComputer, deleteComputer, resetComputerKey, showComputer } from "../../src/dc/computers.js";
+import {
+  addComputer,
+  deleteComputer,
+  resetComputerKey,
+  showComputer,
+} from "../../src/dc/computers.js";
 import { type Directory, dumpDirectory, openDirectory } from "../../src/dc/directory.js";
-import { addGroup, addMember, deleteGroup, effectiveGroups, groupMembers, removeMember } from "../../src/dc/groups.js";
+import {
+  addGroup,
+  addMember,
+  deleteGroup,
+  effectiveGroups,
+  groupMembers,
+  removeMember,
+} from "../../src/dc/groups.js";
 import { verifyPassword } from "../../src/dc/keys.js";
 import { dbPath } from "../../src/dc/paths.js";
 import { createPrincipalDatabase } from "../../src/dc/principals.js";
@@ -13,7 +25,11 @@ import { newDirectory, PASSWORD } from "./helpers.js";
 function unchanged(dir: Directory, fn: () => unknown, code: string): void {
   const before = JSON.stringify(dumpDirectory(dir));
   assert.throws(fn, (e: Error & { code?: string }) => e.code === code && !e.message.includes("\n"));
-  assert.equal(JSON.stringify(dumpDirectory(dir)), before, "a refused change leaves the directory unchanged");
+  assert.equal(
+    JSON.stringify(dumpDirectory(dir)),
+    before,
+    "a refused change leaves the directory unchanged",
+  );
 }
 
 describe("directory: a fresh domain (MS-DTYP 2.4.2.4 well-known RIDs)", () => {
@@ -40,12 +56,17 @@ describe("directory: a fresh domain (MS-DTYP 2.4.2.4 well-known RIDs)", () => {
     const admin = effectiveGroups(dir, "Administrator").map((g) => g.sid);
     assert.deepEqual(admin, [`${sid}-513`, `${sid}-512`]);
     const dcs = groupMembers(dir, "Domain Controllers");
-    assert.deepEqual(dcs.map((m) => [m.name, m.primary]), [["DC1$", true]]);
+    assert.deepEqual(
+      dcs.map((m) => [m.name, m.primary]),
+      [["DC1$", true]],
+    );
     assert.equal(showComputer(dir, "dc1").rid, 1000, "the first DC's account takes RID 1000");
   });
 
   it("keeps the administrator password as a PBKDF2 hash only", () => {
-    const row = dir.stmt("SELECT password_hash FROM users WHERE rid = 500").get() as { password_hash: string };
+    const row = dir.stmt("SELECT password_hash FROM users WHERE rid = 500").get() as {
+      password_hash: string;
+    };
     assert.ok(!row.password_hash.includes(PASSWORD));
     assert.ok(verifyPassword(PASSWORD, row.password_hash));
     assert.ok(!verifyPassword("wrong-password", row.password_hash));
@@ -59,8 +80,15 @@ describe("directory: a fresh domain (MS-DTYP 2.4.2.4 well-known RIDs)", () => {
     assert.deepEqual(c.spns, ["host/XPCLIENT", "host/xpclient.bigfirm.com"]);
     assert.deepEqual(c.etypes, [17, 18, 19, 20]);
     assert.equal(c.kvno, 1);
-    const keys = dir.stmt("SELECT etype, length(key) AS n FROM keys WHERE rid = ? ORDER BY etype").all(c.rid);
-    assert.deepEqual(keys, [{ etype: 17, n: 16 }, { etype: 18, n: 32 }, { etype: 19, n: 16 }, { etype: 20, n: 32 }]);
+    const keys = dir
+      .stmt("SELECT etype, length(key) AS n FROM keys WHERE rid = ? ORDER BY etype")
+      .all(c.rid);
+    assert.deepEqual(keys, [
+      { etype: 17, n: 16 },
+      { etype: 18, n: 32 },
+      { etype: 19, n: 16 },
+      { etype: 20, n: 32 },
+    ]);
     assert.equal(addComputer(dir, "test", "server1").rid, 1002);
   });
 
@@ -71,9 +99,13 @@ describe("directory: a fresh domain (MS-DTYP 2.4.2.4 well-known RIDs)", () => {
   });
 
   it("reset-key draws new keys with kvno + 1", () => {
-    const before = dir.stmt("SELECT key FROM keys WHERE rid = 1001 AND etype = 18").get() as { key: Buffer };
+    const before = dir.stmt("SELECT key FROM keys WHERE rid = 1001 AND etype = 18").get() as {
+      key: Buffer;
+    };
     assert.equal(resetComputerKey(dir, "test", "xpclient"), 2);
-    const afterKey = dir.stmt("SELECT key FROM keys WHERE rid = 1001 AND etype = 18").get() as { key: Buffer };
+    const afterKey = dir.stmt("SELECT key FROM keys WHERE rid = 1001 AND etype = 18").get() as {
+      key: Buffer;
+    };
     assert.notDeepEqual(afterKey.key, before.key);
   });
 
@@ -137,12 +169,18 @@ describe("directory: group scopes and nesting (AD native-mode rules)", () => {
   it("effectiveGroups expands nesting: primary group, then every group reached, once each", () => {
     const names = effectiveGroups(dir, "xpclient$").map((g) => g.name);
     assert.deepEqual(names, ["Domain Computers", "trusted", "g2", "u1", "dl1", "dl2"]);
-    assert.deepEqual(effectiveGroups(dir, "client2").map((g) => g.name), ["Domain Computers"]);
+    assert.deepEqual(
+      effectiveGroups(dir, "client2").map((g) => g.name),
+      ["Domain Computers"],
+    );
   });
 
   it("removing a membership takes the nested groups away too", () => {
     removeMember(dir, "t", "g2", "trusted");
-    assert.deepEqual(effectiveGroups(dir, "xpclient$").map((g) => g.name), ["Domain Computers", "trusted"]);
+    assert.deepEqual(
+      effectiveGroups(dir, "xpclient$").map((g) => g.name),
+      ["Domain Computers", "trusted"],
+    );
     addMember(dir, "t", "g2", "trusted");
   });
 
@@ -174,7 +212,13 @@ describe("PrincipalDatabase: the KDC's view of the directory", () => {
   it("finds a computer as NAME$, host/NAME and host/fqdn, with nested group SIDs", () => {
     const db = createPrincipalDatabase(dir);
     const sid = dir.domain().sid;
-    for (const n of ["XPCLIENT$", "xpclient$", "host/XPCLIENT", "host/xpclient.bigfirm.com", "HOST/XPClient.BigFirm.com"]) {
+    for (const n of [
+      "XPCLIENT$",
+      "xpclient$",
+      "host/XPCLIENT",
+      "host/xpclient.bigfirm.com",
+      "HOST/XPClient.BigFirm.com",
+    ]) {
       const e = db.lookup(n, "BIGFIRM.COM");
       assert.ok(e, n);
       assert.equal(e.name, "XPCLIENT$");
@@ -182,7 +226,15 @@ describe("PrincipalDatabase: the KDC's view of the directory", () => {
       assert.equal(e.primaryGroupRid, 515);
       assert.deepEqual(e.groupSids, [`${sid}-515`, `${sid}-1002`, `${sid}-1003`]);
       assert.equal(e.enabled, true);
-      assert.deepEqual(e.keys.map((k) => [k.etype, k.kvno, k.key.length]), [[20, 1, 32], [19, 1, 16], [18, 1, 32], [17, 1, 16]]);
+      assert.deepEqual(
+        e.keys.map((k) => [k.etype, k.kvno, k.key.length]),
+        [
+          [20, 1, 32],
+          [19, 1, 16],
+          [18, 1, 32],
+          [17, 1, 16],
+        ],
+      );
     }
   });
 
@@ -211,10 +263,21 @@ describe("PrincipalDatabase: the KDC's view of the directory", () => {
       const d2 = newDirectory(h.dir, {
         clock: () => new Date(),
         random: (n) => new Uint8Array(n).fill(7),
-        keyDeriver: { deriveKeys: (pw, salt, etypes) => (calls.push(`${pw}|${salt}`), etypes.map((etype) => ({ etype, key: new Uint8Array(etype === 17 || etype === 19 ? 16 : 32) }))) },
+        keyDeriver: {
+          deriveKeys: (pw, salt, etypes) => {
+            calls.push(`${pw}|${salt}`);
+            return etypes.map((etype) => ({
+              etype,
+              key: new Uint8Array(etype === 17 || etype === 19 ? 16 : 32),
+            }));
+          },
+        },
       });
       assert.deepEqual(calls, [`${PASSWORD}|BIGFIRM.COMAdministrator`]);
-      assert.equal(createPrincipalDatabase(d2).lookup("Administrator", "bigfirm.com")?.keys.length, 4);
+      assert.equal(
+        createPrincipalDatabase(d2).lookup("Administrator", "bigfirm.com")?.keys.length,
+        4,
+      );
       d2.close();
     } finally {
       h.cleanup();

@@ -15,7 +15,12 @@ import { newDirectory } from "./helpers.js";
 /** dig as a child process, asynchronously: the server answers from this same process. */
 function dig(port: number, ...args: string[]): Promise<string> {
   return new Promise((resolve) => {
-    execFile("dig", ["@127.0.0.1", "-p", String(port), "+time=2", "+tries=1", ...args], { encoding: "utf8", timeout: 10_000 }, (_e, stdout) => resolve(stdout));
+    execFile(
+      "dig",
+      ["@127.0.0.1", "-p", String(port), "+time=2", "+tries=1", ...args],
+      { encoding: "utf8", timeout: 10_000 },
+      (_e, stdout) => resolve(stdout),
+    );
   });
 }
 
@@ -53,7 +58,12 @@ describe("DNS: the domain zone answered to dig (RFC 1034 4.3.2, RFC 2782 SRV)", 
     updateOwnAddress(dir, "machine:XPCLIENT$", "XPCLIENT$", "198.18.0.30");
     addRecord(dir, "t", "server1", "198.18.0.20");
     addRecord(dir, "t", "server1", "2001:db8::20");
-    server = await startDnsServer(createDirectoryZone(dir, { kdcPort: 88 }), "127.0.0.1", 0, () => {});
+    server = await startDnsServer(
+      createDirectoryZone(dir, { kdcPort: 88 }),
+      "127.0.0.1",
+      0,
+      () => {},
+    );
     port = server.udpPort();
   });
   after(async () => {
@@ -66,7 +76,10 @@ describe("DNS: the domain zone answered to dig (RFC 1034 4.3.2, RFC 2782 SRV)", 
     const out = await dig(port, "bigfirm.com", "SOA");
     assert.equal(status(out), "NOERROR");
     assert.match(out, /flags: qr aa( rd)?;/);
-    assert.match(out, /bigfirm\.com\.\s+3600\s+IN\s+SOA\s+dc1\.bigfirm\.com\. hostmaster\.bigfirm\.com\. \d+ 900 600 86400 3600/);
+    assert.match(
+      out,
+      /bigfirm\.com\.\s+3600\s+IN\s+SOA\s+dc1\.bigfirm\.com\. hostmaster\.bigfirm\.com\. \d+ 900 600 86400 3600/,
+    );
     assert.match(await dig(port, "+short", "bigfirm.com", "NS"), /^dc1\.bigfirm\.com\.$/m);
   });
 
@@ -78,7 +91,13 @@ describe("DNS: the domain zone answered to dig (RFC 1034 4.3.2, RFC 2782 SRV)", 
   });
 
   it("Kerberos, kpasswd and DC locator SRV records with the DC's address as additional data", async () => {
-    for (const [name, p] of [["_kerberos._udp", 88], ["_kerberos._tcp", 88], ["_kpasswd._udp", 464], ["_kpasswd._tcp", 464], ["_ldap._tcp.dc._msdcs", 389]] as const) {
+    for (const [name, p] of [
+      ["_kerberos._udp", 88],
+      ["_kerberos._tcp", 88],
+      ["_kpasswd._udp", 464],
+      ["_kpasswd._tcp", 464],
+      ["_ldap._tcp.dc._msdcs", 389],
+    ] as const) {
       const out = await dig(port, `${name}.bigfirm.com`, "SRV");
       assert.match(out, new RegExp(`IN\\s+SRV\\s+0 100 ${p} dc1\\.bigfirm\\.com\\.`), name);
       assert.match(out, /ADDITIONAL SECTION:\ndc1\.bigfirm\.com\.\s+\d+\s+IN\s+A\s+127\.0\.0\.1/);
@@ -86,7 +105,10 @@ describe("DNS: the domain zone answered to dig (RFC 1034 4.3.2, RFC 2782 SRV)", 
   });
 
   it("the same answers over TCP (RFC 1035 4.2.2)", async () => {
-    assert.match(await dig(port, "+tcp", "_kerberos._tcp.bigfirm.com", "SRV"), /SRV\s+0 100 88 dc1\.bigfirm\.com\./);
+    assert.match(
+      await dig(port, "+tcp", "_kerberos._tcp.bigfirm.com", "SRV"),
+      /SRV\s+0 100 88 dc1\.bigfirm\.com\./,
+    );
   });
 
   it("REFUSED for names outside the zone: no recursion", async () => {
@@ -104,11 +126,17 @@ describe("DNS: the domain zone answered to dig (RFC 1034 4.3.2, RFC 2782 SRV)", 
     const nodata = await dig(port, "xpclient.bigfirm.com", "MX");
     assert.equal(status(nodata), "NOERROR");
     assert.match(nodata, /ANSWER: 0, AUTHORITY: 1/);
-    assert.equal(status(await dig(port, "_tcp.bigfirm.com", "A")), "NOERROR", "an empty non-terminal exists");
+    assert.equal(
+      status(await dig(port, "_tcp.bigfirm.com", "A")),
+      "NOERROR",
+      "an empty non-terminal exists",
+    );
   });
 
   it("refuses RFC 2136 updates (nsupdate): hosts update through the API", async () => {
-    const out = await nsupdate(`server 127.0.0.1 ${port}\nzone bigfirm.com\nupdate add evil.bigfirm.com 60 A 203.0.113.9\nsend\n`);
+    const out = await nsupdate(
+      `server 127.0.0.1 ${port}\nzone bigfirm.com\nupdate add evil.bigfirm.com 60 A 203.0.113.9\nsend\n`,
+    );
     assert.match(out, /REFUSED/);
     assert.equal((await dig(port, "+short", "evil.bigfirm.com", "A")).trim(), "");
     assert.ok(server.stats["refused-update"] >= 1);
@@ -161,21 +189,45 @@ describe("DNS answer core (pure)", () => {
   it("RFC 1035 4.1.1: two questions are FORMERR; a response is dropped; IQUERY is NOTIMP", async () => {
     const zone = createDirectoryZone(dir, { kdcPort: 88 });
     const stats = newDnsStats();
-    const two = dnsPacket.encode({ type: "query", id: 7, questions: [{ type: "A", name: "a.bigfirm.com" }, { type: "A", name: "b.bigfirm.com" }] });
+    const two = dnsPacket.encode({
+      type: "query",
+      id: 7,
+      questions: [
+        { type: "A", name: "a.bigfirm.com" },
+        { type: "A", name: "b.bigfirm.com" },
+      ],
+    });
     const r = dnsPacket.decode(answerMessage(two, zone, stats, true) as Buffer);
     assert.equal((r as { rcode?: string }).rcode, "FORMERR");
-    const resp = dnsPacket.encode({ type: "response", id: 8, questions: [{ type: "A", name: "a.bigfirm.com" }] });
+    const resp = dnsPacket.encode({
+      type: "response",
+      id: 8,
+      questions: [{ type: "A", name: "a.bigfirm.com" }],
+    });
     assert.equal(answerMessage(resp, zone, stats, true), null);
     assert.equal(stats["dropped-response"], 1);
-    const iq = dnsPacket.encode({ type: "query", id: 9, flags: 1 << 11, questions: [{ type: "A", name: "a.bigfirm.com" }] });
-    assert.equal((dnsPacket.decode(answerMessage(iq, zone, stats, true) as Buffer) as { rcode?: string }).rcode, "NOTIMP");
+    const iq = dnsPacket.encode({
+      type: "query",
+      id: 9,
+      flags: 1 << 11,
+      questions: [{ type: "A", name: "a.bigfirm.com" }],
+    });
+    assert.equal(
+      (dnsPacket.decode(answerMessage(iq, zone, stats, true) as Buffer) as { rcode?: string })
+        .rcode,
+      "NOTIMP",
+    );
   });
 
   it("RFC 1035 4.2.1: an answer over 512 bytes on UDP without EDNS is truncated (TC)", async () => {
     for (let i = 1; i <= 40; i++) addRecord(dir, "t", "big", `10.0.0.${i}`);
     const zone = createDirectoryZone(dir, { kdcPort: 88 });
     const stats = newDnsStats();
-    const q = dnsPacket.encode({ type: "query", id: 1, questions: [{ type: "A", name: "big.bigfirm.com" }] });
+    const q = dnsPacket.encode({
+      type: "query",
+      id: 1,
+      questions: [{ type: "A", name: "big.bigfirm.com" }],
+    });
     const udp = dnsPacket.decode(answerMessage(q, zone, stats, true) as Buffer);
     assert.equal(udp.flag_tc, true);
     assert.equal(udp.answers?.length, 0);

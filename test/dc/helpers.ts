@@ -14,14 +14,36 @@ export const PASSWORD = "Adm1n-Passw0rd";
 
 export function newDirectory(home: string, deps?: Parameters<typeof initDirectory>[2]): Directory {
   fs.mkdirSync(path.join(home, "dc"), { recursive: true });
-  return initDirectory(dbPath(home), { dnsName: "bigfirm.com", adminPassword: PASSWORD, dcName: "dc1", dcAddress: "127.0.0.1", actor: "test" }, deps);
+  return initDirectory(
+    dbPath(home),
+    {
+      dnsName: "bigfirm.com",
+      adminPassword: PASSWORD,
+      dcName: "dc1",
+      dcAddress: "127.0.0.1",
+      actor: "test",
+    },
+    deps,
+  );
 }
 
 /** `postern dc init` through the CLI, in-process. */
 export async function cliInit(home: string): Promise<void> {
   const pw = path.join(home, "pw.txt");
   fs.writeFileSync(pw, `${PASSWORD}\n`, { mode: 0o600 });
-  const r = await cli(home, "dc", "init", "--domain", "bigfirm.com", "--admin-password-file", pw, "--dc-name", "dc1", "--dc-address", "127.0.0.1");
+  const r = await cli(
+    home,
+    "dc",
+    "init",
+    "--domain",
+    "bigfirm.com",
+    "--admin-password-file",
+    pw,
+    "--dc-name",
+    "dc1",
+    "--dc-address",
+    "127.0.0.1",
+  );
   if (r.code !== 0) throw new Error(`dc init failed: ${r.err}`);
 }
 
@@ -37,7 +59,25 @@ export interface DcProcess {
 }
 
 export function startDcProcess(home: string, timeoutMs = 20_000): Promise<DcProcess> {
-  const proc = spawn(process.execPath, [BIN, "--home", home, "dc", "start", "--listen", "127.0.0.1", "--dns-port", "0", "--api-port", "0", "--kdc-port", "8888"], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(
+    process.execPath,
+    [
+      BIN,
+      "--home",
+      home,
+      "dc",
+      "start",
+      "--listen",
+      "127.0.0.1",
+      "--dns-port",
+      "0",
+      "--api-port",
+      "0",
+      "--kdc-port",
+      "8888",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   let out = "";
   let err = "";
   proc.stderr?.on("data", (c: Buffer) => {

@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { addComputer, showComputer } from "../../src/dc/computers.js";
 import { type Directory, dumpDirectory } from "../../src/dc/directory.js";
-import { createGpo, effectivePolicy, linkGpo, loadDomainStore, saveDomainStore, saveFirewallSettings, unlinkGpo } from "../../src/dc/gpo.js";
+import {
+  createGpo,
+  effectivePolicy,
+  linkGpo,
+  loadDomainStore,
+  saveDomainStore,
+  saveFirewallSettings,
+  unlinkGpo,
+} from "../../src/dc/gpo.js";
 import { addGroup, addMember, deleteGroup } from "../../src/dc/groups.js";
 import { listRecords } from "../../src/dc/records.js";
 import { issueJoinToken, joinWithToken, leaveDomain } from "../../src/dc/tokens.js";
@@ -12,7 +20,11 @@ import { newDirectory } from "./helpers.js";
 
 function refused(dir: Directory, fn: () => unknown, pattern: RegExp): void {
   const before = JSON.stringify(dumpDirectory(dir));
-  assert.throws(fn, (e: Error & { code?: string }) => e.code === "dc.token" && pattern.test(e.message) && !e.message.includes("\n"));
+  assert.throws(
+    fn,
+    (e: Error & { code?: string }) =>
+      e.code === "dc.token" && pattern.test(e.message) && !e.message.includes("\n"),
+  );
   assert.equal(JSON.stringify(dumpDirectory(dir)), before);
 }
 
@@ -21,7 +33,10 @@ describe("join tokens: one use, hashed, expiring", () => {
   let now = new Date("2026-01-01T00:00:00Z");
   let dir: Directory;
   before(() => {
-    dir = newDirectory(home.dir, { clock: () => now, random: (n) => crypto.getRandomValues(new Uint8Array(n)) });
+    dir = newDirectory(home.dir, {
+      clock: () => now,
+      random: (n) => crypto.getRandomValues(new Uint8Array(n)),
+    });
     addComputer(dir, "t", "xpclient");
     addComputer(dir, "t", "client2");
   });
@@ -44,7 +59,10 @@ describe("join tokens: one use, hashed, expiring", () => {
     assert.equal(r.keys.length, 4);
     assert.ok(r.keys.every((k) => k.kvno === 2));
     assert.ok(showComputer(dir, "xpclient").joinedAt);
-    assert.deepEqual(listRecords(dir).map((x) => [x.name, x.type, x.value, x.owner]), [["xpclient.bigfirm.com", "A", "198.18.0.30", "XPCLIENT$"]]);
+    assert.deepEqual(
+      listRecords(dir).map((x) => [x.name, x.type, x.value, x.owner]),
+      [["xpclient.bigfirm.com", "A", "198.18.0.30", "XPCLIENT$"]],
+    );
   });
 
   it("refuses a reused, malformed, unknown, foreign or expired token with one line and no change", () => {
@@ -52,9 +70,17 @@ describe("join tokens: one use, hashed, expiring", () => {
     joinWithToken(dir, { name: "client2", token });
     refused(dir, () => joinWithToken(dir, { name: "client2", token }), /already used/);
     refused(dir, () => joinWithToken(dir, { name: "client2", token: "garbage" }), /malformed/);
-    refused(dir, () => joinWithToken(dir, { name: "client2", token: `${token.slice(0, -4)}AAAA` }), /unknown token/);
+    refused(
+      dir,
+      () => joinWithToken(dir, { name: "client2", token: `${token.slice(0, -4)}AAAA` }),
+      /unknown token/,
+    );
     const other = issueJoinToken(dir, "t", "xpclient").token;
-    refused(dir, () => joinWithToken(dir, { name: "client2", token: other }), /issued for XPCLIENT\$/);
+    refused(
+      dir,
+      () => joinWithToken(dir, { name: "client2", token: other }),
+      /issued for XPCLIENT\$/,
+    );
     const old = issueJoinToken(dir, "t", "client2", 60_000).token;
     now = new Date(now.getTime() + 61_000);
     refused(dir, () => joinWithToken(dir, { name: "client2", token: old }), /expired/);
@@ -121,10 +147,19 @@ describe("policy objects: links, security filtering by group, versions", () => {
     saveFirewallSettings(dir, "t", "Trusted Policy", { enabled: true, bypass: ["trusted"] });
     linkGpo(dir, "t", "Trusted Policy", "servers");
     const x = effectivePolicy(dir, "xpclient");
-    assert.deepEqual(x.applied.map((a) => [a.name, a.via]), [["Domain Policy", "domain"], ["Trusted Policy", "servers"]]);
+    assert.deepEqual(
+      x.applied.map((a) => [a.name, a.via]),
+      [
+        ["Domain Policy", "domain"],
+        ["Trusted Policy", "servers"],
+      ],
+    );
     assert.equal(x.ipsec?.policies[0]?.name, "Secure Server");
     assert.deepEqual(x.firewall, { enabled: true, bypass: ["trusted"] });
-    assert.deepEqual(effectivePolicy(dir, "client2").applied.map((a) => a.name), ["Domain Policy"]);
+    assert.deepEqual(
+      effectivePolicy(dir, "client2").applied.map((a) => a.name),
+      ["Domain Policy"],
+    );
   });
 
   it("the version changes with an edit, a link and a membership change, and not otherwise", () => {
@@ -144,11 +179,21 @@ describe("policy objects: links, security filtering by group, versions", () => {
     linkGpo(dir, "t", "Trusted Policy", "temp");
     deleteGroup(dir, "t", "temp");
     assert.equal(dir.stmt("SELECT COUNT(*) AS n FROM gpo_links").get() !== undefined, true);
-    assert.deepEqual((dir.stmt("SELECT target_rid FROM gpo_links ORDER BY link_order").all() as { target_rid: number }[]).length, 2);
+    assert.deepEqual(
+      (
+        dir.stmt("SELECT target_rid FROM gpo_links ORDER BY link_order").all() as {
+          target_rid: number;
+        }[]
+      ).length,
+      2,
+    );
   });
 
   it("refuses a store that is not a PolicyStore, and duplicate names", () => {
-    assert.throws(() => saveDomainStore(dir, "t", "Domain Policy", { version: 2 } as unknown as PolicyStore), /not a version 1 postern PolicyStore/);
+    assert.throws(
+      () => saveDomainStore(dir, "t", "Domain Policy", { version: 2 } as unknown as PolicyStore),
+      /not a version 1 postern PolicyStore/,
+    );
     assert.throws(() => createGpo(dir, "t", "domain policy"), /already exists/);
     assert.throws(() => linkGpo(dir, "t", "Domain Policy", "nosuch"), /no group named 'nosuch'/);
   });
