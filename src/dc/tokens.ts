@@ -25,6 +25,9 @@ export function issueJoinToken(
   ttlMs = DEFAULT_TOKEN_TTL_MS,
 ): { token: string; expiresAt: string } {
   const o = getObject(dir, computerName(name).sam, "computer");
+  if (o.rid === dir.domain().dcRid) {
+    throw new DirectoryError("dc.protected", `'${o.sam}' is this domain controller's account`);
+  }
   const id = Buffer.from(dir.deps.random(9)).toString("base64url");
   const secret = Buffer.from(dir.deps.random(24)).toString("base64url");
   const expiresAt = new Date(dir.deps.clock().getTime() + ttlMs).toISOString();

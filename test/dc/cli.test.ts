@@ -96,6 +96,7 @@ describe("postern dc init and domain commands, DC not running (direct database p
   it("effective-groups shows nested groups; the audit names who did what", async () => {
     await cli(home.dir, "domain", "group", "add", "servers", "--scope", "universal");
     await cli(home.dir, "domain", "group", "add-member", "servers", "trusted");
+    await cli(home.dir, "domain", "group", "add", "uni2", "--scope", "universal");
     const r = await cli(home.dir, "--json", "domain", "effective-groups", "xpclient$");
     assert.deepEqual(
       JSON.parse(r.out).map((g: { name: string }) => g.name),
@@ -106,8 +107,8 @@ describe("postern dc init and domain commands, DC not running (direct database p
       actor: string;
     }[];
     assert.deepEqual(
-      audit.slice(-2).map((a) => a.action),
-      ["group.add", "group.add-member"],
+      audit.slice(-3).map((a) => a.action),
+      ["group.add", "group.add-member", "group.add"],
     );
     assert.match(audit.at(-1)?.actor ?? "", /\(direct\)$/);
   });
@@ -123,9 +124,9 @@ describe("postern dc init and domain commands, DC not running (direct database p
         /no account or group named 'nosuch\$'/,
       ],
       [
-        ["domain", "group", "add-member", "trusted", "servers"],
+        ["domain", "group", "add-member", "trusted", "uni2"],
         1,
-        /global group \('trusted'\) cannot contain a universal group/,
+        /global group \('trusted'\) cannot contain a universal group \('uni2'\)/,
       ],
       [["domain", "group", "add", "inner"], 0, /added/],
       [["domain", "group", "delete", "Domain Admins"], 1, /built-in group/],

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openSqlite } from "../../src/dc/sqlite.js";
 import { cli, tempHome } from "../helpers/cli.js";
-import { cliInit, type DcProcess, startDcProcess } from "./helpers.js";
+import { cliInit, type DcProcess, freePort, startDcProcess } from "./helpers.js";
 
 function dig(port: number, ...args: string[]): Promise<string> {
   return new Promise((resolve) => {
@@ -24,9 +24,11 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
   const outsider = tempHome("pdc-outsider");
   let dc: DcProcess | undefined;
   let token = "";
+  let apiPort = 0;
   before(async () => {
     await cliInit(dcHome.dir);
-    dc = await startDcProcess(dcHome.dir);
+    apiPort = await freePort();
+    dc = await startDcProcess(dcHome.dir, apiPort);
   });
   after(async () => {
     await dc?.kill9();
@@ -187,7 +189,7 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
     assert.match(dc?.stderr() ?? "", /dc: stopped/);
     const direct = await cli(dcHome.dir, "--json", "domain", "computer", "list");
     assert.equal(direct.out, beforeList, "the direct path reads the same directory");
-    dc = await startDcProcess(dcHome.dir);
+    dc = await startDcProcess(dcHome.dir, apiPort);
     assert.equal((await cli(dcHome.dir, "--json", "domain", "computer", "list")).out, beforeList);
     assert.equal(await dig(dc.dnsPort, "xpclient.bigfirm.com", "A"), "198.18.0.30");
   });
@@ -219,7 +221,7 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
   });
 
   it("leave: the DC disables the account and drops the DNS record; keys removed", async () => {
-    dc = await startDcProcess(dcHome.dir);
+    dc = await startDcProcess(dcHome.dir, apiPort);
     const r = await cli(member.dir, "leave");
     assert.equal(r.code, 0, r.err);
     assert.equal(fs.existsSync(path.join(member.dir, "agent", "machine-keys.json")), false);

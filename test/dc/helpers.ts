@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import { type Directory, initDirectory } from "../../src/dc/directory.js";
 import { dbPath } from "../../src/dc/paths.js";
@@ -58,26 +59,22 @@ export interface DcProcess {
   kill9(): Promise<void>;
 }
 
-export function startDcProcess(home: string, timeoutMs = 20_000): Promise<DcProcess> {
-  const proc = spawn(
-    process.execPath,
-    [
-      BIN,
-      "--home",
-      home,
-      "dc",
-      "start",
-      "--listen",
-      "127.0.0.1",
-      "--dns-port",
-      "0",
-      "--api-port",
-      "0",
-      "--kdc-port",
-      "8888",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+/** A TCP port free on loopback right now (the kernel's pick). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function startDcProcess(home: string, apiPort = 0, timeoutMs = 20_000): Promise<DcProcess> {
+  const args = ["--home", home, "dc", "start", "--listen", "127.0.0.1", "--dns-port", "0"];
+  args.push("--api-port", String(apiPort), "--kdc-port", "8888");
+  const proc = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   proc.stderr?.on("data", (c: Buffer) => {
