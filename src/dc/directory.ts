@@ -45,6 +45,8 @@ export interface Directory {
   /** A cached prepared statement. */
   stmt(sql: string): Statement;
   domain(): DomainInfo;
+  /** The domain SID (cached: it never changes). */
+  domainSid(): string;
   now(): string;
   /** Runs fn in one transaction that also writes the audit row. */
   change<R>(actor: string, action: string, target: string, fn: () => R, detail?: string): R;
@@ -90,6 +92,10 @@ function wrap(db: SqliteDatabase, deps: DirectoryDeps): Directory {
         dns_serial: number;
       };
       return { ...domainCache, dnsSerial: serial.dns_serial };
+    },
+    domainSid() {
+      if (!domainCache) domainCache = readDomain(stmt);
+      return domainCache.sid;
     },
     change(actor, action, target, fn, detail = "") {
       return db.transaction(() => {

@@ -244,22 +244,39 @@ export function removeMember(dir: Directory, actor: string, group: string, membe
   );
 }
 
-/** The expanded group memberships of a principal (by RID): primary group first. */
+const EXPAND_SQL = `WITH RECURSIVE up(g) AS (
+     SELECT group_rid FROM members WHERE member_rid = @rid
+     UNION SELECT m.group_rid FROM members m JOIN up ON m.member_rid = up.g)
+   SELECT g FROM up`;
+
+/**
+ * The RIDs of every group a principal is in: its primary group first, then the groups
+ * reached upward through membership in ascending RID order, each once. This is the
+ * ticket-issuance path: one recursive query on the (member_rid, group_rid) index.
+ */
+export function effectiveGroupRids(
+  dir: Directory,
+  rid: number,
+  primaryGroupRid: number | null,
+): number[] {
+  const found = (dir.stmt(EXPAND_SQL).all({ rid }) as { g: number }[]).map((r) => r.g);
+  found.sort((a, b) => a - b);
+  if (primaryGroupRid === null) return found;
+  return [primaryGroupRid, ...found.filter((g) => g !== primaryGroupRid)];
+}
+
+/** The expanded group memberships of a principal (by RID), with names and scopes. */
 export function effectiveGroupsByRid(dir: Directory, rid: number): EffectiveGroup[] {
-  const rows = dir
-    .stmt(
-      `WITH RECURSIVE up(g) AS (
-         SELECT primary_group_rid FROM objects WHERE rid = @rid AND primary_group_rid IS NOT NULL
-         UNION SELECT group_rid FROM members WHERE member_rid = @rid
-         UNION SELECT m.group_rid FROM members m JOIN up ON m.member_rid = up.g)
-       SELECT up.g AS rid, o.sam AS name, gr.scope AS scope,
-              (o.rid = (SELECT primary_group_rid FROM objects WHERE rid = @rid)) AS is_primary
-         FROM up JOIN objects o ON o.rid = up.g JOIN groups gr ON gr.rid = up.g
-        ORDER BY is_primary DESC, up.g`,
-    )
-    .all({ rid }) as { rid: number; name: string; scope: GroupScope }[];
-  const sid = dir.domain().sid;
-  return rows.map((r) => ({ name: r.name, rid: r.rid, scope: r.scope, sid: `${sid}-${r.rid}` }));
+  const o = objectByRid(dir, rid);
+  const rids = effectiveGroupRids(dir, rid, o?.primary_group_rid ?? null);
+  const sid = dir.domainSid();
+  const info = dir.stmt(
+    "SELECT o.sam, g.scope FROM objects o JOIN groups g ON g.rid = o.rid WHERE o.rid = ?",
+  );
+  return rids.map((r) => {
+    const row = info.get(r) as { sam: string; scope: GroupScope };
+    return { name: row.sam, rid: r, scope: row.scope, sid: `${sid}-${r}` };
+  });
 }
 
 export function effectiveGroups(dir: Directory, name: string): EffectiveGroup[] {

@@ -40,5 +40,5 @@ export function objectByRid(dir: Directory, rid: number): ObjectRow | undefined 
 }
 
 export function sidOf(dir: Directory, rid: number): string {
-  return accountSid(dir.domain().sid, rid);
+  return accountSid(dir.domainSid(), rid);
 }

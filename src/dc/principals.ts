@@ -11,7 +11,7 @@
  * (the KDC refuses disabled clients). Unknown names give null.
  */
 import type { Directory } from "./directory.js";
-import { effectiveGroupsByRid } from "./groups.js";
+import { effectiveGroupRids } from "./groups.js";
 import type { AccountKey } from "./keys.js";
 import { accountSid, RID } from "./sids.js";
 
@@ -71,7 +71,7 @@ export function createPrincipalDatabase(dir: Directory): PrincipalDatabase {
       if (principalRealm.toUpperCase() !== realm) return null;
       const row = find(principalName);
       if (!row) return null;
-      const sid = dir.domain().sid;
+      const sid = dir.domainSid();
       const keys = (keysOf.all(row.rid) as { etype: number; kvno: number; key: Buffer }[]).map(
         (k) => ({ etype: k.etype, kvno: k.kvno, key: new Uint8Array(k.key) }),
       );
@@ -80,7 +80,9 @@ export function createPrincipalDatabase(dir: Directory): PrincipalDatabase {
         keys,
         accountSid: accountSid(sid, row.rid),
         primaryGroupRid: row.primary_group_rid ?? RID.domainUsers,
-        groupSids: effectiveGroupsByRid(dir, row.rid).map((g) => g.sid),
+        groupSids: effectiveGroupRids(dir, row.rid, row.primary_group_rid).map(
+          (r) => `${sid}-${r}`,
+        ),
         enabled: row.enabled === 1,
       };
     },
