@@ -48,6 +48,8 @@ export interface Directory {
   /** The domain SID (cached: it never changes). */
   domainSid(): string;
   now(): string;
+  /** Changes committed through this handle so far (with PRAGMA data_version: cache keys). */
+  changeCount(): number;
   /** Runs fn in one transaction that also writes the audit row. */
   change<R>(actor: string, action: string, target: string, fn: () => R, detail?: string): R;
   /** The next RID (inside a change). */
@@ -72,6 +74,7 @@ export function openDirectory(file: string, deps: DirectoryDeps = defaultDeps())
 function wrap(db: SqliteDatabase, deps: DirectoryDeps): Directory {
   const cache = new Map<string, Statement>();
   let domainCache: DomainInfo | undefined;
+  let changes = 0;
   const stmt = (sql: string): Statement => {
     let s = cache.get(sql);
     if (!s) {
@@ -97,8 +100,9 @@ function wrap(db: SqliteDatabase, deps: DirectoryDeps): Directory {
       if (!domainCache) domainCache = readDomain(stmt);
       return domainCache.sid;
     },
+    changeCount: () => changes,
     change(actor, action, target, fn, detail = "") {
-      return db.transaction(() => {
+      const result = db.transaction(() => {
         const r = fn();
         stmt("INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)").run(
           now(),
@@ -109,6 +113,8 @@ function wrap(db: SqliteDatabase, deps: DirectoryDeps): Directory {
         );
         return r;
       })();
+      changes++;
+      return result;
     },
     allocateRid() {
       const row = stmt("SELECT next_rid FROM domain WHERE id = 1").get() as { next_rid: number };

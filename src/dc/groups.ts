@@ -246,20 +246,24 @@ export function removeMember(dir: Directory, actor: string, group: string, membe
 
 const EXPAND_SQL = `WITH RECURSIVE up(g) AS (
      SELECT group_rid FROM members WHERE member_rid = @rid
+     UNION SELECT @pg WHERE @pg IS NOT NULL
      UNION SELECT m.group_rid FROM members m JOIN up ON m.member_rid = up.g)
    SELECT g FROM up`;
 
 /**
  * The RIDs of every group a principal is in: its primary group first, then the groups
- * reached upward through membership in ascending RID order, each once. This is the
- * ticket-issuance path: one recursive query on the (member_rid, group_rid) index.
+ * reached upward from its direct groups and its primary group, in ascending RID order,
+ * each once: one recursive query on the (member_rid, group_rid) index. The KDC's path uses
+ * the cached equivalent in expand.ts.
  */
 export function effectiveGroupRids(
   dir: Directory,
   rid: number,
   primaryGroupRid: number | null,
 ): number[] {
-  const found = (dir.stmt(EXPAND_SQL).all({ rid }) as { g: number }[]).map((r) => r.g);
+  const found = (dir.stmt(EXPAND_SQL).all({ rid, pg: primaryGroupRid }) as { g: number }[]).map(
+    (r) => r.g,
+  );
   found.sort((a, b) => a - b);
   if (primaryGroupRid === null) return found;
   return [primaryGroupRid, ...found.filter((g) => g !== primaryGroupRid)];

@@ -11,7 +11,7 @@
  * (the KDC refuses disabled clients). Unknown names give null.
  */
 import type { Directory } from "./directory.js";
-import { effectiveGroupRids } from "./groups.js";
+import { createGroupExpander } from "./expand.js";
 import type { AccountKey } from "./keys.js";
 import { accountSid, RID } from "./sids.js";
 
@@ -49,6 +49,7 @@ export function createPrincipalDatabase(dir: Directory): PrincipalDatabase {
   const byRid = dir.stmt(
     "SELECT rid, kind, sam, enabled, primary_group_rid FROM objects WHERE rid = ?",
   );
+  const groups = createGroupExpander(dir);
   const keysOf = dir.stmt("SELECT etype, kvno, key FROM keys WHERE rid = ? ORDER BY etype DESC");
 
   function find(name: string): Row | undefined {
@@ -66,25 +67,29 @@ export function createPrincipalDatabase(dir: Directory): PrincipalDatabase {
     return bySpn.get(name) as Row | undefined;
   }
 
+  // One read transaction per lookup: the queries share one snapshot, and SQLite's per-
+  // statement read-lock cost in WAL mode is paid once instead of four times.
+  const read = dir.db.transaction((principalName: string): PrincipalEntry | null => {
+    const row = find(principalName);
+    if (!row) return null;
+    const sid = dir.domainSid();
+    const keys = (keysOf.all(row.rid) as { etype: number; kvno: number; key: Buffer }[]).map(
+      (k) => ({ etype: k.etype, kvno: k.kvno, key: new Uint8Array(k.key) }),
+    );
+    return {
+      name: row.kind === "krbtgt" ? `krbtgt/${realm}` : row.sam,
+      keys,
+      accountSid: accountSid(sid, row.rid),
+      primaryGroupRid: row.primary_group_rid ?? RID.domainUsers,
+      groupSids: groups.expand(row.rid, row.primary_group_rid).map((r) => `${sid}-${r}`),
+      enabled: row.enabled === 1,
+    };
+  });
+
   return {
     lookup(principalName, principalRealm) {
       if (principalRealm.toUpperCase() !== realm) return null;
-      const row = find(principalName);
-      if (!row) return null;
-      const sid = dir.domainSid();
-      const keys = (keysOf.all(row.rid) as { etype: number; kvno: number; key: Buffer }[]).map(
-        (k) => ({ etype: k.etype, kvno: k.kvno, key: new Uint8Array(k.key) }),
-      );
-      return {
-        name: row.kind === "krbtgt" ? `krbtgt/${realm}` : row.sam,
-        keys,
-        accountSid: accountSid(sid, row.rid),
-        primaryGroupRid: row.primary_group_rid ?? RID.domainUsers,
-        groupSids: effectiveGroupRids(dir, row.rid, row.primary_group_rid).map(
-          (r) => `${sid}-${r}`,
-        ),
-        enabled: row.enabled === 1,
-      };
+      return read(principalName);
     },
   };
 }

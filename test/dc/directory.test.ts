@@ -11,6 +11,7 @@ import {
   addGroup,
   addMember,
   deleteGroup,
+  effectiveGroupRids,
   effectiveGroups,
   groupMembers,
   removeMember,
@@ -298,3 +299,79 @@ describe("directory: schema version", () => {
     }
   });
 });
+
+describe("group expansion for the KDC: cached closure equals the recursive query", () => {
+  const home = tempHome("pdc-expand");
+  let dir: Directory;
+  before(() => {
+    dir = newDirectory(home.dir);
+  });
+  after(() => {
+    dir.close();
+    home.cleanup();
+  });
+
+  it("the primary group's own nesting counts (Domain Computers inside another group)", () => {
+    addComputer(dir, "t", "pc1");
+    addGroup(dir, "t", "all-machines");
+    addMember(dir, "t", "all-machines", "Domain Computers");
+    const sid = dir.domain().sid;
+    const rid = showGroupRid(dir, "all-machines");
+    assert.deepEqual(
+      effectiveGroups(dir, "pc1$").map((g) => g.name),
+      ["Domain Computers", "all-machines"],
+    );
+    assert.deepEqual(createPrincipalDatabase(dir).lookup("PC1$", "BIGFIRM.COM")?.groupSids, [
+      `${sid}-515`,
+      `${sid}-${rid}`,
+    ]);
+  });
+
+  it("random nesting: PrincipalDatabase.lookup and effectiveGroupRids agree for every computer", () => {
+    const db = createPrincipalDatabase(dir);
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let g = 0; g < 30; g++) addGroup(dir, "t", `rg${g}`);
+    for (let e = 0; e < 60; e++) {
+      try {
+        addMember(dir, "t", `rg${rnd(30)}`, `rg${rnd(30)}`);
+      } catch {
+        // cycles and duplicates are refused: fine
+      }
+    }
+    for (let c = 0; c < 20; c++) {
+      addComputer(dir, "t", `rc${c}`);
+      for (let k = 0; k < 3; k++) {
+        try {
+          addMember(dir, "t", `rg${rnd(30)}`, `rc${c}$`);
+        } catch {
+          // duplicate membership
+        }
+      }
+      const rid = showComputer(dir, `rc${c}`).rid;
+      const sid = dir.domain().sid;
+      const expected = effectiveGroupRids(dir, rid, 515).map((r) => `${sid}-${r}`);
+      assert.deepEqual(db.lookup(`rc${c}$`, "BIGFIRM.COM")?.groupSids, expected);
+    }
+  });
+
+  it("sees a change committed by another connection (the CLI's direct path)", () => {
+    const db = createPrincipalDatabase(dir);
+    const before = db.lookup("PC1$", "BIGFIRM.COM")?.groupSids.length ?? 0;
+    const other = openDirectory(dbPath(home.dir));
+    try {
+      addGroup(other, "other", "late");
+      addMember(other, "other", "late", "pc1$");
+    } finally {
+      other.close();
+    }
+    assert.equal(db.lookup("PC1$", "BIGFIRM.COM")?.groupSids.length, before + 1);
+  });
+});
+
+function showGroupRid(dir: Directory, name: string): number {
+  return (dir.stmt("SELECT rid FROM objects WHERE sam = ?").get(name) as { rid: number }).rid;
+}
