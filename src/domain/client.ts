@@ -10,7 +10,7 @@ import { callAdminSocket } from "../dc/admin-socket.js";
 import { openDirectory } from "../dc/directory.js";
 import { DirectoryError } from "../dc/errors.js";
 import { type Params, runOp } from "../dc/ops.js";
-import { adminSocketPath, dbPath } from "../dc/paths.js";
+import { adminSocketPath, dbPath, dcDir } from "../dc/paths.js";
 
 export type AdminPath = "socket" | "direct";
 
@@ -29,6 +29,13 @@ export async function adminCall(
 ): Promise<{ result: unknown; via: AdminPath }> {
   const sock = adminSocketPath(env.home);
   const actor = currentUser();
+  try {
+    fs.readdirSync(dcDir(env.home));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EACCES") {
+      throw new DirectoryError("dc.auth", `${dcDir(env.home)} is for root only: run this as root`);
+    }
+  }
   if (fs.existsSync(sock)) {
     try {
       return { result: await callAdminSocket(sock, { op, params, actor }), via: "socket" };

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { cli, runBin, tempHome } from "../helpers/cli.js";
+import { BIN, cli, needsRoot, runBin, tempHome } from "../helpers/cli.js";
 import { cliInit, PASSWORD } from "./helpers.js";
 
 async function dump(home: string): Promise<{ state: string; audit: { action: string }[] }> {
@@ -178,5 +179,38 @@ describe("postern dc init and domain commands, DC not running (direct database p
       assert.equal(r.code, 1, args.join(" "));
     }
     assert.equal(snap(), before);
+  });
+});
+
+describe("the admin path is for root only (drops to nobody)", needsRoot(), () => {
+  const home = tempHome("pdc-root");
+  before(async () => {
+    await cliInit(home.dir);
+    fs.chmodSync(home.dir, 0o755);
+  });
+  after(() => home.cleanup());
+
+  it("a non-root user gets one line naming the problem, exit 1", () => {
+    const r = spawnSync(
+      "setpriv",
+      [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        process.execPath,
+        BIN,
+        "--home",
+        home.dir,
+        "domain",
+        "computer",
+        "list",
+      ],
+      { encoding: "utf8", timeout: 30_000 },
+    );
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(
+      r.stderr.trim(),
+      `postern: ${path.join(home.dir, "dc")} is for root only: run this as root`,
+    );
   });
 });

@@ -175,6 +175,8 @@ export async function startApiServer(
             : {};
         send(e.status, { error: e.message, code: e.code }, challenge);
       } else if (e instanceof DirectoryError) {
+        if (e.code === "dc.token")
+          deps.log(`api: join from ${req.socket.remoteAddress} refused: ${e.message}`);
         send(statusOf(e), { error: e.message, code: e.code });
       } else {
         deps.log(`api: internal error: ${(e as Error).message}`);
