@@ -3,7 +3,10 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { signRequest } from "../../src/dc/api/machine-auth.js";
 import { openSqlite } from "../../src/dc/sqlite.js";
+import { apiRequest } from "../../src/domain/api-client.js";
+import { credentialOf, jsonKeyWriter } from "../../src/domain/machine-keys.js";
 import { cli, tempHome } from "../helpers/cli.js";
 import { cliInit, type DcProcess, freePort, startDcProcess } from "./helpers.js";
 
@@ -179,6 +182,52 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
     const third = JSON.parse((await cli(member.dir, "--json", "gpupdate")).out);
     assert.equal(third.changed, true);
     assert.deepEqual(third.applied, []);
+  });
+
+  it("the machine updates its own A record with its join credential; a tampered request changes nothing", async () => {
+    const id = jsonKeyWriter.read(member.dir);
+    assert.ok(id);
+    const target = { host: "127.0.0.1", port: apiPort };
+    const ok = await apiRequest(
+      target,
+      "POST",
+      "/v1/dns/update",
+      { address: "198.18.0.33" },
+      credentialOf(id),
+    );
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(await dig(dc?.dnsPort as number, "xpclient.bigfirm.com", "A"), "198.18.0.33");
+    // Signed for one body, sent with another: the signature covers the body hash.
+    const body = Buffer.from(JSON.stringify({ address: "203.0.113.66" }));
+    const auth = signRequest(
+      credentialOf(id),
+      "POST",
+      "/v1/dns/update",
+      Buffer.from('{"address":"198.18.0.34"}'),
+      new Date(),
+    );
+    const r = await fetch(`http://127.0.0.1:${apiPort}/v1/dns/update`, {
+      method: "POST",
+      body,
+      headers: { authorization: auth, "content-type": "application/json" },
+    });
+    assert.equal(r.status, 401);
+    assert.match(((await r.json()) as { error: string }).error, /bad request signature/);
+    const policy = signRequest(credentialOf(id), "GET", "/v1/policy", Buffer.alloc(0), new Date());
+    const p = await fetch(`http://127.0.0.1:${apiPort}/v1/policy?x=1`, {
+      headers: { authorization: policy.replace(/mac="[^"]+"/, 'mac="AAAA"') },
+    });
+    assert.equal(p.status, 401);
+    assert.equal(await dig(dc?.dnsPort as number, "xpclient.bigfirm.com", "A"), "198.18.0.33");
+    const rfc2136 = await dig(dc?.dnsPort as number, "evil.bigfirm.com", "A");
+    assert.equal(rfc2136, "");
+    await apiRequest(
+      target,
+      "POST",
+      "/v1/dns/update",
+      { address: "198.18.0.30" },
+      credentialOf(id),
+    );
   });
 
   it("SIGTERM: clean exit 0, socket and pid file removed; a restart keeps everything", async () => {
