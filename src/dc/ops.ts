@@ -4,6 +4,7 @@
  * the database itself when it does not: one code path for both.
  */
 import type { PolicyStore } from "../policy/model.js";
+import { setAdminPassword } from "./admin-account.js";
 import { listAudit } from "./audit.js";
 import {
   addComputer,
@@ -64,6 +65,7 @@ function withToken(dir: Directory, actor: string, p: Params, name: string) {
 
 export const OPS: Readonly<Record<string, Op>> = {
   "domain.show": (dir) => dir.domain(),
+  "admin.set-password": (dir, actor, p) => setAdminPassword(dir, actor, str(p, "password")),
   "computer.add": (dir, actor, p) => {
     const c = addComputer(dir, actor, str(p, "name"), optStr(p, "description"));
     return { ...c, ...withToken(dir, actor, p, c.sam) };

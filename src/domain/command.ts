@@ -13,6 +13,7 @@ import { DirectoryError } from "../dc/errors.js";
 import type { EffectivePolicy, GpoInfo } from "../dc/gpo.js";
 import type { EffectiveGroup, GroupInfo, MemberInfo } from "../dc/groups.js";
 import type { HostRecord } from "../dc/records.js";
+import { readAdminPassword } from "../dc/password.js";
 import { UsageError } from "../errors.js";
 import { expectPositional, intOption, parseArgs } from "./argv.js";
 import { adminCall } from "./client.js";
@@ -303,6 +304,19 @@ const dns: Record<string, Handler> = {
   },
 };
 
+const admin: Record<string, Handler> = {
+  "set-password": async (argv, env) => {
+    const p = parseArgs(argv, ["password-file"], [], "domain admin set-password");
+    expectPositional(p, 0, "postern domain admin set-password [--password-file FILE]");
+    const password = await readAdminPassword(p.values.get("password-file"), env.cwd);
+    await call<{ kvno: number; keys: number }>(env, "admin.set-password", { password }, (r) =>
+      r.keys > 0
+        ? `Administrator password set; Kerberos keys kvno ${r.kvno}`
+        : "Administrator password set (no Kerberos keys: string-to-key is not wired in yet)",
+    );
+  },
+};
+
 const top: Record<string, Handler> = {
   show: async (argv, env) => {
     expectPositional(parseArgs(argv, [], [], "domain show"), 0, "postern domain show");
@@ -343,7 +357,7 @@ const top: Record<string, Handler> = {
   },
 };
 
-const GROUPS: Record<string, Record<string, Handler>> = { computer, group, gpo, dns };
+const GROUPS: Record<string, Record<string, Handler>> = { computer, group, gpo, dns, admin };
 
 export const domainCommand: Command = {
   name: "domain",
@@ -368,6 +382,7 @@ SYNOPSIS
   postern domain gpo effective COMPUTER
   postern domain dns list | add HOST ADDRESS | delete HOST ADDRESS
   postern domain audit [--limit N]
+  postern domain admin set-password [--password-file FILE]
 
 Commands go through the running DC's admin socket (<home>/dc/admin.sock, root only), or to
 the database directly when the DC is not running. Every change writes an audit row.

@@ -7,7 +7,7 @@ import { signRequest } from "../../src/dc/api/machine-auth.js";
 import { openSqlite } from "../../src/dc/sqlite.js";
 import { apiRequest } from "../../src/domain/api-client.js";
 import { credentialOf, jsonKeyWriter } from "../../src/domain/machine-keys.js";
-import { cli, tempHome } from "../helpers/cli.js";
+import { cli, runBin, tempHome } from "../helpers/cli.js";
 import { cliInit, type DcProcess, freePort, startDcProcess } from "./helpers.js";
 
 function dig(port: number, ...args: string[]): Promise<string> {
@@ -45,6 +45,23 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
     const st = fs.statSync(path.join(dcHome.dir, "dc", "admin.sock"));
     assert.ok(st.isSocket());
     assert.equal(st.mode & 0o777, 0o600);
+  });
+
+  it("a second DC on the same home is refused with one line", () => {
+    const r = runBin([
+      "--home",
+      dcHome.dir,
+      "dc",
+      "start",
+      "--listen",
+      "127.0.0.1",
+      "--dns-port",
+      "0",
+      "--api-port",
+      "0",
+    ]);
+    assert.equal(r.code, 1);
+    assert.equal(r.err.trim(), `postern: a DC is already running on this home (pid ${dc?.pid})`);
   });
 
   it("admin commands go through the socket while the DC runs (the audit says so)", async () => {

@@ -19,6 +19,7 @@ import {
 import { verifyPassword } from "../../src/dc/keys.js";
 import { dbPath } from "../../src/dc/paths.js";
 import { createPrincipalDatabase } from "../../src/dc/principals.js";
+import { checkAdminPassword, setAdminPassword } from "../../src/dc/admin-account.js";
 import { listAudit } from "../../src/dc/audit.js";
 import { tempHome } from "../helpers/cli.js";
 import { newDirectory, PASSWORD } from "./helpers.js";
@@ -375,3 +376,37 @@ describe("group expansion for the KDC: cached closure equals the recursive query
 function showGroupRid(dir: Directory, name: string): number {
   return (dir.stmt("SELECT rid FROM objects WHERE sam = ?").get(name) as { rid: number }).rid;
 }
+
+describe("the administrator password (the string-to-key seam)", () => {
+  it("set-password: new PBKDF2 hash; Kerberos keys (kvno + 1 over the keys held) once a KeyDeriver is injected", () => {
+    const h = tempHome("pdc-adminpw");
+    try {
+      const plain = newDirectory(h.dir);
+      assert.deepEqual(setAdminPassword(plain, "t", "New-Passw0rd"), { kvno: 2, keys: 0 });
+      assert.ok(checkAdminPassword(plain, "New-Passw0rd"));
+      assert.ok(!checkAdminPassword(plain, PASSWORD));
+      assert.throws(() => setAdminPassword(plain, "t", "short"), /at least 8 characters/);
+      plain.close();
+      const withKdc = openDirectory(dbPath(h.dir), {
+        clock: () => new Date(),
+        random: (n) => new Uint8Array(n).fill(3),
+        keyDeriver: {
+          deriveKeys: (_pw, _salt, etypes) =>
+            etypes.map((etype) => ({
+              etype,
+              key: new Uint8Array(etype === 17 || etype === 19 ? 16 : 32),
+            })),
+        },
+      });
+      assert.deepEqual(setAdminPassword(withKdc, "t", "Third-Passw0rd"), { kvno: 2, keys: 4 });
+      const entry = createPrincipalDatabase(withKdc).lookup("Administrator", "BIGFIRM.COM");
+      assert.deepEqual(
+        entry?.keys.map((k) => k.kvno),
+        [2, 2, 2, 2],
+      );
+      withKdc.close();
+    } finally {
+      h.cleanup();
+    }
+  });
+});
