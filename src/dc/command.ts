@@ -9,7 +9,7 @@ import { UsageError } from "../errors.js";
 import { adminCall, currentUser } from "../domain/client.js";
 import { expectPositional, intOption, parseArgs } from "../domain/argv.js";
 import { checkDatabaseFile, restoreDirectory } from "./backup.js";
-import { startDc } from "./daemon.js";
+import { type StartKdc, startDc } from "./daemon.js";
 import { initDirectory } from "./directory.js";
 import { DirectoryError } from "./errors.js";
 import { readAdminPassword } from "./password.js";
@@ -41,6 +41,12 @@ start    runs in the foreground until SIGTERM or SIGINT. Defaults: --listen 0.0.
 backup   an online copy (SQLite backup API) while the DC runs or not; checked afterwards.
 restore  replaces the directory with FILE (checked first); the DC must be stopped.
 `;
+
+/**
+ * The KDC that `dc start` runs. The Kerberos integration (issue 4) sets this to its
+ * `startKdc` (src/dc/daemon.ts StartKdc); undefined means Kerberos is not served.
+ */
+const START_KDC: StartKdc | undefined = undefined;
 
 function defaultDcName(): string {
   const h = (os.hostname().split(".")[0] ?? "dc1").replace(/[^A-Za-z0-9-]/g, "").slice(0, 15);
@@ -115,6 +121,7 @@ async function start(argv: string[], env: CliEnv): Promise<number> {
     dnsPort: intOption(p, "dns-port", DEFAULT_DNS_PORT, 0, 65535, "dc start"),
     apiPort: intOption(p, "api-port", DEFAULT_API_PORT, 0, 65535, "dc start"),
     log: (l) => env.err(l),
+    startKdc: START_KDC,
   });
   env.out(`dc: ready (dns port ${dc.dnsPort}, api port ${dc.apiPort})`);
   await new Promise<void>((resolve) => {

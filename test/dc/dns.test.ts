@@ -3,6 +3,7 @@ import { execFile, spawn } from "node:child_process";
 import * as dgram from "node:dgram";
 import { after, before, describe, it } from "node:test";
 import dnsPacket from "dns-packet";
+import fc from "fast-check";
 import { addComputer } from "../../src/dc/computers.js";
 import type { Directory } from "../../src/dc/directory.js";
 import { answerMessage, newDnsStats } from "../../src/dc/dns/answer.js";
@@ -233,5 +234,43 @@ describe("DNS answer core (pure)", () => {
     assert.equal(udp.answers?.length, 0);
     const tcp = dnsPacket.decode(answerMessage(q, zone, stats, false) as Buffer);
     assert.equal(tcp.answers?.length, 40);
+  });
+
+  it("property: any bytes get an answer or a counted drop, never an exception", () => {
+    const zone = createDirectoryZone(dir, { kdcPort: 88 });
+    const stats = newDnsStats();
+    const total = () => Object.values(stats).reduce((a, b) => a + b, 0) - stats.truncated;
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 600 }), (bytes) => {
+        const before = total();
+        const out = answerMessage(Buffer.from(bytes), zone, stats, true);
+        assert.ok(out === null || out.length >= 12);
+        assert.equal(total(), before + 1, "exactly one outcome counted per message");
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("property: a query for any name answers with the same id and question", () => {
+    const zone = createDirectoryZone(dir, { kdcPort: 88 });
+    const stats = newDnsStats();
+    const label = fc.stringMatching(/^[a-z0-9_-]{1,20}$/);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 65535 }),
+        fc.array(label, { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        (id, labels, inZone) => {
+          const name = inZone ? `${labels.join(".")}.bigfirm.com` : `${labels.join(".")}.example`;
+          const q = dnsPacket.encode({ type: "query", id, questions: [{ type: "A", name }] });
+          const r = dnsPacket.decode(answerMessage(q, zone, stats, true) as Buffer);
+          assert.equal(r.id, id);
+          assert.equal(r.questions?.[0]?.name, name);
+          const rcode = (r as { rcode?: string }).rcode;
+          assert.ok(inZone ? rcode === "NXDOMAIN" || rcode === "NOERROR" : rcode === "REFUSED");
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
