@@ -41,7 +41,7 @@ describe("directory: a fresh domain (MS-DTYP 2.4.2.4 well-known RIDs)", () => {
     dir = newDirectory(home.dir);
   });
   after(() => {
-    dir.close();
+    dir?.close();
     home.cleanup();
   });
 
@@ -137,7 +137,7 @@ describe("directory: group scopes and nesting (AD native-mode rules)", () => {
     addGroup(dir, "t", "dl2", "domainlocal");
   });
   after(() => {
-    dir.close();
+    dir?.close();
     home.cleanup();
   });
 
@@ -207,7 +207,7 @@ describe("PrincipalDatabase: the KDC's view of the directory", () => {
     addMember(dir, "t", "outer", "trusted");
   });
   after(() => {
-    dir.close();
+    dir?.close();
     home.cleanup();
   });
 
@@ -308,7 +308,7 @@ describe("group expansion for the KDC: cached closure equals the recursive query
     dir = newDirectory(home.dir);
   });
   after(() => {
-    dir.close();
+    dir?.close();
     home.cleanup();
   });
 

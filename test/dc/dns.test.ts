@@ -69,7 +69,7 @@ describe("DNS: the domain zone answered to dig (RFC 1034 4.3.2, RFC 2782 SRV)", 
   });
   after(async () => {
     await server?.close();
-    dir.close();
+    dir?.close();
     home.cleanup();
   });
 
@@ -183,7 +183,7 @@ describe("DNS answer core (pure)", () => {
     dir = newDirectory(home.dir);
   });
   after(() => {
-    dir.close();
+    dir?.close();
     home.cleanup();
   });
 

@@ -41,7 +41,7 @@ describe("join tokens: one use, hashed, expiring", () => {
     addComputer(dir, "t", "client2");
   });
   after(() => {
-    dir.close();
+    dir?.close();
     home.cleanup();
   });
 
@@ -126,7 +126,7 @@ describe("policy objects: links, security filtering by group, versions", () => {
     addMember(dir, "t", "servers", "trusted");
   });
   after(() => {
-    dir.close();
+    dir?.close();
     home.cleanup();
   });
 
