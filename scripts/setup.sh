@@ -13,6 +13,7 @@ declare -A need=(
   [krb5kdc]=krb5-kdc
   [kadmin.local]=krb5-admin-server
   [dig]=dnsutils
+  [nsupdate]=dnsutils
   [tcpdump]=tcpdump
   [iperf3]=iperf3
   [ping]=iputils-ping

@@ -2,6 +2,10 @@
  * Every top-level `postern` command. Subsystems add theirs here.
  */
 import { agentCommand } from "../agent/command.js";
+import { dcCommand } from "../dc/command.js";
+import { domainCommand } from "../domain/command.js";
+import { gpupdateCommand, joinCommand, leaveCommand } from "../domain/join.js";
+import { netCommand } from "../domain/net.js";
 import { firewallCommand } from "../firewall/command.js";
 import type { Command } from "./env.js";
 import { ipsecCommand } from "./ipsec.js";
@@ -12,4 +16,10 @@ export const COMMANDS: readonly Command[] = [
   ipsecCommand,
   firewallCommand,
   agentCommand,
+  dcCommand,
+  domainCommand,
+  netCommand,
+  joinCommand,
+  leaveCommand,
+  gpupdateCommand,
 ];
