@@ -13,10 +13,10 @@ import { formatPrincipal } from "../principal.js";
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
-/** `11/27/2026 08:00:00` in local time (MIT's klist in the C locale). */
+/** `11/27/26 08:00:00` in local time (MIT 1.20's klist in the C locale, `%x %X`). */
 export function formatKlistTime(sec: number): string {
   const d = new Date(sec * 1000);
-  return `${pad(d.getMonth() + 1)}/${pad(d.getDate())}/${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return `${pad(d.getMonth() + 1)}/${pad(d.getDate())}/${pad(d.getFullYear() % 100)} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
 function ticketInfo(c: Credential): { etype?: number; kvno?: number } {
@@ -63,7 +63,7 @@ export function formatKlist(
     `Ticket cache: ${cacheName}`,
     `Default principal: ${formatPrincipal(cc.defaultPrincipal)}`,
     "",
-    "Valid starting       Expires              Service principal",
+    "Valid starting     Expires            Service principal",
   ];
   for (const c of cc.credentials) {
     if (isCacheConfigEntry(c)) continue;
@@ -71,13 +71,16 @@ export function formatKlist(
     lines.push(
       `${formatKlistTime(start)}  ${formatKlistTime(c.endtime)}  ${formatPrincipal(c.server)}`,
     );
-    if (c.renewTill) lines.push(`\trenew until ${formatKlistTime(c.renewTill)}`);
-    if (opts.flags) lines.push(`\tFlags: ${ticketFlagLetters(c.ticketFlags)}`);
+    // As klist.c: the extra facts share one tab-indented line, separated by ", ".
+    const extra: string[] = [];
+    if (c.renewTill) extra.push(`renew until ${formatKlistTime(c.renewTill)}`);
+    if (opts.flags) extra.push(`Flags: ${ticketFlagLetters(c.ticketFlags)}`);
     if (opts.etypes) {
       const t = ticketInfo(c);
       const tkt = t.etype === undefined ? "?" : enctypeName(t.etype);
-      lines.push(`\tEtype (skey, tkt): ${enctypeName(c.key.keytype)}, ${tkt} `);
+      extra.push(`Etype (skey, tkt): ${enctypeName(c.key.keytype)}, ${tkt} `);
     }
+    if (extra.length > 0) lines.push(`\t${extra.join(", ")}`);
   }
   return `${lines.join("\n")}\n`;
 }
