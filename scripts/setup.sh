@@ -16,6 +16,9 @@ declare -A need=(
   [tcpdump]=tcpdump
   [iperf3]=iperf3
   [samba-tool]=samba
+  [winbindd]=samba-ad-dc
+  # samba-ad-provision has no program: its schema directory (-x on a dir) under /usr/sbin/..
+  [../share/samba/setup/ad-schema]=samba-ad-provision
 )
 missing=()
 for tool in "${!need[@]}"; do
