@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { randomBytes } from "../../src/crypto/primitives.js";
+import { PosternError } from "../../src/errors.js";
 import { acceptApReq, buildApRep, createReplayCache } from "../../src/kerberos/acceptor/index.js";
 import {
   buildApReq,
@@ -185,6 +187,57 @@ describe("Kerberos client against a scripted KDC", () => {
           built.bytes,
         ),
       /PAC KDC signature does not verify/,
+    );
+  });
+
+  it("mutated KDC replies (PREAUTH_REQUIRED, AS-REP, TGS-REP) end in a typed error, never a crash", async () => {
+    const { kdc } = setup(() => Date.now());
+    const replies: Uint8Array[] = [];
+    const recording = createFakeKdcIo(async (p, k, req) => {
+      const r = await kdc.io.exchange(p, k, req, 1000);
+      replies.push(r);
+      return r;
+    });
+    const t0 = createKdcTransport({
+      io: recording,
+      kdcsOf: () => [{ host: "127.0.0.1", port: 88 }],
+    });
+    const c0 = createKerberosClient({ transport: t0, now: () => Date.now(), randomBytes });
+    const { tgt } = await c0.login({
+      client: ws01,
+      keys: { kind: "password", password: "pw-ws01" },
+    });
+    await c0.getServiceTicket(tgt, svc);
+    assert.equal(replies.length, 3);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 2 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        fc.boolean(),
+        async (which, pos, value, cut) => {
+          const orig = replies[which]!;
+          const at = pos % orig.length;
+          const bad = cut ? orig.slice(0, at) : Uint8Array.from(orig);
+          if (!cut) bad[at] = value;
+          let n = 0;
+          const io = createFakeKdcIo(() => {
+            const i = n++;
+            if (which === 2) return bad;
+            return i === which ? bad : (replies[i] ?? bad);
+          });
+          const tr = createKdcTransport({ io, kdcsOf: () => [{ host: "127.0.0.1", port: 88 }] });
+          const c = createKerberosClient({ transport: tr, now: () => Date.now(), randomBytes });
+          try {
+            if (which === 2) await c.getServiceTicket(tgt, svc);
+            else await c.login({ client: ws01, keys: { kind: "password", password: "pw-ws01" } });
+          } catch (e) {
+            assert.ok(e instanceof PosternError, `${(e as Error).name}: ${(e as Error).message}`);
+            assert.equal((e as Error).message.includes("\n"), false);
+          }
+        },
+      ),
+      { numRuns: 150 },
     );
   });
 
