@@ -15,6 +15,8 @@
 import { KerberosCryptoError } from "../crypto/index.js";
 import type { Credential } from "../files/ccache.js";
 import { KRB_ERROR_CODE } from "../messages/error-codes.js";
+import type { EncKdcRepPart } from "../messages/enc-kdc-rep-part.js";
+import type { KdcRep } from "../messages/kdc-rep.js";
 import type { KrbError } from "../messages/krb-error.js";
 import { formatPrincipal, NAME_TYPE, type Principal } from "../principal.js";
 import type { KdcTransport } from "../transport.js";
@@ -84,6 +86,51 @@ function kdcTimeMs(e: KrbError): number {
   return e.stime.getTime() + Math.floor(e.susec / 1000);
 }
 
+/** The key for the AS-REP's enc-part: the pre-auth key, or one from the reply's ETYPE-INFO2. */
+function asReplyKey(input: LoginInput, rep: KdcRep, key: ClientKey | undefined): ClientKey {
+  if (key && key.etype === rep.encPart.etype) return key;
+  const info = etypeInfoFrom(rep.padata).find((x) => x.etype === rep.encPart.etype);
+  const k = keyForEtype(
+    input.keys,
+    input.client,
+    rep.encPart.etype,
+    info?.salt ?? defaultSalt(input.client),
+    info?.s2kparams,
+  );
+  if (!k) {
+    throw new KerberosClientError(
+      "no-usable-key",
+      `AS-REP is encrypted with enctype ${rep.encPart.etype}, for which we have no key`,
+    );
+  }
+  return k;
+}
+
+/** Decrypts the AS-REP (usage 3); a MAC failure means a wrong password or stale keytab. */
+function openAsRep(
+  input: LoginInput,
+  rep: KdcRep,
+  key: ClientKey,
+  nonce: number,
+  server: Principal,
+): EncKdcRepPart {
+  try {
+    return openKdcRep(rep, key, 3, { nonce, client: input.client, server });
+  } catch (err) {
+    if (err instanceof KerberosCryptoError && err.code === "integrity") {
+      const why =
+        input.keys.kind === "password"
+          ? "password incorrect"
+          : "the keytab's key is not the KDC's (old kvno?)";
+      throw new KerberosClientError(
+        "wrong-password",
+        `the AS-REP for ${formatPrincipal(input.client)} does not decrypt: ${why}`,
+      );
+    }
+    throw err;
+  }
+}
+
 export function createKerberosClient(deps: ClientDeps): KerberosClient {
   let offsetMs = deps.timeOffsetMs ?? 0;
   const prefs = deps.etypes ?? DEFAULT_ETYPES;
@@ -124,36 +171,11 @@ export function createKerberosClient(deps: ClientDeps): KerberosClient {
         throw new KdcError(e, formatPrincipal(input.client));
       }
       const rep = reply.rep;
-      if (!key || key.etype !== rep.encPart.etype) {
-        const info = etypeInfoFrom(rep.padata).find((x) => x.etype === rep.encPart.etype);
-        key = keyForEtype(
-          input.keys,
-          input.client,
-          rep.encPart.etype,
-          info?.salt ?? defaultSalt(input.client),
-          info?.s2kparams,
-        );
-        if (!key)
-          throw new KerberosClientError(
-            "no-usable-key",
-            `AS-REP is encrypted with enctype ${rep.encPart.etype}, for which we have no key`,
-          );
-      }
-      let part: ReturnType<typeof openKdcRep>;
-      try {
-        part = openKdcRep(rep, key, 3, { nonce, client: input.client, server });
-      } catch (err) {
-        if (err instanceof KerberosCryptoError && err.code === "integrity") {
-          throw new KerberosClientError(
-            "wrong-password",
-            `the AS-REP for ${formatPrincipal(input.client)} does not decrypt: ${input.keys.kind === "password" ? "password incorrect" : "the keytab's key is not the KDC's (old kvno?)"}`,
-          );
-        }
-        throw err;
-      }
+      const used = asReplyKey(input, rep, key);
+      const part = openAsRep(input, rep, used, nonce, server);
       return {
         tgt: credentialFromReply(rep, part),
-        clientEtype: key.etype,
+        clientEtype: used.etype,
         timeOffsetMs: offsetMs,
       };
     }
