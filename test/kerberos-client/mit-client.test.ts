@@ -244,6 +244,12 @@ describe("MIT krb5kdc: postern kinit, kvno, klist and the acceptor", { skip: SKI
       assert.ok(acc.pac, "MIT's KDC puts a PAC in every ticket");
       assert.equal(acc.pac.verified.server, true);
       assert.equal(acc.pac.verified.kdc, true);
+      assert.deepEqual(acc.pac.verified, {
+        server: true,
+        kdc: true,
+        extendedKdc: false,
+        ticket: true,
+      });
       assert.equal(acc.pac.identity, undefined, "MIT's PAC has no LOGON_INFO");
       const rep = buildApRep(acc, { randomBytes });
       const part = verifyApRep(rep, cred.key, built.authenticator);

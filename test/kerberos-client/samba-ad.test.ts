@@ -243,6 +243,12 @@ describe("Samba AD DC: machine login with a samba-tool keytab, groups from the P
     assert.equal(acc.client.name.nameString[0], "WS1$");
     assert.equal(acc.pac?.verified.server, true);
     assert.equal(acc.pac?.verified.kdc, true);
+    assert.deepEqual(acc.pac?.verified, {
+      server: true,
+      kdc: true,
+      extendedKdc: true,
+      ticket: true,
+    });
     const id = acc.pac?.identity;
     assert.ok(id, "Samba's PAC has LOGON_INFO");
     assert.equal(id.userSid, sidOf("computer", "WS1"));
