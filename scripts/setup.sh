@@ -18,10 +18,18 @@ declare -A need=(
   [iperf3]=iperf3
   [ping]=iputils-ping
   [samba-tool]=samba
+  [winbindd]=samba-ad-dc
+)
+# packages that install no program: a file or directory that proves they are there
+declare -A need_path=(
+  [/usr/share/samba/setup/ad-schema]=samba-ad-provision
 )
 missing=()
 for tool in "${!need[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("${need[$tool]}")
+done
+for path in "${!need_path[@]}"; do
+  [ -e "$path" ] || missing+=("${need_path[$path]}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

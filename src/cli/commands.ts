@@ -8,18 +8,3 @@ import { gpupdateCommand, joinCommand, leaveCommand } from "../domain/join.js";
 import { netCommand } from "../domain/net.js";
 import { firewallCommand } from "../firewall/command.js";
 import type { Command } from "./env.js";
-import { ipsecCommand } from "./ipsec.js";
-import { netshCommand } from "./netsh.js";
-
-export const COMMANDS: readonly Command[] = [
-  netshCommand,
-  ipsecCommand,
-  firewallCommand,
-  agentCommand,
-  dcCommand,
-  domainCommand,
-  netCommand,
-  joinCommand,
-  leaveCommand,
-  gpupdateCommand,
-];
