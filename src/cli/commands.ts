@@ -8,3 +8,20 @@ import { gpupdateCommand, joinCommand, leaveCommand } from "../domain/join.js";
 import { netCommand } from "../domain/net.js";
 import { firewallCommand } from "../firewall/command.js";
 import type { Command } from "./env.js";
+import { ipsecCommand } from "./ipsec.js";
+import { KERBEROS_COMMANDS } from "./kerberos.js";
+import { netshCommand } from "./netsh.js";
+
+export const COMMANDS: readonly Command[] = [
+  netshCommand,
+  ipsecCommand,
+  firewallCommand,
+  agentCommand,
+  dcCommand,
+  domainCommand,
+  netCommand,
+  joinCommand,
+  leaveCommand,
+  gpupdateCommand,
+  ...KERBEROS_COMMANDS,
+];
