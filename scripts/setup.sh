@@ -15,10 +15,13 @@ declare -A need=(
   [dig]=dnsutils
   [tcpdump]=tcpdump
   [iperf3]=iperf3
+  [swanctl]=strongswan-swanctl
+  [/usr/lib/ipsec/charon]=strongswan-charon
+  [/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so]=libcharon-extra-plugins
 )
 missing=()
 for tool in "${!need[@]}"; do
-  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("${need[$tool]}")
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || [ -e "$tool" ] || missing+=("${need[$tool]}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
