@@ -239,9 +239,18 @@ export function decodeMessage(datagram: Uint8Array): IkeMessage {
 export function find<T extends Payload["type"]>(
   payloads: readonly Payload[],
   type: T,
-): Extract<Payload, { type: T }> | undefined {
-  return payloads.find((p) => p.type === type) as Extract<Payload, { type: T }> | undefined;
+): PayloadOf<T> | undefined {
+  return payloads.find((p) => p.type === type) as PayloadOf<T> | undefined;
 }
+
+/** The payload record whose `type` can be T (TSi and TSr share TsPayload). */
+export type PayloadOf<T extends Payload["type"]> = Payload extends infer P
+  ? P extends { type: infer U }
+    ? T extends U
+      ? P
+      : never
+    : never
+  : never;
 
 /** Finds a notify of a type. */
 export function findNotify(
