@@ -18,6 +18,7 @@ declare -A need=(
   [swanctl]=strongswan-swanctl
   [/usr/lib/ipsec/charon]=strongswan-charon
   [/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so]=libcharon-extra-plugins
+  [/usr/lib/ipsec/plugins/libstrongswan-openssl.so]=libstrongswan-standard-plugins
 )
 missing=()
 for tool in "${!need[@]}"; do
