@@ -3,7 +3,7 @@
  * DH through primitives. Used by `postern ike` and the interop tests; the agent will wire
  * the same engine to its data path through onChildSa/onChildSaDeleted.
  */
-import { dhGenerate, randomBytes } from "../crypto/primitives.js";
+import { dhGenerateFast, randomBytes } from "../crypto/primitives.js";
 import { systemClock } from "./clock.js";
 import { createIkeEngine, type IkeEngine } from "./engine.js";
 import { createUdpTransport, type IkeTransport } from "./transport.js";
@@ -42,7 +42,7 @@ export async function startIkePeer(
     random: randomBytes,
     send: (d) => transport.send(d),
     log: hooks.log,
-    dh: dhGenerate,
+    dh: dhGenerateFast,
     onChildSa: hooks.onChildSa,
     onChildSaDeleted: hooks.onChildSaDeleted,
     onIkeSaState: hooks.onIkeSaState,

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { hmac } from "../../src/crypto/primitives.js";
+import { dhGenerate, dhGenerateFast, hmac } from "../../src/crypto/primitives.js";
 import {
   deriveChildKeys,
   deriveIkeKeys,
@@ -122,6 +122,15 @@ describe("IKEv2 key schedule (RFC 7296 §2.13-§2.17)", () => {
         }),
         { numRuns: 100 },
       );
+    });
+  }
+
+  for (const group of [14, 19, 31] as const) {
+    it(`RFC 7296 §2.14: dhGenerateFast and dhGenerate agree on the group ${group} shared secret`, () => {
+      const a = dhGenerateFast(group);
+      const b = dhGenerate(group);
+      assert.deepEqual(a.computeSecret(b.publicValue), b.computeSecret(a.publicValue));
+      assert.equal(a.publicValue.length, b.publicValue.length);
     });
   }
 });

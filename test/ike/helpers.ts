@@ -2,7 +2,7 @@
  * Two IKE engines on a fake network with a manual clock: the protocol core tested without
  * sockets or root (WireGuard's bindtest idea).
  */
-import { dhGenerate, randomBytes } from "../../src/crypto/primitives.js";
+import { dhGenerateFast, randomBytes } from "../../src/crypto/primitives.js";
 import { createPskAuth } from "../../src/ike/auth.js";
 import { createIkeEngine, type IkeEngine } from "../../src/ike/engine.js";
 import { selectorFromCidr } from "../../src/ike/selectors.js";
@@ -93,7 +93,7 @@ export function side(
     random: randomBytes,
     send: (d) => t.send(d),
     log: (l) => s.logs.push(l),
-    dh: dhGenerate,
+    dh: dhGenerateFast,
     onChildSa: (c) => s.children.push(c),
     onChildSaDeleted: (spi) => s.deleted.push(spi),
     onIkeSaState: (_p, _s, st) => s.states.push(st),
