@@ -10,6 +10,7 @@ import type { Command } from "../cli/env.js";
 import { PosternError, UsageError } from "../errors.js";
 import { parsePeerFile } from "./config.js";
 import { selectorText } from "./selectors.js";
+import type { IkeEngine } from "./engine.js";
 import { startIkePeer } from "./runner.js";
 import type { ChildSaRecord } from "./types.js";
 
@@ -55,6 +56,7 @@ interface IkeArgs {
   timeoutSec: number;
   rekeyAfterMs: number | null;
   deleteAfterMs: number | null;
+  rekeyIkeAfterMs: number | null;
 }
 
 function msArg(v: string | undefined, name: string): number {
@@ -74,6 +76,7 @@ function parseArgs(argv: string[]): IkeArgs {
   let timeoutSec = 30;
   let rekeyAfterMs: number | null = null;
   let deleteAfterMs: number | null = null;
+  let rekeyIkeAfterMs: number | null = null;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     if (a === "--config") config = rest[++i];
@@ -82,12 +85,13 @@ function parseArgs(argv: string[]): IkeArgs {
     else if (a === "--timeout") timeoutSec = Number(rest[++i]);
     else if (a === "--rekey-after-ms") rekeyAfterMs = msArg(rest[++i], a);
     else if (a === "--delete-after-ms") deleteAfterMs = msArg(rest[++i], a);
+    else if (a === "--rekey-ike-after-ms") rekeyIkeAfterMs = msArg(rest[++i], a);
     else throw new UsageError(`ike ${verb}: unknown option ${a}`);
   }
   if (!config) throw new UsageError(`ike ${verb}: --config FILE is required`);
   if (!Number.isFinite(timeoutSec) || timeoutSec <= 0)
     throw new UsageError("ike: --timeout needs a positive number of seconds");
-  return { verb, config, once, keys, timeoutSec, rekeyAfterMs, deleteAfterMs };
+  return { verb, config, once, keys, timeoutSec, rekeyAfterMs, deleteAfterMs, rekeyIkeAfterMs };
 }
 
 export const ikeCommand: Command = {
@@ -99,6 +103,7 @@ SYNOPSIS
   postern ike initiate --config FILE [--once] [--timeout SEC] [--print-keys]
   postern ike respond  --config FILE [--print-keys]
   lab options: --rekey-after-ms N (rekey the first child SA N ms after it is up),
+               --rekey-ike-after-ms N (rekey the IKE SA N ms after the first child SA),
                --delete-after-ms N (delete the IKE SA N ms after the first child SA)
 
 The peer file is JSON (see docs/ike.md): local, remote, psk, ike/esp methods, traffic
@@ -124,8 +129,9 @@ or after --timeout seconds (default 30). --print-keys adds the child SA keys (la
       let finish = (code: number) => resolve(code);
       let first = true;
       const later: NodeJS.Timeout[] = [];
-      let engine: { rekeyChild(spi: number): boolean; deleteIkeSa(spis: string): boolean } | null =
-        null;
+      let engine: IkeEngine | null = null;
+      const current = (): string =>
+        engine?.sas().find((x) => x.state === "established")?.spis ?? "";
       startIkePeer([peer], peer.localAddress, {
         log: (l) => env.err(l),
         onChildSa: (c) => {
@@ -135,8 +141,10 @@ or after --timeout seconds (default 30). --print-keys adds the child SA keys (la
           first = false;
           if (a.rekeyAfterMs !== null)
             later.push(setTimeout(() => engine?.rekeyChild(c.spiIn), a.rekeyAfterMs));
+          if (a.rekeyIkeAfterMs !== null)
+            later.push(setTimeout(() => engine?.rekeyIkeSa(current()), a.rekeyIkeAfterMs));
           if (a.deleteAfterMs !== null)
-            later.push(setTimeout(() => engine?.deleteIkeSa(c.ikeSa), a.deleteAfterMs));
+            later.push(setTimeout(() => engine?.deleteIkeSa(current()), a.deleteAfterMs));
         },
         onChildSaDeleted: (spi) =>
           emit({ event: "child-sa-deleted", spiIn: spi.toString(16).padStart(8, "0") }),

@@ -25,6 +25,7 @@ import {
   deleteIkeSa,
   handleInformational,
 } from "./exchanges/informational.js";
+import { rekeyIkeSa } from "./exchanges/rekey-ike.js";
 import {
   decodeChain,
   decodeMessage,
@@ -59,6 +60,8 @@ export interface IkeEngine {
   /** Starts an IKE SA (and its first child SA) with the named peer. */
   initiate(peerName: string): IkeSaInfo;
   deleteIkeSa(spis: string): boolean;
+  /** Rekeys the IKE SA (§1.3.2); its child SAs move to the new one. */
+  rekeyIkeSa(spis: string): boolean;
   rekeyChild(spiIn: number): boolean;
   deleteChild(spiIn: number): boolean;
   sas(): IkeSaInfo[];
@@ -428,6 +431,10 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       if (!sa) return false;
       deleteIkeSa(ctx, sa);
       return true;
+    },
+    rekeyIkeSa(spis) {
+      const sa = [...sas.values()].find((s) => spiText(s) === spis);
+      return sa ? rekeyIkeSa(ctx, sa) : false;
     },
     rekeyChild(spiIn) {
       const sa = findByChild(spiIn);

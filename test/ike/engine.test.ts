@@ -301,4 +301,30 @@ describe("IKEv2 engine, two in-process peers (RFC 7296)", () => {
     transition(s as never, "init-sent", (l) => logs.push(l));
     assert.match(logs[0]!, /0101010101010101_0000000000000000 10\.0\.0\.1: created -> init-sent/);
   });
+
+  it("RFC 7296 §1.3.2 + §2.18: rekeying the IKE SA moves the child SAs to the new one, the old one is deleted", async () => {
+    const { a, b } = pair();
+    a.engine.initiate(`to-${B}`);
+    await settle();
+    const old = a.engine.sas()[0]!;
+    assert.equal(a.engine.rekeyIkeSa(old.spis), true);
+    await settle();
+    const [na] = a.engine.sas();
+    const [nb] = b.engine.sas();
+    assert.ok(na && nb);
+    assert.equal(a.engine.sas().length, 1);
+    assert.equal(b.engine.sas().length, 1);
+    assert.notEqual(na.spis, old.spis);
+    assert.equal(na.spis, nb.spis);
+    assert.deepEqual(na.children, [a.children[0]!.spiIn]);
+    assert.deepEqual(a.deleted, [], "child SAs survive the IKE SA rekey");
+    assert.ok(a.logs.some((l) => l.includes("established -> rekeyed")));
+    // the new IKE SA works: rekey the child through it, then delete it from the responder side
+    assert.equal(a.engine.rekeyChild(a.children[0]!.spiIn), true);
+    await settle();
+    assert.equal(b.children.length, 2);
+    assert.equal(b.engine.deleteIkeSa(nb.spis), true);
+    await settle();
+    assert.deepEqual(a.engine.sas(), []);
+  });
 });

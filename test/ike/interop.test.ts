@@ -117,7 +117,7 @@ describe("IKEv2 interop with strongSwan 5.9 kernel-libipsec (RFC 7296)", needsRo
       assertKeysMatchCharon(charon, child, true);
     });
 
-    it(`charon initiates, postern responds: ${name}; then charon rekeys the child SA and deletes the IKE SA`, async () => {
+    it(`charon initiates, postern responds: ${name}; then charon rekeys the child SA and the IKE SA, then deletes it`, async () => {
       ours = startPostern(pair.nsA, "respond", ourConfig(suite));
       const peer = ours;
       await waitFor("postern listening", () => events(peer, "listening").length > 0);
@@ -138,21 +138,39 @@ describe("IKEv2 interop with strongSwan 5.9 kernel-libipsec (RFC 7296)", needsRo
       assert.equal(events(peer, "child-sa-deleted")[0]!.spiIn, first.spiIn);
       assertKeysMatchCharon(charon, events(peer, "child-sa")[1]!, false);
 
+      charon.swanctl("--rekey", "--ike", "pik");
+      const established = () => events(peer, "ike-sa").filter((e) => e.state === "established");
+      await waitFor("rekeyed IKE SA", () => established().length === 2);
+      const [spiI, spiR] = String(established()[1]!.spis).split("_");
+      const c = charon;
+      await waitFor("charon's new IKE SA", () =>
+        c.swanctl("--list-sas").includes(`${spiI}_i* ${spiR}_r`),
+      );
+      assert.match(charon.swanctl("--list-sas"), /INSTALLED/);
+      assert.equal(
+        events(peer, "child-sa-deleted").length,
+        1,
+        "the child SA survives the IKE SA rekey",
+      );
+
       charon.swanctl("--terminate", "--ike", "pik");
-      await waitFor("IKE SA closed", () =>
-        events(peer, "ike-sa").some((e) => e.state === "closed"),
+      await waitFor(
+        "IKE SA closed",
+        () => events(peer, "ike-sa").filter((e) => e.state === "closed").length === 2,
       );
       assert.equal(events(peer, "child-sa-deleted").length, 2);
     });
   }
 
-  it("postern rekeys its child SA with PFS (MODP 2048) and deletes the IKE SA; charon follows", async () => {
+  it("postern rekeys its child SA with PFS (MODP 2048), then the IKE SA, and deletes it; charon follows", async () => {
     charon = await startCharon(pair.nsB, charonConn(CBC, "none"));
     ours = startPostern(pair.nsA, "initiate", ourConfig(CBC, PSK, { pfs: true }), [
       "--rekey-after-ms",
       "300",
+      "--rekey-ike-after-ms",
+      "900",
       "--delete-after-ms",
-      "1500",
+      "1800",
     ]);
     const peer = ours;
     await waitFor(
@@ -168,9 +186,19 @@ describe("IKEv2 interop with strongSwan 5.9 kernel-libipsec (RFC 7296)", needsRo
     );
     assertKeysMatchCharon(charon, events(peer, "child-sa")[1]!, true);
     assert.match(charon.log(), /selected proposal: ESP:AES_CBC_128\/HMAC_SHA2_256_128\/MODP_2048/);
-    await waitFor("IKE SA deleted", () => events(peer, "ike-sa").some((e) => e.state === "closed"));
+    await waitFor(
+      "IKE SA rekeyed",
+      () => events(peer, "ike-sa").filter((e) => e.state === "established").length === 2,
+    );
+    await waitFor("charon's IKE rekey", () => c.log().includes("received DELETE for IKE_SA pik"));
+    assert.match(charon.log(), /IKE_SA pik\[\d+\] rekeyed between/);
+    assert.match(charon.log(), /IKE_SA pik\[\d+\] state change: ESTABLISHED => REKEYED/);
+    await waitFor(
+      "IKE SA deleted",
+      () => events(peer, "ike-sa").filter((e) => e.state === "closed").length === 2,
+    );
     await waitFor("charon forgets it", () => !/ESTABLISHED/.test(c.swanctl("--list-sas")));
-    assert.match(charon.log(), /received DELETE for IKE_SA pik/);
+    assert.equal(events(peer, "child-sa-deleted").length, 2);
   });
 
   it("RFC 7296 §2.15: a wrong PSK on postern's side (initiator) gives AUTHENTICATION_FAILED", async () => {

@@ -6,7 +6,7 @@
  *                                 <-- HDR, SK {SA, Nr, [KEr,] TSi, TSr}
  *
  * After a rekey the initiator deletes the old child SA with INFORMATIONAL (§2.8).
- * Rekeying the IKE SA itself is answered with NO_ADDITIONAL_SAS (not implemented).
+ * A request for protocol IKE rekeys the IKE SA itself (./rekey-ike.ts).
  */
 import { ExchangeType, NotifyType, ProtocolId } from "../constants.js";
 import {
@@ -21,6 +21,7 @@ import { find, type Payload } from "../message.js";
 import { notify } from "../payloads/notify.js";
 import type { IkeSa } from "../types.js";
 import { deleteChild } from "./informational.js";
+import { handleIkeRekeyRequest } from "./rekey-ike.js";
 
 /** Initiator: rekeys the child SA whose inbound SPI is `spiIn`. */
 export function rekeyChild(ctx: EngineContext, sa: IkeSa, spiIn: number): boolean {
@@ -61,13 +62,8 @@ export function handleCreateChildRequest(ctx: EngineContext, sa: IkeSa, p: Paylo
   const saP = find(p, "SA");
   const ni = find(p, "NONCE");
   if (!saP || !ni) return { payloads: [notify(NotifyType.INVALID_SYNTAX)] };
-  if (saP.proposals.some((x) => x.protocolId === ProtocolId.IKE)) {
-    ctx.log(
-      sa,
-      "CREATE_CHILD_SA: IKE SA rekey requested; not implemented, answering NO_ADDITIONAL_SAS",
-    );
-    return { payloads: [notify(NotifyType.NO_ADDITIONAL_SAS)] };
-  }
+  if (saP.proposals.some((x) => x.protocolId === ProtocolId.IKE))
+    return handleIkeRekeyRequest(ctx, sa, p);
   const nr = ctx.deps.random(32);
   const answer = acceptChild(ctx, sa, p, { inAuth: false, ni: ni.data, nr });
   const record = answer.record;
