@@ -19,6 +19,7 @@ declare -A need=(
   [/usr/lib/ipsec/charon]=strongswan-charon
   [/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so]=libcharon-extra-plugins
   [/usr/lib/ipsec/plugins/libstrongswan-openssl.so]=libstrongswan-standard-plugins
+  [openssl]=openssl
 )
 missing=()
 for tool in "${!need[@]}"; do

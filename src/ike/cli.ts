@@ -123,7 +123,10 @@ or after --timeout seconds (default 30). --print-keys adds the child SA keys (la
         `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
       );
     }
-    const peer = parsePeerFile(text, a.config);
+    const peer = parsePeerFile(text, a.config, {
+      readFile: (p) => fs.readFileSync(path.resolve(path.dirname(file), p), "utf8"),
+      now: () => Date.now(),
+    });
     const emit = (o: Record<string, unknown>) => env.out(JSON.stringify(o));
     return new Promise<number>((resolve, reject) => {
       let finish = (code: number) => resolve(code);

@@ -9,6 +9,7 @@
  *     "esp": ["aes128gcm-none", "aes128-sha256"],          conf-auth (QmSecMethod ESP[conf,auth])
  *     "localTs": ["10.0.0.1/32"], "remoteTs": ["10.0.0.2/32"],
  *     "mode": "tunnel", "pfs": false, "forceEncap": false, "lifetimeSec": 3600 }
+ *   Certificates instead of "psk": "cert": "me.pem", "key": "me.key", "ca": ["root.pem"]
  */
 import type {
   DhGroup,
@@ -19,7 +20,8 @@ import type {
   QmConfAlg,
   QmSecMethod,
 } from "../policy/model.js";
-import { createPskAuth } from "./auth.js";
+import { type AuthMethodProvider, createPskAuth } from "./auth.js";
+import { createCertAuth } from "./cert-auth.js";
 import { IkeError } from "./errors.js";
 import { ikeProposals, childProposals } from "./proposals.js";
 import { selectorFromCidr } from "./selectors.js";
@@ -79,7 +81,43 @@ function list(o: Record<string, unknown>, key: string, file: string, dflt: strin
   return v as string[];
 }
 
-export function parsePeerFile(text: string, file: string): PeerConfig {
+/** File access and time for certificate peers (paths are relative to the peer file). */
+export interface PeerFileIo {
+  readFile(path: string): string;
+  now(): number;
+}
+
+function authFrom(
+  o: Record<string, unknown>,
+  file: string,
+  io: PeerFileIo | undefined,
+): AuthMethodProvider {
+  if (o.cert === undefined) return createPskAuth(str(o, "psk", file));
+  if (!io) throw bad(file, "certificates need file access");
+  const read = (key: string, p: string): string => {
+    try {
+      return io.readFile(p);
+    } catch (e) {
+      throw bad(
+        file,
+        `cannot read ${key} file ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
+    }
+  };
+  try {
+    return createCertAuth({
+      certPem: read("cert", str(o, "cert", file)),
+      keyPem: read("key", str(o, "key", file)),
+      rootsPem: list(o, "ca", file, []).map((p) => read("ca", p)),
+      now: io.now,
+    });
+  } catch (e) {
+    if (e instanceof IkeError) throw e;
+    throw bad(file, `certificate setup failed: ${(e as Error).message}`);
+  }
+}
+
+export function parsePeerFile(text: string, file: string, io?: PeerFileIo): PeerConfig {
   let o: Record<string, unknown>;
   try {
     o = JSON.parse(text) as Record<string, unknown>;
@@ -101,7 +139,7 @@ export function parsePeerFile(text: string, file: string): PeerConfig {
     localId: str(o, "localId", file, local),
     remoteId:
       o.remoteId === null ? null : str(o, "remoteId", file, remote === "%any" ? undefined : remote),
-    auth: createPskAuth(str(o, "psk", file)),
+    auth: authFrom(o, file, io),
     mm: list(o, "ike", file, ["aes128gcm-sha256-31"]).map((m) => parseMmMethod(m, file)),
     qm: list(o, "esp", file, ["aes128gcm-none"]).map((m) => parseQmMethod(m, lifetimeSec, file)),
     pfs: o.pfs === true,

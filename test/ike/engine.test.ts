@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { createPskAuth } from "../../src/ike/auth.js";
+import { createCertAuth } from "../../src/ike/cert-auth.js";
 import { EncrId, IntegId } from "../../src/ike/constants.js";
 import { selectorFromCidr, selectorText } from "../../src/ike/selectors.js";
 import { transition } from "../../src/ike/state.js";
+import { makeTestPki } from "./certs.js";
 import { A, B, pair, settle } from "./helpers.js";
 
 function assertMirrored(a: ReturnType<typeof pair>["a"], b: ReturnType<typeof pair>["b"]): void {
@@ -326,5 +328,54 @@ describe("IKEv2 engine, two in-process peers (RFC 7296)", () => {
     assert.equal(b.engine.deleteIkeSa(nb.spis), true);
     await settle();
     assert.deepEqual(a.engine.sas(), []);
+  });
+
+  describe("certificates (RFC 7296 §3.6-§3.8, RFC 7427 digital signatures)", () => {
+    const pki = makeTestPki([A], [B]);
+    after(() => pki.cleanup());
+    const certAuth = (leaf: { cert: string; key: string }, root = pki.root) =>
+      createCertAuth({
+        certPem: pki.read(leaf.cert),
+        keyPem: pki.read(leaf.key),
+        rootsPem: [pki.read(root)],
+        now: () => Date.now(),
+      });
+
+    it("RFC 7427 §3: an RSA initiator and an ECDSA responder authenticate with certificates from one root", async () => {
+      const { a, b } = pair({ auth: certAuth(pki.rsa) }, { auth: certAuth(pki.ecdsa) });
+      a.engine.initiate(`to-${B}`);
+      await settle();
+      assertMirrored(a, b);
+      assert.ok(b.logs.some((l) => l.includes("authenticated by certificate (ECDSA)")));
+    });
+
+    it("RFC 7296 §2.15: a certificate from an untrusted root gives AUTHENTICATION_FAILED naming it", async () => {
+      const { a, b } = pair(
+        { auth: certAuth(pki.untrusted, pki.otherRoot) },
+        { auth: certAuth(pki.ecdsa) },
+      );
+      a.engine.initiate(`to-${B}`);
+      await settle();
+      assert.equal(a.children.length, 0);
+      assert.ok(
+        b.logs.some((l) =>
+          /AUTHENTICATION_FAILED: certificate "CN=untrusted" is not issued by a trusted root/.test(
+            l,
+          ),
+        ),
+        b.logs.join("\n"),
+      );
+    });
+
+    it("RFC 7296 §3.5: the identity must be in the certificate's subjectAltName", async () => {
+      const { a, b } = pair(
+        { auth: certAuth(pki.rsa), localId: "10.0.0.9" },
+        { auth: certAuth(pki.ecdsa) },
+      );
+      a.engine.initiate(`to-${B}`);
+      await settle();
+      assert.equal(b.children.length, 0);
+      assert.ok(b.logs.some((l) => l.includes("certificate does not name the identity 10.0.0.9")));
+    });
   });
 });

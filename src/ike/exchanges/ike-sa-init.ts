@@ -9,6 +9,7 @@
  *
  * Both sides then compute SKEYSEED and SK_*; the initiator goes on with IKE_AUTH.
  */
+import { SIGNATURE_HASHES } from "../cert-auth.js";
 import { DhId, ExchangeType, IKE_NATT_PORT, NotifyType } from "../constants.js";
 import type { EngineContext } from "../context.js";
 import { deriveIkeKeys, skeyseed } from "../crypto.js";
@@ -99,6 +100,7 @@ function sendInit(ctx: EngineContext, sa: IkeSa): void {
       sa.remote,
       sa.peer.forceEncap ? ctx.deps.random(20) : null,
     ),
+    notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, SIGNATURE_HASHES),
   ];
   ctx.request(sa, ExchangeType.IKE_SA_INIT, build, (p, msg, raw) =>
     onInitResponse(ctx, sa, p, msg, raw),
@@ -331,6 +333,7 @@ function respondInit(
           peer.forceEncap ? ctx.deps.random(20) : null,
         )
       : []),
+    notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, SIGNATURE_HASHES),
   ];
   sa.natT = nat.nat || (peer.forceEncap && nat.supported);
   const data = encodeMessage(
