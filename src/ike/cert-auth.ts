@@ -73,7 +73,7 @@ export function createCertAuth(o: CertAuthOptions): AuthMethodProvider {
       const certP = received.find(
         (p) => p.type === "CERT" && p.encoding === CertEncoding.X509_SIGNATURE,
       );
-      if (!certP || certP.type !== "CERT")
+      if (certP?.type !== "CERT")
         return { ok: false, reason: `${ctx.peerId} sent no X.509 certificate` };
       let peer: CertInfo;
       try {
