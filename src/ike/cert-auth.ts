@@ -58,7 +58,7 @@ export function createCertAuth(o: CertAuthOptions): AuthMethodProvider {
   const algId = Buffer.from(alg.hex, "hex");
   const certReq = Buffer.concat(roots.map((r) => hash("sha1", r.spki)));
   return {
-    name: `certificate (${ours.keyType === "rsa" ? "RSA" : "ECDSA"})`,
+    name: "certificate",
     method: AuthMethodId.DIGITAL_SIGNATURE,
     buildAuth(ctx) {
       const sig = signWithKey(alg.hash, o.keyPem, Buffer.concat(ctx.signedOctets));

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { needsRoot } from "../helpers/cli.js";
+import { makeTestPki, type TestPki } from "./certs.js";
 import {
   type Charon,
   type CharonConn,
@@ -244,5 +245,70 @@ describe("IKEv2 interop with strongSwan 5.9 kernel-libipsec (RFC 7296)", needsRo
       /IKE_AUTH from 10\.231\.0\.2: AUTHENTICATION_FAILED: shared-key AUTH from 10\.231\.0\.2 does not verify: the preshared keys differ/,
     );
     assert.equal(events(peer, "child-sa").length, 0);
+  });
+
+  describe("certificates (RFC 7427 digital signatures)", () => {
+    let pki: TestPki;
+    before(() => {
+      pki = makeTestPki([pair.addrA], [pair.addrB]);
+    });
+    after(() => pki?.cleanup());
+    const ourCerts = (leaf: { cert: string; key: string }, root: string) => ({
+      cert: leaf.cert,
+      key: leaf.key,
+      ca: [root],
+    });
+
+    it("postern (RSA certificate) initiates, charon (ECDSA certificate) responds", async () => {
+      charon = await startCharon(pair.nsB, {
+        ...charonConn(GCM, "none"),
+        pki: { ...pki.ecdsa, ca: pki.root },
+      });
+      const { psk: _psk, ...config } = ourConfig(GCM);
+      ours = startPostern(pair.nsA, "initiate", { ...config, ...ourCerts(pki.rsa, pki.root) }, [
+        "--once",
+        "--timeout",
+        "15",
+      ]);
+      assert.equal(await ours.exited, 0, ours.stderr());
+      assert.match(charon.swanctl("--list-sas"), /ESTABLISHED[\s\S]*INSTALLED/);
+      assert.match(charon.log(), /authentication of '10\.231\.0\.1' with RSA.* successful/);
+      assert.match(ours.stderr(), /authenticated by certificate/);
+    });
+
+    it("charon (ECDSA certificate) initiates, postern (RSA certificate) responds", async () => {
+      const { psk: _psk, ...config } = ourConfig(GCM);
+      ours = startPostern(pair.nsA, "respond", { ...config, ...ourCerts(pki.rsa, pki.root) });
+      const peer = ours;
+      await waitFor("postern listening", () => events(peer, "listening").length > 0);
+      charon = await startCharon(pair.nsB, {
+        ...charonConn(GCM, "start"),
+        pki: { ...pki.ecdsa, ca: pki.root },
+      });
+      await waitFor("our child SA", () => events(peer, "child-sa").length === 1);
+      assert.match(charon.swanctl("--list-sas"), /ESTABLISHED[\s\S]*INSTALLED/);
+      assert.match(charon.log(), /authentication of '10\.231\.0\.1' with RSA.* successful/);
+      assert.match(peer.stderr(), /peer 10\.231\.0\.2 authenticated by certificate/);
+    });
+
+    it("a certificate from an untrusted root is refused by charon with AUTHENTICATION_FAILED", async () => {
+      charon = await startCharon(pair.nsB, {
+        ...charonConn(GCM, "none"),
+        pki: { ...pki.ecdsa, ca: pki.root },
+      });
+      const { psk: _psk, ...config } = ourConfig(GCM);
+      ours = startPostern(
+        pair.nsA,
+        "initiate",
+        { ...config, ...ourCerts(pki.untrusted, pki.root) },
+        ["--once", "--timeout", "15"],
+      );
+      assert.equal(await ours.exited, 1);
+      assert.match(
+        ours.stderr(),
+        /AUTHENTICATION_FAILED: the peer rejected our certificate authentication/,
+      );
+      assert.doesNotMatch(charon.swanctl("--list-sas"), /ESTABLISHED/);
+    });
   });
 });

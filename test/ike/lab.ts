@@ -95,6 +95,8 @@ export interface CharonConn {
   localTs: string;
   remoteTs: string;
   startAction: "none" | "start";
+  /** Certificate authentication instead of the PSK (absolute paths). */
+  pki?: { cert: string; key: string; ca: string };
 }
 
 export interface Charon {
@@ -114,7 +116,7 @@ function strongswanConf(dir: string): string {
   retransmit_tries = 2
   retransmit_timeout = 1.0
   load_modular = no
-  load = random nonce openssl pem pkcs1 x509 pubkey aes sha1 sha2 hmac kdf gcm gmp kernel-libipsec kernel-netlink socket-default vici
+  load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints aes sha1 sha2 hmac kdf gcm gmp kernel-libipsec kernel-netlink socket-default vici
   filelog {
     main {
       path = ${dir}/charon.log
@@ -135,6 +137,12 @@ function strongswanConf(dir: string): string {
 }
 
 export function swanctlConf(c: CharonConn, name = "pik"): string {
+  const local = c.pki ? `auth = pubkey\n      certs = ${c.pki.cert}` : "auth = psk";
+  const remote = c.pki ? `auth = pubkey\n      cacerts = ${c.pki.ca}` : "auth = psk";
+  // With certificates the private key is loaded from <dir>/private (see startCharon).
+  const secrets = c.pki
+    ? ""
+    : `ike-${name} {\n    id-1 = ${c.local}\n    id-2 = ${c.remote}\n    secret = "${c.psk}"\n  }`;
   return `connections {
   ${name} {
     version = 2
@@ -142,12 +150,13 @@ export function swanctlConf(c: CharonConn, name = "pik"): string {
     remote_addrs = ${c.remote}
     proposals = ${c.ikeProposal}
     rekey_time = 0
+    send_cert = always
     local {
-      auth = psk
+      ${local}
       id = ${c.local}
     }
     remote {
-      auth = psk
+      ${remote}
       id = ${c.remote}
     }
     children {
@@ -163,11 +172,7 @@ export function swanctlConf(c: CharonConn, name = "pik"): string {
   }
 }
 secrets {
-  ike-${name} {
-    id-1 = ${c.local}
-    id-2 = ${c.remote}
-    secret = "${c.psk}"
-  }
+  ${secrets}
 }
 `;
 }
@@ -178,6 +183,11 @@ export async function startCharon(ns: string, conn: CharonConn): Promise<Charon>
   fs.mkdirSync(path.join(dir, "run"));
   fs.writeFileSync(path.join(dir, "strongswan.conf"), strongswanConf(dir));
   fs.writeFileSync(path.join(dir, "swanctl.conf"), swanctlConf(conn));
+  if (conn.pki) {
+    // swanctl loads credentials from directories next to the --file it is given.
+    fs.mkdirSync(path.join(dir, "private"));
+    fs.copyFileSync(conn.pki.key, path.join(dir, "private", "key.pem"));
+  }
   const uri = `unix://${dir}/charon.vici`;
   const child: ChildProcess = spawn(
     "ip",
