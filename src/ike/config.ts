@@ -8,7 +8,7 @@
  *     "ike": ["aes128gcm-sha256-31", "aes128-sha256-14"],   conf-hash-dhgroup (MmSecMethod)
  *     "esp": ["aes128gcm-none", "aes128-sha256"],          conf-auth (QmSecMethod ESP[conf,auth])
  *     "localTs": ["10.0.0.1/32"], "remoteTs": ["10.0.0.2/32"],
- *     "mode": "tunnel", "pfs": false, "forceEncap": false, "lifetimeSec": 3600 }
+ *     "mode": "tunnel", "pfs": false, "forceEncap": false, "lifetimeSec": 3600, "ikeLifetimeSec": 0 }
  *   Certificates instead of "psk": "cert": "me.pem", "key": "me.key", "ca": ["root.pem"]
  */
 import type {
@@ -149,6 +149,7 @@ export function parsePeerFile(text: string, file: string, io?: PeerFileIo): Peer
     ),
     mode,
     forceEncap: o.forceEncap === true,
+    ikeLifetimeSec: typeof o.ikeLifetimeSec === "number" ? o.ikeLifetimeSec : 0,
   };
   ikeProposals(peer.mm);
   childProposals(peer.qm, Buffer.alloc(4), null);

@@ -75,6 +75,8 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
   const opt = { ...DEFAULT_IKE_OPTIONS, ...deps.options };
   const sas = new Map<string, IkeSa>();
   const childSpis = new Set<number>();
+  /** Lifetime timers of child SAs by inbound SPI (they follow a child across IKE SA rekeys). */
+  const childTimers = new Map<number, (() => void)[]>();
   const drops = new Map<string, number>();
   const cookieSecret = deps.random(32);
   let closed = false;
@@ -174,6 +176,39 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     transmit(sa);
   }
 
+  /** Soft lifetime: the creator rekeys; hard lifetime: either side deletes (RFC 7296 §2.8). */
+  function scheduleChildLifetime(spiIn: number, lifetimeSec: number, creator: boolean): void {
+    if (lifetimeSec <= 0) return;
+    const timers: (() => void)[] = [];
+    if (creator) {
+      timers.push(
+        deps.clock.setTimer(lifetimeSec * 1000 * opt.rekeyAtFraction, () => {
+          const sa = findByChild(spiIn);
+          if (sa && sa.children.get(spiIn)?.state === "installed") {
+            ctx.log(
+              sa,
+              `child SA ${spiIn.toString(16).padStart(8, "0")} lifetime ${lifetimeSec} s nearly over: rekeying`,
+            );
+            rekeyChild(ctx, sa, spiIn);
+          }
+        }),
+      );
+    }
+    timers.push(
+      deps.clock.setTimer(lifetimeSec * 1000, () => {
+        const sa = findByChild(spiIn);
+        if (sa) {
+          ctx.log(
+            sa,
+            `child SA ${spiIn.toString(16).padStart(8, "0")} reached its hard lifetime of ${lifetimeSec} s`,
+          );
+          deleteChild(ctx, sa, spiIn);
+        }
+      }),
+    );
+    childTimers.set(spiIn, timers);
+  }
+
   function removeSa(sa: IkeSa): void {
     for (const [k, v] of sas) if (v === sa) sas.delete(k);
   }
@@ -233,6 +268,16 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     established(sa) {
       deps.onIkeSaState?.(sa.peer.name, spiText(sa), "established");
       scheduleLiveness(sa);
+      const life = sa.peer.ikeLifetimeSec ?? 0;
+      if (life > 0 && sa.initiator) {
+        const cancel = deps.clock.setTimer(life * 1000 * opt.rekeyAtFraction, () => {
+          if (sa.state === "established") {
+            ctx.log(sa, `IKE SA lifetime ${life} s nearly over: rekeying`);
+            rekeyIkeSa(ctx, sa);
+          }
+        });
+        sa.cancelTimers.push(cancel);
+      }
     },
     installChild(sa, record) {
       sa.children.set(record.spiIn, { record, state: "installed" });
@@ -241,9 +286,12 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
         `child SA ${record.spiIn.toString(16).padStart(8, "0")}/${record.spiOut.toString(16).padStart(8, "0")} installed (${record.protocol} ${record.mode}, encr ${record.encrId}/${record.encrKeyBits}, integ ${record.integId})`,
       );
       deps.onChildSa(record);
+      scheduleChildLifetime(record.spiIn, record.lifetimeSec, record.initiator);
     },
     removeChild(sa, spiIn, why) {
       if (!sa.children.delete(spiIn)) return;
+      for (const cancel of childTimers.get(spiIn) ?? []) cancel();
+      childTimers.delete(spiIn);
       childSpis.delete(spiIn);
       ctx.log(sa, `child SA ${spiIn.toString(16).padStart(8, "0")} removed (${why})`);
       deps.onChildSaDeleted(spiIn);
@@ -416,8 +464,9 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     await sa.chain;
   }
 
-  const findByChild = (spiIn: number): IkeSa | undefined =>
-    [...new Set(sas.values())].find((s) => s.children.has(spiIn));
+  function findByChild(spiIn: number): IkeSa | undefined {
+    return [...new Set(sas.values())].find((s) => s.children.has(spiIn));
+  }
 
   return {
     receive,
@@ -452,6 +501,8 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
         sa.pending?.cancelTimer();
         for (const c of sa.cancelTimers) c();
       }
+      for (const timers of childTimers.values()) for (const c of timers) c();
+      childTimers.clear();
     },
   };
 }

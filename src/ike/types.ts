@@ -48,6 +48,8 @@ export interface PeerConfig {
   mode: ChildMode;
   /** Pretend to be behind NAT so both sides float to UDP 4500 (strongSwan's encap=yes). */
   forceEncap: boolean;
+  /** IKE SA lifetime (the policy's main-mode lifetime); 0 = no time-based IKE SA rekey. */
+  ikeLifetimeSec?: number;
 }
 
 export interface IkeOptions {
@@ -61,6 +63,8 @@ export interface IkeOptions {
   cookieThreshold: number;
   /** Half-open SAs are dropped after this long. */
   halfOpenTimeoutMs: number;
+  /** The side that created an SA rekeys it when this fraction of its lifetime has passed. */
+  rekeyAtFraction: number;
 }
 
 export const DEFAULT_IKE_OPTIONS: IkeOptions = {
@@ -69,6 +73,7 @@ export const DEFAULT_IKE_OPTIONS: IkeOptions = {
   livenessMs: 30_000,
   cookieThreshold: 64,
   halfOpenTimeoutMs: 30_000,
+  rekeyAtFraction: 0.9,
 };
 
 export interface Clock {

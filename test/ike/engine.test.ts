@@ -330,6 +330,38 @@ describe("IKEv2 engine, two in-process peers (RFC 7296)", () => {
     assert.deepEqual(a.engine.sas(), []);
   });
 
+  it("RFC 7296 §2.8: the creator rekeys a child SA at 90 % of its lifetime, and the IKE SA at 90 % of ikeLifetimeSec", async () => {
+    const qm = [
+      {
+        esp: { conf: "aes128gcm" as const, auth: "none" as const },
+        lifetimeKb: 100_000,
+        lifetimeSec: 100,
+      },
+    ];
+    const { clock, a, b } = pair({ qm, ikeLifetimeSec: 1000 }, { qm });
+    a.engine.initiate(`to-${B}`);
+    await settle();
+    const first = a.children[0]!;
+    clock.advance(89_000);
+    await settle();
+    assert.equal(a.children.length, 1, "not before 90 %");
+    clock.advance(1_000);
+    await settle();
+    assert.equal(a.children.length, 2);
+    assert.equal(b.children.length, 2);
+    assert.deepEqual(a.deleted, [first.spiIn]);
+    assert.ok(a.logs.some((l) => l.includes("lifetime 100 s nearly over: rekeying")));
+    const spis = a.engine.sas()[0]!.spis;
+    for (let t = 0; t < 810; t += 10) {
+      clock.advance(10_000);
+      await settle();
+    }
+    assert.notEqual(a.engine.sas()[0]!.spis, spis, "the IKE SA was rekeyed");
+    assert.ok(a.children.length > 2, "child SAs kept being rekeyed meanwhile");
+    assert.equal(a.engine.sas().length, 1);
+    assert.equal(b.engine.sas().length, 1);
+  });
+
   describe("certificates (RFC 7296 §3.6-§3.8, RFC 7427 digital signatures)", () => {
     const pki = makeTestPki([A], [B]);
     after(() => pki.cleanup());
