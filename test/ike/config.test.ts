@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parsePeerFile } from "../../src/ike/config.js";
+import { peerFromPolicy } from "../../src/ike/policy.js";
 import { EncrId, IntegId, PrfId, TransformType } from "../../src/ike/constants.js";
 import { childProposals, ikeProposals, selectProposal } from "../../src/ike/proposals.js";
 import { narrow, selectorFromCidr, selectorText } from "../../src/ike/selectors.js";
@@ -114,5 +115,103 @@ describe("IKE proposals, selectors and peer files", () => {
     } finally {
       home.cleanup();
     }
+  });
+
+  it("a peer from the policy model: methods, PFS, mode, lifetime and the first usable auth method", () => {
+    const now = "2026-01-01T00:00:00Z";
+    const qm = [
+      {
+        esp: { conf: "aes256gcm" as const, auth: "none" as const },
+        lifetimeKb: 1000,
+        lifetimeSec: 900,
+      },
+    ];
+    const action = {
+      guid: "a",
+      name: "Require",
+      description: "",
+      action: "negotiate" as const,
+      qmPfs: true,
+      inpass: false,
+      soft: false,
+      qmSecMethods: qm,
+      lastModified: now,
+    };
+    const rule = {
+      id: 1,
+      guid: "r",
+      name: "Web",
+      description: "",
+      filterList: "f",
+      filterAction: "a",
+      tunnel: null,
+      connType: "all" as const,
+      active: true,
+      auth: [{ kind: "kerberos" as const }, { kind: "psk" as const, key: "k" }],
+      lastModified: now,
+    };
+    const policy = {
+      guid: "p",
+      name: "P",
+      description: "",
+      mmPfs: false,
+      qmPerMm: 0,
+      mmLifetimeMin: 480,
+      activateDefaultRule: false,
+      pollingIntervalMin: 180,
+      assigned: true,
+      mmSecMethods: [{ conf: "aes128gcm" as const, hash: "sha256" as const, dhGroup: 19 as const }],
+      rules: [rule],
+      defaultRule: { active: false, qmPfs: false, qmSecMethods: [], auth: [] },
+      lastModified: now,
+    };
+    const ts = [selectorFromCidr("10.0.0.1/32")];
+    const peer = peerFromPolicy({
+      name: "x",
+      policy,
+      rule,
+      action,
+      localAddress: "10.0.0.1",
+      remoteAddress: "10.0.0.2",
+      localTs: ts,
+      remoteTs: ts,
+    });
+    assert.equal(
+      peer.auth.name,
+      "psk",
+      "kerberos has no provider here, so the preshared key is used",
+    );
+    assert.equal(peer.mode, "transport");
+    assert.equal(peer.pfs, true);
+    assert.equal(peer.ikeLifetimeSec, 480 * 60);
+    assert.deepEqual(peer.qm, qm);
+    assert.throws(
+      () =>
+        peerFromPolicy({
+          name: "x",
+          policy,
+          rule: { ...rule, auth: [{ kind: "kerberos" }] },
+          action,
+          localAddress: "10.0.0.1",
+          remoteAddress: "10.0.0.2",
+          localTs: ts,
+          remoteTs: ts,
+        }),
+      /rule 1 \(Web\): no usable authentication method among \[kerberos\]/,
+    );
+    assert.throws(
+      () =>
+        peerFromPolicy({
+          name: "x",
+          policy,
+          rule,
+          action: { ...action, action: "permit" },
+          localAddress: "10.0.0.1",
+          remoteAddress: "10.0.0.2",
+          localTs: ts,
+          remoteTs: ts,
+        }),
+      /is permit, not negotiate/,
+    );
   });
 });
