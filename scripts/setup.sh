@@ -19,10 +19,15 @@ declare -A need=(
   [ping]=iputils-ping
   [samba-tool]=samba
   [winbindd]=samba-ad-dc
+  [swanctl]=strongswan-swanctl
+  [openssl]=openssl
 )
-# packages that install no program: a file or directory that proves they are there
+# packages that install no program on the PATH: a file or directory that proves they are there
 declare -A need_path=(
   [/usr/share/samba/setup/ad-schema]=samba-ad-provision
+  [/usr/lib/ipsec/charon]=strongswan-charon
+  [/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so]=libcharon-extra-plugins
+  [/usr/lib/ipsec/plugins/libstrongswan-openssl.so]=libstrongswan-standard-plugins
 )
 missing=()
 for tool in "${!need[@]}"; do
@@ -36,7 +41,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "setup: warning: missing Debian packages (${missing[*]}); run as root to install them" >&2
   fi

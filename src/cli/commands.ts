@@ -7,6 +7,7 @@ import { domainCommand } from "../domain/command.js";
 import { gpupdateCommand, joinCommand, leaveCommand } from "../domain/join.js";
 import { netCommand } from "../domain/net.js";
 import { firewallCommand } from "../firewall/command.js";
+import { ikeCommand } from "../ike/cli.js";
 import type { Command } from "./env.js";
 import { ipsecCommand } from "./ipsec.js";
 import { KERBEROS_COMMANDS } from "./kerberos.js";
@@ -17,6 +18,7 @@ export const COMMANDS: readonly Command[] = [
   ipsecCommand,
   firewallCommand,
   agentCommand,
+  ikeCommand,
   dcCommand,
   domainCommand,
   netCommand,
