@@ -39,6 +39,12 @@ import {
   removeMember,
   showGroup,
 } from "./groups.js";
+import {
+  type AssignChange,
+  gpoAssignments,
+  loadDomainIpsec,
+  saveDomainIpsec,
+} from "./ipsec-domain.js";
 import { addRecord, deleteRecord, listRecords } from "./records.js";
 import { issueJoinToken } from "./tokens.js";
 
@@ -114,6 +120,13 @@ export const OPS: Readonly<Record<string, Op>> = {
     saveDomainStore(dir, actor, str(p, "name"), p.store as PolicyStore),
   "gpo.set-firewall": (dir, actor, p) =>
     saveFirewallSettings(dir, actor, str(p, "name"), p.settings),
+  "ipsec.get": (dir) => loadDomainIpsec(dir),
+  "ipsec.set": (dir, actor, p) =>
+    saveDomainIpsec(dir, actor, p.store, {
+      revision: typeof p.revision === "number" ? p.revision : undefined,
+      assign: Array.isArray(p.assign) ? (p.assign as AssignChange[]) : [],
+    }),
+  "ipsec.assignments": (dir, _a, p) => gpoAssignments(dir, optStr(p, "name")),
   "gpo.effective": (dir, _a, p) => effectivePolicy(dir, str(p, "computer")),
   dump: (dir) => dumpDirectory(dir),
   backup: async (dir, _a, p) => {
