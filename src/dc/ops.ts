@@ -69,6 +69,18 @@ function withToken(dir: Directory, actor: string, p: Params, name: string) {
   return issueJoinToken(dir, actor, name, ttl);
 }
 
+function assignList(v: unknown): AssignChange[] {
+  if (v === undefined) return [];
+  const ok = (a: unknown): a is AssignChange =>
+    typeof a === "object" &&
+    a !== null &&
+    typeof (a as AssignChange).gpo === "string" &&
+    (typeof (a as AssignChange).policy === "string" || (a as AssignChange).policy === null);
+  if (!Array.isArray(v) || !v.every(ok))
+    throw new DirectoryError("dc.policy", "assign: expected [{gpo, policy GUID or null}]");
+  return v;
+}
+
 export const OPS: Readonly<Record<string, Op>> = {
   "domain.show": (dir) => dir.domain(),
   "admin.set-password": (dir, actor, p) => setAdminPassword(dir, actor, str(p, "password")),
@@ -124,7 +136,7 @@ export const OPS: Readonly<Record<string, Op>> = {
   "ipsec.set": (dir, actor, p) =>
     saveDomainIpsec(dir, actor, p.store, {
       revision: typeof p.revision === "number" ? p.revision : undefined,
-      assign: Array.isArray(p.assign) ? (p.assign as AssignChange[]) : [],
+      assign: assignList(p.assign),
     }),
   "ipsec.assignments": (dir, _a, p) => gpoAssignments(dir, optStr(p, "name")),
   "gpo.effective": (dir, _a, p) => effectivePolicy(dir, str(p, "computer")),
