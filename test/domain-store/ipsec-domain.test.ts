@@ -12,6 +12,8 @@ import { SCHEMA_VERSION } from "../../src/dc/schema.js";
 import { createGpo, effectivePolicy, linkGpo, showGpo } from "../../src/dc/gpo.js";
 import { loadDomainIpsec, saveDomainIpsec } from "../../src/dc/ipsec-domain.js";
 import { runOp } from "../../src/dc/ops.js";
+import type { CliEnv } from "../../src/cli/env.js";
+import { domainBackend } from "../../src/netsh/ipsec-static/backend.js";
 import { emptyStore, type PolicyStore } from "../../src/policy/model.js";
 import { newDirectory } from "../dc/helpers.js";
 import { ips, ok } from "./helpers.js";
@@ -142,6 +144,55 @@ describe("the domain IPsec container on the DC (revisions, assignments, versions
         assert.equal(showGpo(again, "Old").assigned, null);
       } finally {
         again.close();
+      }
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  it("a save that lost the race (stale revision) is redone on the fresh store: both changes kept", async () => {
+    const h = tempHome("pds-race");
+    try {
+      newDirectory(h.dir).close();
+      const env: CliEnv = {
+        home: h.dir,
+        json: false,
+        out: () => {},
+        err: () => {},
+        vars: {},
+        isRoot: true,
+        cwd: h.dir,
+      };
+      let calls = 0;
+      await domainBackend(env).update((store) => {
+        calls++;
+        if (calls === 1) {
+          // another administrator saves between our read and our write
+          const other = openDirectory(dbPath(h.dir));
+          const cur = loadDomainIpsec(other);
+          const s = structuredClone(cur.store);
+          s.filterLists.push({
+            ...(policy.filterLists[0] as PolicyStore["filterLists"][0]),
+            name: "theirs",
+          });
+          saveDomainIpsec(other, "other", s, { revision: cur.revision });
+          other.close();
+        }
+        store.filterActions.push({
+          ...(policy.filterActions[0] as PolicyStore["filterActions"][0]),
+          name: "ours",
+        });
+      });
+      assert.equal(calls, 2);
+      const d = openDirectory(dbPath(h.dir));
+      try {
+        const { store, revision } = loadDomainIpsec(d);
+        assert.deepEqual(
+          [store.filterLists.map((f) => f.name), store.filterActions.map((f) => f.name), revision],
+          [["theirs"], ["ours"], 2],
+        );
+      } finally {
+        d.close();
       }
     } finally {
       h.cleanup();

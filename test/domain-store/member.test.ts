@@ -7,7 +7,7 @@
  * settings; loaded only into a namespace the test made (POSTERN_NETNS), never the host's.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -15,7 +15,7 @@ import { defaultSettings } from "../../src/firewall/model.js";
 import { settingsFile } from "../../src/firewall/store.js";
 import { domainAssignedPath } from "../../src/policy/effective.js";
 import { cliInit, type DcProcess, freePort, startDcProcess } from "../dc/helpers.js";
-import { cli, needsRoot, runBin, tempHome, uniqueName } from "../helpers/cli.js";
+import { BIN, cli, needsRoot, runBin, tempHome, uniqueName } from "../helpers/cli.js";
 import { ips, ok, okJson, POLICY, refusedOnDc, SERVER_SCRIPT } from "./helpers.js";
 
 const EXPLAIN = [
@@ -115,6 +115,37 @@ describe("domain store through the running DC's admin socket; a member applies i
       /is assigned to policy object 'Secure web servers'/,
     );
     await refusedOnDc(dcHome.dir, ["add", "filterlist", "Secure web (server)"], /already exists/);
+  });
+
+  it("six netsh processes at once through the socket: all succeed, no change lost", async () => {
+    const names = Array.from({ length: 6 }, (_, i) => `parallel-${i}`);
+    const runs = names.map(
+      (n) =>
+        new Promise<number | null>((resolve) => {
+          const p = spawn(
+            process.execPath,
+            [BIN, "--home", dcHome.dir, "netsh", "ipsec", "static", "add", "filterlist", n],
+            {
+              stdio: "ignore",
+            },
+          );
+          p.on("exit", (code) => resolve(code));
+        }),
+    );
+    assert.deepEqual(
+      await Promise.all(runs),
+      names.map(() => 0),
+    );
+    const s = (await okJson(dcHome.dir, "netsh", "ipsec", "static", "show", "all")) as {
+      filterLists: { name: string }[];
+    };
+    for (const n of names)
+      assert.ok(
+        s.filterLists.some((f) => f.name === n),
+        n,
+      );
+    for (const n of names)
+      await ok(dcHome.dir, "netsh", "ipsec", "static", "delete", "filterlist", n);
   });
 
   it("a member joined with a token: before gpupdate its local policy decides", async () => {

@@ -6,7 +6,8 @@
  *   reached with the admin CLI's path (src/domain/client.ts: the admin socket when the DC
  *   runs, else the database directly). A save sends the revision it read and any GPO
  *   assignments; the DC commits store, assignments and one audit row in one transaction,
- *   and refuses a stale revision.
+ *   and refuses a stale revision; the command then redoes its change on the fresh store
+ *   (at most CONFLICT_RETRIES times), as the local store's lock would have serialised it.
  * Only a DC host (`<home>/dc/` exists) has a domain store: remote administration needs
  * Kerberos-authenticated admin calls, which are not wired yet.
  */
@@ -15,7 +16,7 @@ import type { CliEnv } from "../../cli/env.js";
 import type { AssignChange, DomainIpsec, GpoAssignment } from "../../dc/ipsec-domain.js";
 import { dcDir } from "../../dc/paths.js";
 import { adminCall } from "../../domain/client.js";
-import { PosternError } from "../../errors.js";
+import { isPosternError, PosternError } from "../../errors.js";
 import { loadStoreLocation } from "../../policy/location.js";
 import { withStoreLock } from "../../policy/lock.js";
 import type { PolicyStore } from "../../policy/model.js";
@@ -38,6 +39,9 @@ export interface StoreBackend {
 
 export const NOT_A_DC =
   "this host is not a domain controller: domain policy is edited on the DC (postern domain ..., or netsh there)";
+
+/** Attempts of a save refused for a stale revision (more than any realistic number of writers). */
+export const CONFLICT_RETRIES = 10;
 
 const NO_TX: ChangeTx = {
   assign: () => {
@@ -75,13 +79,21 @@ export function domainBackend(env: CliEnv): StoreBackend {
     kind: "domain",
     load: async () => (await get()).store,
     async update(change) {
-      const cur = await get();
-      const store = structuredClone(cur.store);
-      const assign: AssignChange[] = [];
-      const result = change(store, { assign: (gpo, policy) => assign.push({ gpo, policy }) });
-      validateStore(store, "the changed store");
-      await adminCall(env, "ipsec.set", { store, revision: cur.revision, assign });
-      return result;
+      for (let attempt = 1; ; attempt++) {
+        const cur = await get();
+        const store = structuredClone(cur.store);
+        const assign: AssignChange[] = [];
+        const result = change(store, { assign: (gpo, policy) => assign.push({ gpo, policy }) });
+        validateStore(store, "the changed store");
+        try {
+          await adminCall(env, "ipsec.set", { store, revision: cur.revision, assign });
+          return result;
+        } catch (e) {
+          // another administrator saved in between: redo the change on the new store
+          if (!isPosternError(e) || e.code !== "dc.conflict" || attempt >= CONFLICT_RETRIES)
+            throw e;
+        }
+      }
     },
     assignments: async (gpo) =>
       (await adminCall(env, "ipsec.assignments", gpo === undefined ? {} : { name: gpo }))
