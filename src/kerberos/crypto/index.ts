@@ -1,0 +1,20 @@
+/**
+ * Kerberos crypto (RFC 3961 framework; RFC 3962 and RFC 8009 enctypes). Callers use
+ * `getEnctype(etype)` and `getChecksumType(cksumtype)`; keys are raw bytes.
+ */
+export { aesCtsDecrypt, aesCtsEncrypt } from "./cts.js";
+export type { ChecksumType, CryptoDeps, Enctype } from "./enctype.js";
+export { KerberosCryptoError, type KerberosCryptoCode } from "./errors.js";
+export { KeyUsage } from "./key-usage.js";
+export { nfold } from "./nfold.js";
+export {
+  CKSUMTYPE,
+  ETYPE,
+  enctypeName,
+  getChecksumType,
+  getEnctype,
+  isSupportedEnctype,
+  REFUSED_ENCTYPES,
+  SUPPORTED_ENCTYPES,
+} from "./registry.js";
+export { paramsFromIterations } from "./s2kparams.js";

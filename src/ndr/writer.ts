@@ -1,0 +1,75 @@
+/**
+ * A little-endian NDR writer (C706 §14, MS-RPCE §2.2.5). Referent ids for unique pointers
+ * are handed out in write order from 0x00020000 in steps of 4, as Windows marshals them.
+ */
+export interface NdrWriter {
+  readonly length: number;
+  align(n: 2 | 4 | 8): void;
+  u8(v: number): void;
+  u16(v: number): void;
+  u32(v: number): void;
+  u64(v: bigint): void;
+  bytes(b: Uint8Array): void;
+  /** Writes a referent id (or 0 for NULL) and returns whether the pointee must follow. */
+  pointer(present: boolean): boolean;
+  finish(): Uint8Array;
+}
+
+export function createNdrWriter(firstReferent = 0x00020000): NdrWriter {
+  let buf = new Uint8Array(256);
+  let len = 0;
+  let referent = firstReferent;
+  const grow = (n: number) => {
+    if (len + n <= buf.length) return;
+    let cap = buf.length * 2;
+    while (cap < len + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(buf.subarray(0, len));
+    buf = next;
+  };
+  const put = (n: number, f: (dv: DataView) => void) => {
+    grow(n);
+    f(new DataView(buf.buffer, len, n));
+    len += n;
+  };
+  const w: NdrWriter = {
+    get length() {
+      return len;
+    },
+    align(n) {
+      const pad = (n - (len % n)) % n;
+      grow(pad);
+      buf.fill(0, len, len + pad);
+      len += pad;
+    },
+    u8: (v) => put(1, (dv) => dv.setUint8(0, v)),
+    u16(v) {
+      w.align(2);
+      put(2, (dv) => dv.setUint16(0, v, true));
+    },
+    u32(v) {
+      w.align(4);
+      put(4, (dv) => dv.setUint32(0, v >>> 0, true));
+    },
+    u64(v) {
+      w.align(8);
+      put(8, (dv) => dv.setBigUint64(0, v, true));
+    },
+    bytes(b) {
+      grow(b.length);
+      buf.set(b, len);
+      len += b.length;
+    },
+    pointer(present) {
+      if (!present) {
+        w.u32(0);
+        return false;
+      }
+      w.u32(referent);
+      referent += 4;
+      return true;
+    },
+    finish: () => buf.slice(0, len),
+  };
+  return w;
+}
