@@ -1,0 +1,60 @@
+/**
+ * The PAC the KDC puts in every ticket (MS-PAC §2.4-2.10), built from the principal
+ * database: LOGON_INFO (user RID, primary group, group RIDs of the domain, extra SIDs for
+ * SIDs outside it), CLIENT_INFO (authtime + client name), UPN_DNS_INFO (UPN, DNS domain,
+ * SAM name and SID). Signatures are added when the ticket is sealed (ticket.ts).
+ */
+import { buildLogonInfo, filetimeFromMs, type Pac } from "../pac/index.js";
+import type { ResolvedKdcConfig } from "./config.js";
+import type { PrincipalEntry } from "./database.js";
+
+/** Splits "S-1-5-21-a-b-c-rid" into domain SID and RID. */
+export function splitSid(sid: string): { domainSid: string; rid: number } {
+  const i = sid.lastIndexOf("-");
+  return { domainSid: sid.slice(0, i), rid: Number(sid.slice(i + 1)) };
+}
+
+/** An unsigned PAC for `entry`, as of `authtimeMs`; `clientName` is the ticket's cname. */
+export function buildPac(
+  entry: PrincipalEntry,
+  clientName: string,
+  authtimeMs: number,
+  config: ResolvedKdcConfig,
+): Pac {
+  const { domainSid, rid } = splitSid(entry.accountSid);
+  const groupRids: number[] = [];
+  const extraSids: string[] = [];
+  for (const sid of entry.groupSids) {
+    const g = splitSid(sid);
+    if (g.domainSid === domainSid) groupRids.push(g.rid);
+    else extraSids.push(sid);
+  }
+  const machine = entry.name.endsWith("$");
+  const logon = buildLogonInfo({
+    userName: entry.name,
+    userId: rid,
+    primaryGroupId: entry.primaryGroupRid,
+    groupRids,
+    extraSids,
+    domainSid,
+    domainName: config.netbiosDomain,
+    logonTimeMs: authtimeMs,
+    userAccountControl: machine ? 0x80 : 0x10,
+  });
+  return {
+    buffers: [
+      { kind: "logon-info", value: logon },
+      { kind: "client-info", value: { clientId: filetimeFromMs(authtimeMs), name: clientName } },
+      {
+        kind: "upn-dns-info",
+        value: {
+          upn: `${machine ? entry.name : entry.name}@${config.dnsDomain}`,
+          dnsDomainName: config.dnsDomain.toUpperCase(),
+          flags: machine ? 0x1 : 0,
+          samName: entry.name,
+          sid: entry.accountSid,
+        },
+      },
+    ],
+  };
+}
