@@ -89,7 +89,8 @@ export function authenticateTgsReq(
   const start = (tgt.starttime ?? tgt.authtime).getTime();
   if (start > nowMs + cfg.skewMs) throw kdcError("KRB_AP_ERR_TKT_NYV", "TGT not yet valid");
   if (renewing) {
-    if (!tgt.renewTill || tgt.renewTill.getTime() < nowMs)
+    if (!tgt.renewTill) throw kdcError("KDC_ERR_BADOPTION", "ticket is not renewable");
+    if (tgt.renewTill.getTime() < nowMs)
       throw kdcError("KRB_AP_ERR_TKT_EXPIRED", "TGT renew-till has passed");
   } else if (tgt.endtime.getTime() < nowMs - cfg.skewMs) {
     throw kdcError("KRB_AP_ERR_TKT_EXPIRED", "TGT has expired");

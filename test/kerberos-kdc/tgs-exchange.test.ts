@@ -1,0 +1,237 @@
+/**
+ * The TGS exchange of our KDC core (RFC 4120 §3.3): service tickets with the TGT's PAC,
+ * renewal, S4U2Self (MS-SFU) with current groups, and the errors of §7.5.9.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { getEnctype, KeyUsage } from "../../src/kerberos/crypto/index.js";
+import { ticketPacBytes } from "../../src/kerberos/kdc/ticket.js";
+import {
+  AD_TYPE,
+  type EncTicketPart,
+  encodeAdIfRelevant,
+  encodeEncTicketPart,
+  KRB_ERROR_CODE as E,
+  hasFlag,
+  KDC_OPTIONS,
+  TICKET_FLAGS,
+} from "../../src/kerberos/messages/index.js";
+import { verifyPac } from "../../src/kerberos/pac/index.js";
+import {
+  buildAsReq,
+  buildTgsReq,
+  type Creds,
+  expectCreds,
+  expectError,
+  openServiceTicket,
+  principal,
+  readReply,
+  type TgsReqInput,
+} from "./client.js";
+import { createTestRealm, DOMAIN_SID, REALM, T0, type TestRealm } from "./realm.js";
+
+const alice = principal("alice");
+const server1 = principal("host", "server1.pkd.test");
+const sid = (rid: number) => `${DOMAIN_SID}-${rid}`;
+
+function login(
+  r: TestRealm,
+  name: string,
+  password: string,
+  opts: { renewable?: boolean } = {},
+): Creds {
+  const key = { etype: 18, key: r.key(name, password, 18) };
+  const req = buildAsReq({
+    realm: REALM,
+    cname: principal(name),
+    etypes: [18, 17],
+    key,
+    nowMs: r.clock.now,
+    ...(opts.renewable
+      ? { kdcOptions: KDC_OPTIONS.renewable, rtimeMs: r.clock.now + 3 * 86400_000 }
+      : {}),
+  });
+  return expectCreds(readReply(r.kdc.handle(req, "tcp").reply!, key, KeyUsage.AS_REP_ENC_PART));
+}
+
+function tgs(r: TestRealm, tgt: Creds, cname: string, over: Partial<TgsReqInput> = {}) {
+  const req = buildTgsReq({
+    realm: REALM,
+    tgt,
+    cname: principal(cname),
+    sname: server1,
+    etypes: [18, 17],
+    nowMs: r.clock.now,
+    ...over,
+  });
+  return readReply(
+    r.kdc.handle(req, "tcp").reply!,
+    over.subkey ?? tgt.sessionKey,
+    over.subkey ? KeyUsage.TGS_REP_ENC_PART_SUBKEY : KeyUsage.TGS_REP_ENC_PART_SESSION_KEY,
+  );
+}
+
+/** The EncTicketPart as the ticket signature covers it: PAC ad-data replaced by one zero byte. */
+function zeroPacTicket(part: EncTicketPart): Uint8Array {
+  return encodeEncTicketPart({
+    ...part,
+    authorizationData: [
+      encodeAdIfRelevant([{ adType: AD_TYPE.AD_WIN2K_PAC, adData: Uint8Array.of(0) }]),
+    ],
+  });
+}
+
+function servicePac(r: TestRealm, c: Creds) {
+  const serverKey = r.key("SERVER1$", "server1-pw", 18);
+  const part = openServiceTicket(c.ticket, serverKey);
+  const pac = verifyPac(
+    ticketPacBytes(part)!,
+    { etype: 18, key: serverKey },
+    { etype: 18, key: r.krbtgtKey },
+    { ticket: zeroPacTicket(part) },
+  );
+  return { part, pac };
+}
+
+describe("TGS exchange (RFC 4120 §3.3)", () => {
+  it("§3.3.3: a service ticket for host/server1 carries the TGT's PAC, signed with the service and KDC keys and the ticket signature", () => {
+    const r = createTestRealm();
+    const tgt = login(r, "alice", "alice-pw");
+    const c = expectCreds(tgs(r, tgt, "alice"));
+    assert.deepEqual(c.rep.cname, alice);
+    assert.deepEqual(c.ticket.sname, server1);
+    const { part, pac } = servicePac(r, c);
+    assert.deepEqual(part.cname, alice);
+    assert.deepEqual(part.key, c.enc.key);
+    assert.ok(hasFlag(part.flags, TICKET_FLAGS.preAuthent));
+    assert.ok(!hasFlag(part.flags, TICKET_FLAGS.initial));
+    assert.deepEqual(pac.verified, { server: true, kdc: true, extendedKdc: false, ticket: true });
+    assert.ok(pac.groupSids.includes(sid(1105)));
+  });
+
+  it("§3.3.3: the reply is encrypted in the authenticator subkey when one is sent (key usage 9)", () => {
+    const r = createTestRealm();
+    const tgt = login(r, "alice", "alice-pw");
+    const subkey = { etype: 18, key: getEnctype(18).generateKey() };
+    const c = expectCreds(tgs(r, tgt, "alice", { subkey }));
+    assert.deepEqual(c.ticket.sname, server1);
+  });
+
+  it("§3.3.3: the service ticket ends no later than the TGT", () => {
+    const r = createTestRealm();
+    const tgt = login(r, "alice", "alice-pw");
+    r.clock.now += 3600_000;
+    const c = expectCreds(tgs(r, tgt, "alice"));
+    assert.equal(c.enc.endtime.getTime(), tgt.enc.endtime.getTime());
+    assert.equal(c.enc.authtime.getTime(), tgt.enc.authtime.getTime());
+  });
+
+  it("§7.5.9: modified req-body MODIFIED, unknown service S_PRINCIPAL_UNKNOWN, expired TGT TKT_EXPIRED, tampered TGT BAD_INTEGRITY", () => {
+    const r = createTestRealm();
+    const tgt = login(r, "alice", "alice-pw");
+    assert.equal(
+      expectError(tgs(r, tgt, "alice", { badChecksum: true })).errorCode,
+      E.KRB_AP_ERR_MODIFIED,
+    );
+    assert.equal(
+      expectError(tgs(r, tgt, "alice", { sname: principal("host", "nowhere.pkd.test") })).errorCode,
+      E.KDC_ERR_S_PRINCIPAL_UNKNOWN,
+    );
+    assert.equal(expectError(tgs(r, tgt, "bob")).errorCode, E.KRB_AP_ERR_BADMATCH);
+    const cipher = Uint8Array.from(tgt.ticket.encPart.cipher);
+    cipher[20]! ^= 0x40;
+    const tampered = {
+      ...tgt,
+      ticket: { ...tgt.ticket, encPart: { ...tgt.ticket.encPart, cipher } },
+    };
+    assert.equal(expectError(tgs(r, tampered, "alice")).errorCode, E.KRB_AP_ERR_BAD_INTEGRITY);
+    r.clock.now += 11 * 3600_000;
+    assert.equal(expectError(tgs(r, tgt, "alice")).errorCode, E.KRB_AP_ERR_TKT_EXPIRED);
+  });
+
+  it("§3.3.3: a client disabled after its AS exchange is CLIENT_REVOKED at the TGS", () => {
+    const r = createTestRealm();
+    const tgt = login(r, "alice", "alice-pw");
+    r.db.setEnabled("alice", false);
+    assert.equal(expectError(tgs(r, tgt, "alice")).errorCode, E.KDC_ERR_CLIENT_REVOKED);
+  });
+
+  it("§3.3.3.1 RENEW: an expired renewable TGT is renewed up to renew-till, keeping its PAC; past renew-till TKT_EXPIRED", () => {
+    const r = createTestRealm();
+    const tgt = login(r, "alice", "alice-pw", { renewable: true });
+    assert.equal(tgt.enc.renewTill?.getTime(), T0 + 3 * 86400_000);
+    r.db.setGroups("alice", [1300]);
+    r.clock.now = T0 + 11 * 3600_000;
+    const renewed = expectCreds(
+      tgs(r, tgt, "alice", { sname: principal("krbtgt", REALM), kdcOptions: KDC_OPTIONS.renew }),
+    );
+    assert.equal(renewed.enc.starttime?.getTime(), r.clock.now);
+    assert.equal(renewed.enc.endtime.getTime(), r.clock.now + 10 * 3600_000);
+    assert.equal(renewed.enc.authtime.getTime(), T0);
+    assert.ok(hasFlag(renewed.enc.flags, TICKET_FLAGS.renewable));
+    // The renewed TGT still carries the groups of the original AS exchange.
+    const svc = expectCreds(tgs(r, renewed, "alice"));
+    const { pac } = servicePac(r, svc);
+    assert.ok(pac.groupSids.includes(sid(1105)));
+    assert.ok(!pac.groupSids.includes(sid(1300)));
+    r.clock.now = T0 + 3 * 86400_000 + 60_000;
+    assert.equal(
+      expectError(
+        tgs(r, tgt, "alice", { sname: principal("krbtgt", REALM), kdcOptions: KDC_OPTIONS.renew }),
+      ).errorCode,
+      E.KRB_AP_ERR_TKT_EXPIRED,
+    );
+  });
+
+  it("§3.3.3.1: RENEW of a ticket without RENEWABLE is BADOPTION", () => {
+    const r = createTestRealm();
+    const tgt = login(r, "alice", "alice-pw");
+    const out = tgs(r, tgt, "alice", {
+      sname: principal("krbtgt", REALM),
+      kdcOptions: KDC_OPTIONS.renew,
+    });
+    assert.equal(expectError(out).errorCode, E.KDC_ERR_BADOPTION);
+  });
+});
+
+describe("S4U2Self (MS-SFU §3.2.5.1.2): refreshing a client's groups", () => {
+  it("after a group change, a TGS with the old TGT keeps the old groups; S4U2Self gives the current ones", () => {
+    const r = createTestRealm();
+    const aliceTgt = login(r, "alice", "alice-pw");
+    const serverTgt = login(r, "SERVER1$", "server1-pw");
+    // The directory removes alice from 1105 ("trusted") and adds her to 1200.
+    r.db.setGroups("alice", [1200]);
+
+    const old = servicePac(r, expectCreds(tgs(r, aliceTgt, "alice"))).pac;
+    assert.ok(old.groupSids.includes(sid(1105)), "old TGT: still trusted");
+    assert.ok(!old.groupSids.includes(sid(1200)));
+
+    const s4u = expectCreds(tgs(r, serverTgt, "SERVER1$", { forUser: alice }));
+    assert.deepEqual(s4u.rep.cname, alice);
+    const { part, pac } = servicePac(r, s4u);
+    assert.deepEqual(part.cname, alice);
+    assert.ok(!hasFlag(part.flags, TICKET_FLAGS.forwardable));
+    assert.equal(pac.userSid, sid(1104));
+    assert.ok(pac.groupSids.includes(sid(1200)), "S4U2Self: the current group");
+    assert.ok(!pac.groupSids.includes(sid(1105)), "S4U2Self: the removed group is gone");
+    assert.equal(pac.clientInfo?.name, "alice");
+  });
+
+  it("S4U2Self for a ticket to another service is BADOPTION; unknown user C_PRINCIPAL_UNKNOWN; disabled CLIENT_REVOKED", () => {
+    const r = createTestRealm();
+    const wsTgt = login(r, "WS01$", "ws01-pw");
+    assert.equal(
+      expectError(tgs(r, wsTgt, "WS01$", { forUser: alice })).errorCode,
+      E.KDC_ERR_BADOPTION,
+    );
+    const serverTgt = login(r, "SERVER1$", "server1-pw");
+    assert.equal(
+      expectError(tgs(r, serverTgt, "SERVER1$", { forUser: principal("mallory") })).errorCode,
+      E.KDC_ERR_C_PRINCIPAL_UNKNOWN,
+    );
+    assert.equal(
+      expectError(tgs(r, serverTgt, "SERVER1$", { forUser: principal("bob") })).errorCode,
+      E.KDC_ERR_CLIENT_REVOKED,
+    );
+  });
+});
