@@ -15,6 +15,7 @@ declare -A need=(
   [dig]=dnsutils
   [tcpdump]=tcpdump
   [iperf3]=iperf3
+  [samba-tool]=samba
 )
 missing=()
 for tool in "${!need[@]}"; do

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import {
+  createDerivedKeyCache,
+  createKerberosCrypto,
   getChecksumType,
   getEnctype,
   KerberosCryptoError,
@@ -100,6 +102,61 @@ describe("Kerberos enctypes 17, 18, 19, 20", () => {
       assert.equal(e.verifyChecksum(key, KeyUsage.KRB_SAFE_CKSUM, data, ck.subarray(1)), false);
     });
   }
+
+  it("with a derived-key cache, every enctype gives the same bytes as without (property)", () => {
+    const cache = createDerivedKeyCache(8);
+    const kc = createKerberosCrypto({
+      randomBytes: counterRandom().randomBytes,
+      derivedKeys: cache,
+    });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...SUPPORTED_ENCTYPES),
+        fc.integer({ min: 0, max: 30 }),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.uint8Array({ maxLength: 64 }),
+        (etype, usage, conf, p) => {
+          const plain = getEnctype(etype);
+          const fast = kc.getEnctype(etype);
+          const key = Uint8Array.from(
+            { length: plain.keyLength },
+            (_, i) => (i * 7 + usage) & 0xff,
+          );
+          const c = fast.encrypt(key, usage, p, conf);
+          assert.deepEqual(Buffer.from(c), Buffer.from(plain.encrypt(key, usage, p, conf)));
+          assert.deepEqual(Buffer.from(fast.decrypt(key, usage, c)), Buffer.from(p));
+          assert.deepEqual(
+            Buffer.from(fast.checksum(key, usage, p)),
+            Buffer.from(plain.checksum(key, usage, p)),
+          );
+          assert.ok(cache.size <= 8);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    assert.equal(kc.getEnctype(18), kc.getEnctype(18), "instances are made once");
+    assert.throws(
+      () => kc.getEnctype(18).encrypt(new Uint8Array(5), 1, new Uint8Array(1)),
+      /key length 5/,
+    );
+  });
+
+  it("every output is a plain Uint8Array (not a Buffer), so callers can compare them", () => {
+    for (const etype of SUPPORTED_ENCTYPES) {
+      const e = getEnctype(etype);
+      const k = e.generateKey();
+      const outs = [
+        e.stringToKey("p", "s"),
+        e.encrypt(k, 1, new Uint8Array(3)),
+        e.decrypt(k, 1, e.encrypt(k, 1, new Uint8Array(0))),
+        e.decrypt(k, 1, e.encrypt(k, 1, new Uint8Array(3))),
+        e.checksum(k, 1, new Uint8Array(3)),
+        e.prf(k, new Uint8Array(3)),
+        k,
+      ];
+      for (const o of outs) assert.equal(Object.getPrototypeOf(o), Uint8Array.prototype, e.name);
+    }
+  });
 
   it("the same plaintext encrypts differently each time (fresh confounder)", () => {
     const e = getEnctype(18);

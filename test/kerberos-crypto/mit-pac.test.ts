@@ -23,6 +23,7 @@ import {
   KeyUsage,
 } from "../../src/kerberos/crypto/index.js";
 import {
+  checkClientInfo,
   decodePac,
   findBuffer,
   findSignature,
@@ -107,6 +108,14 @@ describe("MIT krb5kdc service tickets: our AES decryption, MIT's PAC signatures"
       });
       assert.equal(findSignature(pac, 6)!.signatureType, getEnctype(etype).checksumType);
       assert.equal(findBuffer(pac, "client-info")?.value.name, "user");
+      // CLIENT_INFO matches the ticket's authtime ([5] KerberosTime "YYYYMMDDHHMMSSZ").
+      const t = new TextDecoder().decode(
+        ctx(o.encTicketPart.children![0]!, 5)!.children![0]!.value,
+      );
+      const authTimeMs = Date.parse(
+        `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(8, 10)}:${t.slice(10, 12)}:${t.slice(12, 14)}Z`,
+      );
+      checkClientInfo(pac, { name: "user", authTimeMs });
       // One changed byte in the PAC's client name breaks the server signature.
       const ci = pac.buffers.findIndex((b) => b.kind === "client-info");
       const off = new DataView(o.pac.buffer, o.pac.byteOffset).getUint32(16 + 16 * ci, true);

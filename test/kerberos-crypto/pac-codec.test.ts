@@ -153,6 +153,20 @@ describe("MS-PAC codecs: round trips (property tests)", () => {
     );
   });
 
+  it("MS-PAC 2.14 ATTRIBUTES_INFO and 2.15 REQUESTER_SID round-trip inside a PAC", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 3 }), sid, (flags, requester) => {
+        const pac: Pac = {
+          buffers: [
+            { kind: "attributes-info", value: { flagsLength: 2, flags } },
+            { kind: "requester-sid", value: requester },
+          ],
+        };
+        assert.deepEqual(decodePac(encodePac(pac)), structuredClone(pac));
+      }),
+    );
+  });
+
   it("MS-PAC 2.5 random bytes after valid headers never crash the LOGON_INFO decoder", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), (junk) => {

@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { getEnctype } from "../../src/kerberos/crypto/index.js";
 import {
   buildLogonInfo,
+  checkClientInfo,
   decodePac,
   findSignature,
   type Pac,
@@ -83,6 +84,25 @@ describe("MS-PAC 2.8 signing and verification", () => {
       assert.equal(findSignature(v.pac, 7)!.signatureType, getEnctype(kdcEtype).checksumType);
     });
   }
+
+  it("MS-PAC 2.7 CLIENT_INFO must name the ticket's client and authtime", () => {
+    const server = key(18);
+    const v = verifyPac(signPac(machinePac(), server, key(18)), server);
+    const authTimeMs = Date.UTC(2026, 10, 27, 8, 0, 0);
+    checkClientInfo(v.pac, { name: "WS01$", authTimeMs: authTimeMs + 999 });
+    assert.throws(
+      () => checkClientInfo(v.pac, { name: "WS02$", authTimeMs }),
+      (e: unknown) =>
+        e instanceof PacError &&
+        e.code === "pac-client-mismatch" &&
+        e.krbErrorCode === 41 &&
+        e.message === 'PAC CLIENT_INFO: name "WS01$" is not the ticket\'s client "WS02$"',
+    );
+    assert.throws(
+      () => checkClientInfo(v.pac, { name: "WS01$", authTimeMs: authTimeMs + 1000 }),
+      /ClientId 2026-11-27T08:00:00.000Z is not the ticket's authtime 2026-11-27T08:00:01.000Z/,
+    );
+  });
 
   it("MS-PAC 2.8 a service without the KDC key still verifies the server signature", () => {
     const server = key(18);

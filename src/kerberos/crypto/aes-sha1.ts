@@ -17,6 +17,7 @@ import { aesCtsDecrypt, aesCtsEncrypt } from "./cts.js";
 import { deriveKeyAes, KC, KE, KI, usageConstant } from "./derive.js";
 import type { CryptoDeps, Enctype } from "./enctype.js";
 import { KerberosCryptoError } from "./errors.js";
+import { cached, derivedKeyId } from "./key-cache.js";
 import { checkKey, checkRandom } from "./keycheck.js";
 import { iterationsFromParams, toBytes } from "./s2kparams.js";
 
@@ -48,9 +49,13 @@ export const AES256_CTS_HMAC_SHA1_96: Sha1Variant = {
 
 export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype {
   const derive = (key: Uint8Array, usage: number, kind: number) =>
-    deriveKeyAes(checkKey(key, v.keyLength, v.name), usageConstant(usage, kind));
+    cached(
+      deps.derivedKeys,
+      () => derivedKeyId(v.etype, usage, kind, key),
+      () => deriveKeyAes(checkKey(key, v.keyLength, v.name), usageConstant(usage, kind)),
+    );
   const checksum = (key: Uint8Array, usage: number, data: Uint8Array) =>
-    hmac("sha1", derive(key, usage, KC), data).subarray(0, MAC);
+    new Uint8Array(hmac("sha1", derive(key, usage, KC), data).subarray(0, MAC));
   const randomToKey = (bytes: Uint8Array) => checkRandom(bytes, v.keyLength, v.name);
   return {
     etype: v.etype,
@@ -95,7 +100,7 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
           `${v.name}: decrypt integrity check failed (key usage ${usage}): wrong key or modified data`,
         );
       }
-      return data.slice(CONF);
+      return new Uint8Array(data.subarray(CONF));
     },
     checksum,
     verifyChecksum(key, usage, data, cksum) {
@@ -108,7 +113,7 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
     prf(key, input) {
       // One block with a zero IV: CBC and CTS are both a single AES block.
       const kp = deriveKeyAes(checkKey(key, v.keyLength, v.name), PRF);
-      return aesEcbEncrypt(kp, hash("sha1", input).subarray(0, 16));
+      return new Uint8Array(aesEcbEncrypt(kp, hash("sha1", input).subarray(0, 16)));
     },
   };
 }

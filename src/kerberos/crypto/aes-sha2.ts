@@ -20,6 +20,7 @@ import { aesCtsDecrypt, aesCtsEncrypt } from "./cts.js";
 import { KC, KE, KI, usageConstant } from "./derive.js";
 import type { CryptoDeps, Enctype } from "./enctype.js";
 import { KerberosCryptoError } from "./errors.js";
+import { cached, derivedKeyId } from "./key-cache.js";
 import { checkKey, checkRandom } from "./keycheck.js";
 import { iterationsFromParams, toBytes } from "./s2kparams.js";
 
@@ -71,14 +72,21 @@ export function kdfHmacSha2(
   head.set(label, 4);
   const tail = new Uint8Array(4);
   new DataView(tail.buffer).setUint32(0, bytes * 8);
-  return hmac(hash, key, [head, context, tail]).subarray(0, bytes);
+  return new Uint8Array(hmac(hash, key, [head, context, tail]).subarray(0, bytes));
 }
 
 export function createAesSha2Enctype(v: Sha2Variant, deps: CryptoDeps): Enctype {
   const derive = (key: Uint8Array, usage: number, kind: number, bytes: number) =>
-    kdfHmacSha2(v.hash, checkKey(key, v.keyLength, v.name), usageConstant(usage, kind), bytes);
+    cached(
+      deps.derivedKeys,
+      () => derivedKeyId(v.etype, usage, kind, key),
+      () =>
+        kdfHmacSha2(v.hash, checkKey(key, v.keyLength, v.name), usageConstant(usage, kind), bytes),
+    );
   const checksum = (key: Uint8Array, usage: number, data: Uint8Array) =>
-    hmac(v.hash, derive(key, usage, KC, v.macLength), data).subarray(0, v.macLength);
+    new Uint8Array(
+      hmac(v.hash, derive(key, usage, KC, v.macLength), data).subarray(0, v.macLength),
+    );
   const mac = (key: Uint8Array, usage: number, c: Uint8Array) =>
     hmac(v.hash, derive(key, usage, KI, v.macLength), [ZERO_IV, c]).subarray(0, v.macLength);
   const randomToKey = (bytes: Uint8Array) => checkRandom(bytes, v.keyLength, v.name);
@@ -127,7 +135,9 @@ export function createAesSha2Enctype(v: Sha2Variant, deps: CryptoDeps): Enctype 
           `${v.name}: decrypt integrity check failed (key usage ${usage}): wrong key or modified data`,
         );
       }
-      return aesCtsDecrypt(derive(key, usage, KE, v.keyLength), ZERO_IV, c).slice(CONF);
+      return new Uint8Array(
+        aesCtsDecrypt(derive(key, usage, KE, v.keyLength), ZERO_IV, c).subarray(CONF),
+      );
     },
     checksum,
     verifyChecksum(key, usage, data, cksum) {

@@ -16,7 +16,7 @@ const BLOCK = 16;
 /** AES-CTS encryption; `data` must be at least one block (16 bytes). */
 export function aesCtsEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
   if (data.length < BLOCK) throw new RangeError(`AES-CTS: input ${data.length} < 16 bytes`);
-  if (data.length === BLOCK) return aesCbcEncrypt(key, iv, data);
+  if (data.length === BLOCK) return new Uint8Array(aesCbcEncrypt(key, iv, data));
   const m = Math.ceil(data.length / BLOCK);
   const padded = new Uint8Array(m * BLOCK);
   padded.set(data);
@@ -32,7 +32,7 @@ export function aesCtsEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array)
 /** AES-CTS decryption; `data` must be at least one block (16 bytes). */
 export function aesCtsDecrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
   if (data.length < BLOCK) throw new RangeError(`AES-CTS: input ${data.length} < 16 bytes`);
-  if (data.length === BLOCK) return aesCbcDecrypt(key, iv, data);
+  if (data.length === BLOCK) return new Uint8Array(aesCbcDecrypt(key, iv, data));
   const m = Math.ceil(data.length / BLOCK);
   const lastLen = data.length - (m - 1) * BLOCK;
   const cm = data.subarray((m - 2) * BLOCK, (m - 1) * BLOCK); // the real C_m

@@ -5,6 +5,7 @@
  * Keys are raw protocol keys (`keyLength` bytes). `usage` is the RFC 4120 §7.5.1 key usage
  * number (see key-usage.ts). `encrypt` returns the RFC 4120 EncryptedData `cipher` octets.
  */
+import type { DerivedKeyCache } from "./key-cache.js";
 
 export interface Enctype {
   readonly etype: number;
@@ -62,7 +63,8 @@ export interface ChecksumType {
   verify(key: Uint8Array, usage: number, data: Uint8Array, cksum: Uint8Array): boolean;
 }
 
-/** Injected randomness (confounders, session keys). */
+/** Injected randomness (confounders, session keys) and an optional derived-key cache. */
 export interface CryptoDeps {
   randomBytes(n: number): Uint8Array;
+  derivedKeys?: DerivedKeyCache;
 }

@@ -5,15 +5,18 @@
 export { aesCtsDecrypt, aesCtsEncrypt } from "./cts.js";
 export type { ChecksumType, CryptoDeps, Enctype } from "./enctype.js";
 export { KerberosCryptoError, type KerberosCryptoCode } from "./errors.js";
+export { createDerivedKeyCache, type DerivedKeyCache } from "./key-cache.js";
 export { KeyUsage } from "./key-usage.js";
 export { nfold } from "./nfold.js";
 export {
   CKSUMTYPE,
+  createKerberosCrypto,
   ETYPE,
   enctypeName,
   getChecksumType,
   getEnctype,
   isSupportedEnctype,
+  type KerberosCrypto,
   REFUSED_ENCTYPES,
   SUPPORTED_ENCTYPES,
 } from "./registry.js";

@@ -127,3 +127,36 @@ export function getChecksumType(cksumtype: number, deps: CryptoDeps = DEFAULT_DE
     verify: (key, usage, data, cksum) => e.verifyChecksum(key, usage, data, cksum),
   };
 }
+
+/** Enctypes and checksum types sharing one injected random source and derived-key cache. */
+export interface KerberosCrypto {
+  getEnctype(etype: number): Enctype;
+  getChecksumType(cksumtype: number): ChecksumType;
+}
+
+/**
+ * The registry as an object: instances are made once and share `deps` (pass
+ * `derivedKeys: createDerivedKeyCache()` so a KDC derives each Kc/Ke/Ki once per key).
+ */
+export function createKerberosCrypto(deps: CryptoDeps = DEFAULT_DEPS): KerberosCrypto {
+  const enctypes = new Map<number, Enctype>();
+  const checksums = new Map<number, ChecksumType>();
+  return {
+    getEnctype(etype) {
+      let e = enctypes.get(etype);
+      if (!e) {
+        e = getEnctype(etype, deps);
+        enctypes.set(etype, e);
+      }
+      return e;
+    },
+    getChecksumType(cksumtype) {
+      let c = checksums.get(cksumtype);
+      if (!c) {
+        c = getChecksumType(cksumtype, deps);
+        checksums.set(cksumtype, c);
+      }
+      return c;
+    },
+  };
+}

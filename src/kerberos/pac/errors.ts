@@ -9,6 +9,7 @@ export type PacErrorCode =
   | "pac-missing-buffer" // a required buffer (LOGON_INFO, signatures) is absent
   | "pac-bad-signature" // a signature does not verify: KRB_AP_ERR_BAD_INTEGRITY (31)
   | "pac-key-mismatch" // the key's enctype does not fit the signature type
+  | "pac-client-mismatch" // CLIENT_INFO does not name the ticket's client and authtime
   | "pac-unsupported-checksum"; // e.g. HMAC-MD5 (-138): KDC_ERR_SUMTYPE_NOSUPP (15)
 
 const KRB_ERROR: Readonly<Record<PacErrorCode, number>> = {
@@ -16,6 +17,7 @@ const KRB_ERROR: Readonly<Record<PacErrorCode, number>> = {
   "pac-missing-buffer": 41,
   "pac-bad-signature": 31,
   "pac-key-mismatch": 31,
+  "pac-client-mismatch": 41,
   "pac-unsupported-checksum": 15,
 };
 

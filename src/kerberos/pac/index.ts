@@ -2,6 +2,11 @@
  * MS-PAC: decode, encode, sign and verify the Privilege Attribute Certificate that carries
  * a principal's SIDs inside a Kerberos ticket (AD-IF-RELEVANT / AD-WIN2K-PAC, ad-type 128).
  */
+export {
+  type PacAttributesInfo,
+  PAC_WAS_GIVEN_IMPLICITLY,
+  PAC_WAS_REQUESTED,
+} from "./attributes.js";
 export { buildLogonInfo, type LogonInfoInput } from "./build.js";
 export type { PacClientInfo } from "./client-info.js";
 export { PacError, type PacErrorCode } from "./errors.js";
@@ -27,6 +32,7 @@ export { canonicalSid, sidFromBytes, sidToBytes, sidWithRid } from "./sid.js";
 export type { PacSignatureData } from "./signature-data.js";
 export type { UpnDnsInfo } from "./upn-dns-info.js";
 export {
+  checkClientInfo,
   logonInfoSids,
   type PacSignatureCheck,
   type VerifiedPac,

@@ -200,15 +200,17 @@ export function decodeLogonInfo(buf: Uint8Array): KerbValidationInfo {
   }
 }
 
-function decodeBody(r: NdrReader): KerbValidationInfo {
-  if (r.pointer("KERB_VALIDATION_INFO pointer") === 0) throw malformed("NULL top-level pointer");
+/** The fixed part: scalars, plus the heads of the strings and pointers read later. */
+function readFixed(r: NdrReader) {
   const t = (w: string) => readFiletime(r, w);
-  const [logonTime, logoffTime, kickOffTime] = [t("LogonTime"), t("LogoffTime"), t("KickOffTime")];
-  const [passwordLastSet, passwordCanChange, passwordMustChange] = [
-    t("PasswordLastSet"),
-    t("PasswordCanChange"),
-    t("PasswordMustChange"),
-  ];
+  const times = {
+    logonTime: t("LogonTime"),
+    logoffTime: t("LogoffTime"),
+    kickOffTime: t("KickOffTime"),
+    passwordLastSet: t("PasswordLastSet"),
+    passwordCanChange: t("PasswordCanChange"),
+    passwordMustChange: t("PasswordMustChange"),
+  };
   const names = [
     "EffectiveName",
     "FullName",
@@ -218,10 +220,12 @@ function decodeBody(r: NdrReader): KerbValidationInfo {
     "HomeDirectoryDrive",
   ];
   const strHeads = names.map((n) => readStrHead(r, n));
-  const logonCount = r.u16("LogonCount");
-  const badPasswordCount = r.u16("BadPasswordCount");
-  const userId = r.u32("UserId");
-  const primaryGroupId = r.u32("PrimaryGroupId");
+  const counts = {
+    logonCount: r.u16("LogonCount"),
+    badPasswordCount: r.u16("BadPasswordCount"),
+    userId: r.u32("UserId"),
+    primaryGroupId: r.u32("PrimaryGroupId"),
+  };
   const groupCount = r.u32("GroupCount");
   const groupPtr = r.pointer("GroupIds");
   const userFlags = r.u32("UserFlags");
@@ -231,55 +235,62 @@ function decodeBody(r: NdrReader): KerbValidationInfo {
   const domainSidPtr = r.pointer("LogonDomainId");
   r.u32("Reserved1[0]");
   r.u32("Reserved1[1]");
-  const userAccountControl = r.u32("UserAccountControl");
-  const subAuthStatus = r.u32("SubAuthStatus");
-  const lastSuccessfulILogon = t("LastSuccessfulILogon");
-  const lastFailedILogon = t("LastFailedILogon");
-  const failedILogonCount = r.u32("FailedILogonCount");
+  const account = {
+    userFlags,
+    userSessionKey,
+    userAccountControl: r.u32("UserAccountControl"),
+    subAuthStatus: r.u32("SubAuthStatus"),
+    lastSuccessfulILogon: t("LastSuccessfulILogon"),
+    lastFailedILogon: t("LastFailedILogon"),
+    failedILogonCount: r.u32("FailedILogonCount"),
+  };
   r.u32("Reserved3");
   const sidCount = r.u32("SidCount");
   const extraPtr = r.pointer("ExtraSids");
   const resDomainPtr = r.pointer("ResourceGroupDomainSid");
   const resCount = r.u32("ResourceGroupCount");
   const resPtr = r.pointer("ResourceGroupIds");
+  const ptrs = {
+    groupCount,
+    groupPtr,
+    domainSidPtr,
+    sidCount,
+    extraPtr,
+    resDomainPtr,
+    resCount,
+    resPtr,
+  };
+  return { times, counts, account, strHeads, serverHead, domainHead, ptrs };
+}
+
+function decodeBody(r: NdrReader): KerbValidationInfo {
+  if (r.pointer("KERB_VALIDATION_INFO pointer") === 0) throw malformed("NULL top-level pointer");
+  const f = readFixed(r);
+  const p = f.ptrs;
   // Deferred pointees, in field order.
   const [effectiveName, fullName, logonScript, profilePath, homeDirectory, homeDirectoryDrive] =
-    strHeads.map((h) => readStrBody(r, h)) as [string, string, string, string, string, string];
-  const groupIds = readGroups(r, groupPtr, groupCount, "GroupIds");
-  const logonServer = readStrBody(r, serverHead);
-  const logonDomainName = readStrBody(r, domainHead);
-  const logonDomainId = domainSidPtr === 0 ? null : readSid(r, "LogonDomainId");
-  const extraSids = readExtraSids(r, extraPtr, sidCount);
-  const resourceGroupDomainSid = resDomainPtr === 0 ? null : readSid(r, "ResourceGroupDomainSid");
-  const resourceGroupIds = readGroups(r, resPtr, resCount, "ResourceGroupIds");
+    f.strHeads.map((h) => readStrBody(r, h)) as [string, string, string, string, string, string];
+  const groupIds = readGroups(r, p.groupPtr, p.groupCount, "GroupIds");
+  const logonServer = readStrBody(r, f.serverHead);
+  const logonDomainName = readStrBody(r, f.domainHead);
+  const logonDomainId = p.domainSidPtr === 0 ? null : readSid(r, "LogonDomainId");
+  const extraSids = readExtraSids(r, p.extraPtr, p.sidCount);
+  const resourceGroupDomainSid = p.resDomainPtr === 0 ? null : readSid(r, "ResourceGroupDomainSid");
+  const resourceGroupIds = readGroups(r, p.resPtr, p.resCount, "ResourceGroupIds");
   return {
-    logonTime,
-    logoffTime,
-    kickOffTime,
-    passwordLastSet,
-    passwordCanChange,
-    passwordMustChange,
+    ...f.times,
     effectiveName,
     fullName,
     logonScript,
     profilePath,
     homeDirectory,
     homeDirectoryDrive,
-    logonCount,
-    badPasswordCount,
-    userId,
-    primaryGroupId,
+    ...f.counts,
     groupIds,
-    userFlags,
-    userSessionKey,
+    ...f.account,
     logonServer,
     logonDomainName,
     logonDomainId,
-    userAccountControl,
-    subAuthStatus,
-    lastSuccessfulILogon,
-    lastFailedILogon,
-    failedILogonCount,
     extraSids,
     resourceGroupDomainSid,
     resourceGroupIds,
@@ -326,6 +337,57 @@ function writeGroups(w: NdrWriter, groups: GroupMembership[]): void {
   }
 }
 
+/** The fixed part; returns which embedded pointers are non-NULL (their pointees follow). */
+function writeFixed(w: NdrWriter, v: KerbValidationInfo, flags: number) {
+  for (const t of [
+    v.logonTime,
+    v.logoffTime,
+    v.kickOffTime,
+    v.passwordLastSet,
+    v.passwordCanChange,
+    v.passwordMustChange,
+  ]) {
+    writeFiletime(w, t);
+  }
+  for (const s of stringsOf(v)) writeStrHead(w, s);
+  w.u16(v.logonCount);
+  w.u16(v.badPasswordCount);
+  w.u32(v.userId);
+  w.u32(v.primaryGroupId);
+  w.u32(v.groupIds.length);
+  const groups = w.pointer(v.groupIds.length > 0);
+  w.u32(flags);
+  w.bytes(v.userSessionKey);
+  writeStrHead(w, v.logonServer, 1);
+  writeStrHead(w, v.logonDomainName, 1);
+  const domainSid = w.pointer(v.logonDomainId !== null);
+  w.u32(0); // Reserved1[0]
+  w.u32(0); // Reserved1[1]
+  w.u32(v.userAccountControl);
+  w.u32(v.subAuthStatus);
+  writeFiletime(w, v.lastSuccessfulILogon);
+  writeFiletime(w, v.lastFailedILogon);
+  w.u32(v.failedILogonCount);
+  w.u32(0); // Reserved3
+  w.u32(v.extraSids.length);
+  const extra = w.pointer(v.extraSids.length > 0);
+  const resDomain = w.pointer(v.resourceGroupDomainSid !== null);
+  w.u32(v.resourceGroupIds.length);
+  const res = w.pointer(v.resourceGroupIds.length > 0);
+  return { groups, domainSid, extra, resDomain, res };
+}
+
+function stringsOf(v: KerbValidationInfo): string[] {
+  return [
+    v.effectiveName,
+    v.fullName,
+    v.logonScript,
+    v.profilePath,
+    v.homeDirectory,
+    v.homeDirectoryDrive,
+  ];
+}
+
 /** Encodes LOGON_INFO (type serialization + NDR), ready for a PAC buffer. */
 export function encodeLogonInfo(v: KerbValidationInfo): Uint8Array {
   if (v.userSessionKey.length !== 16) {
@@ -340,55 +402,13 @@ export function encodeLogonInfo(v: KerbValidationInfo): Uint8Array {
   flags >>>= 0; // back to an unsigned 32-bit value after the bit operations
   return sealTypeSerialization((w) => {
     w.pointer(true);
-    for (const t of [
-      v.logonTime,
-      v.logoffTime,
-      v.kickOffTime,
-      v.passwordLastSet,
-      v.passwordCanChange,
-      v.passwordMustChange,
-    ]) {
-      writeFiletime(w, t);
-    }
-    const strings = [
-      v.effectiveName,
-      v.fullName,
-      v.logonScript,
-      v.profilePath,
-      v.homeDirectory,
-      v.homeDirectoryDrive,
-    ];
-    for (const s of strings) writeStrHead(w, s);
-    w.u16(v.logonCount);
-    w.u16(v.badPasswordCount);
-    w.u32(v.userId);
-    w.u32(v.primaryGroupId);
-    w.u32(v.groupIds.length);
-    const groups = w.pointer(v.groupIds.length > 0);
-    w.u32(flags);
-    w.bytes(v.userSessionKey);
-    writeStrHead(w, v.logonServer, 1);
-    writeStrHead(w, v.logonDomainName, 1);
-    const domainSid = w.pointer(v.logonDomainId !== null);
-    w.u32(0);
-    w.u32(0);
-    w.u32(v.userAccountControl);
-    w.u32(v.subAuthStatus);
-    writeFiletime(w, v.lastSuccessfulILogon);
-    writeFiletime(w, v.lastFailedILogon);
-    w.u32(v.failedILogonCount);
-    w.u32(0);
-    w.u32(v.extraSids.length);
-    const extra = w.pointer(v.extraSids.length > 0);
-    const resDomain = w.pointer(v.resourceGroupDomainSid !== null);
-    w.u32(v.resourceGroupIds.length);
-    const res = w.pointer(v.resourceGroupIds.length > 0);
-    for (const s of strings) writeStrBody(w, s);
-    if (groups) writeGroups(w, v.groupIds);
+    const present = writeFixed(w, v, flags);
+    for (const s of stringsOf(v)) writeStrBody(w, s);
+    if (present.groups) writeGroups(w, v.groupIds);
     writeStrBody(w, v.logonServer, 1);
     writeStrBody(w, v.logonDomainName, 1);
-    if (domainSid) writeSid(w, v.logonDomainId!);
-    if (extra) {
+    if (present.domainSid) writeSid(w, v.logonDomainId!);
+    if (present.extra) {
       w.u32(v.extraSids.length);
       for (const e of v.extraSids) {
         w.pointer(true);
@@ -396,7 +416,7 @@ export function encodeLogonInfo(v: KerbValidationInfo): Uint8Array {
       }
       for (const e of v.extraSids) writeSid(w, e.sid);
     }
-    if (resDomain) writeSid(w, v.resourceGroupDomainSid!);
-    if (res) writeGroups(w, v.resourceGroupIds);
+    if (present.resDomain) writeSid(w, v.resourceGroupDomainSid!);
+    if (present.res) writeGroups(w, v.resourceGroupIds);
   });
 }

@@ -3,6 +3,13 @@
  * postern reads and keeps the others raw, in their original order; `encodePac` lays them
  * out again. Signing and verification are in sign.ts / verify.ts.
  */
+import {
+  decodeAttributesInfo,
+  decodeRequesterSid,
+  encodeAttributesInfo,
+  encodeRequesterSid,
+  type PacAttributesInfo,
+} from "./attributes.js";
 import { type PacClientInfo, decodeClientInfo, encodeClientInfo } from "./client-info.js";
 import { PacError } from "./errors.js";
 import { decodeLogonInfo, encodeLogonInfo, type KerbValidationInfo } from "./logon-info.js";
@@ -38,6 +45,8 @@ export type PacBuffer =
   | { kind: "logon-info"; value: KerbValidationInfo }
   | { kind: "client-info"; value: PacClientInfo }
   | { kind: "upn-dns-info"; value: UpnDnsInfo }
+  | { kind: "attributes-info"; value: PacAttributesInfo }
+  | { kind: "requester-sid"; value: string }
   | { kind: "signature"; type: SignatureBufferType; value: PacSignatureData }
   | { kind: "raw"; type: number; data: Uint8Array };
 
@@ -61,6 +70,10 @@ export function pacBufferType(b: PacBuffer): number {
       return PAC_TYPE.CLIENT_INFO;
     case "upn-dns-info":
       return PAC_TYPE.UPN_DNS_INFO;
+    case "attributes-info":
+      return PAC_TYPE.ATTRIBUTES_INFO;
+    case "requester-sid":
+      return PAC_TYPE.REQUESTER_SID;
     case "signature":
     case "raw":
       return b.type;
@@ -71,25 +84,40 @@ export function pacBufferType(b: PacBuffer): number {
 export function decodePac(bytes: Uint8Array): Pac {
   const seen = new Set<number>();
   const buffers = decodePacContainer(bytes).map((raw): PacBuffer => {
-    const type = raw.type;
-    const known = type === 1 || type === 10 || type === 12 || SIGNATURE_TYPES.includes(type);
-    if (known && seen.has(type)) {
-      throw new PacError("pac-malformed", `PAC: more than one buffer of type ${type}`);
+    const b = decodeBuffer(raw.type, raw.data);
+    if (b.kind !== "raw" && seen.has(raw.type)) {
+      throw new PacError("pac-malformed", `PAC: more than one buffer of type ${raw.type}`);
     }
-    seen.add(type);
-    if (type === PAC_TYPE.LOGON_INFO)
-      return { kind: "logon-info", value: decodeLogonInfo(raw.data) };
-    if (type === PAC_TYPE.CLIENT_INFO)
-      return { kind: "client-info", value: decodeClientInfo(raw.data) };
-    if (type === PAC_TYPE.UPN_DNS_INFO)
-      return { kind: "upn-dns-info", value: decodeUpnDnsInfo(raw.data) };
-    if (SIGNATURE_TYPES.includes(type)) {
-      const value = decodeSignatureData(raw.data, `PAC ${SIGNATURE_NAME[type]}`);
-      return { kind: "signature", type: type as SignatureBufferType, value };
-    }
-    return { kind: "raw", type, data: Uint8Array.from(raw.data) };
+    seen.add(raw.type);
+    return b;
   });
   return { buffers };
+}
+
+function decodeBuffer(type: number, data: Uint8Array): PacBuffer {
+  switch (type) {
+    case PAC_TYPE.LOGON_INFO:
+      return { kind: "logon-info", value: decodeLogonInfo(data) };
+    case PAC_TYPE.CLIENT_INFO:
+      return { kind: "client-info", value: decodeClientInfo(data) };
+    case PAC_TYPE.UPN_DNS_INFO:
+      return { kind: "upn-dns-info", value: decodeUpnDnsInfo(data) };
+    case PAC_TYPE.ATTRIBUTES_INFO:
+      return { kind: "attributes-info", value: decodeAttributesInfo(data) };
+    case PAC_TYPE.REQUESTER_SID:
+      return { kind: "requester-sid", value: decodeRequesterSid(data) };
+    case 6:
+    case 7:
+    case 16:
+    case 19:
+      return {
+        kind: "signature",
+        type,
+        value: decodeSignatureData(data, `PAC ${SIGNATURE_NAME[type]}`),
+      };
+    default:
+      return { kind: "raw", type, data: Uint8Array.from(data) };
+  }
 }
 
 export function encodePacBuffer(b: PacBuffer): Uint8Array {
@@ -100,6 +128,10 @@ export function encodePacBuffer(b: PacBuffer): Uint8Array {
       return encodeClientInfo(b.value);
     case "upn-dns-info":
       return encodeUpnDnsInfo(b.value);
+    case "attributes-info":
+      return encodeAttributesInfo(b.value);
+    case "requester-sid":
+      return encodeRequesterSid(b.value);
     case "signature":
       return encodeSignatureData(b.value);
     case "raw":

@@ -9,11 +9,13 @@
  *   4. LOGON_INFO -> user SID, primary group SID, group SIDs (domain SID + RIDs, extra SIDs
  *      when UserFlags has EXTRA_SIDS, resource groups when it has RESOURCE_GROUPS)
  */
+import type { CryptoDeps } from "../crypto/enctype.js";
 import { KerberosCryptoError } from "../crypto/errors.js";
 import { KeyUsage } from "../crypto/key-usage.js";
 import { enctypeName, getChecksumType } from "../crypto/registry.js";
 import type { PacClientInfo } from "./client-info.js";
 import { PacError } from "./errors.js";
+import { filetimeFromMs, filetimeToMs } from "./filetime.js";
 import { type KerbValidationInfo, USER_FLAGS } from "./logon-info.js";
 import { decodePac, findBuffer, findSignature, type Pac } from "./pac.js";
 import { decodePacContainer, type RawPacBuffer } from "./pactype.js";
@@ -38,6 +40,8 @@ export interface VerifiedPac {
 export interface VerifyPacOptions {
   /** DER EncTicketPart with the PAC replaced by one zero byte, to check signature 16. */
   ticket?: Uint8Array;
+  /** Crypto dependencies, e.g. a shared derived-key cache. */
+  deps?: CryptoDeps;
 }
 
 const NAMES: Readonly<Record<number, string>> = {
@@ -53,10 +57,11 @@ function checkSignature(
   key: PacKey,
   data: Uint8Array,
   sig: Uint8Array,
+  deps?: CryptoDeps,
 ) {
   let ck: ReturnType<typeof getChecksumType>;
   try {
-    ck = getChecksumType(sigType);
+    ck = getChecksumType(sigType, deps);
   } catch (e) {
     if (e instanceof KerberosCryptoError) {
       throw new PacError("pac-unsupported-checksum", `PAC ${NAMES[type]}: ${e.message}`);
@@ -109,11 +114,25 @@ export function verifyPacSignatures(
       `PAC: ${server ? "KDC" : "server"} signature buffer is missing`,
     );
   }
-  checkSignature(6, server.signatureType, serverKey, zeroed(bytes, raw, [6, 7]), server.signature);
+  checkSignature(
+    6,
+    server.signatureType,
+    serverKey,
+    zeroed(bytes, raw, [6, 7]),
+    server.signature,
+    opts.deps,
+  );
   const verified = { server: true as const, kdc: false, extendedKdc: false, ticket: false };
   if (kdcKey) {
     const serverRaw = raw.find((b) => b.type === 6)!;
-    checkSignature(7, kdc.signatureType, kdcKey, serverRaw.data.subarray(4), kdc.signature);
+    checkSignature(
+      7,
+      kdc.signatureType,
+      kdcKey,
+      serverRaw.data.subarray(4),
+      kdc.signature,
+      opts.deps,
+    );
     verified.kdc = true;
     const full = findSignature(pac, 19);
     if (full) {
@@ -123,12 +142,13 @@ export function verifyPacSignatures(
         kdcKey,
         zeroed(bytes, raw, [6, 7, 19]),
         full.signature,
+        opts.deps,
       );
       verified.extendedKdc = true;
     }
     const ticket = findSignature(pac, 16);
     if (ticket && opts.ticket) {
-      checkSignature(16, ticket.signatureType, kdcKey, opts.ticket, ticket.signature);
+      checkSignature(16, ticket.signatureType, kdcKey, opts.ticket, ticket.signature, opts.deps);
       verified.ticket = true;
     }
   }
@@ -176,4 +196,28 @@ export function logonInfoSids(v: KerbValidationInfo): {
     primaryGroupSid: sidWithRid(domainSid, v.primaryGroupId),
     groupSids: [...groups],
   };
+}
+
+/**
+ * MS-PAC §2.7 / MS-KILE §3.4.5.3: the PAC must belong to the ticket it came in. CLIENT_INFO's
+ * ClientId must be the ticket's authtime (whole seconds, as KerberosTime carries it) and its
+ * Name the client's name as the KDC wrote it (MIT: the principal without realm; AD: the
+ * sAMAccountName). Throws PacError "pac-client-mismatch" otherwise.
+ */
+export function checkClientInfo(pac: Pac, client: { name: string; authTimeMs: number }): void {
+  const ci = findBuffer(pac, "client-info");
+  if (!ci) throw new PacError("pac-missing-buffer", "PAC: CLIENT_INFO buffer is missing");
+  const expected = filetimeFromMs(Math.floor(client.authTimeMs / 1000) * 1000);
+  if (ci.value.clientId !== expected) {
+    throw new PacError(
+      "pac-client-mismatch",
+      `PAC CLIENT_INFO: ClientId ${new Date(filetimeToMs(ci.value.clientId)).toISOString()} is not the ticket's authtime ${new Date(client.authTimeMs).toISOString()}`,
+    );
+  }
+  if (ci.value.name !== client.name) {
+    throw new PacError(
+      "pac-client-mismatch",
+      `PAC CLIENT_INFO: name "${ci.value.name}" is not the ticket's client "${client.name}"`,
+    );
+  }
 }
