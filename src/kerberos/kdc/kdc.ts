@@ -13,7 +13,7 @@
  */
 import { Asn1Error } from "../../asn1/der.js";
 import { randomBytes } from "../../crypto/primitives.js";
-import { KerberosCryptoError } from "../crypto/index.js";
+import { createDerivedKeyCache, KerberosCryptoError } from "../crypto/index.js";
 import {
   decodeKrbMessage,
   KRB_ERROR_CODE,
@@ -27,6 +27,7 @@ import { type KdcConfig, resolveKdcConfig } from "./config.js";
 import { type KdcContext, krbtgtName } from "./context.js";
 import type { PrincipalDatabase } from "./database.js";
 import { KdcError } from "./errors.js";
+import { createRandomPool } from "./random-pool.js";
 import { buildKrbError, type ErrorContext } from "./reply.js";
 import { handleTgsReq } from "./tgs-exchange.js";
 
@@ -35,6 +36,8 @@ export interface KdcDeps extends KdcConfig {
   /** Unix milliseconds; default Date.now. */
   now?: () => number;
   randomBytes?: (n: number) => Uint8Array;
+  /** Derived keys (Ke/Ki/Kc) kept per base key and usage; default 4096 entries. */
+  derivedKeyCacheEntries?: number;
 }
 
 export type Transport = "udp" | "tcp";
@@ -80,12 +83,15 @@ function toKdcError(e: unknown): { err: KdcError; internal: boolean } {
 
 export function createKdc(deps: KdcDeps): Kdc {
   const config = resolveKdcConfig(deps);
-  const rnd = deps.randomBytes ?? randomBytes;
+  const rnd = deps.randomBytes ?? createRandomPool(randomBytes);
   const ctx: KdcContext = {
     config,
     db: deps.database,
     now: deps.now ?? Date.now,
-    crypto: { randomBytes: rnd },
+    crypto: {
+      randomBytes: rnd,
+      derivedKeys: createDerivedKeyCache(deps.derivedKeyCacheEntries ?? 4096),
+    },
   };
   const counters: KdcCounters = { requests: {}, replies: 0, errors: {}, drops: {} };
   const fallback: ErrorContext = { realm: config.realm, sname: krbtgtName(config.realm) };

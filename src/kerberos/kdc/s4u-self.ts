@@ -7,7 +7,12 @@
  * refreshes a client's groups without the client getting a new TGT.
  */
 import { equalConstantTime, hash, hmac } from "../../crypto/primitives.js";
-import { CKSUMTYPE, getChecksumType, KerberosCryptoError } from "../crypto/index.js";
+import {
+  CKSUMTYPE,
+  type CryptoDeps,
+  getChecksumType,
+  KerberosCryptoError,
+} from "../crypto/index.js";
 import {
   decodePaForUser,
   type EncTicketPart,
@@ -29,14 +34,14 @@ export function hmacMd5Checksum(key: Uint8Array, usage: number, data: Uint8Array
   return hmac("md5", ksign, hash("md5", Buffer.concat([t, data])));
 }
 
-function checksumOk(p: PaForUser, sessionKey: EncTicketPart["key"]): boolean {
+function checksumOk(p: PaForUser, sessionKey: EncTicketPart["key"], deps: CryptoDeps): boolean {
   const input = paForUserChecksumInput(p);
   if (p.cksum.cksumtype === CKSUMTYPE.HMAC_MD5) {
     const want = hmacMd5Checksum(sessionKey.keyvalue, PA_FOR_USER_USAGE, input);
     return equalConstantTime(want, p.cksum.checksum);
   }
   try {
-    const ck = getChecksumType(p.cksum.cksumtype);
+    const ck = getChecksumType(p.cksum.cksumtype, deps);
     if (ck.etype !== sessionKey.keytype) return false;
     return ck.verify(sessionKey.keyvalue, PA_FOR_USER_USAGE, input, p.cksum.checksum);
   } catch (e) {
@@ -58,7 +63,7 @@ export function resolveS4uSelf(
   serviceAccount: string,
 ): S4uUser {
   const forUser = decodePaForUser(pa.padataValue);
-  if (!checksumOk(forUser, tgt.key))
+  if (!checksumOk(forUser, tgt.key, ctx.crypto))
     throw kdcError("KRB_AP_ERR_MODIFIED", "PA-FOR-USER checksum does not verify");
   const requester = ctx.db.lookup(nameText(tgt.cname), tgt.crealm);
   if (!requester || requester.name !== serviceAccount) {

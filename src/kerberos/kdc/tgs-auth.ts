@@ -43,11 +43,16 @@ function decryptAuthenticator(tgt: EncTicketPart, cipher: Uint8Array, deps: Cryp
   }
 }
 
-function checkBodyChecksum(tgt: EncTicketPart, a: Authenticator, bodyBytes: Uint8Array) {
+function checkBodyChecksum(
+  tgt: EncTicketPart,
+  a: Authenticator,
+  bodyBytes: Uint8Array,
+  deps: CryptoDeps,
+) {
   if (!a.cksum) throw kdcError("KRB_AP_ERR_INAPP_CKSUM", "TGS-REQ authenticator has no checksum");
   let ok: boolean;
   try {
-    const ck = getChecksumType(a.cksum.cksumtype);
+    const ck = getChecksumType(a.cksum.cksumtype, deps);
     if (ck.etype !== tgt.key.keytype)
       throw kdcError(
         "KRB_AP_ERR_INAPP_CKSUM",
@@ -78,14 +83,14 @@ export function authenticateTgsReq(
       "KRB_AP_ERR_NOT_US",
       `ticket is for ${nameText(apReq.ticket.sname)}@${apReq.ticket.realm}`,
     );
-  const { part: tgt, key } = openTicket(apReq.ticket, cfg.krbtgtKeys, "krbtgt");
+  const { part: tgt, key } = openTicket(apReq.ticket, cfg.krbtgtKeys, "krbtgt", deps);
   const a = decryptAuthenticator(tgt, apReq.authenticator.cipher, deps);
   if (a.crealm !== tgt.crealm || nameText(a.cname) !== nameText(tgt.cname))
     throw kdcError("KRB_AP_ERR_BADMATCH", "authenticator client differs from the ticket's");
   const ctime = a.ctime.getTime() + Math.floor(a.cusec / 1000);
   if (Math.abs(ctime - nowMs) > cfg.skewMs)
     throw kdcError("KRB_AP_ERR_SKEW", "client clock skew too great");
-  checkBodyChecksum(tgt, a, bodyBytes);
+  checkBodyChecksum(tgt, a, bodyBytes, deps);
   const start = (tgt.starttime ?? tgt.authtime).getTime();
   if (start > nowMs + cfg.skewMs) throw kdcError("KRB_AP_ERR_TKT_NYV", "TGT not yet valid");
   if (renewing) {

@@ -133,7 +133,7 @@ export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array
   if (hasFlag(body.kdcOptions, KDC_OPTIONS.encTktInSkey))
     throw kdcError("KDC_ERR_BADOPTION", "user-to-user (ENC-TKT-IN-SKEY) is not supported");
   const auth = authenticateTgsReq(req, bodyBytes, ctx.config, ctx.now(), renewing, ctx.crypto);
-  const pac = checkTgtPac(auth.tgt, auth.krbtgtKey);
+  const pac = checkTgtPac(auth.tgt, auth.krbtgtKey, ctx.crypto);
   const client = ctx.db.lookup(nameText(auth.tgt.cname), auth.tgt.crealm);
   if (client && !client.enabled)
     throw kdcError("KDC_ERR_CLIENT_REVOKED", `client ${nameText(auth.tgt.cname)} is disabled`);

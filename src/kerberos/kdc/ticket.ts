@@ -19,6 +19,8 @@ import {
   type Ticket,
 } from "../messages/index.js";
 import { type Pac, PacError, signPac, verifyPacSignatures } from "../pac/index.js";
+import { SIGNATURE_TYPES } from "../pac/pac.js";
+import { decodePacContainer } from "../pac/pactype.js";
 import type { PrincipalKey } from "./database.js";
 import { kdcError } from "./errors.js";
 import { keyFor } from "./keys.js";
@@ -60,7 +62,12 @@ export function sealTicket(s: SealInput): Ticket {
 }
 
 /** Decrypts a ticket with one of `keys`; BAD_INTEGRITY / BADKEYVER / MODIFIED otherwise. */
-export function openTicket(ticket: Ticket, keys: readonly PrincipalKey[], who: string) {
+export function openTicket(
+  ticket: Ticket,
+  keys: readonly PrincipalKey[],
+  who: string,
+  deps?: CryptoDeps,
+) {
   const key = keyFor(keys, ticket.encPart.etype, ticket.encPart.kvno);
   if (!key) {
     throw kdcError(
@@ -70,7 +77,11 @@ export function openTicket(ticket: Ticket, keys: readonly PrincipalKey[], who: s
   }
   let plain: Uint8Array;
   try {
-    plain = getEnctype(key.etype).decrypt(key.key, KeyUsage.KDC_REP_TICKET, ticket.encPart.cipher);
+    plain = getEnctype(key.etype, deps).decrypt(
+      key.key,
+      KeyUsage.KDC_REP_TICKET,
+      ticket.encPart.cipher,
+    );
   } catch (e) {
     if (e instanceof KerberosCryptoError)
       throw kdcError("KRB_AP_ERR_BAD_INTEGRITY", `ticket for ${who} does not decrypt`);
@@ -90,13 +101,21 @@ export function ticketPacBytes(part: EncTicketPart): Uint8Array | undefined {
   return undefined;
 }
 
-/** Verifies a TGT's PAC (both signatures with the krbtgt key); MODIFIED if it fails. */
-export function checkTgtPac(part: EncTicketPart, krbtgtKey: PrincipalKey): Pac {
+/**
+ * Verifies a TGT's PAC (both signatures with the krbtgt key; MODIFIED if it fails) and
+ * returns its non-signature buffers as raw bytes, to be signed again for the new ticket.
+ */
+export function checkTgtPac(part: EncTicketPart, krbtgtKey: PrincipalKey, deps?: CryptoDeps): Pac {
   const bytes = ticketPacBytes(part);
   if (!bytes) throw kdcError("KRB_AP_ERR_MODIFIED", "TGT carries no PAC");
   const k = { etype: krbtgtKey.etype, key: krbtgtKey.key };
   try {
-    return verifyPacSignatures(bytes, k, k).pac;
+    verifyPacSignatures(bytes, k, k, deps ? { deps } : {});
+    // Re-issued as the bytes received (no NDR re-encoding); signatures are re-made.
+    const buffers = decodePacContainer(bytes)
+      .filter((b) => !SIGNATURE_TYPES.includes(b.type))
+      .map((b) => ({ kind: "raw" as const, type: b.type, data: b.data }));
+    return { buffers };
   } catch (e) {
     if (e instanceof PacError || e instanceof KerberosCryptoError)
       throw kdcError("KRB_AP_ERR_MODIFIED", `TGT PAC: ${e.message}`);
