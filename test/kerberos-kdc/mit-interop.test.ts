@@ -8,7 +8,6 @@
  *   `fast_avail` cache entry when a KDC offers FAST, and none is there.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -19,39 +18,12 @@ import { adSalt } from "../../src/kerberos/kdc/database.js";
 import { ticketPacBytes } from "../../src/kerberos/kdc/ticket.js";
 import { decodeTicket } from "../../src/kerberos/messages/index.js";
 import { verifyPac } from "../../src/kerberos/pac/index.js";
-import { haveMit, mitTool } from "../kerberos-codec/mit-realm.js";
+import { haveMit } from "../kerberos-codec/mit-realm.js";
 import { openServiceTicket } from "./client.js";
-import { ENCTYPE_NAMES, type RunningKdc, startRunner } from "./runner.js";
+import { ENCTYPE_NAMES, ok, type RunningKdc, run, startRunner } from "./runner.js";
 
 const REALM = "PKD.TEST";
 const SID = "S-1-5-21-71-72-73";
-
-function run(tool: string, args: string[], env: NodeJS.ProcessEnv, input = "") {
-  return new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(mitTool(tool), args, { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    child.stdout.on("data", (d) => {
-      stdout += String(d);
-    });
-    child.stderr.on("data", (d) => {
-      stderr += String(d);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ status: code ?? -1, stdout, stderr });
-    });
-    child.stdin.on("error", () => undefined); // a tool that exits before reading stdin
-    child.stdin.end(input);
-  });
-}
-
-async function ok(tool: string, args: string[], env: NodeJS.ProcessEnv, input = "") {
-  const r = await run(tool, args, env, input);
-  assert.equal(r.status, 0, `${tool} ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 
 for (const family of [
   { name: "aes-sha1 (RFC 3962)", enctypes: [18, 17] },

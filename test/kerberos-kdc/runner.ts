@@ -9,7 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { KdcDbFile } from "../../src/kerberos/kdc/db-file.js";
 import { BIN } from "../helpers/cli.js";
-import { freePort } from "../kerberos-codec/mit-realm.js";
+import { freePort, mitTool } from "../kerberos-codec/mit-realm.js";
+import assert from "node:assert/strict";
 
 export const ENCTYPE_NAMES: Record<number, string> = {
   17: "aes128-cts-hmac-sha1-96",
@@ -94,4 +95,32 @@ export async function startRunner(tag: string, db: KdcDbFile): Promise<RunningKd
       return out;
     },
   };
+}
+
+/** Runs an MIT tool without blocking the event loop (an in-process KDC must answer it). */
+export function run(tool: string, args: string[], env: NodeJS.ProcessEnv, input = "") {
+  return new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(mitTool(tool), args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    child.stdout.on("data", (d) => {
+      stdout += String(d);
+    });
+    child.stderr.on("data", (d) => {
+      stderr += String(d);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? -1, stdout, stderr });
+    });
+    child.stdin.on("error", () => undefined); // a tool that exits before reading stdin
+    child.stdin.end(input);
+  });
+}
+
+export async function ok(tool: string, args: string[], env: NodeJS.ProcessEnv, input = "") {
+  const r = await run(tool, args, env, input);
+  assert.equal(r.status, 0, `${tool} ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
 }
