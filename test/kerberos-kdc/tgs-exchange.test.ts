@@ -149,6 +149,38 @@ describe("TGS exchange (RFC 4120 §3.3)", () => {
     assert.equal(expectError(tgs(r, tgt, "alice")).errorCode, E.KRB_AP_ERR_TKT_EXPIRED);
   });
 
+  it("§1.5.2, §7.5.9: an authenticator 10 minutes off is SKEW; a TGT under an unknown krbtgt kvno is BADKEYVER", () => {
+    const r = createTestRealm();
+    const tgt = login(r, "alice", "alice-pw");
+    assert.equal(
+      expectError(tgs(r, tgt, "alice", { nowMs: r.clock.now - 600_000 })).errorCode,
+      E.KRB_AP_ERR_SKEW,
+    );
+    const other = {
+      ...tgt,
+      ticket: { ...tgt.ticket, encPart: { ...tgt.ticket.encPart, kvno: 7 } },
+    };
+    assert.equal(expectError(tgs(r, other, "alice")).errorCode, E.KRB_AP_ERR_BADKEYVER);
+  });
+
+  it("max_life and max_renewable_life are configurable: 1 h tickets renewable for 2 h", () => {
+    const r = createTestRealm({ maxLifeMs: 3600_000, maxRenewableLifeMs: 2 * 3600_000 });
+    const tgt = login(r, "alice", "alice-pw", { renewable: true });
+    assert.equal(tgt.enc.endtime.getTime(), T0 + 3600_000);
+    assert.equal(tgt.enc.renewTill?.getTime(), T0 + 2 * 3600_000);
+    const svc = expectCreds(
+      tgs(r, tgt, "alice", { kdcOptions: KDC_OPTIONS.renewable, rtimeMs: T0 + 86400_000 }),
+    );
+    assert.equal(
+      svc.enc.renewTill?.getTime(),
+      T0 + 2 * 3600_000,
+      "a service ticket cannot outlive the TGT's renew-till",
+    );
+    const none = createTestRealm({ maxRenewableLifeMs: 0 });
+    const plain = login(none, "alice", "alice-pw", { renewable: true });
+    assert.ok(!hasFlag(plain.enc.flags, TICKET_FLAGS.renewable));
+  });
+
   it("§3.3.3: a client disabled after its AS exchange is CLIENT_REVOKED at the TGS", () => {
     const r = createTestRealm();
     const tgt = login(r, "alice", "alice-pw");
