@@ -45,7 +45,13 @@ function cpuMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS; // fields 14, 15: utime, stime
 }
 
-function exchange(sock: dgram.Socket, port: number, msg: Uint8Array, waiters: Map<number, (b: Buffer) => void>, slot: number) {
+function exchange(
+  sock: dgram.Socket,
+  port: number,
+  msg: Uint8Array,
+  waiters: Map<number, (b: Buffer) => void>,
+  slot: number,
+) {
   return new Promise<Buffer | undefined>((resolve) => {
     const timer = setTimeout(() => {
       waiters.delete(slot);
@@ -109,7 +115,14 @@ const aliceKey = { etype: 18, key: getEnctype(18).stringToKey("alice-pw", `${REA
 function asReqs(n: number): Uint8Array[] {
   const now = Date.now();
   return Array.from({ length: n }, (_, i) =>
-    buildAsReq({ realm: REALM, cname: principal("alice"), etypes: [18], key: aliceKey, nowMs: now, nonce: 1_000_000 + i }),
+    buildAsReq({
+      realm: REALM,
+      cname: principal("alice"),
+      etypes: [18],
+      key: aliceKey,
+      nowMs: now,
+      nonce: 1_000_000 + i,
+    }),
   );
 }
 
@@ -128,8 +141,13 @@ function tgsReqs(creds: Creds, n: number): Uint8Array[] {
   const now = Date.now();
   return Array.from({ length: n }, (_, i) =>
     buildTgsReq({
-      realm: REALM, tgt: creds, cname: principal("alice"), sname: principal("host", "server1.mit.test"),
-      etypes: [18], nowMs: now, nonce: 2_000_000 + i,
+      realm: REALM,
+      tgt: creds,
+      cname: principal("alice"),
+      sname: principal("host", "server1.mit.test"),
+      etypes: [18],
+      nowMs: now,
+      nonce: 2_000_000 + i,
     }),
   );
 }
@@ -137,19 +155,28 @@ function tgsReqs(creds: Creds, n: number): Uint8Array[] {
 async function startOurs(dir: string): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
   const db = path.join(dir, "db.json");
-  fs.writeFileSync(db, JSON.stringify({
-    realm: REALM, domainSid: "S-1-5-21-5-6-7", enctypes: [18, 17, 20, 19], krbtgtPassword: "krbtgt-bench",
-    principals: [
-      { name: "alice", password: "alice-pw", rid: 1104, groups: [1105] },
-      { name: "SERVER1$", password: "server1-pw", rid: 1107, aliases: ["host/server1.mit.test"] },
-    ],
-  }));
-  const child = spawn(process.execPath, [BIN, "kdc", "--db", db, "--port", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  fs.writeFileSync(
+    db,
+    JSON.stringify({
+      realm: REALM,
+      domainSid: "S-1-5-21-5-6-7",
+      enctypes: [18, 17, 20, 19],
+      krbtgtPassword: "krbtgt-bench",
+      principals: [
+        { name: "alice", password: "alice-pw", rid: 1104, groups: [1105] },
+        { name: "SERVER1$", password: "server1-pw", rid: 1107, aliases: ["host/server1.mit.test"] },
+      ],
+    }),
+  );
+  const child = spawn(process.execPath, [BIN, "kdc", "--db", db, "--port", String(port)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let out = "";
   child.stdout!.on("data", (d) => {
     out += String(d);
   });
-  for (let i = 0; i < 200 && !out.includes("listening"); i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 200 && !out.includes("listening"); i++)
+    await new Promise((r) => setTimeout(r, 25));
   if (!out.includes("listening")) throw new Error(`postern kdc did not start: ${out}`);
   return { port, child };
 }
@@ -181,16 +208,22 @@ async function main() {
     const mitTgs = tgsReqs(await tgt(mit.port), N);
     rows.push(row("postern kdc", "TGS", await load(ours.port, oursPid, ourTgs)));
     rows.push(row("MIT krb5kdc", "TGS", await load(mit.port, mitPid, mitTgs)));
-    console.log(`KDC bench: N=${N} per phase, ${CONCURRENCY} in flight, UDP loopback, aes256-cts-hmac-sha1-96, Node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}`);
+    console.log(
+      `KDC bench: N=${N} per phase, ${CONCURRENCY} in flight, UDP loopback, aes256-cts-hmac-sha1-96, Node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}`,
+    );
     console.log("| server | exchange | answered (ok/err/lost) | exchanges/s | CPU us/exchange |");
     console.log("|---|---|---|---|---|");
     for (const x of rows) {
-      console.log(`| ${x.name} | ${x.kind} | ${x.r.answered} (${x.r.ok}/${x.r.errors}/${x.r.lost}) | ${x.rate.toFixed(0)} | ${x.cpu.toFixed(0)} |`);
+      console.log(
+        `| ${x.name} | ${x.kind} | ${x.r.answered} (${x.r.ok}/${x.r.errors}/${x.r.lost}) | ${x.rate.toFixed(0)} | ${x.cpu.toFixed(0)} |`,
+      );
     }
     for (const kind of ["AS", "TGS"]) {
       const o = rows.find((x) => x.kind === kind && x.name === "postern kdc")!;
       const m = rows.find((x) => x.kind === kind && x.name === "MIT krb5kdc")!;
-      console.log(`${kind}: rate ours/MIT = ${(o.rate / m.rate).toFixed(2)}, CPU per exchange ours/MIT = ${(o.cpu / m.cpu).toFixed(2)}`);
+      console.log(
+        `${kind}: rate ours/MIT = ${(o.rate / m.rate).toFixed(2)}, CPU per exchange ours/MIT = ${(o.cpu / m.cpu).toFixed(2)}`,
+      );
     }
   } finally {
     if (ours?.child.pid && ours.child.exitCode === null) process.kill(ours.child.pid, "SIGTERM");
