@@ -16,7 +16,7 @@ import {
   KDC_OPTIONS,
   TICKET_FLAGS,
 } from "../../src/kerberos/messages/index.js";
-import { verifyPac } from "../../src/kerberos/pac/index.js";
+import { findBuffer, verifyPac } from "../../src/kerberos/pac/index.js";
 import {
   buildAsReq,
   buildTgsReq,
@@ -179,6 +179,21 @@ describe("TGS exchange (RFC 4120 §3.3)", () => {
     const none = createTestRealm({ maxRenewableLifeMs: 0 });
     const plain = login(none, "alice", "alice-pw", { renewable: true });
     assert.ok(!hasFlag(plain.enc.flags, TICKET_FLAGS.renewable));
+  });
+
+  it("MS-KILE §3.3.5.7: TGTs carry ATTRIBUTES_INFO and REQUESTER_SID, service tickets do not; a name now held by another account is TGT_REVOKED", () => {
+    const r = createTestRealm();
+    const tgt = login(r, "alice", "alice-pw");
+    const k = { etype: 18, key: r.krbtgtKey };
+    const tgtPac = verifyPac(ticketPacBytes(openServiceTicket(tgt.ticket, r.krbtgtKey))!, k, k);
+    assert.deepEqual(findBuffer(tgtPac.pac, "requester-sid")?.value, sid(1104));
+    assert.equal(findBuffer(tgtPac.pac, "attributes-info")?.value.flags, 1);
+    const { pac } = servicePac(r, expectCreds(tgs(r, tgt, "alice")));
+    assert.equal(findBuffer(pac.pac, "requester-sid"), undefined);
+    assert.equal(findBuffer(pac.pac, "attributes-info"), undefined);
+    // alice is deleted and the name given to a new account (another RID).
+    r.db.put({ name: "alice", password: "new-alice-pw", rid: 1300 });
+    assert.equal(expectError(tgs(r, tgt, "alice")).errorCode, E.KDC_ERR_TGT_REVOKED);
   });
 
   it("§3.3.3: a client disabled after its AS exchange is CLIENT_REVOKED at the TGS", () => {

@@ -2,7 +2,9 @@
  * The PAC the KDC puts in every ticket (MS-PAC §2.4-2.10), built from the principal
  * database: LOGON_INFO (user RID, primary group, group RIDs of the domain, extra SIDs for
  * SIDs outside it), CLIENT_INFO (authtime + client name), UPN_DNS_INFO (UPN, DNS domain,
- * SAM name and SID). Signatures are added when the ticket is sealed (ticket.ts).
+ * SAM name and SID), and in TGTs ATTRIBUTES_INFO (PAC was requested) and REQUESTER_SID (the
+ * account SID, MS-KILE §3.3.5.7: a TGS checks it against the account the name now resolves
+ * to). Signatures are added when the ticket is sealed (ticket.ts).
  */
 import { buildLogonInfo, filetimeFromMs, type Pac } from "../pac/index.js";
 import type { ResolvedKdcConfig } from "./config.js";
@@ -20,6 +22,7 @@ export function buildPac(
   clientName: string,
   authtimeMs: number,
   config: ResolvedKdcConfig,
+  forTgt: boolean,
 ): Pac {
   const { domainSid, rid } = splitSid(entry.accountSid);
   const groupRids: number[] = [];
@@ -41,6 +44,12 @@ export function buildPac(
     logonTimeMs: authtimeMs,
     userAccountControl: machine ? 0x80 : 0x10,
   });
+  const tgtOnly: Pac["buffers"] = forTgt
+    ? [
+        { kind: "attributes-info", value: { flagsLength: 2, flags: 0x1 } },
+        { kind: "requester-sid", value: entry.accountSid },
+      ]
+    : [];
   return {
     buffers: [
       { kind: "logon-info", value: logon },
@@ -48,13 +57,14 @@ export function buildPac(
       {
         kind: "upn-dns-info",
         value: {
-          upn: `${machine ? entry.name : entry.name}@${config.dnsDomain}`,
+          upn: `${entry.name}@${config.dnsDomain}`,
           dnsDomainName: config.dnsDomain.toUpperCase(),
           flags: machine ? 0x1 : 0,
           samName: entry.name,
           sid: entry.accountSid,
         },
       },
+      ...tgtOnly,
     ],
   };
 }

@@ -19,7 +19,7 @@ import {
   TICKET_FLAGS,
   type Ticket,
 } from "../messages/index.js";
-import type { Pac, PacBuffer } from "../pac/index.js";
+import { PAC_TYPE, type Pac, type PacBuffer, sidFromBytes } from "../pac/index.js";
 import type { PrincipalName } from "../principal.js";
 import { type KdcContext, nameText, type ServiceInfo } from "./context.js";
 import { kdcError } from "./errors.js";
@@ -41,9 +41,22 @@ interface Issue {
   crealm: string;
 }
 
-const unsigned = (pac: Pac): Pac => ({
-  buffers: pac.buffers.filter((b: PacBuffer) => b.kind !== "signature"),
+/** Buffers carried into a ticket issued from a TGT: no signatures; TGT-only ones only into TGTs. */
+const TGT_ONLY = [PAC_TYPE.ATTRIBUTES_INFO, PAC_TYPE.REQUESTER_SID] as number[];
+const carried = (pac: Pac, toTgt: boolean): Pac => ({
+  buffers: pac.buffers.filter(
+    (b: PacBuffer) =>
+      b.kind !== "signature" && (toTgt || b.kind !== "raw" || !TGT_ONLY.includes(b.type)),
+  ),
 });
+
+/** MS-KILE §3.3.5.7: a TGT's REQUESTER_SID must be the SID of the account its name is now. */
+function checkRequester(pac: Pac, accountSid: string | undefined) {
+  const raw = pac.buffers.find((b) => b.kind === "raw" && b.type === PAC_TYPE.REQUESTER_SID);
+  if (raw?.kind !== "raw" || accountSid === undefined) return;
+  if (sidFromBytes(raw.data).sid !== accountSid)
+    throw kdcError("KDC_ERR_TGT_REVOKED", "TGT was issued to a different account of that name");
+}
 
 function newKey(ctx: KdcContext, req: KdcReq, service: ServiceInfo) {
   const etype = sessionEnctype(req.reqBody.etype, ctx.config.sessionEnctypes, service.keys);
@@ -64,7 +77,7 @@ function renew(ctx: KdcContext, req: KdcReq, auth: TgsAuth, service: ServiceInfo
     endtime: new Date(Math.min(now + life, tgt.renewTill.getTime())),
   };
   delete (part as EncTicketPart).authorizationData;
-  return { part, pac: unsigned(pac), cname: tgt.cname, crealm: tgt.crealm };
+  return { part, pac: carried(pac, true), cname: tgt.cname, crealm: tgt.crealm };
 }
 
 function serviceTicket(
@@ -99,7 +112,7 @@ function serviceTicket(
     ...times,
     ...(tgt.caddr ? { caddr: tgt.caddr } : {}),
   };
-  return { part, pac: unsigned(pac), cname: tgt.cname, crealm: tgt.crealm };
+  return { part, pac: carried(pac, service.isTgt), cname: tgt.cname, crealm: tgt.crealm };
 }
 
 function s4uSelf(
@@ -120,7 +133,7 @@ function s4uSelf(
     cname: forUser.userName,
     authtime: new Date(seconds(now)),
   };
-  const pac = buildPac(entry, nameText(forUser.userName), now, ctx.config);
+  const pac = buildPac(entry, nameText(forUser.userName), now, ctx.config, false);
   return { part, pac, cname: forUser.userName, crealm: forUser.userRealm };
 }
 
@@ -137,6 +150,7 @@ export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array
   const client = ctx.db.lookup(nameText(auth.tgt.cname), auth.tgt.crealm);
   if (client && !client.enabled)
     throw kdcError("KDC_ERR_CLIENT_REVOKED", `client ${nameText(auth.tgt.cname)} is disabled`);
+  checkRequester(pac, client?.accountSid);
   if (!body.sname) throw kdcError("KDC_ERR_S_PRINCIPAL_UNKNOWN", "TGS-REQ without sname");
   if (body.realm.toUpperCase() !== realm)
     throw kdcError("KDC_ERR_WRONG_REALM", `realm ${body.realm} is not served here`);
