@@ -16,6 +16,8 @@ import { decodeKrbMessage, KRB_ERROR_CODE as E } from "../../src/kerberos/messag
 import { runBin } from "../helpers/cli.js";
 import { sendTcp, sendUdp } from "../kerberos-codec/kdc-proxy.js";
 import { buildAsReq, expectCreds, expectError, principal, readReply } from "./client.js";
+import { fixtureBytes, loadFixtures } from "../kerberos-codec/fixtures.js";
+import { mutate, rng } from "./mutate.js";
 import { createTestRealm, REALM } from "./realm.js";
 
 const frame = (msg: Uint8Array) => {
@@ -111,6 +113,20 @@ describe("KDC server on loopback (RFC 4120 §7.2.1 UDP, §7.2.2 TCP)", () => {
     const c = server.counters();
     assert.ok((c.drops["not-kerberos"] ?? 0) >= 40, JSON.stringify(c.drops));
     assert.ok((c.requests["AS-REQ"] ?? 0) >= 5);
+  });
+
+  it("1,000 mutated real MIT messages over UDP, then the server still answers", async () => {
+    const seeds = [asReq(), ...loadFixtures().map(fixtureBytes)];
+    const r = rng(0xbad);
+    const s = dgram.createSocket("udp4");
+    for (let i = 0; i < 1000; i++) {
+      s.send(mutate(seeds[i % seeds.length]!, r), port, "127.0.0.1");
+      if (i % 100 === 99) await new Promise((res) => setTimeout(res, 20));
+    }
+    await new Promise((res) => setTimeout(res, 200));
+    s.close();
+    expectCreds(readReply(await sendUdp(port, asReq()), aliceKey, KeyUsage.AS_REP_ENC_PART));
+    assert.equal(server.counters().drops.internal ?? 0, 0);
   });
 
   it("counters: requests by type and errors by code name", async () => {
