@@ -178,5 +178,17 @@ describe("postern kdc: bad input", () => {
     const rc4 = runBin(["kdc", "--db", file, "--port", "0"]);
     assert.equal(rc4.code, 1);
     assert.match(rc4.err, /rc4-hmac\) is not supported/);
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        realm: "X.TEST",
+        domainSid: "S-1-5-21-1-2-3",
+        krbtgtPassword: "k",
+        principals: [],
+      }),
+    );
+    const busy = runBin(["kdc", "--db", file, "--address", "203.0.113.9", "--port", "0"]);
+    assert.equal(busy.code, 1);
+    assert.match(busy.err, /cannot listen on 203\.0\.113\.9:0 \(EADDRNOTAVAIL\)/);
   });
 });

@@ -3,7 +3,7 @@
  * KDC itself). Serves one realm from a JSON principal file on UDP and TCP until SIGINT or
  * SIGTERM, then prints its counters.
  */
-import { UsageError } from "../../errors.js";
+import { PosternError, UsageError } from "../../errors.js";
 import type { CliEnv, Command } from "../../cli/env.js";
 import { loadKdcDbFile } from "./db-file.js";
 import { createKdcServer } from "./server.js";
@@ -57,7 +57,13 @@ async function run(argv: string[], env: CliEnv): Promise<number> {
       ? { maxRenewableLifeMs: loaded.file.maxRenewableLifeSeconds * 1000 }
       : {}),
   });
-  const at = await server.start();
+  let at: { address: string; port: number };
+  try {
+    at = await server.start();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "error";
+    throw new PosternError("kdc-listen", `kdc: cannot listen on ${a.address}:${a.port} (${code})`);
+  }
   env.out(`kdc: realm ${realm} listening on ${at.address}:${at.port} (udp, tcp)`);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
