@@ -196,6 +196,21 @@ describe("TGS exchange (RFC 4120 §3.3)", () => {
     assert.equal(expectError(tgs(r, tgt, "alice")).errorCode, E.KDC_ERR_TGT_REVOKED);
   });
 
+  it("MS-PAC §2.8: a TGT whose PAC was altered (re-encrypted with the krbtgt key) is MODIFIED", () => {
+    const r = createTestRealm();
+    const tgt = login(r, "alice", "alice-pw");
+    const part = openServiceTicket(tgt.ticket, r.krbtgtKey);
+    const pac = Uint8Array.from(ticketPacBytes(part)!);
+    pac[130]! ^= 0x01; // inside LOGON_INFO (7 buffers: the header is 8 + 7 * 16 = 120 bytes)
+    const forged = encodeEncTicketPart({
+      ...part,
+      authorizationData: [encodeAdIfRelevant([{ adType: AD_TYPE.AD_WIN2K_PAC, adData: pac }])],
+    });
+    const cipher = getEnctype(18).encrypt(r.krbtgtKey, KeyUsage.KDC_REP_TICKET, forged);
+    const bad = { ...tgt, ticket: { ...tgt.ticket, encPart: { ...tgt.ticket.encPart, cipher } } };
+    assert.equal(expectError(tgs(r, bad, "alice")).errorCode, E.KRB_AP_ERR_MODIFIED);
+  });
+
   it("§3.3.3: a client disabled after its AS exchange is CLIENT_REVOKED at the TGS", () => {
     const r = createTestRealm();
     const tgt = login(r, "alice", "alice-pw");

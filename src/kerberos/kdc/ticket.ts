@@ -18,12 +18,11 @@ import {
   encodeEncTicketPart,
   type Ticket,
 } from "../messages/index.js";
-import { type Pac, PacError, signPac, verifyPacSignatures } from "../pac/index.js";
-import { SIGNATURE_TYPES } from "../pac/pac.js";
-import { decodePacContainer } from "../pac/pactype.js";
+import { type Pac, PacError, signPac } from "../pac/index.js";
 import type { PrincipalKey } from "./database.js";
 import { kdcError } from "./errors.js";
 import { keyFor } from "./keys.js";
+import { verifyTgtPac } from "./tgt-pac.js";
 
 const pacAd = (pac: Uint8Array): AuthorizationData => [
   encodeAdIfRelevant([{ adType: AD_TYPE.AD_WIN2K_PAC, adData: pac }]),
@@ -101,21 +100,12 @@ export function ticketPacBytes(part: EncTicketPart): Uint8Array | undefined {
   return undefined;
 }
 
-/**
- * Verifies a TGT's PAC (both signatures with the krbtgt key; MODIFIED if it fails) and
- * returns its non-signature buffers as raw bytes, to be signed again for the new ticket.
- */
-export function checkTgtPac(part: EncTicketPart, krbtgtKey: PrincipalKey, deps?: CryptoDeps): Pac {
+/** Verifies a TGT's PAC with the krbtgt key (tgt-pac.ts); MODIFIED if it fails. */
+export function checkTgtPac(part: EncTicketPart, krbtgtKey: PrincipalKey, deps: CryptoDeps): Pac {
   const bytes = ticketPacBytes(part);
   if (!bytes) throw kdcError("KRB_AP_ERR_MODIFIED", "TGT carries no PAC");
-  const k = { etype: krbtgtKey.etype, key: krbtgtKey.key };
   try {
-    verifyPacSignatures(bytes, k, k, deps ? { deps } : {});
-    // Re-issued as the bytes received (no NDR re-encoding); signatures are re-made.
-    const buffers = decodePacContainer(bytes)
-      .filter((b) => !SIGNATURE_TYPES.includes(b.type))
-      .map((b) => ({ kind: "raw" as const, type: b.type, data: b.data }));
-    return { buffers };
+    return verifyTgtPac(bytes, krbtgtKey, deps);
   } catch (e) {
     if (e instanceof PacError || e instanceof KerberosCryptoError)
       throw kdcError("KRB_AP_ERR_MODIFIED", `TGT PAC: ${e.message}`);
