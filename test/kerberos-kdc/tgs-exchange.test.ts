@@ -15,6 +15,10 @@ import {
   hasFlag,
   KDC_OPTIONS,
   TICKET_FLAGS,
+  decodeTgsReq,
+  encodePaPacRequest,
+  encodeTgsReq,
+  PA_TYPE,
 } from "../../src/kerberos/messages/index.js";
 import { findBuffer, verifyPac } from "../../src/kerberos/pac/index.js";
 import {
@@ -209,6 +213,35 @@ describe("TGS exchange (RFC 4120 §3.3)", () => {
     const cipher = getEnctype(18).encrypt(r.krbtgtKey, KeyUsage.KDC_REP_TICKET, forged);
     const bad = { ...tgt, ticket: { ...tgt.ticket, encPart: { ...tgt.ticket.encPart, cipher } } };
     assert.equal(expectError(tgs(r, bad, "alice")).errorCode, E.KRB_AP_ERR_MODIFIED);
+  });
+
+  it("§3.2.3: the same TGS-REQ again gets the same reply (retransmission); its authenticator in another request is KRB_AP_ERR_REPEAT", () => {
+    const r = createTestRealm();
+    const tgt = login(r, "alice", "alice-pw");
+    const req = buildTgsReq({
+      realm: REALM,
+      tgt,
+      cname: alice,
+      sname: server1,
+      etypes: [18],
+      nowMs: r.clock.now,
+    });
+    const first = r.kdc.handle(req, "udp").reply!;
+    expectCreds(readReply(first, tgt.sessionKey, KeyUsage.TGS_REP_ENC_PART_SESSION_KEY));
+    assert.deepEqual(r.kdc.handle(req, "udp").reply, first);
+    assert.equal(r.kdc.counters().lookasideHits, 1);
+    const decoded = decodeTgsReq(req);
+    const replayed = encodeTgsReq({
+      ...decoded,
+      padata: [
+        ...decoded.padata!,
+        {
+          padataType: PA_TYPE.PA_PAC_REQUEST,
+          padataValue: encodePaPacRequest({ includePac: true }),
+        },
+      ],
+    });
+    assert.equal(expectError(r.kdc.handle(replayed, "udp").reply!).errorCode, E.KRB_AP_ERR_REPEAT);
   });
 
   it("§3.3.3: a client disabled after its AS exchange is CLIENT_REVOKED at the TGS", () => {

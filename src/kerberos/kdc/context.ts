@@ -6,6 +6,7 @@ import type { CryptoDeps } from "../crypto/index.js";
 import type { PrincipalName } from "../principal.js";
 import type { ResolvedKdcConfig } from "./config.js";
 import type { PrincipalDatabase, PrincipalKey } from "./database.js";
+import type { ExpiringCache } from "./replay.js";
 
 export interface KdcContext {
   config: ResolvedKdcConfig;
@@ -13,6 +14,8 @@ export interface KdcContext {
   /** Unix milliseconds. */
   now(): number;
   crypto: CryptoDeps;
+  /** TGS-REQ authenticators seen within the skew window (replay.ts). */
+  authenticators: ExpiringCache<true>;
 }
 
 /** "a/b" from a PrincipalName (MIT text form without realm, unescaped). */

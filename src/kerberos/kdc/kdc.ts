@@ -8,7 +8,9 @@
  *   2. AS exchange (as-exchange.ts) or TGS exchange (tgs-exchange.ts)
  *   3. any KdcError -> KRB-ERROR with its code; an unexpected failure -> KRB_ERR_GENERIC
  *      (counted as "internal"), never a throw
- *   4. over UDP, a reply longer than maxUdpReplyBytes -> KRB_ERR_RESPONSE_TOO_BIG, so the
+ *   4. a TGS-REQ identical to one answered within the skew window gets the same reply
+ *      (a retransmission; replay.ts), counted as a lookaside hit
+ *   5. over UDP, a reply longer than maxUdpReplyBytes -> KRB_ERR_RESPONSE_TOO_BIG, so the
  *      client retries over TCP (RFC 4120 §7.2.1)
  */
 import { Asn1Error } from "../../asn1/der.js";
@@ -28,6 +30,7 @@ import { type KdcContext, krbtgtName } from "./context.js";
 import type { PrincipalDatabase } from "./database.js";
 import { KdcError } from "./errors.js";
 import { createRandomPool } from "./random-pool.js";
+import { createExpiringCache, digestKey } from "./replay.js";
 import { buildKrbError, type ErrorContext } from "./reply.js";
 import { handleTgsReq } from "./tgs-exchange.js";
 
@@ -38,6 +41,9 @@ export interface KdcDeps extends KdcConfig {
   randomBytes?: (n: number) => Uint8Array;
   /** Derived keys (Ke/Ki/Kc) kept per base key and usage; default 4096 entries. */
   derivedKeyCacheEntries?: number;
+  /** Bound on the TGS authenticator replay cache and the reply lookaside cache (default 100,000 / 10,000). */
+  replayCacheEntries?: number;
+  lookasideEntries?: number;
 }
 
 export type Transport = "udp" | "tcp";
@@ -57,6 +63,8 @@ export interface KdcCounters {
   replies: number;
   errors: Record<string, number>;
   drops: Record<string, number>;
+  /** TGS-REQs answered from the lookaside cache (the same bytes again: a retransmission). */
+  lookasideHits: number;
 }
 
 export interface Kdc {
@@ -88,12 +96,26 @@ export function createKdc(deps: KdcDeps): Kdc {
     config,
     db: deps.database,
     now: deps.now ?? Date.now,
+    authenticators: createExpiringCache<true>(
+      2 * config.skewMs,
+      deps.replayCacheEntries ?? 100_000,
+    ),
     crypto: {
       randomBytes: rnd,
       derivedKeys: createDerivedKeyCache(deps.derivedKeyCacheEntries ?? 4096),
     },
   };
-  const counters: KdcCounters = { requests: {}, replies: 0, errors: {}, drops: {} };
+  const counters: KdcCounters = {
+    requests: {},
+    replies: 0,
+    errors: {},
+    drops: {},
+    lookasideHits: 0,
+  };
+  const lookaside = createExpiringCache<KdcResult>(
+    2 * config.skewMs,
+    deps.lookasideEntries ?? 10_000,
+  );
   const fallback: ErrorContext = { realm: config.realm, sname: krbtgtName(config.realm) };
 
   const errorReply = (ec: ErrorContext, e: unknown, request: KdcResult["request"]): KdcResult => {
@@ -147,7 +169,12 @@ export function createKdc(deps: KdcDeps): Kdc {
 
   return {
     handle(request, transport) {
-      const r = exchange(request);
+      const now = ctx.now();
+      const key = request[0] === 0x6c ? digestKey(request) : undefined;
+      const seen = key === undefined ? undefined : lookaside.get(key, now);
+      if (seen) counters.lookasideHits++;
+      const r: KdcResult = seen ? { ...seen } : exchange(request);
+      if (!seen && key !== undefined && r.reply) lookaside.set(key, { ...r }, now);
       bump(counters.requests, r.request);
       if (r.reply && transport === "udp" && r.reply.length > config.maxUdpReplyBytes) {
         const tooBig = buildKrbError(

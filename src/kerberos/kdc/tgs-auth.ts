@@ -24,6 +24,7 @@ import type { ResolvedKdcConfig } from "./config.js";
 import { isKrbtgt, nameText } from "./context.js";
 import type { PrincipalKey } from "./database.js";
 import { kdcError } from "./errors.js";
+import { digestKey, type ExpiringCache } from "./replay.js";
 import { openTicket } from "./ticket.js";
 
 export interface TgsAuth {
@@ -74,6 +75,7 @@ export function authenticateTgsReq(
   nowMs: number,
   renewing: boolean,
   deps: CryptoDeps,
+  seen: ExpiringCache<true>,
 ): TgsAuth {
   const pa = findPaData(req.padata, PA_TYPE.PA_TGS_REQ);
   if (!pa) throw kdcError("KDC_ERR_PADATA_TYPE_NOSUPP", "TGS-REQ without PA-TGS-REQ");
@@ -91,6 +93,9 @@ export function authenticateTgsReq(
   if (Math.abs(ctime - nowMs) > cfg.skewMs)
     throw kdcError("KRB_AP_ERR_SKEW", "client clock skew too great");
   checkBodyChecksum(tgt, a, bodyBytes, deps);
+  const id = digestKey(apReq.authenticator.cipher);
+  if (seen.get(id, nowMs)) throw kdcError("KRB_AP_ERR_REPEAT", "TGS-REQ authenticator replayed");
+  seen.set(id, true, nowMs);
   const start = (tgt.starttime ?? tgt.authtime).getTime();
   if (start > nowMs + cfg.skewMs) throw kdcError("KRB_AP_ERR_TKT_NYV", "TGT not yet valid");
   if (renewing) {

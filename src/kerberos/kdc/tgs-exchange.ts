@@ -145,7 +145,15 @@ export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array
     throw kdcError("KDC_ERR_BADOPTION", "VALIDATE is not supported (no postdated tickets)");
   if (hasFlag(body.kdcOptions, KDC_OPTIONS.encTktInSkey))
     throw kdcError("KDC_ERR_BADOPTION", "user-to-user (ENC-TKT-IN-SKEY) is not supported");
-  const auth = authenticateTgsReq(req, bodyBytes, ctx.config, ctx.now(), renewing, ctx.crypto);
+  const auth = authenticateTgsReq(
+    req,
+    bodyBytes,
+    ctx.config,
+    ctx.now(),
+    renewing,
+    ctx.crypto,
+    ctx.authenticators,
+  );
   const pac = checkTgtPac(auth.tgt, auth.krbtgtKey, ctx.crypto);
   const client = ctx.db.lookup(nameText(auth.tgt.cname), auth.tgt.crealm);
   if (client && !client.enabled)
