@@ -168,9 +168,15 @@ async function startOurs(dir: string): Promise<{ port: number; child: ChildProce
       ],
     }),
   );
-  const child = spawn(process.execPath, [BIN, "kdc", "--db", db, "--port", String(port)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  // KDC_NODE_ARGS: extra node options for our KDC only (e.g. "--cpu-prof" to profile it).
+  const nodeArgs = (process.env.KDC_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, BIN, "kdc", "--db", db, "--port", String(port)],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   let out = "";
   child.stdout!.on("data", (d) => {
     out += String(d);
@@ -226,7 +232,11 @@ async function main() {
       );
     }
   } finally {
-    if (ours?.child.pid && ours.child.exitCode === null) process.kill(ours.child.pid, "SIGTERM");
+    if (ours?.child.pid && ours.child.exitCode === null) {
+      const exited = new Promise((r) => ours?.child.once("exit", r));
+      process.kill(ours.child.pid, "SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    }
     mit.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
