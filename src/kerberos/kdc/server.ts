@@ -113,7 +113,14 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
 
   const bindUdp = (port: number) =>
     new Promise<number>((resolve, reject) => {
-      const s = dgram.createSocket(address.includes(":") ? "udp6" : "udp4");
+      const type = address.includes(":") ? "udp6" : "udp4";
+      // Replies go to rinfo.address, always an IP literal: skip the resolver hop per send.
+      const literal = ((
+        host: string,
+        _family: unknown,
+        cb: (e: null, a: string, f: number) => void,
+      ) => cb(null, host, type === "udp6" ? 6 : 4)) as unknown as dgram.SocketOptions["lookup"];
+      const s = dgram.createSocket({ type, lookup: literal });
       s.once("error", reject);
       s.on("message", (msg, rinfo) => {
         const r = kdc.handle(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), "udp");
