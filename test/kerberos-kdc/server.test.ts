@@ -11,11 +11,22 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { KeyUsage } from "../../src/kerberos/crypto/index.js";
+import { getEnctype } from "../../src/kerberos/crypto/index.js";
+import { adSalt, createMemoryDatabase } from "../../src/kerberos/kdc/database.js";
+import { kdcStarter } from "../../src/kerberos/kdc/dc-seam.js";
+import { createKdc } from "../../src/kerberos/kdc/kdc.js";
 import { createKdcServer, type KdcServer } from "../../src/kerberos/kdc/server.js";
 import { decodeKrbMessage, KRB_ERROR_CODE as E } from "../../src/kerberos/messages/index.js";
 import { runBin } from "../helpers/cli.js";
 import { sendTcp, sendUdp } from "../kerberos-codec/kdc-proxy.js";
-import { buildAsReq, expectCreds, expectError, principal, readReply } from "./client.js";
+import {
+  buildAsReq,
+  expectCreds,
+  expectError,
+  openServiceTicket,
+  principal,
+  readReply,
+} from "./client.js";
 import { fixtureBytes, loadFixtures } from "../kerberos-codec/fixtures.js";
 import { mutate, rng } from "./mutate.js";
 import { createTestRealm, REALM } from "./realm.js";
@@ -139,6 +150,53 @@ describe("KDC server on loopback (RFC 4120 §7.2.1 UDP, §7.2.2 TCP)", () => {
     const m = decodeKrbMessage(await sendUdp(port, bad));
     assert.equal(m.type, "KRB-ERROR");
     assert.ok((server.counters().errors.KDC_ERR_C_PRINCIPAL_UNKNOWN ?? 0) >= 1);
+  });
+});
+
+describe("the DC's startKdc seam (kdcStarter)", () => {
+  it("serves the realm with krbtgt keys read from the directory as krbtgt/REALM", async () => {
+    const krbtgt = getEnctype(18).generateKey();
+    const db = createMemoryDatabase({
+      realm: REALM,
+      domainSid: "S-1-5-21-7-8-9",
+      enctypes: [18],
+      principals: [
+        { name: "alice", password: "alice-pw", rid: 1104 },
+        { name: `krbtgt/${REALM}`, keys: [{ etype: 18, kvno: 3, key: krbtgt }], rid: 502 },
+      ],
+    });
+    const lines: string[] = [];
+    const kdc = await kdcStarter({ realm: REALM })({
+      principals: db,
+      host: "127.0.0.1",
+      port: 0,
+      log: (l) => lines.push(l),
+    });
+    try {
+      const port = Number(/127\.0\.0\.1:(\d+)/.exec(lines[0] ?? "")?.[1]);
+      const key = {
+        etype: 18,
+        key: getEnctype(18).stringToKey("alice-pw", adSalt(REALM, "alice")),
+      };
+      const req = buildAsReq({
+        realm: REALM,
+        cname: principal("alice"),
+        etypes: [18],
+        key,
+        nowMs: Date.now(),
+      });
+      const c = expectCreds(readReply(await sendUdp(port, req), key, KeyUsage.AS_REP_ENC_PART));
+      assert.equal(c.ticket.encPart.kvno, 3);
+      openServiceTicket(c.ticket, krbtgt);
+    } finally {
+      await kdc.close();
+    }
+    assert.match(lines.at(-1) ?? "", /kdc: stopped/);
+  });
+
+  it("without krbtgt keys anywhere, creating the KDC fails with one line", () => {
+    const db = createMemoryDatabase({ realm: REALM, domainSid: "S-1-5-21-7-8-9", principals: [] });
+    assert.throws(() => createKdc({ database: db, realm: REALM }), /no krbtgt\/PKD\.TEST keys/);
   });
 });
 

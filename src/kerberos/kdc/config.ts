@@ -2,13 +2,17 @@
  * KDC configuration: realm, krbtgt keys, lifetimes and limits. `resolveKdcConfig` fills
  * defaults (MIT's: 10 h max_life, 7 d max_renewable_life, 5 min clock skew).
  */
+import { PosternError } from "../../errors.js";
 import type { PrincipalKey } from "./database.js";
 
 export interface KdcConfig {
   /** The realm served, upper case ("PKD.TEST"). */
   realm: string;
-  /** krbtgt/REALM@REALM keys (every etype the KDC should accept TGTs in). */
-  krbtgtKeys: PrincipalKey[];
+  /**
+   * krbtgt/REALM@REALM keys (every etype the KDC should accept TGTs in; the first seals
+   * TGTs). Absent: read once from the database as "krbtgt/REALM" (as the DC's directory has it).
+   */
+  krbtgtKeys?: PrincipalKey[];
   /** DNS domain for UPN_DNS_INFO and machine salts; default lower(realm). */
   dnsDomain?: string;
   /** NetBIOS domain name for LOGON_INFO; default the realm's first label. */
@@ -27,16 +31,26 @@ export interface KdcConfig {
 
 export type ResolvedKdcConfig = Required<KdcConfig>;
 
+export interface KrbtgtSource {
+  lookup(name: string, realm: string): { keys: PrincipalKey[] } | null;
+}
+
 export const DEFAULT_MAX_LIFE_MS = 10 * 3600_000;
 export const DEFAULT_MAX_RENEWABLE_LIFE_MS = 7 * 86400_000;
 export const DEFAULT_SKEW_MS = 5 * 60_000;
 export const DEFAULT_MAX_UDP_REPLY_BYTES = 1400;
 
-export function resolveKdcConfig(c: KdcConfig): ResolvedKdcConfig {
+export function resolveKdcConfig(c: KdcConfig, db: KrbtgtSource): ResolvedKdcConfig {
   const realm = c.realm.toUpperCase();
+  const krbtgtKeys = c.krbtgtKeys ?? db.lookup(`krbtgt/${realm}`, realm)?.keys ?? [];
+  if (krbtgtKeys.length === 0)
+    throw new PosternError(
+      "kdc-no-krbtgt",
+      `KDC for ${realm}: no krbtgt/${realm} keys (configuration or database)`,
+    );
   return {
     realm,
-    krbtgtKeys: c.krbtgtKeys,
+    krbtgtKeys,
     dnsDomain: (c.dnsDomain ?? realm).toLowerCase(),
     netbiosDomain: c.netbiosDomain ?? realm.split(".")[0]!,
     maxLifeMs: c.maxLifeMs ?? DEFAULT_MAX_LIFE_MS,

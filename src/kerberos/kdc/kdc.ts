@@ -90,7 +90,7 @@ function toKdcError(e: unknown): { err: KdcError; internal: boolean } {
 }
 
 export function createKdc(deps: KdcDeps): Kdc {
-  const config = resolveKdcConfig(deps);
+  const config = resolveKdcConfig(deps, deps.database);
   const rnd = deps.randomBytes ?? createRandomPool(randomBytes);
   const ctx: KdcContext = {
     config,
