@@ -13,20 +13,35 @@ declare -A need=(
   [krb5kdc]=krb5-kdc
   [kadmin.local]=krb5-admin-server
   [dig]=dnsutils
+  [nsupdate]=dnsutils
   [tcpdump]=tcpdump
   [iperf3]=iperf3
+  [ping]=iputils-ping
   [samba-tool]=samba
+  [winbindd]=samba-ad-dc
+  [swanctl]=strongswan-swanctl
+  [openssl]=openssl
+)
+# packages that install no program on the PATH: a file or directory that proves they are there
+declare -A need_path=(
+  [/usr/share/samba/setup/ad-schema]=samba-ad-provision
+  [/usr/lib/ipsec/charon]=strongswan-charon
+  [/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so]=libcharon-extra-plugins
+  [/usr/lib/ipsec/plugins/libstrongswan-openssl.so]=libstrongswan-standard-plugins
 )
 missing=()
 for tool in "${!need[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("${need[$tool]}")
+done
+for path in "${!need_path[@]}"; do
+  [ -e "$path" ] || missing+=("${need_path[$path]}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "setup: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "setup: warning: missing Debian packages (${missing[*]}); run as root to install them" >&2
   fi

@@ -1,8 +1,31 @@
 /**
  * Every top-level `postern` command. Subsystems add theirs here.
  */
+import { agentCommand } from "../agent/command.js";
+import { dcCommand } from "../dc/command.js";
+import { domainCommand } from "../domain/command.js";
+import { gpupdateCommand, joinCommand, leaveCommand } from "../domain/join.js";
+import { netCommand } from "../domain/net.js";
+import { firewallCommand } from "../firewall/command.js";
+import { ikeCommand } from "../ike/cli.js";
 import type { Command } from "./env.js";
+import { ipsecCommand } from "./ipsec.js";
 import { kdcCommand } from "../kerberos/kdc/command.js";
+import { KERBEROS_COMMANDS } from "./kerberos.js";
 import { netshCommand } from "./netsh.js";
 
-export const COMMANDS: readonly Command[] = [netshCommand, kdcCommand];
+export const COMMANDS: readonly Command[] = [
+  netshCommand,
+  ipsecCommand,
+  firewallCommand,
+  agentCommand,
+  ikeCommand,
+  dcCommand,
+  domainCommand,
+  netCommand,
+  joinCommand,
+  leaveCommand,
+  gpupdateCommand,
+  ...KERBEROS_COMMANDS,
+  kdcCommand,
+];

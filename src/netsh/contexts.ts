@@ -1,11 +1,12 @@
 /**
  * The netsh contexts postern speaks. Each subsystem registers its handler here.
  */
+import { firewallHandler } from "./firewall/index.js";
 import { ipsecStatic } from "./ipsec-static/index.js";
 import type { NetshContext } from "./shell.js";
 
 export const NETSH_CONTEXTS: readonly NetshContext[] = [
   { words: ["ipsec", "static"], handler: ipsecStatic },
   // { words: ["ipsec", "dynamic"], handler: ipsecDynamic },
-  // { words: ["firewall"], handler: firewall },
+  { words: ["firewall"], handler: firewallHandler },
 ];

@@ -1,0 +1,145 @@
+/**
+ * `postern agent --manual-sa FILE`: wires the real parts together.
+ *   1. read and check the keying file  2. open TUN `postern0` and the UDP 4500 socket
+ *   (SO_MARK bypass)  3. start the outbound and inbound worker threads, install the SAs
+ *   4. steering: link up, rp_filter, ip rule + table, nft chain spd_out  5. control
+ *   socket + SIGUSR1 stats file  6. print "agent: ready"  7. on SIGTERM/SIGINT undo 4,
+ *   stop the workers, close the fds.
+ * Lifetime events are logged; with manual keys nothing can rekey, so a hard expiry stops
+ * the traffic of that SA (counted as sa_expired drops), as with `ip xfrm`.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { CliEnv } from "../cli/env.js";
+import { type DataPath, spiHex, startDataPath } from "../datapath/engine.js";
+import type { DataPathEvent } from "../datapath/events.js";
+import {
+  applySteering,
+  DEFAULT_STEERING,
+  removeSteering,
+  type SteeringConfig,
+} from "../datapath/steering.js";
+import { PosternError } from "../errors.js";
+import { atomicWriteFile, ensureDir } from "../platform/home.js";
+import { loadLibc } from "../platform/libc.js";
+import { createNetConfig } from "../platform/routing.js";
+import { openTun } from "../platform/tun.js";
+import { openRawAhSocket, openUdpSocket } from "../platform/udp.js";
+import { startControlServer } from "./control.js";
+import { createDropSummary, DROP_LOG_MS } from "./drop-log.js";
+import { parseManualKeying } from "./manual-sa.js";
+
+export interface AgentOptions {
+  manualSa: string;
+}
+
+export function agentPaths(home: string) {
+  const dir = path.join(home, "agent");
+  return { dir, sock: path.join(dir, "agent.sock"), stats: path.join(dir, "stats.json") };
+}
+
+function describe(e: DataPathEvent): string {
+  switch (e.type) {
+    case "soft":
+      return `SA ${e.direction} ${spiHex(e.spi)} (${e.label}): soft lifetime reached, rekey needed`;
+    case "expired":
+      return `SA ${e.direction} ${spiHex(e.spi)} (${e.label}): hard lifetime reached, SA expired`;
+    case "ike":
+      return `IKE datagram from ${e.from.address}:${e.from.port} (${e.data.length} bytes): no IKE in this agent yet, dropped`;
+  }
+}
+
+function snapshot(dp: DataPath) {
+  return { time: new Date().toISOString(), ...dp.stats() };
+}
+
+export async function runAgent(opts: AgentOptions, env: CliEnv): Promise<number> {
+  if (!env.isRoot)
+    throw new PosternError(
+      "agent",
+      "postern agent needs root (TUN device, nftables, policy routing)",
+    );
+  let text: string;
+  try {
+    text = fs.readFileSync(path.resolve(env.cwd, opts.manualSa), "utf8");
+  } catch (e) {
+    throw new PosternError(
+      "agent",
+      `cannot read ${opts.manualSa}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  const keying = parseManualKeying(text, opts.manualSa);
+  const paths = agentPaths(env.home);
+  ensureDir(paths.dir, 0o700);
+  const cfg: SteeringConfig = {
+    ...DEFAULT_STEERING,
+    tun: keying.tun ?? DEFAULT_STEERING.tun,
+    mtu: keying.mtu ?? DEFAULT_STEERING.mtu,
+    listenPort: keying.listen.port,
+  };
+  const libc = loadLibc();
+  const net = createNetConfig();
+  const tun = openTun(libc, cfg.tun);
+  let udpFd = -1;
+  let rawFd = -1;
+  try {
+    udpFd = openUdpSocket(libc, keying.listen, cfg.bypassMark);
+    if (keying.sas.some((s) => s.protocol === "ah")) rawFd = openRawAhSocket(libc, cfg.bypassMark);
+  } catch (e) {
+    if (udpFd >= 0) libc.close(udpFd);
+    libc.close(tun.fd);
+    throw e;
+  }
+  const dp = startDataPath({
+    tunFd: tun.fd,
+    udpFd,
+    rawFd,
+    onEvent: (e) => env.out(`agent: ${describe(e)}`),
+    onError: (role, e) => env.err(`agent: ${role} worker failed: ${e.message}`),
+  });
+  const cleanup = async () => {
+    removeSteering(net, cfg);
+    await dp.stop();
+    libc.close(udpFd);
+    if (rawFd >= 0) libc.close(rawFd);
+    libc.close(tun.fd);
+    fs.rmSync(paths.sock, { force: true });
+  };
+  let server: Awaited<ReturnType<typeof startControlServer>> | undefined;
+  try {
+    for (const sa of keying.sas) dp.addSa(sa);
+    const outSelectors = keying.sas
+      .filter((s) => s.direction === "out")
+      .flatMap((s) => s.selectors);
+    applySteering(net, cfg, outSelectors);
+    server = await startControlServer(paths.sock, (cmd) => {
+      if (cmd === "stats") return snapshot(dp);
+      return { error: `unknown command "${cmd}" (try: stats)` };
+    });
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+  const writeStats = () =>
+    atomicWriteFile(paths.stats, `${JSON.stringify(snapshot(dp), null, 2)}\n`, 0o600);
+  process.on("SIGUSR1", writeStats);
+  const dropSummary = createDropSummary();
+  const dropLog = setInterval(() => {
+    const line = dropSummary.next(dp.stats());
+    if (line !== null) env.out(`agent: ${line}`);
+  }, DROP_LOG_MS);
+  env.out(
+    `agent: ready: ${keying.sas.length} SAs, TUN ${cfg.tun}, UDP ${keying.listen.address}:${keying.listen.port}, pid ${process.pid}`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", () => resolve());
+    process.once("SIGINT", () => resolve());
+  });
+  process.off("SIGUSR1", writeStats);
+  clearInterval(dropLog);
+  writeStats();
+  server.close();
+  await cleanup();
+  env.out("agent: stopped");
+  return 0;
+}

@@ -1,0 +1,413 @@
+/**
+ * `postern kinit|klist|kvno|kdestroy|ktutil`: the Kerberos client from the shell, used as
+ * administrators use MIT's tools. Realms and KDCs come from krb5.conf (`KRB5_CONFIG`, else
+ * /etc/krb5.conf), the cache from `KRB5CCNAME` (FILE: only, else /tmp/krb5cc_UID), the
+ * keytab from `-t`/`-k`, `KRB5_KTNAME` or /etc/krb5.keytab.
+ */
+import * as fs from "node:fs";
+import * as readline from "node:readline";
+import { Writable } from "node:stream";
+import { randomBytes } from "../crypto/primitives.js";
+import { PosternError, UsageError } from "../errors.js";
+import {
+  findServiceTicket,
+  findTgt,
+  newCcache,
+  offsetFromHeader,
+  offsetToHeader,
+  storeCredential,
+} from "../kerberos/client/cache.js";
+import { createKerberosClient, type KerberosClient } from "../kerberos/client/client.js";
+import { formatKeytab, formatKlist, keytabJson, klistJson } from "../kerberos/client/format.js";
+import {
+  defaultSalt,
+  type KeySource,
+  parseEnctype,
+  parseEnctypeList,
+} from "../kerberos/client/keys.js";
+import {
+  type Krb5Config,
+  kdcsOf,
+  libdefaultBool,
+  libdefaultInt,
+  parseDuration,
+  readKrb5Config,
+} from "../kerberos/config.js";
+import { getEnctype } from "../kerberos/crypto/index.js";
+import { filePathFromName } from "../kerberos/files/bytes.js";
+import { readCcacheFile, writeCcacheFile } from "../kerberos/files/ccache.js";
+import {
+  type Keytab,
+  type KeytabEntry,
+  readKeytabFile,
+  writeKeytabFile,
+} from "../kerberos/files/keytab.js";
+import { decodeTicket } from "../kerberos/messages/ticket.js";
+import {
+  formatPrincipal,
+  NAME_TYPE,
+  parsePrincipal,
+  type Principal,
+  principalEquals,
+} from "../kerberos/principal.js";
+import { createKdcTransport, createNodeKdcIo } from "../kerberos/transport.js";
+import type { CliEnv, Command } from "./env.js";
+
+interface Parsed {
+  flags: Set<string>;
+  values: Map<string, string[]>;
+  rest: string[];
+}
+
+/** Short options: `flags` take no value, `valued` take the next word. */
+function getopt(argv: readonly string[], flags: string, valued: string, cmd: string): Parsed {
+  const out: Parsed = { flags: new Set(), values: new Map(), rest: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!/^-[A-Za-z]$/.test(a)) {
+      if (a.startsWith("-") && a !== "-")
+        throw new UsageError(`${cmd}: unknown option ${a} (see postern ${cmd} --help)`);
+      out.rest.push(a);
+      continue;
+    }
+    const c = a[1]!;
+    if (flags.includes(c)) out.flags.add(c);
+    else if (valued.includes(c)) {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${cmd}: option ${a} needs a value`);
+      out.values.set(c, [...(out.values.get(c) ?? []), v]);
+    } else throw new UsageError(`${cmd}: unknown option ${a} (see postern ${cmd} --help)`);
+  }
+  return out;
+}
+
+const last = (p: Parsed, c: string) => p.values.get(c)?.at(-1);
+
+function defaultCacheName(env: CliEnv): string {
+  const v = env.vars.KRB5CCNAME;
+  if (v) return /^[A-Za-z]+:/.test(v) ? v : `FILE:${v}`;
+  return `FILE:/tmp/krb5cc_${process.getuid?.() ?? 0}`;
+}
+
+function defaultKeytabName(env: CliEnv, config: Krb5Config): string {
+  const v = env.vars.KRB5_KTNAME ?? config.libdefaults.default_keytab_name ?? "/etc/krb5.keytab";
+  return /^[A-Za-z]+:/.test(v) ? v : `FILE:${v}`;
+}
+
+const asFileName = (name: string) => (/^[A-Za-z]+:/.test(name) ? name : `FILE:${name}`);
+
+function makeClient(config: Krb5Config, timeOffsetMs = 0): KerberosClient {
+  const transport = createKdcTransport({
+    io: createNodeKdcIo(),
+    kdcsOf: (realm) => kdcsOf(config, realm),
+    udpPreferenceLimit: libdefaultInt(config, "udp_preference_limit", 1465),
+    maxRounds: libdefaultInt(config, "max_retries", 2),
+  });
+  const lib = config.libdefaults;
+  return createKerberosClient({
+    transport,
+    now: () => Date.now(),
+    randomBytes,
+    etypes: parseEnctypeList(lib.default_tkt_enctypes ?? lib.permitted_enctypes),
+    lifetimeSec: parseDuration(lib.ticket_lifetime ?? "1d", "ticket_lifetime"),
+    renewLifetimeSec: lib.renew_lifetime ? parseDuration(lib.renew_lifetime, "renew_lifetime") : 0,
+    forwardable: libdefaultBool(config, "forwardable", true),
+    timeOffsetMs,
+  });
+}
+
+function defaultRealm(config: Krb5Config): string | undefined {
+  return config.libdefaults.default_realm;
+}
+
+async function readPassword(prompt: string): Promise<string> {
+  if (!process.stdin.isTTY) {
+    const line = fs.readFileSync(0, "utf8").split(/\r?\n/)[0] ?? "";
+    if (line === "")
+      throw new PosternError(
+        "no-password",
+        "no password on stdin (pipe one in, or use -k -t KEYTAB)",
+      );
+    return line;
+  }
+  // A terminal: readline in raw mode echoes into a sink, so the password is not shown.
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  const rl = readline.createInterface({ input: process.stdin, output: sink, terminal: true });
+  process.stderr.write(prompt);
+  try {
+    return await new Promise<string>((resolve) => rl.question("", resolve));
+  } finally {
+    rl.close();
+    process.stderr.write("\n");
+  }
+}
+
+function firstKeytabPrincipal(kt: Keytab, name: string): Principal {
+  const e = kt.entries[0];
+  if (!e) throw new PosternError("keytab-empty", `keytab ${name} has no entries`);
+  return e.principal;
+}
+
+/** Principal names like MIT's krb5_parse_name; `service/host` names get NT-SRV-HST. */
+function parseName(text: string, realm: string | undefined, service = false): Principal {
+  const p = parsePrincipal(text, realm);
+  if (service && p.name.nameString.length === 2 && p.name.nameString[0] !== "krbtgt")
+    p.name.nameType = NAME_TYPE.NT_SRV_HST;
+  return p;
+}
+
+const KINIT_HELP = `postern kinit - get a ticket-granting ticket (as MIT kinit)
+
+USAGE
+  postern kinit [-k [-t KEYTAB]] [-c CACHE] [-l LIFETIME] [-r RENEW] [PRINCIPAL]
+
+  Without -k the password is read from stdin (first line) when stdin is not a terminal,
+  else prompted for. -k uses the keytab (-t, else KRB5_KTNAME, else /etc/krb5.keytab);
+  without PRINCIPAL, the keytab's first principal. The cache is -c, else KRB5CCNAME, else
+  /tmp/krb5cc_UID; KDCs come from krb5.conf (KRB5_CONFIG). Pre-authentication uses the
+  KDC's ETYPE-INFO2 salt; a KRB_AP_ERR_SKEW is corrected once and the offset kept in the cache.
+`;
+
+export const kinitCommand: Command = {
+  name: "kinit",
+  summary: "get a Kerberos ticket-granting ticket (password or keytab)",
+  help: KINIT_HELP,
+  async run(argv, env) {
+    const p = getopt(argv, "k", "tclr", "kinit");
+    if (p.rest.length > 1) throw new UsageError("kinit: at most one PRINCIPAL");
+    const config = readKrb5Config(env.vars.KRB5_CONFIG);
+    const cacheName = last(p, "c") ? asFileName(last(p, "c")!) : defaultCacheName(env);
+    const lib = config.libdefaults;
+    if (last(p, "l")) lib.ticket_lifetime = last(p, "l")!;
+    if (last(p, "r")) lib.renew_lifetime = last(p, "r")!;
+    let keys: KeySource;
+    let client: Principal;
+    if (p.flags.has("k") || p.values.has("t")) {
+      const ktName = last(p, "t") ? asFileName(last(p, "t")!) : defaultKeytabName(env, config);
+      const keytab = readKeytabFile(ktName);
+      client = p.rest[0]
+        ? parseName(p.rest[0], defaultRealm(config))
+        : firstKeytabPrincipal(keytab, ktName);
+      keys = { kind: "keytab", keytab, name: ktName };
+    } else {
+      const name = p.rest[0] ?? env.vars.USER ?? env.vars.LOGNAME;
+      if (!name) throw new UsageError("kinit: give a PRINCIPAL");
+      client = parseName(name, defaultRealm(config));
+      keys = {
+        kind: "password",
+        password: await readPassword(`Password for ${formatPrincipal(client)}: `),
+      };
+    }
+    const kc = makeClient(config);
+    const r = await kc.login({ client, keys });
+    writeCcacheFile(cacheName, newCcache(r.tgt.client, r.tgt, r.timeOffsetMs));
+    return 0;
+  },
+};
+
+export const klistCommand: Command = {
+  name: "klist",
+  summary: "list the tickets in a credential cache, or the keys in a keytab (as MIT klist)",
+  help: `postern klist - list tickets or keys (as MIT klist)
+
+USAGE
+  postern [--json] klist [-e] [-f] [-c CACHE | CACHE]
+  postern [--json] klist -k [-e] [-t] [KEYTAB]
+
+  -e shows enctypes ("Etype (skey, tkt): ..."), -f ticket flags, -k a keytab instead of the
+  cache (KEYTAB, else KRB5_KTNAME, else /etc/krb5.keytab), -t key timestamps. The cache is
+  -c, else KRB5CCNAME, else /tmp/krb5cc_UID. Exit status 1 when there is no cache.
+`,
+  run(argv, env) {
+    const p = getopt(argv, "ekftK", "c", "klist");
+    if (p.rest.length > 1) throw new UsageError("klist: at most one cache or keytab name");
+    if (p.flags.has("k")) {
+      const config = readKrb5Config(env.vars.KRB5_CONFIG);
+      const name = p.rest[0] ? asFileName(p.rest[0]) : defaultKeytabName(env, config);
+      const kt = readKeytabFile(name);
+      if (env.json) env.out(JSON.stringify(keytabJson(name, kt), null, 2));
+      else
+        env.out(formatKeytab(name, kt, { etypes: p.flags.has("e"), timestamps: p.flags.has("t") }));
+      return 0;
+    }
+    const given = last(p, "c") ?? p.rest[0];
+    const name = given ? asFileName(given) : defaultCacheName(env);
+    if (!fs.existsSync(filePathFromName(name, "ccache"))) {
+      throw new PosternError(
+        "no-ccache",
+        `klist: no credentials cache found (filename: ${filePathFromName(name, "ccache")})`,
+      );
+    }
+    const cc = readCcacheFile(name);
+    if (env.json) env.out(JSON.stringify(klistJson(name, cc), null, 2));
+    else env.out(formatKlist(name, cc, { etypes: p.flags.has("e"), flags: p.flags.has("f") }));
+    return 0;
+  },
+};
+
+export const kvnoCommand: Command = {
+  name: "kvno",
+  summary: "get service tickets and print their key version numbers (as MIT kvno)",
+  help: `postern kvno - get service tickets with the cached TGT (as MIT kvno)
+
+USAGE
+  postern kvno [-c CACHE] SERVICE...
+
+  For each SERVICE (e.g. host/server.example.test, realm defaulting to the TGT's), a TGS
+  exchange with the TGT in the cache; the ticket is stored in the cache and
+  "SERVICE@REALM: kvno = N" is printed. KRB_AP_ERR_SKEW is corrected once.
+`,
+  async run(argv, env) {
+    const p = getopt(argv, "", "c", "kvno");
+    if (p.rest.length === 0) throw new UsageError("kvno: give at least one SERVICE");
+    const config = readKrb5Config(env.vars.KRB5_CONFIG);
+    const cacheName = last(p, "c") ? asFileName(last(p, "c")!) : defaultCacheName(env);
+    if (!fs.existsSync(filePathFromName(cacheName, "ccache"))) {
+      throw new PosternError(
+        "no-ccache",
+        `kvno: no credentials cache found (filename: ${filePathFromName(cacheName, "ccache")}): run kinit`,
+      );
+    }
+    let cc = readCcacheFile(cacheName);
+    const kc = makeClient(config, offsetFromHeader(cc));
+    const tgt = findTgt(cc, Date.now() + kc.timeOffsetMs, cacheName);
+    let failed = 0;
+    for (const s of p.rest) {
+      const server = parseName(s, tgt.client.realm, true);
+      try {
+        const cred =
+          findServiceTicket(cc, server, Date.now()) ?? (await kc.getServiceTicket(tgt, server));
+        cc = storeCredential(cc, cred);
+        const kvno = decodeTicket(cred.ticket).encPart.kvno;
+        env.out(`${formatPrincipal(server)}: kvno = ${kvno ?? "(none)"}`);
+      } catch (e) {
+        if (!(e instanceof PosternError)) throw e;
+        env.err(`postern: kvno: ${formatPrincipal(server)}: ${e.message}`);
+        failed++;
+      }
+    }
+    if (kc.timeOffsetMs !== 0) cc = { ...cc, timeOffset: offsetToHeader(kc.timeOffsetMs) };
+    writeCcacheFile(cacheName, cc);
+    return failed > 0 ? 1 : 0;
+  },
+};
+
+export const kdestroyCommand: Command = {
+  name: "kdestroy",
+  summary: "destroy the credential cache (as MIT kdestroy)",
+  help: `postern kdestroy - destroy the credential cache
+
+USAGE
+  postern kdestroy [-c CACHE]
+
+  Overwrites the cache file with zeros and removes it. Exit 1 when there is none.
+`,
+  run(argv, env) {
+    const p = getopt(argv, "q", "c", "kdestroy");
+    if (p.rest.length > 0) throw new UsageError(`kdestroy: unexpected ${p.rest[0]}`);
+    const name = last(p, "c") ? asFileName(last(p, "c")!) : defaultCacheName(env);
+    const file = filePathFromName(name, "ccache");
+    let size: number;
+    try {
+      size = fs.statSync(file).size;
+    } catch {
+      throw new PosternError(
+        "no-ccache",
+        `kdestroy: no credentials cache found (filename: ${file})`,
+      );
+    }
+    fs.writeFileSync(file, new Uint8Array(size));
+    fs.unlinkSync(file);
+    return 0;
+  },
+};
+
+const KTUTIL_HELP = `postern ktutil - keytab maintenance (MIT ktutil's list, addent -password, rkt/wkt)
+
+USAGE
+  postern [--json] ktutil list [-e] [-t] [-k KEYTAB]
+  postern ktutil add -p PRINCIPAL [-e ENCTYPE]... [-V KVNO] [-s SALT] [-k KEYTAB]
+  postern ktutil merge -k OUT KEYTAB...
+
+  add derives keys from the password on stdin (first line) with string-to-key, salt
+  defaulting to REALM + name components (-s for AD machine salts), kvno 1 unless -V,
+  enctypes aes256-cts-hmac-sha1-96 and aes128-cts-hmac-sha1-96 unless -e is given (repeat
+  -e for more; RC4 and DES are refused). merge appends the entries of each KEYTAB to OUT,
+  skipping exact duplicates. KEYTAB defaults to KRB5_KTNAME, else /etc/krb5.keytab.
+`;
+
+function readKeytabOrEmpty(name: string): Keytab {
+  return fs.existsSync(filePathFromName(name, "keytab")) ? readKeytabFile(name) : { entries: [] };
+}
+
+const sameEntry = (a: KeytabEntry, b: KeytabEntry) =>
+  principalEquals(a.principal, b.principal) &&
+  a.kvno === b.kvno &&
+  a.key.keytype === b.key.keytype &&
+  Buffer.compare(Buffer.from(a.key.keyvalue), Buffer.from(b.key.keyvalue)) === 0;
+
+export const ktutilCommand: Command = {
+  name: "ktutil",
+  summary: "list keytabs, add keys from a password, merge keytabs",
+  help: KTUTIL_HELP,
+  async run(argv, env) {
+    const [sub, ...args] = argv;
+    const config = readKrb5Config(env.vars.KRB5_CONFIG);
+    if (sub === "list") {
+      const p = getopt(args, "et", "k", "ktutil list");
+      const name = last(p, "k") ? asFileName(last(p, "k")!) : defaultKeytabName(env, config);
+      const kt = readKeytabFile(name);
+      if (env.json) env.out(JSON.stringify(keytabJson(name, kt), null, 2));
+      else
+        env.out(formatKeytab(name, kt, { etypes: p.flags.has("e"), timestamps: p.flags.has("t") }));
+      return 0;
+    }
+    if (sub === "add") {
+      const p = getopt(args, "", "pekVs", "ktutil add");
+      const princ = last(p, "p");
+      if (!princ) throw new UsageError("ktutil add: -p PRINCIPAL is required");
+      const principal = parseName(princ, defaultRealm(config));
+      const kvnoText = last(p, "V") ?? "1";
+      const kvno = Number(kvnoText);
+      if (!Number.isInteger(kvno) || kvno < 0 || kvno > 0xffffffff)
+        throw new UsageError(`ktutil add: -V ${kvnoText} is not a key version number`);
+      const etypes = (
+        p.values.get("e") ?? ["aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha1-96"]
+      ).map(parseEnctype);
+      const name = last(p, "k") ? asFileName(last(p, "k")!) : defaultKeytabName(env, config);
+      const kt = readKeytabOrEmpty(name);
+      const password = await readPassword(`Password for ${formatPrincipal(principal)}: `);
+      const salt = last(p, "s") ?? defaultSalt(principal);
+      const timestamp = Math.floor(Date.now() / 1000);
+      for (const etype of etypes) {
+        const keyvalue = getEnctype(etype).stringToKey(password, salt);
+        kt.entries.push({ principal, timestamp, kvno, key: { keytype: etype, keyvalue } });
+      }
+      writeKeytabFile(name, kt);
+      return 0;
+    }
+    if (sub === "merge") {
+      const p = getopt(args, "", "k", "ktutil merge");
+      const out = last(p, "k");
+      if (!out || p.rest.length === 0)
+        throw new UsageError("ktutil merge: -k OUT and at least one KEYTAB");
+      const target = readKeytabOrEmpty(asFileName(out));
+      for (const src of p.rest) {
+        for (const e of readKeytabFile(asFileName(src)).entries) {
+          if (!target.entries.some((t) => sameEntry(t, e))) target.entries.push(e);
+        }
+      }
+      writeKeytabFile(asFileName(out), target);
+      return 0;
+    }
+    throw new UsageError(`ktutil: expected list, add or merge${sub ? `, got ${sub}` : ""}`);
+  },
+};
+
+export const KERBEROS_COMMANDS: readonly Command[] = [
+  kinitCommand,
+  klistCommand,
+  kvnoCommand,
+  kdestroyCommand,
+  ktutilCommand,
+];

@@ -1,0 +1,137 @@
+/**
+ * The data path as the agent's main thread sees it: two worker threads (outbound and
+ * inbound packet loops, src/datapath/worker.ts) sharing the TUN fd and the UDP socket, a
+ * shared counter block it reads for stats, and SA add/remove. IKE calls `addSa`/`removeSa`
+ * with the records it negotiated; manual keying does the same at start.
+ */
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { MessageChannel, Worker } from "node:worker_threads";
+import type { SaRecord } from "../esp/sa.js";
+import {
+  clearSaCounters,
+  type CounterSnapshot,
+  createCounterBuffer,
+  MAX_SA_SLOTS,
+  readCounters,
+  readSaCounters,
+  type Role,
+} from "./counters.js";
+import type { DataPathEvent } from "./events.js";
+import type { WorkerCommand, WorkerInit } from "./worker.js";
+
+export interface SaStats {
+  spi: string;
+  protocol: "esp" | "ah";
+  direction: "in" | "out";
+  mode: string;
+  transform: string;
+  local: string;
+  peer: string;
+  label: string;
+  packets: number;
+  bytes: number;
+}
+
+export interface DataPathStats extends CounterSnapshot {
+  sas: SaStats[];
+}
+
+export interface DataPath {
+  addSa(record: SaRecord): void;
+  removeSa(direction: "in" | "out", spi: number): void;
+  stats(): DataPathStats;
+  stop(): Promise<void>;
+}
+
+export interface DataPathOptions {
+  tunFd: number;
+  udpFd: number;
+  /** Raw AH socket, or -1. */
+  rawFd: number;
+  onEvent: (e: DataPathEvent) => void;
+  onError: (role: Role, e: Error) => void;
+}
+
+export const spiHex = (spi: number): string => `0x${(spi >>> 0).toString(16).padStart(8, "0")}`;
+
+export function startDataPath(opts: DataPathOptions): DataPath {
+  const counters = createCounterBuffer();
+  const control = new SharedArrayBuffer(4);
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const start = (role: Role) => {
+    const channel = new MessageChannel();
+    const init: WorkerInit = {
+      kind: "postern-datapath",
+      role,
+      tunFd: opts.tunFd,
+      udpFd: opts.udpFd,
+      rawFd: opts.rawFd,
+      counters,
+      control,
+      port: channel.port2,
+    };
+    const worker = new Worker(path.join(here, "worker.js"), {
+      workerData: init,
+      transferList: [channel.port2],
+    });
+    worker.on("message", (e: DataPathEvent) => opts.onEvent(e));
+    worker.on("error", (e) => opts.onError(role, e));
+    return { worker, port: channel.port1 };
+  };
+  const workers = { outbound: start("outbound"), inbound: start("inbound") };
+  const installed = new Map<string, { record: SaRecord; slot: number }>();
+  const freeSlots = Array.from({ length: MAX_SA_SLOTS }, (_, i) => MAX_SA_SLOTS - 1 - i);
+  const key = (direction: string, spi: number) => `${direction}:${spi >>> 0}`;
+  const send = (direction: "in" | "out", cmd: WorkerCommand) =>
+    (direction === "out" ? workers.outbound : workers.inbound).port.postMessage(cmd);
+
+  return {
+    addSa(record) {
+      const k = key(record.direction, record.spi);
+      const old = installed.get(k);
+      const slot = old?.slot ?? freeSlots.pop();
+      if (slot === undefined) throw new Error(`no free SA slot (max ${MAX_SA_SLOTS})`);
+      clearSaCounters(counters, slot);
+      installed.set(k, { record, slot });
+      send(record.direction, { type: "add", record, slot });
+    },
+    removeSa(direction, spi) {
+      const k = key(direction, spi);
+      const old = installed.get(k);
+      if (old === undefined) return;
+      installed.delete(k);
+      send(direction, { type: "remove", direction, spi });
+      freeSlots.push(old.slot);
+    },
+    stats() {
+      const sas = [...installed.values()].map(({ record: r, slot }) => ({
+        spi: spiHex(r.spi),
+        protocol: r.protocol ?? "esp",
+        direction: r.direction,
+        mode: r.mode,
+        transform: r.transform,
+        local: r.local,
+        peer: r.peer,
+        label: r.label,
+        ...readSaCounters(counters, slot),
+      }));
+      return { ...readCounters(counters), sas };
+    },
+    async stop() {
+      Atomics.store(new Int32Array(control), 0, 1);
+      await Promise.all(
+        [workers.outbound, workers.inbound].map(
+          ({ worker }) =>
+            new Promise<void>((resolve) => {
+              const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 2000);
+              worker.once("exit", () => {
+                clearTimeout(timer);
+                resolve();
+              });
+            }),
+        ),
+      );
+    },
+  };
+}

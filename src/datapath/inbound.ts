@@ -1,0 +1,130 @@
+/**
+ * The inbound packet path (one call per datagram received on UDP 4500):
+ *   1. UDP receive (the caller)  2. RFC 3948 §2.2 classification: a 1-byte 0xff is a NAT
+ *   keepalive, 4 zero bytes (the non-ESP marker) start an IKE message (handed to IKE),
+ *   anything else is ESP  3. SAD lookup by SPI  4. replay check (before the ICV, RFC 4303
+ *   §3.4.3)  5. verify ICV + decrypt  6. move the replay window  7. lifetime accounting
+ *   8. mode: transport rebuilds the IP header from the SA's addresses, tunnel takes the
+ *   inner packet  9. check the inner packet against the SA's traffic selectors (RFC 4301
+ *   §5.2)  10. TUN write (the caller).
+ * AH (RFC 4302) arrives on the raw socket as a whole IPv4 packet (`openAh`): SAD by SPI,
+ * replay check, ICV over the header's immutable fields, then steps 6-10 as for ESP.
+ * Never throws per packet: a failure is a counted drop and a null result.
+ */
+import { readAhHeader, verifyAh } from "../esp/ah.js";
+import { NEXT_HEADER_NONE, openEsp, readEspHeader } from "../esp/packet.js";
+import type { CounterWriter, DropReason } from "./counters.js";
+import type { EventSink } from "./events.js";
+import { buildIpPacket, parseIpPacket } from "./ippacket.js";
+import type { InboundEntry, Sad } from "./sad.js";
+import { selectorMatches } from "./spd.js";
+
+export interface InboundDeps {
+  sad: Sad;
+  counters: CounterWriter;
+  events: EventSink;
+  nowMs: () => number;
+}
+
+export type Classified = "esp" | "ike" | "keepalive";
+
+/** RFC 3948 §2.2: what a datagram on the encapsulation port carries. */
+export function classifyUdpPayload(d: Uint8Array): Classified {
+  if (d.length === 1 && d[0] === 0xff) return "keepalive";
+  if (d.length >= 4 && d[0] === 0 && d[1] === 0 && d[2] === 0 && d[3] === 0) return "ike";
+  return "esp";
+}
+
+type From = { address: string; port: number } | (() => { address: string; port: number });
+
+export interface Inbound {
+  /** A datagram from the UDP 4500 socket: ESP, an IKE message or a keepalive. */
+  open(datagram: Buffer, from: From): Buffer | null;
+  /** An IPv4 packet from the raw AH socket. */
+  openAh(packet: Buffer): Buffer | null;
+}
+
+export function createInbound(deps: InboundDeps): Inbound {
+  const { sad, counters, events } = deps;
+  const drop = (reason: DropReason): null => {
+    counters.drop(reason);
+    return null;
+  };
+
+  /** Steps 6-10 once the packet is authentic: window, mode, selectors, lifetime. */
+  const deliver = (
+    entry: InboundEntry,
+    seq: number,
+    nextHeader: number,
+    payload: Buffer,
+  ): Buffer | null => {
+    const { sa } = entry;
+    sa.replay?.accept(seq);
+    if (nextHeader === NEXT_HEADER_NONE) return drop("dummy");
+    let packet: Buffer;
+    if (sa.record.mode === "tunnel") {
+      if (nextHeader !== 4 && nextHeader !== 41) return drop("malformed");
+      packet = payload;
+    } else {
+      packet = buildIpPacket(entry.peerBytes, entry.localBytes, nextHeader, payload);
+    }
+    const ip = parseIpPacket(packet);
+    if (ip === null) return drop("malformed");
+    if (!entry.selectors.some((s) => selectorMatches(s, ip, false))) return drop("policy_mismatch");
+    const state = sa.lifetime.onPacket(packet.length, deps.nowMs());
+    if (state === "expired") {
+      events({ type: "expired", direction: "in", spi: sa.record.spi, label: sa.record.label });
+      return drop("sa_expired");
+    }
+    if (state === "soft")
+      events({ type: "soft", direction: "in", spi: sa.record.spi, label: sa.record.label });
+    counters.sa(sa.slot, packet.length);
+    counters.info("tun_packets_out");
+    return packet;
+  };
+
+  return {
+    open(datagram, from) {
+      const kind = classifyUdpPayload(datagram);
+      if (kind === "keepalive") {
+        counters.info("nat_keepalives");
+        return null;
+      }
+      if (kind === "ike") {
+        counters.info("ike_datagrams");
+        const source = typeof from === "function" ? from() : from;
+        events({ type: "ike", data: Uint8Array.from(datagram.subarray(4)), from: source });
+        return null;
+      }
+      counters.info("esp_packets_in");
+      const header = readEspHeader(datagram);
+      if (header === null) return drop("malformed");
+      const entry = sad.inbound(header.spi);
+      if (entry === undefined || entry.sa.ah !== null) return drop("no_sa");
+      const { sa } = entry;
+      if (sa.lifetime.expired()) return drop("sa_expired");
+      const seq = sa.replay === null ? header.seq : sa.replay.check(header.seq);
+      if (seq === null) return drop("replay");
+      const opened = openEsp(sa.cipher, datagram, Math.floor(seq / 2 ** 32), sa.record.esn);
+      if (opened === "auth_failed") return drop("auth_failed");
+      if (opened === "malformed") return drop("malformed");
+      return deliver(entry, seq, opened.nextHeader, opened.payload);
+    },
+
+    openAh(packet) {
+      counters.info("ah_packets_in");
+      const h = readAhHeader(packet);
+      if (h === null) return drop("malformed");
+      const entry = sad.inbound(h.spi);
+      if (entry === undefined || entry.sa.ah === null) return drop("no_sa");
+      const { sa } = entry;
+      const ah = sa.ah;
+      if (ah === null || sa.lifetime.expired()) return drop("sa_expired");
+      const seq = sa.replay === null ? h.seq : sa.replay.check(h.seq);
+      if (seq === null) return drop("replay");
+      const verdict = verifyAh(ah, packet, h, Math.floor(seq / 2 ** 32), sa.record.esn);
+      if (verdict !== "ok") return drop(verdict);
+      return deliver(entry, seq, h.nextHeader, packet.subarray(h.payloadAt));
+    },
+  };
+}

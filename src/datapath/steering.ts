@@ -1,0 +1,124 @@
+/**
+ * Outbound steering: only packets of protected flows reach the TUN device.
+ *   1. nftables chain `spd_out` (type route, hook output) sets the protect mark on packets
+ *      matching an outbound SA's selectors, and clamps the TCP MSS so sealed packets fit
+ *      the link;
+ *   2. `ip rule fwmark PROTECT lookup TABLE` + `default dev postern0` in TABLE reroute them;
+ *   3. the agent's own UDP socket carries SO_MARK = BYPASS, which the chain returns on
+ *      first, so ESP and IKE never loop back into the TUN.
+ * Integration point: the firewall (src/firewall/) owns table `inet postern`; until it
+ * includes a `spd_out` chain built from the same selectors we load our own table
+ * `inet postern_dp`. Pure text building here; `applySteering` runs it through NetConfig.
+ */
+import type { TrafficSelector } from "../esp/sa.js";
+import type { NetConfig } from "../platform/routing.js";
+
+export interface SteeringConfig {
+  tun: string;
+  mtu: number;
+  protectMark: number;
+  bypassMark: number;
+  table: number;
+  /** Priority of the ip rule. */
+  rulePriority: number;
+  /** The agent's UDP port, never steered even without the socket mark. */
+  listenPort: number;
+  nftTable: string;
+}
+
+export const DEFAULT_STEERING: Omit<SteeringConfig, "listenPort"> = {
+  tun: "postern0",
+  mtu: 1400,
+  protectMark: 0x7050,
+  bypassMark: 0x7051,
+  table: 7050,
+  rulePriority: 7050,
+  nftTable: "postern_dp",
+};
+
+const PROTO_NAMES: Record<number, string> = {
+  1: "icmp",
+  6: "tcp",
+  17: "udp",
+  58: "ipv6-icmp",
+  132: "sctp",
+};
+
+function range(r: [number, number]): string | null {
+  if (r[0] === 0 && r[1] === 65535) return null;
+  return r[0] === r[1] ? `${r[0]}` : `${r[0]}-${r[1]}`;
+}
+
+/** One nft match expression for an outbound selector (source = local side). */
+export function selectorMatch(ts: TrafficSelector): string {
+  const fam = ts.local.includes(":") ? "ip6" : "ip";
+  const parts = [`${fam} saddr ${ts.local}`, `${fam} daddr ${ts.remote}`];
+  if (ts.protocol !== 0) parts.push(`meta l4proto ${PROTO_NAMES[ts.protocol] ?? ts.protocol}`);
+  const lp = range(ts.localPorts);
+  const rp = range(ts.remotePorts);
+  if (lp !== null) parts.push(`th sport ${lp}`);
+  if (rp !== null) parts.push(`th dport ${rp}`);
+  return parts.join(" ");
+}
+
+/** The nft script replacing our table atomically. */
+export function steeringRuleset(cfg: SteeringConfig, selectors: TrafficSelector[]): string {
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  // MSS = MTU - IPv4 header - TCP header: sealed packets then fit a 1500-byte link.
+  const mss = cfg.mtu - 40;
+  const rules = selectors.map(
+    (ts) => `    ${selectorMatch(ts)} meta mark set ${hex(cfg.protectMark)}`,
+  );
+  return [
+    `table inet ${cfg.nftTable}`,
+    `delete table inet ${cfg.nftTable}`,
+    `table inet ${cfg.nftTable} {`,
+    "  chain spd_out {",
+    "    type route hook output priority mangle; policy accept;",
+    `    meta mark ${hex(cfg.bypassMark)} return`,
+    `    udp sport ${cfg.listenPort} return`,
+    ...rules,
+    `    meta mark ${hex(cfg.protectMark)} tcp flags & (syn | rst) == syn tcp option maxseg size set ${mss}`,
+    "  }",
+    "}",
+    "",
+  ].join("\n");
+}
+
+/** Brings the TUN up and installs the rule, the route table and the nft chain. */
+export function applySteering(
+  net: NetConfig,
+  cfg: SteeringConfig,
+  selectors: TrafficSelector[],
+): void {
+  net.ip(["link", "set", cfg.tun, "mtu", String(cfg.mtu), "up"]);
+  // Opened packets arrive on the TUN from addresses routed elsewhere: strict reverse-path
+  // filtering would drop them. The effective value is max(all, dev): 0 on the TUN, and
+  // loose (2) instead of strict (1) for "all".
+  net.writeSysctl(`net.ipv4.conf.${cfg.tun}.rp_filter`, "0");
+  if (net.readSysctl("net.ipv4.conf.all.rp_filter") === "1")
+    net.writeSysctl("net.ipv4.conf.all.rp_filter", "2");
+  // IPv6 is not steered yet: keep the kernel's own router solicitations off the TUN.
+  if (net.readSysctl(`net.ipv6.conf.${cfg.tun}.disable_ipv6`) === "0")
+    net.writeSysctl(`net.ipv6.conf.${cfg.tun}.disable_ipv6`, "1");
+  net.ipQuiet(["rule", "del", "priority", String(cfg.rulePriority)]);
+  net.ip([
+    "rule",
+    "add",
+    "priority",
+    String(cfg.rulePriority),
+    "fwmark",
+    `0x${cfg.protectMark.toString(16)}`,
+    "lookup",
+    String(cfg.table),
+  ]);
+  net.ip(["route", "replace", "default", "dev", cfg.tun, "table", String(cfg.table)]);
+  net.nft(steeringRuleset(cfg, selectors));
+}
+
+/** Undoes applySteering (the TUN itself goes when its fd closes). */
+export function removeSteering(net: NetConfig, cfg: SteeringConfig): void {
+  net.nftQuiet(`delete table inet ${cfg.nftTable}\n`);
+  net.ipQuiet(["rule", "del", "priority", String(cfg.rulePriority)]);
+  net.ipQuiet(["route", "flush", "table", String(cfg.table)]);
+}

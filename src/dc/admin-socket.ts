@@ -1,0 +1,131 @@
+/**
+ * The local admin socket `<home>/dc/admin.sock` (mode 0600 in a root-owned directory, so
+ * only root reaches it). Protocol: one JSON request per line
+ *   {"op": "group.add-member", "params": {...}, "actor": "root"}
+ * and one JSON reply per line: {"ok": true, "result": ...} or
+ * {"ok": false, "code": "dc.cycle", "message": "...", "exitCode": 1}.
+ * The reply is written after the change has committed: an acknowledged change is durable.
+ */
+import * as fs from "node:fs";
+import * as net from "node:net";
+import { isPosternError, PosternError } from "../errors.js";
+import type { Directory } from "./directory.js";
+import { type Params, runOp } from "./ops.js";
+
+export interface AdminRequest {
+  op: string;
+  params: Params;
+  actor: string;
+}
+
+export type AdminReply =
+  | { ok: true; result: unknown }
+  | { ok: false; code: string; message: string; exitCode: number };
+
+const MAX_LINE = 1024 * 1024;
+
+export async function startAdminSocket(
+  dir: Directory,
+  file: string,
+  log: (l: string) => void,
+): Promise<{ close(): Promise<void> }> {
+  fs.rmSync(file, { force: true });
+  const server = net.createServer((sock) => {
+    let buf = "";
+    let chain = Promise.resolve();
+    sock.setEncoding("utf8");
+    sock.on("error", () => sock.destroy());
+    sock.on("data", (chunk: string) => {
+      buf += chunk;
+      if (buf.length > MAX_LINE) return sock.destroy();
+      let nl = buf.indexOf("\n");
+      while (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        chain = chain.then(async () => {
+          const reply = await handle(dir, line, log);
+          if (!sock.destroyed) sock.write(`${JSON.stringify(reply)}\n`);
+        });
+        nl = buf.indexOf("\n");
+      }
+    });
+  });
+  const old = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(file, () => resolve());
+    });
+  } finally {
+    process.umask(old);
+  }
+  fs.chmodSync(file, 0o600);
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        fs.rmSync(file, { force: true });
+      }),
+  };
+}
+
+async function handle(dir: Directory, line: string, log: (l: string) => void): Promise<AdminReply> {
+  let req: AdminRequest;
+  try {
+    req = JSON.parse(line) as AdminRequest;
+    if (typeof req.op !== "string" || typeof req.actor !== "string") throw new Error("bad request");
+  } catch {
+    return { ok: false, code: "usage", message: "admin socket: malformed request", exitCode: 2 };
+  }
+  try {
+    const result = await runOp(dir, `${req.actor} (admin socket)`, req.op, req.params ?? {});
+    return { ok: true, result: result ?? null };
+  } catch (e) {
+    if (isPosternError(e))
+      return { ok: false, code: e.code, message: e.message, exitCode: e.exitCode };
+    log(`admin: internal error in ${req.op}: ${(e as Error).message}`);
+    return {
+      ok: false,
+      code: "internal",
+      message: `internal error: ${(e as Error).message}`,
+      exitCode: 70,
+    };
+  }
+}
+
+/** Sends one request; resolves with the result or rejects with the PosternError it carried. */
+export function callAdminSocket(
+  file: string,
+  req: AdminRequest,
+  timeoutMs = 30_000,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const sock = net.createConnection(file);
+    let buf = "";
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(
+        new PosternError(
+          "dc.running",
+          `no answer from the DC's admin socket ${file} in ${timeoutMs / 1000} s`,
+        ),
+      );
+    }, timeoutMs);
+    sock.setEncoding("utf8");
+    sock.on("connect", () => sock.write(`${JSON.stringify(req)}\n`));
+    sock.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    sock.on("data", (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf("\n");
+      if (nl < 0) return;
+      clearTimeout(timer);
+      sock.end();
+      const reply = JSON.parse(buf.slice(0, nl)) as AdminReply;
+      if (reply.ok) resolve(reply.result);
+      else reject(new PosternError(reply.code, reply.message, reply.exitCode));
+    });
+  });
+}

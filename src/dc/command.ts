@@ -1,0 +1,217 @@
+/**
+ * `postern dc init|start|backup|restore`: create, run and keep the domain controller.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Command, CliEnv } from "../cli/env.js";
+import { UsageError } from "../errors.js";
+import { adminCall, currentUser } from "../domain/client.js";
+import { expectPositional, intOption, parseArgs } from "../domain/argv.js";
+import { checkDatabaseFile, restoreDirectory } from "./backup.js";
+import { type StartKdc, startDc } from "./daemon.js";
+import { initDirectory } from "./directory.js";
+import { DirectoryError } from "./errors.js";
+import { readAdminPassword } from "./password.js";
+import {
+  dbPath,
+  dcDir,
+  DEFAULT_API_PORT,
+  DEFAULT_DNS_PORT,
+  DEFAULT_KDC_PORT,
+  pidPath,
+} from "./paths.js";
+
+const HELP = `postern dc - the domain controller (directory, DNS, admin and policy API; KDC to come)
+
+SYNOPSIS
+  postern dc init --domain DNSNAME [--netbios NAME] [--admin-password-file FILE]
+                  [--dc-name NAME] [--dc-address IP]
+  postern dc start [--listen ADDR] [--kdc-port N] [--dns-port N] [--api-port N]
+  postern dc backup FILE
+  postern dc restore FILE
+
+init     creates <home>/dc/ with the directory: the domain SID, Administrator (the password
+         is read from FILE, else prompted on a terminal, else the first line of stdin),
+         krbtgt, Domain Admins/Users/Computers/Controllers and this DC's computer account.
+         --dc-name defaults to this host's name, --dc-address to its first IPv4 address.
+start    runs in the foreground until SIGTERM or SIGINT. Defaults: --listen 0.0.0.0,
+         --kdc-port ${DEFAULT_KDC_PORT}, --dns-port ${DEFAULT_DNS_PORT}, --api-port ${DEFAULT_API_PORT} (AD Web Services' port).
+         Kerberos is not served yet: the startup log says so.
+backup   an online copy (SQLite backup API) while the DC runs or not; checked afterwards.
+restore  replaces the directory with FILE (checked first); the DC must be stopped.
+`;
+
+/**
+ * The KDC that `dc start` runs. The Kerberos integration (issue 4) sets this to its
+ * `startKdc` (src/dc/daemon.ts StartKdc); undefined means Kerberos is not served.
+ */
+const START_KDC: StartKdc | undefined = undefined;
+
+function defaultDcName(): string {
+  const h = (os.hostname().split(".")[0] ?? "dc1").replace(/[^A-Za-z0-9-]/g, "").slice(0, 15);
+  return h.length > 0 && !/^\d+$/.test(h) ? h : "dc1";
+}
+
+function defaultDcAddress(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  }
+  return "127.0.0.1";
+}
+
+async function init(argv: string[], env: CliEnv): Promise<number> {
+  const p = parseArgs(
+    argv,
+    ["domain", "netbios", "admin-password-file", "dc-name", "dc-address"],
+    [],
+    "dc init",
+  );
+  expectPositional(
+    p,
+    0,
+    "postern dc init --domain DNSNAME [--netbios NAME] [--admin-password-file FILE]",
+  );
+  const domain = p.values.get("domain");
+  if (!domain) throw new UsageError("dc init: --domain DNSNAME is required");
+  if (fs.existsSync(dbPath(env.home)))
+    throw new DirectoryError(
+      "dc.already-initialized",
+      `${dbPath(env.home)} already holds a domain`,
+    );
+  const password = await readAdminPassword(p.values.get("admin-password-file"), env.cwd);
+  fs.mkdirSync(dcDir(env.home), { recursive: true, mode: 0o700 });
+  const file = dbPath(env.home);
+  let dir: ReturnType<typeof initDirectory>;
+  try {
+    dir = initDirectory(file, {
+      dnsName: domain,
+      netbios: p.values.get("netbios"),
+      adminPassword: password,
+      dcName: p.values.get("dc-name") ?? defaultDcName(),
+      dcAddress: p.values.get("dc-address") ?? defaultDcAddress(),
+      actor: currentUser(),
+    });
+  } catch (e) {
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+    throw e;
+  }
+  const d = dir.domain();
+  dir.close();
+  fs.chmodSync(file, 0o600);
+  if (env.json) env.out(JSON.stringify(d, null, 2));
+  else
+    env.out(
+      `domain ${d.dnsName} (NetBIOS ${d.netbios}, realm ${d.realm}, SID ${d.sid}); DC ${d.dcHostName} at ${d.dcAddress}; directory ${file}`,
+    );
+  return 0;
+}
+
+async function start(argv: string[], env: CliEnv): Promise<number> {
+  const p = parseArgs(argv, ["listen", "kdc-port", "dns-port", "api-port"], [], "dc start");
+  expectPositional(
+    p,
+    0,
+    "postern dc start [--listen ADDR] [--kdc-port N] [--dns-port N] [--api-port N]",
+  );
+  const dc = await startDc({
+    home: env.home,
+    host: p.values.get("listen") ?? "0.0.0.0",
+    kdcPort: intOption(p, "kdc-port", DEFAULT_KDC_PORT, 1, 65535, "dc start"),
+    dnsPort: intOption(p, "dns-port", DEFAULT_DNS_PORT, 0, 65535, "dc start"),
+    apiPort: intOption(p, "api-port", DEFAULT_API_PORT, 0, 65535, "dc start"),
+    log: (l) => env.err(l),
+    startKdc: START_KDC,
+  });
+  env.out(`dc: ready (dns port ${dc.dnsPort}, api port ${dc.apiPort})`);
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      env.err(`dc: ${sig}: shutting down`);
+      process.off("SIGTERM", onTerm);
+      process.off("SIGINT", onInt);
+      resolve();
+    };
+    const onTerm = () => stop("SIGTERM");
+    const onInt = () => stop("SIGINT");
+    process.on("SIGTERM", onTerm);
+    process.on("SIGINT", onInt);
+  });
+  await dc.stop();
+  return 0;
+}
+
+function dcRunning(home: string): number | null {
+  try {
+    const pid = Number(fs.readFileSync(pidPath(home), "utf8").trim());
+    if (pid > 0) {
+      process.kill(pid, 0);
+      return pid;
+    }
+  } catch {
+    // no pid file, or no such process
+  }
+  return null;
+}
+
+async function backup(argv: string[], env: CliEnv): Promise<number> {
+  const [file] = expectPositional(
+    parseArgs(argv, [], [], "dc backup"),
+    1,
+    "postern dc backup FILE",
+  );
+  const target = path.resolve(env.cwd, file as string);
+  if (fs.existsSync(target))
+    throw new DirectoryError("dc.backup", `${target} already exists; choose a new file`);
+  const { via } = await adminCall(env, "backup", { file: target });
+  const domain = checkDatabaseFile(target);
+  env.out(
+    env.json
+      ? JSON.stringify({ file: target, domain, via })
+      : `backup of ${domain} written to ${target} (${via === "socket" ? "online, from the running DC" : "DC not running"}); integrity ok`,
+  );
+  return 0;
+}
+
+function restore(argv: string[], env: CliEnv): number {
+  const [file] = expectPositional(
+    parseArgs(argv, [], [], "dc restore"),
+    1,
+    "postern dc restore FILE",
+  );
+  const pid = dcRunning(env.home);
+  if (pid !== null)
+    throw new DirectoryError(
+      "dc.running",
+      `the DC is running (pid ${pid}); stop it before a restore`,
+    );
+  const domain = restoreDirectory(env.home, path.resolve(env.cwd, file as string));
+  env.out(
+    env.json
+      ? JSON.stringify({ restored: domain })
+      : `directory of ${domain} restored from ${file}`,
+  );
+  return 0;
+}
+
+export const dcCommand: Command = {
+  name: "dc",
+  summary: "the domain controller: init, start, backup, restore",
+  help: HELP,
+  async run(argv, env) {
+    const [verb, ...rest] = argv;
+    switch (verb) {
+      case "init":
+        return init(rest, env);
+      case "start":
+        return start(rest, env);
+      case "backup":
+        return backup(rest, env);
+      case "restore":
+        return restore(rest, env);
+      default:
+        throw new UsageError(
+          `dc: expected init, start, backup or restore${verb ? `, not '${verb}'` : ""}`,
+        );
+    }
+  },
+};

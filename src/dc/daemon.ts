@@ -1,0 +1,139 @@
+/**
+ * `postern dc start`: the running domain controller.
+ *  1. open the directory (refuse if another DC holds <home>/dc/dc.pid);
+ *  2. start DNS (UDP+TCP), the HTTP API, the admin socket;
+ *  3. start the KDC through the `startKdc` seam; until the Kerberos issue fills it, the log
+ *     says that Kerberos is not served, and nothing listens on the KDC port;
+ *  4. on stop(): close listeners, checkpoint the WAL, close the database, remove the pid file.
+ */
+import * as fs from "node:fs";
+import { createMachineAuthenticator } from "./api/auth.js";
+import { startApiServer } from "./api/server.js";
+import { startAdminSocket } from "./admin-socket.js";
+import { type Directory, type DirectoryDeps, defaultDeps, openDirectory } from "./directory.js";
+import { startDnsServer } from "./dns/server.js";
+import { createDirectoryZone } from "./dns/source.js";
+import { DirectoryError } from "./errors.js";
+import { adminSocketPath, dbPath, pidPath } from "./paths.js";
+import { createPrincipalDatabase, type PrincipalDatabase } from "./principals.js";
+
+export interface Closable {
+  close(): Promise<void>;
+}
+
+/** The seam the Kerberos issue fills: serve AS/TGS on UDP and TCP `port` from `principals`. */
+export type StartKdc = (deps: {
+  principals: PrincipalDatabase;
+  host: string;
+  port: number;
+  log: (l: string) => void;
+}) => Promise<Closable>;
+
+export interface DcOptions {
+  home: string;
+  host: string;
+  kdcPort: number;
+  dnsPort: number;
+  apiPort: number;
+  log: (line: string) => void;
+  startKdc?: StartKdc | undefined;
+  deps?: DirectoryDeps;
+}
+
+export interface RunningDc {
+  dir: Directory;
+  dnsPort: number;
+  apiPort: number;
+  stop(): Promise<void>;
+}
+
+function claimPidFile(file: string): void {
+  try {
+    const pid = Number(fs.readFileSync(file, "utf8").trim());
+    if (pid > 0 && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        throw new DirectoryError("dc.running", `a DC is already running on this home (pid ${pid})`);
+      } catch (e) {
+        if (e instanceof DirectoryError) throw e;
+      }
+    }
+  } catch (e) {
+    if (e instanceof DirectoryError) throw e;
+  }
+  fs.writeFileSync(file, `${process.pid}\n`, { mode: 0o644 });
+}
+
+export async function startDc(opts: DcOptions): Promise<RunningDc> {
+  if (!fs.existsSync(dbPath(opts.home))) {
+    throw new DirectoryError(
+      "dc.not-initialized",
+      `no domain in ${opts.home}: run 'postern dc init --domain NAME' first`,
+    );
+  }
+  claimPidFile(pidPath(opts.home));
+  const dir = openDirectory(dbPath(opts.home), opts.deps ?? defaultDeps());
+  const started: Closable[] = [];
+  try {
+    const d = dir.domain();
+    const dns = await startDnsServer(
+      createDirectoryZone(dir, { kdcPort: opts.kdcPort }),
+      opts.host,
+      opts.dnsPort,
+      opts.log,
+    );
+    started.push(dns);
+    const api = await startApiServer(
+      { dir, authenticators: [createMachineAuthenticator(dir, dir.deps.clock)], log: opts.log },
+      opts.host,
+      opts.apiPort,
+    );
+    started.push(api);
+    started.push(await startAdminSocket(dir, adminSocketPath(opts.home), opts.log));
+    if (opts.startKdc) {
+      started.push(
+        await opts.startKdc({
+          principals: createPrincipalDatabase(dir),
+          host: opts.host,
+          port: opts.kdcPort,
+          log: opts.log,
+        }),
+      );
+      opts.log(`dc: Kerberos KDC for ${d.realm} on ${opts.host} port ${opts.kdcPort} (udp, tcp)`);
+    } else {
+      opts.log(
+        `dc: Kerberos is NOT served yet (the KDC is not built into this postern); port ${opts.kdcPort} is unused`,
+      );
+    }
+    opts.log(
+      `dc: domain ${d.dnsName} (${d.netbios}, ${d.sid}); DNS on ${opts.host} port ${dns.udpPort()} (udp, tcp); API on port ${api.port()}; admin socket ${adminSocketPath(opts.home)}`,
+    );
+    let stopped = false;
+    return {
+      dir,
+      dnsPort: dns.udpPort(),
+      apiPort: api.port(),
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        for (const s of started.reverse()) await s.close();
+        dir.db.pragma("wal_checkpoint(TRUNCATE)");
+        dir.close();
+        fs.rmSync(pidPath(opts.home), { force: true });
+        opts.log("dc: stopped");
+      },
+    };
+  } catch (e) {
+    for (const s of started.reverse()) await s.close();
+    dir.close();
+    fs.rmSync(pidPath(opts.home), { force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+      throw new DirectoryError(
+        "dc.listen",
+        `cannot listen on ${opts.host}: ${(e as Error).message}`,
+      );
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * The authoritative answer to one DNS message (RFC 1034 4.3.2, RFC 1035 4.1), pure: bytes
+ * in, bytes out (or nothing), with a counter per outcome. Wire encoding is dns-packet's.
+ *
+ *  1. decode; a message that does not decode is counted `malformed` and answered FORMERR
+ *     when its 12-byte header is there (so the client stops waiting), else dropped;
+ *  2. responses are dropped; opcode UPDATE (RFC 2136) is REFUSED: we accept no unsigned
+ *     updates and do not implement TSIG/GSS-TSIG, hosts update through the API; any other
+ *     opcode but QUERY is NOTIMP; not exactly one question is FORMERR;
+ *  3. a name outside the zone is REFUSED (we are not a resolver: no recursion, RA clear);
+ *     AXFR/IXFR are REFUSED; a class other than IN is REFUSED;
+ *  4. in the zone: the records of that name and type (ANY: all) with AA set; a name that
+ *     exists with none of that type is NODATA (NOERROR, SOA in authority); a name that does
+ *     not exist is NXDOMAIN with the SOA in authority (RFC 2308);
+ *  5. SRV and NS answers carry the targets' addresses as additional records; over UDP an
+ *     answer larger than 512 bytes (or the EDNS size offered, at most 1232) is sent empty
+ *     with TC set, so the client retries over TCP.
+ */
+import dnsPacket, { type Answer, type DecodedPacket, type Question } from "dns-packet";
+
+export interface ZoneSource {
+  /** The zone's apex, lower case, no trailing dot. */
+  origin(): string;
+  soa(): Answer;
+  /** Every record owned by `name` (lower case). */
+  recordsAt(name: string): Answer[];
+  /** True when `name` owns records or has a descendant that does. */
+  nameExists(name: string): boolean;
+}
+
+export const DNS_OUTCOMES = [
+  "answered",
+  "nodata",
+  "nxdomain",
+  "refused-outside-zone",
+  "refused-update",
+  "refused-other",
+  "formerr",
+  "notimp",
+  "malformed",
+  "dropped-response",
+  "truncated",
+] as const;
+export type DnsOutcome = (typeof DNS_OUTCOMES)[number];
+export type DnsStats = Record<DnsOutcome, number>;
+
+export function newDnsStats(): DnsStats {
+  return Object.fromEntries(DNS_OUTCOMES.map((o) => [o, 0])) as DnsStats;
+}
+
+const RCODE = { NOERROR: 0, FORMERR: 1, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+const OPCODE: Record<string, number> = { QUERY: 0, IQUERY: 1, STATUS: 2, NOTIFY: 4, UPDATE: 5 };
+const UDP_MIN = 512;
+const UDP_MAX = 1232;
+
+/** A header-only reply for a message we could not decode: same id, QR, FORMERR. */
+function formErrFromHeader(msg: Buffer): Buffer {
+  const out = Buffer.alloc(12);
+  out.writeUInt16BE(msg.readUInt16BE(0), 0);
+  out.writeUInt16BE(0x8000 | (msg.readUInt16BE(2) & 0x7800) | RCODE.FORMERR, 2);
+  return out;
+}
+
+function inZone(name: string, origin: string): boolean {
+  return name === origin || name.endsWith(`.${origin}`);
+}
+
+interface Reply {
+  rcode: number;
+  aa: boolean;
+  answers: Answer[];
+  authorities: Answer[];
+  additionals: Answer[];
+  outcome: DnsOutcome;
+}
+
+function resolve(q: Question, zone: ZoneSource): Reply {
+  const name = q.name.toLowerCase().replace(/\.$/, "");
+  const empty = { answers: [], authorities: [], additionals: [] };
+  if (!inZone(name, zone.origin()))
+    return { rcode: RCODE.REFUSED, aa: false, ...empty, outcome: "refused-outside-zone" };
+  if (
+    q.type === "AXFR" ||
+    q.type === "IXFR" ||
+    (q.class !== undefined && q.class !== "IN" && q.class !== "ANY")
+  ) {
+    return { rcode: RCODE.REFUSED, aa: false, ...empty, outcome: "refused-other" };
+  }
+  const all = zone.recordsAt(name);
+  const answers = (q.type as string) === "ANY" ? all : all.filter((r) => r.type === q.type);
+  if (answers.length > 0)
+    return {
+      rcode: RCODE.NOERROR,
+      aa: true,
+      answers,
+      authorities: [],
+      additionals: glue(answers, zone),
+      outcome: "answered",
+    };
+  const soa = [zone.soa()];
+  if (all.length > 0 || zone.nameExists(name))
+    return {
+      rcode: RCODE.NOERROR,
+      aa: true,
+      answers: [],
+      authorities: soa,
+      additionals: [],
+      outcome: "nodata",
+    };
+  return {
+    rcode: RCODE.NXDOMAIN,
+    aa: true,
+    answers: [],
+    authorities: soa,
+    additionals: [],
+    outcome: "nxdomain",
+  };
+}
+
+function glue(answers: Answer[], zone: ZoneSource): Answer[] {
+  const targets = new Set<string>();
+  for (const a of answers) {
+    if (a.type === "SRV") targets.add(a.data.target.toLowerCase());
+    if (a.type === "NS") targets.add(String(a.data).toLowerCase());
+  }
+  return [...targets].flatMap((t) =>
+    zone.recordsAt(t).filter((r) => r.type === "A" || r.type === "AAAA"),
+  );
+}
+
+/**
+ * Answers one message. `udp`: the transport is UDP (size limits and TC apply).
+ * Returns null when nothing is to be sent.
+ */
+export function answerMessage(
+  msg: Buffer,
+  zone: ZoneSource,
+  stats: DnsStats,
+  udp: boolean,
+): Buffer | null {
+  let query: DecodedPacket;
+  try {
+    query = dnsPacket.decode(msg);
+  } catch {
+    stats.malformed++;
+    return msg.length >= 12 && (msg.readUInt16BE(2) & 0x8000) === 0 ? formErrFromHeader(msg) : null;
+  }
+  if (query.type === "response") {
+    stats["dropped-response"]++;
+    return null;
+  }
+  const opcodeName = (query as { opcode?: string }).opcode ?? "QUERY";
+  const opcode = OPCODE[opcodeName] ?? 0;
+  const questions = query.questions ?? [];
+  const opt = (query.additionals ?? []).find((a) => a.type === "OPT");
+  let reply: Reply;
+  if (opcodeName === "UPDATE") {
+    reply = {
+      rcode: RCODE.REFUSED,
+      aa: false,
+      answers: [],
+      authorities: [],
+      additionals: [],
+      outcome: "refused-update",
+    };
+  } else if (opcodeName !== "QUERY") {
+    reply = {
+      rcode: RCODE.NOTIMP,
+      aa: false,
+      answers: [],
+      authorities: [],
+      additionals: [],
+      outcome: "notimp",
+    };
+  } else if (questions.length !== 1) {
+    reply = {
+      rcode: RCODE.FORMERR,
+      aa: false,
+      answers: [],
+      authorities: [],
+      additionals: [],
+      outcome: "formerr",
+    };
+  } else {
+    reply = resolve(questions[0] as Question, zone);
+  }
+  const rd = (query.flags ?? 0) & dnsPacket.RECURSION_DESIRED;
+  const edns: Answer[] = opt
+    ? [
+        {
+          type: "OPT",
+          name: ".",
+          udpPayloadSize: UDP_MAX,
+          extendedRcode: 0,
+          ednsVersion: 0,
+          flags: 0,
+          flag_do: false,
+          options: [],
+        },
+      ]
+    : [];
+  const build = (r: Reply, tc: boolean) =>
+    dnsPacket.encode({
+      type: "response",
+      id: query.id ?? 0,
+      flags:
+        (opcode << 11) |
+        (r.aa ? dnsPacket.AUTHORITATIVE_ANSWER : 0) |
+        (tc ? dnsPacket.TRUNCATED_RESPONSE : 0) |
+        rd |
+        r.rcode,
+      questions: opcodeName === "QUERY" ? questions : [],
+      answers: r.answers,
+      authorities: r.authorities,
+      additionals: [...r.additionals, ...edns],
+    });
+  let out = build(reply, false);
+  const limit = udp
+    ? opt && "udpPayloadSize" in opt
+      ? Math.min(Math.max(opt.udpPayloadSize, UDP_MIN), UDP_MAX)
+      : UDP_MIN
+    : 65535;
+  if (out.length > limit) {
+    stats.truncated++;
+    out = build({ ...reply, answers: [], authorities: [], additionals: [] }, true);
+  }
+  stats[reply.outcome]++;
+  return out;
+}

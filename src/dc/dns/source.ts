@@ -1,0 +1,84 @@
+/**
+ * The domain's zone, read from the directory at each query (so joins, leaves and updates
+ * show at once, with the SOA serial the directory bumps):
+ *   <zone>                    SOA, NS <dc fqdn>, A/AAAA of the DC (AD registers these)
+ *   <dc fqdn>                 A/AAAA of the DC
+ *   _kerberos._udp|_tcp.<zone>, _kerberos._tcp.dc._msdcs.<zone>   SRV 0 100 <kdc port> <dc>
+ *   _kpasswd._udp|_tcp.<zone>                                      SRV 0 100 464 <dc>
+ *   _ldap._tcp.<zone>, _ldap._tcp.dc._msdcs.<zone>                 SRV 0 100 389 <dc>
+ *   <host>.<zone>             A/AAAA rows of the directory (members, administrator's)
+ * The locator records name what a Windows client looks for; kpasswd and LDAP are not served
+ * by postern yet (docs/dc.md).
+ */
+import type { Answer } from "dns-packet";
+import type { Directory } from "../directory.js";
+import type { ZoneSource } from "./answer.js";
+
+export interface ZonePorts {
+  kdcPort: number;
+}
+
+const TTL_S = 600;
+const SOA_TIMERS = { refresh: 900, retry: 600, expire: 86400, minimum: 3600 };
+
+function addressRecord(name: string, address: string, ttl: number): Answer {
+  return address.includes(":")
+    ? { type: "AAAA", name, ttl, data: address }
+    : { type: "A", name, ttl, data: address };
+}
+
+export function createDirectoryZone(dir: Directory, ports: ZonePorts): ZoneSource {
+  const d = dir.domain();
+  const origin = d.dnsName;
+  const dc = d.dcHostName.toLowerCase();
+  const srv = (name: string, port: number): Answer => ({
+    type: "SRV",
+    name,
+    ttl: TTL_S,
+    data: { priority: 0, weight: 100, port, target: dc },
+  });
+  const statics = new Map<string, Answer[]>();
+  const put = (a: Answer) => statics.set(a.name, [...(statics.get(a.name) ?? []), a]);
+  put({ type: "NS", name: origin, ttl: 3600, data: dc });
+  put(addressRecord(origin, d.dcAddress, TTL_S));
+  put(addressRecord(dc, d.dcAddress, TTL_S));
+  for (const proto of ["_udp", "_tcp"]) {
+    put(srv(`_kerberos.${proto}.${origin}`, ports.kdcPort));
+    put(srv(`_kpasswd.${proto}.${origin}`, 464));
+  }
+  put(srv(`_kerberos._tcp.dc._msdcs.${origin}`, ports.kdcPort));
+  put(srv(`_ldap._tcp.${origin}`, 389));
+  put(srv(`_ldap._tcp.dc._msdcs.${origin}`, 389));
+  const staticNames = [...statics.keys()];
+  const rowsAt = dir.stmt(
+    "SELECT type, value, ttl FROM dns_records WHERE name = ? ORDER BY type, value",
+  );
+  const below = dir.stmt(
+    "SELECT 1 FROM dns_records WHERE substr(lower(name), -length(@n) - 1) = '.' || @n LIMIT 1",
+  );
+  const soa = (): Answer => ({
+    type: "SOA",
+    name: origin,
+    ttl: SOA_TIMERS.minimum,
+    data: {
+      mname: dc,
+      rname: `hostmaster.${origin}`,
+      serial: dir.domain().dnsSerial,
+      ...SOA_TIMERS,
+    },
+  });
+  return {
+    origin: () => origin,
+    soa,
+    recordsAt(name) {
+      const rows = rowsAt.all(name) as { type: "A" | "AAAA"; value: string; ttl: number }[];
+      const dynamic = rows.map((r): Answer => ({ type: r.type, name, ttl: r.ttl, data: r.value }));
+      const fixed = statics.get(name) ?? [];
+      return name === origin ? [soa(), ...fixed, ...dynamic] : [...fixed, ...dynamic];
+    },
+    nameExists(name) {
+      if (staticNames.some((s) => s === name || s.endsWith(`.${name}`))) return true;
+      return rowsAt.all(name).length > 0 || below.get({ n: name }) !== undefined;
+    },
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * Every administrative operation by name, with its parameters as JSON. The admin CLI sends
+ * `{op, params}` over the admin socket when the DC runs, or runs the same function against
+ * the database itself when it does not: one code path for both.
+ */
+import type { PolicyStore } from "../policy/model.js";
+import { setAdminPassword } from "./admin-account.js";
+import { listAudit } from "./audit.js";
+import {
+  addComputer,
+  deleteComputer,
+  listComputers,
+  resetComputerKey,
+  setComputerEnabled,
+  showComputer,
+} from "./computers.js";
+import { type Directory, dumpDirectory } from "./directory.js";
+import { DirectoryError } from "./errors.js";
+import {
+  createGpo,
+  deleteGpo,
+  effectivePolicy,
+  linkGpo,
+  listGpos,
+  loadDomainStore,
+  saveDomainStore,
+  saveFirewallSettings,
+  showGpo,
+  unlinkGpo,
+} from "./gpo.js";
+import {
+  addGroup,
+  addMember,
+  deleteGroup,
+  effectiveGroups,
+  groupMembers,
+  listGroups,
+  parseScope,
+  removeMember,
+  showGroup,
+} from "./groups.js";
+import { addRecord, deleteRecord, listRecords } from "./records.js";
+import { issueJoinToken } from "./tokens.js";
+
+export type Params = Record<string, unknown>;
+export type Op = (dir: Directory, actor: string, p: Params) => unknown;
+
+function str(p: Params, key: string): string {
+  const v = p[key];
+  if (typeof v !== "string")
+    throw new DirectoryError("dc.invalid-name", `missing parameter '${key}'`);
+  return v;
+}
+
+function optStr(p: Params, key: string): string | undefined {
+  const v = p[key];
+  return typeof v === "string" ? v : undefined;
+}
+
+function withToken(dir: Directory, actor: string, p: Params, name: string) {
+  if (p.joinToken !== true) return {};
+  const ttl = typeof p.tokenTtlMs === "number" ? p.tokenTtlMs : undefined;
+  return issueJoinToken(dir, actor, name, ttl);
+}
+
+export const OPS: Readonly<Record<string, Op>> = {
+  "domain.show": (dir) => dir.domain(),
+  "admin.set-password": (dir, actor, p) => setAdminPassword(dir, actor, str(p, "password")),
+  "computer.add": (dir, actor, p) => {
+    const c = addComputer(dir, actor, str(p, "name"), optStr(p, "description"));
+    return { ...c, ...withToken(dir, actor, p, c.sam) };
+  },
+  "computer.delete": (dir, actor, p) => deleteComputer(dir, actor, str(p, "name")),
+  "computer.list": (dir) => listComputers(dir),
+  "computer.show": (dir, _a, p) => showComputer(dir, str(p, "name")),
+  "computer.reset-key": (dir, actor, p) => {
+    const kvno = resetComputerKey(dir, actor, str(p, "name"));
+    return {
+      ...showComputer(dir, str(p, "name")),
+      kvno,
+      ...withToken(dir, actor, p, str(p, "name")),
+    };
+  },
+  "computer.enable": (dir, actor, p) =>
+    setComputerEnabled(dir, actor, str(p, "name"), p.enabled !== false),
+  "group.add": (dir, actor, p) =>
+    addGroup(
+      dir,
+      actor,
+      str(p, "name"),
+      parseScope(optStr(p, "scope") ?? "global"),
+      optStr(p, "description"),
+    ),
+  "group.delete": (dir, actor, p) => deleteGroup(dir, actor, str(p, "name")),
+  "group.list": (dir) => listGroups(dir),
+  "group.show": (dir, _a, p) => showGroup(dir, str(p, "name")),
+  "group.members": (dir, _a, p) => groupMembers(dir, str(p, "name")),
+  "group.add-member": (dir, actor, p) => addMember(dir, actor, str(p, "group"), str(p, "member")),
+  "group.remove-member": (dir, actor, p) =>
+    removeMember(dir, actor, str(p, "group"), str(p, "member")),
+  "effective-groups": (dir, _a, p) => effectiveGroups(dir, str(p, "name")),
+  "audit.list": (dir, _a, p) => listAudit(dir, typeof p.limit === "number" ? p.limit : 1000),
+  "dns.list": (dir) => listRecords(dir),
+  "dns.add": (dir, actor, p) => addRecord(dir, actor, str(p, "name"), str(p, "address")),
+  "dns.delete": (dir, actor, p) => deleteRecord(dir, actor, str(p, "name"), str(p, "address")),
+  "gpo.create": (dir, actor, p) => createGpo(dir, actor, str(p, "name")),
+  "gpo.delete": (dir, actor, p) => deleteGpo(dir, actor, str(p, "name")),
+  "gpo.list": (dir) => listGpos(dir),
+  "gpo.show": (dir, _a, p) => showGpo(dir, str(p, "name")),
+  "gpo.link": (dir, actor, p) => linkGpo(dir, actor, str(p, "name"), str(p, "target")),
+  "gpo.unlink": (dir, actor, p) => unlinkGpo(dir, actor, str(p, "name"), str(p, "target")),
+  "gpo.get-ipsec": (dir, _a, p) => loadDomainStore(dir, str(p, "name")),
+  "gpo.set-ipsec": (dir, actor, p) =>
+    saveDomainStore(dir, actor, str(p, "name"), p.store as PolicyStore),
+  "gpo.set-firewall": (dir, actor, p) =>
+    saveFirewallSettings(dir, actor, str(p, "name"), p.settings),
+  "gpo.effective": (dir, _a, p) => effectivePolicy(dir, str(p, "computer")),
+  dump: (dir) => dumpDirectory(dir),
+  backup: async (dir, _a, p) => {
+    const file = str(p, "file");
+    try {
+      await dir.db.backup(file);
+    } catch (e) {
+      throw new DirectoryError("dc.backup", `backup to ${file} failed: ${(e as Error).message}`);
+    }
+    return { file };
+  },
+};
+
+export async function runOp(
+  dir: Directory,
+  actor: string,
+  op: string,
+  params: Params,
+): Promise<unknown> {
+  const fn = OPS[op];
+  if (!fn) throw new DirectoryError("dc.not-found", `unknown operation '${op}'`);
+  return await fn(dir, actor, params);
+}

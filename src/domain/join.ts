@@ -1,0 +1,206 @@
+/**
+ * `postern join`, `postern leave`, `postern gpupdate`: the member's side of the domain.
+ * join:  1. POST /v1/join {name, token, address?} to the DC's API;
+ *        2. check the answer is for the domain asked for;
+ *        3. write the machine keys through the KeytabWriter seam (mode 0600).
+ *        The DC registered the host's A record (the given --address, else the address the
+ *        request came from). Admin-credential join comes with Kerberos (docs/dc.md).
+ * leave: POST /v1/leave signed with the join credential (account disabled, DNS records
+ *        removed), then the local keys are removed. --local-only skips the DC.
+ * gpupdate: GET /v1/policy with the version held; writes <home>/agent/domain-policy.json
+ *        when the DC sends a new one.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { CliEnv, Command } from "../cli/env.js";
+import { DirectoryError } from "../dc/errors.js";
+import { DEFAULT_API_PORT } from "../dc/paths.js";
+import { UsageError } from "../errors.js";
+import { atomicWriteFile } from "../platform/home.js";
+import { apiError, apiRequest, parseDcAddress } from "./api-client.js";
+import { expectPositional, parseArgs } from "./argv.js";
+import {
+  credentialOf,
+  jsonKeyWriter,
+  type KeytabWriter,
+  type MachineIdentity,
+} from "./machine-keys.js";
+
+interface JoinAnswer {
+  computer: { sam: string; sid: string; dnsHostName: string; spns: string[]; kvno: number };
+  realm: string;
+  domain: string;
+  domainSid: string;
+  keys: { etype: number; kvno: number; key: string }[];
+}
+
+export async function joinDomain(
+  env: CliEnv,
+  argv: string[],
+  writer: KeytabWriter = jsonKeyWriter,
+): Promise<number> {
+  const p = parseArgs(argv, ["domain", "dc", "name", "token", "address"], [], "join");
+  expectPositional(
+    p,
+    0,
+    "postern join --domain DNSNAME --dc ADDRESS[:PORT] --name NAME --token TOKEN [--address IP]",
+  );
+  const [domain, dc, name, token] = ["domain", "dc", "name", "token"].map((k) => p.values.get(k));
+  if (!domain || !dc || !name) throw new UsageError("join: --domain, --dc and --name are required");
+  if (!token)
+    throw new UsageError(
+      "join: --token TOKEN is required (joining with an administrator credential needs Kerberos, not yet available)",
+    );
+  const existing = writer.read(env.home);
+  if (existing)
+    throw new DirectoryError(
+      "dc.already-initialized",
+      `this host is already joined to ${existing.domain} as ${existing.sam}; run 'postern leave' first`,
+    );
+  const target = parseDcAddress(dc, DEFAULT_API_PORT);
+  const r = await apiRequest(target, "POST", "/v1/join", {
+    name,
+    token,
+    address: p.values.get("address"),
+  });
+  if (r.status !== 200) throw apiError("join refused", r);
+  const a = r.body as unknown as JoinAnswer;
+  if (a.domain.toLowerCase() !== domain.toLowerCase().replace(/\.$/, "")) {
+    throw new DirectoryError("dc.auth", `the DC at ${dc} serves ${a.domain}, not ${domain}`);
+  }
+  const id: MachineIdentity = {
+    domain: a.domain,
+    realm: a.realm,
+    domainSid: a.domainSid,
+    sam: a.computer.sam,
+    sid: a.computer.sid,
+    dnsHostName: a.computer.dnsHostName,
+    principals: [a.computer.sam, ...a.computer.spns],
+    dc: { host: target.host, apiPort: target.port },
+    keys: a.keys.map((k) => ({
+      etype: k.etype,
+      kvno: k.kvno,
+      key: new Uint8Array(Buffer.from(k.key, "base64")),
+    })),
+  };
+  const file = writer.write(env.home, id);
+  if (env.json)
+    env.out(
+      JSON.stringify(
+        { domain: id.domain, sam: id.sam, sid: id.sid, kvno: a.computer.kvno, file },
+        null,
+        2,
+      ),
+    );
+  else
+    env.out(
+      `joined ${id.domain} as ${id.sam} (${id.sid}), kvno ${a.computer.kvno}; machine keys in ${file} (mode 0600)`,
+    );
+  return 0;
+}
+
+export async function leaveDomain(
+  env: CliEnv,
+  argv: string[],
+  writer: KeytabWriter = jsonKeyWriter,
+): Promise<number> {
+  const p = parseArgs(argv, [], ["local-only"], "leave");
+  expectPositional(p, 0, "postern leave [--local-only]");
+  const id = writer.read(env.home);
+  if (!id) throw new DirectoryError("dc.not-found", "this host is not joined to a domain");
+  if (!p.flags.has("local-only")) {
+    const r = await apiRequest(
+      { host: id.dc.host, port: id.dc.apiPort },
+      "POST",
+      "/v1/leave",
+      {},
+      credentialOf(id),
+    );
+    if (r.status !== 200) throw apiError("leave refused by the DC", r);
+  }
+  writer.remove(env.home);
+  fs.rmSync(domainPolicyPath(env.home), { force: true });
+  env.out(
+    env.json
+      ? JSON.stringify({ left: id.domain, sam: id.sam })
+      : `left ${id.domain}; ${id.sam} disabled on the DC, machine keys removed`,
+  );
+  return 0;
+}
+
+export const domainPolicyPath = (home: string) => path.join(home, "agent", "domain-policy.json");
+
+export async function gpupdate(
+  env: CliEnv,
+  argv: string[],
+  writer: KeytabWriter = jsonKeyWriter,
+): Promise<number> {
+  const p = parseArgs(argv, [], ["force"], "gpupdate");
+  expectPositional(p, 0, "postern gpupdate [--force]");
+  const id = writer.read(env.home);
+  if (!id) throw new DirectoryError("dc.not-found", "this host is not joined to a domain");
+  let held: number | undefined;
+  try {
+    held = (JSON.parse(fs.readFileSync(domainPolicyPath(env.home), "utf8")) as { version: number })
+      .version;
+  } catch {
+    held = undefined;
+  }
+  const headers: Record<string, string> =
+    held !== undefined && !p.flags.has("force") ? { "if-none-match": `"${held}"` } : {};
+  const r = await apiRequest(
+    { host: id.dc.host, port: id.dc.apiPort },
+    "GET",
+    "/v1/policy",
+    undefined,
+    credentialOf(id),
+    headers,
+  );
+  if (r.status === 304) {
+    env.out(
+      env.json
+        ? JSON.stringify({ version: held, changed: false })
+        : `policy unchanged (version ${held})`,
+    );
+    return 0;
+  }
+  if (r.status !== 200) throw apiError("policy refused by the DC", r);
+  atomicWriteFile(domainPolicyPath(env.home), `${JSON.stringify(r.body, null, 2)}\n`, 0o600);
+  const applied = (r.body.applied as { name: string }[]).map((a) => a.name);
+  env.out(
+    env.json
+      ? JSON.stringify({ version: r.body.version, changed: true, applied })
+      : `policy version ${String(r.body.version)} from ${applied.length ? applied.join(", ") : "no policy object"}; written to ${domainPolicyPath(env.home)}`,
+  );
+  return 0;
+}
+
+export const joinCommand: Command = {
+  name: "join",
+  summary: "join this host to a postern domain with a one-time token",
+  help: `postern join - join this host to the domain
+
+SYNOPSIS
+  postern join --domain DNSNAME --dc ADDRESS[:PORT] --name NAME --token TOKEN [--address IP]
+
+The token comes from 'postern domain computer add NAME --join-token' on the DC. The DC
+claims the account (new random keys), registers NAME.DOMAIN -> ADDRESS (default: the
+address the request comes from) and returns the keys, written to
+<home>/agent/machine-keys.json (mode 0600) until the Kerberos keytab writer lands.
+`,
+  run: (argv, env) => joinDomain(env, argv),
+};
+
+export const leaveCommand: Command = {
+  name: "leave",
+  summary: "leave the domain: account disabled on the DC, machine keys removed",
+  help: "postern leave [--local-only]\n\nDisables this host's account on the DC, removes its DNS records and deletes the machine keys.\n--local-only removes the local keys without contacting the DC.\n",
+  run: (argv, env) => leaveDomain(env, argv),
+};
+
+export const gpupdateCommand: Command = {
+  name: "gpupdate",
+  summary: "fetch this member's effective domain policy from the DC",
+  help: "postern gpupdate [--force]\n\nAsks the DC for the effective policy (sending the version held, so an unchanged policy is not re-sent)\nand writes it to <home>/agent/domain-policy.json.\n",
+  run: (argv, env) => gpupdate(env, argv),
+};

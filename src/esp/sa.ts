@@ -1,0 +1,117 @@
+/**
+ * The security association record: what manual keying (src/agent/manual-sa.ts) and IKEv2
+ * (src/ike/, CREATE_CHILD_SA / IKE_AUTH) hand to the data path, one record per direction.
+ * Keys are raw KEYMAT bytes in the order RFC 7296 §2.17 takes them: encryption key (with
+ * the 4-byte salt for GCM, RFC 4106 §8.1) then integrity key.
+ *
+ * `createOutboundSa` / `createInboundSa` turn a record into the per-packet state: the
+ * keyed cipher, the sequence counter or replay window, and the lifetime tracker.
+ */
+import { type AhIntegrity, ahIntegrity } from "./ah.js";
+import type { LifetimeTracker } from "./lifetime.js";
+import { createLifetimeTracker, type Lifetime } from "./lifetime.js";
+import { createReplayWindow, type ReplayWindow } from "./replay.js";
+import { createEspCipher, type EspCipher, type TransformName } from "./transform.js";
+
+export type SaDirection = "in" | "out";
+export type SaMode = "transport" | "tunnel";
+
+/** One traffic selector (RFC 7296 §3.13.1, simplified to a prefix and a port range). */
+export interface TrafficSelector {
+  /** Our side: "10.0.0.1/32". */
+  local: string;
+  /** The peer's side: "10.0.0.2/32" or "0.0.0.0/0". */
+  remote: string;
+  /** IP protocol number, or 0 for any. */
+  protocol: number;
+  /** Port ranges, inclusive; [0, 65535] for any. Apply to TCP/UDP/SCTP only. */
+  localPorts: [number, number];
+  remotePorts: [number, number];
+}
+
+/** The record IKE (or the manual keying file) hands to the data path. */
+export interface SaRecord {
+  /** SPI in the ESP header: for "in" the one we chose, for "out" the peer's. */
+  spi: number;
+  /**
+   * "esp" (default) or "ah" (RFC 4302 over a raw socket; transform null-sha256 or
+   * null-sha1, the integrity key in authKey, never UDP-encapsulated).
+   */
+  protocol?: "esp" | "ah";
+  direction: SaDirection;
+  mode: SaMode;
+  transform: TransformName;
+  encKey: Uint8Array;
+  authKey: Uint8Array;
+  /** Outer addresses (tunnel endpoints, or the hosts themselves in transport mode). */
+  local: string;
+  peer: string;
+  /** UDP encapsulation ports (RFC 3948); null = raw ESP (IP protocol 50, not yet wired). */
+  encap: { localPort: number; peerPort: number } | null;
+  esn: boolean;
+  /** Anti-replay window in packets (inbound), >= 1024 by default; 0 disables the check. */
+  replayWindow: number;
+  lifetime: Lifetime;
+  selectors: TrafficSelector[];
+  /** Free text for logs and stats: the rule or IKE SA that made it. */
+  label: string;
+}
+
+/** 2^32 - 1: the last sequence number an SA without ESN may send (RFC 4303 §3.3.3). */
+export const MAX_SEQ_32 = 2 ** 32 - 1;
+
+export interface OutboundSa {
+  record: SaRecord;
+  cipher: EspCipher;
+  /** Set for AH SAs. */
+  ah: AhIntegrity | null;
+  lifetime: LifetimeTracker;
+  /** The last sequence number sent (0 = none yet). */
+  seq: number;
+  /** Index of this SA's counters in the shared counter block. */
+  slot: number;
+}
+
+export interface InboundSa {
+  record: SaRecord;
+  cipher: EspCipher;
+  ah: AhIntegrity | null;
+  lifetime: LifetimeTracker;
+  replay: ReplayWindow | null;
+  slot: number;
+}
+
+/** Without ESN, ask for a rekey this many packets before the sequence number runs out. */
+export const SEQ_SOFT_MARGIN = 2 ** 24;
+
+/** Adds the sequence-number limits: hard at 2^32 - 1, soft 2^24 packets earlier. */
+export function withSeqLimit(record: SaRecord): Lifetime {
+  if (record.esn) return record.lifetime;
+  const { soft, hard } = record.lifetime;
+  const hardPackets = hard.packets > 0 ? Math.min(hard.packets, MAX_SEQ_32) : MAX_SEQ_32;
+  const seqSoft = MAX_SEQ_32 - SEQ_SOFT_MARGIN;
+  const softPackets = soft.packets > 0 ? Math.min(soft.packets, seqSoft) : seqSoft;
+  return { soft: { ...soft, packets: softPackets }, hard: { ...hard, packets: hardPackets } };
+}
+
+export function createOutboundSa(record: SaRecord, slot: number, nowMs: number): OutboundSa {
+  return {
+    record,
+    cipher: createEspCipher(record.transform, record.encKey, record.authKey),
+    ah: record.protocol === "ah" ? ahIntegrity(record.transform, record.authKey) : null,
+    lifetime: createLifetimeTracker(withSeqLimit(record), nowMs),
+    seq: 0,
+    slot,
+  };
+}
+
+export function createInboundSa(record: SaRecord, slot: number, nowMs: number): InboundSa {
+  return {
+    record,
+    cipher: createEspCipher(record.transform, record.encKey, record.authKey),
+    ah: record.protocol === "ah" ? ahIntegrity(record.transform, record.authKey) : null,
+    lifetime: createLifetimeTracker(record.lifetime, nowMs),
+    replay: record.replayWindow > 0 ? createReplayWindow(record.replayWindow, record.esn) : null,
+    slot,
+  };
+}

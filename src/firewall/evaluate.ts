@@ -1,0 +1,104 @@
+/**
+ * The in-memory firewall: the same decisions as the compiled ruleset, for one packet, with
+ * no kernel. The shared case suite runs against this and against real nftables; when they
+ * disagree, one of them is wrong. Order as in compile.ts.
+ */
+import { parseIp } from "../policy/ip.js";
+import { type FirewallSettings, ICMP_SETTINGS, ICMP_TYPES, TUN_DEVICE } from "./model.js";
+import { inIntervals, scopeIntervals } from "./scope.js";
+
+export interface InboundPacket {
+  family: 4 | 6;
+  protocol: "tcp" | "udp" | "icmp";
+  src: string;
+  /** Destination port (tcp/udp). */
+  dport?: number;
+  /** The ICMP or ICMPv6 type on the wire. */
+  icmpType?: number;
+  /** Input interface name (`lo`, `eth0`, `postern0`). */
+  iface: string;
+  /** Part of a connection this host started (conntrack established/related). */
+  established?: boolean;
+}
+
+export interface EvalContext {
+  localSubnets: readonly string[];
+  /** Addresses currently in the bypass sets. */
+  bypassPeers: readonly string[];
+  tunDevice?: string;
+}
+
+export type Reason =
+  | "firewall-off"
+  | "loopback"
+  | "established"
+  | "bypass"
+  | "icmp-setting"
+  | "neighbour-discovery"
+  | "port-opening"
+  | "default-drop";
+
+export interface Decision {
+  verdict: "accept" | "drop";
+  reason: Reason;
+}
+
+const ND = [135, 136, 134];
+
+export function evaluateInbound(
+  settings: FirewallSettings,
+  pkt: InboundPacket,
+  ctx: EvalContext,
+): Decision {
+  const profile = settings.profiles[settings.currentProfile];
+  const accept = (reason: Reason): Decision => ({ verdict: "accept", reason });
+  if (pkt.iface === "lo") return accept("loopback");
+  if (!profile.enabled) return accept("firewall-off");
+  if (pkt.established) return accept("established");
+  const src = parseIp(pkt.src);
+  if (!src) return { verdict: "drop", reason: "default-drop" };
+  if (pkt.iface === (ctx.tunDevice ?? TUN_DEVICE)) {
+    const inSet = ctx.bypassPeers.some((p) => {
+      const b = parseIp(p);
+      return b !== null && b.family === src.family && b.value === src.value;
+    });
+    if (inSet) return accept("bypass");
+  }
+  if (pkt.protocol === "icmp" && pkt.icmpType !== undefined) {
+    if (pkt.family === 6 && ND.includes(pkt.icmpType)) return accept("neighbour-discovery");
+    for (const t of ICMP_TYPES) {
+      const s = ICMP_SETTINGS[t];
+      const types: readonly number[] = pkt.family === 4 ? s.v4 : s.v6;
+      if (s.dir === "in" && profile.icmp[`${t}`] && types.includes(pkt.icmpType)) {
+        return accept("icmp-setting");
+      }
+    }
+  }
+  if (profile.exceptions && pkt.protocol !== "icmp") {
+    for (const o of profile.portOpenings) {
+      if (!o.enabled || o.port !== pkt.dport) continue;
+      if (o.protocol !== "all" && o.protocol !== pkt.protocol) continue;
+      const ivs = scopeIntervals(o.scope, o.addresses, ctx.localSubnets);
+      if (ivs === null || inIntervals(src, ivs)) return accept("port-opening");
+    }
+  }
+  return { verdict: "drop", reason: "default-drop" };
+}
+
+/** Whether this host may send an ICMP error of this wire type (the outbound settings). */
+export function evaluateOutboundIcmp(
+  settings: FirewallSettings,
+  family: 4 | 6,
+  icmpType: number,
+): Decision {
+  const profile = settings.profiles[settings.currentProfile];
+  if (!profile.enabled) return { verdict: "accept", reason: "firewall-off" };
+  for (const t of ICMP_TYPES) {
+    const s = ICMP_SETTINGS[t];
+    const types: readonly number[] = family === 4 ? s.v4 : s.v6;
+    if (s.dir === "out" && types.includes(icmpType) && !profile.icmp[`${t}`]) {
+      return { verdict: "drop", reason: "default-drop" };
+    }
+  }
+  return { verdict: "accept", reason: "icmp-setting" };
+}

@@ -1,0 +1,109 @@
+/**
+ * Windows Firewall settings (Windows XP SP2 / Windows Server 2003 SP1), as postern stores
+ * them in `<home>/firewall/settings.json`:
+ * - two profiles, domain and standard, each with its operational mode, "don't allow
+ *   exceptions", port openings and ICMP settings; `currentProfile` says which one the
+ *   compiler uses (Windows picks it from domain connectivity; postern stores it and the
+ *   agent will set it);
+ * - logging (file, size limit, dropped packets, successful connections), shared by both;
+ * - the "Allow authenticated IPsec bypass" list: SIDs of computers and groups (the Group
+ *   Policy SDDL `O:DAG:DAD:(A;;RCGW;;;SID)...`).
+ */
+
+export type ProfileName = "domain" | "standard";
+export const PROFILES: readonly ProfileName[] = ["domain", "standard"];
+
+export type PortProtocol = "tcp" | "udp" | "all";
+export type ScopeKind = "all" | "subnet" | "custom";
+
+export interface PortOpening {
+  protocol: PortProtocol;
+  /** 1-65535. */
+  port: number;
+  name: string;
+  enabled: boolean;
+  scope: ScopeKind;
+  /**
+   * For scope custom: addresses (`10.0.0.5`), subnets (`10.0.0.0/24`, `10.0.0.0/255.0.0.0`),
+   * ranges (`10.0.0.1-10.0.0.9`) and the keyword `LocalSubnet`, IPv4 or IPv6, canonical text.
+   */
+  addresses: string[];
+}
+
+/**
+ * The ICMP settings netsh numbers (`set icmpsetting type=`), with what each allows. Inbound
+ * ones accept unsolicited requests; outbound ones let this host send the error message.
+ */
+export const ICMP_SETTINGS = {
+  2: { name: "Allow outbound packet too big", dir: "out", v4: [], v6: [2] },
+  3: { name: "Allow outbound destination unreachable", dir: "out", v4: [3], v6: [1] },
+  4: { name: "Allow outbound source quench", dir: "out", v4: [4], v6: [] },
+  5: { name: "Allow redirect", dir: "in", v4: [5], v6: [137] },
+  8: { name: "Allow inbound echo request", dir: "in", v4: [8], v6: [128] },
+  9: { name: "Allow inbound router request", dir: "in", v4: [10], v6: [133] },
+  11: { name: "Allow outbound time exceeded", dir: "out", v4: [11], v6: [3] },
+  12: { name: "Allow outbound parameter problem", dir: "out", v4: [12], v6: [4] },
+  13: { name: "Allow inbound timestamp request", dir: "in", v4: [13], v6: [] },
+  17: { name: "Allow inbound mask request", dir: "in", v4: [17], v6: [] },
+} as const satisfies Record<
+  number,
+  { name: string; dir: "in" | "out"; v4: readonly number[]; v6: readonly number[] }
+>;
+export type IcmpSettingType = keyof typeof ICMP_SETTINGS;
+export const ICMP_TYPES = Object.keys(ICMP_SETTINGS).map(Number) as IcmpSettingType[];
+
+export interface ProfileSettings {
+  /** Operational mode: the firewall filters (true) or lets everything in (false). */
+  enabled: boolean;
+  /** false = "Don't allow exceptions": port openings are ignored. */
+  exceptions: boolean;
+  portOpenings: PortOpening[];
+  /** ICMP settings by netsh type number ("8": true); missing = disabled (Windows default). */
+  icmp: Partial<Record<`${IcmpSettingType}`, boolean>>;
+}
+
+export interface LoggingSettings {
+  /** Absolute path, or null for `<home>/firewall/pfirewall.log`. */
+  file: string | null;
+  /** Size limit in KB (1-32767), then the file is renamed to `.old` (Windows' rotation). */
+  maxSizeKb: number;
+  droppedPackets: boolean;
+  connections: boolean;
+}
+
+export interface BypassEntry {
+  /** `S-1-5-21-...`. */
+  sid: string;
+  /** The name it was given by or resolved to, when known (display only). */
+  name?: string;
+}
+
+export interface FirewallSettings {
+  version: 1;
+  currentProfile: ProfileName;
+  profiles: Record<ProfileName, ProfileSettings>;
+  logging: LoggingSettings;
+  bypass: BypassEntry[];
+}
+
+export function defaultProfile(): ProfileSettings {
+  return { enabled: true, exceptions: true, portOpenings: [], icmp: {} };
+}
+
+/** Windows' defaults: on, exceptions allowed, nothing open, no ICMP, logging off, 4096 KB. */
+export function defaultSettings(): FirewallSettings {
+  return {
+    version: 1,
+    currentProfile: "standard",
+    profiles: { domain: defaultProfile(), standard: defaultProfile() },
+    logging: { file: null, maxSizeKb: 4096, droppedPackets: false, connections: false },
+    bypass: [],
+  };
+}
+
+/** The TUN device where the agent delivers decrypted packets (DESIGN.md, data path 4). */
+export const TUN_DEVICE = "postern0";
+
+/** NFLOG groups the ruleset logs to: drops and new accepted connections. */
+export const LOG_GROUP_DROP = 7801;
+export const LOG_GROUP_OPEN = 7802;

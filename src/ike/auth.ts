@@ -1,0 +1,67 @@
+/**
+ * The authentication-method plug point (RFC 7296 §2.15). IKE_AUTH asks the peer's
+ * configured provider to build our AUTH payload and to verify the peer's. Preshared keys
+ * are here; certificates and Kerberos (DESIGN decision 3: a private-use AUTH method whose
+ * AP-REQ travels in `extra` payloads) plug in through the same interface.
+ */
+import { equalConstantTime } from "../crypto/primitives.js";
+import { AuthMethodId } from "./constants.js";
+import { sharedKeyAuth } from "./crypto.js";
+import type { Payload } from "./message.js";
+import type { AuthPayload } from "./payloads/auth.js";
+import type { PrfInfo } from "./transforms.js";
+
+export interface AuthContext {
+  role: "initiator" | "responder";
+  prf: PrfInfo;
+  /** <SignedOctets> of the side whose AUTH is built or verified (§2.15). */
+  signedOctets: readonly Buffer[];
+  localId: string;
+  peerId: string;
+  spiI: Buffer;
+  spiR: Buffer;
+}
+
+export type AuthVerdict = { ok: true } | { ok: false; reason: string };
+
+export interface AuthMethodProvider {
+  /** Name for logs: "psk", "kerberos", "rootca". */
+  readonly name: string;
+  /** AUTH payload method number (RFC 7296 §3.8, or private use 201-255). */
+  readonly method: number;
+  /** Our AUTH data, and payloads to send before it (CERT, a Kerberos AP-REQ...). */
+  buildAuth(
+    ctx: AuthContext,
+  ): Promise<{ data: Buffer; extra?: Payload[] }> | { data: Buffer; extra?: Payload[] };
+  /** Checks the peer's AUTH payload; `received` is the whole decrypted message. */
+  verifyAuth(
+    ctx: AuthContext,
+    auth: AuthPayload,
+    received: readonly Payload[],
+  ): Promise<AuthVerdict> | AuthVerdict;
+}
+
+/** Shared Key Message Integrity Code (method 2) with one secret for both directions. */
+export function createPskAuth(secret: string | Uint8Array): AuthMethodProvider {
+  const key = typeof secret === "string" ? Buffer.from(secret, "utf8") : Buffer.from(secret);
+  return {
+    name: "psk",
+    method: AuthMethodId.SHARED_KEY_MIC,
+    buildAuth: (ctx) => ({ data: sharedKeyAuth(ctx.prf, key, ctx.signedOctets) }),
+    verifyAuth: (ctx, auth) => {
+      if (auth.method !== AuthMethodId.SHARED_KEY_MIC) {
+        return {
+          ok: false,
+          reason: `peer used AUTH method ${auth.method}, we expect shared key (2)`,
+        };
+      }
+      const want = sharedKeyAuth(ctx.prf, key, ctx.signedOctets);
+      return equalConstantTime(auth.data, want)
+        ? { ok: true }
+        : {
+            ok: false,
+            reason: `shared-key AUTH from ${ctx.peerId} does not verify: the preshared keys differ`,
+          };
+    },
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * `postern ike initiate|respond --config FILE`: one IKE peer on UDP 500/4500 of the
+ * file's local address, printing one JSON line per event on stdout and the IKE log on
+ * stderr. `initiate --once` exits 0 when the first child SA is up and 1 when the IKE SA
+ * fails; otherwise it runs until SIGTERM/SIGINT.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Command } from "../cli/env.js";
+import { PosternError, UsageError } from "../errors.js";
+import { parsePeerFile } from "./config.js";
+import { selectorText } from "./selectors.js";
+import type { IkeEngine } from "./engine.js";
+import { startIkePeer } from "./runner.js";
+import type { ChildSaRecord } from "./types.js";
+
+function childEvent(c: ChildSaRecord, keys: boolean): Record<string, unknown> {
+  const hex = (n: number) => n.toString(16).padStart(8, "0");
+  return {
+    event: "child-sa",
+    ikeSa: c.ikeSa,
+    spiIn: hex(c.spiIn),
+    spiOut: hex(c.spiOut),
+    protocol: c.protocol,
+    mode: c.mode,
+    udpEncap: c.udpEncap,
+    encrId: c.encrId,
+    encrKeyBits: c.encrKeyBits,
+    integId: c.integId,
+    tsLocal: c.tsLocal.map(selectorText),
+    tsRemote: c.tsRemote.map(selectorText),
+    keyBytes: {
+      encrIn: c.encrKeyIn.length,
+      integIn: c.integKeyIn.length,
+      encrOut: c.encrKeyOut.length,
+      integOut: c.integKeyOut.length,
+    },
+    ...(keys
+      ? {
+          keys: {
+            encrIn: c.encrKeyIn.toString("hex"),
+            integIn: c.integKeyIn.toString("hex"),
+            encrOut: c.encrKeyOut.toString("hex"),
+            integOut: c.integKeyOut.toString("hex"),
+          },
+        }
+      : {}),
+  };
+}
+
+interface IkeArgs {
+  verb: string;
+  config: string;
+  once: boolean;
+  keys: boolean;
+  timeoutSec: number;
+  rekeyAfterMs: number | null;
+  deleteAfterMs: number | null;
+  rekeyIkeAfterMs: number | null;
+}
+
+function msArg(v: string | undefined, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UsageError(`ike: ${name} needs a number of milliseconds`);
+  return n;
+}
+
+function parseArgs(argv: string[]): IkeArgs {
+  const [verb, ...rest] = argv;
+  if (verb !== "initiate" && verb !== "respond")
+    throw new UsageError(`ike: expected initiate or respond, got ${verb ?? "nothing"}`);
+  let config: string | undefined;
+  let once = false;
+  let keys = false;
+  let timeoutSec = 30;
+  let rekeyAfterMs: number | null = null;
+  let deleteAfterMs: number | null = null;
+  let rekeyIkeAfterMs: number | null = null;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a === "--config") config = rest[++i];
+    else if (a === "--once") once = true;
+    else if (a === "--print-keys") keys = true;
+    else if (a === "--timeout") timeoutSec = Number(rest[++i]);
+    else if (a === "--rekey-after-ms") rekeyAfterMs = msArg(rest[++i], a);
+    else if (a === "--delete-after-ms") deleteAfterMs = msArg(rest[++i], a);
+    else if (a === "--rekey-ike-after-ms") rekeyIkeAfterMs = msArg(rest[++i], a);
+    else throw new UsageError(`ike ${verb}: unknown option ${a}`);
+  }
+  if (!config) throw new UsageError(`ike ${verb}: --config FILE is required`);
+  if (!Number.isFinite(timeoutSec) || timeoutSec <= 0)
+    throw new UsageError("ike: --timeout needs a positive number of seconds");
+  return { verb, config, once, keys, timeoutSec, rekeyAfterMs, deleteAfterMs, rekeyIkeAfterMs };
+}
+
+export const ikeCommand: Command = {
+  name: "ike",
+  summary: "run one IKEv2 peer (initiate or respond) from a peer file, printing SA events",
+  help: `postern ike - run one IKEv2 peer (RFC 7296) on UDP 500 and 4500
+
+SYNOPSIS
+  postern ike initiate --config FILE [--once] [--timeout SEC] [--print-keys]
+  postern ike respond  --config FILE [--print-keys]
+  lab options: --rekey-after-ms N (rekey the first child SA N ms after it is up),
+               --rekey-ike-after-ms N (rekey the IKE SA N ms after the first child SA),
+               --delete-after-ms N (delete the IKE SA N ms after the first child SA)
+
+The peer file is JSON (see docs/ike.md): local, remote, psk, ike/esp methods, traffic
+selectors, mode. Events go to stdout as JSON lines (ike-sa, child-sa, child-sa-deleted);
+the IKE log goes to stderr. --once exits 0 when the first child SA is up, 1 on failure
+or after --timeout seconds (default 30). --print-keys adds the child SA keys (lab use only).
+`,
+  async run(argv, env) {
+    const a = parseArgs(argv);
+    const file = path.resolve(env.cwd, a.config);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch (e) {
+      throw new PosternError(
+        "config",
+        `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
+    }
+    const peer = parsePeerFile(text, a.config, {
+      readFile: (p) => fs.readFileSync(path.resolve(path.dirname(file), p), "utf8"),
+      now: () => Date.now(),
+    });
+    const emit = (o: Record<string, unknown>) => env.out(JSON.stringify(o));
+    return new Promise<number>((resolve, reject) => {
+      let finish = (code: number) => resolve(code);
+      let first = true;
+      const later: NodeJS.Timeout[] = [];
+      let engine: IkeEngine | null = null;
+      const current = (): string =>
+        engine?.sas().find((x) => x.state === "established")?.spis ?? "";
+      startIkePeer([peer], peer.localAddress, {
+        log: (l) => env.err(l),
+        onChildSa: (c) => {
+          emit(childEvent(c, a.keys));
+          if (a.once) finish(0);
+          if (!first) return;
+          first = false;
+          if (a.rekeyAfterMs !== null)
+            later.push(setTimeout(() => engine?.rekeyChild(c.spiIn), a.rekeyAfterMs));
+          if (a.rekeyIkeAfterMs !== null)
+            later.push(setTimeout(() => engine?.rekeyIkeSa(current()), a.rekeyIkeAfterMs));
+          if (a.deleteAfterMs !== null)
+            later.push(setTimeout(() => engine?.deleteIkeSa(current()), a.deleteAfterMs));
+        },
+        onChildSaDeleted: (spi) =>
+          emit({ event: "child-sa-deleted", spiIn: spi.toString(16).padStart(8, "0") }),
+        onIkeSaState: (_p, spis, state) => {
+          emit({ event: "ike-sa", spis, state });
+          if (a.once && state === "closed") finish(1);
+        },
+      })
+        .then((runner) => {
+          engine = runner.engine;
+          emit({ event: "listening", address: peer.localAddress });
+          const timer = setTimeout(() => finish(1), a.timeoutSec * 1000);
+          if (!a.once) clearTimeout(timer);
+          const stop = () => finish(0);
+          process.once("SIGTERM", stop);
+          process.once("SIGINT", stop);
+          let done = false;
+          finish = (code) => {
+            if (done) return;
+            done = true;
+            clearTimeout(timer);
+            for (const t of later) clearTimeout(t);
+            process.off("SIGTERM", stop);
+            process.off("SIGINT", stop);
+            runner.close().then(() => resolve(code), reject);
+          };
+          if (a.verb === "initiate") runner.engine.initiate(peer.name);
+        })
+        .catch((e: NodeJS.ErrnoException) =>
+          reject(
+            new PosternError(
+              "config",
+              `cannot bind UDP 500/4500 on ${peer.localAddress}: ${e.code ?? e.message}`,
+            ),
+          ),
+        );
+    });
+  },
+};

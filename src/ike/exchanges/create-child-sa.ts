@@ -1,0 +1,79 @@
+/**
+ * CREATE_CHILD_SA (RFC 7296 §1.3): new and rekeyed child SAs, with PFS when configured.
+ *
+ *   Initiator                         Responder
+ *   HDR, SK {[N(REKEY_SA),] SA, Ni, [KEi,] TSi, TSr} -->
+ *                                 <-- HDR, SK {SA, Nr, [KEr,] TSi, TSr}
+ *
+ * After a rekey the initiator deletes the old child SA with INFORMATIONAL (§2.8).
+ * A request for protocol IKE rekeys the IKE SA itself (./rekey-ike.ts).
+ */
+import { ExchangeType, NotifyType, ProtocolId } from "../constants.js";
+import {
+  acceptChild,
+  childRequestPayloads,
+  completeChild,
+  newChildRequest,
+  spiBytes,
+} from "../child.js";
+import type { EngineContext, Reply } from "../context.js";
+import { find, type Payload } from "../message.js";
+import { notify } from "../payloads/notify.js";
+import type { IkeSa } from "../types.js";
+import { deleteChild } from "./informational.js";
+import { handleIkeRekeyRequest } from "./rekey-ike.js";
+
+/** Initiator: rekeys the child SA whose inbound SPI is `spiIn`. */
+export function rekeyChild(ctx: EngineContext, sa: IkeSa, spiIn: number): boolean {
+  const old = sa.children.get(spiIn);
+  if (old?.state !== "installed" || sa.state !== "established") return false;
+  old.state = "rekeying";
+  const req = newChildRequest(ctx, sa, { inAuth: false, rekeys: old.record });
+  const rekey = {
+    ...notify(NotifyType.REKEY_SA),
+    protocolId: old.record.protocol === "ah" ? ProtocolId.AH : ProtocolId.ESP,
+    spi: spiBytes(spiIn),
+  };
+  const payloads: Payload[] = [rekey, ...childRequestPayloads(req, false)];
+  ctx.log(
+    sa,
+    `CREATE_CHILD_SA: rekeying child SA ${hex(spiIn)}${req.dh ? ` with PFS group ${req.dh.group}` : ""}`,
+  );
+  ctx.request(
+    sa,
+    ExchangeType.CREATE_CHILD_SA,
+    () => payloads,
+    (p) => {
+      const record = completeChild(ctx, sa, req, p, false);
+      if (!record) {
+        old.state = "installed";
+        return;
+      }
+      ctx.installChild(sa, record);
+      deleteChild(ctx, sa, spiIn);
+    },
+  );
+  return true;
+}
+
+/** Responder: a CREATE_CHILD_SA request. */
+export function handleCreateChildRequest(ctx: EngineContext, sa: IkeSa, p: Payload[]): Reply {
+  if (sa.state !== "established") return { payloads: [notify(NotifyType.TEMPORARY_FAILURE)] };
+  const saP = find(p, "SA");
+  const ni = find(p, "NONCE");
+  if (!saP || !ni) return { payloads: [notify(NotifyType.INVALID_SYNTAX)] };
+  if (saP.proposals.some((x) => x.protocolId === ProtocolId.IKE))
+    return handleIkeRekeyRequest(ctx, sa, p);
+  const nr = ctx.deps.random(32);
+  const answer = acceptChild(ctx, sa, p, { inAuth: false, ni: ni.data, nr });
+  const record = answer.record;
+  if (record?.replacesSpiIn !== null && record?.replacesSpiIn !== undefined) {
+    const old = sa.children.get(record.replacesSpiIn);
+    if (old) old.state = "rekeying";
+  }
+  return { payloads: answer.reply, after: record ? () => ctx.installChild(sa, record) : undefined };
+}
+
+function hex(spi: number): string {
+  return spi.toString(16).padStart(8, "0");
+}

@@ -1,0 +1,168 @@
+/**
+ * IKE_AUTH (RFC 7296 §1.2, §2.15): identities, AUTH, and the first child SA.
+ *
+ *   Initiator                         Responder
+ *   HDR, SK {IDi, [IDr,] AUTH, SAi2, TSi, TSr, [N(USE_TRANSPORT_MODE)]} -->
+ *                                 <-- HDR, SK {IDr, AUTH, SAr2, TSi, TSr}
+ *
+ * AUTH covers <SignedOctets>: the sender's IKE_SA_INIT message, the peer's nonce and
+ * prf(SK_p, ID body). A failed check answers AUTHENTICATION_FAILED and closes the SA.
+ */
+import type { AuthContext } from "../auth.js";
+import { ExchangeType, NotifyType } from "../constants.js";
+import { acceptChild, childRequestPayloads, completeChild, newChildRequest } from "../child.js";
+import type { EngineContext, Reply } from "../context.js";
+import { signedOctets } from "../crypto.js";
+import { encodeBody, find, type Payload } from "../message.js";
+import { formatIdentity, type IdPayload, parseIdentity } from "../payloads/id.js";
+import { notify } from "../payloads/notify.js";
+import { transition } from "../state.js";
+import type { IkeSa } from "../types.js";
+
+function ourId(sa: IkeSa, type: "IDi" | "IDr"): IdPayload {
+  const id = parseIdentity(sa.peer.localId);
+  return { type, idType: id.idType, data: id.data };
+}
+
+function authContext(
+  sa: IkeSa,
+  role: "initiator" | "responder",
+  octets: Buffer[],
+  peerId: string,
+): AuthContext {
+  return {
+    role,
+    prf: sa.suite!.prf!,
+    signedOctets: octets,
+    localId: sa.peer.localId,
+    peerId,
+    spiI: sa.spiI,
+    spiR: sa.spiR,
+  };
+}
+
+function idMatches(sa: IkeSa, id: IdPayload): boolean {
+  if (sa.peer.remoteId === null) return true;
+  const want = parseIdentity(sa.peer.remoteId);
+  return want.idType === id.idType && want.data.equals(id.data);
+}
+
+/** Initiator: sends IKE_AUTH with our AUTH and the first child SA request. */
+export async function startAuth(ctx: EngineContext, sa: IkeSa): Promise<void> {
+  const idi = ourId(sa, "IDi");
+  const octets = signedOctets(sa.suite!.prf!, sa.message1!, sa.nr, sa.keys!.pi, encodeBody(idi));
+  const peerName = sa.peer.remoteId ?? sa.remote.address;
+  const built = await sa.peer.auth.buildAuth(authContext(sa, "initiator", octets, peerName));
+  sa.authChild = newChildRequest(ctx, sa, { inAuth: true, rekeys: null });
+  const payloads: Payload[] = [idi, ...(built.extra ?? [])];
+  if (sa.peer.remoteId !== null) {
+    const r = parseIdentity(sa.peer.remoteId);
+    payloads.push({ type: "IDr", idType: r.idType, data: r.data });
+  }
+  payloads.push(
+    { type: "AUTH", method: sa.peer.auth.method, data: built.data },
+    ...childRequestPayloads(sa.authChild, true),
+  );
+  transition(sa, "auth-sent", ctx.deps.log, `as ${sa.peer.localId} with ${sa.peer.auth.name}`);
+  ctx.request(
+    sa,
+    ExchangeType.IKE_AUTH,
+    () => payloads,
+    (p) => onAuthResponse(ctx, sa, p),
+  );
+}
+
+async function onAuthResponse(ctx: EngineContext, sa: IkeSa, p: Payload[]): Promise<void> {
+  const failed = p.find((x) => x.type === "N" && x.notifyType === NotifyType.AUTHENTICATION_FAILED);
+  if (failed) {
+    return ctx.closeSa(
+      sa,
+      `IKE_AUTH with ${sa.remote.address}: AUTHENTICATION_FAILED: the peer rejected our ${sa.peer.auth.name} authentication as ${sa.peer.localId} (check the preshared key and identities)`,
+    );
+  }
+  const idr = find(p, "IDr");
+  const auth = find(p, "AUTH");
+  if (!idr || !auth) {
+    const err = p.find((x) => x.type === "N" && x.notifyType < 16384);
+    return ctx.closeSa(
+      sa,
+      `IKE_AUTH with ${sa.remote.address}: response without IDr/AUTH${err && err.type === "N" ? ` (notify ${err.notifyType})` : ""}`,
+    );
+  }
+  const peerId = formatIdentity(idr.idType, idr.data);
+  const octets = signedOctets(sa.suite!.prf!, sa.message2!, sa.ni, sa.keys!.pr, encodeBody(idr));
+  const verdict = idMatches(sa, idr)
+    ? await sa.peer.auth.verifyAuth(authContext(sa, "initiator", octets, peerId), auth, p)
+    : {
+        ok: false as const,
+        reason: `peer identity ${peerId} is not the expected ${sa.peer.remoteId}`,
+      };
+  if (!verdict.ok) {
+    return ctx.closeSa(
+      sa,
+      `IKE_AUTH with ${sa.remote.address}: AUTHENTICATION_FAILED: ${verdict.reason}`,
+    );
+  }
+  sa.peerId = peerId;
+  transition(
+    sa,
+    "established",
+    ctx.deps.log,
+    `peer ${peerId} authenticated by ${sa.peer.auth.name}`,
+  );
+  ctx.established(sa);
+  const record = completeChild(ctx, sa, sa.authChild!, p, true);
+  sa.authChild = null;
+  if (record) ctx.installChild(sa, record);
+}
+
+/** Responder: checks the initiator's AUTH, answers with ours and the first child SA. */
+export async function handleAuthRequest(
+  ctx: EngineContext,
+  sa: IkeSa,
+  p: Payload[],
+): Promise<Reply> {
+  const fail = (reason: string): Reply => {
+    ctx.log(sa, `IKE_AUTH from ${sa.remote.address}: AUTHENTICATION_FAILED: ${reason}`);
+    return {
+      payloads: [notify(NotifyType.AUTHENTICATION_FAILED)],
+      after: () => ctx.closeSa(sa, "authentication failed"),
+    };
+  };
+  if (sa.state !== "init-replied") return { payloads: [notify(NotifyType.INVALID_SYNTAX)] };
+  const idi = find(p, "IDi");
+  const auth = find(p, "AUTH");
+  if (!idi || !auth) return fail("request carries no IDi or AUTH payload");
+  const peerId = formatIdentity(idi.idType, idi.data);
+  if (!idMatches(sa, idi))
+    return fail(`identity ${peerId} is not the expected ${sa.peer.remoteId}`);
+  const octets = signedOctets(sa.suite!.prf!, sa.message1!, sa.nr, sa.keys!.pi, encodeBody(idi));
+  const verdict = await sa.peer.auth.verifyAuth(
+    authContext(sa, "responder", octets, peerId),
+    auth,
+    p,
+  );
+  if (!verdict.ok) return fail(verdict.reason);
+  const idr = ourId(sa, "IDr");
+  const ours = signedOctets(sa.suite!.prf!, sa.message2!, sa.ni, sa.keys!.pr, encodeBody(idr));
+  const built = await sa.peer.auth.buildAuth(authContext(sa, "responder", ours, peerId));
+  sa.peerId = peerId;
+  transition(
+    sa,
+    "established",
+    ctx.deps.log,
+    `peer ${peerId} authenticated by ${sa.peer.auth.name}`,
+  );
+  ctx.established(sa);
+  const child = find(p, "SA")
+    ? acceptChild(ctx, sa, p, { inAuth: true, ni: sa.ni, nr: sa.nr })
+    : { reply: [], record: null };
+  const payloads: Payload[] = [
+    idr,
+    ...(built.extra ?? []),
+    { type: "AUTH", method: sa.peer.auth.method, data: built.data },
+    ...child.reply,
+  ];
+  const record = child.record;
+  return { payloads, after: record ? () => ctx.installChild(sa, record) : undefined };
+}

@@ -1,0 +1,60 @@
+/**
+ * One IKE peer wired to real parts: UDP sockets, the system clock, node's randomness and
+ * DH through primitives. Used by `postern ike` and the interop tests; the agent will wire
+ * the same engine to its data path through onChildSa/onChildSaDeleted.
+ */
+import { dhGenerateFast, randomBytes } from "../crypto/primitives.js";
+import { systemClock } from "./clock.js";
+import { createIkeEngine, type IkeEngine } from "./engine.js";
+import { createUdpTransport, type IkeTransport } from "./transport.js";
+import type { ChildSaRecord, IkeOptions, PeerConfig } from "./types.js";
+
+export interface IkePeerRunner {
+  engine: IkeEngine;
+  transport: IkeTransport;
+  close(): Promise<void>;
+}
+
+export interface RunnerHooks {
+  log: (line: string) => void;
+  onChildSa: (sa: ChildSaRecord) => void;
+  onChildSaDeleted: (spiIn: number) => void;
+  onIkeSaState?: (peer: string, spis: string, state: string) => void;
+  options?: Partial<IkeOptions>;
+  ikePort?: number;
+  nattPort?: number;
+}
+
+export async function startIkePeer(
+  peers: PeerConfig[],
+  bindAddress: string,
+  hooks: RunnerHooks,
+): Promise<IkePeerRunner> {
+  const transport = await createUdpTransport({
+    address: bindAddress,
+    ikePort: hooks.ikePort,
+    nattPort: hooks.nattPort,
+    log: hooks.log,
+  });
+  const engine = createIkeEngine({
+    peers,
+    clock: systemClock(),
+    random: randomBytes,
+    send: (d) => transport.send(d),
+    log: hooks.log,
+    dh: dhGenerateFast,
+    onChildSa: hooks.onChildSa,
+    onChildSaDeleted: hooks.onChildSaDeleted,
+    onIkeSaState: hooks.onIkeSaState,
+    options: hooks.options,
+  });
+  transport.onReceive((d) => void engine.receive(d));
+  return {
+    engine,
+    transport,
+    close: async () => {
+      engine.close();
+      await transport.close();
+    },
+  };
+}

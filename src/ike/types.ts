@@ -1,0 +1,199 @@
+/**
+ * The shapes the IKE engine works with: peers as configured, the engine's injected
+ * dependencies, the IKE SA and child SA records, and the Child SA record handed to the
+ * data path (`onChildSa`).
+ */
+import type { DhKeyPair } from "../crypto/primitives.js";
+import type { MmSecMethod, QmSecMethod } from "../policy/model.js";
+import type { AuthMethodProvider } from "./auth.js";
+import type { ChildKeys, IkeKeys } from "./crypto.js";
+import type { IkeMessage, Payload } from "./message.js";
+import type { Proposal } from "./payloads/sa.js";
+import type { TrafficSelector } from "./payloads/ts.js";
+import type { IkeSaState } from "./state.js";
+import type { DhGroupId, Suite } from "./transforms.js";
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/** One IKE message on the wire (on 4500 without the non-ESP marker). */
+export interface Datagram {
+  data: Buffer;
+  local: Endpoint;
+  remote: Endpoint;
+}
+
+export type ChildMode = "tunnel" | "transport";
+
+export interface PeerConfig {
+  name: string;
+  localAddress: string;
+  /** The peer's address; "%any" on a responder accepts any initiator. */
+  remoteAddress: string;
+  /** Our identity: "10.0.0.1", "fqdn:host.example", "keyid:x", "user@example". */
+  localId: string;
+  /** The identity the peer must present; null accepts any. */
+  remoteId: string | null;
+  auth: AuthMethodProvider;
+  /** IKE SA offers (main mode methods), in preference order. */
+  mm: readonly MmSecMethod[];
+  /** Child SA offers (quick mode methods), in preference order. */
+  qm: readonly QmSecMethod[];
+  /** Perfect forward secrecy for child SAs created by CREATE_CHILD_SA (DH of the IKE SA). */
+  pfs: boolean;
+  localTs: readonly TrafficSelector[];
+  remoteTs: readonly TrafficSelector[];
+  mode: ChildMode;
+  /** Pretend to be behind NAT so both sides float to UDP 4500 (strongSwan's encap=yes). */
+  forceEncap: boolean;
+  /** IKE SA lifetime (the policy's main-mode lifetime); 0 = no time-based IKE SA rekey. */
+  ikeLifetimeSec?: number;
+}
+
+export interface IkeOptions {
+  /** First retransmission after this many ms, doubling each time. */
+  retransmitBaseMs: number;
+  /** Requests sent at most this many times before the IKE SA is given up. */
+  retransmitTries: number;
+  /** Liveness check (empty INFORMATIONAL) after this long without hearing from the peer; 0 = off. */
+  livenessMs: number;
+  /** Half-open IKE SAs above which IKE_SA_INIT requests must carry a COOKIE (§2.6). */
+  cookieThreshold: number;
+  /** Half-open SAs are dropped after this long. */
+  halfOpenTimeoutMs: number;
+  /** The side that created an SA rekeys it when this fraction of its lifetime has passed. */
+  rekeyAtFraction: number;
+}
+
+export const DEFAULT_IKE_OPTIONS: IkeOptions = {
+  retransmitBaseMs: 1000,
+  retransmitTries: 5,
+  livenessMs: 30_000,
+  cookieThreshold: 64,
+  halfOpenTimeoutMs: 30_000,
+  rekeyAtFraction: 0.9,
+};
+
+export interface Clock {
+  now(): number;
+  /** Runs fn after ms; returns a cancel function. */
+  setTimer(ms: number, fn: () => void): () => void;
+}
+
+/** What the data path receives for each negotiated child SA. */
+export interface ChildSaRecord {
+  /** The IKE SA it belongs to, "spiI_spiR" in hex. */
+  ikeSa: string;
+  peerName: string;
+  local: Endpoint;
+  remote: Endpoint;
+  protocol: "esp" | "ah";
+  mode: ChildMode;
+  /** ESP in UDP 4500 (RFC 3948): NAT detected or forced. */
+  udpEncap: boolean;
+  /** SPI we receive on / the peer receives on. */
+  spiIn: number;
+  spiOut: number;
+  /** Transform ids (RFC 7296 §3.3.2) and key length in bits. */
+  encrId: number;
+  encrKeyBits: number;
+  /** 0 when AEAD or none. */
+  integId: number;
+  esn: boolean;
+  /** Keys from KEYMAT; GCM keys carry their 4-byte salt at the end (RFC 4106 §8.1). */
+  encrKeyIn: Buffer;
+  integKeyIn: Buffer;
+  encrKeyOut: Buffer;
+  integKeyOut: Buffer;
+  tsLocal: TrafficSelector[];
+  tsRemote: TrafficSelector[];
+  lifetimeSec: number;
+  lifetimeKb: number;
+  initiator: boolean;
+  /** When it replaces an older SA (rekey): the older one's inbound SPI. */
+  replacesSpiIn: number | null;
+}
+
+export interface IkeDeps {
+  peers: readonly PeerConfig[];
+  clock: Clock;
+  random: (n: number) => Buffer;
+  send: (d: Datagram) => void;
+  log: (line: string) => void;
+  dh: (group: DhGroupId) => DhKeyPair;
+  onChildSa: (sa: ChildSaRecord) => void;
+  /** The SA pair whose inbound SPI is `spiIn` is gone. */
+  onChildSaDeleted: (spiIn: number) => void;
+  /** Called when an IKE SA reaches established or closed. */
+  onIkeSaState?: (peerName: string, spis: string, state: IkeSaState) => void;
+  options?: Partial<IkeOptions>;
+}
+
+export interface ChildSa {
+  record: ChildSaRecord;
+  state: "installed" | "rekeying" | "deleting";
+}
+
+/** A child SA being negotiated (IKE_AUTH or CREATE_CHILD_SA), as its initiator keeps it. */
+export interface ChildRequest {
+  spiIn: number;
+  proposals: Proposal[];
+  tsi: TrafficSelector[];
+  tsr: TrafficSelector[];
+  transport: boolean;
+  dh: DhKeyPair | null;
+  nonce: Buffer;
+  rekeys: number | null;
+}
+
+export interface PendingRequest {
+  messageId: number;
+  exchangeType: number;
+  datagram: Buffer;
+  tries: number;
+  cancelTimer: () => void;
+  onResponse: (payloads: Payload[], msg: IkeMessage, raw: Buffer) => Promise<void> | void;
+}
+
+export interface IkeSa {
+  readonly initiator: boolean;
+  spiI: Buffer;
+  spiR: Buffer;
+  state: IkeSaState;
+  peer: PeerConfig;
+  local: Endpoint;
+  remote: Endpoint;
+  natT: boolean;
+  suite: Suite | null;
+  keys: IkeKeys | null;
+  ni: Buffer;
+  nr: Buffer;
+  dh: DhKeyPair | null;
+  message1: Buffer | null;
+  message2: Buffer | null;
+  cookie: Buffer | null;
+  initAttempts: number;
+  /** Offers we made (initiator), for logs. */
+  offered: Proposal[];
+  nextRequestId: number;
+  pending: PendingRequest | null;
+  /** Requests waiting for the window (size 1). */
+  queue: {
+    exchangeType: number;
+    payloads: () => Payload[];
+    onResponse: PendingRequest["onResponse"];
+  }[];
+  peerNextId: number;
+  lastResponse: { messageId: number; datagram: Buffer } | null;
+  children: Map<number, ChildSa>;
+  authChild: ChildRequest | null;
+  peerId: string | null;
+  lastHeardMs: number;
+  cancelTimers: (() => void)[];
+  /** Serialises message handling for this SA. */
+  chain: Promise<void>;
+}
+
+export type { ChildKeys };

@@ -1,0 +1,80 @@
+/**
+ * `postern netsh firewall ...`: the handler registered for the "firewall" context.
+ * 1. `show X` reads the settings and prints them;
+ * 2. a settings command (set/add/delete) edits a copy, validated and saved atomically;
+ * 3. then the rules take effect at once (effect.ts): directly as root, a note otherwise.
+ */
+import type { CliEnv } from "../../cli/env.js";
+import { UsageError } from "../../errors.js";
+import { applyNow, rulesStatus } from "../../firewall/effect.js";
+import { createLocalResolver, type PrincipalResolver } from "../../firewall/principals.js";
+import { loadSettings, saveSettings } from "../../firewall/store.js";
+import { one, parseTagged } from "../args.js";
+import type { NetshHandler } from "../shell.js";
+import { editBypass, NAME_BYPASS, SET_BYPASS } from "./bypass.js";
+import { profilesOf, settingsEdit } from "./set.js";
+import { show } from "./show.js";
+
+export interface FirewallHandlerDeps {
+  /** The name<->SID resolver; default: SIDs and `<home>/firewall/principals.json`. */
+  resolver?: (env: CliEnv) => PrincipalResolver;
+}
+
+const USAGE =
+  "netsh firewall: expected set opmode|portopening|icmpsetting|logging|currentprofile|bypass, " +
+  "add|delete portopening|bypass, or show state|opmode|config|portopening|icmpsetting|logging|bypass";
+
+const VERBS = ["set", "add", "delete", "show"];
+const OBJECTS = [
+  "opmode",
+  "portopening",
+  "icmpsetting",
+  "logging",
+  "currentprofile",
+  "bypass",
+  "state",
+  "config",
+];
+
+/** A command word, or an unambiguous prefix of one (netsh accepts `sh`, `port`). */
+function word(tok: string | undefined, words: readonly string[]): string {
+  if (!tok) throw new UsageError(USAGE);
+  const t = tok.toLowerCase();
+  const hits = words.filter((w) => w.startsWith(t));
+  if (words.includes(t)) return t;
+  if (hits.length === 1) return hits[0] as string;
+  throw new UsageError(`netsh firewall: unknown or ambiguous word '${tok}'. ${USAGE}`);
+}
+
+export function createFirewallHandler(deps: FirewallHandlerDeps = {}): NetshHandler {
+  return async (tokens, env) => {
+    const verb = word(tokens[0], VERBS);
+    const object = word(tokens[1], OBJECTS);
+    const rest = tokens.slice(2);
+    const settings = loadSettings(env.home);
+    const cmd = `firewall ${verb} ${object}`;
+    if (verb === "show") {
+      const args = parseTagged(rest, [{ tag: "profile" }, { tag: "verbose" }], cmd);
+      const p = one(args, "profile");
+      const profile = p === undefined ? undefined : profilesOf(settings, p)[0];
+      const status = object === "state" ? await rulesStatus(env, settings) : undefined;
+      show(object, settings, env, { status, profile });
+      return;
+    }
+    const edit = settingsEdit(verb, object);
+    if (edit) {
+      edit.edit(settings, parseTagged(rest, edit.specs, cmd), env);
+    } else if (object === "bypass" && (verb === "set" || verb === "add" || verb === "delete")) {
+      const args = parseTagged(rest, verb === "set" ? SET_BYPASS : NAME_BYPASS, cmd);
+      const resolver = (deps.resolver ?? ((e: CliEnv) => createLocalResolver(e.home)))(env);
+      await editBypass(verb, settings, args, resolver);
+    } else {
+      throw new UsageError(`${cmd}: unknown command. ${USAGE}`);
+    }
+    saveSettings(env.home, settings);
+    await applyNow(env, settings);
+    env.out("Ok.");
+  };
+}
+
+export const firewallHandler: NetshHandler = createFirewallHandler();

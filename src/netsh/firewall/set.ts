@@ -1,0 +1,192 @@
+/**
+ * `netsh firewall set|add|delete ...` (Windows XP SP2 / Server 2003 SP1 syntax):
+ *   set opmode [mode=]ENABLE|DISABLE [exceptions=]ENABLE|DISABLE [profile=]CURRENT|DOMAIN|STANDARD|ALL
+ *   add|set portopening [protocol=]TCP|UDP|ALL [port=]1-65535 [name=] [mode=] [scope=]ALL|SUBNET|CUSTOM
+ *                       [addresses=]LIST [profile=]
+ *   delete portopening [protocol=] [port=] [profile=]
+ *   set icmpsetting [type=]2-5|8-13|17|ALL [mode=] [profile=]
+ *   set logging [filelocation=] [filesize=]1-32767 [droppedpackets=] [connections=]
+ *   set currentprofile [profile=]DOMAIN|STANDARD          (postern extension)
+ * Each edits a copy of the settings; the copy is validated and saved only when the whole
+ * command is good, so bad input leaves the file unchanged.
+ */
+import * as path from "node:path";
+import type { CliEnv } from "../../cli/env.js";
+import { UsageError } from "../../errors.js";
+import { FirewallError } from "../../firewall/errors.js";
+import {
+  type FirewallSettings,
+  ICMP_TYPES,
+  type IcmpSettingType,
+  type PortOpening,
+  type ProfileName,
+} from "../../firewall/model.js";
+import { parseAddressList } from "../../firewall/scope.js";
+import { parsePort } from "../../firewall/validate.js";
+import { one, parseBool, parseIntIn, parseKeyword, type TaggedArgs } from "../args.js";
+
+export type Edit = (s: FirewallSettings, args: TaggedArgs, env: CliEnv) => void;
+
+/** profile= CURRENT|DOMAIN|STANDARD|ALL -> the profiles it names (default CURRENT). */
+export function profilesOf(s: FirewallSettings, value: string | undefined): ProfileName[] {
+  const p = parseKeyword(value ?? "current", ["current", "domain", "standard", "all"], "profile");
+  if (p === "current") return [s.currentProfile];
+  if (p === "all") return ["domain", "standard"];
+  return [p];
+}
+
+const on = (v: string, tag: string): boolean => parseBool(v, tag);
+
+export const OPMODE = [{ tag: "mode", required: true }, { tag: "exceptions" }, { tag: "profile" }];
+function setOpmode(s: FirewallSettings, a: TaggedArgs): void {
+  const mode = on(one(a, "mode") as string, "mode");
+  const exc = one(a, "exceptions");
+  const exceptions = exc === undefined ? undefined : on(exc, "exceptions");
+  for (const p of profilesOf(s, one(a, "profile"))) {
+    s.profiles[p].enabled = mode;
+    if (exceptions !== undefined) s.profiles[p].exceptions = exceptions;
+  }
+}
+
+const PORT_TAGS = ["protocol", "port", "name", "mode", "scope", "addresses", "profile"];
+export const ADD_PORT = PORT_TAGS.map((tag) => ({
+  tag,
+  required: ["protocol", "port", "name"].includes(tag),
+}));
+export const SET_PORT = PORT_TAGS.map((tag) => ({
+  tag,
+  required: ["protocol", "port"].includes(tag),
+}));
+export const DELETE_PORT = [
+  { tag: "protocol", required: true },
+  { tag: "port", required: true },
+  { tag: "profile" },
+];
+
+function keyOf(a: TaggedArgs): { protocol: PortOpening["protocol"]; port: number } {
+  const protocol = parseKeyword(one(a, "protocol") as string, ["tcp", "udp", "all"], "protocol");
+  return { protocol, port: parsePort(one(a, "port") as string) };
+}
+
+function scopeOf(
+  a: TaggedArgs,
+  prev: PortOpening | undefined,
+): Pick<PortOpening, "scope" | "addresses"> {
+  const scopeText = one(a, "scope");
+  const addrText = one(a, "addresses");
+  let scope =
+    scopeText === undefined
+      ? undefined
+      : parseKeyword(scopeText, ["all", "subnet", "custom"], "scope");
+  if (scope === undefined && addrText !== undefined) scope = "custom";
+  scope ??= prev?.scope ?? "all";
+  if (scope !== "custom" && addrText !== undefined) {
+    throw new FirewallError(
+      "bad-scope",
+      `addresses= needs scope=CUSTOM (got scope=${scope.toUpperCase()})`,
+    );
+  }
+  if (scope !== "custom") return { scope, addresses: [] };
+  const addresses = addrText !== undefined ? parseAddressList(addrText) : (prev?.addresses ?? []);
+  if (addresses.length === 0) {
+    throw new FirewallError(
+      "bad-scope",
+      "scope=CUSTOM needs addresses= (e.g. addresses=10.0.0.0/24,10.1.0.5)",
+    );
+  }
+  return { scope, addresses };
+}
+
+function upsertPort(mustExist: boolean): Edit {
+  return (s, a) => {
+    const key = keyOf(a);
+    const mode = one(a, "mode");
+    for (const p of profilesOf(s, one(a, "profile"))) {
+      const list = s.profiles[p].portOpenings;
+      const i = list.findIndex((o) => o.protocol === key.protocol && o.port === key.port);
+      const prev = i < 0 ? undefined : list[i];
+      if (mustExist && !prev) {
+        throw new FirewallError(
+          "no-such-portopening",
+          `no port opening ${key.protocol.toUpperCase()} ${key.port} in the ${p} profile (use add portopening)`,
+        );
+      }
+      const next: PortOpening = {
+        ...key,
+        name: one(a, "name") ?? prev?.name ?? "",
+        enabled: mode === undefined ? (prev?.enabled ?? true) : on(mode, "mode"),
+        ...scopeOf(a, prev),
+      };
+      if (i < 0) list.push(next);
+      else list[i] = next;
+    }
+  };
+}
+
+function deletePort(s: FirewallSettings, a: TaggedArgs): void {
+  const key = keyOf(a);
+  for (const p of profilesOf(s, one(a, "profile"))) {
+    const list = s.profiles[p].portOpenings;
+    const i = list.findIndex((o) => o.protocol === key.protocol && o.port === key.port);
+    if (i < 0) {
+      throw new FirewallError(
+        "no-such-portopening",
+        `no port opening ${key.protocol.toUpperCase()} ${key.port} in the ${p} profile`,
+      );
+    }
+    list.splice(i, 1);
+  }
+}
+
+export const ICMP = [{ tag: "type", required: true }, { tag: "mode" }, { tag: "profile" }];
+function setIcmp(s: FirewallSettings, a: TaggedArgs): void {
+  const t = (one(a, "type") as string).toLowerCase();
+  let types: IcmpSettingType[];
+  if (t === "all") types = [...ICMP_TYPES];
+  else if (ICMP_TYPES.includes(Number(t) as IcmpSettingType) && /^\d+$/.test(t))
+    types = [Number(t) as IcmpSettingType];
+  else throw new UsageError(`type: expected one of ${ICMP_TYPES.join(", ")} or ALL, got '${t}'`);
+  const mode = one(a, "mode");
+  const value = mode === undefined ? true : on(mode, "mode");
+  for (const p of profilesOf(s, one(a, "profile"))) {
+    for (const ty of types) s.profiles[p].icmp[`${ty}`] = value;
+  }
+}
+
+export const LOGGING = [
+  { tag: "filelocation" },
+  { tag: "filesize" },
+  { tag: "droppedpackets" },
+  { tag: "connections" },
+];
+function setLogging(s: FirewallSettings, a: TaggedArgs, env: CliEnv): void {
+  const file = one(a, "filelocation");
+  if (file !== undefined) s.logging.file = file === "" ? null : path.resolve(env.cwd, file);
+  const size = one(a, "filesize");
+  if (size !== undefined) s.logging.maxSizeKb = parseIntIn(size, 1, 32767, "filesize");
+  const dropped = one(a, "droppedpackets");
+  if (dropped !== undefined) s.logging.droppedPackets = on(dropped, "droppedpackets");
+  const conns = one(a, "connections");
+  if (conns !== undefined) s.logging.connections = on(conns, "connections");
+}
+
+export const CURRENT = [{ tag: "profile", required: true }];
+function setCurrent(s: FirewallSettings, a: TaggedArgs): void {
+  s.currentProfile = parseKeyword(one(a, "profile") as string, ["domain", "standard"], "profile");
+}
+
+/** The edit a `verb object` names, with its tag list; undefined when not a settings edit. */
+export function settingsEdit(
+  verb: string,
+  object: string,
+): { specs: { tag: string; required?: boolean }[]; edit: Edit } | undefined {
+  const k = `${verb} ${object}`;
+  if (k === "set opmode") return { specs: OPMODE, edit: setOpmode };
+  if (k === "add portopening") return { specs: ADD_PORT, edit: upsertPort(false) };
+  if (k === "set portopening") return { specs: SET_PORT, edit: upsertPort(true) };
+  if (k === "delete portopening") return { specs: DELETE_PORT, edit: deletePort };
+  if (k === "set icmpsetting") return { specs: ICMP, edit: setIcmp };
+  if (k === "set logging") return { specs: LOGGING, edit: setLogging };
+  if (k === "set currentprofile") return { specs: CURRENT, edit: setCurrent };
+  return undefined;
+}

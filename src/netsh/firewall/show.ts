@@ -1,0 +1,190 @@
+/**
+ * `netsh firewall show state|opmode|config|portopening|icmpsetting|logging|bypass`, in the
+ * layout Windows prints, or one JSON document with --json.
+ */
+import type { CliEnv } from "../../cli/env.js";
+import { UsageError } from "../../errors.js";
+import {
+  type FirewallSettings,
+  ICMP_SETTINGS,
+  ICMP_TYPES,
+  PROFILES,
+  type ProfileName,
+} from "../../firewall/model.js";
+import type { RulesStatus } from "../../firewall/effect.js";
+import { formatBypassSddl } from "../../firewall/sddl.js";
+import { defaultLogFile } from "../../firewall/store.js";
+
+const RULE = "-------------------------------------------------------------------";
+const em = (b: boolean): string => (b ? "Enable" : "Disable");
+const cap = (p: ProfileName): string => (p === "domain" ? "Domain" : "Standard");
+const row = (k: string, v: string): string => `${k.padEnd(34)}= ${v}`;
+
+function opmode(s: FirewallSettings, p: ProfileName): string[] {
+  const pr = s.profiles[p];
+  return [row("Operational mode", em(pr.enabled)), row("Exception mode", em(pr.exceptions))];
+}
+
+function ports(s: FirewallSettings, p: ProfileName): string[] {
+  const list = s.profiles[p].portOpenings;
+  const out = [
+    `Port configuration for ${cap(p)} profile:`,
+    "Port   Protocol  Mode     Name / Scope",
+    RULE,
+  ];
+  for (const o of list) {
+    const scope =
+      o.scope === "custom" ? o.addresses.join(",") : o.scope === "subnet" ? "LocalSubnet" : "*";
+    out.push(
+      `${String(o.port).padEnd(7)}${o.protocol.toUpperCase().padEnd(10)}${em(o.enabled).padEnd(9)}${o.name} / ${scope}`,
+    );
+  }
+  if (list.length === 0) out.push("(none)");
+  return out;
+}
+
+function icmp(s: FirewallSettings, p: ProfileName): string[] {
+  const out = [`ICMP configuration for ${cap(p)} profile:`, "Mode     Type  Description", RULE];
+  for (const t of ICMP_TYPES) {
+    out.push(
+      `${em(s.profiles[p].icmp[`${t}`] === true).padEnd(9)}${String(t).padEnd(6)}${ICMP_SETTINGS[t].name}`,
+    );
+  }
+  return out;
+}
+
+function logging(s: FirewallSettings, home: string): string[] {
+  return [
+    "Log configuration:",
+    RULE,
+    row("File location", s.logging.file ?? defaultLogFile(home)),
+    row("Max file size", `${s.logging.maxSizeKb} KB`),
+    row("Dropped packets", em(s.logging.droppedPackets)),
+    row("Connections", em(s.logging.connections)),
+  ];
+}
+
+function bypass(s: FirewallSettings): string[] {
+  const out = ["Authenticated IPsec bypass (postern extension):", RULE];
+  out.push(
+    row(
+      "SDDL",
+      s.bypass.length ? formatBypassSddl(s.bypass.map((b) => b.sid)) : "(not configured)",
+    ),
+  );
+  for (const b of s.bypass) out.push(`  ${b.sid}${b.name ? `  ${b.name}` : ""}`);
+  return out;
+}
+
+export const SHOW_OBJECTS = [
+  "state",
+  "opmode",
+  "config",
+  "portopening",
+  "icmpsetting",
+  "logging",
+  "bypass",
+] as const;
+
+export function showText(
+  what: string,
+  s: FirewallSettings,
+  home: string,
+  profile: ProfileName = s.currentProfile,
+): string[] {
+  const cur = profile;
+  switch (what) {
+    case "state":
+    case "opmode":
+      return ["Firewall status:", RULE, row("Profile", cap(cur)), ...opmode(s, cur)];
+    case "portopening":
+      return ports(s, cur);
+    case "icmpsetting":
+      return icmp(s, cur);
+    case "logging":
+      return logging(s, home);
+    case "bypass":
+      return bypass(s);
+    case "config": {
+      const out: string[] = [];
+      for (const p of PROFILES) {
+        out.push(
+          `${cap(p)} profile configuration${p === cur ? " (current)" : ""}:`,
+          RULE,
+          ...opmode(s, p),
+          "",
+        );
+        out.push(...ports(s, p), "", ...icmp(s, p), "");
+      }
+      return [...out, ...logging(s, home), "", ...bypass(s)];
+    }
+    default:
+      throw new UsageError(`show: expected one of ${SHOW_OBJECTS.join("|")}, got '${what}'`);
+  }
+}
+
+export function showJson(
+  what: string,
+  s: FirewallSettings,
+  home: string,
+  profile: ProfileName = s.currentProfile,
+): unknown {
+  const cur = s.profiles[profile];
+  const bypassDoc = {
+    sddl: s.bypass.length ? formatBypassSddl(s.bypass.map((b) => b.sid)) : null,
+    entries: s.bypass,
+  };
+  switch (what) {
+    case "state":
+    case "opmode":
+      return { profile, enabled: cur.enabled, exceptions: cur.exceptions };
+    case "portopening":
+      return { profile, portOpenings: cur.portOpenings };
+    case "icmpsetting":
+      return {
+        profile,
+        icmp: ICMP_TYPES.map((t) => ({
+          type: t,
+          name: ICMP_SETTINGS[t].name,
+          enabled: cur.icmp[`${t}`] === true,
+        })),
+      };
+    case "logging":
+      return { ...s.logging, file: s.logging.file ?? defaultLogFile(home) };
+    case "bypass":
+      return bypassDoc;
+    case "config":
+      return {
+        ...s,
+        logging: { ...s.logging, file: s.logging.file ?? defaultLogFile(home) },
+        bypass: bypassDoc,
+      };
+    default:
+      throw new UsageError(`show: expected one of ${SHOW_OBJECTS.join("|")}, got '${what}'`);
+  }
+}
+
+const STATUS_TEXT: Record<RulesStatus, string> = {
+  current: "Yes (table inet postern matches these settings)",
+  stale: "Out of date (run as root: postern firewall apply)",
+  none: "No (run as root: postern firewall apply)",
+  unknown: "Unknown (not root)",
+};
+
+/** Prints one show object; `state` also says whether the loaded rules match. */
+export function show(
+  what: string,
+  s: FirewallSettings,
+  env: CliEnv,
+  opts: { status?: RulesStatus; profile?: ProfileName } = {},
+): void {
+  const { status, profile } = opts;
+  if (env.json) {
+    const doc = showJson(what, s, env.home, profile);
+    env.out(JSON.stringify(status ? { ...(doc as object), rulesLoaded: status } : doc, null, 2));
+    return;
+  }
+  const lines = showText(what, s, env.home, profile);
+  if (status) lines.push(row("Rules loaded", STATUS_TEXT[status]));
+  env.out(lines.join("\n"));
+}

@@ -1,0 +1,81 @@
+/**
+ * Interface configuration and policy routing through the real tools: `ip` (iproute2) for
+ * links, rules and routes, `nft -f -` for rulesets, /proc/sys for sysctls. Everything goes
+ * through `NetConfig`, so the agent's setup is unit-tested with `createFakeNetConfig`,
+ * which records the commands instead of running them.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import { PosternError } from "../errors.js";
+
+export interface NetConfig {
+  /** Runs `ip ARGS`; throws PosternError with ip's message on failure. */
+  ip(args: string[]): void;
+  /** Like ip() but a failure is ignored (cleanup of things that may be gone). */
+  ipQuiet(args: string[]): void;
+  /** Loads an nft script (`nft -f -`); throws with nft's message on failure. */
+  nft(script: string): void;
+  nftQuiet(script: string): void;
+  readSysctl(key: string): string | null;
+  writeSysctl(key: string, value: string): void;
+}
+
+function run(cmd: string, args: string[], input?: string): { ok: boolean; message: string } {
+  const r = spawnSync(cmd, args, { input, encoding: "utf8", timeout: 10_000 });
+  const message = `${r.stderr ?? ""}${r.error?.message ?? ""}`.trim().split("\n")[0] ?? "";
+  return { ok: r.status === 0, message };
+}
+
+const sysctlPath = (key: string) => `/proc/sys/${key.replaceAll(".", "/")}`;
+
+export function createNetConfig(): NetConfig {
+  return {
+    ip(args) {
+      const r = run("ip", args);
+      if (!r.ok) throw new PosternError("netconfig", `ip ${args.join(" ")}: ${r.message}`);
+    },
+    ipQuiet(args) {
+      run("ip", args);
+    },
+    nft(script) {
+      const r = run("nft", ["-f", "-"], script);
+      if (!r.ok) throw new PosternError("netconfig", `nft: ${r.message}`);
+    },
+    nftQuiet(script) {
+      run("nft", ["-f", "-"], script);
+    },
+    readSysctl(key) {
+      try {
+        return fs.readFileSync(sysctlPath(key), "utf8").trim();
+      } catch {
+        return null;
+      }
+    },
+    writeSysctl(key, value) {
+      try {
+        fs.writeFileSync(sysctlPath(key), value);
+      } catch (e) {
+        throw new PosternError("netconfig", `sysctl ${key}=${value}: ${(e as Error).message}`);
+      }
+    },
+  };
+}
+
+/** Records what would run; sysctls live in a map. */
+export function createFakeNetConfig(
+  sysctls: Record<string, string> = {},
+): NetConfig & { log: string[] } {
+  const log: string[] = [];
+  return {
+    log,
+    ip: (args) => void log.push(`ip ${args.join(" ")}`),
+    ipQuiet: (args) => void log.push(`ip ${args.join(" ")}`),
+    nft: (script) => void log.push(`nft ${script}`),
+    nftQuiet: (script) => void log.push(`nft ${script}`),
+    readSysctl: (key) => sysctls[key] ?? null,
+    writeSysctl: (key, value) => {
+      sysctls[key] = value;
+      log.push(`sysctl ${key}=${value}`);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * A TUN device (layer 3, no packet-information header) opened through koffi:
+ *   fd = open("/dev/net/tun", O_RDWR); ioctl(fd, TUNSETIFF, {name, IFF_TUN|IFF_NO_PI})
+ * The fd is a plain number so worker threads can share it: one thread blocks in read(2)
+ * (outbound), another writes opened packets (inbound). The device disappears when the
+ * last fd closes.
+ *
+ * `PacketPort` is what the data path reads and writes; `createFakePacketPort` is its
+ * in-memory twin for tests without root.
+ */
+import { PosternError } from "../errors.js";
+import {
+  EAGAIN,
+  EINTR,
+  F_GETFL,
+  F_SETFL,
+  type LibcApi,
+  O_NONBLOCK,
+  O_RDWR,
+  POLLIN,
+} from "./libc.js";
+
+export const TUNSETIFF = 0x400454ca;
+export const IFF_TUN = 0x0001;
+export const IFF_NO_PI = 0x1000;
+/** struct ifreq is 40 bytes on x86-64: 16-byte name, then a union (flags: short). */
+const IFREQ_SIZE = 40;
+const IFNAMSIZ = 16;
+
+export interface TunDevice {
+  name: string;
+  fd: number;
+}
+
+/** Creates (or attaches to) TUN device `name`; non-blocking fd (readers poll). */
+export function openTun(libc: LibcApi, name: string): TunDevice {
+  if (name.length === 0 || name.length >= IFNAMSIZ) {
+    throw new PosternError("tun", `TUN name "${name}" must be 1-15 characters`);
+  }
+  const fd = libc.open("/dev/net/tun", O_RDWR);
+  if (fd < 0) {
+    throw new PosternError("tun", `open /dev/net/tun failed: errno ${libc.errno()}`);
+  }
+  const ifr = Buffer.alloc(IFREQ_SIZE);
+  ifr.write(name, 0, "ascii");
+  ifr.writeUInt16LE(IFF_TUN | IFF_NO_PI, IFNAMSIZ);
+  if (libc.ioctlPtr(fd, TUNSETIFF, ifr) < 0) {
+    const errno = libc.errno();
+    libc.close(fd);
+    throw new PosternError("tun", `TUNSETIFF ${name} failed: errno ${errno}`);
+  }
+  const flags = libc.fcntl(fd, F_GETFL, 0);
+  libc.fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  return { name, fd };
+}
+
+/** Packet-at-a-time I/O on one fd, as the data-path loops use it. */
+export interface PacketPort {
+  /** Waits up to timeoutMs; returns the packet length read into buf, 0 on timeout. */
+  read(buf: Buffer, timeoutMs: number): number;
+  /** Writes one packet; returns false when the kernel refused it (counted by the caller). */
+  write(packet: Buffer): boolean;
+}
+
+export function createTunPort(libc: LibcApi, fd: number): PacketPort {
+  return {
+    read(buf, timeoutMs) {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const n = libc.read(fd, buf, buf.length);
+        if (n > 0) return n;
+        const errno = n < 0 ? libc.errno() : EAGAIN;
+        if (errno !== EAGAIN && errno !== EINTR) return 0;
+        if (attempt === 0 && libc.pollOne(fd, POLLIN, timeoutMs) <= 0) return 0;
+      }
+      return 0;
+    },
+    write(packet) {
+      return libc.write(fd, packet, packet.length) === packet.length;
+    },
+  };
+}
+
+/** In-memory PacketPort: `inject` queues packets for read, `written` collects writes. */
+export function createFakePacketPort(): PacketPort & {
+  inject(p: Buffer): void;
+  written: Buffer[];
+} {
+  const queue: Buffer[] = [];
+  const written: Buffer[] = [];
+  return {
+    written,
+    inject: (p) => {
+      queue.push(p);
+    },
+    read(buf) {
+      const p = queue.shift();
+      if (p === undefined) return 0;
+      p.copy(buf);
+      return p.length;
+    },
+    write(p) {
+      written.push(Buffer.from(p));
+      return true;
+    },
+  };
+}

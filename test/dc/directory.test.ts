@@ -1,0 +1,412 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import {
+  addComputer,
+  deleteComputer,
+  resetComputerKey,
+  showComputer,
+} from "../../src/dc/computers.js";
+import { type Directory, dumpDirectory, openDirectory } from "../../src/dc/directory.js";
+import {
+  addGroup,
+  addMember,
+  deleteGroup,
+  effectiveGroupRids,
+  effectiveGroups,
+  groupMembers,
+  removeMember,
+} from "../../src/dc/groups.js";
+import { verifyPassword } from "../../src/dc/keys.js";
+import { dbPath } from "../../src/dc/paths.js";
+import { createPrincipalDatabase } from "../../src/dc/principals.js";
+import { checkAdminPassword, setAdminPassword } from "../../src/dc/admin-account.js";
+import { listAudit } from "../../src/dc/audit.js";
+import { tempHome } from "../helpers/cli.js";
+import { newDirectory, PASSWORD } from "./helpers.js";
+
+function unchanged(dir: Directory, fn: () => unknown, code: string): void {
+  const before = JSON.stringify(dumpDirectory(dir));
+  assert.throws(fn, (e: Error & { code?: string }) => e.code === code && !e.message.includes("\n"));
+  assert.equal(
+    JSON.stringify(dumpDirectory(dir)),
+    before,
+    "a refused change leaves the directory unchanged",
+  );
+}
+
+describe("directory: a fresh domain (MS-DTYP 2.4.2.4 well-known RIDs)", () => {
+  const home = tempHome("pdc-dir");
+  let dir: Directory;
+  before(() => {
+    dir = newDirectory(home.dir);
+  });
+  after(() => {
+    dir?.close();
+    home.cleanup();
+  });
+
+  it("has a random S-1-5-21 domain SID, realm and NetBIOS name", () => {
+    const d = dir.domain();
+    assert.match(d.sid, /^S-1-5-21-\d+-\d+-\d+$/);
+    assert.equal(d.realm, "BIGFIRM.COM");
+    assert.equal(d.netbios, "BIGFIRM");
+    assert.equal(d.dcHostName, "dc1.bigfirm.com");
+  });
+
+  it("holds the built-in groups 512, 513, 515, 516 and Administrator 500 in Domain Admins", () => {
+    const sid = dir.domain().sid;
+    const admin = effectiveGroups(dir, "Administrator").map((g) => g.sid);
+    assert.deepEqual(admin, [`${sid}-513`, `${sid}-512`]);
+    const dcs = groupMembers(dir, "Domain Controllers");
+    assert.deepEqual(
+      dcs.map((m) => [m.name, m.primary]),
+      [["DC1$", true]],
+    );
+    assert.equal(showComputer(dir, "dc1").rid, 1000, "the first DC's account takes RID 1000");
+  });
+
+  it("keeps the administrator password as a PBKDF2 hash only", () => {
+    const row = dir.stmt("SELECT password_hash FROM users WHERE rid = 500").get() as {
+      password_hash: string;
+    };
+    assert.ok(!row.password_hash.includes(PASSWORD));
+    assert.ok(verifyPassword(PASSWORD, row.password_hash));
+    assert.ok(!verifyPassword("wrong-password", row.password_hash));
+  });
+
+  it("adds computers with RIDs from 1001 up, NAME$, SPNs and keys for enctypes 17-20", () => {
+    const c = addComputer(dir, "test", "xpclient");
+    assert.equal(c.sam, "XPCLIENT$");
+    assert.equal(c.rid, 1001);
+    assert.equal(c.dnsHostName, "xpclient.bigfirm.com");
+    assert.deepEqual(c.spns, ["host/XPCLIENT", "host/xpclient.bigfirm.com"]);
+    assert.deepEqual(c.etypes, [17, 18, 19, 20]);
+    assert.equal(c.kvno, 1);
+    const keys = dir
+      .stmt("SELECT etype, length(key) AS n FROM keys WHERE rid = ? ORDER BY etype")
+      .all(c.rid);
+    assert.deepEqual(keys, [
+      { etype: 17, n: 16 },
+      { etype: 18, n: 32 },
+      { etype: 19, n: 16 },
+      { etype: 20, n: 32 },
+    ]);
+    assert.equal(addComputer(dir, "test", "server1").rid, 1002);
+  });
+
+  it("never reuses a RID after a delete (as a RID pool)", () => {
+    const c = addComputer(dir, "test", "temp1");
+    deleteComputer(dir, "test", "temp1$");
+    assert.equal(addComputer(dir, "test", "temp2").rid, c.rid + 1);
+  });
+
+  it("reset-key draws new keys with kvno + 1", () => {
+    const before = dir.stmt("SELECT key FROM keys WHERE rid = 1001 AND etype = 18").get() as {
+      key: Buffer;
+    };
+    assert.equal(resetComputerKey(dir, "test", "xpclient"), 2);
+    const afterKey = dir.stmt("SELECT key FROM keys WHERE rid = 1001 AND etype = 18").get() as {
+      key: Buffer;
+    };
+    assert.notDeepEqual(afterKey.key, before.key);
+  });
+
+  it("refuses duplicate and invalid names with one line, leaving everything unchanged", () => {
+    unchanged(dir, () => addComputer(dir, "t", "XPCLIENT"), "dc.duplicate");
+    unchanged(dir, () => addComputer(dir, "t", "bad_name"), "dc.invalid-name");
+    unchanged(dir, () => addComputer(dir, "t", "sixteencharsname"), "dc.invalid-name");
+    unchanged(dir, () => addComputer(dir, "t", "12345"), "dc.invalid-name");
+    unchanged(dir, () => addGroup(dir, "t", "a/b"), "dc.invalid-name");
+    unchanged(dir, () => addGroup(dir, "t", "domain admins"), "dc.duplicate");
+    unchanged(dir, () => deleteGroup(dir, "t", "Domain Computers"), "dc.protected");
+    unchanged(dir, () => deleteComputer(dir, "t", "dc1"), "dc.protected");
+  });
+});
+
+describe("directory: group scopes and nesting (AD native-mode rules)", () => {
+  const home = tempHome("pdc-grp");
+  let dir: Directory;
+  before(() => {
+    dir = newDirectory(home.dir);
+    addComputer(dir, "t", "xpclient");
+    addComputer(dir, "t", "client2");
+    addGroup(dir, "t", "trusted", "global");
+    addGroup(dir, "t", "g2", "global");
+    addGroup(dir, "t", "u1", "universal");
+    addGroup(dir, "t", "dl1", "domainlocal");
+    addGroup(dir, "t", "dl2", "domainlocal");
+  });
+  after(() => {
+    dir?.close();
+    home.cleanup();
+  });
+
+  it("a global group takes computers and global groups; not universal or domain local ones", () => {
+    addMember(dir, "t", "trusted", "xpclient$");
+    addMember(dir, "t", "g2", "trusted");
+    unchanged(dir, () => addMember(dir, "t", "g2", "u1"), "dc.membership");
+    unchanged(dir, () => addMember(dir, "t", "g2", "dl1"), "dc.membership");
+  });
+
+  it("a universal group takes global and universal groups; a domain local group takes all three", () => {
+    addMember(dir, "t", "u1", "g2");
+    addMember(dir, "t", "dl1", "u1");
+    unchanged(dir, () => addMember(dir, "t", "u1", "dl2"), "dc.membership");
+    addMember(dir, "t", "dl2", "dl1");
+  });
+
+  it("refuses nesting cycles, direct and transitive", () => {
+    unchanged(dir, () => addMember(dir, "t", "trusted", "trusted"), "dc.cycle");
+    unchanged(dir, () => addMember(dir, "t", "trusted", "g2"), "dc.cycle");
+  });
+
+  it("refuses unknown members and duplicate memberships", () => {
+    unchanged(dir, () => addMember(dir, "t", "trusted", "nosuch$"), "dc.not-found");
+    unchanged(dir, () => addMember(dir, "t", "nosuch", "xpclient$"), "dc.not-found");
+    unchanged(dir, () => addMember(dir, "t", "trusted", "xpclient"), "dc.duplicate");
+    unchanged(dir, () => addMember(dir, "t", "Domain Computers", "xpclient$"), "dc.duplicate");
+    unchanged(dir, () => removeMember(dir, "t", "Domain Computers", "xpclient$"), "dc.membership");
+  });
+
+  it("effectiveGroups expands nesting: primary group, then every group reached, once each", () => {
+    const names = effectiveGroups(dir, "xpclient$").map((g) => g.name);
+    assert.deepEqual(names, ["Domain Computers", "trusted", "g2", "u1", "dl1", "dl2"]);
+    assert.deepEqual(
+      effectiveGroups(dir, "client2").map((g) => g.name),
+      ["Domain Computers"],
+    );
+  });
+
+  it("removing a membership takes the nested groups away too", () => {
+    removeMember(dir, "t", "g2", "trusted");
+    assert.deepEqual(
+      effectiveGroups(dir, "xpclient$").map((g) => g.name),
+      ["Domain Computers", "trusted"],
+    );
+    addMember(dir, "t", "g2", "trusted");
+  });
+
+  it("writes one audit row per change (who, what, when) and none for a refused one", () => {
+    const rows = listAudit(dir);
+    const adds = rows.filter((r) => r.action === "group.add-member");
+    assert.equal(adds.length, 6);
+    assert.ok(adds.every((r) => r.actor === "t" && /^\d{4}-\d\d-\d\dT/.test(r.at)));
+    assert.equal(rows.filter((r) => r.action === "group.remove-member").length, 1);
+  });
+});
+
+describe("PrincipalDatabase: the KDC's view of the directory", () => {
+  const home = tempHome("pdc-princ");
+  let dir: Directory;
+  before(() => {
+    dir = newDirectory(home.dir);
+    addComputer(dir, "t", "xpclient");
+    addGroup(dir, "t", "trusted");
+    addGroup(dir, "t", "outer", "universal");
+    addMember(dir, "t", "trusted", "xpclient$");
+    addMember(dir, "t", "outer", "trusted");
+  });
+  after(() => {
+    dir?.close();
+    home.cleanup();
+  });
+
+  it("finds a computer as NAME$, host/NAME and host/fqdn, with nested group SIDs", () => {
+    const db = createPrincipalDatabase(dir);
+    const sid = dir.domain().sid;
+    for (const n of [
+      "XPCLIENT$",
+      "xpclient$",
+      "host/XPCLIENT",
+      "host/xpclient.bigfirm.com",
+      "HOST/XPClient.BigFirm.com",
+    ]) {
+      const e = db.lookup(n, "BIGFIRM.COM");
+      assert.ok(e, n);
+      assert.equal(e.name, "XPCLIENT$");
+      assert.equal(e.accountSid, `${sid}-1001`);
+      assert.equal(e.primaryGroupRid, 515);
+      assert.deepEqual(e.groupSids, [`${sid}-515`, `${sid}-1002`, `${sid}-1003`]);
+      assert.equal(e.enabled, true);
+      assert.deepEqual(
+        e.keys.map((k) => [k.etype, k.kvno, k.key.length]),
+        [
+          [20, 1, 32],
+          [19, 1, 16],
+          [18, 1, 32],
+          [17, 1, 16],
+        ],
+      );
+    }
+  });
+
+  it("finds krbtgt/REALM with random keys, Administrator without keys until string-to-key is wired", () => {
+    const db = createPrincipalDatabase(dir);
+    const k = db.lookup("krbtgt/BIGFIRM.COM", "BIGFIRM.COM");
+    assert.equal(k?.name, "krbtgt/BIGFIRM.COM");
+    assert.equal(k?.keys.length, 4);
+    const a = db.lookup("Administrator", "BIGFIRM.COM");
+    assert.equal(a?.accountSid, `${dir.domain().sid}-500`);
+    assert.deepEqual(a?.keys, []);
+  });
+
+  it("returns null for unknown names, other realms, groups and krbtgt of another realm", () => {
+    const db = createPrincipalDatabase(dir);
+    assert.equal(db.lookup("nosuch$", "BIGFIRM.COM"), null);
+    assert.equal(db.lookup("XPCLIENT$", "OTHER.COM"), null);
+    assert.equal(db.lookup("trusted", "BIGFIRM.COM"), null);
+    assert.equal(db.lookup("krbtgt/OTHER.COM", "BIGFIRM.COM"), null);
+  });
+
+  it("injects a KeyDeriver for the administrator's password keys (the Kerberos seam)", () => {
+    const h = tempHome("pdc-kd");
+    try {
+      const calls: string[] = [];
+      const d2 = newDirectory(h.dir, {
+        clock: () => new Date(),
+        random: (n) => new Uint8Array(n).fill(7),
+        keyDeriver: {
+          deriveKeys: (pw, salt, etypes) => {
+            calls.push(`${pw}|${salt}`);
+            return etypes.map((etype) => ({
+              etype,
+              key: new Uint8Array(etype === 17 || etype === 19 ? 16 : 32),
+            }));
+          },
+        },
+      });
+      assert.deepEqual(calls, [`${PASSWORD}|BIGFIRM.COMAdministrator`]);
+      assert.equal(
+        createPrincipalDatabase(d2).lookup("Administrator", "bigfirm.com")?.keys.length,
+        4,
+      );
+      d2.close();
+    } finally {
+      h.cleanup();
+    }
+  });
+});
+
+describe("directory: schema version", () => {
+  it("refuses a database written by a newer postern", () => {
+    const home = tempHome("pdc-schema");
+    try {
+      const dir = newDirectory(home.dir);
+      dir.db.pragma("user_version = 99");
+      dir.close();
+      assert.throws(() => openDirectory(dbPath(home.dir)), /schema version 99 is newer/);
+    } finally {
+      home.cleanup();
+    }
+  });
+});
+
+describe("group expansion for the KDC: cached closure equals the recursive query", () => {
+  const home = tempHome("pdc-expand");
+  let dir: Directory;
+  before(() => {
+    dir = newDirectory(home.dir);
+  });
+  after(() => {
+    dir?.close();
+    home.cleanup();
+  });
+
+  it("the primary group's own nesting counts (Domain Computers inside another group)", () => {
+    addComputer(dir, "t", "pc1");
+    addGroup(dir, "t", "all-machines");
+    addMember(dir, "t", "all-machines", "Domain Computers");
+    const sid = dir.domain().sid;
+    const rid = showGroupRid(dir, "all-machines");
+    assert.deepEqual(
+      effectiveGroups(dir, "pc1$").map((g) => g.name),
+      ["Domain Computers", "all-machines"],
+    );
+    assert.deepEqual(createPrincipalDatabase(dir).lookup("PC1$", "BIGFIRM.COM")?.groupSids, [
+      `${sid}-515`,
+      `${sid}-${rid}`,
+    ]);
+  });
+
+  it("random nesting: PrincipalDatabase.lookup and effectiveGroupRids agree for every computer", () => {
+    const db = createPrincipalDatabase(dir);
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let g = 0; g < 30; g++) addGroup(dir, "t", `rg${g}`);
+    for (let e = 0; e < 60; e++) {
+      try {
+        addMember(dir, "t", `rg${rnd(30)}`, `rg${rnd(30)}`);
+      } catch {
+        // cycles and duplicates are refused: fine
+      }
+    }
+    for (let c = 0; c < 20; c++) {
+      addComputer(dir, "t", `rc${c}`);
+      for (let k = 0; k < 3; k++) {
+        try {
+          addMember(dir, "t", `rg${rnd(30)}`, `rc${c}$`);
+        } catch {
+          // duplicate membership
+        }
+      }
+      const rid = showComputer(dir, `rc${c}`).rid;
+      const sid = dir.domain().sid;
+      const expected = effectiveGroupRids(dir, rid, 515).map((r) => `${sid}-${r}`);
+      assert.deepEqual(db.lookup(`rc${c}$`, "BIGFIRM.COM")?.groupSids, expected);
+    }
+  });
+
+  it("sees a change committed by another connection (the CLI's direct path)", () => {
+    const db = createPrincipalDatabase(dir);
+    const before = db.lookup("PC1$", "BIGFIRM.COM")?.groupSids.length ?? 0;
+    const other = openDirectory(dbPath(home.dir));
+    try {
+      addGroup(other, "other", "late");
+      addMember(other, "other", "late", "pc1$");
+    } finally {
+      other.close();
+    }
+    assert.equal(db.lookup("PC1$", "BIGFIRM.COM")?.groupSids.length, before + 1);
+  });
+});
+
+function showGroupRid(dir: Directory, name: string): number {
+  return (dir.stmt("SELECT rid FROM objects WHERE sam = ?").get(name) as { rid: number }).rid;
+}
+
+describe("the administrator password (the string-to-key seam)", () => {
+  it("set-password: new PBKDF2 hash; Kerberos keys (kvno + 1 over the keys held) once a KeyDeriver is injected", () => {
+    const h = tempHome("pdc-adminpw");
+    try {
+      const plain = newDirectory(h.dir);
+      assert.deepEqual(setAdminPassword(plain, "t", "New-Passw0rd"), { kvno: 2, keys: 0 });
+      assert.ok(checkAdminPassword(plain, "New-Passw0rd"));
+      assert.ok(!checkAdminPassword(plain, PASSWORD));
+      assert.throws(() => setAdminPassword(plain, "t", "short"), /at least 8 characters/);
+      plain.close();
+      const withKdc = openDirectory(dbPath(h.dir), {
+        clock: () => new Date(),
+        random: (n) => new Uint8Array(n).fill(3),
+        keyDeriver: {
+          deriveKeys: (_pw, _salt, etypes) =>
+            etypes.map((etype) => ({
+              etype,
+              key: new Uint8Array(etype === 17 || etype === 19 ? 16 : 32),
+            })),
+        },
+      });
+      assert.deepEqual(setAdminPassword(withKdc, "t", "Third-Passw0rd"), { kvno: 2, keys: 4 });
+      const entry = createPrincipalDatabase(withKdc).lookup("Administrator", "BIGFIRM.COM");
+      assert.deepEqual(
+        entry?.keys.map((k) => k.kvno),
+        [2, 2, 2, 2],
+      );
+      withKdc.close();
+    } finally {
+      h.cleanup();
+    }
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * Helpers of the DC suites: a fresh directory in a temporary home, and a real DC process
+ * (`node dist/src/cli/main.js --home H dc start ...` on loopback, ports chosen by the
+ * kernel) that tests stop by its pid.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { type Directory, initDirectory } from "../../src/dc/directory.js";
+import { dbPath } from "../../src/dc/paths.js";
+import { BIN, cli } from "../helpers/cli.js";
+
+export const PASSWORD = "Adm1n-Passw0rd";
+
+export function newDirectory(home: string, deps?: Parameters<typeof initDirectory>[2]): Directory {
+  fs.mkdirSync(path.join(home, "dc"), { recursive: true });
+  return initDirectory(
+    dbPath(home),
+    {
+      dnsName: "bigfirm.com",
+      adminPassword: PASSWORD,
+      dcName: "dc1",
+      dcAddress: "127.0.0.1",
+      actor: "test",
+    },
+    deps,
+  );
+}
+
+/** `postern dc init` through the CLI, in-process. */
+export async function cliInit(home: string): Promise<void> {
+  const pw = path.join(home, "pw.txt");
+  fs.writeFileSync(pw, `${PASSWORD}\n`, { mode: 0o600 });
+  const r = await cli(
+    home,
+    "dc",
+    "init",
+    "--domain",
+    "bigfirm.com",
+    "--admin-password-file",
+    pw,
+    "--dc-name",
+    "dc1",
+    "--dc-address",
+    "127.0.0.1",
+  );
+  if (r.code !== 0) throw new Error(`dc init failed: ${r.err}`);
+}
+
+export interface DcProcess {
+  proc: ChildProcess;
+  pid: number;
+  dnsPort: number;
+  apiPort: number;
+  stderr: () => string;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  kill9(): Promise<void>;
+}
+
+/** A TCP port free on loopback right now (the kernel's pick). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function startDcProcess(home: string, apiPort = 0, timeoutMs = 20_000): Promise<DcProcess> {
+  const args = ["--home", home, "dc", "start", "--listen", "127.0.0.1", "--dns-port", "0"];
+  args.push("--api-port", String(apiPort), "--kdc-port", "8888");
+  const proc = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  proc.stderr?.on("data", (c: Buffer) => {
+    err += c.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`DC did not start in ${timeoutMs} ms: ${err}`));
+    }, timeoutMs);
+    proc.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`DC exited with ${code}: ${err}`));
+    });
+    proc.stdout?.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /dns port (\d+), api port (\d+)/.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      resolve({
+        proc,
+        pid: proc.pid as number,
+        dnsPort: Number(m[1]),
+        apiPort: Number(m[2]),
+        stderr: () => err,
+        async stop() {
+          if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+          return exited;
+        },
+        async kill9() {
+          if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+          await exited;
+        },
+      });
+    });
+  });
+}
