@@ -20,7 +20,7 @@ import {
   encodeTgsReq,
   PA_TYPE,
 } from "../../src/kerberos/messages/index.js";
-import { findBuffer, verifyPac } from "../../src/kerberos/pac/index.js";
+import { checkClientInfo, findBuffer, verifyPac } from "../../src/kerberos/pac/index.js";
 import {
   buildAsReq,
   buildTgsReq,
@@ -111,6 +111,19 @@ describe("TGS exchange (RFC 4120 §3.3)", () => {
     assert.ok(!hasFlag(part.flags, TICKET_FLAGS.initial));
     assert.deepEqual(pac.verified, { server: true, kdc: true, extendedKdc: false, ticket: true });
     assert.ok(pac.groupSids.includes(sid(1105)));
+  });
+
+  it("MS-PAC §2.7: CLIENT_INFO names the ticket's client and its authtime, with a clock between whole seconds", () => {
+    const r = createTestRealm();
+    r.clock.now = T0 + 1234;
+    const tgt = login(r, "alice", "alice-pw");
+    const svc = expectCreds(tgs(r, tgt, "alice"));
+    const { part, pac } = servicePac(r, svc);
+    checkClientInfo(pac.pac, { name: "alice", authTimeMs: part.authtime.getTime() });
+    const serverTgt = login(r, "SERVER1$", "server1-pw");
+    r.clock.now += 777;
+    const s4u = servicePac(r, expectCreds(tgs(r, serverTgt, "SERVER1$", { forUser: alice })));
+    checkClientInfo(s4u.pac.pac, { name: "alice", authTimeMs: s4u.part.authtime.getTime() });
   });
 
   it("§3.3.3: the reply is encrypted in the authenticator subkey when one is sent (key usage 9)", () => {

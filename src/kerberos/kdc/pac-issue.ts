@@ -25,6 +25,8 @@ export function buildPac(
   forTgt: boolean,
 ): Pac {
   const { domainSid, rid } = splitSid(entry.accountSid);
+  // CLIENT_INFO's ClientId is the ticket's authtime, which KerberosTime keeps in whole seconds.
+  const authSecondsMs = Math.floor(authtimeMs / 1000) * 1000;
   const groupRids: number[] = [];
   const extraSids: string[] = [];
   for (const sid of entry.groupSids) {
@@ -41,7 +43,7 @@ export function buildPac(
     extraSids,
     domainSid,
     domainName: config.netbiosDomain,
-    logonTimeMs: authtimeMs,
+    logonTimeMs: authSecondsMs,
     userAccountControl: machine ? 0x80 : 0x10,
   });
   const tgtOnly: Pac["buffers"] = forTgt
@@ -53,7 +55,7 @@ export function buildPac(
   return {
     buffers: [
       { kind: "logon-info", value: logon },
-      { kind: "client-info", value: { clientId: filetimeFromMs(authtimeMs), name: clientName } },
+      { kind: "client-info", value: { clientId: filetimeFromMs(authSecondsMs), name: clientName } },
       {
         kind: "upn-dns-info",
         value: {
