@@ -89,6 +89,71 @@ function toKdcError(e: unknown): { err: KdcError; internal: boolean } {
   return { err: new KdcError("KRB_ERR_GENERIC", "internal error"), internal: true };
 }
 
+function errorResult(
+  ctx: KdcContext,
+  counters: KdcCounters,
+  ec: ErrorContext,
+  e: unknown,
+  request: KdcResult["request"],
+): KdcResult {
+  const { err, internal } = toKdcError(e);
+  if (internal) bump(counters.drops, "internal");
+  bump(counters.errors, err.krbError);
+  return {
+    reply: buildKrbError(ctx.now(), ec, err.errorCode, err.message, err.eData),
+    request,
+    errorCode: err.errorCode,
+  };
+}
+
+/** Steps 1-3 of the flow above for one request. */
+function exchange(ctx: KdcContext, counters: KdcCounters, bytes: Uint8Array): KdcResult {
+  const { realm } = ctx.config;
+  const fallback: ErrorContext = { realm, sname: krbtgtName(realm) };
+  let msg: ReturnType<typeof decodeKrbMessage>;
+  try {
+    msg = decodeKrbMessage(bytes);
+  } catch (e) {
+    const tag = bytes[0];
+    if (tag !== 0x6a && tag !== 0x6c) {
+      bump(counters.drops, "not-kerberos");
+      return { request: "other", drop: "not-kerberos" };
+    }
+    return errorResult(ctx, counters, fallback, e, tag === 0x6a ? "AS-REQ" : "TGS-REQ");
+  }
+  if (msg.type !== "AS-REQ" && msg.type !== "TGS-REQ") {
+    const e = new KdcError("KRB_AP_ERR_MSG_TYPE", `${msg.type} sent to the KDC`);
+    return errorResult(ctx, counters, fallback, e, "other");
+  }
+  const req: KdcReq = msg.value;
+  const ec: ErrorContext = {
+    realm,
+    sname: req.reqBody.sname ?? fallback.sname,
+    ...(msg.type === "AS-REQ" && req.reqBody.cname
+      ? { crealm: req.reqBody.realm, cname: req.reqBody.cname }
+      : {}),
+  };
+  try {
+    const reply =
+      msg.type === "AS-REQ"
+        ? handleAsReq(ctx, req)
+        : handleTgsReq(ctx, req, kdcReqBodyBytes(bytes));
+    return { reply, request: msg.type };
+  } catch (e) {
+    return errorResult(ctx, counters, ec, e, msg.type);
+  }
+}
+
+/** `exchange`, and should even building a KRB-ERROR fail: a counted drop, never a throw. */
+function guarded(ctx: KdcContext, counters: KdcCounters, bytes: Uint8Array): KdcResult {
+  try {
+    return exchange(ctx, counters, bytes);
+  } catch {
+    bump(counters.drops, "internal");
+    return { request: "other", drop: "internal" };
+  }
+}
+
 export function createKdc(deps: KdcDeps): Kdc {
   const config = resolveKdcConfig(deps, deps.database);
   const rnd = deps.randomBytes ?? createRandomPool(randomBytes);
@@ -118,62 +183,13 @@ export function createKdc(deps: KdcDeps): Kdc {
   );
   const fallback: ErrorContext = { realm: config.realm, sname: krbtgtName(config.realm) };
 
-  const errorReply = (ec: ErrorContext, e: unknown, request: KdcResult["request"]): KdcResult => {
-    const { err, internal } = toKdcError(e);
-    if (internal) bump(counters.drops, "internal");
-    bump(counters.errors, err.krbError);
-    return {
-      reply: buildKrbError(ctx.now(), ec, err.errorCode, err.message, err.eData),
-      request,
-      errorCode: err.errorCode,
-    };
-  };
-
-  const exchange = (bytes: Uint8Array): KdcResult => {
-    let msg: ReturnType<typeof decodeKrbMessage>;
-    try {
-      msg = decodeKrbMessage(bytes);
-    } catch (e) {
-      const tag = bytes[0];
-      if (tag !== 0x6a && tag !== 0x6c) {
-        bump(counters.drops, "not-kerberos");
-        return { request: "other", drop: "not-kerberos" };
-      }
-      return errorReply(fallback, e, tag === 0x6a ? "AS-REQ" : "TGS-REQ");
-    }
-    if (msg.type !== "AS-REQ" && msg.type !== "TGS-REQ") {
-      return errorReply(
-        fallback,
-        new KdcError("KRB_AP_ERR_MSG_TYPE", `${msg.type} sent to the KDC`),
-        "other",
-      );
-    }
-    const req: KdcReq = msg.value;
-    const ec: ErrorContext = {
-      realm: config.realm,
-      sname: req.reqBody.sname ?? fallback.sname,
-      ...(msg.type === "AS-REQ" && req.reqBody.cname
-        ? { crealm: req.reqBody.realm, cname: req.reqBody.cname }
-        : {}),
-    };
-    try {
-      const reply =
-        msg.type === "AS-REQ"
-          ? handleAsReq(ctx, req)
-          : handleTgsReq(ctx, req, kdcReqBodyBytes(bytes));
-      return { reply, request: msg.type };
-    } catch (e) {
-      return errorReply(ec, e, msg.type);
-    }
-  };
-
   return {
     handle(request, transport) {
       const now = ctx.now();
       const key = request[0] === 0x6c ? digestKey(request) : undefined;
       const seen = key === undefined ? undefined : lookaside.get(key, now);
       if (seen) counters.lookasideHits++;
-      const r: KdcResult = seen ? { ...seen } : exchange(request);
+      const r: KdcResult = seen ? { ...seen } : guarded(ctx, counters, request);
       if (!seen && key !== undefined && r.reply) lookaside.set(key, { ...r }, now);
       bump(counters.requests, r.request);
       if (r.reply && transport === "udp" && r.reply.length > config.maxUdpReplyBytes) {
