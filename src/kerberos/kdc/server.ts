@@ -51,6 +51,66 @@ function frame(msg: Uint8Array): Buffer {
   return b;
 }
 
+/**
+ * RFC 4120 §7.2.2 records on a TCP stream: 4-byte big-endian length, then the message.
+ * `onRefused(length)` for a length with the reserved high bit or above `maxRecord`; nothing
+ * more is read from the stream after that.
+ */
+function readRecords(
+  sock: net.Socket,
+  maxRecord: number,
+  onRecord: (msg: Uint8Array) => void,
+  onRefused: (length: number) => void,
+): void {
+  let buf: Buffer = Buffer.alloc(0);
+  let refused = false;
+  sock.on("data", (d: Buffer) => {
+    if (refused) return;
+    buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
+    while (buf.length >= 4) {
+      const len = buf.readUInt32BE(0);
+      if (len & 0x80000000 || len > maxRecord) {
+        refused = true;
+        onRefused(len);
+        return;
+      }
+      if (buf.length < 4 + len) return;
+      const msg = new Uint8Array(buf.subarray(4, 4 + len));
+      buf = buf.subarray(4 + len);
+      onRecord(msg);
+    }
+  });
+}
+
+/** A UDP socket bound to address:port whose `onMessage` gets each datagram and a reply function. */
+function bindUdpSocket(
+  address: string,
+  port: number,
+  onMessage: (msg: Uint8Array, reply: (bytes: Uint8Array) => void) => void,
+): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const type = address.includes(":") ? "udp6" : "udp4";
+    // Replies go to rinfo.address, always an IP literal: skip the resolver hop per send.
+    const literal = ((
+      host: string,
+      _family: unknown,
+      cb: (e: null, a: string, f: number) => void,
+    ) => cb(null, host, type === "udp6" ? 6 : 4)) as unknown as dgram.SocketOptions["lookup"];
+    const s = dgram.createSocket({ type, lookup: literal });
+    s.once("error", reject);
+    s.on("message", (msg, rinfo) =>
+      onMessage(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), (bytes) =>
+        s.send(bytes, rinfo.port, rinfo.address),
+      ),
+    );
+    s.bind(port, address, () => {
+      s.off("error", reject);
+      s.on("error", () => undefined);
+      resolve(s);
+    });
+  });
+}
+
 export function createKdcServer(opts: KdcServerOptions): KdcServer {
   const kdc = createKdc(opts);
   const address = opts.listen?.address ?? "0.0.0.0";
@@ -89,50 +149,29 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
       reject("idle-timeout");
       sock.destroy();
     });
-    let buf: Buffer = Buffer.alloc(0);
-    sock.on("data", (d: Buffer) => {
-      buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
-      while (buf.length >= 4) {
-        const len = buf.readUInt32BE(0);
-        if (len & 0x80000000 || len > maxRecord) {
-          reject(len & 0x80000000 ? "extension-bit" : "record-too-long");
-          sock.end(tooLong(`TCP record length ${len} refused (limit ${maxRecord})`));
-          buf = Buffer.alloc(0);
-          return;
-        }
-        if (buf.length < 4 + len) return;
-        const msg = new Uint8Array(buf.subarray(4, 4 + len));
-        buf = buf.subarray(4 + len);
+    readRecords(
+      sock,
+      maxRecord,
+      (msg) => {
         const r = kdc.handle(msg, "tcp");
         if (r.reply) sock.write(frame(r.reply));
-      }
-    });
+      },
+      (len) => {
+        reject(len & 0x80000000 ? "extension-bit" : "record-too-long");
+        sock.end(tooLong(`TCP record length ${len} refused (limit ${maxRecord})`));
+      },
+    );
     sock.on("error", () => reject("socket-error"));
     sock.on("close", () => sockets.delete(sock));
   };
 
-  const bindUdp = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      const type = address.includes(":") ? "udp6" : "udp4";
-      // Replies go to rinfo.address, always an IP literal: skip the resolver hop per send.
-      const literal = ((
-        host: string,
-        _family: unknown,
-        cb: (e: null, a: string, f: number) => void,
-      ) => cb(null, host, type === "udp6" ? 6 : 4)) as unknown as dgram.SocketOptions["lookup"];
-      const s = dgram.createSocket({ type, lookup: literal });
-      s.once("error", reject);
-      s.on("message", (msg, rinfo) => {
-        const r = kdc.handle(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), "udp");
-        if (r.reply) s.send(r.reply, rinfo.port, rinfo.address);
-      });
-      s.bind(port, address, () => {
-        s.off("error", reject);
-        s.on("error", () => undefined);
-        udp = s;
-        resolve(s.address().port);
-      });
+  const bindUdp = async (port: number) => {
+    udp = await bindUdpSocket(address, port, (msg, reply) => {
+      const r = kdc.handle(msg, "udp");
+      if (r.reply) reply(r.reply);
     });
+    return udp.address().port;
+  };
 
   const listenTcp = (port: number) =>
     new Promise<void>((resolve, reject) => {
