@@ -11,6 +11,7 @@ import { expectPositional, intOption, parseArgs } from "../domain/argv.js";
 import { checkDatabaseFile, restoreDirectory } from "./backup.js";
 import { type StartKdc, startDc } from "./daemon.js";
 import { initDirectory } from "./directory.js";
+import { kdcStarter } from "../kerberos/kdc/dc-seam.js";
 import { DirectoryError } from "./errors.js";
 import { readAdminPassword } from "./password.js";
 import {
@@ -37,16 +38,17 @@ init     creates <home>/dc/ with the directory: the domain SID, Administrator (t
          --dc-name defaults to this host's name, --dc-address to its first IPv4 address.
 start    runs in the foreground until SIGTERM or SIGINT. Defaults: --listen 0.0.0.0,
          --kdc-port ${DEFAULT_KDC_PORT}, --dns-port ${DEFAULT_DNS_PORT}, --api-port ${DEFAULT_API_PORT} (AD Web Services' port).
-         Kerberos is not served yet: the startup log says so.
 backup   an online copy (SQLite backup API) while the DC runs or not; checked afterwards.
 restore  replaces the directory with FILE (checked first); the DC must be stopped.
 `;
 
-/**
- * The KDC that `dc start` runs. The Kerberos integration (issue 4) sets this to its
- * `startKdc` (src/dc/daemon.ts StartKdc); undefined means Kerberos is not served.
- */
-const START_KDC: StartKdc | undefined = undefined;
+/** The KDC that `dc start` runs: ours, over the directory (src/kerberos/kdc/dc-seam.ts). */
+const START_KDC: StartKdc = (deps) =>
+  kdcStarter({
+    realm: deps.domain.realm,
+    dnsDomain: deps.domain.dnsName,
+    netbiosDomain: deps.domain.netbios,
+  })(deps);
 
 function defaultDcName(): string {
   const h = (os.hostname().split(".")[0] ?? "dc1").replace(/[^A-Za-z0-9-]/g, "").slice(0, 15);
@@ -117,7 +119,7 @@ async function start(argv: string[], env: CliEnv): Promise<number> {
   const dc = await startDc({
     home: env.home,
     host: p.values.get("listen") ?? "0.0.0.0",
-    kdcPort: intOption(p, "kdc-port", DEFAULT_KDC_PORT, 1, 65535, "dc start"),
+    kdcPort: intOption(p, "kdc-port", DEFAULT_KDC_PORT, 0, 65535, "dc start"),
     dnsPort: intOption(p, "dns-port", DEFAULT_DNS_PORT, 0, 65535, "dc start"),
     apiPort: intOption(p, "api-port", DEFAULT_API_PORT, 0, 65535, "dc start"),
     log: (l) => env.err(l),

@@ -27,6 +27,8 @@ export type StartKdc = (deps: {
   host: string;
   port: number;
   log: (l: string) => void;
+  /** The domain the KDC serves: realm (upper-case DNS name), DNS name, NetBIOS name. */
+  domain: { realm: string; dnsName: string; netbios: string };
 }) => Promise<Closable>;
 
 export interface DcOptions {
@@ -97,6 +99,7 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
           host: opts.host,
           port: opts.kdcPort,
           log: opts.log,
+          domain: { realm: d.realm, dnsName: d.dnsName, netbios: d.netbios },
         }),
       );
       opts.log(`dc: Kerberos KDC for ${d.realm} on ${opts.host} port ${opts.kdcPort} (udp, tcp)`);

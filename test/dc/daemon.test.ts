@@ -40,8 +40,28 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
     outsider.cleanup();
   });
 
-  it("says at startup that Kerberos is not served yet, and makes the admin socket 0600", () => {
-    assert.match(dc?.stderr() ?? "", /Kerberos is NOT served yet/);
+  it("serves Kerberos from the directory: MIT kinit hears our KDC refuse an unknown name", async () => {
+    const m = /kdc: realm (\S+) on 127\.0\.0\.1:(\d+)/.exec(dc?.stderr() ?? "");
+    assert.ok(m, `no KDC line in the DC's log: ${dc?.stderr()}`);
+    const [, realm, port] = m as unknown as [string, string, string];
+    const conf = path.join(dcHome.dir, "krb5.conf");
+    fs.writeFileSync(
+      conf,
+      `[libdefaults]\n default_realm = ${realm}\n dns_lookup_kdc = false\n[realms]\n ${realm} = {\n  kdc = 127.0.0.1:${port}\n }\n`,
+    );
+    const out = await new Promise<string>((resolve) => {
+      const child = execFile(
+        "kinit",
+        [`nosuchhost$@${realm}`],
+        { encoding: "utf8", timeout: 10_000, env: { ...process.env, KRB5_CONFIG: conf } },
+        (_e, stdout, stderr) => resolve(`${stdout}${stderr}`),
+      );
+      child.stdin?.end("x\n");
+    });
+    assert.match(out, /not found in Kerberos database/);
+  });
+
+  it("makes the admin socket 0600", () => {
     const st = fs.statSync(path.join(dcHome.dir, "dc", "admin.sock"));
     assert.ok(st.isSocket());
     assert.equal(st.mode & 0o777, 0o600);
