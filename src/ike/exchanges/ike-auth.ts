@@ -38,7 +38,14 @@ function authContext(
     peerId,
     spiI: sa.spiI,
     spiR: sa.spiR,
+    session: (sa.authSession ??= {}),
   };
+}
+
+function identityText(sa: IkeSa): string {
+  const id = sa.identity;
+  if (!id) return "";
+  return ` as ${id.principal}${id.groupSids ? `, ${id.groupSids.length} group SIDs` : ""}`;
 }
 
 function idMatches(sa: IkeSa, id: IdPayload): boolean {
@@ -104,11 +111,12 @@ async function onAuthResponse(ctx: EngineContext, sa: IkeSa, p: Payload[]): Prom
     );
   }
   sa.peerId = peerId;
+  sa.identity = verdict.identity ?? null;
   transition(
     sa,
     "established",
     ctx.deps.log,
-    `peer ${peerId} authenticated by ${sa.peer.auth.name}`,
+    `peer ${peerId} authenticated by ${sa.peer.auth.name}${identityText(sa)}`,
   );
   ctx.established(sa);
   const record = completeChild(ctx, sa, sa.authChild!, p, true);
@@ -147,11 +155,12 @@ export async function handleAuthRequest(
   const ours = signedOctets(sa.suite!.prf!, sa.message2!, sa.ni, sa.keys!.pr, encodeBody(idr));
   const built = await sa.peer.auth.buildAuth(authContext(sa, "responder", ours, peerId));
   sa.peerId = peerId;
+  sa.identity = verdict.identity ?? null;
   transition(
     sa,
     "established",
     ctx.deps.log,
-    `peer ${peerId} authenticated by ${sa.peer.auth.name}`,
+    `peer ${peerId} authenticated by ${sa.peer.auth.name}${identityText(sa)}`,
   );
   ctx.established(sa);
   const child = find(p, "SA")
