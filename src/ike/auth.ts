@@ -35,9 +35,7 @@ export interface PeerIdentity {
   groupSids?: string[];
 }
 
-export type AuthVerdict =
-  | { ok: true; identity?: PeerIdentity }
-  | { ok: false; reason: string };
+export type AuthVerdict = { ok: true; identity?: PeerIdentity } | { ok: false; reason: string };
 
 export interface AuthMethodProvider {
   /** Name for logs: "psk", "kerberos", "rootca". */

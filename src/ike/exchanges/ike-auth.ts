@@ -30,6 +30,7 @@ function authContext(
   octets: Buffer[],
   peerId: string,
 ): AuthContext {
+  if (!sa.authSession) sa.authSession = {};
   return {
     role,
     prf: sa.suite!.prf!,
@@ -38,7 +39,7 @@ function authContext(
     peerId,
     spiI: sa.spiI,
     spiR: sa.spiR,
-    session: (sa.authSession ??= {}),
+    session: sa.authSession,
   };
 }
 
