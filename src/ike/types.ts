@@ -37,6 +37,8 @@ export interface PeerConfig {
   /** The identity the peer must present; null accepts any. */
   remoteId: string | null;
   auth: AuthMethodProvider;
+  /** The rule's further methods, in order: a responder also accepts these (by AUTH method). */
+  authAlternatives?: AuthMethodProvider[];
   /** IKE SA offers (main mode methods), in preference order. */
   mm: readonly MmSecMethod[];
   /** Child SA offers (quick mode methods), in preference order. */
