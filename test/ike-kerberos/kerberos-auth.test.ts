@@ -10,17 +10,14 @@ import { describe, it } from "node:test";
 import { randomBytes } from "../../src/crypto/primitives.js";
 import { bypassAuthorization } from "../../src/firewall/authorize.js";
 import { defaultSettings } from "../../src/firewall/model.js";
-import type { AuthMethodProvider } from "../../src/ike/auth.js";
-import { sharedKeyAuth } from "../../src/ike/crypto.js";
-import { createKerberosAuth, type ServiceTicket } from "../../src/ike/kerberos-auth.js";
-import { KERBEROS_AUTH_METHOD, NOTIFY_KERBEROS_AP_REQ } from "../../src/ike/kerberos-binding.js";
+import { createKerberosAuth } from "../../src/ike/kerberos-auth.js";
 import type { Payload } from "../../src/ike/message.js";
 import { createReplayCache } from "../../src/kerberos/acceptor/index.js";
-import { getEnctype, KeyUsage } from "../../src/kerberos/crypto/index.js";
 import type { Keytab } from "../../src/kerberos/files/keytab.js";
-import { decodeApReq, decodeAuthenticator } from "../../src/kerberos/messages/index.js";
+import { getEnctype } from "../../src/kerberos/crypto/index.js";
 import { NAME_TYPE, parsePrincipal } from "../../src/kerberos/principal.js";
 import { B, pair, settle } from "../ike/helpers.js";
+import { apReqOf, recording, replayer } from "./attacker.js";
 import { krbPair } from "./setup.js";
 import { type Key, makeServiceTicket } from "./tickets.js";
 
@@ -56,57 +53,6 @@ function world(o: { endMs?: number } = {}) {
     endMs: o.endMs ?? T0 + 3600_000,
   });
   return { svc, krbtgt, ticket, keytab: keytabOf(svc) };
-}
-
-/** Records the payloads a provider sends (what an eavesdropper on the SA would need). */
-function recording(inner: AuthMethodProvider, sent: Payload[][]): AuthMethodProvider {
-  return {
-    ...inner,
-    buildAuth: async (ctx) => {
-      const out = await inner.buildAuth(ctx);
-      sent.push(out.extra ?? []);
-      return out;
-    },
-  };
-}
-
-/**
- * An attacker replaying a captured AP-REQ into its own IKE SA. It is even given the
- * AP-REQ's subkey (decrypted with the session key), so only the binding can stop it.
- */
-function replayer(apReq: Buffer, t: ServiceTicket): AuthMethodProvider {
-  const ap = decodeApReq(apReq);
-  const auth = decodeAuthenticator(
-    getEnctype(t.sessionKey.keytype).decrypt(
-      t.sessionKey.keyvalue,
-      KeyUsage.AP_REQ_AUTH,
-      ap.authenticator.cipher,
-    ),
-  );
-  const subkey = auth.subkey!.keyvalue;
-  return {
-    name: "kerberos",
-    method: KERBEROS_AUTH_METHOD,
-    buildAuth: (ctx) => ({
-      data: sharedKeyAuth(ctx.prf, subkey, ctx.signedOctets),
-      extra: [
-        {
-          type: "N",
-          protocolId: 0,
-          spi: Buffer.alloc(0),
-          notifyType: NOTIFY_KERBEROS_AP_REQ,
-          data: apReq,
-        },
-      ],
-    }),
-    verifyAuth: () => ({ ok: true }),
-  };
-}
-
-function apReqOf(sent: Payload[][]): Buffer {
-  const n = sent.flat().find((p) => p.type === "N" && p.notifyType === NOTIFY_KERBEROS_AP_REQ);
-  assert.ok(n?.type === "N", "the initiator sent a KERBEROS_AP_REQ notify");
-  return n.data;
 }
 
 describe("IKEv2 Kerberos AUTH method (RFC 7296 §2.15 with an RFC 4120 AP-REQ)", () => {

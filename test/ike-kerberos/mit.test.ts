@@ -17,7 +17,12 @@ import { after, before, describe, it } from "node:test";
 import { randomBytes } from "../../src/crypto/primitives.js";
 import { bypassAuthorization } from "../../src/firewall/authorize.js";
 import { defaultSettings } from "../../src/firewall/model.js";
-import { serviceTicketOf, type ServiceTicket } from "../../src/ike/kerberos-auth.js";
+import {
+  createKerberosAuth,
+  type ServiceTicket,
+  serviceTicketOf,
+} from "../../src/ike/kerberos-auth.js";
+import type { Payload } from "../../src/ike/message.js";
 import { createKerberosClient } from "../../src/kerberos/client/index.js";
 import { kdcsOf, readKrb5Config } from "../../src/kerberos/config.js";
 import { type Keytab, readKeytabFile } from "../../src/kerberos/files/keytab.js";
@@ -25,6 +30,7 @@ import { NAME_TYPE, parsePrincipal } from "../../src/kerberos/principal.js";
 import { createKdcTransport, createNodeKdcIo } from "../../src/kerberos/transport.js";
 import { B, settle } from "../ike/helpers.js";
 import { createMitRealm, haveMit, type MitRealm } from "../kerberos-codec/mit-realm.js";
+import { apReqOf, recording, replayer } from "./attacker.js";
 import { krbPair } from "./setup.js";
 import { makeServiceTicket } from "./tickets.js";
 
@@ -144,6 +150,36 @@ describe("IKEv2 Kerberos AUTH with MIT krb5kdc tickets (RFC 7296 §2.15, RFC 412
       b.logs.some((l) => /refused: ticket expired at .*KRB-ERROR 32/.test(l)),
       b.logs.join("\n"),
     );
+  });
+
+  it("an MIT ticket's AP-REQ replayed into another IKE SA: replay (34) on the same server, binding on a fresh one", async () => {
+    const t = await ticketFor("host/server1.bigfirm.test");
+    const sent: Payload[][] = [];
+    const honest = recording(
+      createKerberosAuth({ initiator: { getServiceTicket: () => t, now: Date.now, randomBytes } }),
+      sent,
+    );
+    const first = krbPair({ getServiceTicket: () => t, keytab: server1, initiatorAuth: honest });
+    first.a.engine.initiate(`to-${B}`);
+    await settle();
+    assert.deepEqual(first.b.states, ["established"], first.b.logs.join("\n"));
+    const captured = apReqOf(sent);
+    for (const replayCache of [first.replayCache, undefined]) {
+      const again = krbPair({
+        getServiceTicket: () => t,
+        keytab: server1,
+        ...(replayCache ? { replayCache } : {}),
+        initiatorAuth: replayer(captured, t),
+      });
+      again.a.engine.initiate(`to-${B}`);
+      await settle();
+      assert.deepEqual(again.b.states, ["closed"]);
+      const want = replayCache ? /already used \(replay\)/ : /not bound to this IKE SA/;
+      assert.ok(
+        again.b.logs.some((l) => want.test(l)),
+        again.b.logs.join("\n"),
+      );
+    }
   });
 
   it("MS-PAC groups: a PAC-bearing ticket under server1's MIT key reaches bypassAuthorization", async () => {
