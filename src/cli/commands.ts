@@ -10,6 +10,7 @@ import { firewallCommand } from "../firewall/command.js";
 import { ikeCommand } from "../ike/cli.js";
 import type { Command } from "./env.js";
 import { ipsecCommand } from "./ipsec.js";
+import { kdcCommand } from "../kerberos/kdc/command.js";
 import { KERBEROS_COMMANDS } from "./kerberos.js";
 import { netshCommand } from "./netsh.js";
 
@@ -26,4 +27,5 @@ export const COMMANDS: readonly Command[] = [
   leaveCommand,
   gpupdateCommand,
   ...KERBEROS_COMMANDS,
+  kdcCommand,
 ];

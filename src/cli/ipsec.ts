@@ -3,7 +3,8 @@
  * and why.
  *
  * 1. parse the packet and options (bad input: one line, exit 2);
- * 2. load the local store, choose the assigned policy (or --policy);
+ * 2. load the effective store (policy/effective.ts: on a domain member the policy Group
+ *    Policy assigned overrides the local one), choose the assigned policy (or --policy);
  * 3. gather what "apply time" means here: host addresses (--me, else the interfaces),
  *    DNS names resolved now with node:dns, the DNS servers and default gateway;
  * 4. compile (pure core, src/policy/evaluate.ts) and explain; print text or --json.
@@ -22,7 +23,7 @@ import {
 } from "../policy/evaluate.js";
 import { dnsNamesOf, serverTypesOf } from "../policy/expand.js";
 import { parseIp } from "../policy/ip.js";
-import { loadLocalStore } from "../policy/store.js";
+import { loadEffectiveStore } from "../policy/effective.js";
 import type { CliEnv, Command } from "./env.js";
 
 const PROTOCOLS: Readonly<Record<string, number>> = { any: 0, icmp: 1, tcp: 6, udp: 17, raw: 255 };
@@ -208,7 +209,7 @@ export function formatExplanation(
 
 async function explain(argv: readonly string[], env: CliEnv): Promise<number> {
   const args = parseExplainArgs(argv);
-  const store = loadLocalStore(env.home);
+  const { store, source, gpo } = loadEffectiveStore(env.home);
   const policy = selectPolicy(store, args.policy);
   const me = args.me.length > 0 ? args.me : interfaceAddresses();
   const answers = new Map<string, string[]>();
@@ -228,7 +229,7 @@ async function explain(argv: readonly string[], env: CliEnv): Promise<number> {
   const e = spd.explain(args.packet);
   if (env.json) {
     const { action, policy: p, rule, filterlist, filteraction, filter, weight } = e;
-    const doc = { action, policy: p, rule, filterlist, filteraction, filter, weight };
+    const doc = { action, policy: p, rule, filterlist, filteraction, filter, weight, source, gpo };
     env.out(
       JSON.stringify(
         { ...doc, matches: e.matches, reason: e.reason, notes: e.notes, packet: args.packet, me },
@@ -237,7 +238,11 @@ async function explain(argv: readonly string[], env: CliEnv): Promise<number> {
       ),
     );
   } else {
-    env.out(formatExplanation(e, args.packet, me));
+    const from =
+      source === "domain"
+        ? `Store:    domain (Group Policy "${gpo}", overrides the local store)\n`
+        : "";
+    env.out(`${from}${formatExplanation(e, args.packet, me)}`);
   }
   return 0;
 }
@@ -252,8 +257,10 @@ SYNOPSIS
                         [--sport N] [--dport N] [--me ADDR]... [--policy NAME] [--json]
 
 DESCRIPTION
-  explain evaluates the assigned IPsec policy of the local store (or --policy NAME, by name
-  or GUID) for one packet, the way Windows Server 2003 orders filters: every filter of the
+  explain evaluates the assigned IPsec policy of the host's effective store (or --policy
+  NAME, by name or GUID): on a domain member whose Group Policy assigns an IPsec policy
+  (fetched by postern gpupdate) that store, which overrides the local one; else the local
+  store, for one packet, the way Windows Server 2003 orders filters: every filter of the
   active rules is expanded (mirrors, "me", DNS names resolved now, server types) and the
   most specific matching filter wins (the highest weight; ties: block, permit, negotiate,
   then rule and filter order). It prints every matching filter with its weight, the winner
@@ -268,7 +275,7 @@ OPTIONS
                       of the network interfaces, loopback excluded
   --policy NAME       evaluate this policy instead of the assigned one
   --json              print {action, policy, rule, filterlist, filteraction, filter,
-                      weight, matches, reason, notes}
+                      weight, source (domain|local), gpo, matches, reason, notes}
 
 EXAMPLES
   postern ipsec explain --src 198.18.0.30 --dst 198.18.0.20 --proto tcp --sport 1025 --dport 80 --me 198.18.0.20

@@ -22,7 +22,8 @@ export type AdminReply =
   | { ok: true; result: unknown }
   | { ok: false; code: string; message: string; exitCode: number };
 
-const MAX_LINE = 1024 * 1024;
+/** A request line may hold a whole domain IPsec store (10,000 filters are a few MB). */
+const MAX_LINE = 64 * 1024 * 1024;
 
 export async function startAdminSocket(
   dir: Directory,

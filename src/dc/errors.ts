@@ -22,6 +22,7 @@ export type DirectoryErrorCode =
   | "dc.schema"
   | "dc.backup"
   | "dc.policy"
+  | "dc.conflict"
   | "dc.dns";
 
 export class DirectoryError extends PosternError {

@@ -10,6 +10,8 @@
  *   2. later GPOs win, as a GPO linked closer to the computer wins in AD: the IPsec store is
  *      the last applied GPO's store that holds an assigned policy; the firewall settings are
  *      the last applied non-empty document;
+ *      A GPO with a domain policy assigned (`ipsec_policy`, see ipsec-domain.ts) gives that
+ *      policy of the domain's IPsec container instead of its own store;
  *   3. `version` is a number computed from the applied GPOs' GUIDs and versions, so a
  *      member sends it back and gets "unchanged" until a GPO, a link or its groups change.
  */
@@ -18,6 +20,7 @@ import { emptyStore, type PolicyStore } from "../policy/model.js";
 import type { Directory } from "./directory.js";
 import { DirectoryError } from "./errors.js";
 import { effectiveGroupsByRid } from "./groups.js";
+import { assignedDomainStore, loadDomainIpsec } from "./ipsec-domain.js";
 import { getObject } from "./objects.js";
 
 export interface GpoInfo {
@@ -50,6 +53,7 @@ interface GpoRow {
   firewall: string;
   created_at: string;
   changed_at: string;
+  ipsec_policy: string | null;
 }
 
 const DOMAIN_TARGET = 0;
@@ -99,7 +103,9 @@ export function createGpo(dir: Directory, actor: string, input: string): GpoInfo
     }
     const now = dir.now();
     dir
-      .stmt("INSERT INTO gpos VALUES (?, ?, 1, ?, '{}', ?, ?)")
+      .stmt(
+        "INSERT INTO gpos (guid, name, version, ipsec_store, firewall, created_at, changed_at) VALUES (?, ?, 1, ?, '{}', ?, ?)",
+      )
       .run(newGuid(dir.deps.random), name, JSON.stringify(emptyStore()), now, now);
     return showGpo(dir, name);
   });
@@ -170,6 +176,10 @@ export function showGpo(dir: Directory, name: string): GpoInfo {
     )
     .all(g.guid) as { target_rid: number; sam: string | null }[];
   const store = parseStore(g);
+  const domainAssigned =
+    g.ipsec_policy === null
+      ? null
+      : (loadDomainIpsec(dir).store.policies.find((p) => p.guid === g.ipsec_policy)?.name ?? null);
   return {
     guid: g.guid,
     name: g.name,
@@ -178,7 +188,7 @@ export function showGpo(dir: Directory, name: string): GpoInfo {
       l.target_rid === DOMAIN_TARGET ? "domain" : (l.sam ?? `rid ${l.target_rid}`),
     ),
     policies: store.policies.length,
-    assigned: store.policies.find((p) => p.assigned)?.name ?? null,
+    assigned: domainAssigned ?? store.policies.find((p) => p.assigned)?.name ?? null,
     firewall: JSON.parse(g.firewall) as unknown,
     createdAt: g.created_at,
     changedAt: g.changed_at,
@@ -274,15 +284,26 @@ export function effectivePolicy(dir: Directory, computer: string): EffectivePoli
   let ipsecFrom: string | null = null;
   let firewall: unknown = null;
   let firewallFrom: string | null = null;
+  const domain = rows.some((r) => r.ipsec_policy !== null) ? loadDomainIpsec(dir) : null;
   for (const r of rows) {
-    const store = parseStore(r);
+    const store =
+      r.ipsec_policy !== null && domain
+        ? assignedDomainStore(domain.store, r.ipsec_policy)
+        : parseStore(r);
     if (store.policies.some((p) => p.assigned)) [ipsec, ipsecFrom] = [store, r.name];
     const fw = JSON.parse(r.firewall) as Record<string, unknown>;
     if (Object.keys(fw).length > 0) [firewall, firewallFrom] = [fw, r.name];
   }
   const digest = hash(
     "sha256",
-    Buffer.from(applied.map((a) => `${a.guid}:${a.version}`).join("|")),
+    Buffer.from(
+      applied
+        .map((a, i) => {
+          const dom = rows[i]?.ipsec_policy ? `:ipsec@${domain?.revision}` : "";
+          return `${a.guid}:${a.version}${dom}`;
+        })
+        .join("|"),
+    ),
   );
   const version = applied.length === 0 ? 0 : digest.readUIntBE(0, 6);
   return { computer: c.sam, version, applied, ipsec, ipsecFrom, firewall, firewallFrom };

@@ -39,6 +39,12 @@ import {
   removeMember,
   showGroup,
 } from "./groups.js";
+import {
+  type AssignChange,
+  gpoAssignments,
+  loadDomainIpsec,
+  saveDomainIpsec,
+} from "./ipsec-domain.js";
 import { addRecord, deleteRecord, listRecords } from "./records.js";
 import { issueJoinToken } from "./tokens.js";
 
@@ -61,6 +67,18 @@ function withToken(dir: Directory, actor: string, p: Params, name: string) {
   if (p.joinToken !== true) return {};
   const ttl = typeof p.tokenTtlMs === "number" ? p.tokenTtlMs : undefined;
   return issueJoinToken(dir, actor, name, ttl);
+}
+
+function assignList(v: unknown): AssignChange[] {
+  if (v === undefined) return [];
+  const ok = (a: unknown): a is AssignChange =>
+    typeof a === "object" &&
+    a !== null &&
+    typeof (a as AssignChange).gpo === "string" &&
+    (typeof (a as AssignChange).policy === "string" || (a as AssignChange).policy === null);
+  if (!Array.isArray(v) || !v.every(ok))
+    throw new DirectoryError("dc.policy", "assign: expected [{gpo, policy GUID or null}]");
+  return v;
 }
 
 export const OPS: Readonly<Record<string, Op>> = {
@@ -114,6 +132,13 @@ export const OPS: Readonly<Record<string, Op>> = {
     saveDomainStore(dir, actor, str(p, "name"), p.store as PolicyStore),
   "gpo.set-firewall": (dir, actor, p) =>
     saveFirewallSettings(dir, actor, str(p, "name"), p.settings),
+  "ipsec.get": (dir) => loadDomainIpsec(dir),
+  "ipsec.set": (dir, actor, p) =>
+    saveDomainIpsec(dir, actor, p.store, {
+      revision: typeof p.revision === "number" ? p.revision : undefined,
+      assign: assignList(p.assign),
+    }),
+  "ipsec.assignments": (dir, _a, p) => gpoAssignments(dir, optStr(p, "name")),
   "gpo.effective": (dir, _a, p) => effectivePolicy(dir, str(p, "computer")),
   dump: (dir) => dumpDirectory(dir),
   backup: async (dir, _a, p) => {

@@ -11,7 +11,7 @@
 import { DirectoryError } from "./errors.js";
 import type { SqliteDatabase } from "./sqlite.js";
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const V1 = `
 CREATE TABLE domain (
@@ -107,8 +107,25 @@ CREATE TABLE audit (
 );
 `;
 
+/**
+ * Version 2: the domain's IPsec policy container (as AD's CN=IP Security,CN=System: one
+ * PolicyStore for the whole domain, edited with `netsh ipsec static set store
+ * location=domain`, with a revision for optimistic concurrency) and, per GPO, the GUID of
+ * the domain policy assigned to it (`set policy assign=yes gponame=G`).
+ */
+const V2 = `
+CREATE TABLE ipsec_domain (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  store TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  changed_at TEXT NOT NULL
+);
+INSERT INTO ipsec_domain VALUES (1, '{"version":1,"filterLists":[],"filterActions":[],"policies":[]}', 0, '');
+ALTER TABLE gpos ADD COLUMN ipsec_policy TEXT;
+`;
+
 /** MIGRATIONS[v] takes a database at user_version v to v + 1. */
-const MIGRATIONS: readonly string[] = [V1];
+const MIGRATIONS: readonly string[] = [V1, V2];
 
 /** WAL, full fsync at commit (an acknowledged change survives a crash), foreign keys on. */
 export function configure(db: SqliteDatabase): void {

@@ -17,6 +17,8 @@ import { DirectoryError } from "../dc/errors.js";
 import { DEFAULT_API_PORT } from "../dc/paths.js";
 import { UsageError } from "../errors.js";
 import { atomicWriteFile } from "../platform/home.js";
+import { saveDomainAssigned } from "../policy/effective.js";
+import { type FetchedPolicy, applyFetchedPolicy } from "./apply-policy.js";
 import { apiError, apiRequest, parseDcAddress } from "./api-client.js";
 import { expectPositional, parseArgs } from "./argv.js";
 import {
@@ -120,6 +122,7 @@ export async function leaveDomain(
   }
   writer.remove(env.home);
   fs.rmSync(domainPolicyPath(env.home), { force: true });
+  saveDomainAssigned(env.home, null);
   env.out(
     env.json
       ? JSON.stringify({ left: id.domain, sam: id.sam })
@@ -165,12 +168,20 @@ export async function gpupdate(
     return 0;
   }
   if (r.status !== 200) throw apiError("policy refused by the DC", r);
+  const done = await applyFetchedPolicy(env, id.domain, r.body as unknown as FetchedPolicy);
   atomicWriteFile(domainPolicyPath(env.home), `${JSON.stringify(r.body, null, 2)}\n`, 0o600);
   const applied = (r.body.applied as { name: string }[]).map((a) => a.name);
+  for (const n of done.notes) env.err(`note: ${n}`);
   env.out(
     env.json
-      ? JSON.stringify({ version: r.body.version, changed: true, applied })
-      : `policy version ${String(r.body.version)} from ${applied.length ? applied.join(", ") : "no policy object"}; written to ${domainPolicyPath(env.home)}`,
+      ? JSON.stringify({
+          version: r.body.version,
+          changed: true,
+          applied,
+          ipsec: done.ipsec,
+          firewall: done.firewall,
+        })
+      : `policy version ${String(r.body.version)} from ${applied.length ? applied.join(", ") : "no policy object"}; written to ${domainPolicyPath(env.home)}; IPsec: ${done.ipsec ? `policy of GPO ${done.ipsec} (overrides the local store)` : "local store"}; firewall: ${done.firewall}`,
   );
   return 0;
 }
@@ -201,6 +212,6 @@ export const leaveCommand: Command = {
 export const gpupdateCommand: Command = {
   name: "gpupdate",
   summary: "fetch this member's effective domain policy from the DC",
-  help: "postern gpupdate [--force]\n\nAsks the DC for the effective policy (sending the version held, so an unchanged policy is not re-sent)\nand writes it to <home>/agent/domain-policy.json.\n",
+  help: "postern gpupdate [--force]\n\nAsks the DC for the effective policy (sending the version held, so an unchanged policy is not re-sent)\nand writes it to <home>/agent/domain-policy.json. The IPsec policy a GPO assigns becomes the host's effective\nstore (it overrides the local one: postern ipsec explain uses it); the firewall settings replace the host's\nand are loaded when root and POSTERN_NETNS is set or the home is the host's own.\n",
   run: (argv, env) => gpupdate(env, argv),
 };

@@ -2,8 +2,8 @@
  * Kerberos as an IKEv2 AUTH method (docs/protocol/ikev2-kerberos.md) between two postern
  * engines on the in-process fake network. The tickets are made here with known keys and a
  * PAC whose LOGON_INFO carries groups, signed with src/kerberos/pac (signPac, buildLogonInfo)
- * by the service and KDC keys: MIT's KDC issues no LOGON_INFO, and our KDC (branch krb-kdc)
- * was not in main yet. The real-KDC path is in mit.test.ts.
+ * by the service and KDC keys, so every field is under the test's control. Real KDCs: MIT's
+ * in mit.test.ts (no LOGON_INFO), ours with groups in our-kdc.test.ts.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";

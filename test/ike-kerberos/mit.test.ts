@@ -8,8 +8,8 @@
  *
  * MIT's PAC has no LOGON_INFO (no groups). For the group path, the last test uses a ticket
  * made in the test under server1's real MIT key with a PAC (LOGON_INFO with groups) signed
- * by signPac with that key and MIT's krbtgt key (test/ike-kerberos/tickets.ts): our KDC
- * (branch krb-kdc) had not landed in main when this was written.
+ * by signPac with that key and MIT's krbtgt key (test/ike-kerberos/tickets.ts). Our own KDC
+ * issuing the groups is in our-kdc.test.ts.
  */
 import assert from "node:assert/strict";
 import * as path from "node:path";

@@ -2,8 +2,8 @@
  * Service tickets made in the test, as a KDC would issue them: an EncTicketPart encrypted
  * in the service's key (usage 2), optionally with a PAC whose LOGON_INFO carries group RIDs,
  * signed with the service key and the KDC's (krbtgt) key via src/kerberos/pac (signPac,
- * buildLogonInfo). Used where a PAC with groups is needed: MIT's krb5kdc puts a PAC without
- * LOGON_INFO, and our own KDC (branch krb-kdc) had not landed in main when this was written.
+ * buildLogonInfo). Used where the test must control every field (expiry, keys, groups):
+ * MIT's krb5kdc puts a PAC without LOGON_INFO; our KDC's groups are tested in our-kdc.test.ts.
  */
 import { getEnctype, KeyUsage } from "../../src/kerberos/crypto/index.js";
 import {

@@ -1,21 +1,18 @@
 /**
  * What every `netsh ipsec static` handler shares: the clock and randomness (injected), the
  * store it works on, and the one way a command changes it:
- * 1. the store location is checked (the domain store needs a DC, not yet configured);
+ * 1. the store location picks the backend (backend.ts: local file or the DC's domain store);
  * 2. the store is loaded and validated, and a deep copy is handed to the command;
  * 3. the command changes the copy (throwing on any bad input);
  * 4. the result is validated as a whole and saved atomically;
- * steps 2-4 hold the store lock (policy/lock.ts), so concurrent commands do not lose changes.
- * A command that throws never reaches step 4, so the store file stays byte-identical.
+ * locally steps 2-4 hold the store lock (policy/lock.ts); on the DC the save carries the
+ * revision read, so concurrent commands do not lose changes. A command that throws never
+ * reaches step 4, so the store stays as it was.
  */
 import type { CliEnv } from "../../cli/env.js";
-import { PosternError } from "../../errors.js";
 import { newGuid } from "../../policy/defaults.js";
-import { loadStoreLocation } from "../../policy/location.js";
-import { withStoreLock } from "../../policy/lock.js";
 import type { Guid, PolicyStore } from "../../policy/model.js";
-import { loadLocalStore, saveLocalStore } from "../../policy/store.js";
-import { validateStore } from "../../policy/validate.js";
+import { backendFor, type ChangeTx, type StoreBackend } from "./backend.js";
 
 export interface IpsecStaticDeps {
   now: () => Date;
@@ -45,28 +42,24 @@ export function createCtx(env: CliEnv, deps: IpsecStaticDeps): Ctx {
   };
 }
 
-export const NO_DC =
-  "no domain controller configured: the domain store is not available (use 'set store location=local')";
-
-function checkLocal(ctx: Ctx): void {
-  if (loadStoreLocation(ctx.env.home).location === "domain") {
-    throw new PosternError("no-dc", NO_DC);
-  }
+/** The store `set store` chose (backend.ts). */
+export function backendOf(ctx: Ctx): StoreBackend {
+  return backendFor(ctx.env);
 }
 
 /** The current store, read-only. */
-export function readStore(ctx: Ctx): PolicyStore {
-  checkLocal(ctx);
-  return loadLocalStore(ctx.env.home);
+export function readStore(ctx: Ctx): Promise<PolicyStore> {
+  return backendOf(ctx).load();
 }
 
-/** Loads, lets `change` edit a copy, validates the result, saves it. */
-export function changeStore<T>(ctx: Ctx, change: (store: PolicyStore) => T): T {
-  return withStoreLock(ctx.env.home, () => {
-    const store = structuredClone(readStore(ctx));
-    const result = change(store);
-    validateStore(store, "the changed store");
-    saveLocalStore(ctx.env.home, store);
-    return result;
-  });
+/**
+ * Loads, lets `change` edit a copy, validates the result, saves it (under the local store
+ * lock, or in one DC transaction with its audit row). `tx.assign` records GPO assignments
+ * (domain store only).
+ */
+export function changeStore<T>(
+  ctx: Ctx,
+  change: (store: PolicyStore, tx: ChangeTx) => T,
+): Promise<T> {
+  return backendOf(ctx).update(change);
 }

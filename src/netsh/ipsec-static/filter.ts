@@ -102,11 +102,11 @@ function sameFilter(a: Filter, b: Filter): boolean {
   return key(a) === key(b);
 }
 
-export function addFilter(ctx: Ctx, tokens: string[]): void {
+export async function addFilter(ctx: Ctx, tokens: string[]): Promise<void> {
   const p = parseArgs(tokens, ADD_FILTER, "add filter");
   const listName = nonEmpty(p, "filterlist") as string;
   const filter = parseNewFilter(p);
-  changeStore(ctx, (store) => {
+  await changeStore(ctx, (store) => {
     let fl = store.filterLists.find((x) => x.name.toLowerCase() === listName.toLowerCase());
     if (!fl) {
       fl = {
@@ -136,7 +136,7 @@ function sideMatches(stored: AddressSpec, given: AddressSpec, maskGiven: boolean
   return stored.address === given.address && stored.family === given.family;
 }
 
-export function deleteFilter(ctx: Ctx, tokens: string[]): void {
+export async function deleteFilter(ctx: Ctx, tokens: string[]): Promise<void> {
   const p = parseArgs(tokens, DELETE_FILTER, "delete filter");
   const listName = str(p, "filterlist") as string;
   const src = prefixed(p.command, () => side(p, "src"));
@@ -153,7 +153,7 @@ export function deleteFilter(ctx: Ctx, tokens: string[]): void {
     (sp === undefined || f.srcPort === sp) &&
     (dp === undefined || f.dstPort === dp) &&
     (mir === undefined || f.mirrored === mir);
-  changeStore(ctx, (store) => {
+  await changeStore(ctx, (store) => {
     const fl = store.filterLists.find((x) => x.name.toLowerCase() === listName.toLowerCase());
     if (!fl)
       throw new PosternError(

@@ -55,10 +55,10 @@ function apply(ctx: Ctx, p: Parsed, fa: FilterAction): void {
   fa.lastModified = ctx.stamp();
 }
 
-export function addFilterAction(ctx: Ctx, tokens: string[]): void {
+export async function addFilterAction(ctx: Ctx, tokens: string[]): Promise<void> {
   const p = parseArgs(tokens, ADD_FILTERACTION, "add filteraction");
   const name = nonEmpty(p, "name") as string;
-  changeStore(ctx, (store) => {
+  await changeStore(ctx, (store) => {
     checkUnique(store.filterActions, name, "filter action");
     const fa: FilterAction = {
       guid: ctx.guid(),
@@ -73,10 +73,10 @@ export function addFilterAction(ctx: Ctx, tokens: string[]): void {
   });
 }
 
-export function setFilterAction(ctx: Ctx, tokens: string[]): void {
+export async function setFilterAction(ctx: Ctx, tokens: string[]): Promise<void> {
   const p = parseArgs(tokens, SET_FILTERACTION, "set filteraction");
   exactlyOne(p, ["name", "guid"]);
-  changeStore(ctx, (store) => {
+  await changeStore(ctx, (store) => {
     const fa = findFilterAction(store, str(p, "name"), str(p, "guid"));
     const newname = nonEmpty(p, "newname");
     if (newname !== undefined) {
@@ -87,9 +87,9 @@ export function setFilterAction(ctx: Ctx, tokens: string[]): void {
   });
 }
 
-export function deleteFilterAction(ctx: Ctx, tokens: string[]): void {
+export async function deleteFilterAction(ctx: Ctx, tokens: string[]): Promise<void> {
   if (tokens.length === 1 && tokens[0]?.toLowerCase() === "all") {
-    changeStore(ctx, (store) => {
+    await changeStore(ctx, (store) => {
       for (const fa of store.filterActions)
         refuseIfUsed(store, fa.guid, `filter action '${fa.name}'`);
       store.filterActions = [];
@@ -98,7 +98,7 @@ export function deleteFilterAction(ctx: Ctx, tokens: string[]): void {
   }
   const p = parseArgs(tokens, DELETE_FILTERACTION, "delete filteraction");
   exactlyOne(p, ["name", "guid"]);
-  changeStore(ctx, (store) => {
+  await changeStore(ctx, (store) => {
     const fa = findFilterAction(store, str(p, "name"), str(p, "guid"));
     refuseIfUsed(store, fa.guid, `filter action '${fa.name}'`);
     store.filterActions = store.filterActions.filter((x) => x !== fa);

@@ -18,10 +18,10 @@ export const SET_FILTERLIST: TagSpec[] = [
 ];
 export const DELETE_FILTERLIST: TagSpec[] = [{ tag: "name" }, { tag: "guid" }];
 
-export function addFilterList(ctx: Ctx, tokens: string[]): void {
+export async function addFilterList(ctx: Ctx, tokens: string[]): Promise<void> {
   const p = parseArgs(tokens, ADD_FILTERLIST, "add filterlist");
   const name = nonEmpty(p, "name") as string;
-  changeStore(ctx, (store) => {
+  await changeStore(ctx, (store) => {
     checkUnique(store.filterLists, name, "filter list");
     store.filterLists.push({
       guid: ctx.guid(),
@@ -33,10 +33,10 @@ export function addFilterList(ctx: Ctx, tokens: string[]): void {
   });
 }
 
-export function setFilterList(ctx: Ctx, tokens: string[]): void {
+export async function setFilterList(ctx: Ctx, tokens: string[]): Promise<void> {
   const p = parseArgs(tokens, SET_FILTERLIST, "set filterlist");
   exactlyOne(p, ["name", "guid"]);
-  changeStore(ctx, (store) => {
+  await changeStore(ctx, (store) => {
     const fl = findFilterList(store, str(p, "name"), str(p, "guid"));
     const newname = nonEmpty(p, "newname");
     if (newname !== undefined) {
@@ -68,9 +68,9 @@ function refuseIfUsed(store: PolicyStore, guid: string, what: string): void {
   }
 }
 
-export function deleteFilterList(ctx: Ctx, tokens: string[]): void {
+export async function deleteFilterList(ctx: Ctx, tokens: string[]): Promise<void> {
   if (tokens.length === 1 && tokens[0]?.toLowerCase() === "all") {
-    changeStore(ctx, (store) => {
+    await changeStore(ctx, (store) => {
       for (const fl of store.filterLists) refuseIfUsed(store, fl.guid, `filter list '${fl.name}'`);
       store.filterLists = [];
     });
@@ -78,7 +78,7 @@ export function deleteFilterList(ctx: Ctx, tokens: string[]): void {
   }
   const p = parseArgs(tokens, DELETE_FILTERLIST, "delete filterlist");
   exactlyOne(p, ["name", "guid"]);
-  changeStore(ctx, (store) => {
+  await changeStore(ctx, (store) => {
     const fl = findFilterList(store, str(p, "name"), str(p, "guid"));
     refuseIfUsed(store, fl.guid, `filter list '${fl.name}'`);
     store.filterLists = store.filterLists.filter((x) => x !== fl);

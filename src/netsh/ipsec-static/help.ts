@@ -14,7 +14,8 @@ export const USAGE: Record<string, string> = {
            [mmlifetime=] [activatedefaultrule=] [pollinginterval=] [assign=yes|no] [gponame=]
            [mmsecmethods=]
   Changes a policy. assign=yes unassigns every other policy (one assigned policy per host).
-  gponame= needs the domain store.`,
+  Domain store: assign=yes|no gponame=<GPO> assigns the policy to (or removes it from) that
+  Group Policy object; assign= without gponame= is ignored there.`,
   "delete policy": `delete policy [name=]<string> | guid=<guid> | all
   Deletes a policy and its rules (filter lists and filter actions stay).`,
   "add filterlist": `add filterlist [name=]<string> [[description=]<string>]
@@ -57,7 +58,8 @@ export const USAGE: Record<string, string> = {
   Deletes every policy, filter list and filter action of the current store.`,
   "set store": `set store [location=]local|domain [[domain=]<name>]
   Chooses the store later commands use (kept in <home>/ipsec/store-location.json). The domain
-  store answers "no domain controller configured" until postern has a DC.`,
+  store is the domain's IPsec policy container on this DC (through its admin socket when it
+  runs, else the database); only a DC host has it. domain= must name the DC's domain.`,
   "set batch": `set batch [mode=]enable|disable
   Accepted for script compatibility; every postern command is already saved atomically.`,
   "show all": `show all [level=normal|verbose] [format=list|table] [wide=yes|no]`,
@@ -67,7 +69,8 @@ export const USAGE: Record<string, string> = {
   "show rule": `show rule [name=]<string> | id=<integer> | all | default  policy=<string> [type=tunnel|transport]
            [level=] [format=] [wide=]`,
   "show gpoassignedpolicy": `show gpoassignedpolicy [name=<GPO>]
-  The locally assigned policy; name= needs the domain (no domain controller configured).`,
+  Domain store: the domain policy assigned to GPO name= (every GPO without name=). Local
+  store: the locally assigned policy and the one Group Policy assigned (which overrides it).`,
   "show store": `show store
   Prints the current store (local or domain).`,
   exportpolicy: `exportpolicy [file=]<path>

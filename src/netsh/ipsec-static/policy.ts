@@ -1,6 +1,8 @@
 /**
  * `add|set|delete policy`. A policy carries main-mode settings, its rules and the default
  * response rule; at most one policy is assigned (assign=yes unassigns the others).
+ * In the domain store the flag is not used: `set policy assign=yes|no gponame=G` assigns the
+ * policy to (or removes it from) Group Policy object G, in the same DC transaction.
  * "If mmpfs is specified, qmpermm is set to 1" (2003 help).
  */
 import { UsageError } from "../../errors.js";
@@ -8,7 +10,7 @@ import { defaultDefaultRule, POLICY_DEFAULTS, POLICY_LIMITS } from "../../policy
 import type { Policy, PolicyStore } from "../../policy/model.js";
 import { defaultMmSecMethods, parseMmSecMethods } from "../../policy/secmethods.js";
 import type { TagSpec } from "../args.js";
-import { changeStore, type Ctx } from "./context.js";
+import { backendOf, changeStore, type Ctx } from "./context.js";
 import { checkUnique, findPolicy } from "./lookup.js";
 import { bool, exactlyOne, int, nonEmpty, type Parsed, parseArgs, str } from "./tags.js";
 
@@ -39,7 +41,15 @@ function assignOnly(store: PolicyStore, p: Policy, assign: boolean): void {
   p.assigned = assign;
 }
 
-function applySettings(ctx: Ctx, p: Parsed, pol: Policy, store: PolicyStore): void {
+/** Domain store: the `assigned` flag means nothing there; assignment is per GPO. */
+function domainAssignNote(ctx: Ctx, p: Parsed): void {
+  if (bool(p, "assign") !== undefined && !p.args.has("gponame"))
+    ctx.warn(
+      `${p.command}: note: in the domain store a policy takes effect when assigned to a Group Policy object (assign=yes gponame=NAME); assign= without gponame= is ignored`,
+    );
+}
+
+function applySettings(ctx: Ctx, p: Parsed, pol: Policy, store: PolicyStore, domain = false): void {
   const description = str(p, "description");
   if (description !== undefined) pol.description = description;
   const qmPerMm = int(p, "qmpermm", ...POLICY_LIMITS.qmPerMm);
@@ -62,14 +72,16 @@ function applySettings(ctx: Ctx, p: Parsed, pol: Policy, store: PolicyStore): vo
   if (mm !== undefined)
     pol.mmSecMethods = parseMmSecMethods(mm, ctx.warn, `${p.command}: mmsecmethods`);
   const assign = bool(p, "assign");
-  if (assign !== undefined) assignOnly(store, pol, assign);
+  if (assign !== undefined && !domain) assignOnly(store, pol, assign);
   pol.lastModified = ctx.stamp();
 }
 
-export function addPolicy(ctx: Ctx, tokens: string[]): void {
+export async function addPolicy(ctx: Ctx, tokens: string[]): Promise<void> {
   const p = parseArgs(tokens, ADD_POLICY, "add policy");
   const name = nonEmpty(p, "name") as string;
-  changeStore(ctx, (store) => {
+  const domain = backendOf(ctx).kind === "domain";
+  if (domain) domainAssignNote(ctx, p);
+  await changeStore(ctx, (store) => {
     checkUnique(store.policies, name, "policy");
     const pol: Policy = {
       guid: ctx.guid(),
@@ -82,39 +94,46 @@ export function addPolicy(ctx: Ctx, tokens: string[]): void {
       lastModified: ctx.stamp(),
     };
     store.policies.push(pol);
-    applySettings(ctx, p, pol, store);
+    applySettings(ctx, p, pol, store, domain);
   });
 }
 
-export function setPolicy(ctx: Ctx, tokens: string[]): void {
+export async function setPolicy(ctx: Ctx, tokens: string[]): Promise<void> {
   const p = parseArgs(tokens, SET_POLICY, "set policy");
   exactlyOne(p, ["name", "guid"]);
-  if (p.args.has("gponame")) {
+  const gpo = nonEmpty(p, "gponame");
+  const assign = bool(p, "assign");
+  const domain = backendOf(ctx).kind === "domain";
+  if (gpo !== undefined && !domain) {
     throw new UsageError(
-      "set policy: gponame= applies to the domain store only (no domain controller configured)",
+      "set policy: gponame= applies to the domain store only (set store location=domain, on the DC)",
     );
   }
-  changeStore(ctx, (store) => {
+  if (gpo !== undefined && assign === undefined)
+    throw new UsageError("set policy: gponame= needs assign=yes|no");
+  if (domain) domainAssignNote(ctx, p);
+  await changeStore(ctx, (store, tx) => {
     const pol = findPolicy(store, str(p, "name"), str(p, "guid"));
     const newname = nonEmpty(p, "newname");
     if (newname !== undefined) {
       checkUnique(store.policies, newname, "policy", pol.guid);
       pol.name = newname;
     }
-    applySettings(ctx, p, pol, store);
+    applySettings(ctx, p, pol, store, domain);
+    if (gpo !== undefined) tx.assign(gpo, assign ? pol.guid : null);
   });
 }
 
-export function deletePolicy(ctx: Ctx, tokens: string[]): void {
+export async function deletePolicy(ctx: Ctx, tokens: string[]): Promise<void> {
   if (tokens.length === 1 && tokens[0]?.toLowerCase() === "all") {
-    changeStore(ctx, (store) => {
+    await changeStore(ctx, (store) => {
       store.policies = [];
     });
     return;
   }
   const p = parseArgs(tokens, DELETE_POLICY, "delete policy");
   exactlyOne(p, ["name", "guid"]);
-  changeStore(ctx, (store) => {
+  await changeStore(ctx, (store) => {
     const pol = findPolicy(store, str(p, "name"), str(p, "guid"));
     store.policies = store.policies.filter((x) => x !== pol);
   });

@@ -99,11 +99,11 @@ function renumber(pol: Policy): void {
   });
 }
 
-export function addRule(ctx: Ctx, tokens: string[]): void {
+export async function addRule(ctx: Ctx, tokens: string[]): Promise<void> {
   const p = parseArgs(tokens, ADD_RULE, "add rule");
   const name = nonEmpty(p, "name") as string;
   checkRuleName(name, p.command);
-  changeStore(ctx, (store) => {
+  await changeStore(ctx, (store) => {
     const pol = findPolicy(store, str(p, "policy"));
     checkUnique(pol.rules, name, `rule of policy '${pol.name}':`);
     const rule: Rule = {
@@ -123,10 +123,10 @@ export function addRule(ctx: Ctx, tokens: string[]): void {
   });
 }
 
-export function setRule(ctx: Ctx, tokens: string[]): void {
+export async function setRule(ctx: Ctx, tokens: string[]): Promise<void> {
   const p = parseArgs(tokens, SET_RULE, "set rule");
   exactlyOne(p, ["name", "id"]);
-  changeStore(ctx, (store) => {
+  await changeStore(ctx, (store) => {
     const pol = findPolicy(store, str(p, "policy"));
     const rule = findRule(pol, str(p, "name"), str(p, "id"));
     const newname = nonEmpty(p, "newname");
@@ -140,7 +140,7 @@ export function setRule(ctx: Ctx, tokens: string[]): void {
   });
 }
 
-export function deleteRule(ctx: Ctx, tokens: string[]): void {
+export async function deleteRule(ctx: Ctx, tokens: string[]): Promise<void> {
   const all = tokens.some((t) => t.toLowerCase() === "all");
   const rest = tokens.filter((t) => t.toLowerCase() !== "all");
   const p = parseArgs(rest, DELETE_RULE, "delete rule");
@@ -148,7 +148,7 @@ export function deleteRule(ctx: Ctx, tokens: string[]): void {
     throw new UsageError("delete rule: give all, name= or id=, not several");
   }
   if (!all) exactlyOne(p, ["name", "id"]);
-  changeStore(ctx, (store) => {
+  await changeStore(ctx, (store) => {
     const pol = findPolicy(store, str(p, "policy"));
     if (all) {
       pol.rules = [];
@@ -161,9 +161,9 @@ export function deleteRule(ctx: Ctx, tokens: string[]): void {
   });
 }
 
-export function setDefaultRule(ctx: Ctx, tokens: string[]): void {
+export async function setDefaultRule(ctx: Ctx, tokens: string[]): Promise<void> {
   const p = parseArgs(tokens, SET_DEFAULTRULE, "set defaultrule");
-  changeStore(ctx, (store) => {
+  await changeStore(ctx, (store) => {
     const pol = findPolicy(store, str(p, "policy"));
     const d = pol.defaultRule;
     const pfs = bool(p, "qmpfs");

@@ -7,10 +7,11 @@
  * defaultRule?}; show store -> {location, domain}; show gpoassignedpolicy -> {assigned}.
  */
 import { PosternError, UsageError } from "../../errors.js";
+import { loadDomainAssigned } from "../../policy/effective.js";
 import { loadStoreLocation } from "../../policy/location.js";
 import type { FilterAction, FilterList, Policy, PolicyStore, Rule } from "../../policy/model.js";
 import type { TagSpec } from "../args.js";
-import { type Ctx, readStore } from "./context.js";
+import { backendOf, type Ctx, readStore } from "./context.js";
 import { findFilterAction, findFilterList, findPolicy, findRule } from "./lookup.js";
 import {
   kv,
@@ -120,9 +121,9 @@ function actionsLines(fas: readonly FilterAction[], v: View): string[] {
   return filterActionTable(fas, v.wide);
 }
 
-function showAll(ctx: Ctx, tokens: string[]): void {
+async function showAll(ctx: Ctx, tokens: string[]): Promise<void> {
   const v = view(ctx, "all", tokens, []);
-  const s = readStore(ctx);
+  const s = await readStore(ctx);
   if (ctx.env.json) {
     json(ctx, s);
     return;
@@ -136,9 +137,9 @@ function showAll(ctx: Ctx, tokens: string[]): void {
   ]);
 }
 
-function showPolicy(ctx: Ctx, tokens: string[]): void {
+async function showPolicy(ctx: Ctx, tokens: string[]): Promise<void> {
   const v = view(ctx, "policy", tokens, ["all"]);
-  const s = readStore(ctx);
+  const s = await readStore(ctx);
   const name = str(v.p, "name");
   const guid = str(v.p, "guid");
   const ps = name === undefined && guid === undefined ? s.policies : [findPolicy(s, name, guid)];
@@ -170,7 +171,7 @@ async function resolveNames(ctx: Ctx, fls: readonly FilterList[]): Promise<Map<s
 
 async function showFilterList(ctx: Ctx, tokens: string[]): Promise<void> {
   const v = view(ctx, "filterlist", tokens, ["all"]);
-  const s = readStore(ctx);
+  const s = await readStore(ctx);
   const name = str(v.p, "name");
   const rule = str(v.p, "rule");
   if (name !== undefined && rule !== undefined)
@@ -189,9 +190,9 @@ async function showFilterList(ctx: Ctx, tokens: string[]): Promise<void> {
   print(ctx, listsLines(fls, v));
 }
 
-function showFilterAction(ctx: Ctx, tokens: string[]): void {
+async function showFilterAction(ctx: Ctx, tokens: string[]): Promise<void> {
   const v = view(ctx, "filteraction", tokens, ["all"]);
-  const s = readStore(ctx);
+  const s = await readStore(ctx);
   const name = str(v.p, "name");
   const rule = str(v.p, "rule");
   if (name !== undefined && rule !== undefined)
@@ -209,9 +210,9 @@ function showFilterAction(ctx: Ctx, tokens: string[]): void {
   print(ctx, actionsLines(fas, v));
 }
 
-function showRule(ctx: Ctx, tokens: string[]): void {
+async function showRule(ctx: Ctx, tokens: string[]): Promise<void> {
   const v = view(ctx, "rule", tokens, ["all", "default"]);
-  const s = readStore(ctx);
+  const s = await readStore(ctx);
   const policyName = str(v.p, "policy");
   if (policyName === undefined) throw new UsageError("show rule: policy= is required");
   const pol = findPolicy(s, policyName);
@@ -244,25 +245,57 @@ function showRule(ctx: Ctx, tokens: string[]): void {
   print(ctx, [kv("Policy Name", pol.name), "", ...lines]);
 }
 
-function showGpoAssigned(ctx: Ctx, tokens: string[]): void {
+/**
+ * Domain store: the policy assigned to GPO name= (every GPO without name=). Local store:
+ * the locally assigned policy and, on a member, the one Group Policy assigned (which wins).
+ */
+async function showGpoAssigned(ctx: Ctx, tokens: string[]): Promise<void> {
   const v = view(ctx, "gpoassignedpolicy", tokens, []);
-  if (str(v.p, "name") !== undefined) {
-    throw new PosternError(
-      "no-dc",
-      "show gpoassignedpolicy: no domain controller configured (Group Policy objects live on the DC)",
+  const backend = backendOf(ctx);
+  const gpo = str(v.p, "name");
+  if (backend.kind === "domain") {
+    const list = await backend.assignments(gpo);
+    if (ctx.env.json) return json(ctx, { assignments: list });
+    return print(
+      ctx,
+      list.flatMap((a, i) => [
+        ...(i > 0 ? [""] : []),
+        kv("GPO Name", a.gpo),
+        kv("GPO GUID", `{${a.guid.toUpperCase()}}`),
+        kv("Assigned Policy", a.policy ? a.policy.name : "NONE"),
+        ...(a.policy ? [kv("Policy GUID", `{${a.policy.guid.toUpperCase()}}`)] : []),
+      ]),
     );
   }
-  const s = readStore(ctx);
+  if (gpo !== undefined) {
+    throw new PosternError(
+      "no-dc",
+      "show gpoassignedpolicy: name= needs the domain store (set store location=domain, on the DC)",
+    );
+  }
+  const s = await readStore(ctx);
   const p = s.policies.find((x) => x.assigned) ?? null;
+  const d = loadDomainAssigned(ctx.env.home);
+  const dp = d?.store.policies.find((x) => x.assigned) ?? null;
   if (ctx.env.json) {
-    json(ctx, { assigned: p });
+    json(ctx, {
+      assigned: p,
+      domain: d && dp ? { gpo: d.gpo, domain: d.domain, policy: dp } : null,
+    });
     return;
   }
   print(ctx, [
     kv("Source Machine", "Local Computer Policy"),
     kv("Assigned Policy", p ? p.name : "NONE"),
     ...(p ? [kv("Policy GUID", `{${p.guid.toUpperCase()}}`)] : []),
-    kv("Group Policy", "no domain controller configured"),
+    kv(
+      "Group Policy",
+      d && dp
+        ? `${dp.name} (GPO ${d.gpo}, domain ${d.domain}; overrides the local policy)`
+        : d
+          ? `none assigned (domain ${d.domain})`
+          : "none (not fetched: postern gpupdate on a domain member)",
+    ),
   ]);
 }
 

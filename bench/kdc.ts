@@ -1,0 +1,252 @@
+/**
+ * KDC throughput: our KDC (the `postern kdc` runner, a separate Node process) against MIT's
+ * `krb5kdc` (a throw-away realm with disable_last_success = true), same run, same load
+ * generator, same principals and enctype (aes256-cts-hmac-sha1-96):
+ *
+ *   1. both realms hold alice (password) and host/server1 (random key for MIT, password for
+ *      ours); realm name MIT.TEST for both, so alice's key (salt MIT.TESTalice) is the same
+ *   2. pre-build N AS-REQs with PA-ENC-TIMESTAMP and distinct nonces (no reply cache hit),
+ *      get a TGT from each KDC, pre-build N TGS-REQs for host/server1 per KDC
+ *   3. send them over UDP on loopback, CONCURRENCY requests in flight, each answered
+ *      before the next is sent on that slot; bounded by N and TIME_LIMIT_MS per phase
+ *   4. exchanges/s = answered / wall time; CPU per exchange = delta of the server's
+ *      utime+stime (/proc/PID/stat) / answered
+ *
+ * Usage: node dist/bench/kdc.js [N=2000] [CONCURRENCY=8]
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import * as dgram from "node:dgram";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { getEnctype, KeyUsage } from "../src/kerberos/crypto/index.js";
+import { decodeKrbMessage } from "../src/kerberos/messages/index.js";
+import {
+  buildAsReq,
+  buildTgsReq,
+  type Creds,
+  expectCreds,
+  principal,
+  readReply,
+} from "../test/kerberos-kdc/client.js";
+import { createMitRealm, freePort } from "../test/kerberos-codec/mit-realm.js";
+
+const N = Number(process.argv[2] ?? 2000);
+const CONCURRENCY = Number(process.argv[3] ?? 8);
+const TIME_LIMIT_MS = 60_000;
+const REALM = "MIT.TEST";
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
+const TICKS = 100; // USER_HZ on Linux
+
+/** User and system CPU of a process in ms (/proc/PID/stat fields 14, 15: utime, stime). */
+function cpuMs(pid: number): { user: number; sys: number } {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { user: (Number(f[11]) * 1000) / TICKS, sys: (Number(f[12]) * 1000) / TICKS };
+}
+
+function exchange(
+  sock: dgram.Socket,
+  port: number,
+  msg: Uint8Array,
+  waiters: Map<number, (b: Buffer) => void>,
+  slot: number,
+) {
+  return new Promise<Buffer | undefined>((resolve) => {
+    const timer = setTimeout(() => {
+      waiters.delete(slot);
+      resolve(undefined);
+    }, 2000);
+    waiters.set(slot, (b) => {
+      clearTimeout(timer);
+      resolve(b);
+    });
+    sock.send(msg, port, "127.0.0.1");
+  });
+}
+
+interface PhaseResult {
+  answered: number;
+  ok: number;
+  errors: number;
+  lost: number;
+  wallMs: number;
+  cpuMs: number;
+  sysMs: number;
+}
+
+/** CONCURRENCY slots, each a UDP socket sending its share of `reqs` one at a time. */
+async function load(port: number, pid: number, reqs: Uint8Array[]): Promise<PhaseResult> {
+  const socks = Array.from({ length: CONCURRENCY }, () => dgram.createSocket("udp4"));
+  const waiters = socks.map(() => new Map<number, (b: Buffer) => void>());
+  socks.forEach((s, i) => {
+    s.on("message", (m) => {
+      waiters[i]!.get(0)?.(m);
+      waiters[i]!.delete(0);
+    });
+  });
+  await Promise.all(socks.map((s) => new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()))));
+  const r: PhaseResult = { answered: 0, ok: 0, errors: 0, lost: 0, wallMs: 0, cpuMs: 0, sysMs: 0 };
+  let next = 0;
+  const cpu0 = cpuMs(pid);
+  const t0 = performance.now();
+  await Promise.all(
+    socks.map(async (s, i) => {
+      while (next < reqs.length && performance.now() - t0 < TIME_LIMIT_MS) {
+        const msg = reqs[next++]!;
+        const reply = await exchange(s, port, msg, waiters[i]!, 0);
+        if (!reply) {
+          r.lost++;
+          continue;
+        }
+        r.answered++;
+        if (decodeKrbMessage(new Uint8Array(reply)).type === "KRB-ERROR") r.errors++;
+        else r.ok++;
+      }
+    }),
+  );
+  r.wallMs = performance.now() - t0;
+  const cpu1 = cpuMs(pid);
+  r.cpuMs = cpu1.user + cpu1.sys - cpu0.user - cpu0.sys;
+  r.sysMs = cpu1.sys - cpu0.sys;
+  for (const s of socks) s.close();
+  return r;
+}
+
+const aliceKey = { etype: 18, key: getEnctype(18).stringToKey("alice-pw", `${REALM}alice`) };
+
+function asReqs(n: number): Uint8Array[] {
+  const now = Date.now();
+  return Array.from({ length: n }, (_, i) =>
+    buildAsReq({
+      realm: REALM,
+      cname: principal("alice"),
+      etypes: [18],
+      key: aliceKey,
+      nowMs: now,
+      nonce: 1_000_000 + i,
+    }),
+  );
+}
+
+async function tgt(port: number): Promise<Creds> {
+  const s = dgram.createSocket("udp4");
+  const w = new Map<number, (b: Buffer) => void>();
+  s.on("message", (m) => w.get(0)?.(m));
+  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
+  const reply = await exchange(s, port, asReqs(1)[0]!, w, 0);
+  s.close();
+  if (!reply) throw new Error(`no AS reply from port ${port}`);
+  return expectCreds(readReply(new Uint8Array(reply), aliceKey, KeyUsage.AS_REP_ENC_PART));
+}
+
+function tgsReqs(creds: Creds, n: number): Uint8Array[] {
+  const now = Date.now();
+  return Array.from({ length: n }, (_, i) =>
+    buildTgsReq({
+      realm: REALM,
+      tgt: creds,
+      cname: principal("alice"),
+      sname: principal("host", "server1.mit.test"),
+      etypes: [18],
+      nowMs: now,
+      nonce: 2_000_000 + i,
+    }),
+  );
+}
+
+async function startOurs(dir: string): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const db = path.join(dir, "db.json");
+  fs.writeFileSync(
+    db,
+    JSON.stringify({
+      realm: REALM,
+      domainSid: "S-1-5-21-5-6-7",
+      enctypes: [18, 17, 20, 19],
+      krbtgtPassword: "krbtgt-bench",
+      principals: [
+        { name: "alice", password: "alice-pw", rid: 1104, groups: [1105] },
+        { name: "SERVER1$", password: "server1-pw", rid: 1107, aliases: ["host/server1.mit.test"] },
+      ],
+    }),
+  );
+  // KDC_NODE_ARGS: extra node options for our KDC only (e.g. "--cpu-prof" to profile it).
+  const nodeArgs = (process.env.KDC_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, BIN, "kdc", "--db", db, "--port", String(port)],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  let out = "";
+  child.stdout!.on("data", (d) => {
+    out += String(d);
+  });
+  for (let i = 0; i < 200 && !out.includes("listening"); i++)
+    await new Promise((r) => setTimeout(r, 25));
+  if (!out.includes("listening")) throw new Error(`postern kdc did not start: ${out}`);
+  return { port, child };
+}
+
+const row = (name: string, kind: string, r: PhaseResult) => {
+  const rate = (r.answered / r.wallMs) * 1000;
+  const cpu = (r.cpuMs * 1000) / Math.max(1, r.answered);
+  const sys = (r.sysMs * 1000) / Math.max(1, r.answered);
+  return { name, kind, rate, cpu, sys, r };
+};
+
+async function main() {
+  const mit = await createMitRealm("bench");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pkd-bench-"));
+  let ours: { port: number; child: ChildProcess } | undefined;
+  try {
+    mit.ok("kadmin.local", ["-q", "addprinc -pw alice-pw +preauth alice"]);
+    mit.ok("kadmin.local", ["-q", "addprinc -randkey host/server1.mit.test"]);
+    await mit.startKdc();
+    const mitPid = Number(fs.readFileSync(path.join(mit.dir, "kdc.pid"), "utf8"));
+    ours = await startOurs(dir);
+    const oursPid = ours.child.pid!;
+    const rows = [];
+    // Warm-up (JIT, caches) with a few exchanges each, then the measured phases.
+    await load(ours.port, oursPid, asReqs(100));
+    await load(mit.port, mitPid, asReqs(100));
+    rows.push(row("postern kdc", "AS", await load(ours.port, oursPid, asReqs(N))));
+    rows.push(row("MIT krb5kdc", "AS", await load(mit.port, mitPid, asReqs(N))));
+    const ourTgs = tgsReqs(await tgt(ours.port), N);
+    const mitTgs = tgsReqs(await tgt(mit.port), N);
+    rows.push(row("postern kdc", "TGS", await load(ours.port, oursPid, ourTgs)));
+    rows.push(row("MIT krb5kdc", "TGS", await load(mit.port, mitPid, mitTgs)));
+    console.log(
+      `KDC bench: N=${N} per phase, ${CONCURRENCY} in flight, UDP loopback, aes256-cts-hmac-sha1-96, Node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}`,
+    );
+    console.log(
+      "| server | exchange | answered (ok/err/lost) | exchanges/s | CPU us/exchange | of which system |",
+    );
+    console.log("|---|---|---|---|---|---|");
+    for (const x of rows) {
+      console.log(
+        `| ${x.name} | ${x.kind} | ${x.r.answered} (${x.r.ok}/${x.r.errors}/${x.r.lost}) | ${x.rate.toFixed(0)} | ${x.cpu.toFixed(0)} | ${x.sys.toFixed(0)} |`,
+      );
+    }
+    for (const kind of ["AS", "TGS"]) {
+      const o = rows.find((x) => x.kind === kind && x.name === "postern kdc")!;
+      const m = rows.find((x) => x.kind === kind && x.name === "MIT krb5kdc")!;
+      console.log(
+        `${kind}: rate ours/MIT = ${(o.rate / m.rate).toFixed(2)}, CPU per exchange ours/MIT = ${(o.cpu / m.cpu).toFixed(2)}`,
+      );
+    }
+  } finally {
+    if (ours?.child.pid && ours.child.exitCode === null) {
+      const exited = new Promise((r) => ours?.child.once("exit", r));
+      process.kill(ours.child.pid, "SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    }
+    mit.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

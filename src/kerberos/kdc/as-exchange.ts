@@ -1,0 +1,142 @@
+/**
+ * The AS exchange (RFC 4120 §3.1), pre-authentication required:
+ *
+ *   1. look up the client (C_PRINCIPAL_UNKNOWN, CLIENT_REVOKED) and the service
+ *   2. no PA-ENC-TIMESTAMP -> PREAUTH_REQUIRED with PA-ETYPE-INFO2 (the client's keys, in
+ *      the client's etype order, with AD-style salts) and an empty PA-ENC-TIMESTAMP;
+ *      never PA-FX-FAST (we do not implement RFC 6113, and MIT clients armour if offered)
+ *   3. decrypt the timestamp with the client key of its etype (PREAUTH_FAILED), check skew
+ *   4. session key, times, flags; the PAC from the database; seal the ticket
+ *   5. AS-REP, enc-part in the key the client proved (key usage 3)
+ */
+import { getEnctype, KerberosCryptoError, KeyUsage } from "../crypto/index.js";
+import {
+  decodePaEncTimestamp,
+  decodePaEncTsEnc,
+  encodeEtypeInfo2,
+  encodeMethodData,
+  findPaData,
+  hasFlag,
+  KDC_OPTIONS,
+  type KdcReq,
+  PA_TYPE,
+  TICKET_FLAGS,
+} from "../messages/index.js";
+import { type KdcContext, nameText } from "./context.js";
+import { adSalt, type PrincipalEntry, type PrincipalKey } from "./database.js";
+import { kdcError } from "./errors.js";
+import { keyFor, keyForRequest, sessionEnctype, ticketKey } from "./keys.js";
+import { issueTimes } from "./lifetimes.js";
+import { buildPac } from "./pac-issue.js";
+import { buildKdcRep } from "./reply.js";
+import { lookupService } from "./service.js";
+import { sealTicket } from "./ticket.js";
+
+/** METHOD-DATA for PREAUTH_REQUIRED: ETYPE-INFO2 in the client's order, ENC-TIMESTAMP. */
+function preauthMethods(ctx: KdcContext, client: PrincipalEntry, etypes: readonly number[]) {
+  const salt = adSalt(ctx.config.realm, client.name, ctx.config.dnsDomain);
+  const seen = new Set<number>();
+  const entries = [];
+  for (const etype of etypes) {
+    if (seen.has(etype) || !keyForRequest(client.keys, [etype])) continue;
+    seen.add(etype);
+    entries.push({ etype, salt });
+  }
+  if (entries.length === 0) {
+    throw kdcError(
+      "KDC_ERR_ETYPE_NOSUPP",
+      `${client.name} has no key in any requested enctype [${etypes.join(", ")}]`,
+    );
+  }
+  return encodeMethodData([
+    { padataType: PA_TYPE.PA_ETYPE_INFO2, padataValue: encodeEtypeInfo2(entries) },
+    { padataType: PA_TYPE.PA_ENC_TIMESTAMP, padataValue: new Uint8Array(0) },
+  ]);
+}
+
+/** Step 3: the client key that decrypts a timely PA-ENC-TIMESTAMP. */
+function verifyTimestamp(ctx: KdcContext, req: KdcReq, client: PrincipalEntry): PrincipalKey {
+  const pa = findPaData(req.padata, PA_TYPE.PA_ENC_TIMESTAMP);
+  if (!pa) {
+    throw kdcError(
+      "KDC_ERR_PREAUTH_REQUIRED",
+      "pre-authentication required",
+      preauthMethods(ctx, client, req.reqBody.etype),
+    );
+  }
+  const enc = decodePaEncTimestamp(pa.padataValue);
+  const key = keyFor(client.keys, enc.etype, undefined);
+  if (!key) throw kdcError("KDC_ERR_PREAUTH_FAILED", `no client key of etype ${enc.etype}`);
+  let ts: ReturnType<typeof decodePaEncTsEnc>;
+  try {
+    const plain = getEnctype(key.etype, ctx.crypto).decrypt(
+      key.key,
+      KeyUsage.AS_REQ_PA_ENC_TIMESTAMP,
+      enc.cipher,
+    );
+    ts = decodePaEncTsEnc(plain);
+  } catch (e) {
+    if (e instanceof KerberosCryptoError)
+      throw kdcError("KDC_ERR_PREAUTH_FAILED", "pre-authentication failed (wrong password or key)");
+    throw e;
+  }
+  const t = ts.patimestamp.getTime() + Math.floor((ts.pausec ?? 0) / 1000);
+  if (Math.abs(t - ctx.now()) > ctx.config.skewMs)
+    throw kdcError("KRB_AP_ERR_SKEW", "client clock skew too great");
+  return key;
+}
+
+export function handleAsReq(ctx: KdcContext, req: KdcReq): Uint8Array {
+  const body = req.reqBody;
+  const { realm } = ctx.config;
+  if (!body.cname) throw kdcError("KDC_ERR_C_PRINCIPAL_UNKNOWN", "AS-REQ without cname");
+  if (!body.sname) throw kdcError("KDC_ERR_S_PRINCIPAL_UNKNOWN", "AS-REQ without sname");
+  if (body.realm.toUpperCase() !== realm)
+    throw kdcError("KDC_ERR_WRONG_REALM", `realm ${body.realm} is not served here`);
+  const clientText = nameText(body.cname);
+  const client = ctx.db.lookup(clientText, realm);
+  if (!client) throw kdcError("KDC_ERR_C_PRINCIPAL_UNKNOWN", `client ${clientText} unknown`);
+  if (!client.enabled) throw kdcError("KDC_ERR_CLIENT_REVOKED", `client ${clientText} is disabled`);
+  const service = lookupService(ctx, body.sname);
+  const replyKey = verifyTimestamp(ctx, req, client);
+
+  const now = ctx.now();
+  const times = issueTimes(body, now, now, ctx.config);
+  const forwardable = hasFlag(body.kdcOptions, KDC_OPTIONS.forwardable);
+  const flags =
+    TICKET_FLAGS.initial |
+    TICKET_FLAGS.preAuthent |
+    (forwardable ? TICKET_FLAGS.forwardable : 0) |
+    (times.renewTill ? TICKET_FLAGS.renewable : 0);
+  const etype = sessionEnctype(body.etype, ctx.config.sessionEnctypes, service.keys);
+  const part = {
+    flags: flags >>> 0,
+    key: { keytype: etype, keyvalue: getEnctype(etype, ctx.crypto).generateKey() },
+    crealm: realm,
+    cname: body.cname,
+    transited: { trType: 1, contents: new Uint8Array(0) },
+    ...times,
+    ...(body.addresses ? { caddr: body.addresses } : {}),
+  };
+  const ticket = sealTicket({
+    part,
+    pac: buildPac(client, clientText, now, ctx.config, service.isTgt),
+    realm,
+    sname: body.sname,
+    serverKey: ticketKey(service.keys, nameText(body.sname)),
+    kdcKey: ticketKey(ctx.config.krbtgtKeys, "krbtgt"),
+    isTgt: service.isTgt,
+    deps: ctx.crypto,
+  });
+  return buildKdcRep(ctx, {
+    kind: "AS",
+    body,
+    crealm: realm,
+    cname: body.cname,
+    ticket,
+    part,
+    replyKey,
+    usage: KeyUsage.AS_REP_ENC_PART,
+    now: new Date(Math.floor(now / 1000) * 1000),
+  });
+}

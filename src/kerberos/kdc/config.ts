@@ -1,0 +1,62 @@
+/**
+ * KDC configuration: realm, krbtgt keys, lifetimes and limits. `resolveKdcConfig` fills
+ * defaults (MIT's: 10 h max_life, 7 d max_renewable_life, 5 min clock skew).
+ */
+import { PosternError } from "../../errors.js";
+import type { PrincipalKey } from "./database.js";
+
+export interface KdcConfig {
+  /** The realm served, upper case ("PKD.TEST"). */
+  realm: string;
+  /**
+   * krbtgt/REALM@REALM keys (every etype the KDC should accept TGTs in; the first seals
+   * TGTs). Absent: read once from the database as "krbtgt/REALM" (as the DC's directory has it).
+   */
+  krbtgtKeys?: PrincipalKey[];
+  /** DNS domain for UPN_DNS_INFO and machine salts; default lower(realm). */
+  dnsDomain?: string;
+  /** NetBIOS domain name for LOGON_INFO; default the realm's first label. */
+  netbiosDomain?: string;
+  /** Longest ticket life, default 10 h. */
+  maxLifeMs?: number;
+  /** Longest renewable life, default 7 d; 0 disables renewable tickets. */
+  maxRenewableLifeMs?: number;
+  /** Accepted clock skew, default 5 min (RFC 4120 §1.5.2). */
+  skewMs?: number;
+  /** Largest reply sent over UDP; larger ones become KRB_ERR_RESPONSE_TOO_BIG. Default 1400. */
+  maxUdpReplyBytes?: number;
+  /** Enctypes the KDC issues session keys in, strongest first; default [18, 17, 20, 19]. */
+  sessionEnctypes?: number[];
+}
+
+export type ResolvedKdcConfig = Required<KdcConfig>;
+
+export interface KrbtgtSource {
+  lookup(name: string, realm: string): { keys: PrincipalKey[] } | null;
+}
+
+export const DEFAULT_MAX_LIFE_MS = 10 * 3600_000;
+export const DEFAULT_MAX_RENEWABLE_LIFE_MS = 7 * 86400_000;
+export const DEFAULT_SKEW_MS = 5 * 60_000;
+export const DEFAULT_MAX_UDP_REPLY_BYTES = 1400;
+
+export function resolveKdcConfig(c: KdcConfig, db: KrbtgtSource): ResolvedKdcConfig {
+  const realm = c.realm.toUpperCase();
+  const krbtgtKeys = c.krbtgtKeys ?? db.lookup(`krbtgt/${realm}`, realm)?.keys ?? [];
+  if (krbtgtKeys.length === 0)
+    throw new PosternError(
+      "kdc-no-krbtgt",
+      `KDC for ${realm}: no krbtgt/${realm} keys (configuration or database)`,
+    );
+  return {
+    realm,
+    krbtgtKeys,
+    dnsDomain: (c.dnsDomain ?? realm).toLowerCase(),
+    netbiosDomain: c.netbiosDomain ?? realm.split(".")[0]!,
+    maxLifeMs: c.maxLifeMs ?? DEFAULT_MAX_LIFE_MS,
+    maxRenewableLifeMs: c.maxRenewableLifeMs ?? DEFAULT_MAX_RENEWABLE_LIFE_MS,
+    skewMs: c.skewMs ?? DEFAULT_SKEW_MS,
+    maxUdpReplyBytes: c.maxUdpReplyBytes ?? DEFAULT_MAX_UDP_REPLY_BYTES,
+    sessionEnctypes: c.sessionEnctypes ?? [18, 17, 20, 19],
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * The DC's `startKdc` seam (src/dc/daemon.ts: `(deps: {principals, host, port, log}) =>
+ * Promise<Closable>`), filled by our KDC. The seam does not carry the realm, so the DC
+ * wiring names it when it builds the starter:
+ *
+ *   startKdc: kdcStarter({ realm: domain.realm, netbiosDomain: domain.netbios })
+ *
+ * krbtgt keys come from the directory ("krbtgt/REALM") when the KDC starts; a krbtgt key
+ * change needs a restart of the KDC.
+ */
+import type { KdcConfig } from "./config.js";
+import type { PrincipalDatabase } from "./database.js";
+import { createKdcServer } from "./server.js";
+
+export interface DcKdcDeps {
+  principals: PrincipalDatabase;
+  host: string;
+  port: number;
+  log: (line: string) => void;
+}
+
+export function kdcStarter(config: KdcConfig) {
+  return async (deps: DcKdcDeps): Promise<{ close(): Promise<void> }> => {
+    const server = createKdcServer({
+      ...config,
+      database: deps.principals,
+      listen: { address: deps.host, port: deps.port },
+    });
+    const at = await server.start();
+    deps.log(`kdc: realm ${config.realm.toUpperCase()} on ${at.address}:${at.port} (udp, tcp)`);
+    return {
+      async close() {
+        await server.stop();
+        deps.log(`kdc: stopped; counters ${JSON.stringify(server.counters())}`);
+      },
+    };
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * Authenticating a TGS-REQ (RFC 4120 §3.3.2): the PA-TGS-REQ AP-REQ's ticket must be our
+ * TGT, its authenticator must decrypt with the TGT session key (usage 7), name the TGT's
+ * client, be within the skew, and carry a keyed checksum (usage 6) over the req-body bytes
+ * as received.
+ */
+import {
+  type CryptoDeps,
+  getChecksumType,
+  getEnctype,
+  KerberosCryptoError,
+  KeyUsage,
+} from "../crypto/index.js";
+import {
+  type Authenticator,
+  decodeApReq,
+  decodeAuthenticator,
+  type EncTicketPart,
+  findPaData,
+  type KdcReq,
+  PA_TYPE,
+} from "../messages/index.js";
+import type { ResolvedKdcConfig } from "./config.js";
+import { isKrbtgt, nameText } from "./context.js";
+import type { PrincipalKey } from "./database.js";
+import { kdcError } from "./errors.js";
+import { digestKey, type ExpiringCache } from "./replay.js";
+import { openTicket } from "./ticket.js";
+
+export interface TgsAuth {
+  tgt: EncTicketPart;
+  krbtgtKey: PrincipalKey;
+  authenticator: Authenticator;
+}
+
+function decryptAuthenticator(tgt: EncTicketPart, cipher: Uint8Array, deps: CryptoDeps) {
+  try {
+    const e = getEnctype(tgt.key.keytype, deps);
+    return decodeAuthenticator(e.decrypt(tgt.key.keyvalue, KeyUsage.TGS_REQ_AUTH, cipher));
+  } catch (e) {
+    if (e instanceof KerberosCryptoError)
+      throw kdcError("KRB_AP_ERR_BAD_INTEGRITY", "TGS-REQ authenticator does not decrypt");
+    throw e;
+  }
+}
+
+function checkBodyChecksum(
+  tgt: EncTicketPart,
+  a: Authenticator,
+  bodyBytes: Uint8Array,
+  deps: CryptoDeps,
+) {
+  if (!a.cksum) throw kdcError("KRB_AP_ERR_INAPP_CKSUM", "TGS-REQ authenticator has no checksum");
+  let ok: boolean;
+  try {
+    const ck = getChecksumType(a.cksum.cksumtype, deps);
+    if (ck.etype !== tgt.key.keytype)
+      throw kdcError(
+        "KRB_AP_ERR_INAPP_CKSUM",
+        `checksum type ${a.cksum.cksumtype} does not fit the session key`,
+      );
+    ok = ck.verify(tgt.key.keyvalue, KeyUsage.TGS_REQ_AUTH_CKSUM, bodyBytes, a.cksum.checksum);
+  } catch (e) {
+    if (e instanceof KerberosCryptoError) throw kdcError("KDC_ERR_SUMTYPE_NOSUPP", e.message);
+    throw e;
+  }
+  if (!ok) throw kdcError("KRB_AP_ERR_MODIFIED", "TGS-REQ body checksum does not verify");
+}
+
+/** Steps above; `renewing` allows an expired TGT whose renew-till has not passed. */
+export function authenticateTgsReq(
+  req: KdcReq,
+  bodyBytes: Uint8Array,
+  cfg: ResolvedKdcConfig,
+  nowMs: number,
+  renewing: boolean,
+  deps: CryptoDeps,
+  seen: ExpiringCache<true>,
+): TgsAuth {
+  const pa = findPaData(req.padata, PA_TYPE.PA_TGS_REQ);
+  if (!pa) throw kdcError("KDC_ERR_PADATA_TYPE_NOSUPP", "TGS-REQ without PA-TGS-REQ");
+  const apReq = decodeApReq(pa.padataValue);
+  if (!isKrbtgt(apReq.ticket.sname, cfg.realm) || apReq.ticket.realm !== cfg.realm)
+    throw kdcError(
+      "KRB_AP_ERR_NOT_US",
+      `ticket is for ${nameText(apReq.ticket.sname)}@${apReq.ticket.realm}`,
+    );
+  const { part: tgt, key } = openTicket(apReq.ticket, cfg.krbtgtKeys, "krbtgt", deps);
+  const a = decryptAuthenticator(tgt, apReq.authenticator.cipher, deps);
+  if (a.crealm !== tgt.crealm || nameText(a.cname) !== nameText(tgt.cname))
+    throw kdcError("KRB_AP_ERR_BADMATCH", "authenticator client differs from the ticket's");
+  const ctime = a.ctime.getTime() + Math.floor(a.cusec / 1000);
+  if (Math.abs(ctime - nowMs) > cfg.skewMs)
+    throw kdcError("KRB_AP_ERR_SKEW", "client clock skew too great");
+  checkBodyChecksum(tgt, a, bodyBytes, deps);
+  const id = digestKey(apReq.authenticator.cipher);
+  if (seen.get(id, nowMs)) throw kdcError("KRB_AP_ERR_REPEAT", "TGS-REQ authenticator replayed");
+  seen.set(id, true, nowMs);
+  const start = (tgt.starttime ?? tgt.authtime).getTime();
+  if (start > nowMs + cfg.skewMs) throw kdcError("KRB_AP_ERR_TKT_NYV", "TGT not yet valid");
+  if (renewing) {
+    if (!tgt.renewTill) throw kdcError("KDC_ERR_BADOPTION", "ticket is not renewable");
+    if (tgt.renewTill.getTime() < nowMs)
+      throw kdcError("KRB_AP_ERR_TKT_EXPIRED", "TGT renew-till has passed");
+  } else if (tgt.endtime.getTime() < nowMs - cfg.skewMs) {
+    throw kdcError("KRB_AP_ERR_TKT_EXPIRED", "TGT has expired");
+  }
+  return { tgt, krbtgtKey: key, authenticator: a };
+}

@@ -1,0 +1,193 @@
+/**
+ * The TGS exchange (RFC 4120 §3.3):
+ *
+ *   1. authenticate the request with the TGT (tgs-auth.ts) and check the TGT's PAC
+ *   2. the client account must still exist and be enabled (CLIENT_REVOKED)
+ *   3. RENEW: a new ticket for the same service with the same PAC, endtime extended up to
+ *      renew-till; S4U2Self (PA-FOR-USER): the user's current PAC from the database;
+ *      otherwise: a service ticket whose PAC is the TGT's (the groups as of the AS exchange)
+ *   4. seal with the service key; TGS-REP enc-part in the subkey (usage 9) or session key (8)
+ */
+import { getEnctype, KeyUsage } from "../crypto/index.js";
+import {
+  type EncTicketPart,
+  findPaData,
+  hasFlag,
+  KDC_OPTIONS,
+  type KdcReq,
+  PA_TYPE,
+  TICKET_FLAGS,
+  type Ticket,
+} from "../messages/index.js";
+import { PAC_TYPE, type Pac, type PacBuffer, sidFromBytes } from "../pac/index.js";
+import type { PrincipalName } from "../principal.js";
+import { type KdcContext, nameText, type ServiceInfo } from "./context.js";
+import { kdcError } from "./errors.js";
+import { sessionEnctype, ticketKey } from "./keys.js";
+import { issueTimes, seconds } from "./lifetimes.js";
+import { buildPac } from "./pac-issue.js";
+import { buildKdcRep } from "./reply.js";
+import { resolveS4uSelf } from "./s4u-self.js";
+import { lookupService } from "./service.js";
+import { authenticateTgsReq, type TgsAuth } from "./tgs-auth.js";
+import { checkTgtPac, sealTicket } from "./ticket.js";
+
+type TicketPart = Omit<EncTicketPart, "authorizationData">;
+
+interface Issue {
+  part: TicketPart;
+  pac: Pac;
+  cname: PrincipalName;
+  crealm: string;
+}
+
+/** Buffers carried into a ticket issued from a TGT: no signatures; TGT-only ones only into TGTs. */
+const TGT_ONLY = [PAC_TYPE.ATTRIBUTES_INFO, PAC_TYPE.REQUESTER_SID] as number[];
+const carried = (pac: Pac, toTgt: boolean): Pac => ({
+  buffers: pac.buffers.filter(
+    (b: PacBuffer) =>
+      b.kind !== "signature" && (toTgt || b.kind !== "raw" || !TGT_ONLY.includes(b.type)),
+  ),
+});
+
+/** MS-KILE §3.3.5.7: a TGT's REQUESTER_SID must be the SID of the account its name is now. */
+function checkRequester(pac: Pac, accountSid: string | undefined) {
+  const raw = pac.buffers.find((b) => b.kind === "raw" && b.type === PAC_TYPE.REQUESTER_SID);
+  if (raw?.kind !== "raw" || accountSid === undefined) return;
+  if (sidFromBytes(raw.data).sid !== accountSid)
+    throw kdcError("KDC_ERR_TGT_REVOKED", "TGT was issued to a different account of that name");
+}
+
+function newKey(ctx: KdcContext, req: KdcReq, service: ServiceInfo) {
+  const etype = sessionEnctype(req.reqBody.etype, ctx.config.sessionEnctypes, service.keys);
+  return { keytype: etype, keyvalue: getEnctype(etype, ctx.crypto).generateKey() };
+}
+
+function renew(ctx: KdcContext, req: KdcReq, auth: TgsAuth, service: ServiceInfo, pac: Pac): Issue {
+  const { tgt } = auth;
+  if (!hasFlag(tgt.flags, TICKET_FLAGS.renewable) || !tgt.renewTill)
+    throw kdcError("KDC_ERR_BADOPTION", "ticket is not renewable");
+  if (!service.isTgt) throw kdcError("KDC_ERR_BADOPTION", "RENEW names a different service");
+  const now = seconds(ctx.now());
+  const life = tgt.endtime.getTime() - (tgt.starttime ?? tgt.authtime).getTime();
+  const part: TicketPart = {
+    ...tgt,
+    key: newKey(ctx, req, service),
+    starttime: new Date(now),
+    endtime: new Date(Math.min(now + life, tgt.renewTill.getTime())),
+  };
+  delete (part as EncTicketPart).authorizationData;
+  return { part, pac: carried(pac, true), cname: tgt.cname, crealm: tgt.crealm };
+}
+
+function serviceTicket(
+  ctx: KdcContext,
+  req: KdcReq,
+  auth: TgsAuth,
+  service: ServiceInfo,
+  pac: Pac,
+): Issue {
+  const { tgt } = auth;
+  const body = req.reqBody;
+  const cap = {
+    endMs: tgt.endtime.getTime(),
+    ...(hasFlag(tgt.flags, TICKET_FLAGS.renewable) && tgt.renewTill
+      ? { renewTillMs: tgt.renewTill.getTime() }
+      : {}),
+  };
+  const times = issueTimes(body, ctx.now(), tgt.authtime.getTime(), ctx.config, cap);
+  const forwardable =
+    hasFlag(body.kdcOptions, KDC_OPTIONS.forwardable) &&
+    hasFlag(tgt.flags, TICKET_FLAGS.forwardable);
+  const flags =
+    (tgt.flags & TICKET_FLAGS.preAuthent) |
+    (forwardable ? TICKET_FLAGS.forwardable : 0) |
+    (times.renewTill ? TICKET_FLAGS.renewable : 0);
+  const part: TicketPart = {
+    flags: flags >>> 0,
+    key: newKey(ctx, req, service),
+    crealm: tgt.crealm,
+    cname: tgt.cname,
+    transited: tgt.transited,
+    ...times,
+    ...(tgt.caddr ? { caddr: tgt.caddr } : {}),
+  };
+  return { part, pac: carried(pac, service.isTgt), cname: tgt.cname, crealm: tgt.crealm };
+}
+
+function s4uSelf(
+  ctx: KdcContext,
+  req: KdcReq,
+  auth: TgsAuth,
+  service: ServiceInfo,
+): Issue | undefined {
+  const pa = findPaData(req.padata, PA_TYPE.PA_FOR_USER);
+  if (!pa) return undefined;
+  const { forUser, entry } = resolveS4uSelf(ctx, pa, auth.tgt, service.account);
+  const now = ctx.now();
+  const issued = serviceTicket(ctx, req, auth, service, { buffers: [] });
+  const part: TicketPart = {
+    ...issued.part,
+    flags: (issued.part.flags & ~TICKET_FLAGS.forwardable) >>> 0,
+    crealm: forUser.userRealm,
+    cname: forUser.userName,
+    authtime: new Date(seconds(now)),
+  };
+  const pac = buildPac(entry, nameText(forUser.userName), now, ctx.config, false);
+  return { part, pac, cname: forUser.userName, crealm: forUser.userRealm };
+}
+
+export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array): Uint8Array {
+  const body = req.reqBody;
+  const { realm } = ctx.config;
+  const renewing = hasFlag(body.kdcOptions, KDC_OPTIONS.renew);
+  if (hasFlag(body.kdcOptions, KDC_OPTIONS.validate))
+    throw kdcError("KDC_ERR_BADOPTION", "VALIDATE is not supported (no postdated tickets)");
+  if (hasFlag(body.kdcOptions, KDC_OPTIONS.encTktInSkey))
+    throw kdcError("KDC_ERR_BADOPTION", "user-to-user (ENC-TKT-IN-SKEY) is not supported");
+  const auth = authenticateTgsReq(
+    req,
+    bodyBytes,
+    ctx.config,
+    ctx.now(),
+    renewing,
+    ctx.crypto,
+    ctx.authenticators,
+  );
+  const pac = checkTgtPac(auth.tgt, auth.krbtgtKey, ctx.crypto);
+  const client = ctx.db.lookup(nameText(auth.tgt.cname), auth.tgt.crealm);
+  if (client && !client.enabled)
+    throw kdcError("KDC_ERR_CLIENT_REVOKED", `client ${nameText(auth.tgt.cname)} is disabled`);
+  checkRequester(pac, client?.accountSid);
+  if (!body.sname) throw kdcError("KDC_ERR_S_PRINCIPAL_UNKNOWN", "TGS-REQ without sname");
+  if (body.realm.toUpperCase() !== realm)
+    throw kdcError("KDC_ERR_WRONG_REALM", `realm ${body.realm} is not served here`);
+  const service = lookupService(ctx, body.sname);
+  const issue = renewing
+    ? renew(ctx, req, auth, service, pac)
+    : (s4uSelf(ctx, req, auth, service) ?? serviceTicket(ctx, req, auth, service, pac));
+  const ticket: Ticket = sealTicket({
+    part: issue.part,
+    pac: issue.pac,
+    realm,
+    sname: body.sname,
+    serverKey: ticketKey(service.keys, nameText(body.sname)),
+    kdcKey: ticketKey(ctx.config.krbtgtKeys, "krbtgt"),
+    isTgt: service.isTgt,
+    deps: ctx.crypto,
+  });
+  const subkey = auth.authenticator.subkey;
+  return buildKdcRep(ctx, {
+    kind: "TGS",
+    body,
+    crealm: issue.crealm,
+    cname: issue.cname,
+    ticket,
+    part: issue.part,
+    replyKey: subkey
+      ? { etype: subkey.keytype, key: subkey.keyvalue }
+      : { etype: auth.tgt.key.keytype, key: auth.tgt.key.keyvalue },
+    usage: subkey ? KeyUsage.TGS_REP_ENC_PART_SUBKEY : KeyUsage.TGS_REP_ENC_PART_SESSION_KEY,
+    now: new Date(seconds(ctx.now())),
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * Sealing and opening tickets (RFC 4120 §5.3, key usage 2) with the PAC inside
+ * AD-IF-RELEVANT / AD-WIN2K-PAC. Sealing a service ticket:
+ *
+ *   1. EncTicketPart with the PAC's ad-data set to one zero byte -> DER -> ticket signature
+ *      (MS-PAC §2.8.3; not for krbtgt tickets, as Windows and MIT do)
+ *   2. PAC signed with the service key (server signature) and the krbtgt key (KDC signature)
+ *   3. EncTicketPart with the signed PAC -> DER -> encrypted with the service key
+ */
+import { type CryptoDeps, getEnctype, KerberosCryptoError, KeyUsage } from "../crypto/index.js";
+import {
+  AD_TYPE,
+  type AuthorizationData,
+  decodeAdIfRelevant,
+  decodeEncTicketPart,
+  type EncTicketPart,
+  encodeAdIfRelevant,
+  encodeEncTicketPart,
+  type Ticket,
+} from "../messages/index.js";
+import { type Pac, PacError, signPac } from "../pac/index.js";
+import type { PrincipalKey } from "./database.js";
+import { kdcError } from "./errors.js";
+import { keyFor } from "./keys.js";
+import { verifyTgtPac } from "./tgt-pac.js";
+
+const pacAd = (pac: Uint8Array): AuthorizationData => [
+  encodeAdIfRelevant([{ adType: AD_TYPE.AD_WIN2K_PAC, adData: pac }]),
+];
+
+export interface SealInput {
+  part: Omit<EncTicketPart, "authorizationData">;
+  pac: Pac;
+  realm: string;
+  sname: Ticket["sname"];
+  serverKey: PrincipalKey;
+  kdcKey: PrincipalKey;
+  isTgt: boolean;
+  deps: CryptoDeps;
+}
+
+/** A Ticket whose EncTicketPart carries `pac`, signed as MS-PAC §2.8 says. */
+export function sealTicket(s: SealInput): Ticket {
+  const serverPacKey = { etype: s.serverKey.etype, key: s.serverKey.key };
+  const kdcPacKey = { etype: s.kdcKey.etype, key: s.kdcKey.key };
+  const ticketBytes = s.isTgt
+    ? undefined
+    : encodeEncTicketPart({ ...s.part, authorizationData: pacAd(Uint8Array.of(0)) });
+  const signed = signPac(s.pac, serverPacKey, kdcPacKey, { ticket: ticketBytes, deps: s.deps });
+  const plain = encodeEncTicketPart({ ...s.part, authorizationData: pacAd(signed) });
+  const e = getEnctype(s.serverKey.etype, s.deps);
+  return {
+    realm: s.realm,
+    sname: s.sname,
+    encPart: {
+      etype: s.serverKey.etype,
+      kvno: s.serverKey.kvno,
+      cipher: e.encrypt(s.serverKey.key, KeyUsage.KDC_REP_TICKET, plain),
+    },
+  };
+}
+
+/** Decrypts a ticket with one of `keys`; BAD_INTEGRITY / BADKEYVER / MODIFIED otherwise. */
+export function openTicket(
+  ticket: Ticket,
+  keys: readonly PrincipalKey[],
+  who: string,
+  deps?: CryptoDeps,
+) {
+  const key = keyFor(keys, ticket.encPart.etype, ticket.encPart.kvno);
+  if (!key) {
+    throw kdcError(
+      "KRB_AP_ERR_BADKEYVER",
+      `no ${who} key of etype ${ticket.encPart.etype} kvno ${ticket.encPart.kvno ?? "-"}`,
+    );
+  }
+  let plain: Uint8Array;
+  try {
+    plain = getEnctype(key.etype, deps).decrypt(
+      key.key,
+      KeyUsage.KDC_REP_TICKET,
+      ticket.encPart.cipher,
+    );
+  } catch (e) {
+    if (e instanceof KerberosCryptoError)
+      throw kdcError("KRB_AP_ERR_BAD_INTEGRITY", `ticket for ${who} does not decrypt`);
+    throw e;
+  }
+  return { part: decodeEncTicketPart(plain), key };
+}
+
+/** The PAC bytes in an EncTicketPart, or undefined. */
+export function ticketPacBytes(part: EncTicketPart): Uint8Array | undefined {
+  for (const ad of part.authorizationData ?? []) {
+    if (ad.adType !== AD_TYPE.AD_IF_RELEVANT) continue;
+    for (const inner of decodeAdIfRelevant(ad.adData)) {
+      if (inner.adType === AD_TYPE.AD_WIN2K_PAC) return inner.adData;
+    }
+  }
+  return undefined;
+}
+
+/** Verifies a TGT's PAC with the krbtgt key (tgt-pac.ts); MODIFIED if it fails. */
+export function checkTgtPac(part: EncTicketPart, krbtgtKey: PrincipalKey, deps: CryptoDeps): Pac {
+  const bytes = ticketPacBytes(part);
+  if (!bytes) throw kdcError("KRB_AP_ERR_MODIFIED", "TGT carries no PAC");
+  try {
+    return verifyTgtPac(bytes, krbtgtKey, deps);
+  } catch (e) {
+    if (e instanceof PacError || e instanceof KerberosCryptoError)
+      throw kdcError("KRB_AP_ERR_MODIFIED", `TGT PAC: ${e.message}`);
+    throw e;
+  }
+}
