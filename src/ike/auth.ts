@@ -20,9 +20,22 @@ export interface AuthContext {
   peerId: string;
   spiI: Buffer;
   spiR: Buffer;
+  /** One object per IKE SA, the same in buildAuth and verifyAuth: providers that carry
+   * state from one to the other (Kerberos: the AP-REQ subkey) key a WeakMap with it. */
+  session: object;
 }
 
-export type AuthVerdict = { ok: true } | { ok: false; reason: string };
+/** Who the peer proved to be, beyond its IKE ID (Kerberos: principal and PAC SIDs). */
+export interface PeerIdentity {
+  method: string;
+  /** "host/xp.bigfirm.test@BIGFIRM.TEST", a certificate subject... */
+  principal: string;
+  /** From a verified PAC (absent when the ticket had none or no LOGON_INFO). */
+  userSid?: string;
+  groupSids?: string[];
+}
+
+export type AuthVerdict = { ok: true; identity?: PeerIdentity } | { ok: false; reason: string };
 
 export interface AuthMethodProvider {
   /** Name for logs: "psk", "kerberos", "rootca". */

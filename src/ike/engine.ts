@@ -13,6 +13,7 @@
  */
 import { hash } from "../crypto/primitives.js";
 import { ExchangeType, exchangeName, NotifyType } from "./constants.js";
+import type { PeerIdentity } from "./auth.js";
 import type { EngineContext, Reply, ResponseHandler } from "./context.js";
 import { openMessage, type SkKeys, sealMessage } from "./crypto.js";
 import { IkeError } from "./errors.js";
@@ -52,6 +53,9 @@ export interface IkeSaInfo {
   remote: Endpoint;
   natT: boolean;
   children: number[];
+  /** The peer's IKE ID and what its auth method verified (Kerberos: PAC SIDs). */
+  peerId: string | null;
+  identity: PeerIdentity | null;
 }
 
 export interface IkeEngine {
@@ -90,6 +94,14 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     remote: { ...sa.remote },
     natT: sa.natT,
     children: [...sa.children.keys()],
+    peerId: sa.peerId,
+    identity: sa.identity ?? null,
+  });
+
+  const peerOf = (sa: IkeSa) => ({
+    id: sa.peerId,
+    identity: sa.identity ?? null,
+    remote: { ...sa.remote },
   });
 
   function keysFor(sa: IkeSa, sending: boolean): SkKeys {
@@ -263,10 +275,10 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       if (why) ctx.log(sa, why);
       transition(sa, "closed", deps.log);
       removeSa(sa);
-      deps.onIkeSaState?.(sa.peer.name, spiText(sa), "closed");
+      deps.onIkeSaState?.(sa.peer.name, spiText(sa), "closed", peerOf(sa));
     },
     established(sa) {
-      deps.onIkeSaState?.(sa.peer.name, spiText(sa), "established");
+      deps.onIkeSaState?.(sa.peer.name, spiText(sa), "established", peerOf(sa));
       scheduleLiveness(sa);
       const life = sa.peer.ikeLifetimeSec ?? 0;
       if (life > 0 && sa.initiator) {

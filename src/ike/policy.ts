@@ -3,7 +3,8 @@
  * a rule whose filter action is "negotiate". Main-mode methods and lifetime come from the
  * policy, quick-mode methods and PFS from the filter action, tunnel or transport from the
  * rule, and authentication from the rule's ordered methods: the first one this host can
- * serve (IKEv2 authenticates an SA with one method). Preshared keys are built here;
+ * serve (IKEv2 authenticates an SA with one method) is the initiator's; a responder also
+ * accepts the later usable ones (`authAlternatives`), matched by AUTH method. Preshared keys are built here;
  * certificates (rootca) and Kerberos come from providers the caller passes.
  */
 import type { AuthMethod, FilterAction, Policy, Rule } from "../policy/model.js";
@@ -48,11 +49,10 @@ export function peerFromPolicy(input: PeerFromPolicyInput): PeerConfig {
       `rule ${rule.id} (${rule.name}): filter action "${action.name}" is ${action.action}, not negotiate; no IKE needed`,
     );
   }
-  let auth: AuthMethodProvider | null = null;
-  for (const m of rule.auth) {
-    auth = authFor(m, input);
-    if (auth) break;
-  }
+  const usable = rule.auth
+    .map((m) => authFor(m, input))
+    .filter((p): p is AuthMethodProvider => p !== null);
+  const [auth, ...authAlternatives] = usable;
   if (!auth) {
     const kinds = rule.auth.map((m) => m.kind).join(", ") || "none";
     throw new IkeError(
@@ -72,6 +72,7 @@ export function peerFromPolicy(input: PeerFromPolicyInput): PeerConfig {
           : input.remoteAddress
         : input.remoteId,
     auth,
+    authAlternatives,
     mm: policy.mmSecMethods,
     qm: action.qmSecMethods,
     pfs: action.qmPfs,

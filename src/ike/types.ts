@@ -5,7 +5,7 @@
  */
 import type { DhKeyPair } from "../crypto/primitives.js";
 import type { MmSecMethod, QmSecMethod } from "../policy/model.js";
-import type { AuthMethodProvider } from "./auth.js";
+import type { AuthMethodProvider, PeerIdentity } from "./auth.js";
 import type { ChildKeys, IkeKeys } from "./crypto.js";
 import type { IkeMessage, Payload } from "./message.js";
 import type { Proposal } from "./payloads/sa.js";
@@ -37,6 +37,8 @@ export interface PeerConfig {
   /** The identity the peer must present; null accepts any. */
   remoteId: string | null;
   auth: AuthMethodProvider;
+  /** The rule's further methods, in order: a responder also accepts these (by AUTH method). */
+  authAlternatives?: AuthMethodProvider[];
   /** IKE SA offers (main mode methods), in preference order. */
   mm: readonly MmSecMethod[];
   /** Child SA offers (quick mode methods), in preference order. */
@@ -126,8 +128,13 @@ export interface IkeDeps {
   onChildSa: (sa: ChildSaRecord) => void;
   /** The SA pair whose inbound SPI is `spiIn` is gone. */
   onChildSaDeleted: (spiIn: number) => void;
-  /** Called when an IKE SA reaches established or closed. */
-  onIkeSaState?: (peerName: string, spis: string, state: IkeSaState) => void;
+  /** Called when an IKE SA reaches established or closed; `peer` names who authenticated. */
+  onIkeSaState?: (
+    peerName: string,
+    spis: string,
+    state: IkeSaState,
+    peer?: { id: string | null; identity: PeerIdentity | null; remote: Endpoint },
+  ) => void;
   options?: Partial<IkeOptions>;
 }
 
@@ -190,6 +197,10 @@ export interface IkeSa {
   children: Map<number, ChildSa>;
   authChild: ChildRequest | null;
   peerId: string | null;
+  /** What the auth provider verified about the peer (Kerberos PAC SIDs). */
+  identity?: PeerIdentity | null;
+  /** AuthContext.session of this SA (created on first use). */
+  authSession?: object;
   lastHeardMs: number;
   cancelTimers: (() => void)[];
   /** Serialises message handling for this SA. */

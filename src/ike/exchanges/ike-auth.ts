@@ -30,6 +30,7 @@ function authContext(
   octets: Buffer[],
   peerId: string,
 ): AuthContext {
+  if (!sa.authSession) sa.authSession = {};
   return {
     role,
     prf: sa.suite!.prf!,
@@ -38,7 +39,14 @@ function authContext(
     peerId,
     spiI: sa.spiI,
     spiR: sa.spiR,
+    session: sa.authSession,
   };
+}
+
+function identityText(sa: IkeSa): string {
+  const id = sa.identity;
+  if (!id) return "";
+  return ` as ${id.principal}${id.groupSids ? `, ${id.groupSids.length} group SIDs` : ""}`;
 }
 
 function idMatches(sa: IkeSa, id: IdPayload): boolean {
@@ -104,11 +112,12 @@ async function onAuthResponse(ctx: EngineContext, sa: IkeSa, p: Payload[]): Prom
     );
   }
   sa.peerId = peerId;
+  sa.identity = verdict.identity ?? null;
   transition(
     sa,
     "established",
     ctx.deps.log,
-    `peer ${peerId} authenticated by ${sa.peer.auth.name}`,
+    `peer ${peerId} authenticated by ${sa.peer.auth.name}${identityText(sa)}`,
   );
   ctx.established(sa);
   const record = completeChild(ctx, sa, sa.authChild!, p, true);
@@ -137,21 +146,22 @@ export async function handleAuthRequest(
   if (!idMatches(sa, idi))
     return fail(`identity ${peerId} is not the expected ${sa.peer.remoteId}`);
   const octets = signedOctets(sa.suite!.prf!, sa.message1!, sa.nr, sa.keys!.pi, encodeBody(idi));
-  const verdict = await sa.peer.auth.verifyAuth(
-    authContext(sa, "responder", octets, peerId),
-    auth,
-    p,
-  );
+  // The rule's methods in order: the initiator uses its first usable one; we accept any.
+  const provider =
+    [sa.peer.auth, ...(sa.peer.authAlternatives ?? [])].find((m) => m.method === auth.method) ??
+    sa.peer.auth;
+  const verdict = await provider.verifyAuth(authContext(sa, "responder", octets, peerId), auth, p);
   if (!verdict.ok) return fail(verdict.reason);
   const idr = ourId(sa, "IDr");
   const ours = signedOctets(sa.suite!.prf!, sa.message2!, sa.ni, sa.keys!.pr, encodeBody(idr));
-  const built = await sa.peer.auth.buildAuth(authContext(sa, "responder", ours, peerId));
+  const built = await provider.buildAuth(authContext(sa, "responder", ours, peerId));
   sa.peerId = peerId;
+  sa.identity = verdict.identity ?? null;
   transition(
     sa,
     "established",
     ctx.deps.log,
-    `peer ${peerId} authenticated by ${sa.peer.auth.name}`,
+    `peer ${peerId} authenticated by ${provider.name}${identityText(sa)}`,
   );
   ctx.established(sa);
   const child = find(p, "SA")
@@ -160,7 +170,7 @@ export async function handleAuthRequest(
   const payloads: Payload[] = [
     idr,
     ...(built.extra ?? []),
-    { type: "AUTH", method: sa.peer.auth.method, data: built.data },
+    { type: "AUTH", method: provider.method, data: built.data },
     ...child.reply,
   ];
   const record = child.record;

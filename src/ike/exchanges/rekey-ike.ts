@@ -43,6 +43,7 @@ function successor(
   sa.nr = nr;
   sa.natT = old.natT;
   sa.peerId = old.peerId;
+  sa.identity = old.identity ?? null;
   sa.keys = deriveIkeKeys(
     suite,
     rekeySkeyseed(old.suite!.prf!, old.keys!.d, gir, ni, nr),
