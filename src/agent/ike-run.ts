@@ -167,7 +167,13 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
         remoteOf.set(p.name, p.remoteAddress);
         if (!peers.some((q) => q.name === p.name)) peers.unshift(p);
       },
-      (name) => engine?.initiate(name),
+      (name) => {
+        try {
+          engine?.initiate(name);
+        } catch (e) {
+          log(`IKE with ${name} not started: ${(e as Error).message}`);
+        }
+      },
     ),
     inject: (p) => dp?.inject(p),
     fallback: (peer) => {

@@ -120,6 +120,10 @@ export function runWorker(init: WorkerInit, emit: (e: DataPathEvent) => void): v
     } else {
       n = raw === null ? udp.recv(buf, from, POLL_MS) : udp.tryRecv(buf, from);
       let packet: Buffer | null = null;
+      // An SPI we do not know yet may belong to an SA IKE has just handed over (its answer
+      // can reach the peer before our next poll): apply pending commands first.
+      if (n >= 8 && buf.readUInt32BE(0) !== 0 && sad.inbound(buf.readUInt32BE(0)) === undefined)
+        applyCommands(init.port, sad, nowMs(), sendOut);
       if (n > 0) packet = inbound.open(buf.subarray(0, n), () => decodeSockaddrIn(from));
       else if (raw !== null) {
         n = raw.tryRecv(buf, from);
