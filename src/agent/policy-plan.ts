@@ -131,7 +131,9 @@ export function planFromStore(
     servers: EMPTY_SERVERS,
   });
   for (const x of instances) {
-    if (x.action === "permit" || !coversUs(x.src, ours)) continue;
+    // Transport filters apply to this host's own traffic; a tunnel rule's source side is
+    // the network behind the tunnel endpoint (our inner addresses, not `ours`).
+    if (x.action === "permit" || (x.rule.tunnel === null && !coversUs(x.src, ours))) continue;
     plan.steering.push(...steeringOf(x));
     if (x.action !== "negotiate") continue;
     const remote = x.rule.tunnel ?? singleHost(x.dst) ?? "%any";
