@@ -43,6 +43,7 @@ import { createUdpPort, encodeSockaddrIn, openUdpSocket } from "../platform/udp.
 import { type AcquireVerdict, createAcquirer } from "./acquire.js";
 import { type PolicyPlan, peerForPacket, planFromStore, type Providers } from "./policy-plan.js";
 import { agentPaths } from "./run.js";
+import { applyGuard, removeGuard } from "./inbound-guard.js";
 import { serveAgent } from "./serve.js";
 import { childToSaRecords } from "./sa-convert.js";
 
@@ -181,6 +182,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
       if (h === undefined || bypass.includes(h)) return;
       bypass.push(h);
       net.nft(steeringRuleset(cfg, plan.steering, bypass));
+      applyGuard(net, cfg.tun, plan.guard, bypass);
     },
     log,
     maxQueue: o.maxQueue,
@@ -272,6 +274,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
   });
   const data = dp;
   applySteering(net, cfg, plan.steering);
+  applyGuard(net, cfg.tun, plan.guard, bypass);
   const snapshot = () => ({
     time: new Date().toISOString(),
     ...data.stats(),
@@ -289,6 +292,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     cleanup: async () => {
       eng.close();
       removeSteering(net, cfg);
+      removeGuard(net);
       await data.stop();
       ike500.close();
       libc.close(udpFd);

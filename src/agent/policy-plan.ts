@@ -29,6 +29,8 @@ export interface PolicyPlan {
   policy: Policy | null;
   spd: CompiledSpd;
   steering: DpSelector[];
+  /** Negotiate selectors (transport rules) whose action has no `inpass`: cleartext inbound is dropped. */
+  guard: DpSelector[];
   responders: PeerConfig[];
   notes: string[];
   /** The rule and filter action a negotiate decision came from. */
@@ -116,6 +118,7 @@ export function planFromStore(
     policy,
     spd,
     steering: [],
+    guard: [],
     responders: [],
     notes: [...spd.notes],
     ruleOf: (d) => {
@@ -136,6 +139,7 @@ export function planFromStore(
     if (x.action === "permit" || (x.rule.tunnel === null && !coversUs(x.src, ours))) continue;
     plan.steering.push(...steeringOf(x));
     if (x.action !== "negotiate") continue;
+    if (!x.filterAction.inpass && x.rule.tunnel === null) plan.guard.push(...steeringOf(x));
     const remote = x.rule.tunnel ?? singleHost(x.dst) ?? "%any";
     try {
       plan.responders.push({

@@ -200,5 +200,42 @@ describe(
         assert.equal(await lab.stopAgent(a), 0);
       }
     });
+    for (const inpass of [false, true]) {
+      it(`inpass=${inpass ? "yes" : "no"}: cleartext inbound from a protected peer is ${inpass ? "accepted and answered secured (ACQUIRE)" : "dropped by the guard"}`, async () => {
+        const home = await lab.home(
+          `inpass-${inpass}`,
+          p2pPolicy(ADDR_B, "ESP[AES128GCM,None]", "k", [`inpass=${inpass ? "yes" : "no"}`]),
+        );
+        const a = await lab.startAgent(lab.nsA, home, ["--ike-retransmit", "200,3"]);
+        try {
+          // B runs no agent: its echo requests reach A in clear.
+          const ping = lab.exec(
+            lab.nsB,
+            ["ping", "-c", "3", "-i", "0.3", "-W", "1", ADDR_A],
+            30_000,
+          );
+          assert.equal(received(ping.out), 0, "A never answers in clear");
+          const sa = await stats(a);
+          const guard = lab.exec(lab.nsA, ["nft", "list", "table", "inet", "postern_agent_in"]);
+          const dropped = Number(/counter packets (\d+)/.exec(guard.out)?.[1] ?? -1);
+          if (inpass) {
+            assert.equal(
+              guard.out.includes("192.0.2.2"),
+              false,
+              "no guard rule for an inpass action",
+            );
+            assert.ok((sa.acquire.acquire_started ?? 0) >= 1, "the answer waited for IKE");
+            assert.match(a.out(), /acquire: first packet to protect for rule1>192\.0\.2\.2/);
+          } else {
+            assert.ok(dropped >= 3, guard.out);
+            assert.equal(sa.acquire.acquire_started ?? 0, 0, "nothing to answer");
+          }
+        } finally {
+          assert.equal(await lab.stopAgent(a), 0);
+        }
+        const gone = lab.exec(lab.nsA, ["nft", "list", "table", "inet", "postern_agent_in"]);
+        assert.notEqual(gone.code, 0, "the guard table is removed when the agent stops");
+      });
+    }
   },
 );

@@ -19,6 +19,14 @@ const PORT = 7200;
 const ECHO = `const s=require("net").createServer(c=>c.on("data",d=>c.write(d.toString().toUpperCase())));s.listen(${PORT},"${INNER_B}",()=>console.log("listening"));setTimeout(()=>process.exit(0),60000)`;
 const CLIENT = `const total=100000;let got=0;const c=require("net").connect({port:${PORT},host:"${INNER_B}",localAddress:"${INNER_A}"},()=>c.write(Buffer.alloc(total,"tunnel-data ")));let first="";c.on("data",d=>{if(!first)first=d.toString().slice(0,11);got+=d.length;if(got>=total){console.log("ok "+got+" "+first);process.exit(0)}});c.on("error",e=>{console.log("error "+e.message);process.exit(2)});setTimeout(()=>{console.log("timeout "+got);process.exit(3)},15000)`;
 
+async function waitAsync(what: string, cond: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 const SUITES = {
   gcm: {
     mm: "AES128GCM-SHA256-31",
@@ -132,7 +140,7 @@ describe(
       const r = await cli(a.home, "--json", "agent", "stats");
       assert.equal(r.code, 0, r.err);
       return JSON.parse(r.out) as {
-        sas: { direction: string; mode: string; transform: string; packets: number }[];
+        sas: { spi: string; direction: string; mode: string; transform: string; packets: number }[];
         acquire: Record<string, number>;
       };
     }
@@ -171,6 +179,24 @@ describe(
         assert.equal(out?.mode, "tunnel");
         assert.ok((out?.packets ?? 0) > 10, JSON.stringify(st.sas));
         if (role === "initiator") assert.ok((st.acquire.acquire_started ?? 0) >= 1);
+        if (suite === "gcm" && role === "responder") {
+          // charon rekeys the child SA (RFC 7296 §2.8): the new pair replaces the old one.
+          const before = out as { spi: string };
+          c.swanctl("--rekey", "--child", "pik");
+          await waitAsync("the agent installs the rekeyed SA", async () => {
+            const now = await agentStats(agent as Agent);
+            const outs = now.sas.filter((x) => x.direction === "out");
+            return outs.length === 1 && (outs[0] as { spi: string }).spi !== before.spi;
+          });
+          traffic();
+          const after = await agentStats(agent);
+          assert.equal(after.sas.length, 2, "one pair left after the rekey");
+          c.swanctl("--terminate", "--child", "pik");
+          await waitAsync(
+            "charon's delete removes the pair",
+            async () => (await agentStats(agent as Agent)).sas.length === 0,
+          );
+        }
         assert.ok(fs.existsSync(c.dir));
       });
     }
