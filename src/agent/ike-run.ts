@@ -145,13 +145,27 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
   const libc = loadLibc();
   const net = createNetConfig();
   const tun = openTun(libc, cfg.tun);
-  const udpFd = openUdpSocket(libc, { address: local, port: 4500 }, cfg.bypassMark);
-  const udp = createUdpPort(libc, udpFd);
+  let udpFd = -1;
   const ike500 = dgram.createSocket("udp4");
-  await new Promise<void>((resolve, reject) => {
-    ike500.once("error", reject);
-    ike500.bind(500, local, () => resolve());
-  });
+  try {
+    udpFd = openUdpSocket(libc, { address: local, port: 4500 }, cfg.bypassMark);
+    await new Promise<void>((resolve, reject) => {
+      ike500.once("error", reject);
+      ike500.bind(500, local, () => resolve());
+    });
+  } catch (e) {
+    try {
+      ike500.close();
+    } catch {
+      // never bound
+    }
+    if (udpFd >= 0) libc.close(udpFd);
+    libc.close(tun.fd);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === undefined) throw e;
+    throw new PosternError("agent", `cannot bind IKE to ${local}:500: ${code}`);
+  }
+  const udp = createUdpPort(libc, udpFd);
   const peers: PeerConfig[] = [...plan.responders];
   const remoteOf = new Map<string, string>();
   const pairs = new Map<number, { spiOut: number; peer: string }>();
