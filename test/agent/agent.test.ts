@@ -10,7 +10,9 @@ import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import * as fs from "node:fs";
 import { readPcap } from "../datapath/pcap.js";
+import { makeTestPki } from "../ike/certs.js";
 import { cli, needsRoot } from "../helpers/cli.js";
 import { ADDR_A, ADDR_B, type Agent, createLab, type Lab, p2pPolicy } from "./lab.js";
 
@@ -237,5 +239,39 @@ describe(
         assert.notEqual(gone.code, 0, "the guard table is removed when the agent stops");
       });
     }
+    it("certificates (rootca= a trusted root, RFC 7427 signatures): RSA <-> ECDSA, ping through the SA", async () => {
+      const pki = makeTestPki([ADDR_A], [ADDR_B]);
+      const certPolicy = (peer: string) =>
+        p2pPolicy(peer, "ESP[AES128GCM,None]", "unused").map((l) =>
+          l[0] === "add" && l[1] === "rule"
+            ? l.filter((t) => !t.startsWith("psk=")).concat(`rootca=${pki.root}`)
+            : l,
+        );
+      const a = await lab.startAgent(lab.nsA, await lab.home("cert-a", certPolicy(ADDR_B)), [
+        "--cert",
+        pki.rsa.cert,
+        "--key",
+        pki.rsa.key,
+      ]);
+      const b = await lab.startAgent(lab.nsB, await lab.home("cert-b", certPolicy(ADDR_A)), [
+        "--cert",
+        pki.ecdsa.cert,
+        "--key",
+        pki.ecdsa.key,
+      ]);
+      try {
+        const ping = lab.exec(lab.nsA, ["ping", "-c", "3", "-i", "0.3", "-W", "3", ADDR_B], 30_000);
+        assert.ok(received(ping.out) >= 2, ping.out + a.out() + b.out());
+        const sa = await stats(a);
+        assert.ok(
+          sa.sas.some((x) => x.direction === "out" && x.packets >= 2),
+          JSON.stringify(sa.sas),
+        );
+      } finally {
+        assert.equal(await lab.stopAgent(a), 0);
+        assert.equal(await lab.stopAgent(b), 0);
+        fs.rmSync(pki.dir, { recursive: true, force: true });
+      }
+    });
   },
 );
