@@ -5,10 +5,20 @@
 import type { Command } from "../cli/env.js";
 import { UsageError } from "../errors.js";
 import { requestControl } from "./control.js";
+import { runIkeAgent } from "./ike-run.js";
 import { agentPaths, runAgent } from "./run.js";
 
-const HELP = `postern agent --manual-sa FILE
+const HELP = `postern agent [--address A] [--ike-retransmit MS,TRIES] [--cert F --key F]
+postern agent --manual-sa FILE
 postern agent stats
+
+Without --manual-sa the agent runs the assigned policy of the local store (written with
+\`postern netsh ipsec static\`): negotiate filters are steered to the TUN, the first packet
+of a protected flow starts IKEv2 (ACQUIRE) with the peer derived from the rule, and the
+child SAs key the ESP data path (docs/agent.md). --address: the local IKE/ESP address
+(default: the first IPv4 address); --ike-retransmit: first retransmission delay and
+number of transmissions (default 1000,5: a silent peer is given up after 31 s, when a
+\`soft\` action falls back to cleartext); --cert/--key: our certificate for rootca rules.
 
 Runs the IPsec agent's data path: a TUN device (postern0), ESP in UDP 4500 (RFC 4303,
 RFC 3948), policy routing and an nftables chain that send protected flows to the TUN.
@@ -23,7 +33,7 @@ SIGTERM or SIGINT removes the rules and stops.
 
 export const agentCommand: Command = {
   name: "agent",
-  summary: "run the IPsec agent (user-space ESP data path; --manual-sa FILE)",
+  summary: "run the IPsec agent (policy + IKEv2 + user-space ESP; or --manual-sa FILE)",
   help: HELP,
   async run(argv, env) {
     if (argv[0] === "stats") {
@@ -33,9 +43,23 @@ export const agentCommand: Command = {
       return 0;
     }
     let manualSa: string | undefined;
+    const ike = {
+      address: null as string | null,
+      cert: null as string | null,
+      key: null as string | null,
+    };
+    let retransmit: { retransmitBaseMs: number; retransmitTries: number } | undefined;
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i] as string;
-      if (a === "--manual-sa") {
+      if (a === "--address" || a === "--cert" || a === "--key") {
+        const v = argv[++i];
+        if (v === undefined) throw new UsageError(`${a} needs a value`);
+        ike[a.slice(2) as "address" | "cert" | "key"] = v;
+      } else if (a === "--ike-retransmit") {
+        const m = /^(\d+),(\d+)$/.exec(argv[++i] ?? "");
+        if (!m) throw new UsageError("--ike-retransmit needs MS,TRIES (e.g. 500,3)");
+        retransmit = { retransmitBaseMs: Number(m[1]), retransmitTries: Number(m[2]) };
+      } else if (a === "--manual-sa") {
         manualSa = argv[++i];
         if (manualSa === undefined) throw new UsageError("--manual-sa needs a file");
       } else if (a.startsWith("--manual-sa=")) {
@@ -45,9 +69,7 @@ export const agentCommand: Command = {
       }
     }
     if (manualSa === undefined) {
-      throw new UsageError(
-        "agent: give --manual-sa FILE (IKE-keyed operation is not in this build yet)",
-      );
+      return runIkeAgent({ ...ike, ike: retransmit ?? {}, maxQueue: 64, holdDownMs: 10_000 }, env);
     }
     return runAgent({ manualSa }, env);
   },

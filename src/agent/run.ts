@@ -45,7 +45,9 @@ function describe(e: DataPathEvent): string {
     case "expired":
       return `SA ${e.direction} ${spiHex(e.spi)} (${e.label}): hard lifetime reached, SA expired`;
     case "ike":
-      return `IKE datagram from ${e.from.address}:${e.from.port} (${e.data.length} bytes): no IKE in this agent yet, dropped`;
+      return `IKE datagram from ${e.from.address}:${e.from.port} (${e.data.length} bytes): no IKE with manual keys, dropped`;
+    case "acquire":
+      return "packet without SA";
   }
 }
 

@@ -40,6 +40,8 @@ export interface DataPathStats extends CounterSnapshot {
 export interface DataPath {
   addSa(record: SaRecord): void;
   removeSa(direction: "in" | "out", spi: number): void;
+  /** Seal and send a packet that waited for its outbound SA (ACQUIRE). */
+  inject(packet: Uint8Array): void;
   stats(): DataPathStats;
   stop(): Promise<void>;
 }
@@ -51,6 +53,8 @@ export interface DataPathOptions {
   rawFd: number;
   onEvent: (e: DataPathEvent) => void;
   onError: (role: Role, e: Error) => void;
+  /** Packets without an outbound SA become `acquire` events instead of no_policy drops. */
+  acquire?: boolean;
 }
 
 export const spiHex = (spi: number): string => `0x${(spi >>> 0).toString(16).padStart(8, "0")}`;
@@ -70,6 +74,7 @@ export function startDataPath(opts: DataPathOptions): DataPath {
       counters,
       control,
       port: channel.port2,
+      acquire: opts.acquire === true,
     };
     const worker = new Worker(path.join(here, "worker.js"), {
       workerData: init,
@@ -103,6 +108,9 @@ export function startDataPath(opts: DataPathOptions): DataPath {
       installed.delete(k);
       send(direction, { type: "remove", direction, spi });
       freeSlots.push(old.slot);
+    },
+    inject(packet) {
+      workers.outbound.port.postMessage({ type: "inject", packet } satisfies WorkerCommand);
     },
     stats() {
       const sas = [...installed.values()].map(({ record: r, slot }) => ({

@@ -22,6 +22,8 @@ export interface OutboundDeps {
   nowMs: () => number;
   /** n unpredictable bytes for CBC IVs. */
   randomBytes: (n: number) => Buffer;
+  /** ACQUIRE hook: a packet with no outbound SA; true = taken (not counted as a drop). */
+  onNoSa?: (packet: Buffer) => boolean;
 }
 
 export interface Sealed {
@@ -72,7 +74,7 @@ export function createOutbound(deps: OutboundDeps): { seal(packet: Buffer): Seal
       const ip = parseIpPacket(packet);
       if (ip === null) return drop("malformed");
       const entry = sad.outboundFor(ip);
-      if (entry === null) return drop("no_policy");
+      if (entry === null) return deps.onNoSa?.(packet) ? null : drop("no_policy");
       const sa = entry.sa;
       const state = sa.lifetime.onPacket(packet.length, deps.nowMs());
       if (state === "expired") {

@@ -62,7 +62,12 @@ export function selectorMatch(ts: TrafficSelector): string {
 }
 
 /** The nft script replacing our table atomically. */
-export function steeringRuleset(cfg: SteeringConfig, selectors: TrafficSelector[]): string {
+export function steeringRuleset(
+  cfg: SteeringConfig,
+  selectors: TrafficSelector[],
+  /** Hosts exempt from steering (the agent's `soft` cleartext fallback). */
+  bypassHosts: readonly string[] = [],
+): string {
   const hex = (n: number) => `0x${n.toString(16)}`;
   // MSS = MTU - IPv4 header - TCP header: sealed packets then fit a 1500-byte link.
   const mss = cfg.mtu - 40;
@@ -77,6 +82,8 @@ export function steeringRuleset(cfg: SteeringConfig, selectors: TrafficSelector[
     "    type route hook output priority mangle; policy accept;",
     `    meta mark ${hex(cfg.bypassMark)} return`,
     `    udp sport ${cfg.listenPort} return`,
+    "    udp sport 500 udp dport 500 return", // IKE on its own port (the agent's dgram socket)
+    ...bypassHosts.map((h) => `    ${h.includes(":") ? "ip6" : "ip"} daddr ${h} return`),
     ...rules,
     `    meta mark ${hex(cfg.protectMark)} tcp flags & (syn | rst) == syn tcp option maxseg size set ${mss}`,
     "  }",

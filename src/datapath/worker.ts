@@ -36,23 +36,33 @@ export interface WorkerInit {
   /** Int32Array[0] != 0 asks the loop to stop. */
   control: SharedArrayBuffer;
   port: MessagePort;
+  /** Hand packets without an outbound SA to the main thread (ACQUIRE) instead of dropping. */
+  acquire?: boolean;
 }
 
 export type WorkerCommand =
   | { type: "add"; record: SaRecord; slot: number }
-  | { type: "remove"; direction: "in" | "out"; spi: number };
+  | { type: "remove"; direction: "in" | "out"; spi: number }
+  /** Outbound only: seal and send a packet that waited for its SA (ACQUIRE queue). */
+  | { type: "inject"; packet: Uint8Array };
 
 const POLL_MS = 100;
 const CONTROL_EVERY = 64;
 const TICK_MS = 1000;
 
-function applyCommands(port: MessagePort, sad: Sad, nowMs: number): void {
+function applyCommands(
+  port: MessagePort,
+  sad: Sad,
+  nowMs: number,
+  inject: (packet: Buffer) => void,
+): void {
   for (let i = 0; i < 1000; i++) {
     const m = receiveMessageOnPort(port);
     if (m === undefined) return;
     const cmd = m.message as WorkerCommand;
     if (cmd.type === "add") sad.add(cmd.record, cmd.slot, nowMs);
-    else sad.remove(cmd.direction, cmd.spi);
+    else if (cmd.type === "remove") sad.remove(cmd.direction, cmd.spi);
+    else inject(Buffer.from(cmd.packet));
   }
 }
 
@@ -84,26 +94,36 @@ export function runWorker(init: WorkerInit, emit: (e: DataPathEvent) => void): v
   const counters = createCounterWriter(init.counters, init.role);
   const sad = createSad();
   const nowMs = () => Date.now();
-  const outbound = createOutbound({ sad, counters, events: emit, nowMs, randomBytes });
+  const onNoSa = init.acquire
+    ? (packet: Buffer) => {
+        emit({ type: "acquire", packet: Uint8Array.from(packet) });
+        return true;
+      }
+    : undefined;
+  const outbound = createOutbound({ sad, counters, events: emit, nowMs, randomBytes, onNoSa });
   const inbound = createInbound({ sad, counters, events: emit, nowMs });
   const buf = Buffer.alloc(65536);
   const from = Buffer.alloc(16);
   let sinceControl = 0;
   let lastTick = nowMs();
-  applyCommands(init.port, sad, lastTick);
+  const sendOut = (packet: Buffer) => {
+    const sealed = outbound.seal(packet);
+    const port = sealed?.via === "raw" ? raw : udp;
+    if (sealed !== null && !port?.send(sealed.datagram, sealed.to)) counters.drop("send_failed");
+  };
+  applyCommands(init.port, sad, lastTick, sendOut);
   while (Atomics.load(stop, 0) === 0) {
     let n: number;
     if (init.role === "outbound") {
       n = tun.read(buf, POLL_MS);
-      if (n > 0) {
-        const sealed = outbound.seal(buf.subarray(0, n));
-        const port = sealed?.via === "raw" ? raw : udp;
-        if (sealed !== null && !port?.send(sealed.datagram, sealed.to))
-          counters.drop("send_failed");
-      }
+      if (n > 0) sendOut(buf.subarray(0, n));
     } else {
       n = raw === null ? udp.recv(buf, from, POLL_MS) : udp.tryRecv(buf, from);
       let packet: Buffer | null = null;
+      // An SPI we do not know yet may belong to an SA IKE has just handed over (its answer
+      // can reach the peer before our next poll): apply pending commands first.
+      if (n >= 8 && buf.readUInt32BE(0) !== 0 && sad.inbound(buf.readUInt32BE(0)) === undefined)
+        applyCommands(init.port, sad, nowMs(), sendOut);
       if (n > 0) packet = inbound.open(buf.subarray(0, n), () => decodeSockaddrIn(from));
       else if (raw !== null) {
         n = raw.tryRecv(buf, from);
@@ -115,7 +135,7 @@ export function runWorker(init: WorkerInit, emit: (e: DataPathEvent) => void): v
     if (n === 0 || ++sinceControl >= CONTROL_EVERY) {
       sinceControl = 0;
       const now = nowMs();
-      applyCommands(init.port, sad, now);
+      applyCommands(init.port, sad, now, sendOut);
       if (now - lastTick >= TICK_MS) {
         lastTick = now;
         tickLifetimes(sad, init.role, now, emit);

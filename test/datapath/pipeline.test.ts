@@ -428,7 +428,7 @@ describe("manual keying file", () => {
         assert.match(r.err, /^postern: (.*k\.json: not JSON|postern agent needs root)/);
       else assert.fail(`exit ${r.code}: ${r.err}`);
       assert.equal(r.err.trim().split("\n").length, 1);
-      const u = await cli(home.dir, "agent");
+      const u = await cli(home.dir, "agent", "--bogus");
       assert.equal(u.code, 2);
       const s = await cli(home.dir, "agent", "stats");
       assert.equal(s.code, 1);

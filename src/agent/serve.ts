@@ -1,0 +1,51 @@
+/**
+ * The agent's life after setup: the control socket (`stats`), SIGUSR1 -> stats file, the
+ * 10-second drop summary, "agent: ready", then wait for SIGTERM/SIGINT and clean up.
+ */
+import * as fs from "node:fs";
+import type { CliEnv } from "../cli/env.js";
+import type { DataPathStats } from "../datapath/engine.js";
+import { atomicWriteFile } from "../platform/home.js";
+import { startControlServer } from "./control.js";
+import { createDropSummary, DROP_LOG_MS } from "./drop-log.js";
+
+export interface ServeOptions {
+  env: CliEnv;
+  paths: { sock: string; stats: string };
+  snapshot: () => unknown;
+  dropStats: () => DataPathStats;
+  ready: string;
+  cleanup: () => Promise<void>;
+}
+
+export async function serveAgent(o: ServeOptions): Promise<void> {
+  let server: Awaited<ReturnType<typeof startControlServer>>;
+  try {
+    server = await startControlServer(o.paths.sock, (cmd) =>
+      cmd === "stats" ? o.snapshot() : { error: `unknown command "${cmd}" (try: stats)` },
+    );
+  } catch (e) {
+    await o.cleanup();
+    throw e;
+  }
+  const writeStats = () =>
+    atomicWriteFile(o.paths.stats, `${JSON.stringify(o.snapshot(), null, 2)}\n`, 0o600);
+  process.on("SIGUSR1", writeStats);
+  const dropSummary = createDropSummary();
+  const dropLog = setInterval(() => {
+    const line = dropSummary.next(o.dropStats());
+    if (line !== null) o.env.out(`agent: ${line}`);
+  }, DROP_LOG_MS);
+  o.env.out(`agent: ${o.ready}`);
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", () => resolve());
+    process.once("SIGINT", () => resolve());
+  });
+  process.off("SIGUSR1", writeStats);
+  clearInterval(dropLog);
+  writeStats();
+  server.close();
+  await o.cleanup();
+  fs.rmSync(o.paths.sock, { force: true });
+  o.env.out("agent: stopped");
+}
