@@ -381,7 +381,10 @@ describe("the administrator password (the string-to-key seam)", () => {
   it("set-password: new PBKDF2 hash; Kerberos keys (kvno + 1 over the keys held) once a KeyDeriver is injected", () => {
     const h = tempHome("pdc-adminpw");
     try {
-      const plain = newDirectory(h.dir);
+      const plain = newDirectory(h.dir, {
+        clock: () => new Date(),
+        random: (n) => new Uint8Array(n),
+      });
       assert.deepEqual(setAdminPassword(plain, "t", "New-Passw0rd"), { kvno: 2, keys: 0 });
       assert.ok(checkAdminPassword(plain, "New-Passw0rd"));
       assert.ok(!checkAdminPassword(plain, PASSWORD));
