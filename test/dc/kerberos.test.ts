@@ -7,6 +7,16 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { randomBytes } from "../../src/crypto/primitives.js";
+import { TOK_ID, wrapGssToken } from "../../src/dc/api/gss-krb5.js";
+import { apiRequest } from "../../src/domain/api-client.js";
+import { keytabWriter, machinePrincipal } from "../../src/domain/machine-keys.js";
+import { machineClient, machineTgt, negotiateHeader } from "../../src/domain/machine-tgt.js";
+import { acceptApReq, createReplayCache } from "../../src/kerberos/acceptor/index.js";
+import { buildApReq, createKerberosClient } from "../../src/kerberos/client/index.js";
+import { readKeytabFile } from "../../src/kerberos/files/keytab.js";
+import { decodeTicket } from "../../src/kerberos/messages/index.js";
+import { createKdcTransport, createNodeKdcIo } from "../../src/kerberos/transport.js";
 import { BIN, cli, tempHome } from "../helpers/cli.js";
 import { cliInit, type DcProcess, PASSWORD, startDcProcess } from "./helpers.js";
 
@@ -95,5 +105,219 @@ describe("the DC's administrator keys (RFC 3962 string-to-key, AD salt REALM + A
       (await run("kinit", ["Administrator@BIGFIRM.COM"], env, `${PASSWORD}\n`)).code,
       0,
     );
+  });
+});
+
+describe("joining with Kerberos: MIT keytab, machine TGT, nested groups in the PAC, Negotiate (RFC 4559)", () => {
+  const dcHome = tempHome("pdk-dc");
+  const member = tempHome("pdk-member");
+  let dc: DcProcess | undefined;
+  let conf = "";
+  const sids: Record<string, string> = {};
+  const keytab = () => path.join(member.dir, "agent", "krb5.keytab");
+  const api = () => ({ host: "127.0.0.1", port: dc?.apiPort as number });
+  before(async () => {
+    await cliInit(dcHome.dir);
+    dc = await startDcProcess(dcHome.dir);
+    const k = kdcOf(dc);
+    conf = path.join(dcHome.dir, "krb5.conf");
+    writeKrb5Conf(conf, k.realm, k.port);
+    for (const g of ["trusted", "outer"]) {
+      const r = await cli(dcHome.dir, "--json", "domain", "group", "add", g);
+      assert.equal(r.code, 0, r.err);
+      sids[g] = JSON.parse(r.out).sid;
+    }
+    const add = await cli(
+      dcHome.dir,
+      "--json",
+      "domain",
+      "computer",
+      "add",
+      "xpclient",
+      "--join-token",
+    );
+    assert.equal(add.code, 0, add.err);
+    for (const [g, m] of [
+      ["outer", "trusted"],
+      ["trusted", "xpclient$"],
+    ])
+      assert.equal(
+        (await cli(dcHome.dir, "domain", "group", "add-member", g as string, m as string)).code,
+        0,
+      );
+    const j = await cli(
+      member.dir,
+      "join",
+      "--domain",
+      "bigfirm.com",
+      "--dc",
+      `127.0.0.1:${dc.apiPort}`,
+      "--name",
+      "xpclient",
+      "--token",
+      JSON.parse(add.out).token,
+      "--address",
+      "198.18.0.40",
+    );
+    assert.equal(j.code, 0, j.err);
+    assert.equal(j.err, "");
+  });
+  after(async () => {
+    await dc?.kill9();
+    dcHome.cleanup();
+    member.cleanup();
+  });
+
+  it("the keytab is MIT v2, mode 0600: MIT klist -k -e lists NAME$, host/NAME, host/fqdn x 4 enctypes", async () => {
+    assert.equal(fs.statSync(keytab()).mode & 0o777, 0o600);
+    const r = await run("klist", ["-k", "-e", keytab()], {});
+    assert.equal(r.code, 0, r.out);
+    for (const p of ["XPCLIENT$", "host/XPCLIENT", "host/xpclient.bigfirm.com"])
+      for (const e of [
+        "aes256-cts-hmac-sha1-96",
+        "aes128-cts-hmac-sha1-96",
+        "aes256-cts-hmac-sha384-192",
+        "aes128-cts-hmac-sha256-128",
+      ])
+        assert.match(
+          r.out,
+          new RegExp(`\\s2 ${p.replace(/\$/g, "\\$")}@BIGFIRM\\.COM \\(${e}\\)`),
+          `${p} ${e}`,
+        );
+    assert.equal(fs.existsSync(path.join(member.dir, "agent", "machine-keys.json")), false);
+  });
+
+  it("the join left the machine's TGT in <home>/agent/krb5cc (0600); postern klist and MIT klist read it", async () => {
+    const cc = path.join(member.dir, "agent", "krb5cc");
+    assert.equal(fs.statSync(cc).mode & 0o777, 0o600);
+    const ours = await cli(member.dir, "klist", "-c", cc);
+    assert.equal(ours.code, 0, ours.err);
+    assert.match(ours.out, /Default principal: XPCLIENT\$@BIGFIRM\.COM/);
+    assert.match(ours.out, /krbtgt\/BIGFIRM\.COM@BIGFIRM\.COM/);
+    assert.match((await run("klist", ["-c", cc], {})).out, /XPCLIENT\$@BIGFIRM\.COM/);
+  });
+
+  it("MIT kinit -k -t <keytab> XPCLIENT$@BIGFIRM.COM against the DC's KDC", async () => {
+    const env = { KRB5_CONFIG: conf, KRB5CCNAME: `FILE:${path.join(member.dir, "mit.cc")}` };
+    const r = await run("kinit", ["-k", "-t", keytab(), "XPCLIENT$@BIGFIRM.COM"], env);
+    assert.equal(r.code, 0, r.out);
+    assert.match((await run("klist", [], env)).out, /Default principal: XPCLIENT\$@BIGFIRM\.COM/);
+  });
+
+  it("the PAC of a service ticket for host/xpclient (our acceptor, the keytab) lists trusted and the group holding it (MS-PAC §2.5)", async () => {
+    const id = keytabWriter.read(member.dir);
+    assert.ok(id);
+    const service = machinePrincipal("host/xpclient.bigfirm.com", "BIGFIRM.COM");
+    const tgt = await machineTgt(member.dir, id);
+    const t = await machineClient(id).getServiceTicket(tgt, service);
+    const ap = buildApReq({
+      ticket: decodeTicket(t.ticket),
+      sessionKey: { keytype: t.key.keytype, keyvalue: t.key.keyvalue },
+      client: machinePrincipal("XPCLIENT$", "BIGFIRM.COM"),
+      nowMs: Date.now(),
+      randomBytes,
+    });
+    const ctx = acceptApReq(
+      {
+        keytab: readKeytabFile(keytab()),
+        now: Date.now,
+        replayCache: createReplayCache({ now: Date.now }),
+        service,
+      },
+      ap.bytes,
+    );
+    const groups = ctx.pac?.identity?.groupSids ?? [];
+    assert.ok(groups.includes(sids.trusted as string), `trusted in ${groups}`);
+    assert.ok(groups.includes(sids.outer as string), `outer (nested) in ${groups}`);
+    assert.equal(ctx.pac?.identity?.userSid, id.sid);
+  });
+
+  it("gpupdate authenticates with Negotiate; the DC's AP-REP (mutual auth) is checked", async () => {
+    const r = await cli(member.dir, "--json", "gpupdate");
+    assert.equal(r.code, 0, r.err);
+    assert.equal(JSON.parse(r.out).auth, "negotiate");
+    assert.equal(r.err, "");
+  });
+
+  it("a tampered Negotiate token gets 401 and nothing changes", async () => {
+    const id = keytabWriter.read(member.dir);
+    assert.ok(id);
+    const ctx = await negotiateHeader(member.dir, id);
+    const token = Buffer.from(ctx.header.slice("Negotiate ".length), "base64");
+    token[token.length - 5] = (token[token.length - 5] as number) ^ 0x01; // inside the authenticator's MAC
+    const r = await apiRequest(api(), "POST", "/v1/leave", {}, undefined, {
+      authorization: `Negotiate ${token.toString("base64")}`,
+    });
+    assert.equal(r.status, 401, JSON.stringify(r.body));
+    assert.match(String(r.body.error), /Kerberos: .*(integrity|decrypt)/);
+    const show = JSON.parse(
+      (await cli(dcHome.dir, "--json", "domain", "computer", "show", "xpclient")).out,
+    );
+    assert.equal(show.enabled, true);
+  });
+
+  it("a ticket for another service (host/xpclient, not the DC) gets 401", async () => {
+    const id = keytabWriter.read(member.dir);
+    assert.ok(id);
+    const ctx = await negotiateHeader(
+      member.dir,
+      id,
+      machinePrincipal("host/xpclient.bigfirm.com", "BIGFIRM.COM"),
+    );
+    const r = await apiRequest(api(), "GET", "/v1/policy", undefined, undefined, {
+      authorization: ctx.header,
+    });
+    assert.equal(r.status, 401);
+    assert.match(String(r.body.error), /ticket is for host\/xpclient\.bigfirm\.com/);
+  });
+
+  it("the admin API: Administrator over Negotiate is served; a machine is refused (403); nobody is 401", async () => {
+    const k = kdcOf(dc as DcProcess);
+    const client = createKerberosClient({
+      transport: createKdcTransport({
+        io: createNodeKdcIo(),
+        kdcsOf: () => [{ host: "127.0.0.1", port: k.port }],
+      }),
+      now: Date.now,
+      randomBytes,
+    });
+    const admin = machinePrincipal("Administrator", "BIGFIRM.COM");
+    const { tgt } = await client.login({
+      client: admin,
+      keys: { kind: "password", password: PASSWORD },
+    });
+    const dcSvc = machinePrincipal("host/dc1.bigfirm.com", "BIGFIRM.COM");
+    const t = await client.getServiceTicket(tgt, dcSvc);
+    const ap = buildApReq({
+      ticket: decodeTicket(t.ticket),
+      sessionKey: { keytype: t.key.keytype, keyvalue: t.key.keyvalue },
+      client: admin,
+      nowMs: Date.now(),
+      randomBytes,
+      mutualRequired: true,
+    });
+    const header = `Negotiate ${Buffer.from(wrapGssToken(TOK_ID.apReq, ap.bytes)).toString("base64")}`;
+    const ok = await apiRequest(api(), "POST", "/v1/admin/computer.list", {}, undefined, {
+      authorization: header,
+    });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.match(JSON.stringify(ok.body.result), /XPCLIENT\$/);
+    assert.match(ok.wwwAuthenticate ?? "", /^Negotiate [A-Za-z0-9+/=]+$/);
+    const id = keytabWriter.read(member.dir);
+    assert.ok(id);
+    const m = await negotiateHeader(member.dir, id);
+    const refused = await apiRequest(api(), "POST", "/v1/admin/computer.list", {}, undefined, {
+      authorization: m.header,
+    });
+    assert.equal(refused.status, 403);
+    const anon = await apiRequest(api(), "POST", "/v1/admin/computer.list", {});
+    assert.equal(anon.status, 401);
+  });
+
+  it("leave removes the keytab, machine.json and the ticket cache", async () => {
+    const r = await cli(member.dir, "leave");
+    assert.equal(r.code, 0, r.err);
+    for (const f of ["krb5.keytab", "krb5cc", "machine.json"])
+      assert.equal(fs.existsSync(path.join(member.dir, "agent", f)), false, f);
   });
 });
