@@ -51,7 +51,7 @@ export function kdcOf(dc: DcProcess): { realm: string; port: number } {
 export function writeKrb5Conf(file: string, realm: string, port: number): void {
   fs.writeFileSync(
     file,
-    `[libdefaults]\n default_realm = ${realm}\n dns_lookup_kdc = false\n rdns = false\n[realms]\n ${realm} = {\n  kdc = 127.0.0.1:${port}\n }\n`,
+    `[libdefaults]\n default_realm = ${realm}\n dns_lookup_kdc = false\n rdns = false\n dns_canonicalize_hostname = false\n[realms]\n ${realm} = {\n  kdc = 127.0.0.1:${port}\n }\n[domain_realm]\n .bigfirm.com = ${realm}\n`,
   );
 }
 
@@ -312,6 +312,41 @@ describe("joining with Kerberos: MIT keytab, machine TGT, nested groups in the P
     assert.equal(refused.status, 403);
     const anon = await apiRequest(api(), "POST", "/v1/admin/computer.list", {});
     assert.equal(anon.status, 401);
+  });
+
+  it("interop: curl --negotiate (MIT GSS-API, SPNEGO NegTokenInit, RFC 4178) as Administrator is served, mutual auth included", async () => {
+    const cc = path.join(dcHome.dir, "curl-admin.cc");
+    const env = { KRB5_CONFIG: conf, KRB5CCNAME: `FILE:${cc}` };
+    assert.equal((await run("kinit", ["Administrator@BIGFIRM.COM"], env, `${PASSWORD}\n`)).code, 0);
+    const port = dc?.apiPort as number;
+    const r = await run(
+      "curl",
+      [
+        "-sS",
+        "-v",
+        "--negotiate",
+        "-u",
+        ":",
+        "--service-name",
+        "host",
+        "--resolve",
+        `dc1.bigfirm.com:${port}:127.0.0.1`,
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/json",
+        "-d",
+        "{}",
+        `http://dc1.bigfirm.com:${port}/v1/admin/computer.list`,
+      ],
+      env,
+    );
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /Authorization: Negotiate YII/);
+    assert.match(r.out, /< HTTP\/1\.1 200/);
+    assert.match(r.out, /"result":\[.*XPCLIENT\$/);
+    assert.match(r.out, /< www-authenticate: Negotiate oX/i); // NegTokenResp [1] with the AP-REP
+    assert.doesNotMatch(r.out, /gss_init_sec_context|failed/i);
   });
 
   it("leave removes the keytab, machine.json and the ticket cache", async () => {

@@ -10,6 +10,8 @@
  *      `Administrator` or a member of Domain Admins (PAC group SID <domain>-512) an
  *      administrator; any other user is a user (refused by admin endpoints, 403);
  *   4. the answer carries `WWW-Authenticate: Negotiate <GSS token: AP-REP>` (mutual auth).
+ * A client that wraps the krb5 token in SPNEGO (RFC 4178 NegTokenInit, as curl/MIT GSS-API
+ * do) gets the AP-REP inside a NegTokenResp accept-completed (spnego.ts).
  * A token that does not verify is a reason string (401 with nothing done).
  */
 import { randomBytes } from "../../crypto/primitives.js";
@@ -26,6 +28,7 @@ import { createPrincipalDatabase } from "../principals.js";
 import { RID } from "../sids.js";
 import type { Authenticator, Caller } from "./auth.js";
 import { TOK_ID, unwrapGssToken, wrapGssToken } from "./gss-krb5.js";
+import { isSpnego, negTokenRespCompleted, readNegTokenInit } from "./spnego.js";
 
 export const NEGOTIATE_SCHEME = "Negotiate";
 
@@ -90,7 +93,15 @@ export function createNegotiateAuthenticator(dir: Directory, deps: NegotiateDeps
         return req.authorization?.startsWith(NEGOTIATE_SCHEME)
           ? "malformed Negotiate header"
           : null;
-      const token = unwrapGssToken(Buffer.from(m[1] as string, "base64"));
+      let raw: Uint8Array = Buffer.from(m[1] as string, "base64");
+      let spnegoMech: string | undefined;
+      if (isSpnego(raw)) {
+        const init = readNegTokenInit(raw);
+        if (typeof init === "string") return init;
+        spnegoMech = init.mech;
+        raw = init.mechToken;
+      }
+      const token = unwrapGssToken(raw);
       if (typeof token === "string") return token;
       if (token.tokId !== TOK_ID.apReq) return "the Negotiate token is not an AP-REQ";
       const service = dcServicePrincipal(dir);
@@ -105,7 +116,8 @@ export function createNegotiateAuthenticator(dir: Directory, deps: NegotiateDeps
       }
       const caller = callerOf(dir, ctx);
       if (typeof caller === "string") return caller;
-      const rep = wrapGssToken(TOK_ID.apRep, buildApRep(ctx, { randomBytes: random }));
+      const krb = wrapGssToken(TOK_ID.apRep, buildApRep(ctx, { randomBytes: random }));
+      const rep = spnegoMech ? negTokenRespCompleted(spnegoMech, krb) : krb;
       return { ...caller, mutual: `${NEGOTIATE_SCHEME} ${Buffer.from(rep).toString("base64")}` };
     },
   };
