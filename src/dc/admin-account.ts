@@ -1,8 +1,8 @@
 /**
  * The administrator's password: its PBKDF2 hash for checks and, when the Kerberos library's
  * string-to-key is injected (DirectoryDeps.keyDeriver), its Kerberos keys (salt REALM +
- * "Administrator", kvno one above the keys held). A domain made before the KDC existed gets its administrator
- * keys by setting the password again once the deriver is wired in.
+ * "Administrator", kvno one above the keys held). defaultDeps carries the real deriver; a
+ * domain made before it existed gets its administrator keys by setting the password again.
  */
 import type { Directory } from "./directory.js";
 import { DirectoryError } from "./errors.js";

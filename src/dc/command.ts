@@ -23,7 +23,7 @@ import {
   pidPath,
 } from "./paths.js";
 
-const HELP = `postern dc - the domain controller (directory, DNS, admin and policy API; KDC to come)
+const HELP = `postern dc - the domain controller (directory, Kerberos KDC, DNS, admin and policy API)
 
 SYNOPSIS
   postern dc init --domain DNSNAME [--netbios NAME] [--admin-password-file FILE]

@@ -8,6 +8,7 @@
  */
 import * as fs from "node:fs";
 import { createMachineAuthenticator } from "./api/auth.js";
+import { createNegotiateAuthenticator } from "./api/negotiate.js";
 import { startApiServer } from "./api/server.js";
 import { startAdminSocket } from "./admin-socket.js";
 import { type Directory, type DirectoryDeps, defaultDeps, openDirectory } from "./directory.js";
@@ -21,6 +22,11 @@ export interface Closable {
   close(): Promise<void>;
 }
 
+/** The running KDC: its UDP/TCP port (the kernel's pick when asked for 0). */
+export interface RunningKdc extends Closable {
+  port?: number;
+}
+
 /** The seam the Kerberos issue fills: serve AS/TGS on UDP and TCP `port` from `principals`. */
 export type StartKdc = (deps: {
   principals: PrincipalDatabase;
@@ -29,7 +35,7 @@ export type StartKdc = (deps: {
   log: (l: string) => void;
   /** The domain the KDC serves: realm (upper-case DNS name), DNS name, NetBIOS name. */
   domain: { realm: string; dnsName: string; netbios: string };
-}) => Promise<Closable>;
+}) => Promise<RunningKdc>;
 
 export interface DcOptions {
   home: string;
@@ -85,23 +91,32 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
       opts.log,
     );
     started.push(dns);
+    let kdcPort = opts.kdcPort;
     const api = await startApiServer(
-      { dir, authenticators: [createMachineAuthenticator(dir, dir.deps.clock)], log: opts.log },
+      {
+        dir,
+        authenticators: [
+          createNegotiateAuthenticator(dir, { now: () => dir.deps.clock().getTime() }),
+          createMachineAuthenticator(dir, dir.deps.clock),
+        ],
+        log: opts.log,
+        kdcPort: () => kdcPort,
+      },
       opts.host,
       opts.apiPort,
     );
     started.push(api);
     started.push(await startAdminSocket(dir, adminSocketPath(opts.home), opts.log));
     if (opts.startKdc) {
-      started.push(
-        await opts.startKdc({
-          principals: createPrincipalDatabase(dir),
-          host: opts.host,
-          port: opts.kdcPort,
-          log: opts.log,
-          domain: { realm: d.realm, dnsName: d.dnsName, netbios: d.netbios },
-        }),
-      );
+      const kdc = await opts.startKdc({
+        principals: createPrincipalDatabase(dir),
+        host: opts.host,
+        port: opts.kdcPort,
+        log: opts.log,
+        domain: { realm: d.realm, dnsName: d.dnsName, netbios: d.netbios },
+      });
+      started.push(kdc);
+      kdcPort = kdc.port ?? opts.kdcPort;
       opts.log(`dc: Kerberos KDC for ${d.realm} on ${opts.host} port ${opts.kdcPort} (udp, tcp)`);
     } else {
       opts.log(

@@ -16,15 +16,21 @@ import { computerName, dnsDomainName, netbiosDomainName } from "./names.js";
 import { configure, migrate } from "./schema.js";
 import { FIRST_ALLOCATED_RID, newDomainSid, RID } from "./sids.js";
 import { openSqlite, type SqliteDatabase, type Statement } from "./sqlite.js";
+import { kerberosKeyDeriver } from "./string-to-key.js";
 
 export interface DirectoryDeps {
   clock: () => Date;
   random: (n: number) => Uint8Array;
-  /** Kerberos string-to-key; absent until the Kerberos library is wired in. */
+  /** Kerberos string-to-key for the administrator's keys; absent: no Kerberos keys. */
   keyDeriver?: KeyDeriver | undefined;
 }
 
-export const defaultDeps = (): DirectoryDeps => ({ clock: () => new Date(), random: randomBytes });
+/** The real clock, randomness and the Kerberos library's string-to-key. */
+export const defaultDeps = (): DirectoryDeps => ({
+  clock: () => new Date(),
+  random: randomBytes,
+  keyDeriver: kerberosKeyDeriver,
+});
 
 export interface DomainInfo {
   dnsName: string;

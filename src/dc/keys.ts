@@ -5,9 +5,9 @@
  *   aes256-cts-hmac-sha1-96 (16 and 32 bytes), 19 aes128-cts-hmac-sha256-128 and 20
  *   aes256-cts-hmac-sha384-192 (16 and 32 bytes).
  * - The administrator's keys come from the password through Kerberos string-to-key, which
- *   the Kerberos library provides: it is injected as a KeyDeriver. Until it is, the
- *   administrator has no Kerberos keys; the password is kept as a PBKDF2-SHA256 hash for
- *   checks (`verifyPassword`).
+ *   the Kerberos library provides, injected as a KeyDeriver (string-to-key.ts, in
+ *   defaultDeps). The password is also kept as a PBKDF2-SHA256 hash for checks
+ *   (`verifyPassword`).
  */
 import { equalConstantTime, pbkdf2, randomBytes } from "../crypto/primitives.js";
 

@@ -10,6 +10,8 @@ export interface ApiResponse {
   status: number;
   body: Record<string, unknown>;
   etag: string | undefined;
+  /** The answer's WWW-Authenticate (Negotiate's AP-REP for mutual authentication). */
+  wwwAuthenticate?: string | undefined;
 }
 
 export interface ApiTarget {
@@ -54,7 +56,12 @@ export function apiRequest(
           } catch {
             parsed = { error: `non-JSON answer: ${text.slice(0, 80)}` };
           }
-          resolve({ status: res.statusCode ?? 0, body: parsed, etag: res.headers.etag });
+          resolve({
+            status: res.statusCode ?? 0,
+            body: parsed,
+            etag: res.headers.etag,
+            wwwAuthenticate: res.headers["www-authenticate"],
+          });
         });
       },
     );

@@ -2,13 +2,18 @@
  * `postern join`, `postern leave`, `postern gpupdate`: the member's side of the domain.
  * join:  1. POST /v1/join {name, token, address?} to the DC's API;
  *        2. check the answer is for the domain asked for;
- *        3. write the machine keys through the KeytabWriter seam (mode 0600).
+ *        3. write the MIT keytab <home>/agent/krb5.keytab (0600) and machine.json through
+ *           the KeytabWriter seam;
+ *        4. get the machine's TGT from the DC's KDC into <home>/agent/krb5cc (a failure is
+ *           a warning: gpupdate tries again).
  *        The DC registered the host's A record (the given --address, else the address the
- *        request came from). Admin-credential join comes with Kerberos (docs/dc.md).
- * leave: POST /v1/leave signed with the join credential (account disabled, DNS records
- *        removed), then the local keys are removed. --local-only skips the DC.
- * gpupdate: GET /v1/policy with the version held; writes <home>/agent/domain-policy.json
- *        when the DC sends a new one.
+ *        request came from).
+ * leave: POST /v1/leave (Negotiate, else the join credential): account disabled, DNS
+ *        records removed; then keytab, machine.json and cache are removed. --local-only
+ *        skips the DC.
+ * gpupdate: GET /v1/policy with the version held, authenticated with Negotiate (RFC 4559)
+ *        from the machine's TGT, falling back to the join credential only when no ticket
+ *        can be had; writes <home>/agent/domain-policy.json when the DC sends a new one.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -21,25 +26,30 @@ import { saveDomainAssigned } from "../policy/effective.js";
 import { type FetchedPolicy, applyFetchedPolicy } from "./apply-policy.js";
 import { apiError, apiRequest, parseDcAddress } from "./api-client.js";
 import { expectPositional, parseArgs } from "./argv.js";
+import type { ApiResponse } from "./api-client.js";
 import {
   credentialOf,
-  jsonKeyWriter,
   type KeytabWriter,
+  keytabWriter,
   type MachineIdentity,
+  machineCcachePath,
 } from "./machine-keys.js";
+import { machineTgt, negotiateHeader } from "./machine-tgt.js";
 
 interface JoinAnswer {
   computer: { sam: string; sid: string; dnsHostName: string; spns: string[]; kvno: number };
   realm: string;
   domain: string;
   domainSid: string;
+  dcHostName?: string;
+  kdc?: { port: number };
   keys: { etype: number; kvno: number; key: string }[];
 }
 
 export async function joinDomain(
   env: CliEnv,
   argv: string[],
-  writer: KeytabWriter = jsonKeyWriter,
+  writer: KeytabWriter = keytabWriter,
 ): Promise<number> {
   const p = parseArgs(argv, ["domain", "dc", "name", "token", "address"], [], "join");
   expectPositional(
@@ -78,7 +88,12 @@ export async function joinDomain(
     sid: a.computer.sid,
     dnsHostName: a.computer.dnsHostName,
     principals: [a.computer.sam, ...a.computer.spns],
-    dc: { host: target.host, apiPort: target.port },
+    dc: {
+      host: target.host,
+      apiPort: target.port,
+      ...(a.kdc ? { kdcPort: a.kdc.port } : {}),
+      ...(a.dcHostName ? { hostName: a.dcHostName } : {}),
+    },
     keys: a.keys.map((k) => ({
       etype: k.etype,
       kvno: k.kvno,
@@ -86,17 +101,24 @@ export async function joinDomain(
     })),
   };
   const file = writer.write(env.home, id);
+  let tgt: string | null = null;
+  try {
+    await machineTgt(env.home, id, true);
+    tgt = machineCcachePath(env.home);
+  } catch (e) {
+    env.err(`warning: joined, but no machine TGT yet: ${(e as Error).message}`);
+  }
   if (env.json)
     env.out(
       JSON.stringify(
-        { domain: id.domain, sam: id.sam, sid: id.sid, kvno: a.computer.kvno, file },
+        { domain: id.domain, sam: id.sam, sid: id.sid, kvno: a.computer.kvno, file, ccache: tgt },
         null,
         2,
       ),
     );
   else
     env.out(
-      `joined ${id.domain} as ${id.sam} (${id.sid}), kvno ${a.computer.kvno}; machine keys in ${file} (mode 0600)`,
+      `joined ${id.domain} as ${id.sam} (${id.sid}), kvno ${a.computer.kvno}; keytab ${file} (mode 0600)${tgt ? `; machine TGT in ${tgt}` : ""}`,
     );
   return 0;
 }
@@ -104,20 +126,14 @@ export async function joinDomain(
 export async function leaveDomain(
   env: CliEnv,
   argv: string[],
-  writer: KeytabWriter = jsonKeyWriter,
+  writer: KeytabWriter = keytabWriter,
 ): Promise<number> {
   const p = parseArgs(argv, [], ["local-only"], "leave");
   expectPositional(p, 0, "postern leave [--local-only]");
   const id = writer.read(env.home);
   if (!id) throw new DirectoryError("dc.not-found", "this host is not joined to a domain");
   if (!p.flags.has("local-only")) {
-    const r = await apiRequest(
-      { host: id.dc.host, port: id.dc.apiPort },
-      "POST",
-      "/v1/leave",
-      {},
-      credentialOf(id),
-    );
+    const { r } = await machineRequest(env, id, "POST", "/v1/leave", {});
     if (r.status !== 200) throw apiError("leave refused by the DC", r);
   }
   writer.remove(env.home);
@@ -126,9 +142,42 @@ export async function leaveDomain(
   env.out(
     env.json
       ? JSON.stringify({ left: id.domain, sam: id.sam })
-      : `left ${id.domain}; ${id.sam} disabled on the DC, machine keys removed`,
+      : `left ${id.domain}; ${id.sam} disabled on the DC, keytab and ticket cache removed`,
   );
   return 0;
+}
+
+/**
+ * One API request as this machine: Negotiate from the machine's TGT (the DC's AP-REP is
+ * checked), else, when no ticket can be had, the join credential (with a note).
+ */
+export async function machineRequest(
+  env: CliEnv,
+  id: MachineIdentity,
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ r: ApiResponse; via: "negotiate" | "join-credential" }> {
+  const target = { host: id.dc.host, port: id.dc.apiPort };
+  let ctx: Awaited<ReturnType<typeof negotiateHeader>> | undefined;
+  try {
+    ctx = await negotiateHeader(env.home, id);
+  } catch (e) {
+    env.err(
+      `note: no Kerberos ticket for the DC (${(e as Error).message}); using the join credential`,
+    );
+  }
+  if (!ctx) {
+    const r = await apiRequest(target, method, path, body, credentialOf(id), headers);
+    return { r, via: "join-credential" };
+  }
+  const r = await apiRequest(target, method, path, body, undefined, {
+    ...headers,
+    authorization: ctx.header,
+  });
+  if (r.status < 400) ctx.verifyMutual(r.wwwAuthenticate);
+  return { r, via: "negotiate" };
 }
 
 export const domainPolicyPath = (home: string) => path.join(home, "agent", "domain-policy.json");
@@ -136,7 +185,7 @@ export const domainPolicyPath = (home: string) => path.join(home, "agent", "doma
 export async function gpupdate(
   env: CliEnv,
   argv: string[],
-  writer: KeytabWriter = jsonKeyWriter,
+  writer: KeytabWriter = keytabWriter,
 ): Promise<number> {
   const p = parseArgs(argv, [], ["force"], "gpupdate");
   expectPositional(p, 0, "postern gpupdate [--force]");
@@ -151,18 +200,11 @@ export async function gpupdate(
   }
   const headers: Record<string, string> =
     held !== undefined && !p.flags.has("force") ? { "if-none-match": `"${held}"` } : {};
-  const r = await apiRequest(
-    { host: id.dc.host, port: id.dc.apiPort },
-    "GET",
-    "/v1/policy",
-    undefined,
-    credentialOf(id),
-    headers,
-  );
+  const { r, via } = await machineRequest(env, id, "GET", "/v1/policy", undefined, headers);
   if (r.status === 304) {
     env.out(
       env.json
-        ? JSON.stringify({ version: held, changed: false })
+        ? JSON.stringify({ version: held, changed: false, auth: via })
         : `policy unchanged (version ${held})`,
     );
     return 0;
@@ -177,6 +219,7 @@ export async function gpupdate(
       ? JSON.stringify({
           version: r.body.version,
           changed: true,
+          auth: via,
           applied,
           ipsec: done.ipsec,
           firewall: done.firewall,
@@ -196,8 +239,9 @@ SYNOPSIS
 
 The token comes from 'postern domain computer add NAME --join-token' on the DC. The DC
 claims the account (new random keys), registers NAME.DOMAIN -> ADDRESS (default: the
-address the request comes from) and returns the keys, written to
-<home>/agent/machine-keys.json (mode 0600) until the Kerberos keytab writer lands.
+address the request comes from) and returns the keys, written as an MIT keytab to
+<home>/agent/krb5.keytab (mode 0600; NAME$, host/NAME, host/fqdn). The machine's TGT is
+then fetched from the DC's KDC into <home>/agent/krb5cc ('postern klist -c' shows it).
 `,
   run: (argv, env) => joinDomain(env, argv),
 };
@@ -205,13 +249,13 @@ address the request comes from) and returns the keys, written to
 export const leaveCommand: Command = {
   name: "leave",
   summary: "leave the domain: account disabled on the DC, machine keys removed",
-  help: "postern leave [--local-only]\n\nDisables this host's account on the DC, removes its DNS records and deletes the machine keys.\n--local-only removes the local keys without contacting the DC.\n",
+  help: "postern leave [--local-only]\n\nDisables this host's account on the DC, removes its DNS records and deletes the keytab and ticket cache.\n--local-only removes the local keys without contacting the DC.\n",
   run: (argv, env) => leaveDomain(env, argv),
 };
 
 export const gpupdateCommand: Command = {
   name: "gpupdate",
   summary: "fetch this member's effective domain policy from the DC",
-  help: "postern gpupdate [--force]\n\nAsks the DC for the effective policy (sending the version held, so an unchanged policy is not re-sent)\nand writes it to <home>/agent/domain-policy.json. The IPsec policy a GPO assigns becomes the host's effective\nstore (it overrides the local one: postern ipsec explain uses it); the firewall settings replace the host's\nand are loaded when root and POSTERN_NETNS is set or the home is the host's own.\n",
+  help: "postern gpupdate [--force]\n\nAsks the DC for the effective policy (sending the version held, so an unchanged policy is not re-sent)\nand writes it to <home>/agent/domain-policy.json. Authentication: Kerberos Negotiate with the machine's TGT;\nonly when no ticket can be had, the join credential (a note says so). The IPsec policy a GPO assigns becomes the host's effective\nstore (it overrides the local one: postern ipsec explain uses it); the firewall settings replace the host's\nand are loaded when root and POSTERN_NETNS is set or the home is the host's own.\n",
   run: (argv, env) => gpupdate(env, argv),
 };

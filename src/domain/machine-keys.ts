@@ -1,15 +1,19 @@
 /**
- * Where a member keeps its machine account's keys after joining.
- *
- * TEMPORARY: until the Kerberos library's keytab writer (src/kerberos/files/keytab.ts)
- * lands, the keys go to `<home>/agent/machine-keys.json` (mode 0600). The KeytabWriter
- * seam is what the integration replaces with one that writes `<home>/agent/krb5.keytab`
- * in MIT's format; the JSON file also holds the join credential the API accepts.
+ * Where a member keeps its machine account after joining, in `<home>/agent/`:
+ *   krb5.keytab   MIT keytab v2 (mode 0600): every key (enctypes 17-20, the account's kvno)
+ *                 for NAME$@REALM, host/NAME@REALM and host/fqdn@REALM;
+ *   machine.json  what a keytab cannot say (domain, SIDs, the DC's address, API and KDC
+ *                 ports), no secrets (mode 0600 all the same);
+ *   krb5cc        the machine's TGT (ccache v4, mode 0600; machine-tgt.ts).
+ * The join credential (PosternMachine, src/dc/api/machine-auth.ts) is derived from the
+ * NAME$ etype 18 key read back from the keytab.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { MachineCredential } from "../dc/api/machine-auth.js";
 import { DirectoryError } from "../dc/errors.js";
+import { type Keytab, readKeytabFile, writeKeytabFile } from "../kerberos/files/keytab.js";
+import { NAME_TYPE, type Principal } from "../kerberos/principal.js";
 import { atomicWriteFile } from "../platform/home.js";
 
 export interface MachineKeyEntry {
@@ -25,8 +29,10 @@ export interface MachineIdentity {
   sam: string;
   sid: string;
   dnsHostName: string;
+  /** NAME$ first, then the SPNs (host/NAME, host/fqdn). */
   principals: string[];
-  dc: { host: string; apiPort: number };
+  /** The DC: address, API port, KDC port (absent: 88) and host name (its SPN host/<name>). */
+  dc: { host: string; apiPort: number; kdcPort?: number; hostName?: string };
   keys: MachineKeyEntry[];
 }
 
@@ -37,52 +43,75 @@ export interface KeytabWriter {
   remove(home: string): void;
 }
 
-export const machineKeysPath = (home: string) => path.join(home, "agent", "machine-keys.json");
+export const machineKeytabPath = (home: string) => path.join(home, "agent", "krb5.keytab");
+export const machineInfoPath = (home: string) => path.join(home, "agent", "machine.json");
+export const machineCcachePath = (home: string) => path.join(home, "agent", "krb5cc");
 
-interface StoredIdentity extends Omit<MachineIdentity, "keys"> {
-  keys: { etype: number; kvno: number; key: string }[];
+/** `NAME$` or `host/x` (NT-SRV-HST) in the realm. */
+export function machinePrincipal(name: string, realm: string): Principal {
+  const parts = name.split("/");
+  return {
+    realm,
+    name: {
+      nameType: parts.length === 2 ? NAME_TYPE.NT_SRV_HST : NAME_TYPE.NT_PRINCIPAL,
+      nameString: parts,
+    },
+  };
 }
 
-export const jsonKeyWriter: KeytabWriter = {
-  write(home, id) {
-    const file = machineKeysPath(home);
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const stored: StoredIdentity = {
-      ...id,
-      keys: id.keys.map((k) => ({
-        etype: k.etype,
+export function machineKeytab(id: MachineIdentity, timestamp: number): Keytab {
+  return {
+    entries: id.principals.flatMap((p) =>
+      id.keys.map((k) => ({
+        principal: machinePrincipal(p, id.realm),
+        timestamp,
         kvno: k.kvno,
-        key: Buffer.from(k.key).toString("base64"),
+        key: { keytype: k.etype, keyvalue: k.key },
       })),
-    };
-    atomicWriteFile(file, `${JSON.stringify(stored, null, 2)}\n`, 0o600);
+    ),
+  };
+}
+
+export const keytabWriter: KeytabWriter = {
+  write(home, id) {
+    const file = machineKeytabPath(home);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const { keys: _keys, ...info } = id;
+    writeKeytabFile(`FILE:${file}`, machineKeytab(id, Math.floor(Date.now() / 1000)));
+    atomicWriteFile(machineInfoPath(home), `${JSON.stringify(info, null, 2)}\n`, 0o600);
     return file;
   },
   read(home) {
-    const file = machineKeysPath(home);
     let text: string;
     try {
-      text = fs.readFileSync(file, "utf8");
+      text = fs.readFileSync(machineInfoPath(home), "utf8");
     } catch {
       return null;
     }
+    let info: Omit<MachineIdentity, "keys">;
     try {
-      const s = JSON.parse(text) as StoredIdentity;
-      return {
-        ...s,
-        keys: s.keys.map((k) => ({ ...k, key: new Uint8Array(Buffer.from(k.key, "base64")) })),
-      };
+      info = JSON.parse(text) as Omit<MachineIdentity, "keys">;
     } catch (e) {
-      throw new DirectoryError("dc.auth", `${file} is damaged: ${(e as Error).message}`);
+      throw new DirectoryError(
+        "dc.auth",
+        `${machineInfoPath(home)} is damaged: ${(e as Error).message}`,
+      );
     }
+    const kt = readKeytabFile(`FILE:${machineKeytabPath(home)}`);
+    const sam = info.sam.toLowerCase();
+    const keys = kt.entries
+      .filter((e) => e.principal.name.nameString.join("/").toLowerCase() === sam)
+      .map((e) => ({ etype: e.key.keytype, kvno: e.kvno, key: e.key.keyvalue }));
+    return { ...info, keys };
   },
   remove(home) {
-    fs.rmSync(machineKeysPath(home), { force: true });
+    for (const f of [machineKeytabPath(home), machineInfoPath(home), machineCcachePath(home)])
+      fs.rmSync(f, { force: true });
   },
 };
 
 export function credentialOf(id: MachineIdentity): MachineCredential {
-  const k = id.keys.find((x) => x.etype === 18);
-  if (!k) throw new DirectoryError("dc.auth", "the machine keys hold no etype 18 key");
+  const k = id.keys.filter((x) => x.etype === 18).sort((a, b) => b.kvno - a.kvno)[0];
+  if (!k) throw new DirectoryError("dc.auth", "the machine keytab holds no etype 18 key");
   return { sam: id.sam, kvno: k.kvno, key: k.key };
 }

@@ -6,7 +6,8 @@ import { after, before, describe, it } from "node:test";
 import { signRequest } from "../../src/dc/api/machine-auth.js";
 import { openSqlite } from "../../src/dc/sqlite.js";
 import { apiRequest } from "../../src/domain/api-client.js";
-import { credentialOf, jsonKeyWriter } from "../../src/domain/machine-keys.js";
+import { readKeytabFile } from "../../src/kerberos/files/keytab.js";
+import { credentialOf, keytabWriter } from "../../src/domain/machine-keys.js";
 import { cli, runBin, tempHome } from "../helpers/cli.js";
 import { cliInit, type DcProcess, freePort, startDcProcess } from "./helpers.js";
 
@@ -167,12 +168,13 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
       "198.18.0.30",
     );
     assert.equal(r.code, 0, r.err);
-    const file = path.join(member.dir, "agent", "machine-keys.json");
+    const file = path.join(member.dir, "agent", "krb5.keytab");
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
-    const keys = JSON.parse(fs.readFileSync(file, "utf8"));
-    assert.equal(keys.sam, "XPCLIENT$");
+    const kt = readKeytabFile(file);
     assert.deepEqual(
-      keys.keys.map((k: { etype: number; kvno: number }) => [k.etype, k.kvno]),
+      kt.entries
+        .filter((e) => e.principal.name.nameString.join("/") === "XPCLIENT$")
+        .map((e) => [e.key.keytype, e.kvno]),
       [
         [17, 2],
         [18, 2],
@@ -205,13 +207,14 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
     );
   });
 
-  it("the member fetches its effective policy with its join credential; unchanged is not re-sent", async () => {
+  it("the member fetches its effective policy over Negotiate (RFC 4559); unchanged is not re-sent", async () => {
     await cli(dcHome.dir, "domain", "gpo", "create", "Trusted Policy");
     await cli(dcHome.dir, "domain", "gpo", "link", "Trusted Policy", "trusted");
     const first = await cli(member.dir, "--json", "gpupdate");
     assert.equal(first.code, 0, first.err);
     const j = JSON.parse(first.out);
     assert.equal(j.changed, true);
+    assert.equal(j.auth, "negotiate");
     assert.deepEqual(j.applied, ["Trusted Policy"]);
     const second = JSON.parse((await cli(member.dir, "--json", "gpupdate")).out);
     assert.equal(second.changed, false);
@@ -222,7 +225,7 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
   });
 
   it("the machine updates its own A record with its join credential; a tampered request changes nothing", async () => {
-    const id = jsonKeyWriter.read(member.dir);
+    const id = keytabWriter.read(member.dir);
     assert.ok(id);
     const target = { host: "127.0.0.1", port: apiPort };
     const ok = await apiRequest(
@@ -310,7 +313,8 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
     dc = await startDcProcess(dcHome.dir, apiPort);
     const r = await cli(member.dir, "leave");
     assert.equal(r.code, 0, r.err);
-    assert.equal(fs.existsSync(path.join(member.dir, "agent", "machine-keys.json")), false);
+    for (const f of ["krb5.keytab", "krb5cc", "machine.json"])
+      assert.equal(fs.existsSync(path.join(member.dir, "agent", f)), false, f);
     assert.equal(await dig(dc.dnsPort, "xpclient.bigfirm.com", "A"), "");
     const show = JSON.parse(
       (await cli(dcHome.dir, "--json", "domain", "computer", "show", "xpclient")).out,

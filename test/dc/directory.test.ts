@@ -240,14 +240,19 @@ describe("PrincipalDatabase: the KDC's view of the directory", () => {
     }
   });
 
-  it("finds krbtgt/REALM with random keys, Administrator without keys until string-to-key is wired", () => {
+  it("finds krbtgt/REALM with random keys, Administrator with string-to-key keys (RFC 3962 §4)", async () => {
+    const { getEnctype } = await import("../../src/kerberos/crypto/index.js");
     const db = createPrincipalDatabase(dir);
     const k = db.lookup("krbtgt/BIGFIRM.COM", "BIGFIRM.COM");
     assert.equal(k?.name, "krbtgt/BIGFIRM.COM");
     assert.equal(k?.keys.length, 4);
     const a = db.lookup("Administrator", "BIGFIRM.COM");
     assert.equal(a?.accountSid, `${dir.domain().sid}-500`);
-    assert.deepEqual(a?.keys, []);
+    const k18 = a?.keys.find((x) => x.etype === 18);
+    assert.deepEqual(
+      Buffer.from(k18?.key ?? []),
+      Buffer.from(getEnctype(18).stringToKey(PASSWORD, "BIGFIRM.COMAdministrator")),
+    );
   });
 
   it("returns null for unknown names, other realms, groups and krbtgt of another realm", () => {
@@ -381,7 +386,10 @@ describe("the administrator password (the string-to-key seam)", () => {
   it("set-password: new PBKDF2 hash; Kerberos keys (kvno + 1 over the keys held) once a KeyDeriver is injected", () => {
     const h = tempHome("pdc-adminpw");
     try {
-      const plain = newDirectory(h.dir);
+      const plain = newDirectory(h.dir, {
+        clock: () => new Date(),
+        random: (n) => new Uint8Array(n),
+      });
       assert.deepEqual(setAdminPassword(plain, "t", "New-Passw0rd"), { kvno: 2, keys: 0 });
       assert.ok(checkAdminPassword(plain, "New-Passw0rd"));
       assert.ok(!checkAdminPassword(plain, PASSWORD));

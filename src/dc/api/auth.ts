@@ -3,9 +3,9 @@
  * The API tries each in turn; a request nobody vouches for is refused (401), except the
  * join endpoint, which carries its own one-time token.
  *
- * Today: the machine join credential (machine-auth.ts). The Kerberos issue adds a
- * `Negotiate` (RFC 4559) authenticator here, for machines and for administrators; until
- * then no caller is ever an administrator over HTTP (the admin CLI uses the local socket).
+ * Kerberos `Negotiate` (RFC 4559, negotiate.ts) names machines, administrators and other
+ * users; the machine join credential (machine-auth.ts) is the fallback for members that
+ * cannot get a ticket. `mutual` is the WWW-Authenticate value of a successful answer.
  */
 import type { Directory } from "../directory.js";
 import { MACHINE_SCHEME, parseMachineAuth, verifyMachineAuth } from "./machine-auth.js";
@@ -18,9 +18,11 @@ export interface ApiRequest {
   remoteAddress: string;
 }
 
-export type Caller =
+export type Caller = (
   | { kind: "machine"; sam: string; rid: number }
-  | { kind: "admin"; name: string };
+  | { kind: "admin"; name: string }
+  | { kind: "user"; name: string }
+) & { mutual?: string };
 
 export interface Authenticator {
   /** The scheme named in WWW-Authenticate. */

@@ -4,7 +4,7 @@
  *   POST /v1/leave        machine                  account disabled, DNS records removed
  *   POST /v1/dns/update   machine {address}        the machine's own A/AAAA record
  *   GET  /v1/policy       machine                  effective policy; If-None-Match: "<version>" -> 304
- *   POST /v1/admin/<op>   administrator            the admin operations (needs Negotiate: refused today)
+ *   POST /v1/admin/<op>   administrator            the admin operations (Negotiate as Administrator or a Domain Admin)
  * Flow per request: 1. read the body (at most 64 KiB) 2. authenticate (join excepted)
  * 3. route 4. answer JSON; a DirectoryError is 400/403/404 with {error, code} in one line.
  */
@@ -72,6 +72,8 @@ export interface ApiDeps {
   dir: Directory;
   authenticators: readonly Authenticator[];
   log: (line: string) => void;
+  /** The KDC's port (the member's TGT comes from it), known once the KDC runs. */
+  kdcPort?: () => number;
 }
 
 async function authenticate(deps: ApiDeps, req: ApiRequest): Promise<Caller> {
@@ -84,6 +86,7 @@ async function authenticate(deps: ApiDeps, req: ApiRequest): Promise<Caller> {
 }
 
 function machine(caller: Caller): { sam: string; rid: number } {
+  if (caller.kind === "user") throw new HttpError(403, `${caller.name} is not a machine account`);
   if (caller.kind !== "machine") throw new HttpError(403, "this endpoint is for joined machines");
   return caller;
 }
@@ -92,7 +95,7 @@ async function route(
   deps: ApiDeps,
   req: ApiRequest,
   ifNoneMatch: string | undefined,
-): Promise<{ status: number; body?: unknown; etag?: string }> {
+): Promise<{ status: number; body?: unknown; etag?: string; mutual?: string }> {
   const { dir } = deps;
   if (req.method === "POST" && req.path === "/v1/join") {
     const b = json(req.body);
@@ -102,10 +105,13 @@ async function route(
       typeof b.address === "string" ? b.address : req.remoteAddress.replace(/^::ffff:/, "");
     const r = joinWithToken(dir, { name: b.name, token: b.token, address });
     deps.log(`api: ${r.computer.sam} joined from ${req.remoteAddress} (kvno ${r.computer.kvno})`);
+    const d = dir.domain();
     return {
       status: 200,
       body: {
         ...r,
+        dcHostName: d.dcHostName,
+        kdc: deps.kdcPort ? { port: deps.kdcPort() } : undefined,
         keys: r.keys.map((k) => ({
           etype: k.etype,
           kvno: k.kvno,
@@ -115,7 +121,20 @@ async function route(
     };
   }
   const caller = await authenticate(deps, req);
-  const actor = caller.kind === "machine" ? `machine:${caller.sam}` : `admin:${caller.name}`;
+  const actor =
+    caller.kind === "machine" ? `machine:${caller.sam}` : `${caller.kind}:${caller.name}`;
+  const r = await routeAuthenticated(deps, req, caller, actor, ifNoneMatch);
+  return caller.mutual ? { ...r, mutual: caller.mutual } : r;
+}
+
+async function routeAuthenticated(
+  deps: ApiDeps,
+  req: ApiRequest,
+  caller: Caller,
+  actor: string,
+  ifNoneMatch: string | undefined,
+): Promise<{ status: number; body?: unknown; etag?: string }> {
+  const { dir } = deps;
   if (req.method === "POST" && req.path === "/v1/leave") {
     leaveDomain(dir, actor, machine(caller).sam);
     return { status: 200, body: { left: machine(caller).sam } };
@@ -166,7 +185,9 @@ export async function startApiServer(
         },
         req.headers["if-none-match"],
       );
-      send(r.status, r.body, r.etag ? { etag: r.etag } : {});
+      const headers: Record<string, string> = r.etag ? { etag: r.etag } : {};
+      if (r.mutual) headers["www-authenticate"] = r.mutual;
+      send(r.status, r.body, headers);
     } catch (e) {
       if (e instanceof HttpError) {
         const challenge: Record<string, string> =

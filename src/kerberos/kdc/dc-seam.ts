@@ -20,7 +20,7 @@ export interface DcKdcDeps {
 }
 
 export function kdcStarter(config: KdcConfig) {
-  return async (deps: DcKdcDeps): Promise<{ close(): Promise<void> }> => {
+  return async (deps: DcKdcDeps): Promise<{ close(): Promise<void>; port: number }> => {
     const server = createKdcServer({
       ...config,
       database: deps.principals,
@@ -29,6 +29,7 @@ export function kdcStarter(config: KdcConfig) {
     const at = await server.start();
     deps.log(`kdc: realm ${config.realm.toUpperCase()} on ${at.address}:${at.port} (udp, tcp)`);
     return {
+      port: at.port,
       async close() {
         await server.stop();
         deps.log(`kdc: stopped; counters ${JSON.stringify(server.counters())}`);

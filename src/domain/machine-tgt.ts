@@ -1,0 +1,129 @@
+/**
+ * The member's Kerberos: its machine TGT and Negotiate (RFC 4559) headers for the DC's API.
+ *   machineTgt:  AS exchange with the keytab for NAME$@REALM against the DC's KDC (address
+ *                from machine.json, KDC port from the join answer), written to
+ *                <home>/agent/krb5cc (ccache v4, 0600); a cached TGT is reused until it ends.
+ *   negotiateHeader: a service ticket for host/<dc fqdn> (TGS exchange with the TGT), an
+ *                AP-REQ with mutual-required and the 0x8003 checksum, wrapped as a GSS krb5
+ *                token: `Negotiate <base64>`; `verifyMutual` checks the DC's AP-REP.
+ */
+import * as fs from "node:fs";
+import { randomBytes } from "../crypto/primitives.js";
+import {
+  GSS_FLAGS_MUTUAL,
+  gssChecksum,
+  TOK_ID,
+  unwrapGssToken,
+  wrapGssToken,
+} from "../dc/api/gss-krb5.js";
+import { DirectoryError } from "../dc/errors.js";
+import { buildApReq, createKerberosClient, type KerberosClient } from "../kerberos/client/index.js";
+import { verifyApRep } from "../kerberos/client/ap-req.js";
+import { findTgt, newCcache } from "../kerberos/client/cache.js";
+import type { Credential } from "../kerberos/files/ccache.js";
+import { readCcacheFile, writeCcacheFile } from "../kerberos/files/ccache.js";
+import { readKeytabFile } from "../kerberos/files/keytab.js";
+import type { Authenticator } from "../kerberos/messages/authenticator.js";
+import { decodeTicket } from "../kerberos/messages/index.js";
+import { NAME_TYPE, type Principal } from "../kerberos/principal.js";
+import { createKdcTransport, createNodeKdcIo } from "../kerberos/transport.js";
+import {
+  type MachineIdentity,
+  machineCcachePath,
+  machineKeytabPath,
+  machinePrincipal,
+} from "./machine-keys.js";
+
+export const DEFAULT_KDC_PORT = 88;
+
+export function machineClient(id: MachineIdentity): KerberosClient {
+  return createKerberosClient({
+    transport: createKdcTransport({
+      io: createNodeKdcIo(),
+      kdcsOf: () => [{ host: id.dc.host, port: id.dc.kdcPort ?? DEFAULT_KDC_PORT }],
+    }),
+    now: Date.now,
+    randomBytes,
+  });
+}
+
+/** The machine's TGT: the cached one while valid, else a new one from the keytab (cached). */
+export async function machineTgt(
+  home: string,
+  id: MachineIdentity,
+  fresh = false,
+): Promise<Credential> {
+  const cc = machineCcachePath(home);
+  if (!fresh && fs.existsSync(cc)) {
+    try {
+      return findTgt(readCcacheFile(`FILE:${cc}`), Date.now() + 60_000, cc);
+    } catch {
+      // expired or unreadable: get a new one
+    }
+  }
+  const client = machinePrincipal(id.sam, id.realm);
+  const keytab = readKeytabFile(`FILE:${machineKeytabPath(home)}`);
+  const r = await machineClient(id).login({ client, keys: { kind: "keytab", keytab } });
+  writeCcacheFile(`FILE:${cc}`, newCcache(client, r.tgt, r.timeOffsetMs));
+  return r.tgt;
+}
+
+/** host/<dc fqdn>@REALM, the DC API's service principal. */
+export function dcService(id: MachineIdentity): Principal {
+  const host = id.dc.hostName;
+  if (!host)
+    throw new DirectoryError("dc.auth", "machine.json does not name the DC's host (join again)");
+  return {
+    realm: id.realm,
+    name: { nameType: NAME_TYPE.NT_SRV_HST, nameString: ["host", host.toLowerCase()] },
+  };
+}
+
+export interface NegotiateContext {
+  header: string;
+  verifyMutual(wwwAuthenticate: string | undefined): void;
+}
+
+/** A Negotiate header for `service` from the machine's TGT (a TGS exchange each call). */
+export async function negotiateHeader(
+  home: string,
+  id: MachineIdentity,
+  service: Principal = dcService(id),
+): Promise<NegotiateContext> {
+  const tgt = await machineTgt(home, id);
+  const ticket = await machineClient(id).getServiceTicket(tgt, service);
+  const sessionKey = { keytype: ticket.key.keytype, keyvalue: ticket.key.keyvalue };
+  const ap = buildApReq({
+    ticket: decodeTicket(ticket.ticket),
+    sessionKey,
+    client: machinePrincipal(id.sam, id.realm),
+    nowMs: Date.now(),
+    randomBytes,
+    mutualRequired: true,
+    cksum: gssChecksum(GSS_FLAGS_MUTUAL),
+  });
+  const token = wrapGssToken(TOK_ID.apReq, ap.bytes);
+  const sent: Authenticator = ap.authenticator;
+  return {
+    header: `Negotiate ${Buffer.from(token).toString("base64")}`,
+    verifyMutual(www) {
+      const m = /^Negotiate\s+([A-Za-z0-9+/=]+)/.exec(www ?? "");
+      if (!m)
+        throw new DirectoryError(
+          "dc.auth",
+          "the DC did not answer with a Negotiate AP-REP (no mutual authentication)",
+        );
+      const t = unwrapGssToken(Buffer.from(m[1] as string, "base64"));
+      if (typeof t === "string" || t.tokId !== TOK_ID.apRep)
+        throw new DirectoryError("dc.auth", `the DC's Negotiate answer is not an AP-REP token`);
+      try {
+        verifyApRep(t.message, sessionKey, sent);
+      } catch (e) {
+        throw new DirectoryError(
+          "dc.auth",
+          `the DC failed mutual authentication: ${(e as Error).message}`,
+        );
+      }
+    },
+  };
+}
