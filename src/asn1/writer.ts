@@ -46,18 +46,29 @@ function putLength(out: Uint8Array, off: number, n: number): number {
 }
 
 /**
+ * Room for one element that the caller fills completely. Above 64 octets a fresh
+ * Uint8Array would get its own zero-filled backing store (slow to make and to collect);
+ * Node's pooled `Buffer.allocUnsafe` slab is used instead, seen as a plain Uint8Array.
+ */
+function alloc(n: number): Uint8Array {
+  if (n <= 64) return new Uint8Array(n);
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
+/**
  * A single-octet identifier (tags below 31, the only ones Kerberos uses) is written
  * straight into the output; higher tags fall back to `tagOctets`. Every element is built
  * with one allocation: lengths are known before anything is copied.
  */
 function tlvInto(lead: number, tag: number, contentLength: number): [Uint8Array, number] {
   if (tag < 0x1f) {
-    const out = new Uint8Array(1 + lengthSize(contentLength) + contentLength);
+    const out = alloc(1 + lengthSize(contentLength) + contentLength);
     out[0] = lead | tag;
     return [out, putLength(out, 1, contentLength)];
   }
   const t = tagOctets(lead, tag);
-  const out = new Uint8Array(t.length + lengthSize(contentLength) + contentLength);
+  const out = alloc(t.length + lengthSize(contentLength) + contentLength);
   out.set(t, 0);
   return [out, putLength(out, t.length, contentLength)];
 }
