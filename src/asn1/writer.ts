@@ -13,8 +13,7 @@ const CLASS_BITS: Record<TagClass, number> = {
   private: 0xc0,
 };
 
-function tagOctets(cls: TagClass, constructed: boolean, tag: number): number[] {
-  const lead = CLASS_BITS[cls] | (constructed ? 0x20 : 0);
+function tagOctets(lead: number, tag: number): number[] {
   if (tag < 0x1f) return [lead | tag];
   const rest: number[] = [tag & 0x7f];
   for (let t = Math.floor(tag / 128); t > 0; t = Math.floor(t / 128))
@@ -22,11 +21,56 @@ function tagOctets(cls: TagClass, constructed: boolean, tag: number): number[] {
   return [lead | 0x1f, ...rest];
 }
 
-function lengthOctets(n: number): number[] {
-  if (n < 0x80) return [n];
-  const out: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) out.unshift(v & 0xff);
-  return [0x80 | out.length, ...out];
+/** Octets a definite length takes (X.690 §8.1.3). */
+function lengthSize(n: number): number {
+  if (n < 0x80) return 1;
+  if (n < 0x100) return 2;
+  if (n < 0x10000) return 3;
+  if (n < 0x1000000) return 4;
+  return 5;
+}
+
+/** Writes the definite length `n` at `off`; returns the offset after it. */
+function putLength(out: Uint8Array, off: number, n: number): number {
+  if (n < 0x80) {
+    out[off] = n;
+    return off + 1;
+  }
+  const size = lengthSize(n) - 1;
+  out[off] = 0x80 | size;
+  for (let i = size; i >= 1; i--) {
+    out[off + i] = n & 0xff;
+    n = Math.floor(n / 256);
+  }
+  return off + size + 1;
+}
+
+/**
+ * Room for one element that the caller fills completely. Above 64 octets a fresh
+ * Uint8Array would get its own zero-filled backing store (slow to make and to collect);
+ * Node's pooled `Buffer.allocUnsafe` slab is used instead, seen as a plain Uint8Array.
+ */
+function alloc(n: number): Uint8Array {
+  if (n <= 64) return new Uint8Array(n);
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
+/**
+ * A single-octet identifier (tags below 31, the only ones Kerberos uses) is written
+ * straight into the output; higher tags fall back to `tagOctets`. Every element is built
+ * with one allocation: lengths are known before anything is copied.
+ */
+function tlvInto(lead: number, tag: number, contentLength: number): [Uint8Array, number] {
+  if (tag < 0x1f) {
+    const out = alloc(1 + lengthSize(contentLength) + contentLength);
+    out[0] = lead | tag;
+    return [out, putLength(out, 1, contentLength)];
+  }
+  const t = tagOctets(lead, tag);
+  const out = alloc(t.length + lengthSize(contentLength) + contentLength);
+  out.set(t, 0);
+  return [out, putLength(out, t.length, contentLength)];
 }
 
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
@@ -48,21 +92,24 @@ export function derTlv(
   tag: number,
   content: Uint8Array,
 ): Uint8Array {
-  const head = [...tagOctets(cls, constructed, tag), ...lengthOctets(content.length)];
-  const out = new Uint8Array(head.length + content.length);
-  out.set(head, 0);
-  out.set(content, head.length);
+  const [out, off] = tlvInto(CLASS_BITS[cls] | (constructed ? 0x20 : 0), tag, content.length);
+  out.set(content, off);
   return out;
 }
 
+const SEQUENCE_LEAD = 0x20;
+
 /** SEQUENCE of already-encoded elements (undefined ones are left out). */
 export function derSequence(items: readonly (Uint8Array | undefined)[]): Uint8Array {
-  return derTlv(
-    "universal",
-    true,
-    UNIVERSAL.SEQUENCE,
-    concat(items.filter((x) => x !== undefined)),
-  );
+  let len = 0;
+  for (const x of items) if (x !== undefined) len += x.length;
+  let [out, off] = tlvInto(SEQUENCE_LEAD, UNIVERSAL.SEQUENCE, len);
+  for (const x of items) {
+    if (x === undefined) continue;
+    out.set(x, off);
+    off += x.length;
+  }
+  return out;
 }
 
 /** `[n] EXPLICIT` around one element. */
@@ -77,19 +124,36 @@ export function derApplication(n: number, inner: Uint8Array): Uint8Array {
 
 /**
  * `SEQUENCE { [0] a, [1] b OPTIONAL, ... }`: each entry is `[tag, encoded]`; entries whose
- * value is undefined (absent OPTIONAL fields) are left out. Tags must ascend.
+ * value is undefined (absent OPTIONAL fields) are left out. Tags must ascend. The
+ * `[n]` wrappers are written in place (no intermediate element per field).
  */
 export function derFields(
   fields: readonly (readonly [number, Uint8Array | undefined])[],
 ): Uint8Array {
-  const parts: Uint8Array[] = [];
+  let len = 0;
   let last = -1;
   for (const [n, v] of fields) {
     if (n <= last) throw new Asn1Error("writer", `field tags out of order: [${n}] after [${last}]`);
     last = n;
-    if (v !== undefined) parts.push(derExplicit(n, v));
+    if (v === undefined) continue;
+    if (n >= 0x1f) return derFieldsSlow(fields);
+    len += 1 + lengthSize(v.length) + v.length;
   }
-  return derTlv("universal", true, UNIVERSAL.SEQUENCE, concat(parts));
+  let [out, off] = tlvInto(SEQUENCE_LEAD, UNIVERSAL.SEQUENCE, len);
+  for (const [n, v] of fields) {
+    if (v === undefined) continue;
+    out[off] = 0xa0 | n;
+    off = putLength(out, off + 1, v.length);
+    out.set(v, off);
+    off += v.length;
+  }
+  return out;
+}
+
+function derFieldsSlow(fields: readonly (readonly [number, Uint8Array | undefined])[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const [n, v] of fields) if (v !== undefined) parts.push(derExplicit(n, v));
+  return derSequence(parts);
 }
 
 /** INTEGER, minimal two's complement. */
@@ -97,6 +161,7 @@ export function derInteger(value: number | bigint): Uint8Array {
   if (typeof value === "number" && !Number.isSafeInteger(value)) {
     throw new Asn1Error("writer", `INTEGER ${value} is not a safe integer`);
   }
+  if (typeof value === "number") return numberInteger(value);
   let v = BigInt(value);
   const bytes: number[] = [];
   for (;;) {
@@ -106,6 +171,21 @@ export function derInteger(value: number | bigint): Uint8Array {
     if ((v === 0n && (b & 0x80) === 0) || (v === -1n && (b & 0x80) !== 0)) break;
   }
   return derTlv("universal", false, UNIVERSAL.INTEGER, Uint8Array.from(bytes));
+}
+
+/**
+ * INTEGER for a safe-integer number: minimal two's complement without BigInt. `v & 0xff`
+ * is the low octet even beyond Int32 (ToInt32 keeps the value mod 2^32), and
+ * `Math.floor(v / 256)` is an arithmetic shift for negative values too.
+ */
+function numberInteger(value: number): Uint8Array {
+  let size = 1;
+  while (value < -(2 ** (8 * size - 1)) || value >= 2 ** (8 * size - 1)) size++;
+  const out = new Uint8Array(2 + size);
+  out[0] = UNIVERSAL.INTEGER;
+  out[1] = size;
+  for (let i = size - 1, v = value; i >= 0; i--, v = Math.floor(v / 256)) out[2 + i] = v & 0xff;
+  return out;
 }
 
 function checkedInt(value: number, min: number, max: number, what: string): Uint8Array {
@@ -144,8 +224,18 @@ export function derBitString(bytes: Uint8Array): Uint8Array {
 
 const UTF8 = new TextEncoder();
 
+/** A primitive string element; ASCII text is written straight in (one allocation). */
+function stringTlv(tag: number, text: string): Uint8Array {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) return derTlv("universal", false, tag, UTF8.encode(text));
+  }
+  const [out, off] = tlvInto(0, tag, text.length);
+  for (let i = 0; i < text.length; i++) out[off + i] = text.charCodeAt(i);
+  return out;
+}
+
 export function derGeneralString(text: string): Uint8Array {
-  return derTlv("universal", false, UNIVERSAL.GENERAL_STRING, UTF8.encode(text));
+  return stringTlv(UNIVERSAL.GENERAL_STRING, text);
 }
 
 export function derIA5String(text: string): Uint8Array {
@@ -153,7 +243,7 @@ export function derIA5String(text: string): Uint8Array {
     if (text.charCodeAt(i) > 0x7f)
       throw new Asn1Error("writer", `non-ASCII character in IA5String ${JSON.stringify(text)}`);
   }
-  return derTlv("universal", false, UNIVERSAL.IA5_STRING, UTF8.encode(text));
+  return stringTlv(UNIVERSAL.IA5_STRING, text);
 }
 
 function pad(n: number, width: number): string {
@@ -175,5 +265,5 @@ export function derGeneralizedTime(date: Date): Uint8Array {
     pad(date.getUTCMinutes(), 2) +
     pad(date.getUTCSeconds(), 2) +
     "Z";
-  return derTlv("universal", false, UNIVERSAL.GENERALIZED_TIME, UTF8.encode(text));
+  return stringTlv(UNIVERSAL.GENERALIZED_TIME, text);
 }

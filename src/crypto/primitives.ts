@@ -288,3 +288,9 @@ export function verifyWithSpki(
     return false;
   }
 }
+
+/** AES-ECB decryption of whole blocks, no padding, one OpenSSL context fed in steps. */
+export function aesEcbDecryptSteps(key: Uint8Array): (blocks: Uint8Array) => Buffer {
+  const d = nodeCrypto.createDecipheriv(aesName(key, "ecb"), key, null).setAutoPadding(false);
+  return (blocks) => d.update(blocks);
+}

@@ -17,6 +17,7 @@ export interface NdrWriter {
 
 export function createNdrWriter(firstReferent = 0x00020000): NdrWriter {
   let buf = new Uint8Array(256);
+  let dv = new DataView(buf.buffer);
   let len = 0;
   let referent = firstReferent;
   const grow = (n: number) => {
@@ -26,34 +27,42 @@ export function createNdrWriter(firstReferent = 0x00020000): NdrWriter {
     const next = new Uint8Array(cap);
     next.set(buf.subarray(0, len));
     buf = next;
+    dv = new DataView(buf.buffer);
   };
-  const put = (n: number, f: (dv: DataView) => void) => {
-    grow(n);
-    f(new DataView(buf.buffer, len, n));
-    len += n;
-  };
+  // One DataView over the whole buffer (renewed when it grows); no object per value.
   const w: NdrWriter = {
     get length() {
       return len;
     },
     align(n) {
       const pad = (n - (len % n)) % n;
+      if (pad === 0) return;
       grow(pad);
       buf.fill(0, len, len + pad);
       len += pad;
     },
-    u8: (v) => put(1, (dv) => dv.setUint8(0, v)),
+    u8(v) {
+      grow(1);
+      dv.setUint8(len, v);
+      len += 1;
+    },
     u16(v) {
       w.align(2);
-      put(2, (dv) => dv.setUint16(0, v, true));
+      grow(2);
+      dv.setUint16(len, v, true);
+      len += 2;
     },
     u32(v) {
       w.align(4);
-      put(4, (dv) => dv.setUint32(0, v >>> 0, true));
+      grow(4);
+      dv.setUint32(len, v >>> 0, true);
+      len += 4;
     },
     u64(v) {
       w.align(8);
-      put(8, (dv) => dv.setBigUint64(0, v, true));
+      grow(8);
+      dv.setBigUint64(len, v, true);
+      len += 8;
     },
     bytes(b) {
       grow(b.length);

@@ -9,7 +9,7 @@
  *
  * The "next IV" (cipher state) after encryption is C_m, the last full block written.
  */
-import { aesCbcDecrypt, aesCbcEncrypt, aesEcbDecrypt } from "../../crypto/primitives.js";
+import { aesCbcDecrypt, aesCbcEncrypt, aesEcbDecryptSteps } from "../../crypto/primitives.js";
 
 const BLOCK = 16;
 
@@ -29,26 +29,30 @@ export function aesCtsEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array)
   return out;
 }
 
-/** AES-CTS decryption; `data` must be at least one block (16 bytes). */
+/**
+ * AES-CTS decryption; `data` must be at least one block (16 bytes). One ECB context does
+ * every block (D(C_1) .. D(C_{m-2}), D(C_m), then the rebuilt C_{m-1}); the CBC chaining
+ * (P_i = D(C_i) xor C_{i-1}) is done here.
+ */
 export function aesCtsDecrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
   if (data.length < BLOCK) throw new RangeError(`AES-CTS: input ${data.length} < 16 bytes`);
   if (data.length === BLOCK) return new Uint8Array(aesCbcDecrypt(key, iv, data));
   const m = Math.ceil(data.length / BLOCK);
-  const lastLen = data.length - (m - 1) * BLOCK;
-  const cm = data.subarray((m - 2) * BLOCK, (m - 1) * BLOCK); // the real C_m
-  const partial = data.subarray((m - 1) * BLOCK); // head of C_{m-1}
-  const x = aesEcbDecrypt(key, cm); // = P_m(zero-padded) xor C_{m-1}
-  const cPrev = new Uint8Array(BLOCK);
-  cPrev.set(partial);
+  const full = (m - 1) * BLOCK; // C_1 .. C_{m-2}, C_m as sent
+  const lastLen = data.length - full;
+  const ecb = aesEcbDecryptSteps(key);
+  const d = ecb(data.subarray(0, full));
+  const x = d.subarray(full - BLOCK, full); // D(C_m) = P_m (zero-padded) xor C_{m-1}
+  const cPrev = new Uint8Array(BLOCK); // C_{m-1}: the sent head, then the tail of x
+  cPrev.set(data.subarray(full));
   cPrev.set(x.subarray(lastLen), lastLen);
-  const lastPlain = new Uint8Array(lastLen);
-  for (let i = 0; i < lastLen; i++) lastPlain[i] = x[i]! ^ cPrev[i]!;
-  const head = new Uint8Array((m - 1) * BLOCK);
-  head.set(data.subarray(0, (m - 2) * BLOCK));
-  head.set(cPrev, (m - 2) * BLOCK);
+  const dPrev = ecb(cPrev);
   const out = new Uint8Array(data.length);
-  out.set(aesCbcDecrypt(key, iv, head));
-  out.set(lastPlain, (m - 1) * BLOCK);
+  const chained = (m - 2) * BLOCK;
+  for (let i = 0; i < chained; i++) out[i] = d[i]! ^ (i < BLOCK ? iv[i]! : data[i - BLOCK]!);
+  for (let i = 0; i < BLOCK; i++)
+    out[chained + i] = dPrev[i]! ^ (m === 2 ? iv[i]! : data[chained - BLOCK + i]!);
+  for (let i = 0; i < lastLen; i++) out[full + i] = x[i]! ^ cPrev[i]!;
   return out;
 }
 

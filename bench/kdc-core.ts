@@ -1,0 +1,70 @@
+/**
+ * The KDC core alone, in process: `createKdc(deps).handle(bytes)` on pre-built AS-REQs
+ * (PA-ENC-TIMESTAMP) and TGS-REQs (host/server1, from one TGT), no sockets, so a profile
+ * (`node --cpu-prof dist/bench/kdc-core.js`) shows only the KDC's own work. Each request
+ * has its own time (the test realm's clock moves one second per request), so no replay
+ * or lookaside cache answers. Prints microseconds of CPU per exchange.
+ *
+ * Usage: node dist/bench/kdc-core.js [N=2000] [ROUNDS=3]
+ */
+import { KeyUsage } from "../src/kerberos/crypto/index.js";
+import {
+  buildAsReq,
+  buildTgsReq,
+  expectCreds,
+  principal,
+  readReply,
+} from "../test/kerberos-kdc/client.js";
+import { createTestRealm, REALM, T0 } from "../test/kerberos-kdc/realm.js";
+
+const N = Number(process.argv[2] ?? 2000);
+const ROUNDS = Number(process.argv[3] ?? 3);
+
+const r = createTestRealm();
+const key = { etype: 18, key: r.key("alice", "alice-pw", 18) };
+const alice = principal("alice");
+const at = (i: number) => T0 + i * 1000;
+const tgt = expectCreds(
+  readReply(
+    r.kdc.handle(buildAsReq({ realm: REALM, cname: alice, etypes: [18], key, nowMs: T0 }), "udp")
+      .reply!,
+    key,
+    KeyUsage.AS_REP_ENC_PART,
+  ),
+);
+/** Requests for round `k`: their own seconds, so nothing is a replay of an earlier round. */
+const asReqs = (k: number) =>
+  Array.from({ length: N }, (_, i) =>
+    buildAsReq({ realm: REALM, cname: alice, etypes: [18], key, nowMs: at(k * N + i) }),
+  );
+const tgsReqs = (k: number) =>
+  Array.from({ length: N }, (_, i) =>
+    buildTgsReq({
+      realm: REALM,
+      tgt,
+      cname: alice,
+      sname: principal("host", "server1.pkd.test"),
+      etypes: [18],
+      nowMs: at(k * N + i),
+      nonce: i + 1,
+    }),
+  );
+
+function run(reqs: Uint8Array[], k: number): number {
+  const t0 = process.cpuUsage();
+  for (let i = 0; i < reqs.length; i++) {
+    r.clock.now = at(k * N + i);
+    const res = r.kdc.handle(reqs[i]!, "udp");
+    if (!res.reply || res.reply[0] === 0x7e) throw new Error(`request ${i} failed`);
+  }
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / reqs.length;
+}
+
+console.log(`KDC core in process: N=${N}, Node ${process.version}`);
+console.log("| round | AS us/exchange | TGS us/exchange |\n|---|---|---|");
+for (let round = 1; round <= ROUNDS; round++) {
+  const as = run(asReqs(round), round);
+  const tgs = run(tgsReqs(round), round);
+  console.log(`| ${round} | ${as.toFixed(0)} | ${tgs.toFixed(0)} |`);
+}
