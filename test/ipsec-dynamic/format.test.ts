@@ -218,7 +218,7 @@ describe("netsh ipsec dynamic show (formatting, fake agent)", () => {
       cwd: "/",
     };
     await assert.rejects(
-      handler(["show", "mmsas"], env),
+      async () => handler(["show", "mmsas"], env),
       /^PosternError: no IPsec agent is running/,
     );
   });
