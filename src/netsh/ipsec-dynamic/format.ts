@@ -38,7 +38,8 @@ function table(head: readonly string[], rows: readonly string[][]): string[] {
 
 function titled(title: string, body: string[], count: number, what: string): string[] {
   if (count === 0) return [title, RULE, `No ${what}.`];
-  return [title, RULE, ...body, "", `${count} ${what}.`];
+  const trimmed = body.at(-1) === "" ? body.slice(0, -1) : body;
+  return [title, RULE, ...trimmed, "", `${count} ${what}.`];
 }
 
 export function formatMmSas(sas: readonly MmSaView[], format: "list" | "table"): string[] {
