@@ -39,7 +39,8 @@ describe("netsh ipsec dynamic against two running postern agents (PSK)", needsRo
     const r = runBin(["--home", a.home, "netsh", "ipsec", "dynamic", "show", "qmsas", "--json"]);
     assert.equal(r.code, 0, r.err);
     const sas = JSON.parse(r.out) as QmSaView[];
-    const sa = sas.find((s) => s.remote === ADDR_B);
+    // Both hosts may initiate at once (each with its own first packet): take the busiest SA.
+    const sa = sas.filter((s) => s.remote === ADDR_B).sort((x, y) => y.bytesOut - x.bytesOut)[0];
     assert.ok(sa, r.out);
     assert.equal(sa.transform, "aes128gcm16");
     assert.equal(sa.protocol, "esp");
@@ -62,24 +63,26 @@ describe("netsh ipsec dynamic against two running postern agents (PSK)", needsRo
     assert.match(text, /Auth Mode\s+: Preshared key/);
     assert.match(text, new RegExp(`Destination\\s+: ${ADDR_B.replaceAll(".", "\\.")}, port`));
     assert.match(text, /State\s+: established/);
-    const [mm] = JSON.parse(await dyn(a.home, "--json", "show", "mmsas")) as MmSaView[];
-    assert.ok(mm);
+    const list = JSON.parse(await dyn(a.home, "--json", "show", "mmsas")) as MmSaView[];
+    const mm = list.find((s) => s.state === "established" && s.childSas > 0);
+    assert.ok(mm, JSON.stringify(list));
     assert.equal(mm.auth, "psk");
     assert.equal(mm.remote, ADDR_B);
     assert.equal(mm.peerId, ADDR_B, "the peer's IKE ID (its address with PSK)");
     assert.ok(mm.encryption !== null && mm.prf !== null && mm.dh !== null, JSON.stringify(mm));
     assert.ok((mm.ageSec ?? -1) >= 0);
-    assert.equal(mm.childSas, 1);
+    assert.ok(mm.childSas >= 1);
   });
 
   it("show stats: IKE SA count, acquire and data path counters", async () => {
     const s = JSON.parse(await dyn(a.home, "--json", "show", "stats")) as StatsView;
-    assert.equal(s.ike.sas.established, 1, JSON.stringify(s.ike));
+    assert.ok((s.ike.sas.established ?? 0) >= 1, JSON.stringify(s.ike));
     assert.ok((s.acquire.acquire_started ?? 0) >= 1, JSON.stringify(s.acquire));
-    assert.equal(s.datapath.info.sas, 2);
+    const n = s.datapath.info.sas ?? 0;
+    assert.ok(n >= 2 && n % 2 === 0, `SAs come in pairs: ${n}`);
     assert.ok("inbound" in s.datapath.drops && "outbound" in s.datapath.drops);
     const text = await dyn(a.home, "show", "stats");
-    assert.match(text, /IKE Main Mode Statistics\n-+\nestablished\s+: 1/);
+    assert.match(text, /IKE Main Mode Statistics\n-+\nestablished\s+: [1-9]/);
   });
 
   it("show qmfilter / mmfilter: the compiled mirrored filter with action negotiate", async () => {
