@@ -44,6 +44,7 @@ import { type AcquireVerdict, createAcquirer } from "./acquire.js";
 import { type PolicyPlan, peerForPacket, planFromStore, type Providers } from "./policy-plan.js";
 import { agentPaths } from "./run.js";
 import { applyGuard, removeGuard } from "./inbound-guard.js";
+import { type ChildView, createMonitor } from "./monitor.js";
 import { serveAgent } from "./serve.js";
 import { childToSaRecords } from "./sa-convert.js";
 
@@ -168,7 +169,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
   const udp = createUdpPort(libc, udpFd);
   const peers: PeerConfig[] = [...plan.responders];
   const remoteOf = new Map<string, string>();
-  const pairs = new Map<number, { spiOut: number; peer: string }>();
+  const pairs = new Map<number, { spiOut: number; peer: string; child: ChildView }>();
   let engine: IkeEngine | null = null;
   let dp: DataPath | null = null;
   const bypass: string[] = [];
@@ -217,7 +218,11 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     }
     dp?.addSa(r.in);
     dp?.addSa(r.out);
-    pairs.set(c.spiIn, { spiOut: c.spiOut, peer: c.peerName });
+    pairs.set(c.spiIn, {
+      spiOut: c.spiOut,
+      peer: c.peerName,
+      child: { record: c, installedAtMs: Date.now() },
+    });
     if (c.replacesSpiIn !== null) removePair(c.replacesSpiIn);
     log(
       `child SA installed: ${c.peerName} in ${spiHex(c.spiIn)} out ${spiHex(c.spiOut)} ${r.in.transform} ${c.mode}`,
@@ -229,7 +234,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     removePair(spiIn);
     if (peer !== undefined) acquirer.onChildSaDeleted(peer);
   };
-  const established = new Set<string>();
+  const established = new Map<string, number>();
   engine = createIkeEngine({
     peers,
     clock: systemClock(),
@@ -239,7 +244,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     onChildSa,
     onChildSaDeleted,
     onIkeSaState: (peer, spis, state) => {
-      if (state === "established") established.add(spis);
+      if (state === "established") established.set(spis, Date.now());
       if (state === "closed") acquirer.onIkeClosed(peer, established.delete(spis));
     },
     options: o.ike,
@@ -296,11 +301,25 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     peers: acquirer.peers(),
     ike: { drops: eng.stats(), sas: eng.sas() },
   });
+  const monitor = createMonitor({
+    now: Date.now,
+    localAddress: local,
+    ikeSas: () => eng.sas(),
+    ikeDrops: () => eng.stats(),
+    establishedAtMs: (spis) => established.get(spis),
+    children: () => [...pairs.values()].map((p) => p.child),
+    data: () => data.stats(),
+    acquire: () => acquirer.counters(),
+    spd: plan.spd,
+    ruleAuth: (name) =>
+      plan.policy?.rules.find((r) => r.name === name)?.auth.map((m) => m.kind) ?? [],
+  });
   for (const n of plan.notes) log(`policy note: ${n}`);
   await serveAgent({
     env,
     paths,
     snapshot,
+    monitor: (cmd) => monitor.answer(cmd),
     dropStats: () => data.stats(),
     ready: `ready: policy "${plan.policy.name}", ${plan.steering.length} steering selectors, ${plan.responders.length} IKE peers, TUN ${cfg.tun}, IKE ${local}:500/4500, pid ${process.pid}`,
     cleanup: async () => {

@@ -1,5 +1,6 @@
 /**
- * The agent's life after setup: the control socket (`stats`), SIGUSR1 -> stats file, the
+ * The agent's life after setup: the control socket (`stats`, and the monitoring commands
+ * of monitor.ts), SIGUSR1 -> stats file, the
  * 10-second drop summary, "agent: ready", then wait for SIGTERM/SIGINT and clean up.
  */
 import * as fs from "node:fs";
@@ -8,11 +9,14 @@ import type { DataPathStats } from "../datapath/engine.js";
 import { atomicWriteFile } from "../platform/home.js";
 import { startControlServer } from "./control.js";
 import { createDropSummary, DROP_LOG_MS } from "./drop-log.js";
+import { MONITOR_COMMANDS } from "./monitor.js";
 
 export interface ServeOptions {
   env: CliEnv;
   paths: { sock: string; stats: string };
   snapshot: () => unknown;
+  /** Monitoring commands (monitor.ts): an answer, or undefined when not one of them. */
+  monitor?: (command: string) => unknown;
   dropStats: () => DataPathStats;
   ready: string;
   cleanup: () => Promise<void>;
@@ -21,9 +25,12 @@ export interface ServeOptions {
 export async function serveAgent(o: ServeOptions): Promise<void> {
   let server: Awaited<ReturnType<typeof startControlServer>>;
   try {
-    server = await startControlServer(o.paths.sock, (cmd) =>
-      cmd === "stats" ? o.snapshot() : { error: `unknown command "${cmd}" (try: stats)` },
-    );
+    server = await startControlServer(o.paths.sock, (cmd) => {
+      if (cmd === "stats") return o.snapshot();
+      const answer = o.monitor?.(cmd);
+      if (answer !== undefined) return answer;
+      return { error: `unknown command "${cmd}" (try: stats, ${MONITOR_COMMANDS.join(", ")})` };
+    });
   } catch (e) {
     await o.cleanup();
     throw e;

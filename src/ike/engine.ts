@@ -12,7 +12,7 @@
  * counted per reason and never throw.
  */
 import { hash } from "../crypto/primitives.js";
-import { ExchangeType, exchangeName, NotifyType } from "./constants.js";
+import { ExchangeType, exchangeName, NotifyType, TransformType } from "./constants.js";
 import type { PeerIdentity } from "./auth.js";
 import type { EngineContext, Reply, ResponseHandler } from "./context.js";
 import { openMessage, type SkKeys, sealMessage } from "./crypto.js";
@@ -37,6 +37,7 @@ import {
 } from "./message.js";
 import { notify } from "./payloads/notify.js";
 import { spiText, transition } from "./state.js";
+import { transformName } from "./transforms.js";
 import {
   DEFAULT_IKE_OPTIONS,
   type Datagram,
@@ -56,6 +57,12 @@ export interface IkeSaInfo {
   /** The peer's IKE ID and what its auth method verified (Kerberos: PAC SIDs). */
   peerId: string | null;
   identity: PeerIdentity | null;
+  /** Negotiated algorithms as strongSwan names them (null before IKE_SA_INIT completes). */
+  suite: { encr: string; integ: string; prf: string; dh: string } | null;
+  /** Our configured auth method ("psk", "kerberos", "rootca"); identity.method says what the peer used. */
+  auth: string;
+  /** IKE SA lifetime in seconds (0 = none). */
+  lifetimeSec: number;
 }
 
 export interface IkeEngine {
@@ -96,6 +103,9 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     children: [...sa.children.keys()],
     peerId: sa.peerId,
     identity: sa.identity ?? null,
+    suite: suiteNames(sa),
+    auth: sa.peer.auth.name,
+    lifetimeSec: sa.peer.ikeLifetimeSec ?? 0,
   });
 
   const peerOf = (sa: IkeSa) => ({
@@ -516,5 +526,18 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       for (const timers of childTimers.values()) for (const c of timers) c();
       childTimers.clear();
     },
+  };
+}
+
+function suiteNames(sa: IkeSa): IkeSaInfo["suite"] {
+  const s = sa.suite;
+  if (s === null) return null;
+  const keyed = s.encr.id === 12 || s.encr.id === 13 || s.encr.id === 20;
+  const keyLength = keyed ? s.encr.keyBytes * 8 : undefined;
+  return {
+    encr: transformName({ type: TransformType.ENCR, id: s.encr.id, keyLength }),
+    integ: s.integ ? transformName({ type: TransformType.INTEG, id: s.integ.id }) : "NONE",
+    prf: s.prf ? transformName({ type: TransformType.PRF, id: s.prf.id }) : "NONE",
+    dh: transformName({ type: TransformType.DH, id: s.dh ?? 0 }),
   };
 }

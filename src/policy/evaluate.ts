@@ -109,6 +109,8 @@ export interface CompiledSpd {
   notes: string[];
   lookup(packet: Packet): Decision;
   explain(packet: Packet): Explanation;
+  /** Every filter instance as compiled, most specific first (for `ipsec dynamic show qmfilter`). */
+  filters(): FilterMatch[];
 }
 
 /** The policy named by GUID or (case-insensitive) name, or the assigned one for null. */
@@ -235,6 +237,7 @@ export function compilePolicy(
       notes: [],
       lookup: () => none,
       explain: () => ({ ...none, matches: [], notes: [] }),
+      filters: () => [],
     };
   }
   const { instances, notes } = expandPolicy(store, policy, {
@@ -283,5 +286,7 @@ export function compilePolicy(
     const matches = found.map((x) => decisionOf(x).filter as FilterMatch);
     return { ...decision, reason: whyWon(matches), matches, notes };
   }
-  return { policy, size: instances.length, notes, lookup, explain };
+  const filters = () =>
+    [...instances].sort((a, b) => a.rank - b.rank).map((x) => decisionOf(x).filter as FilterMatch);
+  return { policy, size: instances.length, notes, lookup, explain, filters };
 }

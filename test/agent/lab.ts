@@ -70,12 +70,13 @@ export interface Lab {
   destroy(): void;
 }
 
-export function createLab(): Lab {
-  const nsA = uniqueName("paga");
-  const nsB = uniqueName("pagb");
-  const vethA = uniqueName("pagva");
-  const vethB = uniqueName("pagvb");
-  const tmp = tempHome("pag");
+/** `prefix` names the namespaces, veths and temp dir (another suite passes its own). */
+export function createLab(prefix = "pag"): Lab {
+  const nsA = uniqueName(`${prefix}a`);
+  const nsB = uniqueName(`${prefix}b`);
+  const vethA = uniqueName(`${prefix}va`);
+  const vethB = uniqueName(`${prefix}vb`);
+  const tmp = tempHome(prefix);
   const children = new Set<ChildProcess>();
   const destroy = () => {
     for (const p of children) if (p.pid !== undefined) p.kill("SIGKILL");

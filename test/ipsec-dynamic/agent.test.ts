@@ -1,0 +1,108 @@
+/**
+ * REAL: two namespaces, two `postern agent`s configured only with `postern netsh ipsec
+ * static` (PSK, ESP AES-GCM-128), a ping brings up the SA (ACQUIRE, RFC 4301 §5.2), then
+ * `postern netsh ipsec dynamic show ...` reads the running agent: the quick mode SA with
+ * its transform and bytes > 0 both ways, the main mode SA with its peer and PSK auth
+ * (RFC 7296 §2.15), the counters, the SPD's filters, and the one-line error once the
+ * agent is gone.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { MmSaView, QmSaView, StatsView } from "../../src/agent/monitor.js";
+import { ADDR_A, ADDR_B, type Agent, createLab, type Lab, p2pPolicy } from "../agent/lab.js";
+import { cli, needsRoot, runBin } from "../helpers/cli.js";
+
+const received = (out: string): number => Number(/(\d+) received/.exec(out)?.[1] ?? -1);
+
+async function dyn(home: string, ...args: string[]) {
+  const r = await cli(home, "netsh", "ipsec", "dynamic", ...args);
+  assert.equal(r.code, 0, r.err);
+  return r.out;
+}
+
+describe("netsh ipsec dynamic against two running postern agents (PSK)", needsRoot(), () => {
+  let lab: Lab;
+  let a: Agent;
+  let b: Agent;
+  before(async () => {
+    lab = createLab("pdy");
+    const homeA = await lab.home("a", p2pPolicy(ADDR_B, "ESP[AES128GCM,None]", "monitor psk"));
+    const homeB = await lab.home("b", p2pPolicy(ADDR_A, "ESP[AES128GCM,None]", "monitor psk"));
+    a = await lab.startAgent(lab.nsA, homeA);
+    b = await lab.startAgent(lab.nsB, homeB);
+    const ping = lab.exec(lab.nsA, ["ping", "-c", "4", "-i", "0.3", "-W", "3", ADDR_B], 30_000);
+    assert.ok(received(ping.out) >= 3, ping.out + ping.err + a.out());
+  });
+  after(() => lab?.destroy());
+
+  it("show qmsas --json: the child SA with transform aes128gcm16 and bytes > 0 each way", () => {
+    const r = runBin(["--home", a.home, "netsh", "ipsec", "dynamic", "show", "qmsas", "--json"]);
+    assert.equal(r.code, 0, r.err);
+    const sas = JSON.parse(r.out) as QmSaView[];
+    // Both hosts may initiate at once (each with its own first packet): take the busiest SA.
+    const sa = sas.filter((s) => s.remote === ADDR_B).sort((x, y) => y.bytesOut - x.bytesOut)[0];
+    assert.ok(sa, r.out);
+    assert.equal(sa.transform, "aes128gcm16");
+    assert.equal(sa.protocol, "esp");
+    assert.equal(sa.mode, "transport");
+    assert.ok(sa.bytesOut > 0 && sa.bytesIn > 0, r.out);
+    assert.ok(sa.packetsOut >= 3, r.out);
+    assert.match(sa.spiIn, /^0x[0-9a-f]{8}$/);
+    assert.deepEqual(sa.remoteSelectors, [ADDR_B]);
+  });
+
+  it("show qmsas (text) on the responder shows the same SA from the other side", async () => {
+    const text = await dyn(b.home, "show", "qmsas");
+    assert.match(text, /Quick Mode SAs/);
+    assert.match(text, /ESP\s+: aes128gcm16/);
+    assert.match(text, new RegExp(`Peer\\s+: ${ADDR_A.replaceAll(".", "\\.")}`));
+  });
+
+  it("show mmsas: the peer, auth mode psk, algorithms, state established", async () => {
+    const text = await dyn(a.home, "show", "mmsas");
+    assert.match(text, /Auth Mode\s+: Preshared key/);
+    assert.match(text, new RegExp(`Destination\\s+: ${ADDR_B.replaceAll(".", "\\.")}, port`));
+    assert.match(text, /State\s+: established/);
+    const list = JSON.parse(await dyn(a.home, "--json", "show", "mmsas")) as MmSaView[];
+    const mm = list.find((s) => s.state === "established" && s.childSas > 0);
+    assert.ok(mm, JSON.stringify(list));
+    assert.equal(mm.auth, "psk");
+    assert.equal(mm.remote, ADDR_B);
+    assert.equal(mm.peerId, ADDR_B, "the peer's IKE ID (its address with PSK)");
+    assert.ok(mm.encryption !== null && mm.prf !== null && mm.dh !== null, JSON.stringify(mm));
+    assert.ok((mm.ageSec ?? -1) >= 0);
+    assert.ok(mm.childSas >= 1);
+  });
+
+  it("show stats: IKE SA count, acquire and data path counters", async () => {
+    const s = JSON.parse(await dyn(a.home, "--json", "show", "stats")) as StatsView;
+    assert.ok((s.ike.sas.established ?? 0) >= 1, JSON.stringify(s.ike));
+    assert.ok((s.acquire.acquire_started ?? 0) >= 1, JSON.stringify(s.acquire));
+    const n = s.datapath.info.sas ?? 0;
+    assert.ok(n >= 2 && n % 2 === 0, `SAs come in pairs: ${n}`);
+    assert.ok("inbound" in s.datapath.drops && "outbound" in s.datapath.drops);
+    const text = await dyn(a.home, "show", "stats");
+    assert.match(text, /IKE Main Mode Statistics\n-+\nestablished\s+: [1-9]/);
+  });
+
+  it("show qmfilter / mmfilter: the compiled mirrored filter with action negotiate", async () => {
+    const text = await dyn(a.home, "show", "qmfilter");
+    assert.match(
+      text,
+      new RegExp(
+        `Peer\\s+${ADDR_A.replaceAll(".", "\\.")}\\s+${ADDR_B.replaceAll(".", "\\.")}\\s+ANY.*negotiate`,
+      ),
+    );
+    assert.match(text, /mirror/);
+    const mm = await dyn(a.home, "show", "mmfilter");
+    assert.match(mm, /Preshared key/);
+  });
+
+  it("with no agent running: one line naming the socket, exit 1", async () => {
+    await lab.stopAgent(a);
+    const r = runBin(["--home", a.home, "netsh", "ipsec", "dynamic", "show", "mmsas"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.out, "");
+    assert.match(r.err, /^postern: no IPsec agent is running \(.*\/agent\/agent\.sock\)\n$/);
+  });
+});
