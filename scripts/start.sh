@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # npm start: set up, then run the main job.
 #
-# The main job is the article's lab (`postern lab up|check|down`), which needs the agent
-# (IKEv2 with Kerberos, the ESP data path and the firewall bypass working together). Until
-# that exists, this runs the parts that do exist, for real, on the article's policies:
+# The main job is the article's lab (`postern lab up|check|down`). Its parts exist (DC with
+# KDC, joining, IKEv2 with a Kerberos method, the ESP data path, the firewall's bypass set)
+# but the agent does not yet run the Kerberos method nor fill the bypass set from live SAs,
+# and `postern lab` is not written. Until then, this runs what does exist, for real, on the
+# article's policies:
 #   1. server1's and xpclient's IPsec policies, written with the article's netsh commands;
 #   2. `postern ipsec explain` for each client's request to server1:80 (policy decisions);
 #   3. server1's Windows Firewall settings compiled to the nftables ruleset it would load.
@@ -39,5 +41,6 @@ p --home "$work/server1" netsh firewall show state
 echo "-- the ruleset loaded in server1's namespace ($ns): its input chain"
 ip netns exec "$ns" nft list chain inet postern input
 echo
-echo "note: who actually reaches the website needs the lab (issue 7): IKE with Kerberos, the"
-echo "      PAC's groups and the firewall's bypass set. It is not built yet; nothing above is faked."
+echo "note: who actually reaches the website needs the lab (issue 7): the agent running IKE"
+echo "      with Kerberos, the PAC's groups and the firewall's bypass set together. That lab is"
+echo "      not built yet; nothing above is simulated."
