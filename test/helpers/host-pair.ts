@@ -1,0 +1,146 @@
+/**
+ * Two test hosts: namespaces A and B joined by one veth pair (192.0.2.1 and .2, TEST-NET-1,
+ * no default route), commands and child processes run inside them, and `postern agent`
+ * started in a namespace and awaited until it says "agent: ready". Everything is named with
+ * the caller's prefix and removed by `destroy()`: children killed by pid, namespaces deleted,
+ * the temporary directory removed. The data-path and agent labs build on this.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { BIN, tempHome, uniqueName } from "./cli.js";
+
+export const ADDR_A = "192.0.2.1";
+export const ADDR_B = "192.0.2.2";
+
+export interface Agent {
+  proc: ChildProcess;
+  home: string;
+  out: () => string;
+  exited: Promise<number | null>;
+}
+
+export interface HostPair {
+  nsA: string;
+  nsB: string;
+  vethA: string;
+  vethB: string;
+  /** A temporary directory for homes and files, removed by destroy(). */
+  dir: string;
+  exec(ns: string, args: string[], timeoutMs?: number): { code: number; out: string; err: string };
+  spawnIn(ns: string, args: string[]): ChildProcess;
+  /** `postern --home HOME agent ARGS...` in `ns`, resolved once it is ready. */
+  startAgent(ns: string, home: string, args: string[]): Promise<Agent>;
+  /** SIGTERM (SIGKILL after 10 s); the exit code. */
+  stopAgent(a: Agent): Promise<number | null>;
+  destroy(): void;
+}
+
+export function sh(args: string[], timeoutMs = 20_000) {
+  const r = spawnSync(args[0] as string, args.slice(1), { encoding: "utf8", timeout: timeoutMs });
+  return { code: r.status ?? -1, out: r.stdout ?? "", err: r.stderr ?? "" };
+}
+
+function must(args: string[]): void {
+  const r = sh(args);
+  if (r.code !== 0) throw new Error(`${args.join(" ")}: ${r.err.trim()}`);
+}
+
+function link(nsA: string, nsB: string, vethA: string, vethB: string): void {
+  must(["ip", "netns", "add", nsA]);
+  must(["ip", "netns", "add", nsB]);
+  must([
+    "ip",
+    "link",
+    "add",
+    vethA,
+    "netns",
+    nsA,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    vethB,
+    "netns",
+    nsB,
+  ]);
+  for (const [ns, dev, addr] of [
+    [nsA, vethA, ADDR_A],
+    [nsB, vethB, ADDR_B],
+  ] as const) {
+    must(["ip", "-n", ns, "link", "set", "lo", "up"]);
+    must(["ip", "-n", ns, "addr", "add", `${addr}/24`, "dev", dev]);
+    must(["ip", "-n", ns, "link", "set", dev, "up"]);
+  }
+}
+
+async function waitReady(proc: ChildProcess, ns: string, home: string): Promise<Agent> {
+  let out = "";
+  const add = (d: Buffer) => {
+    out += d;
+  };
+  proc.stdout?.on("data", add);
+  proc.stderr?.on("data", add);
+  const exited = new Promise<number | null>((resolve) => proc.once("exit", (c) => resolve(c)));
+  const ready = await Promise.race([
+    new Promise<boolean>((resolve) => {
+      const check = () => (out.includes("agent: ready") ? resolve(true) : undefined);
+      proc.stdout?.on("data", check);
+      check();
+    }),
+    exited.then(() => false),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 15_000)),
+  ]);
+  if (!ready) {
+    proc.kill("SIGKILL");
+    throw new Error(`agent in ${ns} did not start: ${out}`);
+  }
+  return { proc, home, out: () => out, exited };
+}
+
+export function createHostPair(prefix: string): HostPair {
+  const nsA = uniqueName(`${prefix}a`);
+  const nsB = uniqueName(`${prefix}b`);
+  const vethA = uniqueName(`${prefix}va`);
+  const vethB = uniqueName(`${prefix}vb`);
+  const tmp = tempHome(prefix);
+  const children = new Set<ChildProcess>();
+  const destroy = () => {
+    for (const p of children) if (p.pid !== undefined) p.kill("SIGKILL");
+    sh(["ip", "netns", "del", nsA]);
+    sh(["ip", "netns", "del", nsB]);
+    tmp.cleanup();
+  };
+  try {
+    link(nsA, nsB, vethA, vethB);
+  } catch (e) {
+    destroy();
+    throw e;
+  }
+  const pair: HostPair = {
+    nsA,
+    nsB,
+    vethA,
+    vethB,
+    dir: tmp.dir,
+    exec: (ns, args, timeoutMs) => sh(["ip", "netns", "exec", ns, ...args], timeoutMs),
+    spawnIn(ns, args) {
+      const p = spawn("ip", ["netns", "exec", ns, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      children.add(p);
+      p.once("exit", () => children.delete(p));
+      return p;
+    },
+    startAgent(ns, home, args) {
+      const proc = pair.spawnIn(ns, [process.execPath, BIN, "--home", home, "agent", ...args]);
+      return waitReady(proc, ns, home);
+    },
+    async stopAgent(a) {
+      if (a.proc.exitCode !== null) return a.proc.exitCode;
+      a.proc.kill("SIGTERM");
+      const t = setTimeout(() => a.proc.kill("SIGKILL"), 10_000);
+      const code = await a.exited;
+      clearTimeout(t);
+      return code;
+    },
+    destroy,
+  };
+  return pair;
+}
