@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then
   echo "NOTE: not root: privileged suites will be reported as skipped: needs root" >&2
 fi
-exec node --test --test-concurrency=2 --test-reporter=spec dist/test/
+exec node --test --test-concurrency=2 --test-timeout=300000 --test-reporter=spec dist/test/
