@@ -12,7 +12,10 @@
  * Chain `input` (policy drop when the current profile is on):
  *   1. iif lo accept
  *   2. jump ipsec_in        (agent: cleartext that IPsec policy requires protected -> drop)
- *   3. ct state invalid drop; ct state established,related accept
+ *   3. ct state invalid drop; ct state established,related accept; IKE (UDP 500) and
+ *      ESP in UDP (4500) to the agent: IPsec sits below the firewall, as on Windows, where
+ *      IKE and ESP were never filtered by Windows Firewall; what they carry is filtered
+ *      after decryption (rule 4 onwards)
  *   4. iifname postern0 + source in @bypass4/@bypass6 accept: only packets the agent
  *      decrypted arrive on the TUN device, so a cleartext packet spoofing a bypass address
  *      on another interface does not match
@@ -37,6 +40,9 @@ import {
 import { type AddrInterval, intervalText, scopeIntervals } from "./scope.js";
 
 export const TABLE = "postern";
+
+/** IKE and ESP-in-UDP (RFC 3948): the agent's ports, open whenever the firewall is on. */
+export const IKE_PORTS = [500, 4500] as const;
 
 export interface CompileInput {
   settings: FirewallSettings;
@@ -77,6 +83,7 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
   ];
   if (on) {
     input_.push("ct state invalid drop", "ct state established,related accept");
+    input_.push(`udp dport { ${IKE_PORTS.join(", ")} } accept`);
     input_.push(`iifname "${tun}" ip saddr @bypass4 ${openLog}accept`);
     input_.push(`iifname "${tun}" ip6 saddr @bypass6 ${openLog}accept`);
     input_.push(`icmpv6 type { ${ND_TYPES} } accept`);

@@ -5,6 +5,7 @@
  */
 import { parseIp } from "../policy/ip.js";
 import { type FirewallSettings, ICMP_SETTINGS, ICMP_TYPES, TUN_DEVICE } from "./model.js";
+import { IKE_PORTS } from "./compile.js";
 import { inIntervals, scopeIntervals } from "./scope.js";
 
 export interface InboundPacket {
@@ -32,6 +33,7 @@ export type Reason =
   | "firewall-off"
   | "loopback"
   | "established"
+  | "ipsec"
   | "bypass"
   | "icmp-setting"
   | "neighbour-discovery"
@@ -55,6 +57,7 @@ export function evaluateInbound(
   if (pkt.iface === "lo") return accept("loopback");
   if (!profile.enabled) return accept("firewall-off");
   if (pkt.established) return accept("established");
+  if (pkt.protocol === "udp" && IKE_PORTS.some((p) => p === pkt.dport)) return accept("ipsec");
   const src = parseIp(pkt.src);
   if (!src) return { verdict: "drop", reason: "default-drop" };
   if (pkt.iface === (ctx.tunDevice ?? TUN_DEVICE)) {

@@ -80,6 +80,16 @@ export const CASES: FwCase[] = [
     expect: "drop",
   },
   {
+    name: "IKE's ESP-in-UDP port 4500 is open with no exception (IPsec is below the firewall)",
+    probe: { kind: "udp", port: 4500, from: "peer" },
+    expect: "accept",
+  },
+  {
+    name: "IKE's ports are open for UDP only: TCP 4500 is dropped",
+    probe: { kind: "tcp", port: 4500, from: "peer" },
+    expect: "drop",
+  },
+  {
     name: "exception TCP 80 admits TCP 80",
     edit: open("tcp", 80),
     probe: { kind: "tcp", port: 80, from: "peer" },

@@ -34,7 +34,8 @@ describe("firewall compiler (pure)", () => {
     );
     assert.match(script, /chain ipsec_in \{\n {2}\}/);
     assert.match(script, /type route hook output priority mangle; policy accept;/);
-    assert.doesNotMatch(script, /dport/);
+    assert.match(script, /udp dport \{ 500, 4500 \} accept/);
+    assert.doesNotMatch(script, /tcp dport/);
   });
   it("opmode disable: policy accept, sets and agent chains kept", () => {
     const s = defaultSettings();

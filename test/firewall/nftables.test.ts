@@ -100,7 +100,7 @@ describe("firewall cases: real nftables between two namespaces", needsRoot(), ()
   let b: PeerProc;
   before(async () => {
     topo = createTopology();
-    a = await startPeer(topo.a, ["tcp=80,81,53,8080", "udp=53,8080"]);
+    a = await startPeer(topo.a, ["tcp=80,81,53,8080,4500", "udp=53,8080,4500"]);
     b = await startPeer(topo.b, ["tcp=7000", "udp=7001"]);
   });
   after(() => {
