@@ -8,12 +8,19 @@ import { requestControl } from "./control.js";
 import { runIkeAgent } from "./ike-run.js";
 import { agentPaths, runAgent } from "./run.js";
 
-const HELP = `postern agent [--address A] [--ike-retransmit MS,TRIES] [--cert F --key F]
+const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--ike-retransmit MS,TRIES] [--cert F --key F]
 postern agent --manual-sa FILE
 postern agent stats
 
-Without --manual-sa the agent runs the assigned policy of the local store (written with
-\`postern netsh ipsec static\`): negotiate filters are steered to the TUN, the first packet
+Without --manual-sa the agent runs the host's effective IPsec policy: the one a GPO of the
+domain assigned (\`postern gpupdate\` keeps it), else the assigned policy of the local store
+(written with \`postern netsh ipsec static\`). On a domain member (after \`postern join\`)
+Kerberos is an authentication method: the machine keytab proves us, the machine TGT in
+<home>/agent/krb5cc gets tickets for host/<peer>, the peer's name coming from a PTR lookup
+in the domain's DNS (--dns, default: the DC's address, port 53). The firewall settings of
+<home>/firewall/ are loaded at start, and a peer whose Kerberos PAC holds a SID of the
+bypass list enters the firewall's bypass set while its IKE SA lives (docs/agent.md
+"Authenticated bypass"). Negotiate filters are steered to the TUN, the first packet
 of a protected flow starts IKEv2 (ACQUIRE) with the peer derived from the rule, and the
 child SAs key the ESP data path (docs/agent.md). --address: the local IKE/ESP address
 (default: the first IPv4 address); --ike-retransmit: first retransmission delay and
@@ -25,6 +32,9 @@ RFC 3948), policy routing and an nftables chain that send protected flows to the
 SAs come from FILE, a JSON manual keying file (docs/datapath.md "Manual keying"), the way
 \`ip xfrm state add\` keys the kernel. Needs root. Prints "agent: ready" when traffic flows;
 SIGTERM or SIGINT removes the rules and stops.
+
+  On SIGTERM the agent removes its steering and guard but leaves the firewall table
+  loaded: the host stays closed (fail closed).
 
   stats    print the running agent's counters (drops by reason, per-SA packets and bytes),
            asked over <home>/agent/agent.sock. SIGUSR1 writes the same JSON to
@@ -45,16 +55,17 @@ export const agentCommand: Command = {
     let manualSa: string | undefined;
     const ike = {
       address: null as string | null,
+      dns: null as string | null,
       cert: null as string | null,
       key: null as string | null,
     };
     let retransmit: { retransmitBaseMs: number; retransmitTries: number } | undefined;
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i] as string;
-      if (a === "--address" || a === "--cert" || a === "--key") {
+      if (a === "--address" || a === "--cert" || a === "--key" || a === "--dns") {
         const v = argv[++i];
         if (v === undefined) throw new UsageError(`${a} needs a value`);
-        ike[a.slice(2) as "address" | "cert" | "key"] = v;
+        ike[a.slice(2) as "address" | "cert" | "key" | "dns"] = v;
       } else if (a === "--ike-retransmit") {
         const m = /^(\d+),(\d+)$/.exec(argv[++i] ?? "");
         if (!m) throw new UsageError("--ike-retransmit needs MS,TRIES (e.g. 500,3)");

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import { PosternError } from "../errors.js";
 
-export type ControlHandler = (command: string) => unknown;
+export type ControlHandler = (command: string) => unknown | Promise<unknown>;
 
 const MAX_COMMAND_BYTES = 1024;
 
@@ -19,15 +19,18 @@ export async function startControlServer(
   fs.rmSync(sockPath, { force: true });
   const server = net.createServer((conn) => {
     let buf = "";
+    let answered = false;
     conn.setEncoding("utf8");
-    conn.on("data", (chunk: string) => {
+    conn.on("data", async (chunk: string) => {
+      if (answered) return;
       buf += chunk;
       const nl = buf.indexOf("\n");
       if (nl < 0 && buf.length < MAX_COMMAND_BYTES) return;
+      answered = true;
       const command = (nl < 0 ? buf : buf.slice(0, nl)).trim();
       let reply: unknown;
       try {
-        reply = handle(command);
+        reply = await handle(command);
       } catch (e) {
         reply = { error: (e as Error).message };
       }

@@ -34,7 +34,15 @@ import { createIkeEngine, type IkeEngine } from "../ike/engine.js";
 import { NON_ESP_MARKER } from "../ike/transport.js";
 import type { ChildSaRecord, Datagram, IkeOptions, PeerConfig } from "../ike/types.js";
 import { formatIp } from "../policy/ip.js";
-import { loadLocalStore } from "../policy/store.js";
+import { loadEffectiveStore } from "../policy/effective.js";
+import { createApplier } from "../firewall/apply.js";
+import { createBypassSet } from "../firewall/bypass.js";
+import { createNftRunner } from "../firewall/nft.js";
+import { loadSettings, settingsFile } from "../firewall/store.js";
+import { createDomainResolver } from "../domain/resolver.js";
+import { machineCcachePath } from "../domain/machine-keys.js";
+import { createBypassTracker } from "./bypass-peers.js";
+import { loadMember, type Member } from "./member.js";
 import { ensureDir } from "../platform/home.js";
 import { loadLibc } from "../platform/libc.js";
 import { createNetConfig } from "../platform/routing.js";
@@ -55,6 +63,8 @@ export interface IkeAgentOptions {
   key: string | null;
   maxQueue: number;
   holdDownMs: number;
+  /** The domain's DNS server ("host" or "host:port"); default: the DC of machine.json, port 53. */
+  dns: string | null;
 }
 
 function ourAddresses(): string[] {
@@ -64,11 +74,13 @@ function ourAddresses(): string[] {
     .map((i) => (i as os.NetworkInterfaceInfo).address);
 }
 
-function providersFrom(o: IkeAgentOptions, env: CliEnv): Providers {
-  if (o.cert === null || o.key === null) return {};
+function providersFrom(o: IkeAgentOptions, env: CliEnv, member: Member | null): Providers {
+  const kerberos = member === null ? {} : { kerberos: () => member.kerberos };
+  if (o.cert === null || o.key === null) return kerberos;
   const certPem = fs.readFileSync(o.cert, "utf8");
   const keyPem = fs.readFileSync(o.key, "utf8");
   return {
+    ...kerberos,
     rootca: (m) => {
       if (!fs.existsSync(m.ca)) {
         env.err(`agent: rootca "${m.ca}" is not a readable PEM file; certificates skipped`);
@@ -127,13 +139,15 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
       "agent",
       "postern agent needs root (TUN device, nftables, policy routing)",
     );
-  const store = loadLocalStore(env.home);
+  const effective = loadEffectiveStore(env.home);
+  const store = effective.store;
   const ours = ourAddresses();
   const local = o.address ?? ours[0];
   if (local === undefined)
     throw new PosternError("agent", "no IPv4 address on this host; give --address");
   const log = (line: string) => env.out(`agent: ${line}`);
-  const providers = providersFrom(o, env);
+  const member = loadDomainMember(env.home, o.dns, log);
+  const providers = providersFrom(o, env, member);
   const plan = planFromStore(store, ours, local, providers, log);
   if (plan.policy === null)
     throw new PosternError(
@@ -142,6 +156,12 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     );
   const paths = agentPaths(env.home);
   ensureDir(paths.dir, 0o700);
+  log(
+    effective.source === "domain"
+      ? `policy "${plan.policy.name}" assigned by GPO '${effective.gpo}' of ${effective.domain}`
+      : `policy "${plan.policy.name}" from the local store`,
+  );
+  const firewall = await startFirewall(env.home, log);
   const cfg = { ...DEFAULT_STEERING, listenPort: 4500 };
   const libc = loadLibc();
   const net = createNetConfig();
@@ -244,8 +264,15 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     onChildSa,
     onChildSaDeleted,
     onIkeSaState: (peer, spis, state) => {
-      if (state === "established") established.set(spis, Date.now());
-      if (state === "closed") acquirer.onIkeClosed(peer, established.delete(spis));
+      if (state === "established") {
+        established.set(spis, Date.now());
+        const info = engine?.sas().find((x) => x.spis === spis);
+        if (info) void firewall.tracker.onEstablished(info);
+      }
+      if (state === "closed") {
+        void firewall.tracker.onClosed(spis);
+        acquirer.onIkeClosed(peer, established.delete(spis));
+      }
     },
     options: o.ike,
     send: (d: Datagram) => {
@@ -319,7 +346,11 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     env,
     paths,
     snapshot,
-    monitor: (cmd) => monitor.answer(cmd),
+    monitor: (cmd) => {
+      if (cmd === "bypass") return { peers: firewall.tracker.list() };
+      if (cmd === "purge") return purgeMachineTickets(env.home, eng, log);
+      return monitor.answer(cmd);
+    },
     dropStats: () => data.stats(),
     ready: `ready: policy "${plan.policy.name}", ${plan.steering.length} steering selectors, ${plan.responders.length} IKE peers, TUN ${cfg.tun}, IKE ${local}:500/4500, pid ${process.pid}`,
     cleanup: async () => {
@@ -333,4 +364,74 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     },
   });
   return 0;
+}
+
+/** The machine account and its Kerberos, when this host has joined a domain. */
+function loadDomainMember(home: string, dns: string | null, log: (l: string) => void) {
+  const member = loadMember(home, lazyResolver(home, dns), Date.now);
+  if (member !== null)
+    log(`domain member ${member.id.sam} of ${member.id.realm}: Kerberos from the machine keytab`);
+  return member;
+}
+
+function lazyResolver(home: string, dns: string | null) {
+  let resolver: ReturnType<typeof createDomainResolver> | null = null;
+  return {
+    lookupPtr(address: string) {
+      if (resolver === null) {
+        const dc = loadMachineDc(home);
+        const [host, port] = (dns ?? dc ?? "").split(":");
+        if (!host) throw new PosternError("agent", "no DNS server known: give --dns HOST[:PORT]");
+        resolver = createDomainResolver({ server: { host, port: Number(port ?? 53) } });
+      }
+      return resolver.lookupPtr(address);
+    },
+  };
+}
+
+function loadMachineDc(home: string): string | null {
+  try {
+    const info = JSON.parse(fs.readFileSync(`${home}/agent/machine.json`, "utf8")) as {
+      dc?: { host?: string };
+    };
+    return info.dc?.host ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Loads the host's firewall settings (if any) and keeps the bypass set from live SAs. */
+async function startFirewall(home: string, log: (l: string) => void) {
+  const runner = createNftRunner({});
+  const has = fs.existsSync(settingsFile(home));
+  if (has) {
+    const r = await createApplier({ runner }).apply(loadSettings(home));
+    log(
+      r.changed
+        ? `firewall rules loaded (table inet postern ${r.digest})`
+        : "firewall rules already current",
+    );
+  }
+  const tracker = createBypassTracker({
+    set: createBypassSet(runner),
+    settings: () => (fs.existsSync(settingsFile(home)) ? loadSettings(home) : null),
+    log,
+    now: Date.now,
+  });
+  return { tracker };
+}
+
+/**
+ * `postern klist --machine purge`: the machine's tickets are dropped and the IKE SAs this
+ * host authenticated with them are deleted, so the next packet negotiates again with a
+ * new TGT, whose PAC carries the groups of now (on Windows 2003: a reboot).
+ */
+function purgeMachineTickets(home: string, eng: IkeEngine, log: (l: string) => void) {
+  fs.rmSync(machineCcachePath(home), { force: true });
+  const gone: string[] = [];
+  for (const sa of eng.sas()) {
+    if (sa.initiator && sa.auth === "kerberos" && eng.deleteIkeSa(sa.spis)) gone.push(sa.spis);
+  }
+  log(`machine tickets purged; ${gone.length} Kerberos IKE SAs deleted to renegotiate`);
+  return { purged: true, deletedIkeSas: gone };
 }

@@ -16,7 +16,7 @@ export interface ServeOptions {
   paths: { sock: string; stats: string };
   snapshot: () => unknown;
   /** Monitoring commands (monitor.ts): an answer, or undefined when not one of them. */
-  monitor?: (command: string) => unknown;
+  monitor?: (command: string) => unknown | Promise<unknown>;
   dropStats: () => DataPathStats;
   ready: string;
   cleanup: () => Promise<void>;
@@ -25,9 +25,9 @@ export interface ServeOptions {
 export async function serveAgent(o: ServeOptions): Promise<void> {
   let server: Awaited<ReturnType<typeof startControlServer>>;
   try {
-    server = await startControlServer(o.paths.sock, (cmd) => {
+    server = await startControlServer(o.paths.sock, async (cmd) => {
       if (cmd === "stats") return o.snapshot();
-      const answer = o.monitor?.(cmd);
+      const answer = await o.monitor?.(cmd);
       if (answer !== undefined) return answer;
       return { error: `unknown command "${cmd}" (try: stats, ${MONITOR_COMMANDS.join(", ")})` };
     });

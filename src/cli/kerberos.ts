@@ -5,9 +5,11 @@
  * keytab from `-t`/`-k`, `KRB5_KTNAME` or /etc/krb5.keytab.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import * as readline from "node:readline";
 import { Writable } from "node:stream";
 import { randomBytes } from "../crypto/primitives.js";
+import { requestControl } from "../agent/control.js";
 import { PosternError, UsageError } from "../errors.js";
 import {
   findServiceTicket,
@@ -214,11 +216,25 @@ USAGE
   postern [--json] klist [-e] [-f] [-c CACHE | CACHE]
   postern [--json] klist -k [-e] [-t] [KEYTAB]
 
+  postern [--json] klist --machine [-e] [-f] [purge]
+  postern [--json] klist -li 0x3e7 [purge]          (the same, spelled as on Windows)
+
   -e shows enctypes ("Etype (skey, tkt): ..."), -f ticket flags, -k a keytab instead of the
   cache (KEYTAB, else KRB5_KTNAME, else /etc/krb5.keytab), -t key timestamps. The cache is
   -c, else KRB5CCNAME, else /tmp/krb5cc_UID. Exit status 1 when there is no cache.
+
+  --machine (or -li 0x3e7, the LocalSystem logon session of Windows) lists the machine's
+  tickets: <home>/agent/krb5cc, the TGT of NAME$ the agent got with the machine keytab and
+  the host/ tickets it asked for to authenticate IKE. \`purge\` deletes them; a running
+  agent also deletes the IKE SAs it authenticated with them, so the next packet to a peer
+  negotiates again with a new TGT whose PAC carries the machine's groups of now. On
+  Windows Server 2003 a group change reached the machine's tickets only at the next reboot
+  (or when the TGT expired, 10 hours); this is the better way, and it is what the lab's
+  check does after removing xpclient from \`trusted\`.
 `,
-  run(argv, env) {
+  async run(argv, env) {
+    const machine = machineArgs(argv);
+    if (machine !== null) return machineKlist(machine, env);
     const p = getopt(argv, "ekftK", "c", "klist");
     if (p.rest.length > 1) throw new UsageError("klist: at most one cache or keytab name");
     if (p.flags.has("k")) {
@@ -244,6 +260,65 @@ USAGE
     return 0;
   },
 };
+
+/** `--machine` / `-li 0x3e7` [purge]: the remaining arguments, or null when not asked. */
+function machineArgs(argv: readonly string[]): { purge: boolean; rest: string[] } | null {
+  const rest: string[] = [];
+  let machine = false;
+  let purge = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "--machine") machine = true;
+    else if (a === "-li" || a === "--li") {
+      const v = argv[++i];
+      if (v?.toLowerCase() !== "0x3e7")
+        throw new UsageError(
+          `klist: -li ${v ?? "(nothing)"}: only the machine's logon session 0x3e7 is kept here`,
+        );
+      machine = true;
+    } else if (a === "purge") purge = true;
+    else rest.push(a);
+  }
+  if (!machine) {
+    if (purge) throw new UsageError("klist purge: give --machine (or -li 0x3e7), or use kdestroy");
+    return null;
+  }
+  return { purge, rest };
+}
+
+async function machineKlist(m: { purge: boolean; rest: string[] }, env: CliEnv): Promise<number> {
+  const file = path.join(env.home, "agent", "krb5cc");
+  const sock = path.join(env.home, "agent", "agent.sock");
+  if (m.purge) {
+    if (m.rest.length) throw new UsageError(`klist purge: unexpected "${m.rest[0]}"`);
+    const had = fs.existsSync(file);
+    fs.rmSync(file, { force: true });
+    let deleted: string[] = [];
+    if (fs.existsSync(sock)) {
+      const r = (await requestControl(sock, "purge")) as { deletedIkeSas?: string[] };
+      deleted = r.deletedIkeSas ?? [];
+    }
+    if (env.json) env.out(JSON.stringify({ purged: had, deletedIkeSas: deleted }));
+    else {
+      env.out(had ? "Deleting all tickets:\n\tTicket(s) purged!" : "No machine tickets to purge.");
+      if (deleted.length)
+        env.out(`The agent deleted ${deleted.length} IKE SA(s) authenticated with them; the next packet negotiates with a new TGT.`);
+    }
+    return 0;
+  }
+  const p = getopt(m.rest, "ef", "", "klist");
+  if (p.rest.length) throw new UsageError(`klist --machine: unexpected "${p.rest[0]}"`);
+  if (!fs.existsSync(file))
+    throw new PosternError(
+      "no-ccache",
+      `klist: the machine has no tickets (${file}); is this host joined and its agent running?`,
+    );
+  const name = `FILE:${file}`;
+  const cc = readCcacheFile(name);
+  if (env.json) env.out(JSON.stringify(klistJson(name, cc), null, 2));
+  else env.out(formatKlist(name, cc, { etypes: p.flags.has("e"), flags: p.flags.has("f") }));
+  return 0;
+}
 
 export const kvnoCommand: Command = {
   name: "kvno",

@@ -69,8 +69,9 @@ export interface KerberosResponderConfig {
 export interface KerberosAuthOptions {
   initiator?: KerberosInitiatorConfig;
   responder?: KerberosResponderConfig;
-  /** SPN of a peer from its IKE identity; default: "fqdn:h" -> "host/h". */
-  spnOf?: (peerId: string) => string;
+  /** SPN of a peer from its IKE identity; default: "fqdn:h" -> "host/h". The agent looks
+   * an address identity up in the domain's DNS (PTR), so this may answer later. */
+  spnOf?: (peerId: string) => string | Promise<string>;
 }
 
 interface InitiatorState {
@@ -136,7 +137,7 @@ export function createKerberosAuth(o: KerberosAuthOptions): AuthMethodProvider {
   async function initiatorBuild(ctx: AuthContext) {
     const ini = o.initiator;
     if (!ini) throw new Error("Kerberos IKE auth: this host has no initiator credentials");
-    const spn = spnOf(ctx.peerId);
+    const spn = await spnOf(ctx.peerId);
     const st = await ini.getServiceTicket(spn);
     const built = buildApReq({
       ticket: st.ticket,

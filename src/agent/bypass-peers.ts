@@ -1,0 +1,107 @@
+/**
+ * Authenticated bypass (the article's "Allow authenticated IPsec bypass"): when an IKE SA
+ * comes up whose peer proved, with Kerberos, a PAC holding a SID of the firewall's bypass
+ * list (its own or a group's), the peer's address enters the firewall's bypass set for the
+ * SA's lifetime; when the SA goes (and no other authorized SA from that address is left)
+ * the address leaves the set. A peer that authenticated but is not on the list stays out
+ * of the set: its decrypted packets meet the firewall's exceptions like anyone's.
+ *
+ * The settings are read at each decision, so `netsh firewall set bypass` applies to the
+ * next SA without an agent restart. Decisions are kept for `netsh firewall show state`.
+ */
+import type { BypassSet } from "../firewall/bypass.js";
+import { bypassAuthorization } from "../firewall/authorize.js";
+import type { FirewallSettings } from "../firewall/model.js";
+import type { IkeSaInfo } from "../ike/engine.js";
+
+export interface BypassDecision {
+  address: string;
+  principal: string | null;
+  /** The bypass-list SID that matched, or null. */
+  authorizedBy: string | null;
+  why: string;
+}
+
+/** The pure decision for one established IKE SA. */
+export function decideBypass(settings: FirewallSettings | null, sa: IkeSaInfo): BypassDecision {
+  const address = sa.remote.address;
+  const id = sa.identity;
+  const principal = id?.principal ?? null;
+  const no = (why: string): BypassDecision => ({ address, principal, authorizedBy: null, why });
+  if (settings === null) return no("no firewall settings on this host");
+  if (settings.bypass.length === 0) return no("the firewall's bypass list is empty");
+  if (id === null || id.method !== "kerberos")
+    return no(`authenticated by ${sa.auth}, not Kerberos: no group SIDs to check`);
+  if (id.userSid === undefined)
+    return no(`${principal}'s ticket carries no PAC: no group SIDs to check`);
+  const sids = [id.userSid, ...(id.groupSids ?? [])];
+  const sid = bypassAuthorization(settings, sids);
+  if (sid === null)
+    return no(`${principal} (${sids.length} SIDs in its PAC) holds no SID of the bypass list`);
+  const entry = settings.bypass.find((b) => b.sid.toUpperCase() === sid.toUpperCase());
+  return {
+    address,
+    principal,
+    authorizedBy: sid,
+    why: `${principal} is in ${entry?.name ?? sid} (from its ticket's PAC)`,
+  };
+}
+
+export interface BypassTracker {
+  onEstablished(sa: IkeSaInfo): Promise<BypassDecision>;
+  onClosed(spis: string): Promise<void>;
+  /** Current decisions of established SAs, by IKE SA. */
+  list(): (BypassDecision & { spis: string; since: string })[];
+}
+
+export interface BypassTrackerDeps {
+  set: BypassSet;
+  settings: () => FirewallSettings | null;
+  log: (line: string) => void;
+  now: () => number;
+}
+
+export function createBypassTracker(deps: BypassTrackerDeps): BypassTracker {
+  const bySa = new Map<string, BypassDecision & { spis: string; since: string }>();
+  const stillAuthorized = (address: string) =>
+    [...bySa.values()].some((d) => d.address === address && d.authorizedBy !== null);
+  return {
+    async onEstablished(sa) {
+      let settings: FirewallSettings | null;
+      try {
+        settings = deps.settings();
+      } catch (e) {
+        deps.log(`bypass: firewall settings unreadable: ${(e as Error).message}`);
+        settings = null;
+      }
+      const d = decideBypass(settings, sa);
+      bySa.set(sa.spis, { ...d, spis: sa.spis, since: new Date(deps.now()).toISOString() });
+      if (d.authorizedBy === null) {
+        deps.log(`bypass: ${d.address} not admitted: ${d.why}`);
+        return d;
+      }
+      try {
+        await deps.set.addBypassPeer(d.address, sa.lifetimeSec);
+        deps.log(
+          `bypass: ${d.address} admitted for ${sa.lifetimeSec ? `${sa.lifetimeSec} s` : "the SA's life"}: ${d.why}`,
+        );
+      } catch (e) {
+        deps.log(`bypass: ${d.address} could not enter the bypass set: ${(e as Error).message}`);
+      }
+      return d;
+    },
+    async onClosed(spis) {
+      const d = bySa.get(spis);
+      if (!d) return;
+      bySa.delete(spis);
+      if (d.authorizedBy === null || stillAuthorized(d.address)) return;
+      try {
+        await deps.set.removeBypassPeer(d.address);
+        deps.log(`bypass: ${d.address} removed (its SA is gone)`);
+      } catch (e) {
+        deps.log(`bypass: ${d.address} could not leave the bypass set: ${(e as Error).message}`);
+      }
+    },
+    list: () => [...bySa.values()],
+  };
+}

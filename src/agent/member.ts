@@ -1,0 +1,87 @@
+/**
+ * The agent on a domain member: Kerberos as its IKE authentication, from the machine
+ * account `postern join` left in `<home>/agent/` (machine-keys.ts).
+ *   initiator  1. the responder's IKE identity is its address: its host name comes from a
+ *                 PTR lookup in the domain's DNS (as Windows asks DNS for the peer's name);
+ *              2. a ticket for host/<name> from the machine cache `<home>/agent/krb5cc`
+ *                 when one is still valid there, else a TGS exchange with the machine TGT
+ *                 (itself from the cache, or a new AS exchange with the keytab); the new
+ *                 ticket is stored in the cache, so `postern klist --machine` shows it;
+ *   responder  3. the keytab's keys accept AP-REQs for any of our principals (NAME$,
+ *                 host/NAME, host/fqdn), with one replay cache for the agent's life; the
+ *                 peer's groups are the SIDs of the ticket's verified PAC.
+ * Group membership thus travels in the TGT: a change is seen once the cache is purged
+ * (`postern klist --machine purge`) and the next SA asks for a new TGT (DESIGN decision 7).
+ */
+import * as fs from "node:fs";
+import { randomBytes } from "../crypto/primitives.js";
+import { type MachineIdentity, machineCcachePath, keytabWriter } from "../domain/machine-keys.js";
+import { machineClient, machineTgt } from "../domain/machine-tgt.js";
+import type { AuthMethodProvider } from "../ike/auth.js";
+import { createKerberosAuth, defaultSpnOf, serviceTicketOf } from "../ike/kerberos-auth.js";
+import { createReplayCache } from "../kerberos/acceptor/index.js";
+import { findServiceTicket, storeCredential } from "../kerberos/client/cache.js";
+import { readCcacheFile, writeCcacheFile } from "../kerberos/files/ccache.js";
+import { readKeytabFile } from "../kerberos/files/keytab.js";
+import { NAME_TYPE, type Principal } from "../kerberos/principal.js";
+import { machineKeytabPath } from "../domain/machine-keys.js";
+import { parseIp } from "../policy/ip.js";
+import { PosternError } from "../errors.js";
+
+/** What the member needs of the domain's DNS. */
+export interface PtrResolver {
+  lookupPtr(address: string): Promise<string | null>;
+}
+
+export interface Member {
+  id: MachineIdentity;
+  kerberos: AuthMethodProvider;
+}
+
+/** host/<name>@REALM from "host/<name>". */
+function servicePrincipal(spn: string, realm: string): Principal {
+  return { realm, name: { nameType: NAME_TYPE.NT_SRV_HST, nameString: spn.split("/") } };
+}
+
+/** The machine account of `home`, or null when this host has not joined a domain. */
+export function loadMember(home: string, dns: PtrResolver, now: () => number): Member | null {
+  const id = keytabWriter.read(home);
+  if (id === null) return null;
+  const keytab = readKeytabFile(`FILE:${machineKeytabPath(home)}`);
+  const cc = machineCcachePath(home);
+  const spnOf = async (peerId: string): Promise<string> => {
+    if (parseIp(peerId) === null) return defaultSpnOf(peerId);
+    const name = await dns.lookupPtr(peerId);
+    if (name === null)
+      throw new PosternError(
+        "agent",
+        `Kerberos IKE auth: the domain's DNS has no name for ${peerId} (no PTR record), so no host/ ticket can be asked for`,
+      );
+    return `host/${name.toLowerCase()}`;
+  };
+  const getServiceTicket = async (spn: string) => {
+    const server = servicePrincipal(spn, id.realm);
+    if (fs.existsSync(cc)) {
+      try {
+        const found = findServiceTicket(readCcacheFile(`FILE:${cc}`), server, now() + 60_000);
+        if (found) return serviceTicketOf(found);
+      } catch {
+        // an unreadable cache is replaced below
+      }
+    }
+    const tgt = await machineTgt(home, id);
+    const cred = await machineClient(id).getServiceTicket(tgt, server);
+    try {
+      writeCcacheFile(`FILE:${cc}`, storeCredential(readCcacheFile(`FILE:${cc}`), cred));
+    } catch {
+      // the cache went away meanwhile (purge): the ticket is still good for this SA
+    }
+    return serviceTicketOf(cred);
+  };
+  const kerberos = createKerberosAuth({
+    spnOf,
+    initiator: { getServiceTicket, now, randomBytes },
+    responder: { keytab, replayCache: createReplayCache({ now }), now, randomBytes },
+  });
+  return { id, kerberos };
+}
