@@ -12,20 +12,39 @@
  *  4. in the zone: the records of that name and type (ANY: all) with AA set; a name that
  *     exists with none of that type is NODATA (NOERROR, SOA in authority); a name that does
  *     not exist is NXDOMAIN with the SOA in authority (RFC 2308);
- *  5. SRV and NS answers carry the targets' addresses as additional records; over UDP an
+ *  5. names under in-addr.arpa and ip6.arpa are answered the same way (AA, NXDOMAIN/NODATA
+ *     with an SOA) from the zone's A/AAAA records: PTR to every host name holding the
+ *     address (reverse.ts); the SOA is the zone's, owned by the reverse apex;
+ *  6. SRV and NS answers carry the targets' addresses as additional records; over UDP an
  *     answer larger than 512 bytes (or the EDNS size offered, at most 1232) is sent empty
  *     with TC set, so the client retries over TCP.
  */
-import dnsPacket, { type Answer, type DecodedPacket, type Question } from "dns-packet";
+import dnsPacket, {
+  type Answer,
+  type DecodedPacket,
+  type Question,
+  type SoaAnswer,
+} from "dns-packet";
+import {
+  addressOfReverseName,
+  parseReverseName,
+  type ReverseApex,
+  type ReverseName,
+  reverseApexOf,
+} from "./reverse.js";
 
 export interface ZoneSource {
   /** The zone's apex, lower case, no trailing dot. */
   origin(): string;
-  soa(): Answer;
+  soa(): SoaAnswer;
   /** Every record owned by `name` (lower case). */
   recordsAt(name: string): Answer[];
   /** True when `name` owns records or has a descendant that does. */
   nameExists(name: string): boolean;
+  /** Host names whose A/AAAA record holds `address` (canonical text), in answer order. */
+  namesWithAddress(address: string): { name: string; ttl: number }[];
+  /** True when some A/AAAA record of the zone holds an address within the reverse prefix. */
+  hasAddressIn(prefix: ReverseName): boolean;
 }
 
 export const DNS_OUTCOMES = [
@@ -77,7 +96,8 @@ interface Reply {
 function resolve(q: Question, zone: ZoneSource): Reply {
   const name = q.name.toLowerCase().replace(/\.$/, "");
   const empty = { answers: [], authorities: [], additionals: [] };
-  if (!inZone(name, zone.origin()))
+  const reverse = reverseApexOf(name);
+  if (!reverse && !inZone(name, zone.origin()))
     return { rcode: RCODE.REFUSED, aa: false, ...empty, outcome: "refused-outside-zone" };
   if (
     q.type === "AXFR" ||
@@ -86,7 +106,35 @@ function resolve(q: Question, zone: ZoneSource): Reply {
   ) {
     return { rcode: RCODE.REFUSED, aa: false, ...empty, outcome: "refused-other" };
   }
-  const all = zone.recordsAt(name);
+  if (reverse) return resolveReverse(q, name, reverse, zone);
+  return fromRecords(q, zone.recordsAt(name), () => zone.nameExists(name), zone.soa(), zone);
+}
+
+/** Reverse names: derived from the forward zone's A/AAAA records (reverse.ts). */
+function resolveReverse(q: Question, name: string, apex: ReverseApex, zone: ZoneSource): Reply {
+  const soa: SoaAnswer = { ...zone.soa(), name: apex };
+  const parsed = parseReverseName(name);
+  const records: Answer[] = [];
+  if (name === apex) {
+    records.push(soa, { type: "NS", name: apex, ttl: 3600, data: zone.soa().data.mname });
+  }
+  const address = parsed ? addressOfReverseName(parsed) : null;
+  if (address) {
+    for (const h of zone.namesWithAddress(address))
+      records.push({ type: "PTR", name, ttl: h.ttl, data: h.name });
+  }
+  const exists = () => parsed !== null && zone.hasAddressIn(parsed);
+  return fromRecords(q, records, exists, soa, zone);
+}
+
+/** The answer from the records a name owns: answered, NODATA or NXDOMAIN (RFC 2308). */
+function fromRecords(
+  q: Question,
+  all: Answer[],
+  exists: () => boolean,
+  soa: Answer,
+  zone: ZoneSource,
+): Reply {
   const answers = (q.type as string) === "ANY" ? all : all.filter((r) => r.type === q.type);
   if (answers.length > 0)
     return {
@@ -97,13 +145,13 @@ function resolve(q: Question, zone: ZoneSource): Reply {
       additionals: glue(answers, zone),
       outcome: "answered",
     };
-  const soa = [zone.soa()];
-  if (all.length > 0 || zone.nameExists(name))
+  const authorities = [soa];
+  if (all.length > 0 || exists())
     return {
       rcode: RCODE.NOERROR,
       aa: true,
       answers: [],
-      authorities: soa,
+      authorities,
       additionals: [],
       outcome: "nodata",
     };
@@ -111,7 +159,7 @@ function resolve(q: Question, zone: ZoneSource): Reply {
     rcode: RCODE.NXDOMAIN,
     aa: true,
     answers: [],
-    authorities: soa,
+    authorities,
     additionals: [],
     outcome: "nxdomain",
   };

@@ -7,12 +7,17 @@
  *   _kpasswd._udp|_tcp.<zone>                                      SRV 0 100 464 <dc>
  *   _ldap._tcp.<zone>, _ldap._tcp.dc._msdcs.<zone>                 SRV 0 100 389 <dc>
  *   <host>.<zone>             A/AAAA rows of the directory (members, administrator's)
+ * and, derived from these (no reverse zone is stored), the reverse names: PTR to the DC's
+ * name, then to computers' own names (registered at join), then to the administrator's
+ * names, alphabetically within each; the apex's A record gives no PTR.
  * The locator records name what a Windows client looks for; kpasswd and LDAP are not served
  * by postern yet (docs/dc.md).
  */
-import type { Answer } from "dns-packet";
+import type { Answer, SoaAnswer } from "dns-packet";
+import { formatIp, parseIp } from "../../policy/ip.js";
 import type { Directory } from "../directory.js";
 import type { ZoneSource } from "./answer.js";
+import { inReversePrefix, type ReverseName } from "./reverse.js";
 
 export interface ZonePorts {
   kdcPort: number;
@@ -56,7 +61,7 @@ export function createDirectoryZone(dir: Directory, ports: ZonePorts): ZoneSourc
   const below = dir.stmt(
     "SELECT 1 FROM dns_records WHERE substr(lower(name), -length(@n) - 1) = '.' || @n LIMIT 1",
   );
-  const soa = (): Answer => ({
+  const soa = (): SoaAnswer => ({
     type: "SOA",
     name: origin,
     ttl: SOA_TIMERS.minimum,
@@ -67,8 +72,10 @@ export function createDirectoryZone(dir: Directory, ports: ZonePorts): ZoneSourc
       ...SOA_TIMERS,
     },
   });
+  const reverse = createReverseIndex(dir, dc, d.dcAddress);
   return {
     origin: () => origin,
+    ...reverse,
     soa,
     recordsAt(name) {
       const rows = rowsAt.all(name) as { type: "A" | "AAAA"; value: string; ttl: number }[];
@@ -79,6 +86,47 @@ export function createDirectoryZone(dir: Directory, ports: ZonePorts): ZoneSourc
     nameExists(name) {
       if (staticNames.some((s) => s === name || s.endsWith(`.${name}`))) return true;
       return rowsAt.all(name).length > 0 || below.get({ n: name }) !== undefined;
+    },
+  };
+}
+
+const ptrRows = `SELECT name, ttl FROM dns_records WHERE type = ? AND value = ?
+  ORDER BY owner_rid IS NULL, name`;
+
+/** The reverse view of the zone's address records (ZoneSource.namesWithAddress, hasAddressIn). */
+function createReverseIndex(
+  dir: Directory,
+  dc: string,
+  dcAddressText: string,
+): Pick<ZoneSource, "namesWithAddress" | "hasAddressIn"> {
+  const dcIp = parseIp(dcAddressText);
+  const dcAddress = dcIp ? formatIp(dcIp) : dcAddressText;
+  const byValue = dir.stmt(ptrRows);
+  const v4Under = dir.stmt("SELECT 1 FROM dns_records WHERE type = 'A' AND value LIKE ? LIMIT 1");
+  const v6All = dir.stmt("SELECT value FROM dns_records WHERE type = 'AAAA'");
+  return {
+    namesWithAddress(address) {
+      const type = address.includes(":") ? "AAAA" : "A";
+      const rows = byValue.all(type, address) as { name: string; ttl: number }[];
+      const out = address === dcAddress ? [{ name: dc, ttl: TTL_S }] : [];
+      for (const r of rows) {
+        const name = r.name.toLowerCase();
+        if (!out.some((o) => o.name === name)) out.push({ name, ttl: r.ttl });
+      }
+      return out;
+    },
+    hasAddressIn(prefix: ReverseName) {
+      if (dcIp && inReversePrefix(dcIp, prefix)) return true;
+      if (prefix.family === 4) {
+        const octets = formatIp({ family: 4, value: prefix.value }).split(".");
+        const head = octets.slice(0, prefix.bits / 8).join(".");
+        const pattern = prefix.bits === 0 ? "%" : prefix.bits === 32 ? head : `${head}.%`;
+        return v4Under.get(pattern) !== undefined;
+      }
+      return (v6All.all() as { value: string }[]).some((r) => {
+        const a = parseIp(r.value);
+        return a !== null && inReversePrefix(a, prefix);
+      });
     },
   };
 }
