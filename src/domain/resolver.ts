@@ -134,7 +134,7 @@ function qualify(name: string, domain: string | undefined): string {
   return fq;
 }
 
-function describe(ex: Exchange, q: Question): string {
+function questionAt(ex: Exchange, q: Question): string {
   return `${ex.server.host}:${ex.server.port} for ${q.name} ${q.type}`;
 }
 
@@ -150,12 +150,12 @@ async function query(ex: Exchange, q: Question): Promise<Answer[]> {
     case "SERVFAIL":
       throw new ResolverError(
         "dns.servfail",
-        `DNS server failure (SERVFAIL) at ${describe(ex, q)}`,
+        `DNS server failure (SERVFAIL) at ${questionAt(ex, q)}`,
       );
     case "REFUSED":
-      throw new ResolverError("dns.refused", `DNS query refused (REFUSED) by ${describe(ex, q)}`);
+      throw new ResolverError("dns.refused", `DNS query refused (REFUSED) by ${questionAt(ex, q)}`);
     default:
-      throw new ResolverError("dns.rcode", `DNS error ${rcode} from ${describe(ex, q)}`);
+      throw new ResolverError("dns.rcode", `DNS error ${rcode} from ${questionAt(ex, q)}`);
   }
 }
 
@@ -197,14 +197,14 @@ function udpExchange(ex: Exchange, q: Question): Promise<DecodedPacket> {
       finish(
         new ResolverError(
           "dns.unreachable",
-          `DNS server unreachable at ${describe(ex, q)}: ${e.message}`,
+          `DNS server unreachable at ${questionAt(ex, q)}: ${e.message}`,
         ),
       );
     const sendTry = () => {
       if (tries >= ex.tries) {
         const note = ignored > 0 ? ` (${ignored} unmatched datagrams ignored)` : "";
         const what = `after ${ex.tries} tries of ${ex.timeoutMs} ms${note}`;
-        finish(new ResolverError("dns.timeout", `no DNS answer from ${describe(ex, q)} ${what}`));
+        finish(new ResolverError("dns.timeout", `no DNS answer from ${questionAt(ex, q)} ${what}`));
         return;
       }
       tries++;
@@ -228,7 +228,7 @@ function udpExchange(ex: Exchange, q: Question): Promise<DecodedPacket> {
         finish(
           new ResolverError(
             "dns.malformed",
-            `malformed DNS answer from ${describe(ex, q)}: ${why}`,
+            `malformed DNS answer from ${questionAt(ex, q)}: ${why}`,
           ),
         );
         return;
@@ -266,7 +266,7 @@ function tcpExchange(ex: Exchange, q: Question): Promise<DecodedPacket> {
       finish(
         new ResolverError(
           "dns.malformed",
-          `malformed DNS answer over TCP from ${describe(ex, q)}: ${why}`,
+          `malformed DNS answer over TCP from ${questionAt(ex, q)}: ${why}`,
         ),
       );
     const timer = setTimeout(
@@ -274,7 +274,7 @@ function tcpExchange(ex: Exchange, q: Question): Promise<DecodedPacket> {
         finish(
           new ResolverError(
             "dns.timeout",
-            `no DNS answer over TCP from ${describe(ex, q)} in ${ex.timeoutMs} ms`,
+            `no DNS answer over TCP from ${questionAt(ex, q)} in ${ex.timeoutMs} ms`,
           ),
         ),
       ex.timeoutMs,
@@ -284,7 +284,7 @@ function tcpExchange(ex: Exchange, q: Question): Promise<DecodedPacket> {
       finish(
         new ResolverError(
           "dns.unreachable",
-          `DNS server unreachable over TCP at ${describe(ex, q)}: ${e.message}`,
+          `DNS server unreachable over TCP at ${questionAt(ex, q)}: ${e.message}`,
         ),
       ),
     );

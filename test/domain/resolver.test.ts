@@ -208,6 +208,19 @@ describe("the member's resolver against scripted UDP peers (RFC 5452 answer chec
     ]);
   });
 
+  it("a closed port: dns.unreachable from the ICMP port unreachable, without waiting for the timeout", async () => {
+    const s = dgram.createSocket("udp4");
+    await new Promise<void>((r) => s.bind(0, "127.0.0.1", r));
+    const port = s.address().port;
+    await new Promise<void>((r) => s.close(() => r()));
+    const r = createDomainResolver({ server: { host: "127.0.0.1", port }, timeoutMs: 10_000 });
+    await rejectsWith(
+      r.lookupA("server1.bigfirm.com"),
+      "dns.unreachable",
+      /^DNS server unreachable at 127\.0\.0\.1:\d+ for server1\.bigfirm\.com A: .*ECONNREFUSED$/,
+    );
+  });
+
   it("resolveFilterNames against a silent DNS: every name maps to nothing, with the timeout as its note", async () => {
     const peer = await use(() => []);
     const r = createDomainResolver({
