@@ -30,6 +30,10 @@ export function decideBypass(settings: FirewallSettings | null, sa: IkeSaInfo): 
   const no = (why: string): BypassDecision => ({ address, principal, authorizedBy: null, why });
   if (settings === null) return no("no firewall settings on this host");
   if (settings.bypass.length === 0) return no("the firewall's bypass list is empty");
+  if (sa.initiator)
+    return no(
+      `this host started the SA: Kerberos proved ${principal ?? "the peer"}'s name to us, not its groups (only the initiator's ticket carries a PAC)`,
+    );
   if (id === null || id.method !== "kerberos")
     return no(`authenticated by ${sa.auth}, not Kerberos: no group SIDs to check`);
   if (id.userSid === undefined)

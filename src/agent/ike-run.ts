@@ -422,15 +422,16 @@ async function startFirewall(home: string, log: (l: string) => void) {
 }
 
 /**
- * `postern klist --machine purge`: the machine's tickets are dropped and the IKE SAs this
- * host authenticated with them are deleted, so the next packet negotiates again with a
- * new TGT, whose PAC carries the groups of now (on Windows 2003: a reboot).
+ * `postern klist --machine purge`: the machine's tickets are dropped and every IKE SA
+ * authenticated with Kerberos is deleted (peers learn our groups only from a ticket we
+ * present as initiator), so the next packet negotiates again with a new TGT, whose PAC
+ * carries the groups of now (on Windows 2003: a reboot).
  */
 function purgeMachineTickets(home: string, eng: IkeEngine, log: (l: string) => void) {
   fs.rmSync(machineCcachePath(home), { force: true });
   const gone: string[] = [];
   for (const sa of eng.sas()) {
-    if (sa.initiator && sa.auth === "kerberos" && eng.deleteIkeSa(sa.spis)) gone.push(sa.spis);
+    if (sa.auth === "kerberos" && eng.deleteIkeSa(sa.spis)) gone.push(sa.spis);
   }
   log(`machine tickets purged; ${gone.length} Kerberos IKE SAs deleted to renegotiate`);
   return { purged: true, deletedIkeSas: gone };

@@ -2,6 +2,7 @@
  * Every top-level `postern` command. Subsystems add theirs here.
  */
 import { agentCommand } from "../agent/command.js";
+import { labCommand } from "../lab/command.js";
 import { dcCommand } from "../dc/command.js";
 import { domainCommand } from "../domain/command.js";
 import { gpupdateCommand, joinCommand, leaveCommand } from "../domain/join.js";
@@ -19,6 +20,7 @@ export const COMMANDS: readonly Command[] = [
   ipsecCommand,
   firewallCommand,
   agentCommand,
+  labCommand,
   ikeCommand,
   dcCommand,
   domainCommand,

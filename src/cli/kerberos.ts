@@ -302,7 +302,9 @@ async function machineKlist(m: { purge: boolean; rest: string[] }, env: CliEnv):
     else {
       env.out(had ? "Deleting all tickets:\n\tTicket(s) purged!" : "No machine tickets to purge.");
       if (deleted.length)
-        env.out(`The agent deleted ${deleted.length} IKE SA(s) authenticated with them; the next packet negotiates with a new TGT.`);
+        env.out(
+          `The agent deleted ${deleted.length} IKE SA(s) authenticated with them; the next packet negotiates with a new TGT.`,
+        );
     }
     return 0;
   }

@@ -94,8 +94,17 @@ export function runWorker(init: WorkerInit, emit: (e: DataPathEvent) => void): v
   const counters = createCounterWriter(init.counters, init.role);
   const sad = createSad();
   const nowMs = () => Date.now();
+  // A packet with no SA may belong to an SA that IKE has just handed over (a reply to the
+  // first packet the peer sent through it): the pending commands are applied and the packet
+  // tried once more before it becomes an ACQUIRE.
+  let firstTry = false;
+  let missed = false;
   const onNoSa = init.acquire
     ? (packet: Buffer) => {
+        if (firstTry) {
+          missed = true;
+          return true;
+        }
         emit({ type: "acquire", packet: Uint8Array.from(packet) });
         return true;
       }
@@ -107,7 +116,14 @@ export function runWorker(init: WorkerInit, emit: (e: DataPathEvent) => void): v
   let sinceControl = 0;
   let lastTick = nowMs();
   const sendOut = (packet: Buffer) => {
-    const sealed = outbound.seal(packet);
+    firstTry = true;
+    missed = false;
+    let sealed = outbound.seal(packet);
+    firstTry = false;
+    if (missed) {
+      applyCommands(init.port, sad, nowMs(), sendOut);
+      sealed = outbound.seal(packet);
+    }
     const port = sealed?.via === "raw" ? raw : udp;
     if (sealed !== null && !port?.send(sealed.datagram, sealed.to)) counters.drop("send_failed");
   };

@@ -1,0 +1,320 @@
+/**
+ * `postern lab check`: the article's access matrix, observed. Each cell is a real HTTP GET
+ * from a client's namespace to server1:80; the reason is read from server1 (its agent's
+ * IKE SAs and bypass decisions over the control socket, its IPsec guard's drop counter,
+ * pfirewall.log) and from a capture of xpclient's wire. A cell that differs from the
+ * article's expectation makes the check fail (exit 1).
+ *
+ *   1. xpclient -> served     Kerberos SA, PAC holds `trusted`, address in the bypass set;
+ *                              the capture shows ESP in UDP 4500 and no cleartext TCP 80
+ *   2. client2  -> blocked    SA up (same domain), not in `trusted`: the firewall drops
+ *   3. outsider -> blocked    no Kerberos identity, no SA: its cleartext is dropped
+ *   4. xpclient removed from `trusted` -> still served (its ticket still says trusted)
+ *   5. `klist --machine purge` on xpclient -> blocked (new TGT, new groups)
+ * Before the cells the lab is reset to the article's start (xpclient$ in `trusted`, the
+ * members' tickets and SAs purged) and after them it is put back, so check can be re-run.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { requestControl } from "../agent/control.js";
+import type { CliEnv } from "../cli/env.js";
+import { PosternError } from "../errors.js";
+import { postern, posternArgv, run } from "./run.js";
+import { hostHome, type LabState, loadLabState } from "./state.js";
+import { host, type HostName, namespaceOf, WEB_PORT } from "./topology.js";
+import type { FetchOutcome } from "./web.js";
+
+export type Outcome = "served" | "blocked";
+
+export interface Cell {
+  from: HostName;
+  when: string;
+  expected: Outcome;
+  actual: Outcome;
+  why: string;
+  ms: number;
+}
+
+interface BypassEntry {
+  address: string;
+  principal: string | null;
+  authorizedBy: string | null;
+  why: string;
+  spis: string;
+}
+
+interface IkeSaView {
+  spis: string;
+  state: string;
+  remote: { address: string };
+  identity: { principal: string } | null;
+}
+
+const SERVED_TIMEOUT_MS = 10_000;
+const BLOCKED_TIMEOUT_MS = 4_000;
+
+function fetchFrom(s: LabState, from: HostName, expected: Outcome): FetchOutcome {
+  const url = `http://${host("server1").address}:${WEB_PORT}/`;
+  const timeout = expected === "served" ? SERVED_TIMEOUT_MS : BLOCKED_TIMEOUT_MS;
+  const r = run(
+    namespaceOf(s.id, from),
+    [...posternArgv(), "lab", "fetch", url, "--timeout-ms", `${timeout}`],
+    { timeoutMs: timeout + 10_000 },
+  );
+  try {
+    return JSON.parse(r.out) as FetchOutcome;
+  } catch {
+    throw new PosternError("lab", `lab fetch in ${from} printed no outcome: ${r.err.trim()}`);
+  }
+}
+
+async function server1(s: LabState) {
+  const sock = path.join(hostHome(s, "server1"), "agent", "agent.sock");
+  const bypass = (await requestControl(sock, "bypass")) as { peers: BypassEntry[] };
+  const stats = (await requestControl(sock, "stats")) as { ike: { sas: IkeSaView[] } };
+  return { bypass: bypass.peers, sas: stats.ike.sas };
+}
+
+/** Packets dropped so far by server1's IPsec guard (cleartext of protected flows). */
+function guardDrops(s: LabState): number {
+  const r = run(namespaceOf(s.id, "server1"), [
+    "nft",
+    "-j",
+    "list",
+    "table",
+    "inet",
+    "postern_agent_in",
+  ]);
+  let n = 0;
+  for (const m of r.out.matchAll(/"counter":\s*\{\s*"packets":\s*(\d+)/g)) n += Number(m[1]);
+  return n;
+}
+
+/** pfirewall.log DROP lines for TCP from `address` to port 80. */
+function firewallDrops(s: LabState, address: string): number {
+  const file = path.join(hostHome(s, "server1"), "firewall", "pfirewall.log");
+  let text = "";
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    return 0;
+  }
+  const dst = host("server1").address;
+  return text
+    .split("\n")
+    .filter((l) => l.includes(" DROP TCP ") && l.includes(` ${address} ${dst} `) && / 80 /.test(l))
+    .length;
+}
+
+function entryFor(
+  peers: BypassEntry[],
+  sas: IkeSaView[],
+  address: string,
+): BypassEntry | undefined {
+  const live = new Set(sas.filter((x) => x.state === "established").map((x) => x.spis));
+  const mine = peers.filter((p) => p.address === address && live.has(p.spis));
+  return mine.find((p) => p.authorizedBy !== null) ?? mine.slice(-1)[0];
+}
+
+/** Starts tcpdump on xpclient's eth0; stop() returns [ESP-in-UDP packets, cleartext TCP 80]. */
+async function capture(s: LabState): Promise<{ stop(): Promise<[number, number]> }> {
+  const file = path.join(s.dir, "xpclient-wire.pcap");
+  const ns = namespaceOf(s.id, "xpclient");
+  const p = spawn(
+    "ip",
+    [
+      "netns",
+      "exec",
+      ns,
+      "tcpdump",
+      "-i",
+      "eth0",
+      "-n",
+      "-U",
+      "--immediate-mode",
+      "-Z",
+      "root",
+      "-w",
+      file,
+    ],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 3000);
+    p.stderr.on("data", (d: Buffer) => {
+      if (/listening on/.test(d.toString())) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  return {
+    async stop() {
+      p.kill("SIGINT");
+      await new Promise((r) => {
+        const t = setTimeout(() => {
+          p.kill("SIGKILL");
+          r(null);
+        }, 3000);
+        p.once("exit", () => {
+          clearTimeout(t);
+          r(null);
+        });
+      });
+      const text = run(null, ["tcpdump", "-n", "-r", file]).out;
+      const lines = text.split("\n");
+      const esp = lines.filter((l) => /UDP-encap: ESP\(spi=/.test(l)).length;
+      const srv = host("server1").address.replace(/\./g, "\\.");
+      const clear = lines.filter((l) =>
+        new RegExp(`${srv}\\.80[: ].*Flags|> ${srv}\\.80: Flags`).test(l),
+      ).length;
+      return [esp, clear];
+    },
+  };
+}
+
+function setTrusted(s: LabState, member: boolean): void {
+  const r = run(null, [
+    ...posternArgv(),
+    "--home",
+    hostHome(s, "dc1"),
+    "net",
+    "group",
+    "trusted",
+    "xpclient$",
+    member ? "/add" : "/delete",
+    "/domain",
+  ]);
+  if (r.code !== 0 && !/already|not a member/i.test(r.err))
+    throw new PosternError("lab", `net group trusted xpclient$: ${r.err.trim()}`);
+}
+
+function purge(s: LabState, who: HostName): void {
+  postern(null, hostHome(s, who), ["klist", "--machine", "purge"]);
+}
+
+const outcome = (f: FetchOutcome): Outcome => (f.served ? "served" : "blocked");
+
+export async function labCheck(env: CliEnv, progress: (l: string) => void): Promise<Cell[]> {
+  const s = loadLabState(env.home);
+  if (s === null) throw new PosternError("lab", "no lab is up in this home (postern lab up)");
+  setTrusted(s, true);
+  for (const c of ["xpclient", "client2"] as const) purge(s, c);
+  await new Promise((r) => setTimeout(r, 300)); // the deletes reach server1
+  const cells: Cell[] = [];
+  const add = (c: Cell) => {
+    cells.push(c);
+    progress(
+      `lab: ${c.from} (${c.when}): ${c.actual}${c.actual === c.expected ? "" : ` — EXPECTED ${c.expected}`}`,
+    );
+  };
+  const addr = (h: HostName) => host(h).address;
+
+  // 1. xpclient, with a capture of its wire
+  const cap = await capture(s);
+  const f1 = fetchFrom(s, "xpclient", "served");
+  const [esp, clear] = await cap.stop();
+  let v = await server1(s);
+  let e = entryFor(v.bypass, v.sas, addr("xpclient"));
+  add({
+    from: "xpclient",
+    when: "member of trusted",
+    expected: "served",
+    actual: outcome(f1),
+    ms: f1.ms,
+    why: `${e ? `Kerberos IKE SA as ${e.principal}; ${e.authorizedBy ? `bypass: ${e.why}` : `not admitted: ${e.why}`}` : "no IKE SA on server1"}; wire: ${esp} ESP-in-UDP packets, ${clear} cleartext TCP 80`,
+  });
+  if (esp === 0 || clear > 0)
+    cells.push({
+      from: "xpclient",
+      when: "capture of its wire",
+      expected: "served",
+      actual: "blocked",
+      ms: 0,
+      why: `expected ESP only between xpclient and server1; saw ${esp} ESP, ${clear} cleartext TCP 80 packets`,
+    });
+
+  // 2. client2: authenticates, is not in trusted
+  const drops0 = firewallDrops(s, addr("client2"));
+  const f2 = fetchFrom(s, "client2", "blocked");
+  v = await server1(s);
+  e = entryFor(v.bypass, v.sas, addr("client2"));
+  const drops = firewallDrops(s, addr("client2")) - drops0;
+  add({
+    from: "client2",
+    when: "member, not in trusted",
+    expected: "blocked",
+    actual: outcome(f2),
+    ms: f2.ms,
+    why: `${e ? `Kerberos IKE SA as ${e.principal} is up; ${e.authorizedBy ? `admitted: ${e.why}` : e.why}` : "no IKE SA on server1"}; firewall: no exception for TCP 80, ${drops} drops in pfirewall.log`,
+  });
+
+  // 3. outsider: no Kerberos identity
+  const g0 = guardDrops(s);
+  const f3 = fetchFrom(s, "outsider", "blocked");
+  v = await server1(s);
+  const outsiderSa = v.sas.some((x) => x.remote.address === addr("outsider"));
+  add({
+    from: "outsider",
+    when: "not a domain member",
+    expected: "blocked",
+    actual: outcome(f3),
+    ms: f3.ms,
+    why: `${outsiderSa ? "an IKE SA exists (unexpected)" : "no IKE SA (no Kerberos identity to offer)"}; server1's IPsec policy dropped ${guardDrops(s) - g0} cleartext packets (negotiate, no inpass)`,
+  });
+
+  // 4. xpclient removed from trusted: its SA and ticket still say trusted
+  setTrusted(s, false);
+  const f4 = fetchFrom(s, "xpclient", "served");
+  v = await server1(s);
+  e = entryFor(v.bypass, v.sas, addr("xpclient"));
+  add({
+    from: "xpclient",
+    when: "after removal from trusted",
+    expected: "served",
+    actual: outcome(f4),
+    ms: f4.ms,
+    why: `${e ? `${e.authorizedBy ? "still admitted" : "not admitted"}: ${e.why}` : "no IKE SA on server1"}; its TGT was issued before the change`,
+  });
+
+  // 5. ... after klist --machine purge on xpclient
+  purge(s, "xpclient");
+  await new Promise((r) => setTimeout(r, 300));
+  const f5 = fetchFrom(s, "xpclient", "blocked");
+  v = await server1(s);
+  e = entryFor(v.bypass, v.sas, addr("xpclient"));
+  add({
+    from: "xpclient",
+    when: "after klist --machine purge",
+    expected: "blocked",
+    actual: outcome(f5),
+    ms: f5.ms,
+    why: `${e ? `new Kerberos IKE SA as ${e.principal}; ${e.authorizedBy ? `admitted: ${e.why}` : e.why}` : "no IKE SA on server1"} (new TGT, groups of now)`,
+  });
+
+  setTrusted(s, true);
+  purge(s, "xpclient");
+  return cells;
+}
+
+export function formatMatrix(cells: Cell[]): string {
+  const rows = cells.map((c) => [
+    `${c.from} (${c.when})`,
+    c.actual === "served" ? "page served" : "blocked",
+    c.actual === c.expected ? "as expected" : `EXPECTED ${c.expected.toUpperCase()}`,
+    c.why,
+  ]);
+  const w0 = Math.max(4, ...rows.map((r) => (r[0] as string).length));
+  const lines = [
+    `${"from".padEnd(w0)}  ${"server1:80".padEnd(11)}  ${"verdict".padEnd(11)}  why`,
+    `${"-".repeat(w0)}  ${"-".repeat(11)}  ${"-".repeat(11)}  ---`,
+  ];
+  for (const r of rows)
+    lines.push(
+      `${(r[0] as string).padEnd(w0)}  ${(r[1] as string).padEnd(11)}  ${(r[2] as string).padEnd(11)}  ${r[3]}`,
+    );
+  return lines.join("\n");
+}

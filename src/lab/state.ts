@@ -1,0 +1,60 @@
+/**
+ * What `postern lab up` made, written before each thing is made so that `lab down` can
+ * undo a half-built lab after a crash: `<home>/lab/state.json`
+ *   { id, dir, namespaces: [...], processes: [{ name, pid, ns }] }
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PosternError } from "../errors.js";
+import { atomicWriteFile, ensureDir } from "../platform/home.js";
+
+export interface LabProcess {
+  name: string;
+  pid: number;
+  ns: string;
+}
+
+export interface LabState {
+  id: string;
+  /** Where the hosts' homes and logs live: `<home>/lab`. */
+  dir: string;
+  namespaces: string[];
+  processes: LabProcess[];
+  createdAt: string;
+}
+
+export function labDir(home: string): string {
+  return path.join(home, "lab");
+}
+
+function stateFile(home: string): string {
+  return path.join(labDir(home), "state.json");
+}
+
+export function loadLabState(home: string): LabState | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(stateFile(home), "utf8");
+  } catch {
+    return null;
+  }
+  try {
+    return JSON.parse(text) as LabState;
+  } catch {
+    throw new PosternError("lab", `${stateFile(home)} is damaged; remove the lab by hand`);
+  }
+}
+
+export function saveLabState(home: string, s: LabState): void {
+  ensureDir(labDir(home), 0o700);
+  atomicWriteFile(stateFile(home), `${JSON.stringify(s, null, 2)}\n`, 0o600);
+}
+
+export function removeLabState(home: string): void {
+  fs.rmSync(labDir(home), { recursive: true, force: true });
+}
+
+/** The home of one lab host. */
+export function hostHome(s: LabState, name: string): string {
+  return path.join(s.dir, name);
+}

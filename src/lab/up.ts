@@ -1,0 +1,231 @@
+/**
+ * `postern lab up`: the article's network, built for real.
+ *   1. namespaces: a switch (bridge br0) and one per host, veth `eth0` into the switch,
+ *      198.18.0.x/24, loopback up, no default route;
+ *   2. dc1: `dc init` (domain bigfirm.com) and `dc start` (DNS, KDC, API);
+ *   3. the directory: group `trusted`, computer accounts with join tokens, xpclient$ in
+ *      `trusted` (`net group trusted xpclient$ /add /domain`, as on Windows);
+ *   4. members join (`postern join` in their namespace: keytab, TGT, DNS A record);
+ *   5. the article's netsh scripts: examples/article-server.netsh on server1,
+ *      article-client.netsh on xpclient and client2, article-firewall.netsh on server1
+ *      (firewall on, no exception for 80, bypass for `trusted`);
+ *   6. server1's web site on TCP 80, then the agents of server1, xpclient and client2.
+ * Every namespace and process is written to the lab state before it is made.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { CliEnv } from "../cli/env.js";
+import { randomBytes } from "../crypto/primitives.js";
+import { PosternError } from "../errors.js";
+import { must, postern, posternArgv, startDaemon } from "./run.js";
+import { hostHome, type LabState, labDir, loadLabState, saveLabState } from "./state.js";
+import {
+  DOMAIN,
+  HOSTS,
+  type HostName,
+  host,
+  NETBIOS,
+  namespaceOf,
+  PREFIX_LEN,
+  WEB_PORT,
+} from "./topology.js";
+
+/** The repository's examples/ (dist/src/cli/main.js -> ../../../examples). */
+export function examplesDir(): string {
+  return path.resolve(path.dirname(process.argv[1] as string), "..", "..", "..", "examples");
+}
+
+type Progress = (line: string) => void;
+
+async function step<T>(progress: Progress, what: string, f: () => T | Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const r = await f();
+  progress(`lab: ${what} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  return r;
+}
+
+function buildNetwork(home: string, s: LabState): void {
+  const sw = namespaceOf(s.id, "switch");
+  const all = [sw, ...HOSTS.map((h) => namespaceOf(s.id, h.name))];
+  for (const ns of all) {
+    s.namespaces.push(ns);
+    saveLabState(home, s);
+    must(null, ["ip", "netns", "add", ns]);
+    must(null, ["ip", "-n", ns, "link", "set", "lo", "up"]);
+  }
+  must(null, ["ip", "-n", sw, "link", "add", "br0", "type", "bridge"]);
+  must(null, ["ip", "-n", sw, "link", "set", "br0", "up"]);
+  for (const h of HOSTS) {
+    const ns = namespaceOf(s.id, h.name);
+    const port = `v-${h.name}`;
+    must(null, ["ip", "-n", sw, "link", "add", port, "type", "veth", "peer", "eth0", "netns", ns]);
+    must(null, ["ip", "-n", sw, "link", "set", port, "master", "br0", "up"]);
+    must(null, ["ip", "-n", ns, "addr", "add", `${h.address}/${PREFIX_LEN}`, "dev", "eth0"]);
+    must(null, ["ip", "-n", ns, "link", "set", "eth0", "up"]);
+  }
+}
+
+function tokenOf(out: string, name: string): string {
+  const m = /join token\s+(\S+)/.exec(out);
+  if (!m) throw new PosternError("lab", `no join token in the answer for ${name}`);
+  return m[1] as string;
+}
+
+async function startDc(home: string, s: LabState): Promise<void> {
+  const dc = host("dc1");
+  const dcHome = hostHome(s, "dc1");
+  const pw = path.join(s.dir, "admin-password.txt");
+  fs.writeFileSync(pw, `${randomBytes(18).toString("base64")}\n`, { mode: 0o600 });
+  postern(null, dcHome, [
+    "dc",
+    "init",
+    "--domain",
+    DOMAIN,
+    "--netbios",
+    NETBIOS,
+    "--admin-password-file",
+    pw,
+    "--dc-name",
+    "DC1",
+    "--dc-address",
+    dc.address,
+  ]);
+  await startDaemon(s, home, {
+    name: "dc1",
+    ns: namespaceOf(s.id, "dc1"),
+    argv: [...posternArgv(), "--home", dcHome, "dc", "start", "--listen", dc.address],
+    ready: /dc: ready/,
+    timeoutMs: 30_000,
+  });
+}
+
+function populate(s: LabState): Map<HostName, string> {
+  const dcHome = hostHome(s, "dc1");
+  postern(null, dcHome, [
+    "domain",
+    "group",
+    "add",
+    "trusted",
+    "--description",
+    "may bypass server1's firewall",
+  ]);
+  const tokens = new Map<HostName, string>();
+  for (const h of HOSTS.filter((x) => x.member)) {
+    const out = postern(null, dcHome, ["domain", "computer", "add", h.name, "--join-token"]);
+    tokens.set(h.name, tokenOf(out, h.name));
+  }
+  postern(null, dcHome, ["net", "group", "trusted", "xpclient$", "/add", "/domain"]);
+  return tokens;
+}
+
+function join(s: LabState, tokens: Map<HostName, string>): void {
+  const dc = host("dc1");
+  for (const h of HOSTS.filter((x) => x.member)) {
+    postern(namespaceOf(s.id, h.name), hostHome(s, h.name), [
+      "join",
+      "--domain",
+      DOMAIN,
+      "--dc",
+      dc.address,
+      "--name",
+      h.name,
+      "--token",
+      tokens.get(h.name) as string,
+      "--address",
+      h.address,
+    ]);
+  }
+}
+
+/** The SID of `trusted`, written where server1's netsh resolves bypass names. */
+function principalsForServer(s: LabState): void {
+  const out = postern(null, hostHome(s, "dc1"), ["--json", "domain", "group", "list"]);
+  const groups = JSON.parse(out) as { name: string; sid: string }[];
+  const trusted = groups.find((g) => g.name.toLowerCase() === "trusted");
+  if (!trusted) throw new PosternError("lab", "the directory has no group 'trusted'");
+  const dir = path.join(hostHome(s, "server1"), "firewall");
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(
+    path.join(dir, "principals.json"),
+    `${JSON.stringify({ trusted: trusted.sid }, null, 2)}\n`,
+    { mode: 0o600 },
+  );
+}
+
+function configure(s: LabState): void {
+  const ex = examplesDir();
+  const server = namespaceOf(s.id, "server1");
+  postern(null, hostHome(s, "server1"), ["netsh", "-f", path.join(ex, "article-server.netsh")]);
+  for (const c of ["xpclient", "client2"] as const)
+    postern(null, hostHome(s, c), ["netsh", "-f", path.join(ex, "article-client.netsh")]);
+  principalsForServer(s);
+  postern(null, hostHome(s, "server1"), ["netsh", "-f", path.join(ex, "article-firewall.netsh")], {
+    env: { POSTERN_NETNS: server },
+  });
+}
+
+async function startHosts(home: string, s: LabState): Promise<void> {
+  const server = host("server1");
+  await startDaemon(s, home, {
+    name: "server1-web",
+    ns: namespaceOf(s.id, "server1"),
+    argv: [...posternArgv(), "lab", "web", "--address", server.address, "--port", `${WEB_PORT}`],
+    ready: /web: ready/,
+    timeoutMs: 10_000,
+  });
+  const sh = hostHome(s, "server1");
+  await startDaemon(s, home, {
+    name: "server1-fwlog",
+    ns: namespaceOf(s.id, "server1"),
+    argv: [...posternArgv(), "--home", sh, "firewall", "log"],
+    ready: /firewall log: writing/,
+    timeoutMs: 10_000,
+  });
+  for (const h of HOSTS.filter((x) => x.agent)) {
+    await startDaemon(s, home, {
+      name: `${h.name}-agent`,
+      ns: namespaceOf(s.id, h.name),
+      argv: [...posternArgv(), "--home", hostHome(s, h.name), "agent", "--address", h.address],
+      ready: /agent: ready/,
+      timeoutMs: 30_000,
+    });
+  }
+}
+
+export async function labUp(env: CliEnv, progress: Progress): Promise<LabState> {
+  const old = loadLabState(env.home);
+  if (old !== null)
+    throw new PosternError(
+      "lab",
+      `a lab is already up here (id ${old.id}); run \`postern lab down\` first`,
+    );
+  const s: LabState = {
+    id: `pl${randomBytes(2).toString("hex")}`,
+    dir: labDir(env.home),
+    namespaces: [],
+    processes: [],
+    createdAt: new Date().toISOString(),
+  };
+  saveLabState(env.home, s);
+  await step(progress, `network: switch and 5 namespaces (${s.id}-*), 198.18.0.0/24`, () =>
+    buildNetwork(env.home, s),
+  );
+  await step(progress, `dc1: domain ${DOMAIN} created, DC running (DNS, KDC, API)`, () =>
+    startDc(env.home, s),
+  );
+  const tokens = await step(
+    progress,
+    "directory: group trusted, 3 computers, xpclient$ in trusted",
+    () => populate(s),
+  );
+  await step(progress, "server1, xpclient, client2 joined the domain", () => join(s, tokens));
+  await step(progress, "article's netsh scripts run (IPsec policies, server1's firewall)", () =>
+    configure(s),
+  );
+  await step(
+    progress,
+    "server1's website and the agents of server1, xpclient, client2 running",
+    () => startHosts(env.home, s),
+  );
+  return s;
+}
