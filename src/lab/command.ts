@@ -5,6 +5,7 @@ import type { Command } from "../cli/env.js";
 import { PosternError, UsageError } from "../errors.js";
 import { type Cell, formatMatrix, labCheck } from "./check.js";
 import { labDown } from "./down.js";
+import { loadLabState } from "./state.js";
 import { labUp } from "./up.js";
 import { fetchPage, serveWeb } from "./web.js";
 
@@ -59,6 +60,12 @@ export const labCommand: Command = {
     switch (sub) {
       case "up": {
         needRoot();
+        const old = loadLabState(env.home);
+        if (old !== null)
+          throw new PosternError(
+            "lab",
+            `a lab is already up here (id ${old.id}); run \`postern lab down\` first`,
+          );
         try {
           await labUp(env, progress);
         } catch (e) {

@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { CliEnv } from "../cli/env.js";
 import { PosternError } from "../errors.js";
 import { type LabState, saveLabState } from "./state.js";
 
@@ -98,4 +99,77 @@ export async function startDaemon(
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new PosternError("lab", `${d.name} not ready within ${d.timeoutMs} ms (see ${log})`);
+}
+
+/**
+ * `postern --home HOME ARGS` in this process (host namespace): no node start-up per
+ * command. For what needs no other namespace: the DC's admin socket, netsh on a host's
+ * home (the firewall's rules go to POSTERN_NETNS), klist on a machine's cache.
+ */
+export async function posternHere(
+  env: CliEnv,
+  home: string,
+  args: readonly string[],
+  vars: Record<string, string> = {},
+): Promise<string> {
+  // commands.js, not main.js: main.js is the entry module, still in its top-level await.
+  const { COMMANDS } = await import("../cli/commands.js");
+  const json = args[0] === "--json";
+  const [name, ...rest] = json ? args.slice(1) : args;
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) throw new PosternError("lab", `no postern command '${name}'`);
+  let out = "";
+  let err = "";
+  let code: number;
+  try {
+    code = await cmd.run(rest, {
+      home,
+      json,
+      out: (t) => {
+        out += t.endsWith("\n") ? t : `${t}\n`;
+      },
+      err: (t) => {
+        err += t.endsWith("\n") ? t : `${t}\n`;
+      },
+      vars: { ...env.vars, ...vars },
+      isRoot: env.isRoot,
+      cwd: env.cwd,
+    });
+  } catch (e) {
+    err += (e as Error).message;
+    code = 1;
+  }
+  if (code !== 0) {
+    const line = (err.trim() || out.trim()).split("\n")[0] ?? "";
+    throw new PosternError("lab", `postern ${args.join(" ")} failed (exit ${code}): ${line}`);
+  }
+  return out;
+}
+
+/** Like must, without blocking this process: several namespaces' commands at once. */
+export function mustAsync(ns: string | null, argv: readonly string[], timeoutMs = 30_000) {
+  const full = inNs(ns, argv);
+  return new Promise<string>((resolve, reject) => {
+    const p = spawn(full[0] as string, full.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    p.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+    p.on("close", (code) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve(out);
+      const line = (err.trim() || out.trim()).split("\n")[0] ?? "";
+      reject(
+        new PosternError(
+          "lab",
+          `${argv.slice(2).join(" ")}${ns ? ` (in ${ns})` : ""} failed (exit ${code}): ${line}`,
+        ),
+      );
+    });
+  });
 }

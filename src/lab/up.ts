@@ -17,7 +17,7 @@ import * as path from "node:path";
 import type { CliEnv } from "../cli/env.js";
 import { randomBytes } from "../crypto/primitives.js";
 import { PosternError } from "../errors.js";
-import { must, postern, posternArgv, startDaemon } from "./run.js";
+import { must, mustAsync, posternArgv, posternHere, startDaemon } from "./run.js";
 import { hostHome, type LabState, labDir, loadLabState, saveLabState } from "./state.js";
 import {
   DOMAIN,
@@ -71,12 +71,12 @@ function tokenOf(out: string, name: string): string {
   return m[1] as string;
 }
 
-async function startDc(home: string, s: LabState): Promise<void> {
+async function startDc(env: CliEnv, home: string, s: LabState): Promise<void> {
   const dc = host("dc1");
   const dcHome = hostHome(s, "dc1");
   const pw = path.join(s.dir, "admin-password.txt");
   fs.writeFileSync(pw, `${randomBytes(18).toString("base64")}\n`, { mode: 0o600 });
-  postern(null, dcHome, [
+  await posternHere(env, dcHome, [
     "dc",
     "init",
     "--domain",
@@ -99,9 +99,9 @@ async function startDc(home: string, s: LabState): Promise<void> {
   });
 }
 
-function populate(s: LabState): Map<HostName, string> {
+async function populate(env: CliEnv, s: LabState): Promise<Map<HostName, string>> {
   const dcHome = hostHome(s, "dc1");
-  postern(null, dcHome, [
+  await posternHere(env, dcHome, [
     "domain",
     "group",
     "add",
@@ -111,17 +111,26 @@ function populate(s: LabState): Map<HostName, string> {
   ]);
   const tokens = new Map<HostName, string>();
   for (const h of HOSTS.filter((x) => x.member)) {
-    const out = postern(null, dcHome, ["domain", "computer", "add", h.name, "--join-token"]);
+    const out = await posternHere(env, dcHome, [
+      "domain",
+      "computer",
+      "add",
+      h.name,
+      "--join-token",
+    ]);
     tokens.set(h.name, tokenOf(out, h.name));
   }
-  postern(null, dcHome, ["net", "group", "trusted", "xpclient$", "/add", "/domain"]);
+  await posternHere(env, dcHome, ["net", "group", "trusted", "xpclient$", "/add", "/domain"]);
   return tokens;
 }
 
-function join(s: LabState, tokens: Map<HostName, string>): void {
+async function join(s: LabState, tokens: Map<HostName, string>): Promise<void> {
   const dc = host("dc1");
-  for (const h of HOSTS.filter((x) => x.member)) {
-    postern(namespaceOf(s.id, h.name), hostHome(s, h.name), [
+  const joins = HOSTS.filter((x) => x.member).map((h) =>
+    mustAsync(namespaceOf(s.id, h.name), [
+      ...posternArgv(),
+      "--home",
+      hostHome(s, h.name),
       "join",
       "--domain",
       DOMAIN,
@@ -133,13 +142,14 @@ function join(s: LabState, tokens: Map<HostName, string>): void {
       tokens.get(h.name) as string,
       "--address",
       h.address,
-    ]);
-  }
+    ]),
+  );
+  await Promise.all(joins);
 }
 
 /** The SID of `trusted`, written where server1's netsh resolves bypass names. */
-function principalsForServer(s: LabState): void {
-  const out = postern(null, hostHome(s, "dc1"), ["--json", "domain", "group", "list"]);
+async function principalsForServer(env: CliEnv, s: LabState): Promise<void> {
+  const out = await posternHere(env, hostHome(s, "dc1"), ["--json", "domain", "group", "list"]);
   const groups = JSON.parse(out) as { name: string; sid: string }[];
   const trusted = groups.find((g) => g.name.toLowerCase() === "trusted");
   if (!trusted) throw new PosternError("lab", "the directory has no group 'trusted'");
@@ -152,21 +162,22 @@ function principalsForServer(s: LabState): void {
   );
 }
 
-function configure(s: LabState): void {
+async function configure(env: CliEnv, s: LabState): Promise<void> {
   const ex = examplesDir();
   const server = namespaceOf(s.id, "server1");
-  postern(null, hostHome(s, "server1"), ["netsh", "-f", path.join(ex, "article-server.netsh")]);
+  const script = (name: string) => ["netsh", "-f", path.join(ex, name)];
+  await posternHere(env, hostHome(s, "server1"), script("article-server.netsh"));
   for (const c of ["xpclient", "client2"] as const)
-    postern(null, hostHome(s, c), ["netsh", "-f", path.join(ex, "article-client.netsh")]);
-  principalsForServer(s);
-  postern(null, hostHome(s, "server1"), ["netsh", "-f", path.join(ex, "article-firewall.netsh")], {
-    env: { POSTERN_NETNS: server },
+    await posternHere(env, hostHome(s, c), script("article-client.netsh"));
+  await principalsForServer(env, s);
+  await posternHere(env, hostHome(s, "server1"), script("article-firewall.netsh"), {
+    POSTERN_NETNS: server,
   });
 }
 
 async function startHosts(home: string, s: LabState): Promise<void> {
   const server = host("server1");
-  await startDaemon(s, home, {
+  const web = startDaemon(s, home, {
     name: "server1-web",
     ns: namespaceOf(s.id, "server1"),
     argv: [...posternArgv(), "lab", "web", "--address", server.address, "--port", `${WEB_PORT}`],
@@ -174,22 +185,23 @@ async function startHosts(home: string, s: LabState): Promise<void> {
     timeoutMs: 10_000,
   });
   const sh = hostHome(s, "server1");
-  await startDaemon(s, home, {
+  const fwlog = startDaemon(s, home, {
     name: "server1-fwlog",
     ns: namespaceOf(s.id, "server1"),
     argv: [...posternArgv(), "--home", sh, "firewall", "log"],
     ready: /firewall log: writing/,
     timeoutMs: 10_000,
   });
-  for (const h of HOSTS.filter((x) => x.agent)) {
-    await startDaemon(s, home, {
+  const agents = HOSTS.filter((x) => x.agent).map((h) =>
+    startDaemon(s, home, {
       name: `${h.name}-agent`,
       ns: namespaceOf(s.id, h.name),
       argv: [...posternArgv(), "--home", hostHome(s, h.name), "agent", "--address", h.address],
       ready: /agent: ready/,
       timeoutMs: 30_000,
-    });
-  }
+    }),
+  );
+  await Promise.all([web, fwlog, ...agents]);
 }
 
 export async function labUp(env: CliEnv, progress: Progress): Promise<LabState> {
@@ -211,16 +223,16 @@ export async function labUp(env: CliEnv, progress: Progress): Promise<LabState> 
     buildNetwork(env.home, s),
   );
   await step(progress, `dc1: domain ${DOMAIN} created, DC running (DNS, KDC, API)`, () =>
-    startDc(env.home, s),
+    startDc(env, env.home, s),
   );
   const tokens = await step(
     progress,
     "directory: group trusted, 3 computers, xpclient$ in trusted",
-    () => populate(s),
+    () => populate(env, s),
   );
   await step(progress, "server1, xpclient, client2 joined the domain", () => join(s, tokens));
   await step(progress, "article's netsh scripts run (IPsec policies, server1's firewall)", () =>
-    configure(s),
+    configure(env, s),
   );
   await step(
     progress,
