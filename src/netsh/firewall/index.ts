@@ -6,14 +6,19 @@
  */
 import type { CliEnv } from "../../cli/env.js";
 import { UsageError } from "../../errors.js";
-import { applyNow, rulesStatus } from "../../firewall/effect.js";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { requestControl } from "../../agent/control.js";
+import { createBypassSet } from "../../firewall/bypass.js";
+import { applyNow, netnsOf, rulesStatus } from "../../firewall/effect.js";
+import { createNftRunner } from "../../firewall/nft.js";
 import { createLocalResolver, type PrincipalResolver } from "../../firewall/principals.js";
 import { loadSettings, saveSettings } from "../../firewall/store.js";
 import { one, parseTagged } from "../args.js";
 import type { NetshHandler } from "../shell.js";
 import { editBypass, NAME_BYPASS, SET_BYPASS } from "./bypass.js";
 import { profilesOf, settingsEdit } from "./set.js";
-import { show } from "./show.js";
+import { type LiveBypassPeer, show } from "./show.js";
 
 export interface FirewallHandlerDeps {
   /** The name<->SID resolver; default: SIDs and `<home>/firewall/principals.json`. */
@@ -58,7 +63,8 @@ export function createFirewallHandler(deps: FirewallHandlerDeps = {}): NetshHand
       const p = one(args, "profile");
       const profile = p === undefined ? undefined : profilesOf(settings, p)[0];
       const status = object === "state" ? await rulesStatus(env, settings) : undefined;
-      show(object, settings, env, { status, profile });
+      const live = object === "state" && status !== "none" ? await liveBypass(env) : null;
+      show(object, settings, env, { status, profile, live });
       return;
     }
     const edit = settingsEdit(verb, object);
@@ -78,3 +84,39 @@ export function createFirewallHandler(deps: FirewallHandlerDeps = {}): NetshHand
 }
 
 export const firewallHandler: NetshHandler = createFirewallHandler();
+
+/**
+ * The bypass set as loaded (root), each peer with the agent's reason when the agent runs
+ * (its control socket); null when neither can be read.
+ */
+async function liveBypass(env: CliEnv): Promise<LiveBypassPeer[] | null> {
+  let peers: LiveBypassPeer[] | null = null;
+  if (env.isRoot) {
+    try {
+      const set = createBypassSet(createNftRunner({ netns: netnsOf(env) }));
+      peers = await set.listBypassPeers();
+    } catch {
+      peers = null;
+    }
+  }
+  const sock = path.join(env.home, "agent", "agent.sock");
+  if (!fs.existsSync(sock)) return peers;
+  try {
+    const r = (await requestControl(sock, "bypass", 2000)) as {
+      peers?: {
+        address: string;
+        principal: string | null;
+        authorizedBy: string | null;
+        why: string;
+      }[];
+    };
+    const admitted = (r.peers ?? []).filter((p) => p.authorizedBy !== null);
+    if (peers === null) return admitted.map((p) => ({ ...p, expiresSec: null }));
+    return peers.map((p) => {
+      const d = admitted.find((a) => a.address === p.address);
+      return d ? { ...p, principal: d.principal, why: d.why } : p;
+    });
+  } catch {
+    return peers;
+  }
+}

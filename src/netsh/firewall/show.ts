@@ -172,19 +172,48 @@ const STATUS_TEXT: Record<RulesStatus, string> = {
 };
 
 /** Prints one show object; `state` also says whether the loaded rules match. */
+/** A peer in the loaded bypass set, with what the agent decided (when it runs). */
+export interface LiveBypassPeer {
+  address: string;
+  expiresSec: number | null;
+  principal?: string | null;
+  why?: string;
+}
+
+function liveLines(live: readonly LiveBypassPeer[] | null): string[] {
+  if (live === null) return [];
+  const out = [
+    "",
+    "Authenticated IPsec bypass peers (live, bypass set of table inet postern):",
+    RULE,
+  ];
+  if (live.length === 0) out.push("(none)");
+  for (const p of live) {
+    const exp = p.expiresSec === null ? "no timeout" : `expires in ${p.expiresSec} s`;
+    out.push(`${p.address.padEnd(16)} ${exp}${p.why ? `  ${p.why}` : ""}`);
+  }
+  return out;
+}
+
 export function show(
   what: string,
   s: FirewallSettings,
   env: CliEnv,
-  opts: { status?: RulesStatus; profile?: ProfileName } = {},
+  opts: { status?: RulesStatus; profile?: ProfileName; live?: LiveBypassPeer[] | null } = {},
 ): void {
   const { status, profile } = opts;
+  const live = opts.live ?? null;
   if (env.json) {
-    const doc = showJson(what, s, env.home, profile);
-    env.out(JSON.stringify(status ? { ...(doc as object), rulesLoaded: status } : doc, null, 2));
+    const doc = showJson(what, s, env.home, profile) as object;
+    const extra = {
+      ...(status ? { rulesLoaded: status } : {}),
+      ...(live !== null ? { bypassPeers: live } : {}),
+    };
+    env.out(JSON.stringify({ ...doc, ...extra }, null, 2));
     return;
   }
   const lines = showText(what, s, env.home, profile);
   if (status) lines.push(row("Rules loaded", STATUS_TEXT[status]));
+  lines.push(...liveLines(live));
   env.out(lines.join("\n"));
 }

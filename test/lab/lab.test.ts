@@ -1,0 +1,146 @@
+/**
+ * The article end to end (issue 7): `postern lab up`, `check`, `down` with real
+ * namespaces, a real DC (KDC, DNS), real agents (IKEv2 with Kerberos, ESP over TUN),
+ * nftables and a capture. Asserts what the article says a user sees.
+ */
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { needsRoot, runBin, tempHome } from "../helpers/cli.js";
+
+interface Cell {
+  from: string;
+  when: string;
+  expected: string;
+  actual: string;
+  why: string;
+}
+
+function netnsList(): string {
+  return spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
+}
+
+function labState(home: string): { id: string; processes: { name: string; pid: number }[] } {
+  return JSON.parse(fs.readFileSync(path.join(home, "lab", "state.json"), "utf8"));
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
+  const home = tempHome("lab");
+  let id = "";
+  before(() => {
+    const r = runBin(["--home", home.dir, "lab", "up"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /lab: .*joined the domain/);
+    id = labState(home.dir).id;
+  });
+  after(() => {
+    runBin(["--home", home.dir, "lab", "down"]);
+    home.cleanup();
+  });
+
+  it("check: xpclient is served, client2 and outsider are blocked, with the article's reasons", () => {
+    const r = runBin(["--home", home.dir, "--json", "lab", "check"]);
+    assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+    const doc = JSON.parse(r.out) as { ok: boolean; cells: Cell[] };
+    assert.equal(doc.ok, true);
+    const cell = (from: string, when: RegExp) => {
+      const c = doc.cells.find((x) => x.from === from && when.test(x.when));
+      assert.ok(c, `a cell for ${from} ${when}`);
+      return c;
+    };
+    const xp = cell("xpclient", /member of trusted/);
+    assert.equal(xp.actual, "served");
+    assert.match(xp.why, /Kerberos IKE SA as XPCLIENT\$@BIGFIRM\.COM/);
+    assert.match(xp.why, /is in trusted/);
+    // the wire between xpclient and server1 carries ESP only
+    const wire = /wire: (\d+) ESP-in-UDP packets, (\d+) cleartext TCP 80/.exec(xp.why);
+    assert.ok(wire, xp.why);
+    assert.ok(Number(wire[1]) > 0, "ESP packets seen");
+    assert.equal(Number(wire[2]), 0, "no cleartext TCP 80");
+    const c2 = cell("client2", /not in trusted/);
+    assert.equal(c2.actual, "blocked");
+    assert.match(c2.why, /Kerberos IKE SA as CLIENT2\$@BIGFIRM\.COM is up/);
+    assert.match(c2.why, /holds no SID of the bypass list/);
+    const out = cell("outsider", /not a domain member/);
+    assert.equal(out.actual, "blocked");
+    assert.match(out.why, /no IKE SA/);
+    const removed = cell("xpclient", /after removal/);
+    assert.equal(removed.actual, "served");
+    const purged = cell("xpclient", /purge/);
+    assert.equal(purged.actual, "blocked");
+    assert.match(purged.why, /holds no SID of the bypass list/);
+  });
+
+  it("the members' views: klist --machine, -li 0x3e7, netsh ipsec dynamic and firewall show state", () => {
+    const xp = path.join(home.dir, "lab", "xpclient");
+    // a page, so the machine has a host/ ticket for server1 and server1 an SA
+    const get = spawnSync(
+      "ip",
+      [
+        "netns",
+        "exec",
+        `${id}-xpclient`,
+        process.execPath,
+        path.resolve("dist/src/cli/main.js"),
+        "lab",
+        "fetch",
+        "http://198.18.0.20/",
+        "--timeout-ms",
+        "10000",
+      ],
+      { encoding: "utf8" },
+    );
+    assert.match(get.stdout, /"served":true/);
+    const k = runBin(["--home", xp, "klist", "--machine"]);
+    assert.equal(k.code, 0, k.err);
+    assert.match(k.out, /Default principal: XPCLIENT\$@BIGFIRM\.COM/);
+    assert.match(k.out, /krbtgt\/BIGFIRM\.COM@BIGFIRM\.COM/);
+    assert.match(k.out, /host\/server1\.bigfirm\.com@BIGFIRM\.COM/);
+    const li = runBin(["--home", xp, "klist", "-li", "0x3e7"]);
+    assert.equal(li.out, k.out);
+    const bad = runBin(["--home", xp, "klist", "-li", "0x3e4"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /only the machine's logon session 0x3e7/);
+    const server = path.join(home.dir, "lab", "server1");
+    const mm = runBin(["--home", server, "--json", "netsh", "ipsec", "dynamic", "show", "mmsas"]);
+    assert.equal(mm.code, 0, mm.err);
+    assert.match(mm.out, /XPCLIENT\$@BIGFIRM\.COM/);
+    const st = runBin(["--home", server, "netsh", "firewall", "show", "state"], {
+      env: { POSTERN_NETNS: `${id}-server1` },
+    });
+    assert.equal(st.code, 0, st.err);
+    assert.match(st.out, /Authenticated IPsec bypass peers \(live/);
+    assert.match(st.out, /198\.18\.0\.30 +expires in \d+ s +XPCLIENT\$@BIGFIRM\.COM is in trusted/);
+    assert.doesNotMatch(st.out, /198\.18\.0\.31/);
+  });
+
+  it("up twice is refused and changes nothing", () => {
+    const r = runBin(["--home", home.dir, "lab", "up"]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /a lab is already up here/);
+    assert.match(netnsList(), new RegExp(`${id}-server1`));
+  });
+
+  it("down after a crash: a killed agent, and everything of the lab is gone", () => {
+    const st = labState(home.dir);
+    const agent = st.processes.find((p) => p.name === "xpclient-agent");
+    assert.ok(agent);
+    process.kill(agent.pid, "SIGKILL");
+    const r = runBin(["--home", home.dir, "lab", "down"]);
+    assert.equal(r.code, 0, r.err);
+    assert.doesNotMatch(netnsList(), new RegExp(`${id}-`));
+    for (const p of st.processes) assert.equal(alive(p.pid), false, `${p.name} stopped`);
+    assert.equal(fs.existsSync(path.join(home.dir, "lab")), false);
+  });
+});
