@@ -8,13 +8,17 @@ import { requestControl } from "./control.js";
 import { runIkeAgent } from "./ike-run.js";
 import { agentPaths, runAgent } from "./run.js";
 
-const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--ike-retransmit MS,TRIES] [--cert F --key F]
+const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--gp-refresh MINUTES]
+              [--ike-retransmit MS,TRIES] [--cert F --key F]
 postern agent --manual-sa FILE
 postern agent stats
 
 Without --manual-sa the agent runs the host's effective IPsec policy: the one a GPO of the
 domain assigned (\`postern gpupdate\` keeps it), else the assigned policy of the local store
-(written with \`postern netsh ipsec static\`). On a domain member (after \`postern join\`)
+(written with \`postern netsh ipsec static\`). A domain member fetches its policy from the DC
+at start, every --gp-refresh minutes (default 90, as Windows refreshes Group Policy; 0:
+never) and when \`postern gpupdate\` runs, and applies it without a restart (existing SAs
+stay; DNS names in filters are resolved through the domain's DNS). On a domain member (after \`postern join\`)
 Kerberos is an authentication method: the machine keytab proves us, the machine TGT in
 <home>/agent/krb5cc gets tickets for host/<peer>, the peer's name coming from a PTR lookup
 in the domain's DNS (--dns, default: the DC's address, port 53). The firewall settings of
@@ -60,6 +64,7 @@ export const agentCommand: Command = {
       key: null as string | null,
     };
     let retransmit: { retransmitBaseMs: number; retransmitTries: number } | undefined;
+    let gpRefreshMs = 90 * 60_000;
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i] as string;
       if (a === "--address" || a === "--cert" || a === "--key" || a === "--dns") {
@@ -70,6 +75,11 @@ export const agentCommand: Command = {
         const m = /^(\d+),(\d+)$/.exec(argv[++i] ?? "");
         if (!m) throw new UsageError("--ike-retransmit needs MS,TRIES (e.g. 500,3)");
         retransmit = { retransmitBaseMs: Number(m[1]), retransmitTries: Number(m[2]) };
+      } else if (a === "--gp-refresh") {
+        const m = /^(\d+)$/.exec(argv[++i] ?? "");
+        if (!m || Number(m[1]) > 1440)
+          throw new UsageError("--gp-refresh needs MINUTES from 0 (never) to 1440");
+        gpRefreshMs = Number(m[1]) * 60_000;
       } else if (a === "--manual-sa") {
         manualSa = argv[++i];
         if (manualSa === undefined) throw new UsageError("--manual-sa needs a file");
@@ -80,7 +90,10 @@ export const agentCommand: Command = {
       }
     }
     if (manualSa === undefined) {
-      return runIkeAgent({ ...ike, ike: retransmit ?? {}, maxQueue: 64, holdDownMs: 10_000 }, env);
+      return runIkeAgent(
+        { ...ike, ike: retransmit ?? {}, maxQueue: 64, holdDownMs: 10_000, gpRefreshMs },
+        env,
+      );
     }
     return runAgent({ manualSa }, env);
   },

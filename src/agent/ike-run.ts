@@ -39,7 +39,13 @@ import { createApplier } from "../firewall/apply.js";
 import { createBypassSet } from "../firewall/bypass.js";
 import { createNftRunner } from "../firewall/nft.js";
 import { loadSettings, settingsFile } from "../firewall/store.js";
-import { createDomainResolver } from "../domain/resolver.js";
+import {
+  createDomainResolver,
+  type DomainResolver,
+  resolveFilterNames,
+} from "../domain/resolver.js";
+import { gpupdate } from "../domain/join.js";
+import type { PolicyStore } from "../policy/model.js";
 import { machineCcachePath } from "../domain/machine-keys.js";
 import { createBypassTracker } from "./bypass-peers.js";
 import { loadMember, type Member } from "./member.js";
@@ -65,6 +71,8 @@ export interface IkeAgentOptions {
   holdDownMs: number;
   /** The domain's DNS server ("host" or "host:port"); default: the DC of machine.json, port 53. */
   dns: string | null;
+  /** How often a domain member fetches its policy from the DC again (0: never). */
+  gpRefreshMs: number;
 }
 
 function ourAddresses(): string[] {
@@ -94,7 +102,7 @@ function providersFrom(o: IkeAgentOptions, env: CliEnv, member: Member | null): 
 
 /** Which peer an outbound packet needs, from the SPD decision. */
 function classifier(
-  plan: PolicyPlan,
+  planOf: () => PolicyPlan,
   local: string,
   providers: Providers,
   ensurePeer: (p: PeerConfig) => void,
@@ -112,6 +120,7 @@ function classifier(
       srcPort: Math.max(ip.srcPort, 0),
       dstPort: Math.max(ip.dstPort, 0),
     };
+    const plan = planOf();
     const d = plan.spd.lookup(pkt);
     if (d.action === "block") return { kind: "discard" };
     if (d.action !== "negotiate") return { kind: "bypass" };
@@ -139,27 +148,29 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
       "agent",
       "postern agent needs root (TUN device, nftables, policy routing)",
     );
-  const effective = loadEffectiveStore(env.home);
-  const store = effective.store;
   const ours = ourAddresses();
   const local = o.address ?? ours[0];
   if (local === undefined)
     throw new PosternError("agent", "no IPv4 address on this host; give --address");
   const log = (line: string) => env.out(`agent: ${line}`);
-  const member = loadDomainMember(env.home, o.dns, log);
+  const resolver = lazyResolver(env.home, o.dns);
+  const member = loadDomainMember(env.home, resolver, log);
+  if (member !== null) await refreshFromDomain(env, log);
   const providers = providersFrom(o, env, member);
-  const plan = planFromStore(store, ours, local, providers, log);
-  if (plan.policy === null)
+  const effective = loadEffectiveStore(env.home);
+  const first = await planOf(effective.store, ours, local, providers, member, resolver, log);
+  if (first.policy === null)
     throw new PosternError(
       "agent",
       "no IPsec policy is assigned in the local store (netsh ipsec static set policy ... assign=yes)",
     );
+  let plan: PolicyPlan = first;
   const paths = agentPaths(env.home);
   ensureDir(paths.dir, 0o700);
   log(
     effective.source === "domain"
-      ? `policy "${plan.policy.name}" assigned by GPO '${effective.gpo}' of ${effective.domain}`
-      : `policy "${plan.policy.name}" from the local store`,
+      ? `policy "${first.policy.name}" assigned by GPO '${effective.gpo}' of ${effective.domain}`
+      : `policy "${first.policy.name}" from the local store`,
   );
   const firewall = await startFirewall(env.home, log);
   const cfg = { ...DEFAULT_STEERING, listenPort: 4500 };
@@ -196,7 +207,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
   const acquirer = createAcquirer({
     now: Date.now,
     classify: classifier(
-      plan,
+      () => plan,
       local,
       providers,
       (p) => {
@@ -328,6 +339,31 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     peers: acquirer.peers(),
     ike: { drops: eng.stats(), sas: eng.sas() },
   });
+  /** The effective policy and firewall settings again (gpupdate, the refresh interval). */
+  const reload = async (why: string) => {
+    const eff = loadEffectiveStore(env.home);
+    const next = await planOf(eff.store, ours, local, providers, member, resolver, log);
+    if (next.policy === null) {
+      log(`reload (${why}): no policy assigned any more; the running one stays until restart`);
+      return { reloaded: false, policy: plan.policy?.name ?? null };
+    }
+    plan = next;
+    peers.splice(0, peers.length, ...next.responders);
+    applySteering(net, cfg, next.steering);
+    applyGuard(net, cfg.tun, next.guard, bypass);
+    await firewall.reapply();
+    log(
+      `reload (${why}): policy "${next.policy.name}" (${eff.source === "domain" ? `GPO '${eff.gpo}'` : "local store"}), ${next.steering.length} steering selectors, ${next.responders.length} IKE peers`,
+    );
+    return { reloaded: true, policy: next.policy.name, source: eff.source };
+  };
+  const refresh =
+    member === null || o.gpRefreshMs <= 0
+      ? null
+      : setInterval(() => {
+          void refreshFromDomain(env, log).then(() => reload("policy refresh interval"));
+        }, o.gpRefreshMs);
+  refresh?.unref();
   const monitor = createMonitor({
     now: Date.now,
     localAddress: local,
@@ -337,7 +373,9 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     children: () => [...pairs.values()].map((p) => p.child),
     data: () => data.stats(),
     acquire: () => acquirer.counters(),
-    spd: plan.spd,
+    get spd() {
+      return plan.spd;
+    },
     ruleAuth: (name) =>
       plan.policy?.rules.find((r) => r.name === name)?.auth.map((m) => m.kind) ?? [],
   });
@@ -348,12 +386,14 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     snapshot,
     monitor: (cmd) => {
       if (cmd === "bypass") return { peers: firewall.tracker.list() };
+      if (cmd === "reload") return reload("asked by gpupdate");
       if (cmd === "purge") return purgeMachineTickets(env.home, eng, log);
       return monitor.answer(cmd);
     },
     dropStats: () => data.stats(),
-    ready: `ready: policy "${plan.policy.name}", ${plan.steering.length} steering selectors, ${plan.responders.length} IKE peers, TUN ${cfg.tun}, IKE ${local}:500/4500, pid ${process.pid}`,
+    ready: `ready: policy "${first.policy.name}", ${plan.steering.length} steering selectors, ${plan.responders.length} IKE peers, TUN ${cfg.tun}, IKE ${local}:500/4500, pid ${process.pid}`,
     cleanup: async () => {
+      if (refresh) clearInterval(refresh);
       eng.close();
       removeSteering(net, cfg);
       removeGuard(net);
@@ -367,25 +407,26 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
 }
 
 /** The machine account and its Kerberos, when this host has joined a domain. */
-function loadDomainMember(home: string, dns: string | null, log: (l: string) => void) {
-  const member = loadMember(home, lazyResolver(home, dns), Date.now);
+function loadDomainMember(home: string, dns: DomainResolver, log: (l: string) => void) {
+  const member = loadMember(home, dns, Date.now);
   if (member !== null)
     log(`domain member ${member.id.sam} of ${member.id.realm}: Kerberos from the machine keytab`);
   return member;
 }
 
-function lazyResolver(home: string, dns: string | null) {
-  let resolver: ReturnType<typeof createDomainResolver> | null = null;
+function lazyResolver(home: string, dns: string | null): DomainResolver {
+  let resolver: DomainResolver | null = null;
+  const get = () => {
+    if (resolver === null) {
+      const [host, port] = (dns ?? loadMachineDc(home) ?? "").split(":");
+      if (!host) throw new PosternError("agent", "no DNS server known: give --dns HOST[:PORT]");
+      resolver = createDomainResolver({ server: { host, port: Number(port ?? 53) } });
+    }
+    return resolver;
+  };
   return {
-    lookupPtr(address: string) {
-      if (resolver === null) {
-        const dc = loadMachineDc(home);
-        const [host, port] = (dns ?? dc ?? "").split(":");
-        if (!host) throw new PosternError("agent", "no DNS server known: give --dns HOST[:PORT]");
-        resolver = createDomainResolver({ server: { host, port: Number(port ?? 53) } });
-      }
-      return resolver.lookupPtr(address);
-    },
+    lookupA: (name) => get().lookupA(name),
+    lookupPtr: (address) => get().lookupPtr(address),
   };
 }
 
@@ -412,13 +453,22 @@ async function startFirewall(home: string, log: (l: string) => void) {
         : "firewall rules already current",
     );
   }
+  const reapply = async () => {
+    if (!fs.existsSync(settingsFile(home))) return;
+    try {
+      const r = await createApplier({ runner }).apply(loadSettings(home));
+      if (r.changed) log(`firewall rules reloaded (${r.keptPeers} bypass peers kept)`);
+    } catch (e) {
+      log(`firewall rules not reloaded: ${(e as Error).message}`);
+    }
+  };
   const tracker = createBypassTracker({
     set: createBypassSet(runner),
     settings: () => (fs.existsSync(settingsFile(home)) ? loadSettings(home) : null),
     log,
     now: Date.now,
   });
-  return { tracker };
+  return { tracker, reapply };
 }
 
 /**
@@ -435,4 +485,37 @@ function purgeMachineTickets(home: string, eng: IkeEngine, log: (l: string) => v
   }
   log(`machine tickets purged; ${gone.length} Kerberos IKE SAs deleted to renegotiate`);
   return { purged: true, deletedIkeSas: gone };
+}
+
+/** The plan of `store`, the filters' DNS names resolved through the domain's DNS first. */
+async function planOf(
+  store: PolicyStore,
+  ours: string[],
+  local: string,
+  providers: Providers,
+  member: Member | null,
+  resolver: DomainResolver,
+  log: (l: string) => void,
+): Promise<PolicyPlan> {
+  let names = new Map<string, string[]>();
+  if (member !== null) {
+    try {
+      const r = await resolveFilterNames(store, resolver);
+      names = r.names;
+      for (const n of r.notes) log(`DNS: ${n}`);
+    } catch (e) {
+      log(`DNS: filter names not resolved: ${(e as Error).message}`);
+    }
+  }
+  return planFromStore(store, ours, local, providers, log, names);
+}
+
+/** `postern gpupdate` in the agent: the DC's effective policy, logged, never fatal. */
+async function refreshFromDomain(env: CliEnv, log: (l: string) => void): Promise<void> {
+  try {
+    const quiet = { ...env, json: false, out: (l: string) => log(`gpupdate: ${l}`) };
+    await gpupdate({ ...quiet, err: quiet.out }, [], undefined, false);
+  } catch (e) {
+    log(`gpupdate: ${(e as Error).message}; keeping the policy held`);
+  }
 }

@@ -110,8 +110,10 @@ export function planFromStore(
   localAddress: string,
   providers: Providers,
   log: (line: string) => void,
+  /** DNS names of the filters, resolved through the domain's DNS (absent: match nothing). */
+  names: ReadonlyMap<string, string[]> = new Map(),
 ): PolicyPlan {
-  const resolve = () => [] as string[];
+  const resolve = (name: string) => names.get(name) ?? [];
   const spd = compilePolicy(store, null, { addresses: ours }, resolve);
   const policy = spd.policy;
   const plan: PolicyPlan = {

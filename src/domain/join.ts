@@ -17,6 +17,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { requestControl } from "../agent/control.js";
 import type { CliEnv, Command } from "../cli/env.js";
 import { DirectoryError } from "../dc/errors.js";
 import { DEFAULT_API_PORT } from "../dc/paths.js";
@@ -186,6 +187,7 @@ export async function gpupdate(
   env: CliEnv,
   argv: string[],
   writer: KeytabWriter = keytabWriter,
+  notifyAgent = true,
 ): Promise<number> {
   const p = parseArgs(argv, [], ["force"], "gpupdate");
   expectPositional(p, 0, "postern gpupdate [--force]");
@@ -226,7 +228,30 @@ export async function gpupdate(
         })
       : `policy version ${String(r.body.version)} from ${applied.length ? applied.join(", ") : "no policy object"}; written to ${domainPolicyPath(env.home)}; IPsec: ${done.ipsec ? `policy of GPO ${done.ipsec} (overrides the local store)` : "local store"}; firewall: ${done.firewall}`,
   );
+  if (notifyAgent) await tellAgent(env);
   return 0;
+}
+
+/** A running agent applies the new policy at once (no restart); none running: nothing to do. */
+async function tellAgent(env: CliEnv): Promise<void> {
+  const sock = path.join(env.home, "agent", "agent.sock");
+  if (!fs.existsSync(sock)) return;
+  try {
+    const r = (await requestControl(sock, "reload", 15_000)) as {
+      reloaded?: boolean;
+      policy?: string | null;
+      error?: string;
+    };
+    if (r.error) env.err(`note: the agent did not reload: ${r.error}`);
+    else if (!env.json)
+      env.out(
+        r.reloaded
+          ? `agent: now running policy "${r.policy}"`
+          : `agent: kept policy "${r.policy}" (nothing assigned)`,
+      );
+  } catch (e) {
+    env.err(`note: the agent was not told: ${(e as Error).message}`);
+  }
 }
 
 export const joinCommand: Command = {

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { needsRoot, runBin, tempHome } from "../helpers/cli.js";
+import { BIN, needsRoot, runBin, tempHome } from "../helpers/cli.js";
 
 interface Cell {
   from: string;
@@ -92,7 +92,7 @@ describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
         "exec",
         `${id}-xpclient`,
         process.execPath,
-        path.resolve("dist/src/cli/main.js"),
+        BIN,
         "lab",
         "fetch",
         "http://198.18.0.20/",
@@ -123,6 +123,51 @@ describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
     assert.match(st.out, /Authenticated IPsec bypass peers \(live/);
     assert.match(st.out, /198\.18\.0\.30 +expires in \d+ s +XPCLIENT\$@BIGFIRM\.COM is in trusted/);
     assert.doesNotMatch(st.out, /198\.18\.0\.31/);
+  });
+
+  it("a GPO policy reaches a running agent with gpupdate, its DNS names resolved by the domain", () => {
+    const dc = path.join(home.dir, "lab", "dc1");
+    const c2 = path.join(home.dir, "lab", "client2");
+    for (const args of [
+      ["domain", "gpo", "create", "Web clients"],
+      ["domain", "gpo", "link", "Web clients", "domain"],
+    ]) {
+      const r = runBin(["--home", dc, ...args]);
+      assert.equal(r.code, 0, r.err);
+    }
+    const script = path.join(home.dir, "web-clients.netsh");
+    fs.writeFileSync(
+      script,
+      [
+        "pushd ipsec static",
+        "set store location=domain domain=bigfirm.com",
+        'add filterlist name="Web by name"',
+        'add filter filterlist="Web by name" srcaddr=me dstaddr=server1.bigfirm.com protocol=TCP srcport=0 dstport=80 mirrored=yes',
+        'add filteraction name="sign256" action=negotiate qmpfs=no inpass=no soft=no qmsecmethods="ESP[None,SHA256]"',
+        'add policy name="Web clients (domain)"',
+        'add rule name="Web by name" policy="Web clients (domain)" filterlist="Web by name" filteraction="sign256" kerberos=yes',
+        'set policy name="Web clients (domain)" assign=yes gponame="Web clients"',
+        "popd",
+        "",
+      ].join("\n"),
+    );
+    const w = runBin(["--home", dc, "netsh", "-f", script]);
+    assert.equal(w.code, 0, w.err);
+    const g = spawnSync(
+      "ip",
+      ["netns", "exec", `${id}-client2`, process.execPath, BIN, "--home", c2, "gpupdate"],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    assert.equal(g.status, 0, g.stderr);
+    assert.match(g.stdout, /agent: now running policy "Web clients \(domain\)"/);
+    const qm = runBin(["--home", c2, "netsh", "ipsec", "dynamic", "show", "qmfilter"]);
+    assert.equal(qm.code, 0, qm.err);
+    assert.match(qm.out, /198\.18\.0\.20/);
+    const log = fs.readFileSync(path.join(home.dir, "lab", "client2-agent.log"), "utf8");
+    assert.match(
+      log,
+      /reload \(asked by gpupdate\): policy "Web clients \(domain\)" \(GPO 'Web clients'\)/,
+    );
   });
 
   it("up twice is refused and changes nothing", () => {
