@@ -12,6 +12,7 @@ const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--gp-refresh MINU
               [--ike-retransmit MS,TRIES] [--cert F --key F]
 postern agent --manual-sa FILE
 postern agent stats
+postern agent delete-sas
 
 Without --manual-sa the agent runs the host's effective IPsec policy: the one a GPO of the
 domain assigned (\`postern gpupdate\` keeps it), else the assigned policy of the local store
@@ -40,6 +41,9 @@ SIGTERM or SIGINT removes the rules and stops.
   On SIGTERM the agent removes its steering and guard but leaves the firewall table
   loaded: the host stays closed (fail closed).
 
+  delete-sas  delete every IKE SA of the running agent (Delete sent to the peers; tickets
+           kept): the next packet negotiates again. For troubleshooting and bench/lab.ts.
+
   stats    print the running agent's counters (drops by reason, per-SA packets and bytes),
            asked over <home>/agent/agent.sock. SIGUSR1 writes the same JSON to
            <home>/agent/stats.json.
@@ -50,6 +54,19 @@ export const agentCommand: Command = {
   summary: "run the IPsec agent (policy + IKEv2 + user-space ESP; or --manual-sa FILE)",
   help: HELP,
   async run(argv, env) {
+    if (argv[0] === "delete-sas") {
+      if (argv.length > 1)
+        throw new UsageError(`agent delete-sas takes no arguments, got "${argv[1]}"`);
+      const r = (await requestControl(agentPaths(env.home).sock, "delete-sas")) as {
+        deletedIkeSas?: string[];
+      };
+      env.out(
+        env.json
+          ? JSON.stringify(r)
+          : `${r.deletedIkeSas?.length ?? 0} IKE SAs deleted; the next packet negotiates again`,
+      );
+      return 0;
+    }
     if (argv[0] === "stats") {
       if (argv.length > 1) throw new UsageError(`agent stats takes no arguments, got "${argv[1]}"`);
       const stats = await requestControl(agentPaths(env.home).sock, "stats");

@@ -387,6 +387,11 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     monitor: (cmd) => {
       if (cmd === "bypass") return { peers: firewall.tracker.list() };
       if (cmd === "reload") return reload("asked by gpupdate");
+      if (cmd === "delete-sas") {
+        const gone = eng.sas().filter((x) => eng.deleteIkeSa(x.spis));
+        log(`${gone.length} IKE SAs deleted on request; the next packet negotiates again`);
+        return { deletedIkeSas: gone.map((x) => x.spis) };
+      }
       if (cmd === "purge") return purgeMachineTickets(env.home, eng, log);
       return monitor.answer(cmd);
     },

@@ -106,8 +106,18 @@ describe(
           assert.equal(tcp.code, 0, tcp.out + tcp.err);
           assert.match(tcp.out, new RegExp(`^200000 ${MARKER.toUpperCase()}`));
 
-          const sa = await stats(a);
-          const sb = await stats(b);
+          // A's last segments (FIN, ACK) may still be on their way to B: read both sides
+          // again until B has opened what A sealed (bounded: 20 reads, 100 ms apart).
+          let sa = await stats(a);
+          let sb = await stats(b);
+          for (let i = 0; i < 20; i++) {
+            const o = sa.sas.find((s) => s.direction === "out");
+            const inB = sb.sas.find((s) => s.direction === "in" && s.spi === o?.spi);
+            if (o !== undefined && inB?.packets === o.packets) break;
+            await new Promise((r) => setTimeout(r, 100));
+            sa = await stats(a);
+            sb = await stats(b);
+          }
           assert.ok((sa.acquire.acquire_started ?? 0) >= 1, JSON.stringify(sa.acquire));
           assert.ok(
             (sa.acquire.acquire_flushed ?? 0) >= 1,

@@ -42,7 +42,7 @@ describe("the article's policies as netsh scripts (examples/)", () => {
     assert.equal(fa?.action, "negotiate");
     assert.deepEqual(
       fa?.qmSecMethods.map((m) => [m.ah, m.esp]),
-      [[undefined, { encryption: "none", integrity: "sha1" }]],
+      [[undefined, { conf: "none", auth: "sha1" }]],
     );
   });
 
