@@ -4,7 +4,7 @@
  * nftables and a capture. Asserts what the article says a user sees.
  */
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -168,6 +168,81 @@ describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
       log,
       /reload \(asked by gpupdate\): policy "Web clients \(domain\)" \(GPO 'Web clients'\)/,
     );
+    // unlinked, the GPO's policy leaves: client2 runs its local store again
+    const u = runBin(["--home", dc, "domain", "gpo", "unlink", "Web clients", "domain"]);
+    assert.equal(u.code, 0, u.err);
+    const g2 = spawnSync(
+      "ip",
+      ["netns", "exec", `${id}-client2`, process.execPath, BIN, "--home", c2, "gpupdate"],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    assert.equal(g2.status, 0, g2.stderr);
+    assert.match(g2.stdout, /agent: now running policy "Secure website \(xpclient\)"/);
+  });
+
+  it("server1's agent: SIGTERM leaves the firewall closed; restarted, it serves xpclient again", async () => {
+    const st = labState(home.dir);
+    const agent = st.processes.find((p) => p.name === "server1-agent");
+    assert.ok(agent);
+    process.kill(agent.pid, "SIGTERM");
+    for (let i = 0; i < 100 && alive(agent.pid); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(alive(agent.pid), false, "the agent stopped");
+    const ns = (h: string) => `${id}-${h}`;
+    const table = spawnSync(
+      "ip",
+      ["netns", "exec", ns("server1"), "nft", "list", "chain", "inet", "postern", "input"],
+      {
+        encoding: "utf8",
+      },
+    );
+    assert.equal(table.status, 0, "table inet postern stays loaded");
+    assert.match(table.stdout, /policy drop/);
+    const fetch = (from: string, ms: number) =>
+      spawnSync(
+        "ip",
+        [
+          "netns",
+          "exec",
+          ns(from),
+          process.execPath,
+          BIN,
+          "lab",
+          "fetch",
+          "http://198.18.0.20/",
+          "--timeout-ms",
+          `${ms}`,
+        ],
+        { encoding: "utf8", timeout: ms + 10_000 },
+      ).stdout;
+    assert.match(fetch("outsider", 2000), /"served":false/, "closed while the agent is down");
+    const log = path.join(home.dir, "lab", "server1-agent-restart.log");
+    const fd = fs.openSync(log, "a");
+    const child = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        ns("server1"),
+        process.execPath,
+        BIN,
+        "--home",
+        path.join(home.dir, "lab", "server1"),
+        "agent",
+        "--address",
+        "198.18.0.20",
+      ],
+      { detached: true, stdio: ["ignore", fd, fd] },
+    );
+    fs.closeSync(fd);
+    child.unref();
+    for (let i = 0; i < 300 && !/agent: ready/.test(fs.readFileSync(log, "utf8")); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.match(fs.readFileSync(log, "utf8"), /agent: ready/);
+    // xpclient's SA died with the old agent: it starts again
+    const del = runBin(["--home", path.join(home.dir, "lab", "xpclient"), "agent", "delete-sas"]);
+    assert.equal(del.code, 0, del.err);
+    assert.match(fetch("xpclient", 10_000), /"served":true/);
+    assert.match(fs.readFileSync(log, "utf8"), /bypass: 198\.18\.0\.30 admitted/);
   });
 
   it("up twice is refused and changes nothing", () => {

@@ -42,6 +42,9 @@ export function deleteIkeSa(ctx: EngineContext, sa: IkeSa): void {
     return;
   }
   transition(sa, "deleting", ctx.deps.log, "delete requested");
+  // The child SAs go now, not when the peer answers: traffic must not keep flowing into an
+  // SA we are deleting (the peer may be gone; its answer may take all the retransmissions).
+  for (const spiIn of [...sa.children.keys()]) ctx.removeChild(sa, spiIn, "IKE SA being deleted");
   const d: DeletePayload = { type: "D", protocolId: ProtocolId.IKE, spiSize: 0, spis: [] };
   ctx.request(
     sa,
