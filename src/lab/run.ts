@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { CliEnv } from "../cli/env.js";
 import { PosternError } from "../errors.js";
 import { type LabState, saveLabState } from "./state.js";
@@ -16,9 +17,12 @@ export interface RunResult {
   err: string;
 }
 
+/** dist/src/cli/main.js, found from this module (not argv[1], which may be a symlink). */
+export const MAIN_JS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../cli/main.js");
+
 /** The postern binary this process runs (node + dist/src/cli/main.js). */
 export function posternArgv(): string[] {
-  return [process.execPath, process.argv[1] as string];
+  return [process.execPath, MAIN_JS];
 }
 
 function inNs(ns: string | null, argv: readonly string[]): string[] {

@@ -17,7 +17,7 @@ import * as path from "node:path";
 import type { CliEnv } from "../cli/env.js";
 import { randomBytes } from "../crypto/primitives.js";
 import { PosternError } from "../errors.js";
-import { must, mustAsync, posternArgv, posternHere, startDaemon } from "./run.js";
+import { MAIN_JS, must, mustAsync, posternArgv, posternHere, startDaemon } from "./run.js";
 import { hostHome, type LabState, labDir, loadLabState, saveLabState } from "./state.js";
 import {
   DOMAIN,
@@ -32,7 +32,7 @@ import {
 
 /** The repository's examples/ (dist/src/cli/main.js -> ../../../examples). */
 export function examplesDir(): string {
-  return path.resolve(path.dirname(process.argv[1] as string), "..", "..", "..", "examples");
+  return path.resolve(path.dirname(MAIN_JS), "..", "..", "..", "examples");
 }
 
 type Progress = (line: string) => void;
