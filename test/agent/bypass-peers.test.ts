@@ -92,14 +92,11 @@ describe("the bypass tracker", () => {
       },
     };
   }
+  const trackerWith = (set: BypassSet) =>
+    createBypassTracker({ set, settings: () => settings(TRUSTED), log: () => {}, now: () => 0 });
   it("adds for the SA's lifetime, removes when the last authorized SA of the address goes", async () => {
     const set = recording();
-    const t = createBypassTracker({
-      set,
-      settings: () => settings(TRUSTED),
-      log: () => {},
-      now: () => 0,
-    });
+    const t = trackerWith(set);
     await t.onEstablished(sa({ spis: "one" }));
     await t.onEstablished(sa({ spis: "two" }));
     assert.deepEqual(set.calls, ["add 198.18.0.30 28800", "add 198.18.0.30 28800"]);
@@ -111,12 +108,7 @@ describe("the bypass tracker", () => {
   });
   it("an unauthorized SA touches nothing, and is listed with its reason", async () => {
     const set = recording();
-    const t = createBypassTracker({
-      set,
-      settings: () => settings(TRUSTED),
-      log: () => {},
-      now: () => 0,
-    });
+    const t = trackerWith(set);
     await t.onEstablished(sa({ spis: "c2" }, []));
     await t.onClosed("c2");
     assert.deepEqual(set.calls, []);

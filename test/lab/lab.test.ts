@@ -38,6 +38,16 @@ const alive = (pid: number) => {
 describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
   const home = tempHome("lab");
   let id = "";
+  /** postern ARGS in a lab host's namespace. */
+  const binIn = (host: string, args: string[], timeoutMs = 60_000) => {
+    const r = spawnSync("ip", ["netns", "exec", `${id}-${host}`, process.execPath, BIN, ...args], {
+      encoding: "utf8",
+      timeout: timeoutMs,
+    });
+    return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+  };
+  const fetchIn = (host: string, ms: number) =>
+    binIn(host, ["lab", "fetch", "http://198.18.0.20/", "--timeout-ms", `${ms}`], ms + 10_000).out;
   before(() => {
     const r = runBin(["--home", home.dir, "lab", "up"]);
     assert.equal(r.code, 0, r.err);
@@ -85,23 +95,7 @@ describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
   it("the members' views: klist --machine, -li 0x3e7, netsh ipsec dynamic and firewall show state", () => {
     const xp = path.join(home.dir, "lab", "xpclient");
     // a page, so the machine has a host/ ticket for server1 and server1 an SA
-    const get = spawnSync(
-      "ip",
-      [
-        "netns",
-        "exec",
-        `${id}-xpclient`,
-        process.execPath,
-        BIN,
-        "lab",
-        "fetch",
-        "http://198.18.0.20/",
-        "--timeout-ms",
-        "10000",
-      ],
-      { encoding: "utf8" },
-    );
-    assert.match(get.stdout, /"served":true/);
+    assert.match(fetchIn("xpclient", 10_000), /"served":true/);
     const k = runBin(["--home", xp, "klist", "--machine"]);
     assert.equal(k.code, 0, k.err);
     assert.match(k.out, /Default principal: XPCLIENT\$@BIGFIRM\.COM/);
@@ -153,13 +147,9 @@ describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
     );
     const w = runBin(["--home", dc, "netsh", "-f", script]);
     assert.equal(w.code, 0, w.err);
-    const g = spawnSync(
-      "ip",
-      ["netns", "exec", `${id}-client2`, process.execPath, BIN, "--home", c2, "gpupdate"],
-      { encoding: "utf8", timeout: 60_000 },
-    );
-    assert.equal(g.status, 0, g.stderr);
-    assert.match(g.stdout, /agent: now running policy "Web clients \(domain\)"/);
+    const g = binIn("client2", ["--home", c2, "gpupdate"]);
+    assert.equal(g.code, 0, g.err);
+    assert.match(g.out, /agent: now running policy "Web clients \(domain\)"/);
     const qm = runBin(["--home", c2, "netsh", "ipsec", "dynamic", "show", "qmfilter"]);
     assert.equal(qm.code, 0, qm.err);
     assert.match(qm.out, /198\.18\.0\.20/);
@@ -171,13 +161,9 @@ describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
     // unlinked, the GPO's policy leaves: client2 runs its local store again
     const u = runBin(["--home", dc, "domain", "gpo", "unlink", "Web clients", "domain"]);
     assert.equal(u.code, 0, u.err);
-    const g2 = spawnSync(
-      "ip",
-      ["netns", "exec", `${id}-client2`, process.execPath, BIN, "--home", c2, "gpupdate"],
-      { encoding: "utf8", timeout: 60_000 },
-    );
-    assert.equal(g2.status, 0, g2.stderr);
-    assert.match(g2.stdout, /agent: now running policy "Secure website \(xpclient\)"/);
+    const g2 = binIn("client2", ["--home", c2, "gpupdate"]);
+    assert.equal(g2.code, 0, g2.err);
+    assert.match(g2.out, /agent: now running policy "Secure website \(xpclient\)"/);
   });
 
   it("server1's agent: SIGTERM leaves the firewall closed; restarted, it serves xpclient again", async () => {
@@ -197,24 +183,7 @@ describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
     );
     assert.equal(table.status, 0, "table inet postern stays loaded");
     assert.match(table.stdout, /policy drop/);
-    const fetch = (from: string, ms: number) =>
-      spawnSync(
-        "ip",
-        [
-          "netns",
-          "exec",
-          ns(from),
-          process.execPath,
-          BIN,
-          "lab",
-          "fetch",
-          "http://198.18.0.20/",
-          "--timeout-ms",
-          `${ms}`,
-        ],
-        { encoding: "utf8", timeout: ms + 10_000 },
-      ).stdout;
-    assert.match(fetch("outsider", 2000), /"served":false/, "closed while the agent is down");
+    assert.match(fetchIn("outsider", 2000), /"served":false/, "closed while the agent is down");
     const log = path.join(home.dir, "lab", "server1-agent-restart.log");
     const fd = fs.openSync(log, "a");
     const child = spawn(
@@ -241,7 +210,7 @@ describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
     // xpclient's SA died with the old agent: it starts again
     const del = runBin(["--home", path.join(home.dir, "lab", "xpclient"), "agent", "delete-sas"]);
     assert.equal(del.code, 0, del.err);
-    assert.match(fetch("xpclient", 10_000), /"served":true/);
+    assert.match(fetchIn("xpclient", 10_000), /"served":true/);
     assert.match(fs.readFileSync(log, "utf8"), /bypass: 198\.18\.0\.30 admitted/);
   });
 
