@@ -119,6 +119,40 @@ describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
     assert.doesNotMatch(st.out, /198\.18\.0\.31/);
   });
 
+  it("client2, authenticated but not on the bypass list, meets the exceptions: an opening for it admits it", () => {
+    const server = path.join(home.dir, "lab", "server1");
+    const env = { POSTERN_NETNS: `${id}-server1` };
+    const open = runBin(
+      [
+        "--home",
+        server,
+        "netsh",
+        "firewall",
+        "add",
+        "portopening",
+        "protocol=TCP",
+        "port=80",
+        "name=Web-client2",
+        "scope=CUSTOM",
+        "addresses=198.18.0.31",
+      ],
+      { env },
+    );
+    assert.equal(open.code, 0, open.err);
+    try {
+      assert.match(fetchIn("client2", 10_000), /"served":true/);
+      // the opening is for client2's address only; the outsider's cleartext never gets that far
+      assert.match(fetchIn("outsider", 2000), /"served":false/);
+    } finally {
+      const del = runBin(
+        ["--home", server, "netsh", "firewall", "delete", "portopening", "protocol=TCP", "port=80"],
+        { env },
+      );
+      assert.equal(del.code, 0, del.err);
+    }
+    assert.match(fetchIn("client2", 2000), /"served":false/);
+  });
+
   it("a GPO policy reaches a running agent with gpupdate, its DNS names resolved by the domain", () => {
     const dc = path.join(home.dir, "lab", "dc1");
     const c2 = path.join(home.dir, "lab", "client2");
