@@ -140,10 +140,13 @@ export async function leaveDomain(
   writer.remove(env.home);
   fs.rmSync(domainPolicyPath(env.home), { force: true });
   saveDomainAssigned(env.home, null);
+  const local = p.flags.has("local-only");
   env.out(
     env.json
-      ? JSON.stringify({ left: id.domain, sam: id.sam })
-      : `left ${id.domain}; ${id.sam} disabled on the DC, keytab and ticket cache removed`,
+      ? JSON.stringify({ left: id.domain, sam: id.sam, dcTold: !local })
+      : local
+        ? `left ${id.domain} on this host only; keytab and ticket cache removed. ${id.sam} is still enabled on the DC: disable it there (postern domain computer delete ${id.sam.replace(/\$$/, "")})`
+        : `left ${id.domain}; ${id.sam} disabled on the DC, keytab and ticket cache removed`,
   );
   return 0;
 }

@@ -235,6 +235,8 @@ describe("IKEv2 interop with strongSwan 5.9 kernel-libipsec (RFC 7296)", needsRo
     await waitFor("charon sees the failure", () =>
       c.log().includes("received AUTHENTICATION_FAILED notify error"),
     );
+    // our line may still be in the pipe when charon has logged its side
+    await waitFor("our line", () => peer.stderr().includes("AUTHENTICATION_FAILED"));
     const lines = peer
       .stderr()
       .split("\n")
