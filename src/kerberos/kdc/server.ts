@@ -13,8 +13,10 @@ import * as dgram from "node:dgram";
 import * as net from "node:net";
 import { KRB_ERROR_CODE } from "../messages/index.js";
 import { krbtgtName } from "./context.js";
-import { createKdc, type KdcCounters, type KdcDeps } from "./kdc.js";
+import { createKdc, type KdcCounters, type KdcDeps, type KdcResult } from "./kdc.js";
 import { buildKrbError } from "./reply.js";
+import { createKdcPool } from "./worker-pool.js";
+import type { WorkerDatabaseSpec } from "./worker.js";
 
 export interface KdcListen {
   /** Default "0.0.0.0". */
@@ -31,6 +33,14 @@ export interface KdcServerOptions extends KdcDeps {
   idleTimeoutMs?: number;
   /** Default 256. */
   maxTcpConnections?: number;
+  /**
+   * Worker threads running the KDC core (worker-pool.ts), e.g. one per CPU; 0 (default):
+   * the core runs in this thread. Sockets, replay/lookaside caches, counters and database
+   * lookups stay in this thread either way. (`now`/`randomBytes` apply only with 0.)
+   */
+  workers?: number;
+  /** With workers: a database each worker opens itself (worker-pool.ts). */
+  workerDatabase?: WorkerDatabaseSpec;
 }
 
 export interface KdcServerCounters extends KdcCounters {
@@ -42,6 +52,8 @@ export interface KdcServer {
   start(): Promise<{ address: string; port: number }>;
   stop(): Promise<void>;
   counters(): KdcServerCounters;
+  /** Worker threads in use (0: the core runs in the server's thread). */
+  readonly workers: number;
 }
 
 function frame(msg: Uint8Array): Buffer {
@@ -111,8 +123,13 @@ function bindUdpSocket(
   });
 }
 
+type Handle = (msg: Uint8Array, t: "udp" | "tcp") => KdcResult | Promise<KdcResult>;
+
 export function createKdcServer(opts: KdcServerOptions): KdcServer {
-  const kdc = createKdc(opts);
+  const workers = opts.workers ?? 0;
+  const pool = workers > 0 ? createKdcPool({ ...opts, workers }) : undefined;
+  const kdc = pool ?? createKdc(opts);
+  const handle: Handle = (msg, t) => kdc.handle(msg, t);
   const address = opts.listen?.address ?? "0.0.0.0";
   const maxRecord = opts.maxTcpRecordBytes ?? 65536;
   const idleMs = opts.idleTimeoutMs ?? 10_000;
@@ -149,12 +166,17 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
       reject("idle-timeout");
       sock.destroy();
     });
+    // Replies on a connection go out in the order of its requests, however long each takes.
+    let queue: Promise<void> = Promise.resolve();
     readRecords(
       sock,
       maxRecord,
       (msg) => {
-        const r = kdc.handle(msg, "tcp");
-        if (r.reply) sock.write(frame(r.reply));
+        const r = handle(msg, "tcp");
+        queue = queue.then(async () => {
+          const { reply } = await r;
+          if (reply && !sock.destroyed) sock.write(frame(reply));
+        });
       },
       (len) => {
         reject(len & 0x80000000 ? "extension-bit" : "record-too-long");
@@ -167,8 +189,14 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
 
   const bindUdp = async (port: number) => {
     udp = await bindUdpSocket(address, port, (msg, reply) => {
-      const r = kdc.handle(msg, "udp");
-      if (r.reply) reply(r.reply);
+      const r = handle(msg, "udp");
+      if (!(r instanceof Promise)) {
+        if (r.reply) reply(r.reply);
+        return;
+      }
+      r.then((x) => {
+        if (x.reply && udp) reply(x.reply);
+      }).catch(() => undefined);
     });
     return udp.address().port;
   };
@@ -185,6 +213,7 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
     });
 
   return {
+    workers,
     async start() {
       const port = await bindUdp(opts.listen?.port ?? 88);
       try {
@@ -205,6 +234,7 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
       ]);
       udp = undefined;
       tcp = undefined;
+      await pool?.close();
     },
     counters: () => ({ ...kdc.counters(), ...structuredClone(extra) }),
   };
