@@ -370,34 +370,38 @@ export function readIA5String(node: DerNode): string {
   return readText(node, UNIVERSAL.IA5_STRING, true);
 }
 
-const TIME_RE = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+/** The decimal number in `c[from..from+len)`, or -1 if any octet is not a digit. */
+function digits(c: Uint8Array, from: number, len: number): number {
+  let v = 0;
+  for (let i = from; i < from + len; i++) {
+    const d = c[i]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
 
 /** GeneralizedTime in the one form RFC 4120 §5.2.3 allows: `YYYYMMDDHHMMSSZ`, UTC. */
 export function readGeneralizedTime(node: DerNode): Date {
   expectUniversal(node, UNIVERSAL.GENERALIZED_TIME);
-  if (node.content.length !== 15) {
-    throw new Asn1Error(
-      node.path,
-      `GeneralizedTime of ${node.content.length} octets is not YYYYMMDDHHMMSSZ`,
-    );
+  const c = node.content;
+  if (c.length !== 15) {
+    throw new Asn1Error(node.path, `GeneralizedTime of ${c.length} octets is not YYYYMMDDHHMMSSZ`);
   }
-  const text = String.fromCharCode(...node.content);
-  const m = TIME_RE.exec(text);
-  if (!m)
+  const text = () => String.fromCharCode(...c);
+  const y = digits(c, 0, 4);
+  const mo = digits(c, 4, 2);
+  const d = digits(c, 6, 2);
+  const h = digits(c, 8, 2);
+  const mi = digits(c, 10, 2);
+  const s = digits(c, 12, 2);
+  if (c[14] !== 0x5a || y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0)
     throw new Asn1Error(
       node.path,
-      `GeneralizedTime ${JSON.stringify(text)} is not YYYYMMDDHHMMSSZ`,
+      `GeneralizedTime ${JSON.stringify(text())} is not YYYYMMDDHHMMSSZ`,
     );
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
   const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  date.setUTCFullYear(y);
+  if (y < 100) date.setUTCFullYear(y);
   if (
     date.getUTCMonth() !== mo - 1 ||
     date.getUTCDate() !== d ||
@@ -405,7 +409,7 @@ export function readGeneralizedTime(node: DerNode): Date {
     date.getUTCMinutes() !== mi ||
     date.getUTCSeconds() !== s
   ) {
-    throw new Asn1Error(node.path, `GeneralizedTime ${text} is not a valid date`);
+    throw new Asn1Error(node.path, `GeneralizedTime ${text()} is not a valid date`);
   }
   return date;
 }

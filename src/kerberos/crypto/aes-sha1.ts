@@ -17,7 +17,7 @@ import { aesCtsDecrypt, aesCtsEncrypt } from "./cts.js";
 import { deriveKeyAes, KC, KE, KI, usageConstant } from "./derive.js";
 import type { CryptoDeps, Enctype } from "./enctype.js";
 import { KerberosCryptoError } from "./errors.js";
-import { cached, derivedKeyId } from "./key-cache.js";
+import { cached } from "./key-cache.js";
 import { checkKey, checkRandom } from "./keycheck.js";
 import { iterationsFromParams, toBytes } from "./s2kparams.js";
 
@@ -49,10 +49,8 @@ export const AES256_CTS_HMAC_SHA1_96: Sha1Variant = {
 
 export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype {
   const derive = (key: Uint8Array, usage: number, kind: number) =>
-    cached(
-      deps.derivedKeys,
-      () => derivedKeyId(v.etype, usage, kind, key),
-      () => deriveKeyAes(checkKey(key, v.keyLength, v.name), usageConstant(usage, kind)),
+    cached(deps.derivedKeys, v.etype, usage, kind, key, () =>
+      deriveKeyAes(checkKey(key, v.keyLength, v.name), usageConstant(usage, kind)),
     );
   const checksum = (key: Uint8Array, usage: number, data: Uint8Array) =>
     new Uint8Array(hmac("sha1", derive(key, usage, KC), data).subarray(0, MAC));

@@ -20,7 +20,7 @@ import { aesCtsDecrypt, aesCtsEncrypt } from "./cts.js";
 import { KC, KE, KI, usageConstant } from "./derive.js";
 import type { CryptoDeps, Enctype } from "./enctype.js";
 import { KerberosCryptoError } from "./errors.js";
-import { cached, derivedKeyId } from "./key-cache.js";
+import { cached } from "./key-cache.js";
 import { checkKey, checkRandom } from "./keycheck.js";
 import { iterationsFromParams, toBytes } from "./s2kparams.js";
 
@@ -77,11 +77,8 @@ export function kdfHmacSha2(
 
 export function createAesSha2Enctype(v: Sha2Variant, deps: CryptoDeps): Enctype {
   const derive = (key: Uint8Array, usage: number, kind: number, bytes: number) =>
-    cached(
-      deps.derivedKeys,
-      () => derivedKeyId(v.etype, usage, kind, key),
-      () =>
-        kdfHmacSha2(v.hash, checkKey(key, v.keyLength, v.name), usageConstant(usage, kind), bytes),
+    cached(deps.derivedKeys, v.etype, usage, kind, key, () =>
+      kdfHmacSha2(v.hash, checkKey(key, v.keyLength, v.name), usageConstant(usage, kind), bytes),
     );
   const checksum = (key: Uint8Array, usage: number, data: Uint8Array) =>
     new Uint8Array(

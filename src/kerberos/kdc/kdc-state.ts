@@ -147,7 +147,9 @@ export function createKdcState(
       if (o.internal) bump(counters.drops, "internal");
       if (o.errorName) bump(counters.errors, o.errorName);
       const r: KdcResult = { ...o.result };
-      if (begin.key !== undefined && r.reply) lookaside.set(begin.key, { ...r }, at);
+      // A copy of its own: the reply may be a view into a larger encoder slab (asn1/writer.ts).
+      if (begin.key !== undefined && r.reply)
+        lookaside.set(begin.key, { ...r, reply: r.reply.slice() }, at);
       return finish(r, transport);
     },
     counters: () => structuredClone(counters),

@@ -157,6 +157,7 @@ export function createKdcCore(deps: KdcDeps): KdcCore {
     crypto: {
       randomBytes: deps.randomBytes ?? createRandomPool(randomBytes),
       derivedKeys: createDerivedKeyCache(deps.derivedKeyCacheEntries ?? 4096),
+      instances: new Map(),
     },
   };
   return {
