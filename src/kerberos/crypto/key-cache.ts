@@ -11,9 +11,22 @@ export interface DerivedKeyCache {
   /**
    * A fast path in front of the ids: derived keys by base key object and (etype, usage,
    * kind), for callers that pass the same key object again (a KDC's krbtgt and service
-   * keys). Entries go with the key objects (weak); the id map above stays authoritative.
+   * keys). Entries go with the key objects (weak) and hold a copy of the base key, so a key
+   * object whose bytes were changed in place is looked up by id again.
    */
-  readonly byObject?: WeakMap<Uint8Array, Map<number, Uint8Array>>;
+  readonly byObject?: WeakMap<Uint8Array, ByObject>;
+}
+
+/** The base key bytes as first seen (a key changed in place is noticed) and its derived keys. */
+interface ByObject {
+  base: Uint8Array;
+  derived: Map<number, Uint8Array>;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export function createDerivedKeyCache(maxEntries = 1024): DerivedKeyCache {
@@ -51,7 +64,8 @@ export function cached(
   if (!cache) return make();
   const slot = (etype * 65536 + usage) * 256 + kind;
   let mine = cache.byObject?.get(key);
-  const fast = mine?.get(slot);
+  if (mine && !sameBytes(mine.base, key)) mine = undefined;
+  const fast = mine?.derived.get(slot);
   if (fast) return fast;
   const k = derivedKeyId(etype, usage, kind, key);
   let v = cache.get(k);
@@ -61,10 +75,10 @@ export function cached(
   }
   if (cache.byObject) {
     if (!mine) {
-      mine = new Map();
+      mine = { base: key.slice(), derived: new Map() };
       cache.byObject.set(key, mine);
     }
-    mine.set(slot, v);
+    mine.derived.set(slot, v);
   }
   return v;
 }
