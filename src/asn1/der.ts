@@ -294,6 +294,18 @@ export function readIntegerIn(node: DerNode, min: number, max: number, what: str
   if (node.cls === "universal" && node.tag === UNIVERSAL.INTEGER && node.content.length > 9) {
     throw new Asn1Error(node.path, `${what} out of range (${node.content.length}-octet INTEGER)`);
   }
+  const c = node.content;
+  if (c.length >= 1 && c.length <= 6 && node.cls === "universal" && !node.constructed) {
+    // Up to 48 bits: exact as a number, no BigInt (the checks are readInteger's).
+    if (node.tag !== UNIVERSAL.INTEGER) expectUniversal(node, UNIVERSAL.INTEGER);
+    if (c.length > 1 && ((c[0] === 0 && !(c[1]! & 0x80)) || (c[0] === 0xff && c[1]! & 0x80)))
+      throw new Asn1Error(node.path, "non-minimal INTEGER");
+    let n = c[0]! & 0x80 ? c[0]! - 256 : c[0]!;
+    for (let i = 1; i < c.length; i++) n = n * 256 + c[i]!;
+    if (n < min || n > max)
+      throw new Asn1Error(node.path, `${what} ${n} out of range ${min}..${max}`);
+    return n;
+  }
   const v = readInteger(node);
   if (v < BigInt(min) || v > BigInt(max)) {
     throw new Asn1Error(node.path, `${what} ${v} out of range ${min}..${max}`);
