@@ -20,7 +20,8 @@ import {
   encodeTgsReq,
   PA_TYPE,
 } from "../../src/kerberos/messages/index.js";
-import { verifyPac } from "../../src/kerberos/pac/index.js";
+import { filetimeFromMs, PAC_TYPE, verifyPac } from "../../src/kerberos/pac/index.js";
+import { decodePacContainer } from "../../src/kerberos/pac/pactype.js";
 import { sendTcp, sendUdp } from "../kerberos-codec/kdc-proxy.js";
 import {
   buildAsReq,
@@ -102,6 +103,28 @@ describe("KDC caches never hide a change (the next request sees it)", () => {
     const groups = tgtGroups(r, login(2));
     assert.ok(groups.includes(sid(1109)));
     assert.ok(!groups.includes(sid(1105)));
+  });
+
+  it("MS-PAC §2.5: a LOGON_INFO reused for an unchanged account has the new logon time, byte for byte as freshly encoded", () => {
+    const warm = createTestRealm();
+    const logonInfo = (r: TestRealm, nonce: number) => {
+      const q = asReq(r, "alice-pw", r.clock.now, nonce);
+      const c = expectCreds(
+        readReply(r.kdc.handle(q.bytes, "udp").reply!, q.key, KeyUsage.AS_REP_ENC_PART),
+      );
+      const pac = ticketPacBytes(openServiceTicket(c.ticket, r.krbtgtKey))!;
+      return { c, raw: decodePacContainer(pac).find((b) => b.type === PAC_TYPE.LOGON_INFO)!.data };
+    };
+    logonInfo(warm, 1);
+    warm.clock.now += 61_000;
+    const reused = logonInfo(warm, 2);
+    const cold = createTestRealm();
+    cold.clock.now = warm.clock.now;
+    assert.deepEqual(reused.raw, logonInfo(cold, 3).raw);
+    const k = { etype: 18, key: warm.krbtgtKey };
+    const part = openServiceTicket(reused.c.ticket, warm.krbtgtKey);
+    const pac = verifyPac(ticketPacBytes(part)!, k, k);
+    assert.equal(pac.logonInfo.logonTime, filetimeFromMs(part.authtime.getTime()));
   });
 
   it("RFC 4120 §3.1.5: a client key change applies to the next AS-REQ (old key PREAUTH_FAILED)", () => {

@@ -6,6 +6,7 @@ import type { CryptoDeps } from "../crypto/index.js";
 import type { PrincipalName } from "../principal.js";
 import type { ResolvedKdcConfig } from "./config.js";
 import type { PrincipalDatabase, PrincipalKey } from "./database.js";
+import type { LogonInfoCache } from "./pac-issue.js";
 import type { ExpiringCache } from "./replay.js";
 
 export interface KdcContext {
@@ -16,6 +17,8 @@ export interface KdcContext {
   crypto: CryptoDeps;
   /** TGS-REQ authenticators seen within the skew window (replay.ts). */
   authenticators: ExpiringCache<true>;
+  /** Encoded LOGON_INFOs by account content (pac-issue.ts). */
+  logonInfos?: LogonInfoCache;
 }
 
 /** "a/b" from a PrincipalName (MIT text form without realm, unescaped). */

@@ -133,7 +133,7 @@ function s4uSelf(
     cname: forUser.userName,
     authtime: new Date(seconds(now)),
   };
-  const pac = buildPac(entry, nameText(forUser.userName), now, ctx.config, false);
+  const pac = buildPac(entry, nameText(forUser.userName), now, ctx.config, false, ctx.logonInfos);
   return { part, pac, cname: forUser.userName, crealm: forUser.userRealm };
 }
 
