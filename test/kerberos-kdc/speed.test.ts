@@ -174,6 +174,46 @@ describe("KDC caches never hide a change (the next request sees it)", () => {
     assert.throws(() => openServiceTicket(t, r.key("SERVER1$", "server1-pw", 18)));
   });
 
+  it("RFC 4120 §3.3.3: a TGT kept decrypted is still checked per request: disabled client, expiry", () => {
+    const r = createTestRealm();
+    const key = { etype: 18, key: r.key("alice", "alice-pw", 18) };
+    // A 2-minute TGT: it expires (plus the 5-minute skew) while the 10-minute cache holds it.
+    const asBytes = buildAsReq({
+      realm: REALM,
+      cname: alice,
+      etypes: [18],
+      key,
+      nowMs: r.clock.now,
+      tillMs: r.clock.now + 2 * 60_000,
+    });
+    const tgt = expectCreds(
+      readReply(r.kdc.handle(asBytes, "udp").reply!, key, KeyUsage.AS_REP_ENC_PART),
+    );
+    const tgs = (nonce: number) =>
+      r.kdc.handle(
+        buildTgsReq({
+          realm: REALM,
+          tgt,
+          cname: alice,
+          sname: server1,
+          etypes: [18],
+          nowMs: r.clock.now,
+          nonce,
+        }),
+        "udp",
+      ).reply!;
+    const ok = (b: Uint8Array) =>
+      expectCreds(readReply(b, tgt.sessionKey, KeyUsage.TGS_REP_ENC_PART_SESSION_KEY));
+    ok(tgs(1));
+    r.db.setEnabled("alice", false);
+    assert.equal(expectError(tgs(2)).errorCode, E.KDC_ERR_CLIENT_REVOKED);
+    r.db.setEnabled("alice", true);
+    r.clock.now += 1000;
+    ok(tgs(3));
+    r.clock.now += 8 * 60_000;
+    assert.equal(expectError(tgs(4)).errorCode, E.KRB_AP_ERR_TKT_EXPIRED);
+  });
+
   it("RFC 3961 §5.1: the derived-key cache notices a key object whose bytes changed in place", () => {
     const deps = {
       randomBytes: (n: number) => new Uint8Array(n),

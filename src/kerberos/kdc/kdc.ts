@@ -38,8 +38,9 @@ import { KdcError } from "./errors.js";
 import { createLogonInfoCache } from "./pac-issue.js";
 import { createRandomPool } from "./random-pool.js";
 import { type CoreOutcome, createKdcState, type KdcCounters, type KdcResult } from "./kdc-state.js";
-import type { ExpiringCache } from "./replay.js";
+import { createExpiringCache, type ExpiringCache } from "./replay.js";
 import { buildKrbError, type ErrorContext } from "./reply.js";
+import type { OpenedTgt } from "./tgs-auth.js";
 import { handleTgsReq } from "./tgs-exchange.js";
 
 export interface KdcDeps extends KdcConfig {
@@ -52,6 +53,8 @@ export interface KdcDeps extends KdcConfig {
   /** Bound on the TGS authenticator replay cache and the reply lookaside cache (default 100,000 / 10,000). */
   replayCacheEntries?: number;
   lookasideEntries?: number;
+  /** TGTs kept decrypted for 10 minutes, by ciphertext (default 4096; tgs-auth.ts). */
+  tgtCacheEntries?: number;
 }
 
 export type { KdcCounters, KdcResult, Transport } from "./kdc-state.js";
@@ -156,6 +159,7 @@ export function createKdcCore(deps: KdcDeps): KdcCore {
     now: deps.now ?? Date.now,
     authenticators: recorder,
     logonInfos: createLogonInfoCache(),
+    tgts: createExpiringCache<OpenedTgt>(10 * 60_000, deps.tgtCacheEntries ?? 4096),
     crypto: {
       randomBytes: deps.randomBytes ?? createRandomPool(randomBytes),
       derivedKeys: createDerivedKeyCache(deps.derivedKeyCacheEntries ?? 4096),
