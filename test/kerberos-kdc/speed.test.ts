@@ -325,3 +325,46 @@ describe("KDC with worker threads (createKdcServer workers: 2)", () => {
     expectCreds(readReply(out[2]!, aliceKey(), KeyUsage.AS_REP_ENC_PART));
   });
 });
+
+describe("TCP reply order around a refused record (RFC 4120 §7.2.2)", () => {
+  for (const workers of [0, 2]) {
+    it(`workers: ${workers}: a request then a refused length in one write: its reply, then KRB_ERR_FIELD_TOOLONG, then close`, async () => {
+      const r = createTestRealm();
+      const server = createKdcServer({
+        database: r.db,
+        realm: REALM,
+        krbtgtKeys: [{ etype: 18, kvno: 1, key: r.krbtgtKey }],
+        listen: { address: "127.0.0.1", port: 0 },
+        maxTcpRecordBytes: 4096,
+        workers,
+      });
+      const { port } = await server.start();
+      try {
+        const q = asReq(r, "alice-pw", Date.now(), 1);
+        const head = Buffer.alloc(4);
+        head.writeUInt32BE(100_000, 0);
+        const rec = Buffer.alloc(4 + q.bytes.length);
+        rec.writeUInt32BE(q.bytes.length, 0);
+        rec.set(q.bytes, 4);
+        const out = await new Promise<Buffer>((resolve) => {
+          const chunks: Buffer[] = [];
+          const s = net.connect(port, "127.0.0.1", () => s.write(Buffer.concat([rec, head])));
+          const timer = setTimeout(() => s.destroy(), 5000);
+          s.on("data", (d) => chunks.push(d));
+          s.on("error", () => undefined);
+          s.on("close", () => {
+            clearTimeout(timer);
+            resolve(Buffer.concat(chunks));
+          });
+        });
+        const first = out.readUInt32BE(0);
+        const reply = new Uint8Array(out.subarray(4, 4 + first));
+        expectCreds(readReply(reply, q.key, KeyUsage.AS_REP_ENC_PART));
+        const second = new Uint8Array(out.subarray(8 + first));
+        assert.equal(expectError(second).errorCode, E.KRB_ERR_FIELD_TOOLONG);
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+});

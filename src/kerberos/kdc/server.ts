@@ -125,6 +125,29 @@ function bindUdpSocket(
 
 type Handle = (msg: Uint8Array, t: "udp" | "tcp") => KdcResult | Promise<KdcResult>;
 
+/**
+ * Runs actions in the order given; an action may still be on its way (a promise of it).
+ * With nothing pending, a ready action runs synchronously.
+ */
+function createInOrder(): (step: (() => void) | Promise<() => void>) => void {
+  let pending = 0;
+  let tail: Promise<void> = Promise.resolve();
+  return (step) => {
+    if (pending === 0 && !(step instanceof Promise)) {
+      step();
+      return;
+    }
+    pending++;
+    tail = tail
+      .then(() => step)
+      .then((run) => run())
+      .catch(() => undefined)
+      .finally(() => {
+        pending--;
+      });
+  };
+}
+
 export function createKdcServer(opts: KdcServerOptions): KdcServer {
   const workers = opts.workers ?? 0;
   const pool = workers > 0 ? createKdcPool({ ...opts, workers }) : undefined;
@@ -166,21 +189,23 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
       reject("idle-timeout");
       sock.destroy();
     });
-    // Replies on a connection go out in the order of its requests, however long each takes.
-    let queue: Promise<void> = Promise.resolve();
+    // Replies on a connection go out in the order of its requests, however long each takes
+    // (worker threads); an answer ready at once with nothing pending is written at once.
+    const inOrder = createInOrder();
+    const send = (reply: Uint8Array | undefined) => {
+      if (reply && !sock.destroyed) sock.write(frame(reply));
+    };
     readRecords(
       sock,
       maxRecord,
       (msg) => {
         const r = handle(msg, "tcp");
-        queue = queue.then(async () => {
-          const { reply } = await r;
-          if (reply && !sock.destroyed) sock.write(frame(reply));
-        });
+        inOrder(r instanceof Promise ? r.then((x) => () => send(x.reply)) : () => send(r.reply));
       },
       (len) => {
         reject(len & 0x80000000 ? "extension-bit" : "record-too-long");
-        sock.end(tooLong(`TCP record length ${len} refused (limit ${maxRecord})`));
+        const why = `TCP record length ${len} refused (limit ${maxRecord})`;
+        inOrder(() => sock.end(tooLong(why)));
       },
     );
     sock.on("error", () => reject("socket-error"));
