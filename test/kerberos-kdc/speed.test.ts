@@ -22,6 +22,7 @@ import {
 } from "../../src/kerberos/messages/index.js";
 import { filetimeFromMs, PAC_TYPE, verifyPac } from "../../src/kerberos/pac/index.js";
 import { decodePacContainer } from "../../src/kerberos/pac/pactype.js";
+import { runBin } from "../helpers/cli.js";
 import { sendTcp, sendUdp } from "../kerberos-codec/kdc-proxy.js";
 import {
   buildAsReq,
@@ -367,4 +368,15 @@ describe("TCP reply order around a refused record (RFC 4120 §7.2.2)", () => {
       }
     });
   }
+});
+
+describe("postern kdc --workers: bad input", () => {
+  it("a worker count that is not 0..64 is a usage error (exit 2) naming the option", () => {
+    for (const bad of ["-1", "x", "65"]) {
+      const r = runBin(["kdc", "--db", "/nonexistent.json", "--port", "0", "--workers", bad]);
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err, /--workers/);
+      assert.doesNotMatch(r.err, /\n\s+at /);
+    }
+  });
 });
