@@ -63,8 +63,16 @@ function run(reqs: Uint8Array[], k: number): number {
 
 console.log(`KDC core in process: N=${N}, Node ${process.version}`);
 console.log("| round | AS us/exchange | TGS us/exchange |\n|---|---|---|");
+const best = { as: Infinity, tgs: Infinity };
 for (let round = 1; round <= ROUNDS; round++) {
   const as = run(asReqs(round), round);
   const tgs = run(tgsReqs(round), round);
   console.log(`| ${round} | ${as.toFixed(0)} | ${tgs.toFixed(0)} |`);
+  if (round > 2) {
+    best.as = Math.min(best.as, as);
+    best.tgs = Math.min(best.tgs, tgs);
+  }
 }
+// The least-disturbed warm round (a shared machine only ever adds time).
+if (ROUNDS > 2)
+  console.log(`| best of rounds 3-${ROUNDS} | ${best.as.toFixed(0)} | ${best.tgs.toFixed(0)} |`);

@@ -12,7 +12,9 @@
  *   4. exchanges/s = answered / wall time; CPU per exchange = delta of the server's
  *      utime+stime (/proc/PID/stat) / answered
  *
- * Usage: node dist/bench/kdc.js [N=2000] [CONCURRENCY=8] [WARMUP=100]
+ * Usage: node dist/bench/kdc.js [N=2000] [CONCURRENCY=8] [WARMUP=100] [WORKERS]
+ * (WORKERS: `postern kdc --workers`, worker threads running our KDC core; default the
+ * runner's, one per CPU. MIT's krb5kdc is one process with one thread.)
  * (WARMUP: AS and TGS exchanges sent to each KDC before the measured phases; Node's JIT needs
  * a few thousand to reach steady state, MIT's C code none.)
  */
@@ -37,6 +39,7 @@ import { createMitRealm, freePort } from "../test/kerberos-codec/mit-realm.js";
 const N = Number(process.argv[2] ?? 2000);
 const CONCURRENCY = Number(process.argv[3] ?? 8);
 const WARMUP = Number(process.argv[4] ?? 100);
+const WORKERS = process.argv[5];
 const TIME_LIMIT_MS = 60_000;
 const REALM = "MIT.TEST";
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
@@ -77,6 +80,8 @@ interface PhaseResult {
   wallMs: number;
   cpuMs: number;
   sysMs: number;
+  /** CPU of this load generator (all its threads) during the phase. */
+  genMs: number;
 }
 
 /** CONCURRENCY slots, each a UDP socket sending its share of `reqs` one at a time. */
@@ -90,9 +95,19 @@ async function load(port: number, pid: number, reqs: Uint8Array[]): Promise<Phas
     });
   });
   await Promise.all(socks.map((s) => new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()))));
-  const r: PhaseResult = { answered: 0, ok: 0, errors: 0, lost: 0, wallMs: 0, cpuMs: 0, sysMs: 0 };
+  const r: PhaseResult = {
+    answered: 0,
+    ok: 0,
+    errors: 0,
+    lost: 0,
+    wallMs: 0,
+    cpuMs: 0,
+    sysMs: 0,
+    genMs: 0,
+  };
   let next = 0;
   const cpu0 = cpuMs(pid);
+  const gen0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
     socks.map(async (s, i) => {
@@ -110,6 +125,8 @@ async function load(port: number, pid: number, reqs: Uint8Array[]): Promise<Phas
     }),
   );
   r.wallMs = performance.now() - t0;
+  const gen = process.cpuUsage(gen0);
+  r.genMs = (gen.user + gen.system) / 1000;
   const cpu1 = cpuMs(pid);
   r.cpuMs = cpu1.user + cpu1.sys - cpu0.user - cpu0.sys;
   r.sysMs = cpu1.sys - cpu0.sys;
@@ -159,7 +176,9 @@ function tgsReqs(creds: Creds, n: number): Uint8Array[] {
   );
 }
 
-async function startOurs(dir: string): Promise<{ port: number; child: ChildProcess }> {
+async function startOurs(
+  dir: string,
+): Promise<{ port: number; child: ChildProcess; workers: string }> {
   const port = await freePort();
   const db = path.join(dir, "db.json");
   fs.writeFileSync(
@@ -179,7 +198,16 @@ async function startOurs(dir: string): Promise<{ port: number; child: ChildProce
   const nodeArgs = (process.env.KDC_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const child = spawn(
     process.execPath,
-    [...nodeArgs, BIN, "kdc", "--db", db, "--port", String(port)],
+    [
+      ...nodeArgs,
+      BIN,
+      "kdc",
+      "--db",
+      db,
+      "--port",
+      String(port),
+      ...(WORKERS === undefined ? [] : ["--workers", WORKERS]),
+    ],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },
@@ -191,20 +219,21 @@ async function startOurs(dir: string): Promise<{ port: number; child: ChildProce
   for (let i = 0; i < 200 && !out.includes("listening"); i++)
     await new Promise((r) => setTimeout(r, 25));
   if (!out.includes("listening")) throw new Error(`postern kdc did not start: ${out}`);
-  return { port, child };
+  return { port, child, workers: /workers: (\d+)/.exec(out)?.[1] ?? "?" };
 }
 
 const row = (name: string, kind: string, r: PhaseResult) => {
   const rate = (r.answered / r.wallMs) * 1000;
   const cpu = (r.cpuMs * 1000) / Math.max(1, r.answered);
   const sys = (r.sysMs * 1000) / Math.max(1, r.answered);
-  return { name, kind, rate, cpu, sys, r };
+  const gen = (r.genMs * 1000) / Math.max(1, r.answered);
+  return { name, kind, rate, cpu, sys, gen, r };
 };
 
 async function main() {
   const mit = await createMitRealm("bench");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pkd-bench-"));
-  let ours: { port: number; child: ChildProcess } | undefined;
+  let ours: Awaited<ReturnType<typeof startOurs>> | undefined;
   try {
     mit.ok("kadmin.local", ["-q", "addprinc -pw alice-pw +preauth alice"]);
     mit.ok("kadmin.local", ["-q", "addprinc -randkey host/server1.mit.test"]);
@@ -218,27 +247,28 @@ async function main() {
     await load(mit.port, mitPid, asReqs(WARMUP));
     await load(ours.port, oursPid, tgsReqs(await tgt(ours.port), WARMUP));
     await load(mit.port, mitPid, tgsReqs(await tgt(mit.port), WARMUP));
-    rows.push(row("postern kdc", "AS", await load(ours.port, oursPid, asReqs(N))));
-    rows.push(row("MIT krb5kdc", "AS", await load(mit.port, mitPid, asReqs(N))));
+    const us = `postern kdc (workers: ${ours.workers})`;
+    rows.push(row(us, "AS", await load(ours.port, oursPid, asReqs(N))));
+    rows.push(row("MIT krb5kdc (1 process)", "AS", await load(mit.port, mitPid, asReqs(N))));
     const ourTgs = tgsReqs(await tgt(ours.port), N);
     const mitTgs = tgsReqs(await tgt(mit.port), N);
-    rows.push(row("postern kdc", "TGS", await load(ours.port, oursPid, ourTgs)));
-    rows.push(row("MIT krb5kdc", "TGS", await load(mit.port, mitPid, mitTgs)));
+    rows.push(row(us, "TGS", await load(ours.port, oursPid, ourTgs)));
+    rows.push(row("MIT krb5kdc (1 process)", "TGS", await load(mit.port, mitPid, mitTgs)));
     console.log(
       `KDC bench: N=${N} per phase, ${CONCURRENCY} in flight, ${WARMUP} warm-up, UDP loopback, aes256-cts-hmac-sha1-96, Node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}`,
     );
     console.log(
-      "| server | exchange | answered (ok/err/lost) | exchanges/s | CPU us/exchange | of which system |",
+      "| server | exchange | answered (ok/err/lost) | exchanges/s | CPU us/exchange | of which system | load generator CPU us/exchange |",
     );
-    console.log("|---|---|---|---|---|---|");
+    console.log("|---|---|---|---|---|---|---|");
     for (const x of rows) {
       console.log(
-        `| ${x.name} | ${x.kind} | ${x.r.answered} (${x.r.ok}/${x.r.errors}/${x.r.lost}) | ${x.rate.toFixed(0)} | ${x.cpu.toFixed(0)} | ${x.sys.toFixed(0)} |`,
+        `| ${x.name} | ${x.kind} | ${x.r.answered} (${x.r.ok}/${x.r.errors}/${x.r.lost}) | ${x.rate.toFixed(0)} | ${x.cpu.toFixed(0)} | ${x.sys.toFixed(0)} | ${x.gen.toFixed(0)} |`,
       );
     }
     for (const kind of ["AS", "TGS"]) {
-      const o = rows.find((x) => x.kind === kind && x.name === "postern kdc")!;
-      const m = rows.find((x) => x.kind === kind && x.name === "MIT krb5kdc")!;
+      const o = rows.find((x) => x.kind === kind && x.name === us)!;
+      const m = rows.find((x) => x.kind === kind && x.name !== us)!;
       console.log(
         `${kind}: rate ours/MIT = ${(o.rate / m.rate).toFixed(2)}, CPU per exchange ours/MIT = ${(o.cpu / m.cpu).toFixed(2)}`,
       );

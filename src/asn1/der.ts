@@ -294,6 +294,18 @@ export function readIntegerIn(node: DerNode, min: number, max: number, what: str
   if (node.cls === "universal" && node.tag === UNIVERSAL.INTEGER && node.content.length > 9) {
     throw new Asn1Error(node.path, `${what} out of range (${node.content.length}-octet INTEGER)`);
   }
+  const c = node.content;
+  if (c.length >= 1 && c.length <= 6 && node.cls === "universal" && !node.constructed) {
+    // Up to 48 bits: exact as a number, no BigInt (the checks are readInteger's).
+    if (node.tag !== UNIVERSAL.INTEGER) expectUniversal(node, UNIVERSAL.INTEGER);
+    if (c.length > 1 && ((c[0] === 0 && !(c[1]! & 0x80)) || (c[0] === 0xff && c[1]! & 0x80)))
+      throw new Asn1Error(node.path, "non-minimal INTEGER");
+    let n = c[0]! & 0x80 ? c[0]! - 256 : c[0]!;
+    for (let i = 1; i < c.length; i++) n = n * 256 + c[i]!;
+    if (n < min || n > max)
+      throw new Asn1Error(node.path, `${what} ${n} out of range ${min}..${max}`);
+    return n;
+  }
   const v = readInteger(node);
   if (v < BigInt(min) || v > BigInt(max)) {
     throw new Asn1Error(node.path, `${what} ${v} out of range ${min}..${max}`);
@@ -370,34 +382,38 @@ export function readIA5String(node: DerNode): string {
   return readText(node, UNIVERSAL.IA5_STRING, true);
 }
 
-const TIME_RE = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+/** The decimal number in `c[from..from+len)`, or -1 if any octet is not a digit. */
+function digits(c: Uint8Array, from: number, len: number): number {
+  let v = 0;
+  for (let i = from; i < from + len; i++) {
+    const d = c[i]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
 
 /** GeneralizedTime in the one form RFC 4120 §5.2.3 allows: `YYYYMMDDHHMMSSZ`, UTC. */
 export function readGeneralizedTime(node: DerNode): Date {
   expectUniversal(node, UNIVERSAL.GENERALIZED_TIME);
-  if (node.content.length !== 15) {
-    throw new Asn1Error(
-      node.path,
-      `GeneralizedTime of ${node.content.length} octets is not YYYYMMDDHHMMSSZ`,
-    );
+  const c = node.content;
+  if (c.length !== 15) {
+    throw new Asn1Error(node.path, `GeneralizedTime of ${c.length} octets is not YYYYMMDDHHMMSSZ`);
   }
-  const text = String.fromCharCode(...node.content);
-  const m = TIME_RE.exec(text);
-  if (!m)
+  const text = () => String.fromCharCode(...c);
+  const y = digits(c, 0, 4);
+  const mo = digits(c, 4, 2);
+  const d = digits(c, 6, 2);
+  const h = digits(c, 8, 2);
+  const mi = digits(c, 10, 2);
+  const s = digits(c, 12, 2);
+  if (c[14] !== 0x5a || y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0)
     throw new Asn1Error(
       node.path,
-      `GeneralizedTime ${JSON.stringify(text)} is not YYYYMMDDHHMMSSZ`,
+      `GeneralizedTime ${JSON.stringify(text())} is not YYYYMMDDHHMMSSZ`,
     );
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
   const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  date.setUTCFullYear(y);
+  if (y < 100) date.setUTCFullYear(y);
   if (
     date.getUTCMonth() !== mo - 1 ||
     date.getUTCDate() !== d ||
@@ -405,7 +421,7 @@ export function readGeneralizedTime(node: DerNode): Date {
     date.getUTCMinutes() !== mi ||
     date.getUTCSeconds() !== s
   ) {
-    throw new Asn1Error(node.path, `GeneralizedTime ${text} is not a valid date`);
+    throw new Asn1Error(node.path, `GeneralizedTime ${text()} is not a valid date`);
   }
   return date;
 }

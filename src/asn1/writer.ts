@@ -47,13 +47,25 @@ function putLength(out: Uint8Array, off: number, n: number): number {
 
 /**
  * Room for one element that the caller fills completely. Above 64 octets a fresh
- * Uint8Array would get its own zero-filled backing store (slow to make and to collect);
- * Node's pooled `Buffer.allocUnsafe` slab is used instead, seen as a plain Uint8Array.
+ * Uint8Array would get its own backing store (slow to make and to collect), so elements
+ * up to 8 KiB are carved from a shared 64 KiB slab, the way Node's `Buffer.allocUnsafe`
+ * pool works but 8 times larger: one message's nested elements (a KDC reply copies its
+ * ticket at every level, ~20 KiB in all) then take one backing store instead of several.
+ * The slab is a pure allocation cache: every element is a distinct, fully written view.
  */
+const SLAB_BYTES = 65536;
+const slab = { buf: new ArrayBuffer(0), off: 0 };
+
 function alloc(n: number): Uint8Array {
   if (n <= 64) return new Uint8Array(n);
-  const b = Buffer.allocUnsafe(n);
-  return new Uint8Array(b.buffer, b.byteOffset, n);
+  if (n > 8192) return new Uint8Array(n);
+  if (slab.off + n > slab.buf.byteLength) {
+    slab.buf = new ArrayBuffer(SLAB_BYTES);
+    slab.off = 0;
+  }
+  const out = new Uint8Array(slab.buf, slab.off, n);
+  slab.off += (n + 7) & ~7;
+  return out;
 }
 
 /**

@@ -16,7 +16,7 @@ export interface NdrWriter {
 }
 
 export function createNdrWriter(firstReferent = 0x00020000): NdrWriter {
-  let buf = new Uint8Array(256);
+  let buf = new Uint8Array(1024); // a LOGON_INFO is 500-1,000 bytes: no regrowth
   let dv = new DataView(buf.buffer);
   let len = 0;
   let referent = firstReferent;

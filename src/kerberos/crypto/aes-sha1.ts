@@ -13,11 +13,11 @@
  * with Kc/Ke/Ki = DK(key, usage | 0x99/0xAA/0x55).
  */
 import { aesEcbEncrypt, equalConstantTime, hash, hmac, pbkdf2 } from "../../crypto/primitives.js";
-import { aesCtsDecrypt, aesCtsEncrypt } from "./cts.js";
+import { aesCtsDecrypt, aesCtsEncryptInto } from "./cts.js";
 import { deriveKeyAes, KC, KE, KI, usageConstant } from "./derive.js";
 import type { CryptoDeps, Enctype } from "./enctype.js";
 import { KerberosCryptoError } from "./errors.js";
-import { cached, derivedKeyId } from "./key-cache.js";
+import { cached } from "./key-cache.js";
 import { checkKey, checkRandom } from "./keycheck.js";
 import { iterationsFromParams, toBytes } from "./s2kparams.js";
 
@@ -49,10 +49,8 @@ export const AES256_CTS_HMAC_SHA1_96: Sha1Variant = {
 
 export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype {
   const derive = (key: Uint8Array, usage: number, kind: number) =>
-    cached(
-      deps.derivedKeys,
-      () => derivedKeyId(v.etype, usage, kind, key),
-      () => deriveKeyAes(checkKey(key, v.keyLength, v.name), usageConstant(usage, kind)),
+    cached(deps.derivedKeys, v.etype, usage, kind, key, () =>
+      deriveKeyAes(checkKey(key, v.keyLength, v.name), usageConstant(usage, kind)),
     );
   const checksum = (key: Uint8Array, usage: number, data: Uint8Array) =>
     new Uint8Array(hmac("sha1", derive(key, usage, KC), data).subarray(0, MAC));
@@ -74,14 +72,15 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
     encrypt(key, usage, plaintext, confounder) {
       const conf = confounder ?? deps.randomBytes(CONF);
       if (conf.length !== CONF) throw new RangeError(`confounder length ${conf.length} != 16`);
-      const data = new Uint8Array(CONF + plaintext.length);
-      data.set(conf);
-      data.set(plaintext, CONF);
-      const c = aesCtsEncrypt(derive(key, usage, KE), ZERO_IV, data);
-      const h = hmac("sha1", derive(key, usage, KI), data).subarray(0, MAC);
-      const out = new Uint8Array(c.length + MAC);
-      out.set(c);
-      out.set(h, c.length);
+      // conf | plaintext, zero-padded to whole blocks for CBC; the MAC covers the unpadded bytes.
+      const length = CONF + plaintext.length;
+      const padded = new Uint8Array(Math.ceil(length / 16) * 16);
+      padded.set(conf);
+      padded.set(plaintext, CONF);
+      const out = new Uint8Array(length + MAC);
+      aesCtsEncryptInto(derive(key, usage, KE), ZERO_IV, padded, length, out);
+      const h = hmac("sha1", derive(key, usage, KI), padded.subarray(0, length));
+      out.set(h.subarray(0, MAC), length);
       return out;
     },
     decrypt(key, usage, ciphertext) {

@@ -16,11 +16,11 @@
  *   PRF:      KDF-HMAC-SHA2(key, "prf", input, 256|384)  (the input is the KDF context)
  */
 import { equalConstantTime, type HashAlg, hmac, pbkdf2 } from "../../crypto/primitives.js";
-import { aesCtsDecrypt, aesCtsEncrypt } from "./cts.js";
+import { aesCtsDecrypt, aesCtsEncryptInto } from "./cts.js";
 import { KC, KE, KI, usageConstant } from "./derive.js";
 import type { CryptoDeps, Enctype } from "./enctype.js";
 import { KerberosCryptoError } from "./errors.js";
-import { cached, derivedKeyId } from "./key-cache.js";
+import { cached } from "./key-cache.js";
 import { checkKey, checkRandom } from "./keycheck.js";
 import { iterationsFromParams, toBytes } from "./s2kparams.js";
 
@@ -77,11 +77,8 @@ export function kdfHmacSha2(
 
 export function createAesSha2Enctype(v: Sha2Variant, deps: CryptoDeps): Enctype {
   const derive = (key: Uint8Array, usage: number, kind: number, bytes: number) =>
-    cached(
-      deps.derivedKeys,
-      () => derivedKeyId(v.etype, usage, kind, key),
-      () =>
-        kdfHmacSha2(v.hash, checkKey(key, v.keyLength, v.name), usageConstant(usage, kind), bytes),
+    cached(deps.derivedKeys, v.etype, usage, kind, key, () =>
+      kdfHmacSha2(v.hash, checkKey(key, v.keyLength, v.name), usageConstant(usage, kind), bytes),
     );
   const checksum = (key: Uint8Array, usage: number, data: Uint8Array) =>
     new Uint8Array(
@@ -112,13 +109,13 @@ export function createAesSha2Enctype(v: Sha2Variant, deps: CryptoDeps): Enctype 
     encrypt(key, usage, plaintext, confounder) {
       const conf = confounder ?? deps.randomBytes(CONF);
       if (conf.length !== CONF) throw new RangeError(`confounder length ${conf.length} != 16`);
-      const data = new Uint8Array(CONF + plaintext.length);
-      data.set(conf);
-      data.set(plaintext, CONF);
-      const c = aesCtsEncrypt(derive(key, usage, KE, v.keyLength), ZERO_IV, data);
-      const out = new Uint8Array(c.length + v.macLength);
-      out.set(c);
-      out.set(mac(key, usage, c), c.length);
+      const length = CONF + plaintext.length;
+      const padded = new Uint8Array(Math.ceil(length / 16) * 16);
+      padded.set(conf);
+      padded.set(plaintext, CONF);
+      const out = new Uint8Array(length + v.macLength);
+      aesCtsEncryptInto(derive(key, usage, KE, v.keyLength), ZERO_IV, padded, length, out);
+      out.set(mac(key, usage, out.subarray(0, length)), length);
       return out;
     },
     decrypt(key, usage, ciphertext) {

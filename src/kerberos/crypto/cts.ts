@@ -9,24 +9,44 @@
  *
  * The "next IV" (cipher state) after encryption is C_m, the last full block written.
  */
-import { aesCbcDecrypt, aesCbcEncrypt, aesEcbDecryptSteps } from "../../crypto/primitives.js";
+import { aesCbcDecrypt, aesCbcEncryptParts, aesEcbDecryptSteps } from "../../crypto/primitives.js";
 
 const BLOCK = 16;
 
 /** AES-CTS encryption; `data` must be at least one block (16 bytes). */
 export function aesCtsEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
   if (data.length < BLOCK) throw new RangeError(`AES-CTS: input ${data.length} < 16 bytes`);
-  if (data.length === BLOCK) return new Uint8Array(aesCbcEncrypt(key, iv, data));
-  const m = Math.ceil(data.length / BLOCK);
-  const padded = new Uint8Array(m * BLOCK);
+  const padded = new Uint8Array(Math.ceil(data.length / BLOCK) * BLOCK);
   padded.set(data);
-  const c = aesCbcEncrypt(key, iv, padded);
-  const lastLen = data.length - (m - 1) * BLOCK;
   const out = new Uint8Array(data.length);
+  aesCtsEncryptInto(key, iv, padded, data.length, out);
+  return out;
+}
+
+/**
+ * AES-CTS of the first `length` bytes of `padded` (the data zero-padded to whole blocks),
+ * written to `out[0..length)`: for callers that build the padded input themselves and want
+ * the ciphertext inside a larger buffer (ciphertext | MAC), without intermediate copies.
+ */
+export function aesCtsEncryptInto(
+  key: Uint8Array,
+  iv: Uint8Array,
+  padded: Uint8Array,
+  length: number,
+  out: Uint8Array,
+): void {
+  if (length < BLOCK) throw new RangeError(`AES-CTS: input ${length} < 16 bytes`);
+  const m = Math.ceil(length / BLOCK);
+  const [head, tail] = aesCbcEncryptParts(key, iv, [padded.subarray(0, m * BLOCK)]);
+  const c = tail && tail.length > 0 ? Buffer.concat([head!, tail]) : head!;
+  if (m === 1) {
+    out.set(c.subarray(0, BLOCK), 0);
+    return;
+  }
+  const lastLen = length - (m - 1) * BLOCK;
   out.set(c.subarray(0, (m - 2) * BLOCK), 0);
   out.set(c.subarray((m - 1) * BLOCK, m * BLOCK), (m - 2) * BLOCK);
   out.set(c.subarray((m - 2) * BLOCK, (m - 2) * BLOCK + lastLen), (m - 1) * BLOCK);
-  return out;
 }
 
 /**

@@ -67,4 +67,9 @@ export interface ChecksumType {
 export interface CryptoDeps {
   randomBytes(n: number): Uint8Array;
   derivedKeys?: DerivedKeyCache;
+  /**
+   * Enctype and checksum objects made for these deps, kept by `getEnctype` /
+   * `getChecksumType` so a hot path (a KDC) does not rebuild them per call.
+   */
+  instances?: Map<number, Enctype | ChecksumType>;
 }

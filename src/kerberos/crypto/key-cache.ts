@@ -8,11 +8,31 @@ export interface DerivedKeyCache {
   get(id: string): Uint8Array | undefined;
   set(id: string, key: Uint8Array): void;
   readonly size: number;
+  /**
+   * A fast path in front of the ids: derived keys by base key object and (etype, usage,
+   * kind), for callers that pass the same key object again (a KDC's krbtgt and service
+   * keys). Entries go with the key objects (weak) and hold a copy of the base key, so a key
+   * object whose bytes were changed in place is looked up by id again.
+   */
+  readonly byObject?: WeakMap<Uint8Array, ByObject>;
+}
+
+/** The base key bytes as first seen (a key changed in place is noticed) and its derived keys. */
+interface ByObject {
+  base: Uint8Array;
+  derived: Map<number, Uint8Array>;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export function createDerivedKeyCache(maxEntries = 1024): DerivedKeyCache {
   const map = new Map<string, Uint8Array>();
   return {
+    byObject: new WeakMap(),
     get: (id) => map.get(id),
     set(id, key) {
       if (map.size >= maxEntries) map.delete(map.keys().next().value as string);
@@ -29,17 +49,36 @@ export function derivedKeyId(etype: number, usage: number, kind: number, key: Ui
   return `${etype}:${usage}:${kind}:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("base64")}`;
 }
 
-/** Looks `id` up in `cache` (if any) or computes and stores it. */
+/**
+ * The derived key of `key` for (etype, usage, kind) from `cache` (if any), else `make()`d and
+ * stored: first by key object, then by id (the same bytes in another object).
+ */
 export function cached(
   cache: DerivedKeyCache | undefined,
-  id: () => string,
+  etype: number,
+  usage: number,
+  kind: number,
+  key: Uint8Array,
   make: () => Uint8Array,
 ): Uint8Array {
   if (!cache) return make();
-  const k = id();
-  const hit = cache.get(k);
-  if (hit) return hit;
-  const v = make();
-  cache.set(k, v);
+  const slot = (etype * 65536 + usage) * 256 + kind;
+  let mine = cache.byObject?.get(key);
+  if (mine && !sameBytes(mine.base, key)) mine = undefined;
+  const fast = mine?.derived.get(slot);
+  if (fast) return fast;
+  const k = derivedKeyId(etype, usage, kind, key);
+  let v = cache.get(k);
+  if (!v) {
+    v = make();
+    cache.set(k, v);
+  }
+  if (cache.byObject) {
+    if (!mine) {
+      mine = { base: key.slice(), derived: new Map() };
+      cache.byObject.set(key, mine);
+    }
+    mine.derived.set(slot, v);
+  }
   return v;
 }

@@ -68,6 +68,17 @@ const DEFAULT_DEPS: CryptoDeps = { randomBytes };
 
 /** The implementation of `etype`; throws "unsupported-enctype" with advice otherwise. */
 export function getEnctype(etype: number, deps: CryptoDeps = DEFAULT_DEPS): Enctype {
+  const memo = deps.instances;
+  if (memo === undefined) return makeEnctype(etype, deps);
+  let e = memo.get(etype) as Enctype | undefined;
+  if (e === undefined) {
+    e = makeEnctype(etype, deps);
+    memo.set(etype, e);
+  }
+  return e;
+}
+
+function makeEnctype(etype: number, deps: CryptoDeps): Enctype {
   switch (etype) {
     case 17:
       return createAesSha1Enctype(AES128_CTS_HMAC_SHA1_96, deps);
@@ -106,6 +117,18 @@ const CKSUM_TO_ETYPE: Readonly<Record<number, [number, string]>> = {
 
 /** The keyed checksum `cksumtype`; throws "unsupported-checksum" otherwise. */
 export function getChecksumType(cksumtype: number, deps: CryptoDeps = DEFAULT_DEPS): ChecksumType {
+  const memo = deps.instances;
+  if (memo === undefined) return makeChecksumType(cksumtype, deps);
+  const id = -1 - cksumtype; // negative ids: checksum types, beside the enctypes
+  let c = memo.get(id) as ChecksumType | undefined;
+  if (c === undefined) {
+    c = makeChecksumType(cksumtype, deps);
+    memo.set(id, c);
+  }
+  return c;
+}
+
+function makeChecksumType(cksumtype: number, deps: CryptoDeps): ChecksumType {
   const entry = CKSUM_TO_ETYPE[cksumtype];
   if (entry === undefined) {
     const old = REFUSED_CKSUMTYPES[cksumtype];

@@ -120,7 +120,7 @@ export function handleAsReq(ctx: KdcContext, req: KdcReq): Uint8Array {
   };
   const ticket = sealTicket({
     part,
-    pac: buildPac(client, clientText, now, ctx.config, service.isTgt),
+    pac: buildPac(client, clientText, now, ctx.config, service.isTgt, ctx.logonInfos),
     realm,
     sname: body.sname,
     serverKey: ticketKey(service.keys, nameText(body.sname)),

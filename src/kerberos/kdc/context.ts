@@ -6,7 +6,9 @@ import type { CryptoDeps } from "../crypto/index.js";
 import type { PrincipalName } from "../principal.js";
 import type { ResolvedKdcConfig } from "./config.js";
 import type { PrincipalDatabase, PrincipalKey } from "./database.js";
+import type { LogonInfoCache } from "./pac-issue.js";
 import type { ExpiringCache } from "./replay.js";
+import type { OpenedTgt } from "./tgs-auth.js";
 
 export interface KdcContext {
   config: ResolvedKdcConfig;
@@ -16,6 +18,10 @@ export interface KdcContext {
   crypto: CryptoDeps;
   /** TGS-REQ authenticators seen within the skew window (replay.ts). */
   authenticators: ExpiringCache<true>;
+  /** TGTs already decrypted, by ciphertext (tgs-auth.ts). */
+  tgts?: ExpiringCache<OpenedTgt>;
+  /** Encoded LOGON_INFOs by account content (pac-issue.ts). */
+  logonInfos?: LogonInfoCache;
 }
 
 /** "a/b" from a PrincipalName (MIT text form without realm, unescaped). */

@@ -100,3 +100,8 @@ export function loadKdcDbFile(path: string): LoadedDb {
   }));
   return { file, database, krbtgtKeys };
 }
+
+/** The database of a principal file, for a KDC worker thread (worker-pool.ts workerDatabase). */
+export function openKdcDbFileDatabase(path: unknown): MemoryDatabase {
+  return loadKdcDbFile(String(path)).database;
+}

@@ -12,26 +12,35 @@
  *      (a retransmission; replay.ts), counted as a lookaside hit
  *   5. over UDP, a reply longer than maxUdpReplyBytes -> KRB_ERR_RESPONSE_TOO_BIG, so the
  *      client retries over TCP (RFC 4120 §7.2.1)
+ *
+ * Steps 1-3 are the stateless core (`createKdcCore`, which worker threads run, see
+ * worker-pool.ts); the TGS authenticator replay cache, the lookaside cache and the counters
+ * are the state around it (kdc-state.ts), kept in one place: the core reports the digest of
+ * each TGS authenticator that verified and the state turns a second sighting into
+ * KRB_AP_ERR_REPEAT.
  */
 import { Asn1Error } from "../../asn1/der.js";
 import { randomBytes } from "../../crypto/primitives.js";
 import { createDerivedKeyCache, KerberosCryptoError } from "../crypto/index.js";
 import {
   decodeKrbMessage,
-  KRB_ERROR_CODE,
+  type KRB_ERROR_CODE,
   type KdcReq,
   kdcReqBodyBytes,
   krbErrorName,
 } from "../messages/index.js";
 import { PacError } from "../pac/index.js";
 import { handleAsReq } from "./as-exchange.js";
-import { type KdcConfig, resolveKdcConfig } from "./config.js";
+import { type KdcConfig, type ResolvedKdcConfig, resolveKdcConfig } from "./config.js";
 import { type KdcContext, krbtgtName } from "./context.js";
 import type { PrincipalDatabase } from "./database.js";
 import { KdcError } from "./errors.js";
+import { createLogonInfoCache } from "./pac-issue.js";
 import { createRandomPool } from "./random-pool.js";
-import { createExpiringCache, digestKey } from "./replay.js";
+import { type CoreOutcome, createKdcState, type KdcCounters, type KdcResult } from "./kdc-state.js";
+import { createExpiringCache, type ExpiringCache } from "./replay.js";
 import { buildKrbError, type ErrorContext } from "./reply.js";
+import type { OpenedTgt } from "./tgs-auth.js";
 import { handleTgsReq } from "./tgs-exchange.js";
 
 export interface KdcDeps extends KdcConfig {
@@ -44,37 +53,16 @@ export interface KdcDeps extends KdcConfig {
   /** Bound on the TGS authenticator replay cache and the reply lookaside cache (default 100,000 / 10,000). */
   replayCacheEntries?: number;
   lookasideEntries?: number;
+  /** TGTs kept decrypted for 10 minutes, by ciphertext (default 4096; tgs-auth.ts). */
+  tgtCacheEntries?: number;
 }
 
-export type Transport = "udp" | "tcp";
-
-export interface KdcResult {
-  /** The bytes to send back; absent when the request is dropped. */
-  reply?: Uint8Array;
-  request: "AS-REQ" | "TGS-REQ" | "other";
-  /** KRB-ERROR code sent, if any. */
-  errorCode?: number;
-  /** Why nothing was sent. */
-  drop?: string;
-}
-
-export interface KdcCounters {
-  requests: Record<string, number>;
-  replies: number;
-  errors: Record<string, number>;
-  drops: Record<string, number>;
-  /** TGS-REQs answered from the lookaside cache (the same bytes again: a retransmission). */
-  lookasideHits: number;
-}
+export type { KdcCounters, KdcResult, Transport } from "./kdc-state.js";
 
 export interface Kdc {
-  handle(request: Uint8Array, transport: Transport): KdcResult;
+  handle(request: Uint8Array, transport: "udp" | "tcp"): KdcResult;
   counters(): KdcCounters;
 }
-
-const bump = (m: Record<string, number>, k: string) => {
-  m[k] = (m[k] ?? 0) + 1;
-};
 
 function toKdcError(e: unknown): { err: KdcError; internal: boolean } {
   if (e instanceof KdcError) return { err: e, internal: false };
@@ -89,25 +77,27 @@ function toKdcError(e: unknown): { err: KdcError; internal: boolean } {
   return { err: new KdcError("KRB_ERR_GENERIC", "internal error"), internal: true };
 }
 
-function errorResult(
+function errorOutcome(
   ctx: KdcContext,
-  counters: KdcCounters,
   ec: ErrorContext,
   e: unknown,
   request: KdcResult["request"],
-): KdcResult {
+): CoreOutcome {
   const { err, internal } = toKdcError(e);
-  if (internal) bump(counters.drops, "internal");
-  bump(counters.errors, err.krbError);
   return {
-    reply: buildKrbError(ctx.now(), ec, err.errorCode, err.message, err.eData),
-    request,
-    errorCode: err.errorCode,
+    result: {
+      reply: buildKrbError(ctx.now(), ec, err.errorCode, err.message, err.eData),
+      request,
+      errorCode: err.errorCode,
+    },
+    errorName: err.krbError,
+    errorContext: ec,
+    ...(internal ? { internal } : {}),
   };
 }
 
 /** Steps 1-3 of the flow above for one request. */
-function exchange(ctx: KdcContext, counters: KdcCounters, bytes: Uint8Array): KdcResult {
+function exchange(ctx: KdcContext, bytes: Uint8Array): CoreOutcome {
   const { realm } = ctx.config;
   const fallback: ErrorContext = { realm, sname: krbtgtName(realm) };
   let msg: ReturnType<typeof decodeKrbMessage>;
@@ -115,15 +105,12 @@ function exchange(ctx: KdcContext, counters: KdcCounters, bytes: Uint8Array): Kd
     msg = decodeKrbMessage(bytes);
   } catch (e) {
     const tag = bytes[0];
-    if (tag !== 0x6a && tag !== 0x6c) {
-      bump(counters.drops, "not-kerberos");
-      return { request: "other", drop: "not-kerberos" };
-    }
-    return errorResult(ctx, counters, fallback, e, tag === 0x6a ? "AS-REQ" : "TGS-REQ");
+    if (tag !== 0x6a && tag !== 0x6c) return { result: { request: "other", drop: "not-kerberos" } };
+    return errorOutcome(ctx, fallback, e, tag === 0x6a ? "AS-REQ" : "TGS-REQ");
   }
   if (msg.type !== "AS-REQ" && msg.type !== "TGS-REQ") {
     const e = new KdcError("KRB_AP_ERR_MSG_TYPE", `${msg.type} sent to the KDC`);
-    return errorResult(ctx, counters, fallback, e, "other");
+    return errorOutcome(ctx, fallback, e, "other");
   }
   const req: KdcReq = msg.value;
   const ec: ErrorContext = {
@@ -138,74 +125,71 @@ function exchange(ctx: KdcContext, counters: KdcCounters, bytes: Uint8Array): Kd
       msg.type === "AS-REQ"
         ? handleAsReq(ctx, req)
         : handleTgsReq(ctx, req, kdcReqBodyBytes(bytes));
-    return { reply, request: msg.type };
+    return { result: { reply, request: msg.type }, errorContext: ec };
   } catch (e) {
-    return errorResult(ctx, counters, ec, e, msg.type);
+    return errorOutcome(ctx, ec, e, msg.type);
   }
 }
 
-/** `exchange`, and should even building a KRB-ERROR fail: a counted drop, never a throw. */
-function guarded(ctx: KdcContext, counters: KdcCounters, bytes: Uint8Array): KdcResult {
-  try {
-    return exchange(ctx, counters, bytes);
-  } catch {
-    bump(counters.drops, "internal");
-    return { request: "other", drop: "internal" };
-  }
+export interface KdcCore {
+  readonly config: ResolvedKdcConfig;
+  /** Steps 1-3 for one request; never throws (an unexpected failure is a counted drop). */
+  process(request: Uint8Array): CoreOutcome;
 }
 
-export function createKdc(deps: KdcDeps): Kdc {
+/**
+ * The stateless core. Its context's authenticator "cache" only records the digest of the
+ * authenticator the current request carried (`CoreOutcome.authenticator`): whether that is
+ * a replay is decided by the state (kdc-state.ts), so several cores (worker threads) share
+ * one replay cache.
+ */
+export function createKdcCore(deps: KdcDeps): KdcCore {
   const config = resolveKdcConfig(deps, deps.database);
-  const rnd = deps.randomBytes ?? createRandomPool(randomBytes);
+  let seen: string | undefined;
+  const recorder: ExpiringCache<true> = {
+    get: () => undefined,
+    set: (key) => {
+      seen = key;
+    },
+    size: 0,
+  };
   const ctx: KdcContext = {
     config,
     db: deps.database,
     now: deps.now ?? Date.now,
-    authenticators: createExpiringCache<true>(
-      2 * config.skewMs,
-      deps.replayCacheEntries ?? 100_000,
-    ),
+    authenticators: recorder,
+    logonInfos: createLogonInfoCache(),
+    tgts: createExpiringCache<OpenedTgt>(10 * 60_000, deps.tgtCacheEntries ?? 4096),
     crypto: {
-      randomBytes: rnd,
+      randomBytes: deps.randomBytes ?? createRandomPool(randomBytes),
       derivedKeys: createDerivedKeyCache(deps.derivedKeyCacheEntries ?? 4096),
+      instances: new Map(),
     },
   };
-  const counters: KdcCounters = {
-    requests: {},
-    replies: 0,
-    errors: {},
-    drops: {},
-    lookasideHits: 0,
+  return {
+    config,
+    process(request) {
+      seen = undefined;
+      let out: CoreOutcome;
+      try {
+        out = exchange(ctx, request);
+      } catch {
+        out = { result: { request: "other", drop: "internal" } };
+      }
+      return seen === undefined ? out : { ...out, authenticator: seen };
+    },
   };
-  const lookaside = createExpiringCache<KdcResult>(
-    2 * config.skewMs,
-    deps.lookasideEntries ?? 10_000,
-  );
-  const fallback: ErrorContext = { realm: config.realm, sname: krbtgtName(config.realm) };
+}
 
+export function createKdc(deps: KdcDeps): Kdc {
+  const core = createKdcCore(deps);
+  const state = createKdcState(core.config, deps.now ?? Date.now, deps);
   return {
     handle(request, transport) {
-      const now = ctx.now();
-      const key = request[0] === 0x6c ? digestKey(request) : undefined;
-      const seen = key === undefined ? undefined : lookaside.get(key, now);
-      if (seen) counters.lookasideHits++;
-      const r: KdcResult = seen ? { ...seen } : guarded(ctx, counters, request);
-      if (!seen && key !== undefined && r.reply) lookaside.set(key, { ...r }, now);
-      bump(counters.requests, r.request);
-      if (r.reply && transport === "udp" && r.reply.length > config.maxUdpReplyBytes) {
-        const tooBig = buildKrbError(
-          ctx.now(),
-          fallback,
-          KRB_ERROR_CODE.KRB_ERR_RESPONSE_TOO_BIG,
-          `reply of ${r.reply.length} bytes exceeds ${config.maxUdpReplyBytes} over UDP: use TCP`,
-        );
-        bump(counters.errors, "KRB_ERR_RESPONSE_TOO_BIG");
-        r.reply = tooBig;
-        r.errorCode = KRB_ERROR_CODE.KRB_ERR_RESPONSE_TOO_BIG;
-      }
-      if (r.reply) counters.replies++;
-      return r;
+      const start = state.begin(request);
+      if (start.hit) return state.deliver(start.hit, transport);
+      return state.settle(start, core.process(request), transport);
     },
-    counters: () => structuredClone(counters),
+    counters: () => state.counters(),
   };
 }

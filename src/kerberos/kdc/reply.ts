@@ -33,21 +33,21 @@ export interface RepInput {
 
 /** AS-REP or TGS-REP with the EncKDCRepPart mirroring the ticket (RFC 4120 §3.1.3). */
 export function buildKdcRep(ctx: KdcContext, r: RepInput): Uint8Array {
+  // Optional fields are set only when present (no `delete`: it turns the object into a
+  // slow dictionary-mode one for the encoder).
   const enc: EncKdcRepPart = {
     key: r.part.key,
     lastReq: [{ lrType: 0, lrValue: r.now }],
     nonce: r.body.nonce,
     flags: r.part.flags,
     authtime: r.part.authtime,
-    starttime: r.part.starttime,
     endtime: r.part.endtime,
-    renewTill: r.part.renewTill,
     srealm: r.ticket.realm,
     sname: r.ticket.sname,
-    caddr: r.part.caddr,
   };
-  for (const k of Object.keys(enc) as (keyof EncKdcRepPart)[])
-    if (enc[k] === undefined) delete enc[k];
+  if (r.part.starttime !== undefined) enc.starttime = r.part.starttime;
+  if (r.part.renewTill !== undefined) enc.renewTill = r.part.renewTill;
+  if (r.part.caddr !== undefined) enc.caddr = r.part.caddr;
   const plain = r.kind === "AS" ? encodeEncAsRepPart(enc) : encodeEncTgsRepPart(enc);
   const encPart = {
     etype: r.replyKey.etype,

@@ -13,8 +13,10 @@ import * as dgram from "node:dgram";
 import * as net from "node:net";
 import { KRB_ERROR_CODE } from "../messages/index.js";
 import { krbtgtName } from "./context.js";
-import { createKdc, type KdcCounters, type KdcDeps } from "./kdc.js";
+import { createKdc, type KdcCounters, type KdcDeps, type KdcResult } from "./kdc.js";
 import { buildKrbError } from "./reply.js";
+import { createKdcPool } from "./worker-pool.js";
+import type { WorkerDatabaseSpec } from "./worker.js";
 
 export interface KdcListen {
   /** Default "0.0.0.0". */
@@ -31,6 +33,14 @@ export interface KdcServerOptions extends KdcDeps {
   idleTimeoutMs?: number;
   /** Default 256. */
   maxTcpConnections?: number;
+  /**
+   * Worker threads running the KDC core (worker-pool.ts), e.g. one per CPU; 0 (default):
+   * the core runs in this thread. Sockets, replay/lookaside caches, counters and database
+   * lookups stay in this thread either way. (`now`/`randomBytes` apply only with 0.)
+   */
+  workers?: number;
+  /** With workers: a database each worker opens itself (worker-pool.ts). */
+  workerDatabase?: WorkerDatabaseSpec;
 }
 
 export interface KdcServerCounters extends KdcCounters {
@@ -42,6 +52,8 @@ export interface KdcServer {
   start(): Promise<{ address: string; port: number }>;
   stop(): Promise<void>;
   counters(): KdcServerCounters;
+  /** Worker threads in use (0: the core runs in the server's thread). */
+  readonly workers: number;
 }
 
 function frame(msg: Uint8Array): Buffer {
@@ -111,8 +123,36 @@ function bindUdpSocket(
   });
 }
 
+type Handle = (msg: Uint8Array, t: "udp" | "tcp") => KdcResult | Promise<KdcResult>;
+
+/**
+ * Runs actions in the order given; an action may still be on its way (a promise of it).
+ * With nothing pending, a ready action runs synchronously.
+ */
+function createInOrder(): (step: (() => void) | Promise<() => void>) => void {
+  let pending = 0;
+  let tail: Promise<void> = Promise.resolve();
+  return (step) => {
+    if (pending === 0 && !(step instanceof Promise)) {
+      step();
+      return;
+    }
+    pending++;
+    tail = tail
+      .then(() => step)
+      .then((run) => run())
+      .catch(() => undefined)
+      .finally(() => {
+        pending--;
+      });
+  };
+}
+
 export function createKdcServer(opts: KdcServerOptions): KdcServer {
-  const kdc = createKdc(opts);
+  const workers = opts.workers ?? 0;
+  const pool = workers > 0 ? createKdcPool({ ...opts, workers }) : undefined;
+  const kdc = pool ?? createKdc(opts);
+  const handle: Handle = (msg, t) => kdc.handle(msg, t);
   const address = opts.listen?.address ?? "0.0.0.0";
   const maxRecord = opts.maxTcpRecordBytes ?? 65536;
   const idleMs = opts.idleTimeoutMs ?? 10_000;
@@ -149,16 +189,23 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
       reject("idle-timeout");
       sock.destroy();
     });
+    // Replies on a connection go out in the order of its requests, however long each takes
+    // (worker threads); an answer ready at once with nothing pending is written at once.
+    const inOrder = createInOrder();
+    const send = (reply: Uint8Array | undefined) => {
+      if (reply && !sock.destroyed) sock.write(frame(reply));
+    };
     readRecords(
       sock,
       maxRecord,
       (msg) => {
-        const r = kdc.handle(msg, "tcp");
-        if (r.reply) sock.write(frame(r.reply));
+        const r = handle(msg, "tcp");
+        inOrder(r instanceof Promise ? r.then((x) => () => send(x.reply)) : () => send(r.reply));
       },
       (len) => {
         reject(len & 0x80000000 ? "extension-bit" : "record-too-long");
-        sock.end(tooLong(`TCP record length ${len} refused (limit ${maxRecord})`));
+        const why = `TCP record length ${len} refused (limit ${maxRecord})`;
+        inOrder(() => sock.end(tooLong(why)));
       },
     );
     sock.on("error", () => reject("socket-error"));
@@ -167,8 +214,14 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
 
   const bindUdp = async (port: number) => {
     udp = await bindUdpSocket(address, port, (msg, reply) => {
-      const r = kdc.handle(msg, "udp");
-      if (r.reply) reply(r.reply);
+      const r = handle(msg, "udp");
+      if (!(r instanceof Promise)) {
+        if (r.reply) reply(r.reply);
+        return;
+      }
+      r.then((x) => {
+        if (x.reply && udp) reply(x.reply);
+      }).catch(() => undefined);
     });
     return udp.address().port;
   };
@@ -185,6 +238,7 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
     });
 
   return {
+    workers,
     async start() {
       const port = await bindUdp(opts.listen?.port ?? 88);
       try {
@@ -205,6 +259,7 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
       ]);
       udp = undefined;
       tcp = undefined;
+      await pool?.close();
     },
     counters: () => ({ ...kdc.counters(), ...structuredClone(extra) }),
   };

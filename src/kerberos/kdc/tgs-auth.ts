@@ -19,7 +19,9 @@ import {
   findPaData,
   type KdcReq,
   PA_TYPE,
+  type Ticket,
 } from "../messages/index.js";
+import type { Pac } from "../pac/index.js";
 import type { ResolvedKdcConfig } from "./config.js";
 import { isKrbtgt, nameText } from "./context.js";
 import type { PrincipalKey } from "./database.js";
@@ -31,6 +33,37 @@ export interface TgsAuth {
   tgt: EncTicketPart;
   krbtgtKey: PrincipalKey;
   authenticator: Authenticator;
+  /** The opened TGT as cached: its verified PAC is kept here once checked. */
+  opened: OpenedTgt;
+}
+
+/**
+ * A TGT this KDC decrypted, by its ciphertext: a client uses one TGT for many TGS-REQs,
+ * and the same ciphertext under the same krbtgt key always opens to the same part (it is
+ * integrity-protected), so it is decrypted and its PAC verified once. Everything about the
+ * request (authenticator, skew, replay, times, the client's account) is checked every time.
+ * `pac` is set after the first successful PAC check, in the exchange's order.
+ */
+export interface OpenedTgt {
+  part: EncTicketPart;
+  key: PrincipalKey;
+  pac?: Pac;
+}
+
+function openTgt(
+  ticket: Ticket,
+  cfg: ResolvedKdcConfig,
+  nowMs: number,
+  deps: CryptoDeps,
+  cache: ExpiringCache<OpenedTgt> | undefined,
+): OpenedTgt {
+  if (!cache) return openTicket(ticket, cfg.krbtgtKeys, "krbtgt", deps);
+  const id = `${ticket.encPart.etype}:${ticket.encPart.kvno ?? ""}:${digestKey(ticket.encPart.cipher)}`;
+  const hit = cache.get(id, nowMs);
+  if (hit) return hit;
+  const opened: OpenedTgt = openTicket(ticket, cfg.krbtgtKeys, "krbtgt", deps);
+  cache.set(id, opened, nowMs);
+  return opened;
 }
 
 function decryptAuthenticator(tgt: EncTicketPart, cipher: Uint8Array, deps: CryptoDeps) {
@@ -76,6 +109,7 @@ export function authenticateTgsReq(
   renewing: boolean,
   deps: CryptoDeps,
   seen: ExpiringCache<true>,
+  tgts?: ExpiringCache<OpenedTgt>,
 ): TgsAuth {
   const pa = findPaData(req.padata, PA_TYPE.PA_TGS_REQ);
   if (!pa) throw kdcError("KDC_ERR_PADATA_TYPE_NOSUPP", "TGS-REQ without PA-TGS-REQ");
@@ -85,7 +119,8 @@ export function authenticateTgsReq(
       "KRB_AP_ERR_NOT_US",
       `ticket is for ${nameText(apReq.ticket.sname)}@${apReq.ticket.realm}`,
     );
-  const { part: tgt, key } = openTicket(apReq.ticket, cfg.krbtgtKeys, "krbtgt", deps);
+  const opened = openTgt(apReq.ticket, cfg, nowMs, deps, tgts);
+  const { part: tgt, key } = opened;
   const a = decryptAuthenticator(tgt, apReq.authenticator.cipher, deps);
   if (a.crealm !== tgt.crealm || nameText(a.cname) !== nameText(tgt.cname))
     throw kdcError("KRB_AP_ERR_BADMATCH", "authenticator client differs from the ticket's");
@@ -105,5 +140,5 @@ export function authenticateTgsReq(
   } else if (tgt.endtime.getTime() < nowMs - cfg.skewMs) {
     throw kdcError("KRB_AP_ERR_TKT_EXPIRED", "TGT has expired");
   }
-  return { tgt, krbtgtKey: key, authenticator: a };
+  return { tgt, krbtgtKey: key, authenticator: a, opened };
 }

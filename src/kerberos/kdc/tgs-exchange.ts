@@ -133,7 +133,7 @@ function s4uSelf(
     cname: forUser.userName,
     authtime: new Date(seconds(now)),
   };
-  const pac = buildPac(entry, nameText(forUser.userName), now, ctx.config, false);
+  const pac = buildPac(entry, nameText(forUser.userName), now, ctx.config, false, ctx.logonInfos);
   return { part, pac, cname: forUser.userName, crealm: forUser.userRealm };
 }
 
@@ -153,8 +153,10 @@ export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array
     renewing,
     ctx.crypto,
     ctx.authenticators,
+    ctx.tgts,
   );
-  const pac = checkTgtPac(auth.tgt, auth.krbtgtKey, ctx.crypto);
+  auth.opened.pac ??= checkTgtPac(auth.tgt, auth.krbtgtKey, ctx.crypto);
+  const pac = auth.opened.pac;
   const client = ctx.db.lookup(nameText(auth.tgt.cname), auth.tgt.crealm);
   if (client && !client.enabled)
     throw kdcError("KDC_ERR_CLIENT_REVOKED", `client ${nameText(auth.tgt.cname)} is disabled`);

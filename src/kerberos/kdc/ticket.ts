@@ -15,7 +15,7 @@ import {
   decodeEncTicketPart,
   type EncTicketPart,
   encodeAdIfRelevant,
-  encodeEncTicketPart,
+  encodeEncTicketPartWith,
   type Ticket,
 } from "../messages/index.js";
 import { type Pac, PacError, signPac } from "../pac/index.js";
@@ -43,11 +43,10 @@ export interface SealInput {
 export function sealTicket(s: SealInput): Ticket {
   const serverPacKey = { etype: s.serverKey.etype, key: s.serverKey.key };
   const kdcPacKey = { etype: s.kdcKey.etype, key: s.kdcKey.key };
-  const ticketBytes = s.isTgt
-    ? undefined
-    : encodeEncTicketPart({ ...s.part, authorizationData: pacAd(Uint8Array.of(0)) });
+  const encode = encodeEncTicketPartWith(s.part);
+  const ticketBytes = s.isTgt ? undefined : encode(pacAd(Uint8Array.of(0)));
   const signed = signPac(s.pac, serverPacKey, kdcPacKey, { ticket: ticketBytes, deps: s.deps });
-  const plain = encodeEncTicketPart({ ...s.part, authorizationData: pacAd(signed) });
+  const plain = encode(pacAd(signed));
   const e = getEnctype(s.serverKey.etype, s.deps);
   return {
     realm: s.realm,

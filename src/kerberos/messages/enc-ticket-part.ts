@@ -86,22 +86,34 @@ export function readEncTicketPart(node: DerNode): EncTicketPart {
 }
 
 export function encodeEncTicketPart(p: EncTicketPart): Uint8Array {
-  return derApplication(
-    MSG_TYPE.ENC_TICKET_PART,
-    derFields([
-      [0, derKerberosFlags(p.flags)],
-      [1, derEncryptionKey(p.key)],
-      [2, derRealm(p.crealm)],
-      [3, derPrincipalName(p.cname)],
-      [4, derTransitedEncoding(p.transited)],
-      [5, derKerberosTime(p.authtime)],
-      [6, p.starttime && derKerberosTime(p.starttime)],
-      [7, derKerberosTime(p.endtime)],
-      [8, p.renewTill && derKerberosTime(p.renewTill)],
-      [9, p.caddr && derHostAddresses(p.caddr)],
-      [10, p.authorizationData && derAuthorizationData(p.authorizationData)],
-    ]),
-  );
+  return encodeEncTicketPartWith(p)(p.authorizationData);
+}
+
+/**
+ * An encoder of `p` with varying authorization-data: fields [0]-[9] are encoded once. A KDC
+ * encodes a service ticket's part twice (MS-PAC §2.8.3: once with the PAC replaced by a
+ * zero byte for the ticket signature, once with the signed PAC).
+ */
+export function encodeEncTicketPartWith(
+  p: Omit<EncTicketPart, "authorizationData">,
+): (authorizationData: AuthorizationData | undefined) => Uint8Array {
+  const head: [number, Uint8Array | undefined][] = [
+    [0, derKerberosFlags(p.flags)],
+    [1, derEncryptionKey(p.key)],
+    [2, derRealm(p.crealm)],
+    [3, derPrincipalName(p.cname)],
+    [4, derTransitedEncoding(p.transited)],
+    [5, derKerberosTime(p.authtime)],
+    [6, p.starttime && derKerberosTime(p.starttime)],
+    [7, derKerberosTime(p.endtime)],
+    [8, p.renewTill && derKerberosTime(p.renewTill)],
+    [9, p.caddr && derHostAddresses(p.caddr)],
+  ];
+  return (ad) =>
+    derApplication(
+      MSG_TYPE.ENC_TICKET_PART,
+      derFields([...head, [10, ad && derAuthorizationData(ad)]]),
+    );
 }
 
 export function decodeEncTicketPart(bytes: Uint8Array): EncTicketPart {

@@ -124,8 +124,15 @@ export function decodeWith<T>(bytes: Uint8Array, name: string, read: (node: DerN
 
 /** Drops keys whose value is undefined, so decoded records carry only present fields. */
 export function compact<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
+  // A copy without the absent fields rather than `delete`, which would leave a slow
+  // dictionary-mode object for everything that reads the message afterwards.
+  const src = o as Record<string, unknown>;
+  let absent = false;
+  for (const k in src) if (src[k] === undefined) absent = true;
+  if (!absent) return o;
+  const out: Record<string, unknown> = {};
+  for (const k in src) if (src[k] !== undefined) out[k] = src[k];
+  return out as T;
 }
 
 /**

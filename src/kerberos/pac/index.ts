@@ -12,6 +12,7 @@ export type { PacClientInfo } from "./client-info.js";
 export { PacError, type PacErrorCode } from "./errors.js";
 export { FILETIME_NEVER, filetimeFromMs, filetimeToMs } from "./filetime.js";
 export {
+  encodeLogonInfo,
   type GroupMembership,
   type KerbValidationInfo,
   SE_GROUP_DEFAULT,

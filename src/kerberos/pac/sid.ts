@@ -16,9 +16,10 @@ export function sidToBytes(sid: string): Uint8Array {
   const m = /^S-1-(\d+)((?:-\d+)*)$/i.exec(sid);
   if (!m)
     throw new PacError("pac-malformed", `SID "${sid}" is not of the form S-1-<authority>-<sub>...`);
-  const authority = BigInt(m[1]!);
+  // Numbers, not BigInt: a 48-bit authority is exact in a double (and a longer one is >= 2^48).
+  const authority = Number(m[1]!);
   const subs = m[2] ? m[2].slice(1).split("-").map(Number) : [];
-  if (authority >= 1n << 48n) {
+  if (authority >= 2 ** 48) {
     throw new PacError("pac-malformed", `SID "${sid}": identifier authority exceeds 48 bits`);
   }
   if (subs.length > MAX_SUB_AUTHORITIES || subs.some((s) => !(s >= 0 && s <= 0xffffffff))) {
@@ -31,11 +32,9 @@ export function sidToBytes(sid: string): Uint8Array {
   const dv = new DataView(out.buffer);
   out[0] = 1;
   out[1] = subs.length;
-  dv.setUint16(2, Number(authority >> 32n));
-  dv.setUint32(4, Number(authority & 0xffffffffn));
-  subs.forEach((s, i) => {
-    dv.setUint32(8 + 4 * i, s, true);
-  });
+  dv.setUint16(2, Math.floor(authority / 2 ** 32));
+  dv.setUint32(4, authority % 2 ** 32);
+  for (let i = 0; i < subs.length; i++) dv.setUint32(8 + 4 * i, subs[i]!, true);
   return out;
 }
 
@@ -63,7 +62,7 @@ export function sidFromBytes(bytes: Uint8Array, offset = 0): { sid: string; leng
     );
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, length);
-  const authority = (BigInt(dv.getUint16(2)) << 32n) | BigInt(dv.getUint32(4));
+  const authority = dv.getUint16(2) * 2 ** 32 + dv.getUint32(4);
   const parts = [`S-1-${authority}`];
   for (let i = 0; i < count; i++) parts.push(String(dv.getUint32(8 + 4 * i, true)));
   return { sid: parts.join("-"), length };

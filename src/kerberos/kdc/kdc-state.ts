@@ -1,0 +1,157 @@
+/**
+ * The KDC's state around its stateless core (kdc.ts): the reply lookaside cache, the TGS
+ * authenticator replay cache and the counters. One state serves one core in process
+ * (`createKdc`) or several cores in worker threads (worker-pool.ts), so replay detection
+ * and retransmission answers are the same whichever thread computed a reply:
+ *
+ *   begin(request)     a TGS-REQ whose bytes were answered within the window -> that reply
+ *                      (a retransmission, RFC 4120 §3.3.2 -> §3.2.3: counted lookaside hit)
+ *   settle(outcome)    (the same bytes answered meanwhile, by another worker -> that reply)
+ *                      the core reported the digest of a TGS authenticator that verified:
+ *                      seen before within the window -> KRB_AP_ERR_REPEAT instead of the
+ *                      core's answer, else remembered; then counters, the lookaside entry
+ *                      and KRB_ERR_RESPONSE_TOO_BIG for an oversized UDP reply (§7.2.1)
+ */
+import { KRB_ERROR_CODE } from "../messages/index.js";
+import type { ResolvedKdcConfig } from "./config.js";
+import { krbtgtName } from "./context.js";
+import { createExpiringCache, digestKey } from "./replay.js";
+import { buildKrbError, type ErrorContext } from "./reply.js";
+
+export type Transport = "udp" | "tcp";
+
+export interface KdcResult {
+  /** The bytes to send back; absent when the request is dropped. */
+  reply?: Uint8Array;
+  request: "AS-REQ" | "TGS-REQ" | "other";
+  /** KRB-ERROR code sent, if any. */
+  errorCode?: number;
+  /** Why nothing was sent. */
+  drop?: string;
+}
+
+/** What the core computed for one request (plain data: it crosses thread boundaries). */
+export interface CoreOutcome {
+  result: KdcResult;
+  /** The RFC 4120 §7.5.9 name of the error sent (the counters' key). */
+  errorName?: string;
+  /** An unexpected failure answered with KRB_ERR_GENERIC (also counted as an internal drop). */
+  internal?: boolean;
+  /** Digest of the TGS-REQ authenticator that decrypted and checked (replay cache key). */
+  authenticator?: string;
+  /** For a KRB-ERROR the state sends instead (KRB_AP_ERR_REPEAT). */
+  errorContext?: ErrorContext;
+}
+
+export interface KdcCounters {
+  requests: Record<string, number>;
+  replies: number;
+  errors: Record<string, number>;
+  drops: Record<string, number>;
+  /** TGS-REQs answered from the lookaside cache (the same bytes again: a retransmission). */
+  lookasideHits: number;
+}
+
+export interface KdcBegin {
+  /** Lookaside key of a TGS-REQ. */
+  key?: string;
+  /** The earlier reply to the same bytes. */
+  hit?: KdcResult;
+}
+
+export interface KdcState {
+  begin(request: Uint8Array): KdcBegin;
+  /** A lookaside hit, counted and checked for UDP size like a fresh reply. */
+  deliver(hit: KdcResult, transport: Transport): KdcResult;
+  settle(begin: KdcBegin, outcome: CoreOutcome, transport: Transport): KdcResult;
+  counters(): KdcCounters;
+}
+
+export interface KdcStateLimits {
+  replayCacheEntries?: number;
+  lookasideEntries?: number;
+}
+
+const bump = (m: Record<string, number>, k: string) => {
+  m[k] = (m[k] ?? 0) + 1;
+};
+
+export function createKdcState(
+  config: ResolvedKdcConfig,
+  now: () => number,
+  limits: KdcStateLimits = {},
+): KdcState {
+  const window = 2 * config.skewMs;
+  const authenticators = createExpiringCache<true>(window, limits.replayCacheEntries ?? 100_000);
+  const lookaside = createExpiringCache<KdcResult>(window, limits.lookasideEntries ?? 10_000);
+  const counters: KdcCounters = {
+    requests: {},
+    replies: 0,
+    errors: {},
+    drops: {},
+    lookasideHits: 0,
+  };
+  const fallback: ErrorContext = { realm: config.realm, sname: krbtgtName(config.realm) };
+
+  /** Step 5 and the reply counters, for fresh replies and lookaside hits alike. */
+  const finish = (r: KdcResult, transport: Transport): KdcResult => {
+    bump(counters.requests, r.request);
+    if (r.reply && transport === "udp" && r.reply.length > config.maxUdpReplyBytes) {
+      r.reply = buildKrbError(
+        now(),
+        fallback,
+        KRB_ERROR_CODE.KRB_ERR_RESPONSE_TOO_BIG,
+        `reply of ${r.reply.length} bytes exceeds ${config.maxUdpReplyBytes} over UDP: use TCP`,
+      );
+      bump(counters.errors, "KRB_ERR_RESPONSE_TOO_BIG");
+      r.errorCode = KRB_ERROR_CODE.KRB_ERR_RESPONSE_TOO_BIG;
+    }
+    if (r.reply) counters.replies++;
+    return r;
+  };
+
+  /** The replay cache's verdict on the outcome's authenticator, if it carried one. */
+  const replayChecked = (o: CoreOutcome, at: number): CoreOutcome => {
+    if (o.authenticator === undefined) return o;
+    if (!authenticators.get(o.authenticator, at)) {
+      authenticators.set(o.authenticator, true, at);
+      return o;
+    }
+    const code = KRB_ERROR_CODE.KRB_AP_ERR_REPEAT;
+    const ec = o.errorContext ?? fallback;
+    const reply = buildKrbError(at, ec, code, "TGS-REQ authenticator replayed");
+    return {
+      result: { reply, request: o.result.request, errorCode: code },
+      errorName: "KRB_AP_ERR_REPEAT",
+    };
+  };
+
+  return {
+    begin(request) {
+      if (request[0] !== 0x6c) return {};
+      const key = digestKey(request);
+      const hit = lookaside.get(key, now());
+      return hit ? { key, hit } : { key };
+    },
+    deliver(hit, transport) {
+      counters.lookasideHits++;
+      return finish({ ...hit }, transport);
+    },
+    settle(begin, outcome, transport) {
+      const at = now();
+      // The same bytes answered while these were computed (worker threads): that reply.
+      const done = begin.key === undefined ? undefined : lookaside.get(begin.key, at);
+      if (done) return this.deliver(done, transport);
+      const o = replayChecked(outcome, at);
+      if (o.result.drop) bump(counters.drops, o.result.drop);
+      if (o.internal) bump(counters.drops, "internal");
+      if (o.errorName) bump(counters.errors, o.errorName);
+      const r: KdcResult = { ...o.result };
+      // A copy of its own: the reply may be a view into a larger encoder slab (asn1/writer.ts).
+      if (begin.key !== undefined && r.reply)
+        lookaside.set(begin.key, { ...r, reply: r.reply.slice() }, at);
+      return finish(r, transport);
+    },
+    counters: () => structuredClone(counters),
+  };
+}
