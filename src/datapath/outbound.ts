@@ -63,7 +63,12 @@ function ivFor(sa: OutboundSa, iv: (n: number) => Buffer, b: Buffer): Buffer {
   return b;
 }
 
-export function createOutbound(deps: OutboundDeps): { seal(packet: Buffer): Sealed | null } {
+export interface Outbound {
+  /** `out` overrides deps.out for this packet (the worker's batch slots). */
+  seal(packet: Buffer, out?: Buffer): Sealed | null;
+}
+
+export function createOutbound(deps: OutboundDeps): Outbound {
   const { sad, counters, events } = deps;
   const drop = (reason: DropReason): null => {
     counters.drop(reason);
@@ -74,7 +79,7 @@ export function createOutbound(deps: OutboundDeps): { seal(packet: Buffer): Seal
   const notified = new WeakSet<OutboundSa>();
   let ipId = 0;
   return {
-    seal(packet) {
+    seal(packet, slot) {
       counters.info("tun_packets_in");
       const ip = parseIpPacket(packet);
       if (ip === null) return drop("malformed");
@@ -120,7 +125,9 @@ export function createOutbound(deps: OutboundDeps): { seal(packet: Buffer): Seal
         counters.info("ah_packets_out");
         return { datagram, to: entry.dest, via: "raw" };
       }
-      const out = deps.out ?? Buffer.allocUnsafe(sealedLength(sa.cipher, payload.length));
+      const need = sealedLength(sa.cipher, payload.length);
+      const given = slot ?? deps.out;
+      const out = given !== undefined && given.length >= need ? given : Buffer.allocUnsafe(need);
       const { spi, esn } = sa.record;
       const n = sealEspInto(
         sa.cipher,
