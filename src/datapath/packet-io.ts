@@ -13,6 +13,7 @@
  * msg_iovlen @24, msg_control @32, msg_controllen @40, msg_flags @48 }, msg_len @56.
  * struct iovec (16 bytes): iov_base @0, iov_len @8.
  */
+import { type Coalescer, createCoalescer } from "./gro.js";
 import {
   allocNative,
   EAGAIN,
@@ -23,7 +24,7 @@ import {
   type NativeBlock,
   POLLIN,
 } from "../platform/libc.js";
-import { createTunPort } from "../platform/tun.js";
+import { createTunPort, tunHasVnetHdr, VNET_HDR_BYTES } from "../platform/tun.js";
 import { createUdpPort } from "../platform/udp.js";
 
 export const BATCH = 32;
@@ -56,7 +57,13 @@ export interface PacketIo {
   /** Inbound: datagram i of the last batch, and its source sockaddr_in. */
   datagram(i: number): Buffer;
   from(i: number): Buffer;
+  /** Writes one packet to the TUN (adding the virtio_net_hdr when the fd has one). */
   writeTun(packet: Buffer): boolean;
+  /**
+   * Inbound with a virtio_net_hdr TUN: a coalescer for the opened packets of a batch
+   * (src/datapath/gro.ts); null when the fd has no vnet header.
+   */
+  gro: Coalescer | null;
   /** The native memory (for AES-GCM in place, src/esp/evp-gcm.ts). */
   block: NativeBlock;
 }
@@ -66,17 +73,33 @@ export interface PacketIoFds {
   udpFd: number;
 }
 
+/** A packet whose checksum the kernel left to the device (NEEDS_CSUM): complete it. */
+function completeChecksum(b: Buffer, hdrAt: number, packetAt: number, end: number): void {
+  if (((b[hdrAt] as number) & 1) === 0) return;
+  const start = packetAt + b.readUInt16LE(hdrAt + 6);
+  const field = start + b.readUInt16LE(hdrAt + 8);
+  if (field + 2 > end) return;
+  let sum = 0;
+  let i = start;
+  for (; i + 1 < end; i += 2) sum += ((b[i] as number) << 8) | (b[i + 1] as number);
+  if (i < end) sum += (b[i] as number) << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  b.writeUInt16BE(~sum & 0xffff, field);
+}
+
 /** Lays out the block for one role; the mmsghdr/iovec fields that never change are set here. */
 export function createPacketIo(
   role: "outbound" | "inbound",
   fds: PacketIoFds,
   libc: LibcApi,
+  groFailed: (segments: number) => void = () => {},
 ): PacketIo {
   const at = loadLibcAt();
   const slotBytes = role === "outbound" ? OUT_SLOT : IN_SLOT;
   const RX = HEADROOM;
   const SLOTS = RX + (role === "outbound" ? RX_BYTES : 0);
-  const VEC = SLOTS + BATCH * slotBytes;
+  const GRO = SLOTS + BATCH * slotBytes;
+  const VEC = GRO + (role === "inbound" ? VNET_HDR_BYTES + 65_536 : 0);
   const IOVS = VEC + BATCH * MMSG;
   const NAMES = IOVS + BATCH * IOV;
   const block = allocNative(NAMES + BATCH * SOCKADDR);
@@ -95,7 +118,19 @@ export function createPacketIo(
     put64(IOVS + i * IOV, a + SLOTS + i * slotBytes + (role === "inbound" ? HEADROOM : 0));
     put64(IOVS + i * IOV + 8, role === "inbound" ? IN_SLOT - HEADROOM : 0);
   }
-  const tun = createTunPort(libc, fds.tunFd);
+  const vnet = tunHasVnetHdr(libc, fds.tunFd);
+  const skip = vnet ? VNET_HDR_BYTES : 0;
+  const tun = createTunPort(libc, fds.tunFd, vnet);
+  const writeFrame = (frame: Buffer): boolean => {
+    const where = block.addressOf(frame);
+    return where >= 0 && at.writeAt(fds.tunFd, where, frame.length) === frame.length;
+  };
+  const readOnce = () => {
+    const n = at.readAt(fds.tunFd, a + RX - skip, RX_BYTES + skip);
+    if (n <= skip) return Math.min(n, 0);
+    if (vnet) completeChecksum(b, RX - skip, RX, RX + n - skip);
+    return n - skip;
+  };
   const udp = createUdpPort(libc, fds.udpFd);
   const retry = (fd: number, once: () => number, timeoutMs: number): number => {
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -128,8 +163,7 @@ export function createPacketIo(
   return {
     block,
     rx: b.subarray(RX, RX + RX_BYTES),
-    readTun: (timeoutMs) =>
-      retry(fds.tunFd, () => at.readAt(fds.tunFd, a + RX, RX_BYTES), timeoutMs),
+    readTun: (timeoutMs) => retry(fds.tunFd, readOnce, timeoutMs),
     slot: () => b.subarray(SLOTS + pending * OUT_SLOT, SLOTS + (pending + 1) * OUT_SLOT),
     queue(datagram, to) {
       const where = block.addressOf(datagram);
@@ -155,8 +189,16 @@ export function createPacketIo(
     from: (i) => b.subarray(NAMES + i * SOCKADDR, NAMES + (i + 1) * SOCKADDR),
     writeTun(packet) {
       const where = block.addressOf(packet);
-      if (where < 0) return tun.write(packet);
+      if (where < 0 || vnet) return tun.write(packet);
       return at.writeAt(fds.tunFd, where, packet.length) === packet.length;
     },
+    gro:
+      vnet && role === "inbound"
+        ? createCoalescer({
+            area: b.subarray(GRO, GRO + VNET_HDR_BYTES + 65_536),
+            writeFrame,
+            failed: (n) => groFailed(n),
+          })
+        : null,
   };
 }

@@ -148,9 +148,11 @@ function createInboundLoop(
   emit: (e: DataPathEvent) => void,
   applyPending: () => void,
 ): Loop {
-  const io = createPacketIo("inbound", init, libc);
-  const raw = init.rawFd >= 0 ? createUdpPort(libc, init.rawFd) : null;
   const counters = createCounterWriter(init.counters, init.role);
+  const io = createPacketIo("inbound", init, libc, (n) => {
+    for (let i = 0; i < n; i++) counters.drop("tun_write_failed");
+  });
+  const raw = init.rawFd >= 0 ? createUdpPort(libc, init.rawFd) : null;
   const sad = createSad(loadEvpGcm(io.block) ?? undefined);
   const inbound = createInbound({
     sad,
@@ -162,7 +164,13 @@ function createInboundLoop(
   const ahBuf = Buffer.alloc(65536);
   const ahFrom = Buffer.alloc(16);
   const deliver = (packet: Buffer | null) => {
-    if (packet !== null && !io.writeTun(packet)) counters.drop("tun_write_failed");
+    if (packet === null) return;
+    // Coalescing writes a header in the packet's headroom: only packets in our block have it.
+    if (io.gro !== null && io.block.addressOf(packet) >= 0) io.gro.add(packet);
+    else {
+      io.gro?.flush();
+      if (!io.writeTun(packet)) counters.drop("tun_write_failed");
+    }
   };
   return {
     sad,
@@ -177,6 +185,7 @@ function createInboundLoop(
         if (spi !== 0 && sad.inbound(spi) === undefined) applyPending();
         deliver(inbound.open(d, () => decodeSockaddrIn(io.from(i))));
       }
+      io.gro?.flush();
       if (count > 0 || raw === null) return count > 0;
       const n = raw.tryRecv(ahBuf, ahFrom);
       if (n > 0) deliver(inbound.openAh(ahBuf.subarray(0, n)));
