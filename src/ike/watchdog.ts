@@ -23,7 +23,8 @@ if (Atomics.wait(flag, 0, 0, workerData.ms) === "timed-out") {
 /** Arms a watchdog that kills this process after `ms` unless disarmed. */
 export function startWatchdog(ms: number): Watchdog {
   const flag = new SharedArrayBuffer(4);
-  const worker = new Worker(SOURCE, { eval: true, workerData: { flag, ms } });
+  // execArgv []: the eval source is CommonJS even when the parent runs with --input-type=module.
+  const worker = new Worker(SOURCE, { eval: true, execArgv: [], workerData: { flag, ms } });
   worker.unref();
   worker.on("error", () => undefined);
   return {
