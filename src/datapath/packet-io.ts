@@ -43,6 +43,8 @@ export interface PacketIo {
   rx: Buffer;
   /** Outbound: one packet into `rx`; its length, 0 when none within timeoutMs (0: no wait). */
   readTun(timeoutMs: number): number;
+  /** Outbound: the MSS when the last packet read is a TCP/IPv4 super-packet (TSO), else 0. */
+  rxGsoSize(): number;
   /** Outbound: the slot the next sealed datagram should go to. */
   slot(): Buffer;
   /**
@@ -125,10 +127,14 @@ export function createPacketIo(
     const where = block.addressOf(frame);
     return where >= 0 && at.writeAt(fds.tunFd, where, frame.length) === frame.length;
   };
+  let gsoSize = 0;
   const readOnce = () => {
     const n = at.readAt(fds.tunFd, a + RX - skip, RX_BYTES + skip);
     if (n <= skip) return Math.min(n, 0);
-    if (vnet) completeChecksum(b, RX - skip, RX, RX + n - skip);
+    // virtio_net_hdr: gso_type at +1 (TCPV4 = 1, with the ECN bit 0x80), gso_size at +4.
+    gsoSize =
+      vnet && ((b[RX - skip + 1] as number) & 0x7f) === 1 ? b.readUInt16LE(RX - skip + 4) : 0;
+    if (vnet && gsoSize === 0) completeChecksum(b, RX - skip, RX, RX + n - skip);
     return n - skip;
   };
   const udp = createUdpPort(libc, fds.udpFd);
@@ -164,6 +170,7 @@ export function createPacketIo(
     block,
     rx: b.subarray(RX, RX + RX_BYTES),
     readTun: (timeoutMs) => retry(fds.tunFd, readOnce, timeoutMs),
+    rxGsoSize: () => gsoSize,
     slot: () => b.subarray(SLOTS + pending * OUT_SLOT, SLOTS + (pending + 1) * OUT_SLOT),
     queue(datagram, to) {
       const where = block.addressOf(datagram);

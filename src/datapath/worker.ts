@@ -23,6 +23,7 @@ import { createCounterWriter, type Role } from "./counters.js";
 import type { DataPathEvent } from "./events.js";
 import { createInbound } from "./inbound.js";
 import { createOutbound } from "./outbound.js";
+import { segmentTcp4 } from "./gso.js";
 import { BATCH, createPacketIo } from "./packet-io.js";
 import { createSad, type Sad } from "./sad.js";
 
@@ -111,6 +112,7 @@ function createOutboundLoop(
     : undefined;
   const deps = { sad, counters, events: emit, nowMs: () => Date.now(), randomBytes, onNoSa };
   const outbound = createOutbound(deps);
+  const segment = Buffer.alloc(65_536);
   const failed = (n: number) => {
     for (let i = 0; i < n; i++) counters.drop("send_failed");
   };
@@ -133,7 +135,10 @@ function createOutboundLoop(
       if (n === 0) return false;
       // Read until the TUN is empty (bounded), then send the batch in one system call.
       for (let i = 0; n > 0 && i < 4 * BATCH; i++) {
-        queue(io.rx.subarray(0, n));
+        const mss = io.rxGsoSize();
+        if (mss === 0) queue(io.rx.subarray(0, n));
+        else if (segmentTcp4(io.rx.subarray(0, n), mss, segment, queue) === 0)
+          counters.drop("malformed");
         n = io.readTun(0);
       }
       failed(io.flush());

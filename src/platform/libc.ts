@@ -150,6 +150,8 @@ export interface LibcAt {
   sendmmsgAt(fd: number, vec: number, count: number, flags: number): number;
   /** recvmmsg(2) without a timeout; returns messages received. */
   recvmmsgAt(fd: number, vec: number, count: number, flags: number): number;
+  /** ioctl(2) whose argument is a value, not a pointer (TUNSETOFFLOAD). */
+  ioctlValue(fd: number, request: number, value: number): number;
 }
 
 export function loadLibcAt(): LibcAt {
@@ -163,6 +165,7 @@ export function loadLibcAt(): LibcAt {
     "long recvfrom(int fd, uintptr_t buf, unsigned long len, int flags, uintptr_t addr, uintptr_t alen)",
   );
   const sendmmsg = lib.func("int sendmmsg(int fd, uintptr_t vec, unsigned int n, int flags)");
+  const ioctl = lib.func("int ioctl(int fd, unsigned long req, ...)");
   const recvmmsg = lib.func(
     "int recvmmsg(int fd, uintptr_t vec, unsigned int n, int flags, uintptr_t timeout)",
   );
@@ -173,5 +176,6 @@ export function loadLibcAt(): LibcAt {
     recvfromAt: (fd, a, l, f, from, al) => Number(recvfrom(fd, a, l, f, from, al)),
     sendmmsgAt: (fd, v, n, f) => sendmmsg(fd, v, n, f),
     recvmmsgAt: (fd, v, n, f) => recvmmsg(fd, v, n, f, 0),
+    ioctlValue: (fd, req, value) => ioctl(fd, req, "unsigned long", value),
   };
 }

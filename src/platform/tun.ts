@@ -15,6 +15,7 @@ import {
   F_GETFL,
   F_SETFL,
   type LibcApi,
+  loadLibcAt,
   O_NONBLOCK,
   O_RDWR,
   POLLIN,
@@ -27,6 +28,10 @@ export const IFF_NO_PI = 0x1000;
 export const IFF_VNET_HDR = 0x4000;
 export const TUNGETIFF = 0x800454d2;
 export const VNET_HDR_BYTES = 10;
+export const TUNSETOFFLOAD = 0x400454d0;
+/** TUNSETOFFLOAD flags: we complete checksums and segment TCP/IPv4 ourselves (src/datapath/gso.ts). */
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
 /** struct ifreq is 40 bytes on x86-64: 16-byte name, then a union (flags: short). */
 const IFREQ_SIZE = 40;
 const IFNAMSIZ = 16;
@@ -57,6 +62,9 @@ export function openTun(libc: LibcApi, name: string): TunDevice {
     libc.close(fd);
     throw new PosternError("tun", `TUNSETIFF ${name} failed: errno ${errno}`);
   }
+  // TSO: the kernel's TCP hands over up to 64 KiB per read; the outbound worker cuts it into
+  // segments. Best effort: without it every read is one MTU-sized packet, as before.
+  loadLibcAt().ioctlValue(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4);
   const flags = libc.fcntl(fd, F_GETFL, 0);
   libc.fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   return { name, fd };

@@ -11,6 +11,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { createCoalescer, coalescable } from "../../src/datapath/gro.js";
+import { segmentTcp4 } from "../../src/datapath/gso.js";
 import { ipv4HeaderChecksum } from "../../src/datapath/ippacket.js";
 import { loadEvpGcm } from "../../src/esp/evp-gcm.js";
 import { openEsp, openEspInPlace, sealEsp, sealEspInto } from "../../src/esp/packet.js";
@@ -102,10 +103,11 @@ describe("AES-GCM through libcrypto (RFC 4106), against node:crypto", () => {
 });
 
 /** An IPv4/TCP segment with valid checksums (timestamps option, ACK). */
-function segment(seq: number, payload: Buffer, flags = 0x10, port = 5201): Buffer {
+function segment(seq: number, payload: Buffer, flags = 0x10, port = 5201, id = 0): Buffer {
   const p = Buffer.alloc(20 + 32 + payload.length);
   p[0] = 0x45;
   p.writeUInt16BE(p.length, 2);
+  p.writeUInt16BE(id, 4);
   p[6] = 0x40;
   p[8] = 64;
   p[9] = 6;
@@ -198,5 +200,34 @@ describe("receive coalescing before the TUN write (GRO, virtio_net_hdr GSO_TCPV4
       [800, 1000, 500],
     );
     assert.equal(frames[1]![10 + 33], 0x18, "PSH carried to the merged header");
+  });
+});
+
+describe("segmentation of a TSO super-packet read from the TUN (virtio_net_hdr GSO_TCPV4)", () => {
+  it("RFC 793: cuts it into the segments TCP would have sent (seq, ID, flags, checksums)", () => {
+    const payload = Buffer.from(Array.from({ length: 3 * 1348 + 100 }, (_, i) => i & 0xff));
+    const big = segment(5000, payload, 0x18 | 0x80, 5201, 40);
+    const got: Buffer[] = [];
+    const n = segmentTcp4(big, 1348, Buffer.alloc(65_536), (s) => got.push(Buffer.from(s)));
+    assert.equal(n, 4);
+    const want = [0, 1, 2, 3].map((i) =>
+      segment(
+        5000 + i * 1348,
+        payload.subarray(i * 1348, Math.min(payload.length, (i + 1) * 1348)),
+        (i === 0 ? 0x80 : 0) | 0x10 | (i === 3 ? 0x08 : 0),
+        5201,
+        40 + i,
+      ),
+    );
+    assert.deepEqual(got, want);
+  });
+
+  it("refuses what is not TCP/IPv4", () => {
+    const udp = segment(0, Buffer.alloc(10));
+    udp[9] = 17;
+    assert.equal(
+      segmentTcp4(udp, 1000, Buffer.alloc(65_536), () => assert.fail()),
+      0,
+    );
   });
 });
