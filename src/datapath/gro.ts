@@ -17,6 +17,8 @@
  * csum_start u16, csum_offset u16 (host byte order, little endian here).
  */
 
+import { fold, onesSum } from "./checksum.js";
+
 import { VNET_HDR_BYTES } from "../platform/tun.js";
 
 const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
@@ -26,24 +28,9 @@ const ACK = 0x10;
 const PSH = 0x08;
 const MAX_IP = 65_535;
 
-/** Sum of 16-bit big-endian words of p[from, to) (odd tail padded), not folded. */
-function sum16(p: Uint8Array, from: number, to: number, sum = 0): number {
-  let s = sum;
-  let i = from;
-  for (; i + 1 < to; i += 2) s += ((p[i] as number) << 8) | (p[i + 1] as number);
-  if (i < to) s += (p[i] as number) << 8;
-  return s;
-}
-
-function fold(sum: number): number {
-  let s = sum;
-  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
-  return s;
-}
-
 /** RFC 793 pseudo-header sum for an IPv4 packet at p (header `ihl` bytes), TCP length `len`. */
 function pseudoSum(p: Uint8Array, len: number): number {
-  return sum16(p, 12, 20) + TCP + len;
+  return onesSum(p, 12, 20) + TCP + len;
 }
 
 /** A TCP segment's coalescing facts, or null when it must be written alone. */
@@ -65,7 +52,7 @@ export function coalescable(p: Uint8Array): Segment | null {
   const flags = p[33] as number;
   const payloadBytes = total - 20 - thl;
   if (thl < 20 || payloadBytes <= 0 || (flags & ~PSH) !== ACK) return null;
-  if (fold(sum16(p, 20, total, pseudoSum(p, total - 20))) !== 0xffff) return null;
+  if (fold(onesSum(p, 20, total, pseudoSum(p, total - 20))) !== 0xffff) return null;
   const seq =
     (p[24] as number) * 2 ** 24 +
     (((p[25] as number) << 16) | ((p[26] as number) << 8) | (p[27] as number));
@@ -125,7 +112,7 @@ export function createCoalescer(deps: GroDeps): Coalescer {
       const p = area.subarray(VNET_HDR_BYTES, VNET_HDR_BYTES + length);
       p.writeUInt16BE(length, 2);
       p.writeUInt16BE(0, 10);
-      p.writeUInt16BE(~fold(sum16(p, 0, 20)) & 0xffff, 10);
+      p.writeUInt16BE(~fold(onesSum(p, 0, 20)) & 0xffff, 10);
       p.writeUInt16BE(fold(pseudoSum(p, length - 20)), 36); // partial: the pseudo-header only
       area[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
       area[1] = VIRTIO_NET_HDR_GSO_TCPV4;

@@ -10,24 +10,12 @@
  * in, segments out through `each`.
  */
 
+import { fold, onesSum } from "./checksum.js";
+
 const TCP = 6;
 const FIN = 0x01;
 const PSH = 0x08;
 const CWR = 0x80;
-
-function sum16(p: Uint8Array, from: number, to: number, sum: number): number {
-  let s = sum;
-  let i = from;
-  for (; i + 1 < to; i += 2) s += ((p[i] as number) << 8) | (p[i + 1] as number);
-  if (i < to) s += (p[i] as number) << 8;
-  return s;
-}
-
-function fold(sum: number): number {
-  let s = sum;
-  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
-  return s;
-}
 
 /**
  * Cuts `p` (an IPv4 TCP packet) into segments of `mss` payload bytes, built one at a time in
@@ -59,15 +47,15 @@ export function segmentTcp4(
     scratch.writeUInt16BE(total, 2);
     scratch.writeUInt16BE((id + i) & 0xffff, 4);
     scratch.writeUInt16BE(0, 10);
-    scratch.writeUInt16BE(~fold(sum16(scratch, 0, ihl, 0)) & 0xffff, 10);
+    scratch.writeUInt16BE(~fold(onesSum(scratch, 0, ihl, 0)) & 0xffff, 10);
     scratch.writeUInt32BE((seq + i * mss) % 2 ** 32, ihl + 4);
     let f = flags;
     if (i > 0) f &= ~CWR;
     if (i < count - 1) f &= ~(FIN | PSH);
     scratch[ihl + 13] = f;
     scratch.writeUInt16BE(0, ihl + 16);
-    const pseudo = sum16(scratch, 12, 20, TCP + (total - ihl));
-    scratch.writeUInt16BE(~fold(sum16(scratch, ihl, total, pseudo)) & 0xffff, ihl + 16);
+    const pseudo = onesSum(scratch, 12, 20, TCP + (total - ihl));
+    scratch.writeUInt16BE(~fold(onesSum(scratch, ihl, total, pseudo)) & 0xffff, ihl + 16);
     each(scratch.subarray(0, total));
   }
   return count;
