@@ -12,10 +12,10 @@
  * Never throws per packet: a failure is a counted drop and a null result.
  */
 import { readAhHeader, verifyAh } from "../esp/ah.js";
-import { NEXT_HEADER_NONE, openEsp, readEspHeader } from "../esp/packet.js";
+import { NEXT_HEADER_NONE, openEsp, openEspInPlace, readEspHeader } from "../esp/packet.js";
 import type { CounterWriter, DropReason } from "./counters.js";
 import type { EventSink } from "./events.js";
-import { buildIpPacket, parseIpPacket } from "./ippacket.js";
+import { buildIpPacket, ipHeaderBytes, parseIpPacket, writeIpHeader } from "./ippacket.js";
 import type { InboundEntry, Sad } from "./sad.js";
 import { selectorMatches } from "./spd.js";
 
@@ -24,6 +24,32 @@ export interface InboundDeps {
   counters: CounterWriter;
   events: EventSink;
   nowMs: () => number;
+  /**
+   * The worker's zero-copy mode: a datagram may be decrypted where it lies, and its buffer
+   * has at least 40 bytes before it, where transport mode writes the IP header. The result
+   * is then a view, valid until the caller reuses its buffer.
+   */
+  inPlace?: boolean;
+}
+
+/** Transport mode: the IP header rebuilt right before the payload when there is room, else a copy. */
+function withIpHeader(
+  entry: InboundEntry,
+  nextHeader: number,
+  payload: Buffer,
+  datagram: Buffer,
+  inPlace: boolean,
+): Buffer {
+  const h = ipHeaderBytes(entry.peerBytes);
+  if (
+    !inPlace ||
+    payload.buffer !== datagram.buffer ||
+    payload.byteOffset - h < datagram.byteOffset - 40
+  )
+    return buildIpPacket(entry.peerBytes, entry.localBytes, nextHeader, payload);
+  const packet = Buffer.from(payload.buffer, payload.byteOffset - h, h + payload.length);
+  writeIpHeader(packet, 0, entry.peerBytes, entry.localBytes, nextHeader, payload.length);
+  return packet;
 }
 
 export type Classified = "esp" | "ike" | "keepalive";
@@ -57,6 +83,7 @@ export function createInbound(deps: InboundDeps): Inbound {
     seq: number,
     nextHeader: number,
     payload: Buffer,
+    datagram: Buffer,
   ): Buffer | null => {
     const { sa } = entry;
     sa.replay?.accept(seq);
@@ -66,7 +93,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       if (nextHeader !== 4 && nextHeader !== 41) return drop("malformed");
       packet = payload;
     } else {
-      packet = buildIpPacket(entry.peerBytes, entry.localBytes, nextHeader, payload);
+      packet = withIpHeader(entry, nextHeader, payload, datagram, deps.inPlace === true);
     }
     const ip = parseIpPacket(packet);
     if (ip === null) return drop("malformed");
@@ -105,10 +132,11 @@ export function createInbound(deps: InboundDeps): Inbound {
       if (sa.lifetime.expired()) return drop("sa_expired");
       const seq = sa.replay === null ? header.seq : sa.replay.check(header.seq);
       if (seq === null) return drop("replay");
-      const opened = openEsp(sa.cipher, datagram, Math.floor(seq / 2 ** 32), sa.record.esn);
+      const open = deps.inPlace ? openEspInPlace : openEsp;
+      const opened = open(sa.cipher, datagram, Math.floor(seq / 2 ** 32), sa.record.esn);
       if (opened === "auth_failed") return drop("auth_failed");
       if (opened === "malformed") return drop("malformed");
-      return deliver(entry, seq, opened.nextHeader, opened.payload);
+      return deliver(entry, seq, opened.nextHeader, opened.payload, datagram);
     },
 
     openAh(packet) {
@@ -124,7 +152,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       if (seq === null) return drop("replay");
       const verdict = verifyAh(ah, packet, h, Math.floor(seq / 2 ** 32), sa.record.esn);
       if (verdict !== "ok") return drop(verdict);
-      return deliver(entry, seq, h.nextHeader, packet.subarray(h.payloadAt));
+      return deliver(entry, seq, h.nextHeader, packet.subarray(h.payloadAt), packet);
     },
   };
 }

@@ -87,6 +87,40 @@ export function ipv4HeaderChecksum(h: Uint8Array, length = 20): number {
   return ~sum & 0xffff;
 }
 
+/** Bytes of the header writeIpHeader writes for addresses of this length. */
+export const ipHeaderBytes = (src: Uint8Array): number => (src.length === 4 ? 20 : 40);
+
+/** Writes the transport-mode header at `out[at]` for a payload of `payloadBytes` that follows it. */
+export function writeIpHeader(
+  out: Buffer,
+  at: number,
+  src: Uint8Array,
+  dst: Uint8Array,
+  protocol: number,
+  payloadBytes: number,
+): void {
+  if (src.length === 4) {
+    out[at] = 0x45;
+    out[at + 1] = 0;
+    out.writeUInt16BE(20 + payloadBytes, at + 2);
+    out.writeUInt32BE(0, at + 4);
+    out[at + 6] = 0x40; // DF, as the sender's TCP set it (path MTU discovery stays ours)
+    out[at + 8] = 64;
+    out[at + 9] = protocol;
+    out.writeUInt16BE(0, at + 10);
+    out.set(src, at + 12);
+    out.set(dst, at + 16);
+    out.writeUInt16BE(ipv4HeaderChecksum(out.subarray(at, at + 20)), at + 10);
+    return;
+  }
+  out.writeUInt32BE(0x60000000, at);
+  out.writeUInt16BE(payloadBytes, at + 4);
+  out[at + 6] = protocol;
+  out[at + 7] = 64;
+  out.set(src, at + 8);
+  out.set(dst, at + 24);
+}
+
 /** Header + payload for transport-mode decapsulation: src/dst from the SA, TTL 64. */
 export function buildIpPacket(
   src: Uint8Array,
@@ -94,30 +128,10 @@ export function buildIpPacket(
   protocol: number,
   payload: Uint8Array,
 ): Buffer {
-  if (src.length === 4) {
-    const out = Buffer.allocUnsafe(20 + payload.length);
-    out[0] = 0x45;
-    out[1] = 0;
-    out.writeUInt16BE(20 + payload.length, 2);
-    out.writeUInt32BE(0, 4);
-    out[6] = 0x40; // DF, as the sender's TCP set it (path MTU discovery stays ours)
-    out[8] = 64;
-    out[9] = protocol;
-    out.writeUInt16BE(0, 10);
-    out.set(src, 12);
-    out.set(dst, 16);
-    out.writeUInt16BE(ipv4HeaderChecksum(out), 10);
-    out.set(payload, 20);
-    return out;
-  }
-  const out = Buffer.allocUnsafe(40 + payload.length);
-  out.writeUInt32BE(0x60000000, 0);
-  out.writeUInt16BE(payload.length, 4);
-  out[6] = protocol;
-  out[7] = 64;
-  out.set(src, 8);
-  out.set(dst, 24);
-  out.set(payload, 40);
+  const h = ipHeaderBytes(src);
+  const out = Buffer.allocUnsafe(h + payload.length);
+  writeIpHeader(out, 0, src, dst, protocol, payload.length);
+  out.set(payload, h);
   return out;
 }
 

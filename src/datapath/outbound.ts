@@ -8,7 +8,7 @@
  * Never throws per packet: a failure is a counted drop and a null result.
  */
 import { sealAh } from "../esp/ah.js";
-import { sealEsp } from "../esp/packet.js";
+import { sealedLength, sealEspInto } from "../esp/packet.js";
 import type { OutboundSa } from "../esp/sa.js";
 import type { CounterWriter, DropReason } from "./counters.js";
 import type { EventSink } from "./events.js";
@@ -24,6 +24,11 @@ export interface OutboundDeps {
   randomBytes: (n: number) => Buffer;
   /** ACQUIRE hook: a packet with no outbound SA; true = taken (not counted as a drop). */
   onNoSa?: (packet: Buffer) => boolean;
+  /**
+   * Where to seal (the worker's native memory, >= 66,000 bytes): the returned datagram is
+   * then a view into it, valid until the next call. Without it each datagram is new.
+   */
+  out?: Buffer;
 }
 
 export interface Sealed {
@@ -49,27 +54,32 @@ function createIvSource(randomBytes: (n: number) => Buffer): (n: number) => Buff
   };
 }
 
-function ivFor(sa: OutboundSa, iv: (n: number) => Buffer): Buffer {
+function ivFor(sa: OutboundSa, iv: (n: number) => Buffer, b: Buffer): Buffer {
   const n = sa.cipher.spec.ivBytes;
   if (n !== 8) return iv(n);
   // RFC 4106 §3.1: the GCM IV must never repeat under a key; the sequence number is unique.
-  const b = Buffer.allocUnsafe(8);
   b.writeUInt32BE(Math.floor(sa.seq / 2 ** 32), 0);
   b.writeUInt32BE(sa.seq % 2 ** 32, 4);
   return b;
 }
 
-export function createOutbound(deps: OutboundDeps): { seal(packet: Buffer): Sealed | null } {
+export interface Outbound {
+  /** `out` overrides deps.out for this packet (the worker's batch slots). */
+  seal(packet: Buffer, out?: Buffer): Sealed | null;
+}
+
+export function createOutbound(deps: OutboundDeps): Outbound {
   const { sad, counters, events } = deps;
   const drop = (reason: DropReason): null => {
     counters.drop(reason);
     return null;
   };
   const iv = createIvSource(deps.randomBytes);
+  const seqIv = Buffer.alloc(8);
   const notified = new WeakSet<OutboundSa>();
   let ipId = 0;
   return {
-    seal(packet) {
+    seal(packet, slot) {
       counters.info("tun_packets_in");
       const ip = parseIpPacket(packet);
       if (ip === null) return drop("malformed");
@@ -115,15 +125,22 @@ export function createOutbound(deps: OutboundDeps): { seal(packet: Buffer): Seal
         counters.info("ah_packets_out");
         return { datagram, to: entry.dest, via: "raw" };
       }
-      const datagram = sealEsp(
+      const need = sealedLength(sa.cipher, payload.length);
+      const given = slot ?? deps.out;
+      const out = given !== undefined && given.length >= need ? given : Buffer.allocUnsafe(need);
+      const { spi, esn } = sa.record;
+      const n = sealEspInto(
         sa.cipher,
-        sa.record.spi,
+        spi,
         sa.seq,
-        sa.record.esn,
+        esn,
         payload,
         nextHeader,
-        ivFor(sa, iv),
+        ivFor(sa, iv, seqIv),
+        out,
       );
+      if (n < 0) return drop("send_failed");
+      const datagram = out.subarray(0, n);
       counters.sa(sa.slot, packet.length);
       counters.info("esp_packets_out");
       return { datagram, to: entry.dest, via: "udp" };

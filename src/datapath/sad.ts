@@ -11,6 +11,7 @@ import {
   createOutboundSa,
 } from "../esp/sa.js";
 import { type CompiledSelector, compileSelector, createSpd, type Spd } from "./spd.js";
+import type { EvpGcm } from "../esp/evp-gcm.js";
 import type { IpPacketInfo } from "./ippacket.js";
 import { addressBytes } from "./ippacket.js";
 import { encodeSockaddrIn } from "../platform/udp.js";
@@ -41,7 +42,8 @@ export interface Sad {
   inboundEntries(): InboundEntry[];
 }
 
-export function createSad(): Sad {
+/** `gcm`: AES-GCM through libcrypto for the SAs' ciphers (the worker threads pass it). */
+export function createSad(gcm?: EvpGcm): Sad {
   const inbound = new Map<number, InboundEntry>();
   const outbound = new Map<number, OutboundEntry>();
   const spd: Spd<OutboundEntry> = createSpd();
@@ -50,8 +52,9 @@ export function createSad(): Sad {
   return {
     add(record, slot, nowMs) {
       if (record.direction === "in") {
+        inbound.get(record.spi)?.sa.cipher.free?.();
         inbound.set(record.spi, {
-          sa: createInboundSa(record, slot, nowMs),
+          sa: createInboundSa(record, slot, nowMs, gcm),
           selectors: compiled(record),
           peerBytes: addressBytes(record.peer) ?? new Uint8Array(4),
           localBytes: addressBytes(record.local) ?? new Uint8Array(4),
@@ -60,7 +63,7 @@ export function createSad(): Sad {
       }
       this.remove("out", record.spi);
       const entry: OutboundEntry = {
-        sa: createOutboundSa(record, slot, nowMs),
+        sa: createOutboundSa(record, slot, nowMs, gcm),
         dest: encodeSockaddrIn({
           address: record.peer,
           port: record.protocol === "ah" ? 0 : (record.encap?.peerPort ?? 4500),
@@ -73,11 +76,13 @@ export function createSad(): Sad {
     },
     remove(direction, spi) {
       if (direction === "in") {
+        inbound.get(spi)?.sa.cipher.free?.();
         inbound.delete(spi);
         return;
       }
       const entry = outbound.get(spi);
       if (entry === undefined) return;
+      entry.sa.cipher.free?.();
       outbound.delete(spi);
       spd.removeWhere((e) => e === entry);
     },

@@ -92,13 +92,27 @@ export function steeringRuleset(
   ].join("\n");
 }
 
+/** Packets the TUN queues for the outbound worker (docs/datapath.md "MTU and queues"). */
+export const TUN_TXQUEUELEN = 4096;
+
 /** Brings the TUN up and installs the rule, the route table and the nft chain. */
 export function applySteering(
   net: NetConfig,
   cfg: SteeringConfig,
   selectors: TrafficSelector[],
 ): void {
-  net.ip(["link", "set", cfg.tun, "mtu", String(cfg.mtu), "up"]);
+  // A queue of 500 (the default) overflows while the outbound worker waits for a CPU: each
+  // overflow is a TCP loss. 4,096 packets (~6 MB) rides out a time slice on a busy host.
+  net.ip([
+    "link",
+    "set",
+    cfg.tun,
+    "mtu",
+    String(cfg.mtu),
+    "txqueuelen",
+    String(TUN_TXQUEUELEN),
+    "up",
+  ]);
   // Opened packets arrive on the TUN from addresses routed elsewhere: strict reverse-path
   // filtering would drop them. The effective value is max(all, dev): 0 on the TUN, and
   // loose (2) instead of strict (1) for "all".

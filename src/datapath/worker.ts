@@ -16,13 +16,15 @@ import {
 } from "node:worker_threads";
 import { randomBytes } from "../crypto/primitives.js";
 import type { SaRecord } from "../esp/sa.js";
-import { loadLibc } from "../platform/libc.js";
-import { createTunPort } from "../platform/tun.js";
+import { loadEvpGcm } from "../esp/evp-gcm.js";
+import { type LibcApi, loadLibc } from "../platform/libc.js";
 import { createUdpPort, decodeSockaddrIn } from "../platform/udp.js";
 import { createCounterWriter, type Role } from "./counters.js";
 import type { DataPathEvent } from "./events.js";
 import { createInbound } from "./inbound.js";
 import { createOutbound } from "./outbound.js";
+import { segmentTcp4 } from "./gso.js";
+import { BATCH, createPacketIo } from "./packet-io.js";
 import { createSad, type Sad } from "./sad.js";
 
 export interface WorkerInit {
@@ -85,15 +87,23 @@ function tickLifetimes(
   }
 }
 
-export function runWorker(init: WorkerInit, emit: (e: DataPathEvent) => void): void {
-  const libc = loadLibc();
-  const tun = createTunPort(libc, init.tunFd);
-  const udp = createUdpPort(libc, init.udpFd);
+interface Loop {
+  sad: Sad;
+  /** Seal and send one packet now (ACQUIRE injections). */
+  sendOut(packet: Buffer): void;
+  /** One pass: handle what is there (waiting up to POLL_MS); false when nothing came. */
+  step(): boolean;
+}
+
+function createOutboundLoop(
+  init: WorkerInit,
+  libc: LibcApi,
+  emit: (e: DataPathEvent) => void,
+): Loop {
+  const io = createPacketIo("outbound", init, libc);
   const raw = init.rawFd >= 0 ? createUdpPort(libc, init.rawFd) : null;
-  const stop = new Int32Array(init.control);
   const counters = createCounterWriter(init.counters, init.role);
-  const sad = createSad();
-  const nowMs = () => Date.now();
+  const sad = createSad(loadEvpGcm(io.block) ?? undefined);
   // A packet with no SA may belong to an SA that IKE has just handed over (a reply to the
   // first packet the peer sent through it): the pending commands are applied and the packet
   // tried once more before it becomes an ACQUIRE.
@@ -109,52 +119,128 @@ export function runWorker(init: WorkerInit, emit: (e: DataPathEvent) => void): v
         return true;
       }
     : undefined;
-  const outbound = createOutbound({ sad, counters, events: emit, nowMs, randomBytes, onNoSa });
-  const inbound = createInbound({ sad, counters, events: emit, nowMs });
-  const buf = Buffer.alloc(65536);
-  const from = Buffer.alloc(16);
-  let sinceControl = 0;
-  let lastTick = nowMs();
-  const sendOut = (packet: Buffer) => {
-    firstTry = true;
+  const deps = { sad, counters, events: emit, nowMs: () => Date.now(), randomBytes, onNoSa };
+  const outbound = createOutbound(deps);
+  const segment = Buffer.alloc(65_536);
+  const failed = (n: number) => {
+    for (let i = 0; i < n; i++) counters.drop("send_failed");
+  };
+  const queue = (packet: Buffer) => {
+    firstTry = init.acquire === true;
     missed = false;
-    let sealed = outbound.seal(packet);
+    let sealed = outbound.seal(packet, io.slot());
     firstTry = false;
     if (missed) {
-      applyCommands(init.port, sad, nowMs(), sendOut);
-      sealed = outbound.seal(packet);
+      applyCommands(init.port, sad, Date.now(), sendOut);
+      sealed = outbound.seal(packet, io.slot());
     }
-    const port = sealed?.via === "raw" ? raw : udp;
-    if (sealed !== null && !port?.send(sealed.datagram, sealed.to)) counters.drop("send_failed");
+    if (sealed === null) return;
+    if (sealed.via === "raw") {
+      failed(io.flush());
+      if (!raw?.send(sealed.datagram, sealed.to)) counters.drop("send_failed");
+    } else failed(io.queue(sealed.datagram, sealed.to));
   };
-  applyCommands(init.port, sad, lastTick, sendOut);
-  while (Atomics.load(stop, 0) === 0) {
-    let n: number;
-    if (init.role === "outbound") {
-      n = tun.read(buf, POLL_MS);
-      if (n > 0) sendOut(buf.subarray(0, n));
-    } else {
-      n = raw === null ? udp.recv(buf, from, POLL_MS) : udp.tryRecv(buf, from);
-      let packet: Buffer | null = null;
-      // An SPI we do not know yet may belong to an SA IKE has just handed over (its answer
-      // can reach the peer before our next poll): apply pending commands first.
-      if (n >= 8 && buf.readUInt32BE(0) !== 0 && sad.inbound(buf.readUInt32BE(0)) === undefined)
-        applyCommands(init.port, sad, nowMs(), sendOut);
-      if (n > 0) packet = inbound.open(buf.subarray(0, n), () => decodeSockaddrIn(from));
-      else if (raw !== null) {
-        n = raw.tryRecv(buf, from);
-        if (n > 0) packet = inbound.openAh(buf.subarray(0, n));
-        else libc.pollIn([init.udpFd, init.rawFd], POLL_MS);
+  const sendOut = (packet: Buffer) => {
+    queue(packet);
+    failed(io.flush());
+  };
+  return {
+    sad,
+    sendOut,
+    step() {
+      let n = io.readTun(POLL_MS);
+      if (n === 0) return false;
+      // Read until the TUN is empty (bounded), then send the batch in one system call.
+      for (let i = 0; n > 0 && i < 4 * BATCH; i++) {
+        const mss = io.rxGsoSize();
+        if (mss === 0) queue(io.rx.subarray(0, n));
+        else if (segmentTcp4(io.rx.subarray(0, n), mss, segment, queue) === 0)
+          counters.drop("malformed");
+        n = io.readTun(0);
       }
-      if (packet !== null && !tun.write(packet)) counters.drop("tun_write_failed");
+      failed(io.flush());
+      return true;
+    },
+  };
+}
+
+function createInboundLoop(
+  init: WorkerInit,
+  libc: LibcApi,
+  emit: (e: DataPathEvent) => void,
+  applyPending: () => void,
+): Loop {
+  const counters = createCounterWriter(init.counters, init.role);
+  const io = createPacketIo("inbound", init, libc, (n) => {
+    for (let i = 0; i < n; i++) counters.drop("tun_write_failed");
+  });
+  const raw = init.rawFd >= 0 ? createUdpPort(libc, init.rawFd) : null;
+  const sad = createSad(loadEvpGcm(io.block) ?? undefined);
+  const inbound = createInbound({
+    sad,
+    counters,
+    events: emit,
+    nowMs: () => Date.now(),
+    inPlace: true,
+  });
+  const ahBuf = Buffer.alloc(65536);
+  const ahFrom = Buffer.alloc(16);
+  const deliver = (packet: Buffer | null) => {
+    if (packet === null) return;
+    // Coalescing writes a header in the packet's headroom: only packets in our block have it.
+    if (io.gro !== null && io.block.addressOf(packet) >= 0) io.gro.add(packet);
+    else {
+      io.gro?.flush();
+      if (!io.writeTun(packet)) counters.drop("tun_write_failed");
     }
-    if (n === 0 || ++sinceControl >= CONTROL_EVERY) {
+  };
+  return {
+    sad,
+    sendOut: () => {},
+    step() {
+      const count = io.recvBatch(POLL_MS, raw === null);
+      for (let i = 0; i < count; i++) {
+        const d = io.datagram(i);
+        const spi = d.length >= 8 ? d.readUInt32BE(0) : 0;
+        // An SPI we do not know yet may belong to an SA IKE has just handed over (its answer
+        // can reach the peer before our next poll): apply pending commands first.
+        if (spi !== 0 && sad.inbound(spi) === undefined) applyPending();
+        deliver(inbound.open(d, () => decodeSockaddrIn(io.from(i))));
+      }
+      io.gro?.flush();
+      if (count > 0 || raw === null) return count > 0;
+      const n = raw.tryRecv(ahBuf, ahFrom);
+      if (n > 0) deliver(inbound.openAh(ahBuf.subarray(0, n)));
+      else libc.pollIn([init.udpFd, init.rawFd], POLL_MS);
+      return n > 0;
+    },
+  };
+}
+
+export function runWorker(init: WorkerInit, emit: (e: DataPathEvent) => void): void {
+  const libc = loadLibc();
+  const stop = new Int32Array(init.control);
+  const nowMs = () => Date.now();
+  let loop: Loop | null = null;
+  const apply = () => {
+    if (loop !== null) applyCommands(init.port, loop.sad, nowMs(), loop.sendOut);
+  };
+  loop =
+    init.role === "outbound"
+      ? createOutboundLoop(init, libc, emit)
+      : createInboundLoop(init, libc, emit, apply);
+  let sinceControl = 0;
+  let lastTick = nowMs();
+  apply();
+  while (Atomics.load(stop, 0) === 0) {
+    const busy = loop.step();
+    if (!busy || ++sinceControl >= CONTROL_EVERY) {
       sinceControl = 0;
       const now = nowMs();
-      applyCommands(init.port, sad, now, sendOut);
+      applyCommands(init.port, loop.sad, now, loop.sendOut);
       if (now - lastTick >= TICK_MS) {
         lastTick = now;
-        tickLifetimes(sad, init.role, now, emit);
+        tickLifetimes(loop.sad, init.role, now, emit);
       }
     }
   }

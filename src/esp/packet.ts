@@ -113,3 +113,63 @@ export function openEsp(
   if (plain === null) return "auth_failed";
   return parseTrailer(plain) ?? "malformed";
 }
+
+/** Bytes of the ESP packet sealEspInto writes for a payload of `payloadBytes`. */
+export function sealedLength(cipher: EspCipher, payloadBytes: number): number {
+  const { align, ivBytes, icvBytes } = cipher.spec;
+  const a = Math.max(4, align);
+  const padLength = (a - ((payloadBytes + 2) % a)) % a;
+  return ESP_HEADER_BYTES + ivBytes + payloadBytes + padLength + 2 + icvBytes;
+}
+
+/**
+ * sealEsp without allocations: writes the whole ESP packet into `out` (header, IV, payload
+ * copied once, trailer, then encrypted where it lies, ICV). Returns its length, or -1 when
+ * `out` is too small or the cipher failed.
+ */
+export function sealEspInto(
+  cipher: EspCipher,
+  spi: number,
+  seq: number,
+  esn: boolean,
+  payload: Uint8Array,
+  nextHeader: number,
+  iv: Uint8Array,
+  out: Buffer,
+): number {
+  const total = sealedLength(cipher, payload.length);
+  if (total > out.length) return -1;
+  const { ivBytes, icvBytes } = cipher.spec;
+  out.writeUInt32BE(spi >>> 0, 0);
+  out.writeUInt32BE(seq % 2 ** 32, 4);
+  let at = ESP_HEADER_BYTES + ivBytes;
+  out.set(payload, at);
+  at += payload.length;
+  const padLength = total - icvBytes - 2 - at;
+  for (let i = 0; i < padLength; i++) out[at + i] = i + 1;
+  out[at + padLength] = padLength;
+  out[at + padLength + 1] = nextHeader;
+  const body = out.subarray(ESP_HEADER_BYTES, total);
+  const header = out.subarray(0, ESP_HEADER_BYTES);
+  return cipher.sealInPlace(header, Math.floor(seq / 2 ** 32), esn, iv, body) ? total : -1;
+}
+
+/** openEsp decrypting where the packet lies when the cipher can (the packet is overwritten). */
+export function openEspInPlace(
+  cipher: EspCipher,
+  packet: Buffer,
+  seqHi: number,
+  esn: boolean,
+): OpenResult {
+  const { ivBytes, icvBytes } = cipher.spec;
+  if (packet.length < ESP_HEADER_BYTES + ivBytes + 2 + icvBytes) return "malformed";
+  const plain = cipher.openInPlace(
+    packet.subarray(0, ESP_HEADER_BYTES),
+    seqHi,
+    esn,
+    packet.subarray(ESP_HEADER_BYTES),
+  );
+  if (plain === null) return "auth_failed";
+  const view = Buffer.from(plain.buffer, plain.byteOffset, plain.length);
+  return parseTrailer(view) ?? "malformed";
+}

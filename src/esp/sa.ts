@@ -10,6 +10,7 @@
 import { type AhIntegrity, ahIntegrity } from "./ah.js";
 import type { LifetimeTracker } from "./lifetime.js";
 import { createLifetimeTracker, type Lifetime } from "./lifetime.js";
+import type { EvpGcm } from "./evp-gcm.js";
 import { createReplayWindow, type ReplayWindow } from "./replay.js";
 import { createEspCipher, type EspCipher, type TransformName } from "./transform.js";
 
@@ -62,7 +63,8 @@ export const MAX_SEQ_32 = 2 ** 32 - 1;
 
 export interface OutboundSa {
   record: SaRecord;
-  cipher: EspCipher;
+  /** `free` releases a native context (call once the SA is gone). */
+  cipher: EspCipher & { free?: () => void };
   /** Set for AH SAs. */
   ah: AhIntegrity | null;
   lifetime: LifetimeTracker;
@@ -74,7 +76,7 @@ export interface OutboundSa {
 
 export interface InboundSa {
   record: SaRecord;
-  cipher: EspCipher;
+  cipher: EspCipher & { free?: () => void };
   ah: AhIntegrity | null;
   lifetime: LifetimeTracker;
   replay: ReplayWindow | null;
@@ -94,10 +96,17 @@ export function withSeqLimit(record: SaRecord): Lifetime {
   return { soft: { ...soft, packets: softPackets }, hard: { ...hard, packets: hardPackets } };
 }
 
-export function createOutboundSa(record: SaRecord, slot: number, nowMs: number): OutboundSa {
+/** `gcm`: AES-GCM through libcrypto for the packet loops (src/esp/evp-gcm.ts); optional. */
+export function createOutboundSa(
+  record: SaRecord,
+  slot: number,
+  nowMs: number,
+  gcm?: EvpGcm,
+): OutboundSa {
+  const provider = gcm === undefined ? undefined : { provider: gcm, encrypt: true };
   return {
     record,
-    cipher: createEspCipher(record.transform, record.encKey, record.authKey),
+    cipher: createEspCipher(record.transform, record.encKey, record.authKey, provider),
     ah: record.protocol === "ah" ? ahIntegrity(record.transform, record.authKey) : null,
     lifetime: createLifetimeTracker(withSeqLimit(record), nowMs),
     seq: 0,
@@ -105,10 +114,16 @@ export function createOutboundSa(record: SaRecord, slot: number, nowMs: number):
   };
 }
 
-export function createInboundSa(record: SaRecord, slot: number, nowMs: number): InboundSa {
+export function createInboundSa(
+  record: SaRecord,
+  slot: number,
+  nowMs: number,
+  gcm?: EvpGcm,
+): InboundSa {
+  const provider = gcm === undefined ? undefined : { provider: gcm, encrypt: false };
   return {
     record,
-    cipher: createEspCipher(record.transform, record.encKey, record.authKey),
+    cipher: createEspCipher(record.transform, record.encKey, record.authKey, provider),
     ah: record.protocol === "ah" ? ahIntegrity(record.transform, record.authKey) : null,
     lifetime: createLifetimeTracker(record.lifetime, nowMs),
     replay: record.replayWindow > 0 ? createReplayWindow(record.replayWindow, record.esn) : null,

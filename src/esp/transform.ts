@@ -21,6 +21,7 @@ import {
   type HashAlg,
   hmac,
 } from "../crypto/primitives.js";
+import type { EvpGcm, GcmContext } from "./evp-gcm.js";
 
 export const TRANSFORM_NAMES = [
   "aes128gcm16",
@@ -91,22 +92,78 @@ export interface EspCipher {
    * or null when the ICV does not verify or the length cannot be right.
    */
   open(header: Buffer, seqHi: number, esn: boolean, body: Buffer): Buffer | null;
+  /**
+   * Zero-copy seal: `body` is laid out as IV space || plaintext (payload, padding, pad
+   * length, next header) || ICV space; writes the IV, encrypts the plaintext where it lies
+   * and writes the ICV. False when the cipher failed (a counted drop, never a throw).
+   */
+  sealInPlace(
+    header: Uint8Array,
+    seqHi: number,
+    esn: boolean,
+    iv: Uint8Array,
+    body: Uint8Array,
+  ): boolean;
+  /**
+   * `body` as for `open`; returns the plaintext (decrypted where it lies when the cipher
+   * can, else a new buffer), or null. `body` may be overwritten even when the ICV fails.
+   */
+  openInPlace(header: Uint8Array, seqHi: number, esn: boolean, body: Uint8Array): Uint8Array | null;
 }
 
+/**
+ * `gcm`: AES-GCM through libcrypto with a reused context (src/esp/evp-gcm.ts), for the
+ * packet loops; without it (or when it cannot key a context) node:crypto does the work.
+ * Call `free` (when present) once the SA is gone.
+ */
 export function createEspCipher(
   name: TransformName,
   encKey: Uint8Array,
   authKey: Uint8Array,
-): EspCipher {
+  gcm?: { provider: EvpGcm; encrypt: boolean },
+): EspCipher & { free?: () => void } {
   const spec = transformSpec(name);
   if (encKey.length !== spec.encKeyBytes || authKey.length !== spec.authKeyBytes) {
     throw new RangeError(
       `${name}: keys must be ${spec.encKeyBytes} + ${spec.authKeyBytes} bytes, got ${encKey.length} + ${authKey.length}`,
     );
   }
-  if (name === "aes128gcm16" || name === "aes256gcm16") return createGcm(spec, encKey);
+  if (name === "aes128gcm16" || name === "aes256gcm16") {
+    const ctx = gcm?.provider.context(encKey.subarray(0, encKey.length - 4), gcm.encrypt);
+    return ctx ? createNativeGcm(spec, encKey, ctx) : createGcm(spec, encKey);
+  }
   const alg: HashAlg = name.endsWith("sha256") ? "sha256" : "sha1";
   return createEncThenMac(spec, encKey, authKey, alg);
+}
+
+/** The in-place methods for ciphers that work on copies: seal/open, then copy back. */
+function copyingInPlace(
+  c: Pick<EspCipher, "spec" | "seal" | "open">,
+): Pick<EspCipher, "sealInPlace" | "openInPlace"> {
+  const { ivBytes, icvBytes } = c.spec;
+  return {
+    sealInPlace(header, seqHi, esn, iv, body) {
+      const plain = body.subarray(ivBytes, body.length - icvBytes);
+      const chunks = c.seal(
+        Buffer.from(header.buffer, header.byteOffset, header.length),
+        seqHi,
+        esn,
+        [plain],
+        Buffer.from(iv.buffer, iv.byteOffset, iv.length),
+      );
+      let at = 0;
+      for (const chunk of chunks) {
+        if (at + chunk.length > body.length) return false;
+        body.set(chunk, at);
+        at += chunk.length;
+      }
+      return at === body.length;
+    },
+    openInPlace(header, seqHi, esn, body) {
+      const view = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.length);
+      return c.open(view(header), seqHi, esn, view(body));
+    },
+  };
 }
 
 function seqHiBytes(seqHi: number): Buffer {
@@ -121,7 +178,7 @@ function createGcm(spec: TransformSpec, keymat: Uint8Array): EspCipher {
   Buffer.from(keymat.subarray(keymat.length - 4)).copy(nonce, 0);
   const aadFor = (header: Buffer, seqHi: number, esn: boolean): Buffer =>
     esn ? Buffer.concat([header.subarray(0, 4), seqHiBytes(seqHi), header.subarray(4, 8)]) : header;
-  return {
+  const c: Pick<EspCipher, "spec" | "seal" | "open"> = {
     spec,
     seal(header, seqHi, esn, plaintext, iv) {
       iv.copy(nonce, 4, 0, 8);
@@ -136,6 +193,66 @@ function createGcm(spec: TransformSpec, keymat: Uint8Array): EspCipher {
       return aesGcmOpen(key, nonce, body.subarray(8), aadFor(header, seqHi, esn), 16);
     },
   };
+  return { ...c, ...copyingInPlace(c) };
+}
+
+/** AES-GCM on a libcrypto context: the same bytes as createGcm, without per-packet objects. */
+function createNativeGcm(
+  spec: TransformSpec,
+  keymat: Uint8Array,
+  ctx: GcmContext,
+): EspCipher & { free: () => void } {
+  const nonce = Buffer.alloc(12);
+  nonce.set(keymat.subarray(keymat.length - 4), 0);
+  const aadFor = (header: Uint8Array, seqHi: number, esn: boolean): Uint8Array => {
+    if (!esn) return header.subarray(0, 8);
+    const aad = Buffer.alloc(12);
+    aad.set(header.subarray(0, 4), 0);
+    aad.writeUInt32BE(seqHi >>> 0, 4);
+    aad.set(header.subarray(4, 8), 8);
+    return aad;
+  };
+  const sealInPlace: EspCipher["sealInPlace"] = (header, seqHi, esn, iv, body) => {
+    if (body.length < 8 + 16) return false;
+    nonce.set(iv.subarray(0, 8), 4);
+    body.set(iv.subarray(0, 8), 0);
+    const plain = body.subarray(8, body.length - 16);
+    return ctx.seal(
+      nonce,
+      aadFor(header, seqHi, esn),
+      plain,
+      plain,
+      body.subarray(body.length - 16),
+    );
+  };
+  const openInPlace: EspCipher["openInPlace"] = (header, seqHi, esn, body) => {
+    if (body.length < 8 + 16) return null;
+    nonce.set(body.subarray(0, 8), 4);
+    const ct = body.subarray(8, body.length - 16);
+    const ok = ctx.open(nonce, aadFor(header, seqHi, esn), ct, ct, body.subarray(body.length - 16));
+    return ok ? ct : null;
+  };
+  return {
+    spec,
+    sealInPlace,
+    openInPlace,
+    seal(header, seqHi, esn, plaintext, iv) {
+      const plainBytes = plaintext.reduce((n, p) => n + p.length, 0);
+      const body = Buffer.allocUnsafe(8 + plainBytes + 16);
+      let at = 8;
+      for (const p of plaintext) {
+        body.set(p, at);
+        at += p.length;
+      }
+      if (!sealInPlace(header, seqHi, esn, iv, body)) throw new Error("AES-GCM seal failed");
+      return [body];
+    },
+    open(header, seqHi, esn, body) {
+      const plain = openInPlace(header, seqHi, esn, Buffer.from(body));
+      return plain === null ? null : Buffer.from(plain.buffer, plain.byteOffset, plain.length);
+    },
+    free: () => ctx.free(),
+  };
 }
 
 function createEncThenMac(
@@ -149,7 +266,7 @@ function createEncThenMac(
     return hmac(alg, authKey, parts).subarray(0, spec.icvBytes);
   };
   const isNull = spec.encKeyBytes === 0;
-  return {
+  const c: Pick<EspCipher, "spec" | "seal" | "open"> = {
     spec,
     seal(header, seqHi, esn, plaintext, iv) {
       const ivPart = iv.subarray(0, spec.ivBytes);
@@ -166,4 +283,5 @@ function createEncThenMac(
       return isNull ? Buffer.from(ct) : aesCbcDecrypt(encKey, ivPart, ct);
     },
   };
+  return { ...c, ...copyingInPlace(c) };
 }

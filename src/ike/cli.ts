@@ -11,7 +11,13 @@ import { PosternError, UsageError } from "../errors.js";
 import { parsePeerFile } from "./config.js";
 import { selectorText } from "./selectors.js";
 import type { IkeEngine } from "./engine.js";
-import { startIkePeer } from "./runner.js";
+import { type IkePeerRunner, startIkePeer } from "./runner.js";
+import { startWatchdog } from "./watchdog.js";
+
+/** How long closing the sockets may take once the command is over. */
+const CLOSE_GRACE_MS = 2000;
+/** The watchdog fires this long after --timeout if the process is somehow still there. */
+const WATCHDOG_GRACE_MS = 5000;
 import type { ChildSaRecord } from "./types.js";
 
 function childEvent(c: ChildSaRecord, keys: boolean): Record<string, unknown> {
@@ -129,9 +135,42 @@ or after --timeout seconds (default 30). --print-keys adds the child SA keys (la
     });
     const emit = (o: Record<string, unknown>) => env.out(JSON.stringify(o));
     return new Promise<number>((resolve, reject) => {
-      let finish = (code: number) => resolve(code);
+      // --once is bounded from the start (binding included): the timer ends the command,
+      // closing is given CLOSE_GRACE_MS, and the watchdog kills the process if even that
+      // does not happen (a main thread that never returns to its event loop).
+      const deadlineMs = a.timeoutSec * 1000;
+      const watchdog = a.once ? startWatchdog(deadlineMs + WATCHDOG_GRACE_MS) : null;
+      let runner: IkePeerRunner | null = null;
+      let done = false;
       let first = true;
       const later: NodeJS.Timeout[] = [];
+      const stop = () => finish(0);
+      const finish = (code: number) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        for (const t of later) clearTimeout(t);
+        process.off("SIGTERM", stop);
+        process.off("SIGINT", stop);
+        const settle = () => {
+          watchdog?.disarm();
+          resolve(code);
+        };
+        if (runner === null) return settle();
+        runner.transport.unref?.();
+        const grace = new Promise<void>((r) => setTimeout(r, CLOSE_GRACE_MS).unref());
+        Promise.race([runner.close(), grace]).then(settle, (e) => {
+          watchdog?.disarm();
+          reject(e);
+        });
+      };
+      const timer = setTimeout(() => {
+        if (a.once) env.err(`ike: no child SA within ${a.timeoutSec} s: giving up`);
+        finish(1);
+      }, deadlineMs);
+      if (!a.once) clearTimeout(timer);
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
       let engine: IkeEngine | null = null;
       const current = (): string =>
         engine?.sas().find((x) => x.state === "established")?.spis ?? "";
@@ -156,34 +195,31 @@ or after --timeout seconds (default 30). --print-keys adds the child SA keys (la
           if (a.once && state === "closed") finish(1);
         },
       })
-        .then((runner) => {
-          engine = runner.engine;
+        .then((r) => {
+          runner = r;
+          engine = r.engine;
+          if (done) {
+            // The deadline or a signal came while binding: close now, within the grace.
+            r.transport.unref?.();
+            void r.close();
+            return;
+          }
           emit({ event: "listening", address: peer.localAddress });
-          const timer = setTimeout(() => finish(1), a.timeoutSec * 1000);
-          if (!a.once) clearTimeout(timer);
-          const stop = () => finish(0);
-          process.once("SIGTERM", stop);
-          process.once("SIGINT", stop);
-          let done = false;
-          finish = (code) => {
-            if (done) return;
-            done = true;
-            clearTimeout(timer);
-            for (const t of later) clearTimeout(t);
-            process.off("SIGTERM", stop);
-            process.off("SIGINT", stop);
-            runner.close().then(() => resolve(code), reject);
-          };
-          if (a.verb === "initiate") runner.engine.initiate(peer.name);
+          if (a.verb === "initiate") r.engine.initiate(peer.name);
         })
-        .catch((e: NodeJS.ErrnoException) =>
+        .catch((e: NodeJS.ErrnoException) => {
+          done = true;
+          clearTimeout(timer);
+          watchdog?.disarm();
+          process.off("SIGTERM", stop);
+          process.off("SIGINT", stop);
           reject(
             new PosternError(
               "config",
               `cannot bind UDP 500/4500 on ${peer.localAddress}: ${e.code ?? e.message}`,
             ),
-          ),
-        );
+          );
+        });
     });
   },
 };

@@ -6,7 +6,9 @@
 import { dhGenerateFast, randomBytes } from "../crypto/primitives.js";
 import { systemClock } from "./clock.js";
 import { createIkeEngine, type IkeEngine } from "./engine.js";
+import { createDhPool, createRandomPool } from "./prepared.js";
 import { createUdpTransport, type IkeTransport } from "./transport.js";
+import type { DhGroupId } from "./transforms.js";
 import type { ChildSaRecord, IkeOptions, PeerConfig } from "./types.js";
 
 export interface IkePeerRunner {
@@ -36,13 +38,15 @@ export async function startIkePeer(
     nattPort: hooks.nattPort,
     log: hooks.log,
   });
+  const dh = createDhPool(dhGenerateFast, (work) => setImmediate(work));
+  for (const p of peers) for (const m of p.mm) dh.prepare(m.dhGroup as DhGroupId);
   const engine = createIkeEngine({
     peers,
     clock: systemClock(),
-    random: randomBytes,
+    random: createRandomPool(randomBytes),
     send: (d) => transport.send(d),
     log: hooks.log,
-    dh: dhGenerateFast,
+    dh: (group) => dh.take(group),
     onChildSa: hooks.onChildSa,
     onChildSaDeleted: hooks.onChildSaDeleted,
     onIkeSaState: hooks.onIkeSaState,

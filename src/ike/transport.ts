@@ -13,6 +13,8 @@ export interface IkeTransport {
   send(d: Datagram): void;
   onReceive(handler: (d: Datagram) => void): void;
   close(): Promise<void>;
+  /** Lets the process exit even if the sockets are still open (a close that never ends). */
+  unref?(): void;
 }
 
 export const NON_ESP_MARKER = Buffer.alloc(4);
@@ -84,6 +86,10 @@ export async function createUdpTransport(o: UdpTransportOptions): Promise<IkeTra
       new Promise<void>((resolve) => {
         ike.close(() => natt.close(() => resolve()));
       }),
+    unref() {
+      ike.unref();
+      natt.unref();
+    },
   };
 }
 

@@ -34,6 +34,31 @@ const CBC = {
 
 type Ev = Record<string, unknown> & { keys?: Record<string, string> };
 
+/**
+ * The exit code of a `postern ike initiate --once --timeout 15`, waited for at most 40 s:
+ * a process that outlives its own --timeout fails the test (and afterEach kills it by pid)
+ * instead of hanging the suite.
+ */
+async function exitOf(p: PosternPeer): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `postern ike (pid ${p.pid}) still running after 40 s:\n${p.stderr().slice(-2000)}`,
+          ),
+        ),
+      40_000,
+    );
+  });
+  try {
+    return await Promise.race([p.exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe("IKEv2 interop with strongSwan 5.9 kernel-libipsec (RFC 7296)", needsRoot(), () => {
   let pair: NsPair;
   let charon: Charon | null = null;
@@ -48,7 +73,11 @@ describe("IKEv2 interop with strongSwan 5.9 kernel-libipsec (RFC 7296)", needsRo
     ours = null;
     charon = null;
   });
-  after(() => pair?.destroy());
+  after(async () => {
+    await ours?.stop(); // by pid, also when a test failed before afterEach could
+    await charon?.stop();
+    pair?.destroy();
+  });
 
   const charonConn = (
     suite: typeof GCM,
@@ -103,7 +132,7 @@ describe("IKEv2 interop with strongSwan 5.9 kernel-libipsec (RFC 7296)", needsRo
     it(`postern initiates, charon responds: ${name}; IKE SA ESTABLISHED, child SA INSTALLED with the same keys`, async () => {
       charon = await startCharon(pair.nsB, charonConn(suite, "none"));
       ours = startPostern(pair.nsA, "initiate", ourConfig(suite), ["--once", "--timeout", "15"]);
-      assert.equal(await ours.exited, 0, ours.stderr());
+      assert.equal(await exitOf(ours), 0, ours.stderr());
       const sas = charon.swanctl("--list-sas");
       assert.match(sas, /pik: #\d+, ESTABLISHED, IKEv2/);
       assert.ok(sas.includes(ikeText), sas);
@@ -209,7 +238,7 @@ describe("IKEv2 interop with strongSwan 5.9 kernel-libipsec (RFC 7296)", needsRo
       "--timeout",
       "15",
     ]);
-    assert.equal(await ours.exited, 1);
+    assert.equal(await exitOf(ours), 1);
     const lines = ours
       .stderr()
       .split("\n")
@@ -272,7 +301,7 @@ describe("IKEv2 interop with strongSwan 5.9 kernel-libipsec (RFC 7296)", needsRo
         "--timeout",
         "15",
       ]);
-      assert.equal(await ours.exited, 0, ours.stderr());
+      assert.equal(await exitOf(ours), 0, ours.stderr());
       assert.match(charon.swanctl("--list-sas"), /ESTABLISHED[\s\S]*INSTALLED/);
       assert.match(charon.log(), /authentication of '10\.231\.0\.1' with RSA.* successful/);
       assert.match(ours.stderr(), /authenticated by certificate/);
@@ -305,7 +334,7 @@ describe("IKEv2 interop with strongSwan 5.9 kernel-libipsec (RFC 7296)", needsRo
         { ...config, ...ourCerts(pki.untrusted, pki.root) },
         ["--once", "--timeout", "15"],
       );
-      assert.equal(await ours.exited, 1);
+      assert.equal(await exitOf(ours), 1);
       assert.match(
         ours.stderr(),
         /AUTHENTICATION_FAILED: the peer rejected our certificate authentication/,

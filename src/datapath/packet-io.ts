@@ -1,0 +1,211 @@
+/**
+ * A worker's packet I/O on native memory, in batches (the per-packet system call is the
+ * largest cost left once crypto is cheap, docs/datapath.md "Per-packet cost"):
+ *   outbound: read(TUN) into `rx` until EAGAIN; each sealed datagram goes to a batch slot;
+ *             one sendmmsg(2) sends the batch (when full, or when the TUN has no more)
+ *   inbound:  one recvmmsg(2) takes up to BATCH datagrams, each into its own slot with
+ *             64 bytes of headroom (transport mode writes the IP header there); write(TUN)
+ *             per packet (a TUN takes one packet per write).
+ * C calls take addresses into the block (koffi marshals a number in a few ns, a Buffer in
+ * ~0.6 us); anything outside the block (AH, a datagram that did not fit a slot) goes by value.
+ *
+ * struct mmsghdr (x86-64, 64 bytes): msghdr { msg_name @0, msg_namelen @8, msg_iov @16,
+ * msg_iovlen @24, msg_control @32, msg_controllen @40, msg_flags @48 }, msg_len @56.
+ * struct iovec (16 bytes): iov_base @0, iov_len @8.
+ */
+import { type Coalescer, createCoalescer } from "./gro.js";
+import {
+  allocNative,
+  EAGAIN,
+  EINTR,
+  type LibcApi,
+  loadLibcAt,
+  MSG_DONTWAIT,
+  type NativeBlock,
+  POLLIN,
+} from "../platform/libc.js";
+import { createTunPort, tunHasVnetHdr, VNET_HDR_BYTES } from "../platform/tun.js";
+import { createUdpPort } from "../platform/udp.js";
+
+export const BATCH = 32;
+/** Outbound slot: a sealed datagram from a 1,500-byte packet fits (larger ones go alone). */
+const OUT_SLOT = 2048;
+/** Inbound slot: headroom + the largest UDP payload. */
+const HEADROOM = 64;
+const IN_SLOT = HEADROOM + 65_536;
+const RX_BYTES = 65_536;
+const MMSG = 64;
+const IOV = 16;
+const SOCKADDR = 16;
+
+export interface PacketIo {
+  /** Outbound: the packet readTun read. */
+  rx: Buffer;
+  /** Outbound: one packet into `rx`; its length, 0 when none within timeoutMs (0: no wait). */
+  readTun(timeoutMs: number): number;
+  /** Outbound: the MSS when the last packet read is a TCP/IPv4 super-packet (TSO), else 0. */
+  rxGsoSize(): number;
+  /** Outbound: the slot the next sealed datagram should go to. */
+  slot(): Buffer;
+  /**
+   * Outbound: queue a datagram for UDP `to` (16-byte sockaddr_in); sends when the batch is
+   * full. Returns how many datagrams the kernel refused meanwhile (counted by the caller).
+   */
+  queue(datagram: Buffer, to: Buffer): number;
+  /** Sends what is queued; returns how many the kernel refused. */
+  flush(): number;
+  /** Inbound: receives up to BATCH datagrams (waits up to timeoutMs if `wait`); how many. */
+  recvBatch(timeoutMs: number, wait: boolean): number;
+  /** Inbound: datagram i of the last batch, and its source sockaddr_in. */
+  datagram(i: number): Buffer;
+  from(i: number): Buffer;
+  /** Writes one packet to the TUN (adding the virtio_net_hdr when the fd has one). */
+  writeTun(packet: Buffer): boolean;
+  /**
+   * Inbound with a virtio_net_hdr TUN: a coalescer for the opened packets of a batch
+   * (src/datapath/gro.ts); null when the fd has no vnet header.
+   */
+  gro: Coalescer | null;
+  /** The native memory (for AES-GCM in place, src/esp/evp-gcm.ts). */
+  block: NativeBlock;
+}
+
+export interface PacketIoFds {
+  tunFd: number;
+  udpFd: number;
+}
+
+/** A packet whose checksum the kernel left to the device (NEEDS_CSUM): complete it. */
+function completeChecksum(b: Buffer, hdrAt: number, packetAt: number, end: number): void {
+  if (((b[hdrAt] as number) & 1) === 0) return;
+  const start = packetAt + b.readUInt16LE(hdrAt + 6);
+  const field = start + b.readUInt16LE(hdrAt + 8);
+  if (field + 2 > end) return;
+  let sum = 0;
+  let i = start;
+  for (; i + 1 < end; i += 2) sum += ((b[i] as number) << 8) | (b[i + 1] as number);
+  if (i < end) sum += (b[i] as number) << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  b.writeUInt16BE(~sum & 0xffff, field);
+}
+
+/** Lays out the block for one role; the mmsghdr/iovec fields that never change are set here. */
+export function createPacketIo(
+  role: "outbound" | "inbound",
+  fds: PacketIoFds,
+  libc: LibcApi,
+  groFailed: (segments: number) => void = () => {},
+): PacketIo {
+  const at = loadLibcAt();
+  const slotBytes = role === "outbound" ? OUT_SLOT : IN_SLOT;
+  const RX = HEADROOM;
+  const SLOTS = RX + (role === "outbound" ? RX_BYTES : 0);
+  const GRO = SLOTS + BATCH * slotBytes;
+  const VEC = GRO + (role === "inbound" ? VNET_HDR_BYTES + 65_536 : 0);
+  const IOVS = VEC + BATCH * MMSG;
+  const NAMES = IOVS + BATCH * IOV;
+  const block = allocNative(NAMES + BATCH * SOCKADDR);
+  const b = block.bytes;
+  const a = block.address;
+  const put64 = (off: number, v: number) => {
+    b.writeUInt32LE(v % 2 ** 32, off);
+    b.writeUInt32LE(Math.floor(v / 2 ** 32), off + 4);
+  };
+  for (let i = 0; i < BATCH; i++) {
+    const m = VEC + i * MMSG;
+    put64(m, a + NAMES + i * SOCKADDR);
+    b.writeUInt32LE(SOCKADDR, m + 8);
+    put64(m + 16, a + IOVS + i * IOV);
+    put64(m + 24, 1);
+    put64(IOVS + i * IOV, a + SLOTS + i * slotBytes + (role === "inbound" ? HEADROOM : 0));
+    put64(IOVS + i * IOV + 8, role === "inbound" ? IN_SLOT - HEADROOM : 0);
+  }
+  const vnet = tunHasVnetHdr(libc, fds.tunFd);
+  const skip = vnet ? VNET_HDR_BYTES : 0;
+  const tun = createTunPort(libc, fds.tunFd, vnet);
+  const writeFrame = (frame: Buffer): boolean => {
+    const where = block.addressOf(frame);
+    return where >= 0 && at.writeAt(fds.tunFd, where, frame.length) === frame.length;
+  };
+  let gsoSize = 0;
+  const readOnce = () => {
+    const n = at.readAt(fds.tunFd, a + RX - skip, RX_BYTES + skip);
+    if (n <= skip) return Math.min(n, 0);
+    // virtio_net_hdr: gso_type at +1 (TCPV4 = 1, with the ECN bit 0x80), gso_size at +4.
+    gsoSize =
+      vnet && ((b[RX - skip + 1] as number) & 0x7f) === 1 ? b.readUInt16LE(RX - skip + 4) : 0;
+    if (vnet && gsoSize === 0) completeChecksum(b, RX - skip, RX, RX + n - skip);
+    return n - skip;
+  };
+  const udp = createUdpPort(libc, fds.udpFd);
+  const retry = (fd: number, once: () => number, timeoutMs: number): number => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const n = once();
+      if (n > 0) return n;
+      const errno = n < 0 ? libc.errno() : EAGAIN;
+      if (errno !== EAGAIN && errno !== EINTR) return 0;
+      if (attempt === 0 && (timeoutMs <= 0 || libc.pollOne(fd, POLLIN, timeoutMs) <= 0)) return 0;
+    }
+    return 0;
+  };
+  let pending = 0;
+  const flush = (): number => {
+    let failed = 0;
+    let done = 0;
+    while (done < pending) {
+      const n = at.sendmmsgAt(fds.udpFd, a + VEC + done * MMSG, pending - done, 0);
+      if (n <= 0) {
+        failed += 1; // the first message of the rest is refused: count it, go on after it
+        done += 1;
+      } else done += n;
+    }
+    pending = 0;
+    return failed;
+  };
+  const recvOnce = () => {
+    for (let i = 0; i < BATCH; i++) b.writeUInt32LE(SOCKADDR, VEC + i * MMSG + 8);
+    return at.recvmmsgAt(fds.udpFd, a + VEC, BATCH, MSG_DONTWAIT);
+  };
+  return {
+    block,
+    rx: b.subarray(RX, RX + RX_BYTES),
+    readTun: (timeoutMs) => retry(fds.tunFd, readOnce, timeoutMs),
+    rxGsoSize: () => gsoSize,
+    slot: () => b.subarray(SLOTS + pending * OUT_SLOT, SLOTS + (pending + 1) * OUT_SLOT),
+    queue(datagram, to) {
+      const where = block.addressOf(datagram);
+      if (where < 0) {
+        // Not in a slot (too large): keep the order, send it alone.
+        const failed = flush();
+        return failed + (udp.send(datagram, to) ? 0 : 1);
+      }
+      const m = VEC + pending * MMSG;
+      b.set(to.subarray(0, SOCKADDR), NAMES + pending * SOCKADDR);
+      put64(IOVS + pending * IOV, where);
+      put64(IOVS + pending * IOV + 8, datagram.length);
+      b.writeUInt32LE(SOCKADDR, m + 8);
+      pending += 1;
+      return pending === BATCH ? flush() : 0;
+    },
+    flush,
+    recvBatch: (timeoutMs, wait) => Math.max(0, retry(fds.udpFd, recvOnce, wait ? timeoutMs : 0)),
+    datagram: (i) => {
+      const start = SLOTS + i * IN_SLOT + HEADROOM;
+      return b.subarray(start, start + b.readUInt32LE(VEC + i * MMSG + 56));
+    },
+    from: (i) => b.subarray(NAMES + i * SOCKADDR, NAMES + (i + 1) * SOCKADDR),
+    writeTun(packet) {
+      const where = block.addressOf(packet);
+      if (where < 0 || vnet) return tun.write(packet);
+      return at.writeAt(fds.tunFd, where, packet.length) === packet.length;
+    },
+    gro:
+      vnet && role === "inbound"
+        ? createCoalescer({
+            area: b.subarray(GRO, GRO + VNET_HDR_BYTES + 65_536),
+            writeFrame,
+            failed: (n) => groFailed(n),
+          })
+        : null,
+  };
+}
