@@ -19,6 +19,7 @@ import {
 } from "./counters.js";
 import type { DataPathEvent } from "./events.js";
 import type { WorkerCommand, WorkerInit } from "./worker.js";
+import { loadLibc, openEventFd } from "../platform/libc.js";
 
 export interface SaStats {
   spi: string;
@@ -63,6 +64,15 @@ export function startDataPath(opts: DataPathOptions): DataPath {
   const counters = createCounterBuffer();
   const control = new SharedArrayBuffer(4);
   const here = path.dirname(fileURLToPath(import.meta.url));
+  // The outbound worker waits in poll() on the TUN; a command (an ACQUIRE'd packet to
+  // inject, a new SA) wakes it through this eventfd instead of waiting for the poll timeout.
+  const libc = loadLibc();
+  const wakeFd = openEventFd();
+  const one = Buffer.alloc(8);
+  one.writeUInt32LE(1, 0);
+  const wake = () => {
+    if (wakeFd >= 0) libc.write(wakeFd, one, 8);
+  };
   const start = (role: Role) => {
     const channel = new MessageChannel();
     const init: WorkerInit = {
@@ -75,6 +85,7 @@ export function startDataPath(opts: DataPathOptions): DataPath {
       control,
       port: channel.port2,
       acquire: opts.acquire === true,
+      wakeFd: role === "outbound" ? wakeFd : -1,
     };
     const worker = new Worker(path.join(here, "worker.js"), {
       workerData: init,
@@ -88,8 +99,10 @@ export function startDataPath(opts: DataPathOptions): DataPath {
   const installed = new Map<string, { record: SaRecord; slot: number }>();
   const freeSlots = Array.from({ length: MAX_SA_SLOTS }, (_, i) => MAX_SA_SLOTS - 1 - i);
   const key = (direction: string, spi: number) => `${direction}:${spi >>> 0}`;
-  const send = (direction: "in" | "out", cmd: WorkerCommand) =>
+  const send = (direction: "in" | "out", cmd: WorkerCommand) => {
     (direction === "out" ? workers.outbound : workers.inbound).port.postMessage(cmd);
+    if (direction === "out") wake();
+  };
 
   return {
     addSa(record) {
@@ -110,7 +123,7 @@ export function startDataPath(opts: DataPathOptions): DataPath {
       freeSlots.push(old.slot);
     },
     inject(packet) {
-      workers.outbound.port.postMessage({ type: "inject", packet } satisfies WorkerCommand);
+      send("out", { type: "inject", packet });
     },
     stats() {
       const sas = [...installed.values()].map(({ record: r, slot }) => ({
@@ -140,6 +153,7 @@ export function startDataPath(opts: DataPathOptions): DataPath {
             }),
         ),
       );
+      if (wakeFd >= 0) libc.close(wakeFd);
     },
   };
 }

@@ -73,6 +73,8 @@ export interface PacketIo {
 export interface PacketIoFds {
   tunFd: number;
   udpFd: number;
+  /** An eventfd the main thread writes after posting a command: a wait ends at once. */
+  wakeFd?: number;
 }
 
 /** A packet whose checksum the kernel left to the device (NEEDS_CSUM): complete it. */
@@ -138,13 +140,16 @@ export function createPacketIo(
     return n - skip;
   };
   const udp = createUdpPort(libc, fds.udpFd);
+  const wake = fds.wakeFd ?? -1;
+  const waitFor = (fd: number, timeoutMs: number): number =>
+    wake < 0 ? libc.pollOne(fd, POLLIN, timeoutMs) : libc.pollIn([fd, wake], timeoutMs);
   const retry = (fd: number, once: () => number, timeoutMs: number): number => {
     for (let attempt = 0; attempt < 2; attempt++) {
       const n = once();
       if (n > 0) return n;
       const errno = n < 0 ? libc.errno() : EAGAIN;
       if (errno !== EAGAIN && errno !== EINTR) return 0;
-      if (attempt === 0 && (timeoutMs <= 0 || libc.pollOne(fd, POLLIN, timeoutMs) <= 0)) return 0;
+      if (attempt === 0 && (timeoutMs <= 0 || waitFor(fd, timeoutMs) <= 0)) return 0;
     }
     return 0;
   };

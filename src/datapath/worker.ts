@@ -40,6 +40,8 @@ export interface WorkerInit {
   port: MessagePort;
   /** Hand packets without an outbound SA to the main thread (ACQUIRE) instead of dropping. */
   acquire?: boolean;
+  /** eventfd written by the main thread after each command (-1/absent: found by polling). */
+  wakeFd?: number;
 }
 
 export type WorkerCommand =
@@ -232,10 +234,13 @@ export function runWorker(init: WorkerInit, emit: (e: DataPathEvent) => void): v
   let sinceControl = 0;
   let lastTick = nowMs();
   apply();
+  const wakeFd = init.wakeFd ?? -1;
+  const drained = Buffer.alloc(8);
   while (Atomics.load(stop, 0) === 0) {
     const busy = loop.step();
     if (!busy || ++sinceControl >= CONTROL_EVERY) {
       sinceControl = 0;
+      if (wakeFd >= 0) libc.read(wakeFd, drained, 8);
       const now = nowMs();
       applyCommands(init.port, loop.sad, now, loop.sendOut);
       if (now - lastTick >= TICK_MS) {

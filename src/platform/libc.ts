@@ -179,3 +179,13 @@ export function loadLibcAt(): LibcAt {
     ioctlValue: (fd, req, value) => ioctl(fd, req, "unsigned long", value),
   };
 }
+
+export const EFD_NONBLOCK = 0o4000;
+export const EFD_CLOEXEC = 0o2000000;
+
+/** eventfd(2): a counter fd one thread writes to wake another that polls it; -1 on error. */
+export function openEventFd(): number {
+  const lib = koffi.load("libc.so.6");
+  const eventfd = lib.func("int eventfd(unsigned int initval, int flags)");
+  return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
