@@ -278,7 +278,9 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
       if (state === "established") {
         established.set(spis, Date.now());
         const info = engine?.sas().find((x) => x.spis === spis);
-        if (info) void firewall.tracker.onEstablished(info);
+        // Awaited by a responder before it answers: the peer's first packet finds the
+        // bypass set already holding its address.
+        if (info) return firewall.tracker.onEstablished(info).then(() => undefined);
       }
       if (state === "closed") {
         void firewall.tracker.onClosed(spis);

@@ -288,7 +288,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       deps.onIkeSaState?.(sa.peer.name, spiText(sa), "closed", peerOf(sa));
     },
     established(sa) {
-      deps.onIkeSaState?.(sa.peer.name, spiText(sa), "established", peerOf(sa));
+      const done = deps.onIkeSaState?.(sa.peer.name, spiText(sa), "established", peerOf(sa));
       scheduleLiveness(sa);
       const life = sa.peer.ikeLifetimeSec ?? 0;
       if (life > 0 && sa.initiator) {
@@ -300,6 +300,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
         });
         sa.cancelTimers.push(cancel);
       }
+      return done;
     },
     installChild(sa, record) {
       sa.children.set(record.spiIn, { record, state: "installed" });

@@ -128,13 +128,17 @@ export interface IkeDeps {
   onChildSa: (sa: ChildSaRecord) => void;
   /** The SA pair whose inbound SPI is `spiIn` is gone. */
   onChildSaDeleted: (spiIn: number) => void;
-  /** Called when an IKE SA reaches established or closed; `peer` names who authenticated. */
+  /**
+   * Called when an IKE SA reaches established or closed; `peer` names who authenticated. A
+   * responder waits for a returned promise before it answers IKE_AUTH, so what the caller
+   * does for a new peer (the firewall's bypass set) is in place before the peer can send.
+   */
   onIkeSaState?: (
     peerName: string,
     spis: string,
     state: IkeSaState,
     peer?: { id: string | null; identity: PeerIdentity | null; remote: Endpoint },
-  ) => void;
+  ) => void | Promise<void>;
   options?: Partial<IkeOptions>;
 }
 

@@ -96,7 +96,9 @@ export function side(
     dh: dhGenerateFast,
     onChildSa: (c) => s.children.push(c),
     onChildSaDeleted: (spi) => s.deleted.push(spi),
-    onIkeSaState: (_p, _s, st) => s.states.push(st),
+    onIkeSaState: (_p, _s, st) => {
+      s.states.push(st);
+    },
     options: { livenessMs: 0, ...options },
   });
   t.onReceive((d) => void s.engine.receive(d));

@@ -163,7 +163,7 @@ export async function handleAuthRequest(
     ctx.deps.log,
     `peer ${peerId} authenticated by ${provider.name}${identityText(sa)}`,
   );
-  ctx.established(sa);
+  await ctx.established(sa);
   const child = find(p, "SA")
     ? acceptChild(ctx, sa, p, { inAuth: true, ni: sa.ni, nr: sa.nr })
     : { reply: [], record: null };
