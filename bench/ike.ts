@@ -16,19 +16,16 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { performance } from "node:perf_hooks";
 import * as readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import {
-  type Charon,
   createNsPair,
   type NsPair,
   type PosternPeer,
-  startCharon,
   startPostern,
   waitFor,
 } from "../test/ike/lab.js";
-import { connectVici, type Vici } from "./ike-vici.js";
+import { startSwanPskPair } from "./strongswan-psk.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const reps = Math.min(Math.max(Number(process.argv[2]) || 40, 3), 200);
@@ -101,64 +98,13 @@ async function posternSide(pair: NsPair): Promise<Side> {
   };
 }
 
-async function strongswanSide(pair: NsPair): Promise<Side> {
-  const conn = {
-    psk: PSK,
-    ikeProposal: "aes128gcm16-prfsha256-x25519",
-    espProposal: "aes128gcm16",
-    startAction: "none" as const,
-  };
-  const charons: Charon[] = [];
-  let vici: Vici | null = null;
-  const stop = async () => {
-    vici?.close();
-    for (const c of charons) await c.stop();
-  };
-  try {
-    charons.push(
-      await startCharon(pair.nsB, {
-        ...conn,
-        local: pair.addrB,
-        remote: pair.addrA,
-        localTs: "10.232.2.0/24",
-        remoteTs: "10.232.1.0/24",
-      }),
-    );
-    charons.push(
-      await startCharon(pair.nsA, {
-        ...conn,
-        local: pair.addrA,
-        remote: pair.addrB,
-        localTs: "10.232.1.0/24",
-        remoteTs: "10.232.2.0/24",
-      }),
-    );
-    vici = await connectVici(`${charons[1]!.dir}/charon.vici`);
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  const v = vici;
-  return {
-    async setup() {
-      const t0 = performance.now();
-      const r = await v.request("initiate", { child: "pik", timeout: "10000" });
-      const dt = performance.now() - t0;
-      if (r.success !== "yes") throw new Error(`charon initiate failed: ${r.errmsg ?? "?"}`);
-      await v.request("terminate", { ike: "pik", timeout: "10000" });
-      return dt;
-    },
-    stop,
-  };
-}
-
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("needs root (network namespaces)");
   const pairs = [createNsPair(), createNsPair()] as const;
   const sides: Side[] = [];
   try {
     sides.push(await posternSide(pairs[0]));
-    sides.push(await strongswanSide(pairs[1]));
+    sides.push(await startSwanPskPair(pairs[1], PSK));
     const times: [number[], number[]] = [[], []];
     for (let i = 0; i < reps + WARMUP; i++) {
       for (const k of [0, 1] as const) {

@@ -22,10 +22,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { type Charon, createNsPair, startCharon } from "../test/ike/lab.js";
-import { connectVici, type Vici } from "./ike-vici.js";
+import { createNsPair } from "../test/ike/lab.js";
+import { type SwanSide, startSwanPskPair } from "./strongswan-psk.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.resolve(here, "../src/cli/main.js");
@@ -49,8 +48,7 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("needs root (network namespaces)");
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "postern-benchlab-"));
   const pair = createNsPair();
-  const charons: Charon[] = [];
-  let vici: Vici | null = null;
+  let swan: SwanSide | null = null;
   try {
     process.stderr.write("bench/lab: lab up...\n");
     postern(["--home", home, "lab", "up"]);
@@ -61,45 +59,13 @@ async function main(): Promise<void> {
     ).id;
     const xpNs = `${id}-xpclient`;
     const xpHome = path.join(home, "lab", "xpclient");
-    const conn = {
-      psk: PSK,
-      ikeProposal: "aes128gcm16-prfsha256-x25519",
-      espProposal: "aes128gcm16",
-      startAction: "none" as const,
-    };
-    charons.push(
-      await startCharon(pair.nsB, {
-        ...conn,
-        local: pair.addrB,
-        remote: pair.addrA,
-        localTs: "10.232.2.0/24",
-        remoteTs: "10.232.1.0/24",
-      }),
-    );
-    charons.push(
-      await startCharon(pair.nsA, {
-        ...conn,
-        local: pair.addrA,
-        remote: pair.addrB,
-        localTs: "10.232.1.0/24",
-        remoteTs: "10.232.2.0/24",
-      }),
-    );
-    vici = await connectVici(`${(charons[1] as Charon).dir}/charon.vici`);
-    const v = vici;
+    const swanSide = await startSwanPskPair(pair, PSK);
+    swan = swanSide;
     const get = (): number => {
       const out = postern(["lab", "fetch", "http://198.18.0.20/", "--timeout-ms", "10000"], xpNs);
       const r = JSON.parse(out) as { served: boolean; ms: number; error?: string };
       if (!r.served) throw new Error(`xpclient was not served: ${r.error ?? "?"}`);
       return r.ms;
-    };
-    const swan = async (): Promise<number> => {
-      const t0 = performance.now();
-      const r = await v.request("initiate", { child: "pik", timeout: "10000" });
-      const dt = performance.now() - t0;
-      if (r.success !== "yes") throw new Error(`charon initiate failed: ${r.errmsg ?? "?"}`);
-      await v.request("terminate", { ike: "pik", timeout: "10000" });
-      return dt;
     };
     const settle = () => new Promise((r) => setTimeout(r, 200)); // Deletes reach server1
     const t = { up: [] as number[], sa: [] as number[], tgt: [] as number[], swan: [] as number[] };
@@ -112,7 +78,7 @@ async function main(): Promise<void> {
       postern(["--home", xpHome, "klist", "--machine", "purge"]);
       await settle();
       t.tgt.push(get());
-      t.swan.push(await swan());
+      t.swan.push(await swanSide.setup());
       process.stderr.write(`bench/lab: round ${i + 1}/${rounds}\n`);
     }
     const m = { up: median(t.up), sa: median(t.sa), tgt: median(t.tgt), swan: median(t.swan) };
@@ -132,8 +98,7 @@ async function main(): Promise<void> {
     row("page, new TGT (AS, TGS, PTR, IKE)", m.tgt);
     row("strongSwan PSK IKE_SA + child (charon)", m.swan);
   } finally {
-    vici?.close();
-    for (const c of charons) await c.stop();
+    await swan?.stop();
     pair.destroy();
     spawnSync(process.execPath, [BIN, "--home", home, "lab", "down"], { encoding: "utf8" });
     fs.rmSync(home, { recursive: true, force: true });
