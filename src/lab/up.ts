@@ -147,21 +147,6 @@ async function join(s: LabState, tokens: Map<HostName, string>): Promise<void> {
   await Promise.all(joins);
 }
 
-/** The SID of `trusted`, written where server1's netsh resolves bypass names. */
-async function principalsForServer(env: CliEnv, s: LabState): Promise<void> {
-  const out = await posternHere(env, hostHome(s, "dc1"), ["--json", "domain", "group", "list"]);
-  const groups = JSON.parse(out) as { name: string; sid: string }[];
-  const trusted = groups.find((g) => g.name.toLowerCase() === "trusted");
-  if (!trusted) throw new PosternError("lab", "the directory has no group 'trusted'");
-  const dir = path.join(hostHome(s, "server1"), "firewall");
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.writeFileSync(
-    path.join(dir, "principals.json"),
-    `${JSON.stringify({ trusted: trusted.sid }, null, 2)}\n`,
-    { mode: 0o600 },
-  );
-}
-
 async function configure(env: CliEnv, s: LabState): Promise<void> {
   const ex = examplesDir();
   const server = namespaceOf(s.id, "server1");
@@ -169,10 +154,13 @@ async function configure(env: CliEnv, s: LabState): Promise<void> {
   await posternHere(env, hostHome(s, "server1"), script("article-server.netsh"));
   for (const c of ["xpclient", "client2"] as const)
     await posternHere(env, hostHome(s, c), script("article-client.netsh"));
-  await principalsForServer(env, s);
-  await posternHere(env, hostHome(s, "server1"), script("article-firewall.netsh"), {
-    POSTERN_NETNS: server,
-  });
+  // In server1's namespace: `add bypass name=trusted` asks the DC for the group's SID.
+  await mustAsync(server, [
+    ...posternArgv(),
+    "--home",
+    hostHome(s, "server1"),
+    ...script("article-firewall.netsh"),
+  ]);
 }
 
 async function startHosts(home: string, s: LabState): Promise<void> {

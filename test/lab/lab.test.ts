@@ -248,6 +248,27 @@ describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
     assert.match(fs.readFileSync(log, "utf8"), /bypass: 198\.18\.0\.30 admitted/);
   });
 
+  it("server1's bypass list names are looked up on the DC; an unknown name changes nothing", () => {
+    const server = path.join(home.dir, "lab", "server1");
+    const before = fs.readFileSync(path.join(server, "firewall", "settings.json"), "utf8");
+    const shown = binIn("server1", ["--home", server, "netsh", "firewall", "show", "bypass"]);
+    assert.equal(shown.code, 0, shown.err);
+    assert.match(shown.out, /S-1-5-21-\d+-\d+-\d+-\d+ +trusted/);
+    const bad = binIn("server1", [
+      "--home",
+      server,
+      "netsh",
+      "firewall",
+      "add",
+      "bypass",
+      "name=nosuchgroup",
+    ]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /no group or computer 'nosuchgroup' in bigfirm\.com/);
+    assert.equal(bad.err.trim().split("\n").length, 1, bad.err);
+    assert.equal(fs.readFileSync(path.join(server, "firewall", "settings.json"), "utf8"), before);
+  });
+
   it("up twice is refused and changes nothing", () => {
     const r = runBin(["--home", home.dir, "lab", "up"]);
     assert.equal(r.code, 1);

@@ -13,7 +13,9 @@ import type { Directory } from "../directory.js";
 import { DirectoryError } from "../errors.js";
 import { effectivePolicy } from "../gpo.js";
 import { runOp } from "../ops.js";
+import { findObject, objectByRid, sidOf } from "../objects.js";
 import { updateOwnAddress } from "../records.js";
+import { ridOf } from "../sids.js";
 import { joinWithToken, leaveDomain } from "../tokens.js";
 import type { ApiRequest, Authenticator, Caller } from "./auth.js";
 
@@ -91,6 +93,22 @@ function machine(caller: Caller): { sam: string; rid: number } {
   return caller;
 }
 
+/**
+ * A group's or computer's SID from its name, or its name from its SID, for a member's
+ * `netsh firewall add bypass name=trusted` (the bypass list holds SIDs).
+ */
+function lookupPrincipal(dir: Directory, b: Record<string, unknown>) {
+  let row: ReturnType<typeof findObject>;
+  if (typeof b.name === "string") row = findObject(dir, b.name);
+  else if (typeof b.sid === "string") {
+    const rid = ridOf(dir.domainSid(), b.sid);
+    row = rid === null ? undefined : objectByRid(dir, rid);
+  } else throw new HttpError(400, "principal lookup needs 'name' or 'sid'");
+  if (!row || (row.kind !== "group" && row.kind !== "computer"))
+    throw new HttpError(404, `no group or computer ${String(b.name ?? b.sid)} in the domain`);
+  return { name: row.sam, sid: sidOf(dir, row.rid), kind: row.kind };
+}
+
 async function route(
   deps: ApiDeps,
   req: ApiRequest,
@@ -143,6 +161,10 @@ async function routeAuthenticated(
     const b = json(req.body);
     if (typeof b.address !== "string") throw new HttpError(400, "dns update needs 'address'");
     return { status: 200, body: updateOwnAddress(dir, actor, machine(caller).sam, b.address) };
+  }
+  if (req.method === "POST" && req.path === "/v1/principal") {
+    machine(caller);
+    return { status: 200, body: lookupPrincipal(dir, json(req.body)) };
   }
   if (req.method === "GET" && req.path === "/v1/policy") {
     const p = effectivePolicy(dir, machine(caller).sam);

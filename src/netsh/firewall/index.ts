@@ -12,7 +12,8 @@ import { requestControl } from "../../agent/control.js";
 import { createBypassSet } from "../../firewall/bypass.js";
 import { applyNow, netnsOf, rulesStatus } from "../../firewall/effect.js";
 import { createNftRunner } from "../../firewall/nft.js";
-import { createLocalResolver, type PrincipalResolver } from "../../firewall/principals.js";
+import type { PrincipalResolver } from "../../firewall/principals.js";
+import { createMemberResolver } from "../../domain/principals.js";
 import { loadSettings, saveSettings } from "../../firewall/store.js";
 import { one, parseTagged } from "../args.js";
 import type { NetshHandler } from "../shell.js";
@@ -72,7 +73,7 @@ export function createFirewallHandler(deps: FirewallHandlerDeps = {}): NetshHand
       edit.edit(settings, parseTagged(rest, edit.specs, cmd), env);
     } else if (object === "bypass" && (verb === "set" || verb === "add" || verb === "delete")) {
       const args = parseTagged(rest, verb === "set" ? SET_BYPASS : NAME_BYPASS, cmd);
-      const resolver = (deps.resolver ?? ((e: CliEnv) => createLocalResolver(e.home)))(env);
+      const resolver = (deps.resolver ?? createMemberResolver)(env);
       await editBypass(verb, settings, args, resolver);
     } else {
       throw new UsageError(`${cmd}: unknown command. ${USAGE}`);
