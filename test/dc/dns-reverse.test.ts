@@ -12,7 +12,7 @@ import {
 } from "../../src/dc/dns/reverse.js";
 import { formatIp, parseIp } from "../../src/policy/ip.js";
 import { cli, tempHome } from "../helpers/cli.js";
-import { cliInit, type DcProcess, startDcProcess } from "./helpers.js";
+import { addAndJoin, cliInit, type DcProcess, startDcProcess } from "./helpers.js";
 
 /** dig as a child process, asynchronously. */
 function dig(port: number, ...args: string[]): Promise<string> {
@@ -215,30 +215,7 @@ describe("a real DC answers dig -x from the A records members register at join",
     await cliInit(dcHome.dir);
     dc = await startDcProcess(dcHome.dir);
     port = dc.dnsPort;
-    const add = await cli(
-      dcHome.dir,
-      "--json",
-      "domain",
-      "computer",
-      "add",
-      "server1",
-      "--join-token",
-    );
-    assert.equal(add.code, 0, add.err);
-    const join = await cli(
-      member.dir,
-      "join",
-      "--domain",
-      "bigfirm.com",
-      "--dc",
-      `127.0.0.1:${dc.apiPort}`,
-      "--name",
-      "server1",
-      "--token",
-      JSON.parse(add.out).token,
-      "--address",
-      "198.18.0.20",
-    );
+    const join = await addAndJoin(dcHome.dir, member.dir, dc.apiPort, "server1", "198.18.0.20");
     assert.equal(join.code, 0, join.err);
   });
   after(async () => {

@@ -113,3 +113,33 @@ export function startDcProcess(home: string, apiPort = 0, timeoutMs = 20_000): P
     });
   });
 }
+
+/**
+ * A computer account with a join token on the DC of `dcHome`, and `postern join` of
+ * `memberHome` as that computer over the API on loopback; the join's result.
+ */
+export async function addAndJoin(
+  dcHome: string,
+  memberHome: string,
+  apiPort: number,
+  name: string,
+  address: string,
+): Promise<{ code: number; out: string; err: string }> {
+  const add = await cli(dcHome, "--json", "domain", "computer", "add", name, "--join-token");
+  if (add.code !== 0) throw new Error(`domain computer add ${name}: ${add.err}`);
+  const token = (JSON.parse(add.out) as { token: string }).token;
+  return cli(
+    memberHome,
+    "join",
+    "--domain",
+    "bigfirm.com",
+    "--dc",
+    `127.0.0.1:${apiPort}`,
+    "--name",
+    name,
+    "--token",
+    token,
+    "--address",
+    address,
+  );
+}

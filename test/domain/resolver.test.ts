@@ -10,7 +10,7 @@ import {
 } from "../../src/domain/resolver.js";
 import { EMPTY_SERVERS, expandSpec } from "../../src/policy/expand.js";
 import { loadLocalStore } from "../../src/policy/store.js";
-import { cliInit, type DcProcess, startDcProcess } from "../dc/helpers.js";
+import { addAndJoin, cliInit, type DcProcess, startDcProcess } from "../dc/helpers.js";
 import { cli, tempHome } from "../helpers/cli.js";
 
 async function rejectsWith(p: Promise<unknown>, code: string, message: RegExp): Promise<void> {
@@ -38,29 +38,8 @@ describe("the member's resolver against a real DC's DNS (RFC 1035 4.1, RFC 7766)
   before(async () => {
     await cliInit(dcHome.dir);
     dc = await startDcProcess(dcHome.dir);
-    const add = await ok(
-      dcHome.dir,
-      "--json",
-      "domain",
-      "computer",
-      "add",
-      "server1",
-      "--join-token",
-    );
-    await ok(
-      member.dir,
-      "join",
-      "--domain",
-      "bigfirm.com",
-      "--dc",
-      `127.0.0.1:${dc.apiPort}`,
-      "--name",
-      "server1",
-      "--token",
-      JSON.parse(add).token,
-      "--address",
-      "198.18.0.20",
-    );
+    const join = await addAndJoin(dcHome.dir, member.dir, dc.apiPort, "server1", "198.18.0.20");
+    assert.equal(join.code, 0, join.err);
     await ok(dcHome.dir, "domain", "dns", "add", "www", "198.18.0.20");
     await ok(dcHome.dir, "domain", "dns", "add", "www", "198.18.0.21");
     for (let i = 1; i <= 40; i++)
