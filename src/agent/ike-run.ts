@@ -162,7 +162,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
   if (first.policy === null)
     throw new PosternError(
       "agent",
-      "no IPsec policy is assigned in the local store (netsh ipsec static set policy ... assign=yes)",
+      "no IPsec policy is assigned: none from the domain's GPOs, none in the local store (netsh ipsec static set policy ... assign=yes)",
     );
   let plan: PolicyPlan = first;
   const paths = agentPaths(env.home);
