@@ -20,14 +20,13 @@ import {
   type SteeringConfig,
 } from "../datapath/steering.js";
 import { PosternError } from "../errors.js";
-import { atomicWriteFile, ensureDir } from "../platform/home.js";
+import { ensureDir } from "../platform/home.js";
 import { loadLibc } from "../platform/libc.js";
 import { createNetConfig } from "../platform/routing.js";
 import { openTun } from "../platform/tun.js";
 import { openRawAhSocket, openUdpSocket } from "../platform/udp.js";
-import { startControlServer } from "./control.js";
-import { createDropSummary, DROP_LOG_MS } from "./drop-log.js";
 import { parseManualKeying } from "./manual-sa.js";
+import { serveAgent } from "./serve.js";
 
 export interface AgentOptions {
   manualSa: string;
@@ -105,43 +104,24 @@ export async function runAgent(opts: AgentOptions, env: CliEnv): Promise<number>
     libc.close(udpFd);
     if (rawFd >= 0) libc.close(rawFd);
     libc.close(tun.fd);
-    fs.rmSync(paths.sock, { force: true });
   };
-  let server: Awaited<ReturnType<typeof startControlServer>> | undefined;
   try {
     for (const sa of keying.sas) dp.addSa(sa);
     const outSelectors = keying.sas
       .filter((s) => s.direction === "out")
       .flatMap((s) => s.selectors);
     applySteering(net, cfg, outSelectors);
-    server = await startControlServer(paths.sock, (cmd) => {
-      if (cmd === "stats") return snapshot(dp);
-      return { error: `unknown command "${cmd}" (try: stats)` };
-    });
   } catch (e) {
     await cleanup();
     throw e;
   }
-  const writeStats = () =>
-    atomicWriteFile(paths.stats, `${JSON.stringify(snapshot(dp), null, 2)}\n`, 0o600);
-  process.on("SIGUSR1", writeStats);
-  const dropSummary = createDropSummary();
-  const dropLog = setInterval(() => {
-    const line = dropSummary.next(dp.stats());
-    if (line !== null) env.out(`agent: ${line}`);
-  }, DROP_LOG_MS);
-  env.out(
-    `agent: ready: ${keying.sas.length} SAs, TUN ${cfg.tun}, UDP ${keying.listen.address}:${keying.listen.port}, pid ${process.pid}`,
-  );
-  await new Promise<void>((resolve) => {
-    process.once("SIGTERM", () => resolve());
-    process.once("SIGINT", () => resolve());
+  await serveAgent({
+    env,
+    paths,
+    snapshot: () => snapshot(dp),
+    dropStats: () => dp.stats(),
+    ready: `ready: ${keying.sas.length} SAs, TUN ${cfg.tun}, UDP ${keying.listen.address}:${keying.listen.port}, pid ${process.pid}`,
+    cleanup,
   });
-  process.off("SIGUSR1", writeStats);
-  clearInterval(dropLog);
-  writeStats();
-  server.close();
-  await cleanup();
-  env.out("agent: stopped");
   return 0;
 }
