@@ -215,6 +215,35 @@ describe("KDC caches never hide a change (the next request sees it)", () => {
     assert.equal(expectError(tgs(4)).errorCode, E.KRB_AP_ERR_TKT_EXPIRED);
   });
 
+  it("RFC 4120 §3.3.2: a TGT that ends like a cached one but differs elsewhere is decrypted again (BAD_INTEGRITY)", () => {
+    const r = createTestRealm();
+    const q = asReq(r, "alice-pw", r.clock.now, 1);
+    const tgt = expectCreds(
+      readReply(r.kdc.handle(q.bytes, "udp").reply!, q.key, KeyUsage.AS_REP_ENC_PART),
+    );
+    const tgs = (c: Creds, nonce: number) =>
+      r.kdc.handle(
+        buildTgsReq({
+          realm: REALM,
+          tgt: c,
+          cname: alice,
+          sname: server1,
+          etypes: [18],
+          nowMs: r.clock.now,
+          nonce,
+        }),
+        "udp",
+      ).reply!;
+    expectCreds(readReply(tgs(tgt, 1), tgt.sessionKey, KeyUsage.TGS_REP_ENC_PART_SESSION_KEY));
+    const cipher = Uint8Array.from(tgt.ticket.encPart.cipher);
+    cipher[20]! ^= 1; // the cache's lookup key (length and last 16 bytes) is unchanged
+    const forged = {
+      ...tgt,
+      ticket: { ...tgt.ticket, encPart: { ...tgt.ticket.encPart, cipher } },
+    };
+    assert.equal(expectError(tgs(forged, 2)).errorCode, E.KRB_AP_ERR_BAD_INTEGRITY);
+  });
+
   it("RFC 3961 §5.1: the derived-key cache notices a key object whose bytes changed in place", () => {
     const deps = {
       randomBytes: (n: number) => new Uint8Array(n),
