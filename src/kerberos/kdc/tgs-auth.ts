@@ -21,7 +21,7 @@ import {
   PA_TYPE,
   type Ticket,
 } from "../messages/index.js";
-import type { Pac } from "../pac/index.js";
+import type { Pac, PacLayout } from "../pac/index.js";
 import type { ResolvedKdcConfig } from "./config.js";
 import { isKrbtgt, nameText } from "./context.js";
 import type { PrincipalKey } from "./database.js";
@@ -50,6 +50,8 @@ export interface OpenedTgt {
   part: EncTicketPart;
   key: PrincipalKey;
   pac?: Pac;
+  /** Layouts of the PAC as carried into tickets (ticket.ts), by key types and ticket kind. */
+  layouts?: Map<string, PacLayout>;
 }
 
 function openTgt(
