@@ -140,6 +140,12 @@ function s4uSelf(
   return { part, pac, cname: forUser.userName, crealm: forUser.userRealm, fromTgt: false };
 }
 
+/** The opened TGT's layouts of its carried PAC (ticket.ts), made on first use. */
+function pacLayouts(opened: TgsAuth["opened"]) {
+  if (!opened.layouts) opened.layouts = new Map();
+  return opened.layouts;
+}
+
 export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array): Uint8Array {
   const body = req.reqBody;
   const { realm } = ctx.config;
@@ -181,7 +187,7 @@ export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array
     isTgt: service.isTgt,
     deps: ctx.crypto,
     // The carried PAC depends only on the TGT's PAC and isTgt (the layout id's third part).
-    ...(issue.fromTgt ? { layouts: (auth.opened.layouts ??= new Map()) } : {}),
+    ...(issue.fromTgt ? { layouts: pacLayouts(auth.opened) } : {}),
   });
   const subkey = auth.authenticator.subkey;
   return buildKdcRep(ctx, {
