@@ -294,3 +294,31 @@ export function aesEcbDecryptSteps(key: Uint8Array): (blocks: Uint8Array) => Buf
   const d = nodeCrypto.createDecipheriv(aesName(key, "ecb"), key, null).setAutoPadding(false);
   return (blocks) => d.update(blocks);
 }
+
+/**
+ * AES-CBC encryption (no padding) on one long-lived OpenSSL context for `key`: each call
+ * encrypts its whole blocks from its own `iv`, as a fresh context would (the context's
+ * chaining value, its last ciphertext block, is cancelled by XOR into the first block), so
+ * a hot key pays the context setup once. `blocks` is left unchanged.
+ */
+export function aesCbcEncryptor(key: Uint8Array): (iv: Uint8Array, blocks: Uint8Array) => Buffer {
+  const c = nodeCrypto
+    .createCipheriv(aesName(key, "cbc"), key, new Uint8Array(16))
+    .setAutoPadding(false);
+  const chain = new Uint8Array(16);
+  const saved = new Uint8Array(16);
+  return (iv, blocks) => {
+    if (blocks.length === 0 || blocks.length % 16 !== 0 || iv.length !== 16)
+      throw new RangeError(`AES-CBC: ${blocks.length} bytes / IV ${iv.length} (whole blocks, 16)`);
+    saved.set(blocks.subarray(0, 16));
+    for (let i = 0; i < 16; i++) blocks[i] = saved[i]! ^ iv[i]! ^ chain[i]!;
+    let out: Buffer;
+    try {
+      out = c.update(blocks);
+    } finally {
+      blocks.set(saved);
+    }
+    chain.set(out.subarray(out.length - 16));
+    return out;
+  };
+}

@@ -10,7 +10,9 @@ import {
   type Pac,
   PacError,
   type PacKey,
+  layOutPac,
   signPac,
+  signPacLayout,
   USER_FLAGS,
   verifyPac,
 } from "../../src/kerberos/pac/index.js";
@@ -84,6 +86,29 @@ describe("MS-PAC 2.8 signing and verification", () => {
       assert.equal(findSignature(v.pac, 7)!.signatureType, getEnctype(kdcEtype).checksumType);
     });
   }
+
+  it("MS-PAC 2.8 one layout signed for several tickets equals signing each afresh; the layout is unchanged", () => {
+    for (const [se, ke] of [
+      [18, 18],
+      [17, 20],
+      [19, 18],
+    ] as const) {
+      const server = key(se);
+      const kdc = key(ke);
+      const layout = layOutPac(machinePac(), se, ke, { ticket: true });
+      const before = Uint8Array.from(layout.bytes);
+      for (const t of [Uint8Array.of(1, 2, 3), new Uint8Array(300).fill(7)]) {
+        const reused = signPacLayout(layout, server, kdc, { ticket: t });
+        assert.deepEqual(reused, signPac(machinePac(), server, kdc, { ticket: t }));
+        assert.ok(verifyPac(reused, server, kdc, { ticket: t }).verified.ticket);
+      }
+      assert.deepEqual(layout.bytes, before);
+      const tgtLayout = layOutPac(machinePac(), se, ke);
+      assert.deepEqual(signPacLayout(tgtLayout, server, kdc), signPac(machinePac(), server, kdc));
+      assert.throws(() => signPacLayout(layout, server, kdc), RangeError);
+      assert.throws(() => signPacLayout(tgtLayout, key(se === 17 ? 18 : 17), kdc), RangeError);
+    }
+  });
 
   it("MS-PAC 2.7 CLIENT_INFO must name the ticket's client and authtime", () => {
     const server = key(18);

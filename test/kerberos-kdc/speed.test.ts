@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
+import { ticketWithZeroedPac } from "../../src/kerberos/acceptor/pac.js";
 import { KeyUsage } from "../../src/kerberos/crypto/index.js";
 import { createDerivedKeyCache } from "../../src/kerberos/crypto/index.js";
 import { getEnctype } from "../../src/kerberos/crypto/index.js";
@@ -213,6 +214,71 @@ describe("KDC caches never hide a change (the next request sees it)", () => {
     ok(tgs(3));
     r.clock.now += 8 * 60_000;
     assert.equal(expectError(tgs(4)).errorCode, E.KRB_AP_ERR_TKT_EXPIRED);
+  });
+
+  it("RFC 4120 §3.3.2: a TGT that ends like a cached one but differs elsewhere is decrypted again (BAD_INTEGRITY)", () => {
+    const r = createTestRealm();
+    const q = asReq(r, "alice-pw", r.clock.now, 1);
+    const tgt = expectCreds(
+      readReply(r.kdc.handle(q.bytes, "udp").reply!, q.key, KeyUsage.AS_REP_ENC_PART),
+    );
+    const tgs = (c: Creds, nonce: number) =>
+      r.kdc.handle(
+        buildTgsReq({
+          realm: REALM,
+          tgt: c,
+          cname: alice,
+          sname: server1,
+          etypes: [18],
+          nowMs: r.clock.now,
+          nonce,
+        }),
+        "udp",
+      ).reply!;
+    expectCreds(readReply(tgs(tgt, 1), tgt.sessionKey, KeyUsage.TGS_REP_ENC_PART_SESSION_KEY));
+    const cipher = Uint8Array.from(tgt.ticket.encPart.cipher);
+    cipher[20]! ^= 1; // the cache's lookup key (length and last 16 bytes) is unchanged
+    const forged = {
+      ...tgt,
+      ticket: { ...tgt.ticket, encPart: { ...tgt.ticket.encPart, cipher } },
+    };
+    assert.equal(expectError(tgs(forged, 2)).errorCode, E.KRB_AP_ERR_BAD_INTEGRITY);
+  });
+
+  it("MS-PAC §2.8: service tickets from one TGT (PAC layout kept with it) each carry their own server, KDC and ticket signatures", () => {
+    const r = createTestRealm();
+    const q = asReq(r, "alice-pw", r.clock.now, 1);
+    const tgt = expectCreds(
+      readReply(r.kdc.handle(q.bytes, "udp").reply!, q.key, KeyUsage.AS_REP_ENC_PART),
+    );
+    const serviceKey = { etype: 18, key: r.key("SERVER1$", "server1-pw", 18) };
+    const kdcKey = { etype: 18, key: r.krbtgtKey };
+    const pacs = [1, 2, 3].map((nonce) => {
+      r.clock.now += 1000; // another starttime: another EncTicketPart to sign
+      const req = buildTgsReq({
+        realm: REALM,
+        tgt,
+        cname: alice,
+        sname: server1,
+        etypes: [18],
+        nowMs: r.clock.now,
+        nonce,
+      });
+      const c = expectCreds(
+        readReply(
+          r.kdc.handle(req, "udp").reply!,
+          tgt.sessionKey,
+          KeyUsage.TGS_REP_ENC_PART_SESSION_KEY,
+        ),
+      );
+      const part = openServiceTicket(c.ticket, serviceKey.key);
+      const bytes = ticketPacBytes(part)!;
+      const v = verifyPac(bytes, serviceKey, kdcKey, { ticket: ticketWithZeroedPac(part) });
+      assert.deepEqual(v.verified, { server: true, kdc: true, extendedKdc: false, ticket: true });
+      assert.ok(v.groupSids.includes(sid(1105)));
+      return Buffer.from(bytes).toString("hex");
+    });
+    assert.equal(new Set(pacs).size, 3, "each ticket's PAC has its own signatures");
   });
 
   it("RFC 3961 §5.1: the derived-key cache notices a key object whose bytes changed in place", () => {

@@ -78,7 +78,14 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
       padded.set(conf);
       padded.set(plaintext, CONF);
       const out = new Uint8Array(length + MAC);
-      aesCtsEncryptInto(derive(key, usage, KE), ZERO_IV, padded, length, out);
+      aesCtsEncryptInto(
+        derive(key, usage, KE),
+        ZERO_IV,
+        padded,
+        length,
+        out,
+        deps.derivedKeys?.aesContexts,
+      );
       const h = hmac("sha1", derive(key, usage, KI), padded.subarray(0, length));
       out.set(h.subarray(0, MAC), length);
       return out;
@@ -91,7 +98,7 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
         );
       }
       const c = ciphertext.subarray(0, ciphertext.length - MAC);
-      const data = aesCtsDecrypt(derive(key, usage, KE), ZERO_IV, c);
+      const data = aesCtsDecrypt(derive(key, usage, KE), ZERO_IV, c, deps.derivedKeys?.aesContexts);
       const h = hmac("sha1", derive(key, usage, KI), data).subarray(0, MAC);
       if (!equalConstantTime(h, ciphertext.subarray(ciphertext.length - MAC))) {
         throw new KerberosCryptoError(

@@ -114,7 +114,14 @@ export function createAesSha2Enctype(v: Sha2Variant, deps: CryptoDeps): Enctype 
       padded.set(conf);
       padded.set(plaintext, CONF);
       const out = new Uint8Array(length + v.macLength);
-      aesCtsEncryptInto(derive(key, usage, KE, v.keyLength), ZERO_IV, padded, length, out);
+      aesCtsEncryptInto(
+        derive(key, usage, KE, v.keyLength),
+        ZERO_IV,
+        padded,
+        length,
+        out,
+        deps.derivedKeys?.aesContexts,
+      );
       out.set(mac(key, usage, out.subarray(0, length)), length);
       return out;
     },
@@ -133,7 +140,12 @@ export function createAesSha2Enctype(v: Sha2Variant, deps: CryptoDeps): Enctype 
         );
       }
       return new Uint8Array(
-        aesCtsDecrypt(derive(key, usage, KE, v.keyLength), ZERO_IV, c).subarray(CONF),
+        aesCtsDecrypt(
+          derive(key, usage, KE, v.keyLength),
+          ZERO_IV,
+          c,
+          deps.derivedKeys?.aesContexts,
+        ).subarray(CONF),
       );
     },
     checksum,

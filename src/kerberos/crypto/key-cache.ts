@@ -4,6 +4,8 @@
  * object that `createKerberosCrypto` returns (never module state); the oldest entry goes
  * first when full. Derived keys are as secret as the base key: drop the object to forget them.
  */
+import type { AesContextCache } from "./cts.js";
+
 export interface DerivedKeyCache {
   get(id: string): Uint8Array | undefined;
   set(id: string, key: Uint8Array): void;
@@ -15,6 +17,8 @@ export interface DerivedKeyCache {
    * object whose bytes were changed in place is looked up by id again.
    */
   readonly byObject?: WeakMap<Uint8Array, ByObject>;
+  /** OpenSSL AES contexts per derived key object (cts.ts), gone with the key objects. */
+  readonly aesContexts?: AesContextCache;
 }
 
 /** The base key bytes as first seen (a key changed in place is noticed) and its derived keys. */
@@ -33,6 +37,7 @@ export function createDerivedKeyCache(maxEntries = 1024): DerivedKeyCache {
   const map = new Map<string, Uint8Array>();
   return {
     byObject: new WeakMap(),
+    aesContexts: new WeakMap(),
     get: (id) => map.get(id),
     set(id, key) {
       if (map.size >= maxEntries) map.delete(map.keys().next().value as string);
@@ -75,7 +80,7 @@ export function cached(
   }
   if (cache.byObject) {
     if (!mine) {
-      mine = { base: key.slice(), derived: new Map() };
+      mine = { base: Uint8Array.from(key), derived: new Map() }; // a copy even of a Buffer
       cache.byObject.set(key, mine);
     }
     mine.derived.set(slot, v);

@@ -15,7 +15,7 @@
 import { KRB_ERROR_CODE } from "../messages/index.js";
 import type { ResolvedKdcConfig } from "./config.js";
 import { krbtgtName } from "./context.js";
-import { createExpiringCache, digestKey } from "./replay.js";
+import { bytesKey, createExpiringCache } from "./replay.js";
 import { buildKrbError, type ErrorContext } from "./reply.js";
 
 export type Transport = "udp" | "tcp";
@@ -129,7 +129,7 @@ export function createKdcState(
   return {
     begin(request) {
       if (request[0] !== 0x6c) return {};
-      const key = digestKey(request);
+      const key = bytesKey(request);
       const hit = lookaside.get(key, now());
       return hit ? { key, hit } : { key };
     },

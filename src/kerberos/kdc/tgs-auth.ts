@@ -21,12 +21,12 @@ import {
   PA_TYPE,
   type Ticket,
 } from "../messages/index.js";
-import type { Pac } from "../pac/index.js";
+import type { Pac, PacLayout } from "../pac/index.js";
 import type { ResolvedKdcConfig } from "./config.js";
 import { isKrbtgt, nameText } from "./context.js";
 import type { PrincipalKey } from "./database.js";
 import { kdcError } from "./errors.js";
-import { digestKey, type ExpiringCache } from "./replay.js";
+import { bytesKey, type ExpiringCache, replayTag } from "./replay.js";
 import { openTicket } from "./ticket.js";
 
 export interface TgsAuth {
@@ -45,9 +45,13 @@ export interface TgsAuth {
  * `pac` is set after the first successful PAC check, in the exchange's order.
  */
 export interface OpenedTgt {
+  /** The ciphertext it was opened from: a cache hit must be these very bytes. */
+  cipher: Uint8Array;
   part: EncTicketPart;
   key: PrincipalKey;
   pac?: Pac;
+  /** Layouts of the PAC as carried into tickets (ticket.ts), by key types and ticket kind. */
+  layouts?: Map<string, PacLayout>;
 }
 
 function openTgt(
@@ -57,11 +61,17 @@ function openTgt(
   deps: CryptoDeps,
   cache: ExpiringCache<OpenedTgt> | undefined,
 ): OpenedTgt {
-  if (!cache) return openTicket(ticket, cfg.krbtgtKeys, "krbtgt", deps);
-  const id = `${ticket.encPart.etype}:${ticket.encPart.kvno ?? ""}:${digestKey(ticket.encPart.cipher)}`;
+  const { cipher, etype, kvno } = ticket.encPart;
+  if (!cache) return { cipher, ...openTicket(ticket, cfg.krbtgtKeys, "krbtgt", deps) };
+  // Looked up by the integrity tag at the end, then compared whole (no hashing).
+  const tail = cipher.subarray(Math.max(0, cipher.length - 16));
+  const id = `${etype}:${kvno ?? ""}:${cipher.length}:${bytesKey(tail)}`;
   const hit = cache.get(id, nowMs);
-  if (hit) return hit;
-  const opened: OpenedTgt = openTicket(ticket, cfg.krbtgtKeys, "krbtgt", deps);
+  if (hit && Buffer.compare(hit.cipher, cipher) === 0) return hit;
+  const opened: OpenedTgt = {
+    cipher: new Uint8Array(cipher),
+    ...openTicket(ticket, cfg.krbtgtKeys, "krbtgt", deps),
+  };
   cache.set(id, opened, nowMs);
   return opened;
 }
@@ -128,7 +138,8 @@ export function authenticateTgsReq(
   if (Math.abs(ctime - nowMs) > cfg.skewMs)
     throw kdcError("KRB_AP_ERR_SKEW", "client clock skew too great");
   checkBodyChecksum(tgt, a, bodyBytes, deps);
-  const id = digestKey(apReq.authenticator.cipher);
+  const tagLength = getEnctype(tgt.key.keytype, deps).checksumLength;
+  const id = replayTag(tgt.key.keytype, apReq.authenticator.cipher, tagLength);
   if (seen.get(id, nowMs)) throw kdcError("KRB_AP_ERR_REPEAT", "TGS-REQ authenticator replayed");
   seen.set(id, true, nowMs);
   const start = (tgt.starttime ?? tgt.authtime).getTime();

@@ -39,6 +39,8 @@ interface Issue {
   pac: Pac;
   cname: PrincipalName;
   crealm: string;
+  /** The PAC is the TGT's, carried: its layouts can be kept with the opened TGT. */
+  fromTgt?: boolean;
 }
 
 /** Buffers carried into a ticket issued from a TGT: no signatures; TGT-only ones only into TGTs. */
@@ -77,7 +79,7 @@ function renew(ctx: KdcContext, req: KdcReq, auth: TgsAuth, service: ServiceInfo
     endtime: new Date(Math.min(now + life, tgt.renewTill.getTime())),
   };
   delete (part as EncTicketPart).authorizationData;
-  return { part, pac: carried(pac, true), cname: tgt.cname, crealm: tgt.crealm };
+  return { part, pac: carried(pac, true), cname: tgt.cname, crealm: tgt.crealm, fromTgt: true };
 }
 
 function serviceTicket(
@@ -112,7 +114,8 @@ function serviceTicket(
     ...times,
     ...(tgt.caddr ? { caddr: tgt.caddr } : {}),
   };
-  return { part, pac: carried(pac, service.isTgt), cname: tgt.cname, crealm: tgt.crealm };
+  const carriedPac = carried(pac, service.isTgt);
+  return { part, pac: carriedPac, cname: tgt.cname, crealm: tgt.crealm, fromTgt: true };
 }
 
 function s4uSelf(
@@ -134,7 +137,13 @@ function s4uSelf(
     authtime: new Date(seconds(now)),
   };
   const pac = buildPac(entry, nameText(forUser.userName), now, ctx.config, false, ctx.logonInfos);
-  return { part, pac, cname: forUser.userName, crealm: forUser.userRealm };
+  return { part, pac, cname: forUser.userName, crealm: forUser.userRealm, fromTgt: false };
+}
+
+/** The opened TGT's layouts of its carried PAC (ticket.ts), made on first use. */
+function pacLayouts(opened: TgsAuth["opened"]) {
+  if (!opened.layouts) opened.layouts = new Map();
+  return opened.layouts;
 }
 
 export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array): Uint8Array {
@@ -177,6 +186,8 @@ export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array
     kdcKey: ticketKey(ctx.config.krbtgtKeys, "krbtgt"),
     isTgt: service.isTgt,
     deps: ctx.crypto,
+    // The carried PAC depends only on the TGT's PAC and isTgt (the layout id's third part).
+    ...(issue.fromTgt ? { layouts: pacLayouts(auth.opened) } : {}),
   });
   const subkey = auth.authenticator.subkey;
   return buildKdcRep(ctx, {

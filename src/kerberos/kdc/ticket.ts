@@ -18,7 +18,7 @@ import {
   encodeEncTicketPartWith,
   type Ticket,
 } from "../messages/index.js";
-import { type Pac, PacError, signPac } from "../pac/index.js";
+import { layOutPac, type Pac, PacError, type PacLayout, signPacLayout } from "../pac/index.js";
 import type { PrincipalKey } from "./database.js";
 import { kdcError } from "./errors.js";
 import { keyFor } from "./keys.js";
@@ -37,6 +37,12 @@ export interface SealInput {
   kdcKey: PrincipalKey;
   isTgt: boolean;
   deps: CryptoDeps;
+  /**
+   * Layouts of this very `pac` by key types (pac/sign.ts), kept by the caller when it
+   * seals the same PAC again (a TGT's PAC carried into many tickets): signing then only
+   * fills in the signatures, which cover this ticket.
+   */
+  layouts?: Map<string, PacLayout>;
 }
 
 /** A Ticket whose EncTicketPart carries `pac`, signed as MS-PAC §2.8 says. */
@@ -45,7 +51,17 @@ export function sealTicket(s: SealInput): Ticket {
   const kdcPacKey = { etype: s.kdcKey.etype, key: s.kdcKey.key };
   const encode = encodeEncTicketPartWith(s.part);
   const ticketBytes = s.isTgt ? undefined : encode(pacAd(Uint8Array.of(0)));
-  const signed = signPac(s.pac, serverPacKey, kdcPacKey, { ticket: ticketBytes, deps: s.deps });
+  const id = `${s.serverKey.etype}:${s.kdcKey.etype}:${s.isTgt}`;
+  let layout = s.layouts?.get(id);
+  if (!layout) {
+    const opts = { ticket: !s.isTgt, deps: s.deps };
+    layout = layOutPac(s.pac, s.serverKey.etype, s.kdcKey.etype, opts);
+    s.layouts?.set(id, layout);
+  }
+  const signed = signPacLayout(layout, serverPacKey, kdcPacKey, {
+    ...(ticketBytes ? { ticket: ticketBytes } : {}),
+    deps: s.deps,
+  });
   const plain = encode(pacAd(signed));
   const e = getEnctype(s.serverKey.etype, s.deps);
   return {

@@ -28,7 +28,14 @@ export {
   type Pac,
   type PacBuffer,
 } from "./pac.js";
-export { type PacKey, type SignPacOptions, signPac } from "./sign.js";
+export {
+  layOutPac,
+  type PacKey,
+  type PacLayout,
+  type SignPacOptions,
+  signPac,
+  signPacLayout,
+} from "./sign.js";
 export { canonicalSid, sidFromBytes, sidToBytes, sidWithRid } from "./sid.js";
 export type { PacSignatureData } from "./signature-data.js";
 export type { UpnDnsInfo } from "./upn-dns-info.js";

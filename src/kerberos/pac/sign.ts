@@ -46,6 +46,77 @@ function zeroSignature(type: 6 | 7 | 16 | 19, key: PacKey, deps?: CryptoDeps): P
   };
 }
 
+/**
+ * A PAC laid out with zero-filled signatures, and where each goes: signing only fills
+ * them in (none of them covers another's layout), so one layout serves many tickets with
+ * the same PAC and key types (a KDC's PAC carried from one TGT into its service tickets).
+ * `sign` never changes `bytes`.
+ */
+export interface PacLayout {
+  readonly bytes: Uint8Array;
+  readonly serverAt: number;
+  readonly kdcAt: number;
+  readonly ticketAt?: number;
+  readonly extendedAt?: number;
+  readonly serverEtype: number;
+  readonly kdcEtype: number;
+}
+
+/** Step 2: `pac` without its signatures, then zeroed 6, 7 (16 if `ticket`, 19 if `extended`). */
+export function layOutPac(
+  pac: Pac,
+  serverEtype: number,
+  kdcEtype: number,
+  opts: { ticket?: boolean; extendedKdcSignature?: boolean; deps?: CryptoDeps } = {},
+): PacLayout {
+  const serverKey = { etype: serverEtype, key: new Uint8Array(0) };
+  const kdcKey = { etype: kdcEtype, key: new Uint8Array(0) };
+  const buffers: PacBuffer[] = pac.buffers.filter(
+    (b) => !(b.kind === "signature" || (b.kind === "raw" && SIGNATURE_TYPES.includes(b.type))),
+  );
+  buffers.push(zeroSignature(6, serverKey, opts.deps), zeroSignature(7, kdcKey, opts.deps));
+  if (opts.ticket) buffers.push(zeroSignature(16, kdcKey, opts.deps));
+  if (opts.extendedKdcSignature) buffers.push(zeroSignature(19, kdcKey, opts.deps));
+  const { bytes, offsets } = encodePacContainer(
+    buffers.map((b) => ({ type: pacBufferType(b), data: encodePacBuffer(b) })),
+  );
+  const at = (type: number) => offsets[buffers.findIndex((b) => pacBufferType(b) === type)]! + 4;
+  return {
+    bytes,
+    serverAt: at(6),
+    kdcAt: at(7),
+    ...(opts.ticket ? { ticketAt: at(16) } : {}),
+    ...(opts.extendedKdcSignature ? { extendedAt: at(19) } : {}),
+    serverEtype,
+    kdcEtype,
+  };
+}
+
+/** Steps 1, 3-5 on a copy of `layout.bytes`; `ticket` is required iff the layout has room for 16. */
+export function signPacLayout(
+  layout: PacLayout,
+  serverKey: PacKey,
+  kdcKey: PacKey,
+  opts: { ticket?: Uint8Array; deps?: CryptoDeps } = {},
+): Uint8Array {
+  if (serverKey.etype !== layout.serverEtype || kdcKey.etype !== layout.kdcEtype)
+    throw new RangeError("PAC layout made for other key types");
+  if ((opts.ticket === undefined) !== (layout.ticketAt === undefined))
+    throw new RangeError("ticket signature and PAC layout disagree");
+  const kdcCk = getChecksumType(getEnctype(kdcKey.etype, opts.deps).checksumType, opts.deps);
+  const serverCk = getChecksumType(getEnctype(serverKey.etype, opts.deps).checksumType, opts.deps);
+  const usage = KeyUsage.KERB_NON_KERB_CKSUM_SALT;
+  const bytes = layout.bytes.slice();
+  if (opts.ticket !== undefined && layout.ticketAt !== undefined)
+    bytes.set(kdcCk.checksum(kdcKey.key, usage, opts.ticket), layout.ticketAt);
+  if (layout.extendedAt !== undefined)
+    bytes.set(kdcCk.checksum(kdcKey.key, usage, bytes), layout.extendedAt);
+  const server = serverCk.checksum(serverKey.key, usage, bytes);
+  bytes.set(server, layout.serverAt);
+  bytes.set(kdcCk.checksum(kdcKey.key, usage, server), layout.kdcAt);
+  return bytes;
+}
+
 /** Returns the signed PAC bytes; existing signature buffers in `pac` are replaced. */
 export function signPac(
   pac: Pac,
@@ -53,29 +124,13 @@ export function signPac(
   kdcKey: PacKey,
   opts: SignPacOptions = {},
 ): Uint8Array {
-  const kdcCk = getChecksumType(getEnctype(kdcKey.etype, opts.deps).checksumType, opts.deps);
-  const serverCk = getChecksumType(getEnctype(serverKey.etype, opts.deps).checksumType, opts.deps);
-  const buffers: PacBuffer[] = pac.buffers.filter(
-    (b) => !(b.kind === "signature" || (b.kind === "raw" && SIGNATURE_TYPES.includes(b.type))),
-  );
-  buffers.push(zeroSignature(6, serverKey, opts.deps), zeroSignature(7, kdcKey, opts.deps));
-  if (opts.ticket !== undefined) {
-    const sig = kdcCk.checksum(kdcKey.key, KeyUsage.KERB_NON_KERB_CKSUM_SALT, opts.ticket);
-    buffers.push({
-      kind: "signature",
-      type: 16,
-      value: { signatureType: kdcCk.cksumtype, signature: sig },
-    });
-  }
-  if (opts.extendedKdcSignature) buffers.push(zeroSignature(19, kdcKey, opts.deps));
-  const { bytes, offsets } = encodePacContainer(
-    buffers.map((b) => ({ type: pacBufferType(b), data: encodePacBuffer(b) })),
-  );
-  const at = (type: number) => offsets[buffers.findIndex((b) => pacBufferType(b) === type)]! + 4;
-  const usage = KeyUsage.KERB_NON_KERB_CKSUM_SALT;
-  if (opts.extendedKdcSignature) bytes.set(kdcCk.checksum(kdcKey.key, usage, bytes), at(19));
-  const server = serverCk.checksum(serverKey.key, usage, bytes);
-  bytes.set(server, at(6));
-  bytes.set(kdcCk.checksum(kdcKey.key, usage, server), at(7));
-  return bytes;
+  const layout = layOutPac(pac, serverKey.etype, kdcKey.etype, {
+    ticket: opts.ticket !== undefined,
+    ...(opts.extendedKdcSignature ? { extendedKdcSignature: true } : {}),
+    ...(opts.deps ? { deps: opts.deps } : {}),
+  });
+  return signPacLayout(layout, serverKey, kdcKey, {
+    ...(opts.ticket !== undefined ? { ticket: opts.ticket } : {}),
+    ...(opts.deps ? { deps: opts.deps } : {}),
+  });
 }
