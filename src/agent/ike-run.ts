@@ -53,7 +53,12 @@ import { ensureDir } from "../platform/home.js";
 import { loadLibc } from "../platform/libc.js";
 import { createNetConfig } from "../platform/routing.js";
 import { openTun } from "../platform/tun.js";
-import { createUdpPort, encodeSockaddrIn, openUdpSocket } from "../platform/udp.js";
+import {
+  createUdpPort,
+  encodeSockaddrIn,
+  openRawAhSocket,
+  openUdpSocket,
+} from "../platform/udp.js";
 import { type AcquireVerdict, createAcquirer } from "./acquire.js";
 import { type PolicyPlan, peerForPacket, planFromStore, type Providers } from "./policy-plan.js";
 import { agentPaths } from "./run.js";
@@ -178,9 +183,13 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
   const net = createNetConfig();
   const tun = openTun(libc, cfg.tun);
   let udpFd = -1;
+  let rawFd = -1;
   const ike500 = dgram.createSocket("udp4");
   try {
     udpFd = openUdpSocket(libc, { address: local, port: 4500 }, cfg.bypassMark);
+    // AH[...] methods: AH travels over a raw socket (IP protocol 51), opened only when the
+    // policy asks for AH (a policy that gains AH on reload needs a restart).
+    if (usesAh(effective.store)) rawFd = openRawAhSocket(libc, cfg.bypassMark);
     await new Promise<void>((resolve, reject) => {
       ike500.once("error", reject);
       ike500.bind(500, local, () => resolve());
@@ -192,6 +201,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
       // never bound
     }
     if (udpFd >= 0) libc.close(udpFd);
+    if (rawFd >= 0) libc.close(rawFd);
     libc.close(tun.fd);
     const code = (e as NodeJS.ErrnoException).code;
     if (code === undefined) throw e;
@@ -326,7 +336,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
   dp = startDataPath({
     tunFd: tun.fd,
     udpFd,
-    rawFd: -1,
+    rawFd,
     acquire: true,
     onEvent,
     onError: (role, e) => env.err(`agent: ${role} worker failed: ${e.message}`),
@@ -407,6 +417,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
       await data.stop();
       ike500.close();
       libc.close(udpFd);
+      if (rawFd >= 0) libc.close(rawFd);
       libc.close(tun.fd);
     },
   });
@@ -525,4 +536,11 @@ async function refreshFromDomain(env: CliEnv, log: (l: string) => void): Promise
   } catch (e) {
     log(`gpupdate: ${(e as Error).message}; keeping the policy held`);
   }
+}
+
+/** Whether a negotiate action of the store offers AH (the raw AH socket is then needed). */
+function usesAh(store: PolicyStore): boolean {
+  return store.filterActions.some(
+    (a) => a.action === "negotiate" && a.qmSecMethods.some((m) => m.ah !== undefined),
+  );
 }

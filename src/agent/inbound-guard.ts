@@ -1,14 +1,15 @@
 /**
  * The agent's inbound guard: cleartext packets from a flow the policy protects are dropped
  * unless its filter action says `inpass` (accept unsecured inbound, answer secured) or
- * the peer fell back to cleartext (`soft`). Opened ESP arrives on the TUN and IKE/ESP on
- * UDP 500/4500, so both pass. One nftables table, replaced atomically:
+ * the peer fell back to cleartext (`soft`). Opened ESP arrives on the TUN, IKE/ESP on
+ * UDP 500/4500 and AH as IP protocol 51 for the raw socket, so all pass. One nftables table, replaced atomically:
  *
  *   table inet postern_agent_in {
  *     chain spd_in {
  *       type filter hook input priority filter; policy accept;
  *       iifname "postern0" return
  *       udp dport { 500, 4500 } return
+ *       meta l4proto ah return                                  # AH: the raw socket's
  *       ip saddr 192.0.2.9 return                               # soft fallback peers
  *       ip saddr 192.0.2.2/32 ip daddr 192.0.2.1/32 counter drop  # one per protected selector
  *     }
@@ -46,6 +47,7 @@ export function guardRuleset(
     "    type filter hook input priority filter; policy accept;",
     `    iifname "${tun}" return`,
     "    udp dport { 500, 4500 } return",
+    "    meta l4proto ah return",
     ...cleartextPeers.map((h) => `    ${h.includes(":") ? "ip6" : "ip"} saddr ${h} return`),
     ...selectors.map((ts) => `    ${match(ts)} counter drop`),
     "  }",

@@ -8,7 +8,8 @@
  *      address a single host or "%any", selectors the filter's sides;
  *   4. initiator peers on ACQUIRE (`peerForPacket`): host-to-host selectors in transport
  *      mode, the filter's sides towards the tunnel endpoint in tunnel mode.
- * Every peer forces UDP encapsulation (the data path carries ESP in UDP 4500 only).
+ * Every peer forces UDP encapsulation (the data path carries ESP in UDP 4500 only), except
+ * for AH-only actions (AH over the raw socket).
  * Pure: the store, our addresses and the auth providers are passed in.
  */
 import type { TrafficSelector as DpSelector } from "../esp/sa.js";
@@ -156,7 +157,7 @@ export function planFromStore(
           remoteTs: [ikeTs(x.dst, x.protocol, x.dstPort)],
           providers,
         }),
-        forceEncap: true,
+        forceEncap: !ahOnly(x.filterAction),
       });
     } catch (e) {
       const line = `rule ${x.rule.id} (${x.rule.name}): ${(e as Error).message}`;
@@ -165,6 +166,17 @@ export function planFromStore(
     }
   }
   return plan;
+}
+
+/**
+ * An action whose every security method is AH alone: its SAs go over the raw AH socket,
+ * so its IKE SA is not forced into UDP 4500 (AH cannot be encapsulated, RFC 3948).
+ */
+export function ahOnly(action: FilterAction): boolean {
+  return (
+    action.qmSecMethods.length > 0 &&
+    action.qmSecMethods.every((m) => m.ah !== undefined && m.esp === undefined)
+  );
 }
 
 /** The initiator's PeerConfig for a packet the SPD says to protect. */
@@ -195,7 +207,7 @@ export function peerForPacket(
       remoteTs: [ikeTs(remoteSide, f.protocol, f.dstPort)],
       providers,
     }),
-    forceEncap: true,
+    forceEncap: !ahOnly(action),
   };
 }
 

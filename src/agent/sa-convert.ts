@@ -94,12 +94,19 @@ export type ConvertedSa = { in: SaRecord; out: SaRecord } | { error: string };
 
 /** The two data-path records of a negotiated child SA, or why the data path cannot carry it. */
 export function childToSaRecords(c: ChildSaRecord): ConvertedSa {
-  const transform = transformFor(c.encrId, c.encrKeyBits, c.integId);
+  // AH (RFC 4302) authenticates only: the data path's null-<integ> transform over the raw
+  // socket; it cannot cross NAT, so it is never UDP-encapsulated.
+  const ah = c.protocol === "ah";
+  const transform = ah
+    ? transformFor(EncrId.NULL, 0, c.integId)
+    : transformFor(c.encrId, c.encrKeyBits, c.integId);
   if (transform === null)
     return {
       error: `encryption ${c.encrId}/${c.encrKeyBits} with integrity ${c.integId} has no data-path transform`,
     };
-  if (!c.udpEncap)
+  if (ah && c.udpEncap)
+    return { error: "AH cannot be UDP-encapsulated (RFC 3948 carries ESP only)" };
+  if (!ah && !c.udpEncap)
     return { error: "ESP without UDP encapsulation is not carried (the agent forces UDP 4500)" };
   const selectors = selectorsFrom(c.tsLocal, c.tsRemote);
   const bytes = c.lifetimeKb > 0 ? c.lifetimeKb * 1024 : 0;
@@ -114,7 +121,7 @@ export function childToSaRecords(c: ChildSaRecord): ConvertedSa {
     transform,
     local: c.local.address,
     peer: c.remote.address,
-    encap: { localPort: c.local.port, peerPort: c.remote.port },
+    encap: ah ? null : { localPort: c.local.port, peerPort: c.remote.port },
     esn: c.esn,
     replayWindow: 1024,
     lifetime,

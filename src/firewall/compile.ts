@@ -12,8 +12,8 @@
  * Chain `input` (policy drop when the current profile is on):
  *   1. iif lo accept
  *   2. jump ipsec_in        (agent: cleartext that IPsec policy requires protected -> drop)
- *   3. ct state invalid drop; ct state established,related accept; IKE (UDP 500) and
- *      ESP in UDP (4500) to the agent: IPsec sits below the firewall, as on Windows, where
+ *   3. ct state invalid drop; ct state established,related accept; IKE (UDP 500),
+ *      ESP in UDP (4500) and AH (IP protocol 51, the agent's raw socket) to the agent: IPsec sits below the firewall, as on Windows, where
  *      IKE and ESP were never filtered by Windows Firewall; what they carry is filtered
  *      after decryption (rule 4 onwards)
  *   4. iifname postern0 + source in @bypass4/@bypass6 accept: only packets the agent
@@ -83,7 +83,7 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
   ];
   if (on) {
     input_.push("ct state invalid drop", "ct state established,related accept");
-    input_.push(`udp dport { ${IKE_PORTS.join(", ")} } accept`);
+    input_.push(`udp dport { ${IKE_PORTS.join(", ")} } accept`, "meta l4proto ah accept");
     input_.push(`iifname "${tun}" ip saddr @bypass4 ${openLog}accept`);
     input_.push(`iifname "${tun}" ip6 saddr @bypass6 ${openLog}accept`);
     input_.push(`icmpv6 type { ${ND_TYPES} } accept`);

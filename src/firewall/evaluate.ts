@@ -10,7 +10,7 @@ import { inIntervals, scopeIntervals } from "./scope.js";
 
 export interface InboundPacket {
   family: 4 | 6;
-  protocol: "tcp" | "udp" | "icmp";
+  protocol: "tcp" | "udp" | "icmp" | "ah";
   src: string;
   /** Destination port (tcp/udp). */
   dport?: number;
@@ -58,6 +58,7 @@ export function evaluateInbound(
   if (!profile.enabled) return accept("firewall-off");
   if (pkt.established) return accept("established");
   if (pkt.protocol === "udp" && IKE_PORTS.some((p) => p === pkt.dport)) return accept("ipsec");
+  if (pkt.protocol === "ah") return accept("ipsec");
   const src = parseIp(pkt.src);
   if (!src) return { verdict: "drop", reason: "default-drop" };
   if (pkt.iface === (ctx.tunDevice ?? TUN_DEVICE)) {

@@ -165,6 +165,65 @@ describe(
       });
     }
 
+    it('"sign" with AH[SHA256] (RFC 4302): IKE on UDP 500 only, AH over the raw socket, ping and TCP', async () => {
+      const homeA = await lab.home("ah-a", p2pPolicy(ADDR_B, "AH[SHA256]", "shared secret"));
+      const homeB = await lab.home("ah-b", p2pPolicy(ADDR_A, "AH[SHA256]", "shared secret"));
+      const a = await lab.startAgent(lab.nsA, homeA);
+      const b = await lab.startAgent(lab.nsB, homeB);
+      const pcap = path.join(lab.dir, "ah.pcap");
+      const dump = lab.spawnIn(lab.nsB, [
+        "tcpdump",
+        "-i",
+        lab.vethB,
+        "-n",
+        "-U",
+        "--immediate-mode",
+        "-w",
+        pcap,
+        "ip",
+      ]);
+      const server = lab.spawnIn(lab.nsB, [process.execPath, "-e", ECHO_SERVER]);
+      try {
+        assert.ok(await waitText(dump, "listening on", 10_000), "tcpdump started");
+        assert.ok(await waitText(server, "listening", 10_000), "echo server started");
+        const ping = lab.exec(lab.nsA, ["ping", "-c", "4", "-i", "0.3", "-W", "3", ADDR_B], 30_000);
+        assert.ok(received(ping.out) >= 3, ping.out + ping.err + a.out());
+        const tcp = lab.exec(lab.nsA, [process.execPath, "-e", CLIENT, MARKER, "50000"], 30_000);
+        assert.equal(tcp.code, 0, tcp.out + tcp.err);
+        assert.match(tcp.out, new RegExp(`^50000 ${MARKER.toUpperCase()}`));
+        const sa = await stats(a);
+        const out = sa.sas.find((x) => x.direction === "out");
+        assert.equal(out?.transform, "null-sha256");
+        assert.ok(
+          sa.ike.sas.some((x) => x.state === "established" && !x.natT),
+          JSON.stringify(sa.ike),
+        );
+        const sb = await stats(b);
+        for (const reason of ["auth_failed", "replay", "malformed", "policy_mismatch"])
+          assert.equal(sb.drops.inbound[reason], 0, `B drops ${reason}`);
+      } finally {
+        await stopProc(server);
+        await stopProc(dump);
+        assert.equal(await lab.stopAgent(a), 0);
+        assert.equal(await lab.stopAgent(b), 0);
+      }
+      const frames = readPcap(pcap).filter(
+        (f) => [f.src, f.dst].sort().join() === [ADDR_A, ADDR_B].sort().join(),
+      );
+      const ah = frames.filter((f) => f.protocol === 51);
+      const udp4500 = frames.filter((f) => f.protocol === 17 && f.dstPort === 4500);
+      const clear = frames.filter((f) => f.protocol === 1 || f.protocol === 6);
+      const byProto = JSON.stringify(
+        frames.reduce<Record<number, number>>((m, f) => {
+          m[f.protocol] = (m[f.protocol] ?? 0) + 1;
+          return m;
+        }, {}),
+      );
+      assert.ok(ah.length > 20, `AH frames: ${ah.length} (frames by IP protocol: ${byProto})`);
+      assert.equal(udp4500.length, 0, "no UDP 4500: AH is never encapsulated");
+      assert.equal(clear.length, 0, "no ICMP or TCP outside AH on the wire");
+    });
+
     it("a wrong PSK: AUTHENTICATION_FAILED, no SA, protected traffic dropped and counted", async () => {
       const homeA = await lab.home("psk-a", p2pPolicy(ADDR_B, "ESP[AES128GCM,None]", "right key"));
       const homeB = await lab.home("psk-b", p2pPolicy(ADDR_A, "ESP[AES128GCM,None]", "wrong key"));

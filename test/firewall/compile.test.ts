@@ -35,6 +35,7 @@ describe("firewall compiler (pure)", () => {
     assert.match(script, /chain ipsec_in \{\n {2}\}/);
     assert.match(script, /type route hook output priority mangle; policy accept;/);
     assert.match(script, /udp dport \{ 500, 4500 \} accept/);
+    assert.match(script, /meta l4proto ah accept/);
     assert.doesNotMatch(script, /tcp dport/);
   });
   it("opmode disable: policy accept, sets and agent chains kept", () => {
