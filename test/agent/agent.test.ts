@@ -7,19 +7,19 @@
  * a `soft` filter action falling back to cleartext when the peer runs no agent.
  */
 import assert from "node:assert/strict";
-import type { ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as fs from "node:fs";
 import { readPcap } from "../datapath/pcap.js";
 import { makeTestPki } from "../ike/certs.js";
 import { cli, needsRoot } from "../helpers/cli.js";
+import { echoClientScript, echoServerScript, stopChild, waitOutput } from "../helpers/host-pair.js";
 import { ADDR_A, ADDR_B, type Agent, createLab, type Lab, p2pPolicy } from "./lab.js";
 
 const MARKER = "postern-agent-cleartext-marker";
 const TCP_PORT = 7100;
-const ECHO_SERVER = `const s=require("net").createServer(c=>c.on("data",d=>c.write(d.toString().toUpperCase())));s.listen(${TCP_PORT},"${ADDR_B}",()=>console.log("listening"));setTimeout(()=>process.exit(0),60000)`;
-const CLIENT = `const total=Number(process.argv[2]);const msg=Buffer.from(process.argv[1].repeat(Math.ceil(total/process.argv[1].length)).slice(0,total));let got=0;let first="";const c=require("net").connect(${TCP_PORT},"${ADDR_B}",()=>c.write(msg));c.on("data",d=>{if(!first)first=d.toString().slice(0,40);got+=d.length;if(got>=total){console.log(got+" "+first);c.end();process.exit(0)}});c.on("error",e=>{console.log("error "+e.message);process.exit(2)});setTimeout(()=>{console.log("timeout "+got);process.exit(3)},15000)`;
+const ECHO_SERVER = echoServerScript(TCP_PORT);
+const CLIENT = echoClientScript(TCP_PORT);
 
 interface Stats {
   drops: { inbound: Record<string, number>; outbound: Record<string, number> };
@@ -33,31 +33,6 @@ async function stats(a: Agent): Promise<Stats> {
   const r = await cli(a.home, "--json", "agent", "stats");
   assert.equal(r.code, 0, r.err);
   return JSON.parse(r.out) as Stats;
-}
-
-async function waitText(proc: ChildProcess, text: string, ms: number): Promise<boolean> {
-  let seen = "";
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    const on = (d: Buffer) => {
-      seen += d.toString();
-      if (seen.includes(text)) {
-        clearTimeout(t);
-        resolve(true);
-      }
-    };
-    proc.stdout?.on("data", on);
-    proc.stderr?.on("data", on);
-  });
-}
-
-async function stopProc(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null) return;
-  const done = new Promise((r) => p.once("exit", r));
-  p.kill("SIGINT");
-  const t = setTimeout(() => p.kill("SIGKILL"), 5000);
-  await done;
-  clearTimeout(t);
 }
 
 const received = (out: string): number => Number(/(\d+) received/.exec(out)?.[1] ?? -1);
@@ -94,8 +69,8 @@ describe(
         ]);
         const server = lab.spawnIn(lab.nsB, [process.execPath, "-e", ECHO_SERVER]);
         try {
-          assert.ok(await waitText(dump, "listening on", 10_000), "tcpdump started");
-          assert.ok(await waitText(server, "listening", 10_000), "echo server started");
+          assert.ok(await waitOutput(dump, "listening on", 10_000), "tcpdump started");
+          assert.ok(await waitOutput(server, "listening", 10_000), "echo server started");
           const ping = lab.exec(
             lab.nsA,
             ["ping", "-c", "4", "-i", "0.3", "-W", "3", ADDR_B],
@@ -141,8 +116,8 @@ describe(
             /acquire: first packet to protect for rule1>192\.0\.2\.2; starting IKE/,
           );
         } finally {
-          await stopProc(server);
-          await stopProc(dump);
+          await stopChild(server);
+          await stopChild(dump);
           assert.equal(await lab.stopAgent(a), 0);
           assert.equal(await lab.stopAgent(b), 0);
         }
@@ -184,8 +159,8 @@ describe(
       ]);
       const server = lab.spawnIn(lab.nsB, [process.execPath, "-e", ECHO_SERVER]);
       try {
-        assert.ok(await waitText(dump, "listening on", 10_000), "tcpdump started");
-        assert.ok(await waitText(server, "listening", 10_000), "echo server started");
+        assert.ok(await waitOutput(dump, "listening on", 10_000), "tcpdump started");
+        assert.ok(await waitOutput(server, "listening", 10_000), "echo server started");
         const ping = lab.exec(lab.nsA, ["ping", "-c", "4", "-i", "0.3", "-W", "3", ADDR_B], 30_000);
         assert.ok(received(ping.out) >= 3, ping.out + ping.err + a.out());
         const tcp = lab.exec(lab.nsA, [process.execPath, "-e", CLIENT, MARKER, "50000"], 30_000);
@@ -202,8 +177,8 @@ describe(
         for (const reason of ["auth_failed", "replay", "malformed", "policy_mismatch"])
           assert.equal(sb.drops.inbound[reason], 0, `B drops ${reason}`);
       } finally {
-        await stopProc(server);
-        await stopProc(dump);
+        await stopChild(server);
+        await stopChild(dump);
         assert.equal(await lab.stopAgent(a), 0);
         assert.equal(await lab.stopAgent(b), 0);
       }

@@ -4,13 +4,13 @@
  * capture on the veth showing what the wire carries, and the agents' counters.
  */
 import * as assert from "node:assert/strict";
-import type { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { sealEsp } from "../../src/esp/packet.js";
 import { createEspCipher } from "../../src/esp/transform.js";
 import { cli, needsRoot } from "../helpers/cli.js";
+import { echoClientScript, echoServerScript, stopChild, waitOutput } from "../helpers/host-pair.js";
 import { ADDR_A, ADDR_B, type Agent, createLab, keyingPair, type Lab } from "./lab.js";
 import { readPcap } from "./pcap.js";
 
@@ -19,33 +19,8 @@ const SIGN_KEY = { authKey: "00112233445566778899aabbccddeeff0011223344556677889
 const MARKER = "postern-cleartext-marker";
 const TCP_PORT = 7000;
 
-const ECHO_SERVER = `const s=require("net").createServer(c=>c.on("data",d=>c.write(d.toString().toUpperCase())));s.listen(${TCP_PORT},"${ADDR_B}",()=>console.log("listening"));setTimeout(()=>process.exit(0),60000)`;
-const CLIENT = `const total=Number(process.argv[2]);const msg=Buffer.from(process.argv[1].repeat(Math.ceil(total/process.argv[1].length)).slice(0,total));let got=0;let first="";const c=require("net").connect(${TCP_PORT},"${ADDR_B}",()=>c.write(msg));c.on("data",d=>{if(!first)first=d.toString().slice(0,40);got+=d.length;if(got>=total){console.log(got+" "+first);c.end();process.exit(0)}});c.on("error",e=>{console.log("error "+e.message);process.exit(2)});setTimeout(()=>{console.log("timeout "+got);process.exit(3)},15000)`;
-
-async function waitFor(proc: ChildProcess, text: string, ms: number): Promise<boolean> {
-  let seen = "";
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    const on = (d: Buffer) => {
-      seen += d.toString();
-      if (seen.includes(text)) {
-        clearTimeout(t);
-        resolve(true);
-      }
-    };
-    proc.stdout?.on("data", on);
-    proc.stderr?.on("data", on);
-  });
-}
-
-async function stopProc(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null) return;
-  const done = new Promise((r) => p.once("exit", r));
-  p.kill("SIGINT");
-  const t = setTimeout(() => p.kill("SIGKILL"), 5000);
-  await done;
-  clearTimeout(t);
-}
+const ECHO_SERVER = echoServerScript(TCP_PORT);
+const CLIENT = echoClientScript(TCP_PORT);
 
 interface Stats {
   drops: { inbound: Record<string, number>; outbound: Record<string, number> };
@@ -89,8 +64,8 @@ describe(
         ]);
         const server = lab.spawnIn(lab.nsB, [process.execPath, "-e", ECHO_SERVER]);
         try {
-          assert.ok(await waitFor(dump, "listening on", 10_000), "tcpdump started");
-          assert.ok(await waitFor(server, "listening", 10_000), "echo server started");
+          assert.ok(await waitOutput(dump, "listening on", 10_000), "tcpdump started");
+          assert.ok(await waitOutput(server, "listening", 10_000), "echo server started");
 
           // The narrated script: A pings B, then sends 200 kB over TCP and gets it back uppercased.
           const ping = lab.exec(lab.nsA, ["ping", "-c", "3", "-i", "0.2", "-W", "2", ADDR_B]);
@@ -117,8 +92,8 @@ describe(
             assert.equal(sb.drops.inbound[reason], 0, `B drops ${reason}`);
           }
         } finally {
-          await stopProc(server);
-          await stopProc(dump);
+          await stopChild(server);
+          await stopChild(dump);
           assert.equal(await lab.stopAgent(a), 0);
           assert.equal(await lab.stopAgent(b), 0);
         }
@@ -267,14 +242,14 @@ describe(
       ]);
       const dumped = new Promise((resolve) => dump.once("exit", resolve));
       try {
-        assert.ok(await waitFor(dump, "listening on", 10_000), "tcpdump started");
+        assert.ok(await waitOutput(dump, "listening on", 10_000), "tcpdump started");
         const ping = lab.exec(lab.nsA, ["ping", "-c", "3", "-i", "0.2", "-W", "2", ADDR_B]);
         assert.equal(ping.code, 0, ping.out + ping.err);
         const sb = await stats(b);
         assert.ok((sb.sas.find((s) => s.direction === "in")?.packets ?? 0) >= 3);
       } finally {
         await Promise.race([dumped, new Promise((r) => setTimeout(r, 5000))]);
-        await stopProc(dump);
+        await stopChild(dump);
         assert.equal(await lab.stopAgent(a), 0);
         assert.equal(await lab.stopAgent(b), 0);
       }

@@ -144,3 +144,40 @@ export function createHostPair(prefix: string): HostPair {
   };
   return pair;
 }
+
+/** A TCP echo server on B (answers in upper case) for `node -e`; exits after 60 s. */
+export function echoServerScript(port: number): string {
+  return `const s=require("net").createServer(c=>c.on("data",d=>c.write(d.toString().toUpperCase())));s.listen(${port},"${ADDR_B}",()=>console.log("listening"));setTimeout(()=>process.exit(0),60000)`;
+}
+
+/** Its client for `node -e SCRIPT MARKER BYTES`: prints "<bytes> <first 40 chars>". */
+export function echoClientScript(port: number): string {
+  return `const total=Number(process.argv[2]);const msg=Buffer.from(process.argv[1].repeat(Math.ceil(total/process.argv[1].length)).slice(0,total));let got=0;let first="";const c=require("net").connect(${port},"${ADDR_B}",()=>c.write(msg));c.on("data",d=>{if(!first)first=d.toString().slice(0,40);got+=d.length;if(got>=total){console.log(got+" "+first);c.end();process.exit(0)}});c.on("error",e=>{console.log("error "+e.message);process.exit(2)});setTimeout(()=>{console.log("timeout "+got);process.exit(3)},15000)`;
+}
+
+/** Whether `text` shows on the child's stdout or stderr within `ms`. */
+export function waitOutput(proc: ChildProcess, text: string, ms: number): Promise<boolean> {
+  let seen = "";
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    const on = (d: Buffer) => {
+      seen += d.toString();
+      if (seen.includes(text)) {
+        clearTimeout(t);
+        resolve(true);
+      }
+    };
+    proc.stdout?.on("data", on);
+    proc.stderr?.on("data", on);
+  });
+}
+
+/** SIGINT, then SIGKILL after 5 s; resolves when the child has exited. */
+export async function stopChild(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null) return;
+  const done = new Promise((r) => p.once("exit", r));
+  p.kill("SIGINT");
+  const t = setTimeout(() => p.kill("SIGKILL"), 5000);
+  await done;
+  clearTimeout(t);
+}
