@@ -102,16 +102,25 @@ export function openEsp(
   seqHi: number,
   esn: boolean,
 ): OpenResult {
+  return openWith(cipher, packet, seqHi, esn, false);
+}
+
+function openWith(
+  cipher: EspCipher,
+  packet: Buffer,
+  seqHi: number,
+  esn: boolean,
+  inPlace: boolean,
+): OpenResult {
   const { ivBytes, icvBytes } = cipher.spec;
   if (packet.length < ESP_HEADER_BYTES + ivBytes + 2 + icvBytes) return "malformed";
-  const plain = cipher.open(
-    packet.subarray(0, ESP_HEADER_BYTES),
-    seqHi,
-    esn,
-    packet.subarray(ESP_HEADER_BYTES),
-  );
+  const header = packet.subarray(0, ESP_HEADER_BYTES);
+  const body = packet.subarray(ESP_HEADER_BYTES);
+  const plain = inPlace
+    ? cipher.openInPlace(header, seqHi, esn, body)
+    : cipher.open(header, seqHi, esn, body);
   if (plain === null) return "auth_failed";
-  return parseTrailer(plain) ?? "malformed";
+  return parseTrailer(Buffer.from(plain.buffer, plain.byteOffset, plain.length)) ?? "malformed";
 }
 
 /** Bytes of the ESP packet sealEspInto writes for a payload of `payloadBytes`. */
@@ -161,15 +170,5 @@ export function openEspInPlace(
   seqHi: number,
   esn: boolean,
 ): OpenResult {
-  const { ivBytes, icvBytes } = cipher.spec;
-  if (packet.length < ESP_HEADER_BYTES + ivBytes + 2 + icvBytes) return "malformed";
-  const plain = cipher.openInPlace(
-    packet.subarray(0, ESP_HEADER_BYTES),
-    seqHi,
-    esn,
-    packet.subarray(ESP_HEADER_BYTES),
-  );
-  if (plain === null) return "auth_failed";
-  const view = Buffer.from(plain.buffer, plain.byteOffset, plain.length);
-  return parseTrailer(view) ?? "malformed";
+  return openWith(cipher, packet, seqHi, esn, true);
 }
