@@ -8,7 +8,7 @@
  * AUTH covers <SignedOctets>: the sender's IKE_SA_INIT message, the peer's nonce and
  * prf(SK_p, ID body). A failed check answers AUTHENTICATION_FAILED and closes the SA.
  */
-import type { AuthContext } from "../auth.js";
+import type { AuthContext, PeerIdentity } from "../auth.js";
 import { ExchangeType, NotifyType } from "../constants.js";
 import { acceptChild, childRequestPayloads, completeChild, newChildRequest } from "../child.js";
 import type { EngineContext, Reply } from "../context.js";
@@ -47,6 +47,25 @@ function identityText(sa: IkeSa): string {
   const id = sa.identity;
   if (!id) return "";
   return ` as ${id.principal}${id.groupSids ? `, ${id.groupSids.length} group SIDs` : ""}`;
+}
+
+/** The peer proved `peerId` (and `identity`) with `method`: the SA is established. */
+function establish(
+  ctx: EngineContext,
+  sa: IkeSa,
+  peerId: string,
+  identity: PeerIdentity | undefined,
+  method: string,
+): void | Promise<void> {
+  sa.peerId = peerId;
+  sa.identity = identity ?? null;
+  transition(
+    sa,
+    "established",
+    ctx.deps.log,
+    `peer ${peerId} authenticated by ${method}${identityText(sa)}`,
+  );
+  return ctx.established(sa);
 }
 
 function idMatches(sa: IkeSa, id: IdPayload): boolean {
@@ -111,15 +130,7 @@ async function onAuthResponse(ctx: EngineContext, sa: IkeSa, p: Payload[]): Prom
       `IKE_AUTH with ${sa.remote.address}: AUTHENTICATION_FAILED: ${verdict.reason}`,
     );
   }
-  sa.peerId = peerId;
-  sa.identity = verdict.identity ?? null;
-  transition(
-    sa,
-    "established",
-    ctx.deps.log,
-    `peer ${peerId} authenticated by ${sa.peer.auth.name}${identityText(sa)}`,
-  );
-  ctx.established(sa);
+  void establish(ctx, sa, peerId, verdict.identity, sa.peer.auth.name);
   const record = completeChild(ctx, sa, sa.authChild!, p, true);
   sa.authChild = null;
   if (record) ctx.installChild(sa, record);
@@ -155,15 +166,7 @@ export async function handleAuthRequest(
   const idr = ourId(sa, "IDr");
   const ours = signedOctets(sa.suite!.prf!, sa.message2!, sa.ni, sa.keys!.pr, encodeBody(idr));
   const built = await provider.buildAuth(authContext(sa, "responder", ours, peerId));
-  sa.peerId = peerId;
-  sa.identity = verdict.identity ?? null;
-  transition(
-    sa,
-    "established",
-    ctx.deps.log,
-    `peer ${peerId} authenticated by ${provider.name}${identityText(sa)}`,
-  );
-  await ctx.established(sa);
+  await establish(ctx, sa, peerId, verdict.identity, provider.name);
   const child = find(p, "SA")
     ? acceptChild(ctx, sa, p, { inAuth: true, ni: sa.ni, nr: sa.nr })
     : { reply: [], record: null };
