@@ -4,6 +4,7 @@
  * GeneralizedTime as `YYYYMMDDHHMMSSZ`. Values that cannot be encoded (an Int32 out of
  * range, a time before year 0 or after 9999, a non-ASCII IA5String) raise `Asn1Error`.
  */
+import { allocBytes } from "../bytes.js";
 import { Asn1Error, INT32_MAX, INT32_MIN, type TagClass, UINT32_MAX, UNIVERSAL } from "./der.js";
 
 const CLASS_BITS: Record<TagClass, number> = {
@@ -45,28 +46,8 @@ function putLength(out: Uint8Array, off: number, n: number): number {
   return off + size + 1;
 }
 
-/**
- * Room for one element that the caller fills completely. Above 64 octets a fresh
- * Uint8Array would get its own backing store (slow to make and to collect), so elements
- * up to 8 KiB are carved from a shared 64 KiB slab, the way Node's `Buffer.allocUnsafe`
- * pool works but 8 times larger: one message's nested elements (a KDC reply copies its
- * ticket at every level, ~20 KiB in all) then take one backing store instead of several.
- * The slab is a pure allocation cache: every element is a distinct, fully written view.
- */
-const SLAB_BYTES = 65536;
-const slab = { buf: new ArrayBuffer(0), off: 0 };
-
-function alloc(n: number): Uint8Array {
-  if (n <= 64) return new Uint8Array(n);
-  if (n > 8192) return new Uint8Array(n);
-  if (slab.off + n > slab.buf.byteLength) {
-    slab.buf = new ArrayBuffer(SLAB_BYTES);
-    slab.off = 0;
-  }
-  const out = new Uint8Array(slab.buf, slab.off, n);
-  slab.off += (n + 7) & ~7;
-  return out;
-}
+/** Room for one element that the caller fills completely (src/bytes.ts: no backing store each). */
+const alloc = allocBytes;
 
 /**
  * A single-octet identifier (tags below 31, the only ones Kerberos uses) is written
@@ -88,7 +69,7 @@ function tlvInto(lead: number, tag: number, contentLength: number): [Uint8Array,
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
   let len = 0;
   for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
+  const out = alloc(len);
   let off = 0;
   for (const p of parts) {
     out.set(p, off);

@@ -12,6 +12,7 @@
  *   PRF:           AES-CBC(DK(key, "prf"), IV=0, SHA1(input)[0..16])       (RFC 3962 §6)
  * with Kc/Ke/Ki = DK(key, usage | 0x99/0xAA/0x55).
  */
+import { allocBytes } from "../../bytes.js";
 import { aesEcbEncrypt, equalConstantTime, hash, hmac, pbkdf2 } from "../../crypto/primitives.js";
 import { aesCtsDecrypt, aesCtsEncryptInto } from "./cts.js";
 import { deriveKeyAes, KC, KE, KI, usageConstant } from "./derive.js";
@@ -74,10 +75,10 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
       if (conf.length !== CONF) throw new RangeError(`confounder length ${conf.length} != 16`);
       // conf | plaintext, zero-padded to whole blocks for CBC; the MAC covers the unpadded bytes.
       const length = CONF + plaintext.length;
-      const padded = new Uint8Array(Math.ceil(length / 16) * 16);
+      const padded = allocBytes(Math.ceil(length / 16) * 16);
       padded.set(conf);
       padded.set(plaintext, CONF);
-      const out = new Uint8Array(length + MAC);
+      const out = allocBytes(length + MAC);
       aesCtsEncryptInto(
         derive(key, usage, KE),
         ZERO_IV,
@@ -106,7 +107,7 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
           `${v.name}: decrypt integrity check failed (key usage ${usage}): wrong key or modified data`,
         );
       }
-      return new Uint8Array(data.subarray(CONF));
+      return data.slice(CONF); // the caller's to keep: not a view into the temporaries' slab
     },
     checksum,
     verifyChecksum(key, usage, data, cksum) {

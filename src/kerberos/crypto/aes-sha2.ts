@@ -15,6 +15,7 @@
  *   checksum: HMAC(Kc, data)[0..h]  (types 19 and 20)
  *   PRF:      KDF-HMAC-SHA2(key, "prf", input, 256|384)  (the input is the KDF context)
  */
+import { allocBytes } from "../../bytes.js";
 import { equalConstantTime, type HashAlg, hmac, pbkdf2 } from "../../crypto/primitives.js";
 import { aesCtsDecrypt, aesCtsEncryptInto } from "./cts.js";
 import { KC, KE, KI, usageConstant } from "./derive.js";
@@ -110,10 +111,10 @@ export function createAesSha2Enctype(v: Sha2Variant, deps: CryptoDeps): Enctype 
       const conf = confounder ?? deps.randomBytes(CONF);
       if (conf.length !== CONF) throw new RangeError(`confounder length ${conf.length} != 16`);
       const length = CONF + plaintext.length;
-      const padded = new Uint8Array(Math.ceil(length / 16) * 16);
+      const padded = allocBytes(Math.ceil(length / 16) * 16);
       padded.set(conf);
       padded.set(plaintext, CONF);
-      const out = new Uint8Array(length + v.macLength);
+      const out = allocBytes(length + v.macLength);
       aesCtsEncryptInto(
         derive(key, usage, KE, v.keyLength),
         ZERO_IV,
@@ -139,14 +140,12 @@ export function createAesSha2Enctype(v: Sha2Variant, deps: CryptoDeps): Enctype 
           `${v.name}: decrypt integrity check failed (key usage ${usage}): wrong key or modified data`,
         );
       }
-      return new Uint8Array(
-        aesCtsDecrypt(
-          derive(key, usage, KE, v.keyLength),
-          ZERO_IV,
-          c,
-          deps.derivedKeys?.aesContexts,
-        ).subarray(CONF),
-      );
+      return aesCtsDecrypt(
+        derive(key, usage, KE, v.keyLength),
+        ZERO_IV,
+        c,
+        deps.derivedKeys?.aesContexts,
+      ).slice(CONF); // the caller's to keep: not a view into the temporaries' slab
     },
     checksum,
     verifyChecksum(key, usage, data, cksum) {

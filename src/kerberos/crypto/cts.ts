@@ -9,6 +9,7 @@
  *
  * The "next IV" (cipher state) after encryption is C_m, the last full block written.
  */
+import { allocBytes } from "../../bytes.js";
 import { aesCbcDecrypt, aesCbcEncryptor, aesEcbDecryptSteps } from "../../crypto/primitives.js";
 
 const BLOCK = 16;
@@ -51,9 +52,9 @@ function ecbDecryptor(key: Uint8Array, cache?: AesContextCache) {
 /** AES-CTS encryption; `data` must be at least one block (16 bytes). */
 export function aesCtsEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
   if (data.length < BLOCK) throw new RangeError(`AES-CTS: input ${data.length} < 16 bytes`);
-  const padded = new Uint8Array(Math.ceil(data.length / BLOCK) * BLOCK);
+  const padded = allocBytes(Math.ceil(data.length / BLOCK) * BLOCK);
   padded.set(data);
-  const out = new Uint8Array(data.length);
+  const out = allocBytes(data.length);
   aesCtsEncryptInto(key, iv, padded, data.length, out);
   return out;
 }
@@ -108,7 +109,7 @@ export function aesCtsDecrypt(
   cPrev.set(data.subarray(full));
   cPrev.set(x.subarray(lastLen), lastLen);
   const dPrev = ecb(cPrev);
-  const out = new Uint8Array(data.length);
+  const out = allocBytes(data.length);
   const chained = (m - 2) * BLOCK;
   for (let i = 0; i < chained; i++) out[i] = d[i]! ^ (i < BLOCK ? iv[i]! : data[i - BLOCK]!);
   for (let i = 0; i < BLOCK; i++)

@@ -12,6 +12,7 @@
  *                      core's answer, else remembered; then counters, the lookaside entry
  *                      and KRB_ERR_RESPONSE_TOO_BIG for an oversized UDP reply (§7.2.1)
  */
+import { createByteSlab } from "../../bytes.js";
 import { KRB_ERROR_CODE } from "../messages/index.js";
 import type { ResolvedKdcConfig } from "./config.js";
 import { krbtgtName } from "./context.js";
@@ -84,6 +85,8 @@ export function createKdcState(
   const window = 2 * config.skewMs;
   const authenticators = createExpiringCache<true>(window, limits.replayCacheEntries ?? 100_000);
   const lookaside = createExpiringCache<KdcResult>(window, limits.lookasideEntries ?? 10_000);
+  // The replies it keeps, in memory of their own (src/bytes.ts), freed in expiry order.
+  const kept = createByteSlab();
   const counters: KdcCounters = {
     requests: {},
     replies: 0,
@@ -149,7 +152,7 @@ export function createKdcState(
       const r: KdcResult = { ...o.result };
       // A copy of its own: the reply may be a view into a larger encoder slab (asn1/writer.ts).
       if (begin.key !== undefined && r.reply)
-        lookaside.set(begin.key, { ...r, reply: r.reply.slice() }, at);
+        lookaside.set(begin.key, { ...r, reply: kept.copy(r.reply) }, at);
       return finish(r, transport);
     },
     counters: () => structuredClone(counters),

@@ -6,6 +6,7 @@
  * account SID, MS-KILE §3.3.5.7: a TGS checks it against the account the name now resolves
  * to). Signatures are added when the ticket is sealed (ticket.ts).
  */
+import { copyBytes } from "../../bytes.js";
 import {
   buildLogonInfo,
   encodeLogonInfo,
@@ -62,8 +63,8 @@ function logonInfoBytes(
   const key = `${entry.name}\n${entry.accountSid}\n${entry.primaryGroupRid}\n${entry.groupSids.join(",")}`;
   const hit = cache.get(key);
   if (hit) {
-    const bytes = hit.bytes.slice();
-    new DataView(bytes.buffer).setBigUint64(hit.timeAt, logon.logonTime, true);
+    const bytes = copyBytes(hit.bytes);
+    new DataView(bytes.buffer, bytes.byteOffset).setBigUint64(hit.timeAt, logon.logonTime, true);
     return bytes;
   }
   const bytes = encodeLogonInfo(logon);

@@ -16,6 +16,7 @@
  * }
  * ```
  */
+import { copyBytes } from "../../bytes.js";
 import { Asn1Error, type DerNode, readApplication, SequenceReader } from "../../asn1/der.js";
 import { derApplication, derInteger, derSequence } from "../../asn1/writer.js";
 import { derKdcReqBody, type KdcReqBody, readKdcReqBody } from "./kdc-req-body.js";
@@ -97,6 +98,6 @@ export function kdcReqBodyBytes(bytes: Uint8Array): Uint8Array {
     r.opt(3, "padata", (n) => n);
     const body = r.req(4, "req-body", (n) => n);
     r.end();
-    return body.der.slice();
+    return copyBytes(body.der);
   });
 }

@@ -10,6 +10,7 @@
  * All with key usage 17 (KERB_NON_KERB_CKSUM_SALT); the checksum type is each key's own
  * (15/16 for aes-sha1 keys, 19/20 for aes-sha2 keys).
  */
+import { copyBytes } from "../../bytes.js";
 import type { CryptoDeps } from "../crypto/enctype.js";
 import { KeyUsage } from "../crypto/key-usage.js";
 import { getChecksumType, getEnctype } from "../crypto/registry.js";
@@ -106,7 +107,7 @@ export function signPacLayout(
   const kdcCk = getChecksumType(getEnctype(kdcKey.etype, opts.deps).checksumType, opts.deps);
   const serverCk = getChecksumType(getEnctype(serverKey.etype, opts.deps).checksumType, opts.deps);
   const usage = KeyUsage.KERB_NON_KERB_CKSUM_SALT;
-  const bytes = layout.bytes.slice();
+  const bytes = copyBytes(layout.bytes);
   if (opts.ticket !== undefined && layout.ticketAt !== undefined)
     bytes.set(kdcCk.checksum(kdcKey.key, usage, opts.ticket), layout.ticketAt);
   if (layout.extendedAt !== undefined)
