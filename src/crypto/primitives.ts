@@ -3,10 +3,15 @@
  * transforms, IKE's PRFs and DH) is built from these primitives and never touches OpenSSL
  * directly, so the cryptographic surface is reviewed in one place.
  *
- * Functions take and return Uint8Array/Buffer; keys are raw bytes. Nothing here keeps state.
+ * Functions take and return Uint8Array/Buffer; keys are raw bytes. Nothing here keeps state
+ * except the keyed contexts (`hmacKeyed`, `aesCbcEncryptor`, `aesEcbDecryptor`): for those a
+ * hot key's many messages go to libcrypto's own keyed contexts (./libcrypto.ts, the same
+ * OpenSSL algorithms without node:crypto's per-call object), or to node:crypto when
+ * libcrypto.so.3 cannot be loaded or POSTERN_CRYPTO=node is set.
  * Add a primitive here (with a one-line doc) rather than importing node:crypto elsewhere.
  */
 import * as nodeCrypto from "node:crypto";
+import { type KeyedHashAlg, type Libcrypto, loadLibcrypto, type MacInput } from "./libcrypto.js";
 
 export type HashAlg = "sha1" | "sha256" | "sha384" | "sha512" | "md5";
 
@@ -27,6 +32,24 @@ export function hmac(
   if (data instanceof Uint8Array) h.update(data);
   else for (const d of data) h.update(d);
   return h.digest();
+}
+
+export type { KeyedHashAlg, MacInput };
+
+/** libcrypto's keyed contexts unless POSTERN_CRYPTO=node (then, or without it: node:crypto). */
+function keyedProvider(): Libcrypto | null {
+  return process.env.POSTERN_CRYPTO === "node" ? null : loadLibcrypto();
+}
+
+/**
+ * HMAC with one key for many messages (`data` or the concatenation of its parts); the digest
+ * is a fresh array. The KDC's and acceptor's per-message MACs: keep the function per key.
+ */
+export function hmacKeyed(alg: KeyedHashAlg, key: Uint8Array): (data: MacInput) => Uint8Array {
+  const fast = keyedProvider()?.hmac(alg, key);
+  if (fast) return fast;
+  const copy = Uint8Array.from(key);
+  return (data) => new Uint8Array(hmac(alg, copy, data));
 }
 
 export function pbkdf2(
@@ -289,36 +312,54 @@ export function verifyWithSpki(
   }
 }
 
-/** AES-ECB decryption of whole blocks, no padding, one OpenSSL context fed in steps. */
-export function aesEcbDecryptSteps(key: Uint8Array): (blocks: Uint8Array) => Buffer {
+/** AES-ECB decryption of whole blocks into `out`, no padding, one keyed context for `key`. */
+export function aesEcbDecryptor(key: Uint8Array): (blocks: Uint8Array, out: Uint8Array) => void {
+  aesName(key, "ecb");
+  const fast = keyedProvider()?.aesEcbDecrypt(key);
+  if (fast) return fast;
   const d = nodeCrypto.createDecipheriv(aesName(key, "ecb"), key, null).setAutoPadding(false);
-  return (blocks) => d.update(blocks);
+  return (blocks, out) => {
+    if (blocks.length % 16 !== 0 || out.length < blocks.length)
+      throw new RangeError(`AES-ECB: ${blocks.length} bytes (whole blocks of 16)`);
+    out.set(d.update(blocks));
+  };
 }
 
 /**
- * AES-CBC encryption (no padding) on one long-lived OpenSSL context for `key`: each call
- * encrypts its whole blocks from its own `iv`, as a fresh context would (the context's
- * chaining value, its last ciphertext block, is cancelled by XOR into the first block), so
- * a hot key pays the context setup once. `blocks` is left unchanged.
+ * AES-CBC encryption (no padding) on one long-lived keyed context for `key`: each call
+ * encrypts its whole blocks from its own `iv` into `out`, as a fresh context would, so a hot
+ * key pays the context setup once. `blocks` is left unchanged. (node:crypto's context cannot
+ * take a new IV: there its chaining value, the last ciphertext block, is cancelled by XOR
+ * into the first block.)
  */
-export function aesCbcEncryptor(key: Uint8Array): (iv: Uint8Array, blocks: Uint8Array) => Buffer {
+export function aesCbcEncryptor(
+  key: Uint8Array,
+): (iv: Uint8Array, blocks: Uint8Array, out: Uint8Array) => void {
+  aesName(key, "cbc");
+  const fast = keyedProvider()?.aesCbcEncrypt(key);
+  if (fast) return fast;
   const c = nodeCrypto
     .createCipheriv(aesName(key, "cbc"), key, new Uint8Array(16))
     .setAutoPadding(false);
   const chain = new Uint8Array(16);
   const saved = new Uint8Array(16);
-  return (iv, blocks) => {
-    if (blocks.length === 0 || blocks.length % 16 !== 0 || iv.length !== 16)
+  return (iv, blocks, out) => {
+    if (
+      blocks.length === 0 ||
+      blocks.length % 16 !== 0 ||
+      iv.length !== 16 ||
+      out.length < blocks.length
+    )
       throw new RangeError(`AES-CBC: ${blocks.length} bytes / IV ${iv.length} (whole blocks, 16)`);
     saved.set(blocks.subarray(0, 16));
     for (let i = 0; i < 16; i++) blocks[i] = saved[i]! ^ iv[i]! ^ chain[i]!;
-    let out: Buffer;
+    let enc: Buffer;
     try {
-      out = c.update(blocks);
+      enc = c.update(blocks);
     } finally {
       blocks.set(saved);
     }
-    chain.set(out.subarray(out.length - 16));
-    return out;
+    chain.set(enc.subarray(enc.length - 16));
+    out.set(enc);
   };
 }

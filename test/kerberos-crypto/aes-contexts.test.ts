@@ -1,7 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { aesCbcEncryptor, aesCbcEncryptParts, randomBytes } from "../../src/crypto/primitives.js";
-import { type AesContextCache, aesCtsEncryptInto } from "../../src/kerberos/crypto/cts.js";
+import {
+  aesCbcEncryptor,
+  aesCbcEncryptParts,
+  aesEcbDecrypt,
+  aesEcbDecryptor,
+  hmac,
+  hmacKeyed,
+  type KeyedHashAlg,
+  randomBytes,
+} from "../../src/crypto/primitives.js";
+import { loadLibcrypto } from "../../src/crypto/libcrypto.js";
+import { aesCtsEncryptInto } from "../../src/kerberos/crypto/cts.js";
+import type { KeyContextCache } from "../../src/kerberos/crypto/key-cache.js";
 import {
   aesCtsDecrypt,
   createDerivedKeyCache,
@@ -17,33 +28,103 @@ function counterRandom() {
   return (n: number) => Uint8Array.from({ length: n }, () => c++ & 0xff);
 }
 
-describe("AES contexts kept per derived key (RFC 3962 §5 / RFC 8009 §5 CTS unchanged)", () => {
-  it("aesCbcEncryptor: every call equals a fresh CBC context with that IV; input unchanged", () => {
-    const key = randomBytes(32);
-    const enc = aesCbcEncryptor(key);
-    for (const blocks of [1, 3, 1, 64, 2, 5]) {
-      const iv = randomBytes(16);
-      const data = randomBytes(16 * blocks);
-      const copy = Uint8Array.from(data);
-      const [fresh] = aesCbcEncryptParts(key, iv, [data]);
-      assert.deepEqual(new Uint8Array(enc(iv, data)), new Uint8Array(fresh!));
-      assert.deepEqual(u8(data), copy);
+/** `f` with libcrypto's keyed contexts, and again with node:crypto's (POSTERN_CRYPTO=node). */
+function bothProviders(name: string, f: () => void) {
+  it(`${name} (libcrypto contexts)`, () => {
+    assert.ok(loadLibcrypto(), "libcrypto.so.3 loads through koffi");
+    f();
+  });
+  it(`${name} (node:crypto, POSTERN_CRYPTO=node)`, () => {
+    process.env.POSTERN_CRYPTO = "node";
+    try {
+      f();
+    } finally {
+      delete process.env.POSTERN_CRYPTO;
     }
-    assert.throws(() => enc(new Uint8Array(16), new Uint8Array(17)), RangeError);
-    const [fresh] = aesCbcEncryptParts(key, new Uint8Array(16), [new Uint8Array(32)]);
-    assert.deepEqual(
-      enc(new Uint8Array(16), new Uint8Array(32)),
-      fresh,
-      "refused call left no state",
-    );
+  });
+}
+
+/** One call of `enc` into a fresh array. */
+const cbcOnce = (
+  enc: (iv: Uint8Array, blocks: Uint8Array, out: Uint8Array) => void,
+  iv: Uint8Array,
+  data: Uint8Array,
+) => {
+  const out = new Uint8Array(data.length);
+  enc(iv, data, out);
+  return out;
+};
+
+describe("Keyed contexts (primitives.ts): the bytes of node:crypto's one-shot calls", () => {
+  bothProviders(
+    "aesCbcEncryptor: every call equals a fresh CBC context with that IV; input unchanged",
+    () => {
+      for (const keyLength of [16, 32]) {
+        const key = randomBytes(keyLength);
+        const enc = aesCbcEncryptor(key);
+        // 2,000 blocks: longer than libcrypto.ts's 16 KiB chunk.
+        for (const blocks of [1, 3, 1, 64, 2000, 2, 5]) {
+          const iv = randomBytes(16);
+          const data = randomBytes(16 * blocks);
+          const copy = Uint8Array.from(data);
+          const [fresh] = aesCbcEncryptParts(key, iv, [data]);
+          assert.deepEqual(cbcOnce(enc, iv, data), new Uint8Array(fresh!));
+          assert.deepEqual(u8(data), copy);
+        }
+        assert.throws(() => cbcOnce(enc, new Uint8Array(16), new Uint8Array(17)), RangeError);
+        const [fresh] = aesCbcEncryptParts(key, new Uint8Array(16), [new Uint8Array(32)]);
+        assert.deepEqual(
+          cbcOnce(enc, new Uint8Array(16), new Uint8Array(32)),
+          new Uint8Array(fresh!),
+          "refused call left no state",
+        );
+      }
+      assert.throws(() => aesCbcEncryptor(new Uint8Array(20)), RangeError);
+    },
+  );
+
+  bothProviders("aesEcbDecryptor: every call equals aesEcbDecrypt", () => {
+    for (const keyLength of [16, 32]) {
+      const key = randomBytes(keyLength);
+      const dec = aesEcbDecryptor(key);
+      for (const blocks of [1, 7, 1500, 2]) {
+        const data = randomBytes(16 * blocks);
+        const out = new Uint8Array(data.length);
+        dec(data, out);
+        assert.deepEqual(out, new Uint8Array(aesEcbDecrypt(key, data)));
+      }
+      assert.throws(() => dec(new Uint8Array(15), new Uint8Array(15)), RangeError);
+    }
   });
 
+  bothProviders("hmacKeyed: every call equals hmac(), one array or parts, any length", () => {
+    for (const alg of ["sha1", "sha256", "sha384"] as KeyedHashAlg[]) {
+      for (const keyLength of [0, 16, 24, 32, 200]) {
+        const key = randomBytes(keyLength);
+        const mac = hmacKeyed(alg, key);
+        for (const n of [0, 1, 63, 64, 65, 1000, 40_000]) {
+          const data = randomBytes(n);
+          assert.deepEqual(mac(data), new Uint8Array(hmac(alg, key, data)), `${alg} ${n}`);
+          const parts = [data.subarray(0, n >> 1), new Uint8Array(0), data.subarray(n >> 1)];
+          assert.deepEqual(mac(parts), new Uint8Array(hmac(alg, key, data)));
+        }
+        // The key was copied: changing the caller's array changes nothing.
+        const data = randomBytes(50);
+        const before = mac(data);
+        key.fill(1);
+        assert.deepEqual(mac(data), before);
+      }
+    }
+  });
+});
+
+describe("AES contexts kept per derived key (RFC 3962 §5 / RFC 8009 §5 CTS unchanged)", () => {
   it("aesCtsEncryptInto/aesCtsDecrypt with a context cache: a key changed in place gets new contexts", () => {
-    const cache: AesContextCache = new WeakMap();
+    const cache: KeyContextCache = new WeakMap();
     const key = randomBytes(16);
     const data = new Uint8Array(48); // 40 bytes, zero-padded to whole blocks
     data.set(randomBytes(40));
-    const once = (k: Uint8Array, c?: AesContextCache) => {
+    const once = (k: Uint8Array, c?: KeyContextCache) => {
       const out = new Uint8Array(40);
       aesCtsEncryptInto(k, new Uint8Array(16), data, 40, out, c);
       return out;

@@ -13,12 +13,12 @@
  * with Kc/Ke/Ki = DK(key, usage | 0x99/0xAA/0x55).
  */
 import { allocBytes } from "../../bytes.js";
-import { aesEcbEncrypt, equalConstantTime, hash, hmac, pbkdf2 } from "../../crypto/primitives.js";
+import { aesEcbEncrypt, equalConstantTime, hash, pbkdf2 } from "../../crypto/primitives.js";
 import { aesCtsDecrypt, aesCtsEncryptInto } from "./cts.js";
 import { deriveKeyAes, KC, KE, KI, usageConstant } from "./derive.js";
 import type { CryptoDeps, Enctype } from "./enctype.js";
 import { KerberosCryptoError } from "./errors.js";
-import { cached } from "./key-cache.js";
+import { cached, macWith } from "./key-cache.js";
 import { checkKey, checkRandom } from "./keycheck.js";
 import { iterationsFromParams, toBytes } from "./s2kparams.js";
 
@@ -54,7 +54,7 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
       deriveKeyAes(checkKey(key, v.keyLength, v.name), usageConstant(usage, kind)),
     );
   const checksum = (key: Uint8Array, usage: number, data: Uint8Array) =>
-    new Uint8Array(hmac("sha1", derive(key, usage, KC), data).subarray(0, MAC));
+    macWith(deps.derivedKeys?.contexts, "sha1", derive(key, usage, KC), data).subarray(0, MAC);
   const randomToKey = (bytes: Uint8Array) => checkRandom(bytes, v.keyLength, v.name);
   return {
     etype: v.etype,
@@ -85,9 +85,14 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
         padded,
         length,
         out,
-        deps.derivedKeys?.aesContexts,
+        deps.derivedKeys?.contexts,
       );
-      const h = hmac("sha1", derive(key, usage, KI), padded.subarray(0, length));
+      const h = macWith(
+        deps.derivedKeys?.contexts,
+        "sha1",
+        derive(key, usage, KI),
+        padded.subarray(0, length),
+      );
       out.set(h.subarray(0, MAC), length);
       return out;
     },
@@ -99,8 +104,11 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
         );
       }
       const c = ciphertext.subarray(0, ciphertext.length - MAC);
-      const data = aesCtsDecrypt(derive(key, usage, KE), ZERO_IV, c, deps.derivedKeys?.aesContexts);
-      const h = hmac("sha1", derive(key, usage, KI), data).subarray(0, MAC);
+      const data = aesCtsDecrypt(derive(key, usage, KE), ZERO_IV, c, deps.derivedKeys?.contexts);
+      const h = macWith(deps.derivedKeys?.contexts, "sha1", derive(key, usage, KI), data).subarray(
+        0,
+        MAC,
+      );
       if (!equalConstantTime(h, ciphertext.subarray(ciphertext.length - MAC))) {
         throw new KerberosCryptoError(
           "integrity",

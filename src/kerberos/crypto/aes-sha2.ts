@@ -21,7 +21,7 @@ import { aesCtsDecrypt, aesCtsEncryptInto } from "./cts.js";
 import { KC, KE, KI, usageConstant } from "./derive.js";
 import type { CryptoDeps, Enctype } from "./enctype.js";
 import { KerberosCryptoError } from "./errors.js";
-import { cached } from "./key-cache.js";
+import { cached, macWith } from "./key-cache.js";
 import { checkKey, checkRandom } from "./keycheck.js";
 import { iterationsFromParams, toBytes } from "./s2kparams.js";
 
@@ -34,7 +34,7 @@ interface Sha2Variant {
   etype: 19 | 20;
   name: string;
   keyLength: 16 | 32;
-  hash: HashAlg;
+  hash: "sha256" | "sha384";
   /** MAC / checksum length and Kc, Ki length in bytes. */
   macLength: 16 | 24;
   checksumType: 19 | 20;
@@ -82,11 +82,15 @@ export function createAesSha2Enctype(v: Sha2Variant, deps: CryptoDeps): Enctype 
       kdfHmacSha2(v.hash, checkKey(key, v.keyLength, v.name), usageConstant(usage, kind), bytes),
     );
   const checksum = (key: Uint8Array, usage: number, data: Uint8Array) =>
-    new Uint8Array(
-      hmac(v.hash, derive(key, usage, KC, v.macLength), data).subarray(0, v.macLength),
+    macWith(deps.derivedKeys?.contexts, v.hash, derive(key, usage, KC, v.macLength), data).subarray(
+      0,
+      v.macLength,
     );
   const mac = (key: Uint8Array, usage: number, c: Uint8Array) =>
-    hmac(v.hash, derive(key, usage, KI, v.macLength), [ZERO_IV, c]).subarray(0, v.macLength);
+    macWith(deps.derivedKeys?.contexts, v.hash, derive(key, usage, KI, v.macLength), [
+      ZERO_IV,
+      c,
+    ]).subarray(0, v.macLength);
   const randomToKey = (bytes: Uint8Array) => checkRandom(bytes, v.keyLength, v.name);
   return {
     etype: v.etype,
@@ -121,7 +125,7 @@ export function createAesSha2Enctype(v: Sha2Variant, deps: CryptoDeps): Enctype 
         padded,
         length,
         out,
-        deps.derivedKeys?.aesContexts,
+        deps.derivedKeys?.contexts,
       );
       out.set(mac(key, usage, out.subarray(0, length)), length);
       return out;
@@ -144,7 +148,7 @@ export function createAesSha2Enctype(v: Sha2Variant, deps: CryptoDeps): Enctype 
         derive(key, usage, KE, v.keyLength),
         ZERO_IV,
         c,
-        deps.derivedKeys?.aesContexts,
+        deps.derivedKeys?.contexts,
       ).slice(CONF); // the caller's to keep: not a view into the temporaries' slab
     },
     checksum,

@@ -10,44 +10,10 @@
  * The "next IV" (cipher state) after encryption is C_m, the last full block written.
  */
 import { allocBytes } from "../../bytes.js";
-import { aesCbcDecrypt, aesCbcEncryptor, aesEcbDecryptSteps } from "../../crypto/primitives.js";
+import { aesCbcDecrypt } from "../../crypto/primitives.js";
+import { cbcEncryptWith, ecbDecryptorFor, type KeyContextCache } from "./key-cache.js";
 
 const BLOCK = 16;
-
-/**
- * OpenSSL contexts kept per key object (a derived Ke, which the derived-key cache hands out
- * as the same object each time): a CBC encryptor (aesCbcEncryptor: each call independent)
- * and an ECB decryptor (stateless per block). `base` is a copy of the key bytes: a key
- * object changed in place gets new contexts.
- */
-export interface AesContexts {
-  base: Uint8Array;
-  cbc?: (iv: Uint8Array, blocks: Uint8Array) => Buffer;
-  ecbDecrypt?: (blocks: Uint8Array) => Buffer;
-}
-export type AesContextCache = WeakMap<Uint8Array, AesContexts>;
-
-function contextsFor(cache: AesContextCache, key: Uint8Array): AesContexts {
-  const c = cache.get(key);
-  if (c && c.base.length === key.length && c.base.every((b, i) => b === key[i])) return c;
-  const fresh: AesContexts = { base: Uint8Array.from(key) }; // a copy even of a Buffer
-  cache.set(key, fresh);
-  return fresh;
-}
-
-function cbcEncrypt(key: Uint8Array, iv: Uint8Array, blocks: Uint8Array, cache?: AesContextCache) {
-  if (!cache) return aesCbcEncryptor(key)(iv, blocks);
-  const c = contextsFor(cache, key);
-  c.cbc ??= aesCbcEncryptor(key);
-  return c.cbc(iv, blocks);
-}
-
-function ecbDecryptor(key: Uint8Array, cache?: AesContextCache) {
-  if (!cache) return aesEcbDecryptSteps(key);
-  const c = contextsFor(cache, key);
-  c.ecbDecrypt ??= aesEcbDecryptSteps(key);
-  return c.ecbDecrypt;
-}
 
 /** AES-CTS encryption; `data` must be at least one block (16 bytes). */
 export function aesCtsEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
@@ -71,11 +37,12 @@ export function aesCtsEncryptInto(
   padded: Uint8Array,
   length: number,
   out: Uint8Array,
-  contexts?: AesContextCache,
+  contexts?: KeyContextCache,
 ): void {
   if (length < BLOCK) throw new RangeError(`AES-CTS: input ${length} < 16 bytes`);
   const m = Math.ceil(length / BLOCK);
-  const c = cbcEncrypt(key, iv, padded.subarray(0, m * BLOCK), contexts);
+  const c = allocBytes(m * BLOCK);
+  cbcEncryptWith(contexts, key, iv, padded.subarray(0, m * BLOCK), c);
   if (m === 1) {
     out.set(c.subarray(0, BLOCK), 0);
     return;
@@ -95,20 +62,22 @@ export function aesCtsDecrypt(
   key: Uint8Array,
   iv: Uint8Array,
   data: Uint8Array,
-  contexts?: AesContextCache,
+  contexts?: KeyContextCache,
 ): Uint8Array {
   if (data.length < BLOCK) throw new RangeError(`AES-CTS: input ${data.length} < 16 bytes`);
   if (data.length === BLOCK) return new Uint8Array(aesCbcDecrypt(key, iv, data));
   const m = Math.ceil(data.length / BLOCK);
   const full = (m - 1) * BLOCK; // C_1 .. C_{m-2}, C_m as sent
   const lastLen = data.length - full;
-  const ecb = ecbDecryptor(key, contexts);
-  const d = ecb(data.subarray(0, full));
+  const ecb = ecbDecryptorFor(contexts, key);
+  const d = allocBytes(full);
+  ecb(data.subarray(0, full), d);
   const x = d.subarray(full - BLOCK, full); // D(C_m) = P_m (zero-padded) xor C_{m-1}
   const cPrev = new Uint8Array(BLOCK); // C_{m-1}: the sent head, then the tail of x
   cPrev.set(data.subarray(full));
   cPrev.set(x.subarray(lastLen), lastLen);
-  const dPrev = ecb(cPrev);
+  const dPrev = new Uint8Array(BLOCK);
+  ecb(cPrev, dPrev);
   const out = allocBytes(data.length);
   const chained = (m - 2) * BLOCK;
   for (let i = 0; i < chained; i++) out[i] = d[i]! ^ (i < BLOCK ? iv[i]! : data[i - BLOCK]!);

@@ -4,7 +4,14 @@
  * object that `createKerberosCrypto` returns (never module state); the oldest entry goes
  * first when full. Derived keys are as secret as the base key: drop the object to forget them.
  */
-import type { AesContextCache } from "./cts.js";
+import {
+  aesCbcEncryptor,
+  aesEcbDecryptor,
+  hmac,
+  hmacKeyed,
+  type KeyedHashAlg,
+  type MacInput,
+} from "../../crypto/primitives.js";
 
 export interface DerivedKeyCache {
   get(id: string): Uint8Array | undefined;
@@ -17,9 +24,23 @@ export interface DerivedKeyCache {
    * object whose bytes were changed in place is looked up by id again.
    */
   readonly byObject?: WeakMap<Uint8Array, ByObject>;
-  /** OpenSSL AES contexts per derived key object (cts.ts), gone with the key objects. */
-  readonly aesContexts?: AesContextCache;
+  /** Keyed OpenSSL contexts per derived key object (cts.ts, the enctypes' MACs), gone with them. */
+  readonly contexts?: KeyContextCache;
 }
+
+/**
+ * The keyed contexts of one derived key object (a Ke, Ki or Kc, which the derived-key cache
+ * hands out as the same object each time): an AES-CBC encryptor and an AES-ECB decryptor
+ * for Ke, an HMAC for Ki and Kc. `base` is a copy of the key bytes: a key object changed in
+ * place gets new contexts.
+ */
+export interface KeyContexts {
+  base: Uint8Array;
+  cbc?: (iv: Uint8Array, blocks: Uint8Array, out: Uint8Array) => void;
+  ecbDecrypt?: (blocks: Uint8Array, out: Uint8Array) => void;
+  hmac?: { alg: KeyedHashAlg; mac: (data: MacInput) => Uint8Array };
+}
+export type KeyContextCache = WeakMap<Uint8Array, KeyContexts>;
 
 /** The base key bytes as first seen (a key changed in place is noticed) and its derived keys. */
 interface ByObject {
@@ -37,7 +58,7 @@ export function createDerivedKeyCache(maxEntries = 1024): DerivedKeyCache {
   const map = new Map<string, Uint8Array>();
   return {
     byObject: new WeakMap(),
-    aesContexts: new WeakMap(),
+    contexts: new WeakMap(),
     get: (id) => map.get(id),
     set(id, key) {
       if (map.size >= maxEntries) map.delete(map.keys().next().value as string);
@@ -86,4 +107,51 @@ export function cached(
     mine.derived.set(slot, v);
   }
   return v;
+}
+
+/** The contexts kept for `key` (fresh ones if its bytes changed since). */
+export function contextsFor(cache: KeyContextCache, key: Uint8Array): KeyContexts {
+  const c = cache.get(key);
+  if (c && sameBytes(c.base, key)) return c;
+  const fresh: KeyContexts = { base: Uint8Array.from(key) }; // a copy even of a Buffer
+  cache.set(key, fresh);
+  return fresh;
+}
+
+/** HMAC of `data` with `key`, on the key's kept context when there is a cache. */
+export function macWith(
+  cache: KeyContextCache | undefined,
+  alg: KeyedHashAlg,
+  key: Uint8Array,
+  data: MacInput,
+): Uint8Array {
+  if (!cache) return new Uint8Array(hmac(alg, key, data));
+  const c = contextsFor(cache, key);
+  if (c.hmac?.alg !== alg) c.hmac = { alg, mac: hmacKeyed(alg, key) };
+  return c.hmac.mac(data);
+}
+
+/** AES-CBC encryption of whole `blocks` from `iv` into `out`, on `key`'s kept context. */
+export function cbcEncryptWith(
+  cache: KeyContextCache | undefined,
+  key: Uint8Array,
+  iv: Uint8Array,
+  blocks: Uint8Array,
+  out: Uint8Array,
+): void {
+  const encrypt = cache
+    ? (contextsFor(cache, key).cbc ??= aesCbcEncryptor(key))
+    : aesCbcEncryptor(key);
+  encrypt(iv, blocks, out);
+}
+
+/** An AES-ECB decryptor for `key`, kept when there is a cache. */
+export function ecbDecryptorFor(
+  cache: KeyContextCache | undefined,
+  key: Uint8Array,
+): (blocks: Uint8Array, out: Uint8Array) => void {
+  if (!cache) return aesEcbDecryptor(key);
+  const c = contextsFor(cache, key);
+  c.ecbDecrypt ??= aesEcbDecryptor(key);
+  return c.ecbDecrypt;
 }
