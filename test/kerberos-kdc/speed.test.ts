@@ -107,26 +107,30 @@ describe("KDC caches never hide a change (the next request sees it)", () => {
     assert.ok(!groups.includes(sid(1105)));
   });
 
-  it("MS-PAC §2.5: a LOGON_INFO reused for an unchanged account has the new logon time, byte for byte as freshly encoded", () => {
+  it("MS-PAC §2.5, §2.7: a PAC layout reused for an unchanged account has the new logon time and ClientId, byte for byte as freshly built and signed", () => {
     const warm = createTestRealm();
-    const logonInfo = (r: TestRealm, nonce: number) => {
+    const tgtPac = (r: TestRealm, nonce: number) => {
       const q = asReq(r, "alice-pw", r.clock.now, nonce);
       const c = expectCreds(
         readReply(r.kdc.handle(q.bytes, "udp").reply!, q.key, KeyUsage.AS_REP_ENC_PART),
       );
-      const pac = ticketPacBytes(openServiceTicket(c.ticket, r.krbtgtKey))!;
-      return { c, raw: decodePacContainer(pac).find((b) => b.type === PAC_TYPE.LOGON_INFO)!.data };
+      return { c, pac: ticketPacBytes(openServiceTicket(c.ticket, r.krbtgtKey))! };
     };
-    logonInfo(warm, 1);
+    const first = tgtPac(warm, 1);
     warm.clock.now += 61_000;
-    const reused = logonInfo(warm, 2);
+    const reused = tgtPac(warm, 2);
     const cold = createTestRealm();
     cold.clock.now = warm.clock.now;
-    assert.deepEqual(reused.raw, logonInfo(cold, 3).raw);
+    // The whole signed PAC: a TGT's signatures cover only the PAC (no ticket signature).
+    assert.deepEqual(reused.pac, tgtPac(cold, 3).pac);
+    assert.notDeepEqual(reused.pac, first.pac);
     const k = { etype: 18, key: warm.krbtgtKey };
     const part = openServiceTicket(reused.c.ticket, warm.krbtgtKey);
     const pac = verifyPac(ticketPacBytes(part)!, k, k);
-    assert.equal(pac.logonInfo.logonTime, filetimeFromMs(part.authtime.getTime()));
+    const authtime = filetimeFromMs(part.authtime.getTime());
+    assert.equal(pac.logonInfo.logonTime, authtime);
+    const raw = decodePacContainer(reused.pac).find((b) => b.type === PAC_TYPE.CLIENT_INFO)!.data;
+    assert.equal(new DataView(raw.buffer, raw.byteOffset).getBigUint64(0, true), authtime);
   });
 
   it("RFC 4120 §3.1.5: a client key change applies to the next AS-REQ (old key PREAUTH_FAILED)", () => {

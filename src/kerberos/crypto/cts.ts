@@ -11,7 +11,7 @@
  */
 import { allocBytes } from "../../bytes.js";
 import { aesCbcDecrypt } from "../../crypto/primitives.js";
-import { cbcEncryptWith, ecbDecryptorFor, type KeyContextCache } from "./key-cache.js";
+import { cbcEncryptorFor, ecbDecryptorFor, type KeyContextCache } from "./key-cache.js";
 
 const BLOCK = 16;
 
@@ -42,7 +42,7 @@ export function aesCtsEncryptInto(
   if (length < BLOCK) throw new RangeError(`AES-CTS: input ${length} < 16 bytes`);
   const m = Math.ceil(length / BLOCK);
   const c = allocBytes(m * BLOCK);
-  cbcEncryptWith(contexts, key, iv, padded.subarray(0, m * BLOCK), c);
+  cbcEncryptorFor(contexts, key)(iv, padded.subarray(0, m * BLOCK), c);
   if (m === 1) {
     out.set(c.subarray(0, BLOCK), 0);
     return;

@@ -131,18 +131,15 @@ export function macWith(
   return c.hmac.mac(data);
 }
 
-/** AES-CBC encryption of whole `blocks` from `iv` into `out`, on `key`'s kept context. */
-export function cbcEncryptWith(
+/** An AES-CBC encryptor for `key` (aesCbcEncryptor), kept when there is a cache. */
+export function cbcEncryptorFor(
   cache: KeyContextCache | undefined,
   key: Uint8Array,
-  iv: Uint8Array,
-  blocks: Uint8Array,
-  out: Uint8Array,
-): void {
-  const encrypt = cache
-    ? (contextsFor(cache, key).cbc ??= aesCbcEncryptor(key))
-    : aesCbcEncryptor(key);
-  encrypt(iv, blocks, out);
+): (iv: Uint8Array, blocks: Uint8Array, out: Uint8Array) => void {
+  if (!cache) return aesCbcEncryptor(key);
+  const c = contextsFor(cache, key);
+  c.cbc ??= aesCbcEncryptor(key);
+  return c.cbc;
 }
 
 /** An AES-ECB decryptor for `key`, kept when there is a cache. */

@@ -27,7 +27,7 @@ import { adSalt, type PrincipalEntry, type PrincipalKey } from "./database.js";
 import { kdcError } from "./errors.js";
 import { keyFor, keyForRequest, sessionEnctype, ticketKey } from "./keys.js";
 import { issueTimes } from "./lifetimes.js";
-import { buildPac } from "./pac-issue.js";
+import { issuePacLayout } from "./pac-issue.js";
 import { buildKdcRep } from "./reply.js";
 import { lookupService } from "./service.js";
 import { sealTicket } from "./ticket.js";
@@ -118,13 +118,21 @@ export function handleAsReq(ctx: KdcContext, req: KdcReq): Uint8Array {
     ...times,
     ...(body.addresses ? { caddr: body.addresses } : {}),
   };
+  const serverKey = ticketKey(service.keys, nameText(body.sname));
+  const kdcKey = ticketKey(ctx.config.krbtgtKeys, "krbtgt");
+  const pacKeys = {
+    serverEtype: serverKey.etype,
+    kdcEtype: kdcKey.etype,
+    forTgt: service.isTgt,
+    deps: ctx.crypto,
+  };
   const ticket = sealTicket({
     part,
-    pac: buildPac(client, clientText, now, ctx.config, service.isTgt, ctx.logonInfos),
+    pac: issuePacLayout(client, clientText, now, ctx.config, pacKeys, ctx.pacLayouts),
     realm,
     sname: body.sname,
-    serverKey: ticketKey(service.keys, nameText(body.sname)),
-    kdcKey: ticketKey(ctx.config.krbtgtKeys, "krbtgt"),
+    serverKey,
+    kdcKey,
     isTgt: service.isTgt,
     deps: ctx.crypto,
   });

@@ -6,7 +6,7 @@ import type { CryptoDeps } from "../crypto/index.js";
 import type { PrincipalName } from "../principal.js";
 import type { ResolvedKdcConfig } from "./config.js";
 import type { PrincipalDatabase, PrincipalKey } from "./database.js";
-import type { LogonInfoCache } from "./pac-issue.js";
+import type { PacLayoutCache } from "./pac-issue.js";
 import type { ExpiringCache } from "./replay.js";
 import type { OpenedTgt } from "./tgs-auth.js";
 
@@ -20,8 +20,8 @@ export interface KdcContext {
   authenticators: ExpiringCache<true>;
   /** TGTs already decrypted, by ciphertext (tgs-auth.ts). */
   tgts?: ExpiringCache<OpenedTgt>;
-  /** Encoded LOGON_INFOs by account content (pac-issue.ts). */
-  logonInfos?: LogonInfoCache;
+  /** Laid-out PACs by account content and key types (pac-issue.ts). */
+  pacLayouts?: PacLayoutCache;
 }
 
 /** "a/b" from a PrincipalName (MIT text form without realm, unescaped). */

@@ -35,7 +35,7 @@ import { type KdcConfig, type ResolvedKdcConfig, resolveKdcConfig } from "./conf
 import { type KdcContext, krbtgtName } from "./context.js";
 import type { PrincipalDatabase } from "./database.js";
 import { KdcError } from "./errors.js";
-import { createLogonInfoCache } from "./pac-issue.js";
+import { createPacLayoutCache } from "./pac-issue.js";
 import { createRandomPool } from "./random-pool.js";
 import { type CoreOutcome, createKdcState, type KdcCounters, type KdcResult } from "./kdc-state.js";
 import { createExpiringCache, type ExpiringCache } from "./replay.js";
@@ -158,7 +158,7 @@ export function createKdcCore(deps: KdcDeps): KdcCore {
     db: deps.database,
     now: deps.now ?? Date.now,
     authenticators: recorder,
-    logonInfos: createLogonInfoCache(),
+    pacLayouts: createPacLayoutCache(),
     tgts: createExpiringCache<OpenedTgt>(10 * 60_000, deps.tgtCacheEntries ?? 4096),
     crypto: {
       randomBytes: deps.randomBytes ?? createRandomPool(randomBytes),

@@ -7,31 +7,40 @@
  * to). Signatures are added when the ticket is sealed (ticket.ts).
  */
 import { copyBytes } from "../../bytes.js";
+import type { CryptoDeps } from "../crypto/index.js";
 import {
   buildLogonInfo,
-  encodeLogonInfo,
   filetimeFromMs,
-  type KerbValidationInfo,
+  layOutPac,
   PAC_TYPE,
   type Pac,
+  type PacLayout,
 } from "../pac/index.js";
 import type { ResolvedKdcConfig } from "./config.js";
 import type { PrincipalEntry } from "./database.js";
 
 /**
- * Encoded LOGON_INFOs by everything they are made of except the logon time: the account's
- * name, SID, primary group and current group SIDs, exactly as this request's database
- * lookup returned them. A changed account has another key, so a group change shows in the
- * very next ticket; a hit only saves the NDR encoding, and the logon time (the ticket's
- * authtime) is written into a copy at the offset found when the entry was made.
+ * Laid-out PACs (pac/sign.ts: signatures zeroed) by everything they are made of except the
+ * authtime: the account's name, SID, primary group and current group SIDs exactly as this
+ * request's database lookup returned them, the client name, TGT or not, and the key types.
+ * A changed account has another key, so a group change shows in the very next ticket. A hit
+ * saves building and encoding the PAC: the authtime, in LOGON_INFO's LogonTime and
+ * CLIENT_INFO's ClientId (MS-PAC §2.5, §2.7), is written into a copy at the offsets found
+ * when the entry was made; the signatures are computed per ticket as always.
  */
-export interface LogonInfoCache {
-  get(key: string): { bytes: Uint8Array; timeAt: number } | undefined;
-  set(key: string, v: { bytes: Uint8Array; timeAt: number }): void;
+export interface PacLayoutCache {
+  get(key: string): CachedLayout | undefined;
+  set(key: string, v: CachedLayout): void;
 }
 
-export function createLogonInfoCache(maxEntries = 1024): LogonInfoCache {
-  const map = new Map<string, { bytes: Uint8Array; timeAt: number }>();
+interface CachedLayout {
+  layout: PacLayout;
+  /** Offsets in `layout.bytes` of the two FILETIMEs that hold the authtime. */
+  timesAt: readonly number[];
+}
+
+export function createPacLayoutCache(maxEntries = 1024): PacLayoutCache {
+  const map = new Map<string, CachedLayout>();
   return {
     get: (k) => map.get(k),
     set(k, v) {
@@ -53,24 +62,55 @@ function filetimeOffset(bytes: Uint8Array, ft: bigint): number | undefined {
   return at;
 }
 
-/** LOGON_INFO bytes for `logon`, through `cache` (key: the entry) when given. */
-function logonInfoBytes(
-  logon: KerbValidationInfo,
+/**
+ * The laid-out, unsigned PAC a ticket for `entry` carries (buildPac, then layOutPac for the
+ * service's and the KDC's key types; a ticket signature slot unless it is a TGT), through
+ * `cache` when given.
+ */
+export function issuePacLayout(
   entry: PrincipalEntry,
-  cache: LogonInfoCache | undefined,
-): Uint8Array {
-  if (!cache) return encodeLogonInfo(logon);
-  const key = `${entry.name}\n${entry.accountSid}\n${entry.primaryGroupRid}\n${entry.groupSids.join(",")}`;
+  clientName: string,
+  authtimeMs: number,
+  config: ResolvedKdcConfig,
+  keys: { serverEtype: number; kdcEtype: number; forTgt: boolean; deps?: CryptoDeps },
+  cache?: PacLayoutCache,
+): PacLayout {
+  const make = () =>
+    layOutPac(
+      buildPac(entry, clientName, authtimeMs, config, keys.forTgt),
+      keys.serverEtype,
+      keys.kdcEtype,
+      { ticket: !keys.forTgt, ...(keys.deps ? { deps: keys.deps } : {}) },
+    );
+  if (!cache) return make();
+  const key = [
+    entry.name,
+    entry.accountSid,
+    entry.primaryGroupRid,
+    entry.groupSids.join(","),
+    clientName,
+    keys.forTgt,
+    keys.serverEtype,
+    keys.kdcEtype,
+  ].join("\n");
+  const ft = filetimeFromMs(Math.floor(authtimeMs / 1000) * 1000);
   const hit = cache.get(key);
   if (hit) {
-    const bytes = copyBytes(hit.bytes);
-    new DataView(bytes.buffer, bytes.byteOffset).setBigUint64(hit.timeAt, logon.logonTime, true);
-    return bytes;
+    const bytes = copyBytes(hit.layout.bytes);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (const at of hit.timesAt) dv.setBigUint64(at, ft, true);
+    return { ...hit.layout, bytes };
   }
-  const bytes = encodeLogonInfo(logon);
-  const timeAt = filetimeOffset(bytes, logon.logonTime);
-  if (timeAt !== undefined) cache.set(key, { bytes: bytes.slice(), timeAt });
-  return bytes;
+  const layout = make();
+  const logonAt = layout.dataAt[PAC_TYPE.LOGON_INFO]!;
+  const clientAt = layout.dataAt[PAC_TYPE.CLIENT_INFO]!;
+  const inLogon = filetimeOffset(layout.bytes.subarray(logonAt), ft);
+  const dv = new DataView(layout.bytes.buffer, layout.bytes.byteOffset, layout.bytes.byteLength);
+  if (inLogon !== undefined && dv.getBigUint64(clientAt, true) === ft) {
+    const kept = { ...layout, bytes: layout.bytes.slice() }; // its own memory, not a slab's
+    cache.set(key, { layout: kept, timesAt: [logonAt + inLogon, clientAt] });
+  }
+  return layout;
 }
 
 /** Splits "S-1-5-21-a-b-c-rid" into domain SID and RID. */
@@ -86,7 +126,6 @@ export function buildPac(
   authtimeMs: number,
   config: ResolvedKdcConfig,
   forTgt: boolean,
-  cache?: LogonInfoCache,
 ): Pac {
   const { domainSid, rid } = splitSid(entry.accountSid);
   // CLIENT_INFO's ClientId is the ticket's authtime, which KerberosTime keeps in whole seconds.
@@ -118,7 +157,7 @@ export function buildPac(
     : [];
   return {
     buffers: [
-      { kind: "raw", type: PAC_TYPE.LOGON_INFO, data: logonInfoBytes(logon, entry, cache) },
+      { kind: "logon-info", value: logon },
       { kind: "client-info", value: { clientId: filetimeFromMs(authSecondsMs), name: clientName } },
       {
         kind: "upn-dns-info",

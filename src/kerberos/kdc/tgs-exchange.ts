@@ -136,7 +136,7 @@ function s4uSelf(
     cname: forUser.userName,
     authtime: new Date(seconds(now)),
   };
-  const pac = buildPac(entry, nameText(forUser.userName), now, ctx.config, false, ctx.logonInfos);
+  const pac = buildPac(entry, nameText(forUser.userName), now, ctx.config, false);
   return { part, pac, cname: forUser.userName, crealm: forUser.userRealm, fromTgt: false };
 }
 

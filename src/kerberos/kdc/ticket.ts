@@ -30,7 +30,8 @@ const pacAd = (pac: Uint8Array): AuthorizationData => [
 
 export interface SealInput {
   part: Omit<EncTicketPart, "authorizationData">;
-  pac: Pac;
+  /** The PAC, or its layout for these key types already made (pac-issue.ts's cache). */
+  pac: Pac | PacLayout;
   realm: string;
   sname: Ticket["sname"];
   serverKey: PrincipalKey;
@@ -52,10 +53,10 @@ export function sealTicket(s: SealInput): Ticket {
   const encode = encodeEncTicketPartWith(s.part);
   const ticketBytes = s.isTgt ? undefined : encode(pacAd(Uint8Array.of(0)));
   const id = `${s.serverKey.etype}:${s.kdcKey.etype}:${s.isTgt}`;
-  let layout = s.layouts?.get(id);
+  let layout = "bytes" in s.pac ? s.pac : s.layouts?.get(id);
   if (!layout) {
     const opts = { ticket: !s.isTgt, deps: s.deps };
-    layout = layOutPac(s.pac, s.serverKey.etype, s.kdcKey.etype, opts);
+    layout = layOutPac(s.pac as Pac, s.serverKey.etype, s.kdcKey.etype, opts);
     s.layouts?.set(id, layout);
   }
   const signed = signPacLayout(layout, serverPacKey, kdcPacKey, {

@@ -61,6 +61,8 @@ export interface PacLayout {
   readonly extendedAt?: number;
   readonly serverEtype: number;
   readonly kdcEtype: number;
+  /** Where each buffer's data starts in `bytes`, by buffer type. */
+  readonly dataAt: Readonly<Record<number, number>>;
 }
 
 /** Step 2: `pac` without its signatures, then zeroed 6, 7 (16 if `ticket`, 19 if `extended`). */
@@ -90,6 +92,7 @@ export function layOutPac(
     ...(opts.extendedKdcSignature ? { extendedAt: at(19) } : {}),
     serverEtype,
     kdcEtype,
+    dataAt: Object.fromEntries(buffers.map((b, i) => [pacBufferType(b), offsets[i]!])),
   };
 }
 
