@@ -41,6 +41,8 @@ const N = Number(process.argv[2] ?? 2000);
 const CONCURRENCY = Number(process.argv[3] ?? 8);
 const WARMUP = Number(process.argv[4] ?? 100);
 const WORKERS = process.argv[5];
+/** Users for the distinct-accounts AS phase (env KDC_BENCH_ACCOUNTS, default 1200; 0: no phase). */
+const ACCOUNTS = Math.max(0, Number(process.env.KDC_BENCH_ACCOUNTS ?? 1200));
 /** Slices per measured phase, the KDCs alternating (env KDC_BENCH_ROUNDS, default 8). */
 const ROUNDS = Math.max(1, Number(process.env.KDC_BENCH_ROUNDS ?? 8));
 const TIME_LIMIT_MS = 60_000;
@@ -153,6 +155,38 @@ function asReqs(n: number): Uint8Array[] {
   );
 }
 
+/** Account `i` of the ACCOUNTS users (password = name), for the distinct-accounts phase. */
+const userName = (i: number) => `user${i}`;
+const userKeys = new Map<number, { etype: number; key: Uint8Array }>();
+function userKey(i: number) {
+  let k = userKeys.get(i);
+  if (!k) {
+    k = { etype: 18, key: getEnctype(18).stringToKey(userName(i), `${REALM}${userName(i)}`) };
+    userKeys.set(i, k);
+  }
+  return k;
+}
+
+/**
+ * AS-REQs that go round the ACCOUNTS users from account `from`: each request is for another
+ * account than the ACCOUNTS - 1 before it, so with more accounts than our KDC's PAC layout
+ * cache holds (1,024) none of them is served from it: a KDC logging on many machines once each.
+ */
+function userAsReqs(n: number, from: number): Uint8Array[] {
+  const now = Date.now();
+  return Array.from({ length: n }, (_, i) => {
+    const u = (from + i) % ACCOUNTS;
+    return buildAsReq({
+      realm: REALM,
+      cname: principal(userName(u)),
+      etypes: [18],
+      key: userKey(u),
+      nowMs: now,
+      nonce: 3_000_000 + from + i,
+    });
+  });
+}
+
 async function tgt(port: number): Promise<Creds> {
   const s = dgram.createSocket("udp4");
   const w = new Map<number, (b: Buffer) => void>();
@@ -189,11 +223,18 @@ async function startOurs(
     JSON.stringify({
       realm: REALM,
       domainSid: "S-1-5-21-5-6-7",
-      enctypes: [18, 17, 20, 19],
+      // MIT's default keys for a new principal (aes256 and aes128, SHA-1), as kadmin made them.
+      enctypes: [18, 17],
       krbtgtPassword: "krbtgt-bench",
       principals: [
         { name: "alice", password: "alice-pw", rid: 1104, groups: [1105] },
         { name: "SERVER1$", password: "server1-pw", rid: 1107, aliases: ["host/server1.mit.test"] },
+        ...Array.from({ length: ACCOUNTS }, (_, i) => ({
+          name: userName(i),
+          password: userName(i),
+          rid: 5000 + i,
+          groups: [1105, 1106 + (i % 7)],
+        })),
       ],
     }),
   );
@@ -219,7 +260,8 @@ async function startOurs(
   child.stdout!.on("data", (d) => {
     out += String(d);
   });
-  for (let i = 0; i < 200 && !out.includes("listening"); i++)
+  // Up to 60 s: the runner derives every account's keys from its password at start.
+  for (let i = 0; i < 2400 && !out.includes("listening") && child.exitCode === null; i++)
     await new Promise((r) => setTimeout(r, 25));
   if (!out.includes("listening")) throw new Error(`postern kdc did not start: ${out}`);
   return { port, child, workers: /workers: (\d+)/.exec(out)?.[1] ?? "?" };
@@ -240,6 +282,14 @@ async function main() {
   try {
     mit.ok("kadmin.local", ["-q", "addprinc -pw alice-pw +preauth alice"]);
     mit.ok("kadmin.local", ["-q", "addprinc -randkey host/server1.mit.test"]);
+    if (ACCOUNTS > 0) {
+      process.stderr.write(`kdc bench: adding ${ACCOUNTS} users to both KDCs\n`);
+      const script = Array.from(
+        { length: ACCOUNTS },
+        (_, i) => `addprinc -pw ${userName(i)} -e aes256-cts:normal +preauth ${userName(i)}`,
+      ).join("\n");
+      mit.ok("kadmin.local", [], { input: `${script}\nquit\n` });
+    }
     await mit.startKdc();
     const mitPid = Number(fs.readFileSync(path.join(mit.dir, "kdc.pid"), "utf8"));
     ours = await startOurs(dir);
@@ -271,6 +321,25 @@ async function main() {
       }
       for (const side of sides) rows.push(row(side.name, kind, side.r));
     }
+    if (ACCOUNTS > 0) {
+      // Warm-up of this path (JIT) on WARMUP requests going round the accounts; the measured
+      // slices go on from there, so each account's last request is ACCOUNTS - 1 requests back
+      // and our KDC's caches (1,024 PAC layouts, 4,096 derived keys: 4 per account) no longer
+      // hold it. What stays is per key object: one AES context per account key for deriving.
+      await load(ours.port, oursPid, userAsReqs(WARMUP, 0));
+      await load(mit.port, mitPid, userAsReqs(WARMUP, 0));
+      const sides = [
+        { name: us, port: ours.port, pid: oursPid, r: emptyPhase() },
+        { name: mitName, port: mit.port, pid: mitPid, r: emptyPhase() },
+      ];
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+          const from = WARMUP + round * slice;
+          addPhase(side.r, await load(side.port, side.pid, userAsReqs(slice, from)));
+        }
+      }
+      for (const side of sides) rows.push(row(side.name, "AS, distinct accounts", side.r));
+    }
     console.log(
       `KDC bench: N=${N} per phase in ${ROUNDS} alternating slices, ${CONCURRENCY} in flight, ${WARMUP} warm-up, UDP loopback, aes256-cts-hmac-sha1-96, Node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}`,
     );
@@ -283,7 +352,7 @@ async function main() {
         `| ${x.name} | ${x.kind} | ${x.r.answered} (${x.r.ok}/${x.r.errors}/${x.r.lost}) | ${x.rate.toFixed(0)} | ${x.cpu.toFixed(0)} | ${x.sys.toFixed(0)} | ${x.gen.toFixed(0)} |`,
       );
     }
-    for (const kind of ["AS", "TGS"]) {
+    for (const kind of ["AS", "TGS", ...(ACCOUNTS > 0 ? ["AS, distinct accounts"] : [])]) {
       const o = rows.find((x) => x.kind === kind && x.name === us)!;
       const m = rows.find((x) => x.kind === kind && x.name !== us)!;
       console.log(

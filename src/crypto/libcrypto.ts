@@ -35,6 +35,8 @@ export interface Libcrypto {
   ): ((iv: Uint8Array, blocks: Uint8Array, out: Uint8Array) => void) | null;
   /** AES-ECB decryption of whole blocks into `out` on a keyed context. */
   aesEcbDecrypt(key: Uint8Array): ((blocks: Uint8Array, out: Uint8Array) => void) | null;
+  /** AES-ECB encryption of whole blocks into `out` on a keyed context. */
+  aesEcbEncrypt(key: Uint8Array): ((blocks: Uint8Array, out: Uint8Array) => void) | null;
 }
 
 type Fn = (...args: unknown[]) => number;
@@ -138,6 +140,18 @@ function bind(): Libcrypto {
     return true;
   };
 
+  const ecb = (key: Uint8Array, enc: 0 | 1) => {
+    const ctx = aesContext("ecb", key, enc);
+    if (!ctx) return null;
+    const run = (src: Uint8Array, out: Uint8Array) => {
+      if (src.length % 16 !== 0 || out.length < src.length)
+        throw new RangeError(`AES-ECB: ${src.length} bytes (whole blocks of 16)`);
+      if (!blocks(ctx, src, out)) throw new Error("libcrypto AES-ECB failed");
+    };
+    aesCtxs.register(run, ctx);
+    return run;
+  };
+
   return {
     hmac(alg, key) {
       const md = mds[alg];
@@ -175,16 +189,7 @@ function bind(): Libcrypto {
       aesCtxs.register(run, ctx);
       return run;
     },
-    aesEcbDecrypt(key) {
-      const ctx = aesContext("ecb", key, 0);
-      if (!ctx) return null;
-      const run = (src: Uint8Array, out: Uint8Array) => {
-        if (src.length % 16 !== 0 || out.length < src.length)
-          throw new RangeError(`AES-ECB: ${src.length} bytes (whole blocks of 16)`);
-        if (!blocks(ctx, src, out)) throw new Error("libcrypto AES-ECB failed");
-      };
-      aesCtxs.register(run, ctx);
-      return run;
-    },
+    aesEcbDecrypt: (key) => ecb(key, 0),
+    aesEcbEncrypt: (key) => ecb(key, 1),
   };
 }

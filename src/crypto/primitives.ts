@@ -4,7 +4,7 @@
  * directly, so the cryptographic surface is reviewed in one place.
  *
  * Functions take and return Uint8Array/Buffer; keys are raw bytes. Nothing here keeps state
- * except the keyed contexts (`hmacKeyed`, `aesCbcEncryptor`, `aesEcbDecryptor`): for those a
+ * except the keyed contexts (`hmacKeyed`, `aesCbcEncryptor`, `aesEcbEncryptor`, `aesEcbDecryptor`): for those a
  * hot key's many messages go to libcrypto's own keyed contexts (./libcrypto.ts, the same
  * OpenSSL algorithms without node:crypto's per-call object), or to node:crypto when
  * libcrypto.so.3 cannot be loaded or POSTERN_CRYPTO=node is set.
@@ -310,6 +310,19 @@ export function verifyWithSpki(
   } catch {
     return false;
   }
+}
+
+/** AES-ECB encryption of whole blocks into `out`, no padding, one keyed context for `key`. */
+export function aesEcbEncryptor(key: Uint8Array): (blocks: Uint8Array, out: Uint8Array) => void {
+  aesName(key, "ecb");
+  const fast = keyedProvider()?.aesEcbEncrypt(key);
+  if (fast) return fast;
+  const c = nodeCrypto.createCipheriv(aesName(key, "ecb"), key, null).setAutoPadding(false);
+  return (blocks, out) => {
+    if (blocks.length % 16 !== 0 || out.length < blocks.length)
+      throw new RangeError(`AES-ECB: ${blocks.length} bytes (whole blocks of 16)`);
+    out.set(c.update(blocks));
+  };
 }
 
 /** AES-ECB decryption of whole blocks into `out`, no padding, one keyed context for `key`. */

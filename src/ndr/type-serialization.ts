@@ -40,13 +40,12 @@ export function openTypeSerialization(buf: Uint8Array, what: string): NdrReader 
 
 /** Wraps an NDR body written by `body` in the two serialization headers. */
 export function sealTypeSerialization(body: (w: NdrWriter) => void): Uint8Array {
-  const w = createNdrWriter();
+  // The body is written after 16 reserved bytes (8-aligned: alignment as from its own start).
+  const w = createNdrWriter(undefined, 16);
   body(w);
   w.align(8);
-  const obj = w.finish();
-  const out = new Uint8Array(16 + obj.length);
+  const out = w.finish();
   out.set([0x01, 0x10, 0x08, 0x00, 0xcc, 0xcc, 0xcc, 0xcc]);
-  new DataView(out.buffer).setUint32(8, obj.length, true);
-  out.set(obj, 16);
+  new DataView(out.buffer, out.byteOffset).setUint32(8, out.length - 16, true);
   return out;
 }

@@ -1,3 +1,5 @@
+import { allocBytes } from "../bytes.js";
+
 /**
  * A little-endian NDR writer (C706 §14, MS-RPCE §2.2.5). Referent ids for unique pointers
  * are handed out in write order from 0x00020000 in steps of 4, as Windows marshals them.
@@ -15,19 +17,25 @@ export interface NdrWriter {
   finish(): Uint8Array;
 }
 
-export function createNdrWriter(firstReferent = 0x00020000): NdrWriter {
-  let buf = new Uint8Array(1024); // a LOGON_INFO is 500-1,000 bytes: no regrowth
-  let dv = new DataView(buf.buffer);
-  let len = 0;
+/**
+ * `reserve` bytes at the start are left zero for the caller's header (a multiple of 8, so
+ * alignment is the same as from the body's start) and `finish()` includes them. The buffer
+ * is short-lived memory (src/bytes.ts): `finish()` returns a view of it, the caller's to
+ * copy if it keeps it.
+ */
+export function createNdrWriter(firstReferent = 0x00020000, reserve = 0): NdrWriter {
+  let buf = allocBytes(1024); // a LOGON_INFO is 500-1,000 bytes: no regrowth
+  let dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let len = reserve;
   let referent = firstReferent;
   const grow = (n: number) => {
     if (len + n <= buf.length) return;
     let cap = buf.length * 2;
     while (cap < len + n) cap *= 2;
-    const next = new Uint8Array(cap);
+    const next = allocBytes(cap);
     next.set(buf.subarray(0, len));
     buf = next;
-    dv = new DataView(buf.buffer);
+    dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   };
   // One DataView over the whole buffer (renewed when it grows); no object per value.
   const w: NdrWriter = {
@@ -78,7 +86,7 @@ export function createNdrWriter(firstReferent = 0x00020000): NdrWriter {
       referent += 4;
       return true;
     },
-    finish: () => buf.slice(0, len),
+    finish: () => buf.subarray(0, len),
   };
   return w;
 }

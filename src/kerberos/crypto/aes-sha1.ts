@@ -18,7 +18,7 @@ import { aesCtsDecrypt, aesCtsEncryptInto } from "./cts.js";
 import { deriveKeyAes, KC, KE, KI, usageConstant } from "./derive.js";
 import type { CryptoDeps, Enctype } from "./enctype.js";
 import { KerberosCryptoError } from "./errors.js";
-import { cached, macWith } from "./key-cache.js";
+import { cached, ecbEncryptorFor, macWith } from "./key-cache.js";
 import { checkKey, checkRandom } from "./keycheck.js";
 import { iterationsFromParams, toBytes } from "./s2kparams.js";
 
@@ -51,7 +51,11 @@ export const AES256_CTS_HMAC_SHA1_96: Sha1Variant = {
 export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype {
   const derive = (key: Uint8Array, usage: number, kind: number) =>
     cached(deps.derivedKeys, v.etype, usage, kind, key, () =>
-      deriveKeyAes(checkKey(key, v.keyLength, v.name), usageConstant(usage, kind)),
+      deriveKeyAes(
+        checkKey(key, v.keyLength, v.name),
+        usageConstant(usage, kind),
+        deps.derivedKeys && ecbEncryptorFor(deps.derivedKeys.contexts, key),
+      ),
     );
   const checksum = (key: Uint8Array, usage: number, data: Uint8Array) =>
     macWith(deps.derivedKeys?.contexts, "sha1", derive(key, usage, KC), data).subarray(0, MAC);

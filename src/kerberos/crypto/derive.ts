@@ -30,22 +30,50 @@ export function usageConstant(usage: number, kind: number): Uint8Array {
   return c;
 }
 
-/** DR(Key, Constant) with AES as E: `outBytes` pseudo-random bytes. */
+/** n-fold(constant, 128) of the 5-byte usage constants, which are few (a KDC uses ~10). */
+const folded = new Map<number, Uint8Array>();
+
+function fold16(constant: Uint8Array): Uint8Array {
+  if (constant.length !== 5) return nfold(constant, 16);
+  const usage =
+    ((constant[0]! << 24) | (constant[1]! << 16) | (constant[2]! << 8) | constant[3]!) >>> 0;
+  const id = usage * 256 + constant[4]!;
+  let f = folded.get(id);
+  if (!f) {
+    f = nfold(constant, 16);
+    if (folded.size < 4096) folded.set(id, f);
+  }
+  return f;
+}
+
+/**
+ * DR(Key, Constant) with AES as E: `outBytes` pseudo-random bytes. `encrypt` is E on whole
+ * blocks for `key` (a kept context, key-cache.ts); without it a one-off context.
+ */
 export function deriveRandomAes(
   key: Uint8Array,
   constant: Uint8Array,
   outBytes: number,
+  encrypt?: (blocks: Uint8Array, out: Uint8Array) => void,
 ): Uint8Array {
   const out = new Uint8Array(outBytes);
-  let block: Uint8Array = nfold(constant, 16);
+  let block: Uint8Array = fold16(constant);
   for (let filled = 0; filled < outBytes; filled += 16) {
-    block = aesEcbEncrypt(key, block);
+    if (encrypt) {
+      const next = new Uint8Array(16);
+      encrypt(block, next);
+      block = next;
+    } else block = aesEcbEncrypt(key, block);
     out.set(block.subarray(0, Math.min(16, outBytes - filled)), filled);
   }
   return out;
 }
 
 /** DK(Key, Constant) for AES enctypes (random-to-key is the identity). */
-export function deriveKeyAes(key: Uint8Array, constant: Uint8Array): Uint8Array {
-  return deriveRandomAes(key, constant, key.length);
+export function deriveKeyAes(
+  key: Uint8Array,
+  constant: Uint8Array,
+  encrypt?: (blocks: Uint8Array, out: Uint8Array) => void,
+): Uint8Array {
+  return deriveRandomAes(key, constant, key.length, encrypt);
 }

@@ -7,6 +7,7 @@
 import {
   aesCbcEncryptor,
   aesEcbDecryptor,
+  aesEcbEncryptor,
   hmac,
   hmacKeyed,
   type KeyedHashAlg,
@@ -31,13 +32,15 @@ export interface DerivedKeyCache {
 /**
  * The keyed contexts of one derived key object (a Ke, Ki or Kc, which the derived-key cache
  * hands out as the same object each time): an AES-CBC encryptor and an AES-ECB decryptor
- * for Ke, an HMAC for Ki and Kc. `base` is a copy of the key bytes: a key object changed in
+ * for Ke, an HMAC for Ki and Kc; and of a base key, the AES-ECB encryptor that derives them. `base` is a copy of the key bytes: a key object changed in
  * place gets new contexts.
  */
 export interface KeyContexts {
   base: Uint8Array;
   cbc?: (iv: Uint8Array, blocks: Uint8Array, out: Uint8Array) => void;
   ecbDecrypt?: (blocks: Uint8Array, out: Uint8Array) => void;
+  /** For a base key: AES-ECB encryption, DK's E (derive.ts). */
+  ecbEncrypt?: (blocks: Uint8Array, out: Uint8Array) => void;
   hmac?: { alg: KeyedHashAlg; mac: (data: MacInput) => Uint8Array };
 }
 export type KeyContextCache = WeakMap<Uint8Array, KeyContexts>;
@@ -140,6 +143,17 @@ export function cbcEncryptorFor(
   const c = contextsFor(cache, key);
   c.cbc ??= aesCbcEncryptor(key);
   return c.cbc;
+}
+
+/** An AES-ECB encryptor for `key`, kept when there is a cache. */
+export function ecbEncryptorFor(
+  cache: KeyContextCache | undefined,
+  key: Uint8Array,
+): (blocks: Uint8Array, out: Uint8Array) => void {
+  if (!cache) return aesEcbEncryptor(key);
+  const c = contextsFor(cache, key);
+  c.ecbEncrypt ??= aesEcbEncryptor(key);
+  return c.ecbEncrypt;
 }
 
 /** An AES-ECB decryptor for `key`, kept when there is a cache. */

@@ -45,5 +45,10 @@ const core = createKdcCore({
   ...(data.derivedKeyCacheEntries ? { derivedKeyCacheEntries: data.derivedKeyCacheEntries } : {}),
 });
 parentPort?.on("message", (m: KdcWorkerRequest) => {
-  parentPort?.postMessage({ id: m.id, outcome: core.process(m.bytes) });
+  const outcome = core.process(m.bytes);
+  // The reply is a view into the encoder's slab (src/bytes.ts); posted as is, structured
+  // clone would copy the whole 64 KiB slab. An exact copy crosses instead.
+  const reply = outcome.result.reply;
+  if (reply) outcome.result.reply = reply.slice();
+  parentPort?.postMessage({ id: m.id, outcome });
 });
