@@ -12,6 +12,8 @@ export interface NdrWriter {
   u32(v: number): void;
   u64(v: bigint): void;
   bytes(b: Uint8Array): void;
+  /** `s` as UTF-16LE code units, no terminator, no alignment. */
+  utf16(s: string): void;
   /** Writes a referent id (or 0 for NULL) and returns whether the pointee must follow. */
   pointer(present: boolean): boolean;
   finish(): Uint8Array;
@@ -76,6 +78,11 @@ export function createNdrWriter(firstReferent = 0x00020000, reserve = 0): NdrWri
       grow(b.length);
       buf.set(b, len);
       len += b.length;
+    },
+    utf16(s) {
+      grow(2 * s.length);
+      for (let i = 0; i < s.length; i++) dv.setUint16(len + 2 * i, s.charCodeAt(i), true);
+      len += 2 * s.length;
     },
     pointer(present) {
       if (!present) {

@@ -89,15 +89,6 @@ export interface KerbValidationInfo {
 
 const UTF16 = new TextDecoder("utf-16le");
 
-function utf16le(s: string): Uint8Array {
-  const out = new Uint8Array(s.length * 2);
-  for (let i = 0; i < s.length; i++) {
-    out[2 * i] = s.charCodeAt(i) & 0xff;
-    out[2 * i + 1] = s.charCodeAt(i) >> 8;
-  }
-  return out;
-}
-
 // ---- decoding --------------------------------------------------------------------------
 
 interface StrHead {
@@ -319,7 +310,7 @@ function writeStrBody(w: NdrWriter, s: string, spare = 0): void {
   w.u32(s.length + spare);
   w.u32(0);
   w.u32(s.length);
-  w.bytes(utf16le(s));
+  w.utf16(s);
   w.align(4);
 }
 

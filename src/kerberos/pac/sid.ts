@@ -11,8 +11,29 @@ import { PacError } from "./errors.js";
 
 export const MAX_SUB_AUTHORITIES = 15;
 
+/**
+ * SIDs already parsed, by text: a KDC writes the same domain and group SIDs into every PAC.
+ * Bounded (emptied when full); callers get a copy, so the cached bytes never change.
+ */
+const parsedSids = new Map<string, Uint8Array>();
+const canonicalSids = new Map<string, string>();
+const MAX_REMEMBERED = 4096;
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= MAX_REMEMBERED) map.clear();
+  map.set(key, value);
+}
+
 /** Binary SID from "S-1-..." text; throws PacError "pac-malformed" on bad text. */
 export function sidToBytes(sid: string): Uint8Array {
+  const known = parsedSids.get(sid);
+  if (known) return known.slice();
+  const out = parseSid(sid);
+  remember(parsedSids, sid, out.slice());
+  return out;
+}
+
+function parseSid(sid: string): Uint8Array {
   const m = /^S-1-(\d+)((?:-\d+)*)$/i.exec(sid);
   if (!m)
     throw new PacError("pac-malformed", `SID "${sid}" is not of the form S-1-<authority>-<sub>...`);
@@ -75,5 +96,10 @@ export function sidWithRid(domainSid: string, rid: number): string {
 
 /** Normalises a SID string (upper-case S, no leading zeros) or throws. */
 export function canonicalSid(sid: string): string {
-  return sidFromBytes(sidToBytes(sid)).sid;
+  let c = canonicalSids.get(sid);
+  if (c === undefined) {
+    c = sidFromBytes(sidToBytes(sid)).sid;
+    remember(canonicalSids, sid, c);
+  }
+  return c;
 }
