@@ -4,8 +4,8 @@
  * VM (measured: 1,000 bytes 2.5 us, Buffer.allocUnsafe's pooled slice 0.6 us). The KDC,
  * the DER and NDR writers and the Kerberos enctypes make a dozen such arrays per exchange,
  * so they take them here: views carved from a shared 64 KiB slab, the way Node's
- * `Buffer.allocUnsafe` pool works but handing out plain, zero-filled Uint8Arrays (a slab is
- * fresh memory and no byte of it is handed out twice).
+ * `Buffer.allocUnsafe` pool works but handing out plain, zero-filled Uint8Arrays (no byte of
+ * a slab is handed out twice, and each piece is zeroed when it is).
  *
  * A view shares its ArrayBuffer with others: use `byteOffset` with `.buffer` (a DataView
  * on `.buffer` alone is wrong), never transfer it, and copy it (`copyBytes`, `.slice()`)
@@ -37,10 +37,12 @@ export function createByteSlab(): ByteSlab {
   const alloc = (n: number): Uint8Array => {
     if (n <= 64 || n > MAX_POOLED) return new Uint8Array(n);
     if (off + n > buf.byteLength) {
-      buf = new ArrayBuffer(SLAB_BYTES);
+      // Not zeroed by the allocator (`new ArrayBuffer` memsets all 64 KiB, faulting in fresh
+      // pages a KDC exchange never touches): each piece is zeroed as it is handed out.
+      buf = Buffer.allocUnsafeSlow(SLAB_BYTES).buffer;
       off = 0;
     }
-    const out = new Uint8Array(buf, off, n);
+    const out = new Uint8Array(buf, off, n).fill(0);
     off += (n + 7) & ~7;
     return out;
   };
