@@ -37,6 +37,19 @@ export interface Libcrypto {
   aesEcbDecrypt(key: Uint8Array): ((blocks: Uint8Array, out: Uint8Array) => void) | null;
   /** AES-ECB encryption of whole blocks into `out` on a keyed context. */
   aesEcbEncrypt(key: Uint8Array): ((blocks: Uint8Array, out: Uint8Array) => void) | null;
+  /**
+   * One message under a key that is not kept (a first use): the thread's shared context
+   * for the algorithm, keyed again for this call; no context is made or freed.
+   */
+  hmacOnce(alg: KeyedHashAlg, key: Uint8Array, data: MacInput): Uint8Array;
+  /** AES on whole blocks, once: CBC encryption from `iv`, or ECB (`iv` undefined) either way. */
+  aesOnce(
+    encrypt: boolean,
+    key: Uint8Array,
+    iv: Uint8Array | undefined,
+    src: Uint8Array,
+    out: Uint8Array,
+  ): void;
 }
 
 type Fn = (...args: unknown[]) => number;
@@ -140,6 +153,30 @@ function bind(): Libcrypto {
     return true;
   };
 
+  /** HMAC of `data` on `ctx`, from its keyed state (`rekey` done by the caller, or a NULL-key restart). */
+  const macOn = (ctx: number, alg: KeyedHashAlg, data: MacInput, restart: boolean): Uint8Array => {
+    const update = (d: Uint8Array): boolean => {
+      for (let at = 0; at < d.length; at += CHUNK) {
+        const n = Math.min(CHUNK, d.length - at);
+        mem.set(d.subarray(at, at + n), DATA);
+        if (hmacUpdate(ctx, s + DATA, n) !== 1) return false;
+      }
+      return true;
+    };
+    let ok = !restart || hmacInit(ctx, 0, 0, 0, 0) === 1;
+    if (data instanceof Uint8Array) ok &&= update(data);
+    else for (const d of data) ok &&= update(d);
+    ok &&= hmacFinal(ctx, s + MD, s + LEN) === 1;
+    if (!ok) throw new Error(`libcrypto HMAC-${alg} failed`);
+    return mem.slice(MD, MD + lengthOut.getUint32(0, true));
+  };
+
+  // The shared contexts of the one-off calls (never freed: one set per thread).
+  const sharedHmac = hmacNew();
+  const sharedAes = { cbc: cipherNew(), ecbEnc: cipherNew(), ecbDec: cipherNew() };
+  if (!sharedHmac || !sharedAes.cbc || !sharedAes.ecbEnc || !sharedAes.ecbDec)
+    throw new Error("libcrypto: no memory for contexts");
+
   const ecb = (key: Uint8Array, enc: 0 | 1) => {
     const ctx = aesContext("ecb", key, enc);
     if (!ctx) return null;
@@ -157,24 +194,34 @@ function bind(): Libcrypto {
       const md = mds[alg];
       const ctx = keyed(hmacNew, (c) => hmacInit(c, s + KEY, key.length, md, 0), key);
       if (!ctx) return null;
-      const update = (d: Uint8Array): boolean => {
-        for (let at = 0; at < d.length; at += CHUNK) {
-          const n = Math.min(CHUNK, d.length - at);
-          mem.set(d.subarray(at, at + n), DATA);
-          if (hmacUpdate(ctx, s + DATA, n) !== 1) return false;
-        }
-        return true;
-      };
-      const mac = (data: MacInput): Uint8Array => {
-        let ok = hmacInit(ctx, 0, 0, 0, 0) === 1;
-        if (data instanceof Uint8Array) ok &&= update(data);
-        else for (const d of data) ok &&= update(d);
-        ok &&= hmacFinal(ctx, s + MD, s + LEN) === 1;
-        if (!ok) throw new Error(`libcrypto HMAC-${alg} failed`);
-        return mem.slice(MD, MD + lengthOut.getUint32(0, true));
-      };
+      const mac = (data: MacInput): Uint8Array => macOn(ctx, alg, data, true);
       hmacs.register(mac, ctx);
       return mac;
+    },
+    hmacOnce(alg, key, data) {
+      mem.set(key, KEY);
+      const ok = hmacInit(sharedHmac, s + KEY, key.length, mds[alg], 0);
+      mem.fill(0, KEY, KEY + key.length);
+      if (ok !== 1) throw new Error(`libcrypto HMAC-${alg} failed`);
+      return macOn(sharedHmac, alg, data, false);
+    },
+    aesOnce(encrypt, key, iv, src, out) {
+      if (
+        (key.length !== 16 && key.length !== 32) ||
+        src.length % 16 !== 0 ||
+        out.length < src.length
+      )
+        throw new RangeError(`AES: key ${key.length}, ${src.length} bytes (whole blocks of 16)`);
+      if (iv !== undefined && (iv.length !== 16 || !encrypt))
+        throw new RangeError("AES-CBC once: encryption with a 16-byte IV");
+      const ctx = iv ? sharedAes.cbc : encrypt ? sharedAes.ecbEnc : sharedAes.ecbDec;
+      const cipher = ciphers[iv ? "cbc" : "ecb"][key.length as 16 | 32];
+      mem.set(key, KEY);
+      if (iv) mem.set(iv, IV);
+      const ok = cipherInit(ctx, cipher, 0, s + KEY, s + IV, encrypt ? 1 : 0);
+      mem.fill(0, KEY, KEY + key.length);
+      if (ok !== 1 || cipherPadding(ctx, 0) !== 1 || !blocks(ctx, src, out))
+        throw new Error("libcrypto AES failed");
     },
     aesCbcEncrypt(key) {
       const ctx = aesContext("cbc", key, 1);

@@ -52,6 +52,38 @@ export function hmacKeyed(alg: KeyedHashAlg, key: Uint8Array): (data: MacInput) 
   return (data) => new Uint8Array(hmac(alg, copy, data));
 }
 
+/** HMAC of one message under a key used once (no context kept); a fresh array. */
+export function hmacOnce(alg: KeyedHashAlg, key: Uint8Array, data: MacInput): Uint8Array {
+  const fast = keyedProvider();
+  return fast ? fast.hmacOnce(alg, key, data) : new Uint8Array(hmac(alg, key, data));
+}
+
+/**
+ * AES on whole blocks under a key used once (no context kept), into `out`: CBC encryption
+ * from `iv`, or ECB (iv undefined) in either direction.
+ */
+export function aesOnce(
+  encrypt: boolean,
+  key: Uint8Array,
+  iv: Uint8Array | undefined,
+  blocks: Uint8Array,
+  out: Uint8Array,
+): void {
+  aesName(key, "ecb");
+  const fast = keyedProvider();
+  if (fast) {
+    fast.aesOnce(encrypt, key, iv, blocks, out);
+    return;
+  }
+  if (blocks.length % 16 !== 0 || out.length < blocks.length)
+    throw new RangeError(`AES: ${blocks.length} bytes (whole blocks of 16)`);
+  if (iv) {
+    if (!encrypt || iv.length !== 16)
+      throw new RangeError("AES-CBC once: encryption with a 16-byte IV");
+    out.set(aesCbcEncrypt(key, iv, blocks));
+  } else out.set(encrypt ? aesEcbEncrypt(key, blocks) : aesEcbDecrypt(key, blocks));
+}
+
 export function pbkdf2(
   alg: HashAlg,
   password: Uint8Array,

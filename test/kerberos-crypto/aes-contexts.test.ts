@@ -5,8 +5,10 @@ import {
   aesCbcEncryptParts,
   aesEcbDecrypt,
   aesEcbDecryptor,
+  aesOnce,
   hmac,
   hmacKeyed,
+  hmacOnce,
   type KeyedHashAlg,
   randomBytes,
 } from "../../src/crypto/primitives.js";
@@ -96,6 +98,55 @@ describe("Keyed contexts (primitives.ts): the bytes of node:crypto's one-shot ca
       assert.throws(() => dec(new Uint8Array(15), new Uint8Array(15)), RangeError);
     }
   });
+
+  bothProviders(
+    "hmacOnce and aesOnce (shared one-off contexts): the bytes of one-shot calls, interleaved with kept contexts and with each other",
+    () => {
+      for (const keyLength of [16, 32]) {
+        const keys = [randomBytes(keyLength), randomBytes(keyLength)];
+        const kept = aesCbcEncryptor(keys[0]!);
+        for (let i = 0; i < 12; i++) {
+          const key = keys[i % 2]!;
+          const data = randomBytes(16 * [1, 3, 1100][i % 3]!);
+          const iv = randomBytes(16);
+          const out = new Uint8Array(data.length);
+          aesOnce(true, key, iv, data, out);
+          assert.deepEqual(out, new Uint8Array(aesCbcEncryptParts(key, iv, [data])[0]!));
+          assert.deepEqual(
+            cbcOnce(kept, iv, data),
+            new Uint8Array(aesCbcEncryptParts(keys[0]!, iv, [data])[0]!),
+          );
+          aesOnce(false, key, undefined, data, out);
+          assert.deepEqual(out, new Uint8Array(aesEcbDecrypt(key, data)));
+          const back = new Uint8Array(data.length);
+          aesOnce(true, key, undefined, out, back);
+          assert.deepEqual(back, u8(data), "ECB encryption undoes ECB decryption");
+          for (const alg of ["sha1", "sha256", "sha384"] as KeyedHashAlg[]) {
+            assert.deepEqual(hmacOnce(alg, key, data), new Uint8Array(hmac(alg, key, data)));
+            assert.deepEqual(
+              hmacOnce(alg, key, [data.subarray(0, 5), data.subarray(5)]),
+              new Uint8Array(hmac(alg, key, data)),
+            );
+          }
+        }
+      }
+      assert.throws(
+        () => aesOnce(true, new Uint8Array(20), undefined, new Uint8Array(16), new Uint8Array(16)),
+        RangeError,
+      );
+      assert.throws(
+        () =>
+          aesOnce(
+            false,
+            new Uint8Array(16),
+            new Uint8Array(16),
+            new Uint8Array(16),
+            new Uint8Array(16),
+          ),
+        RangeError,
+      );
+    },
+  );
 
   bothProviders("hmacKeyed: every call equals hmac(), one array or parts, any length", () => {
     for (const alg of ["sha1", "sha256", "sha384"] as KeyedHashAlg[]) {

@@ -18,7 +18,7 @@ import { aesCtsDecrypt, aesCtsEncryptInto } from "./cts.js";
 import { deriveKeyAes, KC, KE, KI, usageConstant } from "./derive.js";
 import type { CryptoDeps, Enctype } from "./enctype.js";
 import { KerberosCryptoError } from "./errors.js";
-import { cached, ecbEncryptorFor, macWith } from "./key-cache.js";
+import { cached, ecbFor, macWith } from "./key-cache.js";
 import { checkKey, checkRandom } from "./keycheck.js";
 import { iterationsFromParams, toBytes } from "./s2kparams.js";
 
@@ -54,7 +54,7 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
       deriveKeyAes(
         checkKey(key, v.keyLength, v.name),
         usageConstant(usage, kind),
-        deps.derivedKeys && ecbEncryptorFor(deps.derivedKeys.contexts, key),
+        ecbFor(deps.derivedKeys?.contexts, true, key),
       ),
     );
   const checksum = (key: Uint8Array, usage: number, data: Uint8Array) =>

@@ -11,7 +11,7 @@
  */
 import { allocBytes } from "../../bytes.js";
 import { aesCbcDecrypt } from "../../crypto/primitives.js";
-import { cbcEncryptorFor, ecbDecryptorFor, type KeyContextCache } from "./key-cache.js";
+import { cbcEncryptorFor, ecbFor, type KeyContextCache } from "./key-cache.js";
 
 const BLOCK = 16;
 
@@ -69,7 +69,7 @@ export function aesCtsDecrypt(
   const m = Math.ceil(data.length / BLOCK);
   const full = (m - 1) * BLOCK; // C_1 .. C_{m-2}, C_m as sent
   const lastLen = data.length - full;
-  const ecb = ecbDecryptorFor(contexts, key);
+  const ecb = ecbFor(contexts, false, key);
   const d = allocBytes(full);
   ecb(data.subarray(0, full), d);
   const x = d.subarray(full - BLOCK, full); // D(C_m) = P_m (zero-padded) xor C_{m-1}

@@ -8,8 +8,9 @@ import {
   aesCbcEncryptor,
   aesEcbDecryptor,
   aesEcbEncryptor,
-  hmac,
+  aesOnce,
   hmacKeyed,
+  hmacOnce,
   type KeyedHashAlg,
   type MacInput,
 } from "../../crypto/primitives.js";
@@ -30,16 +31,20 @@ export interface DerivedKeyCache {
 }
 
 /**
- * The keyed contexts of one derived key object (a Ke, Ki or Kc, which the derived-key cache
- * hands out as the same object each time): an AES-CBC encryptor and an AES-ECB decryptor
- * for Ke, an HMAC for Ki and Kc; and of a base key, the AES-ECB encryptor that derives them. `base` is a copy of the key bytes: a key object changed in
- * place gets new contexts.
+ * The keyed contexts of one key object (a Ke, Ki or Kc, which the derived-key cache hands
+ * out as the same object each time, or a base key): an AES-CBC encryptor and an AES-ECB
+ * decryptor for Ke, an HMAC for Ki and Kc, the AES-ECB encryptor that derives from a base
+ * key. A key's first use goes through the shared one-off contexts (primitives.ts `hmacOnce`,
+ * `aesOnce`): a KDC sees most client keys once per logon, and a kept context only pays
+ * from the second use on. `base` is a copy of the key bytes: a key object changed in place
+ * gets new contexts.
  */
 export interface KeyContexts {
   base: Uint8Array;
+  /** Uses so far (the first goes through the one-off contexts). */
+  uses: number;
   cbc?: (iv: Uint8Array, blocks: Uint8Array, out: Uint8Array) => void;
   ecbDecrypt?: (blocks: Uint8Array, out: Uint8Array) => void;
-  /** For a base key: AES-ECB encryption, DK's E (derive.ts). */
   ecbEncrypt?: (blocks: Uint8Array, out: Uint8Array) => void;
   hmac?: { alg: KeyedHashAlg; mac: (data: MacInput) => Uint8Array };
 }
@@ -112,57 +117,64 @@ export function cached(
   return v;
 }
 
-/** The contexts kept for `key` (fresh ones if its bytes changed since). */
+/** The contexts kept for `key` (fresh ones if its bytes changed since), counting this use. */
 export function contextsFor(cache: KeyContextCache, key: Uint8Array): KeyContexts {
   const c = cache.get(key);
-  if (c && sameBytes(c.base, key)) return c;
-  const fresh: KeyContexts = { base: Uint8Array.from(key) }; // a copy even of a Buffer
+  if (c && sameBytes(c.base, key)) {
+    c.uses++;
+    return c;
+  }
+  const fresh: KeyContexts = { base: Uint8Array.from(key), uses: 1 }; // a copy even of a Buffer
   cache.set(key, fresh);
   return fresh;
 }
 
-/** HMAC of `data` with `key`, on the key's kept context when there is a cache. */
+/** HMAC of `data` with `key`: a kept context from the key's second use when there is a cache. */
 export function macWith(
   cache: KeyContextCache | undefined,
   alg: KeyedHashAlg,
   key: Uint8Array,
   data: MacInput,
 ): Uint8Array {
-  if (!cache) return new Uint8Array(hmac(alg, key, data));
+  if (!cache) return hmacOnce(alg, key, data);
   const c = contextsFor(cache, key);
-  if (c.hmac?.alg !== alg) c.hmac = { alg, mac: hmacKeyed(alg, key) };
+  if (c.hmac?.alg === alg) return c.hmac.mac(data);
+  if (c.uses === 1) return hmacOnce(alg, key, data);
+  c.hmac = { alg, mac: hmacKeyed(alg, key) };
   return c.hmac.mac(data);
 }
 
-/** An AES-CBC encryptor for `key` (aesCbcEncryptor), kept when there is a cache. */
+type Blocks = (blocks: Uint8Array, out: Uint8Array) => void;
+
+/**
+ * The AES-CBC encryptor for `key`, kept from the key's second use when there is a cache
+ * (as macWith; one fetch counts as one use, however many calls it makes).
+ */
 export function cbcEncryptorFor(
   cache: KeyContextCache | undefined,
   key: Uint8Array,
 ): (iv: Uint8Array, blocks: Uint8Array, out: Uint8Array) => void {
-  if (!cache) return aesCbcEncryptor(key);
-  const c = contextsFor(cache, key);
-  c.cbc ??= aesCbcEncryptor(key);
+  const c = cache && contextsFor(cache, key);
+  if (c?.cbc) return c.cbc;
+  if (!c || c.uses === 1) return (iv, blocks, out) => aesOnce(true, key, iv, blocks, out);
+  c.cbc = aesCbcEncryptor(key);
   return c.cbc;
 }
 
-/** An AES-ECB encryptor for `key`, kept when there is a cache. */
-export function ecbEncryptorFor(
+/** The AES-ECB encryptor (`encrypt`) or decryptor for `key`, kept as cbcEncryptorFor. */
+export function ecbFor(
   cache: KeyContextCache | undefined,
+  encrypt: boolean,
   key: Uint8Array,
-): (blocks: Uint8Array, out: Uint8Array) => void {
-  if (!cache) return aesEcbEncryptor(key);
-  const c = contextsFor(cache, key);
-  c.ecbEncrypt ??= aesEcbEncryptor(key);
-  return c.ecbEncrypt;
-}
-
-/** An AES-ECB decryptor for `key`, kept when there is a cache. */
-export function ecbDecryptorFor(
-  cache: KeyContextCache | undefined,
-  key: Uint8Array,
-): (blocks: Uint8Array, out: Uint8Array) => void {
-  if (!cache) return aesEcbDecryptor(key);
-  const c = contextsFor(cache, key);
-  c.ecbDecrypt ??= aesEcbDecryptor(key);
+): Blocks {
+  const c = cache && contextsFor(cache, key);
+  const kept = encrypt ? c?.ecbEncrypt : c?.ecbDecrypt;
+  if (kept) return kept;
+  if (!c || c.uses === 1) return (blocks, out) => aesOnce(encrypt, key, undefined, blocks, out);
+  if (encrypt) {
+    c.ecbEncrypt = aesEcbEncryptor(key);
+    return c.ecbEncrypt;
+  }
+  c.ecbDecrypt = aesEcbDecryptor(key);
   return c.ecbDecrypt;
 }
