@@ -21,6 +21,8 @@ const MAX_POOLED = 8192;
 export interface ByteSlab {
   /** `n` zero bytes: a view into the slab (64 bytes or less, above 8 KiB: an array of its own). */
   alloc(n: number): Uint8Array;
+  /** `n` bytes of any content, for a caller that writes every one of them (the DER writer). */
+  allocFilled(n: number): Uint8Array;
   /** A copy of `src` (of a range of it). */
   copy(src: Uint8Array, start?: number, end?: number): Uint8Array;
 }
@@ -34,22 +36,26 @@ export interface ByteSlab {
 export function createByteSlab(): ByteSlab {
   let buf = new ArrayBuffer(0);
   let off = 0;
-  const alloc = (n: number): Uint8Array => {
+  /** `n` bytes of the slab, not zeroed (the slab comes unzeroed from the allocator). */
+  const carve = (n: number): Uint8Array => {
     if (n <= 64 || n > MAX_POOLED) return new Uint8Array(n);
     if (off + n > buf.byteLength) {
-      // Not zeroed by the allocator (`new ArrayBuffer` memsets all 64 KiB, faulting in fresh
-      // pages a KDC exchange never touches): each piece is zeroed as it is handed out.
+      // Not zeroed by the allocator (`new ArrayBuffer` memsets all 64 KiB at once): pieces
+      // are zeroed as they are handed out, unless their taker writes them whole.
       buf = Buffer.allocUnsafeSlow(SLAB_BYTES).buffer;
       off = 0;
     }
-    const out = new Uint8Array(buf, off, n).fill(0);
+    const out = new Uint8Array(buf, off, n);
     off += (n + 7) & ~7;
     return out;
   };
+  const alloc = (n: number): Uint8Array =>
+    n <= 64 || n > MAX_POOLED ? carve(n) : carve(n).fill(0);
   return {
     alloc,
+    allocFilled: carve,
     copy(src, start = 0, end = src.length) {
-      const out = alloc(end - start);
+      const out = carve(end - start);
       out.set(src.subarray(start, end));
       return out;
     },
@@ -60,6 +66,9 @@ const temporaries = createByteSlab();
 
 /** `n` zero bytes for a short-lived array (not kept by a cache: see createByteSlab). */
 export const allocBytes: (n: number) => Uint8Array = temporaries.alloc;
+
+/** `n` short-lived bytes of any content, for a caller that writes every one (the DER writer). */
+export const allocFilled: (n: number) => Uint8Array = temporaries.allocFilled;
 
 /** A short-lived copy of `src` (of a range of it). */
 export const copyBytes: (src: Uint8Array, start?: number, end?: number) => Uint8Array =

@@ -4,7 +4,7 @@
  * GeneralizedTime as `YYYYMMDDHHMMSSZ`. Values that cannot be encoded (an Int32 out of
  * range, a time before year 0 or after 9999, a non-ASCII IA5String) raise `Asn1Error`.
  */
-import { allocBytes } from "../bytes.js";
+import { allocFilled } from "../bytes.js";
 import { Asn1Error, INT32_MAX, INT32_MIN, type TagClass, UINT32_MAX, UNIVERSAL } from "./der.js";
 
 const CLASS_BITS: Record<TagClass, number> = {
@@ -46,8 +46,11 @@ function putLength(out: Uint8Array, off: number, n: number): number {
   return off + size + 1;
 }
 
-/** Room for one element that the caller fills completely (src/bytes.ts: no backing store each). */
-const alloc = allocBytes;
+/**
+ * Room for one element that the caller fills completely (src/bytes.ts: no backing store
+ * each, and not zeroed first: every function here writes every octet of what it takes).
+ */
+const alloc = allocFilled;
 
 /**
  * A single-octet identifier (tags below 31, the only ones Kerberos uses) is written
