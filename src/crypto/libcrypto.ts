@@ -1,7 +1,8 @@
 /**
  * Keyed HMAC and AES contexts straight from OpenSSL's libcrypto through koffi, for the
- * per-message work of the KDC and the acceptor (src/crypto/primitives.ts decides when; nothing
- * else imports this module). The algorithms are node:crypto's (both are OpenSSL 3); what
+ * per-message work of the KDC and the acceptor (src/crypto/primitives.ts decides when), and
+ * the EVP cipher calls the ESP data path's AES-GCM uses (src/esp/evp-gcm.ts): the one place
+ * that binds libcrypto. The algorithms are node:crypto's (both are OpenSSL 3); what
  * changes is the cost of a call on this VM, measured with 8 HMAC-SHA1 per TGS exchange:
  *
  *   node:crypto createHmac(key).update(data).digest()  2.6 us (12 B) .. 3.3 us (1,000 B)
@@ -63,13 +64,79 @@ const DATA = 256;
 /** Data per native call; longer inputs go in chunks (HMAC and CBC carry their state). */
 const CHUNK = 16384;
 
+/**
+ * libcrypto's EVP cipher calls (koffi bindings on addresses), shared by the keyed contexts
+ * here and the ESP data path's AES-GCM (src/esp/evp-gcm.ts).
+ */
+export interface EvpCipherCalls {
+  ctxNew: Fn;
+  ctxFree: Fn;
+  /** EVP_CipherInit_ex(ctx, cipher, engine, key, iv, enc). */
+  init: Fn;
+  padding: Fn;
+  /** EVP_CipherUpdate(ctx, out, outl, in, inl). */
+  update: Fn;
+  final: Fn;
+  ctrl: Fn;
+  /** EVP_CIPHER pointers by mode and key length in bytes. */
+  ciphers: Record<"cbc" | "ecb" | "gcm", Record<16 | 32, number>>;
+}
+
+interface Bound {
+  koffi: typeof import("koffi");
+  f: (sig: string) => Fn;
+  evp: EvpCipherCalls;
+}
+
+let bound: Bound | null | undefined;
+
+/** libcrypto.so.3 through koffi, loaded once per thread; null when either cannot be loaded. */
+function library(): Bound | null {
+  if (bound !== undefined) return bound;
+  try {
+    const require = createRequire(import.meta.url);
+    const koffi = require("koffi") as typeof import("koffi");
+    const lib = koffi.load("libcrypto.so.3");
+    const f = (sig: string) => lib.func(sig) as unknown as Fn;
+    const cipher = (name: string) => Number(f(`uintptr_t EVP_${name}()`)());
+    const evp: EvpCipherCalls = {
+      ctxNew: f("uintptr_t EVP_CIPHER_CTX_new()"),
+      ctxFree: f("void EVP_CIPHER_CTX_free(uintptr_t ctx)"),
+      init: f(
+        "int EVP_CipherInit_ex(uintptr_t ctx, uintptr_t type, uintptr_t engine, uintptr_t key, uintptr_t iv, int enc)",
+      ),
+      padding: f("int EVP_CIPHER_CTX_set_padding(uintptr_t ctx, int pad)"),
+      update: f(
+        "int EVP_CipherUpdate(uintptr_t ctx, uintptr_t out, uintptr_t outl, uintptr_t in, int inl)",
+      ),
+      final: f("int EVP_CipherFinal_ex(uintptr_t ctx, uintptr_t out, uintptr_t outl)"),
+      ctrl: f("int EVP_CIPHER_CTX_ctrl(uintptr_t ctx, int type, int arg, uintptr_t ptr)"),
+      ciphers: {
+        cbc: { 16: cipher("aes_128_cbc"), 32: cipher("aes_256_cbc") },
+        ecb: { 16: cipher("aes_128_ecb"), 32: cipher("aes_256_ecb") },
+        gcm: { 16: cipher("aes_128_gcm"), 32: cipher("aes_256_gcm") },
+      },
+    };
+    bound = { koffi, f, evp };
+  } catch {
+    bound = null;
+  }
+  return bound;
+}
+
+/** The EVP cipher calls, or null when libcrypto cannot be loaded. */
+export function loadEvpCipherCalls(): EvpCipherCalls | null {
+  return library()?.evp ?? null;
+}
+
 let loaded: Libcrypto | null | undefined;
 
 /** libcrypto's keyed contexts, or null when the library (or koffi) cannot be loaded. */
 export function loadLibcrypto(): Libcrypto | null {
   if (loaded === undefined) {
+    const b = library();
     try {
-      loaded = bind();
+      loaded = b && bind(b);
     } catch {
       loaded = null;
     }
@@ -77,11 +144,7 @@ export function loadLibcrypto(): Libcrypto | null {
   return loaded;
 }
 
-function bind(): Libcrypto {
-  const require = createRequire(import.meta.url);
-  const koffi = require("koffi") as typeof import("koffi");
-  const lib = koffi.load("libcrypto.so.3");
-  const f = (sig: string) => lib.func(sig) as unknown as Fn;
+function bind({ koffi, f, evp }: Bound): Libcrypto {
   const hmacNew = f("uintptr_t HMAC_CTX_new()");
   const hmacFree = f("void HMAC_CTX_free(uintptr_t ctx)");
   const hmacInit = f(
@@ -94,25 +157,14 @@ function bind(): Libcrypto {
     sha256: Number(f("uintptr_t EVP_sha256()")()),
     sha384: Number(f("uintptr_t EVP_sha384()")()),
   };
-  const cipherNew = f("uintptr_t EVP_CIPHER_CTX_new()");
-  const cipherFree = f("void EVP_CIPHER_CTX_free(uintptr_t ctx)");
-  const cipherInit = f(
-    "int EVP_CipherInit_ex(uintptr_t ctx, uintptr_t type, uintptr_t engine, uintptr_t key, uintptr_t iv, int enc)",
-  );
-  const cipherPadding = f("int EVP_CIPHER_CTX_set_padding(uintptr_t ctx, int pad)");
-  const cipherUpdate = f(
-    "int EVP_CipherUpdate(uintptr_t ctx, uintptr_t out, uintptr_t outl, uintptr_t in, int inl)",
-  );
-  const ciphers = {
-    cbc: {
-      16: Number(f("uintptr_t EVP_aes_128_cbc()")()),
-      32: Number(f("uintptr_t EVP_aes_256_cbc()")()),
-    },
-    ecb: {
-      16: Number(f("uintptr_t EVP_aes_128_ecb()")()),
-      32: Number(f("uintptr_t EVP_aes_256_ecb()")()),
-    },
-  };
+  const {
+    ctxNew: cipherNew,
+    ctxFree: cipherFree,
+    init: cipherInit,
+    padding: cipherPadding,
+    update: cipherUpdate,
+    ciphers,
+  } = evp;
   // Never freed: one per thread, for the thread's life.
   const block = koffi.alloc("uint8_t", DATA + 2 * CHUNK);
   const mem = new Uint8Array(koffi.view(block, DATA + 2 * CHUNK)); // not a Buffer: slice copies

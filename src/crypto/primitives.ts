@@ -344,12 +344,19 @@ export function verifyWithSpki(
   }
 }
 
-/** AES-ECB encryption of whole blocks into `out`, no padding, one keyed context for `key`. */
-export function aesEcbEncryptor(key: Uint8Array): (blocks: Uint8Array, out: Uint8Array) => void {
-  aesName(key, "ecb");
-  const fast = keyedProvider()?.aesEcbEncrypt(key);
+/** AES-ECB of whole blocks into `out`, no padding, on one keyed context for `key`, either way. */
+function aesEcbKeyed(
+  key: Uint8Array,
+  encrypt: boolean,
+): (blocks: Uint8Array, out: Uint8Array) => void {
+  const name = aesName(key, "ecb");
+  const fast = encrypt ? keyedProvider()?.aesEcbEncrypt(key) : keyedProvider()?.aesEcbDecrypt(key);
   if (fast) return fast;
-  const c = nodeCrypto.createCipheriv(aesName(key, "ecb"), key, null).setAutoPadding(false);
+  const c = (encrypt ? nodeCrypto.createCipheriv : nodeCrypto.createDecipheriv)(
+    name,
+    key,
+    null,
+  ).setAutoPadding(false);
   return (blocks, out) => {
     if (blocks.length % 16 !== 0 || out.length < blocks.length)
       throw new RangeError(`AES-ECB: ${blocks.length} bytes (whole blocks of 16)`);
@@ -357,18 +364,11 @@ export function aesEcbEncryptor(key: Uint8Array): (blocks: Uint8Array, out: Uint
   };
 }
 
+/** AES-ECB encryption of whole blocks into `out`, no padding, one keyed context for `key`. */
+export const aesEcbEncryptor = (key: Uint8Array) => aesEcbKeyed(key, true);
+
 /** AES-ECB decryption of whole blocks into `out`, no padding, one keyed context for `key`. */
-export function aesEcbDecryptor(key: Uint8Array): (blocks: Uint8Array, out: Uint8Array) => void {
-  aesName(key, "ecb");
-  const fast = keyedProvider()?.aesEcbDecrypt(key);
-  if (fast) return fast;
-  const d = nodeCrypto.createDecipheriv(aesName(key, "ecb"), key, null).setAutoPadding(false);
-  return (blocks, out) => {
-    if (blocks.length % 16 !== 0 || out.length < blocks.length)
-      throw new RangeError(`AES-ECB: ${blocks.length} bytes (whole blocks of 16)`);
-    out.set(d.update(blocks));
-  };
-}
+export const aesEcbDecryptor = (key: Uint8Array) => aesEcbKeyed(key, false);
 
 /**
  * AES-CBC encryption (no padding) on one long-lived keyed context for `key`: each call

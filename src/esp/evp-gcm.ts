@@ -13,7 +13,7 @@
  * copied through a scratch area, so any Buffer works (zero-copy only in native memory).
  * `loadEvpGcm` returns null when libcrypto cannot be loaded: callers use node:crypto then.
  */
-import koffi from "koffi";
+import { loadEvpCipherCalls } from "../crypto/libcrypto.js";
 import { allocNative, type NativeBlock } from "../platform/libc.js";
 
 const EVP_CTRL_GCM_GET_TAG = 0x10;
@@ -66,27 +66,21 @@ interface Bindings {
   aes256: number;
 }
 
+/** libcrypto's EVP cipher calls (src/crypto/libcrypto.ts loads them once per thread). */
 function bind(): Bindings | null {
-  try {
-    const lib = koffi.load("libcrypto.so.3");
-    const f = (sig: string) => lib.func(sig) as unknown as Fn;
-    return {
-      ctxNew: f("uintptr_t EVP_CIPHER_CTX_new()"),
-      ctxFree: f("void EVP_CIPHER_CTX_free(uintptr_t ctx)"),
-      init: f(
-        "int EVP_CipherInit_ex(uintptr_t ctx, uintptr_t type, uintptr_t engine, uintptr_t key, uintptr_t iv, int enc)",
-      ),
-      update: f(
-        "int EVP_CipherUpdate(uintptr_t ctx, uintptr_t out, uintptr_t outl, uintptr_t in, int inl)",
-      ),
-      final: f("int EVP_CipherFinal_ex(uintptr_t ctx, uintptr_t out, uintptr_t outl)"),
-      ctrl: f("int EVP_CIPHER_CTX_ctrl(uintptr_t ctx, int type, int arg, uintptr_t ptr)"),
-      aes128: Number(f("uintptr_t EVP_aes_128_gcm()")()),
-      aes256: Number(f("uintptr_t EVP_aes_256_gcm()")()),
-    };
-  } catch {
-    return null;
-  }
+  const e = loadEvpCipherCalls();
+  if (!e) return null;
+  const { ctxNew, ctxFree, init, update, final, ctrl } = e;
+  return {
+    ctxNew,
+    ctxFree,
+    init,
+    update,
+    final,
+    ctrl,
+    aes128: e.ciphers.gcm[16],
+    aes256: e.ciphers.gcm[32],
+  };
 }
 
 /**
