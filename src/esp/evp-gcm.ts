@@ -53,36 +53,6 @@ export interface EvpGcm {
   block: NativeBlock;
 }
 
-type Fn = (...args: unknown[]) => number;
-
-interface Bindings {
-  ctxNew: Fn;
-  ctxFree: Fn;
-  init: Fn;
-  update: Fn;
-  final: Fn;
-  ctrl: Fn;
-  aes128: number;
-  aes256: number;
-}
-
-/** libcrypto's EVP cipher calls (src/crypto/libcrypto.ts loads them once per thread). */
-function bind(): Bindings | null {
-  const e = loadEvpCipherCalls();
-  if (!e) return null;
-  const { ctxNew, ctxFree, init, update, final, ctrl } = e;
-  return {
-    ctxNew,
-    ctxFree,
-    init,
-    update,
-    final,
-    ctrl,
-    aes128: e.ciphers.gcm[16],
-    aes256: e.ciphers.gcm[32],
-  };
-}
-
 /**
  * Scratch layout in the provider's block: [0,16) nonce, [16,32) AAD, [32,48) tag,
  * [48,52) outl, [64,96) key, [128, 128 + MAX_DATA) data for views outside the block.
@@ -99,7 +69,7 @@ const DATA = 128;
  * memory) are used in place; anything else is copied through a scratch area.
  */
 export function loadEvpGcm(block: NativeBlock): EvpGcm | null {
-  const b = bind();
+  const b = loadEvpCipherCalls();
   if (b === null) return null;
   const scratch = allocNative(DATA + MAX_DATA + 64);
   const s = scratch.address;
@@ -114,7 +84,7 @@ export function loadEvpGcm(block: NativeBlock): EvpGcm | null {
     const ctx = b.ctxNew();
     if (!ctx) return null;
     scratch.bytes.set(key, KEY);
-    const ok = b.init(ctx, key.length === 16 ? b.aes128 : b.aes256, 0, s + KEY, 0, encrypt ? 1 : 0);
+    const ok = b.init(ctx, b.ciphers.gcm[key.length as 16 | 32], 0, s + KEY, 0, encrypt ? 1 : 0);
     scratch.bytes.fill(0, KEY, KEY + 32);
     if (ok !== 1) {
       b.ctxFree(ctx);

@@ -118,7 +118,7 @@ export function cached(
 }
 
 /** The contexts kept for `key` (fresh ones if its bytes changed since), counting this use. */
-export function contextsFor(cache: KeyContextCache, key: Uint8Array): KeyContexts {
+function contextsFor(cache: KeyContextCache, key: Uint8Array): KeyContexts {
   const c = cache.get(key);
   if (c && sameBytes(c.base, key)) {
     c.uses++;
