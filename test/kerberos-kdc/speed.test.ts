@@ -91,18 +91,38 @@ function asReq(r: TestRealm, password: string, nowMs: number, nonce: number) {
   };
 }
 
+/** alice's TGT from `r`'s KDC at its clock (password alice-pw). */
+function tgtOf(r: TestRealm, nonce: number): Creds {
+  const q = asReq(r, "alice-pw", r.clock.now, nonce);
+  return expectCreds(
+    readReply(r.kdc.handle(q.bytes, "udp").reply!, q.key, KeyUsage.AS_REP_ENC_PART),
+  );
+}
+
+/** alice's TGS-REQ for host/server1.pkd.test with `tgt`. */
+function tgsReq(tgt: Creds, nowMs: number, nonce: number): Uint8Array {
+  return buildTgsReq({
+    realm: REALM,
+    tgt,
+    cname: alice,
+    sname: server1,
+    etypes: [18],
+    nowMs,
+    nonce,
+  });
+}
+
+/** The credentials of a TGS-REP sealed to `tgt`'s session key. */
+function tgsCreds(reply: Uint8Array, tgt: Creds): Creds {
+  return expectCreds(readReply(reply, tgt.sessionKey, KeyUsage.TGS_REP_ENC_PART_SESSION_KEY));
+}
+
 describe("KDC caches never hide a change (the next request sees it)", () => {
   it("MS-PAC §2.5: a group change shows in the very next AS exchange's TGT", () => {
     const r = createTestRealm();
-    const login = (nonce: number) => {
-      const q = asReq(r, "alice-pw", r.clock.now, nonce);
-      return expectCreds(
-        readReply(r.kdc.handle(q.bytes, "udp").reply!, q.key, KeyUsage.AS_REP_ENC_PART),
-      );
-    };
-    assert.ok(tgtGroups(r, login(1)).includes(sid(1105)));
+    assert.ok(tgtGroups(r, tgtOf(r, 1)).includes(sid(1105)));
     r.db.setGroups("alice", [1109]);
-    const groups = tgtGroups(r, login(2));
+    const groups = tgtGroups(r, tgtOf(r, 2));
     assert.ok(groups.includes(sid(1109)));
     assert.ok(!groups.includes(sid(1105)));
   });
@@ -110,10 +130,7 @@ describe("KDC caches never hide a change (the next request sees it)", () => {
   it("MS-PAC §2.5, §2.7: a PAC layout reused for an unchanged account has the new logon time and ClientId, byte for byte as freshly built and signed", () => {
     const warm = createTestRealm();
     const tgtPac = (r: TestRealm, nonce: number) => {
-      const q = asReq(r, "alice-pw", r.clock.now, nonce);
-      const c = expectCreds(
-        readReply(r.kdc.handle(q.bytes, "udp").reply!, q.key, KeyUsage.AS_REP_ENC_PART),
-      );
+      const c = tgtOf(r, nonce);
       return { c, pac: ticketPacBytes(openServiceTicket(c.ticket, r.krbtgtKey))! };
     };
     const first = tgtPac(warm, 1);
@@ -153,24 +170,10 @@ describe("KDC caches never hide a change (the next request sees it)", () => {
 
   it("RFC 4120 §3.3.3: a service key change applies to the next TGS-REQ's ticket", () => {
     const r = createTestRealm();
-    const q = asReq(r, "alice-pw", r.clock.now, 1);
-    const tgt = expectCreds(
-      readReply(r.kdc.handle(q.bytes, "udp").reply!, q.key, KeyUsage.AS_REP_ENC_PART),
-    );
-    const ticketFor = (nonce: number) => {
-      const req = buildTgsReq({
-        realm: REALM,
-        tgt,
-        cname: alice,
-        sname: server1,
-        etypes: [18],
-        nowMs: r.clock.now + nonce * 1000,
-        nonce,
-      });
-      const reply = r.kdc.handle(req, "udp").reply!;
-      return expectCreds(readReply(reply, tgt.sessionKey, KeyUsage.TGS_REP_ENC_PART_SESSION_KEY))
+    const tgt = tgtOf(r, 1);
+    const ticketFor = (nonce: number) =>
+      tgsCreds(r.kdc.handle(tgsReq(tgt, r.clock.now + nonce * 1000, nonce), "udp").reply!, tgt)
         .ticket;
-    };
     openServiceTicket(ticketFor(1), r.key("SERVER1$", "server1-pw", 18));
     const aliases = ["host/server1.pkd.test"];
     r.db.put({ name: "SERVER1$", password: "rotated-pw", rid: 1107, aliases, kvno: 2 });
@@ -195,21 +198,8 @@ describe("KDC caches never hide a change (the next request sees it)", () => {
     const tgt = expectCreds(
       readReply(r.kdc.handle(asBytes, "udp").reply!, key, KeyUsage.AS_REP_ENC_PART),
     );
-    const tgs = (nonce: number) =>
-      r.kdc.handle(
-        buildTgsReq({
-          realm: REALM,
-          tgt,
-          cname: alice,
-          sname: server1,
-          etypes: [18],
-          nowMs: r.clock.now,
-          nonce,
-        }),
-        "udp",
-      ).reply!;
-    const ok = (b: Uint8Array) =>
-      expectCreds(readReply(b, tgt.sessionKey, KeyUsage.TGS_REP_ENC_PART_SESSION_KEY));
+    const tgs = (nonce: number) => r.kdc.handle(tgsReq(tgt, r.clock.now, nonce), "udp").reply!;
+    const ok = (b: Uint8Array) => tgsCreds(b, tgt);
     ok(tgs(1));
     r.db.setEnabled("alice", false);
     assert.equal(expectError(tgs(2)).errorCode, E.KDC_ERR_CLIENT_REVOKED);
@@ -222,24 +212,10 @@ describe("KDC caches never hide a change (the next request sees it)", () => {
 
   it("RFC 4120 §3.3.2: a TGT that ends like a cached one but differs elsewhere is decrypted again (BAD_INTEGRITY)", () => {
     const r = createTestRealm();
-    const q = asReq(r, "alice-pw", r.clock.now, 1);
-    const tgt = expectCreds(
-      readReply(r.kdc.handle(q.bytes, "udp").reply!, q.key, KeyUsage.AS_REP_ENC_PART),
-    );
+    const tgt = tgtOf(r, 1);
     const tgs = (c: Creds, nonce: number) =>
-      r.kdc.handle(
-        buildTgsReq({
-          realm: REALM,
-          tgt: c,
-          cname: alice,
-          sname: server1,
-          etypes: [18],
-          nowMs: r.clock.now,
-          nonce,
-        }),
-        "udp",
-      ).reply!;
-    expectCreds(readReply(tgs(tgt, 1), tgt.sessionKey, KeyUsage.TGS_REP_ENC_PART_SESSION_KEY));
+      r.kdc.handle(tgsReq(c, r.clock.now, nonce), "udp").reply!;
+    tgsCreds(tgs(tgt, 1), tgt);
     const cipher = Uint8Array.from(tgt.ticket.encPart.cipher);
     cipher[20]! ^= 1; // the cache's lookup key (length and last 16 bytes) is unchanged
     const forged = {
@@ -251,30 +227,12 @@ describe("KDC caches never hide a change (the next request sees it)", () => {
 
   it("MS-PAC §2.8: service tickets from one TGT (PAC layout kept with it) each carry their own server, KDC and ticket signatures", () => {
     const r = createTestRealm();
-    const q = asReq(r, "alice-pw", r.clock.now, 1);
-    const tgt = expectCreds(
-      readReply(r.kdc.handle(q.bytes, "udp").reply!, q.key, KeyUsage.AS_REP_ENC_PART),
-    );
+    const tgt = tgtOf(r, 1);
     const serviceKey = { etype: 18, key: r.key("SERVER1$", "server1-pw", 18) };
     const kdcKey = { etype: 18, key: r.krbtgtKey };
     const pacs = [1, 2, 3].map((nonce) => {
       r.clock.now += 1000; // another starttime: another EncTicketPart to sign
-      const req = buildTgsReq({
-        realm: REALM,
-        tgt,
-        cname: alice,
-        sname: server1,
-        etypes: [18],
-        nowMs: r.clock.now,
-        nonce,
-      });
-      const c = expectCreds(
-        readReply(
-          r.kdc.handle(req, "udp").reply!,
-          tgt.sessionKey,
-          KeyUsage.TGS_REP_ENC_PART_SESSION_KEY,
-        ),
-      );
+      const c = tgsCreds(r.kdc.handle(tgsReq(tgt, r.clock.now, nonce), "udp").reply!, tgt);
       const part = openServiceTicket(c.ticket, serviceKey.key);
       const bytes = ticketPacBytes(part)!;
       const v = verifyPac(bytes, serviceKey, kdcKey, { ticket: ticketWithZeroedPac(part) });
@@ -309,16 +267,7 @@ describe("KDC with worker threads (createKdcServer workers: 2)", () => {
     const q = asReq(r, "alice-pw", Date.now(), nonce);
     return expectCreds(readReply(await sendUdp(port, q.bytes), q.key, KeyUsage.AS_REP_ENC_PART));
   };
-  const tgsReq = (tgt: Creds, nonce: number) =>
-    buildTgsReq({
-      realm: REALM,
-      tgt,
-      cname: alice,
-      sname: server1,
-      etypes: [18],
-      nowMs: Date.now(),
-      nonce,
-    });
+  const tgsNow = (tgt: Creds, nonce: number) => tgsReq(tgt, Date.now(), nonce);
 
   before(async () => {
     r = createTestRealm();
@@ -350,7 +299,7 @@ describe("KDC with worker threads (createKdcServer workers: 2)", () => {
 
   it("§3.2.3: one authenticator in two requests computed on two workers at once: one ticket, one KRB_AP_ERR_REPEAT", async () => {
     const tgt = await login(3);
-    const req = tgsReq(tgt, 7);
+    const req = tgsNow(tgt, 7);
     // The same body and authenticator with one more PA-DATA: other bytes, no lookaside hit.
     const decoded = decodeTgsReq(req);
     const replayed = encodeTgsReq({
@@ -374,11 +323,11 @@ describe("KDC with worker threads (createKdcServer workers: 2)", () => {
 
   it("§3.2.3: the same TGS-REQ bytes twice at once get the same reply (a retransmission, not a replay)", async () => {
     const tgt = await login(4);
-    const req = tgsReq(tgt, 9);
+    const req = tgsNow(tgt, 9);
     const hits = server.counters().lookasideHits;
     const [a, b] = await Promise.all([sendUdp(port, req), sendUdp(port, req)]);
     assert.deepEqual(a, b);
-    expectCreds(readReply(a, tgt.sessionKey, KeyUsage.TGS_REP_ENC_PART_SESSION_KEY));
+    tgsCreds(a, tgt);
     assert.equal(server.counters().lookasideHits, hits + 1);
   });
 
@@ -386,13 +335,13 @@ describe("KDC with worker threads (createKdcServer workers: 2)", () => {
     const tgt = await login(5);
     const reqs = [
       asReq(r, "alice-pw", Date.now(), 11).bytes,
-      tgsReq(tgt, 12),
+      tgsNow(tgt, 12),
       asReq(r, "alice-pw", Date.now(), 13).bytes,
     ];
     const out = await sendTcpMany(port, reqs);
     assert.equal(out.length, 3);
     expectCreds(readReply(out[0]!, aliceKey(), KeyUsage.AS_REP_ENC_PART));
-    expectCreds(readReply(out[1]!, tgt.sessionKey, KeyUsage.TGS_REP_ENC_PART_SESSION_KEY));
+    tgsCreds(out[1]!, tgt);
     expectCreds(readReply(out[2]!, aliceKey(), KeyUsage.AS_REP_ENC_PART));
   });
 });
