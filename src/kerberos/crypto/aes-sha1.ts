@@ -119,7 +119,7 @@ export function createAesSha1Enctype(v: Sha1Variant, deps: CryptoDeps): Enctype 
           `${v.name}: decrypt integrity check failed (key usage ${usage}): wrong key or modified data`,
         );
       }
-      return data.slice(CONF); // the caller's to keep: not a view into the temporaries' slab
+      return data.subarray(CONF); // aesCtsDecrypt's own array: the caller's to keep
     },
     checksum,
     verifyChecksum(key, usage, data, cksum) {

@@ -149,7 +149,7 @@ export function createAesSha2Enctype(v: Sha2Variant, deps: CryptoDeps): Enctype 
         ZERO_IV,
         c,
         deps.derivedKeys?.contexts,
-      ).slice(CONF); // the caller's to keep: not a view into the temporaries' slab
+      ).subarray(CONF); // aesCtsDecrypt's own array: the caller's to keep
     },
     checksum,
     verifyChecksum(key, usage, data, cksum) {

@@ -20,7 +20,7 @@ export function aesCtsEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array)
   if (data.length < BLOCK) throw new RangeError(`AES-CTS: input ${data.length} < 16 bytes`);
   const padded = allocBytes(Math.ceil(data.length / BLOCK) * BLOCK);
   padded.set(data);
-  const out = allocBytes(data.length);
+  const out = new Uint8Array(data.length); // the caller's to keep
   aesCtsEncryptInto(key, iv, padded, data.length, out);
   return out;
 }
@@ -78,7 +78,7 @@ export function aesCtsDecrypt(
   cPrev.set(x.subarray(lastLen), lastLen);
   const dPrev = new Uint8Array(BLOCK);
   ecb(cPrev, dPrev);
-  const out = allocBytes(data.length);
+  const out = new Uint8Array(data.length); // the caller's to keep (the enctypes return a view)
   const chained = (m - 2) * BLOCK;
   for (let i = 0; i < chained; i++) out[i] = d[i]! ^ (i < BLOCK ? iv[i]! : data[i - BLOCK]!);
   for (let i = 0; i < BLOCK; i++)
