@@ -186,16 +186,45 @@ export interface DhKeyPair {
   computeSecret(peer: Uint8Array): Buffer;
 }
 
+const MODP14_BYTES = 256;
+
+/**
+ * A MODP 2048 (group 14) key pair; `privateKey` only for tests that need a known key.
+ * RFC 7296 §3.4: the public value is padded with zeros on the left to the prime's length
+ * (node hands out the shortest big-endian form, one byte short once in 256 keys, and a
+ * peer such as strongSwan refuses a short one). node pads the shared secret itself.
+ */
+export function modp14KeyPair(privateKey?: Uint8Array): DhKeyPair {
+  let dh: nodeCrypto.DiffieHellman | nodeCrypto.DiffieHellmanGroup;
+  if (privateKey) {
+    const known = nodeCrypto.createDiffieHellman(
+      nodeCrypto.getDiffieHellman("modp14").getPrime(),
+      2,
+    );
+    known.setPrivateKey(Buffer.from(privateKey));
+    dh = known;
+  } else dh = nodeCrypto.getDiffieHellman("modp14");
+  dh.generateKeys();
+  const pub = dh.getPublicKey();
+  const publicValue = Buffer.alloc(MODP14_BYTES);
+  pub.copy(publicValue, MODP14_BYTES - pub.length);
+  return {
+    group: 14,
+    publicValue,
+    computeSecret: (peer) => {
+      checkPublicLength(14, peer, MODP14_BYTES);
+      return dh.computeSecret(peer);
+    },
+  };
+}
+
+function checkPublicLength(group: number, peer: Uint8Array, bytes: number): void {
+  if (peer.length !== bytes)
+    throw new RangeError(`DH group ${group} public value is ${peer.length} bytes, not ${bytes}`);
+}
+
 export function dhGenerate(group: 14 | 19 | 31): DhKeyPair {
-  if (group === 14) {
-    const dh = nodeCrypto.getDiffieHellman("modp14");
-    dh.generateKeys();
-    return {
-      group,
-      publicValue: dh.getPublicKey(),
-      computeSecret: (peer) => dh.computeSecret(peer),
-    };
-  }
+  if (group === 14) return modp14KeyPair();
   if (group === 19) {
     const ecdh = nodeCrypto.createECDH("prime256v1");
     ecdh.generateKeys();
@@ -204,8 +233,10 @@ export function dhGenerate(group: 14 | 19 | 31): DhKeyPair {
     return {
       group,
       publicValue: Buffer.from(pub),
-      computeSecret: (peer) =>
-        ecdh.computeSecret(Buffer.concat([Buffer.from([4]), peer])).subarray(0, 32),
+      computeSecret: (peer) => {
+        checkPublicLength(19, peer, 64);
+        return ecdh.computeSecret(Buffer.concat([Buffer.from([4]), peer])).subarray(0, 32);
+      },
     };
   }
   const { privateKey, publicKey } = nodeCrypto.generateKeyPairSync("x25519");
@@ -214,6 +245,7 @@ export function dhGenerate(group: 14 | 19 | 31): DhKeyPair {
     group,
     publicValue: Buffer.from(raw),
     computeSecret: (peer) => {
+      checkPublicLength(31, peer, 32);
       const prefix = Buffer.from("302a300506032b656e032100", "hex");
       const peerKey = nodeCrypto.createPublicKey({
         key: Buffer.concat([prefix, peer]),
@@ -269,8 +301,7 @@ export function dhGenerateFast(group: 14 | 19 | 31): DhKeyPair {
     group,
     publicValue: Buffer.from(x, "base64url"),
     computeSecret: (peer) => {
-      if (peer.length !== 32)
-        throw new RangeError(`Curve25519 public value is ${peer.length} bytes, not 32`);
+      checkPublicLength(31, peer, 32);
       const key = { kty: "OKP", crv: "X25519", x: Buffer.from(peer).toString("base64url") };
       const peerKey = nodeCrypto.createPublicKey({ key, format: "jwk" });
       return nodeCrypto.diffieHellman({ privateKey, publicKey: peerKey });

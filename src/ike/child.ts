@@ -150,7 +150,12 @@ export function acceptChild(
   if (!opts.inAuth) reply.push({ type: "NONCE", data: opts.nr });
   if (suite.dh !== null && ke) {
     const dh = ctx.deps.dh(suite.dh);
-    gir = dh.computeSecret(ke.data);
+    try {
+      gir = dh.computeSecret(ke.data);
+    } catch (e) {
+      ctx.log(sa, `CREATE_CHILD_SA: INVALID_SYNTAX: peer's KE: ${(e as Error).message}`);
+      return { reply: [notify(NotifyType.INVALID_SYNTAX)], record: null };
+    }
     reply.push({ type: "KE", group: dh.group, data: dh.publicValue });
   }
   const transport =

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { dhGenerate, dhGenerateFast, hmac } from "../../src/crypto/primitives.js";
+import { dhGenerate, dhGenerateFast, hmac, modp14KeyPair } from "../../src/crypto/primitives.js";
 import {
   deriveChildKeys,
   deriveIkeKeys,
@@ -131,6 +131,36 @@ describe("IKEv2 key schedule (RFC 7296 §2.13-§2.17)", () => {
       const b = dhGenerate(group);
       assert.deepEqual(a.computeSecret(b.publicValue), b.computeSecret(a.publicValue));
       assert.equal(a.publicValue.length, b.publicValue.length);
+    });
+  }
+
+  it("RFC 7296 §3.4: a MODP 2048 public value shorter than the prime is padded to 256 bytes", () => {
+    // Private key 16: the public value is 2^16, three bytes as node hands it out.
+    const short = modp14KeyPair(Buffer.from([16]));
+    const expected = Buffer.alloc(256);
+    expected.writeUInt32BE(0x10000, 252);
+    assert.deepEqual(short.publicValue, expected);
+    const peer = dhGenerate(14);
+    const secret = short.computeSecret(peer.publicValue);
+    assert.equal(secret.length, 256);
+    assert.deepEqual(secret, peer.computeSecret(short.publicValue));
+  });
+
+  for (const [group, bytes] of [
+    [14, 256],
+    [19, 64],
+    [31, 32],
+  ] as const) {
+    it(`RFC 7296 §3.4: a group ${group} peer value that is not ${bytes} bytes is refused with one line`, () => {
+      const peer = dhGenerate(group).publicValue;
+      for (const pair of [dhGenerate(group), dhGenerateFast(group)]) {
+        assert.throws(
+          () => pair.computeSecret(peer.subarray(1)),
+          new RegExp(
+            `^RangeError: DH group ${group} public value is ${bytes - 1} bytes, not ${bytes}$`,
+          ),
+        );
+      }
     });
   }
 });

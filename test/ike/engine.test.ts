@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { dhGenerateFast } from "../../src/crypto/primitives.js";
 import { createPskAuth } from "../../src/ike/auth.js";
 import { createCertAuth } from "../../src/ike/cert-auth.js";
 import { EncrId, IntegId } from "../../src/ike/constants.js";
@@ -215,6 +216,31 @@ describe("IKEv2 engine, two in-process peers (RFC 7296)", () => {
     assert.deepEqual(a.deleted, [old.spiIn]);
     assert.deepEqual(b.deleted, [old.spiOut]);
     assert.ok(a.logs.some((l) => l.includes("with PFS group 31")));
+  });
+
+  it("RFC 7296 §3.4: a CREATE_CHILD_SA KE of the wrong length gets INVALID_SYNTAX, the SAs stay as they were", async () => {
+    let calls = 0;
+    // The initiator's second key pair (the rekey's PFS) sends a value one byte short.
+    const shortOnRekey: typeof dhGenerateFast = (group) => {
+      const k = dhGenerateFast(group);
+      return ++calls === 1 ? k : { ...k, publicValue: k.publicValue.subarray(1) };
+    };
+    const { a, b } = pair({ pfs: true }, { pfs: true }, { dhA: shortOnRekey });
+    a.engine.initiate(`to-${B}`);
+    await settle();
+    assert.equal(a.engine.rekeyChild(a.children[0]!.spiIn), true);
+    await settle();
+    assert.ok(
+      b.logs.some((l) =>
+        l.includes("INVALID_SYNTAX: peer's KE: DH group 31 public value is 31 bytes, not 32"),
+      ),
+      b.logs.join("\n"),
+    );
+    assert.equal(a.children.length, 1);
+    assert.equal(b.children.length, 1);
+    assert.deepEqual(b.deleted, []);
+    assert.equal(a.engine.sas()[0]?.state, "established");
+    assert.equal(b.engine.sas()[0]?.state, "established");
   });
 
   it("RFC 7296 §1.4.1: deleting the IKE SA removes it and its child SAs on both sides", async () => {

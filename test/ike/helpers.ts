@@ -78,6 +78,7 @@ export function side(
   address: string,
   peers: PeerConfig[],
   options: Partial<IkeOptions> = {},
+  dh: typeof dhGenerateFast = dhGenerateFast,
 ): Side {
   const t = net.transport(address);
   const s: Side = {
@@ -93,7 +94,7 @@ export function side(
     random: randomBytes,
     send: (d) => t.send(d),
     log: (l) => s.logs.push(l),
-    dh: dhGenerateFast,
+    dh,
     onChildSa: (c) => s.children.push(c),
     onChildSaDeleted: (spi) => s.deleted.push(spi),
     onIkeSaState: (_p, _s, st) => {
@@ -111,11 +112,12 @@ export const B = "10.0.0.2";
 export function pair(
   aOver: Partial<PeerConfig> = {},
   bOver: Partial<PeerConfig> = {},
-  opts: { a?: Partial<IkeOptions>; b?: Partial<IkeOptions> } = {},
+  opts: { a?: Partial<IkeOptions>; b?: Partial<IkeOptions>; dhA?: typeof dhGenerateFast } = {},
 ) {
   const net = createFakeNetwork();
   const clock = manualClock();
-  const a = side(net, clock, A, [peer({ localAddress: A, remoteAddress: B, ...aOver })], opts.a);
+  const aPeers = [peer({ localAddress: A, remoteAddress: B, ...aOver })];
+  const a = side(net, clock, A, aPeers, opts.a, opts.dhA);
   const b = side(net, clock, B, [peer({ localAddress: B, remoteAddress: A, ...bOver })], opts.b);
   return { net, clock, a, b };
 }

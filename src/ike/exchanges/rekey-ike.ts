@@ -148,18 +148,15 @@ export function handleIkeRekeyRequest(ctx: EngineContext, old: IkeSa, p: Payload
     return { payloads: [notify(NotifyType.INVALID_KE_PAYLOAD, g)] };
   }
   const dh = ctx.deps.dh(suite.dh);
+  let gir: Buffer;
+  try {
+    gir = dh.computeSecret(ke.data);
+  } catch (e) {
+    ctx.log(old, `IKE SA rekey: INVALID_SYNTAX: peer's KE: ${(e as Error).message}`);
+    return { payloads: [notify(NotifyType.INVALID_SYNTAX)] };
+  }
   const nr = ctx.deps.random(32);
-  const sa = successor(
-    ctx,
-    old,
-    false,
-    chosen.spi,
-    spiR,
-    suite,
-    ni.data,
-    nr,
-    dh.computeSecret(ke.data),
-  );
+  const sa = successor(ctx, old, false, chosen.spi, spiR, suite, ni.data, nr, gir);
   const reply: Payload[] = [
     { type: "SA", proposals: [{ ...chosen, protocolId: ProtocolId.IKE, spi: spiR }] },
     { type: "NONCE", data: nr },
