@@ -35,6 +35,7 @@ import {
   principal,
   readReply,
 } from "../test/kerberos-kdc/client.js";
+import { posternArgv } from "../src/lab/run.js";
 import { createMitRealm, freePort } from "../test/kerberos-codec/mit-realm.js";
 
 const N = Number(process.argv[2] ?? 2000);
@@ -238,11 +239,14 @@ async function startOurs(
       ],
     }),
   );
-  // KDC_NODE_ARGS: extra node options for our KDC only (e.g. "--cpu-prof" to profile it).
+  // Node as the installed `postern` runs it (main.js's #! options), then KDC_NODE_ARGS:
+  // extra node options for our KDC only (e.g. "--cpu-prof" to profile it).
   const nodeArgs = (process.env.KDC_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const [node, ...installed] = posternArgv();
   const child = spawn(
-    process.execPath,
+    node!,
     [
+      ...installed.slice(0, -1),
       ...nodeArgs,
       BIN,
       "kdc",

@@ -1,6 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 /**
  * postern's entry point: the only place that reads process.env and process.argv.
+ * The node options on the line above are the daemons' (src/lab/run.ts `posternArgv` and
+ * bench/kdc.ts start node with the same ones): a young generation of up to 32 MiB per
+ * semi-space instead of 16 (docs/kdc.md, Performance).
  * 1. global options (--home, --json, --help) are taken from anywhere on the line;
  * 2. the command is looked up in COMMANDS and run with a CliEnv;
  * 3. a PosternError prints one line and exits 1 (2 for usage); anything else is a bug and

@@ -20,9 +20,19 @@ export interface RunResult {
 /** dist/src/cli/main.js, found from this module (not argv[1], which may be a symlink). */
 export const MAIN_JS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../cli/main.js");
 
-/** The postern binary this process runs (node + dist/src/cli/main.js). */
+/**
+ * The node options on main.js's `#!/usr/bin/env -S node ...` line, which the installed
+ * `postern` command runs with; [] when the line has none.
+ */
+export function shebangNodeOptions(file: string = MAIN_JS): string[] {
+  const first = fs.readFileSync(file, "utf8").split("\n", 1)[0] ?? "";
+  const m = /^#!\S*env -S node((?: --[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
+  return m?.[1] ? m[1].trim().split(/\s+/) : [];
+}
+
+/** The postern binary this process runs: node with main.js's options, then main.js. */
 export function posternArgv(): string[] {
-  return [process.execPath, MAIN_JS];
+  return [process.execPath, ...shebangNodeOptions(), MAIN_JS];
 }
 
 function inNs(ns: string | null, argv: readonly string[]): string[] {

@@ -12,6 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { posternArgv, shebangNodeOptions } from "../../src/lab/run.js";
 import { runBin } from "../helpers/cli.js";
 import { parseUnit, type UnitFile, value } from "./unit-file.js";
 
@@ -31,6 +32,29 @@ describe("packaging: systemd units", () => {
   it("ships the DC, agent, firewall and firewall-log units", () => {
     for (const f of ["postern-dc.service", "postern-agent.service", "postern-firewall.service"])
       assert.ok(files.includes(f), `${f} missing from packaging/`);
+  });
+
+  it("postern's #! line gives node the daemons' options; the lab starts postern with the same", () => {
+    const main = path.join(ROOT, "dist/src/cli/main.js");
+    const first = fs.readFileSync(main, "utf8").split("\n", 1)[0] ?? "";
+    // As the kernel runs "#!/usr/bin/env -S node ...": the interpreter, one argument, the file.
+    const m = /^#!(\S+) (.+)$/.exec(first);
+    assert.ok(m?.[1] && m[2], `main.js's first line is ${first}`);
+    const help = spawnSync(m[1], [m[2], main, "--help"], { encoding: "utf8" });
+    assert.equal(help.status, 0, help.stderr);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "postern-shebang-"));
+    try {
+      const probe = path.join(dir, "probe.cjs");
+      fs.writeFileSync(probe, `${first}\nconsole.log(process.execArgv.join(" "));\n`);
+      const r = spawnSync(m[1], [m[2], probe], { encoding: "utf8" });
+      assert.equal(r.stdout.trim(), "--max-semi-space-size=32", r.stderr);
+      fs.writeFileSync(probe, "#!/usr/bin/env node\n");
+      assert.deepEqual(shebangNodeOptions(probe), []);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    assert.deepEqual(shebangNodeOptions(main), ["--max-semi-space-size=32"]);
+    assert.deepEqual(posternArgv(), [process.execPath, "--max-semi-space-size=32", main]);
   });
 
   it("the parser rejects a line that is neither a header nor Key=Value", () => {
