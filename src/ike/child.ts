@@ -232,7 +232,12 @@ export function completeChild(
       );
       return null;
     }
-    gir = req.dh.computeSecret(ke.data);
+    try {
+      gir = req.dh.computeSecret(ke.data);
+    } catch (e) {
+      ctx.log(sa, `child SA: peer's KE: ${(e as Error).message}`);
+      return null;
+    }
   }
   const nr = inAuth ? sa.nr : find(res, "NONCE")?.data;
   if (!nr) return null;

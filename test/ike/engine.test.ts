@@ -243,6 +243,25 @@ describe("IKEv2 engine, two in-process peers (RFC 7296)", () => {
     assert.equal(b.engine.sas()[0]?.state, "established");
   });
 
+  it("RFC 7296 §3.4: a responder's IKE_SA_INIT KE of the wrong length ends the attempt with one line", async () => {
+    const short: typeof dhGenerateFast = (group) => {
+      const k = dhGenerateFast(group);
+      return { ...k, publicValue: k.publicValue.subarray(1) };
+    };
+    const { a, b } = pair({}, {}, { dhB: short });
+    a.engine.initiate(`to-${B}`);
+    await settle();
+    assert.ok(
+      a.logs.some((l) =>
+        l.includes("IKE_SA_INIT: responder's KE: DH group 31 public value is 31 bytes, not 32"),
+      ),
+      a.logs.join("\n"),
+    );
+    assert.deepEqual(a.children, []);
+    assert.deepEqual(b.children, []);
+    assert.ok(!a.engine.sas().some((s) => s.state === "established"));
+  });
+
   it("RFC 7296 §1.4.1: deleting the IKE SA removes it and its child SAs on both sides", async () => {
     const { a, b } = pair();
     a.engine.initiate(`to-${B}`);

@@ -112,12 +112,18 @@ export const B = "10.0.0.2";
 export function pair(
   aOver: Partial<PeerConfig> = {},
   bOver: Partial<PeerConfig> = {},
-  opts: { a?: Partial<IkeOptions>; b?: Partial<IkeOptions>; dhA?: typeof dhGenerateFast } = {},
+  opts: {
+    a?: Partial<IkeOptions>;
+    b?: Partial<IkeOptions>;
+    dhA?: typeof dhGenerateFast;
+    dhB?: typeof dhGenerateFast;
+  } = {},
 ) {
   const net = createFakeNetwork();
   const clock = manualClock();
   const aPeers = [peer({ localAddress: A, remoteAddress: B, ...aOver })];
   const a = side(net, clock, A, aPeers, opts.a, opts.dhA);
-  const b = side(net, clock, B, [peer({ localAddress: B, remoteAddress: A, ...bOver })], opts.b);
+  const bPeers = [peer({ localAddress: B, remoteAddress: A, ...bOver })];
+  const b = side(net, clock, B, bPeers, opts.b, opts.dhB);
   return { net, clock, a, b };
 }

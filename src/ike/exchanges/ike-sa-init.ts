@@ -170,13 +170,18 @@ async function onInitResponse(
       `IKE_SA_INIT: response lacks SA/KE/Nonce or answers outside our offers ${offersText(sa.offered)}`,
     );
   }
+  let gir: Buffer;
+  try {
+    gir = sa.dh!.computeSecret(ke.data);
+  } catch (e) {
+    return ctx.closeSa(sa, `IKE_SA_INIT: responder's KE: ${(e as Error).message}`);
+  }
   const oldKey = sa.spiI.toString("hex");
   sa.spiR = Buffer.from(msg.header.spiR);
   ctx.rekeyTable(sa, oldKey);
   sa.nr = nr.data;
   sa.suite = suite;
   sa.message2 = raw;
-  const gir = sa.dh!.computeSecret(ke.data);
   sa.keys = deriveIkeKeys(
     suite,
     skeyseed(suite.prf!, sa.ni, sa.nr, gir),

@@ -106,17 +106,14 @@ export function rekeyIkeSa(ctx: EngineContext, old: IkeSa): boolean {
         );
         return;
       }
-      const sa = successor(
-        ctx,
-        old,
-        true,
-        spiI,
-        chosen.spi,
-        suite,
-        ni,
-        nr.data,
-        dh.computeSecret(ke.data),
-      );
+      let gir: Buffer;
+      try {
+        gir = dh.computeSecret(ke.data);
+      } catch (e) {
+        ctx.log(old, `IKE SA rekey: peer's KE: ${(e as Error).message}`);
+        return;
+      }
+      const sa = successor(ctx, old, true, spiI, chosen.spi, suite, ni, nr.data, gir);
       adopt(ctx, old, sa);
       deleteIkeSa(ctx, old);
     },
