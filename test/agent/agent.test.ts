@@ -13,7 +13,13 @@ import * as fs from "node:fs";
 import { readPcap } from "../datapath/pcap.js";
 import { makeTestPki } from "../ike/certs.js";
 import { cli, needsRoot } from "../helpers/cli.js";
-import { echoClientScript, echoServerScript, stopChild, waitOutput } from "../helpers/host-pair.js";
+import {
+  captureOnB,
+  echoClientScript,
+  echoServerScript,
+  stopChild,
+  waitOutput,
+} from "../helpers/host-pair.js";
 import { ADDR_A, ADDR_B, type Agent, createLab, type Lab, p2pPolicy } from "./lab.js";
 
 const MARKER = "postern-agent-cleartext-marker";
@@ -57,16 +63,7 @@ describe(
         const a = await lab.startAgent(lab.nsA, homeA);
         const b = await lab.startAgent(lab.nsB, homeB);
         const pcap = path.join(lab.dir, `${name}.pcap`);
-        const dump = lab.spawnIn(lab.nsB, [
-          "tcpdump",
-          "-i",
-          lab.vethB,
-          "-n",
-          "-U",
-          "-w",
-          pcap,
-          "ip",
-        ]);
+        const dump = captureOnB(lab, pcap);
         const server = lab.spawnIn(lab.nsB, [process.execPath, "-e", ECHO_SERVER]);
         try {
           assert.ok(await waitOutput(dump, "listening on", 10_000), "tcpdump started");
@@ -146,17 +143,7 @@ describe(
       const a = await lab.startAgent(lab.nsA, homeA);
       const b = await lab.startAgent(lab.nsB, homeB);
       const pcap = path.join(lab.dir, "ah.pcap");
-      const dump = lab.spawnIn(lab.nsB, [
-        "tcpdump",
-        "-i",
-        lab.vethB,
-        "-n",
-        "-U",
-        "--immediate-mode",
-        "-w",
-        pcap,
-        "ip",
-      ]);
+      const dump = captureOnB(lab, pcap, ["--immediate-mode"]);
       const server = lab.spawnIn(lab.nsB, [process.execPath, "-e", ECHO_SERVER]);
       try {
         assert.ok(await waitOutput(dump, "listening on", 10_000), "tcpdump started");

@@ -10,7 +10,13 @@ import { after, before, describe, it } from "node:test";
 import { sealEsp } from "../../src/esp/packet.js";
 import { createEspCipher } from "../../src/esp/transform.js";
 import { cli, needsRoot } from "../helpers/cli.js";
-import { echoClientScript, echoServerScript, stopChild, waitOutput } from "../helpers/host-pair.js";
+import {
+  captureOnB,
+  echoClientScript,
+  echoServerScript,
+  stopChild,
+  waitOutput,
+} from "../helpers/host-pair.js";
 import { ADDR_A, ADDR_B, type Agent, createLab, keyingPair, type Lab } from "./lab.js";
 import { readPcap } from "./pcap.js";
 
@@ -52,16 +58,7 @@ describe(
         const a = await lab.startAgent(lab.nsA, k.a, `${action}-a`);
         const b = await lab.startAgent(lab.nsB, k.b, `${action}-b`);
         const pcap = path.join(lab.dir, `${action}.pcap`);
-        const dump = lab.spawnIn(lab.nsB, [
-          "tcpdump",
-          "-i",
-          lab.vethB,
-          "-n",
-          "-U",
-          "-w",
-          pcap,
-          "ip",
-        ]);
+        const dump = captureOnB(lab, pcap);
         const server = lab.spawnIn(lab.nsB, [process.execPath, "-e", ECHO_SERVER]);
         try {
           assert.ok(await waitOutput(dump, "listening on", 10_000), "tcpdump started");
@@ -228,18 +225,7 @@ describe(
       const b = await lab.startAgent(lab.nsB, k.b, "ah-b");
       const pcap = path.join(lab.dir, "ah.pcap");
       // -c 6: tcpdump exits by itself once the three echoes and replies are written.
-      const dump = lab.spawnIn(lab.nsB, [
-        "tcpdump",
-        "-i",
-        lab.vethB,
-        "-n",
-        "-U",
-        "-c",
-        "6",
-        "-w",
-        pcap,
-        "ip",
-      ]);
+      const dump = captureOnB(lab, pcap, ["-c", "6"]);
       const dumped = new Promise((resolve) => dump.once("exit", resolve));
       try {
         assert.ok(await waitOutput(dump, "listening on", 10_000), "tcpdump started");

@@ -145,6 +145,28 @@ export function createHostPair(prefix: string): HostPair {
   return pair;
 }
 
+/**
+ * tcpdump on B's end of the veth writing every IP frame to `pcap` unbuffered (`extra`: more
+ * tcpdump options, e.g. `-c 6`); wait for "listening on" before sending.
+ */
+export function captureOnB(
+  pair: Pick<HostPair, "nsB" | "vethB" | "spawnIn">,
+  pcap: string,
+  extra: string[] = [],
+): ChildProcess {
+  return pair.spawnIn(pair.nsB, [
+    "tcpdump",
+    "-i",
+    pair.vethB,
+    "-n",
+    "-U",
+    ...extra,
+    "-w",
+    pcap,
+    "ip",
+  ]);
+}
+
 /** A TCP echo server on B (answers in upper case) for `node -e`; exits after 60 s. */
 export function echoServerScript(port: number): string {
   return `const s=require("net").createServer(c=>c.on("data",d=>c.write(d.toString().toUpperCase())));s.listen(${port},"${ADDR_B}",()=>console.log("listening"));setTimeout(()=>process.exit(0),60000)`;
