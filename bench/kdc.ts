@@ -35,7 +35,7 @@ import {
   principal,
   readReply,
 } from "../test/kerberos-kdc/client.js";
-import { posternArgv } from "../src/lab/run.js";
+import { shebangNodeOptions } from "../src/lab/run.js";
 import { createMitRealm, freePort } from "../test/kerberos-codec/mit-realm.js";
 
 const N = Number(process.argv[2] ?? 2000);
@@ -242,11 +242,10 @@ async function startOurs(
   // Node as the installed `postern` runs it (main.js's #! options), then KDC_NODE_ARGS:
   // extra node options for our KDC only (e.g. "--cpu-prof" to profile it).
   const nodeArgs = (process.env.KDC_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const [node, ...installed] = posternArgv();
   const child = spawn(
-    node!,
+    process.execPath,
     [
-      ...installed.slice(0, -1),
+      ...shebangNodeOptions(BIN),
       ...nodeArgs,
       BIN,
       "kdc",

@@ -30,9 +30,12 @@ export function shebangNodeOptions(file: string = MAIN_JS): string[] {
   return m?.[1] ? m[1].trim().split(/\s+/) : [];
 }
 
+let mainOptions: string[] | undefined;
+
 /** The postern binary this process runs: node with main.js's options, then main.js. */
 export function posternArgv(): string[] {
-  return [process.execPath, ...shebangNodeOptions(), MAIN_JS];
+  mainOptions ??= shebangNodeOptions();
+  return [process.execPath, ...mainOptions, MAIN_JS];
 }
 
 function inNs(ns: string | null, argv: readonly string[]): string[] {
