@@ -16,7 +16,7 @@
 import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import type { CliEnv } from "../cli/env.js";
+import type { CliEnv } from "../cmdline/env.js";
 import { dhGenerateFast, randomBytes } from "../crypto/primitives.js";
 import { type DataPath, spiHex, startDataPath } from "../datapath/engine.js";
 import type { DataPathEvent } from "../datapath/events.js";
@@ -43,10 +43,10 @@ import {
   createDomainResolver,
   type DomainResolver,
   resolveFilterNames,
-} from "../domain/resolver.js";
-import { gpupdate } from "../domain/join.js";
+} from "../member/resolver.js";
+import { gpupdate } from "../member/join.js";
 import type { PolicyStore } from "../policy/model.js";
-import { machineCcachePath } from "../domain/machine-keys.js";
+import { machineCcachePath } from "../member/machine-keys.js";
 import { createBypassTracker } from "./bypass-peers.js";
 import { loadMember, type Member } from "./member.js";
 import { ensureDir } from "../platform/home.js";

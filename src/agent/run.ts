@@ -10,7 +10,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CliEnv } from "../cli/env.js";
+import type { CliEnv } from "../cmdline/env.js";
 import { type DataPath, spiHex, startDataPath } from "../datapath/engine.js";
 import type { DataPathEvent } from "../datapath/events.js";
 import {

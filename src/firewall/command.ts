@@ -8,7 +8,7 @@
  * POSTERN_NETNS=NS makes apply/remove/peer act inside that network namespace; `log` reads
  * the namespace it runs in (`ip netns exec NS postern firewall log`).
  */
-import type { CliEnv, Command } from "../cli/env.js";
+import type { CliEnv, Command } from "../cmdline/env.js";
 import { UsageError } from "../errors.js";
 import { createApplier } from "./apply.js";
 import { createBypassSet } from "./bypass.js";

@@ -5,7 +5,7 @@
  * until the agent exists, a root command applies directly. Not root: nothing is loaded
  * and the command says so.
  */
-import type { CliEnv } from "../cli/env.js";
+import type { CliEnv } from "../cmdline/env.js";
 import { type ApplyResult, createApplier } from "./apply.js";
 import { compileRuleset, needsLocalSubnets } from "./compile.js";
 import type { FirewallSettings } from "./model.js";

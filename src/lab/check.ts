@@ -17,8 +17,8 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { requestControl } from "../agent/control.js";
-import type { CliEnv } from "../cli/env.js";
+import { requestControl } from "../control/socket.js";
+import type { CliEnv } from "../cmdline/env.js";
 import { PosternError } from "../errors.js";
 import { mustAsync, posternArgv, posternHere, run } from "./run.js";
 import { hostHome, type LabState, loadLabState } from "./state.js";

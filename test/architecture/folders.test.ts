@@ -17,7 +17,10 @@ describe("folders of src/", () => {
     const graph = folderGraph(path.join(ROOT, "src"));
     assert.ok(graph.size > 5, "the graph was read (src/ found)");
     const cycles = folderCycles(graph);
-    assert.deepEqual(cycles.map((c) => describeCycle(graph, c)), []);
+    assert.deepEqual(
+      cycles.map((c) => describeCycle(graph, c)),
+      [],
+    );
   });
 
   it("the check finds a cycle when one is there (a -> b -> c -> a, d alone)", () => {

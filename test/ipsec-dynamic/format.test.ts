@@ -11,7 +11,7 @@ import {
   type QmSaView,
   type StatsView,
 } from "../../src/agent/monitor.js";
-import type { CliEnv } from "../../src/cli/env.js";
+import type { CliEnv } from "../../src/cmdline/env.js";
 import { PosternError } from "../../src/errors.js";
 import { createIpsecDynamic } from "../../src/netsh/ipsec-dynamic/index.js";
 

@@ -16,8 +16,8 @@ import type {
   StatsView,
 } from "../../agent/monitor.js";
 import { agentPaths } from "../../agent/run.js";
-import { requestControl } from "../../agent/control.js";
-import type { CliEnv } from "../../cli/env.js";
+import { requestControl } from "../../control/socket.js";
+import type { CliEnv } from "../../cmdline/env.js";
 import { PosternError, UsageError } from "../../errors.js";
 import { one, parseBool, parseKeyword, parseTagged, type TagSpec } from "../args.js";
 import type { NetshHandler } from "../shell.js";

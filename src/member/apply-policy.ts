@@ -11,7 +11,7 @@
  *    test's temporary home never loads rules into the host's namespace. No firewall
  *    settings from the domain leave the host's settings as they are.
  */
-import type { CliEnv } from "../cli/env.js";
+import type { CliEnv } from "../cmdline/env.js";
 import { applyNow, netnsOf } from "../firewall/effect.js";
 import type { FirewallSettings } from "../firewall/model.js";
 import { saveSettings } from "../firewall/store.js";
