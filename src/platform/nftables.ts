@@ -22,6 +22,7 @@
  * Pure text here; NftRunner or NetConfig (platform/commands.ts, routing.ts) loads it.
  */
 import { PosternError } from "../errors.js";
+import type { NftRunner } from "./commands.js";
 
 export const TABLE = "postern";
 
@@ -130,4 +131,25 @@ export function removeTableScript(): string {
     ...[TABLE, ...LEGACY_TABLES].flatMap((t) => [`table inet ${t} {}`, `delete table inet ${t}`]),
     "",
   ].join("\n");
+}
+
+/** The owner as an object over a runner: what an agent core takes as its nftables dep. */
+export interface NftTable {
+  /** Loads a plan (several parts at once: one transaction). */
+  write(plan: TablePlan): Promise<void>;
+  /** Empties the bypass sets. */
+  clearBypass(): Promise<void>;
+  /** Removes the table and the stale ones. */
+  remove(): Promise<void>;
+}
+
+export function createNftTable(runner: Pick<NftRunner, "nft">): NftTable {
+  const load = async (script: string) => {
+    await runner.nft(["-f", "-"], script);
+  };
+  return {
+    write: (plan) => load(tableScript(plan)),
+    clearBypass: () => load(flushBypassScript()),
+    remove: () => load(removeTableScript()),
+  };
 }

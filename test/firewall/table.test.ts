@@ -16,7 +16,8 @@ import { compileRuleset } from "../../src/firewall/compile.js";
 import { defaultSettings } from "../../src/firewall/model.js";
 import { createNftRunner } from "../../src/firewall/nft.js";
 import { createNetConfig } from "../../src/platform/routing.js";
-import { TablePlanError, tableScript } from "../../src/platform/nftables.js";
+import { createFakeNftRunner } from "../../src/platform/commands.js";
+import { createNftTable, TablePlanError, tableScript } from "../../src/platform/nftables.js";
 import { needsRoot, uniqueName } from "../helpers/cli.js";
 import { inNs, sh } from "./netns.js";
 
@@ -62,6 +63,21 @@ describe("table inet postern: one owner, one transaction per write (pure)", () =
     const text = steeringRuleset(STEER, [TS]);
     assert.match(text, /type filter hook postrouting priority filter; policy accept;/);
     assert.match(text, /meta mark 0x7050 oifname != "postern0" counter drop/);
+  });
+  it("createNftTable writes a plan of several parts as one nft -f call", async () => {
+    const fake = createFakeNftRunner();
+    const fw = compileRuleset({ settings: defaultSettings(), localSubnets: [] });
+    await createNftTable(fake).write({
+      firewall: fw.chains,
+      steering: steeringChains(STEER, [TS]),
+      guard: guardChains("postern0", [TS], []),
+    });
+    assert.equal(fake.calls.length, 1);
+    assert.deepEqual(fake.calls[0]?.args, ["-f", "-"]);
+    assert.match(
+      fake.calls[0]?.input ?? "",
+      /chain input \{[\s\S]*chain spd_out \{[\s\S]*chain ipsec_in \{/,
+    );
   });
   it("the guard is a base chain before the firewall's input (priority -1)", () => {
     assert.match(guardRuleset("postern0", [TS], []), /type filter hook input priority -1;/);
