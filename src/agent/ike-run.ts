@@ -36,7 +36,7 @@ import type { ChildSaRecord, Datagram, IkeOptions, PeerConfig } from "../ike/typ
 import { formatIp } from "../policy/ip.js";
 import { loadEffectiveStore } from "../policy/effective.js";
 import { createApplier } from "../firewall/apply.js";
-import { createBypassSet } from "../firewall/bypass.js";
+import { clearBypassPeers, createBypassSet } from "../firewall/bypass.js";
 import { createNftRunner } from "../firewall/nft.js";
 import { loadSettings, settingsFile } from "../firewall/store.js";
 import {
@@ -462,6 +462,8 @@ function loadMachineDc(home: string): string | null {
 /** Loads the host's firewall settings (if any) and keeps the bypass set from live SAs. */
 async function startFirewall(home: string, log: (l: string) => void) {
   const runner = createNftRunner({});
+  // Stale peers of an agent that died went with its SAs: empty the sets, live SAs refill.
+  await clearBypassPeers(runner);
   const has = fs.existsSync(settingsFile(home));
   if (has) {
     const r = await createApplier({ runner }).apply(loadSettings(home));

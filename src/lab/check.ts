@@ -82,9 +82,10 @@ function guardDrops(s: LabState): number {
     "nft",
     "-j",
     "list",
-    "table",
+    "chain",
     "inet",
-    "postern_agent_in",
+    "postern",
+    "ipsec_in",
   ]);
   let n = 0;
   for (const m of r.out.matchAll(/"counter":\s*\{\s*"packets":\s*(\d+)/g)) n += Number(m[1]);
