@@ -25,6 +25,8 @@ import { loadLibc } from "../platform/libc.js";
 import { createNetConfig } from "../platform/routing.js";
 import { openTun } from "../platform/tun.js";
 import { openRawAhSocket, openUdpSocket } from "../platform/udp.js";
+import { ControlError, type StatsReply } from "./control-protocol.js";
+import type { ControlHandler } from "./control.js";
 import { parseManualKeying } from "./manual-sa.js";
 import { serveAgent } from "./serve.js";
 
@@ -50,8 +52,30 @@ function describe(e: DataPathEvent): string {
   }
 }
 
-function snapshot(dp: DataPath) {
+function snapshot(dp: DataPath): StatsReply {
   return { time: new Date().toISOString(), ...dp.stats() };
+}
+
+/** With manual keys only `stats` is answered: there is no IKE, policy or monitor. */
+function manualControl(dp: DataPath): ControlHandler {
+  const no = (command: string) => () => {
+    throw new ControlError(
+      "not-supported",
+      `${command}: this agent runs manual keys (--manual-sa); only stats is answered`,
+    );
+  };
+  return {
+    stats: () => snapshot(dp),
+    bypass: no("bypass"),
+    reload: no("reload"),
+    "delete-sas": no("delete-sas"),
+    purge: no("purge"),
+    mmsas: no("mmsas"),
+    qmsas: no("qmsas"),
+    dstats: no("dstats"),
+    mmfilter: no("mmfilter"),
+    qmfilter: no("qmfilter"),
+  };
 }
 
 export async function runAgent(opts: AgentOptions, env: CliEnv): Promise<number> {
@@ -119,6 +143,7 @@ export async function runAgent(opts: AgentOptions, env: CliEnv): Promise<number>
     env,
     paths,
     snapshot: () => snapshot(dp),
+    control: manualControl(dp),
     dropStats: () => dp.stats(),
     ready: `ready: ${keying.sas.length} SAs, TUN ${cfg.tun}, UDP ${keying.listen.address}:${keying.listen.port}, pid ${process.pid}`,
     cleanup,
