@@ -31,12 +31,9 @@ import { createMonitor } from "./monitor.js";
 import type { PolicyPlan, Providers } from "./policy-plan.js";
 
 /** The effective policy as the directory (or the local store) gives it. */
-export interface LoadedPolicy {
-  plan: PolicyPlan;
-  source: "domain" | "local";
-  /** For the log: `GPO 'x' of bigfirm.com` or `the local store`. */
-  origin: string;
-}
+export type LoadedPolicy =
+  | { plan: PolicyPlan; source: "local" }
+  | { plan: PolicyPlan; source: "domain"; gpo: string; domain: string };
 
 /** The directory client: policy, its refresh, and the machine's tickets. */
 export interface PolicySource {
@@ -135,8 +132,9 @@ export function createAgent(deps: AgentDeps): Agent {
     kernel.update(rules(r));
     const fw = await kernel.reloadFirewall();
     if (fw !== null) log(fw);
+    const origin = next.source === "domain" ? `GPO '${next.gpo}'` : "local store";
     log(
-      `reload (${why}): policy "${next.plan.policy.name}" (${next.origin}), ${next.plan.steering.length} steering selectors, ${next.plan.responders.length} IKE peers`,
+      `reload (${why}): policy "${next.plan.policy.name}" (${origin}), ${next.plan.steering.length} steering selectors, ${next.plan.responders.length} IKE peers`,
     );
     return { reloaded: true, policy: next.plan.policy.name, source: next.source };
   };
@@ -151,7 +149,9 @@ export function createAgent(deps: AgentDeps): Agent {
         "no IPsec policy is assigned: none from the domain's GPOs, none in the local store (netsh ipsec static set policy ... assign=yes)",
       );
     log(
-      `policy "${policy.name}" ${first.source === "domain" ? `assigned by ${first.origin}` : `from ${first.origin}`}`,
+      first.source === "domain"
+        ? `policy "${policy.name}" assigned by GPO '${first.gpo}' of ${first.domain}`
+        : `policy "${policy.name}" from the local store`,
     );
     const fw = await kernel.loadFirewall();
     if (fw !== null) log(fw);

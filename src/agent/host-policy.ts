@@ -50,8 +50,8 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
       const names = member === null ? new Map() : await filterNames(eff.store, resolver, o.log);
       const plan = planFromStore(eff.store, o.ours, o.local, providers, o.log, names);
       return eff.source === "domain"
-        ? { plan, source: "domain", origin: `GPO '${eff.gpo}' of ${eff.domain}` }
-        : { plan, source: "local", origin: "the local store" };
+        ? { plan, source: "domain", gpo: eff.gpo ?? "?", domain: eff.domain ?? "?" }
+        : { plan, source: "local" };
     },
     refreshMs: member === null ? 0 : o.gpRefreshMs,
     providers,
