@@ -114,30 +114,7 @@ export function createAgent(deps: AgentDeps): Agent {
     if (run === null) throw new ControlError("failed", "the agent is not running");
     return run;
   };
-  const rules = (r: Running): KernelRules => ({
-    steering: r.current.plan.steering,
-    guard: r.current.plan.guard,
-    clearPeers: r.clearPeers,
-  });
-
-  const reload = async (why: string): Promise<ControlReplies["reload"]> => {
-    const r = running();
-    const next = await deps.policy.load();
-    if (next.plan.policy === null) {
-      log(`reload (${why}): no policy assigned any more; the running one stays until restart`);
-      return { reloaded: false, policy: r.current.plan.policy?.name ?? null };
-    }
-    r.current.plan = next.plan;
-    r.peers.splice(0, r.peers.length, ...next.plan.responders);
-    kernel.update(rules(r));
-    const fw = await kernel.reloadFirewall();
-    if (fw !== null) log(fw);
-    const origin = next.source === "domain" ? `GPO '${next.gpo}'` : "local store";
-    log(
-      `reload (${why}): policy "${next.plan.policy.name}" (${origin}), ${next.plan.steering.length} steering selectors, ${next.plan.responders.length} IKE peers`,
-    );
-    return { reloaded: true, policy: next.plan.policy.name, source: next.source };
-  };
+  const reload = (why: string) => reloadPolicy(deps, running(), why);
 
   const start = async (): Promise<string> => {
     await deps.policy.refresh();
@@ -156,7 +133,7 @@ export function createAgent(deps: AgentDeps): Agent {
     const fw = await kernel.loadFirewall();
     if (fw !== null) log(fw);
     run = wire(deps, first.plan, bypass, reload);
-    kernel.install(rules(run));
+    kernel.install(rulesOf(run));
     for (const n of first.plan.notes) log(`policy note: ${n}`);
     return `policy "${policy.name}", ${first.plan.steering.length} steering selectors, ${first.plan.responders.length} IKE peers`;
   };
@@ -178,25 +155,76 @@ export function createAgent(deps: AgentDeps): Agent {
     }
   };
 
-  const snapshot = (): StatsReply => {
-    const r = running();
-    return {
-      time: new Date(now()).toISOString(),
-      ...r.data.stats(),
-      acquire: r.acquirer.counters(),
-      peers: r.acquirer.peers(),
-      ike: { drops: r.engine.stats(), sas: r.engine.sas() },
-    };
-  };
+  const snapshot = () => snapshotOf(running(), now());
 
-  const control: ControlHandler = {
-    stats: snapshot,
+  return {
+    start,
+    stop,
+    control: controlOf(deps, running, bypass, reload),
+    snapshot,
+    dropStats: () => running().data.stats(),
+    plan: () => running().current.plan,
+    bypass,
+  };
+}
+
+/** gpupdate's `reload` and the refresh timer: the policy again, kernel and firewall after it. */
+async function reloadPolicy(
+  deps: AgentDeps,
+  r: Running,
+  why: string,
+): Promise<ControlReplies["reload"]> {
+  const next = await deps.policy.load();
+  if (next.plan.policy === null) {
+    deps.log(`reload (${why}): no policy assigned any more; the running one stays until restart`);
+    return { reloaded: false, policy: r.current.plan.policy?.name ?? null };
+  }
+  r.current.plan = next.plan;
+  r.peers.splice(0, r.peers.length, ...next.plan.responders);
+  deps.kernel.update(rulesOf(r));
+  const fw = await deps.kernel.reloadFirewall();
+  if (fw !== null) deps.log(fw);
+  const origin = next.source === "domain" ? `GPO '${next.gpo}'` : "local store";
+  deps.log(
+    `reload (${why}): policy "${next.plan.policy.name}" (${origin}), ${next.plan.steering.length} steering selectors, ${next.plan.responders.length} IKE peers`,
+  );
+  return { reloaded: true, policy: next.plan.policy.name, source: next.source };
+}
+
+function rulesOf(r: Running): KernelRules {
+  return {
+    steering: r.current.plan.steering,
+    guard: r.current.plan.guard,
+    clearPeers: r.clearPeers,
+  };
+}
+
+/** `stats`: the raw snapshot (SIGUSR1 writes the same). */
+function snapshotOf(r: Running, nowMs: number): StatsReply {
+  return {
+    time: new Date(nowMs).toISOString(),
+    ...r.data.stats(),
+    acquire: r.acquirer.counters(),
+    peers: r.acquirer.peers(),
+    ike: { drops: r.engine.stats(), sas: r.engine.sas() },
+  };
+}
+
+/** One typed answer per control command (control-protocol.ts). */
+function controlOf(
+  deps: AgentDeps,
+  running: () => Running,
+  bypass: BypassTracker,
+  reload: (why: string) => Promise<ControlReplies["reload"]>,
+): ControlHandler {
+  return {
+    stats: () => snapshotOf(running(), deps.clock.now()),
     bypass: () => ({ peers: bypass.list() }),
     reload: () => reload("asked by gpupdate"),
     "delete-sas": () => {
       const { engine } = running();
       const gone = engine.sas().filter((x) => engine.deleteIkeSa(x.spis));
-      log(`${gone.length} IKE SAs deleted on request; the next packet negotiates again`);
+      deps.log(`${gone.length} IKE SAs deleted on request; the next packet negotiates again`);
       return { deletedIkeSas: gone.map((x) => x.spis) };
     },
     purge: () => purge(deps, running().engine),
@@ -205,16 +233,6 @@ export function createAgent(deps: AgentDeps): Agent {
     dstats: () => running().monitor.dstats(),
     mmfilter: () => running().monitor.mmfilter(),
     qmfilter: () => running().monitor.qmfilter(),
-  };
-
-  return {
-    start,
-    stop,
-    control,
-    snapshot,
-    dropStats: () => running().data.stats(),
-    plan: () => running().current.plan,
-    bypass,
   };
 }
 
@@ -241,43 +259,12 @@ function wire(deps: AgentDeps, plan: PolicyPlan, bypass: BypassTracker, reload: 
   const { log } = deps;
   const now = () => deps.clock.now();
   const peers: PeerConfig[] = [...plan.responders];
-  const remoteOf = new Map<string, string>();
   const established = new Map<string, number>();
   const clearPeers: string[] = [];
   // Filled in below; the callbacks only run once the engine and data path exist.
   const late: { engine?: IkeEngine; data?: DataPath } = {};
   const current = { plan };
-  const acquirer = createAcquirer({
-    now,
-    classify: createClassifier({
-      plan: () => current.plan,
-      providers: () => deps.policy.providers,
-      local: deps.local,
-      start: (p) => {
-        remoteOf.set(p.name, p.remoteAddress);
-        if (!peers.some((q) => q.name === p.name)) peers.unshift(p);
-        try {
-          late.engine?.initiate(p.name);
-        } catch (e) {
-          log(`IKE with ${p.name} not started: ${(e as Error).message}`);
-        }
-      },
-    }),
-    inject: (p) => late.data?.inject(p),
-    fallback: (peer) => {
-      const h = remoteOf.get(peer);
-      if (h === undefined || clearPeers.includes(h)) return;
-      clearPeers.push(h);
-      deps.kernel.update({
-        steering: current.plan.steering,
-        guard: current.plan.guard,
-        clearPeers,
-      });
-    },
-    log,
-    maxQueue: deps.maxQueue,
-    holdDownMs: deps.holdDownMs,
-  });
+  const acquirer = acquirerOf(deps, current, peers, clearPeers, late);
   const children = createChildSaTable(
     {
       addSa: (r) => late.data?.addSa(r),
@@ -305,8 +292,7 @@ function wire(deps: AgentDeps, plan: PolicyPlan, bypass: BypassTracker, reload: 
     get spd() {
       return current.plan.spd;
     },
-    ruleAuth: (name) =>
-      current.plan.policy?.rules.find((r) => r.name === name)?.auth.map((m) => m.kind) ?? [],
+    ruleAuth: (name) => ruleAuth(current.plan, name),
   });
   const cancelRefresh = scheduleRefresh(deps, reload);
   return {
@@ -321,6 +307,51 @@ function wire(deps: AgentDeps, plan: PolicyPlan, bypass: BypassTracker, reload: 
     cancelRefresh,
     peers,
   };
+}
+
+/** A rule's authentication methods in order (the monitor's mmfilter). */
+function ruleAuth(plan: PolicyPlan, name: string): string[] {
+  return plan.policy?.rules.find((r) => r.name === name)?.auth.map((m) => m.kind) ?? [];
+}
+
+/** ACQUIRE: packets with no SA start IKE with the peer their rule derives (acquire.ts). */
+function acquirerOf(
+  deps: AgentDeps,
+  current: { plan: PolicyPlan },
+  peers: PeerConfig[],
+  clearPeers: string[],
+  late: { engine?: IkeEngine; data?: DataPath },
+): Acquirer {
+  const remoteOf = new Map<string, string>();
+  return createAcquirer({
+    now: () => deps.clock.now(),
+    classify: createClassifier({
+      plan: () => current.plan,
+      providers: () => deps.policy.providers,
+      local: deps.local,
+      start: (p) => {
+        remoteOf.set(p.name, p.remoteAddress);
+        if (!peers.some((q) => q.name === p.name)) peers.unshift(p);
+        try {
+          late.engine?.initiate(p.name);
+        } catch (e) {
+          deps.log(`IKE with ${p.name} not started: ${(e as Error).message}`);
+        }
+      },
+    }),
+    inject: (p) => late.data?.inject(p),
+    // `soft`: the peer did not answer IKE; its traffic goes in clear, unsteered, unguarded.
+    fallback: (peer) => {
+      const h = remoteOf.get(peer);
+      if (h === undefined || clearPeers.includes(h)) return;
+      clearPeers.push(h);
+      const { steering, guard } = current.plan;
+      deps.kernel.update({ steering, guard, clearPeers });
+    },
+    log: deps.log,
+    maxQueue: deps.maxQueue,
+    holdDownMs: deps.holdDownMs,
+  });
 }
 
 function createEngine(

@@ -12,24 +12,18 @@ import * as os from "node:os";
 import type { CliEnv } from "../cli/env.js";
 import { dhGenerateFast, randomBytes } from "../crypto/primitives.js";
 import { startDataPath } from "../datapath/engine.js";
-import { DEFAULT_STEERING } from "../datapath/steering.js";
 import { PosternError } from "../errors.js";
 import { systemClock } from "../ike/clock.js";
-import { createSharedNattTransport, type IkeTransport } from "../ike/transport.js";
+import { createSharedNattTransport } from "../ike/transport.js";
 import type { IkeOptions } from "../ike/types.js";
 import { ensureDir } from "../platform/home.js";
 import { type LibcApi, loadLibc } from "../platform/libc.js";
 import { createNetConfig } from "../platform/routing.js";
-import { openTun } from "../platform/tun.js";
-import {
-  createUdpPort,
-  encodeSockaddrIn,
-  openRawAhSocket,
-  openUdpSocket,
-} from "../platform/udp.js";
+import { createUdpPort, encodeSockaddrIn } from "../platform/udp.js";
 import { createAgent, type DataPathFactory } from "./core.js";
+import { openDataPathDevices } from "./devices.js";
 import { createHostPolicySource, effectiveUsesAh } from "./host-policy.js";
-import { createHostKernel } from "./kernel.js";
+import { createHostKernel, hostSteering, type SteeringConfig } from "./kernel.js";
 import { agentPaths } from "./run.js";
 import { serveAgent } from "./serve.js";
 
@@ -53,37 +47,28 @@ function ourAddresses(): string[] {
     .map((i) => (i as os.NetworkInterfaceInfo).address);
 }
 
-/** The devices of the data path and IKE; close() releases the fds (IKE: agent.stop). */
-interface Devices {
-  tunFd: number;
-  udpFd: number;
-  /** The raw AH socket, opened with the data path when the policy has AH (else -1). */
-  rawFd: number;
-  ike: IkeTransport;
-  close(): void;
-}
-
+/** The data path's devices and IKE on UDP 500 (4500 sends through the data path's socket). */
 async function openDevices(
   libc: LibcApi,
-  tun: string,
+  steering: SteeringConfig,
   local: string,
   log: (l: string) => void,
-): Promise<Devices> {
-  const fds = { tunFd: openTun(libc, tun).fd, udpFd: -1, rawFd: -1 };
-  const close = () => {
-    for (const fd of [fds.rawFd, fds.udpFd, fds.tunFd]) if (fd >= 0) libc.close(fd);
-  };
+) {
+  const dev = openDataPathDevices(libc, {
+    tun: steering.tun,
+    listen: { address: local, port: steering.listenPort },
+    mark: steering.bypassMark,
+  });
   try {
-    fds.udpFd = openUdpSocket(libc, { address: local, port: 4500 }, DEFAULT_STEERING.bypassMark);
-    const udp = createUdpPort(libc, fds.udpFd);
+    const udp = createUdpPort(libc, dev.udpFd);
     const ike = await createSharedNattTransport({
       address: local,
       sendNatt: (data, to) => udp.send(data, encodeSockaddrIn(to)),
       log,
     });
-    return Object.assign(fds, { ike, close });
+    return { dev, ike };
   } catch (e) {
-    close();
+    dev.close();
     const code = (e as NodeJS.ErrnoException).code;
     if (code === undefined) throw e;
     throw new PosternError("agent", `cannot bind IKE to ${local}:500: ${code}`);
@@ -104,20 +89,20 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
   const policy = createHostPolicySource({ ...o, env, ours, local, log });
   const paths = agentPaths(env.home);
   ensureDir(paths.dir, 0o700);
-  const steering = { ...DEFAULT_STEERING, listenPort: 4500 };
+  const steering = hostSteering({ listenPort: 4500 });
   const libc = loadLibc();
-  const dev = await openDevices(libc, steering.tun, local, log);
+  const { dev, ike } = await openDevices(libc, steering, local, log);
   // AH[...] methods: AH travels over a raw socket (IP protocol 51), opened only when the
   // policy asks for AH at start (a policy that gains AH on reload needs a restart).
   const dataPath: DataPathFactory = (onEvent, onError) => {
-    if (effectiveUsesAh(env.home)) dev.rawFd = openRawAhSocket(libc, steering.bypassMark);
+    if (effectiveUsesAh(env.home)) dev.openRaw();
     const { tunFd, udpFd, rawFd } = dev;
     return startDataPath({ tunFd, udpFd, rawFd, acquire: true, onEvent, onError });
   };
   const agent = createAgent({
     local,
     dataPath,
-    ike: dev.ike,
+    ike,
     kernel: createHostKernel({ home: env.home, net: createNetConfig(), steering }),
     policy,
     clock: systemClock(),

@@ -12,6 +12,7 @@
 import * as fs from "node:fs";
 import {
   applySteering,
+  DEFAULT_STEERING,
   removeSteering,
   type SteeringConfig,
   steeringRuleset,
@@ -25,6 +26,8 @@ import { createNftRunner } from "../firewall/nft.js";
 import { loadSettings, settingsFile } from "../firewall/store.js";
 import type { NetConfig } from "../platform/routing.js";
 import { applyGuard, removeGuard } from "./inbound-guard.js";
+
+export type { SteeringConfig };
 
 /** What the plan asks of the kernel: steered selectors, guarded selectors, clear peers. */
 export interface KernelRules {
@@ -51,6 +54,20 @@ export interface AgentKernel {
   bypass: BypassSet;
 }
 
+/** The steering of this host: the defaults (TUN postern0, marks, table), some overridden. */
+export function hostSteering(o: {
+  listenPort: number;
+  tun?: string;
+  mtu?: number;
+}): SteeringConfig {
+  return {
+    ...DEFAULT_STEERING,
+    tun: o.tun ?? DEFAULT_STEERING.tun,
+    mtu: o.mtu ?? DEFAULT_STEERING.mtu,
+    listenPort: o.listenPort,
+  };
+}
+
 export interface HostKernelDeps {
   home: string;
   net: NetConfig;
@@ -63,7 +80,9 @@ export function createHostKernel(d: HostKernelDeps): AgentKernel {
   const settings = () => (fs.existsSync(settingsFile(d.home)) ? loadSettings(d.home) : null);
   const steer = (r: KernelRules) => {
     d.net.nft(steeringRuleset(d.steering, [...r.steering], r.clearPeers));
-    applyGuard(d.net, d.steering.tun, r.guard, r.clearPeers);
+    // No guarded selector (manual keys, tunnel-only policies): no guard table at all.
+    if (r.guard.length === 0) removeGuard(d.net);
+    else applyGuard(d.net, d.steering.tun, r.guard, r.clearPeers);
   };
   return {
     install(r) {
