@@ -2,9 +2,9 @@
  * `postern agent`: the IPsec agent. This build runs the user-space ESP data path with
  * manually keyed SAs (IKEv2 plugs into the same DataPath later).
  */
-import type { Command } from "../cli/env.js";
+import type { Command } from "../cmdline/env.js";
 import { UsageError } from "../errors.js";
-import { requestControl } from "./control.js";
+import { requestControl } from "../control/socket.js";
 import { runIkeAgent } from "./ike-run.js";
 import { agentPaths, runAgent } from "./run.js";
 

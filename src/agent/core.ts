@@ -24,8 +24,8 @@ import { type Acquirer, createAcquirer } from "./acquire.js";
 import { type BypassTracker, createBypassTracker } from "./bypass-peers.js";
 import { type ChildSaTable, createChildSaTable } from "./children.js";
 import { createClassifier } from "./classify.js";
-import type { ControlHandler } from "./control.js";
-import { ControlError, type ControlReplies, type StatsReply } from "./control-protocol.js";
+import type { ControlHandler } from "../control/socket.js";
+import { ControlError, type ControlReplies, type StatsReply } from "../control/protocol.js";
 import type { AgentKernel, KernelRules } from "./kernel.js";
 import { createMonitor } from "./monitor.js";
 import type { PolicyPlan, Providers } from "./policy-plan.js";
@@ -133,7 +133,7 @@ export function createAgent(deps: AgentDeps): Agent {
     const fw = await kernel.loadFirewall();
     if (fw !== null) log(fw);
     run = wire(deps, first.plan, bypass, reload);
-    kernel.install(rulesOf(run));
+    await kernel.install(rulesOf(run));
     for (const n of first.plan.notes) log(`policy note: ${n}`);
     return `policy "${policy.name}", ${first.plan.steering.length} steering selectors, ${first.plan.responders.length} IKE peers`;
   };
@@ -181,7 +181,7 @@ async function reloadPolicy(
   }
   r.current.plan = next.plan;
   r.peers.splice(0, r.peers.length, ...next.plan.responders);
-  deps.kernel.update(rulesOf(r));
+  await deps.kernel.update(rulesOf(r));
   const fw = await deps.kernel.reloadFirewall();
   if (fw !== null) deps.log(fw);
   const origin = next.source === "domain" ? `GPO '${next.gpo}'` : "local store";
@@ -346,7 +346,9 @@ function acquirerOf(
       if (h === undefined || clearPeers.includes(h)) return;
       clearPeers.push(h);
       const { steering, guard } = current.plan;
-      deps.kernel.update({ steering, guard, clearPeers });
+      deps.kernel
+        .update({ steering, guard, clearPeers })
+        .catch((e: Error) => deps.log(`soft fallback to ${h}: steering not updated: ${e.message}`));
     },
     log: deps.log,
     maxQueue: deps.maxQueue,

@@ -8,14 +8,14 @@
  * (member.ts), certificates from --cert/--key.
  */
 import * as fs from "node:fs";
-import type { CliEnv } from "../cli/env.js";
-import { gpupdate } from "../domain/join.js";
-import { machineCcachePath } from "../domain/machine-keys.js";
+import type { CliEnv } from "../cmdline/env.js";
+import { gpupdate } from "../member/join.js";
+import { machineCcachePath } from "../member/machine-keys.js";
 import {
   createDomainResolver,
   type DomainResolver,
   resolveFilterNames,
-} from "../domain/resolver.js";
+} from "../member/resolver.js";
 import { PosternError } from "../errors.js";
 import { createCertAuth } from "../ike/cert-auth.js";
 import { loadEffectiveStore } from "../policy/effective.js";

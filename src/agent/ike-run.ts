@@ -9,7 +9,7 @@
  *   4. createAgent(...).start(), then the control socket, drop log and SIGTERM (serve.ts)
  */
 import * as os from "node:os";
-import type { CliEnv } from "../cli/env.js";
+import type { CliEnv } from "../cmdline/env.js";
 import { dhGenerateFast, randomBytes } from "../crypto/primitives.js";
 import { startDataPath } from "../datapath/engine.js";
 import { PosternError } from "../errors.js";

@@ -15,17 +15,23 @@ import {
   DEFAULT_STEERING,
   removeSteering,
   type SteeringConfig,
-  steeringRuleset,
+  steeringChains,
 } from "../datapath/steering.js";
 import type { TrafficSelector } from "../esp/sa.js";
 import { createApplier } from "../firewall/apply.js";
-import { type BypassPeer, type BypassSet, createBypassSet } from "../firewall/bypass.js";
+import {
+  type BypassPeer,
+  type BypassSet,
+  clearBypassPeers,
+  createBypassSet,
+} from "../firewall/bypass.js";
 import { type Decision, evaluateInbound, type InboundPacket } from "../firewall/evaluate.js";
 import type { FirewallSettings } from "../firewall/model.js";
 import { createNftRunner } from "../firewall/nft.js";
 import { loadSettings, settingsFile } from "../firewall/store.js";
+import { createNftTable } from "../platform/nftables.js";
 import type { NetConfig } from "../platform/routing.js";
-import { applyGuard, removeGuard } from "./inbound-guard.js";
+import { guardChains, removeGuard } from "./inbound-guard.js";
 
 export type { SteeringConfig };
 
@@ -39,14 +45,17 @@ export interface KernelRules {
 
 export interface AgentKernel {
   /** TUN up, policy routing, steering and guard. */
-  install(rules: KernelRules): void;
-  /** Steering and guard again (policy reload, soft fallback); routing stays. */
-  update(rules: KernelRules): void;
+  install(rules: KernelRules): Promise<void>;
+  /** Steering and guard again, in one nft transaction (policy reload, soft fallback). */
+  update(rules: KernelRules): Promise<void>;
   /** Undoes install; the firewall table stays loaded (fail closed). */
   remove(): void;
   /** The host's firewall settings, null when it has none. */
   firewallSettings(): FirewallSettings | null;
-  /** Loads the firewall table from the settings; a line to log, null without settings. */
+  /**
+   * Empties the bypass sets (stale peers of an agent that died went with its SAs) and loads
+   * the firewall's chains from the settings; a line to log, null without settings.
+   */
   loadFirewall(): Promise<string | null>;
   /** The same on a policy reload; never throws (the reason is the line). */
   reloadFirewall(): Promise<string | null>;
@@ -77,17 +86,19 @@ export interface HostKernelDeps {
 /** The real kernel: `ip`, sysctls and `nft` through NetConfig and the firewall's runner. */
 export function createHostKernel(d: HostKernelDeps): AgentKernel {
   const runner = createNftRunner({});
+  const table = createNftTable(runner);
   const settings = () => (fs.existsSync(settingsFile(d.home)) ? loadSettings(d.home) : null);
-  const steer = (r: KernelRules) => {
-    d.net.nft(steeringRuleset(d.steering, [...r.steering], r.clearPeers));
-    // No guarded selector (manual keys, tunnel-only policies): no guard table at all.
-    if (r.guard.length === 0) removeGuard(d.net);
-    else applyGuard(d.net, d.steering.tun, r.guard, r.clearPeers);
-  };
+  // Steering and guard chains of table inet postern in one transaction; no guarded
+  // selector (manual keys, tunnel-only policies): no guard chain at all.
+  const steer = (r: KernelRules) =>
+    table.write({
+      steering: steeringChains(d.steering, r.steering, r.clearPeers),
+      guard: r.guard.length === 0 ? null : guardChains(d.steering.tun, r.guard, r.clearPeers),
+    });
   return {
-    install(r) {
+    async install(r) {
       applySteering(d.net, d.steering, [...r.steering]);
-      steer(r);
+      await steer(r);
     },
     update: steer,
     remove() {
@@ -96,6 +107,7 @@ export function createHostKernel(d: HostKernelDeps): AgentKernel {
     },
     firewallSettings: settings,
     async loadFirewall() {
+      await clearBypassPeers(runner);
       const s = settings();
       if (s === null) return null;
       const r = await createApplier({ runner }).apply(s);
@@ -134,10 +146,10 @@ export function createFakeKernel(settings: () => FirewallSettings | null): FakeK
     get rules() {
       return rules;
     },
-    install(r) {
+    async install(r) {
       rules = r;
     },
-    update(r) {
+    async update(r) {
       rules = r;
     },
     remove() {

@@ -10,15 +10,15 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CliEnv } from "../cli/env.js";
+import type { CliEnv } from "../cmdline/env.js";
 import { type DataPath, spiHex, startDataPath } from "../datapath/engine.js";
 import type { DataPathEvent } from "../datapath/events.js";
 import { PosternError } from "../errors.js";
 import { ensureDir } from "../platform/home.js";
 import { loadLibc } from "../platform/libc.js";
 import { createNetConfig } from "../platform/routing.js";
-import { ControlError, type StatsReply } from "./control-protocol.js";
-import type { ControlHandler } from "./control.js";
+import { ControlError, type StatsReply } from "../control/protocol.js";
+import type { ControlHandler } from "../control/socket.js";
 import { openDataPathDevices } from "./devices.js";
 import { createHostKernel, hostSteering } from "./kernel.js";
 import { parseManualKeying } from "./manual-sa.js";
@@ -124,7 +124,7 @@ export async function runAgent(opts: AgentOptions, env: CliEnv): Promise<number>
     const outSelectors = keying.sas
       .filter((s) => s.direction === "out")
       .flatMap((s) => s.selectors);
-    kernel.install({ steering: outSelectors, guard: [], clearPeers: [] });
+    await kernel.install({ steering: outSelectors, guard: [], clearPeers: [] });
   } catch (e) {
     await cleanup();
     throw e;

@@ -4,10 +4,10 @@
  * then wait for SIGTERM/SIGINT and clean up.
  */
 import * as fs from "node:fs";
-import type { CliEnv } from "../cli/env.js";
+import type { CliEnv } from "../cmdline/env.js";
 import type { DataPathStats } from "../datapath/engine.js";
 import { atomicWriteFile } from "../platform/home.js";
-import { type ControlHandler, startControlServer } from "./control.js";
+import { type ControlHandler, startControlServer } from "../control/socket.js";
 import { createDropSummary, DROP_LOG_MS } from "./drop-log.js";
 
 export interface ServeOptions {

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as readline from "node:readline";
 import { Writable } from "node:stream";
 import { randomBytes } from "../crypto/primitives.js";
-import { requestControl } from "../agent/control.js";
+import { requestControl } from "../control/socket.js";
 import { PosternError, UsageError } from "../errors.js";
 import {
   findServiceTicket,
@@ -53,7 +53,7 @@ import {
   principalEquals,
 } from "../kerberos/principal.js";
 import { createKdcTransport, createNodeKdcIo } from "../kerberos/transport.js";
-import type { CliEnv, Command } from "./env.js";
+import type { CliEnv, Command } from "../cmdline/env.js";
 
 interface Parsed {
   flags: Set<string>;

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { isPosternError, UsageError } from "../errors.js";
 import { resolveHome } from "../platform/home.js";
 import { COMMANDS } from "./commands.js";
-import type { CliEnv } from "./env.js";
+import type { CliEnv } from "../cmdline/env.js";
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -82,7 +82,12 @@ export async function main(
     }
     const cmd = COMMANDS.find((c) => c.name === name);
     if (!cmd) throw new UsageError(`unknown command '${name}' (see postern --help)`);
-    const full: CliEnv = { ...env, home: resolveHome(g.home, env.vars.POSTERN_HOME), json: g.json };
+    const full: CliEnv = {
+      ...env,
+      home: resolveHome(g.home, env.vars.POSTERN_HOME),
+      json: g.json,
+      commands: COMMANDS,
+    };
     if (g.help || args[0] === "--help" || args[0] === "-h") {
       full.out(cmd.help);
       return 0;

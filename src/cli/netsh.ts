@@ -1,7 +1,7 @@
 import { UsageError } from "../errors.js";
 import { NETSH_CONTEXTS } from "../netsh/contexts.js";
 import { createNetshShell } from "../netsh/shell.js";
-import type { Command } from "./env.js";
+import type { Command } from "../cmdline/env.js";
 
 export const netshCommand: Command = {
   name: "netsh",

@@ -4,10 +4,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Command, CliEnv } from "../cli/env.js";
+import type { Command, CliEnv } from "../cmdline/env.js";
 import { UsageError } from "../errors.js";
-import { adminCall, currentUser } from "../domain/client.js";
-import { expectPositional, intOption, parseArgs } from "../domain/argv.js";
+import { adminCall, currentUser } from "./admin/client.js";
+import { expectPositional, intOption, parseArgs } from "../cmdline/argv.js";
 import { checkDatabaseFile, restoreDirectory } from "./backup.js";
 import { type StartKdc, startDc } from "./daemon.js";
 import { initDirectory } from "./directory.js";

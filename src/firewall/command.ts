@@ -6,14 +6,16 @@
  *   peer add ADDR [SECONDS]    add a bypass peer (no reload); peer remove ADDR; peer list
  *   log                        write pfirewall.log from NFLOG until SIGINT/SIGTERM
  * POSTERN_NETNS=NS makes apply/remove/peer act inside that network namespace; `log` reads
- * the namespace it runs in (`ip netns exec NS postern firewall log`).
+ * the namespace it runs in (`ip netns exec NS postern firewall log`). Without it, a home
+ * other than the host's (/var/lib/postern) needs `--host` to change the host's kernel
+ * (firewall/effect.ts), so a test's home never loads rules into the host by accident.
  */
-import type { CliEnv, Command } from "../cli/env.js";
+import type { CliEnv, Command } from "../cmdline/env.js";
 import { UsageError } from "../errors.js";
 import { createApplier } from "./apply.js";
 import { createBypassSet } from "./bypass.js";
 import { compileRuleset } from "./compile.js";
-import { netnsOf } from "./effect.js";
+import { firewallTargetIsHost, netnsOf } from "./effect.js";
 import { FirewallError } from "./errors.js";
 import { createLogFile } from "./logfile.js";
 import { createFirewallLogger } from "./logger.js";
@@ -25,10 +27,21 @@ function needRoot(env: CliEnv, what: string): void {
   if (!env.isRoot) throw new FirewallError("not-root", `firewall ${what}: needs root (nftables)`);
 }
 
-async function peer(args: string[], env: CliEnv): Promise<number> {
-  needRoot(env, "peer");
-  const set = createBypassSet(createNftRunner({ netns: netnsOf(env) }));
+/** Root, and a target that is unambiguous: POSTERN_NETNS, the host's home, or --host. */
+function needTarget(env: CliEnv, what: string, host: boolean): void {
+  needRoot(env, what);
+  if (!host && !firewallTargetIsHost(env))
+    throw new FirewallError(
+      "not-host-home",
+      `firewall ${what}: ${env.home} is not the host's home: set POSTERN_NETNS=NS to act in a namespace, or add --host to change this host's kernel`,
+    );
+}
+
+async function peer(args: string[], env: CliEnv, host: boolean): Promise<number> {
   const [op, addr, secs] = args;
+  if (op === "list") needRoot(env, "peer");
+  else needTarget(env, "peer", host);
+  const set = createBypassSet(createNftRunner({ netns: netnsOf(env) }));
   if (op === "add" && addr) {
     const t = secs === undefined ? 0 : Number(secs);
     if (!/^\d+$/.test(secs ?? "0"))
@@ -69,11 +82,16 @@ export const firewallCommand: Command = {
   help: `postern firewall - Windows Firewall on nftables (table inet postern)
 
 SYNOPSIS
-  postern firewall apply [--force]     load the saved settings now (root)
+  postern firewall apply [--force] [--host]   load the saved settings now (root)
   postern firewall compile             print the nft script the settings compile to
-  postern firewall remove              delete table inet postern (root)
-  postern firewall peer add ADDR [SECONDS] | peer remove ADDR | peer list
+  postern firewall remove [--host]     delete table inet postern (root)
+  postern firewall peer add ADDR [SECONDS] | peer remove ADDR | peer list   [--host]
   postern firewall log                 write pfirewall.log from NFLOG until SIGTERM (root)
+
+OPTIONS
+  --host    with a --home other than /var/lib/postern and no POSTERN_NETNS: change this
+            host's kernel anyway (without it such a home is refused, so a test's home
+            never loads rules into the host)
 
 ENVIRONMENT
   POSTERN_NETNS=NS   apply/remove/peer act inside network namespace NS
@@ -81,11 +99,13 @@ ENVIRONMENT
 Settings are edited with: postern netsh firewall set|add|delete|show ...
 `,
   async run(argv, env) {
-    const [sub, ...rest] = argv;
+    const [sub, ...all] = argv;
+    const host = all.includes("--host");
+    const rest = all.filter((a) => a !== "--host");
     const runner = createNftRunner({ netns: netnsOf(env) });
     switch (sub) {
       case "apply": {
-        needRoot(env, "apply");
+        needTarget(env, "apply", host);
         const r = await createApplier({ runner }).apply(loadSettings(env.home), {
           force: rest.includes("--force"),
         });
@@ -102,11 +122,11 @@ Settings are edited with: postern netsh firewall set|add|delete|show ...
         return 0;
       }
       case "remove":
-        needRoot(env, "remove");
+        needTarget(env, "remove", host);
         await createApplier({ runner }).remove();
         return 0;
       case "peer":
-        return peer(rest, env);
+        return peer(rest, env, host);
       case "log":
         return log(env);
       default:

@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Command } from "../cli/env.js";
+import type { Command } from "../cmdline/env.js";
 import { PosternError, UsageError } from "../errors.js";
 import { parsePeerFile } from "./config.js";
 import { selectorText } from "./selectors.js";

@@ -17,10 +17,10 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { requestControl } from "../agent/control.js";
-import type { BypassEntry } from "../agent/control-protocol.js";
+import type { BypassEntry } from "../control/protocol.js";
+import { requestControl } from "../control/socket.js";
+import type { CliEnv } from "../cmdline/env.js";
 import type { IkeSaInfo } from "../ike/engine.js";
-import type { CliEnv } from "../cli/env.js";
 import { PosternError } from "../errors.js";
 import { mustAsync, posternArgv, posternHere, run } from "./run.js";
 import { hostHome, type LabState, loadLabState } from "./state.js";
@@ -71,9 +71,10 @@ function guardDrops(s: LabState): number {
     "nft",
     "-j",
     "list",
-    "table",
+    "chain",
     "inet",
-    "postern_agent_in",
+    "postern",
+    "ipsec_in",
   ]);
   let n = 0;
   for (const m of r.out.matchAll(/"counter":\s*\{\s*"packets":\s*(\d+)/g)) n += Number(m[1]);

@@ -1,7 +1,7 @@
 /**
  * `postern lab up|check|down`: the article's network in namespaces (src/lab/*.ts).
  */
-import type { Command } from "../cli/env.js";
+import type { Command } from "../cmdline/env.js";
 import { PosternError, UsageError } from "../errors.js";
 import { type Cell, formatMatrix, labCheck } from "./check.js";
 import { labDown } from "./down.js";

@@ -12,13 +12,13 @@ import {
   type ControlHandler,
   requestControl,
   startControlServer,
-} from "../../src/agent/control.js";
+} from "../../src/control/socket.js";
 import {
   CONTROL_VERSION,
   ControlError,
   decodeReply,
   decodeRequest,
-} from "../../src/agent/control-protocol.js";
+} from "../../src/control/protocol.js";
 import { PosternError } from "../../src/errors.js";
 import { tempHome } from "../helpers/cli.js";
 

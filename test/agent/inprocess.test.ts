@@ -16,7 +16,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Agent, createAgent } from "../../src/agent/core.js";
 import { createHostPolicySource } from "../../src/agent/host-policy.js";
-import type { CliEnv } from "../../src/cli/env.js";
+import type { CliEnv } from "../../src/cmdline/env.js";
 import { dhGenerateFast, randomBytes } from "../../src/crypto/primitives.js";
 import { addComputer } from "../../src/dc/computers.js";
 import { type RunningDc, startDc } from "../../src/dc/daemon.js";

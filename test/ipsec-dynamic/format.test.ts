@@ -11,9 +11,9 @@ import {
   type QmSaView,
   type StatsView,
 } from "../../src/agent/monitor.js";
-import type { CliEnv } from "../../src/cli/env.js";
+import type { CliEnv } from "../../src/cmdline/env.js";
 import { PosternError } from "../../src/errors.js";
-import type { ControlReplies } from "../../src/agent/control-protocol.js";
+import type { ControlReplies } from "../../src/control/protocol.js";
 import type { MonitorCommand } from "../../src/agent/monitor.js";
 import { type AgentRequest, createIpsecDynamic } from "../../src/netsh/ipsec-dynamic/index.js";
 

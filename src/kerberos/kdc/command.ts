@@ -4,7 +4,7 @@
  * SIGTERM, then prints its counters.
  */
 import { PosternError, UsageError } from "../../errors.js";
-import type { CliEnv, Command } from "../../cli/env.js";
+import type { CliEnv, Command } from "../../cmdline/env.js";
 import { loadKdcDbFile } from "./db-file.js";
 import { createKdcServer } from "./server.js";
 

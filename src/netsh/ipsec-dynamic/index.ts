@@ -9,10 +9,10 @@
  * createIpsecDynamic(deps) takes the request function; `ipsecDynamic` is the real one.
  */
 import type { MonitorCommand } from "../../agent/monitor.js";
-import type { ControlReplies } from "../../agent/control-protocol.js";
+import type { ControlReplies } from "../../control/protocol.js";
 import { agentPaths } from "../../agent/run.js";
-import { requestControl } from "../../agent/control.js";
-import type { CliEnv } from "../../cli/env.js";
+import { requestControl } from "../../control/socket.js";
+import type { CliEnv } from "../../cmdline/env.js";
 import { PosternError, UsageError } from "../../errors.js";
 import { one, parseBool, parseKeyword, parseTagged, type TagSpec } from "../args.js";
 import type { NetshHandler } from "../shell.js";

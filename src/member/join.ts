@@ -17,8 +17,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { requestControl } from "../agent/control.js";
-import type { CliEnv, Command } from "../cli/env.js";
+import { requestControl } from "../control/socket.js";
+import type { CliEnv, Command } from "../cmdline/env.js";
 import { DirectoryError } from "../dc/errors.js";
 import { DEFAULT_API_PORT } from "../dc/paths.js";
 import { UsageError } from "../errors.js";
@@ -26,7 +26,7 @@ import { atomicWriteFile } from "../platform/home.js";
 import { saveDomainAssigned } from "../policy/effective.js";
 import { type FetchedPolicy, applyFetchedPolicy } from "./apply-policy.js";
 import { apiError, apiRequest, parseDcAddress } from "./api-client.js";
-import { expectPositional, parseArgs } from "./argv.js";
+import { expectPositional, parseArgs } from "../cmdline/argv.js";
 import type { ApiResponse } from "./api-client.js";
 import {
   credentialOf,

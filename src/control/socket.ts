@@ -19,7 +19,7 @@ import {
   errorReply,
   MAX_REQUEST_BYTES,
   okReply,
-} from "./control-protocol.js";
+} from "./protocol.js";
 
 /**
  * One answer per command (exhaustive by its type); each may throw ControlError, any other

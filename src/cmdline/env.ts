@@ -14,6 +14,11 @@ export interface CliEnv {
   isRoot: boolean;
   /** Current directory, for relative file names. */
   cwd: string;
+  /**
+   * The command table, for a command that runs others in this process (the lab's
+   * `posternHere`). The CLI's entry fills it in; subsystems never import the table.
+   */
+  commands?: readonly Command[];
 }
 
 export interface Command {

@@ -10,8 +10,6 @@
  */
 import type { DataPathStats } from "../datapath/engine.js";
 import type { IkeSaInfo } from "../ike/engine.js";
-import type { BypassDecision } from "./bypass-peers.js";
-import type { FilterView, MmFilterView, MmSaView, QmSaView, StatsView } from "./monitor.js";
 
 export const CONTROL_VERSION = 1;
 
@@ -30,7 +28,95 @@ export interface StatsReply extends DataPathStats {
   ike?: { drops: Record<string, number>; sas: IkeSaInfo[] };
 }
 
-export type BypassEntry = BypassDecision & { spis: string; since: string };
+/** One bypass decision of the agent (agent/bypass-peers.ts) for a live IKE SA. */
+export interface BypassEntry {
+  address: string;
+  principal: string | null;
+  /** The SID of the bypass list that admitted the peer, or null: not admitted. */
+  authorizedBy: string | null;
+  why: string;
+  spis: string;
+  since: string;
+}
+
+/* The monitoring views (`netsh ipsec dynamic show`), built by agent/monitor.ts. */
+
+export interface MmSaView {
+  spis: string;
+  cookies: { initiator: string; responder: string };
+  local: string;
+  remote: string;
+  remotePort: number;
+  natT: boolean;
+  state: string;
+  initiator: boolean;
+  peer: string;
+  peerId: string | null;
+  auth: string;
+  identity: { method: string; principal: string; userSid?: string; groupSids?: string[] } | null;
+  encryption: string | null;
+  integrity: string | null;
+  prf: string | null;
+  dh: string | null;
+  lifetimeSec: number;
+  ageSec: number | null;
+  childSas: number;
+}
+
+export interface QmSaView {
+  ikeSa: string;
+  peer: string;
+  local: string;
+  remote: string;
+  protocol: string;
+  mode: string;
+  udpEncap: boolean;
+  spiIn: string;
+  spiOut: string;
+  transform: string;
+  localSelectors: string[];
+  remoteSelectors: string[];
+  bytesIn: number;
+  packetsIn: number;
+  bytesOut: number;
+  packetsOut: number;
+  lifetimeSec: number;
+  lifetimeKb: number;
+  ageSec: number;
+}
+
+export interface FilterView {
+  rule: string;
+  filterlist: string;
+  src: string;
+  dst: string;
+  protocol: number;
+  srcPort: number;
+  dstPort: number;
+  mirrored: boolean;
+  direction: string;
+  action: string;
+  filteraction: string;
+  weight: number;
+}
+
+export interface MmFilterView {
+  rule: string;
+  src: string;
+  dst: string;
+  auth: string[];
+  weight: number;
+}
+
+export interface StatsView {
+  time: string;
+  ike: { sas: Record<string, number>; drops: Record<string, number> };
+  datapath: {
+    info: Record<string, number>;
+    drops: Record<string, Record<string, number>>;
+  };
+  acquire: Record<string, number>;
+}
 
 /** What each command answers. */
 export interface ControlReplies {
