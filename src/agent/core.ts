@@ -9,7 +9,7 @@
  *          4. child SAs key the data path (children.ts); ACQUIRE (acquire.ts) starts IKE
  *             for packets with no SA and injects them when the SA is in
  *          5. steering + guard (AgentKernel); a timer refreshes the policy from the domain
- *   control  the typed commands of control-protocol.ts
+ *   control  the typed commands of control/protocol.ts
  *   stop   timers, IKE, steering and guard, the data path (the firewall stays: fail closed)
  * Nothing here opens a device or reads the clock: `postern agent` (ike-run.ts) passes the
  * real parts, test/agent/inprocess.test.ts fakes.
@@ -210,7 +210,7 @@ function snapshotOf(r: Running, nowMs: number): StatsReply {
   };
 }
 
-/** One typed answer per control command (control-protocol.ts). */
+/** One typed answer per control command (control/protocol.ts). */
 function controlOf(
   deps: AgentDeps,
   running: () => Running,

@@ -1,6 +1,6 @@
 /**
  * The agent's life after setup: the control socket (the typed commands of
- * control-protocol.ts), SIGUSR1 -> stats file, the 10-second drop summary, "agent: ready",
+ * control/protocol.ts), SIGUSR1 -> stats file, the 10-second drop summary, "agent: ready",
  * then wait for SIGTERM/SIGINT and clean up.
  */
 import * as fs from "node:fs";

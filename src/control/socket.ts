@@ -1,7 +1,7 @@
 /**
  * The agent's control socket `<home>/agent/agent.sock` (Unix stream, mode 0600): a client
  * writes one request line, the agent answers one reply line and closes. The messages are
- * those of control-protocol.ts, checked on receipt at both ends:
+ * those of control/protocol.ts, checked on receipt at both ends:
  *   server  1. read up to a newline (at most MAX_REQUEST_BYTES)  2. decodeRequest
  *           3. the handler's typed answer, or a typed error reply  4. end
  *   client  1. connect, write encodeRequest(command)  2. read to end  3. decodeReply

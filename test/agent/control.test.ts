@@ -1,5 +1,5 @@
 /**
- * The agent's control protocol (src/agent/control-protocol.ts, control.ts): requests and
+ * The agent's control protocol (src/control/protocol.ts, socket.ts): requests and
  * replies checked on receipt at both ends, over a real Unix socket. A malformed request,
  * an unknown command or another version gets one typed error line; the client turns an
  * error reply into one PosternError line.
