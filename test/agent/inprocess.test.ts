@@ -261,4 +261,28 @@ describe("the article's matrix: a DC and three agent cores in one process", () =
     assert.equal(xp.host.pages.length, before);
     assert.match(m("server1").log.join("\n"), /bypass: 198\.18\.0\.30 not admitted/);
   });
+
+  it("gpupdate's reload and the monitor views answer from the running core", async () => {
+    const server = m("server1").agent;
+    const r = await server.control.reload();
+    assert.deepEqual(r, { reloaded: true, policy: "Secure website (server1)", source: "local" });
+    const mm = await server.control.mmfilter();
+    assert.deepEqual(
+      mm.map((f) => f.auth),
+      mm.map(() => ["kerberos"]),
+    );
+    const stats = await server.control.dstats();
+    assert.ok((stats.ike.sas.established ?? 0) >= 2, JSON.stringify(stats.ike));
+  });
+
+  it("stop removes steering and guard, twice is harmless, and the handle then says it is not running", async () => {
+    const c2 = m("client2");
+    await c2.agent.stop();
+    assert.equal(c2.host.kernel?.rules, null);
+    await assert.rejects(async () => c2.agent.control.stats(), {
+      code: "failed",
+      message: "the agent is not running",
+    });
+    await c2.agent.stop();
+  });
 });
