@@ -48,14 +48,8 @@ export interface MonitorDeps {
   ruleAuth: (ruleName: string) => string[];
 }
 
+/** The control commands the monitor answers (the agent core maps each to its view). */
 export type MonitorCommand = "mmsas" | "qmsas" | "dstats" | "mmfilter" | "qmfilter";
-export const MONITOR_COMMANDS: readonly MonitorCommand[] = [
-  "mmsas",
-  "qmsas",
-  "dstats",
-  "mmfilter",
-  "qmfilter",
-];
 
 /** "192.0.2.1-192.0.2.1 proto 0 ports 0-65535" as "192.0.2.1" / "10.0.0.0-10.0.0.255 tcp/80". */
 export function selectorText(ts: TrafficSelector): string {
@@ -180,24 +174,5 @@ export function createMonitor(d: MonitorDeps) {
     }
     return [...seen.values()];
   }
-  const handlers: Record<MonitorCommand, () => unknown> = {
-    mmsas,
-    qmsas,
-    dstats,
-    mmfilter,
-    qmfilter,
-  };
-  return {
-    mmsas,
-    qmsas,
-    dstats,
-    mmfilter,
-    qmfilter,
-    /** The answer to a control command, or undefined when it is not a monitoring command. */
-    answer(cmd: string): unknown {
-      return (MONITOR_COMMANDS as readonly string[]).includes(cmd)
-        ? handlers[cmd as MonitorCommand]()
-        : undefined;
-    },
-  };
+  return { mmsas, qmsas, dstats, mmfilter, qmfilter };
 }
