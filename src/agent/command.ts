@@ -57,13 +57,11 @@ export const agentCommand: Command = {
     if (argv[0] === "delete-sas") {
       if (argv.length > 1)
         throw new UsageError(`agent delete-sas takes no arguments, got "${argv[1]}"`);
-      const r = (await requestControl(agentPaths(env.home).sock, "delete-sas")) as {
-        deletedIkeSas?: string[];
-      };
+      const r = await requestControl(agentPaths(env.home).sock, "delete-sas");
       env.out(
         env.json
           ? JSON.stringify(r)
-          : `${r.deletedIkeSas?.length ?? 0} IKE SAs deleted; the next packet negotiates again`,
+          : `${r.deletedIkeSas.length} IKE SAs deleted; the next packet negotiates again`,
       );
       return 0;
     }

@@ -295,8 +295,7 @@ async function machineKlist(m: { purge: boolean; rest: string[] }, env: CliEnv):
     fs.rmSync(file, { force: true });
     let deleted: string[] = [];
     if (fs.existsSync(sock)) {
-      const r = (await requestControl(sock, "purge")) as { deletedIkeSas?: string[] };
-      deleted = r.deletedIkeSas ?? [];
+      deleted = (await requestControl(sock, "purge")).deletedIkeSas;
     }
     if (env.json) env.out(JSON.stringify({ purged: had, deletedIkeSas: deleted }));
     else {

@@ -1,16 +1,44 @@
 /**
  * The agent's control socket `<home>/agent/agent.sock` (Unix stream, mode 0600): a client
- * writes one command line, the agent answers one JSON document and closes. Commands:
- *   stats   the data path's counters (drops by reason, packets, per-SA bytes/packets)
- * and `requestStats` is the client side used by `postern agent stats`.
+ * writes one request line, the agent answers one reply line and closes. The messages are
+ * those of control/protocol.ts, checked on receipt at both ends:
+ *   server  1. read up to a newline (at most MAX_REQUEST_BYTES)  2. decodeRequest
+ *           3. the handler's typed answer, or a typed error reply  4. end
+ *   client  1. connect, write encodeRequest(command)  2. read to end  3. decodeReply
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
 import { PosternError } from "../errors.js";
+import {
+  ControlError,
+  type ControlCommand,
+  type ControlReplies,
+  decodeReply,
+  decodeRequest,
+  encodeRequest,
+  errorReply,
+  MAX_REQUEST_BYTES,
+  okReply,
+} from "./protocol.js";
 
-export type ControlHandler = (command: string) => unknown | Promise<unknown>;
+/**
+ * One answer per command (exhaustive by its type); each may throw ControlError, any other
+ * error is answered with code "failed".
+ */
+export type ControlHandler = {
+  [C in ControlCommand]: () => ControlReplies[C] | Promise<ControlReplies[C]>;
+};
 
-const MAX_COMMAND_BYTES = 1024;
+/** The reply line to one received request line (exported for tests). */
+export async function answerRequest(line: string, handle: ControlHandler): Promise<string> {
+  try {
+    const req = decodeRequest(line);
+    return okReply(await handle[req.command]());
+  } catch (e) {
+    const code = e instanceof ControlError ? e.code : "failed";
+    return errorReply({ code, message: (e as Error).message });
+  }
+}
 
 export async function startControlServer(
   sockPath: string,
@@ -25,16 +53,9 @@ export async function startControlServer(
       if (answered) return;
       buf += chunk;
       const nl = buf.indexOf("\n");
-      if (nl < 0 && buf.length < MAX_COMMAND_BYTES) return;
+      if (nl < 0 && buf.length < MAX_REQUEST_BYTES) return;
       answered = true;
-      const command = (nl < 0 ? buf : buf.slice(0, nl)).trim();
-      let reply: unknown;
-      try {
-        reply = await handle(command);
-      } catch (e) {
-        reply = { error: (e as Error).message };
-      }
-      conn.end(`${JSON.stringify(reply)}\n`);
+      conn.end(await answerRequest((nl < 0 ? buf : buf.slice(0, nl)).trim(), handle));
     });
     conn.on("error", () => conn.destroy());
   });
@@ -46,12 +67,16 @@ export async function startControlServer(
   return server;
 }
 
-export async function requestControl(
+/**
+ * Asks the agent at `sockPath` one command. Throws PosternError "agent-control" with one
+ * line when the agent cannot be reached, does not answer in time, or answers an error.
+ */
+export async function requestControl<C extends ControlCommand>(
   sockPath: string,
-  command: string,
+  command: C,
   timeoutMs = 5000,
-): Promise<unknown> {
-  return new Promise((resolve, reject) => {
+): Promise<ControlReplies[C]> {
+  const text = await new Promise<string>((resolve, reject) => {
     const conn = net.createConnection(sockPath);
     let data = "";
     const timer = setTimeout(() => {
@@ -61,17 +86,13 @@ export async function requestControl(
       );
     }, timeoutMs);
     conn.setEncoding("utf8");
-    conn.on("connect", () => conn.write(`${command}\n`));
+    conn.on("connect", () => conn.write(encodeRequest(command)));
     conn.on("data", (c: string) => {
       data += c;
     });
     conn.on("end", () => {
       clearTimeout(timer);
-      try {
-        resolve(JSON.parse(data));
-      } catch {
-        reject(new PosternError("agent-control", `unreadable answer from ${sockPath}`));
-      }
+      resolve(data);
     });
     conn.on("error", (e) => {
       clearTimeout(timer);
@@ -83,4 +104,9 @@ export async function requestControl(
       );
     });
   });
+  try {
+    return decodeReply(command, text);
+  } catch (e) {
+    throw new PosternError("agent-control", `the agent answered: ${(e as Error).message}`);
+  }
 }

@@ -240,13 +240,8 @@ async function tellAgent(env: CliEnv): Promise<void> {
   const sock = path.join(env.home, "agent", "agent.sock");
   if (!fs.existsSync(sock)) return;
   try {
-    const r = (await requestControl(sock, "reload", 15_000)) as {
-      reloaded?: boolean;
-      policy?: string | null;
-      error?: string;
-    };
-    if (r.error) env.err(`note: the agent did not reload: ${r.error}`);
-    else if (!env.json)
+    const r = await requestControl(sock, "reload", 15_000);
+    if (!env.json)
       env.out(
         r.reloaded
           ? `agent: now running policy "${r.policy}"`

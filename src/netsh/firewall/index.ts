@@ -103,15 +103,8 @@ async function liveBypass(env: CliEnv): Promise<LiveBypassPeer[] | null> {
   const sock = path.join(env.home, "agent", "agent.sock");
   if (!fs.existsSync(sock)) return peers;
   try {
-    const r = (await requestControl(sock, "bypass", 2000)) as {
-      peers?: {
-        address: string;
-        principal: string | null;
-        authorizedBy: string | null;
-        why: string;
-      }[];
-    };
-    const admitted = (r.peers ?? []).filter((p) => p.authorizedBy !== null);
+    const r = await requestControl(sock, "bypass", 2000);
+    const admitted = r.peers.filter((p) => p.authorizedBy !== null);
     if (peers === null) return admitted.map((p) => ({ ...p, expiresSec: null }));
     return peers.map((p) => {
       const d = admitted.find((a) => a.address === p.address);
