@@ -11,15 +11,17 @@
  * (bounded by `retransmitTries`), and an SA whose peer stays silent is closed. Drops are
  * counted per reason and never throw.
  */
-import { hash } from "../crypto/primitives.js";
 import { ExchangeType, exchangeName, NotifyType, TransformType } from "./constants.js";
 import type { PeerIdentity } from "./auth.js";
 import type { EngineContext, Reply, ResponseHandler } from "./context.js";
+import { createCookieJar } from "./cookie.js";
 import { openMessage, type SkKeys, sealMessage } from "./crypto.js";
+import { createIkeDrops, type IkeDropReason } from "./drops.js";
 import { IkeError } from "./errors.js";
 import { handleCreateChildRequest, rekeyChild } from "./exchanges/create-child-sa.js";
 import { handleAuthRequest } from "./exchanges/ike-auth.js";
 import { handleInitRequest, startInitiator } from "./exchanges/ike-sa-init.js";
+import { createHalfOpenTable } from "./half-open.js";
 import {
   checkLiveness,
   deleteChild,
@@ -76,8 +78,10 @@ export interface IkeEngine {
   rekeyChild(spiIn: number): boolean;
   deleteChild(spiIn: number): boolean;
   sas(): IkeSaInfo[];
-  /** Drop counters by reason. */
-  stats(): Record<string, number>;
+  /** Drop counters, every reason (./drops.ts), zeros included. */
+  stats(): Record<IkeDropReason, number>;
+  /** Half-open IKE SAs this host answers for (IKE_SA_INIT replied, IKE_AUTH not yet). */
+  halfOpen(): number;
   /** Cancels every timer; sends nothing more. */
   close(): void;
 }
@@ -88,8 +92,12 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
   const childSpis = new Set<number>();
   /** Lifetime timers of child SAs by inbound SPI (they follow a child across IKE SA rekeys). */
   const childTimers = new Map<number, (() => void)[]>();
-  const drops = new Map<string, number>();
-  const cookieSecret = deps.random(32);
+  const drops = createIkeDrops(deps.clock, deps.log);
+  const halfOpen = createHalfOpenTable(() => ({
+    cookieThreshold: opt.cookieThreshold,
+    sourceThreshold: opt.halfOpenPerSource,
+    halfOpenLimit: opt.halfOpenLimit,
+  }));
   let closed = false;
 
   const ourSpi = (sa: IkeSa): Buffer => (sa.initiator ? sa.spiI : sa.spiR);
@@ -250,10 +258,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     deps,
     opt,
     log: (sa, line) => deps.log(sa ? `IKE SA ${spiText(sa)} ${sa.remote.address}: ${line}` : line),
-    drop(reason, detail) {
-      drops.set(reason, (drops.get(reason) ?? 0) + 1);
-      deps.log(`drop ${reason}: ${detail}`);
-    },
+    drop: drops.drop,
     request(sa, exchangeType, build, onResponse: ResponseHandler) {
       sa.queue.push({ exchangeType, payloads: build, onResponse });
       pump(sa);
@@ -285,9 +290,11 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       if (why) ctx.log(sa, why);
       transition(sa, "closed", deps.log);
       removeSa(sa);
+      halfOpen.remove(sa);
       deps.onIkeSaState?.(sa.peer.name, spiText(sa), "closed", peerOf(sa));
     },
     established(sa) {
+      halfOpen.remove(sa);
       const done = deps.onIkeSaState?.(sa.peer.name, spiText(sa), "established", peerOf(sa));
       scheduleLiveness(sa);
       const life = sa.peer.ikeLifetimeSec ?? 0;
@@ -329,20 +336,8 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       }
       throw new IkeError("config", "cannot allocate a child SA SPI");
     },
-    cookieFor: (ni, remote, spiI) =>
-      Buffer.concat([
-        Buffer.from([0, 0, 0, 1]),
-        hash("sha256", Buffer.concat([ni, Buffer.from(remote.address), spiI, cookieSecret])),
-      ]),
-    halfOpenCount: () => new Set([...sas.values()].filter((s) => s.state === "init-replied")).size,
-    findHalfOpen: (spiI, remote) =>
-      [...sas.values()].find(
-        (s) =>
-          !s.initiator &&
-          s.spiI.equals(spiI) &&
-          s.remote.address === remote.address &&
-          s.state === "init-replied",
-      ),
+    cookies: createCookieJar(deps.random, deps.clock),
+    halfOpen,
     findPeer: (remote, local) =>
       deps.peers.find(
         (p) =>
@@ -355,7 +350,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     const p = sa.pending;
     if (!p || p.messageId !== msg.header.messageId || p.exchangeType !== msg.header.exchangeType) {
       return ctx.drop(
-        "unexpected-response",
+        "unexpected_response",
         `${exchangeName(msg.header.exchangeType)} response ${msg.header.messageId} from ${d.remote.address} matches no request`,
       );
     }
@@ -416,7 +411,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     }
     if (id !== sa.peerNextId)
       return ctx.drop(
-        "message-id",
+        "message_id",
         `request ${id} from ${d.remote.address}, expected ${sa.peerNextId}`,
       );
     const payloads = open(sa, d, msg);
@@ -462,7 +457,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     const sa = sas.get((h.initiator ? h.spiR : h.spiI).toString("hex"));
     if (!sa || sa.state === "closed")
       return ctx.drop(
-        "unknown-spi",
+        "unknown_spi",
         `${exchangeName(h.exchangeType)} from ${d.remote.address} for unknown SPI ${h.spiI.toString("hex")}_${h.spiR.toString("hex")}`,
       );
     if (h.initiator === sa.initiator)
@@ -517,7 +512,8 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       return sa ? deleteChild(ctx, sa, spiIn) : false;
     },
     sas: () => [...new Set(sas.values())].map(info),
-    stats: () => Object.fromEntries(drops),
+    stats: drops.snapshot,
+    halfOpen: halfOpen.count,
     close() {
       closed = true;
       for (const sa of new Set(sas.values())) {
