@@ -146,7 +146,7 @@ describe("IKE under an IKE_SA_INIT flood from spoofed addresses (RFC 7296 §2.6)
     const stats = b.engine.stats();
     assert.equal(stats.cookie_required, FLOOD - COOKIE_THRESHOLD + 1, JSON.stringify(stats));
     const toSaMs = establishedAt - startedAt;
-    assert.ok(toSaMs < 5_000, `time to SA under flood ${toSaMs} ms`);
+    assert.ok(toSaMs < 10_000, `time to SA under flood ${toSaMs} ms`);
     const figures = {
       flood: FLOOD,
       floodPerSec: Math.round(FLOOD / (floodMs / 1000)),
