@@ -11,8 +11,7 @@
  * (bounded by `retransmitTries`), and an SA whose peer stays silent is closed. Drops are
  * counted per reason and never throw.
  */
-import { ExchangeType, exchangeName, NotifyType, TransformType } from "./constants.js";
-import type { PeerIdentity } from "./auth.js";
+import { ExchangeType, exchangeName, NotifyType } from "./constants.js";
 import type { EngineContext, Reply, ResponseHandler } from "./context.js";
 import { createCookieJar } from "./cookie.js";
 import { openMessage, type SkKeys, sealMessage } from "./crypto.js";
@@ -21,7 +20,6 @@ import { IkeError } from "./errors.js";
 import { handleCreateChildRequest, rekeyChild } from "./exchanges/create-child-sa.js";
 import { handleAuthRequest } from "./exchanges/ike-auth.js";
 import { handleInitRequest, startInitiator } from "./exchanges/ike-sa-init.js";
-import { createHalfOpenTable } from "./half-open.js";
 import {
   checkLiveness,
   deleteChild,
@@ -29,6 +27,7 @@ import {
   handleInformational,
 } from "./exchanges/informational.js";
 import { rekeyIkeSa } from "./exchanges/rekey-ike.js";
+import { createHalfOpenTable } from "./half-open.js";
 import {
   decodeChain,
   decodeMessage,
@@ -38,34 +37,11 @@ import {
   type Payload,
 } from "./message.js";
 import { notify } from "./payloads/notify.js";
+import { type IkeSaInfo, saInfo } from "./sa-info.js";
 import { spiText, transition } from "./state.js";
-import { transformName } from "./transforms.js";
-import {
-  DEFAULT_IKE_OPTIONS,
-  type Datagram,
-  type Endpoint,
-  type IkeDeps,
-  type IkeSa,
-} from "./types.js";
+import { DEFAULT_IKE_OPTIONS, type Datagram, type IkeDeps, type IkeSa } from "./types.js";
 
-export interface IkeSaInfo {
-  spis: string;
-  peer: string;
-  state: IkeSa["state"];
-  initiator: boolean;
-  remote: Endpoint;
-  natT: boolean;
-  children: number[];
-  /** The peer's IKE ID and what its auth method verified (Kerberos: PAC SIDs). */
-  peerId: string | null;
-  identity: PeerIdentity | null;
-  /** Negotiated algorithms as strongSwan names them (null before IKE_SA_INIT completes). */
-  suite: { encr: string; integ: string; prf: string; dh: string } | null;
-  /** Our configured auth method ("psk", "kerberos", "rootca"); identity.method says what the peer used. */
-  auth: string;
-  /** IKE SA lifetime in seconds (0 = none). */
-  lifetimeSec: number;
-}
+export type { IkeSaInfo };
 
 export interface IkeEngine {
   /** Handles one received datagram; never throws. */
@@ -101,20 +77,6 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
   let closed = false;
 
   const ourSpi = (sa: IkeSa): Buffer => (sa.initiator ? sa.spiI : sa.spiR);
-  const info = (sa: IkeSa): IkeSaInfo => ({
-    spis: spiText(sa),
-    peer: sa.peer.name,
-    state: sa.state,
-    initiator: sa.initiator,
-    remote: { ...sa.remote },
-    natT: sa.natT,
-    children: [...sa.children.keys()],
-    peerId: sa.peerId,
-    identity: sa.identity ?? null,
-    suite: suiteNames(sa),
-    auth: sa.peer.auth.name,
-    lifetimeSec: sa.peer.ikeLifetimeSec ?? 0,
-  });
 
   const peerOf = (sa: IkeSa) => ({
     id: sa.peerId,
@@ -491,7 +453,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     initiate(peerName) {
       const peer = deps.peers.find((p) => p.name === peerName);
       if (!peer) throw new IkeError("config", `no peer named "${peerName}"`);
-      return info(startInitiator(ctx, peer));
+      return saInfo(startInitiator(ctx, peer));
     },
     deleteIkeSa(spis) {
       const sa = [...sas.values()].find((s) => spiText(s) === spis);
@@ -511,7 +473,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       const sa = findByChild(spiIn);
       return sa ? deleteChild(ctx, sa, spiIn) : false;
     },
-    sas: () => [...new Set(sas.values())].map(info),
+    sas: () => [...new Set(sas.values())].map(saInfo),
     stats: drops.snapshot,
     halfOpen: halfOpen.count,
     close() {
@@ -523,18 +485,5 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       for (const timers of childTimers.values()) for (const c of timers) c();
       childTimers.clear();
     },
-  };
-}
-
-function suiteNames(sa: IkeSa): IkeSaInfo["suite"] {
-  const s = sa.suite;
-  if (s === null) return null;
-  const keyed = s.encr.id === 12 || s.encr.id === 13 || s.encr.id === 20;
-  const keyLength = keyed ? s.encr.keyBytes * 8 : undefined;
-  return {
-    encr: transformName({ type: TransformType.ENCR, id: s.encr.id, keyLength }),
-    integ: s.integ ? transformName({ type: TransformType.INTEG, id: s.integ.id }) : "NONE",
-    prf: s.prf ? transformName({ type: TransformType.PRF, id: s.prf.id }) : "NONE",
-    dh: transformName({ type: TransformType.DH, id: s.dh ?? 0 }),
   };
 }

@@ -224,6 +224,39 @@ function replyPlain(ctx: EngineContext, d: Datagram, spiI: Buffer, payloads: Pay
   ctx.sendRaw({ data, local: d.local, remote: d.remote });
 }
 
+/**
+ * §2.6 under load: answers with a COOKIE or drops (false), or lets the request create an SA
+ * and says which half-open SA of the same address it replaces (or null).
+ */
+function admit(ctx: EngineContext, d: Datagram, msg: IkeMessage, ni: Buffer): IkeSa | null | false {
+  const { spiI } = msg.header;
+  const first = msg.payloads[0];
+  // The COOKIE, when there is one, is the first payload.
+  const got = first?.type === "N" && first.notifyType === NotifyType.COOKIE ? first.data : null;
+  const admission = ctx.halfOpen.admit(
+    d.remote.address,
+    () => got !== null && ctx.cookies.check(got, ni, d.remote.address, spiI),
+  );
+  switch (admission.kind) {
+    case "cookie":
+      ctx.drop(
+        "cookie_required",
+        `IKE_SA_INIT from ${d.remote.address}: ${admission.why}, answering with a COOKIE`,
+      );
+      replyPlain(ctx, d, spiI, [
+        notify(NotifyType.COOKIE, ctx.cookies.make(ni, d.remote.address, spiI)),
+      ]);
+      return false;
+    case "full":
+      ctx.drop("half_open_limit", `IKE_SA_INIT from ${d.remote.address}: ${admission.why}`);
+      return false;
+    case "admit":
+      return admission.evict;
+    default:
+      return assertNever(admission, "admission");
+  }
+}
+
 /** Responder: an IKE_SA_INIT request with a zero responder SPI. */
 export function handleInitRequest(ctx: EngineContext, d: Datagram, msg: IkeMessage): void {
   const { header } = msg;
@@ -249,30 +282,8 @@ export function handleInitRequest(ctx: EngineContext, d: Datagram, msg: IkeMessa
     replyPlain(ctx, d, header.spiI, [notify(NotifyType.INVALID_SYNTAX)]);
     return;
   }
-  // §2.6: the COOKIE, when there is one, is the first payload.
-  const got = p[0]?.type === "N" && p[0].notifyType === NotifyType.COOKIE ? p[0].data : null;
-  const admission = ctx.halfOpen.admit(
-    d.remote.address,
-    () => got !== null && ctx.cookies.check(got, ni.data, d.remote.address, header.spiI),
-  );
-  switch (admission.kind) {
-    case "cookie":
-      ctx.drop(
-        "cookie_required",
-        `IKE_SA_INIT from ${d.remote.address}: ${admission.why}, answering with a COOKIE`,
-      );
-      replyPlain(ctx, d, header.spiI, [
-        notify(NotifyType.COOKIE, ctx.cookies.make(ni.data, d.remote.address, header.spiI)),
-      ]);
-      return;
-    case "full":
-      ctx.drop("half_open_limit", `IKE_SA_INIT from ${d.remote.address}: ${admission.why}`);
-      return;
-    case "admit":
-      break;
-    default:
-      assertNever(admission, "admission");
-  }
+  const evict = admit(ctx, d, msg, ni.data);
+  if (evict === false) return;
   let ours: ReturnType<typeof ikeProposals>;
   try {
     ours = ikeProposals(peer.mm);
@@ -301,7 +312,6 @@ export function handleInitRequest(ctx: EngineContext, d: Datagram, msg: IkeMessa
     return;
   }
   const sa = respondInit(ctx, d, msg, peer, chosen, suite, ke.data, ni.data);
-  const evict = admission.evict;
   if (sa && evict) {
     ctx.closeSa(evict, `replaced by a newer half-open IKE SA from ${d.remote.address}`);
   }
