@@ -1,6 +1,7 @@
 /**
  * The real-socket half of the IKE flood test, run inside a network namespace of its own
- * (flood-udp.test.ts makes it), where everything is on the namespace's loopback:
+ * (flood-udp.test.ts makes it), where everything is on the namespace's loopback. Without
+ * one of these arguments it does nothing (the test runner loads every file under test/):
  *
  *   node flood-udp-peer.js run      a Kerberos responder on 127.0.0.1:500/4500 and initiators
  *                                   on 127.0.0.2 (quiet baseline) and 127.0.0.3 (under flood);
@@ -30,10 +31,13 @@ const FLOOD_MAX_MS = 20_000;
 const COOKIE_THRESHOLD = 64;
 /** Whatever happens, each process of this script is gone after this long. */
 const HARD_STOP_MS = 60_000;
-setTimeout(() => {
-  process.stderr.write(`${process.argv[2]}: hard stop after ${HARD_STOP_MS} ms\n`);
-  process.exit(3);
-}, HARD_STOP_MS).unref();
+
+function hardStop(): void {
+  setTimeout(() => {
+    process.stderr.write(`${process.argv[2]}: hard stop after ${HARD_STOP_MS} ms\n`);
+    process.exit(3);
+  }, HARD_STOP_MS).unref();
+}
 
 async function flood(count: number, sources: number): Promise<void> {
   const socks = await Promise.all(
@@ -211,5 +215,12 @@ async function run(): Promise<void> {
   );
 }
 
-if (process.argv[2] === "flood") await flood(Number(process.argv[3]), Number(process.argv[4]));
-else await run();
+// Only when asked: `node --test dist/test/` also loads this file, with no arguments.
+const mode = process.argv[2];
+if (mode === "flood") {
+  hardStop();
+  await flood(Number(process.argv[3]), Number(process.argv[4]));
+} else if (mode === "run") {
+  hardStop();
+  await run();
+}
