@@ -51,7 +51,7 @@ describe("IKE under an IKE_SA_INIT flood over UDP (namespace, loopback)", needsR
       // The flood overruns the responder's socket buffer: the initiator's datagrams are lost
       // with the flood's and retransmitted (1 s, 2 s, ... RFC 7296 §2.1), so the bound is the
       // retransmission schedule, not the quiet figure.
-      assert.ok(f.floodMs > 0 && f.floodMs < 15_000, `time to SA under flood: ${f.floodMs} ms`);
+      assert.ok(f.floodMs > 0 && f.floodMs < 30_000, `time to SA under flood: ${f.floodMs} ms`);
       assert.ok(f.cookiesDuring > 0, "the flood ran while the SA was set up");
       assert.ok(f.maxHalfOpen <= 65, `half-open SAs peaked at ${f.maxHalfOpen}`);
       assert.ok(f.cookieRequired >= 1000, `${f.cookieRequired} cookies asked`);
