@@ -7,7 +7,8 @@
  *     spoofed addresses stops creating state (and costs no DH) once the threshold is met;
  *   - an address never holds more than `sourceThreshold` half-open SAs: a request from an
  *     address at its limit that returned a valid COOKIE replaces that address's oldest one
- *     (the cookie proves the address; what it held before was its own or spoofed);
+ *     whose IKE_AUTH has not arrived (the cookie proves the address; what it held before was
+ *     its own or spoofed); when all of them are in IKE_AUTH, the request is refused;
  *   - at `halfOpenLimit` in all, new ones are refused even with a COOKIE.
  *
  * Every operation is O(1) but the per-address list, which is at most `sourceThreshold` long.
@@ -77,8 +78,15 @@ export function createHalfOpenTable(limits: () => HalfOpenLimits): HalfOpenTable
           return { kind: "cookie", why };
         }
       }
-      if (fromSource.length >= l.sourceThreshold)
-        return { kind: "admit", evict: fromSource[0] ?? null };
+      if (fromSource.length >= l.sourceThreshold) {
+        const idle = fromSource.find((sa) => sa.peerNextId <= 1);
+        if (l.sourceThreshold > 0 && !idle)
+          return {
+            kind: "full",
+            why: `${fromSource.length} half-open IKE SAs from ${address}, all in IKE_AUTH`,
+          };
+        return { kind: "admit", evict: idle ?? null };
+      }
       if (total >= l.halfOpenLimit)
         return { kind: "full", why: `${total} half-open IKE SAs, the limit` };
       return { kind: "admit", evict: null };

@@ -7,12 +7,13 @@ import { describe, it } from "node:test";
 import { randomBytes } from "../../src/crypto/primitives.js";
 import { ExchangeType } from "../../src/ike/constants.js";
 import { createCookieJar } from "../../src/ike/cookie.js";
+import { createHalfOpenTable } from "../../src/ike/half-open.js";
 import { createIkeDrops, IKE_DROP_REASONS, LOG_BURST, LOG_WINDOW_MS } from "../../src/ike/drops.js";
 import { encodeMessage } from "../../src/ike/message.js";
 import { selectorFromCidr } from "../../src/ike/selectors.js";
 import { transitionChild } from "../../src/ike/state.js";
 import { createFakeNetwork } from "../../src/ike/transport.js";
-import type { Datagram, IkeOptions } from "../../src/ike/types.js";
+import type { Datagram, IkeOptions, IkeSa } from "../../src/ike/types.js";
 import { cookieOf, initRequest, initTemplate, spoofed } from "./flood.js";
 import { A, B, manualClock, pair, peer, settle, side } from "./helpers.js";
 
@@ -168,6 +169,40 @@ describe("half-open IKE SAs: limits per source and in all", () => {
       b.logs.filter((l) => l.includes(`replaced by a newer half-open IKE SA from ${X}`)).length,
       35,
     );
+  });
+
+  it("the table replaces an address's oldest half-open SA not yet in IKE_AUTH; with all in IKE_AUTH it refuses", () => {
+    const t = createHalfOpenTable(() => ({
+      cookieThreshold: 100,
+      sourceThreshold: 2,
+      halfOpenLimit: 100,
+    }));
+    const sa = (n: number, peerNextId: number) =>
+      ({ spiI: Buffer.alloc(8, n), remote: at("10.9.9.9"), peerNextId }) as unknown as IkeSa;
+    const [s1, s2] = [sa(1, 2), sa(2, 1)];
+    t.add(s1);
+    t.add(s2);
+    assert.equal(t.find(Buffer.alloc(8, 2), "10.9.9.9"), s2);
+    assert.deepEqual(
+      t.admit("10.9.9.9", () => false),
+      {
+        kind: "cookie",
+        why: "2 half-open IKE SAs from 10.9.9.9",
+      },
+    );
+    assert.deepEqual(
+      t.admit("10.9.9.9", () => true),
+      { kind: "admit", evict: s2 },
+    );
+    t.remove(s2);
+    t.add(sa(3, 2));
+    assert.equal(t.admit("10.9.9.9", () => true).kind, "full");
+    assert.deepEqual(
+      t.admit("10.9.9.8", () => false),
+      { kind: "admit", evict: null },
+    );
+    t.remove(s1);
+    assert.equal(t.count(), 1);
   });
 
   it("at halfOpenLimit new SAs are refused (half_open_limit); they time out and the table empties", async () => {
