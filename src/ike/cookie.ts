@@ -3,14 +3,15 @@
  *
  *   Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>)
  *
+ * with HMAC-SHA-256 keyed by the secret as the hash (4 + 32 bytes).
+ *
  * The responder keeps no state for a request it answers with N(COOKIE); an initiator that
  * returns the cookie proves it receives at its source address, which a spoofed flood
  * cannot. The secret is replaced every `rotateMs` (lazily, on use); cookies made with the
  * previous secret are still accepted, so an initiator that got one just before a rotation
  * is not turned away.
  */
-import { timingSafeEqual } from "node:crypto";
-import { hash } from "../crypto/primitives.js";
+import { equalConstantTime, hmac } from "../crypto/primitives.js";
 import type { Clock } from "./types.js";
 
 export const COOKIE_ROTATE_MS = 300_000;
@@ -45,10 +46,7 @@ export function createCookieJar(
   function cookieWith(s: Secret, ni: Buffer, address: string, spiI: Buffer): Buffer {
     const v = Buffer.alloc(4);
     v.writeUInt32BE(s.version);
-    return Buffer.concat([
-      v,
-      hash("sha256", Buffer.concat([ni, Buffer.from(address), spiI, s.key])),
-    ]);
+    return Buffer.concat([v, hmac("sha256", s.key, [ni, Buffer.from(address), spiI])]);
   }
 
   return {
@@ -62,7 +60,7 @@ export function createCookieJar(
       const version = cookie.readUInt32BE(0);
       const s =
         version === current.version ? current : version === previous?.version ? previous : null;
-      return s !== null && timingSafeEqual(cookie, cookieWith(s, ni, address, spiI));
+      return s !== null && equalConstantTime(cookie, cookieWith(s, ni, address, spiI));
     },
   };
 }
