@@ -152,13 +152,20 @@ export const OPS: Readonly<Record<string, Op>> = {
   },
 };
 
+/** The operations by name, in a Map: `__proto__` or `constructor` is no operation. */
+const OP_TABLE: ReadonlyMap<string, Op> = new Map(Object.entries(OPS));
+
+export function isOp(op: string): boolean {
+  return OP_TABLE.has(op);
+}
+
 export async function runOp(
   dir: Directory,
   actor: string,
   op: string,
   params: Params,
 ): Promise<unknown> {
-  const fn = OPS[op];
+  const fn = OP_TABLE.get(op);
   if (!fn) throw new DirectoryError("dc.not-found", `unknown operation '${op}'`);
   return await fn(dir, actor, params);
 }
