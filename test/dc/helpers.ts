@@ -203,3 +203,10 @@ export async function adminNegotiate(
   });
   return `Negotiate ${Buffer.from(wrapGssToken(TOK_ID.apReq, ap.bytes)).toString("base64")}`;
 }
+
+/** The port of the KDC a DC process started (its log line `kdc: realm R on 127.0.0.1:PORT`). */
+export function kdcPortOf(dc: DcProcess): number {
+  const m = /kdc: realm \S+ on 127\.0\.0\.1:(\d+)/.exec(dc.stderr());
+  if (!m) throw new Error(`no KDC line in the DC's log: ${dc.stderr()}`);
+  return Number(m[1]);
+}

@@ -18,7 +18,10 @@ import { isOp, type Params, runOp } from "../ops.js";
 
 /** Operations the network API never serves. */
 const LOCAL_ONLY: ReadonlyMap<string, string> = new Map([
-  ["dump", "'dump' is served only on the DC's local admin socket (postern dc dump as root)"],
+  [
+    "dump",
+    "'dump' (every key of the domain) is served only on the DC's local admin socket, to root",
+  ],
 ]);
 
 export class AdminRefusal extends Error {
