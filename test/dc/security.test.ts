@@ -130,8 +130,8 @@ describe("the DC's API under attack (issue 14): replay, dump, backup paths, prot
     assert.equal(r.status, 403, JSON.stringify(r.body));
     assert.match(String(r.body.error), /backups go under/);
     assert.equal(fs.existsSync(outside), false);
-    const escape = path.join(dcHome.dir, "..", `psec-escape-${process.pid}.db`);
-    assert.equal((await admin("backup", { file: escape })).status, 403);
+    const dotdot = path.join(dcHome.dir, "..", `psec-escape-${process.pid}.db`);
+    assert.equal((await admin("backup", { file: dotdot })).status, 403);
     const inside = path.join(dcHome.dir, "net-backup.db");
     const ok = await admin("backup", { file: inside });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
