@@ -2,7 +2,8 @@
  * Per-source limits of the API: a token bucket per client address for failed
  * authentications and one for join attempts. A source whose bucket is empty is answered 429
  * (with Retry-After) before any work is done for it. Memory is bounded: at `maxSources`
- * the full (idle) buckets are swept, then the oldest dropped. Clock injected, no timers.
+ * the source that spent least recently is forgotten (the Map keeps spending order), in
+ * O(1). Clock injected, no timers.
  */
 export interface RateLimitOptions {
   /** Events a source may spend at once. */
@@ -37,10 +38,7 @@ export function createRateLimiter(opts: RateLimitOptions, now: () => number): Ra
     spend(source) {
       const tokens = level(source) - 1;
       buckets.delete(source);
-      if (buckets.size >= max) {
-        for (const [k] of buckets) if (level(k) >= opts.burst) buckets.delete(k);
-        while (buckets.size >= max) buckets.delete(buckets.keys().next().value as string);
-      }
+      while (buckets.size >= max) buckets.delete(buckets.keys().next().value as string);
       buckets.set(source, { tokens: Math.max(tokens, 0), at: now() });
     },
     get sources() {
