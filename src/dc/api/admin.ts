@@ -4,8 +4,8 @@
  *   1. the operation must exist (a Map lookup in ops.ts: `__proto__`, `constructor` are 404);
  *   2. `dump` (every key, krbtgt's included) is refused: only the root-only admin socket
  *      serves it;
- *   3. `backup` writes only under the DC's home or the configured backup directory, and the
- *      file is left 0600;
+ *   3. `backup` writes a new file (not an existing one, not through a link) only under the
+ *      DC's home or the configured backup directory, and the file is left 0600;
  *   4. every call, served or refused, is one audit row `api.admin <op>` naming the caller
  *      and the outcome (the changes an operation makes have their own rows as well).
  */
@@ -54,6 +54,14 @@ function realOrSelf(p: string): string {
   }
 }
 
+function isLink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 /** The backup file as an absolute path in an allowed directory, else a refusal. */
 export function allowedBackupFile(policy: AdminPolicy, file: unknown): string {
   if (typeof file !== "string" || file === "")
@@ -61,6 +69,8 @@ export function allowedBackupFile(policy: AdminPolicy, file: unknown): string {
   if (!path.isAbsolute(file))
     throw new AdminRefusal(400, `backup file must be an absolute path, not ${file}`, "dc.backup");
   const resolved = path.join(realOrSelf(path.dirname(file)), path.basename(file));
+  if (fs.existsSync(resolved) || isLink(resolved))
+    throw new AdminRefusal(400, `backup to ${file} refused: it already exists`, "dc.backup");
   const roots = [policy.home, policy.backupDir].filter((r): r is string => !!r).map(realOrSelf);
   if (!roots.some((r) => under(r, resolved)))
     throw new AdminRefusal(
