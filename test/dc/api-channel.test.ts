@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import * as tls from "node:tls";
 import { after, before, describe, it } from "node:test";
 import { randomBytes } from "../../src/crypto/primitives.js";
 import { createSelfSigned } from "../../src/dc/api/certificate.js";
@@ -180,7 +181,7 @@ describe("the API's TCP limits (a server in this process)", () => {
         log: () => {},
         tls: made,
         admin: { home: home.dir },
-        limits: { maxConnectionsPerSource: 4, idleTimeoutMs: 400 },
+        limits: { maxConnectionsPerSource: 4, idleTimeoutMs: 400, headersTimeoutMs: 1_000 },
       },
       "127.0.0.1",
       0,
@@ -209,5 +210,23 @@ describe("the API's TCP limits (a server in this process)", () => {
       assert.ok(ms >= 350 && ms < 3000, `idle one closed after ${ms} ms`);
     const r = await apiRequest(target(), "GET", "/v1/policy", undefined);
     assert.equal(r.status, 401, "served again once they are gone");
+  });
+
+  it("a slow-drip client (one header byte every 200 ms, never idle) is cut off after the headers timeout", async () => {
+    const t0 = Date.now();
+    const sock = tls.connect({
+      host: "127.0.0.1",
+      port: api.port(),
+      rejectUnauthorized: false,
+    });
+    sock.on("error", () => {});
+    await new Promise((r) => sock.once("secureConnect", r));
+    sock.write("POST /v1/join HTTP/1.1\r\nHost: dc\r\n");
+    const timer = setInterval(() => sock.write("X"), 200);
+    const closedAfter = await new Promise<number>((r) =>
+      sock.once("close", () => r(Date.now() - t0)),
+    );
+    clearInterval(timer);
+    assert.ok(closedAfter >= 900 && closedAfter < 4_000, `closed after ${closedAfter} ms`);
   });
 });

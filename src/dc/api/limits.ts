@@ -58,6 +58,9 @@ export interface ApiLimits {
   idleTimeoutMs: number;
   /** Largest request body (413 above it). */
   maxBodyBytes: number;
+  /** A request whose headers (or whole self) take longer is cut off (slow-drip clients). */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
 }
 
 export const DEFAULT_API_LIMITS: ApiLimits = {
@@ -67,4 +70,6 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   maxConnectionsPerSource: 32,
   idleTimeoutMs: 15_000,
   maxBodyBytes: 64 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
 };

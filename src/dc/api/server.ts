@@ -2,7 +2,8 @@
  * The DC's API over TLS (default port 9389; routes in routes.ts, the channel in channel.ts).
  * Flow per connection and request:
  *   1. TCP accepted only within the limits (limits.ts): connections in all and per source;
- *      a connection idle for `idleTimeoutMs` (TLS handshake included) is closed;
+ *      a connection idle for `idleTimeoutMs` (TLS handshake included) is closed, and one
+ *      whose headers drip in slower than `headersTimeoutMs` is cut off;
  *   2. TLS with the DC's certificate (certificate.ts), TLS 1.2 at least;
  *   3. the body read up to `maxBodyBytes` (413 above it, announced or streamed);
  *   4. route (rate limits, authentication, the operation) and answer JSON; an error is one
@@ -135,6 +136,8 @@ export async function startApiServer(
       key: deps.tls.keyPem,
       minVersion: "TLSv1.2",
       handshakeTimeout: limits.idleTimeoutMs,
+      // node checks the header and request timeouts this often (default 30 s)
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
     },
     async (req, res) => {
       const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -165,8 +168,8 @@ export async function startApiServer(
     },
   );
   limitConnections(server, limits, deps.log);
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.headersTimeout = limits.headersTimeoutMs;
   server.keepAliveTimeout = 5_000;
   server.on("tlsClientError", (_e, sock) => sock.destroy());
   await new Promise<void>((resolve, reject) => {
