@@ -5,7 +5,9 @@
  *   {"v": 1, "op": "group.add-member", "params": {...}, "actor": "root"}
  * and one JSON reply per line: {"v": 1, "ok": true, "result": ...} or
  * {"v": 1, "ok": false, "code": "dc.cycle", "message": "...", "exitCode": 1}.
- * Every operation is served here, `dump` included (the network API refuses it).
+ * Every operation is served here, `dump` included (the network API refuses it). Changes
+ * are audited by the operations themselves; a refused call, and every `dump` or `backup`,
+ * adds one row `socket.admin <op>` (the network API audits every call: api/admin.ts).
  * The reply is written after the change has committed: an acknowledged change is durable.
  */
 import * as fs from "node:fs";
@@ -18,8 +20,20 @@ import {
   parseAdminReply,
   parseAdminRequest,
 } from "./api/protocol.js";
+import { auditCall } from "./audit.js";
 import type { Directory } from "./directory.js";
 import { runOp } from "./ops.js";
+
+/** Operations whose every call is audited here: they hand out or copy every key. */
+const AUDITED_CALLS: ReadonlySet<string> = new Set(["dump", "backup"]);
+
+function audit(dir: Directory, actor: string, op: string, detail: string): void {
+  try {
+    auditCall(dir, actor, "socket.admin", op, detail.slice(0, 300));
+  } catch {
+    // the database itself failed: the caller hears of it in the reply
+  }
+}
 
 export type { AdminReply, AdminRequest };
 
@@ -75,10 +89,13 @@ async function handle(dir: Directory, line: string, log: (l: string) => void): P
   const v = PROTOCOL_VERSION;
   const req = parseAdminRequest(line);
   if (typeof req === "string") return { v, ok: false, code: "usage", message: req, exitCode: 2 };
+  const actor = `${req.actor} (admin socket)`;
   try {
-    const result = await runOp(dir, `${req.actor} (admin socket)`, req.op, req.params);
+    const result = await runOp(dir, actor, req.op, req.params);
+    if (AUDITED_CALLS.has(req.op)) audit(dir, actor, req.op, "served");
     return { v, ok: true, result: result ?? null };
   } catch (e) {
+    audit(dir, actor, req.op, `refused: ${(e as Error).message}`);
     if (isPosternError(e))
       return { v, ok: false, code: e.code, message: e.message, exitCode: e.exitCode };
     log(`admin: internal error in ${req.op}: ${(e as Error).message}`);

@@ -122,6 +122,11 @@ describe("the DC's API under attack (issue 14): replay, dump, backup paths, prot
       actor: "test",
     });
     assert.match(JSON.stringify(local), /krbtgt/);
+    const socketRow = (await audit()).find(
+      (a) => a.action === "socket.admin" && a.target === "dump",
+    );
+    assert.equal(socketRow?.detail, "served");
+    assert.equal(socketRow?.actor, "test (admin socket)");
   });
 
   it("backup over the network: outside the home refused (403, nothing written); under the home written 0600", async () => {
