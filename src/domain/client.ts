@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import type { CliEnv } from "../cli/env.js";
 import { callAdminSocket } from "../dc/admin-socket.js";
+import type { OpName } from "../dc/api/protocol.js";
 import { openDirectory } from "../dc/directory.js";
 import { DirectoryError } from "../dc/errors.js";
 import { type Params, runOp } from "../dc/ops.js";
@@ -24,7 +25,7 @@ export function currentUser(): string {
 
 export async function adminCall(
   env: CliEnv,
-  op: string,
+  op: OpName,
   params: Params = {},
 ): Promise<{ result: unknown; via: AdminPath }> {
   const sock = adminSocketPath(env.home);

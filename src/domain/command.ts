@@ -18,6 +18,7 @@ import { UsageError } from "../errors.js";
 import { expectPositional, intOption, parseArgs } from "./argv.js";
 import { readDcCertificate } from "../dc/api/certificate.js";
 import { tokenWithFingerprint } from "../dc/api/channel.js";
+import type { OpName } from "../dc/api/protocol.js";
 import { adminCall } from "./client.js";
 import { table } from "./format.js";
 
@@ -25,7 +26,7 @@ type Handler = (argv: string[], env: CliEnv) => Promise<void>;
 
 async function call<T>(
   env: CliEnv,
-  op: string,
+  op: OpName,
   params: Record<string, unknown>,
   text: (r: T) => string,
 ): Promise<void> {

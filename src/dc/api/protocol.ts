@@ -14,6 +14,47 @@ export const ADMIN_PREFIX = "/v1/admin/";
 
 export type Params = Record<string, unknown>;
 
+/** Every admin operation of this protocol version: the DC implements exactly these (ops.ts). */
+export const ADMIN_OPS = [
+  "domain.show",
+  "admin.set-password",
+  "computer.add",
+  "computer.delete",
+  "computer.list",
+  "computer.show",
+  "computer.reset-key",
+  "computer.enable",
+  "group.add",
+  "group.delete",
+  "group.list",
+  "group.show",
+  "group.members",
+  "group.add-member",
+  "group.remove-member",
+  "effective-groups",
+  "audit.list",
+  "dns.list",
+  "dns.add",
+  "dns.delete",
+  "gpo.create",
+  "gpo.delete",
+  "gpo.list",
+  "gpo.show",
+  "gpo.link",
+  "gpo.unlink",
+  "gpo.get-ipsec",
+  "gpo.set-ipsec",
+  "gpo.set-firewall",
+  "ipsec.get",
+  "ipsec.set",
+  "ipsec.assignments",
+  "gpo.effective",
+  "dump",
+  "backup",
+] as const;
+
+export type OpName = (typeof ADMIN_OPS)[number];
+
 export interface AdminRequest {
   v: typeof PROTOCOL_VERSION;
   op: string;
