@@ -229,4 +229,21 @@ describe("the API's TCP limits (a server in this process)", () => {
     clearInterval(timer);
     assert.ok(closedAfter >= 900 && closedAfter < 4_000, `closed after ${closedAfter} ms`);
   });
+
+  it("a chunked body that grows past 64 KiB (no Content-Length) gets 413 and the connection is closed", async () => {
+    const sock = tls.connect({ host: "127.0.0.1", port: api.port(), rejectUnauthorized: false });
+    sock.on("error", () => {});
+    await new Promise((r) => sock.once("secureConnect", r));
+    let answer = "";
+    sock.on("data", (d) => {
+      answer += d.toString();
+    });
+    const closed = new Promise((r) => sock.once("close", r));
+    sock.write("POST /v1/join HTTP/1.1\r\nHost: dc\r\nTransfer-Encoding: chunked\r\n\r\n");
+    const chunk = `4000\r\n${"x".repeat(0x4000)}\r\n`;
+    for (let i = 0; i < 8 && !sock.destroyed; i++) sock.write(chunk);
+    await closed;
+    assert.match(answer, /^HTTP\/1\.1 413 /);
+    assert.match(answer, /request body larger than 65536 bytes/);
+  });
 });
