@@ -6,8 +6,9 @@
  * and one JSON reply per line: {"v": 1, "ok": true, "result": ...} or
  * {"v": 1, "ok": false, "code": "dc.cycle", "message": "...", "exitCode": 1}.
  * Every operation is served here, `dump` included (the network API refuses it). Changes
- * are audited by the operations themselves; a refused call, and every `dump` or `backup`,
- * adds one row `socket.admin <op>` (the network API audits every call: api/admin.ts).
+ * are audited by the operations themselves (a refused change leaves the audit as it was);
+ * every served `dump` or `backup` adds one row `socket.admin <op>` (the network API audits
+ * every call, served or refused: api/admin.ts).
  * The reply is written after the change has committed: an acknowledged change is durable.
  */
 import * as fs from "node:fs";
@@ -28,11 +29,7 @@ import { runOp } from "./ops.js";
 const AUDITED_CALLS: ReadonlySet<string> = new Set(["dump", "backup"]);
 
 function audit(dir: Directory, actor: string, op: string, detail: string): void {
-  try {
-    auditCall(dir, actor, "socket.admin", op, detail.slice(0, 300));
-  } catch {
-    // the database itself failed: the caller hears of it in the reply
-  }
+  auditCall(dir, actor, "socket.admin", op, detail.slice(0, 300));
 }
 
 export type { AdminReply, AdminRequest };
@@ -95,7 +92,6 @@ async function handle(dir: Directory, line: string, log: (l: string) => void): P
     if (AUDITED_CALLS.has(req.op)) audit(dir, actor, req.op, "served");
     return { v, ok: true, result: result ?? null };
   } catch (e) {
-    audit(dir, actor, req.op, `refused: ${(e as Error).message}`);
     if (isPosternError(e))
       return { v, ok: false, code: e.code, message: e.message, exitCode: e.exitCode };
     log(`admin: internal error in ${req.op}: ${(e as Error).message}`);
