@@ -10,7 +10,7 @@
  * by `NAME$` and by `host/fqdn` (keys + SIDs with the cached group closure of expand.ts:
  * the KDC's database cost per ticket); per join:
  * token issue + claim in the directory (two fsync'd transactions), and the whole join over
- * the HTTP API on loopback. The peer: MIT krb5kdc's ~150-180 us CPU per AS exchange, as
+ * the API (TLS, pinned certificate) on loopback. The peer: MIT krb5kdc's ~150-180 us CPU per AS exchange, as
  * measured in /work/shared/reference/interop-notes.md; the ratio says how much of such an
  * exchange the directory lookup would take.
  */
