@@ -9,7 +9,6 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { randomBytes } from "../../src/crypto/primitives.js";
 import { requestBinding } from "../../src/dc/api/channel.js";
-import { TOK_ID, wrapGssToken } from "../../src/dc/api/gss-krb5.js";
 import { apiRequest, requestBody } from "../../src/member/api-client.js";
 import { keytabWriter, machinePrincipal } from "../../src/member/machine-keys.js";
 import { machineClient, machineTgt, negotiateHeader } from "../../src/member/machine-tgt.js";
