@@ -13,6 +13,8 @@ import { type StartKdc, startDc } from "./daemon.js";
 import { initDirectory } from "./directory.js";
 import { kdcStarter } from "../kerberos/kdc/dc-seam.js";
 import { DirectoryError } from "./errors.js";
+import { readDcLimits } from "./limits.js";
+import { pidFileOwner } from "../platform/pidfile.js";
 import { readAdminPassword } from "./password.js";
 import {
   dbPath,
@@ -29,6 +31,7 @@ SYNOPSIS
   postern dc init --domain DNSNAME [--netbios NAME] [--admin-password-file FILE]
                   [--dc-name NAME] [--dc-address IP]
   postern dc start [--listen ADDR] [--kdc-port N] [--dns-port N] [--api-port N]
+                   [--limits FILE]
   postern dc backup FILE
   postern dc restore FILE
 
@@ -38,6 +41,7 @@ init     creates <home>/dc/ with the directory: the domain SID, Administrator (t
          --dc-name defaults to this host's name, --dc-address to its first IPv4 address.
 start    runs in the foreground until SIGTERM or SIGINT. Defaults: --listen 0.0.0.0,
          --kdc-port ${DEFAULT_KDC_PORT}, --dns-port ${DEFAULT_DNS_PORT}, --api-port ${DEFAULT_API_PORT} (AD Web Services' port).
+         --limits FILE: JSON limits of the KDC's and DNS's TCP and UDP serving (docs/dc.md).
 backup   an online copy (SQLite backup API) while the DC runs or not; checked afterwards.
 restore  replaces the directory with FILE (checked first); the DC must be stopped.
 `;
@@ -110,12 +114,18 @@ async function init(argv: string[], env: CliEnv): Promise<number> {
 }
 
 async function start(argv: string[], env: CliEnv): Promise<number> {
-  const p = parseArgs(argv, ["listen", "kdc-port", "dns-port", "api-port"], [], "dc start");
+  const p = parseArgs(
+    argv,
+    ["listen", "kdc-port", "dns-port", "api-port", "limits"],
+    [],
+    "dc start",
+  );
   expectPositional(
     p,
     0,
-    "postern dc start [--listen ADDR] [--kdc-port N] [--dns-port N] [--api-port N]",
+    "postern dc start [--listen ADDR] [--kdc-port N] [--dns-port N] [--api-port N] [--limits FILE]",
   );
+  const limitsFile = p.values.get("limits");
   const dc = await startDc({
     home: env.home,
     host: p.values.get("listen") ?? "0.0.0.0",
@@ -124,6 +134,7 @@ async function start(argv: string[], env: CliEnv): Promise<number> {
     apiPort: intOption(p, "api-port", DEFAULT_API_PORT, 0, 65535, "dc start"),
     log: (l) => env.err(l),
     startKdc: START_KDC,
+    ...(limitsFile ? { limits: readDcLimits(path.resolve(env.cwd, limitsFile)) } : {}),
   });
   env.out(`dc: ready (dns port ${dc.dnsPort}, api port ${dc.apiPort})`);
   await new Promise<void>((resolve) => {
@@ -142,18 +153,8 @@ async function start(argv: string[], env: CliEnv): Promise<number> {
   return 0;
 }
 
-function dcRunning(home: string): number | null {
-  try {
-    const pid = Number(fs.readFileSync(pidPath(home), "utf8").trim());
-    if (pid > 0) {
-      process.kill(pid, 0);
-      return pid;
-    }
-  } catch {
-    // no pid file, or no such process
-  }
-  return null;
-}
+/** The pid of the DC running on this home (pid and start time as its pid file says), or null. */
+const dcRunning = (home: string): number | null => pidFileOwner(pidPath(home));
 
 async function backup(argv: string[], env: CliEnv): Promise<number> {
   const [file] = expectPositional(

@@ -1,12 +1,14 @@
 /**
  * `postern dc start`: the running domain controller.
- *  1. open the directory (refuse if another DC holds <home>/dc/dc.pid);
+ *  1. open the directory (refuse if another DC holds <home>/dc/dc.pid: a live process of
+ *     the pid and start time the file names, src/platform/pidfile.ts);
  *  2. start DNS (UDP+TCP), the HTTP API, the admin socket;
  *  3. start the KDC through the `startKdc` seam; until the Kerberos issue fills it, the log
  *     says that Kerberos is not served, and nothing listens on the KDC port;
  *  4. on stop(): close listeners, checkpoint the WAL, close the database, remove the pid file.
  */
 import * as fs from "node:fs";
+import { claimPidFile, PidFileHeld, releasePidFile } from "../platform/pidfile.js";
 import { createMachineAuthenticator } from "./api/auth.js";
 import { createNegotiateAuthenticator } from "./api/negotiate.js";
 import { startApiServer } from "./api/server.js";
@@ -15,6 +17,7 @@ import { type Directory, type DirectoryDeps, defaultDeps, openDirectory } from "
 import { startDnsServer } from "./dns/server.js";
 import { createDirectoryZone } from "./dns/source.js";
 import { DirectoryError } from "./errors.js";
+import type { DcLimits, ServiceLimits } from "./limits.js";
 import { adminSocketPath, dbPath, pidPath } from "./paths.js";
 import { createPrincipalDatabase, type PrincipalDatabase } from "./principals.js";
 
@@ -35,6 +38,8 @@ export type StartKdc = (deps: {
   log: (l: string) => void;
   /** The domain the KDC serves: realm (upper-case DNS name), DNS name, NetBIOS name. */
   domain: { realm: string; dnsName: string; netbios: string };
+  /** TCP limits and the UDP amplification bound (docs/dc.md "Limits"); defaults if absent. */
+  limits?: ServiceLimits;
 }) => Promise<RunningKdc>;
 
 export interface DcOptions {
@@ -46,6 +51,8 @@ export interface DcOptions {
   log: (line: string) => void;
   startKdc?: StartKdc | undefined;
   deps?: DirectoryDeps;
+  /** `dc start --limits FILE`; defaults for what it leaves out. */
+  limits?: DcLimits;
 }
 
 export interface RunningDc {
@@ -55,21 +62,14 @@ export interface RunningDc {
   stop(): Promise<void>;
 }
 
-function claimPidFile(file: string): void {
+function claimDcPidFile(file: string): void {
   try {
-    const pid = Number(fs.readFileSync(file, "utf8").trim());
-    if (pid > 0 && pid !== process.pid) {
-      try {
-        process.kill(pid, 0);
-        throw new DirectoryError("dc.running", `a DC is already running on this home (pid ${pid})`);
-      } catch (e) {
-        if (e instanceof DirectoryError) throw e;
-      }
-    }
+    claimPidFile(file);
   } catch (e) {
-    if (e instanceof DirectoryError) throw e;
+    if (e instanceof PidFileHeld)
+      throw new DirectoryError("dc.running", `a DC is already running on this home (pid ${e.pid})`);
+    throw e;
   }
-  fs.writeFileSync(file, `${process.pid}\n`, { mode: 0o644 });
 }
 
 export async function startDc(opts: DcOptions): Promise<RunningDc> {
@@ -79,7 +79,7 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
       `no domain in ${opts.home}: run 'postern dc init --domain NAME' first`,
     );
   }
-  claimPidFile(pidPath(opts.home));
+  claimDcPidFile(pidPath(opts.home));
   const dir = openDirectory(dbPath(opts.home), opts.deps ?? defaultDeps());
   const started: Closable[] = [];
   try {
@@ -89,6 +89,7 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
       opts.host,
       opts.dnsPort,
       opts.log,
+      opts.limits?.dns,
     );
     started.push(dns);
     let kdcPort = opts.kdcPort;
@@ -114,6 +115,7 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
         port: opts.kdcPort,
         log: opts.log,
         domain: { realm: d.realm, dnsName: d.dnsName, netbios: d.netbios },
+        ...(opts.limits?.kdc ? { limits: opts.limits.kdc } : {}),
       });
       started.push(kdc);
       kdcPort = kdc.port ?? opts.kdcPort;
@@ -137,14 +139,14 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
         for (const s of started.reverse()) await s.close();
         dir.db.pragma("wal_checkpoint(TRUNCATE)");
         dir.close();
-        fs.rmSync(pidPath(opts.home), { force: true });
+        releasePidFile(pidPath(opts.home));
         opts.log("dc: stopped");
       },
     };
   } catch (e) {
     for (const s of started.reverse()) await s.close();
     dir.close();
-    fs.rmSync(pidPath(opts.home), { force: true });
+    releasePidFile(pidPath(opts.home));
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
       throw new DirectoryError(

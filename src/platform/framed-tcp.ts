@@ -1,0 +1,308 @@
+/**
+ * A TCP server of length-prefixed records that bad clients cannot starve: the DC's KDC
+ * (RFC 4120 §7.2.2, a 4-byte length) and DNS (RFC 1035 4.2.2 / RFC 7766, a 2-byte length).
+ *
+ *   1. accept: at most `maxConnections` in all and `maxConnectionsPerSource` from one
+ *      address. When a limit is reached, the connection in that scope that has waited
+ *      longest for a request without one in progress is closed to make room (RFC 7766
+ *      §6.2.3: a busy server may close idle connections); with none, the new one is refused.
+ *   2. read: a record must arrive in full within `recordTimeoutMs` of its first byte, so a
+ *      client dripping a byte every few seconds is cut; a connection silent for
+ *      `idleTimeoutMs` with nothing of ours under way (no answer computing or unsent) closes.
+ *   3. answer: replies go out in request order. While `maxInFlight` requests of a connection
+ *      await their answers, or its socket holds more than `maxPendingWriteBytes` unsent,
+ *      nothing more is read from it (backpressure: the kernel's buffers, not ours, hold what
+ *      a never-reading client sends); unsent bytes that do not drain within `writeTimeoutMs`
+ *      close the connection.
+ * Every refusal and close is counted by reason; nothing here throws per connection.
+ */
+import * as net from "node:net";
+
+export interface TcpLimits {
+  /** Connections open at once, all sources together. */
+  maxConnections: number;
+  /** Connections open at once from one source address. */
+  maxConnectionsPerSource: number;
+  /** A connection with no request under way (nothing buffered, in flight or unsent) closes after this. */
+  idleTimeoutMs: number;
+  /** A record must be complete within this of its first byte. */
+  recordTimeoutMs: number;
+  /** Unsent reply bytes must drain within this. */
+  writeTimeoutMs: number;
+  /** Reading stops while the socket holds more unsent bytes than this. */
+  maxPendingWriteBytes: number;
+  /** Reading stops while this many requests of one connection await their answers. */
+  maxInFlight: number;
+}
+
+export const TCP_LIMIT_KEYS = [
+  "maxConnections",
+  "maxConnectionsPerSource",
+  "idleTimeoutMs",
+  "recordTimeoutMs",
+  "writeTimeoutMs",
+  "maxPendingWriteBytes",
+  "maxInFlight",
+] as const satisfies readonly (keyof TcpLimits)[];
+
+export type TcpRefusal = "too-many-connections" | "too-many-from-source";
+export type TcpClose =
+  | "evicted"
+  | "idle-timeout"
+  | "record-timeout"
+  | "write-timeout"
+  | "record-refused"
+  | "socket-error";
+
+export interface FramedTcpCounters {
+  accepted: number;
+  open: number;
+  refused: Partial<Record<TcpRefusal, number>>;
+  closed: Partial<Record<TcpClose, number>>;
+  /** Times reading stopped for backpressure. */
+  paused: number;
+}
+
+export type RecordAnswer = Uint8Array | undefined;
+
+export interface FramedTcpOptions {
+  limits: TcpLimits;
+  /** Bytes of the big-endian length before each record. */
+  lengthBytes: 2 | 4;
+  /** Longest record accepted; a longer length goes to onRefused. */
+  maxRecordBytes: number;
+  /** One record's answer (undefined: none); may take time (worker threads). */
+  onRecord(msg: Uint8Array): RecordAnswer | Promise<RecordAnswer>;
+  /**
+   * A length above maxRecordBytes (or, with 4 bytes, the reserved high bit): a last message
+   * to send, or none, before the connection closes. Nothing more is read from it.
+   */
+  onRefused?(length: number): RecordAnswer;
+  now?: () => number;
+}
+
+export interface FramedTcpServer {
+  listen(port: number, host: string): Promise<number>;
+  close(): Promise<void>;
+  counters(): FramedTcpCounters;
+}
+
+/** One request's answer; `last`: the connection ends after it. */
+interface Slot {
+  done: boolean;
+  reply: RecordAnswer;
+  last?: boolean;
+}
+
+interface Conn {
+  sock: net.Socket;
+  source: string;
+  /** When it began waiting for its next request (eviction picks the oldest). */
+  waitingSince: number;
+  /** When the partial record in `buf` began. */
+  recordStart: number | undefined;
+  buf: Buffer;
+  /** Answers in request order; `done` ones at the head are written. */
+  slots: Slot[];
+  paused: boolean;
+  refused: boolean;
+  /** Inside pump(): answers ready at once do not re-enter it (no recursion per record). */
+  pumping: boolean;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export function frameRecord(msg: Uint8Array, lengthBytes: 2 | 4): Buffer {
+  const b = Buffer.alloc(lengthBytes + msg.length);
+  if (lengthBytes === 2) b.writeUInt16BE(msg.length, 0);
+  else b.writeUInt32BE(msg.length, 0);
+  b.set(msg, lengthBytes);
+  return b;
+}
+
+export function createFramedTcpServer(opts: FramedTcpOptions): FramedTcpServer {
+  const { limits, lengthBytes } = opts;
+  const now = opts.now ?? Date.now;
+  const conns = new Set<Conn>();
+  const counters: FramedTcpCounters = { accepted: 0, open: 0, refused: {}, closed: {}, paused: 0 };
+  let server: net.Server | undefined;
+
+  const close = (c: Conn, why: TcpClose) => {
+    counters.closed[why] = (counters.closed[why] ?? 0) + 1;
+    c.sock.destroy();
+  };
+  /** One timer per connection, armed for what it is waiting on now. */
+  const rearm = (c: Conn) => {
+    if (c.timer) clearTimeout(c.timer);
+    c.timer = undefined;
+    if (c.sock.destroyed) return;
+    let ms: number;
+    let why: TcpClose;
+    if (c.sock.writableLength > 0) [ms, why] = [limits.writeTimeoutMs, "write-timeout"];
+    else if (c.slots.length > 0)
+      return; // our own work: no deadline on the client
+    else if (c.recordStart !== undefined) {
+      // A record under way: silence ends it like an idle connection, dripping at recordTimeoutMs.
+      const left = c.recordStart + limits.recordTimeoutMs - now();
+      [ms, why] =
+        left < limits.idleTimeoutMs
+          ? [left, "record-timeout"]
+          : [limits.idleTimeoutMs, "idle-timeout"];
+    } else [ms, why] = [limits.idleTimeoutMs, "idle-timeout"];
+    c.timer = setTimeout(() => close(c, why), Math.max(0, ms));
+  };
+
+  const blocked = (c: Conn) =>
+    c.slots.length >= limits.maxInFlight || c.sock.writableLength > limits.maxPendingWriteBytes;
+
+  const flush = (c: Conn) => {
+    while (c.slots[0]?.done) {
+      const s = c.slots.shift() as Slot;
+      if (c.sock.destroyed) continue;
+      const bytes = s.reply ? frameRecord(s.reply, lengthBytes) : undefined;
+      if (s.last) {
+        if (bytes) c.sock.write(bytes);
+        c.sock.end();
+      } else if (bytes) c.sock.write(bytes);
+    }
+    if (c.slots.length === 0 && c.buf.length === 0) c.waitingSince = now();
+    if (!c.pumping) pump(c);
+  };
+
+  const answer = (c: Conn, msg: Uint8Array) => {
+    const slot: Slot = { done: false, reply: undefined };
+    c.slots.push(slot);
+    let r: RecordAnswer | Promise<RecordAnswer>;
+    try {
+      r = opts.onRecord(msg);
+    } catch {
+      r = undefined;
+    }
+    const settle = (reply: RecordAnswer) => {
+      slot.done = true;
+      slot.reply = reply;
+      flush(c);
+    };
+    if (r instanceof Promise) r.then(settle, () => settle(undefined));
+    else settle(r);
+  };
+
+  /** Takes complete records from the buffer while not blocked; reads more when possible. */
+  const pump = (c: Conn) => {
+    c.pumping = true;
+    while (!c.refused && !c.sock.destroyed && !blocked(c) && c.buf.length >= lengthBytes) {
+      const len = lengthBytes === 2 ? c.buf.readUInt16BE(0) : c.buf.readUInt32BE(0);
+      if ((lengthBytes === 4 && len & 0x80000000) || len > opts.maxRecordBytes) {
+        c.refused = true;
+        counters.closed["record-refused"] = (counters.closed["record-refused"] ?? 0) + 1;
+        c.buf = Buffer.alloc(0);
+        // Sent after the answers already under way, in order; then the connection ends.
+        c.slots.push({ done: true, reply: opts.onRefused?.(len), last: true });
+        c.pumping = false;
+        flush(c);
+        break;
+      }
+      if (c.buf.length < lengthBytes + len) break;
+      const msg = new Uint8Array(c.buf.subarray(lengthBytes, lengthBytes + len));
+      c.buf = c.buf.subarray(lengthBytes + len);
+      c.recordStart = c.buf.length > 0 ? now() : undefined;
+      answer(c, msg);
+    }
+    c.pumping = false;
+    const stop = blocked(c) || c.refused;
+    if (stop && !c.paused) {
+      c.paused = true;
+      counters.paused++;
+      c.sock.pause();
+    } else if (!stop && c.paused) {
+      c.paused = false;
+      c.sock.resume();
+    }
+    rearm(c);
+  };
+
+  /** Closes the longest-waiting connection among `scope` that has nothing under way. */
+  const evict = (scope: (c: Conn) => boolean): boolean => {
+    let oldest: Conn | undefined;
+    for (const c of conns)
+      if (scope(c) && c.slots.length === 0 && c.sock.writableLength === 0)
+        if (!oldest || c.waitingSince < oldest.waitingSince) oldest = c;
+    if (!oldest) return false;
+    conns.delete(oldest);
+    close(oldest, "evicted");
+    return true;
+  };
+
+  const admit = (source: string): TcpRefusal | undefined => {
+    let fromSource = 0;
+    for (const c of conns) if (c.source === source) fromSource++;
+    if (fromSource >= limits.maxConnectionsPerSource && !evict((c) => c.source === source))
+      return "too-many-from-source";
+    if (conns.size >= limits.maxConnections && !evict(() => true)) return "too-many-connections";
+    return undefined;
+  };
+
+  const onConnection = (sock: net.Socket) => {
+    const source = sock.remoteAddress ?? "";
+    const refusal = admit(source);
+    if (refusal) {
+      counters.refused[refusal] = (counters.refused[refusal] ?? 0) + 1;
+      sock.destroy();
+      return;
+    }
+    const c: Conn = {
+      sock,
+      source,
+      waitingSince: now(),
+      recordStart: undefined,
+      buf: Buffer.alloc(0),
+      slots: [],
+      paused: false,
+      refused: false,
+      pumping: false,
+      timer: undefined,
+    };
+    conns.add(c);
+    counters.accepted++;
+    sock.on("data", (d: Buffer) => {
+      if (c.refused) return;
+      if (c.buf.length === 0) c.recordStart = now();
+      c.buf = c.buf.length === 0 ? d : Buffer.concat([c.buf, d]);
+      pump(c);
+    });
+    sock.on("drain", () => pump(c));
+    sock.on("error", () => {
+      if (!sock.destroyed) close(c, "socket-error");
+      else counters.closed["socket-error"] = (counters.closed["socket-error"] ?? 0) + 1;
+    });
+    sock.on("close", () => {
+      if (c.timer) clearTimeout(c.timer);
+      c.buf = Buffer.alloc(0);
+      c.slots = [];
+      conns.delete(c);
+    });
+    rearm(c);
+  };
+
+  return {
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        const s = net.createServer({ pauseOnConnect: false }, onConnection);
+        s.once("error", reject);
+        s.listen(port, host, () => {
+          s.off("error", reject);
+          server = s;
+          resolve((s.address() as net.AddressInfo).port);
+        });
+      }),
+    async close() {
+      for (const c of conns) {
+        if (c.timer) clearTimeout(c.timer);
+        c.sock.destroy();
+      }
+      conns.clear();
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      server = undefined;
+    },
+    counters: () => ({ ...structuredClone(counters), open: conns.size }),
+  };
+}
