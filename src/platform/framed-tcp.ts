@@ -13,7 +13,9 @@
  *      await their answers, or its socket holds more than `maxPendingWriteBytes` unsent,
  *      nothing more is read from it (backpressure: the kernel's buffers, not ours, hold what
  *      a never-reading client sends); unsent bytes that do not drain within `writeTimeoutMs`
- *      close the connection.
+ *      close the connection. Each connection gets `maxRecordsPerSecond` requests a second
+ *      (more wait in the kernel's buffers) and `maxRecordsPerConnection` in all, so a client
+ *      that pipelines without reading cannot take the CPU from the others.
  * Every refusal and close is counted by reason; nothing here throws per connection.
  */
 import * as net from "node:net";
@@ -33,6 +35,10 @@ export interface TcpLimits {
   maxPendingWriteBytes: number;
   /** Reading stops while this many requests of one connection await their answers. */
   maxInFlight: number;
+  /** Requests taken from one connection per second (a token bucket of this size); more wait. */
+  maxRecordsPerSecond: number;
+  /** Requests answered on one connection; then it is closed once its answers are sent. */
+  maxRecordsPerConnection: number;
 }
 
 export const TCP_LIMIT_KEYS = [
@@ -43,6 +49,8 @@ export const TCP_LIMIT_KEYS = [
   "writeTimeoutMs",
   "maxPendingWriteBytes",
   "maxInFlight",
+  "maxRecordsPerSecond",
+  "maxRecordsPerConnection",
 ] as const satisfies readonly (keyof TcpLimits)[];
 
 export type TcpRefusal = "too-many-connections" | "too-many-from-source";
@@ -52,6 +60,7 @@ export type TcpClose =
   | "record-timeout"
   | "write-timeout"
   | "record-refused"
+  | "request-limit"
   | "socket-error";
 
 export interface FramedTcpCounters {
@@ -59,8 +68,10 @@ export interface FramedTcpCounters {
   open: number;
   refused: Partial<Record<TcpRefusal, number>>;
   closed: Partial<Record<TcpClose, number>>;
-  /** Times reading stopped for backpressure. */
+  /** Times reading stopped for backpressure (unsent bytes or answers under way). */
   paused: number;
+  /** Times reading stopped for the per-connection request rate. */
+  rateLimited: number;
 }
 
 export type RecordAnswer = Uint8Array | undefined;
@@ -109,6 +120,14 @@ interface Conn {
   /** Inside pump(): answers ready at once do not re-enter it (no recursion per record). */
   pumping: boolean;
   timer: NodeJS.Timeout | undefined;
+  /** Since when unsent bytes have waited (cleared on 'drain'). */
+  writeStuckSince: number | undefined;
+  /** The request-rate bucket: tokens at `tokensAt`; requests taken so far. */
+  tokens: number;
+  tokensAt: number;
+  records: number;
+  /** Set while waiting for a token; the timer that resumes reading. */
+  rateTimer: NodeJS.Timeout | undefined;
 }
 
 export function frameRecord(msg: Uint8Array, lengthBytes: 2 | 4): Buffer {
@@ -123,7 +142,14 @@ export function createFramedTcpServer(opts: FramedTcpOptions): FramedTcpServer {
   const { limits, lengthBytes } = opts;
   const now = opts.now ?? Date.now;
   const conns = new Set<Conn>();
-  const counters: FramedTcpCounters = { accepted: 0, open: 0, refused: {}, closed: {}, paused: 0 };
+  const counters: FramedTcpCounters = {
+    accepted: 0,
+    open: 0,
+    refused: {},
+    closed: {},
+    paused: 0,
+    rateLimited: 0,
+  };
   let server: net.Server | undefined;
 
   const close = (c: Conn, why: TcpClose) => {
@@ -137,9 +163,11 @@ export function createFramedTcpServer(opts: FramedTcpOptions): FramedTcpServer {
     if (c.sock.destroyed) return;
     let ms: number;
     let why: TcpClose;
-    if (c.sock.writableLength > 0) [ms, why] = [limits.writeTimeoutMs, "write-timeout"];
-    else if (c.slots.length > 0)
-      return; // our own work: no deadline on the client
+    if (c.sock.writableLength > 0) {
+      c.writeStuckSince ??= now();
+      [ms, why] = [c.writeStuckSince + limits.writeTimeoutMs - now(), "write-timeout"];
+    } else if (c.slots.length > 0 || c.rateTimer)
+      return; // our own work or our own pacing: no deadline on the client
     else if (c.recordStart !== undefined) {
       // A record under way: silence ends it like an idle connection, dripping at recordTimeoutMs.
       const left = c.recordStart + limits.recordTimeoutMs - now();
@@ -154,7 +182,8 @@ export function createFramedTcpServer(opts: FramedTcpOptions): FramedTcpServer {
   const blocked = (c: Conn) =>
     c.slots.length >= limits.maxInFlight || c.sock.writableLength > limits.maxPendingWriteBytes;
 
-  const flush = (c: Conn) => {
+  /** Writes the answers ready at the head, in order. */
+  const writeOut = (c: Conn) => {
     while (c.slots[0]?.done) {
       const s = c.slots.shift() as Slot;
       if (c.sock.destroyed) continue;
@@ -165,6 +194,10 @@ export function createFramedTcpServer(opts: FramedTcpOptions): FramedTcpServer {
       } else if (bytes) c.sock.write(bytes);
     }
     if (c.slots.length === 0 && c.buf.length === 0) c.waitingSince = now();
+  };
+
+  const flush = (c: Conn) => {
+    writeOut(c);
     if (!c.pumping) pump(c);
   };
 
@@ -189,26 +222,27 @@ export function createFramedTcpServer(opts: FramedTcpOptions): FramedTcpServer {
   /** Takes complete records from the buffer while not blocked; reads more when possible. */
   const pump = (c: Conn) => {
     c.pumping = true;
-    while (!c.refused && !c.sock.destroyed && !blocked(c) && c.buf.length >= lengthBytes) {
+    while (!c.refused && !c.rateTimer && !c.sock.destroyed && !blocked(c)) {
+      if (c.buf.length < lengthBytes) break;
       const len = lengthBytes === 2 ? c.buf.readUInt16BE(0) : c.buf.readUInt32BE(0);
       if ((lengthBytes === 4 && len & 0x80000000) || len > opts.maxRecordBytes) {
-        c.refused = true;
-        counters.closed["record-refused"] = (counters.closed["record-refused"] ?? 0) + 1;
-        c.buf = Buffer.alloc(0);
-        // Sent after the answers already under way, in order; then the connection ends.
-        c.slots.push({ done: true, reply: opts.onRefused?.(len), last: true });
-        c.pumping = false;
-        flush(c);
+        refuse(c, "record-refused", opts.onRefused?.(len));
         break;
       }
       if (c.buf.length < lengthBytes + len) break;
+      if (c.records >= limits.maxRecordsPerConnection) {
+        refuse(c, "request-limit", undefined);
+        break;
+      }
+      if (!takeToken(c)) break;
       const msg = new Uint8Array(c.buf.subarray(lengthBytes, lengthBytes + len));
       c.buf = c.buf.subarray(lengthBytes + len);
       c.recordStart = c.buf.length > 0 ? now() : undefined;
       answer(c, msg);
     }
     c.pumping = false;
-    const stop = blocked(c) || c.refused;
+    if (c.refused) writeOut(c);
+    const stop = blocked(c) || c.refused || c.rateTimer !== undefined;
     if (stop && !c.paused) {
       c.paused = true;
       counters.paused++;
@@ -218,6 +252,36 @@ export function createFramedTcpServer(opts: FramedTcpOptions): FramedTcpServer {
       c.sock.resume();
     }
     rearm(c);
+  };
+
+  /** Stops reading; `last` goes after the answers under way, then the connection ends. */
+  const refuse = (c: Conn, why: TcpClose, last: RecordAnswer) => {
+    c.refused = true;
+    counters.closed[why] = (counters.closed[why] ?? 0) + 1;
+    c.buf = Buffer.alloc(0);
+    c.slots.push({ done: true, reply: last, last: true });
+  };
+
+  /** One request's token from the connection's bucket, or a timer to resume when one is due. */
+  const takeToken = (c: Conn): boolean => {
+    const rate = limits.maxRecordsPerSecond;
+    const t = now();
+    c.tokens = Math.min(rate, c.tokens + ((t - c.tokensAt) * rate) / 1000);
+    c.tokensAt = t;
+    if (c.tokens >= 1) {
+      c.tokens--;
+      c.records++;
+      return true;
+    }
+    counters.rateLimited++;
+    c.rateTimer = setTimeout(
+      () => {
+        c.rateTimer = undefined;
+        pump(c);
+      },
+      Math.ceil(((1 - c.tokens) * 1000) / rate),
+    );
+    return false;
   };
 
   /** Closes the longest-waiting connection among `scope` that has nothing under way. */
@@ -260,6 +324,11 @@ export function createFramedTcpServer(opts: FramedTcpOptions): FramedTcpServer {
       refused: false,
       pumping: false,
       timer: undefined,
+      writeStuckSince: undefined,
+      tokens: limits.maxRecordsPerSecond,
+      tokensAt: now(),
+      records: 0,
+      rateTimer: undefined,
     };
     conns.add(c);
     counters.accepted++;
@@ -269,13 +338,17 @@ export function createFramedTcpServer(opts: FramedTcpOptions): FramedTcpServer {
       c.buf = c.buf.length === 0 ? d : Buffer.concat([c.buf, d]);
       pump(c);
     });
-    sock.on("drain", () => pump(c));
+    sock.on("drain", () => {
+      c.writeStuckSince = undefined;
+      pump(c);
+    });
     sock.on("error", () => {
       if (!sock.destroyed) close(c, "socket-error");
       else counters.closed["socket-error"] = (counters.closed["socket-error"] ?? 0) + 1;
     });
     sock.on("close", () => {
       if (c.timer) clearTimeout(c.timer);
+      if (c.rateTimer) clearTimeout(c.rateTimer);
       c.buf = Buffer.alloc(0);
       c.slots = [];
       conns.delete(c);
@@ -297,6 +370,7 @@ export function createFramedTcpServer(opts: FramedTcpOptions): FramedTcpServer {
     async close() {
       for (const c of conns) {
         if (c.timer) clearTimeout(c.timer);
+        if (c.rateTimer) clearTimeout(c.rateTimer);
         c.sock.destroy();
       }
       conns.clear();

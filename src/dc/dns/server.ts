@@ -39,6 +39,8 @@ export const DEFAULT_DNS_TCP_LIMITS: TcpLimits = {
   writeTimeoutMs: 10_000,
   maxPendingWriteBytes: 64 * 1024,
   maxInFlight: 8,
+  maxRecordsPerSecond: 100,
+  maxRecordsPerConnection: 1000,
 };
 
 export const DEFAULT_DNS_MAX_UDP_AMPLIFICATION = 5;
@@ -86,6 +88,7 @@ export async function startDnsServer(
     tcpCounters: () => tcp.counters(),
     async close() {
       await Promise.all([new Promise<void>((r) => udp.close(() => r())), tcp.close()]);
+      log(`dns: stopped; tcp counters ${JSON.stringify(tcp.counters())}`);
     },
   };
 }

@@ -76,6 +76,8 @@ export const DEFAULT_KDC_TCP_LIMITS: TcpLimits = {
   writeTimeoutMs: 10_000,
   maxPendingWriteBytes: 64 * 1024,
   maxInFlight: 8,
+  maxRecordsPerSecond: 20,
+  maxRecordsPerConnection: 200,
 };
 
 export const DEFAULT_MAX_UDP_AMPLIFICATION = 3;
