@@ -152,8 +152,10 @@ export function createFramedTcpServer(opts: FramedTcpOptions): FramedTcpServer {
   };
   let server: net.Server | undefined;
 
+  /** Destroys the connection, counting why (once: a refused one was counted when refused). */
   const close = (c: Conn, why: TcpClose) => {
-    counters.closed[why] = (counters.closed[why] ?? 0) + 1;
+    if (!c.refused) counters.closed[why] = (counters.closed[why] ?? 0) + 1;
+    c.refused = true;
     c.sock.destroy();
   };
   /** One timer per connection, armed for what it is waiting on now. */
@@ -259,6 +261,7 @@ export function createFramedTcpServer(opts: FramedTcpOptions): FramedTcpServer {
     c.refused = true;
     counters.closed[why] = (counters.closed[why] ?? 0) + 1;
     c.buf = Buffer.alloc(0);
+    c.recordStart = undefined;
     c.slots.push({ done: true, reply: last, last: true });
   };
 

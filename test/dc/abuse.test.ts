@@ -115,12 +115,17 @@ async function neverReader(
   return { taken };
 }
 
-/** `n` connections per source dripping a byte every 5 s for `ms`; how each ended. */
+/**
+ * `n` connections spread over SOURCES, each dripping a 1,000-byte record (its length
+ * prefix first) a byte every 5 s for `ms`; how each ended.
+ */
 async function slowDrip(
   port: number,
+  lengthBytes: 2 | 4,
   n: number,
   ms: number,
 ): Promise<{ cutByServer: number; longestMs: number; total: number }> {
+  const record = frame(Buffer.alloc(1000, 0x30), lengthBytes);
   const socks: { s: net.Socket; opened: number; closed?: number }[] = [];
   for (const src of SOURCES)
     for (let i = 0; i < n / SOURCES.length; i++) {
@@ -132,11 +137,13 @@ async function slowDrip(
       s.on("close", () => {
         rec.closed ??= Date.now();
       });
-      s.write(Buffer.from([0]));
+      s.write(record.subarray(0, 1));
       socks.push(rec);
     }
+  let at = 1;
   const drip = setInterval(() => {
-    for (const r of socks) if (!r.s.destroyed) r.s.write(Buffer.from([0]));
+    for (const r of socks) if (!r.s.destroyed) r.s.write(record.subarray(at, at + 1));
+    at++;
   }, 5000);
   await sleep(ms);
   clearInterval(drip);
@@ -248,8 +255,8 @@ describe("issue 14 item 4: a DC that bad TCP clients cannot starve (real postern
     const pid = (dc as DcProcess).pid;
     const watch = watchRss(pid);
     const drips = Promise.all([
-      slowDrip(kdcPort, 256, 12_000),
-      slowDrip((dc as DcProcess).dnsPort, 256, 12_000),
+      slowDrip(kdcPort, 4, 256, 12_000),
+      slowDrip((dc as DcProcess).dnsPort, 2, 256, 12_000),
     ]);
     await sleep(2000);
     const k = await kinit(conf, path.join(home.dir, "b.cc"));
