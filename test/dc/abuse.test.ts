@@ -7,12 +7,13 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import dnsPacket from "dns-packet";
-import { tempHome } from "../helpers/cli.js";
+import { cli, tempHome } from "../helpers/cli.js";
 import { buildAsReq, principal } from "../kerberos-kdc/client.js";
 import { cliInit, type DcProcess, PASSWORD, startDcProcess } from "./helpers.js";
 
@@ -154,6 +155,23 @@ async function slowDrip(
   return { cutByServer, longestMs, total: socks.length };
 }
 
+/** One datagram to 127.0.0.1:port from `source`; the answer (or none in 2 s). */
+function udpAsk(port: number, bytes: Uint8Array, source = "127.0.0.2"): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket("udp4");
+    const timer = setTimeout(() => {
+      s.close();
+      resolve(null);
+    }, 2000);
+    s.on("message", (m) => {
+      clearTimeout(timer);
+      s.close();
+      resolve(m);
+    });
+    s.bind(0, source, () => s.send(bytes, port, "127.0.0.1"));
+  });
+}
+
 /** One DNS query over TCP from 127.0.0.1; the answer's rcode. */
 async function dnsTcp(port: number, name: string): Promise<string> {
   const q = dnsPacket.encode({ type: "query", id: 7, questions: [{ type: "A", name }] });
@@ -280,6 +298,61 @@ describe("issue 14 item 4: a DC that bad TCP clients cannot starve (real postern
       assert.ok(d.longestMs < 8000, `${what}: a drip lived ${d.longestMs} ms`);
     }
     assert.ok(afterMb < baseline + 40, `RSS after ${afterMb} MB vs baseline ${baseline} MB`);
+  });
+
+  it("UDP never amplifies: unauthenticated AS-REQs get at most 3 times their size back, DNS answers at most 5 times (else TC, and the same query over TCP gets it all)", async () => {
+    const d = dc as DcProcess;
+    const ratios: number[] = [];
+    // AS-REQs without pre-authentication, from the smallest (one etype) up: PREAUTH_REQUIRED
+    // with its ETYPE-INFO2 or RESPONSE_TOO_BIG, never a large answer to a small question.
+    for (const [cname, etypes] of [
+      ["Administrator", [18]],
+      ["Administrator", [18, 17, 23]],
+      ["nobody", [17]],
+      ["krbtgt", [18]],
+    ] as const) {
+      const req = buildAsReq({
+        realm: "BIGFIRM.COM",
+        cname: principal(cname),
+        etypes: [...etypes],
+        nowMs: Date.now(),
+      });
+      const rep = await udpAsk(kdcPort, req);
+      assert.ok(rep, `an answer to the AS-REQ for ${cname}`);
+      ratios.push(rep.length / req.length);
+      assert.ok(rep.length <= 3 * req.length, `${rep.length} bytes for ${req.length}`);
+    }
+    // A name with 20 addresses: 20 A records (~360 bytes, under the 512 of RFC 1035) for a
+    // ~34-byte question: truncated only for the amplification bound.
+    for (let i = 1; i <= 20; i++) {
+      const r = await cli(home.dir, "domain", "dns", "add", "many", `198.18.7.${i}`);
+      assert.equal(r.code, 0, r.err);
+    }
+    const q = dnsPacket.encode({
+      type: "query",
+      id: 9,
+      questions: [{ type: "A", name: "many.bigfirm.com" }],
+    });
+    const udp = await udpAsk(d.dnsPort, q);
+    assert.ok(udp);
+    const a = dnsPacket.decode(udp) as { flag_tc?: boolean; answers?: unknown[] };
+    ratios.push(udp.length / q.length);
+    assert.ok(udp.length <= 5 * q.length, `${udp.length} bytes for ${q.length}`);
+    assert.equal(a.flag_tc, true, "truncated: ask again over TCP");
+    const s = await connect(d.dnsPort, "127.0.0.1");
+    const got: Buffer[] = [];
+    s.on("data", (b: Buffer) => got.push(b));
+    s.write(frame(q, 2));
+    for (let t = 0; t < 50 && Buffer.concat(got).length < 2; t++) await sleep(20);
+    for (let t = 0; t < 50; t++) {
+      const b = Buffer.concat(got);
+      if (b.length >= 2 && b.length >= 2 + b.readUInt16BE(0)) break;
+      await sleep(20);
+    }
+    s.destroy();
+    const tcp = dnsPacket.decode(Buffer.concat(got).subarray(2)) as { answers?: unknown[] };
+    assert.equal(tcp.answers?.length, 20);
+    figures.push(`udp answer/request ratios ${ratios.map((r) => r.toFixed(2)).join(", ")}`);
   });
 
   it("the DC counted what it did: its KDC and DNS counters at shutdown name the cuts, timeouts and evictions", async () => {
