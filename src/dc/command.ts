@@ -136,8 +136,8 @@ async function start(argv: string[], env: CliEnv): Promise<number> {
     startKdc: START_KDC,
     ...(limitsFile ? { limits: readDcLimits(path.resolve(env.cwd, limitsFile)) } : {}),
   });
-  env.out(`dc: ready (dns port ${dc.dnsPort}, api port ${dc.apiPort})`);
-  await new Promise<void>((resolve) => {
+  // The handlers first, then "ready": whoever reads it may signal us at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       env.err(`dc: ${sig}: shutting down`);
       process.off("SIGTERM", onTerm);
@@ -149,6 +149,8 @@ async function start(argv: string[], env: CliEnv): Promise<number> {
     process.on("SIGTERM", onTerm);
     process.on("SIGINT", onInt);
   });
+  env.out(`dc: ready (dns port ${dc.dnsPort}, api port ${dc.apiPort})`);
+  await stopped;
   await dc.stop();
   return 0;
 }
