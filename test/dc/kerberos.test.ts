@@ -37,6 +37,8 @@ export function run(
           out: `${stdout}${stderr}`,
         }),
     );
+    // A command that reads no stdin (kinit -k) may be gone before the write: not an error.
+    child.stdin?.on("error", () => undefined);
     child.stdin?.end(input ?? "");
   });
 }
