@@ -53,7 +53,7 @@ export const TCP_LIMIT_KEYS = [
   "maxRecordsPerConnection",
 ] as const satisfies readonly (keyof TcpLimits)[];
 
-export type TcpRefusal = "too-many-connections" | "too-many-from-source";
+export type TcpRefusal = "too-many-connections" | "too-many-from-source" | "accept-error";
 export type TcpClose =
   | "evicted"
   | "idle-timeout"
@@ -138,248 +138,260 @@ export function frameRecord(msg: Uint8Array, lengthBytes: 2 | 4): Buffer {
   return b;
 }
 
+/** What every connection of one server shares. */
+interface Ctx {
+  opts: FramedTcpOptions;
+  limits: TcpLimits;
+  lengthBytes: 2 | 4;
+  now: () => number;
+  conns: Set<Conn>;
+  counters: FramedTcpCounters;
+}
+
+const bump = <K extends string>(m: Partial<Record<K, number>>, k: K) => {
+  m[k] = (m[k] ?? 0) + 1;
+};
+
+/** Destroys the connection, counting why (once: a refused one was counted when refused). */
+function closeConn(x: Ctx, c: Conn, why: TcpClose): void {
+  if (!c.refused) bump(x.counters.closed, why);
+  c.refused = true;
+  c.sock.destroy();
+}
+
+/** One timer per connection, armed for what it is waiting on now. */
+function rearm(x: Ctx, c: Conn): void {
+  if (c.timer) clearTimeout(c.timer);
+  c.timer = undefined;
+  if (c.sock.destroyed) return;
+  const { limits, now } = x;
+  let ms: number;
+  let why: TcpClose;
+  if (c.sock.writableLength > 0) {
+    c.writeStuckSince ??= now();
+    [ms, why] = [c.writeStuckSince + limits.writeTimeoutMs - now(), "write-timeout"];
+  } else if (c.slots.length > 0 || c.rateTimer)
+    return; // our own work or our own pacing: no deadline on the client
+  else if (c.recordStart !== undefined) {
+    // A record under way: silence ends it like an idle connection, dripping at recordTimeoutMs.
+    const left = c.recordStart + limits.recordTimeoutMs - now();
+    [ms, why] =
+      left < limits.idleTimeoutMs
+        ? [left, "record-timeout"]
+        : [limits.idleTimeoutMs, "idle-timeout"];
+  } else [ms, why] = [limits.idleTimeoutMs, "idle-timeout"];
+  c.timer = setTimeout(() => closeConn(x, c, why), Math.max(0, ms));
+}
+
+const blocked = (x: Ctx, c: Conn) =>
+  c.slots.length >= x.limits.maxInFlight || c.sock.writableLength > x.limits.maxPendingWriteBytes;
+
+/** Writes the answers ready at the head, in order. */
+function writeOut(x: Ctx, c: Conn): void {
+  while (c.slots[0]?.done) {
+    const s = c.slots.shift() as Slot;
+    if (c.sock.destroyed) continue;
+    const bytes = s.reply ? frameRecord(s.reply, x.lengthBytes) : undefined;
+    if (bytes) c.sock.write(bytes);
+    if (s.last) c.sock.end();
+  }
+  if (c.slots.length === 0 && c.buf.length === 0) c.waitingSince = x.now();
+}
+
+function answer(x: Ctx, c: Conn, msg: Uint8Array): void {
+  const slot: Slot = { done: false, reply: undefined };
+  c.slots.push(slot);
+  let r: RecordAnswer | Promise<RecordAnswer>;
+  try {
+    r = x.opts.onRecord(msg);
+  } catch {
+    r = undefined;
+  }
+  const settle = (reply: RecordAnswer) => {
+    slot.done = true;
+    slot.reply = reply;
+    writeOut(x, c);
+    if (!c.pumping) pump(x, c);
+  };
+  if (r instanceof Promise) r.then(settle, () => settle(undefined));
+  else settle(r);
+}
+
+/** Takes complete records from the buffer while not blocked; reads more when possible. */
+function pump(x: Ctx, c: Conn): void {
+  const { lengthBytes, limits } = x;
+  c.pumping = true;
+  while (!c.refused && !c.rateTimer && !c.sock.destroyed && !blocked(x, c)) {
+    if (c.buf.length < lengthBytes) break;
+    const len = lengthBytes === 2 ? c.buf.readUInt16BE(0) : c.buf.readUInt32BE(0);
+    if ((lengthBytes === 4 && len & 0x80000000) || len > x.opts.maxRecordBytes) {
+      refuse(x, c, "record-refused", x.opts.onRefused?.(len));
+      break;
+    }
+    if (c.buf.length < lengthBytes + len) break;
+    if (c.records >= limits.maxRecordsPerConnection) {
+      refuse(x, c, "request-limit", undefined);
+      break;
+    }
+    if (!takeToken(x, c)) break;
+    const msg = new Uint8Array(c.buf.subarray(lengthBytes, lengthBytes + len));
+    c.buf = c.buf.subarray(lengthBytes + len);
+    c.recordStart = c.buf.length > 0 ? x.now() : undefined;
+    answer(x, c, msg);
+  }
+  c.pumping = false;
+  if (c.refused) writeOut(x, c);
+  const stop = blocked(x, c) || c.refused || c.rateTimer !== undefined;
+  if (stop && !c.paused) {
+    c.paused = true;
+    x.counters.paused++;
+    c.sock.pause();
+  } else if (!stop && c.paused) {
+    c.paused = false;
+    c.sock.resume();
+  }
+  rearm(x, c);
+}
+
+/** Stops reading; `last` goes after the answers under way, then the connection ends. */
+function refuse(x: Ctx, c: Conn, why: TcpClose, last: RecordAnswer): void {
+  c.refused = true;
+  bump(x.counters.closed, why);
+  c.buf = Buffer.alloc(0);
+  c.recordStart = undefined;
+  c.slots.push({ done: true, reply: last, last: true });
+}
+
+/** One request's token from the connection's bucket, or a timer to resume when one is due. */
+function takeToken(x: Ctx, c: Conn): boolean {
+  const rate = x.limits.maxRecordsPerSecond;
+  const t = x.now();
+  c.tokens = Math.min(rate, c.tokens + ((t - c.tokensAt) * rate) / 1000);
+  c.tokensAt = t;
+  if (c.tokens >= 1) {
+    c.tokens--;
+    c.records++;
+    return true;
+  }
+  x.counters.rateLimited++;
+  const wait = Math.ceil(((1 - c.tokens) * 1000) / rate);
+  c.rateTimer = setTimeout(() => {
+    c.rateTimer = undefined;
+    pump(x, c);
+  }, wait);
+  return false;
+}
+
+/** Closes the longest-waiting connection among `scope` that has nothing under way. */
+function evict(x: Ctx, scope: (c: Conn) => boolean): boolean {
+  let oldest: Conn | undefined;
+  for (const c of x.conns)
+    if (scope(c) && c.slots.length === 0 && c.sock.writableLength === 0)
+      if (!oldest || c.waitingSince < oldest.waitingSince) oldest = c;
+  if (!oldest) return false;
+  x.conns.delete(oldest);
+  closeConn(x, oldest, "evicted");
+  return true;
+}
+
+function admit(x: Ctx, source: string): TcpRefusal | undefined {
+  let fromSource = 0;
+  for (const c of x.conns) if (c.source === source) fromSource++;
+  if (fromSource >= x.limits.maxConnectionsPerSource && !evict(x, (c) => c.source === source))
+    return "too-many-from-source";
+  if (x.conns.size >= x.limits.maxConnections && !evict(x, () => true))
+    return "too-many-connections";
+  return undefined;
+}
+
+function newConn(x: Ctx, sock: net.Socket, source: string): Conn {
+  return {
+    sock,
+    source,
+    waitingSince: x.now(),
+    recordStart: undefined,
+    buf: Buffer.alloc(0),
+    slots: [],
+    paused: false,
+    refused: false,
+    pumping: false,
+    timer: undefined,
+    writeStuckSince: undefined,
+    tokens: x.limits.maxRecordsPerSecond,
+    tokensAt: x.now(),
+    records: 0,
+    rateTimer: undefined,
+  };
+}
+
+function accept(x: Ctx, sock: net.Socket): void {
+  const source = sock.remoteAddress ?? "";
+  const refusal = admit(x, source);
+  if (refusal) {
+    bump(x.counters.refused, refusal);
+    sock.destroy();
+    return;
+  }
+  const c = newConn(x, sock, source);
+  x.conns.add(c);
+  x.counters.accepted++;
+  sock.on("data", (d: Buffer) => {
+    if (c.refused) return;
+    if (c.buf.length === 0) c.recordStart = x.now();
+    c.buf = c.buf.length === 0 ? d : Buffer.concat([c.buf, d]);
+    pump(x, c);
+  });
+  sock.on("drain", () => {
+    c.writeStuckSince = undefined;
+    pump(x, c);
+  });
+  sock.on("error", () => {
+    if (!sock.destroyed) closeConn(x, c, "socket-error");
+    else bump(x.counters.closed, "socket-error");
+  });
+  sock.on("close", () => {
+    if (c.timer) clearTimeout(c.timer);
+    if (c.rateTimer) clearTimeout(c.rateTimer);
+    c.buf = Buffer.alloc(0);
+    c.slots = [];
+    x.conns.delete(c);
+  });
+  rearm(x, c);
+}
+
 export function createFramedTcpServer(opts: FramedTcpOptions): FramedTcpServer {
-  const { limits, lengthBytes } = opts;
-  const now = opts.now ?? Date.now;
-  const conns = new Set<Conn>();
-  const counters: FramedTcpCounters = {
-    accepted: 0,
-    open: 0,
-    refused: {},
-    closed: {},
-    paused: 0,
-    rateLimited: 0,
+  const x: Ctx = {
+    opts,
+    limits: opts.limits,
+    lengthBytes: opts.lengthBytes,
+    now: opts.now ?? Date.now,
+    conns: new Set(),
+    counters: { accepted: 0, open: 0, refused: {}, closed: {}, paused: 0, rateLimited: 0 },
   };
   let server: net.Server | undefined;
-
-  /** Destroys the connection, counting why (once: a refused one was counted when refused). */
-  const close = (c: Conn, why: TcpClose) => {
-    if (!c.refused) counters.closed[why] = (counters.closed[why] ?? 0) + 1;
-    c.refused = true;
-    c.sock.destroy();
-  };
-  /** One timer per connection, armed for what it is waiting on now. */
-  const rearm = (c: Conn) => {
-    if (c.timer) clearTimeout(c.timer);
-    c.timer = undefined;
-    if (c.sock.destroyed) return;
-    let ms: number;
-    let why: TcpClose;
-    if (c.sock.writableLength > 0) {
-      c.writeStuckSince ??= now();
-      [ms, why] = [c.writeStuckSince + limits.writeTimeoutMs - now(), "write-timeout"];
-    } else if (c.slots.length > 0 || c.rateTimer)
-      return; // our own work or our own pacing: no deadline on the client
-    else if (c.recordStart !== undefined) {
-      // A record under way: silence ends it like an idle connection, dripping at recordTimeoutMs.
-      const left = c.recordStart + limits.recordTimeoutMs - now();
-      [ms, why] =
-        left < limits.idleTimeoutMs
-          ? [left, "record-timeout"]
-          : [limits.idleTimeoutMs, "idle-timeout"];
-    } else [ms, why] = [limits.idleTimeoutMs, "idle-timeout"];
-    c.timer = setTimeout(() => close(c, why), Math.max(0, ms));
-  };
-
-  const blocked = (c: Conn) =>
-    c.slots.length >= limits.maxInFlight || c.sock.writableLength > limits.maxPendingWriteBytes;
-
-  /** Writes the answers ready at the head, in order. */
-  const writeOut = (c: Conn) => {
-    while (c.slots[0]?.done) {
-      const s = c.slots.shift() as Slot;
-      if (c.sock.destroyed) continue;
-      const bytes = s.reply ? frameRecord(s.reply, lengthBytes) : undefined;
-      if (s.last) {
-        if (bytes) c.sock.write(bytes);
-        c.sock.end();
-      } else if (bytes) c.sock.write(bytes);
-    }
-    if (c.slots.length === 0 && c.buf.length === 0) c.waitingSince = now();
-  };
-
-  const flush = (c: Conn) => {
-    writeOut(c);
-    if (!c.pumping) pump(c);
-  };
-
-  const answer = (c: Conn, msg: Uint8Array) => {
-    const slot: Slot = { done: false, reply: undefined };
-    c.slots.push(slot);
-    let r: RecordAnswer | Promise<RecordAnswer>;
-    try {
-      r = opts.onRecord(msg);
-    } catch {
-      r = undefined;
-    }
-    const settle = (reply: RecordAnswer) => {
-      slot.done = true;
-      slot.reply = reply;
-      flush(c);
-    };
-    if (r instanceof Promise) r.then(settle, () => settle(undefined));
-    else settle(r);
-  };
-
-  /** Takes complete records from the buffer while not blocked; reads more when possible. */
-  const pump = (c: Conn) => {
-    c.pumping = true;
-    while (!c.refused && !c.rateTimer && !c.sock.destroyed && !blocked(c)) {
-      if (c.buf.length < lengthBytes) break;
-      const len = lengthBytes === 2 ? c.buf.readUInt16BE(0) : c.buf.readUInt32BE(0);
-      if ((lengthBytes === 4 && len & 0x80000000) || len > opts.maxRecordBytes) {
-        refuse(c, "record-refused", opts.onRefused?.(len));
-        break;
-      }
-      if (c.buf.length < lengthBytes + len) break;
-      if (c.records >= limits.maxRecordsPerConnection) {
-        refuse(c, "request-limit", undefined);
-        break;
-      }
-      if (!takeToken(c)) break;
-      const msg = new Uint8Array(c.buf.subarray(lengthBytes, lengthBytes + len));
-      c.buf = c.buf.subarray(lengthBytes + len);
-      c.recordStart = c.buf.length > 0 ? now() : undefined;
-      answer(c, msg);
-    }
-    c.pumping = false;
-    if (c.refused) writeOut(c);
-    const stop = blocked(c) || c.refused || c.rateTimer !== undefined;
-    if (stop && !c.paused) {
-      c.paused = true;
-      counters.paused++;
-      c.sock.pause();
-    } else if (!stop && c.paused) {
-      c.paused = false;
-      c.sock.resume();
-    }
-    rearm(c);
-  };
-
-  /** Stops reading; `last` goes after the answers under way, then the connection ends. */
-  const refuse = (c: Conn, why: TcpClose, last: RecordAnswer) => {
-    c.refused = true;
-    counters.closed[why] = (counters.closed[why] ?? 0) + 1;
-    c.buf = Buffer.alloc(0);
-    c.recordStart = undefined;
-    c.slots.push({ done: true, reply: last, last: true });
-  };
-
-  /** One request's token from the connection's bucket, or a timer to resume when one is due. */
-  const takeToken = (c: Conn): boolean => {
-    const rate = limits.maxRecordsPerSecond;
-    const t = now();
-    c.tokens = Math.min(rate, c.tokens + ((t - c.tokensAt) * rate) / 1000);
-    c.tokensAt = t;
-    if (c.tokens >= 1) {
-      c.tokens--;
-      c.records++;
-      return true;
-    }
-    counters.rateLimited++;
-    c.rateTimer = setTimeout(
-      () => {
-        c.rateTimer = undefined;
-        pump(c);
-      },
-      Math.ceil(((1 - c.tokens) * 1000) / rate),
-    );
-    return false;
-  };
-
-  /** Closes the longest-waiting connection among `scope` that has nothing under way. */
-  const evict = (scope: (c: Conn) => boolean): boolean => {
-    let oldest: Conn | undefined;
-    for (const c of conns)
-      if (scope(c) && c.slots.length === 0 && c.sock.writableLength === 0)
-        if (!oldest || c.waitingSince < oldest.waitingSince) oldest = c;
-    if (!oldest) return false;
-    conns.delete(oldest);
-    close(oldest, "evicted");
-    return true;
-  };
-
-  const admit = (source: string): TcpRefusal | undefined => {
-    let fromSource = 0;
-    for (const c of conns) if (c.source === source) fromSource++;
-    if (fromSource >= limits.maxConnectionsPerSource && !evict((c) => c.source === source))
-      return "too-many-from-source";
-    if (conns.size >= limits.maxConnections && !evict(() => true)) return "too-many-connections";
-    return undefined;
-  };
-
-  const onConnection = (sock: net.Socket) => {
-    const source = sock.remoteAddress ?? "";
-    const refusal = admit(source);
-    if (refusal) {
-      counters.refused[refusal] = (counters.refused[refusal] ?? 0) + 1;
-      sock.destroy();
-      return;
-    }
-    const c: Conn = {
-      sock,
-      source,
-      waitingSince: now(),
-      recordStart: undefined,
-      buf: Buffer.alloc(0),
-      slots: [],
-      paused: false,
-      refused: false,
-      pumping: false,
-      timer: undefined,
-      writeStuckSince: undefined,
-      tokens: limits.maxRecordsPerSecond,
-      tokensAt: now(),
-      records: 0,
-      rateTimer: undefined,
-    };
-    conns.add(c);
-    counters.accepted++;
-    sock.on("data", (d: Buffer) => {
-      if (c.refused) return;
-      if (c.buf.length === 0) c.recordStart = now();
-      c.buf = c.buf.length === 0 ? d : Buffer.concat([c.buf, d]);
-      pump(c);
-    });
-    sock.on("drain", () => {
-      c.writeStuckSince = undefined;
-      pump(c);
-    });
-    sock.on("error", () => {
-      if (!sock.destroyed) close(c, "socket-error");
-      else counters.closed["socket-error"] = (counters.closed["socket-error"] ?? 0) + 1;
-    });
-    sock.on("close", () => {
-      if (c.timer) clearTimeout(c.timer);
-      if (c.rateTimer) clearTimeout(c.rateTimer);
-      c.buf = Buffer.alloc(0);
-      c.slots = [];
-      conns.delete(c);
-    });
-    rearm(c);
-  };
-
   return {
     listen: (port, host) =>
       new Promise((resolve, reject) => {
-        const s = net.createServer({ pauseOnConnect: false }, onConnection);
+        const s = net.createServer((sock) => accept(x, sock));
         s.once("error", reject);
         s.listen(port, host, () => {
           s.off("error", reject);
+          // After listen, an error is one accept(2) failing (EMFILE...): counted, not fatal.
+          s.on("error", () => bump(x.counters.refused, "accept-error"));
           server = s;
           resolve((s.address() as net.AddressInfo).port);
         });
       }),
     async close() {
-      for (const c of conns) {
+      for (const c of x.conns) {
         if (c.timer) clearTimeout(c.timer);
         if (c.rateTimer) clearTimeout(c.rateTimer);
         c.sock.destroy();
       }
-      conns.clear();
+      x.conns.clear();
       await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
       server = undefined;
     },
-    counters: () => ({ ...structuredClone(counters), open: conns.size }),
+    counters: () => ({ ...structuredClone(x.counters), open: x.conns.size }),
   };
 }
