@@ -2,7 +2,9 @@
  * Backup and restore of the directory.
  * - backup: SQLite's online backup API (better-sqlite3 `db.backup`), through the running DC
  *   when there is one, so the copy is a consistent snapshot while changes go on; then the
- *   copy is checked with `PRAGMA integrity_check`.
+ *   copy is checked with `PRAGMA integrity_check`. The file holds every key, krbtgt's too:
+ *   it is created new (never over an existing file or a symlink), mode 0600 whatever the
+ *   umask, before a byte is written into it.
  * - restore: only with the DC stopped; the file must pass integrity_check and hold a domain
  *   of a schema this postern reads; it replaces directory.db atomically (the old -wal and
  *   -shm files are removed first, so no stale log is replayed over the restored copy).
@@ -12,7 +14,20 @@ import * as path from "node:path";
 import { dcDir, dbPath } from "./paths.js";
 import { DirectoryError } from "./errors.js";
 import { SCHEMA_VERSION, schemaVersion } from "./schema.js";
-import { openSqlite } from "./sqlite.js";
+import { openSqlite, type SqliteDatabase } from "./sqlite.js";
+
+/** An online copy of `db` into the new file `file`, mode 0600. */
+export async function backupDatabase(db: SqliteDatabase, file: string): Promise<void> {
+  // O_EXCL with mode 0600: SQLite then writes into a file only its owner can read.
+  fs.closeSync(fs.openSync(file, "wx", 0o600));
+  try {
+    await db.backup(file);
+    fs.chmodSync(file, 0o600);
+  } catch (e) {
+    fs.rmSync(file, { force: true });
+    throw e;
+  }
+}
 
 /** Checks a database file: integrity, schema version, a domain row. Returns the domain name. */
 export function checkDatabaseFile(file: string): string {
@@ -57,6 +72,7 @@ export function restoreDirectory(home: string, file: string): string {
   fs.mkdirSync(dcDir(home), { recursive: true, mode: 0o700 });
   const tmp = path.join(dcDir(home), `.restore.${process.pid}.tmp`);
   fs.copyFileSync(file, tmp);
+  fs.chmodSync(tmp, 0o600);
   const fd = fs.openSync(tmp, "r+");
   fs.fsyncSync(fd);
   fs.closeSync(fd);

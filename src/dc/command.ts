@@ -15,6 +15,8 @@ import { type StartKdc, startDc } from "./daemon.js";
 import { initDirectory } from "./directory.js";
 import { kdcStarter } from "../kerberos/kdc/dc-seam.js";
 import { DirectoryError } from "./errors.js";
+import { readDcLimits } from "./limits.js";
+import { pidFileOwner } from "../platform/pidfile.js";
 import { readAdminPassword } from "./password.js";
 import {
   dbPath,
@@ -31,7 +33,7 @@ SYNOPSIS
   postern dc init --domain DNSNAME [--netbios NAME] [--admin-password-file FILE]
                   [--dc-name NAME] [--dc-address IP]
   postern dc start [--listen ADDR] [--kdc-port N] [--dns-port N] [--api-port N]
-                   [--backup-dir DIR]
+                   [--backup-dir DIR] [--limits FILE]
   postern dc backup FILE
   postern dc restore FILE
 
@@ -45,6 +47,7 @@ start    runs in the foreground until SIGTERM or SIGINT. Defaults: --listen 0.0.
          --kdc-port ${DEFAULT_KDC_PORT}, --dns-port ${DEFAULT_DNS_PORT}, --api-port ${DEFAULT_API_PORT} (AD Web Services' port).
          The API speaks only TLS; --backup-dir DIR lets administrators write backups
          there over the network API (besides under the home).
+         --limits FILE: JSON limits of the KDC's and DNS's TCP and UDP serving (docs/dc.md).
 backup   an online copy (SQLite backup API) while the DC runs or not; checked afterwards.
 restore  replaces the directory with FILE (checked first); the DC must be stopped.
 `;
@@ -126,16 +129,17 @@ async function init(argv: string[], env: CliEnv): Promise<number> {
 async function start(argv: string[], env: CliEnv): Promise<number> {
   const p = parseArgs(
     argv,
-    ["listen", "kdc-port", "dns-port", "api-port", "backup-dir"],
+    ["listen", "kdc-port", "dns-port", "api-port", "backup-dir", "limits"],
     [],
     "dc start",
   );
   expectPositional(
     p,
     0,
-    "postern dc start [--listen ADDR] [--kdc-port N] [--dns-port N] [--api-port N] [--backup-dir DIR]",
+    "postern dc start [--listen ADDR] [--kdc-port N] [--dns-port N] [--api-port N] [--backup-dir DIR] [--limits FILE]",
   );
   const backupDir = p.values.get("backup-dir");
+  const limitsFile = p.values.get("limits");
   const dc = await startDc({
     home: env.home,
     host: p.values.get("listen") ?? "0.0.0.0",
@@ -145,11 +149,10 @@ async function start(argv: string[], env: CliEnv): Promise<number> {
     log: (l) => env.err(l),
     startKdc: START_KDC,
     backupDir: backupDir === undefined ? undefined : path.resolve(env.cwd, backupDir),
+    ...(limitsFile ? { limits: readDcLimits(path.resolve(env.cwd, limitsFile)) } : {}),
   });
-  env.out(
-    `dc: ready (dns port ${dc.dnsPort}, api port ${dc.apiPort}, api certificate ${dc.apiFingerprint})`,
-  );
-  await new Promise<void>((resolve) => {
+  // The handlers first, then "ready": whoever reads it may signal us at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       env.err(`dc: ${sig}: shutting down`);
       process.off("SIGTERM", onTerm);
@@ -161,22 +164,16 @@ async function start(argv: string[], env: CliEnv): Promise<number> {
     process.on("SIGTERM", onTerm);
     process.on("SIGINT", onInt);
   });
+  env.out(
+    `dc: ready (dns port ${dc.dnsPort}, api port ${dc.apiPort}, api certificate ${dc.apiFingerprint})`,
+  );
+  await stopped;
   await dc.stop();
   return 0;
 }
 
-function dcRunning(home: string): number | null {
-  try {
-    const pid = Number(fs.readFileSync(pidPath(home), "utf8").trim());
-    if (pid > 0) {
-      process.kill(pid, 0);
-      return pid;
-    }
-  } catch {
-    // no pid file, or no such process
-  }
-  return null;
-}
+/** The pid of the DC running on this home (pid and start time as its pid file says), or null. */
+const dcRunning = (home: string): number | null => pidFileOwner(pidPath(home));
 
 async function backup(argv: string[], env: CliEnv): Promise<number> {
   const [file] = expectPositional(

@@ -1,6 +1,7 @@
 /**
  * `postern dc start`: the running domain controller.
- *  1. open the directory (refuse if another DC holds <home>/dc/dc.pid);
+ *  1. open the directory (refuse if another DC holds <home>/dc/dc.pid: a live process of
+ *     the pid and start time the file names, src/platform/pidfile.ts);
  *  2. start DNS (UDP+TCP), the API over TLS (its certificate made now if the home has none;
  *     the log prints its fingerprint), the admin socket;
  *  3. start the KDC through the `startKdc` seam; until the Kerberos issue fills it, the log
@@ -8,6 +9,7 @@
  *  4. on stop(): close listeners, checkpoint the WAL, close the database, remove the pid file.
  */
 import * as fs from "node:fs";
+import { claimPidFile, PidFileHeld, releasePidFile } from "../platform/pidfile.js";
 import { createMachineAuthenticator } from "./api/auth.js";
 import { ensureDcCertificate } from "./api/certificate.js";
 import { formatFingerprint } from "./api/channel.js";
@@ -19,6 +21,7 @@ import { type Directory, type DirectoryDeps, defaultDeps, openDirectory } from "
 import { startDnsServer } from "./dns/server.js";
 import { createDirectoryZone } from "./dns/source.js";
 import { DirectoryError } from "./errors.js";
+import type { DcLimits, ServiceLimits } from "./limits.js";
 import { adminSocketPath, dbPath, pidPath } from "./paths.js";
 import { createPrincipalDatabase, type PrincipalDatabase } from "./principals.js";
 
@@ -39,6 +42,8 @@ export type StartKdc = (deps: {
   log: (l: string) => void;
   /** The domain the KDC serves: realm (upper-case DNS name), DNS name, NetBIOS name. */
   domain: { realm: string; dnsName: string; netbios: string };
+  /** TCP limits and the UDP amplification bound (docs/dc.md "Limits"); defaults if absent. */
+  limits?: ServiceLimits;
 }) => Promise<RunningKdc>;
 
 export interface DcOptions {
@@ -53,6 +58,8 @@ export interface DcOptions {
   /** A directory besides the home where network backups may be written. */
   backupDir?: string | undefined;
   apiLimits?: Partial<ApiLimits> | undefined;
+  /** `dc start --limits FILE`; defaults for what it leaves out. */
+  limits?: DcLimits;
 }
 
 export interface RunningDc {
@@ -64,21 +71,14 @@ export interface RunningDc {
   stop(): Promise<void>;
 }
 
-function claimPidFile(file: string): void {
+function claimDcPidFile(file: string): void {
   try {
-    const pid = Number(fs.readFileSync(file, "utf8").trim());
-    if (pid > 0 && pid !== process.pid) {
-      try {
-        process.kill(pid, 0);
-        throw new DirectoryError("dc.running", `a DC is already running on this home (pid ${pid})`);
-      } catch (e) {
-        if (e instanceof DirectoryError) throw e;
-      }
-    }
+    claimPidFile(file);
   } catch (e) {
-    if (e instanceof DirectoryError) throw e;
+    if (e instanceof PidFileHeld)
+      throw new DirectoryError("dc.running", `a DC is already running on this home (pid ${e.pid})`);
+    throw e;
   }
-  fs.writeFileSync(file, `${process.pid}\n`, { mode: 0o644 });
 }
 
 export async function startDc(opts: DcOptions): Promise<RunningDc> {
@@ -88,7 +88,7 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
       `no domain in ${opts.home}: run 'postern dc init --domain NAME' first`,
     );
   }
-  claimPidFile(pidPath(opts.home));
+  claimDcPidFile(pidPath(opts.home));
   const dir = openDirectory(dbPath(opts.home), opts.deps ?? defaultDeps());
   const started: Closable[] = [];
   try {
@@ -98,6 +98,7 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
       opts.host,
       opts.dnsPort,
       opts.log,
+      opts.limits?.dns,
     );
     started.push(dns);
     let kdcPort = opts.kdcPort;
@@ -137,6 +138,7 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
         port: opts.kdcPort,
         log: opts.log,
         domain: { realm: d.realm, dnsName: d.dnsName, netbios: d.netbios },
+        ...(opts.limits?.kdc ? { limits: opts.limits.kdc } : {}),
       });
       started.push(kdc);
       kdcPort = kdc.port ?? opts.kdcPort;
@@ -161,14 +163,14 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
         for (const s of started.reverse()) await s.close();
         dir.db.pragma("wal_checkpoint(TRUNCATE)");
         dir.close();
-        fs.rmSync(pidPath(opts.home), { force: true });
+        releasePidFile(pidPath(opts.home));
         opts.log("dc: stopped");
       },
     };
   } catch (e) {
     for (const s of started.reverse()) await s.close();
     dir.close();
-    fs.rmSync(pidPath(opts.home), { force: true });
+    releasePidFile(pidPath(opts.home));
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
       throw new DirectoryError(

@@ -23,7 +23,8 @@ export type DirectoryErrorCode =
   | "dc.backup"
   | "dc.policy"
   | "dc.conflict"
-  | "dc.dns";
+  | "dc.dns"
+  | "dc.limits";
 
 export class DirectoryError extends PosternError {
   constructor(code: DirectoryErrorCode, message: string) {

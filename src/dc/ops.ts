@@ -7,6 +7,7 @@ import type { PolicyStore } from "../policy/model.js";
 import type { OpName } from "./api/protocol.js";
 import { setAdminPassword } from "./admin-account.js";
 import { listAudit } from "./audit.js";
+import { backupDatabase } from "./backup.js";
 import {
   addComputer,
   deleteComputer,
@@ -146,7 +147,7 @@ export const OPS: Readonly<Record<OpName, Op>> = {
   backup: async (dir, _a, p) => {
     const file = str(p, "file");
     try {
-      await dir.db.backup(file);
+      await backupDatabase(dir.db, file);
     } catch (e) {
       throw new DirectoryError("dc.backup", `backup to ${file} failed: ${(e as Error).message}`);
     }

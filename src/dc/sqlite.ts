@@ -3,6 +3,7 @@
  * TypeScript types and we add no @types package: this file declares the few methods we call
  * and loads the CommonJS module through createRequire.
  */
+import * as fs from "node:fs";
 import { createRequire } from "node:module";
 
 export interface RunResult {
@@ -35,7 +36,13 @@ export interface OpenOptions {
 
 type DatabaseConstructor = new (file: string, options?: OpenOptions) => SqliteDatabase;
 
+/**
+ * Opens (or creates) a database. A file it creates is 0600 whatever the umask: it holds
+ * keys (SQLite gives its -wal, -shm and -journal files the mode of the database file).
+ */
 export function openSqlite(file: string, options: OpenOptions = {}): SqliteDatabase {
+  if (!options.readonly && !options.fileMustExist && file !== "" && !file.startsWith(":"))
+    fs.closeSync(fs.openSync(file, "a", 0o600));
   const require = createRequire(import.meta.url);
   const Database = require("better-sqlite3") as DatabaseConstructor;
   return new Database(file, options);

@@ -87,9 +87,14 @@ export function freePort(): Promise<number> {
   });
 }
 
-export function startDcProcess(home: string, apiPort = 0, timeoutMs = 20_000): Promise<DcProcess> {
+export function startDcProcess(
+  home: string,
+  apiPort = 0,
+  timeoutMs = 20_000,
+  extraArgs: string[] = [],
+): Promise<DcProcess> {
   const args = ["--home", home, "dc", "start", "--listen", "127.0.0.1", "--dns-port", "0"];
-  args.push("--api-port", String(apiPort), "--kdc-port", "0");
+  args.push("--api-port", String(apiPort), "--kdc-port", "0", ...extraArgs);
   const proc = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";

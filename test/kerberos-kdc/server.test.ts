@@ -140,6 +140,37 @@ describe("KDC server on loopback (RFC 4120 §7.2.1 UDP, §7.2.2 TCP)", () => {
     assert.equal(server.counters().drops.internal ?? 0, 0);
   });
 
+  it("§7.2.1 and no amplification: a KRB-ERROR over UDP above maxUdpAmplification times the request becomes RESPONSE_TOO_BIG (or nothing); an authenticated AS-REP is not bounded so", async () => {
+    const tight = createKdcServer({
+      database: realm.db,
+      realm: REALM,
+      krbtgtKeys: [{ etype: 18, kvno: 1, key: realm.krbtgtKey }],
+      listen: { address: "127.0.0.1", port: 0 },
+      maxUdpAmplification: 1,
+    });
+    const p = (await tight.start()).port;
+    try {
+      const noPreauth = buildAsReq({
+        realm: REALM,
+        cname: principal("alice"),
+        etypes: [18, 17],
+        nowMs: Date.now(),
+      });
+      // Over TCP the same request gets PREAUTH_REQUIRED (larger than the request) ...
+      const viaTcp = expectError(await sendTcp(p, noPreauth));
+      assert.equal(viaTcp.errorCode, E.KDC_ERR_PREAUTH_REQUIRED);
+      // ... over UDP, RESPONSE_TOO_BIG no larger than the request.
+      const rep = await sendUdp(p, noPreauth);
+      assert.ok(rep.length <= noPreauth.length, `${rep.length} > ${noPreauth.length}`);
+      assert.equal(expectError(rep).errorCode, E.KRB_ERR_RESPONSE_TOO_BIG);
+      // A pre-authenticated AS-REQ still gets its AS-REP over UDP.
+      expectCreds(readReply(await sendUdp(p, asReq()), aliceKey, KeyUsage.AS_REP_ENC_PART));
+      assert.equal(tight.counters().udpAmplificationRefused, 1);
+    } finally {
+      await tight.stop();
+    }
+  });
+
   it("counters: requests by type and errors by code name", async () => {
     const bad = buildAsReq({
       realm: REALM,

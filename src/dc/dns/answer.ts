@@ -177,14 +177,17 @@ function glue(answers: Answer[], zone: ZoneSource): Answer[] {
 }
 
 /**
- * Answers one message. `udp`: the transport is UDP (size limits and TC apply).
- * Returns null when nothing is to be sent.
+ * Answers one message. `udp`: the transport is UDP (size limits and TC apply; an answer
+ * more than `maxUdpAmplification` times the query's size is truncated too, so a spoofed
+ * source never gets a large answer to a small question). Returns null when nothing is to
+ * be sent.
  */
 export function answerMessage(
   msg: Buffer,
   zone: ZoneSource,
   stats: DnsStats,
   udp: boolean,
+  maxUdpAmplification = Number.POSITIVE_INFINITY,
 ): Buffer | null {
   let query: DecodedPacket;
   try {
@@ -264,9 +267,12 @@ export function answerMessage(
     });
   let out = build(reply, false);
   const limit = udp
-    ? opt && "udpPayloadSize" in opt
-      ? Math.min(Math.max(opt.udpPayloadSize, UDP_MIN), UDP_MAX)
-      : UDP_MIN
+    ? Math.min(
+        opt && "udpPayloadSize" in opt
+          ? Math.min(Math.max(opt.udpPayloadSize, UDP_MIN), UDP_MAX)
+          : UDP_MIN,
+        maxUdpAmplification * msg.length,
+      )
     : 65535;
   if (out.length > limit) {
     stats.truncated++;

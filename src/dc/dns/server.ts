@@ -1,33 +1,62 @@
 /**
  * The DNS listeners: UDP (one datagram, one answer) and TCP (RFC 1035 4.2.2: each message
  * preceded by its 2-byte length; RFC 7766 several per connection). Every message goes to
- * answerMessage(); nothing here throws per packet. TCP connections are bounded in number,
- * idle time and buffered bytes.
+ * answerMessage(); nothing here throws per packet.
+ *   UDP: an answer more than maxUdpAmplification times the query is sent truncated (TC),
+ *        so the client asks again over TCP, whose handshake proves its address.
+ *   TCP: limits on connections (in all and per source), idle and slow-message timeouts and
+ *        write backpressure: src/platform/framed-tcp.ts (defaults DEFAULT_DNS_TCP_LIMITS).
  */
 import * as dgram from "node:dgram";
-import * as net from "node:net";
+import {
+  createFramedTcpServer,
+  type FramedTcpCounters,
+  type TcpLimits,
+} from "../../platform/framed-tcp.js";
 import { answerMessage, type DnsStats, newDnsStats, type ZoneSource } from "./answer.js";
 
 export interface DnsServer {
   stats: DnsStats;
   udpPort(): number;
   tcpPort(): number;
+  tcpCounters(): FramedTcpCounters;
   close(): Promise<void>;
 }
 
-const MAX_TCP_CONNECTIONS = 64;
-const TCP_IDLE_MS = 10_000;
+export interface DnsLimits {
+  /** Each one missing takes DEFAULT_DNS_TCP_LIMITS' value. */
+  tcp?: Partial<TcpLimits>;
+  /** Default DEFAULT_DNS_MAX_UDP_AMPLIFICATION. */
+  maxUdpAmplification?: number;
+}
+
+/** A DNS query is one small message answered at once: seconds are plenty for any client. */
+export const DEFAULT_DNS_TCP_LIMITS: TcpLimits = {
+  maxConnections: 128,
+  maxConnectionsPerSource: 32,
+  idleTimeoutMs: 10_000,
+  recordTimeoutMs: 5_000,
+  writeTimeoutMs: 10_000,
+  maxPendingWriteBytes: 64 * 1024,
+  maxInFlight: 8,
+  maxRecordsPerSecond: 100,
+  maxRecordsPerConnection: 1000,
+};
+
+export const DEFAULT_DNS_MAX_UDP_AMPLIFICATION = 5;
 
 export async function startDnsServer(
   zone: ZoneSource,
   host: string,
   port: number,
   log: (line: string) => void,
+  limits: DnsLimits = {},
 ): Promise<DnsServer> {
   const stats = newDnsStats();
+  const factor = limits.maxUdpAmplification ?? DEFAULT_DNS_MAX_UDP_AMPLIFICATION;
   const udp = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
   udp.on("message", (msg, rinfo) => {
-    const out = safeAnswer(msg, zone, stats, true, log);
+    const out = safeAnswer(msg, zone, stats, factor, log);
     if (out) udp.send(out, rinfo.port, rinfo.address);
   });
   udp.on("error", (e) => log(`dns: udp error: ${e.message}`));
@@ -39,77 +68,44 @@ export async function startDnsServer(
     });
   });
   const udpPort = udp.address().port;
-  const tcp = net.createServer((sock) => serveTcp(sock, zone, stats, log));
-  tcp.maxConnections = MAX_TCP_CONNECTIONS;
+  const tcp = createFramedTcpServer({
+    limits: { ...DEFAULT_DNS_TCP_LIMITS, ...limits.tcp },
+    lengthBytes: 2,
+    maxRecordBytes: 65535,
+    onRecord: (msg) => safeAnswer(Buffer.from(msg), zone, stats, undefined, log) ?? undefined,
+  });
+  let tcpPort: number;
   try {
-    await new Promise<void>((resolve, reject) => {
-      tcp.once("error", reject);
-      tcp.listen(port === 0 ? udpPort : port, host, () => {
-        tcp.off("error", reject);
-        resolve();
-      });
-    });
+    tcpPort = await tcp.listen(port === 0 ? udpPort : port, host);
   } catch (e) {
     udp.close();
     throw e;
   }
-  const sockets = new Set<net.Socket>();
-  tcp.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
   return {
     stats,
     udpPort: () => udpPort,
-    tcpPort: () => (tcp.address() as net.AddressInfo).port,
+    tcpPort: () => tcpPort,
+    tcpCounters: () => tcp.counters(),
     async close() {
-      for (const s of sockets) s.destroy();
-      await Promise.all([
-        new Promise<void>((r) => udp.close(() => r())),
-        new Promise<void>((r) => tcp.close(() => r())),
-      ]);
+      await Promise.all([new Promise<void>((r) => udp.close(() => r())), tcp.close()]);
+      log(`dns: stopped; tcp counters ${JSON.stringify(tcp.counters())}`);
     },
   };
 }
 
+/** `udpFactor`: the message came over UDP, with this amplification bound; undefined: TCP. */
 function safeAnswer(
   msg: Buffer,
   zone: ZoneSource,
   stats: DnsStats,
-  udp: boolean,
+  udpFactor: number | undefined,
   log: (l: string) => void,
 ): Buffer | null {
   try {
-    return answerMessage(msg, zone, stats, udp);
+    return answerMessage(msg, zone, stats, udpFactor !== undefined, udpFactor);
   } catch (e) {
     stats.malformed++;
     log(`dns: message dropped: ${(e as Error).message}`);
     return null;
   }
-}
-
-function serveTcp(
-  sock: net.Socket,
-  zone: ZoneSource,
-  stats: DnsStats,
-  log: (l: string) => void,
-): void {
-  let buf = Buffer.alloc(0);
-  sock.setTimeout(TCP_IDLE_MS, () => sock.destroy());
-  sock.on("error", () => sock.destroy());
-  sock.on("data", (chunk) => {
-    buf = Buffer.concat([buf, chunk]);
-    while (buf.length >= 2) {
-      const len = buf.readUInt16BE(0);
-      if (buf.length < 2 + len) break;
-      const msg = buf.subarray(2, 2 + len);
-      buf = buf.subarray(2 + len);
-      const out = safeAnswer(Buffer.from(msg), zone, stats, false, log);
-      if (!out) continue;
-      const frame = Buffer.alloc(2 + out.length);
-      frame.writeUInt16BE(out.length, 0);
-      out.copy(frame, 2);
-      sock.write(frame);
-    }
-  });
 }

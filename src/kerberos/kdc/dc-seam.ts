@@ -8,6 +8,7 @@
  * krbtgt keys come from the directory ("krbtgt/REALM") when the KDC starts; a krbtgt key
  * change needs a restart of the KDC.
  */
+import type { TcpLimits } from "../../platform/framed-tcp.js";
 import type { KdcConfig } from "./config.js";
 import type { PrincipalDatabase } from "./database.js";
 import { createKdcServer } from "./server.js";
@@ -17,6 +18,8 @@ export interface DcKdcDeps {
   host: string;
   port: number;
   log: (line: string) => void;
+  /** TCP limits (src/platform/framed-tcp.ts) and the UDP amplification bound. */
+  limits?: { tcp?: Partial<TcpLimits>; maxUdpAmplification?: number };
 }
 
 export function kdcStarter(config: KdcConfig) {
@@ -25,6 +28,10 @@ export function kdcStarter(config: KdcConfig) {
       ...config,
       database: deps.principals,
       listen: { address: deps.host, port: deps.port },
+      ...(deps.limits?.tcp ? { tcpLimits: deps.limits.tcp } : {}),
+      ...(deps.limits?.maxUdpAmplification !== undefined
+        ? { maxUdpAmplification: deps.limits.maxUdpAmplification }
+        : {}),
     });
     const at = await server.start();
     deps.log(`kdc: realm ${config.realm.toUpperCase()} on ${at.address}:${at.port} (udp, tcp)`);

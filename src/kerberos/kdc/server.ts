@@ -2,22 +2,29 @@
  * The KDC's network shell: UDP and TCP listeners (RFC 4120 §7.2.1, §7.2.2) around the pure
  * core (kdc.ts). The DC embeds it with `createKdcServer({database, realm, krbtgtKeys, ...})`.
  *
- *   UDP: one datagram in, one out (replies above maxUdpReplyBytes become
- *        KRB_ERR_RESPONSE_TOO_BIG so the client retries over TCP)
+ *   UDP: one datagram in, one out. A reply above maxUdpReplyBytes becomes
+ *        KRB_ERR_RESPONSE_TOO_BIG, so the client retries over TCP (§7.2.1). A KRB-ERROR (the
+ *        answer to a request that did not authenticate, whose source may be spoofed) more
+ *        than maxUdpAmplification times the request's size becomes RESPONSE_TOO_BIG too,
+ *        or nothing if even that is larger: never a large answer to a small question
  *   TCP: records of a 4-byte big-endian length and the message; several per connection;
  *        a length with the high bit set (reserved extension) or above maxTcpRecordBytes
- *        gets KRB_ERR_FIELD_TOOLONG and the connection is closed; idle connections close
- *        after idleTimeoutMs; at most maxTcpConnections at once
+ *        gets KRB_ERR_FIELD_TOOLONG and the connection is closed. Limits on connections
+ *        (in all and per source), idle and slow-record timeouts and write backpressure:
+ *        src/platform/framed-tcp.ts, `tcpLimits` (defaults DEFAULT_KDC_TCP_LIMITS)
  */
 import * as dgram from "node:dgram";
-import * as net from "node:net";
+import {
+  createFramedTcpServer,
+  type FramedTcpCounters,
+  type TcpLimits,
+} from "../../platform/framed-tcp.js";
 import { KRB_ERROR_CODE } from "../messages/index.js";
 import { krbtgtName } from "./context.js";
 import { createKdc, type KdcCounters, type KdcDeps, type KdcResult } from "./kdc.js";
 import { buildKrbError } from "./reply.js";
 import { createKdcPool } from "./worker-pool.js";
 import type { WorkerDatabaseSpec } from "./worker.js";
-
 export interface KdcListen {
   /** Default "0.0.0.0". */
   address?: string;
@@ -29,10 +36,17 @@ export interface KdcServerOptions extends KdcDeps {
   listen?: KdcListen;
   /** Default 64 KiB. */
   maxTcpRecordBytes?: number;
-  /** Default 10 s. */
+  /** TCP limits (framed-tcp.ts); each one missing takes DEFAULT_KDC_TCP_LIMITS' value. */
+  tcpLimits?: Partial<TcpLimits>;
+  /** Shorthand for tcpLimits.idleTimeoutMs. */
   idleTimeoutMs?: number;
-  /** Default 256. */
+  /** Shorthand for tcpLimits.maxConnections. */
   maxTcpConnections?: number;
+  /**
+   * A KRB-ERROR over UDP more than this many times the request's size becomes
+   * KRB_ERR_RESPONSE_TOO_BIG (the client retries over TCP). Default 3.
+   */
+  maxUdpAmplification?: number;
   /**
    * Worker threads running the KDC core (worker-pool.ts), e.g. one per CPU; 0 (default):
    * the core runs in this thread. Sockets, replay/lookaside caches, counters and database
@@ -44,9 +58,29 @@ export interface KdcServerOptions extends KdcDeps {
 }
 
 export interface KdcServerCounters extends KdcCounters {
+  /** TCP connections accepted. */
   tcpConnections: number;
+  /** TCP connections refused or closed by the server, by reason. */
   tcpRejected: Record<string, number>;
+  tcp: FramedTcpCounters;
+  /** UDP KRB-ERRORs replaced (RESPONSE_TOO_BIG or nothing) for their size relative to the request. */
+  udpAmplificationRefused: number;
 }
+
+/** Sized for a KDC answering in well under a second: a client has seconds for its record. */
+export const DEFAULT_KDC_TCP_LIMITS: TcpLimits = {
+  maxConnections: 256,
+  maxConnectionsPerSource: 64,
+  idleTimeoutMs: 10_000,
+  recordTimeoutMs: 5_000,
+  writeTimeoutMs: 10_000,
+  maxPendingWriteBytes: 64 * 1024,
+  maxInFlight: 8,
+  maxRecordsPerSecond: 20,
+  maxRecordsPerConnection: 200,
+};
+
+export const DEFAULT_MAX_UDP_AMPLIFICATION = 3;
 
 export interface KdcServer {
   start(): Promise<{ address: string; port: number }>;
@@ -54,44 +88,6 @@ export interface KdcServer {
   counters(): KdcServerCounters;
   /** Worker threads in use (0: the core runs in the server's thread). */
   readonly workers: number;
-}
-
-function frame(msg: Uint8Array): Buffer {
-  const b = Buffer.alloc(4 + msg.length);
-  b.writeUInt32BE(msg.length, 0);
-  b.set(msg, 4);
-  return b;
-}
-
-/**
- * RFC 4120 §7.2.2 records on a TCP stream: 4-byte big-endian length, then the message.
- * `onRefused(length)` for a length with the reserved high bit or above `maxRecord`; nothing
- * more is read from the stream after that.
- */
-function readRecords(
-  sock: net.Socket,
-  maxRecord: number,
-  onRecord: (msg: Uint8Array) => void,
-  onRefused: (length: number) => void,
-): void {
-  let buf: Buffer = Buffer.alloc(0);
-  let refused = false;
-  sock.on("data", (d: Buffer) => {
-    if (refused) return;
-    buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
-    while (buf.length >= 4) {
-      const len = buf.readUInt32BE(0);
-      if (len & 0x80000000 || len > maxRecord) {
-        refused = true;
-        onRefused(len);
-        return;
-      }
-      if (buf.length < 4 + len) return;
-      const msg = new Uint8Array(buf.subarray(4, 4 + len));
-      buf = buf.subarray(4 + len);
-      onRecord(msg);
-    }
-  });
 }
 
 /** A UDP socket bound to address:port whose `onMessage` gets each datagram and a reply function. */
@@ -125,29 +121,6 @@ function bindUdpSocket(
 
 type Handle = (msg: Uint8Array, t: "udp" | "tcp") => KdcResult | Promise<KdcResult>;
 
-/**
- * Runs actions in the order given; an action may still be on its way (a promise of it).
- * With nothing pending, a ready action runs synchronously.
- */
-function createInOrder(): (step: (() => void) | Promise<() => void>) => void {
-  let pending = 0;
-  let tail: Promise<void> = Promise.resolve();
-  return (step) => {
-    if (pending === 0 && !(step instanceof Promise)) {
-      step();
-      return;
-    }
-    pending++;
-    tail = tail
-      .then(() => step)
-      .then((run) => run())
-      .catch(() => undefined)
-      .finally(() => {
-        pending--;
-      });
-  };
-}
-
 export function createKdcServer(opts: KdcServerOptions): KdcServer {
   const workers = opts.workers ?? 0;
   const pool = workers > 0 ? createKdcPool({ ...opts, workers }) : undefined;
@@ -155,94 +128,85 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
   const handle: Handle = (msg, t) => kdc.handle(msg, t);
   const address = opts.listen?.address ?? "0.0.0.0";
   const maxRecord = opts.maxTcpRecordBytes ?? 65536;
-  const idleMs = opts.idleTimeoutMs ?? 10_000;
-  const maxConns = opts.maxTcpConnections ?? 256;
+  const limits: TcpLimits = {
+    ...DEFAULT_KDC_TCP_LIMITS,
+    ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+    ...(opts.maxTcpConnections !== undefined ? { maxConnections: opts.maxTcpConnections } : {}),
+    ...opts.tcpLimits,
+  };
+  const amplification = opts.maxUdpAmplification ?? DEFAULT_MAX_UDP_AMPLIFICATION;
   const now = opts.now ?? Date.now;
   const realm = opts.realm.toUpperCase();
   let udp: dgram.Socket | undefined;
-  let tcp: net.Server | undefined;
-  const sockets = new Set<net.Socket>();
-  const extra = { tcpConnections: 0, tcpRejected: {} as Record<string, number> };
-  const reject = (why: string) => {
-    extra.tcpRejected[why] = (extra.tcpRejected[why] ?? 0) + 1;
-  };
+  const refusedRecords: Record<string, number> = {};
+  let udpAmplificationRefused = 0;
+  const krbError = (code: number, text: string) =>
+    buildKrbError(now(), { realm, sname: krbtgtName(realm) }, code, text);
 
-  const tooLong = (what: string) =>
-    frame(
-      buildKrbError(
-        now(),
-        { realm, sname: krbtgtName(realm) },
-        KRB_ERROR_CODE.KRB_ERR_FIELD_TOOLONG,
-        what,
-      ),
-    );
+  const tcp = createFramedTcpServer({
+    limits,
+    lengthBytes: 4,
+    maxRecordBytes: maxRecord,
+    now,
+    onRecord: (msg) => {
+      const r = handle(msg, "tcp");
+      return r instanceof Promise ? r.then((x) => x.reply) : r.reply;
+    },
+    onRefused: (len) => {
+      const why = len & 0x80000000 ? "extension-bit" : "record-too-long";
+      refusedRecords[why] = (refusedRecords[why] ?? 0) + 1;
+      const text = `TCP record length ${len} refused (limit ${maxRecord})`;
+      return krbError(KRB_ERROR_CODE.KRB_ERR_FIELD_TOOLONG, text);
+    },
+  });
 
-  const onConnection = (sock: net.Socket) => {
-    if (sockets.size >= maxConns) {
-      reject("too-many-connections");
-      sock.destroy();
-      return;
-    }
-    sockets.add(sock);
-    extra.tcpConnections++;
-    sock.setTimeout(idleMs, () => {
-      reject("idle-timeout");
-      sock.destroy();
-    });
-    // Replies on a connection go out in the order of its requests, however long each takes
-    // (worker threads); an answer ready at once with nothing pending is written at once.
-    const inOrder = createInOrder();
-    const send = (reply: Uint8Array | undefined) => {
-      if (reply && !sock.destroyed) sock.write(frame(reply));
-    };
-    readRecords(
-      sock,
-      maxRecord,
-      (msg) => {
-        const r = handle(msg, "tcp");
-        inOrder(r instanceof Promise ? r.then((x) => () => send(x.reply)) : () => send(r.reply));
-      },
-      (len) => {
-        reject(len & 0x80000000 ? "extension-bit" : "record-too-long");
-        const why = `TCP record length ${len} refused (limit ${maxRecord})`;
-        inOrder(() => sock.end(tooLong(why)));
-      },
-    );
-    sock.on("error", () => reject("socket-error"));
-    sock.on("close", () => sockets.delete(sock));
+  /**
+   * What goes back over UDP for a request of `requestBytes`. Only a request that
+   * authenticated (a verified PA-ENC-TIMESTAMP, a TGT) gets an AS-REP/TGS-REP; the others
+   * get a KRB-ERROR, which must not be many times the request's size (it may go to a
+   * spoofed address): RESPONSE_TOO_BIG instead, or nothing if even that is too large.
+   */
+  const udpReply = (r: KdcResult, requestBytes: number): Uint8Array | undefined => {
+    if (!r.reply || r.errorCode === undefined) return r.reply;
+    const bound = amplification * requestBytes;
+    if (r.reply.length <= bound) return r.reply;
+    udpAmplificationRefused++;
+    const tooBig = krbError(KRB_ERROR_CODE.KRB_ERR_RESPONSE_TOO_BIG, "use TCP");
+    return tooBig.length <= bound ? tooBig : undefined;
   };
 
   const bindUdp = async (port: number) => {
     udp = await bindUdpSocket(address, port, (msg, reply) => {
       const r = handle(msg, "udp");
-      if (!(r instanceof Promise)) {
-        if (r.reply) reply(r.reply);
-        return;
-      }
-      r.then((x) => {
-        if (x.reply && udp) reply(x.reply);
-      }).catch(() => undefined);
+      const send = (x: KdcResult) => {
+        const bytes = udpReply(x, msg.length);
+        if (bytes && udp) reply(bytes);
+      };
+      if (r instanceof Promise) r.then(send).catch(() => undefined);
+      else send(r);
     });
     return udp.address().port;
   };
 
-  const listenTcp = (port: number) =>
-    new Promise<void>((resolve, reject) => {
-      const s = net.createServer(onConnection);
-      s.once("error", reject);
-      s.listen(port, address, () => {
-        s.off("error", reject);
-        tcp = s;
-        resolve();
-      });
-    });
+  const counters = (): KdcServerCounters => {
+    const t = tcp.counters();
+    const tcpRejected: Record<string, number> = { ...t.refused, ...refusedRecords };
+    for (const [k, v] of Object.entries(t.closed)) if (k !== "record-refused") tcpRejected[k] = v;
+    return {
+      ...kdc.counters(),
+      tcpConnections: t.accepted,
+      tcpRejected,
+      tcp: t,
+      udpAmplificationRefused,
+    };
+  };
 
   return {
     workers,
     async start() {
       const port = await bindUdp(opts.listen?.port ?? 88);
       try {
-        await listenTcp(port);
+        await tcp.listen(port, address);
       } catch (e) {
         udp?.close();
         udp = undefined;
@@ -251,16 +215,13 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
       return { address, port };
     },
     async stop() {
-      for (const s of sockets) s.destroy();
-      sockets.clear();
       await Promise.all([
         new Promise<void>((r) => (udp ? udp.close(() => r()) : r())),
-        new Promise<void>((r) => (tcp ? tcp.close(() => r()) : r())),
+        tcp.close(),
       ]);
       udp = undefined;
-      tcp = undefined;
       await pool?.close();
     },
-    counters: () => ({ ...kdc.counters(), ...structuredClone(extra) }),
+    counters,
   };
 }
