@@ -18,7 +18,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { requestControl } from "../agent/control.js";
-import type { CliEnv, Command } from "../cli/env.js";
+import type { CliEnv } from "../cli/env.js";
+import { type CommandSpec, defineCommand, parseLine } from "../cli/grammar.js";
 import { DirectoryError } from "../dc/errors.js";
 import { DEFAULT_API_PORT } from "../dc/paths.js";
 import { UsageError } from "../errors.js";
@@ -26,7 +27,6 @@ import { atomicWriteFile } from "../platform/home.js";
 import { saveDomainAssigned } from "../policy/effective.js";
 import { type FetchedPolicy, applyFetchedPolicy } from "./apply-policy.js";
 import { apiError, apiRequest, parseDcAddress } from "./api-client.js";
-import { expectPositional, parseArgs } from "./argv.js";
 import type { ApiResponse } from "./api-client.js";
 import {
   credentialOf,
@@ -47,18 +47,48 @@ interface JoinAnswer {
   keys: { etype: number; kvno: number; key: string }[];
 }
 
+const JOIN: CommandSpec = {
+  name: "join",
+  summary: "join this host to a postern domain with a one-time token",
+  options: [
+    { name: "domain", type: "string", value: "DNSNAME", help: "the domain's DNS name" },
+    { name: "dc", type: "string", value: "ADDRESS[:PORT]", help: "the DC's API address" },
+    { name: "name", type: "string", value: "NAME", help: "this computer's account name" },
+    { name: "token", type: "string", value: "TOKEN", help: "the one-time join token" },
+    {
+      name: "address",
+      type: "string",
+      value: "IP",
+      help: "register this address (default: the request's)",
+    },
+  ],
+};
+const LEAVE: CommandSpec = {
+  name: "leave",
+  summary: "leave the domain: account disabled on the DC, machine keys removed",
+  options: [
+    {
+      name: "local-only",
+      type: "boolean",
+      help: "remove the local keys without contacting the DC",
+    },
+  ],
+};
+const GPUPDATE: CommandSpec = {
+  name: "gpupdate",
+  summary: "fetch this member's effective domain policy from the DC",
+  options: [
+    { name: "force", type: "boolean", help: "fetch even when the version held is current" },
+  ],
+};
+
 export async function joinDomain(
   env: CliEnv,
   argv: string[],
   writer: KeytabWriter = keytabWriter,
 ): Promise<number> {
-  const p = parseArgs(argv, ["domain", "dc", "name", "token", "address"], [], "join");
-  expectPositional(
-    p,
-    0,
-    "postern join --domain DNSNAME --dc ADDRESS[:PORT] --name NAME --token TOKEN [--address IP]",
-  );
-  const [domain, dc, name, token] = ["domain", "dc", "name", "token"].map((k) => p.values.get(k));
+  const p = parseLine(JOIN, "join", argv);
+  const [domain, dc, name, token] = ["domain", "dc", "name", "token"].map((k) => p.str(k));
   if (!domain || !dc || !name) throw new UsageError("join: --domain, --dc and --name are required");
   if (!token)
     throw new UsageError(
@@ -74,7 +104,7 @@ export async function joinDomain(
   const r = await apiRequest(target, "POST", "/v1/join", {
     name,
     token,
-    address: p.values.get("address"),
+    address: p.str("address"),
   });
   if (r.status !== 200) throw apiError("join refused", r);
   const a = r.body as unknown as JoinAnswer;
@@ -129,18 +159,17 @@ export async function leaveDomain(
   argv: string[],
   writer: KeytabWriter = keytabWriter,
 ): Promise<number> {
-  const p = parseArgs(argv, [], ["local-only"], "leave");
-  expectPositional(p, 0, "postern leave [--local-only]");
+  const p = parseLine(LEAVE, "leave", argv);
   const id = writer.read(env.home);
   if (!id) throw new DirectoryError("dc.not-found", "this host is not joined to a domain");
-  if (!p.flags.has("local-only")) {
+  if (!p.flag("local-only")) {
     const { r } = await machineRequest(env, id, "POST", "/v1/leave", {});
     if (r.status !== 200) throw apiError("leave refused by the DC", r);
   }
   writer.remove(env.home);
   fs.rmSync(domainPolicyPath(env.home), { force: true });
   saveDomainAssigned(env.home, null);
-  const local = p.flags.has("local-only");
+  const local = p.flag("local-only");
   env.out(
     env.json
       ? JSON.stringify({ left: id.domain, sam: id.sam, dcTold: !local })
@@ -192,8 +221,7 @@ export async function gpupdate(
   writer: KeytabWriter = keytabWriter,
   notifyAgent = true,
 ): Promise<number> {
-  const p = parseArgs(argv, [], ["force"], "gpupdate");
-  expectPositional(p, 0, "postern gpupdate [--force]");
+  const p = parseLine(GPUPDATE, "gpupdate", argv);
   const id = writer.read(env.home);
   if (!id) throw new DirectoryError("dc.not-found", "this host is not joined to a domain");
   let held: number | undefined;
@@ -204,7 +232,7 @@ export async function gpupdate(
     held = undefined;
   }
   const headers: Record<string, string> =
-    held !== undefined && !p.flags.has("force") ? { "if-none-match": `"${held}"` } : {};
+    held !== undefined && !p.flag("force") ? { "if-none-match": `"${held}"` } : {};
   const { r, via } = await machineRequest(env, id, "GET", "/v1/policy", undefined, headers);
   if (r.status === 304) {
     env.out(
@@ -257,9 +285,8 @@ async function tellAgent(env: CliEnv): Promise<void> {
   }
 }
 
-export const joinCommand: Command = {
-  name: "join",
-  summary: "join this host to a postern domain with a one-time token",
+export const joinCommand = defineCommand({
+  ...JOIN,
   help: `postern join - join this host to the domain
 
 SYNOPSIS
@@ -271,19 +298,17 @@ address the request comes from) and returns the keys, written as an MIT keytab t
 <home>/agent/krb5.keytab (mode 0600; NAME$, host/NAME, host/fqdn). The machine's TGT is
 then fetched from the DC's KDC into <home>/agent/krb5cc ('postern klist -c' shows it).
 `,
-  run: (argv, env) => joinDomain(env, argv),
-};
+  raw: (argv, env) => joinDomain(env, argv),
+});
 
-export const leaveCommand: Command = {
-  name: "leave",
-  summary: "leave the domain: account disabled on the DC, machine keys removed",
+export const leaveCommand = defineCommand({
+  ...LEAVE,
   help: "postern leave [--local-only]\n\nDisables this host's account on the DC, removes its DNS records and deletes the keytab and ticket cache.\n--local-only removes the local keys without contacting the DC.\n",
-  run: (argv, env) => leaveDomain(env, argv),
-};
+  raw: (argv, env) => leaveDomain(env, argv),
+});
 
-export const gpupdateCommand: Command = {
-  name: "gpupdate",
-  summary: "fetch this member's effective domain policy from the DC",
+export const gpupdateCommand = defineCommand({
+  ...GPUPDATE,
   help: "postern gpupdate [--force]\n\nAsks the DC for the effective policy (sending the version held, so an unchanged policy is not re-sent)\nand writes it to <home>/agent/domain-policy.json. Authentication: Kerberos Negotiate with the machine's TGT;\nonly when no ticket can be had, the join credential (a note says so). The IPsec policy a GPO assigns becomes the host's effective\nstore (it overrides the local one: postern ipsec explain uses it); the firewall settings replace the host's\nand are loaded when root and POSTERN_NETNS is set or the home is the host's own.\n",
-  run: (argv, env) => gpupdate(env, argv),
-};
+  raw: (argv, env) => gpupdate(env, argv),
+});

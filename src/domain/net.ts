@@ -9,7 +9,8 @@
  * `/domain` is accepted everywhere (we always act on the domain). Switches are
  * case-insensitive and may be shortened as Windows allows (/a, /del).
  */
-import type { CliEnv, Command } from "../cli/env.js";
+import type { CliEnv } from "../cli/env.js";
+import { defineCommand } from "../cli/grammar.js";
 import type { GroupInfo, MemberInfo } from "../dc/groups.js";
 import { UsageError } from "../errors.js";
 import { adminCall } from "./client.js";
@@ -99,7 +100,7 @@ async function netGroup(argv: string[], env: CliEnv): Promise<void> {
     );
 }
 
-export const netCommand: Command = {
+export const netCommand = defineCommand({
   name: "net",
   summary: "Windows habits: net group NAME [MEMBER...] /add|/delete [/domain]",
   help: `postern net - the Windows 'net' command, for the domain
@@ -113,11 +114,11 @@ EXAMPLES
   postern net group trusted
   postern net group trusted xpclient$ /delete
 `,
-  async run(argv, env) {
+  async raw(argv, env) {
     const [sub, ...rest] = argv;
     if (sub?.toLowerCase() !== "group")
       throw new UsageError(`net: only 'net group' is supported${sub ? `, not '${sub}'` : ""}`);
     await netGroup(rest, env);
     return 0;
   },
-};
+});

@@ -8,7 +8,8 @@
  * POSTERN_NETNS=NS makes apply/remove/peer act inside that network namespace; `log` reads
  * the namespace it runs in (`ip netns exec NS postern firewall log`).
  */
-import type { CliEnv, Command } from "../cli/env.js";
+import type { CliEnv } from "../cli/env.js";
+import { defineCommand, type Parsed } from "../cli/grammar.js";
 import { UsageError } from "../errors.js";
 import { createApplier } from "./apply.js";
 import { createBypassSet } from "./bypass.js";
@@ -25,30 +26,36 @@ function needRoot(env: CliEnv, what: string): void {
   if (!env.isRoot) throw new FirewallError("not-root", `firewall ${what}: needs root (nftables)`);
 }
 
-async function peer(args: string[], env: CliEnv): Promise<number> {
+async function peerAdd(p: Parsed, env: CliEnv): Promise<number> {
   needRoot(env, "peer");
-  const set = createBypassSet(createNftRunner({ netns: netnsOf(env) }));
-  const [op, addr, secs] = args;
-  if (op === "add" && addr) {
-    const t = secs === undefined ? 0 : Number(secs);
-    if (!/^\d+$/.test(secs ?? "0"))
-      throw new UsageError(`peer add: bad timeout '${secs}' (seconds)`);
-    await set.addBypassPeer(addr, t);
-  } else if (op === "remove" && addr) {
-    await set.removeBypassPeer(addr);
-  } else if (op === "list") {
-    const peers = await set.listBypassPeers();
-    if (env.json) env.out(JSON.stringify(peers));
-    else
-      for (const p of peers)
-        env.out(`${p.address}${p.expiresSec === null ? "" : ` expires ${p.expiresSec}s`}`);
-  } else {
-    throw new UsageError("firewall peer: expected add ADDR [SECONDS] | remove ADDR | list");
-  }
+  const [addr, secs] = p.positionals as [string, string | undefined];
+  if (!/^\d+$/.test(secs ?? "0")) throw new UsageError(`peer add: bad timeout '${secs}' (seconds)`);
+  await createBypassSet(createNftRunner({ netns: netnsOf(env) })).addBypassPeer(
+    addr,
+    Number(secs ?? 0),
+  );
   return 0;
 }
 
-async function log(env: CliEnv): Promise<number> {
+async function peerRemove(p: Parsed, env: CliEnv): Promise<number> {
+  needRoot(env, "peer");
+  await createBypassSet(createNftRunner({ netns: netnsOf(env) })).removeBypassPeer(
+    p.positionals[0] as string,
+  );
+  return 0;
+}
+
+async function peerList(_p: Parsed, env: CliEnv): Promise<number> {
+  needRoot(env, "peer");
+  const peers = await createBypassSet(createNftRunner({ netns: netnsOf(env) })).listBypassPeers();
+  if (env.json) env.out(JSON.stringify(peers));
+  else
+    for (const p of peers)
+      env.out(`${p.address}${p.expiresSec === null ? "" : ` expires ${p.expiresSec}s`}`);
+  return 0;
+}
+
+async function log(_p: Parsed, env: CliEnv): Promise<number> {
   needRoot(env, "log");
   const s = loadSettings(env.home);
   const file = createLogFile(s.logging.file ?? defaultLogFile(env.home), s.logging.maxSizeKb);
@@ -63,7 +70,7 @@ async function log(env: CliEnv): Promise<number> {
   return 0;
 }
 
-export const firewallCommand: Command = {
+export const firewallCommand = defineCommand({
   name: "firewall",
   summary: "apply the firewall, bypass peers, pfirewall.log writer (see also netsh firewall)",
   help: `postern firewall - Windows Firewall on nftables (table inet postern)
@@ -80,14 +87,18 @@ ENVIRONMENT
 
 Settings are edited with: postern netsh firewall set|add|delete|show ...
 `,
-  async run(argv, env) {
-    const [sub, ...rest] = argv;
-    const runner = createNftRunner({ netns: netnsOf(env) });
-    switch (sub) {
-      case "apply": {
+  subcommands: [
+    {
+      name: "apply",
+      summary: "load the saved settings now (root)",
+      options: [
+        { name: "force", type: "boolean", help: "load even when the same ruleset is loaded" },
+      ],
+      async run(p, env) {
         needRoot(env, "apply");
+        const runner = createNftRunner({ netns: netnsOf(env) });
         const r = await createApplier({ runner }).apply(loadSettings(env.home), {
-          force: rest.includes("--force"),
+          force: p.flag("force"),
         });
         env.out(
           r.changed
@@ -95,24 +106,41 @@ Settings are edited with: postern netsh firewall set|add|delete|show ...
             : `unchanged (ruleset ${r.digest} already loaded)`,
         );
         return 0;
-      }
-      case "compile": {
+      },
+    },
+    {
+      name: "compile",
+      summary: "print the nft script the settings compile to",
+      async run(_p, env) {
+        const runner = createNftRunner({ netns: netnsOf(env) });
         const subnets = env.isRoot ? await runner.localSubnets() : [];
         env.out(compileRuleset({ settings: loadSettings(env.home), localSubnets: subnets }).script);
         return 0;
-      }
-      case "remove":
+      },
+    },
+    {
+      name: "remove",
+      summary: "delete table inet postern (root)",
+      async run(_p, env) {
         needRoot(env, "remove");
-        await createApplier({ runner }).remove();
+        await createApplier({ runner: createNftRunner({ netns: netnsOf(env) }) }).remove();
         return 0;
-      case "peer":
-        return peer(rest, env);
-      case "log":
-        return log(env);
-      default:
-        throw new UsageError(
-          "firewall: expected apply|compile|remove|peer|log (see postern firewall --help)",
-        );
-    }
-  },
-};
+      },
+    },
+    {
+      name: "peer",
+      summary: "the bypass set: add, remove, list (root)",
+      subcommands: [
+        {
+          name: "add",
+          summary: "add a bypass peer (no reload)",
+          args: "ADDR [SECONDS]",
+          run: peerAdd,
+        },
+        { name: "remove", summary: "remove a bypass peer", args: "ADDR", run: peerRemove },
+        { name: "list", summary: "list the bypass peers", run: peerList },
+      ],
+    },
+    { name: "log", summary: "write pfirewall.log from NFLOG until SIGTERM (root)", run: log },
+  ],
+});
