@@ -15,7 +15,7 @@ import { createNftRunner } from "../../firewall/nft.js";
 import type { PrincipalResolver } from "../../firewall/principals.js";
 import { createMemberResolver } from "../../domain/principals.js";
 import { loadSettings, saveSettings } from "../../firewall/store.js";
-import { one, parseTagged } from "../args.js";
+import { matchPrefix, one, parseTagged } from "../args.js";
 import type { NetshHandler } from "../shell.js";
 import { editBypass, NAME_BYPASS, SET_BYPASS } from "./bypass.js";
 import { profilesOf, settingsEdit } from "./set.js";
@@ -45,10 +45,8 @@ const OBJECTS = [
 /** A command word, or an unambiguous prefix of one (netsh accepts `sh`, `port`). */
 function word(tok: string | undefined, words: readonly string[]): string {
   if (!tok) throw new UsageError(USAGE);
-  const t = tok.toLowerCase();
-  const hits = words.filter((w) => w.startsWith(t));
-  if (words.includes(t)) return t;
-  if (hits.length === 1) return hits[0] as string;
+  const m = matchPrefix(tok, words);
+  if (m.kind === "match") return m.word;
   throw new UsageError(`netsh firewall: unknown or ambiguous word '${tok}'. ${USAGE}`);
 }
 

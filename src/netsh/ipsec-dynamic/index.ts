@@ -19,7 +19,7 @@ import { agentPaths } from "../../agent/run.js";
 import { requestControl } from "../../agent/control.js";
 import type { CliEnv } from "../../cli/env.js";
 import { PosternError, UsageError } from "../../errors.js";
-import { one, parseBool, parseKeyword, parseTagged, type TagSpec } from "../args.js";
+import { matchPrefix, one, parseBool, parseKeyword, parseTagged, type TagSpec } from "../args.js";
 import type { NetshHandler } from "../shell.js";
 import {
   formatMmFilters,
@@ -171,10 +171,9 @@ export function createIpsecDynamic(request: AgentRequest): NetshHandler {
       throw new UsageError(
         `ipsec dynamic: only "show ${objects.join("|")}" is supported (got "${tokens.join(" ")}")`,
       );
-    const hits = objects.filter((o) => o.startsWith((object ?? "").toLowerCase()));
-    const exact = objects.find((o) => o === object?.toLowerCase());
-    const pick = exact ?? (hits.length === 1 ? hits[0] : undefined);
-    if (object === undefined || pick === undefined)
+    const m = object === undefined ? undefined : matchPrefix(object, objects);
+    const pick = m?.kind === "match" ? m.word : undefined;
+    if (pick === undefined)
       throw new UsageError(`ipsec dynamic show: expected one of ${objects.join("|")}`);
     await (show[pick] as (t: string[], e: CliEnv) => Promise<void>)(rest, env);
   };
