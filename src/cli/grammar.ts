@@ -62,8 +62,8 @@ export interface CommandSpec {
   subcommands?: readonly CommandSpec[];
   /** Runs when no subcommand word is given (a node may have both). */
   run?: Handler;
-  /** The handler reads argv itself (netsh's and net's grammars, or an exported function
-   * that takes argv and calls parseLine); --help/-h are still taken first. */
+  /** The handler reads argv itself (netsh's and net's grammars); only a leading --help/-h
+   * is taken before it. */
   raw?: (argv: string[], env: CliEnv) => Promise<number> | number;
   /** Rewrites argv before parsing (klist's Windows spelling `-li 0x3e7`). */
   preparse?: (argv: string[]) => string[];
@@ -221,6 +221,16 @@ export function parseLine(node: CommandSpec, path: string, argv: readonly string
   };
 }
 
+/** An argument list parsed against a spec, or one parsed already (exported functions that
+ * other modules call with argv, such as gpupdate, take either). */
+export function asParsed(spec: CommandSpec, argv: readonly string[] | Parsed): Parsed {
+  return isParsed(argv) ? argv : parseLine(spec, spec.name, argv);
+}
+
+function isParsed(x: readonly string[] | Parsed): x is Parsed {
+  return !Array.isArray(x);
+}
+
 /** Walks the leading subcommand words: the node reached, its path and the words left. */
 export function resolve(
   root: CommandSpec,
@@ -257,16 +267,18 @@ export async function runSpec(
 ): Promise<number> {
   const { node, path, rest } = resolve(root, argv);
   const end = rest.indexOf("--");
-  if ((end < 0 ? rest : rest.slice(0, end)).some(isHelp)) {
+  // An own grammar (netsh) gives its own help for `--help` after its words.
+  const words = node.raw ? rest.slice(0, 1) : end < 0 ? rest : rest.slice(0, end);
+  if (words.some(isHelp)) {
     env.out(helpText(node, path));
     return 0;
   }
   if (node.raw) return node.raw(rest, env);
   if (!node.run) unknownSubcommand(node, path, rest[0]);
-  const words = node.preparse ? node.preparse(rest) : rest;
-  if (node.subcommands && words[0] !== undefined && !words[0].startsWith("-") && !node.args)
-    unknownSubcommand(node, path, words[0]);
-  return node.run(parseLine(node, path, words), env);
+  const line = node.preparse ? node.preparse(rest) : rest;
+  if (node.subcommands && line[0] !== undefined && !line[0].startsWith("-") && !node.args)
+    unknownSubcommand(node, path, line[0]);
+  return node.run(parseLine(node, path, line), env);
 }
 
 /** A top-level command from its spec: `run(argv, env)` goes through the grammar. */

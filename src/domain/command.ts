@@ -49,7 +49,7 @@ const tokenOpts = (p: Parsed) => ({
   tokenTtlMs: p.int("token-minutes", 1440, 1, 525600) * 60_000,
 });
 
-const computer: Record<string, Handler> = {
+const computer = {
   add: async (p, env) => {
     const [name] = p.positionals;
     await call(
@@ -85,9 +85,9 @@ const computer: Record<string, Handler> = {
     const [name] = p.positionals;
     await call(env, "computer.reset-key", { name, ...tokenOpts(p) }, showComputer);
   },
-};
+} satisfies Record<string, Handler>;
 
-const group: Record<string, Handler> = {
+const group = {
   add: async (p, env) => {
     const [name] = p.positionals;
     await call<GroupInfo>(
@@ -125,7 +125,7 @@ const group: Record<string, Handler> = {
     const [g, m] = p.positionals;
     await call(env, "group.remove-member", { group: g, member: m }, () => `${m} removed from ${g}`);
   },
-};
+} satisfies Record<string, Handler>;
 
 function readJsonFile(env: CliEnv, file: string): unknown {
   try {
@@ -144,7 +144,7 @@ function showGpo(g: GpoInfo): string {
   ].join("\n");
 }
 
-const gpo: Record<string, Handler> = {
+const gpo = {
   create: async (p, env) => {
     const [name] = p.positionals;
     await call(env, "gpo.create", { name }, showGpo);
@@ -193,9 +193,9 @@ const gpo: Record<string, Handler> = {
       ].join("\n"),
     );
   },
-};
+} satisfies Record<string, Handler>;
 
-const dns: Record<string, Handler> = {
+const dns = {
   list: async (_p, env) => {
     await call<HostRecord[]>(env, "dns.list", {}, (rs) =>
       table(
@@ -217,9 +217,9 @@ const dns: Record<string, Handler> = {
     const [name, address] = p.positionals;
     await call(env, "dns.delete", { name, address }, () => `${name} ${address} deleted`);
   },
-};
+} satisfies Record<string, Handler>;
 
-const admin: Record<string, Handler> = {
+const admin = {
   "set-password": async (p, env) => {
     const password = await readAdminPassword(p.str("password-file"), env.cwd);
     await call<{ kvno: number; keys: number }>(env, "admin.set-password", { password }, (r) =>
@@ -228,9 +228,9 @@ const admin: Record<string, Handler> = {
         : "Administrator password set (no Kerberos keys: string-to-key is not wired in yet)",
     );
   },
-};
+} satisfies Record<string, Handler>;
 
-const top: Record<string, Handler> = {
+const top = {
   show: async (_p, env) => {
     await call<DomainInfo>(
       env,
@@ -257,7 +257,7 @@ const top: Record<string, Handler> = {
       ),
     );
   },
-};
+} satisfies Record<string, Handler>;
 
 const TOKEN: readonly OptionSpec[] = [
   { name: "join-token", type: "boolean", help: "also issue a one-time join token" },
@@ -301,32 +301,23 @@ const leaf = (
 });
 
 const SUBCOMMANDS: readonly CommandSpec[] = [
-  leaf("show", "the domain's names, SID and DC", top.show as Handler),
+  leaf("show", "the domain's names, SID and DC", top.show),
   {
     name: "computer",
     summary: "computer accounts: add, delete, list, show, reset-key",
     subcommands: [
-      leaf("add", "create a computer account", computer.add as Handler, "NAME", [
-        ...TOKEN,
-        DESCRIPTION,
-      ]),
-      leaf("delete", "delete a computer account", computer.delete as Handler, "NAME"),
-      leaf("list", "list the computer accounts", computer.list as Handler),
-      leaf("show", "show one computer account", computer.show as Handler, "NAME"),
-      leaf(
-        "reset-key",
-        "new random keys (and a join token)",
-        computer["reset-key"] as Handler,
-        "NAME",
-        TOKEN,
-      ),
+      leaf("add", "create a computer account", computer.add, "NAME", [...TOKEN, DESCRIPTION]),
+      leaf("delete", "delete a computer account", computer.delete, "NAME"),
+      leaf("list", "list the computer accounts", computer.list),
+      leaf("show", "show one computer account", computer.show, "NAME"),
+      leaf("reset-key", "new random keys (and a join token)", computer["reset-key"], "NAME", TOKEN),
     ],
   },
   {
     name: "group",
     summary: "groups: add, delete, list, members, add-member, remove-member",
     subcommands: [
-      leaf("add", "create a group", group.add as Handler, "NAME", [
+      leaf("add", "create a group", group.add, "NAME", [
         {
           name: "scope",
           type: "string",
@@ -336,58 +327,37 @@ const SUBCOMMANDS: readonly CommandSpec[] = [
         },
         DESCRIPTION,
       ]),
-      leaf("delete", "delete a group", group.delete as Handler, "NAME"),
-      leaf("list", "list the groups", group.list as Handler),
-      leaf("members", "list a group's members", group.members as Handler, "NAME"),
-      leaf(
-        "add-member",
-        "add an account or group to a group",
-        group["add-member"] as Handler,
-        "GROUP MEMBER",
-      ),
-      leaf(
-        "remove-member",
-        "remove a member from a group",
-        group["remove-member"] as Handler,
-        "GROUP MEMBER",
-      ),
+      leaf("delete", "delete a group", group.delete, "NAME"),
+      leaf("list", "list the groups", group.list),
+      leaf("members", "list a group's members", group.members, "NAME"),
+      leaf("add-member", "add an account or group to a group", group["add-member"], "GROUP MEMBER"),
+      leaf("remove-member", "remove a member from a group", group["remove-member"], "GROUP MEMBER"),
     ],
   },
   leaf(
     "effective-groups",
     "every group an account is in, nesting expanded",
-    top["effective-groups"] as Handler,
+    top["effective-groups"],
     "NAME",
   ),
   {
     name: "gpo",
     summary: "Group Policy objects: create, delete, list, show, link, unlink, set, effective",
     subcommands: [
-      leaf("create", "create a policy object", gpo.create as Handler, "NAME"),
-      leaf("delete", "delete a policy object", gpo.delete as Handler, "NAME"),
-      leaf("list", "list the policy objects", gpo.list as Handler),
-      leaf("show", "show one policy object", gpo.show as Handler, "NAME"),
-      leaf(
-        "link",
-        "link a policy object to the domain or a group",
-        gpo.link as Handler,
-        "NAME TARGET",
-      ),
-      leaf("unlink", "remove a link", gpo.unlink as Handler, "NAME TARGET"),
-      leaf(
-        "set",
-        "set a policy object's IPsec store and/or firewall settings",
-        gpo.set as Handler,
-        "NAME",
-        [
-          JSON_FILE("ipsec-file", "STORE.json", "the IPsec policy store (JSON)"),
-          JSON_FILE("firewall-file", "SETTINGS.json", "the firewall settings (JSON)"),
-        ],
-      ),
+      leaf("create", "create a policy object", gpo.create, "NAME"),
+      leaf("delete", "delete a policy object", gpo.delete, "NAME"),
+      leaf("list", "list the policy objects", gpo.list),
+      leaf("show", "show one policy object", gpo.show, "NAME"),
+      leaf("link", "link a policy object to the domain or a group", gpo.link, "NAME TARGET"),
+      leaf("unlink", "remove a link", gpo.unlink, "NAME TARGET"),
+      leaf("set", "set a policy object's IPsec store and/or firewall settings", gpo.set, "NAME", [
+        JSON_FILE("ipsec-file", "STORE.json", "the IPsec policy store (JSON)"),
+        JSON_FILE("firewall-file", "SETTINGS.json", "the firewall settings (JSON)"),
+      ]),
       leaf(
         "effective",
         "the policy a computer gets, and from which objects",
-        gpo.effective as Handler,
+        gpo.effective,
         "COMPUTER",
       ),
     ],
@@ -396,33 +366,27 @@ const SUBCOMMANDS: readonly CommandSpec[] = [
     name: "dns",
     summary: "the domain's host records: list, add, delete",
     subcommands: [
-      leaf("list", "list the host records", dns.list as Handler),
-      leaf("add", "add an A or AAAA record", dns.add as Handler, "HOST ADDRESS"),
-      leaf("delete", "delete a record", dns.delete as Handler, "HOST ADDRESS"),
+      leaf("list", "list the host records", dns.list),
+      leaf("add", "add an A or AAAA record", dns.add, "HOST ADDRESS"),
+      leaf("delete", "delete a record", dns.delete, "HOST ADDRESS"),
     ],
   },
-  leaf("audit", "the audit log, newest last", top.audit as Handler, undefined, [
+  leaf("audit", "the audit log, newest last", top.audit, undefined, [
     { name: "limit", type: "string", value: "N", help: "at most N rows (default 1000)" },
   ]),
   {
     name: "admin",
     summary: "the Administrator account",
     subcommands: [
-      leaf(
-        "set-password",
-        "set the Administrator's password",
-        admin["set-password"] as Handler,
-        undefined,
-        [
-          {
-            name: "password-file",
-            type: "string",
-            value: "FILE",
-            help: "read the password from FILE",
-            complete: "file",
-          },
-        ],
-      ),
+      leaf("set-password", "set the Administrator's password", admin["set-password"], undefined, [
+        {
+          name: "password-file",
+          type: "string",
+          value: "FILE",
+          help: "read the password from FILE",
+          complete: "file",
+        },
+      ]),
     ],
   },
 ];

@@ -19,7 +19,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { requestControl } from "../agent/control.js";
 import type { CliEnv } from "../cli/env.js";
-import { type CommandSpec, defineCommand, parseLine } from "../cli/grammar.js";
+import { asParsed, type CommandSpec, defineCommand, type Parsed } from "../cli/grammar.js";
 import { DirectoryError } from "../dc/errors.js";
 import { DEFAULT_API_PORT } from "../dc/paths.js";
 import { UsageError } from "../errors.js";
@@ -84,10 +84,10 @@ const GPUPDATE: CommandSpec = {
 
 export async function joinDomain(
   env: CliEnv,
-  argv: string[],
+  argv: readonly string[] | Parsed,
   writer: KeytabWriter = keytabWriter,
 ): Promise<number> {
-  const p = parseLine(JOIN, "join", argv);
+  const p = asParsed(JOIN, argv);
   const [domain, dc, name, token] = ["domain", "dc", "name", "token"].map((k) => p.str(k));
   if (!domain || !dc || !name) throw new UsageError("join: --domain, --dc and --name are required");
   if (!token)
@@ -156,10 +156,10 @@ export async function joinDomain(
 
 export async function leaveDomain(
   env: CliEnv,
-  argv: string[],
+  argv: readonly string[] | Parsed,
   writer: KeytabWriter = keytabWriter,
 ): Promise<number> {
-  const p = parseLine(LEAVE, "leave", argv);
+  const p = asParsed(LEAVE, argv);
   const id = writer.read(env.home);
   if (!id) throw new DirectoryError("dc.not-found", "this host is not joined to a domain");
   if (!p.flag("local-only")) {
@@ -217,11 +217,11 @@ export const domainPolicyPath = (home: string) => path.join(home, "agent", "doma
 
 export async function gpupdate(
   env: CliEnv,
-  argv: string[],
+  argv: readonly string[] | Parsed,
   writer: KeytabWriter = keytabWriter,
   notifyAgent = true,
 ): Promise<number> {
-  const p = parseLine(GPUPDATE, "gpupdate", argv);
+  const p = asParsed(GPUPDATE, argv);
   const id = writer.read(env.home);
   if (!id) throw new DirectoryError("dc.not-found", "this host is not joined to a domain");
   let held: number | undefined;
@@ -298,17 +298,17 @@ address the request comes from) and returns the keys, written as an MIT keytab t
 <home>/agent/krb5.keytab (mode 0600; NAME$, host/NAME, host/fqdn). The machine's TGT is
 then fetched from the DC's KDC into <home>/agent/krb5cc ('postern klist -c' shows it).
 `,
-  raw: (argv, env) => joinDomain(env, argv),
+  run: (p, env) => joinDomain(env, p),
 });
 
 export const leaveCommand = defineCommand({
   ...LEAVE,
   help: "postern leave [--local-only]\n\nDisables this host's account on the DC, removes its DNS records and deletes the keytab and ticket cache.\n--local-only removes the local keys without contacting the DC.\n",
-  raw: (argv, env) => leaveDomain(env, argv),
+  run: (p, env) => leaveDomain(env, p),
 });
 
 export const gpupdateCommand = defineCommand({
   ...GPUPDATE,
   help: "postern gpupdate [--force]\n\nAsks the DC for the effective policy (sending the version held, so an unchanged policy is not re-sent)\nand writes it to <home>/agent/domain-policy.json. Authentication: Kerberos Negotiate with the machine's TGT;\nonly when no ticket can be had, the join credential (a note says so). The IPsec policy a GPO assigns becomes the host's effective\nstore (it overrides the local one: postern ipsec explain uses it); the firewall settings replace the host's\nand are loaded when root and POSTERN_NETNS is set or the home is the host's own.\n",
-  raw: (argv, env) => gpupdate(env, argv),
+  run: (p, env) => gpupdate(env, p),
 });
