@@ -87,6 +87,14 @@ describe("did you mean", () => {
   for (const [args, re] of cases)
     it(`postern ${args.join(" ")}: one line, exit 2`, () => oneLine(runBin(args), 2, re));
 
+  it("a mistyped long option gets the nearest one", () => {
+    oneLine(
+      runBin(["dc", "init", "--domian", "x.test"]),
+      2,
+      /dc init: unknown option --domian \(did you mean --domain\?\)/,
+    );
+  });
+
   it("no suggestion when nothing is close", () => {
     const r = runBin(["dc", "frobnicate"]);
     oneLine(r, 2, /got frobnicate \(see postern dc --help\)/);

@@ -186,7 +186,14 @@ export function parseLine(node: CommandSpec, path: string, argv: readonly string
     if (t.kind === "positional") positionals.push(t.value);
     if (t.kind !== "option") continue;
     const spec = specs.find((o) => o.name === t.name);
-    if (!spec) throw new UsageError(`${path}: unknown option ${t.rawName} ${see}`);
+    if (!spec) {
+      // Long options only: every one-letter option is one edit from any other.
+      const longs = specs.filter((o) => o.name.length > 1).map((o) => `--${o.name}`);
+      const hint = t.rawName.startsWith("--") ? suggest(t.rawName, longs) : undefined;
+      throw new UsageError(
+        `${path}: unknown option ${t.rawName} ${hint ? `(did you mean ${hint}?)` : see}`,
+      );
+    }
     if (spec.type === "boolean") {
       if (t.value !== undefined) throw new UsageError(`${path}: ${t.rawName} takes no value`);
       flags.add(spec.name);
