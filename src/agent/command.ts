@@ -49,10 +49,15 @@ SIGTERM or SIGINT removes the rules and stops.
            <home>/agent/stats.json.
 `;
 
-function agentOptions(p: Parsed) {
-  const retransmit = p.str("ike-retransmit");
-  const m = /^(\d+),(\d+)$/.exec(retransmit ?? "0,0");
+/** --ike-retransmit MS,TRIES; absent: the engine's defaults. */
+function retransmitOption(text: string | undefined) {
+  if (text === undefined) return {};
+  const m = /^(\d+),(\d+)$/.exec(text);
   if (!m) throw new UsageError("--ike-retransmit needs MS,TRIES (e.g. 500,3)");
+  return { retransmitBaseMs: Number(m[1]), retransmitTries: Number(m[2]) };
+}
+
+function agentOptions(p: Parsed) {
   const gp = p.str("gp-refresh") ?? "90";
   if (!/^\d+$/.test(gp) || Number(gp) > 1440)
     throw new UsageError("--gp-refresh needs MINUTES from 0 (never) to 1440");
@@ -61,7 +66,7 @@ function agentOptions(p: Parsed) {
     dns: p.str("dns") ?? null,
     cert: p.str("cert") ?? null,
     key: p.str("key") ?? null,
-    ike: retransmit ? { retransmitBaseMs: Number(m[1]), retransmitTries: Number(m[2]) } : {},
+    ike: retransmitOption(p.str("ike-retransmit")),
     maxQueue: 64,
     holdDownMs: 10_000,
     gpRefreshMs: Number(gp) * 60_000,
