@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { COMMANDS } from "../src/cli/commands.js";
 import { editDistance, parseLine, suggest, walk } from "../src/cli/grammar.js";
+import { EXIT } from "../src/cli/main.js";
 import { BIN, cli, runBin, tempHome } from "./helpers/cli.js";
 
 const PATHS = COMMANDS.flatMap((c) => walk(c.spec).map((n) => n.path));
@@ -34,7 +35,14 @@ describe("--help at every level of the command table", () => {
       const r = runBin([...p.split(" "), "--help"]);
       assert.equal(r.code, 0, r.err);
       assert.equal(r.err, "");
-      assert.match(r.out, new RegExp(`postern ${p.split(" ")[0]}`));
+      // A written help names its command; a generated one names the whole path.
+      const top = COMMANDS.find((c) => c.name === p.split(" ")[0]);
+      const own =
+        p === top?.name ||
+        walk(top?.spec ?? { name: "", summary: "" }).some(
+          (n) => n.path === p && n.node.help !== undefined,
+        );
+      assert.match(r.out, new RegExp(`postern ${own ? top?.name : p}\\b`));
     });
   }
 
@@ -218,6 +226,26 @@ describe("bash completion generated from the table", () => {
     assert.ok(complete(["postern", "ike", "initiate", "--"]).includes("--version"));
     const files = complete(["postern", "kdc", "--db", path.join(path.dirname(BIN), "ma")]);
     assert.ok(files.includes(path.join(path.dirname(BIN), "main.js")), files.join(" "));
+  });
+});
+
+describe("exit statuses", () => {
+  it("docs/cli.md documents each of main.ts's EXIT statuses", () => {
+    const doc = fs.readFileSync(path.resolve(BIN, "../../../../docs/cli.md"), "utf8");
+    for (const [name, code] of Object.entries(EXIT))
+      assert.match(doc, new RegExp(`^\\| ${code} \\|`, "m"), `${name} (${code}) missing`);
+  });
+
+  it("0 for help, 2 for usage, 1 for a failed command", async () => {
+    const home = tempHome("clix");
+    try {
+      assert.equal((await cli(home.dir, "--help")).code, EXIT.ok);
+      assert.equal((await cli(home.dir)).code, EXIT.usage);
+      assert.equal((await cli(home.dir, "dc", "backup")).code, EXIT.usage);
+      assert.equal((await cli(home.dir, "leave")).code, EXIT.failed);
+    } finally {
+      home.cleanup();
+    }
   });
 });
 

@@ -358,7 +358,10 @@ USAGE
         env.out(`${formatPrincipal(server)}: kvno = ${kvno ?? "(none)"}`);
       } catch (e) {
         if (!(e instanceof PosternError)) throw e;
-        env.err(`postern: kvno: ${formatPrincipal(server)}: ${e.message}`);
+        const message = `kvno: ${formatPrincipal(server)}: ${e.message}`;
+        env.err(
+          env.json ? JSON.stringify({ error: { code: e.code, message } }) : `postern: ${message}`,
+        );
         failed++;
       }
     }
