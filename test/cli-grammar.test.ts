@@ -65,6 +65,27 @@ describe("--help at every level of the command table", () => {
     }
   });
 
+  it("netsh keeps its own grammar; each context answers --help, -h and ?", async () => {
+    const home = tempHome("clin");
+    try {
+      for (const [ctx, re] of [
+        [["ipsec", "static"], /netsh ipsec static/],
+        [["ipsec", "dynamic"], /show qmsas/],
+        [["firewall"], /show state/],
+      ] as const)
+        for (const h of ["--help", "-h", "?"]) {
+          const r = await cli(home.dir, "netsh", ...ctx, h);
+          assert.equal(r.code, 0, `${ctx.join(" ")} ${h}: ${r.err}`);
+          assert.match(r.out, re);
+        }
+      const tail = await cli(home.dir, "net", "group", "trusted", "/?");
+      assert.equal(tail.code, 0);
+      assert.match(tail.out, /postern net group/);
+    } finally {
+      home.cleanup();
+    }
+  });
+
   it("a subcommand's help names its options with their values", () => {
     const r = runBin(["dc", "init", "--help"]);
     assert.match(r.out, /postern dc init --domain DNSNAME \[--netbios NAME\]/);

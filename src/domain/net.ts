@@ -115,6 +115,11 @@ EXAMPLES
   postern net group trusted xpclient$ /delete
 `,
   async raw(argv, env) {
+    // Windows' /? and ours, anywhere: the grammar takes only a leading one for `net`.
+    if (argv.some((a) => a === "/?" || a === "--help" || a === "-h")) {
+      env.out(netCommand.help);
+      return 0;
+    }
     const [sub, ...rest] = argv;
     if (sub?.toLowerCase() !== "group")
       throw new UsageError(`net: only 'net group' is supported${sub ? `, not '${sub}'` : ""}`);

@@ -30,6 +30,16 @@ const USAGE =
   "netsh firewall: expected set opmode|portopening|icmpsetting|logging|currentprofile|bypass, " +
   "add|delete portopening|bypass, or show state|opmode|config|portopening|icmpsetting|logging|bypass";
 
+export const FIREWALL_HELP = `netsh firewall - Windows Firewall settings of <home>/firewall/, compiled to nftables
+
+  set opmode|portopening|icmpsetting|logging|currentprofile|bypass ...
+  add portopening|bypass ...
+  delete portopening|bypass ...
+  show state|opmode|config|portopening|icmpsetting|logging|bypass
+
+Words and tags may be shortened (sh st); see docs/firewall.md for each command's tags.
+`;
+
 const VERBS = ["set", "add", "delete", "show"];
 const OBJECTS = [
   "opmode",

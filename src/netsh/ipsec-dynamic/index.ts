@@ -62,6 +62,17 @@ const FILTER_TAGS: TagSpec[] = [
   { tag: "resolvedns" },
 ];
 const STATS_TAGS: TagSpec[] = [{ tag: "type" }];
+
+export const IPSEC_DYNAMIC_HELP = `netsh ipsec dynamic - the running agent's SPD and SAs (asked over its socket)
+
+  show mmsas [all] [srcaddr=A] [dstaddr=A] [format=list|table] [resolvedns=yes|no]
+  show qmsas [all] [srcaddr=A] [dstaddr=A] [format=list|table] [resolvedns=yes|no]
+  show mmfilter|qmfilter [name=RULE] [all] [srcaddr=A] [dstaddr=A] [resolvedns=yes|no]
+  show stats [type=all|ike|ipsec]
+  show all [resolvedns=yes|no]
+
+Words and tags may be shortened (sh qm); --json prints the same as JSON.
+`;
 const ALL_TAGS: TagSpec[] = [{ tag: "resolvedns" }];
 
 /** `all` is a bare word in 2003's syntax; make it a tag so parseTagged takes it. */
