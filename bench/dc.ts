@@ -23,7 +23,7 @@ import { initDirectory } from "../src/dc/directory.js";
 import { addGroup, addMember, effectiveGroupRids, effectiveGroups } from "../src/dc/groups.js";
 import { createPrincipalDatabase } from "../src/dc/principals.js";
 import { issueJoinToken, joinWithToken } from "../src/dc/tokens.js";
-import { apiRequest } from "../src/domain/api-client.js";
+import { apiRequest } from "../src/member/api-client.js";
 import { createKdc } from "../src/kerberos/kdc/kdc.js";
 import { decodeKrbError } from "../src/kerberos/messages/index.js";
 import { buildAsReq, principal } from "../test/kerberos-kdc/client.js";

@@ -1,5 +1,5 @@
 /**
- * The command-line grammar (src/cli/grammar.ts) as a user meets it: --help at every level
+ * The command-line grammar (src/cmdline/grammar.ts) as a user meets it: --help at every level
  * of the command table through the real binary, --version, "did you mean", the generated
  * bash completion run by bash, the man page read by groff, the JSON error envelope and
  * the exit statuses of docs/cli.md.
@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { COMMANDS } from "../src/cli/commands.js";
-import { editDistance, parseLine, suggest, walk } from "../src/cli/grammar.js";
+import { editDistance, parseLine, suggest, walk } from "../src/cmdline/grammar.js";
 import { EXIT } from "../src/cli/main.js";
 import { BIN, cli, runBin, tempHome } from "./helpers/cli.js";
 

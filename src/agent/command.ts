@@ -2,9 +2,9 @@
  * `postern agent`: the IPsec agent. This build runs the user-space ESP data path with
  * manually keyed SAs (IKEv2 plugs into the same DataPath later).
  */
-import { defineCommand, type OptionSpec, type Parsed } from "../cli/grammar.js";
+import { defineCommand, type OptionSpec, type Parsed } from "../cmdline/grammar.js";
 import { UsageError } from "../errors.js";
-import { requestControl } from "./control.js";
+import { requestControl } from "../control/socket.js";
 import { runIkeAgent } from "./ike-run.js";
 import { agentPaths, runAgent } from "./run.js";
 
@@ -145,13 +145,11 @@ export const agentCommand = defineCommand({
       name: "delete-sas",
       summary: "delete every IKE SA of the running agent",
       async run(_p, env) {
-        const r = (await requestControl(agentPaths(env.home).sock, "delete-sas")) as {
-          deletedIkeSas?: string[];
-        };
+        const r = await requestControl(agentPaths(env.home).sock, "delete-sas");
         env.out(
           env.json
             ? JSON.stringify(r)
-            : `${r.deletedIkeSas?.length ?? 0} IKE SAs deleted; the next packet negotiates again`,
+            : `${r.deletedIkeSas.length} IKE SAs deleted; the next packet negotiates again`,
         );
         return 0;
       },

@@ -2,11 +2,13 @@
  * The agent's inbound guard: cleartext packets from a flow the policy protects are dropped
  * unless its filter action says `inpass` (accept unsecured inbound, answer secured) or
  * the peer fell back to cleartext (`soft`). Opened ESP arrives on the TUN, IKE/ESP on
- * UDP 500/4500 and AH as IP protocol 51 for the raw socket, so all pass. One nftables table, replaced atomically:
+ * UDP 500/4500 and AH as IP protocol 51 for the raw socket, so all pass. The guard is the
+ * `guard` part of table `inet postern` (platform/nftables.ts owns the table): one base
+ * chain at priority filter - 1, before the firewall's `input`, replaced atomically:
  *
- *   table inet postern_agent_in {
- *     chain spd_in {
- *       type filter hook input priority filter; policy accept;
+ *   table inet postern {
+ *     chain ipsec_in {
+ *       type filter hook input priority -1; policy accept;
  *       iifname "postern0" return
  *       udp dport { 500, 4500 } return
  *       meta l4proto ah return                                  # AH: the raw socket's
@@ -14,12 +16,16 @@
  *       ip saddr 192.0.2.2/32 ip daddr 192.0.2.1/32 counter drop  # one per protected selector
  *     }
  *   }
- * (The firewall subsystem owns the final input chain; this is the agent's stand-alone one.)
+ * The chain outlives the agent (kill -9, crash): inbound stays closed. A clean stop
+ * (`removeGuard`) removes it.
  */
 import type { TrafficSelector } from "../esp/sa.js";
+import { type ChainText, TABLE, tableScript } from "../platform/nftables.js";
 import type { NetConfig } from "../platform/routing.js";
 
-export const GUARD_TABLE = "postern_agent_in";
+/** Where the guard lives: table inet postern, chain ipsec_in (was table postern_agent_in). */
+export const GUARD_TABLE = TABLE;
+export const GUARD_CHAIN = "ipsec_in";
 
 function match(ts: TrafficSelector): string {
   const fam = ts.local.includes(":") ? "ip6" : "ip";
@@ -33,27 +39,34 @@ function match(ts: TrafficSelector): string {
   return parts.join(" ");
 }
 
-/** The nft script for the guard: `selectors` as seen outbound (local = this host). */
+/** The guard part's chain: `selectors` as seen outbound (local = this host). */
+export function guardChains(
+  tun: string,
+  selectors: readonly TrafficSelector[],
+  cleartextPeers: readonly string[],
+): ChainText[] {
+  return [
+    {
+      name: GUARD_CHAIN,
+      hook: "type filter hook input priority -1; policy accept;",
+      rules: [
+        `iifname "${tun}" return`,
+        "udp dport { 500, 4500 } return",
+        "meta l4proto ah return",
+        ...cleartextPeers.map((h) => `${h.includes(":") ? "ip6" : "ip"} saddr ${h} return`),
+        ...selectors.map((ts) => `${match(ts)} counter drop`),
+      ],
+    },
+  ];
+}
+
+/** The nft script replacing the guard chain of table inet postern atomically. */
 export function guardRuleset(
   tun: string,
   selectors: readonly TrafficSelector[],
   cleartextPeers: readonly string[],
 ): string {
-  return [
-    `table inet ${GUARD_TABLE}`,
-    `delete table inet ${GUARD_TABLE}`,
-    `table inet ${GUARD_TABLE} {`,
-    "  chain spd_in {",
-    "    type filter hook input priority filter; policy accept;",
-    `    iifname "${tun}" return`,
-    "    udp dport { 500, 4500 } return",
-    "    meta l4proto ah return",
-    ...cleartextPeers.map((h) => `    ${h.includes(":") ? "ip6" : "ip"} saddr ${h} return`),
-    ...selectors.map((ts) => `    ${match(ts)} counter drop`),
-    "  }",
-    "}",
-    "",
-  ].join("\n");
+  return tableScript({ guard: guardChains(tun, selectors, cleartextPeers) });
 }
 
 export function applyGuard(
@@ -66,5 +79,5 @@ export function applyGuard(
 }
 
 export function removeGuard(net: NetConfig): void {
-  net.nftQuiet(`delete table inet ${GUARD_TABLE}\n`);
+  net.nftQuiet(tableScript({ guard: null }));
 }

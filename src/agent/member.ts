@@ -15,8 +15,8 @@
  */
 import * as fs from "node:fs";
 import { randomBytes } from "../crypto/primitives.js";
-import { type MachineIdentity, machineCcachePath, keytabWriter } from "../domain/machine-keys.js";
-import { machineClient, machineTgt } from "../domain/machine-tgt.js";
+import { type MachineIdentity, machineCcachePath, keytabWriter } from "../member/machine-keys.js";
+import { machineClient, machineTgt } from "../member/machine-tgt.js";
 import type { AuthMethodProvider } from "../ike/auth.js";
 import { createKerberosAuth, defaultSpnOf, serviceTicketOf } from "../ike/kerberos-auth.js";
 import { createReplayCache } from "../kerberos/acceptor/index.js";
@@ -24,7 +24,7 @@ import { findServiceTicket, storeCredential } from "../kerberos/client/cache.js"
 import { readCcacheFile, writeCcacheFile } from "../kerberos/files/ccache.js";
 import { readKeytabFile } from "../kerberos/files/keytab.js";
 import { NAME_TYPE, type Principal } from "../kerberos/principal.js";
-import { machineKeytabPath } from "../domain/machine-keys.js";
+import { machineKeytabPath } from "../member/machine-keys.js";
 import { parseIp } from "../policy/ip.js";
 import { PosternError } from "../errors.js";
 

@@ -11,83 +11,22 @@ import type { IkeSaInfo } from "../ike/engine.js";
 import type { TrafficSelector } from "../ike/payloads/ts.js";
 import type { ChildSaRecord } from "../ike/types.js";
 import type { CompiledSpd } from "../policy/evaluate.js";
+import type {
+  FilterView,
+  MmFilterView,
+  MmSaView,
+  QmSaView,
+  StatsView,
+} from "../control/protocol.js";
 
-export interface MmSaView {
-  spis: string;
-  cookies: { initiator: string; responder: string };
-  local: string;
-  remote: string;
-  remotePort: number;
-  natT: boolean;
-  state: string;
-  initiator: boolean;
-  peer: string;
-  peerId: string | null;
-  auth: string;
-  identity: { method: string; principal: string; userSid?: string; groupSids?: string[] } | null;
-  encryption: string | null;
-  integrity: string | null;
-  prf: string | null;
-  dh: string | null;
-  lifetimeSec: number;
-  ageSec: number | null;
-  childSas: number;
-}
-
-export interface QmSaView {
-  ikeSa: string;
-  peer: string;
-  local: string;
-  remote: string;
-  protocol: string;
-  mode: string;
-  udpEncap: boolean;
-  spiIn: string;
-  spiOut: string;
-  transform: string;
-  localSelectors: string[];
-  remoteSelectors: string[];
-  bytesIn: number;
-  packetsIn: number;
-  bytesOut: number;
-  packetsOut: number;
-  lifetimeSec: number;
-  lifetimeKb: number;
-  ageSec: number;
-}
-
-export interface FilterView {
-  rule: string;
-  filterlist: string;
-  src: string;
-  dst: string;
-  protocol: number;
-  srcPort: number;
-  dstPort: number;
-  mirrored: boolean;
-  direction: string;
-  action: string;
-  filteraction: string;
-  weight: number;
-}
-
-export interface MmFilterView {
-  rule: string;
-  src: string;
-  dst: string;
-  auth: string[];
-  weight: number;
-}
-
-export interface StatsView {
-  time: string;
-  ike: { sas: Record<string, number>; drops: Record<string, number> };
-  datapath: {
-    info: Record<string, number>;
-    drops: Record<string, Record<string, number>>;
-  };
-  acquire: Record<string, number>;
-}
+// The views are the control protocol's reply types (shared with the CLI).
+export type {
+  FilterView,
+  MmFilterView,
+  MmSaView,
+  QmSaView,
+  StatsView,
+} from "../control/protocol.js";
 
 /** A child SA as the agent installed it, with when. */
 export interface ChildView {
@@ -109,14 +48,8 @@ export interface MonitorDeps {
   ruleAuth: (ruleName: string) => string[];
 }
 
+/** The control commands the monitor answers (the agent core maps each to its view). */
 export type MonitorCommand = "mmsas" | "qmsas" | "dstats" | "mmfilter" | "qmfilter";
-export const MONITOR_COMMANDS: readonly MonitorCommand[] = [
-  "mmsas",
-  "qmsas",
-  "dstats",
-  "mmfilter",
-  "qmfilter",
-];
 
 /** "192.0.2.1-192.0.2.1 proto 0 ports 0-65535" as "192.0.2.1" / "10.0.0.0-10.0.0.255 tcp/80". */
 export function selectorText(ts: TrafficSelector): string {
@@ -241,24 +174,5 @@ export function createMonitor(d: MonitorDeps) {
     }
     return [...seen.values()];
   }
-  const handlers: Record<MonitorCommand, () => unknown> = {
-    mmsas,
-    qmsas,
-    dstats,
-    mmfilter,
-    qmfilter,
-  };
-  return {
-    mmsas,
-    qmsas,
-    dstats,
-    mmfilter,
-    qmfilter,
-    /** The answer to a control command, or undefined when it is not a monitoring command. */
-    answer(cmd: string): unknown {
-      return (MONITOR_COMMANDS as readonly string[]).includes(cmd)
-        ? handlers[cmd as MonitorCommand]()
-        : undefined;
-    },
-  };
+  return { mmsas, qmsas, dstats, mmfilter, qmfilter };
 }

@@ -10,21 +10,17 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CliEnv } from "../cli/env.js";
+import type { CliEnv } from "../cmdline/env.js";
 import { type DataPath, spiHex, startDataPath } from "../datapath/engine.js";
 import type { DataPathEvent } from "../datapath/events.js";
-import {
-  applySteering,
-  DEFAULT_STEERING,
-  removeSteering,
-  type SteeringConfig,
-} from "../datapath/steering.js";
 import { PosternError } from "../errors.js";
 import { ensureDir } from "../platform/home.js";
 import { loadLibc } from "../platform/libc.js";
 import { createNetConfig } from "../platform/routing.js";
-import { openTun } from "../platform/tun.js";
-import { openRawAhSocket, openUdpSocket } from "../platform/udp.js";
+import { ControlError, type StatsReply } from "../control/protocol.js";
+import type { ControlHandler } from "../control/socket.js";
+import { openDataPathDevices } from "./devices.js";
+import { createHostKernel, hostSteering } from "./kernel.js";
 import { parseManualKeying } from "./manual-sa.js";
 import { serveAgent } from "./serve.js";
 
@@ -50,8 +46,30 @@ function describe(e: DataPathEvent): string {
   }
 }
 
-function snapshot(dp: DataPath) {
+function snapshot(dp: DataPath): StatsReply {
   return { time: new Date().toISOString(), ...dp.stats() };
+}
+
+/** With manual keys only `stats` is answered: there is no IKE, policy or monitor. */
+function manualControl(dp: DataPath): ControlHandler {
+  const no = (command: string) => () => {
+    throw new ControlError(
+      "not-supported",
+      `${command}: this agent runs manual keys (--manual-sa); only stats is answered`,
+    );
+  };
+  return {
+    stats: () => snapshot(dp),
+    bypass: no("bypass"),
+    reload: no("reload"),
+    "delete-sas": no("delete-sas"),
+    purge: no("purge"),
+    mmsas: no("mmsas"),
+    qmsas: no("qmsas"),
+    dstats: no("dstats"),
+    mmfilter: no("mmfilter"),
+    qmfilter: no("qmfilter"),
+  };
 }
 
 export async function runAgent(opts: AgentOptions, env: CliEnv): Promise<number> {
@@ -72,45 +90,41 @@ export async function runAgent(opts: AgentOptions, env: CliEnv): Promise<number>
   const keying = parseManualKeying(text, opts.manualSa);
   const paths = agentPaths(env.home);
   ensureDir(paths.dir, 0o700);
-  const cfg: SteeringConfig = {
-    ...DEFAULT_STEERING,
-    tun: keying.tun ?? DEFAULT_STEERING.tun,
-    mtu: keying.mtu ?? DEFAULT_STEERING.mtu,
+  const cfg = hostSteering({
+    tun: keying.tun ?? undefined,
+    mtu: keying.mtu ?? undefined,
     listenPort: keying.listen.port,
-  };
-  const libc = loadLibc();
-  const net = createNetConfig();
-  const tun = openTun(libc, cfg.tun);
-  let udpFd = -1;
-  let rawFd = -1;
+  });
+  const kernel = createHostKernel({ home: env.home, net: createNetConfig(), steering: cfg });
+  const dev = openDataPathDevices(loadLibc(), {
+    tun: cfg.tun,
+    listen: keying.listen,
+    mark: cfg.bypassMark,
+  });
   try {
-    udpFd = openUdpSocket(libc, keying.listen, cfg.bypassMark);
-    if (keying.sas.some((s) => s.protocol === "ah")) rawFd = openRawAhSocket(libc, cfg.bypassMark);
+    if (keying.sas.some((s) => s.protocol === "ah")) dev.openRaw();
   } catch (e) {
-    if (udpFd >= 0) libc.close(udpFd);
-    libc.close(tun.fd);
+    dev.close();
     throw e;
   }
   const dp = startDataPath({
-    tunFd: tun.fd,
-    udpFd,
-    rawFd,
+    tunFd: dev.tunFd,
+    udpFd: dev.udpFd,
+    rawFd: dev.rawFd,
     onEvent: (e) => env.out(`agent: ${describe(e)}`),
     onError: (role, e) => env.err(`agent: ${role} worker failed: ${e.message}`),
   });
   const cleanup = async () => {
-    removeSteering(net, cfg);
+    kernel.remove();
     await dp.stop();
-    libc.close(udpFd);
-    if (rawFd >= 0) libc.close(rawFd);
-    libc.close(tun.fd);
+    dev.close();
   };
   try {
     for (const sa of keying.sas) dp.addSa(sa);
     const outSelectors = keying.sas
       .filter((s) => s.direction === "out")
       .flatMap((s) => s.selectors);
-    applySteering(net, cfg, outSelectors);
+    await kernel.install({ steering: outSelectors, guard: [], clearPeers: [] });
   } catch (e) {
     await cleanup();
     throw e;
@@ -119,6 +133,7 @@ export async function runAgent(opts: AgentOptions, env: CliEnv): Promise<number>
     env,
     paths,
     snapshot: () => snapshot(dp),
+    control: manualControl(dp),
     dropStats: () => dp.stats(),
     ready: `ready: ${keying.sas.length} SAs, TUN ${cfg.tun}, UDP ${keying.listen.address}:${keying.listen.port}, pid ${process.pid}`,
     cleanup,

@@ -1,22 +1,21 @@
 /**
- * The agent's life after setup: the control socket (`stats`, and the monitoring commands
- * of monitor.ts), SIGUSR1 -> stats file, the
- * 10-second drop summary, "agent: ready", then wait for SIGTERM/SIGINT and clean up.
+ * The agent's life after setup: the control socket (the typed commands of
+ * control/protocol.ts), SIGUSR1 -> stats file, the 10-second drop summary, "agent: ready",
+ * then wait for SIGTERM/SIGINT and clean up.
  */
 import * as fs from "node:fs";
-import type { CliEnv } from "../cli/env.js";
+import type { CliEnv } from "../cmdline/env.js";
 import type { DataPathStats } from "../datapath/engine.js";
 import { atomicWriteFile } from "../platform/home.js";
-import { startControlServer } from "./control.js";
+import { type ControlHandler, startControlServer } from "../control/socket.js";
 import { createDropSummary, DROP_LOG_MS } from "./drop-log.js";
-import { MONITOR_COMMANDS } from "./monitor.js";
 
 export interface ServeOptions {
   env: CliEnv;
   paths: { sock: string; stats: string };
+  /** The raw snapshot SIGUSR1 writes (the `stats` command's answer). */
   snapshot: () => unknown;
-  /** Monitoring commands (monitor.ts): an answer, or undefined when not one of them. */
-  monitor?: (command: string) => unknown | Promise<unknown>;
+  control: ControlHandler;
   dropStats: () => DataPathStats;
   ready: string;
   cleanup: () => Promise<void>;
@@ -25,12 +24,7 @@ export interface ServeOptions {
 export async function serveAgent(o: ServeOptions): Promise<void> {
   let server: Awaited<ReturnType<typeof startControlServer>>;
   try {
-    server = await startControlServer(o.paths.sock, async (cmd) => {
-      if (cmd === "stats") return o.snapshot();
-      const answer = await o.monitor?.(cmd);
-      if (answer !== undefined) return answer;
-      return { error: `unknown command "${cmd}" (try: stats, ${MONITOR_COMMANDS.join(", ")})` };
-    });
+    server = await startControlServer(o.paths.sock, o.control);
   } catch (e) {
     await o.cleanup();
     throw e;

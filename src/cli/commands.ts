@@ -5,13 +5,13 @@
 import { agentCommand } from "../agent/command.js";
 import { labCommand } from "../lab/command.js";
 import { dcCommand } from "../dc/command.js";
-import { domainCommand } from "../domain/command.js";
-import { gpupdateCommand, joinCommand, leaveCommand } from "../domain/join.js";
-import { netCommand } from "../domain/net.js";
+import { domainCommand } from "../dc/admin/command.js";
+import { gpupdateCommand, joinCommand, leaveCommand } from "../member/join.js";
+import { netCommand } from "../dc/admin/net.js";
 import { firewallCommand } from "../firewall/command.js";
 import { ikeCommand } from "../ike/cli.js";
 import { completionCommand } from "./completion.js";
-import type { Command } from "./env.js";
+import type { Command } from "../cmdline/env.js";
 import { manCommand } from "./man.js";
 import { packageVersion, usage } from "./usage.js";
 import { ipsecCommand } from "./ipsec.js";

@@ -1,6 +1,6 @@
 /**
  * `postern completion bash`: a bash completion script generated from the command table
- * (cli/grammar.ts), so a new command or option completes without anyone editing a script.
+ * (cmdline/grammar.ts), so a new command or option completes without anyone editing a script.
  * The script is data plus one function:
  * 1. walk COMP_WORDS, descending into a subcommand whenever a word names one of the
  *    current node's subcommands;
@@ -8,8 +8,8 @@
  * 3. else `-...` completes the node's options and the global ones, anything else its
  *    subcommands.
  */
-import type { Command } from "./env.js";
-import { defineCommand, type OptionSpec, walk } from "./grammar.js";
+import type { Command } from "../cmdline/env.js";
+import { defineCommand, type OptionSpec, walk } from "../cmdline/grammar.js";
 
 const GLOBAL = ["--home", "--json", "--help", "--version"];
 

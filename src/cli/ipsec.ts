@@ -24,14 +24,14 @@ import {
 import { dnsNamesOf, serverTypesOf } from "../policy/expand.js";
 import { parseIp } from "../policy/ip.js";
 import { loadEffectiveStore } from "../policy/effective.js";
-import type { CliEnv } from "./env.js";
+import type { CliEnv } from "../cmdline/env.js";
 import {
   type CommandSpec,
   defineCommand,
   type OptionSpec,
   type Parsed,
   parseLine,
-} from "./grammar.js";
+} from "../cmdline/grammar.js";
 
 const PROTOCOLS: Readonly<Record<string, number>> = { any: 0, icmp: 1, tcp: 6, udp: 17, raw: 255 };
 const DNS_TIMEOUT_MS = 3000;

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as readline from "node:readline";
 import { Writable } from "node:stream";
 import { randomBytes } from "../crypto/primitives.js";
-import { requestControl } from "../agent/control.js";
+import { requestControl } from "../control/socket.js";
 import { PosternError, UsageError } from "../errors.js";
 import {
   findServiceTicket,
@@ -53,8 +53,8 @@ import {
   principalEquals,
 } from "../kerberos/principal.js";
 import { createKdcTransport, createNodeKdcIo } from "../kerberos/transport.js";
-import type { CliEnv, Command } from "./env.js";
-import { defineCommand, type OptionSpec, type Parsed } from "./grammar.js";
+import type { CliEnv, Command } from "../cmdline/env.js";
+import { defineCommand, type OptionSpec, type Parsed } from "../cmdline/grammar.js";
 
 const flag = (name: string, help: string): OptionSpec => ({ name, type: "boolean", help });
 const valued = (name: string, value: string, help: string, file = false): OptionSpec => ({
@@ -296,8 +296,7 @@ async function machineKlist(m: { purge: boolean }, p: Parsed, env: CliEnv): Prom
     fs.rmSync(file, { force: true });
     let deleted: string[] = [];
     if (fs.existsSync(sock)) {
-      const r = (await requestControl(sock, "purge")) as { deletedIkeSas?: string[] };
-      deleted = r.deletedIkeSas ?? [];
+      deleted = (await requestControl(sock, "purge")).deletedIkeSas;
     }
     if (env.json) env.out(JSON.stringify({ purged: had, deletedIkeSas: deleted }));
     else {

@@ -6,7 +6,7 @@
  * semi-space instead of 16 (docs/kdc.md, Performance).
  * 1. global options (--home, --json, --help, --version) are taken from anywhere on the line;
  * 2. the command is looked up in COMMANDS (a typo gets "did you mean") and run with a
- *    CliEnv; its grammar (cli/grammar.ts) handles --help at every level;
+ *    CliEnv; its grammar (cmdline/grammar.ts) handles --help at every level;
  * 3. a PosternError prints one line and exits 1 (2 for usage); anything else is a bug and
  *    prints "internal error", exit 70 (with the stack only when POSTERN_DEBUG is set). With
  *    --json the line is {"error":{"code","message"}} (docs/cli.md).
@@ -16,8 +16,8 @@ import { fileURLToPath } from "node:url";
 import { isPosternError, UsageError } from "../errors.js";
 import { resolveHome } from "../platform/home.js";
 import { COMMANDS } from "./commands.js";
-import type { CliEnv } from "./env.js";
-import { suggest } from "./grammar.js";
+import type { CliEnv } from "../cmdline/env.js";
+import { suggest } from "../cmdline/grammar.js";
 import { packageVersion, usage } from "./usage.js";
 
 /** The exit statuses (docs/cli.md). */
@@ -91,7 +91,12 @@ export async function main(
     }
     const cmd = COMMANDS.find((c) => c.name === name);
     if (!cmd) throw unknownCommand(name);
-    const full: CliEnv = { ...env, home: resolveHome(g.home, env.vars.POSTERN_HOME), json: g.json };
+    const full: CliEnv = {
+      ...env,
+      home: resolveHome(g.home, env.vars.POSTERN_HOME),
+      json: g.json,
+      commands: COMMANDS,
+    };
     if (g.help) {
       full.out(cmd.help);
       return EXIT.ok;

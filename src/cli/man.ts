@@ -3,8 +3,8 @@
  * `--help`: the global usage, then each command's help and, for each subcommand without
  * its own text, the help generated from its spec. `postern man > postern.1` for packaging.
  */
-import type { Command } from "./env.js";
-import { defineCommand, helpText, walk } from "./grammar.js";
+import type { Command } from "../cmdline/env.js";
+import { defineCommand, helpText, walk } from "../cmdline/grammar.js";
 
 /** Text as roff: backslashes escaped, lines starting with . or ' protected. */
 export function roffEscape(text: string): string {

@@ -1,7 +1,7 @@
 import { UsageError } from "../errors.js";
 import { NETSH_CONTEXTS } from "../netsh/contexts.js";
 import { createNetshShell } from "../netsh/shell.js";
-import { defineCommand } from "./grammar.js";
+import { defineCommand } from "../cmdline/grammar.js";
 
 export const netshCommand = defineCommand({
   name: "netsh",

@@ -2,7 +2,7 @@
  * The global help (`postern --help`) and the version, for main.ts and the man page.
  */
 import * as fs from "node:fs";
-import type { Command } from "./env.js";
+import type { Command } from "../cmdline/env.js";
 
 /** postern's version, from package.json (two folders above dist/src/cli/). */
 export function packageVersion(): string {

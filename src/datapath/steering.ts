@@ -1,16 +1,24 @@
 /**
- * Outbound steering: only packets of protected flows reach the TUN device.
- *   1. nftables chain `spd_out` (type route, hook output) sets the protect mark on packets
- *      matching an outbound SA's selectors, and clamps the TCP MSS so sealed packets fit
- *      the link;
+ * Outbound steering: only packets of protected flows reach the TUN device, and none of
+ * them leaves in clear, whatever happens to the agent (fail closed).
+ *   1. chain `spd_out` of table `inet postern` (type route, hook output) sets the protect
+ *      mark on packets matching an outbound SA's selectors, and clamps the TCP MSS so
+ *      sealed packets fit the link;
  *   2. `ip rule fwmark PROTECT lookup TABLE` + `default dev postern0` in TABLE reroute them;
  *   3. the agent's own UDP socket carries SO_MARK = BYPASS, which the chain returns on
  *      first, so ESP and IKE never loop back into the TUN.
- * Integration point: the firewall (src/firewall/) owns table `inet postern`; until it
- * includes a `spd_out` chain built from the same selectors we load our own table
- * `inet postern_dp`. Pure text building here; `applySteering` runs it through NetConfig.
+ * Fail closed (the agent killed, crashed, its TUN gone: the mark and the rule stay):
+ *   4. TABLE also holds `prohibit default metric 4294967295`: once the TUN and its route
+ *      are gone, marked packets meet this route instead of falling through to the main
+ *      table (the sender gets EACCES);
+ *   5. chain `protect_out` (hook postrouting) drops any packet with the protect mark that
+ *      would leave by another device than the TUN (IPv6, which has no ip rule yet, too).
+ * A clean stop (`removeSteering`) is the administrator turning IPsec off: both go.
+ * The chains belong to the steering part of the table (platform/nftables.ts, the owner);
+ * `steeringRuleset` is that part's one-transaction script, `applySteering` runs it.
  */
 import type { TrafficSelector } from "../esp/sa.js";
+import { type ChainText, tableScript } from "../platform/nftables.js";
 import type { NetConfig } from "../platform/routing.js";
 
 export interface SteeringConfig {
@@ -23,7 +31,6 @@ export interface SteeringConfig {
   rulePriority: number;
   /** The agent's UDP port, never steered even without the socket mark. */
   listenPort: number;
-  nftTable: string;
 }
 
 export const DEFAULT_STEERING: Omit<SteeringConfig, "listenPort"> = {
@@ -33,8 +40,10 @@ export const DEFAULT_STEERING: Omit<SteeringConfig, "listenPort"> = {
   bypassMark: 0x7051,
   table: 7050,
   rulePriority: 7050,
-  nftTable: "postern_dp",
 };
+
+/** The metric of the fail-closed route: behind every real route of the table. */
+export const FAIL_CLOSED_METRIC = 4294967295;
 
 const PROTO_NAMES: Record<number, string> = {
   1: "icmp",
@@ -61,35 +70,45 @@ export function selectorMatch(ts: TrafficSelector): string {
   return parts.join(" ");
 }
 
-/** The nft script replacing our table atomically. */
+/** The steering part's chains: spd_out (mark) and protect_out (fail closed). */
+export function steeringChains(
+  cfg: SteeringConfig,
+  selectors: readonly TrafficSelector[],
+  /** Hosts exempt from steering (the agent's `soft` cleartext fallback). */
+  bypassHosts: readonly string[] = [],
+): ChainText[] {
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  // MSS = MTU - IPv4 header - TCP header: sealed packets then fit a 1500-byte link.
+  const mss = cfg.mtu - 40;
+  return [
+    {
+      name: "spd_out",
+      hook: "type route hook output priority mangle; policy accept;",
+      rules: [
+        `meta mark ${hex(cfg.bypassMark)} return`,
+        `udp sport ${cfg.listenPort} return`,
+        "udp sport 500 udp dport 500 return", // IKE on its own port (the agent's dgram socket)
+        ...bypassHosts.map((h) => `${h.includes(":") ? "ip6" : "ip"} daddr ${h} return`),
+        ...selectors.map((ts) => `${selectorMatch(ts)} meta mark set ${hex(cfg.protectMark)}`),
+        `meta mark ${hex(cfg.protectMark)} tcp flags & (syn | rst) == syn tcp option maxseg size set ${mss}`,
+      ],
+    },
+    {
+      name: "protect_out",
+      hook: "type filter hook postrouting priority filter; policy accept;",
+      rules: [`meta mark ${hex(cfg.protectMark)} oifname != "${cfg.tun}" counter drop`],
+    },
+  ];
+}
+
+/** The nft script replacing the steering chains of table inet postern atomically. */
 export function steeringRuleset(
   cfg: SteeringConfig,
   selectors: TrafficSelector[],
   /** Hosts exempt from steering (the agent's `soft` cleartext fallback). */
   bypassHosts: readonly string[] = [],
 ): string {
-  const hex = (n: number) => `0x${n.toString(16)}`;
-  // MSS = MTU - IPv4 header - TCP header: sealed packets then fit a 1500-byte link.
-  const mss = cfg.mtu - 40;
-  const rules = selectors.map(
-    (ts) => `    ${selectorMatch(ts)} meta mark set ${hex(cfg.protectMark)}`,
-  );
-  return [
-    `table inet ${cfg.nftTable}`,
-    `delete table inet ${cfg.nftTable}`,
-    `table inet ${cfg.nftTable} {`,
-    "  chain spd_out {",
-    "    type route hook output priority mangle; policy accept;",
-    `    meta mark ${hex(cfg.bypassMark)} return`,
-    `    udp sport ${cfg.listenPort} return`,
-    "    udp sport 500 udp dport 500 return", // IKE on its own port (the agent's dgram socket)
-    ...bypassHosts.map((h) => `    ${h.includes(":") ? "ip6" : "ip"} daddr ${h} return`),
-    ...rules,
-    `    meta mark ${hex(cfg.protectMark)} tcp flags & (syn | rst) == syn tcp option maxseg size set ${mss}`,
-    "  }",
-    "}",
-    "",
-  ].join("\n");
+  return tableScript({ steering: steeringChains(cfg, selectors, bypassHosts) });
 }
 
 /** Packets the TUN queues for the outbound worker (docs/datapath.md "MTU and queues"). */
@@ -134,12 +153,27 @@ export function applySteering(
     String(cfg.table),
   ]);
   net.ip(["route", "replace", "default", "dev", cfg.tun, "table", String(cfg.table)]);
+  net.ip(failClosedRoute(cfg));
   net.nft(steeringRuleset(cfg, selectors));
+}
+
+/** `ip route replace prohibit default ... table TABLE`: where marked packets go without TUN. */
+export function failClosedRoute(cfg: SteeringConfig): string[] {
+  return [
+    "route",
+    "replace",
+    "prohibit",
+    "default",
+    "table",
+    String(cfg.table),
+    "metric",
+    String(FAIL_CLOSED_METRIC),
+  ];
 }
 
 /** Undoes applySteering (the TUN itself goes when its fd closes). */
 export function removeSteering(net: NetConfig, cfg: SteeringConfig): void {
-  net.nftQuiet(`delete table inet ${cfg.nftTable}\n`);
+  net.nftQuiet(tableScript({ steering: null }));
   net.ipQuiet(["rule", "del", "priority", String(cfg.rulePriority)]);
   net.ipQuiet(["route", "flush", "table", String(cfg.table)]);
 }

@@ -4,9 +4,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { CliEnv } from "../cli/env.js";
-import { defineCommand, type Parsed } from "../cli/grammar.js";
-import { adminCall, currentUser } from "../domain/client.js";
+import type { CliEnv } from "../cmdline/env.js";
+import { defineCommand, type Parsed } from "../cmdline/grammar.js";
+import { adminCall, currentUser } from "./admin/client.js";
 import { checkDatabaseFile, restoreDirectory } from "./backup.js";
 import { type StartKdc, startDc } from "./daemon.js";
 import { initDirectory } from "./directory.js";

@@ -1,12 +1,15 @@
 /**
  * The bypass sets: peers that authenticated with IPsec and belong to an authorized group.
  * The agent adds a peer when its SA comes up (timeout = the SA's lifetime) and removes it
- * when the SA goes. Each call is one `nft add|delete element`: no reload of the ruleset.
+ * when the SA goes. Each call is one `nft add|delete element` transaction (creating the
+ * table and sets first when missing, platform/nftables.ts): no reload of the ruleset.
+ * At start-up the agent empties both sets (`clearBypassPeers`): entries of an agent that
+ * died belong to SAs that died with it; live SAs refill them.
  */
+import { declareTableScript, flushBypassScript, TABLE } from "../platform/nftables.js";
 import { formatIp, parseIp } from "../policy/ip.js";
 import { FirewallError } from "./errors.js";
 import type { NftRunner } from "./nft.js";
-import { TABLE } from "./compile.js";
 
 export interface BypassPeer {
   address: string;
@@ -55,7 +58,8 @@ export function createBypassSet(runner: NftRunner): BypassSet {
       // delete+add in one transaction refreshes the timeout of an existing element.
       await runner.nft(
         ["-f", "-"],
-        `add element inet ${TABLE} ${set} { ${addr} }\n` +
+        declareTableScript() +
+          `add element inet ${TABLE} ${set} { ${addr} }\n` +
           `delete element inet ${TABLE} ${set} { ${addr} }\n` +
           `add element inet ${TABLE} ${set} { ${addr}${t} }\n`,
       );
@@ -64,7 +68,7 @@ export function createBypassSet(runner: NftRunner): BypassSet {
       const { set, addr } = setFor(address);
       await runner.nft(
         ["-f", "-"],
-        `add element inet ${TABLE} ${set} { ${addr} }\ndelete element inet ${TABLE} ${set} { ${addr} }\n`,
+        `${declareTableScript()}add element inet ${TABLE} ${set} { ${addr} }\ndelete element inet ${TABLE} ${set} { ${addr} }\n`,
       );
     },
     async listBypassPeers() {
@@ -75,4 +79,9 @@ export function createBypassSet(runner: NftRunner): BypassSet {
       return out;
     },
   };
+}
+
+/** Empties both bypass sets (creating them when missing): the agent's start-up. */
+export async function clearBypassPeers(runner: NftRunner): Promise<void> {
+  await runner.nft(["-f", "-"], flushBypassScript());
 }

@@ -6,15 +6,17 @@
  *   peer add ADDR [SECONDS]    add a bypass peer (no reload); peer remove ADDR; peer list
  *   log                        write pfirewall.log from NFLOG until SIGINT/SIGTERM
  * POSTERN_NETNS=NS makes apply/remove/peer act inside that network namespace; `log` reads
- * the namespace it runs in (`ip netns exec NS postern firewall log`).
+ * the namespace it runs in (`ip netns exec NS postern firewall log`). Without it, a home
+ * other than the host's (/var/lib/postern) needs `--host` to change the host's kernel
+ * (firewall/effect.ts), so a test's home never loads rules into the host by accident.
  */
-import type { CliEnv } from "../cli/env.js";
-import { defineCommand, type Parsed } from "../cli/grammar.js";
+import type { CliEnv } from "../cmdline/env.js";
+import { defineCommand, type OptionSpec, type Parsed } from "../cmdline/grammar.js";
 import { UsageError } from "../errors.js";
 import { createApplier } from "./apply.js";
 import { createBypassSet } from "./bypass.js";
 import { compileRuleset } from "./compile.js";
-import { netnsOf } from "./effect.js";
+import { firewallTargetIsHost, netnsOf } from "./effect.js";
 import { FirewallError } from "./errors.js";
 import { createLogFile } from "./logfile.js";
 import { createFirewallLogger } from "./logger.js";
@@ -26,8 +28,24 @@ function needRoot(env: CliEnv, what: string): void {
   if (!env.isRoot) throw new FirewallError("not-root", `firewall ${what}: needs root (nftables)`);
 }
 
+/** Root, and a target that is unambiguous: POSTERN_NETNS, the host's home, or --host. */
+function needTarget(env: CliEnv, what: string, p: Parsed): void {
+  needRoot(env, what);
+  if (!p.flag("host") && !firewallTargetIsHost(env))
+    throw new FirewallError(
+      "not-host-home",
+      `firewall ${what}: ${env.home} is not the host's home: set POSTERN_NETNS=NS to act in a namespace, or add --host to change this host's kernel`,
+    );
+}
+
+const HOST: OptionSpec = {
+  name: "host",
+  type: "boolean",
+  help: "with a --home other than /var/lib/postern and no POSTERN_NETNS: change this host's kernel anyway",
+};
+
 async function peerAdd(p: Parsed, env: CliEnv): Promise<number> {
-  needRoot(env, "peer");
+  needTarget(env, "peer", p);
   const [addr, secs] = p.positionals as [string, string | undefined];
   if (!/^\d+$/.test(secs ?? "0")) throw new UsageError(`peer add: bad timeout '${secs}' (seconds)`);
   await createBypassSet(createNftRunner({ netns: netnsOf(env) })).addBypassPeer(
@@ -38,7 +56,7 @@ async function peerAdd(p: Parsed, env: CliEnv): Promise<number> {
 }
 
 async function peerRemove(p: Parsed, env: CliEnv): Promise<number> {
-  needRoot(env, "peer");
+  needTarget(env, "peer", p);
   await createBypassSet(createNftRunner({ netns: netnsOf(env) })).removeBypassPeer(
     p.positionals[0] as string,
   );
@@ -76,11 +94,16 @@ export const firewallCommand = defineCommand({
   help: `postern firewall - Windows Firewall on nftables (table inet postern)
 
 SYNOPSIS
-  postern firewall apply [--force]     load the saved settings now (root)
+  postern firewall apply [--force] [--host]   load the saved settings now (root)
   postern firewall compile             print the nft script the settings compile to
-  postern firewall remove              delete table inet postern (root)
-  postern firewall peer add ADDR [SECONDS] | peer remove ADDR | peer list
+  postern firewall remove [--host]     delete table inet postern (root)
+  postern firewall peer add ADDR [SECONDS] | peer remove ADDR | peer list   [--host]
   postern firewall log                 write pfirewall.log from NFLOG until SIGTERM (root)
+
+OPTIONS
+  --host    with a --home other than /var/lib/postern and no POSTERN_NETNS: change this
+            host's kernel anyway (without it such a home is refused, so a test's home
+            never loads rules into the host)
 
 ENVIRONMENT
   POSTERN_NETNS=NS   apply/remove/peer act inside network namespace NS
@@ -93,9 +116,10 @@ Settings are edited with: postern netsh firewall set|add|delete|show ...
       summary: "load the saved settings now (root)",
       options: [
         { name: "force", type: "boolean", help: "load even when the same ruleset is loaded" },
+        HOST,
       ],
       async run(p, env) {
-        needRoot(env, "apply");
+        needTarget(env, "apply", p);
         const runner = createNftRunner({ netns: netnsOf(env) });
         const r = await createApplier({ runner }).apply(loadSettings(env.home), {
           force: p.flag("force"),
@@ -121,8 +145,9 @@ Settings are edited with: postern netsh firewall set|add|delete|show ...
     {
       name: "remove",
       summary: "delete table inet postern (root)",
-      async run(_p, env) {
-        needRoot(env, "remove");
+      options: [HOST],
+      async run(p, env) {
+        needTarget(env, "remove", p);
         await createApplier({ runner: createNftRunner({ netns: netnsOf(env) }) }).remove();
         return 0;
       },
@@ -135,10 +160,17 @@ Settings are edited with: postern netsh firewall set|add|delete|show ...
           name: "add",
           summary: "add a bypass peer (no reload)",
           args: "ADDR [SECONDS]",
+          options: [HOST],
           run: peerAdd,
         },
-        { name: "remove", summary: "remove a bypass peer", args: "ADDR", run: peerRemove },
-        { name: "list", summary: "list the bypass peers", run: peerList },
+        {
+          name: "remove",
+          summary: "remove a bypass peer",
+          args: "ADDR",
+          options: [HOST],
+          run: peerRemove,
+        },
+        { name: "list", summary: "list the bypass peers", options: [HOST], run: peerList },
       ],
     },
     { name: "log", summary: "write pfirewall.log from NFLOG until SIGTERM (root)", run: log },

@@ -1,30 +1,27 @@
 /**
- * The firewall compiler: settings -> one nftables script, a pure function.
- *
- * The script replaces table `inet postern` in one `nft -f` transaction:
- *   table inet postern {}          (creates it if missing, so the delete cannot fail)
- *   delete table inet postern
- *   table inet postern { ... }     (the new ruleset)
- * Either all of it is loaded or none of it. The table and set bypass4 carry a comment with
- * a hash of the ruleset, so the applier can tell that what is loaded is what it would load
- * (`nft -j list sets` shows set comments; nft 1.0.6's JSON omits table comments).
+ * The firewall compiler: settings -> the firewall's chains of table `inet postern`, a pure
+ * function. The table belongs to platform/nftables.ts, which loads these chains in one
+ * `nft -f` transaction that replaces chains `input` and `output` and nothing else: the
+ * agent's steering and guard chains and the bypass sets' elements stay as they are.
+ * The first rule of `input` carries `comment "postern firewall <digest>"`, a hash of the
+ * chains, so the applier can tell that what is loaded is what it would load.
  *
  * Chain `input` (policy drop when the current profile is on):
  *   1. iif lo accept
- *   2. jump ipsec_in        (agent: cleartext that IPsec policy requires protected -> drop)
- *   3. ct state invalid drop; ct state established,related accept; IKE (UDP 500),
- *      ESP in UDP (4500) and AH (IP protocol 51, the agent's raw socket) to the agent: IPsec sits below the firewall, as on Windows, where
- *      IKE and ESP were never filtered by Windows Firewall; what they carry is filtered
- *      after decryption (rule 4 onwards)
- *   4. iifname postern0 + source in @bypass4/@bypass6 accept: only packets the agent
+ *   2. ct state invalid drop; ct state established,related accept; IKE (UDP 500),
+ *      ESP in UDP (4500) and AH (IP protocol 51, the agent's raw socket) to the agent:
+ *      IPsec sits below the firewall, as on Windows, where IKE and ESP were never filtered
+ *      by Windows Firewall; what they carry is filtered after decryption (rule 3 onwards).
+ *      (Cleartext that IPsec policy requires protected is dropped before this chain, by
+ *      the agent's guard chain `ipsec_in` at priority filter - 1.)
+ *   3. iifname postern0 + source in @bypass4/@bypass6 accept: only packets the agent
  *      decrypted arrive on the TUN device, so a cleartext packet spoofing a bypass address
  *      on another interface does not match
- *   5. ICMPv6 neighbour discovery accept (IPv6 needs it); enabled inbound ICMP settings
- *   6. port openings (when exceptions are allowed), by scope
- *   7. log the drop (when logging dropped packets), then the policy drops
+ *   4. ICMPv6 neighbour discovery accept (IPv6 needs it); enabled inbound ICMP settings
+ *   5. port openings (when exceptions are allowed), by scope
+ *   6. log the drop (when logging dropped packets), then the policy drops
  * Chain `output` (policy accept): locally generated ICMP errors the settings do not allow
  * are dropped; new outbound connections are logged when logging connections.
- * Chain `spd_out` (route hook, empty): the agent's marks for "negotiate" traffic.
  */
 import { hash } from "../crypto/primitives.js";
 import {
@@ -38,8 +35,9 @@ import {
   TUN_DEVICE,
 } from "./model.js";
 import { type AddrInterval, intervalText, scopeIntervals } from "./scope.js";
+import { type ChainText, TABLE, tableScript } from "../platform/nftables.js";
 
-export const TABLE = "postern";
+export { TABLE };
 
 /** IKE and ESP-in-UDP (RFC 3948): the agent's ports, open whenever the firewall is on. */
 export const IKE_PORTS = [500, 4500] as const;
@@ -61,11 +59,16 @@ export function needsLocalSubnets(settings: FirewallSettings): boolean {
 }
 
 export interface CompiledRuleset {
-  /** The full `nft -f` script (replace of the table). */
+  /** The full `nft -f` script (replace of the firewall's chains in one transaction). */
   script: string;
-  /** The ruleset's hash, as stored in the table comment. */
+  /** The ruleset's hash, as stored in the comment of the first rule of `input`. */
   digest: string;
+  /** The chains, for a write of several parts at once (platform/nftables.ts TablePlan). */
+  chains: ChainText[];
 }
+
+/** The comment marking the firewall's chains: `postern firewall <digest>`. */
+export const DIGEST_COMMENT = "postern firewall";
 
 const ND_TYPES = "nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert";
 
@@ -76,55 +79,38 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
   const on = profile.enabled;
   const log = settings.logging;
   const openLog = on && log.connections ? `log prefix "RECEIVE" group ${LOG_GROUP_OPEN} ` : "";
-  const input_ = [
-    `type filter hook input priority filter; policy ${on ? "drop" : "accept"};`,
-    `iif "lo" accept`,
-    "jump ipsec_in",
-  ];
+  const rules: string[] = [];
   if (on) {
-    input_.push("ct state invalid drop", "ct state established,related accept");
-    input_.push(`udp dport { ${IKE_PORTS.join(", ")} } accept`, "meta l4proto ah accept");
-    input_.push(`iifname "${tun}" ip saddr @bypass4 ${openLog}accept`);
-    input_.push(`iifname "${tun}" ip6 saddr @bypass6 ${openLog}accept`);
-    input_.push(`icmpv6 type { ${ND_TYPES} } accept`);
-    input_.push(...icmpInRules(profile, openLog));
+    rules.push("ct state invalid drop", "ct state established,related accept");
+    rules.push(`udp dport { ${IKE_PORTS.join(", ")} } accept`, "meta l4proto ah accept");
+    rules.push(`iifname "${tun}" ip saddr @bypass4 ${openLog}accept`);
+    rules.push(`iifname "${tun}" ip6 saddr @bypass6 ${openLog}accept`);
+    rules.push(`icmpv6 type { ${ND_TYPES} } accept`);
+    rules.push(...icmpInRules(profile, openLog));
     if (profile.exceptions) {
-      input_.push(...openingRules(profile.portOpenings, input.localSubnets, openLog));
+      rules.push(...openingRules(profile.portOpenings, input.localSubnets, openLog));
     }
-    if (log.droppedPackets) input_.push(`log prefix "RECEIVE" group ${LOG_GROUP_DROP}`);
+    if (log.droppedPackets) rules.push(`log prefix "RECEIVE" group ${LOG_GROUP_DROP}`);
   }
-  const output = [`type filter hook output priority filter; policy accept;`, `oif "lo" accept`];
+  const output = [`oif "lo" accept`];
   if (on) output.push(...icmpOutRules(profile, log.droppedPackets));
   if (on && log.connections) {
     output.push(`ct state new log prefix "SEND" group ${LOG_GROUP_OPEN}`);
   }
-  const chains = [
-    "  chain ipsec_in {",
-    "  }",
-    "  chain spd_out {",
-    "    type route hook output priority mangle; policy accept;",
-    "  }",
-    chain("input", input_),
-    chain("output", output),
-  ].join("\n");
-  const digest = hash("sha256", Buffer.from(chains, "utf8")).toString("hex").slice(0, 32);
-  const mark = `comment "postern firewall ${digest}";`;
-  const script = [
-    `table inet ${TABLE} {}`,
-    `delete table inet ${TABLE}`,
-    `table inet ${TABLE} {`,
-    `  comment "postern firewall ${digest}"`,
-    `  set bypass4 { type ipv4_addr; flags timeout; ${mark} }`,
-    `  set bypass6 { type ipv6_addr; flags timeout; ${mark} }`,
-    chains,
-    "}",
-    "",
-  ].join("\n");
-  return { script, digest };
-}
-
-function chain(name: string, lines: readonly string[]): string {
-  return [`  chain ${name} {`, ...lines.map((l) => `    ${l}`), "  }"].join("\n");
+  const inHook = `type filter hook input priority filter; policy ${on ? "drop" : "accept"};`;
+  const outHook = "type filter hook output priority filter; policy accept;";
+  const digest = hash("sha256", Buffer.from([inHook, ...rules, outHook, ...output].join("\n")))
+    .toString("hex")
+    .slice(0, 32);
+  const chains: ChainText[] = [
+    {
+      name: "input",
+      hook: inHook,
+      rules: [`iif "lo" accept comment "${DIGEST_COMMENT} ${digest}"`, ...rules],
+    },
+    { name: "output", hook: outHook, rules: output },
+  ];
+  return { script: tableScript({ firewall: chains }), digest, chains };
 }
 
 function icmpInRules(p: ProfileSettings, suffix: string): string[] {

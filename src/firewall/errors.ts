@@ -11,7 +11,8 @@ export type FirewallErrorCode =
   | "no-such-portopening"
   | "bad-settings"
   | "nft-failed"
-  | "not-root";
+  | "not-root"
+  | "not-host-home";
 
 export class FirewallError extends PosternError {
   override readonly code: FirewallErrorCode;

@@ -6,8 +6,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CliEnv } from "../cli/env.js";
-import { defineCommand, type OptionSpec, type Parsed } from "../cli/grammar.js";
+import type { CliEnv } from "../cmdline/env.js";
+import { defineCommand, type OptionSpec, type Parsed } from "../cmdline/grammar.js";
 import { PosternError, UsageError } from "../errors.js";
 import { parsePeerFile } from "./config.js";
 import { selectorText } from "./selectors.js";

@@ -93,6 +93,52 @@ export async function createUdpTransport(o: UdpTransportOptions): Promise<IkeTra
   };
 }
 
+export interface SharedNattOptions {
+  address: string;
+  ikePort?: number;
+  /** Sends one datagram on the data path's UDP 4500 socket; false when it was refused. */
+  sendNatt: (data: Buffer, to: Endpoint) => boolean;
+  log?: (line: string) => void;
+}
+
+/**
+ * IKE beside the data path: UDP 500 on its own socket; UDP 4500 is the data path's socket
+ * (ESP and IKE share it), so sends go out through `sendNatt` with the non-ESP marker and
+ * arrivals come to the agent as the data path's `ike` events, not through onReceive.
+ */
+export async function createSharedNattTransport(o: SharedNattOptions): Promise<IkeTransport> {
+  const ikePort = o.ikePort ?? IKE_PORT;
+  const ike = dgram.createSocket({ type: o.address.includes(":") ? "udp6" : "udp4" });
+  let handler: (d: Datagram) => void = () => undefined;
+  try {
+    await bind(ike, ikePort, o.address);
+  } catch (e) {
+    ike.close();
+    throw e;
+  }
+  ike.on("message", (msg, r) =>
+    handler({
+      data: msg,
+      local: { address: o.address, port: ikePort },
+      remote: { address: r.address, port: r.port },
+    }),
+  );
+  ike.on("error", (e) => o.log?.(`IKE socket error: ${e.message}`));
+  return {
+    send(d) {
+      if (d.local.port !== ikePort) {
+        if (!o.sendNatt(Buffer.concat([NON_ESP_MARKER, d.data]), d.remote))
+          o.log?.(`IKE send to ${d.remote.address}:${d.remote.port} failed`);
+      } else ike.send(d.data, d.remote.port, d.remote.address);
+    },
+    onReceive(h) {
+      handler = h;
+    },
+    close: () => new Promise<void>((resolve) => ike.close(() => resolve())),
+    unref: () => ike.unref(),
+  };
+}
+
 export interface FakeNetwork {
   /** A transport for `address`, reachable by the others on this network. */
   transport(address: string): IkeTransport;

@@ -17,8 +17,10 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { requestControl } from "../agent/control.js";
-import type { CliEnv } from "../cli/env.js";
+import type { BypassEntry } from "../control/protocol.js";
+import { requestControl } from "../control/socket.js";
+import type { CliEnv } from "../cmdline/env.js";
+import type { IkeSaInfo } from "../ike/engine.js";
 import { PosternError } from "../errors.js";
 import { mustAsync, posternArgv, posternHere, run } from "./run.js";
 import { hostHome, type LabState, loadLabState } from "./state.js";
@@ -36,20 +38,7 @@ export interface Cell {
   ms: number;
 }
 
-interface BypassEntry {
-  address: string;
-  principal: string | null;
-  authorizedBy: string | null;
-  why: string;
-  spis: string;
-}
-
-interface IkeSaView {
-  spis: string;
-  state: string;
-  remote: { address: string };
-  identity: { principal: string } | null;
-}
+type IkeSaView = IkeSaInfo;
 
 const SERVED_TIMEOUT_MS = 10_000;
 const BLOCKED_TIMEOUT_MS = 3_000;
@@ -71,9 +60,9 @@ async function fetchFrom(s: LabState, from: HostName, expected: Outcome): Promis
 
 async function server1(s: LabState) {
   const sock = path.join(hostHome(s, "server1"), "agent", "agent.sock");
-  const bypass = (await requestControl(sock, "bypass")) as { peers: BypassEntry[] };
-  const stats = (await requestControl(sock, "stats")) as { ike: { sas: IkeSaView[] } };
-  return { bypass: bypass.peers, sas: stats.ike.sas };
+  const bypass = await requestControl(sock, "bypass");
+  const stats = await requestControl(sock, "stats");
+  return { bypass: bypass.peers, sas: stats.ike?.sas ?? [] };
 }
 
 /** Packets dropped so far by server1's IPsec guard (cleartext of protected flows). */
@@ -82,9 +71,10 @@ function guardDrops(s: LabState): number {
     "nft",
     "-j",
     "list",
-    "table",
+    "chain",
     "inet",
-    "postern_agent_in",
+    "postern",
+    "ipsec_in",
   ]);
   let n = 0;
   for (const m of r.out.matchAll(/"counter":\s*\{\s*"packets":\s*(\d+)/g)) n += Number(m[1]);

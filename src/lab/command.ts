@@ -1,8 +1,8 @@
 /**
  * `postern lab up|check|down`: the article's network in namespaces (src/lab/*.ts).
  */
-import type { CliEnv } from "../cli/env.js";
-import { defineCommand, type Parsed } from "../cli/grammar.js";
+import type { CliEnv } from "../cmdline/env.js";
+import { defineCommand, type Parsed } from "../cmdline/grammar.js";
 import { PosternError } from "../errors.js";
 import { type Cell, formatMatrix, labCheck } from "./check.js";
 import { labDown } from "./down.js";

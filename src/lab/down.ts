@@ -6,7 +6,7 @@
  * the bridge with them); the lab directory is removed.
  */
 import * as fs from "node:fs";
-import type { CliEnv } from "../cli/env.js";
+import type { CliEnv } from "../cmdline/env.js";
 import { run } from "./run.js";
 import { type LabState, loadLabState, removeLabState } from "./state.js";
 

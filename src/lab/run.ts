@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { CliEnv } from "../cli/env.js";
+import type { CliEnv } from "../cmdline/env.js";
 import { PosternError } from "../errors.js";
 import { type LabState, saveLabState } from "./state.js";
 
@@ -129,8 +129,7 @@ export async function posternHere(
   args: readonly string[],
   vars: Record<string, string> = {},
 ): Promise<string> {
-  // commands.js, not main.js: main.js is the entry module, still in its top-level await.
-  const { COMMANDS } = await import("../cli/commands.js");
+  const COMMANDS = env.commands ?? [];
   const json = args[0] === "--json";
   const [name, ...rest] = json ? args.slice(1) : args;
   const cmd = COMMANDS.find((c) => c.name === name);
@@ -151,6 +150,7 @@ export async function posternHere(
       vars: { ...env.vars, ...vars },
       isRoot: env.isRoot,
       cwd: env.cwd,
+      commands: COMMANDS,
     });
   } catch (e) {
     err += (e as Error).message;

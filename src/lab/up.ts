@@ -14,7 +14,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CliEnv } from "../cli/env.js";
+import type { CliEnv } from "../cmdline/env.js";
 import { randomBytes } from "../crypto/primitives.js";
 import { PosternError } from "../errors.js";
 import { MAIN_JS, must, mustAsync, posternArgv, posternHere, startDaemon } from "./run.js";

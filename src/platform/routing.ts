@@ -1,12 +1,13 @@
 /**
  * Interface configuration and policy routing through the real tools: `ip` (iproute2) for
- * links, rules and routes, `nft -f -` for rulesets, /proc/sys for sysctls. Everything goes
- * through `NetConfig`, so the agent's setup is unit-tested with `createFakeNetConfig`,
- * which records the commands instead of running them.
+ * links, rules and routes, `nft -f -` for rulesets (run by platform/commands.ts, the one
+ * runner of both), /proc/sys for sysctls. Everything goes through `NetConfig`, so the
+ * agent's setup is unit-tested with `createFakeNetConfig`, which records the commands
+ * instead of running them.
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { PosternError } from "../errors.js";
+import { type CommandTarget, runCommandSync } from "./commands.js";
 
 export interface NetConfig {
   /** Runs `ip ARGS`; throws PosternError with ip's message on failure. */
@@ -20,15 +21,11 @@ export interface NetConfig {
   writeSysctl(key: string, value: string): void;
 }
 
-function run(cmd: string, args: string[], input?: string): { ok: boolean; message: string } {
-  const r = spawnSync(cmd, args, { input, encoding: "utf8", timeout: 10_000 });
-  const message = `${r.stderr ?? ""}${r.error?.message ?? ""}`.trim().split("\n")[0] ?? "";
-  return { ok: r.status === 0, message };
-}
-
 const sysctlPath = (key: string) => `/proc/sys/${key.replaceAll(".", "/")}`;
 
-export function createNetConfig(): NetConfig {
+export function createNetConfig(target: CommandTarget = {}): NetConfig {
+  const run = (cmd: string, args: string[], input?: string) =>
+    runCommandSync(target, cmd, args, input);
   return {
     ip(args) {
       const r = run("ip", args);

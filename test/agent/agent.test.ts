@@ -249,7 +249,7 @@ describe(
           );
           assert.equal(received(ping.out), 0, "A never answers in clear");
           const sa = await stats(a);
-          const guard = lab.exec(lab.nsA, ["nft", "list", "table", "inet", "postern_agent_in"]);
+          const guard = lab.exec(lab.nsA, ["nft", "list", "chain", "inet", "postern", "ipsec_in"]);
           const dropped = Number(/counter packets (\d+)/.exec(guard.out)?.[1] ?? -1);
           if (inpass) {
             assert.equal(
@@ -266,8 +266,8 @@ describe(
         } finally {
           assert.equal(await lab.stopAgent(a), 0);
         }
-        const gone = lab.exec(lab.nsA, ["nft", "list", "table", "inet", "postern_agent_in"]);
-        assert.notEqual(gone.code, 0, "the guard table is removed when the agent stops");
+        const gone = lab.exec(lab.nsA, ["nft", "list", "chain", "inet", "postern", "ipsec_in"]);
+        assert.notEqual(gone.code, 0, "the guard chain is removed when the agent stops");
       });
     }
     it("certificates (rootca= a trusted root, RFC 7427 signatures): RSA <-> ECDSA, ping through the SA", async () => {

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createAcquirer } from "../../src/agent/acquire.js";
+import { createChildSaTable } from "../../src/agent/children.js";
 import { guardRuleset } from "../../src/agent/inbound-guard.js";
 import { childToSaRecords, rangeToPrefixes, transformFor } from "../../src/agent/sa-convert.js";
 import { selectorFromCidr } from "../../src/ike/selectors.js";
@@ -165,5 +166,52 @@ describe("inbound guard ruleset", () => {
         "ip saddr 192.0.2.2/32 ip daddr 192.0.2.1/32 meta l4proto 6 th sport 80 counter drop",
       ),
     );
+  });
+});
+
+describe("child SA table: install, replace on rekey, remove (children.ts)", () => {
+  function table() {
+    const ops: string[] = [];
+    let t = 1000;
+    const sad = {
+      addSa: (r: { direction: string; spi: number }) => ops.push(`add ${r.direction} ${r.spi}`),
+      removeSa: (d: string, spi: number) => ops.push(`remove ${d} ${spi}`),
+    };
+    return { ops, children: createChildSaTable(sad, () => t++) };
+  }
+
+  it("installs inbound before outbound and shows the pair", () => {
+    const { ops, children } = table();
+    const r = children.install(child());
+    assert.deepEqual(r, { ok: true, transform: "aes128gcm16", replaced: null });
+    assert.deepEqual(ops, [`add in ${0x1111}`, `add out ${0x2222}`]);
+    assert.equal(children.views()[0]?.installedAtMs, 1000);
+    assert.equal(children.spiInOf(0x2222), 0x1111);
+  });
+
+  it("a rekey installs the new pair first, then removes the pair it replaces", () => {
+    const { ops, children } = table();
+    children.install(child());
+    const r = children.install(child({ spiIn: 0x3333, spiOut: 0x4444, replacesSpiIn: 0x1111 }));
+    assert.deepEqual(r, { ok: true, transform: "aes128gcm16", replaced: 0x1111 });
+    assert.deepEqual(ops.slice(2), [
+      `add in ${0x3333}`,
+      `add out ${0x4444}`,
+      `remove in ${0x1111}`,
+      `remove out ${0x2222}`,
+    ]);
+    assert.equal(children.size(), 1);
+    assert.equal(children.spiInOf(0x2222), undefined);
+  });
+
+  it("removes both directions once, names the peer, and refuses what it cannot carry", () => {
+    const { ops, children } = table();
+    children.install(child());
+    assert.equal(children.remove(0x1111), "rule1>192.0.2.2");
+    assert.equal(children.remove(0x1111), null);
+    assert.deepEqual(ops.slice(2), [`remove in ${0x1111}`, `remove out ${0x2222}`]);
+    const bad = children.install(child({ encrId: 13 }));
+    assert.equal(bad.ok, false);
+    assert.equal(children.size(), 0);
   });
 });

@@ -353,6 +353,10 @@ describe("steering (nftables chain spd_out + policy routing)", () => {
     applySteering(net, { ...DEFAULT_STEERING, listenPort: 4500 }, []);
     assert.ok(net.log.includes("ip rule add priority 7050 fwmark 0x7050 lookup 7050"));
     assert.ok(net.log.includes("ip route replace default dev postern0 table 7050"));
+    assert.ok(
+      net.log.includes("ip route replace prohibit default table 7050 metric 4294967295"),
+      "fail closed: marked packets meet prohibit once the TUN's route is gone",
+    );
     assert.ok(net.log.includes("sysctl net.ipv4.conf.postern0.rp_filter=0"));
     assert.ok(net.log.includes("sysctl net.ipv4.conf.all.rp_filter=2"));
   });

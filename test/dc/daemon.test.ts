@@ -5,9 +5,9 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { signRequest } from "../../src/dc/api/machine-auth.js";
 import { openSqlite } from "../../src/dc/sqlite.js";
-import { apiRequest } from "../../src/domain/api-client.js";
+import { apiRequest } from "../../src/member/api-client.js";
 import { readKeytabFile } from "../../src/kerberos/files/keytab.js";
-import { credentialOf, keytabWriter } from "../../src/domain/machine-keys.js";
+import { credentialOf, keytabWriter } from "../../src/member/machine-keys.js";
 import { cli, runBin, tempHome } from "../helpers/cli.js";
 import { cliInit, type DcProcess, freePort, startDcProcess } from "./helpers.js";
 

@@ -12,7 +12,7 @@ import { SCHEMA_VERSION } from "../../src/dc/schema.js";
 import { createGpo, effectivePolicy, linkGpo, showGpo } from "../../src/dc/gpo.js";
 import { loadDomainIpsec, saveDomainIpsec } from "../../src/dc/ipsec-domain.js";
 import { runOp } from "../../src/dc/ops.js";
-import type { CliEnv } from "../../src/cli/env.js";
+import type { CliEnv } from "../../src/cmdline/env.js";
 import { domainBackend } from "../../src/netsh/ipsec-static/backend.js";
 import { emptyStore, type PolicyStore } from "../../src/policy/model.js";
 import { newDirectory } from "../dc/helpers.js";

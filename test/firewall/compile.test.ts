@@ -12,14 +12,17 @@ import {
 } from "../../src/firewall/scope.js";
 
 describe("firewall compiler (pure)", () => {
-  it("replaces the table in one transaction, idempotently when it does not exist yet", () => {
+  it("replaces its own chains in one transaction, creating them first so the deletes cannot fail", () => {
     const { script } = compileRuleset({ settings: defaultSettings(), localSubnets: [] });
     const lines = script.split("\n");
-    assert.deepEqual(lines.slice(0, 3), [
-      "table inet postern {}",
-      "delete table inet postern",
-      "table inet postern {",
-    ]);
+    const made = lines.indexOf("  chain input {}");
+    const gone = lines.indexOf("delete chain inet postern input");
+    const fresh = lines.indexOf("  chain input {");
+    assert.ok(made > 0 && gone > made && fresh > gone, script);
+    assert.ok(lines.includes("delete chain inet postern output"));
+    assert.doesNotMatch(script, /delete table inet postern\n/, "the table itself stays");
+    assert.doesNotMatch(script, /delete chain inet postern (spd_out|protect_out|ipsec_in)/);
+    assert.doesNotMatch(script, /delete set|flush set/, "bypass elements are not touched");
   });
   it("default settings: input policy drop, loopback, established, bypass only on postern0", () => {
     const { script } = compileRuleset({ settings: defaultSettings(), localSubnets: [] });
@@ -28,17 +31,14 @@ describe("firewall compiler (pure)", () => {
     assert.match(script, /ct state established,related accept/);
     assert.match(script, /iifname "postern0" ip saddr @bypass4 accept/);
     assert.match(script, /iifname "postern0" ip6 saddr @bypass6 accept/);
-    assert.match(
-      script,
-      /set bypass4 \{ type ipv4_addr; flags timeout; comment "postern firewall [0-9a-f]{32}"; \}/,
-    );
-    assert.match(script, /chain ipsec_in \{\n {2}\}/);
-    assert.match(script, /type route hook output priority mangle; policy accept;/);
+    assert.match(script, /set bypass4 \{ type ipv4_addr; flags timeout; \}/);
+    assert.match(script, /iif "lo" accept comment "postern firewall [0-9a-f]{32}"/);
+    assert.doesNotMatch(script, /jump ipsec_in/, "the guard is its own base chain");
     assert.match(script, /udp dport \{ 500, 4500 \} accept/);
     assert.match(script, /meta l4proto ah accept/);
     assert.doesNotMatch(script, /tcp dport/);
   });
-  it("opmode disable: policy accept, sets and agent chains kept", () => {
+  it("opmode disable: policy accept, sets kept", () => {
     const s = defaultSettings();
     s.profiles.standard.enabled = false;
     s.profiles.standard.portOpenings.push({
@@ -52,7 +52,6 @@ describe("firewall compiler (pure)", () => {
     const { script } = compileRuleset({ settings: s, localSubnets: [] });
     assert.match(script, /policy accept;/);
     assert.doesNotMatch(script, /policy drop/);
-    assert.match(script, /jump ipsec_in/);
     assert.match(script, /set bypass4/);
     assert.doesNotMatch(script, /dport/);
   });
@@ -96,7 +95,7 @@ describe("firewall compiler (pure)", () => {
     assert.match(script, /ct state new log prefix "SEND" group 7802/);
     assert.match(script, /@bypass4 log prefix "RECEIVE" group 7802 accept/);
   });
-  it("the digest depends on the ruleset only, and is in the table comment", () => {
+  it("the digest depends on the ruleset only, and is in the first input rule's comment", () => {
     const a = compileRuleset({ settings: defaultSettings(), localSubnets: [] });
     const b = compileRuleset({ settings: defaultSettings(), localSubnets: [] });
     assert.equal(a.digest, b.digest);
@@ -142,39 +141,38 @@ describe("scopes", () => {
 });
 
 describe("applier with a fake nft", () => {
-  const setsJson = (comment: string, elem: unknown[] = []) =>
+  const rulesetJson = (comment: string, elem: unknown[] = []) =>
     JSON.stringify({
       nftables: [
         { metainfo: {} },
-        { set: { table: "postern", name: "bypass4", comment, elem } },
-        { set: { table: "other", name: "bypass4", comment, elem: ["9.9.9.9"] } },
+        { set: { table: "postern", name: "bypass4", elem } },
+        { set: { table: "other", name: "bypass4", elem: ["9.9.9.9"] } },
+        { rule: { table: "postern", chain: "input", comment } },
       ],
     });
   it("skips loading when the loaded ruleset has the same digest", async () => {
     const { digest } = compileRuleset({ settings: defaultSettings(), localSubnets: [] });
     const fake = createFakeNftRunner((args) =>
-      args[1] === "list" ? setsJson(`postern firewall ${digest}`) : "",
+      args[1] === "list" ? rulesetJson(`postern firewall ${digest}`) : "",
     );
     const r = await createApplier({ runner: fake }).apply(defaultSettings());
     assert.equal(r.changed, false);
     assert.deepEqual(
-      fake.calls.map((c) => c.args[0]),
-      ["-j"],
+      fake.calls.map((c) => c.args.join(" ")),
+      ["-j list ruleset inet"],
     );
   });
-  it("loads the script plus the carried bypass elements when the digest differs", async () => {
+  it("loads the firewall's chains when the digest differs; the bypass elements stay in place", async () => {
     const elems = [{ elem: { val: "10.0.0.2", timeout: 60, expires: 42 } }, "10.0.0.3"];
     const fake = createFakeNftRunner((args) =>
-      args[1] === "list" ? setsJson("postern firewall 00", elems) : "",
+      args[1] === "list" ? rulesetJson("postern firewall 00", elems) : "",
     );
     const r = await createApplier({ runner: fake }).apply(defaultSettings());
     assert.equal(r.changed, true);
     assert.equal(r.keptPeers, 2);
     const load = fake.calls.find((c) => c.args[0] === "-f");
-    assert.match(
-      load?.input ?? "",
-      /add element inet postern bypass4 \{ 10\.0\.0\.2 timeout 42s \}\nadd element inet postern bypass4 \{ 10\.0\.0\.3 \}\n$/,
-    );
+    assert.match(load?.input ?? "", /chain input \{\n/);
+    assert.doesNotMatch(load?.input ?? "", /element|bypass4 \{ 10/);
   });
   it("reads the host's subnets only when a scope needs them", async () => {
     let asked = 0;

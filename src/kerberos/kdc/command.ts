@@ -4,8 +4,8 @@
  * SIGTERM, then prints its counters.
  */
 import { PosternError, UsageError } from "../../errors.js";
-import type { CliEnv } from "../../cli/env.js";
-import { defineCommand, type Parsed } from "../../cli/grammar.js";
+import type { CliEnv } from "../../cmdline/env.js";
+import { defineCommand, type Parsed } from "../../cmdline/grammar.js";
 import { loadKdcDbFile } from "./db-file.js";
 import { createKdcServer } from "./server.js";
 

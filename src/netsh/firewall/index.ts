@@ -4,16 +4,16 @@
  * 2. a settings command (set/add/delete) edits a copy, validated and saved atomically;
  * 3. then the rules take effect at once (effect.ts): directly as root, a note otherwise.
  */
-import type { CliEnv } from "../../cli/env.js";
+import type { CliEnv } from "../../cmdline/env.js";
 import { UsageError } from "../../errors.js";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { requestControl } from "../../agent/control.js";
+import { requestControl } from "../../control/socket.js";
 import { createBypassSet } from "../../firewall/bypass.js";
 import { applyNow, netnsOf, rulesStatus } from "../../firewall/effect.js";
 import { createNftRunner } from "../../firewall/nft.js";
 import type { PrincipalResolver } from "../../firewall/principals.js";
-import { createMemberResolver } from "../../domain/principals.js";
+import { createMemberResolver } from "../../member/principals.js";
 import { loadSettings, saveSettings } from "../../firewall/store.js";
 import { matchPrefix, one, parseTagged } from "../args.js";
 import type { NetshHandler } from "../shell.js";
@@ -111,15 +111,8 @@ async function liveBypass(env: CliEnv): Promise<LiveBypassPeer[] | null> {
   const sock = path.join(env.home, "agent", "agent.sock");
   if (!fs.existsSync(sock)) return peers;
   try {
-    const r = (await requestControl(sock, "bypass", 2000)) as {
-      peers?: {
-        address: string;
-        principal: string | null;
-        authorizedBy: string | null;
-        why: string;
-      }[];
-    };
-    const admitted = (r.peers ?? []).filter((p) => p.authorizedBy !== null);
+    const r = await requestControl(sock, "bypass", 2000);
+    const admitted = r.peers.filter((p) => p.authorizedBy !== null);
     if (peers === null) return admitted.map((p) => ({ ...p, expiresSec: null }));
     return peers.map((p) => {
       const d = admitted.find((a) => a.address === p.address);

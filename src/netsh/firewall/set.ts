@@ -11,7 +11,7 @@
  * command is good, so bad input leaves the file unchanged.
  */
 import * as path from "node:path";
-import type { CliEnv } from "../../cli/env.js";
+import type { CliEnv } from "../../cmdline/env.js";
 import { UsageError } from "../../errors.js";
 import { FirewallError } from "../../firewall/errors.js";
 import {

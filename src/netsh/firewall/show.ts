@@ -2,7 +2,7 @@
  * `netsh firewall show state|opmode|config|portopening|icmpsetting|logging|bypass`, in the
  * layout Windows prints, or one JSON document with --json.
  */
-import type { CliEnv } from "../../cli/env.js";
+import type { CliEnv } from "../../cmdline/env.js";
 import { UsageError } from "../../errors.js";
 import {
   type FirewallSettings,

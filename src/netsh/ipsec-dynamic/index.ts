@@ -8,16 +8,11 @@
  * With --json each prints its records as one JSON document. No agent: one line, exit 1.
  * createIpsecDynamic(deps) takes the request function; `ipsecDynamic` is the real one.
  */
-import type {
-  FilterView,
-  MmFilterView,
-  MmSaView,
-  QmSaView,
-  StatsView,
-} from "../../agent/monitor.js";
+import type { MonitorCommand } from "../../agent/monitor.js";
+import type { ControlReplies } from "../../control/protocol.js";
 import { agentPaths } from "../../agent/run.js";
-import { requestControl } from "../../agent/control.js";
-import type { CliEnv } from "../../cli/env.js";
+import { requestControl } from "../../control/socket.js";
+import type { CliEnv } from "../../cmdline/env.js";
 import { PosternError, UsageError } from "../../errors.js";
 import { matchPrefix, one, parseBool, parseKeyword, parseTagged, type TagSpec } from "../args.js";
 import type { NetshHandler } from "../shell.js";
@@ -30,21 +25,20 @@ import {
 } from "./format.js";
 
 /** Asks the agent of `home` one control command; throws PosternError when none answers. */
-export type AgentRequest = (home: string, command: string) => Promise<unknown>;
+export type AgentRequest = <C extends MonitorCommand>(
+  home: string,
+  command: C,
+) => Promise<ControlReplies[C]>;
 
 export const realRequest: AgentRequest = async (home, command) => {
   const sock = agentPaths(home).sock;
-  let reply: unknown;
   try {
-    reply = await requestControl(sock, command);
+    return await requestControl(sock, command);
   } catch (e) {
     if (e instanceof PosternError && e.message.startsWith("cannot reach"))
       throw new PosternError("agent-not-running", `no IPsec agent is running (${sock})`);
     throw e;
   }
-  if (reply !== null && typeof reply === "object" && "error" in reply)
-    throw new PosternError("agent-control", `the agent answered: ${String(reply.error)}`);
-  return reply;
 };
 
 const SA_TAGS: TagSpec[] = [
@@ -113,14 +107,14 @@ export function createIpsecDynamic(request: AgentRequest): NetshHandler {
   const show: Record<string, (tokens: string[], env: CliEnv) => Promise<void>> = {
     async mmsas(tokens, env) {
       const q = query(tokens, SA_TAGS, "show mmsas");
-      const sas = ((await request(env.home, "mmsas")) as MmSaView[]).filter(
+      const sas = (await request(env.home, "mmsas")).filter(
         (s) => addrOk(q.src, s.local) && addrOk(q.dst, s.remote),
       );
       print(env, sas, formatMmSas(sas, q.format));
     },
     async qmsas(tokens, env) {
       const q = query(tokens, SA_TAGS, "show qmsas");
-      const sas = ((await request(env.home, "qmsas")) as QmSaView[]).filter(
+      const sas = (await request(env.home, "qmsas")).filter(
         (s) => addrOk(q.src, s.local) && addrOk(q.dst, s.remote),
       );
       print(env, sas, formatQmSas(sas, q.format));
@@ -130,12 +124,12 @@ export function createIpsecDynamic(request: AgentRequest): NetshHandler {
       const t = one(a, "type");
       const type =
         t === undefined ? "all" : parseKeyword(t, ["all", "ike", "ipsec"] as const, "type");
-      const s = (await request(env.home, "dstats")) as StatsView;
+      const s = await request(env.home, "dstats");
       print(env, s, formatStats(s, type));
     },
     async mmfilter(tokens, env) {
       const q = query(tokens, FILTER_TAGS, "show mmfilter");
-      const fs = ((await request(env.home, "mmfilter")) as MmFilterView[]).filter(
+      const fs = (await request(env.home, "mmfilter")).filter(
         (f) =>
           (q.name === undefined || f.rule.toLowerCase() === q.name) &&
           addrOk(q.src, f.src) &&
@@ -145,7 +139,7 @@ export function createIpsecDynamic(request: AgentRequest): NetshHandler {
     },
     async qmfilter(tokens, env) {
       const q = query(tokens, FILTER_TAGS, "show qmfilter");
-      const fs = ((await request(env.home, "qmfilter")) as FilterView[]).filter(
+      const fs = (await request(env.home, "qmfilter")).filter(
         (f) =>
           (q.name === undefined || f.rule.toLowerCase() === q.name) &&
           addrOk(q.src, f.src) &&
@@ -156,11 +150,11 @@ export function createIpsecDynamic(request: AgentRequest): NetshHandler {
     async all(tokens, env) {
       parseTagged(tokens, ALL_TAGS, "show all");
       const doc = {
-        mmfilter: (await request(env.home, "mmfilter")) as MmFilterView[],
-        qmfilter: (await request(env.home, "qmfilter")) as FilterView[],
-        mmsas: (await request(env.home, "mmsas")) as MmSaView[],
-        qmsas: (await request(env.home, "qmsas")) as QmSaView[],
-        stats: (await request(env.home, "dstats")) as StatsView,
+        mmfilter: await request(env.home, "mmfilter"),
+        qmfilter: await request(env.home, "qmfilter"),
+        mmsas: await request(env.home, "mmsas"),
+        qmsas: await request(env.home, "qmsas"),
+        stats: await request(env.home, "dstats"),
       };
       print(env, doc, [
         ...formatMmFilters(doc.mmfilter),

@@ -12,10 +12,10 @@
  * Kerberos-authenticated admin calls, which are not wired yet.
  */
 import * as fs from "node:fs";
-import type { CliEnv } from "../../cli/env.js";
+import type { CliEnv } from "../../cmdline/env.js";
 import type { AssignChange, DomainIpsec, GpoAssignment } from "../../dc/ipsec-domain.js";
 import { dcDir } from "../../dc/paths.js";
-import { adminCall } from "../../domain/client.js";
+import { adminCall } from "../../dc/admin/client.js";
 import { isPosternError, PosternError } from "../../errors.js";
 import { loadStoreLocation } from "../../policy/location.js";
 import { withStoreLock } from "../../policy/lock.js";

@@ -9,7 +9,7 @@
  * revision read, so concurrent commands do not lose changes. A command that throws never
  * reaches step 4, so the store stays as it was.
  */
-import type { CliEnv } from "../../cli/env.js";
+import type { CliEnv } from "../../cmdline/env.js";
 import { newGuid } from "../../policy/defaults.js";
 import type { Guid, PolicyStore } from "../../policy/model.js";
 import { backendFor, type ChangeTx, type StoreBackend } from "./backend.js";

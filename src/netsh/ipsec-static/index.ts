@@ -8,7 +8,7 @@
  * the real one, registered in ../contexts.ts.
  */
 import * as dns from "node:dns";
-import type { CliEnv } from "../../cli/env.js";
+import type { CliEnv } from "../../cmdline/env.js";
 import { randomBytes } from "../../crypto/primitives.js";
 import { UsageError } from "../../errors.js";
 import { matchPrefix } from "../args.js";

@@ -11,7 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { DomainInfo } from "../../dc/directory.js";
-import { adminCall } from "../../domain/client.js";
+import { adminCall } from "../../dc/admin/client.js";
 import { PosternError } from "../../errors.js";
 import { exportDocument, mergeImport, parseExportDocument } from "../../policy/exportfile.js";
 import { saveStoreLocation } from "../../policy/location.js";

@@ -9,10 +9,10 @@
  * `/domain` is accepted everywhere (we always act on the domain). Switches are
  * case-insensitive and may be shortened as Windows allows (/a, /del).
  */
-import type { CliEnv } from "../cli/env.js";
-import { defineCommand } from "../cli/grammar.js";
-import type { GroupInfo, MemberInfo } from "../dc/groups.js";
-import { UsageError } from "../errors.js";
+import type { CliEnv } from "../../cmdline/env.js";
+import { defineCommand } from "../../cmdline/grammar.js";
+import type { GroupInfo, MemberInfo } from "../groups.js";
+import { UsageError } from "../../errors.js";
 import { adminCall } from "./client.js";
 
 const RULE = "-".repeat(79);

@@ -5,17 +5,22 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CliEnv } from "../cli/env.js";
-import { type CommandSpec, defineCommand, type Parsed, type OptionSpec } from "../cli/grammar.js";
-import type { AuditRow } from "../dc/audit.js";
-import type { ComputerInfo } from "../dc/computers.js";
-import type { DomainInfo } from "../dc/directory.js";
-import { DirectoryError } from "../dc/errors.js";
-import type { EffectivePolicy, GpoInfo } from "../dc/gpo.js";
-import type { EffectiveGroup, GroupInfo, MemberInfo } from "../dc/groups.js";
-import type { HostRecord } from "../dc/records.js";
-import { readAdminPassword } from "../dc/password.js";
-import { UsageError } from "../errors.js";
+import type { CliEnv } from "../../cmdline/env.js";
+import {
+  type CommandSpec,
+  defineCommand,
+  type Parsed,
+  type OptionSpec,
+} from "../../cmdline/grammar.js";
+import type { AuditRow } from "../audit.js";
+import type { ComputerInfo } from "../computers.js";
+import type { DomainInfo } from "../directory.js";
+import { DirectoryError } from "../errors.js";
+import type { EffectivePolicy, GpoInfo } from "../gpo.js";
+import type { EffectiveGroup, GroupInfo, MemberInfo } from "../groups.js";
+import type { HostRecord } from "../records.js";
+import { readAdminPassword } from "../password.js";
+import { UsageError } from "../../errors.js";
 import { adminCall } from "./client.js";
 import { table } from "./format.js";
 

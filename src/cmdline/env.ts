@@ -16,6 +16,11 @@ export interface CliEnv {
   isRoot: boolean;
   /** Current directory, for relative file names. */
   cwd: string;
+  /**
+   * The command table, for a command that runs others in this process (the lab's
+   * `posternHere`). The CLI's entry fills it in; subsystems never import the table.
+   */
+  commands?: readonly Command[];
 }
 
 export interface Command {
@@ -26,6 +31,6 @@ export interface Command {
   help: string;
   /** Returns the exit status. Throws PosternError for a user's mistake. */
   run(argv: string[], env: CliEnv): Promise<number> | number;
-  /** The grammar tree (cli/grammar.ts): options, arguments, subcommands. */
+  /** The grammar tree (cmdline/grammar.ts): options, arguments, subcommands. */
   spec: CommandSpec;
 }

@@ -7,7 +7,7 @@ import {
   type DomainResolver,
   ResolverError,
   resolveFilterNames,
-} from "../../src/domain/resolver.js";
+} from "../../src/member/resolver.js";
 import { EMPTY_SERVERS, expandSpec } from "../../src/policy/expand.js";
 import { loadLocalStore } from "../../src/policy/store.js";
 import { addAndJoin, cliInit, type DcProcess, startDcProcess } from "../dc/helpers.js";

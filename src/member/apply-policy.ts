@@ -11,8 +11,8 @@
  *    test's temporary home never loads rules into the host's namespace. No firewall
  *    settings from the domain leave the host's settings as they are.
  */
-import type { CliEnv } from "../cli/env.js";
-import { applyNow, netnsOf } from "../firewall/effect.js";
+import type { CliEnv } from "../cmdline/env.js";
+import { applyNow, firewallTargetIsHost } from "../firewall/effect.js";
 import type { FirewallSettings } from "../firewall/model.js";
 import { saveSettings } from "../firewall/store.js";
 import { validateSettings } from "../firewall/validate.js";
@@ -20,7 +20,6 @@ import { PosternError } from "../errors.js";
 import { saveDomainAssigned } from "../policy/effective.js";
 import type { PolicyStore } from "../policy/model.js";
 import { validateStore } from "../policy/validate.js";
-import { DEFAULT_HOME } from "../platform/home.js";
 
 export interface FetchedPolicy {
   version: number;
@@ -52,10 +51,8 @@ function validate(p: FetchedPolicy): { ipsec: PolicyStore | null; fw: FirewallSe
   }
 }
 
-/** Whether loading rules here is safe: a named namespace, or the host's own home. */
-export function firewallTargetIsHost(env: CliEnv): boolean {
-  return netnsOf(env) !== undefined || env.home === DEFAULT_HOME;
-}
+/** Whether loading rules here is safe (moved to firewall/effect.ts, the one place that decides). */
+export { firewallTargetIsHost };
 
 export async function applyFetchedPolicy(
   env: CliEnv,

@@ -5,12 +5,12 @@
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
-import type { CliEnv } from "../cli/env.js";
-import { callAdminSocket } from "../dc/admin-socket.js";
-import { openDirectory } from "../dc/directory.js";
-import { DirectoryError } from "../dc/errors.js";
-import { type Params, runOp } from "../dc/ops.js";
-import { adminSocketPath, dbPath, dcDir } from "../dc/paths.js";
+import type { CliEnv } from "../../cmdline/env.js";
+import { callAdminSocket } from "../admin-socket.js";
+import { openDirectory } from "../directory.js";
+import { DirectoryError } from "../errors.js";
+import { type Params, runOp } from "../ops.js";
+import { adminSocketPath, dbPath, dcDir } from "../paths.js";
 
 export type AdminPath = "socket" | "direct";
 

@@ -4,7 +4,7 @@
  * first (firewall/principals.ts), then the DC (POST /v1/principal, authenticated as this
  * machine). A host that has not joined a domain keeps the local resolver alone.
  */
-import type { CliEnv } from "../cli/env.js";
+import type { CliEnv } from "../cmdline/env.js";
 import { FirewallError } from "../firewall/errors.js";
 import { createLocalResolver, type PrincipalResolver } from "../firewall/principals.js";
 import { isSid } from "../firewall/sddl.js";

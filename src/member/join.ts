@@ -17,9 +17,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { requestControl } from "../agent/control.js";
-import type { CliEnv } from "../cli/env.js";
-import { asParsed, type CommandSpec, defineCommand, type Parsed } from "../cli/grammar.js";
+import { requestControl } from "../control/socket.js";
+import type { CliEnv } from "../cmdline/env.js";
+import { asParsed, type CommandSpec, defineCommand, type Parsed } from "../cmdline/grammar.js";
 import { DirectoryError } from "../dc/errors.js";
 import { DEFAULT_API_PORT } from "../dc/paths.js";
 import { UsageError } from "../errors.js";
@@ -268,13 +268,8 @@ async function tellAgent(env: CliEnv): Promise<void> {
   const sock = path.join(env.home, "agent", "agent.sock");
   if (!fs.existsSync(sock)) return;
   try {
-    const r = (await requestControl(sock, "reload", 15_000)) as {
-      reloaded?: boolean;
-      policy?: string | null;
-      error?: string;
-    };
-    if (r.error) env.err(`note: the agent did not reload: ${r.error}`);
-    else if (!env.json)
+    const r = await requestControl(sock, "reload", 15_000);
+    if (!env.json)
       env.out(
         r.reloaded
           ? `agent: now running policy "${r.policy}"`

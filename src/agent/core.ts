@@ -1,0 +1,462 @@
+/**
+ * The agent as a core with injected I/O: policy, IKE and the data path together.
+ *   start  1. the effective policy's plan (PolicySource: the domain's GPO or the local
+ *             store): SPD, steering selectors, guard selectors, responder peers
+ *          2. the firewall table (AgentKernel), then the data path (DataPathFactory: the
+ *             real workers over TUN + UDP 4500, or the in-process fake)
+ *          3. the IKE engine on the IKE transport (UDP 500) and on the data path's `ike`
+ *             events (UDP 4500 behind the non-ESP marker, RFC 3948 §2.2)
+ *          4. child SAs key the data path (children.ts); ACQUIRE (acquire.ts) starts IKE
+ *             for packets with no SA and injects them when the SA is in
+ *          5. steering + guard (AgentKernel); a timer refreshes the policy from the domain
+ *   control  the typed commands of control/protocol.ts
+ *   stop   timers, IKE, steering and guard, the data path (the firewall stays: fail closed)
+ * Nothing here opens a device or reads the clock: `postern agent` (ike-run.ts) passes the
+ * real parts, test/agent/inprocess.test.ts fakes.
+ */
+import { type DataPath, type DataPathStats, spiHex } from "../datapath/engine.js";
+import type { DataPathEvent } from "../datapath/events.js";
+import { PosternError } from "../errors.js";
+import { createIkeEngine, type IkeEngine } from "../ike/engine.js";
+import type { IkeTransport } from "../ike/transport.js";
+import type { ChildSaRecord, Clock, IkeDeps, IkeOptions, PeerConfig } from "../ike/types.js";
+import { type Acquirer, createAcquirer } from "./acquire.js";
+import { type BypassTracker, createBypassTracker } from "./bypass-peers.js";
+import { type ChildSaTable, createChildSaTable } from "./children.js";
+import { createClassifier } from "./classify.js";
+import type { ControlHandler } from "../control/socket.js";
+import { ControlError, type ControlReplies, type StatsReply } from "../control/protocol.js";
+import type { AgentKernel, KernelRules } from "./kernel.js";
+import { createMonitor } from "./monitor.js";
+import type { PolicyPlan, Providers } from "./policy-plan.js";
+
+/** The effective policy as the directory (or the local store) gives it. */
+export type LoadedPolicy =
+  | { plan: PolicyPlan; source: "local" }
+  | { plan: PolicyPlan; source: "domain"; gpo: string; domain: string };
+
+/** The directory client: policy, its refresh, and the machine's tickets. */
+export interface PolicySource {
+  /** Fetches the domain's policy again (gpupdate); never throws. No-op off a domain. */
+  refresh(): Promise<void>;
+  load(): Promise<LoadedPolicy>;
+  /** How often refresh + load run (0: never). */
+  refreshMs: number;
+  /** The authentication methods peers are built with. */
+  providers: Providers;
+  /** Drops the machine's Kerberos tickets (`klist --machine purge`). */
+  purgeTickets(): void;
+}
+
+/** Starts the data path; its events go to `onEvent`. */
+export type DataPathFactory = (
+  onEvent: (e: DataPathEvent) => void,
+  onError: (role: string, e: Error) => void,
+) => DataPath;
+
+export interface AgentDeps {
+  /** Our IKE/ESP address. */
+  local: string;
+  dataPath: DataPathFactory;
+  /** IKE on UDP 500; on 4500 `send` goes out through the data path's socket. */
+  ike: IkeTransport;
+  kernel: AgentKernel;
+  policy: PolicySource;
+  clock: Clock;
+  random: (n: number) => Buffer;
+  dh: IkeDeps["dh"];
+  log: (line: string) => void;
+  ikeOptions: Partial<IkeOptions>;
+  maxQueue: number;
+  holdDownMs: number;
+}
+
+export interface Agent {
+  /** Runs the policy; resolves with the ready line's text. */
+  start(): Promise<string>;
+  stop(): Promise<void>;
+  control: ControlHandler;
+  snapshot(): StatsReply;
+  dropStats(): DataPathStats;
+  /** The plan in force (after start). */
+  plan(): PolicyPlan;
+  /** Peers whose IKE SA admitted them to the firewall's bypass set, and why (or why not). */
+  bypass: BypassTracker;
+}
+
+/** What start() builds; the core's state while it runs. */
+interface Running {
+  /** The plan in force; a reload replaces it. */
+  current: { plan: PolicyPlan };
+  engine: IkeEngine;
+  data: DataPath;
+  children: ChildSaTable;
+  acquirer: Acquirer;
+  established: Map<string, number>;
+  clearPeers: string[];
+  /** The IKE engine's peers: the plan's responders and the initiators ACQUIRE added. */
+  peers: PeerConfig[];
+  monitor: ReturnType<typeof createMonitor>;
+  cancelRefresh: () => void;
+}
+
+export function createAgent(deps: AgentDeps): Agent {
+  const { log, kernel } = deps;
+  const now = () => deps.clock.now();
+  const bypass = createBypassTracker({
+    set: kernel.bypass,
+    settings: () => kernel.firewallSettings(),
+    log,
+    now,
+  });
+  let run: Running | null = null;
+  const running = (): Running => {
+    if (run === null) throw new ControlError("failed", "the agent is not running");
+    return run;
+  };
+  const reload = (why: string) => reloadPolicy(deps, running(), why);
+
+  const start = async (): Promise<string> => {
+    await deps.policy.refresh();
+    const first = await deps.policy.load();
+    const policy = first.plan.policy;
+    if (policy === null)
+      throw new PosternError(
+        "agent",
+        "no IPsec policy is assigned: none from the domain's GPOs, none in the local store (netsh ipsec static set policy ... assign=yes)",
+      );
+    log(
+      first.source === "domain"
+        ? `policy "${policy.name}" assigned by GPO '${first.gpo}' of ${first.domain}`
+        : `policy "${policy.name}" from the local store`,
+    );
+    const fw = await kernel.loadFirewall();
+    if (fw !== null) log(fw);
+    run = wire(deps, first.plan, bypass, reload);
+    await kernel.install(rulesOf(run));
+    for (const n of first.plan.notes) log(`policy note: ${n}`);
+    return `policy "${policy.name}", ${first.plan.steering.length} steering selectors, ${first.plan.responders.length} IKE peers`;
+  };
+
+  let ikeClosed = false;
+  /** Idempotent; also after a start() that failed half-way. */
+  const stop = async () => {
+    const r = run;
+    run = null;
+    if (r !== null) {
+      r.cancelRefresh();
+      r.engine.close();
+      kernel.remove();
+      await r.data.stop();
+    }
+    if (!ikeClosed) {
+      ikeClosed = true;
+      await deps.ike.close();
+    }
+  };
+
+  const snapshot = () => snapshotOf(running(), now());
+
+  return {
+    start,
+    stop,
+    control: controlOf(deps, running, bypass, reload),
+    snapshot,
+    dropStats: () => running().data.stats(),
+    plan: () => running().current.plan,
+    bypass,
+  };
+}
+
+/** gpupdate's `reload` and the refresh timer: the policy again, kernel and firewall after it. */
+async function reloadPolicy(
+  deps: AgentDeps,
+  r: Running,
+  why: string,
+): Promise<ControlReplies["reload"]> {
+  const next = await deps.policy.load();
+  if (next.plan.policy === null) {
+    deps.log(`reload (${why}): no policy assigned any more; the running one stays until restart`);
+    return { reloaded: false, policy: r.current.plan.policy?.name ?? null };
+  }
+  r.current.plan = next.plan;
+  r.peers.splice(0, r.peers.length, ...next.plan.responders);
+  await deps.kernel.update(rulesOf(r));
+  const fw = await deps.kernel.reloadFirewall();
+  if (fw !== null) deps.log(fw);
+  const origin = next.source === "domain" ? `GPO '${next.gpo}'` : "local store";
+  deps.log(
+    `reload (${why}): policy "${next.plan.policy.name}" (${origin}), ${next.plan.steering.length} steering selectors, ${next.plan.responders.length} IKE peers`,
+  );
+  return { reloaded: true, policy: next.plan.policy.name, source: next.source };
+}
+
+function rulesOf(r: Running): KernelRules {
+  return {
+    steering: r.current.plan.steering,
+    guard: r.current.plan.guard,
+    clearPeers: r.clearPeers,
+  };
+}
+
+/** `stats`: the raw snapshot (SIGUSR1 writes the same). */
+function snapshotOf(r: Running, nowMs: number): StatsReply {
+  return {
+    time: new Date(nowMs).toISOString(),
+    ...r.data.stats(),
+    acquire: r.acquirer.counters(),
+    peers: r.acquirer.peers(),
+    ike: { drops: r.engine.stats(), sas: r.engine.sas() },
+  };
+}
+
+/** One typed answer per control command (control/protocol.ts). */
+function controlOf(
+  deps: AgentDeps,
+  running: () => Running,
+  bypass: BypassTracker,
+  reload: (why: string) => Promise<ControlReplies["reload"]>,
+): ControlHandler {
+  return {
+    stats: () => snapshotOf(running(), deps.clock.now()),
+    bypass: () => ({ peers: bypass.list() }),
+    reload: () => reload("asked by gpupdate"),
+    "delete-sas": () => {
+      const { engine } = running();
+      const gone = engine.sas().filter((x) => engine.deleteIkeSa(x.spis));
+      deps.log(`${gone.length} IKE SAs deleted on request; the next packet negotiates again`);
+      return { deletedIkeSas: gone.map((x) => x.spis) };
+    },
+    purge: () => purge(deps, running().engine),
+    mmsas: () => running().monitor.mmsas(),
+    qmsas: () => running().monitor.qmsas(),
+    dstats: () => running().monitor.dstats(),
+    mmfilter: () => running().monitor.mmfilter(),
+    qmfilter: () => running().monitor.qmfilter(),
+  };
+}
+
+/**
+ * `postern klist --machine purge`: the machine's tickets are dropped and every IKE SA
+ * authenticated with Kerberos is deleted (peers learn our groups only from a ticket we
+ * present as initiator), so the next packet negotiates again with a new TGT, whose PAC
+ * carries the groups of now (on Windows 2003: a reboot).
+ */
+function purge(deps: AgentDeps, engine: IkeEngine): ControlReplies["purge"] {
+  deps.policy.purgeTickets();
+  const gone: string[] = [];
+  for (const sa of engine.sas()) {
+    if (sa.auth === "kerberos" && engine.deleteIkeSa(sa.spis)) gone.push(sa.spis);
+  }
+  deps.log(`machine tickets purged; ${gone.length} Kerberos IKE SAs deleted to renegotiate`);
+  return { purged: true, deletedIkeSas: gone };
+}
+
+type Reload = (why: string) => Promise<unknown>;
+
+/** The running parts of start(): data path, IKE engine, ACQUIRE, monitor, refresh timer. */
+function wire(deps: AgentDeps, plan: PolicyPlan, bypass: BypassTracker, reload: Reload): Running {
+  const { log } = deps;
+  const now = () => deps.clock.now();
+  const peers: PeerConfig[] = [...plan.responders];
+  const established = new Map<string, number>();
+  const clearPeers: string[] = [];
+  // Filled in below; the callbacks only run once the engine and data path exist.
+  const late: { engine?: IkeEngine; data?: DataPath } = {};
+  const current = { plan };
+  const acquirer = acquirerOf(deps, current, peers, clearPeers, late);
+  const children = createChildSaTable(
+    {
+      addSa: (r) => late.data?.addSa(r),
+      removeSa: (dir, spi) => late.data?.removeSa(dir, spi),
+    },
+    now,
+  );
+  const engine = createEngine(deps, peers, children, acquirer, bypass, established);
+  late.engine = engine;
+  deps.ike.onReceive((d) => void engine.receive(d));
+  const data = deps.dataPath(
+    (e) => onDataPathEvent(e, deps, engine, children, acquirer),
+    (role, e) => log(`${role} worker failed: ${e.message}`),
+  );
+  late.data = data;
+  const monitor = createMonitor({
+    now,
+    localAddress: deps.local,
+    ikeSas: () => engine.sas(),
+    ikeDrops: () => engine.stats(),
+    establishedAtMs: (spis) => established.get(spis),
+    children: () => children.views(),
+    data: () => data.stats(),
+    acquire: () => acquirer.counters(),
+    get spd() {
+      return current.plan.spd;
+    },
+    ruleAuth: (name) => ruleAuth(current.plan, name),
+  });
+  const cancelRefresh = scheduleRefresh(deps, reload);
+  return {
+    current,
+    engine,
+    data,
+    children,
+    acquirer,
+    established,
+    clearPeers,
+    monitor,
+    cancelRefresh,
+    peers,
+  };
+}
+
+/** A rule's authentication methods in order (the monitor's mmfilter). */
+function ruleAuth(plan: PolicyPlan, name: string): string[] {
+  return plan.policy?.rules.find((r) => r.name === name)?.auth.map((m) => m.kind) ?? [];
+}
+
+/** ACQUIRE: packets with no SA start IKE with the peer their rule derives (acquire.ts). */
+function acquirerOf(
+  deps: AgentDeps,
+  current: { plan: PolicyPlan },
+  peers: PeerConfig[],
+  clearPeers: string[],
+  late: { engine?: IkeEngine; data?: DataPath },
+): Acquirer {
+  const remoteOf = new Map<string, string>();
+  return createAcquirer({
+    now: () => deps.clock.now(),
+    classify: createClassifier({
+      plan: () => current.plan,
+      providers: () => deps.policy.providers,
+      local: deps.local,
+      start: (p) => {
+        remoteOf.set(p.name, p.remoteAddress);
+        if (!peers.some((q) => q.name === p.name)) peers.unshift(p);
+        try {
+          late.engine?.initiate(p.name);
+        } catch (e) {
+          deps.log(`IKE with ${p.name} not started: ${(e as Error).message}`);
+        }
+      },
+    }),
+    inject: (p) => late.data?.inject(p),
+    // `soft`: the peer did not answer IKE; its traffic goes in clear, unsteered, unguarded.
+    fallback: (peer) => {
+      const h = remoteOf.get(peer);
+      if (h === undefined || clearPeers.includes(h)) return;
+      clearPeers.push(h);
+      const { steering, guard } = current.plan;
+      deps.kernel
+        .update({ steering, guard, clearPeers })
+        .catch((e: Error) => deps.log(`soft fallback to ${h}: steering not updated: ${e.message}`));
+    },
+    log: deps.log,
+    maxQueue: deps.maxQueue,
+    holdDownMs: deps.holdDownMs,
+  });
+}
+
+function createEngine(
+  deps: AgentDeps,
+  peers: PeerConfig[],
+  children: ChildSaTable,
+  acquirer: Acquirer,
+  bypass: BypassTracker,
+  established: Map<string, number>,
+): IkeEngine {
+  const { log } = deps;
+  const onChildSa = (c: ChildSaRecord) => {
+    const r = children.install(c);
+    if (!r.ok) {
+      log(`child SA ${spiHex(c.spiIn)} with ${c.peerName}: not installed: ${r.error}`);
+      return;
+    }
+    log(
+      `child SA installed: ${c.peerName} in ${spiHex(c.spiIn)} out ${spiHex(c.spiOut)} ${r.transform} ${c.mode}`,
+    );
+    acquirer.onChildSa(c.peerName);
+  };
+  const engine: IkeEngine = createIkeEngine({
+    peers,
+    clock: deps.clock,
+    random: deps.random,
+    dh: deps.dh,
+    log,
+    onChildSa,
+    onChildSaDeleted: (spiIn) => {
+      const peer = children.remove(spiIn);
+      if (peer !== null) acquirer.onChildSaDeleted(peer);
+    },
+    onIkeSaState: (peer, spis, state) => {
+      if (state === "established") {
+        established.set(spis, deps.clock.now());
+        const info = engine.sas().find((x) => x.spis === spis);
+        // Awaited by a responder before it answers: the peer's first packet finds the
+        // bypass set already holding its address.
+        if (info) return bypass.onEstablished(info).then(() => undefined);
+      }
+      if (state === "closed") {
+        void bypass.onClosed(spis);
+        acquirer.onIkeClosed(peer, established.delete(spis));
+      }
+    },
+    options: deps.ikeOptions,
+    send: (d) => deps.ike.send(d),
+  });
+  return engine;
+}
+
+function onDataPathEvent(
+  e: DataPathEvent,
+  deps: AgentDeps,
+  engine: IkeEngine,
+  children: ChildSaTable,
+  acquirer: Acquirer,
+): void {
+  switch (e.type) {
+    case "ike":
+      void engine.receive({
+        data: Buffer.from(e.data),
+        local: { address: deps.local, port: 4500 },
+        remote: e.from,
+      });
+      return;
+    case "acquire":
+      acquirer.onPacket(e.packet);
+      return;
+    case "soft": {
+      const spiIn = e.direction === "in" ? e.spi : children.spiInOf(e.spi);
+      deps.log(`SA ${e.direction} ${spiHex(e.spi)}: soft byte lifetime reached, rekeying`);
+      if (spiIn !== undefined) engine.rekeyChild(spiIn);
+      return;
+    }
+    case "expired":
+      deps.log(
+        `SA ${e.direction} ${spiHex(e.spi)} (${e.label}): hard lifetime reached, SA expired`,
+      );
+      return;
+  }
+}
+
+/** gpupdate + reload every refreshMs on the injected clock; returns the cancel. */
+function scheduleRefresh(deps: AgentDeps, reload: Reload): () => void {
+  if (deps.policy.refreshMs <= 0) return () => undefined;
+  let cancel: () => void = () => undefined;
+  let stopped = false;
+  const arm = () => {
+    cancel = deps.clock.setTimer(deps.policy.refreshMs, () => {
+      void deps.policy
+        .refresh()
+        .then(() => reload("policy refresh interval"))
+        .catch((e: Error) => deps.log(`policy refresh: ${e.message}`))
+        .finally(() => {
+          if (!stopped) arm();
+        });
+    });
+  };
+  arm();
+  return () => {
+    stopped = true;
+    cancel();
+  };
+}

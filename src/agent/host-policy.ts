@@ -1,0 +1,139 @@
+/**
+ * The agent's directory client on a real host (`PolicySource` of core.ts):
+ *   refresh  `postern gpupdate` against the DC (a domain member only), never fatal
+ *   load     the effective store (the domain's GPO, else the local store), DNS names of
+ *            filters resolved through the domain's DNS, planned (policy-plan.ts)
+ *   purge    the machine's ticket cache removed
+ * and the providers of the authentication methods: Kerberos from the machine keytab
+ * (member.ts), certificates from --cert/--key.
+ */
+import * as fs from "node:fs";
+import type { CliEnv } from "../cmdline/env.js";
+import { gpupdate } from "../member/join.js";
+import { machineCcachePath } from "../member/machine-keys.js";
+import {
+  createDomainResolver,
+  type DomainResolver,
+  resolveFilterNames,
+} from "../member/resolver.js";
+import { PosternError } from "../errors.js";
+import { createCertAuth } from "../ike/cert-auth.js";
+import { loadEffectiveStore } from "../policy/effective.js";
+import type { PolicyStore } from "../policy/model.js";
+import type { LoadedPolicy, PolicySource } from "./core.js";
+import { loadMember, type Member } from "./member.js";
+import { planFromStore, type Providers } from "./policy-plan.js";
+
+export interface HostPolicyOptions {
+  env: CliEnv;
+  ours: string[];
+  local: string;
+  /** The domain's DNS server ("host" or "host:port"); default: the DC of machine.json. */
+  dns: string | null;
+  cert: string | null;
+  key: string | null;
+  gpRefreshMs: number;
+  log: (line: string) => void;
+}
+
+export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
+  const home = o.env.home;
+  const resolver = lazyResolver(home, o.dns);
+  const member = loadMember(home, resolver, Date.now);
+  if (member !== null)
+    o.log(`domain member ${member.id.sam} of ${member.id.realm}: Kerberos from the machine keytab`);
+  const providers = providersFrom(o, member);
+  return {
+    refresh: () => (member === null ? Promise.resolve() : refreshFromDomain(o.env, o.log)),
+    async load(): Promise<LoadedPolicy> {
+      const eff = loadEffectiveStore(home);
+      const names = member === null ? new Map() : await filterNames(eff.store, resolver, o.log);
+      const plan = planFromStore(eff.store, o.ours, o.local, providers, o.log, names);
+      return eff.source === "domain"
+        ? { plan, source: "domain", gpo: eff.gpo ?? "?", domain: eff.domain ?? "?" }
+        : { plan, source: "local" };
+    },
+    refreshMs: member === null ? 0 : o.gpRefreshMs,
+    providers,
+    purgeTickets: () => fs.rmSync(machineCcachePath(home), { force: true }),
+  };
+}
+
+/** Whether the effective policy offers AH (the data path then needs the raw AH socket). */
+export function effectiveUsesAh(home: string): boolean {
+  const store = loadEffectiveStore(home).store;
+  return store.filterActions.some(
+    (a) => a.action === "negotiate" && a.qmSecMethods.some((m) => m.ah !== undefined),
+  );
+}
+
+function providersFrom(o: HostPolicyOptions, member: Member | null): Providers {
+  const kerberos = member === null ? {} : { kerberos: () => member.kerberos };
+  if (o.cert === null || o.key === null) return kerberos;
+  const certPem = fs.readFileSync(o.cert, "utf8");
+  const keyPem = fs.readFileSync(o.key, "utf8");
+  return {
+    ...kerberos,
+    rootca: (m) => {
+      if (!fs.existsSync(m.ca)) {
+        o.env.err(`agent: rootca "${m.ca}" is not a readable PEM file; certificates skipped`);
+        return null;
+      }
+      const rootPem = fs.readFileSync(m.ca, "utf8");
+      return createCertAuth({ certPem, keyPem, rootsPem: [rootPem], now: Date.now });
+    },
+  };
+}
+
+function lazyResolver(home: string, dns: string | null): DomainResolver {
+  let resolver: DomainResolver | null = null;
+  const get = () => {
+    if (resolver === null) {
+      const [host, port] = (dns ?? loadMachineDc(home) ?? "").split(":");
+      if (!host) throw new PosternError("agent", "no DNS server known: give --dns HOST[:PORT]");
+      resolver = createDomainResolver({ server: { host, port: Number(port ?? 53) } });
+    }
+    return resolver;
+  };
+  return {
+    lookupA: (name) => get().lookupA(name),
+    lookupPtr: (address) => get().lookupPtr(address),
+  };
+}
+
+function loadMachineDc(home: string): string | null {
+  try {
+    const info = JSON.parse(fs.readFileSync(`${home}/agent/machine.json`, "utf8")) as {
+      dc?: { host?: string };
+    };
+    return info.dc?.host ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The filters' DNS names, resolved through the domain's DNS (failures logged). */
+async function filterNames(
+  store: PolicyStore,
+  resolver: DomainResolver,
+  log: (l: string) => void,
+): Promise<Map<string, string[]>> {
+  try {
+    const r = await resolveFilterNames(store, resolver);
+    for (const n of r.notes) log(`DNS: ${n}`);
+    return r.names;
+  } catch (e) {
+    log(`DNS: filter names not resolved: ${(e as Error).message}`);
+    return new Map();
+  }
+}
+
+/** `postern gpupdate` in the agent: the DC's effective policy, logged, never fatal. */
+async function refreshFromDomain(env: CliEnv, log: (l: string) => void): Promise<void> {
+  try {
+    const quiet = { ...env, json: false, out: (l: string) => log(`gpupdate: ${l}`) };
+    await gpupdate({ ...quiet, err: quiet.out }, [], undefined, false);
+  } catch (e) {
+    log(`gpupdate: ${(e as Error).message}; keeping the policy held`);
+  }
+}
