@@ -10,13 +10,16 @@
  * by `NAME$` and by `host/fqdn` (keys + SIDs with the cached group closure of expand.ts:
  * the KDC's database cost per ticket); per join:
  * token issue + claim in the directory (two fsync'd transactions), and the whole join over
- * the HTTP API on loopback. The peer: MIT krb5kdc's ~150-180 us CPU per AS exchange, as
+ * the API (TLS, pinned certificate) on loopback. The peer: MIT krb5kdc's ~150-180 us CPU per AS exchange, as
  * measured in /work/shared/reference/interop-notes.md; the ratio says how much of such an
  * exchange the directory lookup would take.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { randomBytes } from "../src/crypto/primitives.js";
+import { createSelfSigned } from "../src/dc/api/certificate.js";
+import { fingerprintOf } from "../src/dc/api/channel.js";
 import { startApiServer } from "../src/dc/api/server.js";
 import { addComputer } from "../src/dc/computers.js";
 import { initDirectory } from "../src/dc/directory.js";
@@ -123,7 +126,26 @@ async function main(): Promise<void> {
       },
       false,
     );
-    const api = await startApiServer({ dir, authenticators: [], log: () => {} }, "127.0.0.1", 0);
+    const cert = createSelfSigned({
+      commonName: "dc1.bigfirm.com",
+      dnsNames: ["dc1.bigfirm.com"],
+      ips: ["127.0.0.1"],
+      now: new Date(),
+      serial: randomBytes(16),
+    });
+    const api = await startApiServer(
+      {
+        dir,
+        authenticators: [],
+        log: () => {},
+        tls: cert,
+        admin: { home: os.tmpdir() },
+        limits: { joins: { burst: 1000, perMinute: 60_000 } },
+      },
+      "127.0.0.1",
+      0,
+    );
+    const target = { host: "127.0.0.1", port: api.port(), fingerprint: fingerprintOf(cert.der) };
     const httpJoins = 50;
     const tokens = Array.from(
       { length: httpJoins },
@@ -131,7 +153,7 @@ async function main(): Promise<void> {
     );
     const h0 = process.hrtime.bigint();
     for (let i = 0; i < httpJoins; i++) {
-      const r = await apiRequest({ host: "127.0.0.1", port: api.port() }, "POST", "/v1/join", {
+      const r = await apiRequest(target, "POST", "/v1/join", {
         name: `pc${1000 + i}`,
         token: tokens[i],
         address: "198.18.1.2",
@@ -163,7 +185,7 @@ async function main(): Promise<void> {
         `${(asUs / MIT_AS_EXCHANGE_US).toFixed(2)}`,
       ],
       ["join in the directory (token + claim)", `${(joinUs / 1000).toFixed(2)} ms`, "-"],
-      ["join over the HTTP API (loopback)", `${(httpUs / 1000).toFixed(2)} ms`, "-"],
+      ["join over the API (TLS, loopback)", `${(httpUs / 1000).toFixed(2)} ms`, "-"],
     ];
     console.log(
       `directory: ${computers} computers, ${groups} nested groups, ${avgGroups.toFixed(1)} group SIDs per computer on average; setup ${setupS.toFixed(1)} s`,

@@ -439,3 +439,12 @@ export function aesCbcEncryptor(
     out.set(enc);
   };
 }
+
+/** A new ECDSA P-256 key pair: the private key as PKCS#8 PEM, the public key as DER SPKI. */
+export function ecP256KeyPair(): { privateKeyPem: string; spki: Buffer } {
+  const { privateKey, publicKey } = nodeCrypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
+  return {
+    privateKeyPem: privateKey.export({ format: "pem", type: "pkcs8" }) as string,
+    spki: publicKey.export({ format: "der", type: "spki" }),
+  };
+}

@@ -1,26 +1,38 @@
 /**
  * The local admin socket `<home>/dc/admin.sock` (mode 0600 in a root-owned directory, so
- * only root reaches it). Protocol: one JSON request per line
- *   {"op": "group.add-member", "params": {...}, "actor": "root"}
- * and one JSON reply per line: {"ok": true, "result": ...} or
- * {"ok": false, "code": "dc.cycle", "message": "...", "exitCode": 1}.
+ * only root reaches it). Protocol (typed and versioned in api/protocol.ts): one JSON request
+ * per line
+ *   {"v": 1, "op": "group.add-member", "params": {...}, "actor": "root"}
+ * and one JSON reply per line: {"v": 1, "ok": true, "result": ...} or
+ * {"v": 1, "ok": false, "code": "dc.cycle", "message": "...", "exitCode": 1}.
+ * Every operation is served here, `dump` included (the network API refuses it). Changes
+ * are audited by the operations themselves (a refused change leaves the audit as it was);
+ * every served `dump` or `backup` adds one row `socket.admin <op>` (the network API audits
+ * every call, served or refused: api/admin.ts).
  * The reply is written after the change has committed: an acknowledged change is durable.
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
 import { isPosternError, PosternError } from "../errors.js";
+import {
+  type AdminReply,
+  type AdminRequest,
+  PROTOCOL_VERSION,
+  parseAdminReply,
+  parseAdminRequest,
+} from "./api/protocol.js";
+import { auditCall } from "./audit.js";
 import type { Directory } from "./directory.js";
-import { type Params, runOp } from "./ops.js";
+import { runOp } from "./ops.js";
 
-export interface AdminRequest {
-  op: string;
-  params: Params;
-  actor: string;
+/** Operations whose every call is audited here: they hand out or copy every key. */
+const AUDITED_CALLS: ReadonlySet<string> = new Set(["dump", "backup"]);
+
+function audit(dir: Directory, actor: string, op: string, detail: string): void {
+  auditCall(dir, actor, "socket.admin", op, detail.slice(0, 300));
 }
 
-export type AdminReply =
-  | { ok: true; result: unknown }
-  | { ok: false; code: string; message: string; exitCode: number };
+export type { AdminReply, AdminRequest };
 
 /** A request line may hold a whole domain IPsec store (10,000 filters are a few MB). */
 const MAX_LINE = 64 * 1024 * 1024;
@@ -71,21 +83,20 @@ export async function startAdminSocket(
 }
 
 async function handle(dir: Directory, line: string, log: (l: string) => void): Promise<AdminReply> {
-  let req: AdminRequest;
+  const v = PROTOCOL_VERSION;
+  const req = parseAdminRequest(line);
+  if (typeof req === "string") return { v, ok: false, code: "usage", message: req, exitCode: 2 };
+  const actor = `${req.actor} (admin socket)`;
   try {
-    req = JSON.parse(line) as AdminRequest;
-    if (typeof req.op !== "string" || typeof req.actor !== "string") throw new Error("bad request");
-  } catch {
-    return { ok: false, code: "usage", message: "admin socket: malformed request", exitCode: 2 };
-  }
-  try {
-    const result = await runOp(dir, `${req.actor} (admin socket)`, req.op, req.params ?? {});
-    return { ok: true, result: result ?? null };
+    const result = await runOp(dir, actor, req.op, req.params);
+    if (AUDITED_CALLS.has(req.op)) audit(dir, actor, req.op, "served");
+    return { v, ok: true, result: result ?? null };
   } catch (e) {
     if (isPosternError(e))
-      return { ok: false, code: e.code, message: e.message, exitCode: e.exitCode };
+      return { v, ok: false, code: e.code, message: e.message, exitCode: e.exitCode };
     log(`admin: internal error in ${req.op}: ${(e as Error).message}`);
     return {
+      v,
       ok: false,
       code: "internal",
       message: `internal error: ${(e as Error).message}`,
@@ -97,7 +108,7 @@ async function handle(dir: Directory, line: string, log: (l: string) => void): P
 /** Sends one request; resolves with the result or rejects with the PosternError it carried. */
 export function callAdminSocket(
   file: string,
-  req: AdminRequest,
+  req: Omit<AdminRequest, "v">,
   timeoutMs = 30_000,
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -113,7 +124,9 @@ export function callAdminSocket(
       );
     }, timeoutMs);
     sock.setEncoding("utf8");
-    sock.on("connect", () => sock.write(`${JSON.stringify(req)}\n`));
+    sock.on("connect", () =>
+      sock.write(`${JSON.stringify({ v: PROTOCOL_VERSION, ...req } satisfies AdminRequest)}\n`),
+    );
     sock.on("error", (e) => {
       clearTimeout(timer);
       reject(e);
@@ -124,8 +137,9 @@ export function callAdminSocket(
       if (nl < 0) return;
       clearTimeout(timer);
       sock.end();
-      const reply = JSON.parse(buf.slice(0, nl)) as AdminReply;
-      if (reply.ok) resolve(reply.result);
+      const reply = parseAdminReply(buf.slice(0, nl));
+      if (typeof reply === "string") reject(new PosternError("dc.protocol", reply));
+      else if (reply.ok) resolve(reply.result);
       else reject(new PosternError(reply.code, reply.message, reply.exitCode));
     });
   });

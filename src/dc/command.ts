@@ -7,6 +7,8 @@ import * as path from "node:path";
 import type { CliEnv } from "../cmdline/env.js";
 import { defineCommand, type Parsed } from "../cmdline/grammar.js";
 import { adminCall, currentUser } from "./admin/client.js";
+import { ensureDcCertificate } from "./api/certificate.js";
+import { formatFingerprint } from "./api/channel.js";
 import { checkDatabaseFile, restoreDirectory } from "./backup.js";
 import { type StartKdc, startDc } from "./daemon.js";
 import { initDirectory } from "./directory.js";
@@ -28,6 +30,7 @@ SYNOPSIS
   postern dc init --domain DNSNAME [--netbios NAME] [--admin-password-file FILE]
                   [--dc-name NAME] [--dc-address IP]
   postern dc start [--listen ADDR] [--kdc-port N] [--dns-port N] [--api-port N]
+                   [--backup-dir DIR]
   postern dc backup FILE
   postern dc restore FILE
 
@@ -35,8 +38,12 @@ init     creates <home>/dc/ with the directory: the domain SID, Administrator (t
          is read from FILE, else prompted on a terminal, else the first line of stdin),
          krbtgt, Domain Admins/Users/Computers/Controllers and this DC's computer account.
          --dc-name defaults to this host's name, --dc-address to its first IPv4 address.
+         Also makes the API's TLS certificate (<home>/dc/api-cert.pem, key api-key.pem
+         0600) and prints its SHA-256 fingerprint, which members pin when they join.
 start    runs in the foreground until SIGTERM or SIGINT. Defaults: --listen 0.0.0.0,
          --kdc-port ${DEFAULT_KDC_PORT}, --dns-port ${DEFAULT_DNS_PORT}, --api-port ${DEFAULT_API_PORT} (AD Web Services' port).
+         The API speaks only TLS; --backup-dir DIR lets administrators write backups
+         there over the network API (besides under the home).
 backup   an online copy (SQLite backup API) while the DC runs or not; checked afterwards.
 restore  replaces the directory with FILE (checked first); the DC must be stopped.
 `;
@@ -86,17 +93,25 @@ async function init(p: Parsed, env: CliEnv): Promise<number> {
     throw e;
   }
   const d = dir.domain();
+  const cert = ensureDcCertificate(
+    env.home,
+    { hostName: d.dcHostName, address: d.dcAddress },
+    dir.deps.clock(),
+    dir.deps.random,
+  );
   dir.close();
   fs.chmodSync(file, 0o600);
-  if (env.json) env.out(JSON.stringify(d, null, 2));
+  const apiFingerprint = formatFingerprint(cert.fingerprint);
+  if (env.json) env.out(JSON.stringify({ ...d, apiFingerprint }, null, 2));
   else
     env.out(
-      `domain ${d.dnsName} (NetBIOS ${d.netbios}, realm ${d.realm}, SID ${d.sid}); DC ${d.dcHostName} at ${d.dcAddress}; directory ${file}`,
+      `domain ${d.dnsName} (NetBIOS ${d.netbios}, realm ${d.realm}, SID ${d.sid}); DC ${d.dcHostName} at ${d.dcAddress}; directory ${file}\nAPI certificate SHA-256 fingerprint ${apiFingerprint} (members pin it: join --dc-fingerprint, or the join token carries it)`,
     );
   return 0;
 }
 
 async function start(p: Parsed, env: CliEnv): Promise<number> {
+  const backupDir = p.str("backup-dir");
   const dc = await startDc({
     home: env.home,
     host: p.str("listen") ?? "0.0.0.0",
@@ -105,8 +120,11 @@ async function start(p: Parsed, env: CliEnv): Promise<number> {
     apiPort: p.int("api-port", DEFAULT_API_PORT, 0, 65535),
     log: (l) => env.err(l),
     startKdc: START_KDC,
+    backupDir: backupDir === undefined ? undefined : path.resolve(env.cwd, backupDir),
   });
-  env.out(`dc: ready (dns port ${dc.dnsPort}, api port ${dc.apiPort})`);
+  env.out(
+    `dc: ready (dns port ${dc.dnsPort}, api port ${dc.apiPort}, api certificate ${dc.apiFingerprint})`,
+  );
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       env.err(`dc: ${sig}: shutting down`);
@@ -227,6 +245,12 @@ export const dcCommand = defineCommand({
         port("kdc-port", "Kerberos", DEFAULT_KDC_PORT),
         port("dns-port", "DNS", DEFAULT_DNS_PORT),
         port("api-port", "admin and policy API", DEFAULT_API_PORT),
+        {
+          name: "backup-dir",
+          type: "string",
+          value: "DIR",
+          help: "the directory where admins may write online backups over the API",
+        },
       ],
       run: start,
     },

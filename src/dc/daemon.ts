@@ -1,13 +1,17 @@
 /**
  * `postern dc start`: the running domain controller.
  *  1. open the directory (refuse if another DC holds <home>/dc/dc.pid);
- *  2. start DNS (UDP+TCP), the HTTP API, the admin socket;
+ *  2. start DNS (UDP+TCP), the API over TLS (its certificate made now if the home has none;
+ *     the log prints its fingerprint), the admin socket;
  *  3. start the KDC through the `startKdc` seam; until the Kerberos issue fills it, the log
  *     says that Kerberos is not served, and nothing listens on the KDC port;
  *  4. on stop(): close listeners, checkpoint the WAL, close the database, remove the pid file.
  */
 import * as fs from "node:fs";
 import { createMachineAuthenticator } from "./api/auth.js";
+import { ensureDcCertificate } from "./api/certificate.js";
+import { formatFingerprint } from "./api/channel.js";
+import type { ApiLimits } from "./api/limits.js";
 import { createNegotiateAuthenticator } from "./api/negotiate.js";
 import { startApiServer } from "./api/server.js";
 import { startAdminSocket } from "./admin-socket.js";
@@ -46,12 +50,17 @@ export interface DcOptions {
   log: (line: string) => void;
   startKdc?: StartKdc | undefined;
   deps?: DirectoryDeps;
+  /** A directory besides the home where network backups may be written. */
+  backupDir?: string | undefined;
+  apiLimits?: Partial<ApiLimits> | undefined;
 }
 
 export interface RunningDc {
   dir: Directory;
   dnsPort: number;
   apiPort: number;
+  /** SHA-256 of the API's certificate, as `AB:CD:...`. */
+  apiFingerprint: string;
   stop(): Promise<void>;
 }
 
@@ -92,15 +101,29 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
     );
     started.push(dns);
     let kdcPort = opts.kdcPort;
+    const cert = ensureDcCertificate(
+      opts.home,
+      { hostName: d.dcHostName, address: d.dcAddress },
+      dir.deps.clock(),
+      dir.deps.random,
+    );
+    const fingerprint = formatFingerprint(cert.fingerprint);
+    if (cert.created) opts.log(`dc: made the API's TLS certificate, SHA-256 ${fingerprint}`);
     const api = await startApiServer(
       {
         dir,
         authenticators: [
-          createNegotiateAuthenticator(dir, { now: () => dir.deps.clock().getTime() }),
+          createNegotiateAuthenticator(dir, {
+            now: () => dir.deps.clock().getTime(),
+            certFingerprint: cert.fingerprint,
+          }),
           createMachineAuthenticator(dir, dir.deps.clock),
         ],
         log: opts.log,
         kdcPort: () => kdcPort,
+        tls: cert,
+        admin: { home: opts.home, backupDir: opts.backupDir },
+        ...(opts.apiLimits ? { limits: opts.apiLimits } : {}),
       },
       opts.host,
       opts.apiPort,
@@ -124,13 +147,14 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
       );
     }
     opts.log(
-      `dc: domain ${d.dnsName} (${d.netbios}, ${d.sid}); DNS on ${opts.host} port ${dns.udpPort()} (udp, tcp); API on port ${api.port()}; admin socket ${adminSocketPath(opts.home)}`,
+      `dc: domain ${d.dnsName} (${d.netbios}, ${d.sid}); DNS on ${opts.host} port ${dns.udpPort()} (udp, tcp); API (TLS, certificate SHA-256 ${fingerprint}) on port ${api.port()}; admin socket ${adminSocketPath(opts.home)}`,
     );
     let stopped = false;
     return {
       dir,
       dnsPort: dns.udpPort(),
       apiPort: api.port(),
+      apiFingerprint: fingerprint,
       async stop() {
         if (stopped) return;
         stopped = true;

@@ -4,6 +4,7 @@
  * the database itself when it does not: one code path for both.
  */
 import type { PolicyStore } from "../policy/model.js";
+import type { OpName } from "./api/protocol.js";
 import { setAdminPassword } from "./admin-account.js";
 import { listAudit } from "./audit.js";
 import {
@@ -81,7 +82,8 @@ function assignList(v: unknown): AssignChange[] {
   return v;
 }
 
-export const OPS: Readonly<Record<string, Op>> = {
+/** The DC's side of the admin protocol: one function per OpName (api/protocol.ts). */
+export const OPS: Readonly<Record<OpName, Op>> = {
   "domain.show": (dir) => dir.domain(),
   "admin.set-password": (dir, actor, p) => setAdminPassword(dir, actor, str(p, "password")),
   "computer.add": (dir, actor, p) => {
@@ -152,13 +154,20 @@ export const OPS: Readonly<Record<string, Op>> = {
   },
 };
 
+/** The operations by name, in a Map: `__proto__` or `constructor` is no operation. */
+const OP_TABLE: ReadonlyMap<string, Op> = new Map(Object.entries(OPS));
+
+export function isOp(op: string): boolean {
+  return OP_TABLE.has(op);
+}
+
 export async function runOp(
   dir: Directory,
   actor: string,
   op: string,
   params: Params,
 ): Promise<unknown> {
-  const fn = OPS[op];
+  const fn = OP_TABLE.get(op);
   if (!fn) throw new DirectoryError("dc.not-found", `unknown operation '${op}'`);
   return await fn(dir, actor, params);
 }

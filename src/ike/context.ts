@@ -3,8 +3,10 @@
  * SA bookkeeping, child SA installation and logging. engine.ts implements it; the
  * exchanges stay free of tables and timers.
  */
-import type { Payload } from "./message.js";
-import type { IkeMessage } from "./message.js";
+import type { CookieJar } from "./cookie.js";
+import type { IkeDropReason } from "./drops.js";
+import type { HalfOpenTable } from "./half-open.js";
+import type { IkeMessage, Payload } from "./message.js";
 import type {
   ChildSaRecord,
   Datagram,
@@ -31,7 +33,7 @@ export interface EngineContext {
   deps: IkeDeps;
   opt: IkeOptions;
   log(sa: IkeSa | null, line: string): void;
-  drop(reason: string, detail: string): void;
+  drop(reason: IkeDropReason, detail: string): void;
   request(
     sa: IkeSa,
     exchangeType: number,
@@ -47,8 +49,9 @@ export interface EngineContext {
   installChild(sa: IkeSa, record: ChildSaRecord): void;
   removeChild(sa: IkeSa, spiIn: number, why: string): void;
   allocSpi(): number;
-  cookieFor(ni: Buffer, remote: Endpoint, spiI: Buffer): Buffer;
-  halfOpenCount(): number;
-  findHalfOpen(spiI: Buffer, remote: Endpoint): IkeSa | undefined;
+  /** §2.6 cookies, made and checked without state. */
+  cookies: CookieJar;
+  /** The responder's half-open SAs and who may add one (./half-open.ts). */
+  halfOpen: HalfOpenTable;
   findPeer(remote: Endpoint, local: Endpoint): PeerConfig | undefined;
 }

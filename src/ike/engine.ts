@@ -11,11 +11,11 @@
  * (bounded by `retransmitTries`), and an SA whose peer stays silent is closed. Drops are
  * counted per reason and never throw.
  */
-import { hash } from "../crypto/primitives.js";
-import { ExchangeType, exchangeName, NotifyType, TransformType } from "./constants.js";
-import type { PeerIdentity } from "./auth.js";
+import { ExchangeType, exchangeName, NotifyType } from "./constants.js";
 import type { EngineContext, Reply, ResponseHandler } from "./context.js";
+import { createCookieJar } from "./cookie.js";
 import { openMessage, type SkKeys, sealMessage } from "./crypto.js";
+import { createIkeDrops, type IkeDropReason } from "./drops.js";
 import { IkeError } from "./errors.js";
 import { handleCreateChildRequest, rekeyChild } from "./exchanges/create-child-sa.js";
 import { handleAuthRequest } from "./exchanges/ike-auth.js";
@@ -27,6 +27,7 @@ import {
   handleInformational,
 } from "./exchanges/informational.js";
 import { rekeyIkeSa } from "./exchanges/rekey-ike.js";
+import { createHalfOpenTable } from "./half-open.js";
 import {
   decodeChain,
   decodeMessage,
@@ -36,34 +37,11 @@ import {
   type Payload,
 } from "./message.js";
 import { notify } from "./payloads/notify.js";
+import { type IkeSaInfo, saInfo } from "./sa-info.js";
 import { spiText, transition } from "./state.js";
-import { transformName } from "./transforms.js";
-import {
-  DEFAULT_IKE_OPTIONS,
-  type Datagram,
-  type Endpoint,
-  type IkeDeps,
-  type IkeSa,
-} from "./types.js";
+import { DEFAULT_IKE_OPTIONS, type Datagram, type IkeDeps, type IkeSa } from "./types.js";
 
-export interface IkeSaInfo {
-  spis: string;
-  peer: string;
-  state: IkeSa["state"];
-  initiator: boolean;
-  remote: Endpoint;
-  natT: boolean;
-  children: number[];
-  /** The peer's IKE ID and what its auth method verified (Kerberos: PAC SIDs). */
-  peerId: string | null;
-  identity: PeerIdentity | null;
-  /** Negotiated algorithms as strongSwan names them (null before IKE_SA_INIT completes). */
-  suite: { encr: string; integ: string; prf: string; dh: string } | null;
-  /** Our configured auth method ("psk", "kerberos", "rootca"); identity.method says what the peer used. */
-  auth: string;
-  /** IKE SA lifetime in seconds (0 = none). */
-  lifetimeSec: number;
-}
+export type { IkeSaInfo };
 
 export interface IkeEngine {
   /** Handles one received datagram; never throws. */
@@ -76,8 +54,10 @@ export interface IkeEngine {
   rekeyChild(spiIn: number): boolean;
   deleteChild(spiIn: number): boolean;
   sas(): IkeSaInfo[];
-  /** Drop counters by reason. */
-  stats(): Record<string, number>;
+  /** Drop counters, every reason (./drops.ts), zeros included. */
+  stats(): Record<IkeDropReason, number>;
+  /** Half-open IKE SAs this host answers for (IKE_SA_INIT replied, IKE_AUTH not yet). */
+  halfOpen(): number;
   /** Cancels every timer; sends nothing more. */
   close(): void;
 }
@@ -88,25 +68,15 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
   const childSpis = new Set<number>();
   /** Lifetime timers of child SAs by inbound SPI (they follow a child across IKE SA rekeys). */
   const childTimers = new Map<number, (() => void)[]>();
-  const drops = new Map<string, number>();
-  const cookieSecret = deps.random(32);
+  const drops = createIkeDrops(deps.clock, deps.log);
+  const halfOpen = createHalfOpenTable(() => ({
+    cookieThreshold: opt.cookieThreshold,
+    sourceThreshold: opt.halfOpenPerSource,
+    halfOpenLimit: opt.halfOpenLimit,
+  }));
   let closed = false;
 
   const ourSpi = (sa: IkeSa): Buffer => (sa.initiator ? sa.spiI : sa.spiR);
-  const info = (sa: IkeSa): IkeSaInfo => ({
-    spis: spiText(sa),
-    peer: sa.peer.name,
-    state: sa.state,
-    initiator: sa.initiator,
-    remote: { ...sa.remote },
-    natT: sa.natT,
-    children: [...sa.children.keys()],
-    peerId: sa.peerId,
-    identity: sa.identity ?? null,
-    suite: suiteNames(sa),
-    auth: sa.peer.auth.name,
-    lifetimeSec: sa.peer.ikeLifetimeSec ?? 0,
-  });
 
   const peerOf = (sa: IkeSa) => ({
     id: sa.peerId,
@@ -250,10 +220,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     deps,
     opt,
     log: (sa, line) => deps.log(sa ? `IKE SA ${spiText(sa)} ${sa.remote.address}: ${line}` : line),
-    drop(reason, detail) {
-      drops.set(reason, (drops.get(reason) ?? 0) + 1);
-      deps.log(`drop ${reason}: ${detail}`);
-    },
+    drop: drops.drop,
     request(sa, exchangeType, build, onResponse: ResponseHandler) {
       sa.queue.push({ exchangeType, payloads: build, onResponse });
       pump(sa);
@@ -285,9 +252,11 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       if (why) ctx.log(sa, why);
       transition(sa, "closed", deps.log);
       removeSa(sa);
+      halfOpen.remove(sa);
       deps.onIkeSaState?.(sa.peer.name, spiText(sa), "closed", peerOf(sa));
     },
     established(sa) {
+      halfOpen.remove(sa);
       const done = deps.onIkeSaState?.(sa.peer.name, spiText(sa), "established", peerOf(sa));
       scheduleLiveness(sa);
       const life = sa.peer.ikeLifetimeSec ?? 0;
@@ -329,20 +298,8 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       }
       throw new IkeError("config", "cannot allocate a child SA SPI");
     },
-    cookieFor: (ni, remote, spiI) =>
-      Buffer.concat([
-        Buffer.from([0, 0, 0, 1]),
-        hash("sha256", Buffer.concat([ni, Buffer.from(remote.address), spiI, cookieSecret])),
-      ]),
-    halfOpenCount: () => new Set([...sas.values()].filter((s) => s.state === "init-replied")).size,
-    findHalfOpen: (spiI, remote) =>
-      [...sas.values()].find(
-        (s) =>
-          !s.initiator &&
-          s.spiI.equals(spiI) &&
-          s.remote.address === remote.address &&
-          s.state === "init-replied",
-      ),
+    cookies: createCookieJar(deps.random, deps.clock),
+    halfOpen,
     findPeer: (remote, local) =>
       deps.peers.find(
         (p) =>
@@ -355,7 +312,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     const p = sa.pending;
     if (!p || p.messageId !== msg.header.messageId || p.exchangeType !== msg.header.exchangeType) {
       return ctx.drop(
-        "unexpected-response",
+        "unexpected_response",
         `${exchangeName(msg.header.exchangeType)} response ${msg.header.messageId} from ${d.remote.address} matches no request`,
       );
     }
@@ -416,7 +373,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     }
     if (id !== sa.peerNextId)
       return ctx.drop(
-        "message-id",
+        "message_id",
         `request ${id} from ${d.remote.address}, expected ${sa.peerNextId}`,
       );
     const payloads = open(sa, d, msg);
@@ -462,7 +419,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     const sa = sas.get((h.initiator ? h.spiR : h.spiI).toString("hex"));
     if (!sa || sa.state === "closed")
       return ctx.drop(
-        "unknown-spi",
+        "unknown_spi",
         `${exchangeName(h.exchangeType)} from ${d.remote.address} for unknown SPI ${h.spiI.toString("hex")}_${h.spiR.toString("hex")}`,
       );
     if (h.initiator === sa.initiator)
@@ -496,7 +453,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     initiate(peerName) {
       const peer = deps.peers.find((p) => p.name === peerName);
       if (!peer) throw new IkeError("config", `no peer named "${peerName}"`);
-      return info(startInitiator(ctx, peer));
+      return saInfo(startInitiator(ctx, peer));
     },
     deleteIkeSa(spis) {
       const sa = [...sas.values()].find((s) => spiText(s) === spis);
@@ -516,8 +473,9 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       const sa = findByChild(spiIn);
       return sa ? deleteChild(ctx, sa, spiIn) : false;
     },
-    sas: () => [...new Set(sas.values())].map(info),
-    stats: () => Object.fromEntries(drops),
+    sas: () => [...new Set(sas.values())].map(saInfo),
+    stats: drops.snapshot,
+    halfOpen: halfOpen.count,
     close() {
       closed = true;
       for (const sa of new Set(sas.values())) {
@@ -527,18 +485,5 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       for (const timers of childTimers.values()) for (const c of timers) c();
       childTimers.clear();
     },
-  };
-}
-
-function suiteNames(sa: IkeSa): IkeSaInfo["suite"] {
-  const s = sa.suite;
-  if (s === null) return null;
-  const keyed = s.encr.id === 12 || s.encr.id === 13 || s.encr.id === 20;
-  const keyLength = keyed ? s.encr.keyBytes * 8 : undefined;
-  return {
-    encr: transformName({ type: TransformType.ENCR, id: s.encr.id, keyLength }),
-    integ: s.integ ? transformName({ type: TransformType.INTEG, id: s.integ.id }) : "NONE",
-    prf: s.prf ? transformName({ type: TransformType.PRF, id: s.prf.id }) : "NONE",
-    dh: transformName({ type: TransformType.DH, id: s.dh ?? 0 }),
   };
 }

@@ -11,6 +11,7 @@
  * a body; an unknown payload is kept as "unknown" with its critical bit so the caller can
  * answer UNSUPPORTED_CRITICAL_PAYLOAD (§2.5).
  */
+import { assertNever } from "../errors.js";
 import { PayloadType } from "./constants.js";
 import { malformed } from "./errors.js";
 import { type AuthPayload, decodeAuth, encodeAuth } from "./payloads/auth.js";
@@ -93,6 +94,8 @@ export function payloadTypeOf(p: Payload): number {
       return PayloadType.SK;
     case "unknown":
       return p.payloadType;
+    default:
+      return assertNever(p, "payload");
   }
 }
 
@@ -126,6 +129,8 @@ export function encodeBody(p: Payload): Buffer {
       return encodeSk(p);
     case "unknown":
       return Buffer.from(p.body);
+    default:
+      return assertNever(p, "payload");
   }
 }
 

@@ -7,6 +7,7 @@
  * accepts the later usable ones (`authAlternatives`), matched by AUTH method. Preshared keys are built here;
  * certificates (rootca) and Kerberos come from providers the caller passes.
  */
+import { assertNever } from "../errors.js";
 import type { AuthMethod, FilterAction, Policy, Rule } from "../policy/model.js";
 import { type AuthMethodProvider, createPskAuth } from "./auth.js";
 import { IkeError } from "./errors.js";
@@ -38,6 +39,8 @@ function authFor(m: AuthMethod, input: PeerFromPolicyInput): AuthMethodProvider 
       return input.providers?.rootca?.(m) ?? null;
     case "kerberos":
       return input.providers?.kerberos?.() ?? null;
+    default:
+      return assertNever(m, "authentication method");
   }
 }
 

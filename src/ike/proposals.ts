@@ -17,6 +17,7 @@
  *
  * DES, 3DES, MD5 and DH groups 1/2 are refused with a clear message (decision 7).
  */
+import { assertNever } from "../errors.js";
 import type { MmConfAlg, MmSecMethod, QmAuthAlg, QmConfAlg, QmSecMethod } from "../policy/model.js";
 import { EncrId, EsnId, IntegId, PrfId, ProtocolId, TransformType } from "./constants.js";
 import { IkeError } from "./errors.js";
@@ -53,6 +54,8 @@ function encrTransform(conf: MmConfAlg | QmConfAlg): Transform {
     case "des":
     case "3des":
       return refuse(conf.toUpperCase());
+    default:
+      return assertNever(conf, "encryption algorithm");
   }
 }
 
@@ -68,6 +71,8 @@ function integId(hash: QmAuthAlg): number {
       return IntegId.NONE;
     case "md5":
       return refuse("MD5");
+    default:
+      return assertNever(hash, "integrity algorithm");
   }
 }
 
@@ -81,6 +86,8 @@ function prfId(hash: MmSecMethod["hash"]): number {
       return PrfId.HMAC_SHA2_384;
     case "md5":
       return refuse("MD5");
+    default:
+      return assertNever(hash, "hash algorithm");
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * One IKE peer wired to real parts: UDP sockets, the system clock, node's randomness and
- * DH through primitives. Used by `postern ike` and the interop tests; the agent will wire
- * the same engine to its data path through onChildSa/onChildSaDeleted.
+ * DH through primitives. Used by `postern ike` and the interop tests (the agent wires the
+ * same engine to its own sockets and data path: src/agent/ike-run.ts).
  */
 import { dhGenerateFast, randomBytes } from "../crypto/primitives.js";
 import { systemClock } from "./clock.js";

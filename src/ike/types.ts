@@ -10,7 +10,7 @@ import type { ChildKeys, IkeKeys } from "./crypto.js";
 import type { IkeMessage, Payload } from "./message.js";
 import type { Proposal } from "./payloads/sa.js";
 import type { TrafficSelector } from "./payloads/ts.js";
-import type { IkeSaState } from "./state.js";
+import type { ChildSaState, IkeSaState } from "./state.js";
 import type { DhGroupId, Suite } from "./transforms.js";
 
 export interface Endpoint {
@@ -63,6 +63,13 @@ export interface IkeOptions {
   livenessMs: number;
   /** Half-open IKE SAs above which IKE_SA_INIT requests must carry a COOKIE (§2.6). */
   cookieThreshold: number;
+  /**
+   * Half-open IKE SAs one address may hold: from there its requests need a COOKIE, and one
+   * with a valid COOKIE replaces the address's oldest half-open SA.
+   */
+  halfOpenPerSource: number;
+  /** Half-open IKE SAs in all beyond which IKE_SA_INIT is dropped, COOKIE or not. */
+  halfOpenLimit: number;
   /** Half-open SAs are dropped after this long. */
   halfOpenTimeoutMs: number;
   /** The side that created an SA rekeys it when this fraction of its lifetime has passed. */
@@ -74,6 +81,8 @@ export const DEFAULT_IKE_OPTIONS: IkeOptions = {
   retransmitTries: 5,
   livenessMs: 30_000,
   cookieThreshold: 64,
+  halfOpenPerSource: 5,
+  halfOpenLimit: 1024,
   halfOpenTimeoutMs: 30_000,
   rekeyAtFraction: 0.9,
 };
@@ -144,7 +153,8 @@ export interface IkeDeps {
 
 export interface ChildSa {
   record: ChildSaRecord;
-  state: "installed" | "rekeying" | "deleting";
+  /** Changed only by transitionChild() (./state.ts). */
+  state: ChildSaState;
 }
 
 /** A child SA being negotiated (IKE_AUTH or CREATE_CHILD_SA), as its initiator keeps it. */

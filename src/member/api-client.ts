@@ -1,8 +1,14 @@
 /**
- * The member's side of the DC's HTTP API: one JSON request, optionally signed with the
- * machine's join credential (src/dc/api/machine-auth.ts). Bounded by a timeout.
+ * The member's side of the DC's API: one JSON request over TLS to a pinned certificate,
+ * optionally signed with the machine's join credential (src/dc/api/machine-auth.ts).
+ *   1. TCP + TLS to host:port (no CA: the DC's certificate is self-signed);
+ *   2. the certificate's SHA-256 must equal the pinned fingerprint (src/dc/api/channel.ts),
+ *      else the connection is closed before a byte of the request is sent;
+ *   3. one HTTP/1.1 request on that connection, the JSON answer read; bounded by a timeout.
  */
 import * as http from "node:http";
+import * as tls from "node:tls";
+import { equalFingerprints, fingerprintOf, formatFingerprint } from "../dc/api/channel.js";
 import { type MachineCredential, signRequest } from "../dc/api/machine-auth.js";
 import { DirectoryError } from "../dc/errors.js";
 
@@ -17,16 +23,63 @@ export interface ApiResponse {
 export interface ApiTarget {
   host: string;
   port: number;
+  /** SHA-256 of the DC's certificate: the only certificate this client talks to. */
+  fingerprint: Uint8Array;
+}
+
+/** The bytes a request body is sent as (the same for signing and sending). */
+export function requestBody(body: unknown): Buffer {
+  return Buffer.from(body === undefined ? "" : JSON.stringify(body));
+}
+
+/** A TLS connection to the DC whose certificate matches the pin, or a DirectoryError. */
+export function connectPinned(target: ApiTarget, timeoutMs: number): Promise<tls.TLSSocket> {
+  const where = `${target.host}:${target.port}`;
+  return new Promise((resolve, reject) => {
+    const sock = tls.connect({
+      host: target.host,
+      port: target.port,
+      rejectUnauthorized: false,
+      minVersion: "TLSv1.2",
+      ...(/^[\d.]+$|:/.test(target.host) ? {} : { servername: target.host }),
+    });
+    const fail = (why: string) => {
+      sock.destroy();
+      reject(new DirectoryError("dc.running", `cannot reach the DC at ${where}: ${why}`));
+    };
+    const timer = setTimeout(() => fail(`no TLS handshake in ${timeoutMs / 1000} s`), timeoutMs);
+    sock.once("error", (e) => {
+      clearTimeout(timer);
+      fail(e.message);
+    });
+    sock.once("secureConnect", () => {
+      clearTimeout(timer);
+      const raw = sock.getPeerCertificate().raw;
+      const got = raw ? fingerprintOf(raw) : new Uint8Array();
+      if (!equalFingerprints(got, target.fingerprint)) {
+        sock.destroy();
+        reject(
+          new DirectoryError(
+            "dc.auth",
+            `the DC at ${where} presented certificate SHA-256 ${formatFingerprint(got)}, not the pinned ${formatFingerprint(target.fingerprint)}: nothing sent (is it the DC? was its certificate renewed?)`,
+          ),
+        );
+        return;
+      }
+      sock.removeAllListeners("error");
+      resolve(sock);
+    });
+  });
 }
 
 /** `ADDRESS`, `ADDRESS:PORT` or `[V6]:PORT`. */
-export function parseDcAddress(text: string, defaultPort: number): ApiTarget {
+export function parseDcAddress(text: string, defaultPort: number): { host: string; port: number } {
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
   if (!m) return { host: text, port: defaultPort };
   return { host: m[1] as string, port: m[2] ? Number(m[2]) : defaultPort };
 }
 
-export function apiRequest(
+export async function apiRequest(
   target: ApiTarget,
   method: string,
   path: string,
@@ -35,16 +88,25 @@ export function apiRequest(
   headers: Record<string, string> = {},
   timeoutMs = 15_000,
 ): Promise<ApiResponse> {
-  const data = Buffer.from(body === undefined ? "" : JSON.stringify(body));
+  const data = requestBody(body);
   const h: Record<string, string> = {
     "content-type": "application/json",
     "content-length": String(data.length),
     ...headers,
   };
   if (cred) h.authorization = signRequest(cred, method, path, data, new Date());
+  const sock = await connectPinned(target, timeoutMs);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: target.host, port: target.port, method, path, headers: h, timeout: timeoutMs },
+      {
+        host: target.host,
+        port: target.port,
+        method,
+        path,
+        headers: h,
+        timeout: timeoutMs,
+        createConnection: () => sock,
+      },
       (res) => {
         const parts: Buffer[] = [];
         res.on("data", (c: Buffer) => parts.push(c));

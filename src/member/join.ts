@@ -1,6 +1,8 @@
 /**
  * `postern join`, `postern leave`, `postern gpupdate`: the member's side of the domain.
- * join:  1. POST /v1/join {name, token, address?} to the DC's API;
+ * join:  1. POST /v1/join {name, token, address?} to the DC's API over TLS, to the
+ *           certificate pinned by --dc-fingerprint or by the token (pjt1.<id>.<secret>.<fp>);
+ *           only `pjt1.<id>.<secret>` is sent, and only once the pin matched;
  *        2. check the answer is for the domain asked for;
  *        3. write the MIT keytab <home>/agent/krb5.keytab (0600) and machine.json through
  *           the KeytabWriter seam;
@@ -26,10 +28,18 @@ import { UsageError } from "../errors.js";
 import { atomicWriteFile } from "../platform/home.js";
 import { saveDomainAssigned } from "../policy/effective.js";
 import { type FetchedPolicy, applyFetchedPolicy } from "./apply-policy.js";
-import { apiError, apiRequest, parseDcAddress } from "./api-client.js";
+import {
+  equalFingerprints,
+  formatFingerprint,
+  parseFingerprint,
+  requestBinding,
+  splitJoinToken,
+} from "../dc/api/channel.js";
+import { apiError, apiRequest, parseDcAddress, requestBody } from "./api-client.js";
 import type { ApiResponse } from "./api-client.js";
 import {
   credentialOf,
+  dcApiTarget,
   type KeytabWriter,
   keytabWriter,
   type MachineIdentity,
@@ -55,6 +65,12 @@ const JOIN: CommandSpec = {
     { name: "dc", type: "string", value: "ADDRESS[:PORT]", help: "the DC's API address" },
     { name: "name", type: "string", value: "NAME", help: "this computer's account name" },
     { name: "token", type: "string", value: "TOKEN", help: "the one-time join token" },
+    {
+      name: "dc-fingerprint",
+      type: "string",
+      value: "SHA256",
+      help: "the DC certificate's fingerprint (printed by dc init; also in a full token)",
+    },
     {
       name: "address",
       type: "string",
@@ -82,25 +98,46 @@ const GPUPDATE: CommandSpec = {
   ],
 };
 
+/** The DC certificate to pin: --dc-fingerprint, the token's, both (they must agree). */
+function pinOf(given: string | undefined, fromToken: Uint8Array | undefined): Uint8Array {
+  const flag = given === undefined ? undefined : parseFingerprint(given);
+  if (flag === null)
+    throw new UsageError(
+      `join: --dc-fingerprint ${given}: expected the SHA-256 that 'dc init' printed (32 hex pairs)`,
+    );
+  if (flag && fromToken && !equalFingerprints(flag, fromToken))
+    throw new UsageError(
+      `join: --dc-fingerprint ${formatFingerprint(flag)} differs from the token's ${formatFingerprint(fromToken)}`,
+    );
+  const pin = flag ?? fromToken;
+  if (!pin)
+    throw new UsageError(
+      "join: the DC's certificate is unknown: give --dc-fingerprint (printed by 'postern dc init') or the full token (pjt1.<id>.<secret>.<fingerprint>)",
+    );
+  return pin;
+}
+
 export async function joinDomain(
   env: CliEnv,
   argv: readonly string[] | Parsed,
   writer: KeytabWriter = keytabWriter,
 ): Promise<number> {
   const p = asParsed(JOIN, argv);
-  const [domain, dc, name, token] = ["domain", "dc", "name", "token"].map((k) => p.str(k));
+  const [domain, dc, name, given] = ["domain", "dc", "name", "token"].map((k) => p.str(k));
   if (!domain || !dc || !name) throw new UsageError("join: --domain, --dc and --name are required");
-  if (!token)
+  if (!given)
     throw new UsageError(
       "join: --token TOKEN is required (joining with an administrator credential needs Kerberos, not yet available)",
     );
+  const { token, fingerprint: tokenPin } = splitJoinToken(given);
+  const pin = pinOf(p.str("dc-fingerprint"), tokenPin);
   const existing = writer.read(env.home);
   if (existing)
     throw new DirectoryError(
       "dc.already-initialized",
       `this host is already joined to ${existing.domain} as ${existing.sam}; run 'postern leave' first`,
     );
-  const target = parseDcAddress(dc, DEFAULT_API_PORT);
+  const target = { ...parseDcAddress(dc, DEFAULT_API_PORT), fingerprint: pin };
   const r = await apiRequest(target, "POST", "/v1/join", {
     name,
     token,
@@ -124,6 +161,7 @@ export async function joinDomain(
       apiPort: target.port,
       ...(a.kdc ? { kdcPort: a.kdc.port } : {}),
       ...(a.dcHostName ? { hostName: a.dcHostName } : {}),
+      fingerprint: formatFingerprint(pin),
     },
     keys: a.keys.map((k) => ({
       etype: k.etype,
@@ -192,10 +230,11 @@ export async function machineRequest(
   body: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ r: ApiResponse; via: "negotiate" | "join-credential" }> {
-  const target = { host: id.dc.host, port: id.dc.apiPort };
+  const target = dcApiTarget(id);
+  const bnd = requestBinding(target.fingerprint, method, path, requestBody(body));
   let ctx: Awaited<ReturnType<typeof negotiateHeader>> | undefined;
   try {
-    ctx = await negotiateHeader(env.home, id);
+    ctx = await negotiateHeader(env.home, id, undefined, bnd);
   } catch (e) {
     env.err(
       `note: no Kerberos ticket for the DC (${(e as Error).message}); using the join credential`,
@@ -285,9 +324,14 @@ export const joinCommand = defineCommand({
   help: `postern join - join this host to the domain
 
 SYNOPSIS
-  postern join --domain DNSNAME --dc ADDRESS[:PORT] --name NAME --token TOKEN [--address IP]
+  postern join --domain DNSNAME --dc ADDRESS[:PORT] --name NAME --token TOKEN
+               [--dc-fingerprint SHA256] [--address IP]
 
-The token comes from 'postern domain computer add NAME --join-token' on the DC. The DC
+The token comes from 'postern domain computer add NAME --join-token' on the DC; it ends
+with the SHA-256 fingerprint of the DC's API certificate, so the join talks TLS only to
+that certificate and sends the token's secret only once it matched (with a token without
+it, give --dc-fingerprint as 'postern dc init' printed it). The fingerprint is kept in
+<home>/agent/machine.json for every later request to the DC (gpupdate, leave). The DC
 claims the account (new random keys), registers NAME.DOMAIN -> ADDRESS (default: the
 address the request comes from) and returns the keys, written as an MIT keytab to
 <home>/agent/krb5.keytab (mode 0600; NAME$, host/NAME, host/fqdn). The machine's TGT is

@@ -10,6 +10,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseFingerprint } from "../dc/api/channel.js";
 import type { MachineCredential } from "../dc/api/machine-auth.js";
 import { DirectoryError } from "../dc/errors.js";
 import { type Keytab, readKeytabFile, writeKeytabFile } from "../kerberos/files/keytab.js";
@@ -31,8 +32,17 @@ export interface MachineIdentity {
   dnsHostName: string;
   /** NAME$ first, then the SPNs (host/NAME, host/fqdn). */
   principals: string[];
-  /** The DC: address, API port, KDC port (absent: 88) and host name (its SPN host/<name>). */
-  dc: { host: string; apiPort: number; kdcPort?: number; hostName?: string };
+  /**
+   * The DC: address, API port, KDC port (absent: 88), host name (its SPN host/<name>) and
+   * the SHA-256 fingerprint of its API certificate, pinned at join (`AB:CD:...`).
+   */
+  dc: {
+    host: string;
+    apiPort: number;
+    kdcPort?: number;
+    hostName?: string;
+    fingerprint?: string;
+  };
   keys: MachineKeyEntry[];
 }
 
@@ -114,4 +124,19 @@ export function credentialOf(id: MachineIdentity): MachineCredential {
   const k = id.keys.filter((x) => x.etype === 18).sort((a, b) => b.kvno - a.kvno)[0];
   if (!k) throw new DirectoryError("dc.auth", "the machine keytab holds no etype 18 key");
   return { sam: id.sam, kvno: k.kvno, key: k.key };
+}
+
+/** The DC's API as this member reaches it: address, port and the pinned certificate. */
+export function dcApiTarget(id: MachineIdentity): {
+  host: string;
+  port: number;
+  fingerprint: Uint8Array;
+} {
+  const fp = id.dc.fingerprint ? parseFingerprint(id.dc.fingerprint) : null;
+  if (!fp)
+    throw new DirectoryError(
+      "dc.auth",
+      "machine.json pins no certificate of the DC's API (joined before the API used TLS): leave --local-only and join again",
+    );
+  return { host: id.dc.host, port: id.dc.apiPort, fingerprint: fp };
 }

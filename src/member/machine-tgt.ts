@@ -4,8 +4,10 @@
  *                from machine.json, KDC port from the join answer), written to
  *                <home>/agent/krb5cc (ccache v4, 0600); a cached TGT is reused until it ends.
  *   negotiateHeader: a service ticket for host/<dc fqdn> (TGS exchange with the TGT), an
- *                AP-REQ with mutual-required and the 0x8003 checksum, wrapped as a GSS krb5
- *                token: `Negotiate <base64>`; `verifyMutual` checks the DC's AP-REP.
+ *                AP-REQ with mutual-required and the 0x8003 checksum (its Bnd binds the
+ *                token to one request on the pinned TLS channel: src/dc/api/channel.ts),
+ *                wrapped as a GSS krb5 token: `Negotiate <base64>`; `verifyMutual` checks
+ *                the DC's AP-REP.
  */
 import * as fs from "node:fs";
 import { randomBytes } from "../crypto/primitives.js";
@@ -84,11 +86,15 @@ export interface NegotiateContext {
   verifyMutual(wwwAuthenticate: string | undefined): void;
 }
 
-/** A Negotiate header for `service` from the machine's TGT (a TGS exchange each call). */
+/**
+ * A Negotiate header for `service` from the machine's TGT (a TGS exchange each call);
+ * `bnd` is the request's channel binding (requestBinding), zeros when absent.
+ */
 export async function negotiateHeader(
   home: string,
   id: MachineIdentity,
   service: Principal = dcService(id),
+  bnd?: Uint8Array,
 ): Promise<NegotiateContext> {
   const tgt = await machineTgt(home, id);
   const ticket = await machineClient(id).getServiceTicket(tgt, service);
@@ -100,7 +106,7 @@ export async function negotiateHeader(
     nowMs: Date.now(),
     randomBytes,
     mutualRequired: true,
-    cksum: gssChecksum(GSS_FLAGS_MUTUAL),
+    cksum: gssChecksum(GSS_FLAGS_MUTUAL, bnd),
   });
   const token = wrapGssToken(TOK_ID.apReq, ap.bytes);
   const sent: Authenticator = ap.authenticator;

@@ -68,6 +68,8 @@ describe("the article's matrix: a DC and three agent cores in one process", () =
       name,
       "--token",
       token,
+      "--dc-fingerprint",
+      dc.apiFingerprint,
       "--address",
       address,
     );

@@ -9,7 +9,7 @@ import { apiRequest } from "../../src/member/api-client.js";
 import { readKeytabFile } from "../../src/kerberos/files/keytab.js";
 import { credentialOf, keytabWriter } from "../../src/member/machine-keys.js";
 import { cli, runBin, tempHome } from "../helpers/cli.js";
-import { cliInit, type DcProcess, freePort, startDcProcess } from "./helpers.js";
+import { apiTarget, cliInit, type DcProcess, freePort, startDcProcess } from "./helpers.js";
 
 function dig(port: number, ...args: string[]): Promise<string> {
   return new Promise((resolve) => {
@@ -110,22 +110,20 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
   });
 
   it("the API refuses unauthenticated callers (401) except the join endpoint", async () => {
-    const base = `http://127.0.0.1:${dc?.apiPort}`;
+    const target = apiTarget(dcHome.dir, dc?.apiPort as number);
     for (const [method, p] of [
       ["GET", "/v1/policy"],
       ["POST", "/v1/leave"],
       ["POST", "/v1/dns/update"],
       ["POST", "/v1/admin/computer.list"],
-    ]) {
-      const r = await fetch(`${base}${p}`, { method });
+    ] as const) {
+      const r = await apiRequest(target, method, p, undefined);
       assert.equal(r.status, 401, p);
-      assert.match(r.headers.get("www-authenticate") ?? "", /PosternMachine/);
+      assert.match(r.wwwAuthenticate ?? "", /PosternMachine/);
     }
-    const bad = await fetch(`${base}/v1/policy`, {
-      headers: {
-        authorization:
-          'PosternMachine name="XPCLIENT$", kvno="1", ts="2020-01-01T00:00:00Z", nonce="x", mac="AAAA"',
-      },
+    const bad = await apiRequest(target, "GET", "/v1/policy", undefined, undefined, {
+      authorization:
+        'PosternMachine name="XPCLIENT$", kvno="1", ts="2020-01-01T00:00:00Z", nonce="x", mac="AAAA"',
     });
     assert.equal(bad.status, 401);
   });
@@ -141,7 +139,11 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
       "--name",
       "xpclient",
       "--token",
-      `${token.slice(0, -3)}xyz`,
+      // the secret altered; the DC's fingerprint at the end kept
+      token.replace(
+        /\.([^.]+)(\.[^.]+)$/,
+        (_m, secret: string, fp: string) => `.${secret.slice(0, -3)}xyz${fp}`,
+      ),
     );
     assert.equal(r.code, 1);
     assert.equal(r.err.trim(), "postern: join refused: join token rejected: unknown token");
@@ -227,7 +229,7 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
   it("the machine updates its own A record with its join credential; a tampered request changes nothing", async () => {
     const id = keytabWriter.read(member.dir);
     assert.ok(id);
-    const target = { host: "127.0.0.1", port: apiPort };
+    const target = apiTarget(dcHome.dir, apiPort);
     const ok = await apiRequest(
       target,
       "POST",
@@ -238,7 +240,6 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.equal(await dig(dc?.dnsPort as number, "xpclient.bigfirm.com", "A"), "198.18.0.33");
     // Signed for one body, sent with another: the signature covers the body hash.
-    const body = Buffer.from(JSON.stringify({ address: "203.0.113.66" }));
     const auth = signRequest(
       credentialOf(id),
       "POST",
@@ -246,16 +247,19 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
       Buffer.from('{"address":"198.18.0.34"}'),
       new Date(),
     );
-    const r = await fetch(`http://127.0.0.1:${apiPort}/v1/dns/update`, {
-      method: "POST",
-      body,
-      headers: { authorization: auth, "content-type": "application/json" },
-    });
+    const r = await apiRequest(
+      target,
+      "POST",
+      "/v1/dns/update",
+      { address: "203.0.113.66" },
+      undefined,
+      { authorization: auth },
+    );
     assert.equal(r.status, 401);
-    assert.match(((await r.json()) as { error: string }).error, /bad request signature/);
+    assert.match(String(r.body.error), /bad request signature/);
     const policy = signRequest(credentialOf(id), "GET", "/v1/policy", Buffer.alloc(0), new Date());
-    const p = await fetch(`http://127.0.0.1:${apiPort}/v1/policy?x=1`, {
-      headers: { authorization: policy.replace(/mac="[^"]+"/, 'mac="AAAA"') },
+    const p = await apiRequest(target, "GET", "/v1/policy?x=1", undefined, undefined, {
+      authorization: policy.replace(/mac="[^"]+"/, 'mac="AAAA"'),
     });
     assert.equal(p.status, 401);
     assert.equal(await dig(dc?.dnsPort as number, "xpclient.bigfirm.com", "A"), "198.18.0.33");

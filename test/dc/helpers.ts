@@ -8,7 +8,16 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { type Directory, initDirectory } from "../../src/dc/directory.js";
+import { readDcCertificate } from "../../src/dc/api/certificate.js";
 import { dbPath } from "../../src/dc/paths.js";
+import { randomBytes } from "../../src/crypto/primitives.js";
+import { requestBinding } from "../../src/dc/api/channel.js";
+import { GSS_FLAGS_MUTUAL, gssChecksum, TOK_ID, wrapGssToken } from "../../src/dc/api/gss-krb5.js";
+import { type ApiTarget, requestBody } from "../../src/member/api-client.js";
+import { machinePrincipal } from "../../src/member/machine-keys.js";
+import { buildApReq, createKerberosClient } from "../../src/kerberos/client/index.js";
+import { decodeTicket } from "../../src/kerberos/messages/index.js";
+import { createKdcTransport, createNodeKdcIo } from "../../src/kerberos/transport.js";
 import { BIN, cli } from "../helpers/cli.js";
 
 export const PASSWORD = "Adm1n-Passw0rd";
@@ -57,6 +66,13 @@ export interface DcProcess {
   /** SIGTERM and wait; resolves with the exit code. */
   stop(): Promise<number | null>;
   kill9(): Promise<void>;
+}
+
+/** The API of the DC in `home` on loopback, pinned to the certificate `dc init` made there. */
+export function apiTarget(home: string, port: number): ApiTarget {
+  const cert = readDcCertificate(home);
+  if (!cert) throw new Error(`no API certificate in ${home}`);
+  return { host: "127.0.0.1", port, fingerprint: cert.fingerprint };
 }
 
 /** A TCP port free on loopback right now (the kernel's pick). */
@@ -142,4 +158,55 @@ export async function addAndJoin(
     "--address",
     address,
   );
+}
+
+/**
+ * An Administrator's `Authorization: Negotiate` header for one request to the DC's API, as
+ * postern's client builds it: a ticket for host/dc1.bigfirm.com from the KDC on loopback,
+ * an AP-REQ whose GSS checksum binds the request and the pinned certificate (channel.ts);
+ * `bind: false` leaves the bindings zero (as curl 7.88 sends them).
+ */
+export async function adminNegotiate(
+  kdcPort: number,
+  target: ApiTarget,
+  req: { method: string; path: string; body: unknown },
+  bind = true,
+): Promise<string> {
+  const client = createKerberosClient({
+    transport: createKdcTransport({
+      io: createNodeKdcIo(),
+      kdcsOf: () => [{ host: "127.0.0.1", port: kdcPort }],
+    }),
+    now: Date.now,
+    randomBytes,
+  });
+  const admin = machinePrincipal("Administrator", "BIGFIRM.COM");
+  const { tgt } = await client.login({
+    client: admin,
+    keys: { kind: "password", password: PASSWORD },
+  });
+  const t = await client.getServiceTicket(
+    tgt,
+    machinePrincipal("host/dc1.bigfirm.com", "BIGFIRM.COM"),
+  );
+  const bnd = bind
+    ? requestBinding(target.fingerprint, req.method, req.path, requestBody(req.body))
+    : undefined;
+  const ap = buildApReq({
+    ticket: decodeTicket(t.ticket),
+    sessionKey: { keytype: t.key.keytype, keyvalue: t.key.keyvalue },
+    client: admin,
+    nowMs: Date.now(),
+    randomBytes,
+    mutualRequired: true,
+    cksum: gssChecksum(GSS_FLAGS_MUTUAL, bnd),
+  });
+  return `Negotiate ${Buffer.from(wrapGssToken(TOK_ID.apReq, ap.bytes)).toString("base64")}`;
+}
+
+/** The port of the KDC a DC process started (its log line `kdc: realm R on 127.0.0.1:PORT`). */
+export function kdcPortOf(dc: DcProcess): number {
+  const m = /kdc: realm \S+ on 127\.0\.0\.1:(\d+)/.exec(dc.stderr());
+  if (!m) throw new Error(`no KDC line in the DC's log: ${dc.stderr()}`);
+  return Number(m[1]);
 }

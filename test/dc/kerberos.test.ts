@@ -8,17 +8,23 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { randomBytes } from "../../src/crypto/primitives.js";
-import { TOK_ID, wrapGssToken } from "../../src/dc/api/gss-krb5.js";
-import { apiRequest } from "../../src/member/api-client.js";
+import { requestBinding } from "../../src/dc/api/channel.js";
+import { apiRequest, requestBody } from "../../src/member/api-client.js";
 import { keytabWriter, machinePrincipal } from "../../src/member/machine-keys.js";
 import { machineClient, machineTgt, negotiateHeader } from "../../src/member/machine-tgt.js";
 import { acceptApReq, createReplayCache } from "../../src/kerberos/acceptor/index.js";
-import { buildApReq, createKerberosClient } from "../../src/kerberos/client/index.js";
+import { buildApReq } from "../../src/kerberos/client/index.js";
 import { readKeytabFile } from "../../src/kerberos/files/keytab.js";
 import { decodeTicket } from "../../src/kerberos/messages/index.js";
-import { createKdcTransport, createNodeKdcIo } from "../../src/kerberos/transport.js";
 import { BIN, cli, tempHome } from "../helpers/cli.js";
-import { cliInit, type DcProcess, PASSWORD, startDcProcess } from "./helpers.js";
+import {
+  adminNegotiate,
+  apiTarget,
+  cliInit,
+  type DcProcess,
+  PASSWORD,
+  startDcProcess,
+} from "./helpers.js";
 
 export function run(
   cmd: string,
@@ -118,7 +124,7 @@ describe("joining with Kerberos: MIT keytab, machine TGT, nested groups in the P
   let conf = "";
   const sids: Record<string, string> = {};
   const keytab = () => path.join(member.dir, "agent", "krb5.keytab");
-  const api = () => ({ host: "127.0.0.1", port: dc?.apiPort as number });
+  const api = () => apiTarget(dcHome.dir, dc?.apiPort as number);
   before(async () => {
     await cliInit(dcHome.dir);
     dc = await startDcProcess(dcHome.dir);
@@ -274,50 +280,28 @@ describe("joining with Kerberos: MIT keytab, machine TGT, nested groups in the P
     assert.match(String(r.body.error), /ticket is for host\/xpclient\.bigfirm\.com/);
   });
 
-  it("the admin API: Administrator over Negotiate is served; a machine is refused (403); nobody is 401", async () => {
+  it("the admin API: Administrator over Negotiate (bound to the request) is served; a machine is refused (403); nobody is 401", async () => {
     const k = kdcOf(dc as DcProcess);
-    const client = createKerberosClient({
-      transport: createKdcTransport({
-        io: createNodeKdcIo(),
-        kdcsOf: () => [{ host: "127.0.0.1", port: k.port }],
-      }),
-      now: Date.now,
-      randomBytes,
-    });
-    const admin = machinePrincipal("Administrator", "BIGFIRM.COM");
-    const { tgt } = await client.login({
-      client: admin,
-      keys: { kind: "password", password: PASSWORD },
-    });
-    const dcSvc = machinePrincipal("host/dc1.bigfirm.com", "BIGFIRM.COM");
-    const t = await client.getServiceTicket(tgt, dcSvc);
-    const ap = buildApReq({
-      ticket: decodeTicket(t.ticket),
-      sessionKey: { keytype: t.key.keytype, keyvalue: t.key.keyvalue },
-      client: admin,
-      nowMs: Date.now(),
-      randomBytes,
-      mutualRequired: true,
-    });
-    const header = `Negotiate ${Buffer.from(wrapGssToken(TOK_ID.apReq, ap.bytes)).toString("base64")}`;
-    const ok = await apiRequest(api(), "POST", "/v1/admin/computer.list", {}, undefined, {
-      authorization: header,
-    });
+    const req = { method: "POST", path: "/v1/admin/computer.list", body: {} };
+    const header = await adminNegotiate(k.port, api(), req);
+    const ok = await apiRequest(api(), "POST", req.path, {}, undefined, { authorization: header });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.match(JSON.stringify(ok.body.result), /XPCLIENT\$/);
+    assert.equal(ok.body.v, 1);
     assert.match(ok.wwwAuthenticate ?? "", /^Negotiate [A-Za-z0-9+/=]+$/);
     const id = keytabWriter.read(member.dir);
     assert.ok(id);
-    const m = await negotiateHeader(member.dir, id);
-    const refused = await apiRequest(api(), "POST", "/v1/admin/computer.list", {}, undefined, {
+    const bnd = requestBinding(api().fingerprint, "POST", req.path, requestBody({}));
+    const m = await negotiateHeader(member.dir, id, undefined, bnd);
+    const refused = await apiRequest(api(), "POST", req.path, {}, undefined, {
       authorization: m.header,
     });
     assert.equal(refused.status, 403);
-    const anon = await apiRequest(api(), "POST", "/v1/admin/computer.list", {});
+    const anon = await apiRequest(api(), "POST", req.path, {});
     assert.equal(anon.status, 401);
   });
 
-  it("interop: curl --negotiate (MIT GSS-API, SPNEGO NegTokenInit, RFC 4178) as Administrator is served, mutual auth included", async () => {
+  it("interop: curl --negotiate over TLS (MIT GSS-API, SPNEGO NegTokenInit, RFC 4178): its token is read and verified, then refused: curl 7.88 binds it to no request", async () => {
     const cc = path.join(dcHome.dir, "curl-admin.cc");
     const env = { KRB5_CONFIG: conf, KRB5CCNAME: `FILE:${cc}` };
     assert.equal((await run("kinit", ["Administrator@BIGFIRM.COM"], env, `${PASSWORD}\n`)).code, 0);
@@ -327,6 +311,8 @@ describe("joining with Kerberos: MIT keytab, machine TGT, nested groups in the P
       [
         "-sS",
         "-v",
+        "--cacert",
+        path.join(dcHome.dir, "dc", "api-cert.pem"),
         "--negotiate",
         "-u",
         ":",
@@ -340,16 +326,15 @@ describe("joining with Kerberos: MIT keytab, machine TGT, nested groups in the P
         "content-type: application/json",
         "-d",
         "{}",
-        `http://dc1.bigfirm.com:${port}/v1/admin/computer.list`,
+        `https://dc1.bigfirm.com:${port}/v1/admin/computer.list`,
       ],
       env,
     );
-    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /SSL certificate verify ok/);
     assert.match(r.out, /Authorization: Negotiate YII/);
-    assert.match(r.out, /< HTTP\/1\.1 200/);
-    assert.match(r.out, /"result":\[.*XPCLIENT\$/);
-    assert.match(r.out, /< www-authenticate: Negotiate oX/i); // NegTokenResp [1] with the AP-REP
-    assert.doesNotMatch(r.out, /gss_init_sec_context|failed/i);
+    assert.match(r.out, /< HTTP\/1\.1 401/);
+    assert.match(r.out, /carries no channel bindings/);
+    assert.doesNotMatch(r.out, /"result"/);
   });
 
   it("leave removes the keytab, machine.json and the ticket cache", async () => {

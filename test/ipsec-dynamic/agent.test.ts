@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { MmSaView, QmSaView, StatsView } from "../../src/agent/monitor.js";
+import { IKE_DROP_REASONS } from "../../src/ike/drops.js";
 import { ADDR_A, ADDR_B, type Agent, createLab, type Lab, p2pPolicy } from "../agent/lab.js";
 import { cli, needsRoot, runBin } from "../helpers/cli.js";
 
@@ -81,6 +82,7 @@ describe("netsh ipsec dynamic against two running postern agents (PSK)", needsRo
     const n = s.datapath.info.sas ?? 0;
     assert.ok(n >= 2 && n % 2 === 0, `SAs come in pairs: ${n}`);
     assert.ok("inbound" in s.datapath.drops && "outbound" in s.datapath.drops);
+    assert.deepEqual(Object.keys(s.ike.drops).sort(), [...IKE_DROP_REASONS].sort());
     const text = await dyn(a.home, "show", "stats");
     assert.match(text, /IKE Main Mode Statistics\n-+\nestablished\s+: [1-9]/);
   });

@@ -11,6 +11,7 @@ import { openDirectory } from "../directory.js";
 import { DirectoryError } from "../errors.js";
 import { type Params, runOp } from "../ops.js";
 import { adminSocketPath, dbPath, dcDir } from "../paths.js";
+import type { OpName } from "../api/protocol.js";
 
 export type AdminPath = "socket" | "direct";
 
@@ -24,7 +25,7 @@ export function currentUser(): string {
 
 export async function adminCall(
   env: CliEnv,
-  op: string,
+  op: OpName,
   params: Params = {},
 ): Promise<{ result: unknown; via: AdminPath }> {
   const sock = adminSocketPath(env.home);

@@ -21,6 +21,9 @@ import type { EffectiveGroup, GroupInfo, MemberInfo } from "../groups.js";
 import type { HostRecord } from "../records.js";
 import { readAdminPassword } from "../password.js";
 import { UsageError } from "../../errors.js";
+import { readDcCertificate } from "../api/certificate.js";
+import { tokenWithFingerprint } from "../api/channel.js";
+import type { OpName } from "../api/protocol.js";
 import { adminCall } from "./client.js";
 import { table } from "./format.js";
 
@@ -28,12 +31,24 @@ type Handler = (p: Parsed, env: CliEnv) => Promise<void>;
 
 async function call<T>(
   env: CliEnv,
-  op: string,
+  op: OpName,
   params: Record<string, unknown>,
   text: (r: T) => string,
 ): Promise<void> {
   const { result } = await adminCall(env, op, params);
-  env.out(env.json ? JSON.stringify(result ?? { ok: true }, null, 2) : text(result as T));
+  const shown = withPinnedToken(env.home, result);
+  env.out(env.json ? JSON.stringify(shown ?? { ok: true }, null, 2) : text(shown as T));
+}
+
+/**
+ * A join token as handed to the member: the DC's token followed by the SHA-256 of the DC's
+ * API certificate (src/dc/api/channel.ts), so `postern join --token` alone pins the DC.
+ */
+function withPinnedToken(home: string, result: unknown): unknown {
+  const r = result as { token?: unknown } | null;
+  if (!r || typeof r.token !== "string") return result;
+  const cert = readDcCertificate(home);
+  return cert ? { ...r, token: tokenWithFingerprint(r.token, cert.fingerprint) } : result;
 }
 
 function showComputer(c: ComputerInfo & { token?: string; expiresAt?: string }): string {

@@ -54,10 +54,24 @@ export function unwrapGssToken(token: Uint8Array): { tokId: number; message: Uin
   return { tokId, message: token.subarray(at + 2) };
 }
 
-/** The 0x8003 authenticator checksum without channel bindings (RFC 4121 §4.1.1). */
-export function gssChecksum(flags: number): { cksumtype: number; checksum: Uint8Array } {
+/** The 0x8003 authenticator checksum (RFC 4121 §4.1.1); Bnd zeros without channel bindings. */
+export function gssChecksum(
+  flags: number,
+  bnd?: Uint8Array,
+): { cksumtype: number; checksum: Uint8Array } {
   const b = Buffer.alloc(24);
   b.writeUInt32LE(16, 0);
+  if (bnd) b.set(bnd.subarray(0, 16), 4);
   b.writeUInt32LE(flags, 20);
   return { cksumtype: GSS_CHECKSUM_TYPE, checksum: b };
+}
+
+/** The Bnd field of a 0x8003 checksum, or a reason it has none. */
+export function gssBindings(
+  cksum: { cksumtype: number; checksum: Uint8Array } | undefined,
+): Uint8Array | string {
+  if (!cksum) return "the authenticator carries no checksum";
+  if (cksum.cksumtype !== GSS_CHECKSUM_TYPE || cksum.checksum.length < 24)
+    return `the authenticator checksum is not a GSS 0x8003 checksum (type ${cksum.cksumtype})`;
+  return cksum.checksum.subarray(4, 20);
 }

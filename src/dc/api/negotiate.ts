@@ -9,7 +9,11 @@
  *   3. the client principal names the caller: `NAME$` a computer account (enabled);
  *      `Administrator` or a member of Domain Admins (PAC group SID <domain>-512) an
  *      administrator; any other user is a user (refused by admin endpoints, 403);
- *   4. the answer carries `WWW-Authenticate: Negotiate <GSS token: AP-REP>` (mutual auth).
+ *   4. the authenticator's GSS checksum binds the token to this request on this channel
+ *      (channel.ts: Bnd = MD5 of tls-server-end-point of the DC's certificate and a hash of
+ *      method, path and body); a token without bindings, or with another request's, is
+ *      refused, and the replay cache refuses the same authenticator twice;
+ *   5. the answer carries `WWW-Authenticate: Negotiate <GSS token: AP-REP>` (mutual auth).
  * A client that wraps the krb5 token in SPNEGO (RFC 4178 NegTokenInit, as curl/MIT GSS-API
  * do) gets the AP-REP inside a NegTokenResp accept-completed (spnego.ts).
  * A token that does not verify is a reason string (401 with nothing done).
@@ -26,14 +30,17 @@ import { NAME_TYPE, type Principal } from "../../kerberos/principal.js";
 import type { Directory } from "../directory.js";
 import { createPrincipalDatabase } from "../principals.js";
 import { RID } from "../sids.js";
-import type { Authenticator, Caller } from "./auth.js";
-import { TOK_ID, unwrapGssToken, wrapGssToken } from "./gss-krb5.js";
+import type { ApiRequest, Authenticator, Caller } from "./auth.js";
+import { requestBinding } from "./channel.js";
+import { gssBindings, TOK_ID, unwrapGssToken, wrapGssToken } from "./gss-krb5.js";
 import { isSpnego, negTokenRespCompleted, readNegTokenInit } from "./spnego.js";
 
 export const NEGOTIATE_SCHEME = "Negotiate";
 
 export interface NegotiateDeps {
   now(): number;
+  /** SHA-256 of the DC's TLS certificate: the channel the tokens must be bound to. */
+  certFingerprint: Uint8Array;
   randomBytes?(n: number): Uint8Array;
 }
 
@@ -82,6 +89,18 @@ function callerOf(dir: Directory, ctx: AcceptedContext): Caller | string {
   return { kind: "user", name };
 }
 
+/** Null when the authenticator is bound to this request on this channel, else why not. */
+function checkBinding(ctx: AcceptedContext, req: ApiRequest, certFingerprint: Uint8Array) {
+  const bnd = gssBindings(ctx.authenticator.cksum);
+  if (typeof bnd === "string") return bnd;
+  if (bnd.every((b) => b === 0))
+    return "the Negotiate token carries no channel bindings (it must be bound to the request and the DC's certificate)";
+  const want = requestBinding(certFingerprint, req.method, req.path, req.body);
+  if (!Buffer.from(bnd).equals(want))
+    return "the Negotiate token is bound to another request or another server";
+  return null;
+}
+
 export function createNegotiateAuthenticator(dir: Directory, deps: NegotiateDeps): Authenticator {
   const replayCache = createReplayCache({ now: deps.now });
   const random = deps.randomBytes ?? randomBytes;
@@ -114,6 +133,8 @@ export function createNegotiateAuthenticator(dir: Directory, deps: NegotiateDeps
       } catch (e) {
         return `Kerberos: ${(e as Error).message}`;
       }
+      const unbound = checkBinding(ctx, req, deps.certFingerprint);
+      if (unbound) return unbound;
       const caller = callerOf(dir, ctx);
       if (typeof caller === "string") return caller;
       const krb = wrapGssToken(TOK_ID.apRep, buildApRep(ctx, { randomBytes: random }));

@@ -19,6 +19,7 @@ import {
 import type { EngineContext, Reply } from "../context.js";
 import { find, type Payload } from "../message.js";
 import { notify } from "../payloads/notify.js";
+import { transitionChild } from "../state.js";
 import type { IkeSa } from "../types.js";
 import { deleteChild } from "./informational.js";
 import { handleIkeRekeyRequest } from "./rekey-ike.js";
@@ -27,7 +28,7 @@ import { handleIkeRekeyRequest } from "./rekey-ike.js";
 export function rekeyChild(ctx: EngineContext, sa: IkeSa, spiIn: number): boolean {
   const old = sa.children.get(spiIn);
   if (old?.state !== "installed" || sa.state !== "established") return false;
-  old.state = "rekeying";
+  transitionChild(old, "rekeying", (l) => ctx.log(sa, l), "we rekey it");
   const req = newChildRequest(ctx, sa, { inAuth: false, rekeys: old.record });
   const rekey = {
     ...notify(NotifyType.REKEY_SA),
@@ -46,7 +47,8 @@ export function rekeyChild(ctx: EngineContext, sa: IkeSa, spiIn: number): boolea
     (p) => {
       const record = completeChild(ctx, sa, req, p, false);
       if (!record) {
-        old.state = "installed";
+        if (old.state === "rekeying")
+          transitionChild(old, "installed", (l) => ctx.log(sa, l), "rekey failed");
         return;
       }
       ctx.installChild(sa, record);
@@ -69,7 +71,8 @@ export function handleCreateChildRequest(ctx: EngineContext, sa: IkeSa, p: Paylo
   const record = answer.record;
   if (record?.replacesSpiIn !== null && record?.replacesSpiIn !== undefined) {
     const old = sa.children.get(record.replacesSpiIn);
-    if (old) old.state = "rekeying";
+    if (old?.state === "installed")
+      transitionChild(old, "rekeying", (l) => ctx.log(sa, l), "the peer rekeys it");
   }
   return { payloads: answer.reply, after: record ? () => ctx.installChild(sa, record) : undefined };
 }

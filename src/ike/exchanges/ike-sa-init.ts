@@ -9,6 +9,7 @@
  *
  * Both sides then compute SKEYSEED and SK_*; the initiator goes on with IKE_AUTH.
  */
+import { assertNever } from "../../errors.js";
 import { SIGNATURE_HASHES } from "../cert-auth.js";
 import { DhId, ExchangeType, IKE_NATT_PORT, NotifyType } from "../constants.js";
 import type { EngineContext } from "../context.js";
@@ -223,10 +224,43 @@ function replyPlain(ctx: EngineContext, d: Datagram, spiI: Buffer, payloads: Pay
   ctx.sendRaw({ data, local: d.local, remote: d.remote });
 }
 
+/**
+ * §2.6 under load: answers with a COOKIE or drops (false), or lets the request create an SA
+ * and says which half-open SA of the same address it replaces (or null).
+ */
+function admit(ctx: EngineContext, d: Datagram, msg: IkeMessage, ni: Buffer): IkeSa | null | false {
+  const { spiI } = msg.header;
+  const first = msg.payloads[0];
+  // The COOKIE, when there is one, is the first payload.
+  const got = first?.type === "N" && first.notifyType === NotifyType.COOKIE ? first.data : null;
+  const admission = ctx.halfOpen.admit(
+    d.remote.address,
+    () => got !== null && ctx.cookies.check(got, ni, d.remote.address, spiI),
+  );
+  switch (admission.kind) {
+    case "cookie":
+      ctx.drop(
+        "cookie_required",
+        `IKE_SA_INIT from ${d.remote.address}: ${admission.why}, answering with a COOKIE`,
+      );
+      replyPlain(ctx, d, spiI, [
+        notify(NotifyType.COOKIE, ctx.cookies.make(ni, d.remote.address, spiI)),
+      ]);
+      return false;
+    case "full":
+      ctx.drop("half_open_limit", `IKE_SA_INIT from ${d.remote.address}: ${admission.why}`);
+      return false;
+    case "admit":
+      return admission.evict;
+    default:
+      return assertNever(admission, "admission");
+  }
+}
+
 /** Responder: an IKE_SA_INIT request with a zero responder SPI. */
 export function handleInitRequest(ctx: EngineContext, d: Datagram, msg: IkeMessage): void {
   const { header } = msg;
-  const again = ctx.findHalfOpen(header.spiI, d.remote);
+  const again = ctx.halfOpen.find(header.spiI, d.remote.address);
   if (again?.lastResponse) {
     ctx.sendRaw({ data: again.lastResponse.datagram, local: d.local, remote: d.remote });
     return;
@@ -234,7 +268,7 @@ export function handleInitRequest(ctx: EngineContext, d: Datagram, msg: IkeMessa
   const peer = ctx.findPeer(d.remote, d.local);
   if (!peer) {
     ctx.drop(
-      "no-peer-config",
+      "no_peer_config",
       `IKE_SA_INIT from ${d.remote.address}: no peer configured for this address`,
     );
     return;
@@ -248,18 +282,8 @@ export function handleInitRequest(ctx: EngineContext, d: Datagram, msg: IkeMessa
     replyPlain(ctx, d, header.spiI, [notify(NotifyType.INVALID_SYNTAX)]);
     return;
   }
-  if (ctx.halfOpenCount() >= ctx.opt.cookieThreshold) {
-    const want = ctx.cookieFor(ni.data, d.remote, header.spiI);
-    const got = p[0]?.type === "N" && p[0].notifyType === NotifyType.COOKIE ? p[0].data : null;
-    if (!got?.equals(want)) {
-      ctx.log(
-        null,
-        `IKE_SA_INIT from ${d.remote.address}: ${ctx.halfOpenCount()} half-open SAs, answering with a COOKIE`,
-      );
-      replyPlain(ctx, d, header.spiI, [notify(NotifyType.COOKIE, want)]);
-      return;
-    }
-  }
+  const evict = admit(ctx, d, msg, ni.data);
+  if (evict === false) return;
   let ours: ReturnType<typeof ikeProposals>;
   try {
     ours = ikeProposals(peer.mm);
@@ -287,7 +311,10 @@ export function handleInitRequest(ctx: EngineContext, d: Datagram, msg: IkeMessa
     replyPlain(ctx, d, header.spiI, [notify(NotifyType.INVALID_KE_PAYLOAD, g)]);
     return;
   }
-  respondInit(ctx, d, msg, peer, chosen, suite, ke.data, ni.data);
+  const sa = respondInit(ctx, d, msg, peer, chosen, suite, ke.data, ni.data);
+  if (sa && evict) {
+    ctx.closeSa(evict, `replaced by a newer half-open IKE SA from ${d.remote.address}`);
+  }
 }
 
 function respondInit(
@@ -299,7 +326,7 @@ function respondInit(
   suite: NonNullable<ReturnType<typeof suiteOf>>,
   keData: Buffer,
   ni: Buffer,
-): void {
+): IkeSa | null {
   const sa = newSa(ctx, peer, false, d.local, d.remote);
   sa.spiI = Buffer.from(msg.header.spiI);
   sa.suite = suite;
@@ -314,7 +341,7 @@ function respondInit(
       "malformed",
       `IKE_SA_INIT from ${d.remote.address}: KE data is not a valid group ${suite.dh} value`,
     );
-    return;
+    return null;
   }
   sa.keys = deriveIkeKeys(
     suite,
@@ -360,5 +387,7 @@ function respondInit(
   sa.peerNextId = 1;
   ctx.registerSa(sa);
   transition(sa, "init-replied", ctx.deps.log, offersText([chosen]));
+  ctx.halfOpen.add(sa);
   ctx.sendRaw({ data, local: d.local, remote: d.remote });
+  return sa;
 }

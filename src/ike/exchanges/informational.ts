@@ -12,14 +12,14 @@ import { spiBytes } from "../child.js";
 import type { EngineContext, Reply } from "../context.js";
 import type { Payload } from "../message.js";
 import type { DeletePayload } from "../payloads/delete.js";
-import { transition } from "../state.js";
+import { transition, transitionChild } from "../state.js";
 import type { IkeSa } from "../types.js";
 
 /** Deletes our child SA `spiIn` (tells the peer, removes it when answered). */
 export function deleteChild(ctx: EngineContext, sa: IkeSa, spiIn: number): boolean {
   const child = sa.children.get(spiIn);
-  if (!child || sa.state === "closed") return false;
-  child.state = "deleting";
+  if (!child || child.state === "deleting" || sa.state === "closed") return false;
+  transitionChild(child, "deleting", (l) => ctx.log(sa, l), "we delete it");
   const d: DeletePayload = {
     type: "D",
     protocolId: child.record.protocol === "ah" ? ProtocolId.AH : ProtocolId.ESP,
