@@ -1,8 +1,10 @@
 /**
- * `postern agent`: the IPsec agent. This build runs the user-space ESP data path with
- * manually keyed SAs (IKEv2 plugs into the same DataPath later).
+ * `postern agent`: the IPsec policy agent's command. `postern agent` runs the assigned
+ * policy with IKEv2 (ike-run.ts, a thin shell over createAgent in core.ts); `--manual-sa`
+ * runs the data path with manually keyed SAs (run.ts); `stats` and `delete-sas` ask a
+ * running agent over its control socket (src/control/).
  */
-import type { Command } from "../cmdline/env.js";
+import { defineCommand, type OptionSpec, type Parsed } from "../cmdline/grammar.js";
 import { UsageError } from "../errors.js";
 import { requestControl } from "../control/socket.js";
 import { runIkeAgent } from "./ike-run.js";
@@ -49,67 +51,110 @@ SIGTERM or SIGINT removes the rules and stops.
            <home>/agent/stats.json.
 `;
 
-export const agentCommand: Command = {
+/** --ike-retransmit MS,TRIES; absent: the engine's defaults. */
+function retransmitOption(text: string | undefined) {
+  if (text === undefined) return {};
+  const m = /^(\d+),(\d+)$/.exec(text);
+  if (!m) throw new UsageError("--ike-retransmit needs MS,TRIES (e.g. 500,3)");
+  return { retransmitBaseMs: Number(m[1]), retransmitTries: Number(m[2]) };
+}
+
+function agentOptions(p: Parsed) {
+  const gp = p.str("gp-refresh") ?? "90";
+  if (!/^\d+$/.test(gp) || Number(gp) > 1440)
+    throw new UsageError("--gp-refresh needs MINUTES from 0 (never) to 1440");
+  return {
+    address: p.str("address") ?? null,
+    dns: p.str("dns") ?? null,
+    cert: p.str("cert") ?? null,
+    key: p.str("key") ?? null,
+    ike: retransmitOption(p.str("ike-retransmit")),
+    maxQueue: 64,
+    holdDownMs: 10_000,
+    gpRefreshMs: Number(gp) * 60_000,
+  };
+}
+
+const OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "address",
+    type: "string",
+    value: "A",
+    help: "local IKE/ESP address (default: first IPv4)",
+  },
+  {
+    name: "dns",
+    type: "string",
+    value: "HOST[:PORT]",
+    help: "the domain's DNS (default: the DC, port 53)",
+  },
+  {
+    name: "gp-refresh",
+    type: "string",
+    value: "MINUTES",
+    help: "policy refresh interval (default 90; 0 never)",
+  },
+  {
+    name: "ike-retransmit",
+    type: "string",
+    value: "MS,TRIES",
+    help: "first IKE retransmission delay and transmissions (default 1000,5)",
+  },
+  {
+    name: "cert",
+    type: "string",
+    value: "F",
+    help: "our certificate for rootca rules",
+    complete: "file",
+  },
+  {
+    name: "key",
+    type: "string",
+    value: "F",
+    help: "the certificate's private key",
+    complete: "file",
+  },
+  {
+    name: "manual-sa",
+    type: "string",
+    value: "FILE",
+    help: "run with manually keyed SAs from FILE (JSON)",
+    complete: "file",
+  },
+];
+
+export const agentCommand = defineCommand({
   name: "agent",
   summary: "run the IPsec agent (policy + IKEv2 + user-space ESP; or --manual-sa FILE)",
   help: HELP,
-  async run(argv, env) {
-    if (argv[0] === "delete-sas") {
-      if (argv.length > 1)
-        throw new UsageError(`agent delete-sas takes no arguments, got "${argv[1]}"`);
-      const r = await requestControl(agentPaths(env.home).sock, "delete-sas");
-      env.out(
-        env.json
-          ? JSON.stringify(r)
-          : `${r.deletedIkeSas.length} IKE SAs deleted; the next packet negotiates again`,
-      );
-      return 0;
-    }
-    if (argv[0] === "stats") {
-      if (argv.length > 1) throw new UsageError(`agent stats takes no arguments, got "${argv[1]}"`);
-      const stats = await requestControl(agentPaths(env.home).sock, "stats");
-      env.out(JSON.stringify(stats, null, env.json ? 0 : 2));
-      return 0;
-    }
-    let manualSa: string | undefined;
-    const ike = {
-      address: null as string | null,
-      dns: null as string | null,
-      cert: null as string | null,
-      key: null as string | null,
-    };
-    let retransmit: { retransmitBaseMs: number; retransmitTries: number } | undefined;
-    let gpRefreshMs = 90 * 60_000;
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i] as string;
-      if (a === "--address" || a === "--cert" || a === "--key" || a === "--dns") {
-        const v = argv[++i];
-        if (v === undefined) throw new UsageError(`${a} needs a value`);
-        ike[a.slice(2) as "address" | "cert" | "key" | "dns"] = v;
-      } else if (a === "--ike-retransmit") {
-        const m = /^(\d+),(\d+)$/.exec(argv[++i] ?? "");
-        if (!m) throw new UsageError("--ike-retransmit needs MS,TRIES (e.g. 500,3)");
-        retransmit = { retransmitBaseMs: Number(m[1]), retransmitTries: Number(m[2]) };
-      } else if (a === "--gp-refresh") {
-        const m = /^(\d+)$/.exec(argv[++i] ?? "");
-        if (!m || Number(m[1]) > 1440)
-          throw new UsageError("--gp-refresh needs MINUTES from 0 (never) to 1440");
-        gpRefreshMs = Number(m[1]) * 60_000;
-      } else if (a === "--manual-sa") {
-        manualSa = argv[++i];
-        if (manualSa === undefined) throw new UsageError("--manual-sa needs a file");
-      } else if (a.startsWith("--manual-sa=")) {
-        manualSa = a.slice("--manual-sa=".length);
-      } else {
-        throw new UsageError(`agent: unknown argument "${a}" (see postern agent --help)`);
-      }
-    }
-    if (manualSa === undefined) {
-      return runIkeAgent(
-        { ...ike, ike: retransmit ?? {}, maxQueue: 64, holdDownMs: 10_000, gpRefreshMs },
-        env,
-      );
-    }
-    return runAgent({ manualSa }, env);
+  options: OPTIONS,
+  run(p, env) {
+    const manualSa = p.str("manual-sa");
+    if (manualSa !== undefined) return runAgent({ manualSa }, env);
+    return runIkeAgent(agentOptions(p), env);
   },
-};
+  subcommands: [
+    {
+      name: "stats",
+      summary: "the running agent's counters (JSON)",
+      async run(_p, env) {
+        const stats = await requestControl(agentPaths(env.home).sock, "stats");
+        env.out(JSON.stringify(stats, null, env.json ? 0 : 2));
+        return 0;
+      },
+    },
+    {
+      name: "delete-sas",
+      summary: "delete every IKE SA of the running agent",
+      async run(_p, env) {
+        const r = await requestControl(agentPaths(env.home).sock, "delete-sas");
+        env.out(
+          env.json
+            ? JSON.stringify(r)
+            : `${r.deletedIkeSas.length} IKE SAs deleted; the next packet negotiates again`,
+        );
+        return 0;
+      },
+    },
+  ],
+});

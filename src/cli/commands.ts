@@ -1,5 +1,6 @@
 /**
- * Every top-level `postern` command. Subsystems add theirs here.
+ * Every top-level `postern` command. Subsystems add theirs here; `completion` and `man`
+ * are made from this table.
  */
 import { agentCommand } from "../agent/command.js";
 import { labCommand } from "../lab/command.js";
@@ -9,7 +10,10 @@ import { gpupdateCommand, joinCommand, leaveCommand } from "../member/join.js";
 import { netCommand } from "../dc/admin/net.js";
 import { firewallCommand } from "../firewall/command.js";
 import { ikeCommand } from "../ike/cli.js";
+import { completionCommand } from "./completion.js";
 import type { Command } from "../cmdline/env.js";
+import { manCommand } from "./man.js";
+import { packageVersion, usage } from "./usage.js";
 import { ipsecCommand } from "./ipsec.js";
 import { kdcCommand } from "../kerberos/kdc/command.js";
 import { KERBEROS_COMMANDS } from "./kerberos.js";
@@ -30,4 +34,10 @@ export const COMMANDS: readonly Command[] = [
   gpupdateCommand,
   ...KERBEROS_COMMANDS,
   kdcCommand,
+  completionCommand(() => COMMANDS),
+  manCommand(
+    () => COMMANDS,
+    () => usage(COMMANDS),
+    packageVersion,
+  ),
 ];

@@ -24,7 +24,14 @@ import {
 import { dnsNamesOf, serverTypesOf } from "../policy/expand.js";
 import { parseIp } from "../policy/ip.js";
 import { loadEffectiveStore } from "../policy/effective.js";
-import type { CliEnv, Command } from "../cmdline/env.js";
+import type { CliEnv } from "../cmdline/env.js";
+import {
+  type CommandSpec,
+  defineCommand,
+  type OptionSpec,
+  type Parsed,
+  parseLine,
+} from "../cmdline/grammar.js";
 
 const PROTOCOLS: Readonly<Record<string, number>> = { any: 0, icmp: 1, tcp: 6, udp: 17, raw: 255 };
 const DNS_TIMEOUT_MS = 3000;
@@ -58,35 +65,48 @@ function parseAddress(flag: string, text: string): string {
   return text;
 }
 
-const FLAGS = ["--src", "--dst", "--proto", "--sport", "--dport", "--me", "--policy"] as const;
-type Flag = (typeof FLAGS)[number];
+const ADDR = (name: string, help: string, required = false): OptionSpec => ({
+  name,
+  type: "string",
+  value: required ? "ADDRESS" : "ADDR",
+  required,
+  help,
+});
 
-/** Reads `--flag VALUE` and `--flag=VALUE`; --me may repeat, the others may not. */
-function readFlags(argv: readonly string[]): Map<Flag, string[]> {
-  const seen = new Map<Flag, string[]>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const eq = arg.indexOf("=");
-    const name = (eq > 0 ? arg.slice(0, eq) : arg) as Flag;
-    if (!FLAGS.includes(name)) throw new UsageError(`ipsec explain: unknown argument "${arg}"`);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new UsageError(`ipsec explain: ${name} needs a value`);
-    const list = seen.get(name) ?? [];
-    if (list.length > 0 && name !== "--me") {
-      throw new UsageError(`ipsec explain: ${name} given twice`);
-    }
-    list.push(value);
-    seen.set(name, list);
-  }
-  return seen;
-}
+const EXPLAIN: CommandSpec = {
+  name: "explain",
+  summary: "which rule, filter and action of the IPsec policy govern a packet, and why",
+  options: [
+    ADDR("src", "the packet's source address (IPv4 or IPv6)", true),
+    ADDR("dst", "the packet's destination address", true),
+    {
+      name: "proto",
+      type: "string",
+      value: "P",
+      help: "tcp, udp, icmp, any, raw or 0-255",
+      complete: Object.keys(PROTOCOLS),
+    },
+    { name: "sport", type: "string", value: "N", help: "source port (tcp and udp only)" },
+    { name: "dport", type: "string", value: "N", help: "destination port (tcp and udp only)" },
+    { ...ADDR("me", 'this host\'s address for "me" (repeatable)'), multiple: true },
+    {
+      name: "policy",
+      type: "string",
+      value: "NAME",
+      help: "evaluate this policy instead of the assigned one",
+    },
+  ],
+  run: explain,
+};
 
 export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
-  const flags = readFlags(argv);
-  const one = (f: Flag) => flags.get(f)?.[0];
-  const srcText = one("--src");
-  const dstText = one("--dst");
-  const protoText = one("--proto");
+  return explainArgs(parseLine(EXPLAIN, "ipsec explain", argv));
+}
+
+function explainArgs(p: Parsed): ExplainArgs {
+  const srcText = p.str("src");
+  const dstText = p.str("dst");
+  const protoText = p.str("proto");
   if (srcText === undefined) throw new UsageError("ipsec explain: --src ADDRESS is required");
   if (dstText === undefined) throw new UsageError("ipsec explain: --dst ADDRESS is required");
   if (protoText === undefined) throw new UsageError("ipsec explain: --proto is required");
@@ -96,12 +116,12 @@ export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
     throw new UsageError("ipsec explain: --src and --dst must both be IPv4 or both IPv6");
   }
   const protocol = parseProtocol(protoText);
-  const sport = one("--sport");
-  const dport = one("--dport");
+  const sport = p.str("sport");
+  const dport = p.str("dport");
   if ((sport !== undefined || dport !== undefined) && protocol !== 6 && protocol !== 17) {
     throw new UsageError("ipsec explain: --sport and --dport apply to tcp and udp only");
   }
-  const me = (flags.get("--me") ?? []).map((a) => parseAddress("--me", a));
+  const me = p.list("me").map((a) => parseAddress("--me", a));
   return {
     packet: {
       src,
@@ -111,7 +131,7 @@ export function parseExplainArgs(argv: readonly string[]): ExplainArgs {
       dstPort: dport === undefined ? 0 : parsePort("--dport", dport),
     },
     me,
-    policy: one("--policy") ?? null,
+    policy: p.str("policy") ?? null,
   };
 }
 
@@ -207,8 +227,8 @@ export function formatExplanation(
   return lines.join("\n");
 }
 
-async function explain(argv: readonly string[], env: CliEnv): Promise<number> {
-  const args = parseExplainArgs(argv);
+async function explain(p: Parsed, env: CliEnv): Promise<number> {
+  const args = explainArgs(p);
   const { store, source, gpo } = loadEffectiveStore(env.home);
   const policy = selectPolicy(store, args.policy);
   const me = args.me.length > 0 ? args.me : interfaceAddresses();
@@ -247,7 +267,7 @@ async function explain(argv: readonly string[], env: CliEnv): Promise<number> {
   return 0;
 }
 
-export const ipsecCommand: Command = {
+export const ipsecCommand = defineCommand({
   name: "ipsec",
   summary: "IPsec policy tools: explain which rule governs a packet",
   help: `postern ipsec - IPsec policy tools
@@ -283,10 +303,5 @@ EXAMPLES
 SEE ALSO
   docs/policy-evaluation.md
 `,
-  async run(argv, env) {
-    const [sub, ...rest] = argv;
-    if (sub === "explain") return explain(rest, env);
-    if (sub === undefined) throw new UsageError("ipsec: expected a subcommand: explain");
-    throw new UsageError(`ipsec: unknown subcommand "${sub}" (expected explain)`);
-  },
-};
+  subcommands: [EXPLAIN],
+});

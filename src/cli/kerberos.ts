@@ -54,36 +54,28 @@ import {
 } from "../kerberos/principal.js";
 import { createKdcTransport, createNodeKdcIo } from "../kerberos/transport.js";
 import type { CliEnv, Command } from "../cmdline/env.js";
+import { defineCommand, type OptionSpec, type Parsed } from "../cmdline/grammar.js";
 
-interface Parsed {
-  flags: Set<string>;
-  values: Map<string, string[]>;
-  rest: string[];
-}
-
-/** Short options: `flags` take no value, `valued` take the next word. */
-function getopt(argv: readonly string[], flags: string, valued: string, cmd: string): Parsed {
-  const out: Parsed = { flags: new Set(), values: new Map(), rest: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!/^-[A-Za-z]$/.test(a)) {
-      if (a.startsWith("-") && a !== "-")
-        throw new UsageError(`${cmd}: unknown option ${a} (see postern ${cmd} --help)`);
-      out.rest.push(a);
-      continue;
-    }
-    const c = a[1]!;
-    if (flags.includes(c)) out.flags.add(c);
-    else if (valued.includes(c)) {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${cmd}: option ${a} needs a value`);
-      out.values.set(c, [...(out.values.get(c) ?? []), v]);
-    } else throw new UsageError(`${cmd}: unknown option ${a} (see postern ${cmd} --help)`);
-  }
-  return out;
-}
-
-const last = (p: Parsed, c: string) => p.values.get(c)?.at(-1);
+const flag = (name: string, help: string): OptionSpec => ({ name, type: "boolean", help });
+const valued = (name: string, value: string, help: string, file = false): OptionSpec => ({
+  name,
+  type: "string",
+  value,
+  help,
+  ...(file ? { complete: "file" as const } : {}),
+});
+const KEYTAB = valued(
+  "k",
+  "KEYTAB",
+  "the keytab (default KRB5_KTNAME, else /etc/krb5.keytab)",
+  true,
+);
+const CACHE = valued(
+  "c",
+  "CACHE",
+  "the credential cache (default KRB5CCNAME, else /tmp/krb5cc_UID)",
+  true,
+);
 
 function defaultCacheName(env: CliEnv): string {
   const v = env.vars.KRB5CCNAME;
@@ -97,6 +89,9 @@ function defaultKeytabName(env: CliEnv, config: Krb5Config): string {
 }
 
 const asFileName = (name: string) => (/^[A-Za-z]+:/.test(name) ? name : `FILE:${name}`);
+/** The file an option names, else the default. */
+const named = (given: string | undefined, dflt: () => string) =>
+  given ? asFileName(given) : dflt();
 
 function makeClient(config: Krb5Config, timeOffsetMs = 0): KerberosClient {
   const transport = createKdcTransport({
@@ -170,29 +165,36 @@ USAGE
   KDC's ETYPE-INFO2 salt; a KRB_AP_ERR_SKEW is corrected once and the offset kept in the cache.
 `;
 
-export const kinitCommand: Command = {
+export const kinitCommand = defineCommand({
   name: "kinit",
   summary: "get a Kerberos ticket-granting ticket (password or keytab)",
   help: KINIT_HELP,
-  async run(argv, env) {
-    const p = getopt(argv, "k", "tclr", "kinit");
-    if (p.rest.length > 1) throw new UsageError("kinit: at most one PRINCIPAL");
+  args: "[PRINCIPAL]",
+  options: [
+    flag("k", "use the keytab instead of a password"),
+    valued("t", "KEYTAB", "the keytab (default KRB5_KTNAME, else /etc/krb5.keytab)", true),
+    CACHE,
+    valued("l", "LIFETIME", "ticket lifetime (e.g. 10h)"),
+    valued("r", "RENEW", "renewable lifetime (e.g. 7d)"),
+  ],
+  async run(p, env) {
     const config = readKrb5Config(env.vars.KRB5_CONFIG);
-    const cacheName = last(p, "c") ? asFileName(last(p, "c")!) : defaultCacheName(env);
+    const cacheName = named(p.str("c"), () => defaultCacheName(env));
     const lib = config.libdefaults;
-    if (last(p, "l")) lib.ticket_lifetime = last(p, "l")!;
-    if (last(p, "r")) lib.renew_lifetime = last(p, "r")!;
+    const [lifetime, renew] = [p.str("l"), p.str("r")];
+    if (lifetime) lib.ticket_lifetime = lifetime;
+    if (renew) lib.renew_lifetime = renew;
     let keys: KeySource;
     let client: Principal;
-    if (p.flags.has("k") || p.values.has("t")) {
-      const ktName = last(p, "t") ? asFileName(last(p, "t")!) : defaultKeytabName(env, config);
+    if (p.flag("k") || p.str("t") !== undefined) {
+      const ktName = named(p.str("t"), () => defaultKeytabName(env, config));
       const keytab = readKeytabFile(ktName);
-      client = p.rest[0]
-        ? parseName(p.rest[0], defaultRealm(config))
+      client = p.positionals[0]
+        ? parseName(p.positionals[0], defaultRealm(config))
         : firstKeytabPrincipal(keytab, ktName);
       keys = { kind: "keytab", keytab, name: ktName };
     } else {
-      const name = p.rest[0] ?? env.vars.USER ?? env.vars.LOGNAME;
+      const name = p.positionals[0] ?? env.vars.USER ?? env.vars.LOGNAME;
       if (!name) throw new UsageError("kinit: give a PRINCIPAL");
       client = parseName(name, defaultRealm(config));
       keys = {
@@ -205,9 +207,9 @@ export const kinitCommand: Command = {
     writeCcacheFile(cacheName, newCcache(r.tgt.client, r.tgt, r.timeOffsetMs));
     return 0;
   },
-};
+});
 
-export const klistCommand: Command = {
+export const klistCommand = defineCommand({
   name: "klist",
   summary: "list the tickets in a credential cache, or the keys in a keytab (as MIT klist)",
   help: `postern klist - list tickets or keys (as MIT klist)
@@ -232,21 +234,31 @@ USAGE
   (or when the TGT expired, 10 hours); this is the better way, and it is what the lab's
   check does after removing xpclient from \`trusted\`.
 `,
-  async run(argv, env) {
-    const machine = machineArgs(argv);
-    if (machine !== null) return machineKlist(machine, env);
-    const p = getopt(argv, "ekftK", "c", "klist");
-    if (p.rest.length > 1) throw new UsageError("klist: at most one cache or keytab name");
-    if (p.flags.has("k")) {
+  args: "[CACHE|KEYTAB|purge]",
+  options: [
+    flag("e", "show enctypes"),
+    flag("f", "show ticket flags"),
+    flag("k", "list a keytab instead of the cache"),
+    flag("t", "show key timestamps (with -k)"),
+    flag("K", "accepted, as MIT's (no effect)"),
+    CACHE,
+    flag("machine", "the machine's tickets (<home>/agent/krb5cc)"),
+    valued("li", "0x3e7", "the same, spelled as on Windows (-li 0x3e7)"),
+  ],
+  // Windows writes -li as one option, not -l -i.
+  preparse: (argv) => argv.map((a) => (a === "-li" ? "--li" : a)),
+  async run(p, env) {
+    const machine = machineArgs(p);
+    if (machine !== null) return machineKlist(machine, p, env);
+    if (p.flag("k")) {
       const config = readKrb5Config(env.vars.KRB5_CONFIG);
-      const name = p.rest[0] ? asFileName(p.rest[0]) : defaultKeytabName(env, config);
+      const name = p.positionals[0] ? asFileName(p.positionals[0]) : defaultKeytabName(env, config);
       const kt = readKeytabFile(name);
       if (env.json) env.out(JSON.stringify(keytabJson(name, kt), null, 2));
-      else
-        env.out(formatKeytab(name, kt, { etypes: p.flags.has("e"), timestamps: p.flags.has("t") }));
+      else env.out(formatKeytab(name, kt, { etypes: p.flag("e"), timestamps: p.flag("t") }));
       return 0;
     }
-    const given = last(p, "c") ?? p.rest[0];
+    const given = p.str("c") ?? p.positionals[0];
     const name = given ? asFileName(given) : defaultCacheName(env);
     if (!fs.existsSync(filePathFromName(name, "ccache"))) {
       throw new PosternError(
@@ -256,41 +268,30 @@ USAGE
     }
     const cc = readCcacheFile(name);
     if (env.json) env.out(JSON.stringify(klistJson(name, cc), null, 2));
-    else env.out(formatKlist(name, cc, { etypes: p.flags.has("e"), flags: p.flags.has("f") }));
+    else env.out(formatKlist(name, cc, { etypes: p.flag("e"), flags: p.flag("f") }));
     return 0;
   },
-};
+});
 
-/** `--machine` / `-li 0x3e7` [purge]: the remaining arguments, or null when not asked. */
-function machineArgs(argv: readonly string[]): { purge: boolean; rest: string[] } | null {
-  const rest: string[] = [];
-  let machine = false;
-  let purge = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === "--machine") machine = true;
-    else if (a === "-li" || a === "--li") {
-      const v = argv[++i];
-      if (v?.toLowerCase() !== "0x3e7")
-        throw new UsageError(
-          `klist: -li ${v ?? "(nothing)"}: only the machine's logon session 0x3e7 is kept here`,
-        );
-      machine = true;
-    } else if (a === "purge") purge = true;
-    else rest.push(a);
-  }
-  if (!machine) {
+/** `--machine` / `-li 0x3e7` [purge]: whether to purge, or null when not asked. */
+function machineArgs(p: Parsed): { purge: boolean } | null {
+  const li = p.str("li");
+  if (li !== undefined && li.toLowerCase() !== "0x3e7")
+    throw new UsageError(`klist: -li ${li}: only the machine's logon session 0x3e7 is kept here`);
+  const purge = p.positionals[0] === "purge";
+  if (!p.flag("machine") && li === undefined) {
     if (purge) throw new UsageError("klist purge: give --machine (or -li 0x3e7), or use kdestroy");
     return null;
   }
-  return { purge, rest };
+  if (p.positionals.length > 0 && !purge)
+    throw new UsageError(`klist --machine: unexpected "${p.positionals[0]}"`);
+  return { purge };
 }
 
-async function machineKlist(m: { purge: boolean; rest: string[] }, env: CliEnv): Promise<number> {
+async function machineKlist(m: { purge: boolean }, p: Parsed, env: CliEnv): Promise<number> {
   const file = path.join(env.home, "agent", "krb5cc");
   const sock = path.join(env.home, "agent", "agent.sock");
   if (m.purge) {
-    if (m.rest.length) throw new UsageError(`klist purge: unexpected "${m.rest[0]}"`);
     const had = fs.existsSync(file);
     fs.rmSync(file, { force: true });
     let deleted: string[] = [];
@@ -307,8 +308,6 @@ async function machineKlist(m: { purge: boolean; rest: string[] }, env: CliEnv):
     }
     return 0;
   }
-  const p = getopt(m.rest, "ef", "", "klist");
-  if (p.rest.length) throw new UsageError(`klist --machine: unexpected "${p.rest[0]}"`);
   if (!fs.existsSync(file))
     throw new PosternError(
       "no-ccache",
@@ -317,11 +316,11 @@ async function machineKlist(m: { purge: boolean; rest: string[] }, env: CliEnv):
   const name = `FILE:${file}`;
   const cc = readCcacheFile(name);
   if (env.json) env.out(JSON.stringify(klistJson(name, cc), null, 2));
-  else env.out(formatKlist(name, cc, { etypes: p.flags.has("e"), flags: p.flags.has("f") }));
+  else env.out(formatKlist(name, cc, { etypes: p.flag("e"), flags: p.flag("f") }));
   return 0;
 }
 
-export const kvnoCommand: Command = {
+export const kvnoCommand = defineCommand({
   name: "kvno",
   summary: "get service tickets and print their key version numbers (as MIT kvno)",
   help: `postern kvno - get service tickets with the cached TGT (as MIT kvno)
@@ -333,11 +332,11 @@ USAGE
   exchange with the TGT in the cache; the ticket is stored in the cache and
   "SERVICE@REALM: kvno = N" is printed. KRB_AP_ERR_SKEW is corrected once.
 `,
-  async run(argv, env) {
-    const p = getopt(argv, "", "c", "kvno");
-    if (p.rest.length === 0) throw new UsageError("kvno: give at least one SERVICE");
+  args: "SERVICE...",
+  options: [CACHE],
+  async run(p, env) {
     const config = readKrb5Config(env.vars.KRB5_CONFIG);
-    const cacheName = last(p, "c") ? asFileName(last(p, "c")!) : defaultCacheName(env);
+    const cacheName = named(p.str("c"), () => defaultCacheName(env));
     if (!fs.existsSync(filePathFromName(cacheName, "ccache"))) {
       throw new PosternError(
         "no-ccache",
@@ -348,7 +347,7 @@ USAGE
     const kc = makeClient(config, offsetFromHeader(cc));
     const tgt = findTgt(cc, Date.now() + kc.timeOffsetMs, cacheName);
     let failed = 0;
-    for (const s of p.rest) {
+    for (const s of p.positionals) {
       const server = parseName(s, tgt.client.realm, true);
       try {
         const cred =
@@ -358,7 +357,10 @@ USAGE
         env.out(`${formatPrincipal(server)}: kvno = ${kvno ?? "(none)"}`);
       } catch (e) {
         if (!(e instanceof PosternError)) throw e;
-        env.err(`postern: kvno: ${formatPrincipal(server)}: ${e.message}`);
+        const message = `kvno: ${formatPrincipal(server)}: ${e.message}`;
+        env.err(
+          env.json ? JSON.stringify({ error: { code: e.code, message } }) : `postern: ${message}`,
+        );
         failed++;
       }
     }
@@ -366,9 +368,9 @@ USAGE
     writeCcacheFile(cacheName, cc);
     return failed > 0 ? 1 : 0;
   },
-};
+});
 
-export const kdestroyCommand: Command = {
+export const kdestroyCommand = defineCommand({
   name: "kdestroy",
   summary: "destroy the credential cache (as MIT kdestroy)",
   help: `postern kdestroy - destroy the credential cache
@@ -378,10 +380,9 @@ USAGE
 
   Overwrites the cache file with zeros and removes it. Exit 1 when there is none.
 `,
-  run(argv, env) {
-    const p = getopt(argv, "q", "c", "kdestroy");
-    if (p.rest.length > 0) throw new UsageError(`kdestroy: unexpected ${p.rest[0]}`);
-    const name = last(p, "c") ? asFileName(last(p, "c")!) : defaultCacheName(env);
+  options: [flag("q", "quiet (accepted, as MIT's)"), CACHE],
+  run(p, env) {
+    const name = named(p.str("c"), () => defaultCacheName(env));
     const file = filePathFromName(name, "ccache");
     let size: number;
     try {
@@ -396,7 +397,7 @@ USAGE
     fs.unlinkSync(file);
     return 0;
   },
-};
+});
 
 const KTUTIL_HELP = `postern ktutil - keytab maintenance (MIT ktutil's list, addent -password, rkt/wkt)
 
@@ -422,63 +423,83 @@ const sameEntry = (a: KeytabEntry, b: KeytabEntry) =>
   a.key.keytype === b.key.keytype &&
   Buffer.compare(Buffer.from(a.key.keyvalue), Buffer.from(b.key.keyvalue)) === 0;
 
-export const ktutilCommand: Command = {
+export const ktutilCommand = defineCommand({
   name: "ktutil",
   summary: "list keytabs, add keys from a password, merge keytabs",
   help: KTUTIL_HELP,
-  async run(argv, env) {
-    const [sub, ...args] = argv;
-    const config = readKrb5Config(env.vars.KRB5_CONFIG);
-    if (sub === "list") {
-      const p = getopt(args, "et", "k", "ktutil list");
-      const name = last(p, "k") ? asFileName(last(p, "k")!) : defaultKeytabName(env, config);
-      const kt = readKeytabFile(name);
-      if (env.json) env.out(JSON.stringify(keytabJson(name, kt), null, 2));
-      else
-        env.out(formatKeytab(name, kt, { etypes: p.flags.has("e"), timestamps: p.flags.has("t") }));
-      return 0;
-    }
-    if (sub === "add") {
-      const p = getopt(args, "", "pekVs", "ktutil add");
-      const princ = last(p, "p");
-      if (!princ) throw new UsageError("ktutil add: -p PRINCIPAL is required");
-      const principal = parseName(princ, defaultRealm(config));
-      const kvnoText = last(p, "V") ?? "1";
-      const kvno = Number(kvnoText);
-      if (!Number.isInteger(kvno) || kvno < 0 || kvno > 0xffffffff)
-        throw new UsageError(`ktutil add: -V ${kvnoText} is not a key version number`);
-      const etypes = (
-        p.values.get("e") ?? ["aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha1-96"]
-      ).map(parseEnctype);
-      const name = last(p, "k") ? asFileName(last(p, "k")!) : defaultKeytabName(env, config);
-      const kt = readKeytabOrEmpty(name);
-      const password = await readPassword(`Password for ${formatPrincipal(principal)}: `);
-      const salt = last(p, "s") ?? defaultSalt(principal);
-      const timestamp = Math.floor(Date.now() / 1000);
-      for (const etype of etypes) {
-        const keyvalue = getEnctype(etype).stringToKey(password, salt);
-        kt.entries.push({ principal, timestamp, kvno, key: { keytype: etype, keyvalue } });
-      }
-      writeKeytabFile(name, kt);
-      return 0;
-    }
-    if (sub === "merge") {
-      const p = getopt(args, "", "k", "ktutil merge");
-      const out = last(p, "k");
-      if (!out || p.rest.length === 0)
-        throw new UsageError("ktutil merge: -k OUT and at least one KEYTAB");
-      const target = readKeytabOrEmpty(asFileName(out));
-      for (const src of p.rest) {
-        for (const e of readKeytabFile(asFileName(src)).entries) {
-          if (!target.entries.some((t) => sameEntry(t, e))) target.entries.push(e);
+  subcommands: [
+    {
+      name: "list",
+      summary: "list the keys of a keytab",
+      options: [flag("e", "show enctypes"), flag("t", "show timestamps"), KEYTAB],
+      run(p, env) {
+        const config = readKrb5Config(env.vars.KRB5_CONFIG);
+        const name = named(p.str("k"), () => defaultKeytabName(env, config));
+        const kt = readKeytabFile(name);
+        if (env.json) env.out(JSON.stringify(keytabJson(name, kt), null, 2));
+        else env.out(formatKeytab(name, kt, { etypes: p.flag("e"), timestamps: p.flag("t") }));
+        return 0;
+      },
+    },
+    {
+      name: "add",
+      summary: "add keys derived from a password (stdin)",
+      options: [
+        { ...valued("p", "PRINCIPAL", "the principal"), required: true },
+        { ...valued("e", "ENCTYPE", "an enctype (repeat for more)"), multiple: true },
+        valued("V", "KVNO", "key version number (default 1)"),
+        valued("s", "SALT", "salt (default REALM + name components)"),
+        KEYTAB,
+      ],
+      async run(p, env) {
+        const config = readKrb5Config(env.vars.KRB5_CONFIG);
+        const princ = p.str("p");
+        if (!princ) throw new UsageError("ktutil add: -p PRINCIPAL is required");
+        const principal = parseName(princ, defaultRealm(config));
+        const kvnoText = p.str("V") ?? "1";
+        const kvno = Number(kvnoText);
+        if (!Number.isInteger(kvno) || kvno < 0 || kvno > 0xffffffff)
+          throw new UsageError(`ktutil add: -V ${kvnoText} is not a key version number`);
+        const etypes = (
+          (p.list("e").length > 0 ? p.list("e") : null) ?? [
+            "aes256-cts-hmac-sha1-96",
+            "aes128-cts-hmac-sha1-96",
+          ]
+        ).map(parseEnctype);
+        const name = named(p.str("k"), () => defaultKeytabName(env, config));
+        const kt = readKeytabOrEmpty(name);
+        const password = await readPassword(`Password for ${formatPrincipal(principal)}: `);
+        const salt = p.str("s") ?? defaultSalt(principal);
+        const timestamp = Math.floor(Date.now() / 1000);
+        for (const etype of etypes) {
+          const keyvalue = getEnctype(etype).stringToKey(password, salt);
+          kt.entries.push({ principal, timestamp, kvno, key: { keytype: etype, keyvalue } });
         }
-      }
-      writeKeytabFile(asFileName(out), target);
-      return 0;
-    }
-    throw new UsageError(`ktutil: expected list, add or merge${sub ? `, got ${sub}` : ""}`);
-  },
-};
+        writeKeytabFile(name, kt);
+        return 0;
+      },
+    },
+    {
+      name: "merge",
+      summary: "append the entries of each KEYTAB to OUT",
+      args: "KEYTAB...",
+      options: [{ ...valued("k", "OUT", "the keytab written", true), required: true }],
+      run(p) {
+        const out = p.str("k");
+        if (!out || p.positionals.length === 0)
+          throw new UsageError("ktutil merge: -k OUT and at least one KEYTAB");
+        const target = readKeytabOrEmpty(asFileName(out));
+        for (const src of p.positionals) {
+          for (const e of readKeytabFile(asFileName(src)).entries) {
+            if (!target.entries.some((t) => sameEntry(t, e))) target.entries.push(e);
+          }
+        }
+        writeKeytabFile(asFileName(out), target);
+        return 0;
+      },
+    },
+  ],
+});
 
 export const KERBEROS_COMMANDS: readonly Command[] = [
   kinitCommand,

@@ -4,10 +4,12 @@
  * The node options on the line above are the daemons' (src/lab/run.ts `posternArgv` and
  * bench/kdc.ts start node with the same ones): a young generation of up to 32 MiB per
  * semi-space instead of 16 (docs/kdc.md, Performance).
- * 1. global options (--home, --json, --help) are taken from anywhere on the line;
- * 2. the command is looked up in COMMANDS and run with a CliEnv;
+ * 1. global options (--home, --json, --help, --version) are taken from anywhere on the line;
+ * 2. the command is looked up in COMMANDS (a typo gets "did you mean") and run with a
+ *    CliEnv; its grammar (cmdline/grammar.ts) handles --help at every level;
  * 3. a PosternError prints one line and exits 1 (2 for usage); anything else is a bug and
- *    prints "internal error" (with the stack only when POSTERN_DEBUG is set).
+ *    prints "internal error", exit 70 (with the stack only when POSTERN_DEBUG is set). With
+ *    --json the line is {"error":{"code","message"}} (docs/cli.md).
  */
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -15,33 +17,17 @@ import { isPosternError, UsageError } from "../errors.js";
 import { resolveHome } from "../platform/home.js";
 import { COMMANDS } from "./commands.js";
 import type { CliEnv } from "../cmdline/env.js";
+import { suggest } from "../cmdline/grammar.js";
+import { packageVersion, usage } from "./usage.js";
 
-export function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
-  return `postern - authenticated IPsec bypass for Linux (Windows Server 2003 semantics)
-
-USAGE
-  postern [--home DIR] [--json] COMMAND [ARGS...]
-  postern COMMAND --help
-
-COMMANDS
-${lines.join("\n")}
-
-GLOBAL OPTIONS
-  --home DIR   state directory (default: $POSTERN_HOME, else /var/lib/postern)
-  --json       machine-readable output for show commands
-  -h, --help   this help, or a command's help
-
-EXIT STATUS
-  0 success, 1 a command failed (the message says why), 2 usage error, 70 internal error
-`;
-}
+/** The exit statuses (docs/cli.md). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
 
 export interface GlobalOptions {
   home: string | undefined;
   json: boolean;
   help: boolean;
+  version: boolean;
   rest: string[];
 }
 
@@ -51,6 +37,7 @@ export function splitGlobalOptions(argv: readonly string[]): GlobalOptions {
   let home: string | undefined;
   let json = false;
   let help = false;
+  let version = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === "--home") {
@@ -60,47 +47,69 @@ export function splitGlobalOptions(argv: readonly string[]): GlobalOptions {
       home = a.slice("--home=".length);
     } else if (a === "--json") {
       json = true;
+    } else if (a === "--version" && rest.length === 0) {
+      version = true;
     } else if ((a === "--help" || a === "-h") && rest.length === 0) {
       help = true;
     } else {
       rest.push(a);
     }
   }
-  return { home, json, help, rest };
+  return { home, json, help, version, rest };
+}
+
+function unknownCommand(name: string): UsageError {
+  const hint = suggest(
+    name,
+    COMMANDS.map((c) => c.name),
+  );
+  return new UsageError(
+    `unknown command '${name}' (${hint ? `did you mean \`${hint}\`? ` : ""}see postern --help)`,
+  );
+}
+
+/** One line on stderr: `postern: message`, or with --json the error envelope. */
+function reportError(env: Pick<CliEnv, "err">, json: boolean, code: string, message: string): void {
+  env.err(json ? JSON.stringify({ error: { code, message } }) : `postern: ${message}`);
 }
 
 export async function main(
   argv: readonly string[],
   env: Omit<CliEnv, "home" | "json">,
 ): Promise<number> {
+  const json = argv.includes("--json");
   try {
     const g = splitGlobalOptions(argv);
     const [name, ...args] = g.rest;
+    if (g.version) {
+      env.out(`postern ${packageVersion()}`);
+      return EXIT.ok;
+    }
     if (name === undefined) {
-      env.out(usage());
-      return g.help ? 0 : 2;
+      env.out(usage(COMMANDS));
+      return g.help ? EXIT.ok : EXIT.usage;
     }
     const cmd = COMMANDS.find((c) => c.name === name);
-    if (!cmd) throw new UsageError(`unknown command '${name}' (see postern --help)`);
+    if (!cmd) throw unknownCommand(name);
     const full: CliEnv = {
       ...env,
       home: resolveHome(g.home, env.vars.POSTERN_HOME),
       json: g.json,
       commands: COMMANDS,
     };
-    if (g.help || args[0] === "--help" || args[0] === "-h") {
+    if (g.help) {
       full.out(cmd.help);
-      return 0;
+      return EXIT.ok;
     }
     return await cmd.run(args, full);
   } catch (e) {
     if (isPosternError(e)) {
-      env.err(`postern: ${e.message}`);
+      reportError(env, json, e.code, e.message);
       return e.exitCode;
     }
-    env.err(`postern: internal error: ${(e as Error)?.message ?? String(e)}`);
+    reportError(env, json, "internal", `internal error: ${(e as Error)?.message ?? String(e)}`);
     if (env.vars.POSTERN_DEBUG) env.err(String((e as Error)?.stack));
-    return 70;
+    return EXIT.internal;
   }
 }
 

@@ -1,9 +1,9 @@
 import { UsageError } from "../errors.js";
 import { NETSH_CONTEXTS } from "../netsh/contexts.js";
 import { createNetshShell } from "../netsh/shell.js";
-import type { Command } from "../cmdline/env.js";
+import { defineCommand } from "../cmdline/grammar.js";
 
-export const netshCommand: Command = {
+export const netshCommand = defineCommand({
   name: "netsh",
   summary: "the administrator's language: netsh ipsec static|dynamic, netsh firewall",
   help: `postern netsh - run netsh commands, as on Windows Server 2003
@@ -36,7 +36,7 @@ EXAMPLES
   postern netsh ipsec static add filter filterl=Web srca=any dsta=me proto=tcp dstport=80 mir=yes
   postern netsh -f examples/article-server.netsh
 `,
-  async run(argv, env) {
+  async raw(argv, env) {
     const shell = createNetshShell(NETSH_CONTEXTS);
     if (argv[0] === "-f") {
       const file = argv[1];
@@ -46,10 +46,10 @@ EXAMPLES
       return 0;
     }
     if (argv.length === 0 || argv[0] === "-h" || argv[0] === "--help") {
-      env.out(this.help);
+      env.out(netshCommand.help);
       return argv.length === 0 ? 2 : 0;
     }
     await shell.runTokens(argv, env);
     return 0;
   },
-};
+});

@@ -2,6 +2,8 @@
  * What every command receives: where state lives, how to print, and the process facts a
  * command may need. main.ts builds the real one; tests build their own.
  */
+import type { CommandSpec } from "./grammar.js";
+
 export interface CliEnv {
   /** `<home>`: `--home DIR`, else `POSTERN_HOME`, else /var/lib/postern. */
   home: string;
@@ -29,4 +31,6 @@ export interface Command {
   help: string;
   /** Returns the exit status. Throws PosternError for a user's mistake. */
   run(argv: string[], env: CliEnv): Promise<number> | number;
+  /** The grammar tree (cmdline/grammar.ts): options, arguments, subcommands. */
+  spec: CommandSpec;
 }

@@ -4,10 +4,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Command, CliEnv } from "../cmdline/env.js";
-import { UsageError } from "../errors.js";
+import type { CliEnv } from "../cmdline/env.js";
+import { defineCommand, type Parsed } from "../cmdline/grammar.js";
 import { adminCall, currentUser } from "./admin/client.js";
-import { expectPositional, intOption, parseArgs } from "../cmdline/argv.js";
 import { ensureDcCertificate } from "./api/certificate.js";
 import { formatFingerprint } from "./api/channel.js";
 import { checkDatabaseFile, restoreDirectory } from "./backup.js";
@@ -72,36 +71,24 @@ function defaultDcAddress(): string {
   return "127.0.0.1";
 }
 
-async function init(argv: string[], env: CliEnv): Promise<number> {
-  const p = parseArgs(
-    argv,
-    ["domain", "netbios", "admin-password-file", "dc-name", "dc-address"],
-    [],
-    "dc init",
-  );
-  expectPositional(
-    p,
-    0,
-    "postern dc init --domain DNSNAME [--netbios NAME] [--admin-password-file FILE]",
-  );
-  const domain = p.values.get("domain");
-  if (!domain) throw new UsageError("dc init: --domain DNSNAME is required");
+async function init(p: Parsed, env: CliEnv): Promise<number> {
+  const domain = p.str("domain") as string;
   if (fs.existsSync(dbPath(env.home)))
     throw new DirectoryError(
       "dc.already-initialized",
       `${dbPath(env.home)} already holds a domain`,
     );
-  const password = await readAdminPassword(p.values.get("admin-password-file"), env.cwd);
+  const password = await readAdminPassword(p.str("admin-password-file"), env.cwd);
   fs.mkdirSync(dcDir(env.home), { recursive: true, mode: 0o700 });
   const file = dbPath(env.home);
   let dir: ReturnType<typeof initDirectory>;
   try {
     dir = initDirectory(file, {
       dnsName: domain,
-      netbios: p.values.get("netbios"),
+      netbios: p.str("netbios"),
       adminPassword: password,
-      dcName: p.values.get("dc-name") ?? defaultDcName(),
-      dcAddress: p.values.get("dc-address") ?? defaultDcAddress(),
+      dcName: p.str("dc-name") ?? defaultDcName(),
+      dcAddress: p.str("dc-address") ?? defaultDcAddress(),
       actor: currentUser(),
     });
   } catch (e) {
@@ -126,26 +113,15 @@ async function init(argv: string[], env: CliEnv): Promise<number> {
   return 0;
 }
 
-async function start(argv: string[], env: CliEnv): Promise<number> {
-  const p = parseArgs(
-    argv,
-    ["listen", "kdc-port", "dns-port", "api-port", "backup-dir", "limits"],
-    [],
-    "dc start",
-  );
-  expectPositional(
-    p,
-    0,
-    "postern dc start [--listen ADDR] [--kdc-port N] [--dns-port N] [--api-port N] [--backup-dir DIR] [--limits FILE]",
-  );
-  const backupDir = p.values.get("backup-dir");
-  const limitsFile = p.values.get("limits");
+async function start(p: Parsed, env: CliEnv): Promise<number> {
+  const backupDir = p.str("backup-dir");
+  const limitsFile = p.str("limits");
   const dc = await startDc({
     home: env.home,
-    host: p.values.get("listen") ?? "0.0.0.0",
-    kdcPort: intOption(p, "kdc-port", DEFAULT_KDC_PORT, 0, 65535, "dc start"),
-    dnsPort: intOption(p, "dns-port", DEFAULT_DNS_PORT, 0, 65535, "dc start"),
-    apiPort: intOption(p, "api-port", DEFAULT_API_PORT, 0, 65535, "dc start"),
+    host: p.str("listen") ?? "0.0.0.0",
+    kdcPort: p.int("kdc-port", DEFAULT_KDC_PORT, 0, 65535),
+    dnsPort: p.int("dns-port", DEFAULT_DNS_PORT, 0, 65535),
+    apiPort: p.int("api-port", DEFAULT_API_PORT, 0, 65535),
     log: (l) => env.err(l),
     startKdc: START_KDC,
     backupDir: backupDir === undefined ? undefined : path.resolve(env.cwd, backupDir),
@@ -175,12 +151,8 @@ async function start(argv: string[], env: CliEnv): Promise<number> {
 /** The pid of the DC running on this home (pid and start time as its pid file says), or null. */
 const dcRunning = (home: string): number | null => pidFileOwner(pidPath(home));
 
-async function backup(argv: string[], env: CliEnv): Promise<number> {
-  const [file] = expectPositional(
-    parseArgs(argv, [], [], "dc backup"),
-    1,
-    "postern dc backup FILE",
-  );
+async function backup(p: Parsed, env: CliEnv): Promise<number> {
+  const [file] = p.positionals;
   const target = path.resolve(env.cwd, file as string);
   if (fs.existsSync(target))
     throw new DirectoryError("dc.backup", `${target} already exists; choose a new file`);
@@ -194,12 +166,8 @@ async function backup(argv: string[], env: CliEnv): Promise<number> {
   return 0;
 }
 
-function restore(argv: string[], env: CliEnv): number {
-  const [file] = expectPositional(
-    parseArgs(argv, [], [], "dc restore"),
-    1,
-    "postern dc restore FILE",
-  );
+function restore(p: Parsed, env: CliEnv): number {
+  const [file] = p.positionals;
   const pid = dcRunning(env.home);
   if (pid !== null)
     throw new DirectoryError(
@@ -215,25 +183,91 @@ function restore(argv: string[], env: CliEnv): number {
   return 0;
 }
 
-export const dcCommand: Command = {
+const port = (name: string, what: string, dflt: number) => ({
+  name,
+  type: "string" as const,
+  value: "N",
+  help: `${what} port (default ${dflt}; 0 picks a free one)`,
+});
+
+export const dcCommand = defineCommand({
   name: "dc",
   summary: "the domain controller: init, start, backup, restore",
   help: HELP,
-  async run(argv, env) {
-    const [verb, ...rest] = argv;
-    switch (verb) {
-      case "init":
-        return init(rest, env);
-      case "start":
-        return start(rest, env);
-      case "backup":
-        return backup(rest, env);
-      case "restore":
-        return restore(rest, env);
-      default:
-        throw new UsageError(
-          `dc: expected init, start, backup or restore${verb ? `, not '${verb}'` : ""}`,
-        );
-    }
-  },
-};
+  subcommands: [
+    {
+      name: "init",
+      summary: "create <home>/dc/ with a new domain's directory",
+      options: [
+        {
+          name: "domain",
+          type: "string",
+          value: "DNSNAME",
+          required: true,
+          help: "the domain's DNS name",
+        },
+        {
+          name: "netbios",
+          type: "string",
+          value: "NAME",
+          help: "NetBIOS domain name (default: from --domain)",
+        },
+        {
+          name: "admin-password-file",
+          type: "string",
+          value: "FILE",
+          help: "Administrator's password (first line)",
+          complete: "file",
+        },
+        {
+          name: "dc-name",
+          type: "string",
+          value: "NAME",
+          help: "this DC's name (default: the host name)",
+        },
+        {
+          name: "dc-address",
+          type: "string",
+          value: "IP",
+          help: "this DC's address (default: first IPv4 address)",
+        },
+      ],
+      run: init,
+    },
+    {
+      name: "start",
+      summary: "run the DC in the foreground until SIGTERM or SIGINT",
+      options: [
+        { name: "listen", type: "string", value: "ADDR", help: "listen address (default 0.0.0.0)" },
+        port("kdc-port", "Kerberos", DEFAULT_KDC_PORT),
+        port("dns-port", "DNS", DEFAULT_DNS_PORT),
+        port("api-port", "admin and policy API", DEFAULT_API_PORT),
+        {
+          name: "backup-dir",
+          type: "string",
+          value: "DIR",
+          help: "the directory where admins may write online backups over the API",
+        },
+        {
+          name: "limits",
+          type: "string",
+          value: "FILE",
+          help: "JSON limits of the KDC's and DNS's TCP and UDP serving (docs/dc.md)",
+        },
+      ],
+      run: start,
+    },
+    {
+      name: "backup",
+      summary: "an online copy of the directory to FILE",
+      args: "FILE",
+      run: backup,
+    },
+    {
+      name: "restore",
+      summary: "replace the directory with FILE (DC stopped)",
+      args: "FILE",
+      run: restore,
+    },
+  ],
+});

@@ -10,7 +10,8 @@
  * other than the host's (/var/lib/postern) needs `--host` to change the host's kernel
  * (firewall/effect.ts), so a test's home never loads rules into the host by accident.
  */
-import type { CliEnv, Command } from "../cmdline/env.js";
+import type { CliEnv } from "../cmdline/env.js";
+import { defineCommand, type OptionSpec, type Parsed } from "../cmdline/grammar.js";
 import { UsageError } from "../errors.js";
 import { createApplier } from "./apply.js";
 import { createBypassSet } from "./bypass.js";
@@ -28,40 +29,51 @@ function needRoot(env: CliEnv, what: string): void {
 }
 
 /** Root, and a target that is unambiguous: POSTERN_NETNS, the host's home, or --host. */
-function needTarget(env: CliEnv, what: string, host: boolean): void {
+function needTarget(env: CliEnv, what: string, p: Parsed): void {
   needRoot(env, what);
-  if (!host && !firewallTargetIsHost(env))
+  if (!p.flag("host") && !firewallTargetIsHost(env))
     throw new FirewallError(
       "not-host-home",
       `firewall ${what}: ${env.home} is not the host's home: set POSTERN_NETNS=NS to act in a namespace, or add --host to change this host's kernel`,
     );
 }
 
-async function peer(args: string[], env: CliEnv, host: boolean): Promise<number> {
-  const [op, addr, secs] = args;
-  if (op === "list") needRoot(env, "peer");
-  else needTarget(env, "peer", host);
-  const set = createBypassSet(createNftRunner({ netns: netnsOf(env) }));
-  if (op === "add" && addr) {
-    const t = secs === undefined ? 0 : Number(secs);
-    if (!/^\d+$/.test(secs ?? "0"))
-      throw new UsageError(`peer add: bad timeout '${secs}' (seconds)`);
-    await set.addBypassPeer(addr, t);
-  } else if (op === "remove" && addr) {
-    await set.removeBypassPeer(addr);
-  } else if (op === "list") {
-    const peers = await set.listBypassPeers();
-    if (env.json) env.out(JSON.stringify(peers));
-    else
-      for (const p of peers)
-        env.out(`${p.address}${p.expiresSec === null ? "" : ` expires ${p.expiresSec}s`}`);
-  } else {
-    throw new UsageError("firewall peer: expected add ADDR [SECONDS] | remove ADDR | list");
-  }
+const HOST: OptionSpec = {
+  name: "host",
+  type: "boolean",
+  help: "with a --home other than /var/lib/postern and no POSTERN_NETNS: change this host's kernel anyway",
+};
+
+async function peerAdd(p: Parsed, env: CliEnv): Promise<number> {
+  needTarget(env, "peer", p);
+  const [addr, secs] = p.positionals as [string, string | undefined];
+  if (!/^\d+$/.test(secs ?? "0")) throw new UsageError(`peer add: bad timeout '${secs}' (seconds)`);
+  await createBypassSet(createNftRunner({ netns: netnsOf(env) })).addBypassPeer(
+    addr,
+    Number(secs ?? 0),
+  );
   return 0;
 }
 
-async function log(env: CliEnv): Promise<number> {
+async function peerRemove(p: Parsed, env: CliEnv): Promise<number> {
+  needTarget(env, "peer", p);
+  await createBypassSet(createNftRunner({ netns: netnsOf(env) })).removeBypassPeer(
+    p.positionals[0] as string,
+  );
+  return 0;
+}
+
+async function peerList(_p: Parsed, env: CliEnv): Promise<number> {
+  needRoot(env, "peer");
+  const peers = await createBypassSet(createNftRunner({ netns: netnsOf(env) })).listBypassPeers();
+  if (env.json) env.out(JSON.stringify(peers));
+  else
+    for (const p of peers)
+      env.out(`${p.address}${p.expiresSec === null ? "" : ` expires ${p.expiresSec}s`}`);
+  return 0;
+}
+
+async function log(_p: Parsed, env: CliEnv): Promise<number> {
   needRoot(env, "log");
   const s = loadSettings(env.home);
   const file = createLogFile(s.logging.file ?? defaultLogFile(env.home), s.logging.maxSizeKb);
@@ -76,7 +88,7 @@ async function log(env: CliEnv): Promise<number> {
   return 0;
 }
 
-export const firewallCommand: Command = {
+export const firewallCommand = defineCommand({
   name: "firewall",
   summary: "apply the firewall, bypass peers, pfirewall.log writer (see also netsh firewall)",
   help: `postern firewall - Windows Firewall on nftables (table inet postern)
@@ -98,16 +110,19 @@ ENVIRONMENT
 
 Settings are edited with: postern netsh firewall set|add|delete|show ...
 `,
-  async run(argv, env) {
-    const [sub, ...all] = argv;
-    const host = all.includes("--host");
-    const rest = all.filter((a) => a !== "--host");
-    const runner = createNftRunner({ netns: netnsOf(env) });
-    switch (sub) {
-      case "apply": {
-        needTarget(env, "apply", host);
+  subcommands: [
+    {
+      name: "apply",
+      summary: "load the saved settings now (root)",
+      options: [
+        { name: "force", type: "boolean", help: "load even when the same ruleset is loaded" },
+        HOST,
+      ],
+      async run(p, env) {
+        needTarget(env, "apply", p);
+        const runner = createNftRunner({ netns: netnsOf(env) });
         const r = await createApplier({ runner }).apply(loadSettings(env.home), {
-          force: rest.includes("--force"),
+          force: p.flag("force"),
         });
         env.out(
           r.changed
@@ -115,24 +130,49 @@ Settings are edited with: postern netsh firewall set|add|delete|show ...
             : `unchanged (ruleset ${r.digest} already loaded)`,
         );
         return 0;
-      }
-      case "compile": {
+      },
+    },
+    {
+      name: "compile",
+      summary: "print the nft script the settings compile to",
+      async run(_p, env) {
+        const runner = createNftRunner({ netns: netnsOf(env) });
         const subnets = env.isRoot ? await runner.localSubnets() : [];
         env.out(compileRuleset({ settings: loadSettings(env.home), localSubnets: subnets }).script);
         return 0;
-      }
-      case "remove":
-        needTarget(env, "remove", host);
-        await createApplier({ runner }).remove();
+      },
+    },
+    {
+      name: "remove",
+      summary: "delete table inet postern (root)",
+      options: [HOST],
+      async run(p, env) {
+        needTarget(env, "remove", p);
+        await createApplier({ runner: createNftRunner({ netns: netnsOf(env) }) }).remove();
         return 0;
-      case "peer":
-        return peer(rest, env, host);
-      case "log":
-        return log(env);
-      default:
-        throw new UsageError(
-          "firewall: expected apply|compile|remove|peer|log (see postern firewall --help)",
-        );
-    }
-  },
-};
+      },
+    },
+    {
+      name: "peer",
+      summary: "the bypass set: add, remove, list (root)",
+      subcommands: [
+        {
+          name: "add",
+          summary: "add a bypass peer (no reload)",
+          args: "ADDR [SECONDS]",
+          options: [HOST],
+          run: peerAdd,
+        },
+        {
+          name: "remove",
+          summary: "remove a bypass peer",
+          args: "ADDR",
+          options: [HOST],
+          run: peerRemove,
+        },
+        { name: "list", summary: "list the bypass peers", options: [HOST], run: peerList },
+      ],
+    },
+    { name: "log", summary: "write pfirewall.log from NFLOG until SIGTERM (root)", run: log },
+  ],
+});

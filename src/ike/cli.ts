@@ -6,7 +6,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Command } from "../cmdline/env.js";
+import type { CliEnv } from "../cmdline/env.js";
+import { defineCommand, type OptionSpec, type Parsed } from "../cmdline/grammar.js";
 import { PosternError, UsageError } from "../errors.js";
 import { parsePeerFile } from "./config.js";
 import { selectorText } from "./selectors.js";
@@ -65,42 +66,66 @@ interface IkeArgs {
   rekeyIkeAfterMs: number | null;
 }
 
-function msArg(v: string | undefined, name: string): number {
+function msArg(p: Parsed, name: string): number | null {
+  const v = p.str(name);
+  if (v === undefined) return null;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0)
-    throw new UsageError(`ike: ${name} needs a number of milliseconds`);
+    throw new UsageError(`ike: --${name} needs a number of milliseconds`);
   return n;
 }
 
-function parseArgs(argv: string[]): IkeArgs {
-  const [verb, ...rest] = argv;
-  if (verb !== "initiate" && verb !== "respond")
-    throw new UsageError(`ike: expected initiate or respond, got ${verb ?? "nothing"}`);
-  let config: string | undefined;
-  let once = false;
-  let keys = false;
-  let timeoutSec = 30;
-  let rekeyAfterMs: number | null = null;
-  let deleteAfterMs: number | null = null;
-  let rekeyIkeAfterMs: number | null = null;
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (a === "--config") config = rest[++i];
-    else if (a === "--once") once = true;
-    else if (a === "--print-keys") keys = true;
-    else if (a === "--timeout") timeoutSec = Number(rest[++i]);
-    else if (a === "--rekey-after-ms") rekeyAfterMs = msArg(rest[++i], a);
-    else if (a === "--delete-after-ms") deleteAfterMs = msArg(rest[++i], a);
-    else if (a === "--rekey-ike-after-ms") rekeyIkeAfterMs = msArg(rest[++i], a);
-    else throw new UsageError(`ike ${verb}: unknown option ${a}`);
-  }
-  if (!config) throw new UsageError(`ike ${verb}: --config FILE is required`);
+function ikeArgs(p: Parsed): IkeArgs {
+  const timeoutSec = Number(p.str("timeout") ?? "30");
   if (!Number.isFinite(timeoutSec) || timeoutSec <= 0)
     throw new UsageError("ike: --timeout needs a positive number of seconds");
-  return { verb, config, once, keys, timeoutSec, rekeyAfterMs, deleteAfterMs, rekeyIkeAfterMs };
+  return {
+    verb: p.path.split(" ")[1] as string,
+    config: p.str("config") as string,
+    once: p.flag("once"),
+    keys: p.flag("print-keys"),
+    timeoutSec,
+    rekeyAfterMs: msArg(p, "rekey-after-ms"),
+    deleteAfterMs: msArg(p, "delete-after-ms"),
+    rekeyIkeAfterMs: msArg(p, "rekey-ike-after-ms"),
+  };
 }
 
-export const ikeCommand: Command = {
+const CONFIG: OptionSpec = {
+  name: "config",
+  type: "string",
+  value: "FILE",
+  required: true,
+  help: "the peer file (JSON, docs/ike.md)",
+  complete: "file",
+};
+const PRINT_KEYS: OptionSpec = {
+  name: "print-keys",
+  type: "boolean",
+  help: "add the child SA keys to the events (lab use only)",
+};
+const LAB_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "rekey-after-ms",
+    type: "string",
+    value: "N",
+    help: "rekey the first child SA N ms after it is up",
+  },
+  {
+    name: "rekey-ike-after-ms",
+    type: "string",
+    value: "N",
+    help: "rekey the IKE SA N ms after the first child SA",
+  },
+  {
+    name: "delete-after-ms",
+    type: "string",
+    value: "N",
+    help: "delete the IKE SA N ms after the first child SA",
+  },
+];
+
+export const ikeCommand = defineCommand({
   name: "ike",
   summary: "run one IKEv2 peer (initiate or respond) from a peer file, printing SA events",
   help: `postern ike - run one IKEv2 peer (RFC 7296) on UDP 500 and 4500
@@ -117,109 +142,133 @@ selectors, mode. Events go to stdout as JSON lines (ike-sa, child-sa, child-sa-d
 the IKE log goes to stderr. --once exits 0 when the first child SA is up, 1 on failure
 or after --timeout seconds (default 30). --print-keys adds the child SA keys (lab use only).
 `,
-  async run(argv, env) {
-    const a = parseArgs(argv);
-    const file = path.resolve(env.cwd, a.config);
-    let text: string;
-    try {
-      text = fs.readFileSync(file, "utf8");
-    } catch (e) {
-      throw new PosternError(
-        "config",
-        `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      );
-    }
-    const peer = parsePeerFile(text, a.config, {
-      readFile: (p) => fs.readFileSync(path.resolve(path.dirname(file), p), "utf8"),
-      now: () => Date.now(),
-    });
-    const emit = (o: Record<string, unknown>) => env.out(JSON.stringify(o));
-    return new Promise<number>((resolve, reject) => {
-      // --once is bounded from the start (binding included): the timer ends the command,
-      // closing is given CLOSE_GRACE_MS, and the watchdog kills the process if even that
-      // does not happen (a main thread that never returns to its event loop).
-      const deadlineMs = a.timeoutSec * 1000;
-      const watchdog = a.once ? startWatchdog(deadlineMs + WATCHDOG_GRACE_MS) : null;
-      let runner: IkePeerRunner | null = null;
-      let done = false;
-      let first = true;
-      const later: NodeJS.Timeout[] = [];
-      const stop = () => finish(0);
-      const finish = (code: number) => {
-        if (done) return;
+  subcommands: [
+    {
+      name: "initiate",
+      summary: "start the exchange with the peer file's remote",
+      options: [
+        CONFIG,
+        { name: "once", type: "boolean", help: "exit 0 at the first child SA, 1 on failure" },
+        {
+          name: "timeout",
+          type: "string",
+          value: "SEC",
+          help: "with --once: give up after SEC seconds (default 30)",
+        },
+        PRINT_KEYS,
+        ...LAB_OPTIONS,
+      ],
+      run: (p, env) => runPeer(ikeArgs(p), env),
+    },
+    {
+      name: "respond",
+      summary: "wait for the peer file's remote",
+      options: [CONFIG, PRINT_KEYS, ...LAB_OPTIONS],
+      run: (p, env) => runPeer(ikeArgs(p), env),
+    },
+  ],
+});
+
+async function runPeer(a: IkeArgs, env: CliEnv): Promise<number> {
+  const file = path.resolve(env.cwd, a.config);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new PosternError(
+      "config",
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  const peer = parsePeerFile(text, a.config, {
+    readFile: (p) => fs.readFileSync(path.resolve(path.dirname(file), p), "utf8"),
+    now: () => Date.now(),
+  });
+  const emit = (o: Record<string, unknown>) => env.out(JSON.stringify(o));
+  return new Promise<number>((resolve, reject) => {
+    // --once is bounded from the start (binding included): the timer ends the command,
+    // closing is given CLOSE_GRACE_MS, and the watchdog kills the process if even that
+    // does not happen (a main thread that never returns to its event loop).
+    const deadlineMs = a.timeoutSec * 1000;
+    const watchdog = a.once ? startWatchdog(deadlineMs + WATCHDOG_GRACE_MS) : null;
+    let runner: IkePeerRunner | null = null;
+    let done = false;
+    let first = true;
+    const later: NodeJS.Timeout[] = [];
+    const stop = () => finish(0);
+    const finish = (code: number) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      for (const t of later) clearTimeout(t);
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      const settle = () => {
+        watchdog?.disarm();
+        resolve(code);
+      };
+      if (runner === null) return settle();
+      runner.transport.unref?.();
+      const grace = new Promise<void>((r) => setTimeout(r, CLOSE_GRACE_MS).unref());
+      Promise.race([runner.close(), grace]).then(settle, (e) => {
+        watchdog?.disarm();
+        reject(e);
+      });
+    };
+    const timer = setTimeout(() => {
+      if (a.once) env.err(`ike: no child SA within ${a.timeoutSec} s: giving up`);
+      finish(1);
+    }, deadlineMs);
+    if (!a.once) clearTimeout(timer);
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+    let engine: IkeEngine | null = null;
+    const current = (): string => engine?.sas().find((x) => x.state === "established")?.spis ?? "";
+    startIkePeer([peer], peer.localAddress, {
+      log: (l) => env.err(l),
+      onChildSa: (c) => {
+        emit(childEvent(c, a.keys));
+        if (a.once) finish(0);
+        if (!first) return;
+        first = false;
+        if (a.rekeyAfterMs !== null)
+          later.push(setTimeout(() => engine?.rekeyChild(c.spiIn), a.rekeyAfterMs));
+        if (a.rekeyIkeAfterMs !== null)
+          later.push(setTimeout(() => engine?.rekeyIkeSa(current()), a.rekeyIkeAfterMs));
+        if (a.deleteAfterMs !== null)
+          later.push(setTimeout(() => engine?.deleteIkeSa(current()), a.deleteAfterMs));
+      },
+      onChildSaDeleted: (spi) =>
+        emit({ event: "child-sa-deleted", spiIn: spi.toString(16).padStart(8, "0") }),
+      onIkeSaState: (_p, spis, state) => {
+        emit({ event: "ike-sa", spis, state });
+        if (a.once && state === "closed") finish(1);
+      },
+    })
+      .then((r) => {
+        runner = r;
+        engine = r.engine;
+        if (done) {
+          // The deadline or a signal came while binding: close now, within the grace.
+          r.transport.unref?.();
+          void r.close();
+          return;
+        }
+        emit({ event: "listening", address: peer.localAddress });
+        if (a.verb === "initiate") r.engine.initiate(peer.name);
+      })
+      .catch((e: NodeJS.ErrnoException) => {
         done = true;
         clearTimeout(timer);
-        for (const t of later) clearTimeout(t);
+        watchdog?.disarm();
         process.off("SIGTERM", stop);
         process.off("SIGINT", stop);
-        const settle = () => {
-          watchdog?.disarm();
-          resolve(code);
-        };
-        if (runner === null) return settle();
-        runner.transport.unref?.();
-        const grace = new Promise<void>((r) => setTimeout(r, CLOSE_GRACE_MS).unref());
-        Promise.race([runner.close(), grace]).then(settle, (e) => {
-          watchdog?.disarm();
-          reject(e);
-        });
-      };
-      const timer = setTimeout(() => {
-        if (a.once) env.err(`ike: no child SA within ${a.timeoutSec} s: giving up`);
-        finish(1);
-      }, deadlineMs);
-      if (!a.once) clearTimeout(timer);
-      process.once("SIGTERM", stop);
-      process.once("SIGINT", stop);
-      let engine: IkeEngine | null = null;
-      const current = (): string =>
-        engine?.sas().find((x) => x.state === "established")?.spis ?? "";
-      startIkePeer([peer], peer.localAddress, {
-        log: (l) => env.err(l),
-        onChildSa: (c) => {
-          emit(childEvent(c, a.keys));
-          if (a.once) finish(0);
-          if (!first) return;
-          first = false;
-          if (a.rekeyAfterMs !== null)
-            later.push(setTimeout(() => engine?.rekeyChild(c.spiIn), a.rekeyAfterMs));
-          if (a.rekeyIkeAfterMs !== null)
-            later.push(setTimeout(() => engine?.rekeyIkeSa(current()), a.rekeyIkeAfterMs));
-          if (a.deleteAfterMs !== null)
-            later.push(setTimeout(() => engine?.deleteIkeSa(current()), a.deleteAfterMs));
-        },
-        onChildSaDeleted: (spi) =>
-          emit({ event: "child-sa-deleted", spiIn: spi.toString(16).padStart(8, "0") }),
-        onIkeSaState: (_p, spis, state) => {
-          emit({ event: "ike-sa", spis, state });
-          if (a.once && state === "closed") finish(1);
-        },
-      })
-        .then((r) => {
-          runner = r;
-          engine = r.engine;
-          if (done) {
-            // The deadline or a signal came while binding: close now, within the grace.
-            r.transport.unref?.();
-            void r.close();
-            return;
-          }
-          emit({ event: "listening", address: peer.localAddress });
-          if (a.verb === "initiate") r.engine.initiate(peer.name);
-        })
-        .catch((e: NodeJS.ErrnoException) => {
-          done = true;
-          clearTimeout(timer);
-          watchdog?.disarm();
-          process.off("SIGTERM", stop);
-          process.off("SIGINT", stop);
-          reject(
-            new PosternError(
-              "config",
-              `cannot bind UDP 500/4500 on ${peer.localAddress}: ${e.code ?? e.message}`,
-            ),
-          );
-        });
-    });
-  },
-};
+        reject(
+          new PosternError(
+            "config",
+            `cannot bind UDP 500/4500 on ${peer.localAddress}: ${e.code ?? e.message}`,
+          ),
+        );
+      });
+  });
+}

@@ -1,8 +1,9 @@
 /**
  * `postern lab up|check|down`: the article's network in namespaces (src/lab/*.ts).
  */
-import type { Command } from "../cmdline/env.js";
-import { PosternError, UsageError } from "../errors.js";
+import type { CliEnv } from "../cmdline/env.js";
+import { defineCommand, type Parsed } from "../cmdline/grammar.js";
+import { PosternError } from "../errors.js";
 import { type Cell, formatMatrix, labCheck } from "./check.js";
 import { labDown } from "./down.js";
 import { loadLabState } from "./state.js";
@@ -38,83 +39,96 @@ down    stops every process of the lab's namespaces and removes the namespaces a
 npm start runs setup, lab up, lab check and lab down with a temporary home.
 `;
 
-function flagValue(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  if (i < 0) return undefined;
-  const v = argv[i + 1];
-  if (v === undefined) throw new UsageError(`lab: ${name} needs a value`);
-  return v;
+function needRoot(env: CliEnv): void {
+  if (!env.isRoot)
+    throw new PosternError("lab", "postern lab needs root (namespaces, nftables, TUN)");
 }
 
-export const labCommand: Command = {
+async function up(_p: Parsed, env: CliEnv): Promise<number> {
+  needRoot(env);
+  const progress = (l: string) => env.err(l);
+  const old = loadLabState(env.home);
+  if (old !== null)
+    throw new PosternError(
+      "lab",
+      `a lab is already up here (id ${old.id}); run \`postern lab down\` first`,
+    );
+  try {
+    await labUp(env, progress);
+  } catch (e) {
+    progress(`lab: up failed: ${(e as Error).message}; taking down what was made`);
+    await labDown(env, progress);
+    throw e;
+  }
+  env.out("lab: up");
+  return 0;
+}
+
+async function check(_p: Parsed, env: CliEnv): Promise<number> {
+  needRoot(env);
+  const cells: Cell[] = await labCheck(env, (l) => env.err(l));
+  const bad = cells.filter((c) => c.actual !== c.expected);
+  if (env.json) env.out(JSON.stringify({ ok: bad.length === 0, cells }, null, 2));
+  else {
+    env.out(formatMatrix(cells));
+    env.out(
+      bad.length === 0
+        ? `lab: check passed: all ${cells.length} cells as the article says`
+        : `lab: check FAILED: ${bad.length} of ${cells.length} cells differ`,
+    );
+  }
+  return bad.length === 0 ? 0 : 1;
+}
+
+export const labCommand = defineCommand({
   name: "lab",
   summary: "build, check and remove the article's network in namespaces (up|check|down)",
   help: HELP,
-  async run(argv, env) {
-    const [sub, ...rest] = argv;
-    const progress = (l: string) => env.err(l);
-    const needRoot = () => {
-      if (!env.isRoot)
-        throw new PosternError("lab", "postern lab needs root (namespaces, nftables, TUN)");
-    };
-    switch (sub) {
-      case "up": {
-        needRoot();
-        const old = loadLabState(env.home);
-        if (old !== null)
-          throw new PosternError(
-            "lab",
-            `a lab is already up here (id ${old.id}); run \`postern lab down\` first`,
-          );
-        try {
-          await labUp(env, progress);
-        } catch (e) {
-          progress(`lab: up failed: ${(e as Error).message}; taking down what was made`);
-          await labDown(env, progress);
-          throw e;
-        }
-        env.out("lab: up");
+  subcommands: [
+    { name: "up", summary: "build the article's network in namespaces (root)", run: up },
+    {
+      name: "check",
+      summary: "fetch the website from each client, print the access matrix",
+      run: check,
+    },
+    {
+      name: "down",
+      summary: "stop the lab's processes, remove its namespaces (root)",
+      async run(_p, env) {
+        needRoot(env);
+        await labDown(env, (l) => env.err(l));
         return 0;
-      }
-      case "check": {
-        needRoot();
-        const cells: Cell[] = await labCheck(env, progress);
-        const bad = cells.filter((c) => c.actual !== c.expected);
-        if (env.json) env.out(JSON.stringify({ ok: bad.length === 0, cells }, null, 2));
-        else {
-          env.out(formatMatrix(cells));
-          env.out(
-            bad.length === 0
-              ? `lab: check passed: all ${cells.length} cells as the article says`
-              : `lab: check FAILED: ${bad.length} of ${cells.length} cells differ`,
-          );
-        }
-        return bad.length === 0 ? 0 : 1;
-      }
-      case "down":
-        needRoot();
-        await labDown(env, progress);
+      },
+    },
+    {
+      name: "web",
+      summary: "server1's website (the lab starts it)",
+      options: [
+        { name: "address", type: "string", value: "A", help: "listen address (default 0.0.0.0)" },
+        { name: "port", type: "string", value: "N", help: "TCP port (default 80)" },
+      ],
+      async run(p) {
+        await serveWeb(p.str("address") ?? "0.0.0.0", p.int("port", 80, 1, 65535));
         return 0;
-      case "web": {
-        const address = flagValue(rest, "--address") ?? "0.0.0.0";
-        const port = Number(flagValue(rest, "--port") ?? "80");
-        if (!Number.isInteger(port) || port < 1 || port > 65535)
-          throw new UsageError(`lab web: --port ${port} is not a port`);
-        await serveWeb(address, port);
+      },
+    },
+    {
+      name: "fetch",
+      summary: "a client's request (the lab runs it)",
+      args: "URL",
+      options: [
+        {
+          name: "timeout-ms",
+          type: "string",
+          value: "N",
+          help: "give up after N ms (default 5000)",
+        },
+      ],
+      async run(p, env) {
+        const t = p.int("timeout-ms", 5000, 1, 3_600_000);
+        env.out(JSON.stringify(await fetchPage(p.positionals[0] as string, t)));
         return 0;
-      }
-      case "fetch": {
-        const url = rest[0];
-        if (!url || url.startsWith("--")) throw new UsageError("lab fetch: give a URL");
-        const t = Number(flagValue(rest, "--timeout-ms") ?? "5000");
-        if (!Number.isInteger(t) || t < 1) throw new UsageError("lab fetch: --timeout-ms N");
-        env.out(JSON.stringify(await fetchPage(url, t)));
-        return 0;
-      }
-      default:
-        throw new UsageError(
-          `lab: expected up, check or down${sub ? `, not '${sub}'` : ""} (see postern lab --help)`,
-        );
-    }
-  },
-};
+      },
+    },
+  ],
+});

@@ -20,7 +20,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { requestControl } from "../control/socket.js";
-import type { CliEnv, Command } from "../cmdline/env.js";
+import type { CliEnv } from "../cmdline/env.js";
+import { asParsed, type CommandSpec, defineCommand, type Parsed } from "../cmdline/grammar.js";
 import { DirectoryError } from "../dc/errors.js";
 import { DEFAULT_API_PORT } from "../dc/paths.js";
 import { UsageError } from "../errors.js";
@@ -35,7 +36,6 @@ import {
   splitJoinToken,
 } from "../dc/api/channel.js";
 import { apiError, apiRequest, parseDcAddress, requestBody } from "./api-client.js";
-import { expectPositional, parseArgs } from "../cmdline/argv.js";
 import type { ApiResponse } from "./api-client.js";
 import {
   credentialOf,
@@ -57,8 +57,46 @@ interface JoinAnswer {
   keys: { etype: number; kvno: number; key: string }[];
 }
 
-const JOIN_USAGE =
-  "postern join --domain DNSNAME --dc ADDRESS[:PORT] --name NAME --token TOKEN [--dc-fingerprint SHA256] [--address IP]";
+const JOIN: CommandSpec = {
+  name: "join",
+  summary: "join this host to a postern domain with a one-time token",
+  options: [
+    { name: "domain", type: "string", value: "DNSNAME", help: "the domain's DNS name" },
+    { name: "dc", type: "string", value: "ADDRESS[:PORT]", help: "the DC's API address" },
+    { name: "name", type: "string", value: "NAME", help: "this computer's account name" },
+    { name: "token", type: "string", value: "TOKEN", help: "the one-time join token" },
+    {
+      name: "dc-fingerprint",
+      type: "string",
+      value: "SHA256",
+      help: "the DC certificate's fingerprint (printed by dc init; also in a full token)",
+    },
+    {
+      name: "address",
+      type: "string",
+      value: "IP",
+      help: "register this address (default: the request's)",
+    },
+  ],
+};
+const LEAVE: CommandSpec = {
+  name: "leave",
+  summary: "leave the domain: account disabled on the DC, machine keys removed",
+  options: [
+    {
+      name: "local-only",
+      type: "boolean",
+      help: "remove the local keys without contacting the DC",
+    },
+  ],
+};
+const GPUPDATE: CommandSpec = {
+  name: "gpupdate",
+  summary: "fetch this member's effective domain policy from the DC",
+  options: [
+    { name: "force", type: "boolean", help: "fetch even when the version held is current" },
+  ],
+};
 
 /** The DC certificate to pin: --dc-fingerprint, the token's, both (they must agree). */
 function pinOf(given: string | undefined, fromToken: Uint8Array | undefined): Uint8Array {
@@ -81,24 +119,18 @@ function pinOf(given: string | undefined, fromToken: Uint8Array | undefined): Ui
 
 export async function joinDomain(
   env: CliEnv,
-  argv: string[],
+  argv: readonly string[] | Parsed,
   writer: KeytabWriter = keytabWriter,
 ): Promise<number> {
-  const p = parseArgs(
-    argv,
-    ["domain", "dc", "name", "token", "address", "dc-fingerprint"],
-    [],
-    "join",
-  );
-  expectPositional(p, 0, JOIN_USAGE);
-  const [domain, dc, name, given] = ["domain", "dc", "name", "token"].map((k) => p.values.get(k));
+  const p = asParsed(JOIN, argv);
+  const [domain, dc, name, given] = ["domain", "dc", "name", "token"].map((k) => p.str(k));
   if (!domain || !dc || !name) throw new UsageError("join: --domain, --dc and --name are required");
   if (!given)
     throw new UsageError(
       "join: --token TOKEN is required (joining with an administrator credential needs Kerberos, not yet available)",
     );
   const { token, fingerprint: tokenPin } = splitJoinToken(given);
-  const pin = pinOf(p.values.get("dc-fingerprint"), tokenPin);
+  const pin = pinOf(p.str("dc-fingerprint"), tokenPin);
   const existing = writer.read(env.home);
   if (existing)
     throw new DirectoryError(
@@ -109,7 +141,7 @@ export async function joinDomain(
   const r = await apiRequest(target, "POST", "/v1/join", {
     name,
     token,
-    address: p.values.get("address"),
+    address: p.str("address"),
   });
   if (r.status !== 200) throw apiError("join refused", r);
   const a = r.body as unknown as JoinAnswer;
@@ -162,21 +194,20 @@ export async function joinDomain(
 
 export async function leaveDomain(
   env: CliEnv,
-  argv: string[],
+  argv: readonly string[] | Parsed,
   writer: KeytabWriter = keytabWriter,
 ): Promise<number> {
-  const p = parseArgs(argv, [], ["local-only"], "leave");
-  expectPositional(p, 0, "postern leave [--local-only]");
+  const p = asParsed(LEAVE, argv);
   const id = writer.read(env.home);
   if (!id) throw new DirectoryError("dc.not-found", "this host is not joined to a domain");
-  if (!p.flags.has("local-only")) {
+  if (!p.flag("local-only")) {
     const { r } = await machineRequest(env, id, "POST", "/v1/leave", {});
     if (r.status !== 200) throw apiError("leave refused by the DC", r);
   }
   writer.remove(env.home);
   fs.rmSync(domainPolicyPath(env.home), { force: true });
   saveDomainAssigned(env.home, null);
-  const local = p.flags.has("local-only");
+  const local = p.flag("local-only");
   env.out(
     env.json
       ? JSON.stringify({ left: id.domain, sam: id.sam, dcTold: !local })
@@ -225,12 +256,11 @@ export const domainPolicyPath = (home: string) => path.join(home, "agent", "doma
 
 export async function gpupdate(
   env: CliEnv,
-  argv: string[],
+  argv: readonly string[] | Parsed,
   writer: KeytabWriter = keytabWriter,
   notifyAgent = true,
 ): Promise<number> {
-  const p = parseArgs(argv, [], ["force"], "gpupdate");
-  expectPositional(p, 0, "postern gpupdate [--force]");
+  const p = asParsed(GPUPDATE, argv);
   const id = writer.read(env.home);
   if (!id) throw new DirectoryError("dc.not-found", "this host is not joined to a domain");
   let held: number | undefined;
@@ -241,7 +271,7 @@ export async function gpupdate(
     held = undefined;
   }
   const headers: Record<string, string> =
-    held !== undefined && !p.flags.has("force") ? { "if-none-match": `"${held}"` } : {};
+    held !== undefined && !p.flag("force") ? { "if-none-match": `"${held}"` } : {};
   const { r, via } = await machineRequest(env, id, "GET", "/v1/policy", undefined, headers);
   if (r.status === 304) {
     env.out(
@@ -289,9 +319,8 @@ async function tellAgent(env: CliEnv): Promise<void> {
   }
 }
 
-export const joinCommand: Command = {
-  name: "join",
-  summary: "join this host to a postern domain with a one-time token",
+export const joinCommand = defineCommand({
+  ...JOIN,
   help: `postern join - join this host to the domain
 
 SYNOPSIS
@@ -308,19 +337,17 @@ address the request comes from) and returns the keys, written as an MIT keytab t
 <home>/agent/krb5.keytab (mode 0600; NAME$, host/NAME, host/fqdn). The machine's TGT is
 then fetched from the DC's KDC into <home>/agent/krb5cc ('postern klist -c' shows it).
 `,
-  run: (argv, env) => joinDomain(env, argv),
-};
+  run: (p, env) => joinDomain(env, p),
+});
 
-export const leaveCommand: Command = {
-  name: "leave",
-  summary: "leave the domain: account disabled on the DC, machine keys removed",
+export const leaveCommand = defineCommand({
+  ...LEAVE,
   help: "postern leave [--local-only]\n\nDisables this host's account on the DC, removes its DNS records and deletes the keytab and ticket cache.\n--local-only removes the local keys without contacting the DC.\n",
-  run: (argv, env) => leaveDomain(env, argv),
-};
+  run: (p, env) => leaveDomain(env, p),
+});
 
-export const gpupdateCommand: Command = {
-  name: "gpupdate",
-  summary: "fetch this member's effective domain policy from the DC",
+export const gpupdateCommand = defineCommand({
+  ...GPUPDATE,
   help: "postern gpupdate [--force]\n\nAsks the DC for the effective policy (sending the version held, so an unchanged policy is not re-sent)\nand writes it to <home>/agent/domain-policy.json. Authentication: Kerberos Negotiate with the machine's TGT;\nonly when no ticket can be had, the join credential (a note says so). The IPsec policy a GPO assigns becomes the host's effective\nstore (it overrides the local one: postern ipsec explain uses it); the firewall settings replace the host's\nand are loaded when root and POSTERN_NETNS is set or the home is the host's own.\n",
-  run: (argv, env) => gpupdate(env, argv),
-};
+  run: (p, env) => gpupdate(env, p),
+});

@@ -46,21 +46,32 @@ export interface TagSpec {
 /** Values by full tag, in the order given. Tags given several times keep every value. */
 export type TaggedArgs = Map<string, string[]>;
 
+/** What a word abbreviates among netsh's keywords (lower case). */
+export type PrefixMatch =
+  | { kind: "match"; word: string }
+  | { kind: "none" }
+  | { kind: "ambiguous"; hits: string[] };
+
+/**
+ * netsh's one abbreviation rule, for tags, verbs, objects and keywords alike: case does not
+ * matter; an exact word wins over a longer one it prefixes; else the one word it prefixes.
+ */
+export function matchPrefix(word: string, options: readonly string[]): PrefixMatch {
+  const w = word.toLowerCase();
+  if (options.includes(w)) return { kind: "match", word: w };
+  const hits = options.filter((o) => o.startsWith(w));
+  if (hits.length === 1) return { kind: "match", word: hits[0] as string };
+  return hits.length === 0 ? { kind: "none" } : { kind: "ambiguous", hits };
+}
+
 /** Resolves a tag prefix against the specs: exact match, else the one tag it prefixes. */
 export function resolveTag(prefix: string, specs: readonly TagSpec[], command: string): string {
-  const p = prefix.toLowerCase();
-  const exact = specs.find((s) => s.tag === p);
-  if (exact) return exact.tag;
-  const hits = specs.filter((s) => s.tag.startsWith(p));
-  if (hits.length === 1) return (hits[0] as TagSpec).tag;
-  if (hits.length === 0) {
-    throw new UsageError(
-      `${command}: unknown tag '${prefix}' (tags: ${specs.map((s) => s.tag).join(", ")})`,
-    );
-  }
-  throw new UsageError(
-    `${command}: ambiguous tag '${prefix}' (could be ${hits.map((s) => s.tag).join(", ")})`,
-  );
+  const tags = specs.map((s) => s.tag);
+  const m = matchPrefix(prefix, tags);
+  if (m.kind === "match") return m.word;
+  if (m.kind === "none")
+    throw new UsageError(`${command}: unknown tag '${prefix}' (tags: ${tags.join(", ")})`);
+  throw new UsageError(`${command}: ambiguous tag '${prefix}' (could be ${m.hits.join(", ")})`);
 }
 
 /** Matches the argument tokens of one command against its tag list. */

@@ -19,7 +19,11 @@ export interface NetshContext {
   /** Context words, lower case: ["ipsec", "static"]. */
   words: string[];
   handler: NetshHandler;
+  /** Printed for `CONTEXT help|?|/?|-h|--help` when the handler has no help of its own. */
+  help?: string;
 }
+
+const HELP_WORDS = new Set(["help", "?", "/?", "-h", "--help"]);
 
 export interface NetshShell {
   runTokens(tokens: string[], env: CliEnv, current?: string[]): Promise<void>;
@@ -48,6 +52,10 @@ export function createNetshShell(contexts: readonly NetshContext[]): NetshShell 
     const t = tokens[0]?.toLowerCase() === "netsh" ? tokens.slice(1) : tokens;
     if (t.length === 0) throw new UsageError("netsh: no command given");
     const direct = match(t);
+    if (direct?.ctx.help && direct.rest.some((w) => HELP_WORDS.has(w.toLowerCase()))) {
+      env.out(direct.ctx.help);
+      return;
+    }
     if (direct) return direct.ctx.handler(direct.rest, env);
     const cur = find(current);
     if (cur) return cur.handler(t, env);

@@ -333,7 +333,7 @@ describe("ipsec explain: bad input is one line and exit 2", () => {
     [["--src", CLIENT, "--src", SERVER, "--dst", SERVER, "--proto", "tcp"], /--src given twice/],
     [
       ["--src", CLIENT, "--dst", SERVER, "--proto", "tcp", "--bogus", "1"],
-      /unknown argument "--bogus"/,
+      /ipsec explain: unknown option --bogus/,
     ],
     [["--src", CLIENT, "--dst", SERVER, "--proto"], /--proto needs a value/],
   ];

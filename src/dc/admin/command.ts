@@ -5,7 +5,13 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CliEnv, Command } from "../../cmdline/env.js";
+import type { CliEnv } from "../../cmdline/env.js";
+import {
+  type CommandSpec,
+  defineCommand,
+  type Parsed,
+  type OptionSpec,
+} from "../../cmdline/grammar.js";
 import type { AuditRow } from "../audit.js";
 import type { ComputerInfo } from "../computers.js";
 import type { DomainInfo } from "../directory.js";
@@ -15,14 +21,13 @@ import type { EffectiveGroup, GroupInfo, MemberInfo } from "../groups.js";
 import type { HostRecord } from "../records.js";
 import { readAdminPassword } from "../password.js";
 import { UsageError } from "../../errors.js";
-import { expectPositional, intOption, parseArgs } from "../../cmdline/argv.js";
 import { readDcCertificate } from "../api/certificate.js";
 import { tokenWithFingerprint } from "../api/channel.js";
 import type { OpName } from "../api/protocol.js";
 import { adminCall } from "./client.js";
 import { table } from "./format.js";
 
-type Handler = (argv: string[], env: CliEnv) => Promise<void>;
+type Handler = (p: Parsed, env: CliEnv) => Promise<void>;
 
 async function call<T>(
   env: CliEnv,
@@ -59,45 +64,26 @@ function showComputer(c: ComputerInfo & { token?: string; expiresAt?: string }):
   return lines.join("\n");
 }
 
-const tokenOpts = (p: ReturnType<typeof parseArgs>) => ({
-  joinToken: p.flags.has("join-token"),
-  tokenTtlMs: intOption(p, "token-minutes", 1440, 1, 525600, "domain computer") * 60_000,
+const tokenOpts = (p: Parsed) => ({
+  joinToken: p.flag("join-token"),
+  tokenTtlMs: p.int("token-minutes", 1440, 1, 525600) * 60_000,
 });
 
-const computer: Record<string, Handler> = {
-  add: async (argv, env) => {
-    const p = parseArgs(
-      argv,
-      ["description", "token-minutes"],
-      ["join-token"],
-      "domain computer add",
-    );
-    const [name] = expectPositional(
-      p,
-      1,
-      "postern domain computer add NAME [--join-token] [--token-minutes N]",
-    );
+const computer = {
+  add: async (p, env) => {
+    const [name] = p.positionals;
     await call(
       env,
       "computer.add",
-      { name, description: p.values.get("description"), ...tokenOpts(p) },
+      { name, description: p.str("description"), ...tokenOpts(p) },
       showComputer,
     );
   },
-  delete: async (argv, env) => {
-    const [name] = expectPositional(
-      parseArgs(argv, [], [], "domain computer delete"),
-      1,
-      "postern domain computer delete NAME",
-    );
+  delete: async (p, env) => {
+    const [name] = p.positionals;
     await call(env, "computer.delete", { name }, () => `computer ${name} deleted`);
   },
-  list: async (argv, env) => {
-    expectPositional(
-      parseArgs(argv, [], [], "domain computer list"),
-      0,
-      "postern domain computer list",
-    );
+  list: async (_p, env) => {
     await call<ComputerInfo[]>(env, "computer.list", {}, (cs) =>
       table(
         ["NAME", "DNS HOST NAME", "STATE", "KVNO", "SID"],
@@ -111,46 +97,31 @@ const computer: Record<string, Handler> = {
       ),
     );
   },
-  show: async (argv, env) => {
-    const [name] = expectPositional(
-      parseArgs(argv, [], [], "domain computer show"),
-      1,
-      "postern domain computer show NAME",
-    );
+  show: async (p, env) => {
+    const [name] = p.positionals;
     await call(env, "computer.show", { name }, showComputer);
   },
-  "reset-key": async (argv, env) => {
-    const p = parseArgs(argv, ["token-minutes"], ["join-token"], "domain computer reset-key");
-    const [name] = expectPositional(p, 1, "postern domain computer reset-key NAME [--join-token]");
+  "reset-key": async (p, env) => {
+    const [name] = p.positionals;
     await call(env, "computer.reset-key", { name, ...tokenOpts(p) }, showComputer);
   },
-};
+} satisfies Record<string, Handler>;
 
-const group: Record<string, Handler> = {
-  add: async (argv, env) => {
-    const p = parseArgs(argv, ["scope", "description"], [], "domain group add");
-    const [name] = expectPositional(
-      p,
-      1,
-      "postern domain group add NAME [--scope global|domainlocal|universal]",
-    );
+const group = {
+  add: async (p, env) => {
+    const [name] = p.positionals;
     await call<GroupInfo>(
       env,
       "group.add",
-      { name, scope: p.values.get("scope"), description: p.values.get("description") },
+      { name, scope: p.str("scope"), description: p.str("description") },
       (g) => `group ${g.name} (${g.scope}) added, SID ${g.sid}`,
     );
   },
-  delete: async (argv, env) => {
-    const [name] = expectPositional(
-      parseArgs(argv, [], [], "domain group delete"),
-      1,
-      "postern domain group delete NAME",
-    );
+  delete: async (p, env) => {
+    const [name] = p.positionals;
     await call(env, "group.delete", { name }, () => `group ${name} deleted`);
   },
-  list: async (argv, env) => {
-    expectPositional(parseArgs(argv, [], [], "domain group list"), 0, "postern domain group list");
+  list: async (_p, env) => {
     await call<GroupInfo[]>(env, "group.list", {}, (gs) =>
       table(
         ["NAME", "SCOPE", "MEMBERS", "SID"],
@@ -158,35 +129,23 @@ const group: Record<string, Handler> = {
       ),
     );
   },
-  members: async (argv, env) => {
-    const [name] = expectPositional(
-      parseArgs(argv, [], [], "domain group members"),
-      1,
-      "postern domain group members NAME",
-    );
+  members: async (p, env) => {
+    const [name] = p.positionals;
     await call<MemberInfo[]>(env, "group.members", { name }, (ms) =>
       ms.length === 0
         ? `${name} has no members`
         : ms.map((m) => `${m.name}${m.primary ? "  (primary group)" : ""}`).join("\n"),
     );
   },
-  "add-member": async (argv, env) => {
-    const [g, m] = expectPositional(
-      parseArgs(argv, [], [], "domain group add-member"),
-      2,
-      "postern domain group add-member GROUP MEMBER",
-    );
+  "add-member": async (p, env) => {
+    const [g, m] = p.positionals;
     await call(env, "group.add-member", { group: g, member: m }, () => `${m} added to ${g}`);
   },
-  "remove-member": async (argv, env) => {
-    const [g, m] = expectPositional(
-      parseArgs(argv, [], [], "domain group remove-member"),
-      2,
-      "postern domain group remove-member GROUP MEMBER",
-    );
+  "remove-member": async (p, env) => {
+    const [g, m] = p.positionals;
     await call(env, "group.remove-member", { group: g, member: m }, () => `${m} removed from ${g}`);
   },
-};
+} satisfies Record<string, Handler>;
 
 function readJsonFile(env: CliEnv, file: string): unknown {
   try {
@@ -205,25 +164,16 @@ function showGpo(g: GpoInfo): string {
   ].join("\n");
 }
 
-const gpo: Record<string, Handler> = {
-  create: async (argv, env) => {
-    const [name] = expectPositional(
-      parseArgs(argv, [], [], "domain gpo create"),
-      1,
-      "postern domain gpo create NAME",
-    );
+const gpo = {
+  create: async (p, env) => {
+    const [name] = p.positionals;
     await call(env, "gpo.create", { name }, showGpo);
   },
-  delete: async (argv, env) => {
-    const [name] = expectPositional(
-      parseArgs(argv, [], [], "domain gpo delete"),
-      1,
-      "postern domain gpo delete NAME",
-    );
+  delete: async (p, env) => {
+    const [name] = p.positionals;
     await call(env, "gpo.delete", { name }, () => `policy object ${name} deleted`);
   },
-  list: async (argv, env) => {
-    expectPositional(parseArgs(argv, [], [], "domain gpo list"), 0, "postern domain gpo list");
+  list: async (_p, env) => {
     await call<GpoInfo[]>(env, "gpo.list", {}, (gs) =>
       table(
         ["NAME", "VERSION", "LINKS", "GUID"],
@@ -231,51 +181,30 @@ const gpo: Record<string, Handler> = {
       ),
     );
   },
-  show: async (argv, env) => {
-    const [name] = expectPositional(
-      parseArgs(argv, [], [], "domain gpo show"),
-      1,
-      "postern domain gpo show NAME",
-    );
+  show: async (p, env) => {
+    const [name] = p.positionals;
     await call(env, "gpo.show", { name }, showGpo);
   },
-  link: async (argv, env) => {
-    const [name, target] = expectPositional(
-      parseArgs(argv, [], [], "domain gpo link"),
-      2,
-      "postern domain gpo link NAME domain|GROUP",
-    );
+  link: async (p, env) => {
+    const [name, target] = p.positionals;
     await call(env, "gpo.link", { name, target }, () => `${name} linked to ${target}`);
   },
-  unlink: async (argv, env) => {
-    const [name, target] = expectPositional(
-      parseArgs(argv, [], [], "domain gpo unlink"),
-      2,
-      "postern domain gpo unlink NAME domain|GROUP",
-    );
+  unlink: async (p, env) => {
+    const [name, target] = p.positionals;
     await call(env, "gpo.unlink", { name, target }, () => `${name} unlinked from ${target}`);
   },
-  set: async (argv, env) => {
-    const p = parseArgs(argv, ["ipsec-file", "firewall-file"], [], "domain gpo set");
-    const [name] = expectPositional(
-      p,
-      1,
-      "postern domain gpo set NAME [--ipsec-file STORE.json] [--firewall-file SETTINGS.json]",
-    );
-    const ipsec = p.values.get("ipsec-file");
-    const fw = p.values.get("firewall-file");
+  set: async (p, env) => {
+    const [name] = p.positionals;
+    const ipsec = p.str("ipsec-file");
+    const fw = p.str("firewall-file");
     if (!ipsec && !fw)
       throw new UsageError("domain gpo set: give --ipsec-file and/or --firewall-file");
     if (ipsec) await adminCall(env, "gpo.set-ipsec", { name, store: readJsonFile(env, ipsec) });
     if (fw) await adminCall(env, "gpo.set-firewall", { name, settings: readJsonFile(env, fw) });
     await call(env, "gpo.show", { name }, showGpo);
   },
-  effective: async (argv, env) => {
-    const [name] = expectPositional(
-      parseArgs(argv, [], [], "domain gpo effective"),
-      1,
-      "postern domain gpo effective COMPUTER",
-    );
+  effective: async (p, env) => {
+    const [name] = p.positionals;
     await call<EffectivePolicy>(env, "gpo.effective", { computer: name }, (e) =>
       [
         `${e.computer}: policy version ${e.version}`,
@@ -284,11 +213,10 @@ const gpo: Record<string, Handler> = {
       ].join("\n"),
     );
   },
-};
+} satisfies Record<string, Handler>;
 
-const dns: Record<string, Handler> = {
-  list: async (argv, env) => {
-    expectPositional(parseArgs(argv, [], [], "domain dns list"), 0, "postern domain dns list");
+const dns = {
+  list: async (_p, env) => {
     await call<HostRecord[]>(env, "dns.list", {}, (rs) =>
       table(
         ["NAME", "TYPE", "VALUE", "OWNER"],
@@ -296,12 +224,8 @@ const dns: Record<string, Handler> = {
       ),
     );
   },
-  add: async (argv, env) => {
-    const [name, address] = expectPositional(
-      parseArgs(argv, [], [], "domain dns add"),
-      2,
-      "postern domain dns add HOST ADDRESS",
-    );
+  add: async (p, env) => {
+    const [name, address] = p.positionals;
     await call<HostRecord>(
       env,
       "dns.add",
@@ -309,32 +233,25 @@ const dns: Record<string, Handler> = {
       (r) => `${r.name} ${r.type} ${r.value} added`,
     );
   },
-  delete: async (argv, env) => {
-    const [name, address] = expectPositional(
-      parseArgs(argv, [], [], "domain dns delete"),
-      2,
-      "postern domain dns delete HOST ADDRESS",
-    );
+  delete: async (p, env) => {
+    const [name, address] = p.positionals;
     await call(env, "dns.delete", { name, address }, () => `${name} ${address} deleted`);
   },
-};
+} satisfies Record<string, Handler>;
 
-const admin: Record<string, Handler> = {
-  "set-password": async (argv, env) => {
-    const p = parseArgs(argv, ["password-file"], [], "domain admin set-password");
-    expectPositional(p, 0, "postern domain admin set-password [--password-file FILE]");
-    const password = await readAdminPassword(p.values.get("password-file"), env.cwd);
+const admin = {
+  "set-password": async (p, env) => {
+    const password = await readAdminPassword(p.str("password-file"), env.cwd);
     await call<{ kvno: number; keys: number }>(env, "admin.set-password", { password }, (r) =>
       r.keys > 0
         ? `Administrator password set; Kerberos keys kvno ${r.kvno}`
         : "Administrator password set (no Kerberos keys: string-to-key is not wired in yet)",
     );
   },
-};
+} satisfies Record<string, Handler>;
 
-const top: Record<string, Handler> = {
-  show: async (argv, env) => {
-    expectPositional(parseArgs(argv, [], [], "domain show"), 0, "postern domain show");
+const top = {
+  show: async (_p, env) => {
     await call<DomainInfo>(
       env,
       "domain.show",
@@ -343,12 +260,8 @@ const top: Record<string, Handler> = {
         `${d.dnsName}  NetBIOS ${d.netbios}  realm ${d.realm}\n  SID ${d.sid}\n  DC ${d.dcHostName} (${d.dcAddress})  zone serial ${d.dnsSerial}`,
     );
   },
-  "effective-groups": async (argv, env) => {
-    const [name] = expectPositional(
-      parseArgs(argv, [], [], "domain effective-groups"),
-      1,
-      "postern domain effective-groups NAME",
-    );
+  "effective-groups": async (p, env) => {
+    const [name] = p.positionals;
     await call<EffectiveGroup[]>(env, "effective-groups", { name }, (gs) =>
       table(
         ["GROUP", "SCOPE", "SID"],
@@ -356,25 +269,149 @@ const top: Record<string, Handler> = {
       ),
     );
   },
-  audit: async (argv, env) => {
-    const p = parseArgs(argv, ["limit"], [], "domain audit");
-    expectPositional(p, 0, "postern domain audit [--limit N]");
-    await call<AuditRow[]>(
-      env,
-      "audit.list",
-      { limit: intOption(p, "limit", 1000, 1, 1_000_000, "domain audit") },
-      (rs) =>
-        table(
-          ["WHEN", "WHO", "WHAT", "TARGET", "DETAIL"],
-          rs.map((r) => [r.at, r.actor, r.action, r.target, r.detail]),
-        ),
+  audit: async (p, env) => {
+    await call<AuditRow[]>(env, "audit.list", { limit: p.int("limit", 1000, 1, 1_000_000) }, (rs) =>
+      table(
+        ["WHEN", "WHO", "WHAT", "TARGET", "DETAIL"],
+        rs.map((r) => [r.at, r.actor, r.action, r.target, r.detail]),
+      ),
     );
   },
+} satisfies Record<string, Handler>;
+
+const TOKEN: readonly OptionSpec[] = [
+  { name: "join-token", type: "boolean", help: "also issue a one-time join token" },
+  {
+    name: "token-minutes",
+    type: "string",
+    value: "N",
+    help: "the token's lifetime (default 1440)",
+  },
+];
+const DESCRIPTION: OptionSpec = {
+  name: "description",
+  type: "string",
+  value: "TEXT",
+  help: "a description",
 };
+const JSON_FILE = (name: string, value: string, help: string): OptionSpec => ({
+  name,
+  type: "string",
+  value,
+  help,
+  complete: "file",
+});
 
-const GROUPS: Record<string, Record<string, Handler>> = { computer, group, gpo, dns, admin };
+/** One leaf: summary, positional arguments and options of a handler. */
+const leaf = (
+  name: string,
+  summary: string,
+  run: Handler,
+  args?: string,
+  options?: readonly OptionSpec[],
+): CommandSpec => ({
+  name,
+  summary,
+  ...(args ? { args } : {}),
+  ...(options ? { options } : {}),
+  run: async (p, env) => {
+    await run(p, env);
+    return 0;
+  },
+});
 
-export const domainCommand: Command = {
+const SUBCOMMANDS: readonly CommandSpec[] = [
+  leaf("show", "the domain's names, SID and DC", top.show),
+  {
+    name: "computer",
+    summary: "computer accounts: add, delete, list, show, reset-key",
+    subcommands: [
+      leaf("add", "create a computer account", computer.add, "NAME", [...TOKEN, DESCRIPTION]),
+      leaf("delete", "delete a computer account", computer.delete, "NAME"),
+      leaf("list", "list the computer accounts", computer.list),
+      leaf("show", "show one computer account", computer.show, "NAME"),
+      leaf("reset-key", "new random keys (and a join token)", computer["reset-key"], "NAME", TOKEN),
+    ],
+  },
+  {
+    name: "group",
+    summary: "groups: add, delete, list, members, add-member, remove-member",
+    subcommands: [
+      leaf("add", "create a group", group.add, "NAME", [
+        {
+          name: "scope",
+          type: "string",
+          value: "SCOPE",
+          help: "global (default), domainlocal or universal",
+          complete: ["global", "domainlocal", "universal"],
+        },
+        DESCRIPTION,
+      ]),
+      leaf("delete", "delete a group", group.delete, "NAME"),
+      leaf("list", "list the groups", group.list),
+      leaf("members", "list a group's members", group.members, "NAME"),
+      leaf("add-member", "add an account or group to a group", group["add-member"], "GROUP MEMBER"),
+      leaf("remove-member", "remove a member from a group", group["remove-member"], "GROUP MEMBER"),
+    ],
+  },
+  leaf(
+    "effective-groups",
+    "every group an account is in, nesting expanded",
+    top["effective-groups"],
+    "NAME",
+  ),
+  {
+    name: "gpo",
+    summary: "Group Policy objects: create, delete, list, show, link, unlink, set, effective",
+    subcommands: [
+      leaf("create", "create a policy object", gpo.create, "NAME"),
+      leaf("delete", "delete a policy object", gpo.delete, "NAME"),
+      leaf("list", "list the policy objects", gpo.list),
+      leaf("show", "show one policy object", gpo.show, "NAME"),
+      leaf("link", "link a policy object to the domain or a group", gpo.link, "NAME TARGET"),
+      leaf("unlink", "remove a link", gpo.unlink, "NAME TARGET"),
+      leaf("set", "set a policy object's IPsec store and/or firewall settings", gpo.set, "NAME", [
+        JSON_FILE("ipsec-file", "STORE.json", "the IPsec policy store (JSON)"),
+        JSON_FILE("firewall-file", "SETTINGS.json", "the firewall settings (JSON)"),
+      ]),
+      leaf(
+        "effective",
+        "the policy a computer gets, and from which objects",
+        gpo.effective,
+        "COMPUTER",
+      ),
+    ],
+  },
+  {
+    name: "dns",
+    summary: "the domain's host records: list, add, delete",
+    subcommands: [
+      leaf("list", "list the host records", dns.list),
+      leaf("add", "add an A or AAAA record", dns.add, "HOST ADDRESS"),
+      leaf("delete", "delete a record", dns.delete, "HOST ADDRESS"),
+    ],
+  },
+  leaf("audit", "the audit log, newest last", top.audit, undefined, [
+    { name: "limit", type: "string", value: "N", help: "at most N rows (default 1000)" },
+  ]),
+  {
+    name: "admin",
+    summary: "the Administrator account",
+    subcommands: [
+      leaf("set-password", "set the Administrator's password", admin["set-password"], undefined, [
+        {
+          name: "password-file",
+          type: "string",
+          value: "FILE",
+          help: "read the password from FILE",
+          complete: "file",
+        },
+      ]),
+    ],
+  },
+];
+
+export const domainCommand = defineCommand({
   name: "domain",
   summary: "administer the domain: computers, groups, policy objects, DNS, audit",
   help: `postern domain - administer the domain's directory
@@ -404,21 +441,5 @@ the database directly when the DC is not running. Every change writes an audit r
 A computer MEMBER is written NAME$ (or NAME when no group has that name).
 --json prints every result as JSON.
 `,
-  async run(argv, env) {
-    const [a, b, ...rest] = argv;
-    if (a && GROUPS[a]) {
-      const h = b ? GROUPS[a][b] : undefined;
-      if (!h)
-        throw new UsageError(`domain ${a}: expected one of ${Object.keys(GROUPS[a]).join(", ")}`);
-      await h(rest, env);
-      return 0;
-    }
-    const h = a ? top[a] : undefined;
-    if (!h)
-      throw new UsageError(
-        `domain: expected show, computer, group, effective-groups, gpo, dns or audit${a ? `, not '${a}'` : ""}`,
-      );
-    await h(b === undefined ? rest : [b, ...rest], env);
-    return 0;
-  },
-};
+  subcommands: SUBCOMMANDS,
+});

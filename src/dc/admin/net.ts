@@ -9,7 +9,8 @@
  * `/domain` is accepted everywhere (we always act on the domain). Switches are
  * case-insensitive and may be shortened as Windows allows (/a, /del).
  */
-import type { CliEnv, Command } from "../../cmdline/env.js";
+import type { CliEnv } from "../../cmdline/env.js";
+import { defineCommand } from "../../cmdline/grammar.js";
 import type { GroupInfo, MemberInfo } from "../groups.js";
 import { UsageError } from "../../errors.js";
 import { adminCall } from "./client.js";
@@ -99,7 +100,7 @@ async function netGroup(argv: string[], env: CliEnv): Promise<void> {
     );
 }
 
-export const netCommand: Command = {
+export const netCommand = defineCommand({
   name: "net",
   summary: "Windows habits: net group NAME [MEMBER...] /add|/delete [/domain]",
   help: `postern net - the Windows 'net' command, for the domain
@@ -113,11 +114,16 @@ EXAMPLES
   postern net group trusted
   postern net group trusted xpclient$ /delete
 `,
-  async run(argv, env) {
+  async raw(argv, env) {
+    // Windows' /? and ours, anywhere: the grammar takes only a leading one for `net`.
+    if (argv.some((a) => a === "/?" || a === "--help" || a === "-h")) {
+      env.out(netCommand.help);
+      return 0;
+    }
     const [sub, ...rest] = argv;
     if (sub?.toLowerCase() !== "group")
       throw new UsageError(`net: only 'net group' is supported${sub ? `, not '${sub}'` : ""}`);
     await netGroup(rest, env);
     return 0;
   },
-};
+});

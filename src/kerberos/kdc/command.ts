@@ -4,7 +4,8 @@
  * SIGTERM, then prints its counters.
  */
 import { PosternError, UsageError } from "../../errors.js";
-import type { CliEnv, Command } from "../../cmdline/env.js";
+import type { CliEnv } from "../../cmdline/env.js";
+import { defineCommand, type Parsed } from "../../cmdline/grammar.js";
 import { loadKdcDbFile } from "./db-file.js";
 import { createKdcServer } from "./server.js";
 
@@ -24,28 +25,24 @@ until interrupted, then prints request and error counters.
 Pre-authentication is always required; FAST is never offered; tickets carry a PAC.
 Exit status: 0 after a clean stop, 1 for a bad file, 2 for usage errors.`;
 
-function parseArgs(argv: string[]) {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!["--db", "--realm", "--address", "--port", "--workers"].includes(a))
-      throw new UsageError(`kdc: unknown argument ${JSON.stringify(a)} (see postern kdc --help)`);
-    const v = argv[++i];
-    if (v === undefined) throw new UsageError(`kdc: ${a} needs a value`);
-    out[a.slice(2)] = v;
-  }
-  if (!out.db) throw new UsageError("kdc: --db FILE.json is required");
-  const port = Number(out.port ?? "88");
+function kdcArgs(p: Parsed) {
+  const port = Number(p.str("port") ?? "88");
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`kdc: --port ${JSON.stringify(out.port)} is not a port number`);
-  const workers = Number(out.workers ?? "0");
+    throw new UsageError(`kdc: --port ${JSON.stringify(p.str("port"))} is not a port number`);
+  const workers = Number(p.str("workers") ?? "0");
   if (!Number.isInteger(workers) || workers < 0 || workers > 64)
-    throw new UsageError(`kdc: --workers ${JSON.stringify(out.workers)} is not 0..64`);
-  return { db: out.db, realm: out.realm, address: out.address ?? "127.0.0.1", port, workers };
+    throw new UsageError(`kdc: --workers ${JSON.stringify(p.str("workers"))} is not 0..64`);
+  return {
+    db: p.str("db") as string,
+    realm: p.str("realm"),
+    address: p.str("address") ?? "127.0.0.1",
+    port,
+    workers,
+  };
 }
 
-async function run(argv: string[], env: CliEnv): Promise<number> {
-  const a = parseArgs(argv);
+async function run(p: Parsed, env: CliEnv): Promise<number> {
+  const a = kdcArgs(p);
   const path = a.db.startsWith("/") ? a.db : `${env.cwd}/${a.db}`;
   const loaded = loadKdcDbFile(path);
   const realm = loaded.file.realm.toUpperCase();
@@ -88,9 +85,33 @@ async function run(argv: string[], env: CliEnv): Promise<number> {
   return 0;
 }
 
-export const kdcCommand: Command = {
+export const kdcCommand = defineCommand({
   name: "kdc",
   summary: "run a test/development Kerberos KDC from a JSON principal file",
   help: HELP,
+  options: [
+    {
+      name: "db",
+      type: "string",
+      value: "FILE.json",
+      required: true,
+      help: "principal file",
+      complete: "file",
+    },
+    { name: "realm", type: "string", value: "REALM", help: "must match the file's realm if given" },
+    { name: "address", type: "string", value: "ADDR", help: "listen address (default 127.0.0.1)" },
+    {
+      name: "port",
+      type: "string",
+      value: "N",
+      help: "UDP and TCP port (default 88; 0 picks a free one)",
+    },
+    {
+      name: "workers",
+      type: "string",
+      value: "N",
+      help: "worker threads running the KDC core (default 0)",
+    },
+  ],
   run,
-};
+});

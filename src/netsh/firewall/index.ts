@@ -15,7 +15,7 @@ import { createNftRunner } from "../../firewall/nft.js";
 import type { PrincipalResolver } from "../../firewall/principals.js";
 import { createMemberResolver } from "../../member/principals.js";
 import { loadSettings, saveSettings } from "../../firewall/store.js";
-import { one, parseTagged } from "../args.js";
+import { matchPrefix, one, parseTagged } from "../args.js";
 import type { NetshHandler } from "../shell.js";
 import { editBypass, NAME_BYPASS, SET_BYPASS } from "./bypass.js";
 import { profilesOf, settingsEdit } from "./set.js";
@@ -29,6 +29,16 @@ export interface FirewallHandlerDeps {
 const USAGE =
   "netsh firewall: expected set opmode|portopening|icmpsetting|logging|currentprofile|bypass, " +
   "add|delete portopening|bypass, or show state|opmode|config|portopening|icmpsetting|logging|bypass";
+
+export const FIREWALL_HELP = `netsh firewall - Windows Firewall settings of <home>/firewall/, compiled to nftables
+
+  set opmode|portopening|icmpsetting|logging|currentprofile|bypass ...
+  add portopening|bypass ...
+  delete portopening|bypass ...
+  show state|opmode|config|portopening|icmpsetting|logging|bypass
+
+Words and tags may be shortened (sh st); see docs/firewall.md for each command's tags.
+`;
 
 const VERBS = ["set", "add", "delete", "show"];
 const OBJECTS = [
@@ -45,10 +55,8 @@ const OBJECTS = [
 /** A command word, or an unambiguous prefix of one (netsh accepts `sh`, `port`). */
 function word(tok: string | undefined, words: readonly string[]): string {
   if (!tok) throw new UsageError(USAGE);
-  const t = tok.toLowerCase();
-  const hits = words.filter((w) => w.startsWith(t));
-  if (words.includes(t)) return t;
-  if (hits.length === 1) return hits[0] as string;
+  const m = matchPrefix(tok, words);
+  if (m.kind === "match") return m.word;
   throw new UsageError(`netsh firewall: unknown or ambiguous word '${tok}'. ${USAGE}`);
 }
 

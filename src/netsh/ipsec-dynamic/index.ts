@@ -14,7 +14,7 @@ import { agentPaths } from "../../agent/run.js";
 import { requestControl } from "../../control/socket.js";
 import type { CliEnv } from "../../cmdline/env.js";
 import { PosternError, UsageError } from "../../errors.js";
-import { one, parseBool, parseKeyword, parseTagged, type TagSpec } from "../args.js";
+import { matchPrefix, one, parseBool, parseKeyword, parseTagged, type TagSpec } from "../args.js";
 import type { NetshHandler } from "../shell.js";
 import {
   formatMmFilters,
@@ -56,6 +56,17 @@ const FILTER_TAGS: TagSpec[] = [
   { tag: "resolvedns" },
 ];
 const STATS_TAGS: TagSpec[] = [{ tag: "type" }];
+
+export const IPSEC_DYNAMIC_HELP = `netsh ipsec dynamic - the running agent's SPD and SAs (asked over its socket)
+
+  show mmsas [all] [srcaddr=A] [dstaddr=A] [format=list|table] [resolvedns=yes|no]
+  show qmsas [all] [srcaddr=A] [dstaddr=A] [format=list|table] [resolvedns=yes|no]
+  show mmfilter|qmfilter [name=RULE] [all] [srcaddr=A] [dstaddr=A] [resolvedns=yes|no]
+  show stats [type=all|ike|ipsec]
+  show all [resolvedns=yes|no]
+
+Words and tags may be shortened (sh qm); --json prints the same as JSON.
+`;
 const ALL_TAGS: TagSpec[] = [{ tag: "resolvedns" }];
 
 /** `all` is a bare word in 2003's syntax; make it a tag so parseTagged takes it. */
@@ -165,10 +176,9 @@ export function createIpsecDynamic(request: AgentRequest): NetshHandler {
       throw new UsageError(
         `ipsec dynamic: only "show ${objects.join("|")}" is supported (got "${tokens.join(" ")}")`,
       );
-    const hits = objects.filter((o) => o.startsWith((object ?? "").toLowerCase()));
-    const exact = objects.find((o) => o === object?.toLowerCase());
-    const pick = exact ?? (hits.length === 1 ? hits[0] : undefined);
-    if (object === undefined || pick === undefined)
+    const m = object === undefined ? undefined : matchPrefix(object, objects);
+    const pick = m?.kind === "match" ? m.word : undefined;
+    if (pick === undefined)
       throw new UsageError(`ipsec dynamic show: expected one of ${objects.join("|")}`);
     await (show[pick] as (t: string[], e: CliEnv) => Promise<void>)(rest, env);
   };

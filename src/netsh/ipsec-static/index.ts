@@ -11,6 +11,7 @@ import * as dns from "node:dns";
 import type { CliEnv } from "../../cmdline/env.js";
 import { randomBytes } from "../../crypto/primitives.js";
 import { UsageError } from "../../errors.js";
+import { matchPrefix } from "../args.js";
 import type { NetshHandler } from "../shell.js";
 import { createCtx, type Ctx, type IpsecStaticDeps } from "./context.js";
 import { addFilter, deleteFilter } from "./filter.js";
@@ -60,15 +61,13 @@ const VERBS: Record<string, Record<string, Run>> = {
 };
 const SINGLE: Record<string, Run> = { exportpolicy: exportPolicy, importpolicy: importPolicy };
 
-/** An exact word, else the one word it prefixes. */
+/** An exact word, else the one word it prefixes (netsh/args.ts matchPrefix). */
 export function pickWord(word: string, options: readonly string[], what: string): string {
-  const w = word.toLowerCase();
-  if (options.includes(w)) return w;
-  const hits = options.filter((o) => o.startsWith(w));
-  if (hits.length === 1) return hits[0] as string;
-  if (hits.length === 0)
+  const m = matchPrefix(word, options);
+  if (m.kind === "match") return m.word;
+  if (m.kind === "none")
     throw new UsageError(`ipsec static: unknown ${what} '${word}' (expected ${options.join("|")})`);
-  throw new UsageError(`ipsec static: ambiguous ${what} '${word}' (could be ${hits.join(", ")})`);
+  throw new UsageError(`ipsec static: ambiguous ${what} '${word}' (could be ${m.hits.join(", ")})`);
 }
 
 const HELP_WORDS = new Set(["help", "?", "/?", "-?", "--help", "-h"]);
