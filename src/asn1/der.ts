@@ -16,7 +16,7 @@
  * Every failure is an `Asn1Error` whose message names the path and what arrived:
  * `AS-REQ.req-body.etype[2]: expected INTEGER, got OCTET STRING`.
  */
-import { PosternError } from "../errors.js";
+import { PosternError, assertNever } from "../errors.js";
 
 export type TagClass = "universal" | "application" | "context" | "private";
 
@@ -99,6 +99,8 @@ export function tagName(cls: TagClass, tag: number): string {
       return `[${tag}]`;
     case "private":
       return `[PRIVATE ${tag}]`;
+    default:
+      return assertNever(cls, "cls");
   }
 }
 

@@ -22,6 +22,7 @@ import {
   hmac,
 } from "../crypto/primitives.js";
 import type { EvpGcm, GcmContext } from "./evp-gcm.js";
+import { assertNever } from "../errors.js";
 
 export const TRANSFORM_NAMES = [
   "aes128gcm16",
@@ -65,6 +66,8 @@ export function transformSpec(name: TransformName): TransformSpec {
       return { name, encKeyBytes: 0, authKeyBytes: 32, ivBytes: 0, icvBytes: 16, align: 4 };
     case "null-sha1":
       return { name, encKeyBytes: 0, authKeyBytes: 20, ivBytes: 0, icvBytes: 12, align: 4 };
+    default:
+      return assertNever(name, "name");
   }
 }
 

@@ -10,7 +10,7 @@
  *   and vice-versa".
  * Pure: no DNS lookups.
  */
-import { UsageError } from "../errors.js";
+import { UsageError, assertNever } from "../errors.js";
 import type { AddressSpec, IpFamily, ServerType } from "./model.js";
 import { familyBits, formatIp, networkOf, parseIp, parseMask, prefixMask } from "./ip.js";
 
@@ -151,6 +151,8 @@ export function formatFilterSide(spec: AddressSpec): { addr: string; mask: strin
       return { addr: `${spec.from}-${spec.to}`, mask: null };
     case "subnet":
       return { addr: spec.address, mask: formatMask(spec.prefix, spec.family) };
+    default:
+      return assertNever(spec, "spec kind");
   }
 }
 

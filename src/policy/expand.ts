@@ -35,6 +35,7 @@ import {
   weightFromParts,
   weightParts,
 } from "./weights.js";
+import { assertNever } from "../errors.js";
 
 export type Direction = "as-written" | "mirrored";
 
@@ -131,6 +132,8 @@ export function expandSpec(spec: AddressSpec, ctx: ExpandContext): Side[] {
       return hostSides(ctx.resolve(spec.name));
     case "server":
       return hostSides(ctx.servers[spec.server]);
+    default:
+      return assertNever(spec, "spec kind");
   }
 }
 
@@ -148,6 +151,8 @@ export function formatSpec(spec: AddressSpec): string {
       return `dns:${spec.name}`;
     case "server":
       return `server:${spec.server}`;
+    default:
+      return assertNever(spec, "spec kind");
   }
 }
 

@@ -9,6 +9,7 @@ import { type IpAddr, inSubnet, networkOf, parseIp } from "./ip.js";
 import type { AddressSpec, Filter, FilterActionKind, PolicyStore } from "./model.js";
 import type { Direction, Packet, ServerAddresses } from "./evaluate.js";
 import { ACTION_PRECEDENCE, weightFromParts } from "./weights.js";
+import { assertNever } from "../errors.js";
 
 export interface ReferenceMatch {
   ruleIndex: number;
@@ -69,6 +70,8 @@ function specBits(spec: AddressSpec, a: IpAddr, ctx: ReferenceContext): number |
       const span = hi - lo;
       return width(a) - (span === 0n ? 0 : span.toString(2).length);
     }
+    default:
+      return assertNever(spec, "spec kind");
   }
 }
 

@@ -20,6 +20,7 @@ import {
   type PacSignatureData,
 } from "./signature-data.js";
 import { decodeUpnDnsInfo, encodeUpnDnsInfo, type UpnDnsInfo } from "./upn-dns-info.js";
+import { assertNever } from "../../errors.js";
 
 export const PAC_TYPE = {
   LOGON_INFO: 1,
@@ -77,6 +78,8 @@ export function pacBufferType(b: PacBuffer): number {
     case "signature":
     case "raw":
       return b.type;
+    default:
+      return assertNever(b, "b kind");
   }
 }
 
@@ -136,6 +139,8 @@ export function encodePacBuffer(b: PacBuffer): Uint8Array {
       return encodeSignatureData(b.value);
     case "raw":
       return b.data;
+    default:
+      return assertNever(b, "b kind");
   }
 }
 

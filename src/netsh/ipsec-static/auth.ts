@@ -4,7 +4,7 @@
  * on the command line is the order of preference, as in 2003. In rootca, `\'` stands for a
  * double quote inside the CA name.
  */
-import { UsageError } from "../../errors.js";
+import { UsageError, assertNever } from "../../errors.js";
 import type { AuthMethod } from "../../policy/model.js";
 import { parseBool } from "../args.js";
 import type { Parsed } from "./tags.js";
@@ -73,5 +73,7 @@ export function describeAuth(a: AuthMethod): string {
       return `Preshared key: ${a.key}`;
     case "rootca":
       return `Root CA: ${a.ca} (certmap: ${a.certmap ? "yes" : "no"}, excludecaname: ${a.excludeCaName ? "yes" : "no"})`;
+    default:
+      return assertNever(a, "a kind");
   }
 }

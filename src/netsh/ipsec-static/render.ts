@@ -21,6 +21,7 @@ import type {
 } from "../../policy/model.js";
 import { formatQmSecMethod } from "../../policy/secmethods.js";
 import { describeAuth } from "./auth.js";
+import { assertNever } from "../../errors.js";
 
 export type Level = "normal" | "verbose";
 
@@ -87,6 +88,8 @@ export function showAddress(
       return [`${a.from}-${a.to}`, null];
     case "subnet":
       return [a.address, formatMask(a.prefix, a.family)];
+    default:
+      return assertNever(a, "a kind");
   }
 }
 
