@@ -56,6 +56,12 @@ export interface SaRecord {
   selectors: TrafficSelector[];
   /** Free text for logs and stats: the rule or IKE SA that made it. */
   label: string;
+  /**
+   * Inbound: the firewall's authenticated bypass admitted the peer that keyed this SA (its
+   * identity and groups), so the data path delivers its packets on the bypass device, which
+   * the firewall accepts (docs/firewall.md "Bypass bound to the SA"). Absent: not admitted.
+   */
+  admitted?: boolean;
 }
 
 /** 2^32 - 1: the last sequence number an SA without ESN may send (RFC 4303 §3.3.3). */
