@@ -159,6 +159,7 @@ export function childToSaRecords(c: ChildSaRecord): ConvertedSa {
     lifetime,
     selectors,
     label,
+    ...(c.mode === "transport" ? { fixChecksums: true } : {}),
   } as const;
   return {
     in: {

@@ -13,6 +13,7 @@
  */
 import { readAhHeader, verifyAh } from "../esp/ah.js";
 import { NEXT_HEADER_NONE, openEsp, openEspInPlace, readEspHeader } from "../esp/packet.js";
+import { fixL4Checksum } from "./checksum.js";
 import type { CounterWriter, DropReason } from "./counters.js";
 import type { EventSink } from "./events.js";
 import { buildIpPacket, ipHeaderBytes, parseIpPacket, writeIpHeader } from "./ippacket.js";
@@ -100,6 +101,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       packet = payload;
     } else {
       packet = withIpHeader(entry, nextHeader, payload, datagram, deps.inPlace === true);
+      if (sa.record.fixChecksums === true) fixL4Checksum(packet);
     }
     const ip = parseIpPacket(packet);
     if (ip === null) return drop("malformed");
