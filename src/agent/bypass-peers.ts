@@ -1,10 +1,14 @@
 /**
  * Authenticated bypass (the article's "Allow authenticated IPsec bypass"): when an IKE SA
  * comes up whose peer proved, with Kerberos, a PAC holding a SID of the firewall's bypass
- * list (its own or a group's), the peer's address enters the firewall's bypass set for the
- * SA's lifetime; when the SA goes (and no other authorized SA from that address is left)
- * the address leaves the set. A peer that authenticated but is not on the list stays out
- * of the set: its decrypted packets meet the firewall's exceptions like anyone's.
+ * list (its own or a group's), the IKE SA is admitted: its child SAs are installed with
+ * `admitted`, and the data path delivers their packets on the bypass device, which the
+ * firewall accepts (docs/firewall.md "Bypass bound to the SA"). The decision belongs to the
+ * SA, not to the peer's address: two hosts behind one NAT share an address, not an SA.
+ * A peer that authenticated but is not on the list is not admitted: its decrypted packets
+ * arrive on the TUN and meet the firewall's exceptions like anyone's.
+ * The address also enters the firewall's bypass sets for the SA's lifetime, as a view for
+ * `postern firewall peer list`; no rule matches those sets any more.
  *
  * The settings are read at each decision, so `netsh firewall set bypass` applies to the
  * next SA without an agent restart. Decisions are kept for `netsh firewall show state`.
@@ -54,6 +58,8 @@ export function decideBypass(settings: FirewallSettings | null, sa: IkeSaInfo): 
 export interface BypassTracker {
   onEstablished(sa: IkeSaInfo): Promise<BypassDecision>;
   onClosed(spis: string): Promise<void>;
+  /** Whether the IKE SA `spis` was admitted (decided, synchronously, by onEstablished). */
+  admits(spis: string): boolean;
   /** Current decisions of established SAs, by IKE SA. */
   list(): (BypassDecision & { spis: string; since: string })[];
 }
@@ -106,6 +112,7 @@ export function createBypassTracker(deps: BypassTrackerDeps): BypassTracker {
         deps.log(`bypass: ${d.address} could not leave the bypass set: ${(e as Error).message}`);
       }
     },
+    admits: (spis) => bySa.get(spis)?.authorizedBy != null,
     list: () => [...bySa.values()],
   };
 }

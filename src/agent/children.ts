@@ -1,7 +1,9 @@
 /**
  * The child SAs the agent keys the data path with, in one place:
  *   install  1. ChildSaRecord -> inbound + outbound SaRecord (sa-convert.ts)
- *            2. inbound first, then outbound, into the data path
+ *            2. inbound first, then outbound, into the data path; the inbound record says
+ *               whether the firewall's bypass admitted the IKE SA's peer (`admitted`), so
+ *               its packets reach the bypass device (docs/firewall.md)
  *            3. a rekey (replacesSpiIn) then removes the pair it replaces
  *   remove   both directions of the pair named by its inbound SPI
  * and the views the monitor shows (`qmsas`). The data path is reached through `sad`, so
@@ -32,7 +34,11 @@ export interface ChildSaTable {
   size(): number;
 }
 
-export function createChildSaTable(sad: SadWriter, now: () => number): ChildSaTable {
+export function createChildSaTable(
+  sad: SadWriter,
+  now: () => number,
+  admitted: (ikeSa: string) => boolean = () => false,
+): ChildSaTable {
   const pairs = new Map<number, { spiOut: number; child: ChildView }>();
   const remove = (spiIn: number): string | null => {
     const p = pairs.get(spiIn);
@@ -46,7 +52,7 @@ export function createChildSaTable(sad: SadWriter, now: () => number): ChildSaTa
     install(c) {
       const r = childToSaRecords(c);
       if ("error" in r) return { ok: false, error: r.error };
-      sad.addSa(r.in);
+      sad.addSa(admitted(c.ikeSa) ? { ...r.in, admitted: true } : r.in);
       sad.addSa(r.out);
       pairs.set(c.spiIn, { spiOut: c.spiOut, child: { record: c, installedAtMs: now() } });
       const replaced = c.replacesSpiIn !== null && remove(c.replacesSpiIn) !== null;

@@ -271,6 +271,9 @@ function wire(deps: AgentDeps, plan: PolicyPlan, bypass: BypassTracker, reload: 
       removeSa: (dir, spi) => late.data?.removeSa(dir, spi),
     },
     now,
+    // IKE calls onIkeSaState("established") before it installs the SA's first child, and
+    // the tracker decides synchronously: the first packet already finds its class.
+    (ikeSa) => bypass.admits(ikeSa),
   );
   const engine = createEngine(deps, peers, children, acquirer, bypass, established);
   late.engine = engine;

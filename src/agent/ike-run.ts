@@ -56,6 +56,7 @@ async function openDevices(
 ) {
   const dev = openDataPathDevices(libc, {
     tun: steering.tun,
+    bypassTun: steering.bypassTun,
     listen: { address: local, port: steering.listenPort },
     mark: steering.bypassMark,
   });
@@ -89,15 +90,15 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
   const policy = createHostPolicySource({ ...o, env, ours, local, log });
   const paths = agentPaths(env.home);
   ensureDir(paths.dir, 0o700);
-  const steering = hostSteering({ listenPort: 4500 });
+  const steering = hostSteering({ listenPort: 4500, bypassDevice: true });
   const libc = loadLibc();
   const { dev, ike } = await openDevices(libc, steering, local, log);
   // AH[...] methods: AH travels over a raw socket (IP protocol 51), opened only when the
   // policy asks for AH at start (a policy that gains AH on reload needs a restart).
   const dataPath: DataPathFactory = (onEvent, onError) => {
     if (effectiveUsesAh(env.home)) dev.openRaw();
-    const { tunFd, udpFd, rawFd } = dev;
-    return startDataPath({ tunFd, udpFd, rawFd, acquire: true, onEvent, onError });
+    const { tunFd, bypassTunFd, udpFd, rawFd } = dev;
+    return startDataPath({ tunFd, bypassTunFd, udpFd, rawFd, acquire: true, onEvent, onError });
   };
   const agent = createAgent({
     local,

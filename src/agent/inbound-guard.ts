@@ -9,7 +9,7 @@
  *   table inet postern {
  *     chain ipsec_in {
  *       type filter hook input priority -1; policy accept;
- *       iifname "postern0" return
+ *       iifname { "postern0", "postern-bp" } return             # opened by the agent
  *       udp dport { 500, 4500 } return
  *       meta l4proto ah return                                  # AH: the raw socket's
  *       ip saddr 192.0.2.9 return                               # soft fallback peers
@@ -41,7 +41,7 @@ function match(ts: TrafficSelector): string {
 
 /** The guard part's chain: `selectors` as seen outbound (local = this host). */
 export function guardChains(
-  tun: string,
+  tun: string | readonly string[],
   selectors: readonly TrafficSelector[],
   cleartextPeers: readonly string[],
 ): ChainText[] {
@@ -50,7 +50,7 @@ export function guardChains(
       name: GUARD_CHAIN,
       hook: "type filter hook input priority -1; policy accept;",
       rules: [
-        `iifname "${tun}" return`,
+        `iifname { ${(typeof tun === "string" ? [tun] : tun).map((t) => `"${t}"`).join(", ")} } return`,
         "udp dport { 500, 4500 } return",
         "meta l4proto ah return",
         ...cleartextPeers.map((h) => `${h.includes(":") ? "ip6" : "ip"} saddr ${h} return`),

@@ -26,7 +26,7 @@ import {
   createBypassSet,
 } from "../firewall/bypass.js";
 import { type Decision, evaluateInbound, type InboundPacket } from "../firewall/evaluate.js";
-import type { FirewallSettings } from "../firewall/model.js";
+import { BYPASS_DEVICE, type FirewallSettings } from "../firewall/model.js";
 import { createNftRunner } from "../firewall/nft.js";
 import { loadSettings, settingsFile } from "../firewall/store.js";
 import { createNftTable } from "../platform/nftables.js";
@@ -68,14 +68,21 @@ export function hostSteering(o: {
   listenPort: number;
   tun?: string;
   mtu?: number;
+  /** With the bypass device (IKE: SAs have identities; manual keys: none). */
+  bypassDevice?: boolean;
 }): SteeringConfig {
   return {
     ...DEFAULT_STEERING,
+    ...(o.bypassDevice === true ? { bypassTun: BYPASS_DEVICE } : {}),
     tun: o.tun ?? DEFAULT_STEERING.tun,
     mtu: o.mtu ?? DEFAULT_STEERING.mtu,
     listenPort: o.listenPort,
   };
 }
+
+/** The devices the agent delivers opened packets on: the TUN and the bypass device. */
+const devicesOf = (s: SteeringConfig): string[] =>
+  s.bypassTun === undefined ? [s.tun] : [s.tun, s.bypassTun];
 
 export interface HostKernelDeps {
   home: string;
@@ -93,7 +100,8 @@ export function createHostKernel(d: HostKernelDeps): AgentKernel {
   const steer = (r: KernelRules) =>
     table.write({
       steering: steeringChains(d.steering, r.steering, r.clearPeers),
-      guard: r.guard.length === 0 ? null : guardChains(d.steering.tun, r.guard, r.clearPeers),
+      guard:
+        r.guard.length === 0 ? null : guardChains(devicesOf(d.steering), r.guard, r.clearPeers),
     });
   return {
     async install(r) {
@@ -173,7 +181,7 @@ export function createFakeKernel(settings: () => FirewallSettings | null): FakeK
     admits(pkt) {
       const s = settings();
       if (s === null) return { verdict: "accept", reason: "firewall-off" };
-      return evaluateInbound(s, pkt, { localSubnets: [], bypassPeers: [...peers.keys()] });
+      return evaluateInbound(s, pkt, { localSubnets: [] });
     },
   };
 }

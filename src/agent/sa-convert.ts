@@ -10,6 +10,10 @@
  *   local/remote endpoints, udpEncap -> local, peer, encap {localPort, peerPort} or null
  *   tsLocal x tsRemote               -> selectors (ranges split into CIDR prefixes)
  *   lifetimeKb                       -> byte lifetime (soft at 90 %: the agent rekeys)
+ *   transport mode behind a NAT      -> a selector address that is not the SA's endpoint (the
+ *                                       peer's private address in its TSi) becomes the
+ *                                       endpoint, as seen in IKE (RFC 7296 §2.23.1; RFC 3948
+ *                                       §3.1.2: transport mode protects the two hosts)
  * Time lifetimes stay with IKE (it rekeys at 90 % and deletes at 100 %).
  */
 import { NO_LIMITS } from "../esp/lifetime.js";
@@ -18,6 +22,8 @@ import type { TransformName } from "../esp/transform.js";
 import { EncrId, IntegId } from "../ike/constants.js";
 import type { TrafficSelector as IkeTs } from "../ike/payloads/ts.js";
 import type { ChildSaRecord } from "../ike/types.js";
+import { addressBytes } from "../datapath/ippacket.js";
+import { parsePrefix, prefixContains } from "../datapath/spd.js";
 import { formatIp } from "../policy/ip.js";
 
 /** The data path's transform for an IKE transform pair, or null when it has none. */
@@ -90,6 +96,30 @@ export function selectorsFrom(
   return out;
 }
 
+/**
+ * Transport mode: the selectors' addresses are the hosts themselves. Behind a NAT the
+ * initiator's TSi names its private address, while its packets reach us (and ours reach
+ * it) with the NAT's: a prefix that does not hold the endpoint becomes the endpoint.
+ */
+export function transportSelectors(
+  selectors: readonly TrafficSelector[],
+  local: string,
+  remote: string,
+): TrafficSelector[] {
+  const host = (prefix: string, addr: string): string => {
+    const p = parsePrefix(prefix);
+    const a = addressBytes(addr);
+    if (p === null || a === null || prefixContains(p, a)) return prefix;
+    return `${addr}/${a.length * 8}`;
+  };
+  const out = new Map<string, TrafficSelector>();
+  for (const s of selectors) {
+    const t = { ...s, local: host(s.local, local), remote: host(s.remote, remote) };
+    out.set(JSON.stringify(t), t);
+  }
+  return [...out.values()];
+}
+
 export type ConvertedSa = { in: SaRecord; out: SaRecord } | { error: string };
 
 /** The two data-path records of a negotiated child SA, or why the data path cannot carry it. */
@@ -108,7 +138,9 @@ export function childToSaRecords(c: ChildSaRecord): ConvertedSa {
     return { error: "AH cannot be UDP-encapsulated (RFC 3948 carries ESP only)" };
   if (!ah && !c.udpEncap)
     return { error: "ESP without UDP encapsulation is not carried (the agent forces UDP 4500)" };
-  const selectors = selectorsFrom(c.tsLocal, c.tsRemote);
+  const all = selectorsFrom(c.tsLocal, c.tsRemote);
+  const selectors =
+    c.mode === "transport" ? transportSelectors(all, c.local.address, c.remote.address) : all;
   const bytes = c.lifetimeKb > 0 ? c.lifetimeKb * 1024 : 0;
   const lifetime = {
     soft: { ...NO_LIMITS, bytes: Math.floor(bytes * 0.9) },
@@ -127,6 +159,7 @@ export function childToSaRecords(c: ChildSaRecord): ConvertedSa {
     lifetime,
     selectors,
     label,
+    ...(c.mode === "transport" ? { fixChecksums: true } : {}),
   } as const;
   return {
     in: {

@@ -49,6 +49,8 @@ export interface DataPath {
 
 export interface DataPathOptions {
   tunFd: number;
+  /** The bypass device (packets of SAs the firewall's bypass admitted), or -1/absent. */
+  bypassTunFd?: number;
   udpFd: number;
   /** Raw AH socket, or -1. */
   rawFd: number;
@@ -79,6 +81,7 @@ export function startDataPath(opts: DataPathOptions): DataPath {
       kind: "postern-datapath",
       role,
       tunFd: opts.tunFd,
+      bypassTunFd: opts.bypassTunFd ?? -1,
       udpFd: opts.udpFd,
       rawFd: opts.rawFd,
       counters,

@@ -27,8 +27,11 @@ import { createSad } from "./sad.js";
 
 export interface InProcessDataPathDeps {
   onEvent: EventSink;
-  /** Cleartext packets the data path writes to the TUN (the host's stack gets them). */
-  writeTun: (packet: Buffer) => void;
+  /**
+   * Cleartext packets the data path writes to the TUN (the host's stack gets them);
+   * `admitted`: on the bypass device (the SA's peer was admitted by the firewall's bypass).
+   */
+  writeTun: (packet: Buffer, admitted: boolean) => void;
   /** Datagrams the data path sends on its UDP 4500 socket. */
   sendUdp: (datagram: Buffer, to: UdpEndpoint) => void;
   nowMs: () => number;
@@ -95,7 +98,7 @@ export function createInProcessDataPath(d: InProcessDataPathDeps): InProcessData
     readTun: seal,
     receiveUdp(datagram, from) {
       const packet = inbound.open(Buffer.from(datagram), from);
-      if (packet !== null) d.writeTun(Buffer.from(packet));
+      if (packet !== null) d.writeTun(Buffer.from(packet), inbound.lastAdmitted());
     },
     stats() {
       const sas = [...installed.values()].map(({ record: r, slot }) => ({

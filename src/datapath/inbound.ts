@@ -13,6 +13,7 @@
  */
 import { readAhHeader, verifyAh } from "../esp/ah.js";
 import { NEXT_HEADER_NONE, openEsp, openEspInPlace, readEspHeader } from "../esp/packet.js";
+import { fixL4Checksum } from "./checksum.js";
 import type { CounterWriter, DropReason } from "./counters.js";
 import type { EventSink } from "./events.js";
 import { buildIpPacket, ipHeaderBytes, parseIpPacket, writeIpHeader } from "./ippacket.js";
@@ -68,6 +69,11 @@ export interface Inbound {
   open(datagram: Buffer, from: From): Buffer | null;
   /** An IPv4 packet from the raw AH socket. */
   openAh(packet: Buffer): Buffer | null;
+  /**
+   * Whether the SA of the last packet open/openAh returned was admitted by the firewall's
+   * bypass: the caller then writes it to the bypass device, not the TUN.
+   */
+  lastAdmitted(): boolean;
 }
 
 export function createInbound(deps: InboundDeps): Inbound {
@@ -76,6 +82,7 @@ export function createInbound(deps: InboundDeps): Inbound {
     counters.drop(reason);
     return null;
   };
+  let admitted = false;
 
   /** Steps 6-10 once the packet is authentic: window, mode, selectors, lifetime. */
   const deliver = (
@@ -94,6 +101,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       packet = payload;
     } else {
       packet = withIpHeader(entry, nextHeader, payload, datagram, deps.inPlace === true);
+      if (sa.record.fixChecksums === true) fixL4Checksum(packet);
     }
     const ip = parseIpPacket(packet);
     if (ip === null) return drop("malformed");
@@ -107,6 +115,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       events({ type: "soft", direction: "in", spi: sa.record.spi, label: sa.record.label });
     counters.sa(sa.slot, packet.length);
     counters.info("tun_packets_out");
+    admitted = entry.admitted;
     return packet;
   };
 
@@ -154,5 +163,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       if (verdict !== "ok") return drop(verdict);
       return deliver(entry, seq, h.nextHeader, packet.subarray(h.payloadAt), packet);
     },
+
+    lastAdmitted: () => admitted,
   };
 }

@@ -5,7 +5,8 @@
  *             one sendmmsg(2) sends the batch (when full, or when the TUN has no more)
  *   inbound:  one recvmmsg(2) takes up to BATCH datagrams, each into its own slot with
  *             64 bytes of headroom (transport mode writes the IP header there); write(TUN)
- *             per packet (a TUN takes one packet per write).
+ *             per packet (a TUN takes one packet per write). Packets of SAs the firewall's
+ *             bypass admitted go to the bypass device instead (its own fd and coalescer).
  * C calls take addresses into the block (koffi marshals a number in a few ns, a Buffer in
  * ~0.6 us); anything outside the block (AH, a datagram that did not fit a slot) goes by value.
  *
@@ -59,13 +60,19 @@ export interface PacketIo {
   /** Inbound: datagram i of the last batch, and its source sockaddr_in. */
   datagram(i: number): Buffer;
   from(i: number): Buffer;
-  /** Writes one packet to the TUN (adding the virtio_net_hdr when the fd has one). */
-  writeTun(packet: Buffer): boolean;
+  /**
+   * Writes one packet to the TUN (adding the virtio_net_hdr when the fd has one); with
+   * `admitted`, to the bypass device when there is one (else to the TUN: fail closed, the
+   * firewall then treats it as not admitted).
+   */
+  writeTun(packet: Buffer, admitted?: boolean): boolean;
   /**
    * Inbound with a virtio_net_hdr TUN: a coalescer for the opened packets of a batch
    * (src/datapath/gro.ts); null when the fd has no vnet header.
    */
   gro: Coalescer | null;
+  /** The same for the bypass device; null without one (admitted packets then use `gro`). */
+  groBypass: Coalescer | null;
   /** The native memory (for AES-GCM in place, src/esp/evp-gcm.ts). */
   block: NativeBlock;
 }
@@ -75,6 +82,8 @@ export interface PacketIoFds {
   udpFd: number;
   /** An eventfd the main thread writes after posting a command: a wait ends at once. */
   wakeFd?: number;
+  /** Inbound: the bypass device (a second TUN), or -1/absent. */
+  bypassTunFd?: number;
 }
 
 /** A packet whose checksum the kernel left to the device (NEEDS_CSUM): complete it. */
@@ -102,8 +111,11 @@ export function createPacketIo(
   const slotBytes = role === "outbound" ? OUT_SLOT : IN_SLOT;
   const RX = HEADROOM;
   const SLOTS = RX + (role === "outbound" ? RX_BYTES : 0);
+  const bypassFd = role === "inbound" ? (fds.bypassTunFd ?? -1) : -1;
   const GRO = SLOTS + BATCH * slotBytes;
-  const VEC = GRO + (role === "inbound" ? VNET_HDR_BYTES + 65_536 : 0);
+  const GRO_BYTES = role === "inbound" ? VNET_HDR_BYTES + 65_536 : 0;
+  const GRO_BP = GRO + GRO_BYTES;
+  const VEC = GRO_BP + (bypassFd >= 0 ? GRO_BYTES : 0);
   const IOVS = VEC + BATCH * MMSG;
   const NAMES = IOVS + BATCH * IOV;
   const block = allocNative(NAMES + BATCH * SOCKADDR);
@@ -125,10 +137,20 @@ export function createPacketIo(
   const vnet = tunHasVnetHdr(libc, fds.tunFd);
   const skip = vnet ? VNET_HDR_BYTES : 0;
   const tun = createTunPort(libc, fds.tunFd, vnet);
-  const writeFrame = (frame: Buffer): boolean => {
-    const where = block.addressOf(frame);
-    return where >= 0 && at.writeAt(fds.tunFd, where, frame.length) === frame.length;
-  };
+  const bpVnet = bypassFd >= 0 && tunHasVnetHdr(libc, bypassFd);
+  const bp = bypassFd >= 0 ? createTunPort(libc, bypassFd, bpVnet) : null;
+  const frameWriter =
+    (fd: number) =>
+    (frame: Buffer): boolean => {
+      const where = block.addressOf(frame);
+      return where >= 0 && at.writeAt(fd, where, frame.length) === frame.length;
+    };
+  const coalescer = (fd: number, from: number) =>
+    createCoalescer({
+      area: b.subarray(from, from + GRO_BYTES),
+      writeFrame: frameWriter(fd),
+      failed: (n) => groFailed(n),
+    });
   let gsoSize = 0;
   const readOnce = () => {
     const n = at.readAt(fds.tunFd, a + RX - skip, RX_BYTES + skip);
@@ -199,18 +221,14 @@ export function createPacketIo(
       return b.subarray(start, start + b.readUInt32LE(VEC + i * MMSG + 56));
     },
     from: (i) => b.subarray(NAMES + i * SOCKADDR, NAMES + (i + 1) * SOCKADDR),
-    writeTun(packet) {
+    writeTun(packet, admitted = false) {
+      const toBypass = admitted && bp !== null;
       const where = block.addressOf(packet);
-      if (where < 0 || vnet) return tun.write(packet);
-      return at.writeAt(fds.tunFd, where, packet.length) === packet.length;
+      if (where < 0 || (toBypass ? bpVnet : vnet)) return (toBypass ? bp : tun).write(packet);
+      const fd = toBypass ? bypassFd : fds.tunFd;
+      return at.writeAt(fd, where, packet.length) === packet.length;
     },
-    gro:
-      vnet && role === "inbound"
-        ? createCoalescer({
-            area: b.subarray(GRO, GRO + VNET_HDR_BYTES + 65_536),
-            writeFrame,
-            failed: (n) => groFailed(n),
-          })
-        : null,
+    gro: vnet && role === "inbound" ? coalescer(fds.tunFd, GRO) : null,
+    groBypass: bpVnet ? coalescer(bypassFd, GRO_BP) : null,
   };
 }

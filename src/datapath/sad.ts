@@ -31,6 +31,8 @@ export interface InboundEntry {
   /** Outer addresses as bytes, for the transport-mode IP header. */
   peerBytes: Uint8Array;
   localBytes: Uint8Array;
+  /** The firewall's bypass admitted this SA's peer: deliver on the bypass device. */
+  admitted: boolean;
 }
 
 export interface Sad {
@@ -58,6 +60,7 @@ export function createSad(gcm?: EvpGcm): Sad {
           selectors: compiled(record),
           peerBytes: addressBytes(record.peer) ?? new Uint8Array(4),
           localBytes: addressBytes(record.local) ?? new Uint8Array(4),
+          admitted: record.admitted === true,
         });
         return;
       }

@@ -23,6 +23,11 @@ import type { NetConfig } from "../platform/routing.js";
 
 export interface SteeringConfig {
   tun: string;
+  /**
+   * The bypass device: a second TUN, inbound only, where the agent delivers packets of SAs
+   * the firewall's bypass admitted (firewall/model.ts BYPASS_DEVICE); absent: none.
+   */
+  bypassTun?: string;
   mtu: number;
   protectMark: number;
   bypassMark: number;
@@ -135,12 +140,17 @@ export function applySteering(
   // Opened packets arrive on the TUN from addresses routed elsewhere: strict reverse-path
   // filtering would drop them. The effective value is max(all, dev): 0 on the TUN, and
   // loose (2) instead of strict (1) for "all".
-  net.writeSysctl(`net.ipv4.conf.${cfg.tun}.rp_filter`, "0");
+  // The bypass device only receives (nothing is routed to it): up, the same sysctls.
+  if (cfg.bypassTun !== undefined)
+    net.ip(["link", "set", cfg.bypassTun, "mtu", String(cfg.mtu), "up"]);
+  for (const dev of cfg.bypassTun === undefined ? [cfg.tun] : [cfg.tun, cfg.bypassTun]) {
+    net.writeSysctl(`net.ipv4.conf.${dev}.rp_filter`, "0");
+    // IPv6 is not steered yet: keep the kernel's own router solicitations off the TUN.
+    if (net.readSysctl(`net.ipv6.conf.${dev}.disable_ipv6`) === "0")
+      net.writeSysctl(`net.ipv6.conf.${dev}.disable_ipv6`, "1");
+  }
   if (net.readSysctl("net.ipv4.conf.all.rp_filter") === "1")
     net.writeSysctl("net.ipv4.conf.all.rp_filter", "2");
-  // IPv6 is not steered yet: keep the kernel's own router solicitations off the TUN.
-  if (net.readSysctl(`net.ipv6.conf.${cfg.tun}.disable_ipv6`) === "0")
-    net.writeSysctl(`net.ipv6.conf.${cfg.tun}.disable_ipv6`, "1");
   net.ipQuiet(["rule", "del", "priority", String(cfg.rulePriority)]);
   net.ip([
     "rule",

@@ -31,6 +31,11 @@ export interface WorkerInit {
   kind: "postern-datapath";
   role: Role;
   tunFd: number;
+  /**
+   * Inbound: the bypass device, where packets of SAs the firewall's bypass admitted are
+   * written (-1/absent: none, they go to the TUN like the others).
+   */
+  bypassTunFd?: number;
   udpFd: number;
   /** Raw AH socket (IP protocol 51), or -1 when no SA uses AH. */
   rawFd: number;
@@ -187,13 +192,20 @@ function createInboundLoop(
   });
   const ahBuf = Buffer.alloc(65536);
   const ahFrom = Buffer.alloc(16);
+  const flushAll = () => {
+    io.gro?.flush();
+    io.groBypass?.flush();
+  };
   const deliver = (packet: Buffer | null) => {
     if (packet === null) return;
+    const admitted = inbound.lastAdmitted();
+    // Each device has its coalescer (a flow belongs to one SA, so its order is kept).
+    const gro = admitted && io.groBypass !== null ? io.groBypass : io.gro;
     // Coalescing writes a header in the packet's headroom: only packets in our block have it.
-    if (io.gro !== null && io.block.addressOf(packet) >= 0) io.gro.add(packet);
+    if (gro !== null && io.block.addressOf(packet) >= 0) gro.add(packet);
     else {
-      io.gro?.flush();
-      if (!io.writeTun(packet)) counters.drop("tun_write_failed");
+      flushAll();
+      if (!io.writeTun(packet, admitted)) counters.drop("tun_write_failed");
     }
   };
   return {
@@ -209,7 +221,7 @@ function createInboundLoop(
         if (spi !== 0 && sad.inbound(spi) === undefined) applyPending();
         deliver(inbound.open(d, () => decodeSockaddrIn(io.from(i))));
       }
-      io.gro?.flush();
+      flushAll();
       if (count > 0 || raw === null) return count > 0;
       const n = raw.tryRecv(ahBuf, ahFrom);
       if (n > 0) deliver(inbound.openAh(ahBuf.subarray(0, n)));

@@ -56,6 +56,18 @@ export interface SaRecord {
   selectors: TrafficSelector[];
   /** Free text for logs and stats: the rule or IKE SA that made it. */
   label: string;
+  /**
+   * Inbound: the firewall's authenticated bypass admitted the peer that keyed this SA (its
+   * identity and groups), so the data path delivers its packets on the bypass device, which
+   * the firewall accepts (docs/firewall.md "Bypass bound to the SA"). Absent: not admitted.
+   */
+  admitted?: boolean;
+  /**
+   * Inbound transport mode: recompute TCP/UDP checksums after the IP header is rebuilt
+   * (RFC 3948 §3.1.2: behind a NAT the sender summed other addresses). Set for IKE's
+   * transport-mode SAs, since either end may be behind a NAT it cannot see.
+   */
+  fixChecksums?: boolean;
 }
 
 /** 2^32 - 1: the last sequence number an SA without ESN may send (RFC 4303 §3.3.3). */

@@ -33,7 +33,7 @@ export interface Applier {
 
 export interface ApplierDeps {
   runner: NftRunner;
-  tunDevice?: string;
+  bypassDevice?: string;
 }
 
 const DIGEST_RE = new RegExp(`${DIGEST_COMMENT} ([0-9a-f]+)`);
@@ -79,7 +79,7 @@ export function createApplier(deps: ApplierDeps): Applier {
     async apply(settings, opts = {}) {
       const loaded = await loadedState();
       const localSubnets = needsLocalSubnets(settings) ? await runner.localSubnets() : [];
-      const compiled = compileRuleset({ settings, localSubnets, tunDevice: deps.tunDevice });
+      const compiled = compileRuleset({ settings, localSubnets, bypassDevice: deps.bypassDevice });
       if (loaded.digest === compiled.digest && !opts.force) {
         return { changed: false, digest: compiled.digest, keptPeers: 0 };
       }

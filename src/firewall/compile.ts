@@ -14,9 +14,10 @@
  *      by Windows Firewall; what they carry is filtered after decryption (rule 3 onwards).
  *      (Cleartext that IPsec policy requires protected is dropped before this chain, by
  *      the agent's guard chain `ipsec_in` at priority filter - 1.)
- *   3. iifname postern0 + source in @bypass4/@bypass6 accept: only packets the agent
- *      decrypted arrive on the TUN device, so a cleartext packet spoofing a bypass address
- *      on another interface does not match
+ *   3. iifname postern-bp accept: the agent writes to this device only the packets it
+ *      opened with an SA whose peer the authenticated bypass admitted (the SA's identity and
+ *      groups), so the decision is the SA's, not the source address's: two hosts behind one
+ *      NAT share an address but not an SA; nothing else can put a packet on that device
  *   4. ICMPv6 neighbour discovery accept (IPv6 needs it); enabled inbound ICMP settings
  *   5. port openings (when exceptions are allowed), by scope
  *   6. log the drop (when logging dropped packets), then the policy drops
@@ -32,7 +33,7 @@ import {
   LOG_GROUP_OPEN,
   type PortOpening,
   type ProfileSettings,
-  TUN_DEVICE,
+  BYPASS_DEVICE,
 } from "./model.js";
 import { type AddrInterval, intervalText, scopeIntervals } from "./scope.js";
 import { type ChainText, TABLE, tableScript } from "../platform/nftables.js";
@@ -46,8 +47,8 @@ export interface CompileInput {
   settings: FirewallSettings;
   /** This host's connected subnets (`10.0.0.0/24`), for scope SUBNET and LocalSubnet. */
   localSubnets: readonly string[];
-  /** The TUN device of decrypted packets; default postern0. */
-  tunDevice?: string;
+  /** The device of packets of SAs the bypass admitted; default postern-bp. */
+  bypassDevice?: string;
 }
 
 /** Whether any opening needs this host's subnets (scope SUBNET or LocalSubnet). */
@@ -75,7 +76,7 @@ const ND_TYPES = "nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert";
 export function compileRuleset(input: CompileInput): CompiledRuleset {
   const { settings } = input;
   const profile = settings.profiles[settings.currentProfile];
-  const tun = input.tunDevice ?? TUN_DEVICE;
+  const bypassDev = input.bypassDevice ?? BYPASS_DEVICE;
   const on = profile.enabled;
   const log = settings.logging;
   const openLog = on && log.connections ? `log prefix "RECEIVE" group ${LOG_GROUP_OPEN} ` : "";
@@ -83,8 +84,7 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
   if (on) {
     rules.push("ct state invalid drop", "ct state established,related accept");
     rules.push(`udp dport { ${IKE_PORTS.join(", ")} } accept`, "meta l4proto ah accept");
-    rules.push(`iifname "${tun}" ip saddr @bypass4 ${openLog}accept`);
-    rules.push(`iifname "${tun}" ip6 saddr @bypass6 ${openLog}accept`);
+    rules.push(`iifname "${bypassDev}" ${openLog}accept`);
     rules.push(`icmpv6 type { ${ND_TYPES} } accept`);
     rules.push(...icmpInRules(profile, openLog));
     if (profile.exceptions) {

@@ -4,7 +4,7 @@
  * disagree, one of them is wrong. Order as in compile.ts.
  */
 import { parseIp } from "../policy/ip.js";
-import { type FirewallSettings, ICMP_SETTINGS, ICMP_TYPES, TUN_DEVICE } from "./model.js";
+import { type FirewallSettings, BYPASS_DEVICE, ICMP_SETTINGS, ICMP_TYPES } from "./model.js";
 import { IKE_PORTS } from "./compile.js";
 import { inIntervals, scopeIntervals } from "./scope.js";
 
@@ -16,7 +16,7 @@ export interface InboundPacket {
   dport?: number;
   /** The ICMP or ICMPv6 type on the wire. */
   icmpType?: number;
-  /** Input interface name (`lo`, `eth0`, `postern0`). */
+  /** Input interface name (`lo`, `eth0`, `postern0`, `postern-bp`). */
   iface: string;
   /** Part of a connection this host started (conntrack established/related). */
   established?: boolean;
@@ -24,9 +24,8 @@ export interface InboundPacket {
 
 export interface EvalContext {
   localSubnets: readonly string[];
-  /** Addresses currently in the bypass sets. */
-  bypassPeers: readonly string[];
-  tunDevice?: string;
+  /** The device of packets of SAs the bypass admitted; default postern-bp. */
+  bypassDevice?: string;
 }
 
 export type Reason =
@@ -61,13 +60,8 @@ export function evaluateInbound(
   if (pkt.protocol === "ah") return accept("ipsec");
   const src = parseIp(pkt.src);
   if (!src) return { verdict: "drop", reason: "default-drop" };
-  if (pkt.iface === (ctx.tunDevice ?? TUN_DEVICE)) {
-    const inSet = ctx.bypassPeers.some((p) => {
-      const b = parseIp(p);
-      return b !== null && b.family === src.family && b.value === src.value;
-    });
-    if (inSet) return accept("bypass");
-  }
+  // Only the agent writes to the bypass device, and only packets of admitted SAs.
+  if (pkt.iface === (ctx.bypassDevice ?? BYPASS_DEVICE)) return accept("bypass");
   if (pkt.protocol === "icmp" && pkt.icmpType !== undefined) {
     if (pkt.family === 6 && ND.includes(pkt.icmpType)) return accept("neighbour-discovery");
     for (const t of ICMP_TYPES) {

@@ -104,6 +104,13 @@ export function defaultSettings(): FirewallSettings {
 /** The TUN device where the agent delivers decrypted packets (DESIGN.md, data path 4). */
 export const TUN_DEVICE = "postern0";
 
+/**
+ * The bypass device: the agent delivers here, and only here, the decrypted packets of SAs
+ * whose peer the authenticated bypass admitted (its identity and groups, from the SA), so
+ * the firewall's bypass is bound to the SA that carried a packet, not to its source address.
+ */
+export const BYPASS_DEVICE = "postern-bp";
+
 /** NFLOG groups the ruleset logs to: drops and new accepted connections. */
 export const LOG_GROUP_DROP = 7801;
 export const LOG_GROUP_OPEN = 7802;

@@ -5,8 +5,9 @@
  *   send     1. the steering rules match (KernelRules.steering) -> the agent's TUN
  *            2. else cleartext onto the wire to the destination host
  *   receive  cleartext: the guard (KernelRules.guard) drops protected flows, then the
- *            firewall (FakeKernel.admits, the in-memory evaluator); from the TUN: the
- *            firewall with iface postern0, where the bypass set counts
+ *            firewall (FakeKernel.admits, the in-memory evaluator); from the data path:
+ *            the firewall with iface postern-bp for packets of SAs the bypass admitted,
+ *            postern0 for the others
  *   ESP      the data paths' UDP 4500 datagrams go host to host (setImmediate)
  * A web server on a host answers a TCP SYN to port 80 that its firewall accepted.
  */
@@ -78,7 +79,7 @@ export function createLan() {
     });
   };
 
-  const input = (h: LanHost, packet: Buffer, via: "esp" | "clear") => {
+  const input = (h: LanHost, packet: Buffer, via: "esp" | "esp-admitted" | "clear") => {
     const ip = parseIpPacket(packet);
     if (ip === null || ip.protocol !== TCP) return;
     const src = text(ip.src);
@@ -90,17 +91,17 @@ export function createLan() {
       !rules.clearPeers.includes(src) &&
       matches(rules.guard, packet, true)
     )
-      outcome = { verdict: "drop", reason: "guard", via };
+      outcome = { verdict: "drop", reason: "guard", via: "clear" };
     else {
       const d = h.kernel?.admits({
         family: 4,
         protocol: "tcp",
         src,
         dport: ip.dstPort,
-        iface: via === "esp" ? "postern0" : "eth0",
+        iface: via === "esp" ? "postern0" : via === "esp-admitted" ? "postern-bp" : "eth0",
         established: (packet[ip.headerBytes + 13] ?? 0) === SYN_ACK,
       }) ?? { verdict: "accept", reason: "firewall-off" };
-      outcome = { ...d, via };
+      outcome = { ...d, via: via === "clear" ? "clear" : "esp" };
     }
     h.inbound.push({ ...outcome, src, dport: ip.dstPort });
     if (outcome.verdict === "drop") return;
@@ -151,7 +152,7 @@ export function createLan() {
       return (onEvent) => {
         const dp = createInProcessDataPath({
           onEvent,
-          writeTun: (p) => input(h, p, "esp"),
+          writeTun: (p, admitted) => input(h, p, admitted ? "esp-admitted" : "esp"),
           sendUdp: (datagram, to) => {
             const peer = hosts.get(to.address);
             if (peer?.dp) {

@@ -10,6 +10,8 @@
  *   postern0 10.31.9.1/24, fd00:31:9::1/64    <->  tunB: packets from 10.31.1.2 (fd00:31:1::2)
  *   (stands for the TUN)                           to 10.31.9.1 (fd00:31:9::1), as if
  *                                                  decrypted by the agent
+ *   postern-bp 10.31.10.1/24, fd00:31:10::1/64 <-> bpB: the same, as if decrypted with an SA
+ *   (stands for the bypass device)                 the authenticated bypass admitted
  *
  * A listens on TCP 80, 81, 53, 8080 and UDP 53, 8080; B on TCP 7000 and UDP 7001.
  */
@@ -19,7 +21,7 @@ export type Source = "peer" | "peer2" | "far" | "peer6";
 
 export type Probe =
   /** B connects (tcp) or sends a datagram and waits for the echo (udp) to A. */
-  | { kind: "tcp" | "udp"; port: number; from: Source; via?: "lan" | "tun" }
+  | { kind: "tcp" | "udp"; port: number; from: Source; via?: "lan" | "tun" | "bypass" }
   /** B pings A. */
   | { kind: "ping"; from: "peer" | "peer6" }
   /** A starts a connection to B (tcp 7000 / udp 7001); the replies must come back in. */
@@ -30,7 +32,7 @@ export type Probe =
 export interface FwCase {
   name: string;
   edit?: (s: FirewallSettings) => void;
-  /** Addresses in the bypass set. */
+  /** Addresses in the bypass sets (a view since the bypass is bound to SAs: no rule matches). */
   bypass?: string[];
   probe: Probe;
   expect: "accept" | "drop";
@@ -46,7 +48,16 @@ export const SERVER4 = "10.31.1.1";
 export const SERVER6 = "fd00:31:1::1";
 export const SERVER_TUN = "10.31.9.1";
 export const SERVER6_TUN = "fd00:31:9::1";
-export const LOCAL_SUBNETS = ["10.31.1.0/24", "fd00:31:1::/64", "10.31.9.0/24", "fd00:31:9::/64"];
+export const SERVER_BP = "10.31.10.1";
+export const SERVER6_BP = "fd00:31:10::1";
+export const LOCAL_SUBNETS = [
+  "10.31.1.0/24",
+  "fd00:31:1::/64",
+  "10.31.9.0/24",
+  "fd00:31:9::/64",
+  "10.31.10.0/24",
+  "fd00:31:10::/64",
+];
 
 const open = (
   protocol: "tcp" | "udp" | "all",
@@ -254,42 +265,39 @@ export const CASES: FwCase[] = [
     expect: "accept",
   },
   {
-    name: "bypass: an authenticated peer on the TUN passes with no exception",
-    bypass: ["10.31.1.2"],
-    probe: { kind: "tcp", port: 81, from: "peer", via: "tun" },
+    name: "bypass: a packet of an admitted SA (bypass device) passes with no exception",
+    probe: { kind: "tcp", port: 81, from: "peer", via: "bypass" },
     expect: "accept",
   },
   {
     name: "bypass: overrides don't allow exceptions",
-    bypass: ["10.31.1.2"],
     edit: (s) => {
       s.profiles.standard.exceptions = false;
     },
-    probe: { kind: "tcp", port: 81, from: "peer", via: "tun" },
+    probe: { kind: "tcp", port: 81, from: "peer", via: "bypass" },
     expect: "accept",
   },
   {
-    name: "bypass: the same address in cleartext (not on the TUN) is dropped",
+    name: "bypass: the same address in cleartext (not from the agent) is dropped",
     bypass: ["10.31.1.2"],
     probe: { kind: "tcp", port: 81, from: "peer" },
     expect: "drop",
   },
   {
-    name: "bypass: a TUN peer not in the set meets the exceptions",
-    bypass: ["10.31.1.3"],
+    name: "bypass: an SA not admitted (TUN) meets the exceptions, even from an admitted address",
+    bypass: ["10.31.1.2"],
     probe: { kind: "tcp", port: 81, from: "peer", via: "tun" },
     expect: "drop",
   },
   {
-    name: "bypass: a TUN peer not in the set still gets its exception",
+    name: "bypass: an SA not admitted (TUN) still gets its exception",
     edit: open("tcp", 81),
     probe: { kind: "tcp", port: 81, from: "peer", via: "tun" },
     expect: "accept",
   },
   {
-    name: "bypass: an IPv6 peer on the TUN passes with no exception",
-    bypass: ["fd00:31:1::2"],
-    probe: { kind: "tcp", port: 81, from: "peer6", via: "tun" },
+    name: "bypass: an IPv6 packet of an admitted SA passes with no exception",
+    probe: { kind: "tcp", port: 81, from: "peer6", via: "bypass" },
     expect: "accept",
   },
   {

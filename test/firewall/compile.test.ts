@@ -29,8 +29,9 @@ describe("firewall compiler (pure)", () => {
     assert.match(script, /type filter hook input priority filter; policy drop;/);
     assert.match(script, /iif "lo" accept/);
     assert.match(script, /ct state established,related accept/);
-    assert.match(script, /iifname "postern0" ip saddr @bypass4 accept/);
-    assert.match(script, /iifname "postern0" ip6 saddr @bypass6 accept/);
+    // The bypass is the SA's (the agent's bypass device), not the source address's.
+    assert.match(script, /iifname "postern-bp" accept/);
+    assert.doesNotMatch(script, /saddr @bypass/);
     assert.match(script, /set bypass4 \{ type ipv4_addr; flags timeout; \}/);
     assert.match(script, /iif "lo" accept comment "postern firewall [0-9a-f]{32}"/);
     assert.doesNotMatch(script, /jump ipsec_in/, "the guard is its own base chain");
@@ -93,7 +94,7 @@ describe("firewall compiler (pure)", () => {
     const { script } = compileRuleset({ settings: s, localSubnets: [] });
     assert.match(script, /log prefix "RECEIVE" group 7801\n/);
     assert.match(script, /ct state new log prefix "SEND" group 7802/);
-    assert.match(script, /@bypass4 log prefix "RECEIVE" group 7802 accept/);
+    assert.match(script, /iifname "postern-bp" log prefix "RECEIVE" group 7802 accept/);
   });
   it("the digest depends on the ruleset only, and is in the first input rule's comment", () => {
     const a = compileRuleset({ settings: defaultSettings(), localSubnets: [] });

@@ -6,14 +6,14 @@ import { ADDR, CASES, type FwCase, LOCAL_SUBNETS, settingsFor } from "./cases.js
 
 function decide(c: FwCase): "accept" | "drop" {
   const s = settingsFor(c);
-  const ctx = { localSubnets: LOCAL_SUBNETS, bypassPeers: c.bypass ?? [] };
+  const ctx = { localSubnets: LOCAL_SUBNETS };
   const p = c.probe;
   switch (p.kind) {
     case "tcp":
     case "udp": {
       const src = ADDR[p.from];
       const family = src.includes(":") ? 6 : 4;
-      const iface = p.via === "tun" ? "postern0" : "vethA";
+      const iface = p.via === "tun" ? "postern0" : p.via === "bypass" ? "postern-bp" : "vethA";
       return evaluateInbound(s, { family, protocol: p.kind, src, dport: p.port, iface }, ctx)
         .verdict;
     }
@@ -63,7 +63,7 @@ describe("firewall cases: in-memory evaluator", () => {
     const d = evaluateInbound(
       s,
       { family: 4, protocol: "tcp", src: "127.0.0.1", dport: 1, iface: "lo" },
-      { localSubnets: [], bypassPeers: [] },
+      { localSubnets: [] },
     );
     assert.deepEqual(d, { verdict: "accept", reason: "loopback" });
   });

@@ -1,6 +1,7 @@
 /**
  * Test topology for the firewall suites (see cases.ts): two namespaces joined by a veth
- * pair, plus a second veth pair whose server end is named postern0 (standing for the TUN).
+ * pair, plus a second veth pair whose server end is named postern0 (standing for the TUN)
+ * and a third whose server end is named postern-bp (standing for the bypass device).
  * Everything is created with unique names and removed by cleanup(), also on failure.
  */
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
@@ -78,6 +79,21 @@ export function createTopology(): Topology {
       "netns",
       b,
     ]);
+    sh([
+      "ip",
+      "-n",
+      a,
+      "link",
+      "add",
+      "postern-bp",
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "bpB",
+      "netns",
+      b,
+    ]);
     const cmds: [string, string[]][] = [
       [a, ["ip", "addr", "add", "10.31.1.1/24", "dev", "vethA"]],
       [a, ["ip", "addr", "add", "fd00:31:1::1/64", "dev", "vethA", "nodad"]],
@@ -85,6 +101,9 @@ export function createTopology(): Topology {
       [a, ["ip", "addr", "add", "fd00:31:9::1/64", "dev", "postern0", "nodad"]],
       [a, ["ip", "link", "set", "vethA", "up"]],
       [a, ["ip", "link", "set", "postern0", "up"]],
+      [a, ["ip", "addr", "add", "10.31.10.1/24", "dev", "postern-bp"]],
+      [a, ["ip", "addr", "add", "fd00:31:10::1/64", "dev", "postern-bp", "nodad"]],
+      [a, ["ip", "link", "set", "postern-bp", "up"]],
       [a, ["ip", "route", "add", "10.31.5.0/24", "dev", "vethA"]],
       [b, ["ip", "addr", "add", "10.31.1.2/24", "dev", "vethB"]],
       [b, ["ip", "addr", "add", "10.31.1.3/24", "dev", "vethB"]],
@@ -94,6 +113,9 @@ export function createTopology(): Topology {
       [b, ["ip", "link", "set", "tunB", "up"]],
       [b, ["ip", "route", "add", "10.31.9.1/32", "dev", "tunB"]],
       [b, ["ip", "route", "add", "fd00:31:9::1/128", "dev", "tunB"]],
+      [b, ["ip", "link", "set", "bpB", "up"]],
+      [b, ["ip", "route", "add", "10.31.10.1/32", "dev", "bpB"]],
+      [b, ["ip", "route", "add", "fd00:31:10::1/128", "dev", "bpB"]],
     ];
     for (const [ns, c] of cmds) inNs(ns, c);
     for (const ns of [a, b]) {

@@ -17,7 +17,9 @@ import {
   type FwCase,
   SERVER4,
   SERVER6,
+  SERVER_BP,
   SERVER_TUN,
+  SERVER6_BP,
   SERVER6_TUN,
   settingsFor,
 } from "./cases.js";
@@ -36,7 +38,18 @@ async function run(
     case "tcp":
     case "udp": {
       const v6 = p.from === "peer6";
-      const host = p.via === "tun" ? (v6 ? SERVER6_TUN : SERVER_TUN) : v6 ? SERVER6 : SERVER4;
+      const host =
+        p.via === "tun"
+          ? v6
+            ? SERVER6_TUN
+            : SERVER_TUN
+          : p.via === "bypass"
+            ? v6
+              ? SERVER6_BP
+              : SERVER_BP
+            : v6
+              ? SERVER6
+              : SERVER4;
       const r = await b.probe({
         op: p.kind,
         host,
