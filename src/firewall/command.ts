@@ -3,7 +3,8 @@
  *   apply [--force]            load the saved settings now (root)
  *   compile                    print the nft script the settings compile to
  *   remove                     delete table inet postern (teardown; "off" is `set opmode disable`)
- *   peer add ADDR [SECONDS]    add a bypass peer (no reload); peer remove ADDR; peer list
+ *   peer add ADDR [SECONDS]    record an admitted address (no reload); peer remove ADDR; peer list
+ *                              (the record only: the bypass is bound to SAs, docs/firewall.md)
  *   log                        write pfirewall.log from NFLOG until SIGINT/SIGTERM
  * POSTERN_NETNS=NS makes apply/remove/peer act inside that network namespace; `log` reads
  * the namespace it runs in (`ip netns exec NS postern firewall log`). Without it, a home
@@ -52,6 +53,9 @@ async function peerAdd(p: Parsed, env: CliEnv): Promise<number> {
     addr,
     Number(secs ?? 0),
   );
+  env.err(
+    `note: ${addr} recorded in the set of admitted addresses; it admits nothing: the bypass follows the SA that carries a packet (docs/firewall.md)`,
+  );
   return 0;
 }
 
@@ -99,6 +103,11 @@ SYNOPSIS
   postern firewall remove [--host]     delete table inet postern (root)
   postern firewall peer add ADDR [SECONDS] | peer remove ADDR | peer list   [--host]
   postern firewall log                 write pfirewall.log from NFLOG until SIGTERM (root)
+
+  peer add|remove|list edit and show the sets bypass4/bypass6, the addresses the agent
+  has admitted (shown by peer list and netsh firewall show state). They are a record:
+  the firewall lets a packet bypass because the SA that carried it was admitted (it
+  arrives on the TUN device postern-bp), never because of its source address.
 
 OPTIONS
   --host    with a --home other than /var/lib/postern and no POSTERN_NETNS: change this
@@ -158,19 +167,24 @@ Settings are edited with: postern netsh firewall set|add|delete|show ...
       subcommands: [
         {
           name: "add",
-          summary: "add a bypass peer (no reload)",
+          summary: "record an admitted address (admits nothing: the bypass follows the SA)",
           args: "ADDR [SECONDS]",
           options: [HOST],
           run: peerAdd,
         },
         {
           name: "remove",
-          summary: "remove a bypass peer",
+          summary: "remove a recorded admitted address",
           args: "ADDR",
           options: [HOST],
           run: peerRemove,
         },
-        { name: "list", summary: "list the bypass peers", options: [HOST], run: peerList },
+        {
+          name: "list",
+          summary: "list the addresses the agent has admitted",
+          options: [HOST],
+          run: peerList,
+        },
       ],
     },
     { name: "log", summary: "write pfirewall.log from NFLOG until SIGTERM (root)", run: log },
