@@ -1,0 +1,35 @@
+/**
+ * The fuzz targets by name: one per parser that takes network or file input.
+ */
+import { createApiTarget, createDnsTarget } from "./fuzz-targets-dc.js";
+import { createAhTarget, createEspTarget } from "./fuzz-targets-esp.js";
+import { createIkeTarget } from "./fuzz-targets-ike.js";
+import {
+  createCcacheTarget,
+  createDerTarget,
+  createKeytabTarget,
+  createPacTarget,
+} from "./fuzz-targets-krb.js";
+import {
+  createNetshTarget,
+  createPolicyFileTarget,
+  createSddlTarget,
+} from "./fuzz-targets-text.js";
+import type { TargetFactory } from "./fuzz-target.js";
+
+export const TARGETS: Readonly<Record<string, TargetFactory>> = {
+  ike: createIkeTarget,
+  esp: createEspTarget,
+  ah: createAhTarget,
+  der: createDerTarget,
+  pac: createPacTarget,
+  dns: createDnsTarget,
+  sddl: createSddlTarget,
+  netsh: createNetshTarget,
+  "policy-file": createPolicyFileTarget,
+  keytab: createKeytabTarget,
+  ccache: createCcacheTarget,
+  api: createApiTarget,
+};
+
+export const TARGET_NAMES = Object.keys(TARGETS);
