@@ -120,13 +120,33 @@ function trailer(len: number, nextHeader: number, align: number): Buffer {
   return t;
 }
 
+/**
+ * The sequence number of SA k's next packet: mostly the next one; sometimes a replay, an
+ * old one, 0, or a jump forward (after which the SA goes on from there, as a sender
+ * would); with ESN, sometimes across the 2^32 boundary.
+ */
+function nextSeq(r: Rng, counters: number[], k: number, rec: SaRecord): number {
+  const c = counters[k] as number;
+  if (r.chance(0.92)) {
+    counters[k] = c + 1;
+    return c;
+  }
+  const choice = r.int(rec.esn ? 5 : 4);
+  if (choice === 0) return 0;
+  if (choice === 1) return Math.max(1, c - 1);
+  if (choice === 2) return Math.max(1, c - 2000);
+  const jump = choice === 3 ? c + 1 + r.int(3000) : Math.max(c, 2 ** 32 - 2);
+  counters[k] = jump + 1;
+  return jump;
+}
+
 export function createEspTarget(): FuzzInstance {
   const copy = inboundFor(ESP_SAS, false);
   const inPlace = inboundFor(ESP_SAS, true);
   const sealers = ESP_SAS.map((r) => createOutboundSa({ ...r, direction: "out" }, 0, 0));
   const inner = innerSeeds();
   const innerBytes = inner.map((s) => s.payload);
-  let counter = 1;
+  const counters = ESP_SAS.map(() => 1);
   const seal = (k: number, seq: number, plain: Uint8Array, iv: Buffer): Uint8Array => {
     const sa = sealers[k]!;
     const header = Buffer.alloc(8);
@@ -153,9 +173,7 @@ export function createEspTarget(): FuzzInstance {
           plain.subarray(Math.max(0, plain.length - 2)),
         ]);
     }
-    const seq = r.chance(0.9)
-      ? counter++
-      : r.pick([0, 1, 2 ** 32 - 1, 2 ** 32, counter + 5000, Math.max(1, counter - 2000)]);
+    const seq = nextSeq(r, counters, k, ESP_SAS[k] as SaRecord);
     return seal(k, seq, plain, Buffer.from(r.bytes(spec.ivBytes)));
   };
   return {
@@ -201,16 +219,17 @@ export function createAhTarget(): FuzzInstance {
   });
   const inner = innerSeeds();
   const innerBytes = inner.map((s) => s.payload);
-  let counter = 1;
+  const counters = AH_SAS.map(() => 1);
   return {
     typedErrors: false,
     generate(r) {
       const k = r.int(AH_SAS.length);
       const s = r.pick(inner);
       const structured = r.chance(0.6);
-      const payload = structured ? mutateBytes(s.payload, r, innerBytes) : s.payload;
-      const seq = r.chance(0.9) ? counter++ : r.pick([0, 1, 2 ** 32 - 1, 2 ** 32 + 3]);
+      const payload =
+        structured && r.chance(0.7) ? mutateBytes(s.payload, r, innerBytes) : s.payload;
       const rec = AH_SAS[k]!;
+      const seq = nextSeq(r, counters, k, rec);
       const packet = sealAh(integ[k]!, {
         spi: rec.spi,
         seq,

@@ -81,6 +81,17 @@ function assignList(v: unknown): AssignChange[] {
   return v;
 }
 
+/** audit.list's `limit`: a whole number of rows (SQLite refuses 1.5 with "datatype mismatch"). */
+function auditLimit(v: unknown): number {
+  if (v === undefined) return 1000;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+    throw new DirectoryError(
+      "dc.invalid-name",
+      `audit.list: limit must be a whole number >= 0, got ${JSON.stringify(v)}`,
+    );
+  return v;
+}
+
 export const OPS: Readonly<Record<string, Op>> = {
   "domain.show": (dir) => dir.domain(),
   "admin.set-password": (dir, actor, p) => setAdminPassword(dir, actor, str(p, "password")),
@@ -117,7 +128,7 @@ export const OPS: Readonly<Record<string, Op>> = {
   "group.remove-member": (dir, actor, p) =>
     removeMember(dir, actor, str(p, "group"), str(p, "member")),
   "effective-groups": (dir, _a, p) => effectiveGroups(dir, str(p, "name")),
-  "audit.list": (dir, _a, p) => listAudit(dir, typeof p.limit === "number" ? p.limit : 1000),
+  "audit.list": (dir, _a, p) => listAudit(dir, auditLimit(p.limit)),
   "dns.list": (dir) => listRecords(dir),
   "dns.add": (dir, actor, p) => addRecord(dir, actor, str(p, "name"), str(p, "address")),
   "dns.delete": (dir, actor, p) => deleteRecord(dir, actor, str(p, "name"), str(p, "address")),
@@ -158,7 +169,8 @@ export async function runOp(
   op: string,
   params: Params,
 ): Promise<unknown> {
-  const fn = OPS[op];
+  // own operations only: OPS["__proto__"] or OPS["constructor"] are Object's, not ours
+  const fn = Object.hasOwn(OPS, op) ? OPS[op] : undefined;
   if (!fn) throw new DirectoryError("dc.not-found", `unknown operation '${op}'`);
   return await fn(dir, actor, params);
 }

@@ -1,0 +1,93 @@
+/**
+ * What the fuzzer found (bench/fuzz.ts, docs/security-fuzzing.md), each input kept as a
+ * test: the parser now answers it with its typed error or a well-formed reply.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import dnsPacket from "dns-packet";
+import type { Directory } from "../../src/dc/directory.js";
+import { answerMessage, newDnsStats } from "../../src/dc/dns/answer.js";
+import { createDirectoryZone } from "../../src/dc/dns/source.js";
+import { DirectoryError } from "../../src/dc/errors.js";
+import { runOp } from "../../src/dc/ops.js";
+import { newDirectory } from "../dc/helpers.js";
+import { tempHome } from "../helpers/cli.js";
+
+/** A query for one name given as raw labels (bytes), type A, class IN. */
+function queryWithLabels(labels: Buffer[]): Buffer {
+  const name = Buffer.concat([...labels.flatMap((l) => [Buffer.of(l.length), l]), Buffer.of(0)]);
+  return Buffer.concat([
+    Buffer.from("123401000001000000000000", "hex"),
+    name,
+    Buffer.from("00010001", "hex"),
+  ]);
+}
+
+describe("fuzz findings, kept as tests", () => {
+  const home = tempHome("fuzz-findings");
+  let dir: Directory;
+  before(() => {
+    dir = newDirectory(home.dir);
+  });
+  after(() => {
+    dir?.close();
+    home.cleanup();
+  });
+
+  describe("DC DNS: a question the DC cannot echo gets FORMERR, not a reply no client can parse", () => {
+    const ask = (q: Buffer) => {
+      const out = answerMessage(q, createDirectoryZone(dir, { kdcPort: 88 }), newDnsStats(), true);
+      assert.ok(out, "an answer");
+      return dnsPacket.decode(out) as dnsPacket.DecodedPacket & { rcode?: string }; // threw "Cannot decode name (bad label)" before the fix
+    };
+
+    it("dns seed 3 input 12134: a 50-byte label of bytes that are not UTF-8 (re-encoded as 150)", () => {
+      const r = ask(
+        queryWithLabels([Buffer.from("bigfirm"), Buffer.alloc(50, 0xc3).fill(0xff, 25)]),
+      );
+      assert.equal(r.rcode, "FORMERR");
+      assert.equal(r.id, 0x1234);
+    });
+
+    it("dns seed 3 input 69411: a label holding '.' (an ip6.arpa name re-encoded with an empty label)", () => {
+      const labels = ["1", "2", ".", "0", "ip6", "arpa"].map((l) => Buffer.from(l));
+      assert.equal(ask(queryWithLabels(labels)).rcode, "FORMERR");
+    });
+
+    it("ordinary names are still answered", () => {
+      const r = ask(
+        queryWithLabels([Buffer.from("dc1"), Buffer.from("bigfirm"), Buffer.from("com")]),
+      );
+      assert.equal(r.rcode, "NOERROR");
+      assert.equal((r.answers?.[0] as { data?: unknown } | undefined)?.data, "127.0.0.1");
+    });
+  });
+
+  describe("DC admin operations: bad names and parameters are a DirectoryError (4xx), not a 500", () => {
+    for (const op of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
+      it(`api seed 3 input 148: POST /v1/admin/${op} is an unknown operation`, async () => {
+        await assert.rejects(runOp(dir, "test", op, {}), (e: unknown) => {
+          assert.ok(e instanceof DirectoryError);
+          assert.equal(e.code, "dc.not-found");
+          assert.match(e.message, /unknown operation/);
+          return true;
+        });
+      });
+    }
+
+    for (const limit of [1.5, -1, "5", Number.MAX_VALUE]) {
+      it(`api seed 3 input 41819: audit.list {"limit": ${JSON.stringify(limit)}} is refused in one line`, async () => {
+        await assert.rejects(runOp(dir, "test", "audit.list", { limit }), (e: unknown) => {
+          assert.ok(e instanceof DirectoryError);
+          assert.match(e.message, /^audit\.list: limit must be a whole number/);
+          return true;
+        });
+      });
+    }
+
+    it("audit.list with a whole limit still lists", async () => {
+      assert.equal(((await runOp(dir, "test", "audit.list", { limit: 1 })) as unknown[]).length, 1);
+      assert.equal(((await runOp(dir, "test", "audit.list", { limit: 0 })) as unknown[]).length, 0);
+    });
+  });
+});
