@@ -3,6 +3,7 @@
  */
 import { createApiTarget, createDnsTarget } from "./fuzz-targets-dc.js";
 import { createAhTarget, createEspTarget } from "./fuzz-targets-esp.js";
+import { createApReqTarget, createKdcTarget } from "./fuzz-targets-exchange.js";
 import { createIkeTarget } from "./fuzz-targets-ike.js";
 import {
   createCcacheTarget,
@@ -22,6 +23,8 @@ export const TARGETS: Readonly<Record<string, TargetFactory>> = {
   esp: createEspTarget,
   ah: createAhTarget,
   der: createDerTarget,
+  kdc: createKdcTarget,
+  "ap-req": createApReqTarget,
   pac: createPacTarget,
   dns: createDnsTarget,
   sddl: createSddlTarget,
