@@ -10,6 +10,8 @@ import { answerMessage, newDnsStats } from "../../src/dc/dns/answer.js";
 import { createDirectoryZone } from "../../src/dc/dns/source.js";
 import { DirectoryError } from "../../src/dc/errors.js";
 import { runOp } from "../../src/dc/ops.js";
+import { IkeError } from "../../src/ike/errors.js";
+import { decodeMessage } from "../../src/ike/message.js";
 import { newDirectory } from "../dc/helpers.js";
 import { tempHome } from "../helpers/cli.js";
 
@@ -22,6 +24,41 @@ function queryWithLabels(labels: Buffer[]): Buffer {
     Buffer.from("00010001", "hex"),
   ]);
 }
+
+describe("IKE: a Delete payload cannot make thousands of SPIs out of nothing (RFC 7296 3.11)", () => {
+  // ike seed 1 input 35004: INFORMATIONAL with D{ESP, 2 SPIs} then D{IKE, SPI size 0,
+  // num of SPIs 0xff00}: 8 bytes that decoded into 65,280 empty buffers (100-700 ms each
+  // time, in a 68-byte datagram anyone can send).
+  const datagram = Buffer.from(
+    "010203040506070800000000000000002a20250800000000000000442a000010030400020102030405060708" +
+      "290000080100ff0000000010010800180101010101010101",
+    "hex",
+  );
+
+  it("ike seed 1 input 35004: SPI size 0 with num of SPIs 65,280 is malformed, at once", () => {
+    const t0 = performance.now();
+    assert.throws(
+      () => decodeMessage(datagram),
+      (e: unknown) => {
+        assert.ok(e instanceof IkeError);
+        assert.equal(e.code, "malformed");
+        assert.match(e.message, /Delete payload: SPI size 0 with num of SPIs 65280/);
+        return true;
+      },
+    );
+    assert.ok(performance.now() - t0 < 50, "decoded in well under 50 ms");
+  });
+
+  it("the IKE SA's own Delete (protocol 1, SPI size 0, no SPIs) still decodes", () => {
+    const ok = Buffer.from(datagram);
+    ok.writeUInt16BE(0, 50); // num of SPIs of the second Delete
+    const m = decodeMessage(ok);
+    assert.deepEqual(
+      m.payloads.map((p) => p.type),
+      ["D", "D", "N"],
+    );
+  });
+});
 
 describe("fuzz findings, kept as tests", () => {
   const home = tempHome("fuzz-findings");
