@@ -56,7 +56,8 @@ function codecs(): Codec[] {
   const out: Codec[] = [];
   for (const [name, fn] of Object.entries(lib)) {
     if (!name.startsWith("decode") || typeof fn !== "function") continue;
-    const enc = lib[`encode${name.slice(6)}`];
+    // encodeAdIfRelevant wraps its list in an AuthorizationData entry: not the inverse of decodeAdIfRelevant
+    const enc = name === "decodeAdIfRelevant" ? undefined : lib[`encode${name.slice(6)}`];
     out.push({
       name,
       decode: fn as (b: Uint8Array) => unknown,
@@ -103,10 +104,10 @@ export function createDerTarget(): FuzzInstance {
     for (const seed of seeds) {
       try {
         c.decode(seed);
-        pairs.push({ codec, seed });
       } catch {
-        // not this decoder's input
+        continue; // not this decoder's input
       }
+      pairs.push({ codec, seed });
     }
   });
   return {
