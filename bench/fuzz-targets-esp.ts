@@ -14,6 +14,7 @@
 import { createCounterBuffer, createCounterWriter } from "../src/datapath/counters.js";
 import { createInbound, type Inbound } from "../src/datapath/inbound.js";
 import { buildIpPacket } from "../src/datapath/ippacket.js";
+import { createOutbound } from "../src/datapath/outbound.js";
 import { createSad } from "../src/datapath/sad.js";
 import { ahIntegrity, sealAh } from "../src/esp/ah.js";
 import { NO_LIMITS } from "../src/esp/lifetime.js";
@@ -248,6 +249,60 @@ export function createAhTarget(): FuzzInstance {
     },
     run(input) {
       return inbound.openAh(Buffer.from(input as Uint8Array)) === null ? "rejected" : "accepted";
+    },
+  };
+}
+
+/**
+ * Fuzz target "tun": packets a local application writes, read from the TUN device into the
+ * outbound path (parse, SPD lookup, seal). Never throws; a packet it seals must open at the
+ * peer's inbound SA (the same keys), so what leaves is always a well-formed ESP/AH packet.
+ */
+export function createTunTarget(): FuzzInstance {
+  const out = (r: SaRecord): SaRecord => ({
+    ...r,
+    direction: "out",
+    local: A,
+    peer: B,
+    selectors: r.selectors.map((s) => ({ ...s, local: s.remote, remote: s.local })),
+  });
+  const peerIn = (r: SaRecord): SaRecord => ({ ...r, local: B, peer: A });
+  const records = [ESP_SAS[0]!, ESP_SAS[1]!, AH_SAS[0]!].map((r, i) => ({ ...r, spi: 0x300 + i }));
+  const sad = createSad();
+  records.forEach((r, i) => {
+    sad.add(out(r), i, 0);
+  });
+  const outbound = createOutbound({
+    sad,
+    counters: createCounterWriter(createCounterBuffer(), "outbound"),
+    events: () => {},
+    nowMs: () => 0,
+    randomBytes: (n) => Buffer.alloc(n, 0x42),
+  });
+  const peer = inboundFor(
+    records.map((r) => peerIn(r)),
+    false,
+  );
+  const seeds = innerSeeds()
+    .filter((s) => s.nextHeader !== 59)
+    .map((s) =>
+      s.nextHeader === 4 || s.nextHeader === 41
+        ? s.payload
+        : buildIpPacket(ip4(A), ip4(B), s.nextHeader, s.payload),
+    );
+  return {
+    typedErrors: false,
+    generate: (r) => mutateBytes(r.pick(seeds), r, seeds),
+    run(input) {
+      const sealed = outbound.seal(Buffer.from(input as Uint8Array));
+      if (sealed === null) return "rejected";
+      const opened =
+        sealed.via === "raw"
+          ? peer.openAh(Buffer.from(sealed.datagram))
+          : peer.open(Buffer.from(sealed.datagram), { address: A, port: 4500 });
+      if (opened === null)
+        throw new ContractViolation(`a packet sealed (${sealed.via}) does not open at the peer`);
+      return "accepted";
     },
   };
 }

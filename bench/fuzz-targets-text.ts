@@ -15,6 +15,16 @@ import { fileURLToPath } from "node:url";
 import type { CliEnv } from "../src/cli/env.js";
 import { PosternError, UsageError } from "../src/errors.js";
 import { createMapResolver } from "../src/firewall/principals.js";
+import { settingsFile } from "../src/firewall/store.js";
+import { validateSettings } from "../src/firewall/validate.js";
+import {
+  kdcsOf,
+  libdefaultBool,
+  libdefaultInt,
+  parseDuration,
+  parseKrb5Conf,
+  realmOfHost,
+} from "../src/kerberos/config.js";
 import { formatBypassSddl, parseBypassSddl } from "../src/firewall/sddl.js";
 import { createFirewallHandler } from "../src/netsh/firewall/index.js";
 import { createIpsecDynamic } from "../src/netsh/ipsec-dynamic/index.js";
@@ -259,6 +269,137 @@ export async function createPolicyFileTarget(): Promise<FuzzInstance> {
         return "rejected";
       }
       validateStore(data, "local-store.json");
+      return "accepted";
+    },
+  };
+}
+
+const KRB5_CONF = `# krb5.conf of a member of bigfirm.com
+[libdefaults]
+    default_realm = BIGFIRM.COM
+    dns_lookup_kdc = false
+    rdns = false
+    ticket_lifetime = 10h
+    renew_lifetime = 7d 0h 0m 0s
+    clockskew = 300
+    permitted_enctypes = aes256-cts-hmac-sha1-96 aes128-cts aes256-cts-hmac-sha384-192
+    udp_preference_limit = 1
+
+[realms]
+    BIGFIRM.COM = {
+        kdc = 198.18.0.10
+        kdc = dc1.bigfirm.com:88
+        kdc = [2001:db8::10]:750
+        admin_server = dc1.bigfirm.com
+        v4_name_convert = {
+            host = {
+                rcmd = host
+            }
+        }
+    }
+    OTHER.TEST = {
+        kdc = 127.0.0.1:8888
+    }
+
+[domain_realm]
+    .bigfirm.com = BIGFIRM.COM
+    bigfirm.com = BIGFIRM.COM
+    server1.other.test = OTHER.TEST
+`;
+
+/** krb5.conf (`KRB5_CONFIG`, /etc/krb5.conf): the profile parser and what the client reads of it. */
+export function createKrb5ConfTarget(): FuzzInstance {
+  const seeds = [KRB5_CONF, "[libdefaults]\n default_realm = A\n[realms]\n A = {\n kdc = h\n }\n"];
+  const dict = [
+    "[",
+    "]",
+    "{",
+    "}",
+    " = ",
+    "\n",
+    "*",
+    "kdc",
+    "realms",
+    "libdefaults",
+    "domain_realm",
+    ":88",
+    "[::1]",
+    "h",
+    "m",
+    "s",
+    "d",
+    ":",
+  ];
+  return {
+    generate: (r) => mutateText(r.pick(seeds), r, dict, seeds),
+    run(input) {
+      const c = parseKrb5Conf(input as string, "fuzz.conf");
+      for (const realm of Object.keys(c.realms)) kdcsOf(c, realm);
+      realmOfHost(c, "server1.bigfirm.com");
+      realmOfHost(c, "server1.other.test");
+      libdefaultBool(c, "rdns", true);
+      libdefaultInt(c, "clockskew", 300);
+      libdefaultInt(c, "udp_preference_limit", 1465);
+      const life = c.libdefaults?.ticket_lifetime;
+      if (typeof life === "string") parseDuration(life, "ticket_lifetime");
+      return "accepted";
+    },
+  };
+}
+
+/** `<home>/firewall/settings.json`, read by every firewall command and the agent. */
+export async function createFirewallFileTarget(): Promise<FuzzInstance> {
+  const home = fuzzHome("fwfile");
+  const shell = netshShell();
+  const script = `${netshSeeds().find((s) => s.includes("pushd firewall")) ?? ""}
+firewall set portopening protocol=UDP port=53 name=dns mode=enable scope=SUBNET profile=all
+firewall set portopening protocol=TCP port=8080 name="web alt" scope=CUSTOM addresses=198.18.0.0/24,LocalSubnet
+firewall set icmpsetting type=8 mode=enable
+firewall set logging filelocation=pfirewall.log maxfilesize=4096 droppedpackets=enable connections=enable
+`;
+  fs.writeFileSync(path.join(home.dir, "seed.netsh"), script);
+  try {
+    await shell.runScript("seed.netsh", env(home.dir));
+  } catch {
+    // a line the harness leaves out; the settings keep what ran
+  }
+  const text = fs.readFileSync(settingsFile(home.dir), "utf8");
+  home.cleanup();
+  const dict = [
+    '"',
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    ",",
+    "null",
+    "true",
+    "false",
+    "0",
+    "-1",
+    "65536",
+    "1e999",
+    '""',
+    "{}",
+    "[]",
+    '"0.0.0.0/0"',
+    '"LocalSubnet"',
+    '"S-1-5-21-1-2-3-1105"',
+  ];
+  return {
+    generate: (r) => mutateText(text, r, dict, [text]),
+    run(input) {
+      let data: unknown;
+      try {
+        data = JSON.parse(input as string);
+      } catch {
+        return "rejected";
+      }
+      const s = validateSettings(data, "settings.json");
+      const again = validateSettings(JSON.parse(JSON.stringify(s)), "again");
+      if (canonical(again) !== canonical(s))
+        throw new ContractViolation("settings round trip differs");
       return "accepted";
     },
   };

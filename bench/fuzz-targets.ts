@@ -2,7 +2,7 @@
  * The fuzz targets by name: one per parser that takes network or file input.
  */
 import { createApiTarget, createDnsTarget } from "./fuzz-targets-dc.js";
-import { createAhTarget, createEspTarget } from "./fuzz-targets-esp.js";
+import { createAhTarget, createEspTarget, createTunTarget } from "./fuzz-targets-esp.js";
 import { createApReqTarget, createKdcTarget } from "./fuzz-targets-exchange.js";
 import { createIkeTarget } from "./fuzz-targets-ike.js";
 import {
@@ -12,6 +12,8 @@ import {
   createPacTarget,
 } from "./fuzz-targets-krb.js";
 import {
+  createFirewallFileTarget,
+  createKrb5ConfTarget,
   createNetshTarget,
   createPolicyFileTarget,
   createSddlTarget,
@@ -22,6 +24,7 @@ export const TARGETS: Readonly<Record<string, TargetFactory>> = {
   ike: createIkeTarget,
   esp: createEspTarget,
   ah: createAhTarget,
+  tun: createTunTarget,
   der: createDerTarget,
   kdc: createKdcTarget,
   "ap-req": createApReqTarget,
@@ -30,6 +33,8 @@ export const TARGETS: Readonly<Record<string, TargetFactory>> = {
   sddl: createSddlTarget,
   netsh: createNetshTarget,
   "policy-file": createPolicyFileTarget,
+  "firewall-file": createFirewallFileTarget,
+  "krb5-conf": createKrb5ConfTarget,
   keytab: createKeytabTarget,
   ccache: createCcacheTarget,
   api: createApiTarget,
