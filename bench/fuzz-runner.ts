@@ -18,7 +18,7 @@ export interface FuzzOptions {
   hangMs?: number;
   /** An input running longer than this is counted as slow (reported, not a failure). */
   slowMs?: number;
-  /** Called now and then with the number of inputs done. */
+  /** Called once a minute with the index reached. */
   onProgress?: (done: number) => void;
 }
 
@@ -97,7 +97,7 @@ function runSegment(
         });
         return;
       }
-      if (opts.onProgress && now - lastReport > 10_000) {
+      if (opts.onProgress && now - lastReport > 60_000) {
         lastReport = now;
         opts.onProgress(i);
       }

@@ -146,7 +146,17 @@ async function main(): Promise<number> {
   const a = parseArgs(process.argv.slice(2));
   if (a.replay !== null) return replay(a);
   if (a.child) {
-    const r = await runFuzz({ target: a.target, count: a.count, seed: a.seed, hangMs: a.hangMs });
+    const started = Date.now();
+    const r = await runFuzz({
+      target: a.target,
+      count: a.count,
+      seed: a.seed,
+      hangMs: a.hangMs,
+      onProgress: (done) =>
+        process.stderr.write(
+          `  ${a.target}: ${done} inputs after ${Math.round((Date.now() - started) / 1000)} s\n`,
+        ),
+    });
     process.send?.(r);
     return 0;
   }
