@@ -122,6 +122,35 @@ describe("fuzz findings, kept as tests", () => {
       });
     }
 
+    it("api seed 1 input 900533: computer.reset-key with tokenTtlMs 1e20 is refused before the key is reset", async () => {
+      await runOp(dir, "test", "computer.add", { name: "web1" });
+      const before = (await runOp(dir, "test", "computer.show", { name: "web1" })) as {
+        kvno: number;
+      };
+      await assert.rejects(
+        runOp(dir, "test", "computer.reset-key", {
+          name: "web1",
+          joinToken: true,
+          tokenTtlMs: 1e20,
+        }),
+        (e: unknown) => {
+          assert.ok(e instanceof DirectoryError, String(e)); // was RangeError: Invalid time value (500)
+          assert.match(e.message, /^tokenTtlMs must be a whole number of ms from 1 to/);
+          return true;
+        },
+      );
+      const after = (await runOp(dir, "test", "computer.show", { name: "web1" })) as {
+        kvno: number;
+      };
+      assert.equal(after.kvno, before.kvno, "the key was not reset");
+      const ok = (await runOp(dir, "test", "computer.reset-key", {
+        name: "web1",
+        joinToken: true,
+        tokenTtlMs: 60_000,
+      })) as { token?: string };
+      assert.match(ok.token ?? "", /^pjt1\./);
+    });
+
     it("audit.list with a whole limit still lists", async () => {
       assert.equal(((await runOp(dir, "test", "audit.list", { limit: 1 })) as unknown[]).length, 1);
       assert.equal(((await runOp(dir, "test", "audit.list", { limit: 0 })) as unknown[]).length, 0);
