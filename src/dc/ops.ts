@@ -65,9 +65,31 @@ function optStr(p: Params, key: string): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
-function withToken(dir: Directory, actor: string, p: Params, name: string) {
+const MAX_TOKEN_TTL_MS = 365 * 24 * 3600 * 1000;
+
+/**
+ * `tokenTtlMs`, checked before the operation changes anything: a whole number of ms up to a
+ * year (1e20 made an invalid Date after the key was already reset: a 500).
+ */
+function tokenTtl(p: Params): number | undefined {
+  const v = p.tokenTtlMs;
+  if (v === undefined || p.joinToken !== true) return undefined;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1 || v > MAX_TOKEN_TTL_MS)
+    throw new DirectoryError(
+      "dc.invalid-name",
+      `tokenTtlMs must be a whole number of ms from 1 to ${MAX_TOKEN_TTL_MS} (a year), got ${JSON.stringify(v)}`,
+    );
+  return v;
+}
+
+function withToken(
+  dir: Directory,
+  actor: string,
+  p: Params,
+  name: string,
+  ttl: number | undefined,
+) {
   if (p.joinToken !== true) return {};
-  const ttl = typeof p.tokenTtlMs === "number" ? p.tokenTtlMs : undefined;
   return issueJoinToken(dir, actor, name, ttl);
 }
 
@@ -83,23 +105,36 @@ function assignList(v: unknown): AssignChange[] {
   return v;
 }
 
+/** audit.list's `limit`: a whole number of rows (SQLite refuses 1.5 with "datatype mismatch"). */
+function auditLimit(v: unknown): number {
+  if (v === undefined) return 1000;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+    throw new DirectoryError(
+      "dc.invalid-name",
+      `audit.list: limit must be a whole number >= 0, got ${JSON.stringify(v)}`,
+    );
+  return v;
+}
+
 /** The DC's side of the admin protocol: one function per OpName (api/protocol.ts). */
 export const OPS: Readonly<Record<OpName, Op>> = {
   "domain.show": (dir) => dir.domain(),
   "admin.set-password": (dir, actor, p) => setAdminPassword(dir, actor, str(p, "password")),
   "computer.add": (dir, actor, p) => {
+    const ttl = tokenTtl(p);
     const c = addComputer(dir, actor, str(p, "name"), optStr(p, "description"));
-    return { ...c, ...withToken(dir, actor, p, c.sam) };
+    return { ...c, ...withToken(dir, actor, p, c.sam, ttl) };
   },
   "computer.delete": (dir, actor, p) => deleteComputer(dir, actor, str(p, "name")),
   "computer.list": (dir) => listComputers(dir),
   "computer.show": (dir, _a, p) => showComputer(dir, str(p, "name")),
   "computer.reset-key": (dir, actor, p) => {
+    const ttl = tokenTtl(p);
     const kvno = resetComputerKey(dir, actor, str(p, "name"));
     return {
       ...showComputer(dir, str(p, "name")),
       kvno,
-      ...withToken(dir, actor, p, str(p, "name")),
+      ...withToken(dir, actor, p, str(p, "name"), ttl),
     };
   },
   "computer.enable": (dir, actor, p) =>
@@ -120,7 +155,7 @@ export const OPS: Readonly<Record<OpName, Op>> = {
   "group.remove-member": (dir, actor, p) =>
     removeMember(dir, actor, str(p, "group"), str(p, "member")),
   "effective-groups": (dir, _a, p) => effectiveGroups(dir, str(p, "name")),
-  "audit.list": (dir, _a, p) => listAudit(dir, typeof p.limit === "number" ? p.limit : 1000),
+  "audit.list": (dir, _a, p) => listAudit(dir, auditLimit(p.limit)),
   "dns.list": (dir) => listRecords(dir),
   "dns.add": (dir, actor, p) => addRecord(dir, actor, str(p, "name"), str(p, "address")),
   "dns.delete": (dir, actor, p) => deleteRecord(dir, actor, str(p, "name"), str(p, "address")),

@@ -80,6 +80,19 @@ function formErrFromHeader(msg: Buffer): Buffer {
   return out;
 }
 
+/**
+ * Whether a decoded name can be echoed as it was asked. dns-packet decodes label bytes as
+ * UTF-8 and joins labels with "." unescaped: bytes that are not UTF-8 come back as U+FFFD
+ * (3 bytes each, so a 63-byte label re-encodes longer than RFC 1035's 63), and a "." inside
+ * a label re-encodes as an empty label that ends the name early; either reply is one no
+ * client can parse.
+ */
+function echoable(name: string): boolean {
+  if (name === "." || name === "") return true;
+  if (name.includes("\ufffd")) return false;
+  return name.split(".").every((label) => label !== "" && Buffer.byteLength(label) <= 63);
+}
+
 function inZone(name: string, origin: string): boolean {
   return name === origin || name.endsWith(`.${origin}`);
 }
@@ -199,6 +212,10 @@ export function answerMessage(
   if (query.type === "response") {
     stats["dropped-response"]++;
     return null;
+  }
+  if (!(query.questions ?? []).every((q) => echoable(q.name))) {
+    stats.malformed++;
+    return formErrFromHeader(msg);
   }
   const opcodeName = (query as { opcode?: string }).opcode ?? "QUERY";
   const opcode = OPCODE[opcodeName] ?? 0;

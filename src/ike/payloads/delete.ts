@@ -12,6 +12,7 @@
  * ~               Security Parameter Index(es) (SPI)              ~
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  */
+import { malformed } from "../errors.js";
 import { createReader, u16 } from "./reader.js";
 
 export interface DeletePayload {
@@ -30,6 +31,10 @@ export function decodeDelete(body: Uint8Array): DeletePayload {
   const protocolId = r.u8("protocol id");
   const spiSize = r.u8("SPI size");
   const count = r.u16("num of SPIs");
+  // SPI size 0 takes no bytes per SPI: without this, 8 bytes claiming 65,535 SPIs made
+  // 65,535 empty buffers (~100 ms per payload, 512 payloads per datagram).
+  if (spiSize === 0 && count !== 0)
+    throw malformed(`Delete payload: SPI size 0 with num of SPIs ${count} (must be 0)`);
   const spis: Buffer[] = [];
   for (let i = 0; i < count; i++) spis.push(r.bytes(spiSize, `SPI ${i}`));
   r.end();

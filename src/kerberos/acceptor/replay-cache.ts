@@ -4,6 +4,9 @@
  * In memory, clock injected, bounded: past `maxEntries` the expired entries are swept,
  * and if still full the oldest entry is dropped (counted in `evicted`), so memory stays
  * bounded under a flood at the price of forgetting the oldest authenticators first.
+ * The sweep walks the whole map, so it runs at most once per 1/16 of `maxEntries` inserts
+ * (a full cache of unexpired entries once swept on every insert: 0.9 ms per AP-REQ at
+ * 100,000 entries, found by the fuzzer).
  */
 export interface ReplayCache {
   /** True when `key` is new (and remembers it until `expiresAtMs`); false for a replay. */
@@ -23,7 +26,11 @@ export function createReplayCache(opts: ReplayCacheOptions): ReplayCache {
   const max = Math.max(1, opts.maxEntries ?? DEFAULT_REPLAY_CACHE_ENTRIES);
   const entries = new Map<string, number>();
   let evicted = 0;
+  const sweepEvery = Math.max(1, Math.floor(max / 16));
+  let insertsSinceSweep = sweepEvery;
   const sweep = (now: number) => {
+    if (insertsSinceSweep < sweepEvery) return;
+    insertsSinceSweep = 0;
     for (const [k, exp] of entries) if (exp < now) entries.delete(k);
   };
   return {
@@ -39,6 +46,7 @@ export function createReplayCache(opts: ReplayCacheOptions): ReplayCache {
       }
       entries.delete(key);
       entries.set(key, expiresAtMs);
+      insertsSinceSweep++;
       return true;
     },
     get size() {
