@@ -1,5 +1,5 @@
 /**
- * What the fuzzer found (bench/fuzz.ts, docs/security-fuzzing.md), each input kept as a
+ * What the fuzzer found (bench/fuzz.ts, docs/security.md ("Fuzzing every parser")), each input kept as a
  * test: the parser now answers it with its typed error or a well-formed reply.
  */
 import assert from "node:assert/strict";

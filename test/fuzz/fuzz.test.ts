@@ -5,7 +5,7 @@
  * error, a packet path that throws, an accepted value that does not round-trip, an API 500)
  * or a hang fails the test and names the input's index, which
  * `node dist/bench/fuzz.js --target T --seed 20261206 --replay I` reproduces with its stack.
- * The 1,000,000-input runs and their figures are in docs/security-fuzzing.md.
+ * The 1,000,000-input runs and their figures are in docs/security.md ("Fuzzing every parser").
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
