@@ -120,6 +120,25 @@ export function transportSelectors(
   return [...out.values()];
 }
 
+/**
+ * Whether transportSelectors changes an address: the peer named an address its packets do
+ * not come from (or ours differs from what it named), i.e. a NAT stands between us. Only
+ * then did the sender sum its TCP/UDP checksum over other addresses than the ones we
+ * rebuild, so only then is the per-packet checksum pass needed (RFC 7296 §2.23.1).
+ */
+export function transportNatSeen(
+  selectors: readonly TrafficSelector[],
+  local: string,
+  remote: string,
+): boolean {
+  const outside = (prefix: string, addr: string): boolean => {
+    const p = parsePrefix(prefix);
+    const a = addressBytes(addr);
+    return p !== null && a !== null && !prefixContains(p, a);
+  };
+  return selectors.some((s) => outside(s.local, local) || outside(s.remote, remote));
+}
+
 export type ConvertedSa = { in: SaRecord; out: SaRecord } | { error: string };
 
 /** The two data-path records of a negotiated child SA, or why the data path cannot carry it. */
@@ -159,7 +178,10 @@ export function childToSaRecords(c: ChildSaRecord): ConvertedSa {
     lifetime,
     selectors,
     label,
-    ...(c.mode === "transport" ? { fixChecksums: true } : {}),
+    ...(c.mode === "transport" &&
+    (c.behindNat === true || transportNatSeen(all, c.local.address, c.remote.address))
+      ? { fixChecksums: true }
+      : {}),
   } as const;
   return {
     in: {

@@ -81,6 +81,7 @@ function buildRecord(sa: IkeSa, n: Negotiated, asInitiator: boolean): ChildSaRec
     protocol: n.chosen.protocolId === ProtocolId.AH ? "ah" : "esp",
     mode: n.transport ? "transport" : "tunnel",
     udpEncap: sa.natT,
+    behindNat: sa.behindNat,
     spiIn: n.spiIn,
     spiOut: n.spiOut,
     encrId: encr?.id ?? 0,

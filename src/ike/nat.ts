@@ -49,16 +49,17 @@ export function natDetected(
   spiR: Buffer,
   local: Endpoint,
   remote: Endpoint,
-): { supported: boolean; nat: boolean } {
+): { supported: boolean; nat: boolean; ourNat: boolean } {
   const src = payloads.filter(
     (p): p is NotifyPayload =>
       p.type === "N" && p.notifyType === NotifyType.NAT_DETECTION_SOURCE_IP,
   );
   const dst = findNotify(payloads, NotifyType.NAT_DETECTION_DESTINATION_IP);
-  if (src.length === 0 || !dst) return { supported: false, nat: false };
+  if (src.length === 0 || !dst) return { supported: false, nat: false, ourNat: false };
   const peerHash = natHash(spiI, spiR, remote);
   const ourHash = natHash(spiI, spiR, local);
   const peerNat = !src.some((s) => s.data.equals(peerHash));
   const ourNat = !dst.data.equals(ourHash);
-  return { supported: true, nat: peerNat || ourNat };
+  // ourNat is the peer's view of our address: never faked (forceEncap fakes the source hash)
+  return { supported: true, nat: peerNat || ourNat, ourNat };
 }

@@ -104,6 +104,9 @@ export interface ChildSaRecord {
   mode: ChildMode;
   /** ESP in UDP 4500 (RFC 3948): NAT detected or forced. */
   udpEncap: boolean;
+  /** A NAT stands in front of this host (its IKE SA's NAT detection): transport mode's
+   *  peers summed their checksums over our public address. */
+  behindNat?: boolean;
   /** SPI we receive on / the peer receives on. */
   spiIn: number;
   spiOut: number;
@@ -187,6 +190,8 @@ export interface IkeSa {
   local: Endpoint;
   remote: Endpoint;
   natT: boolean;
+  /** The peer's NAT_DETECTION_DESTINATION_IP says a NAT stands in front of us (RFC 7296 §2.23). */
+  behindNat: boolean;
   suite: Suite | null;
   keys: IkeKeys | null;
   ni: Buffer;

@@ -7,7 +7,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createChildSaTable } from "../../src/agent/children.js";
-import { childToSaRecords, transportSelectors } from "../../src/agent/sa-convert.js";
+import {
+  childToSaRecords,
+  transportNatSeen,
+  transportSelectors,
+} from "../../src/agent/sa-convert.js";
 import { fixL4Checksum, fold, onesSum } from "../../src/datapath/checksum.js";
 import { createInProcessDataPath } from "../../src/datapath/in-process.js";
 import { addressBytes, buildIpPacket } from "../../src/datapath/ippacket.js";
@@ -89,7 +93,7 @@ describe("transport mode behind a NAT", () => {
     const kept = [sel("198.18.0.20/32", "0.0.0.0/0")];
     assert.deepEqual(transportSelectors(kept, "198.18.0.20", "198.18.0.50"), kept);
   });
-  it("IKE's transport SAs recompute checksums; tunnel SAs keep their selectors", () => {
+  it("transport SAs across a NAT recompute checksums, without one they do not; tunnel SAs keep their selectors", () => {
     const r = childToSaRecords(base);
     assert.ok(!("error" in r));
     assert.equal(r.in.selectors[0]?.remote, "198.18.0.50/32");
@@ -98,6 +102,16 @@ describe("transport mode behind a NAT", () => {
     assert.ok(!("error" in t));
     assert.equal(t.in.selectors[0]?.remote, "10.77.0.2/32");
     assert.equal(t.in.fixChecksums, undefined);
+    // No NAT: the selectors name the endpoints; the sender summed the addresses we rebuild.
+    const direct = childToSaRecords({
+      ...base,
+      tsRemote: [selectorFromCidr("198.18.0.50/32")],
+    });
+    assert.ok(!("error" in direct));
+    assert.equal(direct.in.fixChecksums, undefined);
+    const named = [sel("198.18.0.20/32", "10.77.0.2/32")];
+    assert.equal(transportNatSeen(named, "198.18.0.20", "198.18.0.50"), true);
+    assert.equal(transportNatSeen(named, "198.18.0.20", "10.77.0.2"), false);
   });
   it("the child SAs of an admitted IKE SA are installed admitted, inbound only", () => {
     const added: SaRecord[] = [];

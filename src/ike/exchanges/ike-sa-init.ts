@@ -42,6 +42,7 @@ export function newSa(
     local: { ...local },
     remote: { ...remote },
     natT: false,
+    behindNat: false,
     suite: null,
     keys: null,
     ni: Buffer.alloc(0),
@@ -192,6 +193,7 @@ async function onInitResponse(
     sa.spiR,
   );
   const nat = natDetected(p, sa.spiI, sa.spiR, sa.local, sa.remote);
+  sa.behindNat = nat.ourNat;
   if (nat.nat || (sa.peer.forceEncap && nat.supported)) floatToNatT(sa);
   ctx.log(sa, `IKE_SA_INIT done: ${offersText([chosen])}${sa.natT ? ", NAT-T on UDP 4500" : ""}`);
   await startAuth(ctx, sa);
@@ -368,6 +370,7 @@ function respondInit(
     notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, SIGNATURE_HASHES),
   ];
   sa.natT = nat.nat || (peer.forceEncap && nat.supported);
+  sa.behindNat = nat.ourNat;
   const data = encodeMessage(
     {
       spiI: sa.spiI,

@@ -42,6 +42,7 @@ function successor(
   sa.ni = ni;
   sa.nr = nr;
   sa.natT = old.natT;
+  sa.behindNat = old.behindNat;
   sa.peerId = old.peerId;
   sa.identity = old.identity ?? null;
   sa.keys = deriveIkeKeys(
