@@ -62,6 +62,25 @@ export interface DataPathOptions {
 
 export const spiHex = (spi: number): string => `0x${(spi >>> 0).toString(16).padStart(8, "0")}`;
 
+/** What a DataPath's stats() answers: the counters and one row per installed SA. */
+export function dataPathStats(
+  installed: Iterable<{ record: SaRecord; slot: number }>,
+  counters: SharedArrayBuffer,
+): DataPathStats {
+  const sas = [...installed].map(({ record: r, slot }) => ({
+    spi: spiHex(r.spi),
+    protocol: r.protocol ?? "esp",
+    direction: r.direction,
+    mode: r.mode,
+    transform: r.transform,
+    local: r.local,
+    peer: r.peer,
+    label: r.label,
+    ...readSaCounters(counters, slot),
+  }));
+  return { ...readCounters(counters), sas };
+}
+
 export function startDataPath(opts: DataPathOptions): DataPath {
   const counters = createCounterBuffer();
   const control = new SharedArrayBuffer(4);
@@ -128,20 +147,7 @@ export function startDataPath(opts: DataPathOptions): DataPath {
     inject(packet) {
       send("out", { type: "inject", packet });
     },
-    stats() {
-      const sas = [...installed.values()].map(({ record: r, slot }) => ({
-        spi: spiHex(r.spi),
-        protocol: r.protocol ?? "esp",
-        direction: r.direction,
-        mode: r.mode,
-        transform: r.transform,
-        local: r.local,
-        peer: r.peer,
-        label: r.label,
-        ...readSaCounters(counters, slot),
-      }));
-      return { ...readCounters(counters), sas };
-    },
+    stats: () => dataPathStats(installed.values(), counters),
     async stop() {
       Atomics.store(new Int32Array(control), 0, 1);
       await Promise.all(

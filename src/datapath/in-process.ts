@@ -15,11 +15,9 @@ import {
   createCounterBuffer,
   createCounterWriter,
   MAX_SA_SLOTS,
-  readCounters,
-  readSaCounters,
 } from "./counters.js";
 import type { DataPath } from "./engine.js";
-import { spiHex } from "./engine.js";
+import { dataPathStats } from "./engine.js";
 import type { EventSink } from "./events.js";
 import { createInbound } from "./inbound.js";
 import { createOutbound } from "./outbound.js";
@@ -100,20 +98,7 @@ export function createInProcessDataPath(d: InProcessDataPathDeps): InProcessData
       const packet = inbound.open(Buffer.from(datagram), from);
       if (packet !== null) d.writeTun(Buffer.from(packet), inbound.lastAdmitted());
     },
-    stats() {
-      const sas = [...installed.values()].map(({ record: r, slot }) => ({
-        spi: spiHex(r.spi),
-        protocol: r.protocol ?? "esp",
-        direction: r.direction,
-        mode: r.mode,
-        transform: r.transform,
-        local: r.local,
-        peer: r.peer,
-        label: r.label,
-        ...readSaCounters(counters, slot),
-      }));
-      return { ...readCounters(counters), sas };
-    },
+    stats: () => dataPathStats(installed.values(), counters),
     stop: async () => undefined,
   };
 }
