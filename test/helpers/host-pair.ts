@@ -70,6 +70,25 @@ function link(nsA: string, nsB: string, vethA: string, vethB: string): void {
     must(["ip", "-n", ns, "addr", "add", `${addr}/24`, "dev", dev]);
     must(["ip", "-n", ns, "link", "set", dev, "up"]);
   }
+  // The kernel marks a link RUNNING (operstate UP) through linkwatch, up to a second after
+  // both ends are up; until then an agent's address lookup (getifaddrs) does not list it,
+  // and `postern agent` started at once says "no IPv4 address on this host".
+  for (const [ns, dev] of [
+    [nsA, vethA],
+    [nsB, vethB],
+  ] as const)
+    waitOperUp(ns, dev, 5_000);
+}
+
+function waitOperUp(ns: string, dev: string, timeoutMs: number): void {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = sh(["ip", "-n", ns, "-j", "link", "show", "dev", dev]);
+    const state = r.code === 0 ? (JSON.parse(r.out) as { operstate?: string }[])[0]?.operstate : "";
+    if (state === "UP") return;
+    if (Date.now() > until) throw new Error(`${dev} in ${ns}: operstate ${state}, not UP`);
+    sh(["sleep", "0.05"]);
+  }
 }
 
 async function waitReady(proc: ChildProcess, ns: string, home: string): Promise<Agent> {
