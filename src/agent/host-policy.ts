@@ -4,13 +4,20 @@
  *   load     the effective store (the domain's GPO, else the local store), DNS names of
  *            filters resolved through the domain's DNS, planned (policy-plan.ts)
  *   purge    the machine's ticket cache removed
+ *   start    a machine TGT obtained in an earlier boot (boot_id) is discarded, so a reboot
+ *            refreshes the machine's groups as on Windows (machine-boot.ts)
  * and the providers of the authentication methods: Kerberos from the machine keytab
  * (member.ts), certificates from --cert/--key.
  */
 import * as fs from "node:fs";
 import type { CliEnv } from "../cmdline/env.js";
 import { gpupdate } from "../member/join.js";
-import { machineCcachePath } from "../member/machine-keys.js";
+import {
+  type BootIdReader,
+  discardEarlierBootTgt,
+  purgeMachineTickets,
+  readBootId,
+} from "../member/machine-boot.js";
 import {
   createDomainResolver,
   type DomainResolver,
@@ -34,12 +41,16 @@ export interface HostPolicyOptions {
   key: string | null;
   gpRefreshMs: number;
   log: (line: string) => void;
+  /** The current boot's id (default: /proc/sys/kernel/random/boot_id). */
+  bootId?: BootIdReader;
 }
 
 export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
   const home = o.env.home;
   const resolver = lazyResolver(home, o.dns);
-  const member = loadMember(home, resolver, Date.now);
+  const bootId = o.bootId ?? readBootId;
+  discardEarlierBootTgt(home, bootId(), o.log);
+  const member = loadMember(home, resolver, Date.now, bootId);
   if (member !== null)
     o.log(`domain member ${member.id.sam} of ${member.id.realm}: Kerberos from the machine keytab`);
   const providers = providersFrom(o, member);
@@ -55,7 +66,7 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
     },
     refreshMs: member === null ? 0 : o.gpRefreshMs,
     providers,
-    purgeTickets: () => fs.rmSync(machineCcachePath(home), { force: true }),
+    purgeTickets: () => purgeMachineTickets(home),
   };
 }
 

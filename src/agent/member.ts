@@ -11,12 +11,15 @@
  *                 host/NAME, host/fqdn), with one replay cache for the agent's life; the
  *                 peer's groups are the SIDs of the ticket's verified PAC.
  * Group membership thus travels in the TGT: a change is seen once the cache is purged
- * (`postern klist --machine purge`) and the next SA asks for a new TGT (DESIGN decision 7).
+ * (`postern klist --machine purge`) and the next SA asks for a new TGT (DESIGN decision 7),
+ * or at the next reboot: the agent discards a TGT of an earlier boot when it starts
+ * (machine-boot.ts, host-policy.ts).
  */
 import * as fs from "node:fs";
 import { randomBytes } from "../crypto/primitives.js";
 import { type MachineIdentity, machineCcachePath, keytabWriter } from "../member/machine-keys.js";
 import { machineClient, machineTgt } from "../member/machine-tgt.js";
+import { type BootIdReader, readBootId } from "../member/machine-boot.js";
 import type { AuthMethodProvider } from "../ike/auth.js";
 import { createKerberosAuth, defaultSpnOf, serviceTicketOf } from "../ike/kerberos-auth.js";
 import { createReplayCache } from "../kerberos/acceptor/index.js";
@@ -44,7 +47,12 @@ function servicePrincipal(spn: string, realm: string): Principal {
 }
 
 /** The machine account of `home`, or null when this host has not joined a domain. */
-export function loadMember(home: string, dns: PtrResolver, now: () => number): Member | null {
+export function loadMember(
+  home: string,
+  dns: PtrResolver,
+  now: () => number,
+  bootId: BootIdReader = readBootId,
+): Member | null {
   const id = keytabWriter.read(home);
   if (id === null) return null;
   const keytab = readKeytabFile(`FILE:${machineKeytabPath(home)}`);
@@ -69,7 +77,7 @@ export function loadMember(home: string, dns: PtrResolver, now: () => number): M
         // an unreadable cache is replaced below
       }
     }
-    const tgt = await machineTgt(home, id);
+    const tgt = await machineTgt(home, id, false, bootId);
     const cred = await machineClient(id).getServiceTicket(tgt, server);
     try {
       writeCcacheFile(`FILE:${cc}`, storeCredential(readCcacheFile(`FILE:${cc}`), cred));

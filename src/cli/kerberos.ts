@@ -37,6 +37,12 @@ import {
 } from "../kerberos/config.js";
 import { getEnctype } from "../kerberos/crypto/index.js";
 import { filePathFromName } from "../kerberos/files/bytes.js";
+import {
+  checkMachineBoot,
+  describeBootCheck,
+  purgeMachineTickets,
+  readBootId,
+} from "../member/machine-boot.js";
 import { readCcacheFile, writeCcacheFile } from "../kerberos/files/ccache.js";
 import {
   type Keytab,
@@ -233,6 +239,12 @@ USAGE
   Windows Server 2003 a group change reached the machine's tickets only at the next reboot
   (or when the TGT expired, 10 hours); this is the better way, and it is what the lab's
   check does after removing xpclient from \`trusted\`.
+
+  The boot the TGT was obtained in (/proc/sys/kernel/random/boot_id) is recorded beside
+  the cache (krb5cc.boot), and the "Boot check" line compares it with the current boot:
+  the agent discards a TGT of an earlier boot (or with no boot recorded) when it starts,
+  so a reboot refreshes the machine's groups as on Windows; a restart of the agent alone
+  keeps it.
 `,
   args: "[CACHE|KEYTAB|purge]",
   options: [
@@ -293,7 +305,7 @@ async function machineKlist(m: { purge: boolean }, p: Parsed, env: CliEnv): Prom
   const sock = path.join(env.home, "agent", "agent.sock");
   if (m.purge) {
     const had = fs.existsSync(file);
-    fs.rmSync(file, { force: true });
+    purgeMachineTickets(env.home);
     let deleted: string[] = [];
     if (fs.existsSync(sock)) {
       deleted = (await requestControl(sock, "purge")).deletedIkeSas;
@@ -315,8 +327,12 @@ async function machineKlist(m: { purge: boolean }, p: Parsed, env: CliEnv): Prom
     );
   const name = `FILE:${file}`;
   const cc = readCcacheFile(name);
-  if (env.json) env.out(JSON.stringify(klistJson(name, cc), null, 2));
-  else env.out(formatKlist(name, cc, { etypes: p.flag("e"), flags: p.flag("f") }));
+  const boot = checkMachineBoot(env.home, readBootId());
+  if (env.json) env.out(JSON.stringify({ ...(klistJson(name, cc) as object), boot }, null, 2));
+  else {
+    env.out(formatKlist(name, cc, { etypes: p.flag("e"), flags: p.flag("f") }));
+    env.out(describeBootCheck(boot));
+  }
   return 0;
 }
 

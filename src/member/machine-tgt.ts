@@ -3,6 +3,8 @@
  *   machineTgt:  AS exchange with the keytab for NAME$@REALM against the DC's KDC (address
  *                from machine.json, KDC port from the join answer), written to
  *                <home>/agent/krb5cc (ccache v4, 0600); a cached TGT is reused until it ends.
+ *                The boot it was obtained in is recorded beside it (machine-boot.ts): the
+ *                agent discards a TGT of an earlier boot when it starts.
  *   negotiateHeader: a service ticket for host/<dc fqdn> (TGS exchange with the TGT), an
  *                AP-REQ with mutual-required and the 0x8003 checksum (its Bnd binds the
  *                token to one request on the pinned TLS channel: src/dc/api/channel.ts),
@@ -29,6 +31,7 @@ import type { Authenticator } from "../kerberos/messages/authenticator.js";
 import { decodeTicket } from "../kerberos/messages/index.js";
 import { NAME_TYPE, type Principal } from "../kerberos/principal.js";
 import { createKdcTransport, createNodeKdcIo } from "../kerberos/transport.js";
+import { type BootIdReader, readBootId, recordMachineBoot } from "./machine-boot.js";
 import {
   type MachineIdentity,
   machineCcachePath,
@@ -49,11 +52,15 @@ export function machineClient(id: MachineIdentity): KerberosClient {
   });
 }
 
-/** The machine's TGT: the cached one while valid, else a new one from the keytab (cached). */
+/**
+ * The machine's TGT: the cached one while valid, else a new one from the keytab (cached,
+ * with the current boot from `bootId` recorded beside it).
+ */
 export async function machineTgt(
   home: string,
   id: MachineIdentity,
   fresh = false,
+  bootId: BootIdReader = readBootId,
 ): Promise<Credential> {
   const cc = machineCcachePath(home);
   if (!fresh && fs.existsSync(cc)) {
@@ -67,6 +74,8 @@ export async function machineTgt(
   const keytab = readKeytabFile(`FILE:${machineKeytabPath(home)}`);
   const r = await machineClient(id).login({ client, keys: { kind: "keytab", keytab } });
   writeCcacheFile(`FILE:${cc}`, newCcache(client, r.tgt, r.timeOffsetMs));
+  // after the cache: a crash between the two leaves no record, which counts as an earlier boot
+  recordMachineBoot(home, bootId());
   return r.tgt;
 }
 
