@@ -37,6 +37,11 @@ export interface ProfileNode {
 export interface KdcAddress {
   host: string;
   port: number;
+  /**
+   * How this KDC is reached, when its source says (a DNS SRV record of `_kerberos._udp` or
+   * `_kerberos._tcp`); absent (krb5.conf): UDP or TCP by the request's size.
+   */
+  protocol?: "udp" | "tcp";
 }
 
 export interface RealmConfig {

@@ -4,7 +4,9 @@
  *   1. pick UDP unless the request is larger than `udpPreferenceLimit` bytes (MIT's
  *      udp_preference_limit, default 1465; 1 means always TCP);
  *   2. send to each KDC of the realm in order; UDP is one datagram each way, TCP is one
- *      record each way with a 4-byte big-endian length prefix;
+ *      record each way with a 4-byte big-endian length prefix; a KDC whose `protocol` is
+ *      given (found through DNS SRV) is asked over that one, and when the request is too
+ *      large for UDP the KDCs that say "tcp" come first (stable order otherwise);
  *   3. a KRB-ERROR KRB_ERR_RESPONSE_TOO_BIG (52) over UDP -> the same KDC again over TCP;
  *   4. a timeout or a refused connection -> the next KDC; at most `maxRounds` passes over
  *      the list, each attempt bounded by `timeoutMs`;
@@ -78,24 +80,24 @@ export function createKdcTransport(opts: TransportOptions): KdcTransport {
   const note = opts.onAttempt ?? (() => {});
   return {
     async send(realm, request) {
-      const kdcs = opts.kdcsOf(realm);
       const first: Protocol = request.length > limit ? "tcp" : "udp";
+      const kdcs = tryOrder(opts.kdcsOf(realm), first);
       const failures: string[] = [];
       for (let round = 0; round < rounds; round++) {
-        for (const kdc of kdcs) {
+        for (const { kdc, proto } of kdcs) {
           try {
-            const reply = await opts.io.exchange(first, kdc, request, timeoutMs);
-            if (first === "udp" && isResponseTooBig(reply)) {
+            const reply = await opts.io.exchange(proto, kdc, request, timeoutMs);
+            if (proto === "udp" && isResponseTooBig(reply)) {
               note("udp", kdc, "KRB_ERR_RESPONSE_TOO_BIG");
               const big = await opts.io.exchange("tcp", kdc, request, timeoutMs);
               note("tcp", kdc, "reply");
               return big;
             }
-            note(first, kdc, "reply");
+            note(proto, kdc, "reply");
             return reply;
           } catch (e) {
             const why = (e as Error).message;
-            note(first, kdc, why);
+            note(proto, kdc, why);
             failures.push(`${kdc.host}:${kdc.port}: ${why}`);
           }
         }
@@ -103,10 +105,17 @@ export function createKdcTransport(opts: TransportOptions): KdcTransport {
       const last = failures[failures.length - 1] ?? "no attempt";
       throw new TransportError(
         "kdc-unreachable",
-        `cannot reach any KDC for realm ${realm} (${kdcs.map((k) => `${k.host}:${k.port}`).join(", ")}; ${failures.length} attempts, last: ${last})`,
+        `cannot reach any KDC for realm ${realm} (${kdcs.map(({ kdc: k }) => `${k.host}:${k.port}`).join(", ")}; ${failures.length} attempts, last: ${last})`,
       );
     },
   };
+}
+
+/** Each KDC with the protocol it is asked over, in the order of step 2. */
+function tryOrder(kdcs: KdcAddress[], first: Protocol): { kdc: KdcAddress; proto: Protocol }[] {
+  const all = kdcs.map((kdc) => ({ kdc, proto: kdc.protocol ?? first }));
+  if (first === "udp") return all;
+  return [...all.filter((k) => k.proto === "tcp"), ...all.filter((k) => k.proto !== "tcp")];
 }
 
 function udpExchange(kdc: KdcAddress, request: Uint8Array, timeoutMs: number): Promise<Uint8Array> {

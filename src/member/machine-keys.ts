@@ -40,6 +40,8 @@ export interface MachineIdentity {
     host: string;
     apiPort: number;
     kdcPort?: number;
+    /** The domain's DNS server port on `host` (absent: 53), asked for the KDCs' SRV records. */
+    dnsPort?: number;
     hostName?: string;
     fingerprint?: string;
   };

@@ -1,7 +1,9 @@
 /**
  * The member's Kerberos: its machine TGT and Negotiate (RFC 4559) headers for the DC's API.
- *   machineTgt:  AS exchange with the keytab for NAME$@REALM against the DC's KDC (address
- *                from machine.json, KDC port from the join answer), written to
+ *   machineTgt:  AS exchange with the keytab for NAME$@REALM against the domain's KDCs
+ *                (machineClient: found through the SRV records of the domain's DNS,
+ *                machine.json's DC address and KDC port when there are none:
+ *                kdc-locator.ts), written to
  *                <home>/agent/krb5cc (ccache v4, 0600); a cached TGT is reused until it ends.
  *                The boot it was obtained in is recorded beside it (machine-boot.ts): the
  *                agent discards a TGT of an earlier boot when it starts.
@@ -12,6 +14,7 @@
  *                the DC's AP-REP.
  */
 import * as fs from "node:fs";
+import * as net from "node:net";
 import { randomBytes } from "../crypto/primitives.js";
 import {
   GSS_FLAGS_MUTUAL,
@@ -30,7 +33,9 @@ import { readKeytabFile } from "../kerberos/files/keytab.js";
 import type { Authenticator } from "../kerberos/messages/authenticator.js";
 import { decodeTicket } from "../kerberos/messages/index.js";
 import { NAME_TYPE, type Principal } from "../kerberos/principal.js";
-import { createKdcTransport, createNodeKdcIo } from "../kerberos/transport.js";
+import { createNodeKdcIo, type KdcIo, type TransportOptions } from "../kerberos/transport.js";
+import { createLocatingTransport, locateKdcs } from "./kdc-locator.js";
+import { createDomainResolver, type SrvResolver } from "./resolver.js";
 import { type BootIdReader, readBootId, recordMachineBoot } from "./machine-boot.js";
 import {
   type MachineIdentity,
@@ -41,11 +46,38 @@ import {
 
 export const DEFAULT_KDC_PORT = 88;
 
-export function machineClient(id: MachineIdentity): KerberosClient {
+export const DEFAULT_DNS_PORT = 53;
+/** The SRV lookups' bound: a silent DNS server delays the first exchange by 2 x this. */
+const LOCATOR_DNS_TIMEOUT_MS = 1000;
+
+export interface MachineKdcDeps {
+  /** The domain's DNS; default: machine.json's DC address, port `dc.dnsPort` (absent: 53). */
+  resolver?: SrvResolver | null;
+  /** Per KDC attempt, ms (transport.ts's default when absent). */
+  timeoutMs?: number;
+  io?: KdcIo;
+  onAttempt?: TransportOptions["onAttempt"];
+}
+
+/** The domain's DNS server as machine.json names it; null when the DC is not an address. */
+export function machineDnsResolver(id: MachineIdentity): SrvResolver | null {
+  if (net.isIP(id.dc.host) === 0) return null;
+  return createDomainResolver({
+    server: { host: id.dc.host, port: id.dc.dnsPort ?? DEFAULT_DNS_PORT },
+    timeoutMs: LOCATOR_DNS_TIMEOUT_MS,
+  });
+}
+
+/** A Kerberos client for the machine's realm, its KDCs found through DNS SRV records. */
+export function machineClient(id: MachineIdentity, deps: MachineKdcDeps = {}): KerberosClient {
+  const resolver = deps.resolver === undefined ? machineDnsResolver(id) : deps.resolver;
+  const configured = { host: id.dc.host, port: id.dc.kdcPort ?? DEFAULT_KDC_PORT };
   return createKerberosClient({
-    transport: createKdcTransport({
-      io: createNodeKdcIo(),
-      kdcsOf: () => [{ host: id.dc.host, port: id.dc.kdcPort ?? DEFAULT_KDC_PORT }],
+    transport: createLocatingTransport({
+      io: deps.io ?? createNodeKdcIo(),
+      locate: () => locateKdcs({ resolver, domain: id.domain, configured }),
+      ...(deps.timeoutMs !== undefined ? { timeoutMs: deps.timeoutMs } : {}),
+      ...(deps.onAttempt ? { onAttempt: deps.onAttempt } : {}),
     }),
     now: Date.now,
     randomBytes,
@@ -61,6 +93,7 @@ export async function machineTgt(
   id: MachineIdentity,
   fresh = false,
   bootId: BootIdReader = readBootId,
+  kdc: MachineKdcDeps = {},
 ): Promise<Credential> {
   const cc = machineCcachePath(home);
   if (!fresh && fs.existsSync(cc)) {
@@ -72,7 +105,7 @@ export async function machineTgt(
   }
   const client = machinePrincipal(id.sam, id.realm);
   const keytab = readKeytabFile(`FILE:${machineKeytabPath(home)}`);
-  const r = await machineClient(id).login({ client, keys: { kind: "keytab", keytab } });
+  const r = await machineClient(id, kdc).login({ client, keys: { kind: "keytab", keytab } });
   writeCcacheFile(`FILE:${cc}`, newCcache(client, r.tgt, r.timeOffsetMs));
   // after the cache: a crash between the two leaves no record, which counts as an earlier boot
   recordMachineBoot(home, bootId());

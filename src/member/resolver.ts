@@ -5,7 +5,8 @@
  *
  *  1. the question (RFC 1035 4.1.2): A for a name (a name without a dot gets `domain`
  *     appended, as Windows appends its primary DNS suffix), PTR for an address's reverse
- *     name (RFC 1035 3.5, RFC 3596 2.5);
+ *     name (RFC 1035 3.5, RFC 3596 2.5), SRV for a service (RFC 2782: the records in try
+ *     order, srv.ts; each target's addresses from the additional section, else asked);
  *  2. over UDP from a connected socket, a random 16-bit ID per try (RFC 5452 9.2); a
  *     datagram is taken only when it comes from the server, carries one of our IDs, is a
  *     response and repeats our question (RFC 5452 3.); anything else is ignored;
@@ -22,6 +23,7 @@ import { randomBytes } from "../crypto/primitives.js";
 import { reverseNameOf } from "../dc/dns/reverse.js";
 import { PosternError } from "../errors.js";
 import type { PolicyStore } from "../policy/model.js";
+import { orderSrv, type RandomFraction, type SrvRecord, type SrvTarget } from "./srv.js";
 
 export type ResolverErrorCode =
   | "dns.timeout"
@@ -51,6 +53,8 @@ export interface DomainResolverOptions {
   domain?: string;
   /** 16-bit query IDs; default: cryptographically random. */
   randomId?: () => number;
+  /** The weighted order of SRV records (RFC 2782), uniform in [0, 1); default Math.random. */
+  random?: RandomFraction;
 }
 
 export interface DomainResolver {
@@ -58,6 +62,15 @@ export interface DomainResolver {
   lookupA(name: string): Promise<string[]>;
   /** The host name of `address` (lower case, no trailing dot); null when it has none. */
   lookupPtr(address: string): Promise<string | null>;
+}
+
+/** SRV lookups (createDomainResolver's answer has them; DomainResolver stays A and PTR). */
+export interface SrvResolver {
+  /**
+   * The servers of `name` (e.g. `_kerberos._udp.bigfirm.com`) in RFC 2782 try order, each
+   * with its IPv4 addresses; [] when the name has no SRV records or says "." (no service).
+   */
+  lookupSrv(name: string): Promise<SrvTarget[]>;
 }
 
 const DEFAULT_TIMEOUT_MS = 2000;
@@ -72,7 +85,7 @@ interface Exchange {
   randomId: () => number;
 }
 
-export function createDomainResolver(opts: DomainResolverOptions): DomainResolver {
+export function createDomainResolver(opts: DomainResolverOptions): DomainResolver & SrvResolver {
   const family = net.isIP(opts.server.host);
   if (family === 0) {
     throw new ResolverError(
@@ -86,19 +99,29 @@ export function createDomainResolver(opts: DomainResolverOptions): DomainResolve
     tries: Math.max(1, opts.tries ?? DEFAULT_TRIES),
     randomId: opts.randomId ?? (() => randomBytes(2).readUInt16BE(0)),
   };
+  const random = opts.random ?? Math.random;
+  const lookupA = async (name: string) => {
+    const qname = qualify(name, opts.domain);
+    return addressesOf((await query(ex, { type: "A", name: qname })).answers, qname);
+  };
   return {
-    async lookupA(name) {
-      const qname = qualify(name, opts.domain);
-      const answers = await query(ex, { type: "A", name: qname });
-      let target = qname;
-      for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
-        const cname = answers.find((a) => a.type === "CNAME" && sameName(a.name, target));
-        if (cname?.type !== "CNAME") break;
-        target = canonical(cname.data);
+    lookupA,
+    async lookupSrv(name) {
+      const qname = qualify(name, undefined);
+      const p = await query(ex, { type: "SRV", name: qname });
+      const records: SrvRecord[] = [];
+      for (const a of p.answers) {
+        if (a.type === "SRV" && sameName(a.name, qname)) {
+          const { priority = 0, weight = 0, port, target } = a.data;
+          records.push({ priority, weight, port, target: canonical(target) || "." });
+        }
       }
-      const out: string[] = [];
-      for (const a of answers) {
-        if (a.type === "A" && sameName(a.name, target) && !out.includes(a.data)) out.push(a.data);
+      const out: SrvTarget[] = [];
+      for (const r of orderSrv(records, random)) {
+        const glue = addressesOf(p.additionals, r.target);
+        // a target that does not resolve is kept without addresses (its callers skip it)
+        const asked = glue.length > 0 ? glue : await lookupA(r.target).catch(() => []);
+        out.push({ ...r, addresses: asked });
       }
       return out;
     },
@@ -107,11 +130,26 @@ export function createDomainResolver(opts: DomainResolverOptions): DomainResolve
       if (!qname) {
         throw new ResolverError("dns.bad-name", `'${address}' is not an IPv4 or IPv6 address`);
       }
-      const answers = await query(ex, { type: "PTR", name: qname });
+      const { answers } = await query(ex, { type: "PTR", name: qname });
       const ptr = answers.find((a) => a.type === "PTR" && sameName(a.name, qname));
       return ptr?.type === "PTR" ? canonical(ptr.data) : null;
     },
   };
+}
+
+/** The A records of `name` in `records`, through a CNAME chain there. */
+function addressesOf(records: Answer[], name: string): string[] {
+  let target = canonical(name);
+  for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
+    const cname = records.find((a) => a.type === "CNAME" && sameName(a.name, target));
+    if (cname?.type !== "CNAME") break;
+    target = canonical(cname.data);
+  }
+  const out: string[] = [];
+  for (const a of records) {
+    if (a.type === "A" && sameName(a.name, target) && !out.includes(a.data)) out.push(a.data);
+  }
+  return out;
 }
 
 /** Lower case, no trailing dot. */
@@ -138,15 +176,18 @@ function questionAt(ex: Exchange, q: Question): string {
   return `${ex.server.host}:${ex.server.port} for ${q.name} ${q.type}`;
 }
 
-/** One question: UDP with tries, TCP when truncated; the answer section or an error. */
-async function query(ex: Exchange, q: Question): Promise<Answer[]> {
+/** One question: UDP with tries, TCP when truncated; the answer and additional sections. */
+async function query(
+  ex: Exchange,
+  q: Question,
+): Promise<{ answers: Answer[]; additionals: Answer[] }> {
   let p = await udpExchange(ex, q);
   if (p.flag_tc) p = await tcpExchange(ex, q);
   const rcode = (p as { rcode?: string }).rcode ?? "NOERROR";
   switch (rcode) {
     case "NOERROR":
     case "NXDOMAIN":
-      return p.answers ?? [];
+      return { answers: p.answers ?? [], additionals: p.additionals ?? [] };
     case "SERVFAIL":
       throw new ResolverError(
         "dns.servfail",

@@ -1,0 +1,99 @@
+/**
+ * Where a member finds its domain's KDCs and DCs: the domain's DNS SRV records, as Windows'
+ * DC locator and MIT's `dns_lookup_kdc` do, so no KDC address is configured by hand.
+ *   KDCs  `_kerberos._udp.<domain>` (asked over UDP, TCP after KRB_ERR_RESPONSE_TOO_BIG)
+ *         then `_kerberos._tcp.<domain>` (over TCP), each in RFC 2782 order (srv.ts);
+ *         the domain publishes neither (or says "." for both): the configured DC
+ *         (machine.json's address and KDC port); the DNS server does not answer: the
+ *         configured DC too, with a note, as a DNS outage need not stop a KDC on the DC;
+ *   DCs   `_ldap._tcp.dc._msdcs.<domain>`.
+ * The transport then tries that list in order, each attempt bounded by its timeout, so a
+ * refused KDC costs a round trip and a silent one `timeoutMs` (src/kerberos/transport.ts).
+ */
+import type { KdcAddress } from "../kerberos/config.js";
+import {
+  createKdcTransport,
+  type KdcTransport,
+  type TransportOptions,
+} from "../kerberos/transport.js";
+import type { SrvResolver } from "./resolver.js";
+import { dcSrvName, kdcListOf, kerberosSrvNames, type SrvTarget } from "./srv.js";
+
+export interface KdcLocation {
+  kdcs: KdcAddress[];
+  /** "srv": from the domain's SRV records; "configured": machine.json's DC. */
+  source: "srv" | "configured";
+  /** Why the configured DC was used (no SRV records, DNS error). */
+  note?: string;
+}
+
+export interface KdcLocatorOptions {
+  /** The domain's DNS (null: none known, use `configured`). */
+  resolver: SrvResolver | null;
+  /** The domain's DNS name. */
+  domain: string;
+  /** The DC of machine.json: used only when DNS names no KDC. */
+  configured: KdcAddress;
+}
+
+/** The KDCs of the domain in try order (see the header). */
+export async function locateKdcs(opts: KdcLocatorOptions): Promise<KdcLocation> {
+  const configured = (note: string): KdcLocation => ({
+    kdcs: [opts.configured],
+    source: "configured",
+    note,
+  });
+  if (opts.resolver === null) return configured("no DNS server known");
+  const names = kerberosSrvNames(opts.domain);
+  let udp: SrvTarget[];
+  let tcp: SrvTarget[];
+  try {
+    [udp, tcp] = await Promise.all([
+      opts.resolver.lookupSrv(names.udp),
+      opts.resolver.lookupSrv(names.tcp),
+    ]);
+  } catch (e) {
+    return configured(`SRV lookup failed: ${(e as Error).message}`);
+  }
+  const kdcs = kdcListOf(udp, tcp);
+  if (kdcs.length === 0) return configured(`no SRV records for ${names.udp} or ${names.tcp}`);
+  return { kdcs, source: "srv" };
+}
+
+/** The domain's DCs (`_ldap._tcp.dc._msdcs.<domain>`), in RFC 2782 order, with addresses. */
+export function locateDcs(resolver: SrvResolver, domain: string): Promise<SrvTarget[]> {
+  return resolver.lookupSrv(dcSrvName(domain));
+}
+
+export interface LocatingTransportOptions extends Omit<TransportOptions, "kdcsOf"> {
+  /** The KDCs of a realm, found once per transport (a failure is asked again next time). */
+  locate(realm: string): Promise<KdcLocation>;
+  /** Told once per realm where its KDCs came from. */
+  onLocated?(realm: string, where: KdcLocation): void;
+}
+
+/**
+ * A KdcTransport whose KDC list comes from `locate` (asynchronous, unlike krb5.conf's):
+ * the list is found at the first send for a realm, then the plain transport tries it.
+ */
+export function createLocatingTransport(opts: LocatingTransportOptions): KdcTransport {
+  const found = new Map<string, Promise<KdcLocation>>();
+  const locationOf = (realm: string): Promise<KdcLocation> => {
+    let p = found.get(realm);
+    if (p === undefined) {
+      p = opts.locate(realm).then((where) => {
+        opts.onLocated?.(realm, where);
+        return where;
+      });
+      p.catch(() => found.delete(realm));
+      found.set(realm, p);
+    }
+    return p;
+  };
+  return {
+    async send(realm, request) {
+      const { kdcs } = await locationOf(realm);
+      return createKdcTransport({ ...opts, kdcsOf: () => kdcs }).send(realm, request);
+    },
+  };
+}
