@@ -57,6 +57,8 @@ export function loadMember(
   if (id === null) return null;
   const keytab = readKeytabFile(`FILE:${machineKeytabPath(home)}`);
   const cc = machineCcachePath(home);
+  // one client for the agent's life: the KDCs it located and the one that answered
+  const kdcClient = machineClient(id);
   const spnOf = async (peerId: string): Promise<string> => {
     if (parseIp(peerId) === null) return defaultSpnOf(peerId);
     const name = await dns.lookupPtr(peerId);
@@ -77,8 +79,8 @@ export function loadMember(
         // an unreadable cache is replaced below
       }
     }
-    const tgt = await machineTgt(home, id, false, bootId);
-    const cred = await machineClient(id).getServiceTicket(tgt, server);
+    const tgt = await machineTgt(home, id, false, bootId, { client: kdcClient });
+    const cred = await kdcClient.getServiceTicket(tgt, server);
     try {
       writeCcacheFile(`FILE:${cc}`, storeCredential(readCcacheFile(`FILE:${cc}`), cred));
     } catch {

@@ -93,15 +93,20 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
   const started: Closable[] = [];
   try {
     const d = dir.domain();
+    let kdcPort = opts.kdcPort;
     const dns = await startDnsServer(
-      createDirectoryZone(dir, { kdcPort: opts.kdcPort }),
+      // the SRV records name the port the KDC bound (it differs from opts' when that is 0)
+      createDirectoryZone(dir, {
+        get kdcPort() {
+          return kdcPort;
+        },
+      }),
       opts.host,
       opts.dnsPort,
       opts.log,
       opts.limits?.dns,
     );
     started.push(dns);
-    let kdcPort = opts.kdcPort;
     const cert = ensureDcCertificate(
       opts.home,
       { hostName: d.dcHostName, address: d.dcAddress },

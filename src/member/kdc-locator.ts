@@ -66,34 +66,62 @@ export function locateDcs(resolver: SrvResolver, domain: string): Promise<SrvTar
 }
 
 export interface LocatingTransportOptions extends Omit<TransportOptions, "kdcsOf"> {
-  /** The KDCs of a realm, found once per transport (a failure is asked again next time). */
+  /** The KDCs of a realm, found at the first send (a failure is asked again next time). */
   locate(realm: string): Promise<KdcLocation>;
-  /** Told once per realm where its KDCs came from. */
+  /** Told once per lookup where a realm's KDCs came from. */
   onLocated?(realm: string, where: KdcLocation): void;
+  /** A realm's list is found again after this long (the SRV records' TTL), ms. */
+  relocateAfterMs?: number;
+  now?: () => number;
+}
+
+/** The zone's SRV TTL (src/dc/dns/source.ts): a new DC shows within this. */
+export const DEFAULT_RELOCATE_AFTER_MS = 600_000;
+
+interface Located {
+  at: number;
+  where: Promise<KdcLocation>;
+  /** The KDCs in try order: the one that last answered first (a DC locator's cache). */
+  order: KdcAddress[] | null;
 }
 
 /**
  * A KdcTransport whose KDC list comes from `locate` (asynchronous, unlike krb5.conf's):
- * the list is found at the first send for a realm, then the plain transport tries it.
+ * the list is found at the first send for a realm, then the plain transport tries it; the
+ * KDC that answered is tried first afterwards, so a dead KDC of better priority costs its
+ * timeout once per lookup, not once per exchange.
  */
 export function createLocatingTransport(opts: LocatingTransportOptions): KdcTransport {
-  const found = new Map<string, Promise<KdcLocation>>();
-  const locationOf = (realm: string): Promise<KdcLocation> => {
-    let p = found.get(realm);
-    if (p === undefined) {
-      p = opts.locate(realm).then((where) => {
-        opts.onLocated?.(realm, where);
-        return where;
-      });
-      p.catch(() => found.delete(realm));
-      found.set(realm, p);
-    }
-    return p;
+  const now = opts.now ?? Date.now;
+  const ttl = opts.relocateAfterMs ?? DEFAULT_RELOCATE_AFTER_MS;
+  const realms = new Map<string, Located>();
+  const locatedOf = (realm: string): Located => {
+    const known = realms.get(realm);
+    if (known !== undefined && now() - known.at < ttl) return known;
+    const where = opts.locate(realm).then((w) => {
+      opts.onLocated?.(realm, w);
+      return w;
+    });
+    const fresh: Located = { at: now(), where, order: null };
+    where.catch(() => realms.delete(realm));
+    realms.set(realm, fresh);
+    return fresh;
   };
   return {
     async send(realm, request) {
-      const { kdcs } = await locationOf(realm);
-      return createKdcTransport({ ...opts, kdcsOf: () => kdcs }).send(realm, request);
+      const located = locatedOf(realm);
+      const kdcs = located.order ?? (await located.where).kdcs;
+      let answered: KdcAddress | undefined;
+      const reply = await createKdcTransport({
+        ...opts,
+        kdcsOf: () => kdcs,
+        onAttempt(proto, kdc, outcome) {
+          if (outcome === "reply") answered = kdc;
+          opts.onAttempt?.(proto, kdc, outcome);
+        },
+      }).send(realm, request);
+      if (answered !== undefined) located.order = [answered, ...kdcs.filter((k) => k !== answered)];
+      return reply;
     },
   };
 }

@@ -57,6 +57,8 @@ export interface MachineKdcDeps {
   timeoutMs?: number;
   io?: KdcIo;
   onAttempt?: TransportOptions["onAttempt"];
+  /** A client to reuse (machineClient's): its located KDCs and the one that answered. */
+  client?: KerberosClient;
 }
 
 /** The domain's DNS server as machine.json names it; null when the DC is not an address. */
@@ -105,7 +107,10 @@ export async function machineTgt(
   }
   const client = machinePrincipal(id.sam, id.realm);
   const keytab = readKeytabFile(`FILE:${machineKeytabPath(home)}`);
-  const r = await machineClient(id, kdc).login({ client, keys: { kind: "keytab", keytab } });
+  const r = await (kdc.client ?? machineClient(id, kdc)).login({
+    client,
+    keys: { kind: "keytab", keytab },
+  });
   writeCcacheFile(`FILE:${cc}`, newCcache(client, r.tgt, r.timeOffsetMs));
   // after the cache: a crash between the two leaves no record, which counts as an earlier boot
   recordMachineBoot(home, bootId());
@@ -138,8 +143,9 @@ export async function negotiateHeader(
   service: Principal = dcService(id),
   bnd?: Uint8Array,
 ): Promise<NegotiateContext> {
-  const tgt = await machineTgt(home, id);
-  const ticket = await machineClient(id).getServiceTicket(tgt, service);
+  const client = machineClient(id);
+  const tgt = await machineTgt(home, id, false, readBootId, { client });
+  const ticket = await client.getServiceTicket(tgt, service);
   const sessionKey = { keytype: ticket.key.keytype, keyvalue: ticket.key.keyvalue };
   const ap = buildApReq({
     ticket: decodeTicket(ticket.ticket),

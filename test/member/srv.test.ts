@@ -145,14 +145,17 @@ describe("the domain's KDC list", () => {
     assert.deepEqual(noDns.kdcs, [configured]);
   });
 
-  it("the locating transport finds the list once per realm and tries it in order", async () => {
+  it("the locating transport: the list found once, the KDC that answered first next time, found again after the TTL", async () => {
     let located = 0;
+    let clock = 0;
     const io = createFakeKdcIo((proto, kdc) => {
       if (kdc.host === "10.0.0.9") throw new Error("connect ECONNREFUSED");
       return new Uint8Array([proto === "tcp" ? 2 : 1]);
     });
     const t = createLocatingTransport({
       io,
+      now: () => clock,
+      relocateAfterMs: 1000,
       locate: async () => {
         located++;
         return {
@@ -167,9 +170,12 @@ describe("the domain's KDC list", () => {
     assert.deepEqual(await t.send("R", new Uint8Array(10)), new Uint8Array([2]));
     assert.deepEqual(await t.send("R", new Uint8Array(10)), new Uint8Array([2]));
     assert.equal(located, 1);
+    clock = 1000;
+    await t.send("R", new Uint8Array(10));
+    assert.equal(located, 2);
     assert.deepEqual(
       io.calls.map((c) => `${c.proto} ${c.kdc.host}`),
-      ["tcp 10.0.0.9", "tcp 10.0.0.1", "tcp 10.0.0.9", "tcp 10.0.0.1"],
+      ["tcp 10.0.0.9", "tcp 10.0.0.1", "tcp 10.0.0.1", "tcp 10.0.0.9", "tcp 10.0.0.1"],
     );
   });
 });

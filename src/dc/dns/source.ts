@@ -20,7 +20,8 @@ import type { ZoneSource } from "./answer.js";
 import { inReversePrefix, type ReverseName } from "./reverse.js";
 
 export interface ZonePorts {
-  kdcPort: number;
+  /** Read at each query (a getter may give the port the KDC bound, e.g. after port 0). */
+  readonly kdcPort: number;
 }
 
 const TTL_S = 600;
@@ -47,14 +48,17 @@ export function createDirectoryZone(dir: Directory, ports: ZonePorts): ZoneSourc
   put({ type: "NS", name: origin, ttl: 3600, data: dc });
   put(addressRecord(origin, d.dcAddress, TTL_S));
   put(addressRecord(dc, d.dcAddress, TTL_S));
-  for (const proto of ["_udp", "_tcp"]) {
-    put(srv(`_kerberos.${proto}.${origin}`, ports.kdcPort));
-    put(srv(`_kpasswd.${proto}.${origin}`, 464));
-  }
-  put(srv(`_kerberos._tcp.dc._msdcs.${origin}`, ports.kdcPort));
+  const kdcNames = [
+    `_kerberos._udp.${origin}`,
+    `_kerberos._tcp.${origin}`,
+    `_kerberos._tcp.dc._msdcs.${origin}`,
+  ];
+  for (const proto of ["_udp", "_tcp"]) put(srv(`_kpasswd.${proto}.${origin}`, 464));
   put(srv(`_ldap._tcp.${origin}`, 389));
   put(srv(`_ldap._tcp.dc._msdcs.${origin}`, 389));
-  const staticNames = [...statics.keys()];
+  const staticNames = [...statics.keys(), ...kdcNames];
+  const fixedAt = (name: string): Answer[] =>
+    kdcNames.includes(name) ? [srv(name, ports.kdcPort)] : (statics.get(name) ?? []);
   const rowsAt = dir.stmt(
     "SELECT type, value, ttl FROM dns_records WHERE name = ? ORDER BY type, value",
   );
@@ -80,7 +84,7 @@ export function createDirectoryZone(dir: Directory, ports: ZonePorts): ZoneSourc
     recordsAt(name) {
       const rows = rowsAt.all(name) as { type: "A" | "AAAA"; value: string; ttl: number }[];
       const dynamic = rows.map((r): Answer => ({ type: r.type, name, ttl: r.ttl, data: r.value }));
-      const fixed = statics.get(name) ?? [];
+      const fixed = fixedAt(name);
       return name === origin ? [soa(), ...fixed, ...dynamic] : [...fixed, ...dynamic];
     },
     nameExists(name) {
