@@ -127,6 +127,7 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
         ],
         log: opts.log,
         kdcPort: () => kdcPort,
+        dnsPort: () => dns.udpPort(),
         tls: cert,
         admin: { home: opts.home, backupDir: opts.backupDir },
         ...(opts.apiLimits ? { limits: opts.apiLimits } : {}),

@@ -45,7 +45,7 @@ import {
   type MachineIdentity,
   machineCcachePath,
 } from "./machine-keys.js";
-import { machineTgt, negotiateHeader } from "./machine-tgt.js";
+import { DEFAULT_DNS_PORT, machineTgt, negotiateHeader } from "./machine-tgt.js";
 
 interface JoinAnswer {
   computer: { sam: string; sid: string; dnsHostName: string; spns: string[]; kvno: number };
@@ -54,6 +54,8 @@ interface JoinAnswer {
   domainSid: string;
   dcHostName?: string;
   kdc?: { port: number };
+  /** The DC's DNS server port (absent from older DCs: 53). */
+  dns?: { port: number };
   keys: { etype: number; kvno: number; key: string }[];
 }
 
@@ -160,6 +162,7 @@ export async function joinDomain(
       host: target.host,
       apiPort: target.port,
       ...(a.kdc ? { kdcPort: a.kdc.port } : {}),
+      ...(a.dns && a.dns.port !== DEFAULT_DNS_PORT ? { dnsPort: a.dns.port } : {}),
       ...(a.dcHostName ? { hostName: a.dcHostName } : {}),
       fingerprint: formatFingerprint(pin),
     },

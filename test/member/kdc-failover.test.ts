@@ -109,7 +109,7 @@ describe("KDCs through DNS SRV records: a dead KDC is skipped, the next one give
     dc: { ...id.dc, dnsPort, kdcPort: refusedPort },
   });
 
-  it("the postern DC's own records: _kerberos._udp/_tcp and _ldap._tcp.dc._msdcs lead to its KDC", async () => {
+  it("the postern DC's own records (its DNS port from the join): _kerberos._udp/_tcp and _ldap._tcp.dc._msdcs lead to its KDC", async () => {
     const resolver = createDomainResolver({
       server: { host: "127.0.0.1", port: dc?.dnsPort ?? 0 },
     });
@@ -128,7 +128,13 @@ describe("KDCs through DNS SRV records: a dead KDC is skipped, the next one give
       dcs.map((d) => `${d.target}:${d.port} ${d.addresses.join(",")}`),
       ["dc1.bigfirm.com:389 127.0.0.1"],
     );
-    const tgt = await machineTgt(member.dir, withDns(dc?.dnsPort ?? 0), true);
+    // the join recorded the DC's DNS port in machine.json; the wrong KDC port there is unused
+    assert.equal(id.dc.dnsPort, dc?.dnsPort);
+    const tgt = await machineTgt(
+      member.dir,
+      { ...id, dc: { ...id.dc, kdcPort: refusedPort } },
+      true,
+    );
     assert.equal(tgt.server.name.nameString.join("/"), "krbtgt/BIGFIRM.COM");
   });
 

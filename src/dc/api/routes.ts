@@ -39,6 +39,7 @@ export interface RouteDeps {
   authenticators: readonly Authenticator[];
   log: (line: string) => void;
   kdcPort?: (() => number) | undefined;
+  dnsPort?: (() => number) | undefined;
   admin: AdminPolicy;
   failedAuth: RateLimiter;
   joins: RateLimiter;
@@ -93,6 +94,7 @@ function join(deps: RouteDeps, req: ApiRequest, source: string): RouteResult {
       ...r,
       dcHostName: d.dcHostName,
       kdc: deps.kdcPort ? { port: deps.kdcPort() } : undefined,
+      dns: deps.dnsPort ? { port: deps.dnsPort() } : undefined,
       keys: r.keys.map((k) => ({
         etype: k.etype,
         kvno: k.kvno,

@@ -31,6 +31,8 @@ export interface ApiDeps {
   log: (line: string) => void;
   /** The KDC's port (the member's TGT comes from it), known once the KDC runs. */
   kdcPort?: () => number;
+  /** The domain DNS server's port (the member asks it for the KDCs' SRV records). */
+  dnsPort?: () => number;
   /** The DC's certificate and key (PEM). */
   tls: { certPem: string; keyPem: string };
   /** Where network backups may go. */
@@ -126,6 +128,7 @@ export async function startApiServer(
     authenticators: deps.authenticators,
     log: deps.log,
     kdcPort: deps.kdcPort,
+    dnsPort: deps.dnsPort,
     admin: deps.admin,
     failedAuth: createRateLimiter(limits.failedAuth, now),
     joins: createRateLimiter(limits.joins, now),
