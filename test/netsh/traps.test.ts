@@ -171,6 +171,23 @@ describe("netsh and gpupdate input traps: one line, exit status, nothing stored"
     });
   }
 
+  it("a script line with typographic quotes stops the script, naming FILE:LINE", async () => {
+    const script = path.join(home.dir, "..", `${path.basename(home.dir)}-script.txt`);
+    fs.writeFileSync(script, "pushd ipsec static\nadd policy name=\u201cSecure\u201d\n");
+    try {
+      const before_ = snapshot(home.dir);
+      const r = await cli(home.dir, "netsh", "-f", script);
+      assert.equal(
+        r.err,
+        `postern: ${script}:2: netsh: typographic quote \u201c in 'name=\u201cSecure\u201d': retype it as a straight quote (") - it was probably copied from a formatted page\n`,
+      );
+      assert.equal(r.code, 2);
+      assert.deepEqual(snapshot(home.dir), before_);
+    } finally {
+      fs.rmSync(script, { force: true });
+    }
+  });
+
   it("exportpolicy creates no directory", () => {
     assert.equal(fs.existsSync(path.join(process.cwd(), "no-such-dir")), false);
   });
