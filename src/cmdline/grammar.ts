@@ -15,7 +15,7 @@
  * 4. the handler runs with the parsed values.
  */
 import { parseArgs } from "node:util";
-import { UsageError } from "../errors.js";
+import { PosternError, UsageError } from "../errors.js";
 import type { CliEnv, Command } from "./env.js";
 
 export interface OptionSpec {
@@ -70,6 +70,42 @@ export interface CommandSpec {
 }
 
 const isHelp = (a: string) => a === "--help" || a === "-h";
+
+/** What a Windows `/switch` means: the words it stands for, or a refusal (exit 1). */
+export type SwitchMeaning = readonly string[] | { refuse: string };
+
+/**
+ * A `preparse` for a command that also takes its Windows spelling (`gpupdate /force`):
+ * each word starting with `/` (before `--`) is looked up, case-insensitively, in `map`
+ * (keys lower case, `/force`, `/target:computer`) and replaced by the words it stands for,
+ * so the rest of the line still goes through the grammar's rules. An unknown `/word` is a
+ * UsageError naming the switches taken. Only for commands with no positional argument
+ * that may start with `/` (an absolute path).
+ */
+export function windowsSwitches(
+  command: string,
+  map: Readonly<Record<string, SwitchMeaning>>,
+): (argv: string[]) => string[] {
+  return (argv) => {
+    const out: string[] = [];
+    for (let i = 0; i < argv.length; i++) {
+      const w = argv[i] as string;
+      if (w === "--") return [...out, ...argv.slice(i)];
+      if (!w.startsWith("/") || w === "/") {
+        out.push(w);
+        continue;
+      }
+      const meaning = map[w.toLowerCase()];
+      if (meaning === undefined)
+        throw new UsageError(
+          `${command}: unknown switch ${w} (Windows switches taken: ${Object.keys(map).join(", ")})`,
+        );
+      if ("refuse" in meaning) throw new PosternError("unsupported", meaning.refuse);
+      out.push(...meaning);
+    }
+    return out;
+  };
+}
 
 /** "a, b or c". */
 export function orList(words: readonly string[]): string {

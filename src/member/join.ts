@@ -21,7 +21,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { requestControl } from "../control/socket.js";
 import type { CliEnv } from "../cmdline/env.js";
-import { asParsed, type CommandSpec, defineCommand, type Parsed } from "../cmdline/grammar.js";
+import {
+  asParsed,
+  type CommandSpec,
+  defineCommand,
+  type Parsed,
+  windowsSwitches,
+} from "../cmdline/grammar.js";
 import { DirectoryError } from "../dc/errors.js";
 import { DEFAULT_API_PORT } from "../dc/paths.js";
 import { UsageError } from "../errors.js";
@@ -98,6 +104,16 @@ const GPUPDATE: CommandSpec = {
   options: [
     { name: "force", type: "boolean", help: "fetch even when the version held is current" },
   ],
+  // Windows' spelling, as an administrator types it: /force, /target:computer (the only
+  // policy postern has; /target:user is refused with that reason).
+  preparse: windowsSwitches("gpupdate", {
+    "/force": ["--force"],
+    "/target:computer": [],
+    "/target:user": {
+      refuse:
+        "gpupdate /target:user: postern has no user policy, only computer policy (/target:computer, the default)",
+    },
+  }),
 };
 
 /** The DC certificate to pin: --dc-fingerprint, the token's, both (they must agree). */
@@ -351,6 +367,6 @@ export const leaveCommand = defineCommand({
 
 export const gpupdateCommand = defineCommand({
   ...GPUPDATE,
-  help: "postern gpupdate [--force]\n\nAsks the DC for the effective policy (sending the version held, so an unchanged policy is not re-sent)\nand writes it to <home>/agent/domain-policy.json. Authentication: Kerberos Negotiate with the machine's TGT;\nonly when no ticket can be had, the join credential (a note says so). The IPsec policy a GPO assigns becomes the host's effective\nstore (it overrides the local one: postern ipsec explain uses it); the firewall settings replace the host's\nand are loaded when root and POSTERN_NETNS is set or the home is the host's own.\n",
+  help: "postern gpupdate [--force]\n\nWindows' spelling is taken too: /force, /target:computer (the default; postern has no user\npolicy, so /target:user is refused).\n\nAsks the DC for the effective policy (sending the version held, so an unchanged policy is not re-sent)\nand writes it to <home>/agent/domain-policy.json. Authentication: Kerberos Negotiate with the machine's TGT;\nonly when no ticket can be had, the join credential (a note says so). The IPsec policy a GPO assigns becomes the host's effective\nstore (it overrides the local one: postern ipsec explain uses it); the firewall settings replace the host's\nand are loaded when root and POSTERN_NETNS is set or the home is the host's own.\n",
   run: (p, env) => gpupdate(env, p),
 });

@@ -10,6 +10,24 @@
  */
 import { UsageError } from "../errors.js";
 
+/** Quotes a word processor or web page puts in place of `"` and `'`; netsh takes none. */
+const TYPOGRAPHIC_QUOTES = /[\u201c\u201d\u2018\u2019\u201e\u201a\u00ab\u00bb]/;
+
+/**
+ * Refuses a token with a typographic quote (“ ” ‘ ’ „ ‚ « »), as copied from a formatted
+ * page: netsh would keep it as part of the name, so `name=“Secure web”` would store a
+ * different name than the one typed later with straight quotes.
+ */
+export function refuseTypographicQuotes(tokens: readonly string[]): void {
+  for (const tok of tokens) {
+    const m = TYPOGRAPHIC_QUOTES.exec(tok);
+    if (m)
+      throw new UsageError(
+        `netsh: typographic quote ${m[0]} in '${tok}': retype it as a straight quote (") - it was probably copied from a formatted page`,
+      );
+  }
+}
+
 /** Splits one netsh line into tokens, removing the quotes. */
 export function tokenize(line: string): string[] {
   const out: string[] = [];

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CliEnv } from "../cmdline/env.js";
 import { PosternError, UsageError } from "../errors.js";
-import { tokenize } from "./args.js";
+import { refuseTypographicQuotes, tokenize } from "./args.js";
 
 export type NetshHandler = (tokens: string[], env: CliEnv) => Promise<void> | void;
 
@@ -51,6 +51,7 @@ export function createNetshShell(contexts: readonly NetshContext[]): NetshShell 
   async function runTokens(tokens: string[], env: CliEnv, current: string[] = []): Promise<void> {
     const t = tokens[0]?.toLowerCase() === "netsh" ? tokens.slice(1) : tokens;
     if (t.length === 0) throw new UsageError("netsh: no command given");
+    refuseTypographicQuotes(t);
     const direct = match(t);
     if (direct?.ctx.help && direct.rest.some((w) => HELP_WORDS.has(w.toLowerCase()))) {
       env.out(direct.ctx.help);

@@ -52,6 +52,22 @@ function parseRange(text: string, side: Side): AddressSpec | null {
   return { kind: "range", from: formatIp(a), to: formatIp(b), family: a.family };
 }
 
+/**
+ * `srcaddr=10.0.0.0/24`: netsh has no CIDR in the address; the mask goes in its own tag.
+ * Refused with the two tags to type instead (the prefix or the dotted mask as given).
+ */
+function refuseSlashPrefix(t: string, side: Side): void {
+  const slash = t.indexOf("/");
+  if (slash <= 0) return;
+  const addr = t.slice(0, slash);
+  const mask = t.slice(slash + 1);
+  if (!parseIp(addr) || mask === "") return;
+  const tag = tagOf(side, "addr");
+  throw new UsageError(
+    `${tag}: netsh takes no /prefix in the address; write ${tag}=${addr} ${tagOf(side, "mask")}=${mask}`,
+  );
+}
+
 /** Parses the address alone (mask applied separately). */
 export function parseAddress(text: string, side: Side): AddressSpec {
   const tag = tagOf(side, "addr");
@@ -68,6 +84,7 @@ export function parseAddress(text: string, side: Side): AddressSpec {
   }
   const range = parseRange(t, side);
   if (range) return range;
+  refuseSlashPrefix(t, side);
   if (t.includes(":") || /^[\d.]+$/.test(t)) {
     throw new UsageError(`${tag}: bad IP address '${text}'`);
   }

@@ -220,6 +220,13 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
     assert.deepEqual(j.applied, ["Trusted Policy"]);
     const second = JSON.parse((await cli(member.dir, "--json", "gpupdate")).out);
     assert.equal(second.changed, false);
+    // Windows' spelling: /force fetches again although the version held is current.
+    const forced = await cli(member.dir, "--json", "gpupdate", "/force", "/target:computer");
+    assert.equal(forced.code, 0, forced.err);
+    assert.deepEqual(
+      [JSON.parse(forced.out).changed, JSON.parse(forced.out).auth],
+      [true, "negotiate"],
+    );
     await cli(dcHome.dir, "domain", "group", "remove-member", "trusted", "xpclient$");
     const third = JSON.parse((await cli(member.dir, "--json", "gpupdate")).out);
     assert.equal(third.changed, true);

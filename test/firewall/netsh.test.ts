@@ -177,7 +177,11 @@ describe("netsh firewall (not root: saved, not applied)", () => {
       /type: expected one of 2, 3, 4, 5, 8, 9, 11, 12, 13, 17 or ALL/,
     ],
     [["set", "logging", "filesize=40000"], 2, /filesize: 40000 is out of range 1-32767/],
-    [["set", "opmode", "mode=maybe"], 2, /mode: expected yes or no/],
+    [
+      ["set", "opmode", "mode=maybe"],
+      2,
+      /^postern: mode: expected ENABLE or DISABLE, got .maybe.\n$/,
+    ],
     [
       ["set", "bypass", "sddl=O:DAG:DAD:(A;;RCGW;;;S-1-5-21-x)"],
       1,

@@ -22,6 +22,7 @@ import {
   type ProfileName,
 } from "../../firewall/model.js";
 import { parseAddressList } from "../../firewall/scope.js";
+import { defaultLogFile } from "../../firewall/store.js";
 import { parsePort } from "../../firewall/validate.js";
 import { one, parseBool, parseIntIn, parseKeyword, type TaggedArgs } from "../args.js";
 
@@ -35,7 +36,15 @@ export function profilesOf(s: FirewallSettings, value: string | undefined): Prof
   return [p];
 }
 
-const on = (v: string, tag: string): boolean => parseBool(v, tag);
+/** Windows Firewall's ENABLE|DISABLE (yes/no and the like are taken too); the message names
+ * the firewall's own words, not netsh ipsec's yes|no. */
+function on(v: string, tag: string): boolean {
+  try {
+    return parseBool(v, tag);
+  } catch {
+    throw new UsageError(`${tag}: expected ENABLE or DISABLE, got '${v}'`);
+  }
+}
 
 export const OPMODE = [{ tag: "mode", required: true }, { tag: "exceptions" }, { tag: "profile" }];
 function setOpmode(s: FirewallSettings, a: TaggedArgs): void {
@@ -153,6 +162,27 @@ function setIcmp(s: FirewallSettings, a: TaggedArgs): void {
   }
 }
 
+/** `%systemroot%\NAME` or `%windir%\NAME` (the Windows default is %systemroot%\pfirewall.log). */
+const WINDOWS_DIR = /^%(systemroot|windir)%[\\/]+([^\\/%:]+)$/i;
+
+/**
+ * filelocation=: a Linux path (relative to the current directory), "" for the default, or
+ * the Windows default's spelling `%systemroot%\NAME` / `%windir%\NAME`, mapped to NAME in
+ * the home's firewall directory (where the default <home>/firewall/pfirewall.log lives).
+ * Any other Windows path (a drive letter, a backslash, a %VARIABLE%) is refused with that hint.
+ */
+export function logFileOf(value: string, env: CliEnv): string | null {
+  if (value === "") return null;
+  const dir = path.dirname(defaultLogFile(env.home));
+  const m = WINDOWS_DIR.exec(value);
+  if (m) return path.join(dir, m[2] as string);
+  if (/^[a-z]:/i.test(value) || value.includes("\\") || /%[^%]+%/.test(value))
+    throw new UsageError(
+      `filelocation: '${value}' is a Windows path; give a Linux path, or %systemroot%\\pfirewall.log for ${path.join(dir, "pfirewall.log")}`,
+    );
+  return path.resolve(env.cwd, value);
+}
+
 export const LOGGING = [
   { tag: "filelocation" },
   { tag: "filesize" },
@@ -161,7 +191,7 @@ export const LOGGING = [
 ];
 function setLogging(s: FirewallSettings, a: TaggedArgs, env: CliEnv): void {
   const file = one(a, "filelocation");
-  if (file !== undefined) s.logging.file = file === "" ? null : path.resolve(env.cwd, file);
+  if (file !== undefined) s.logging.file = logFileOf(file, env);
   const size = one(a, "filesize");
   if (size !== undefined) s.logging.maxSizeKb = parseIntIn(size, 1, 32767, "filesize");
   const dropped = one(a, "droppedpackets");

@@ -5,7 +5,8 @@
  *   <home>/ipsec/; location=domain needs a DC home (backend.ts) and domain= must name its
  *   domain.
  * - `delete all` deletes every policy, filter list and filter action of the store.
- * - `exportpolicy file=F` writes the store as policy/exportfile.ts describes;
+ * - `exportpolicy file=F` writes the store as policy/exportfile.ts describes, into an
+ *   existing directory only (a missing one is refused, not created);
  *   `importpolicy file=F` merges F into the store by GUID (see that file).
  */
 import * as fs from "node:fs";
@@ -67,8 +68,24 @@ function fileOf(ctx: Ctx, tokens: string[], command: string): string {
   return path.resolve(ctx.env.cwd, nonEmpty(p, "file") as string);
 }
 
+/** exportpolicy writes into an existing directory only, as Windows does: a mistyped path
+ * is refused rather than created. */
+function requireDirectory(dir: string): void {
+  let isDir = false;
+  try {
+    isDir = fs.statSync(dir).isDirectory();
+  } catch {
+    throw new PosternError(
+      "io",
+      `exportpolicy: directory ${dir} does not exist (create it first, or give another file=)`,
+    );
+  }
+  if (!isDir) throw new PosternError("io", `exportpolicy: ${dir} is not a directory`);
+}
+
 export async function exportPolicy(ctx: Ctx, tokens: string[]): Promise<void> {
   const file = fileOf(ctx, tokens, "exportpolicy");
+  requireDirectory(path.dirname(file));
   const store = await readStore(ctx);
   try {
     atomicWriteFile(file, exportDocument(store, ctx.deps.now()), 0o600);
