@@ -13,6 +13,7 @@
  */
 import { UsageError } from "../../errors.js";
 import { checkFilterSides, parseFilterSide, type Side } from "../../policy/address.js";
+import { parseIp } from "../../policy/ip.js";
 import type { AddressSpec, Filter } from "../../policy/model.js";
 
 export type FilterKind = "negotiate" | "permit" | "block";
@@ -72,6 +73,9 @@ interface Half {
 }
 
 function splitHalf(text: string, side: Side, spec: string): Half {
+  const addrPart = text.split("/")[0] as string;
+  if (addrPart.split(":").length > 2 && parseIp(addrPart)?.family === 6)
+    fail(spec, `'${addrPart}': IPv6 is not part of ipseccmd's syntax; use netsh ipsec static`);
   const parts = text.split(":");
   const max = side === "src" ? 2 : 3;
   if (parts.length > max) {

@@ -189,7 +189,7 @@ function parseRekey(text: string): { qm?: number; min?: number } {
 }
 
 function parseMmList(words: readonly string[], warn: Warn): MmSecMethod[] {
-  const text = words.map((w) => w.replace(/-SHA-/i, "-SHA1-").replace(/-SHA$/i, "-SHA1")).join(" ");
+  const text = words.map((w) => w.replace(/-SHA-/i, "-SHA1-")).join(" ");
   return parseMmSecMethods(text, warn, "-1s");
 }
 
@@ -297,12 +297,12 @@ export function parseIpseccmd(argv: readonly string[], warn: Warn): IpseccmdRequ
   if (w.has("-x")) req.assign = true;
   if (w.has("-y")) req.assign = false;
   const changesRule = rule.filters !== undefined;
-  if (!changesRule && !deletePolicy && req.assign === undefined && !hasPolicySettings(rule))
-    throw new UsageError("-f: needed (the filters of the rule), unless -x, -y or -o is given");
   if (!changesRule && (rule.negotiation || rule.auth || rule.tunnel || rule.connType || rule.soft))
     throw new UsageError(
       "-f: -n, -a, -t, -soft, -dialup and -lan describe a rule; give its filters with -f",
     );
+  if (!changesRule && !deletePolicy && req.assign === undefined && !hasPolicySettings(rule))
+    throw new UsageError("-f: needed (the filters of the rule), unless -x, -y or -o is given");
   return req;
 }
 
