@@ -125,7 +125,7 @@ const alg = (a: string): string => QM_ALG[a.trim().toLowerCase()] ?? a.trim();
 
 /** One -n offer: `ESP[3DES,SHA]`, `AH[SHA]+ESP[NONE,SHA]`, then `NK/NS` and `PFS[G]`. */
 function parseOffer(text: string, warn: Warn): { method: QmSecMethod; pfs: boolean } {
-  const m = /^((?:AH\[[^\]]*\])?\+?(?:ESP\[[^\]]*\])?)(?:(\d+)K)?\/?(?:(\d+)S)?(PFS\d?)?$/i.exec(
+  const m = /^((?:AH\[[^\]]*\])?\+?(?:ESP\[[^\]]*\])?)(?:(\d+)K)?\/?(?:(\d+)S)?(PFS\d*)?$/i.exec(
     text,
   );
   if (!m || m[1] === "")
