@@ -18,9 +18,11 @@ import { ipsecCommand } from "./ipsec.js";
 import { kdcCommand } from "../kerberos/kdc/command.js";
 import { KERBEROS_COMMANDS } from "./kerberos.js";
 import { netshCommand } from "./netsh.js";
+import { ipseccmdCommand } from "./ipseccmd.js";
 
 export const COMMANDS: readonly Command[] = [
   netshCommand,
+  ipseccmdCommand,
   ipsecCommand,
   firewallCommand,
   agentCommand,
