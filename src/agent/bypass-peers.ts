@@ -90,13 +90,14 @@ export function createBypassTracker(deps: BypassTrackerDeps): BypassTracker {
         deps.log(`bypass: ${d.address} not admitted: ${d.why}`);
         return d;
       }
+      deps.log(
+        `bypass: ${d.address} admitted for ${sa.lifetimeSec ? `${sa.lifetimeSec} s` : "the SA's life"}: ${d.why}`,
+      );
+      // The admission is the SA's (its child SAs carry it); the set is the record of it.
       try {
         await deps.set.addBypassPeer(d.address, sa.lifetimeSec);
-        deps.log(
-          `bypass: ${d.address} admitted for ${sa.lifetimeSec ? `${sa.lifetimeSec} s` : "the SA's life"}: ${d.why}`,
-        );
       } catch (e) {
-        deps.log(`bypass: ${d.address} could not enter the bypass set: ${(e as Error).message}`);
+        deps.log(`bypass: ${d.address} not recorded in the bypass set: ${(e as Error).message}`);
       }
       return d;
     },

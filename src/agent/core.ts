@@ -394,9 +394,9 @@ function createEngine(
       if (state === "established") {
         established.set(spis, deps.clock.now());
         const info = engine.sas().find((x) => x.spis === spis);
-        // Awaited by a responder before it answers: the peer's first packet finds the
-        // bypass set already holding its address.
-        if (info) return bypass.onEstablished(info).then(() => undefined);
+        // The decision is taken at once (the child SAs installed next carry it); the nft
+        // set it then writes is only the record `peer list` shows, so nothing waits for it.
+        if (info) void bypass.onEstablished(info);
       }
       if (state === "closed") {
         void bypass.onClosed(spis);
