@@ -96,6 +96,13 @@ export function selectorsFrom(
   return out;
 }
 
+/** Whether a selector's prefix leaves out the address the SA's packets really carry. */
+function outside(prefix: string, addr: string): boolean {
+  const p = parsePrefix(prefix);
+  const a = addressBytes(addr);
+  return p !== null && a !== null && !prefixContains(p, a);
+}
+
 /**
  * Transport mode: the selectors' addresses are the hosts themselves. Behind a NAT the
  * initiator's TSi names its private address, while its packets reach us (and ours reach
@@ -106,12 +113,8 @@ export function transportSelectors(
   local: string,
   remote: string,
 ): TrafficSelector[] {
-  const host = (prefix: string, addr: string): string => {
-    const p = parsePrefix(prefix);
-    const a = addressBytes(addr);
-    if (p === null || a === null || prefixContains(p, a)) return prefix;
-    return `${addr}/${a.length * 8}`;
-  };
+  const host = (prefix: string, addr: string): string =>
+    outside(prefix, addr) ? `${addr}/${addressBytes(addr)!.length * 8}` : prefix;
   const out = new Map<string, TrafficSelector>();
   for (const s of selectors) {
     const t = { ...s, local: host(s.local, local), remote: host(s.remote, remote) };
@@ -131,11 +134,6 @@ export function transportNatSeen(
   local: string,
   remote: string,
 ): boolean {
-  const outside = (prefix: string, addr: string): boolean => {
-    const p = parsePrefix(prefix);
-    const a = addressBytes(addr);
-    return p !== null && a !== null && !prefixContains(p, a);
-  };
   return selectors.some((s) => outside(s.local, local) || outside(s.remote, remote));
 }
 
