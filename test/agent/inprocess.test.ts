@@ -19,16 +19,15 @@ import { createHostPolicySource } from "../../src/agent/host-policy.js";
 import type { CliEnv } from "../../src/cmdline/env.js";
 import { dhGenerateFast, randomBytes } from "../../src/crypto/primitives.js";
 import { addComputer } from "../../src/dc/computers.js";
-import { type RunningDc, startDc } from "../../src/dc/daemon.js";
+import type { RunningDc } from "../../src/dc/daemon.js";
 import { addGroup, addMember, removeMember } from "../../src/dc/groups.js";
 import { issueJoinToken } from "../../src/dc/tokens.js";
 import { defaultSettings } from "../../src/firewall/model.js";
 import { loadSettings, saveSettings, settingsFile } from "../../src/firewall/store.js";
 import { systemClock } from "../../src/ike/clock.js";
 import { createFakeNetwork } from "../../src/ike/transport.js";
-import { kdcStarter } from "../../src/kerberos/kdc/dc-seam.js";
 import { examplesDir } from "../../src/lab/up.js";
-import { cliInit } from "../dc/helpers.js";
+import { startDcInProcess } from "../dc/helpers.js";
 import { cli, tempHome } from "../helpers/cli.js";
 import { createLan, type LanHost, until } from "./inprocess-lan.js";
 
@@ -125,21 +124,7 @@ describe("the article's matrix: a DC and three agent cores in one process", () =
   before(async () => {
     const dcHome = path.join(root.dir, "dc1");
     fs.mkdirSync(dcHome);
-    await cliInit(dcHome);
-    dc = await startDc({
-      home: dcHome,
-      host: "127.0.0.1",
-      kdcPort: 0,
-      dnsPort: 0,
-      apiPort: 0,
-      log: () => undefined,
-      startKdc: (deps) =>
-        kdcStarter({
-          realm: deps.domain.realm,
-          dnsDomain: deps.domain.dnsName,
-          netbiosDomain: deps.domain.netbios,
-        })(deps),
-    });
+    dc = await startDcInProcess(dcHome);
     const trusted = addGroup(dc.dir, "test", "trusted");
     for (const n of ["server1", "xpclient", "client2"]) addComputer(dc.dir, "test", n);
     addMember(dc.dir, "test", "trusted", "xpclient$");

@@ -17,13 +17,12 @@ import { createHostPolicySource } from "../../src/agent/host-policy.js";
 import type { CliEnv } from "../../src/cmdline/env.js";
 import { randomBytes } from "../../src/crypto/primitives.js";
 import { addComputer } from "../../src/dc/computers.js";
-import { type RunningDc, startDc } from "../../src/dc/daemon.js";
+import type { RunningDc } from "../../src/dc/daemon.js";
 import { addGroup, addMember, removeMember } from "../../src/dc/groups.js";
 import { issueJoinToken } from "../../src/dc/tokens.js";
 import { acceptApReq, createReplayCache } from "../../src/kerberos/acceptor/index.js";
 import { buildApReq } from "../../src/kerberos/client/index.js";
 import { readKeytabFile } from "../../src/kerberos/files/keytab.js";
-import { kdcStarter } from "../../src/kerberos/kdc/dc-seam.js";
 import { decodeTicket } from "../../src/kerberos/messages/index.js";
 import { type BootIdReader, readBootId } from "../../src/member/machine-boot.js";
 import {
@@ -33,7 +32,7 @@ import {
   machinePrincipal,
 } from "../../src/member/machine-keys.js";
 import { machineClient, machineTgt } from "../../src/member/machine-tgt.js";
-import { cliInit } from "../dc/helpers.js";
+import { startDcInProcess } from "../dc/helpers.js";
 import { cli, tempHome } from "../helpers/cli.js";
 
 const XPCLIENT = "198.18.0.30";
@@ -103,21 +102,7 @@ describe("reboot semantics of the machine TGT, against the real DC", () => {
     assert.ok(thisBoot, "this host has a boot_id");
     const dcHome = path.join(root.dir, "dc1");
     fs.mkdirSync(dcHome);
-    await cliInit(dcHome);
-    dc = await startDc({
-      home: dcHome,
-      host: "127.0.0.1",
-      kdcPort: 0,
-      dnsPort: 0,
-      apiPort: 0,
-      log: () => undefined,
-      startKdc: (deps) =>
-        kdcStarter({
-          realm: deps.domain.realm,
-          dnsDomain: deps.domain.dnsName,
-          netbiosDomain: deps.domain.netbios,
-        })(deps),
-    });
+    dc = await startDcInProcess(dcHome);
     trustedSid = addGroup(dc.dir, "test", "trusted").sid;
     addComputer(dc.dir, "test", "xpclient");
     addMember(dc.dir, "test", "trusted", "xpclient$");

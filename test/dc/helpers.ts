@@ -7,7 +7,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { type RunningDc, startDc } from "../../src/dc/daemon.js";
 import { type Directory, initDirectory } from "../../src/dc/directory.js";
+import { kdcStarter } from "../../src/kerberos/kdc/dc-seam.js";
 import { readDcCertificate } from "../../src/dc/api/certificate.js";
 import { dbPath } from "../../src/dc/paths.js";
 import { randomBytes } from "../../src/crypto/primitives.js";
@@ -214,4 +216,26 @@ export function kdcPortOf(dc: DcProcess): number {
   const m = /kdc: realm \S+ on 127\.0\.0\.1:(\d+)/.exec(dc.stderr());
   if (!m) throw new Error(`no KDC line in the DC's log: ${dc.stderr()}`);
   return Number(m[1]);
+}
+
+/**
+ * A DC in this process on loopback, ports the kernel picks: `dc init` in `home`, then the
+ * directory, our KDC, DNS and the API, as `postern dc start` runs them.
+ */
+export async function startDcInProcess(home: string): Promise<RunningDc> {
+  await cliInit(home);
+  return startDc({
+    home,
+    host: "127.0.0.1",
+    kdcPort: 0,
+    dnsPort: 0,
+    apiPort: 0,
+    log: () => undefined,
+    startKdc: (deps) =>
+      kdcStarter({
+        realm: deps.domain.realm,
+        dnsDomain: deps.domain.dnsName,
+        netbiosDomain: deps.domain.netbios,
+      })(deps),
+  });
 }
