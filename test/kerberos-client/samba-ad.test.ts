@@ -61,6 +61,7 @@ for name in sys.argv[2:]:
     m["e"] = ldb.MessageElement("24", ldb.FLAG_MOD_REPLACE, "msDS-SupportedEncryptionTypes")
     db.modify(m)
 `;
+import { stopSambaInNetns } from "../helpers/samba.js";
 
 describe("Samba AD DC: machine login with a samba-tool keytab, groups from the PAC", {
   skip: SKIP,
@@ -153,29 +154,7 @@ describe("Samba AD DC: machine login with a samba-tool keytab, groups from the P
     };
   });
 
-  after(() => {
-    const pidFile = path.join(dir, "run", "samba.pid");
-    const pid = fs.existsSync(pidFile)
-      ? Number(fs.readFileSync(pidFile, "utf8").trim())
-      : samba?.pid;
-    if (pid) {
-      try {
-        process.kill(pid, "SIGTERM");
-      } catch {}
-    }
-    if (ns) {
-      for (let i = 0; i < 20; i++) {
-        const pids = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" })
-          .stdout.split(/\s+/)
-          .filter(Boolean);
-        if (pids.length === 0) break;
-        if (i >= 8) for (const p of pids) process.kill(Number(p), "SIGKILL");
-        spawnSync("sleep", ["0.25"]);
-      }
-      spawnSync("ip", ["netns", "del", ns]);
-    }
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stopSambaInNetns(dir, ns, samba));
 
   /** SVC1$'s keys under the SPN the client asked for (as ktpass maps them on Windows). */
   function serviceKeytab(): Keytab {

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { IS_ROOT, uniqueName } from "../helpers/cli.js";
+import { stopSambaInNetns } from "../helpers/samba.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const HAVE_SAMBA =
@@ -90,29 +91,7 @@ describe("Samba AD's own SRV records: the member's resolver reads them, a login 
     assert.ok(await waitFor(ns, `exec 3<>/dev/tcp/${DC_IP}/53`), "Samba's DNS did not listen");
   });
 
-  after(() => {
-    const pidFile = path.join(dir, "run", "samba.pid");
-    const pid = fs.existsSync(pidFile)
-      ? Number(fs.readFileSync(pidFile, "utf8").trim())
-      : samba?.pid;
-    if (pid) {
-      try {
-        process.kill(pid, "SIGTERM");
-      } catch {}
-    }
-    if (ns) {
-      for (let i = 0; i < 20; i++) {
-        const pids = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" })
-          .stdout.split(/\s+/)
-          .filter(Boolean);
-        if (pids.length === 0) break;
-        if (i >= 8) for (const p of pids) process.kill(Number(p), "SIGKILL");
-        spawnSync("sleep", ["0.25"]);
-      }
-      spawnSync("ip", ["netns", "del", ns]);
-    }
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stopSambaInNetns(dir, ns, samba));
 
   it("_kerberos._udp/_tcp and _ldap._tcp.dc._msdcs name dc1.samba.test; the TGT comes from the KDC they name", () => {
     const out = run("ip", [
