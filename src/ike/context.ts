@@ -45,7 +45,7 @@ export interface EngineContext {
   /** Re-keys the SA table when the responder SPI becomes known. */
   rekeyTable(sa: IkeSa, oldKey: string): void;
   closeSa(sa: IkeSa, why: string): void;
-  established(sa: IkeSa): void | Promise<void>;
+  established(sa: IkeSa): void;
   installChild(sa: IkeSa, record: ChildSaRecord): void;
   removeChild(sa: IkeSa, spiIn: number, why: string): void;
   allocSpi(): number;

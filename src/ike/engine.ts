@@ -257,7 +257,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     },
     established(sa) {
       halfOpen.remove(sa);
-      const done = deps.onIkeSaState?.(sa.peer.name, spiText(sa), "established", peerOf(sa));
+      deps.onIkeSaState?.(sa.peer.name, spiText(sa), "established", peerOf(sa));
       scheduleLiveness(sa);
       const life = sa.peer.ikeLifetimeSec ?? 0;
       if (life > 0 && sa.initiator) {
@@ -269,7 +269,6 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
         });
         sa.cancelTimers.push(cancel);
       }
-      return done;
     },
     installChild(sa, record) {
       sa.children.set(record.spiIn, { record, state: "installed" });

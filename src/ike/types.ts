@@ -141,16 +141,16 @@ export interface IkeDeps {
   /** The SA pair whose inbound SPI is `spiIn` is gone. */
   onChildSaDeleted: (spiIn: number) => void;
   /**
-   * Called when an IKE SA reaches established or closed; `peer` names who authenticated. A
-   * responder waits for a returned promise before it answers IKE_AUTH, so what the caller
-   * does for a new peer (the firewall's bypass set) is in place before the peer can send.
+   * Called when an IKE SA reaches established or closed; `peer` names who authenticated.
+   * Called before the SA's first child SA is installed, so a decision taken here (the
+   * bypass's) can ride on its child SAs; nothing of IKE waits for the caller.
    */
   onIkeSaState?: (
     peerName: string,
     spis: string,
     state: IkeSaState,
     peer?: { id: string | null; identity: PeerIdentity | null; remote: Endpoint },
-  ) => void | Promise<void>;
+  ) => void;
   options?: Partial<IkeOptions>;
 }
 

@@ -56,7 +56,7 @@ function establish(
   peerId: string,
   identity: PeerIdentity | undefined,
   method: string,
-): void | Promise<void> {
+): void {
   sa.peerId = peerId;
   sa.identity = identity ?? null;
   transition(
@@ -65,7 +65,7 @@ function establish(
     ctx.deps.log,
     `peer ${peerId} authenticated by ${method}${identityText(sa)}`,
   );
-  return ctx.established(sa);
+  ctx.established(sa);
 }
 
 function idMatches(sa: IkeSa, id: IdPayload): boolean {
@@ -130,7 +130,7 @@ async function onAuthResponse(ctx: EngineContext, sa: IkeSa, p: Payload[]): Prom
       `IKE_AUTH with ${sa.remote.address}: AUTHENTICATION_FAILED: ${verdict.reason}`,
     );
   }
-  void establish(ctx, sa, peerId, verdict.identity, sa.peer.auth.name);
+  establish(ctx, sa, peerId, verdict.identity, sa.peer.auth.name);
   const record = completeChild(ctx, sa, sa.authChild!, p, true);
   sa.authChild = null;
   if (record) ctx.installChild(sa, record);
@@ -166,7 +166,7 @@ export async function handleAuthRequest(
   const idr = ourId(sa, "IDr");
   const ours = signedOctets(sa.suite!.prf!, sa.message2!, sa.ni, sa.keys!.pr, encodeBody(idr));
   const built = await provider.buildAuth(authContext(sa, "responder", ours, peerId));
-  await establish(ctx, sa, peerId, verdict.identity, provider.name);
+  establish(ctx, sa, peerId, verdict.identity, provider.name);
   const child = find(p, "SA")
     ? acceptChild(ctx, sa, p, { inAuth: true, ni: sa.ni, nr: sa.nr })
     : { reply: [], record: null };
