@@ -21,6 +21,8 @@ declare -A need=(
   [winbindd]=samba-ad-dc
   [swanctl]=strongswan-swanctl
   [openssl]=openssl
+  [smbclient]=smbclient
+  [ldbsearch]=ldb-tools
 )
 # packages that install no program on the PATH: a file or directory that proves they are there
 declare -A need_path=(
@@ -28,6 +30,7 @@ declare -A need_path=(
   [/usr/lib/ipsec/charon]=strongswan-charon
   [/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so]=libcharon-extra-plugins
   [/usr/lib/ipsec/plugins/libstrongswan-openssl.so]=libstrongswan-standard-plugins
+  [/usr/share/doc/python3-impacket/examples/getST.py]=python3-impacket
 )
 missing=()
 for tool in "${!need[@]}"; do

@@ -24,6 +24,11 @@ export interface MachineKeyEntry {
 }
 
 export interface MachineIdentity {
+  /**
+   * Which directory the machine is a member of: postern's own DC (absent, the default) or an
+   * Active Directory (Windows AD or Samba AD: no postern API; KDCs and DCs from DNS SRV).
+   */
+  kind?: "postern" | "ad";
   domain: string;
   realm: string;
   domainSid: string;
@@ -38,7 +43,8 @@ export interface MachineIdentity {
    */
   dc: {
     host: string;
-    apiPort: number;
+    /** postern's API port; absent for an Active Directory member. */
+    apiPort?: number;
     kdcPort?: number;
     /** The domain's DNS server port on `host` (absent: 53), asked for the KDCs' SRV records. */
     dnsPort?: number;
@@ -134,6 +140,11 @@ export function dcApiTarget(id: MachineIdentity): {
   port: number;
   fingerprint: Uint8Array;
 } {
+  if (id.kind === "ad" || id.dc.apiPort === undefined)
+    throw new DirectoryError(
+      "dc.auth",
+      `this machine is a member of the Active Directory domain ${id.domain}, which has no postern API`,
+    );
   const fp = id.dc.fingerprint ? parseFingerprint(id.dc.fingerprint) : null;
   if (!fp)
     throw new DirectoryError(
