@@ -6,12 +6,13 @@
  */
 import { defineCommand, type OptionSpec, type Parsed } from "../cmdline/grammar.js";
 import { UsageError } from "../errors.js";
+import { DEFAULT_AGENT_METRICS, parseMetricsListen } from "../metrics/server.js";
 import { requestControl } from "../control/socket.js";
 import { runIkeAgent } from "./ike-run.js";
 import { agentPaths, runAgent } from "./run.js";
 
 const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--gp-refresh MINUTES]
-              [--ike-retransmit MS,TRIES] [--cert F --key F]
+              [--ike-retransmit MS,TRIES] [--cert F --key F] [--metrics HOST:PORT|on]
 postern agent --manual-sa FILE
 postern agent stats
 postern agent delete-sas
@@ -32,7 +33,9 @@ of a protected flow starts IKEv2 (ACQUIRE) with the peer derived from the rule, 
 child SAs key the ESP data path (docs/agent.md). --address: the local IKE/ESP address
 (default: the first IPv4 address); --ike-retransmit: first retransmission delay and
 number of transmissions (default 1000,5: a silent peer is given up after 31 s, when a
-\`soft\` action falls back to cleartext); --cert/--key: our certificate for rootca rules.
+\`soft\` action falls back to cleartext); --cert/--key: our certificate for rootca rules;
+--metrics: Prometheus metrics over HTTP at /metrics (off by default; \`on\` serves them on
+${DEFAULT_AGENT_METRICS}; no authentication, so keep it on loopback; docs/metrics.md).
 
 Runs the IPsec agent's data path: a TUN device (postern0), ESP in UDP 4500 (RFC 4303,
 RFC 3948), policy routing and an nftables chain that send protected flows to the TUN.
@@ -59,6 +62,12 @@ function retransmitOption(text: string | undefined) {
   return { retransmitBaseMs: Number(m[1]), retransmitTries: Number(m[2]) };
 }
 
+/** --metrics [HOST:PORT]: "on" alone means the default loopback address. */
+function metricsOption(text: string | undefined) {
+  if (text === undefined) return null;
+  return parseMetricsListen(text === "on" ? DEFAULT_AGENT_METRICS : text);
+}
+
 function agentOptions(p: Parsed) {
   const gp = p.str("gp-refresh") ?? "90";
   if (!/^\d+$/.test(gp) || Number(gp) > 1440)
@@ -72,6 +81,7 @@ function agentOptions(p: Parsed) {
     maxQueue: 64,
     holdDownMs: 10_000,
     gpRefreshMs: Number(gp) * 60_000,
+    metrics: metricsOption(p.str("metrics")),
   };
 }
 
@@ -113,6 +123,12 @@ const OPTIONS: readonly OptionSpec[] = [
     value: "F",
     help: "the certificate's private key",
     complete: "file",
+  },
+  {
+    name: "metrics",
+    type: "string",
+    value: "HOST:PORT",
+    help: `serve Prometheus /metrics there ('on': ${DEFAULT_AGENT_METRICS}; off by default)`,
   },
   {
     name: "manual-sa",

@@ -110,11 +110,22 @@ export function createAgent(deps: AgentDeps): Agent {
     now,
   });
   let run: Running | null = null;
+  /** Policy loads by result: loaded, unchanged (nothing assigned any more), failed. */
+  const loads: Record<string, number> = { loaded: 0, none_assigned: 0, failed: 0 };
   const running = (): Running => {
     if (run === null) throw new ControlError("failed", "the agent is not running");
     return run;
   };
-  const reload = (why: string) => reloadPolicy(deps, running(), why);
+  const reload = async (why: string) => {
+    try {
+      const r = await reloadPolicy(deps, running(), why);
+      bump(loads, r.reloaded ? "loaded" : "none_assigned");
+      return r;
+    } catch (e) {
+      bump(loads, "failed");
+      throw e;
+    }
+  };
 
   const start = async (): Promise<string> => {
     await deps.policy.refresh();
@@ -132,6 +143,7 @@ export function createAgent(deps: AgentDeps): Agent {
     );
     const fw = await kernel.loadFirewall();
     if (fw !== null) log(fw);
+    bump(loads, "loaded");
     run = wire(deps, first.plan, bypass, reload);
     await kernel.install(rulesOf(run));
     for (const n of first.plan.notes) log(`policy note: ${n}`);
@@ -155,18 +167,26 @@ export function createAgent(deps: AgentDeps): Agent {
     }
   };
 
-  const snapshot = () => snapshotOf(running(), now());
+  const snapshot = () => ({
+    ...snapshotOf(running(), now()),
+    bypass: bypass.counts(),
+    policy: { ...loads },
+  });
 
   return {
     start,
     stop,
-    control: controlOf(deps, running, bypass, reload),
+    control: { ...controlOf(deps, running, bypass, reload), stats: snapshot },
     snapshot,
     dropStats: () => running().data.stats(),
     plan: () => running().current.plan,
     bypass,
   };
 }
+
+const bump = (m: Record<string, number>, k: string) => {
+  m[k] = (m[k] ?? 0) + 1;
+};
 
 /** gpupdate's `reload` and the refresh timer: the policy again, kernel and firewall after it. */
 async function reloadPolicy(

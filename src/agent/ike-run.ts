@@ -16,6 +16,8 @@ import { PosternError } from "../errors.js";
 import { systemClock } from "../ike/clock.js";
 import { createSharedNattTransport } from "../ike/transport.js";
 import type { IkeOptions } from "../ike/types.js";
+import { agentMetrics } from "../metrics/agent.js";
+import { type MetricsListen, type MetricsServer, startMetricsServer } from "../metrics/server.js";
 import { ensureDir } from "../platform/home.js";
 import { type LibcApi, loadLibc } from "../platform/libc.js";
 import { createNetConfig } from "../platform/routing.js";
@@ -38,6 +40,8 @@ export interface IkeAgentOptions {
   dns: string | null;
   /** How often a domain member fetches its policy from the DC again (0: never). */
   gpRefreshMs: number;
+  /** Where /metrics is served (--metrics); null: not served. */
+  metrics: MetricsListen | null;
 }
 
 function ourAddresses(): string[] {
@@ -115,11 +119,19 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     holdDownMs: o.holdDownMs,
   });
   let ready: string;
+  let metrics: MetricsServer | null = null;
   try {
     ready = await agent.start();
+    if (o.metrics) metrics = await startMetricsServer(o.metrics, agentMetrics(agent.control), log);
   } catch (e) {
     await agent.stop();
     dev.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EADDRNOTAVAIL" || code === "EACCES")
+      throw new PosternError(
+        "agent",
+        `cannot serve metrics on ${o.metrics?.host}:${o.metrics?.port}: ${code}`,
+      );
     throw e;
   }
   await serveAgent({
@@ -130,6 +142,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     dropStats: agent.dropStats,
     ready: `ready: ${ready}, TUN ${steering.tun}, IKE ${local}:500/4500, pid ${process.pid}`,
     cleanup: async () => {
+      await metrics?.close();
       await agent.stop();
       dev.close();
     },

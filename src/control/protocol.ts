@@ -26,6 +26,10 @@ export interface StatsReply extends DataPathStats {
   acquire?: Record<string, number>;
   peers?: AcquirePeers;
   ike?: { drops: Record<string, number>; sas: IkeSaInfo[] };
+  /** Bypass decisions since start, by reason ("admitted" or the refusal's code). */
+  bypass?: Record<string, number>;
+  /** Policy loads since start (the first, gpupdate's and the refresh timer's), by result. */
+  policy?: Record<string, number>;
 }
 
 /** One bypass decision of the agent (agent/bypass-peers.ts) for a live IKE SA. */

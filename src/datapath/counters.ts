@@ -33,6 +33,9 @@ export const INFO_COUNTERS = [
   "nat_keepalives",
   "ah_packets_out",
   "ah_packets_in",
+  /** Cleartext bytes sealed and opened on SAs (the per-SA counters' sums, kept across SA deletion). */
+  "sa_bytes_out",
+  "sa_bytes_in",
 ] as const;
 export type InfoCounter = (typeof INFO_COUNTERS)[number];
 
@@ -60,6 +63,7 @@ export function createCounterWriter(sab: SharedArrayBuffer, role: Role): Counter
   const dropBase = role === "outbound" ? 0 : R;
   const dropIndex = new Map(DROP_REASONS.map((r, i) => [r, dropBase + i]));
   const infoIndex = new Map(INFO_COUNTERS.map((n, i) => [n, 2 * R + i]));
+  const bytesTotal = infoIndex.get(role === "outbound" ? "sa_bytes_out" : "sa_bytes_in") as number;
   return {
     drop(reason) {
       const i = dropIndex.get(reason) as number;
@@ -73,6 +77,7 @@ export function createCounterWriter(sab: SharedArrayBuffer, role: Role): Counter
       const i = SA_BASE + 2 * slot;
       v[i] = (v[i] as number) + 1;
       v[i + 1] = (v[i + 1] as number) + bytes;
+      v[bytesTotal] = (v[bytesTotal] as number) + bytes;
     },
   };
 }

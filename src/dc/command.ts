@@ -13,6 +13,7 @@ import { checkDatabaseFile, restoreDirectory } from "./backup.js";
 import { type StartKdc, startDc } from "./daemon.js";
 import { initDirectory } from "./directory.js";
 import { kdcStarter } from "../kerberos/kdc/dc-seam.js";
+import { DEFAULT_DC_METRICS, parseMetricsListen } from "../metrics/server.js";
 import { DirectoryError } from "./errors.js";
 import { readDcLimits } from "./limits.js";
 import { pidFileOwner } from "../platform/pidfile.js";
@@ -32,7 +33,7 @@ SYNOPSIS
   postern dc init --domain DNSNAME [--netbios NAME] [--admin-password-file FILE]
                   [--dc-name NAME] [--dc-address IP]
   postern dc start [--listen ADDR] [--kdc-port N] [--dns-port N] [--api-port N]
-                   [--backup-dir DIR] [--limits FILE]
+                   [--backup-dir DIR] [--limits FILE] [--metrics HOST:PORT|on]
   postern dc backup FILE
   postern dc restore FILE
 
@@ -47,6 +48,8 @@ start    runs in the foreground until SIGTERM or SIGINT. Defaults: --listen 0.0.
          The API speaks only TLS; --backup-dir DIR lets administrators write backups
          there over the network API (besides under the home).
          --limits FILE: JSON limits of the KDC's and DNS's TCP and UDP serving (docs/dc.md).
+         --metrics: Prometheus metrics over HTTP at /metrics (off by default; \`on\`:
+         ${DEFAULT_DC_METRICS}; no authentication, so keep it on loopback; docs/metrics.md).
 backup   an online copy (SQLite backup API) while the DC runs or not; checked afterwards.
 restore  replaces the directory with FILE (checked first); the DC must be stopped.
 `;
@@ -116,6 +119,7 @@ async function init(p: Parsed, env: CliEnv): Promise<number> {
 async function start(p: Parsed, env: CliEnv): Promise<number> {
   const backupDir = p.str("backup-dir");
   const limitsFile = p.str("limits");
+  const metrics = p.str("metrics");
   const dc = await startDc({
     home: env.home,
     host: p.str("listen") ?? "0.0.0.0",
@@ -126,6 +130,9 @@ async function start(p: Parsed, env: CliEnv): Promise<number> {
     startKdc: START_KDC,
     backupDir: backupDir === undefined ? undefined : path.resolve(env.cwd, backupDir),
     ...(limitsFile ? { limits: readDcLimits(path.resolve(env.cwd, limitsFile)) } : {}),
+    ...(metrics === undefined
+      ? {}
+      : { metrics: parseMetricsListen(metrics === "on" ? DEFAULT_DC_METRICS : metrics) }),
   });
   // The handlers first, then "ready": whoever reads it may signal us at once.
   const stopped = new Promise<void>((resolve) => {
@@ -253,6 +260,12 @@ export const dcCommand = defineCommand({
           type: "string",
           value: "FILE",
           help: "JSON limits of the KDC's and DNS's TCP and UDP serving (docs/dc.md)",
+        },
+        {
+          name: "metrics",
+          type: "string",
+          value: "HOST:PORT",
+          help: `serve Prometheus /metrics there ('on': ${DEFAULT_DC_METRICS}; off by default)`,
         },
       ],
       run: start,

@@ -9,6 +9,9 @@
  *  4. on stop(): close listeners, checkpoint the WAL, close the database, remove the pid file.
  */
 import * as fs from "node:fs";
+import type { KdcServerCounters } from "../kerberos/kdc/server.js";
+import { dcMetrics } from "../metrics/dc.js";
+import { type MetricsListen, startMetricsServer } from "../metrics/server.js";
 import { claimPidFile, PidFileHeld, releasePidFile } from "../platform/pidfile.js";
 import { createMachineAuthenticator } from "./api/auth.js";
 import { ensureDcCertificate } from "./api/certificate.js";
@@ -32,6 +35,8 @@ export interface Closable {
 /** The running KDC: its UDP/TCP port (the kernel's pick when asked for 0). */
 export interface RunningKdc extends Closable {
   port?: number;
+  /** The KDC's counters (metrics). */
+  counters?: () => KdcServerCounters;
 }
 
 /** The seam the Kerberos issue fills: serve AS/TGS on UDP and TCP `port` from `principals`. */
@@ -60,10 +65,14 @@ export interface DcOptions {
   apiLimits?: Partial<ApiLimits> | undefined;
   /** `dc start --limits FILE`; defaults for what it leaves out. */
   limits?: DcLimits;
+  /** `dc start --metrics HOST:PORT`: Prometheus /metrics there (absent: not served). */
+  metrics?: MetricsListen | undefined;
 }
 
 export interface RunningDc {
   dir: Directory;
+  /** The port /metrics is served on, when asked for. */
+  metricsPort?: number;
   dnsPort: number;
   apiPort: number;
   /** SHA-256 of the API's certificate, as `AB:CD:...`. */
@@ -137,6 +146,7 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
     );
     started.push(api);
     started.push(await startAdminSocket(dir, adminSocketPath(opts.home), opts.log));
+    let runningKdc: RunningKdc | undefined;
     if (opts.startKdc) {
       const kdc = await opts.startKdc({
         principals: createPrincipalDatabase(dir),
@@ -147,6 +157,7 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
         ...(opts.limits?.kdc ? { limits: opts.limits.kdc } : {}),
       });
       started.push(kdc);
+      runningKdc = kdc;
       kdcPort = kdc.port ?? opts.kdcPort;
       opts.log(`dc: Kerberos KDC for ${d.realm} on ${opts.host} port ${opts.kdcPort} (udp, tcp)`);
     } else {
@@ -157,9 +168,29 @@ export async function startDc(opts: DcOptions): Promise<RunningDc> {
     opts.log(
       `dc: domain ${d.dnsName} (${d.netbios}, ${d.sid}); DNS on ${opts.host} port ${dns.udpPort()} (udp, tcp); API (TLS, certificate SHA-256 ${fingerprint}) on port ${api.port()}; admin socket ${adminSocketPath(opts.home)}`,
     );
+    let metricsPort: number | undefined;
+    if (opts.metrics) {
+      const countObjects = dir.db.prepare("SELECT kind, count(*) AS n FROM objects GROUP BY kind");
+      const m = await startMetricsServer(
+        opts.metrics,
+        dcMetrics({
+          ...(runningKdc?.counters ? { kdc: runningKdc.counters } : {}),
+          dns: { stats: dns.stats, queries: dns.queries },
+          api: () => api.requests(),
+          objects: () =>
+            Object.fromEntries(
+              (countObjects.all() as { kind: string; n: number }[]).map((r) => [r.kind, r.n]),
+            ),
+        }),
+        opts.log,
+      );
+      started.push(m);
+      metricsPort = m.port;
+    }
     let stopped = false;
     return {
       dir,
+      ...(metricsPort === undefined ? {} : { metricsPort }),
       dnsPort: dns.udpPort(),
       apiPort: api.port(),
       apiFingerprint: fingerprint,

@@ -18,10 +18,13 @@ import type { AdminPolicy } from "./admin.js";
 import { AdminRefusal } from "./admin.js";
 import type { Authenticator } from "./auth.js";
 import { type ApiLimits, createRateLimiter, DEFAULT_API_LIMITS } from "./limits.js";
+import { ADMIN_OPS, ADMIN_PREFIX } from "./protocol.js";
 import { HttpError, type RouteDeps, route } from "./routes.js";
 
 export interface ApiServer {
   port(): number;
+  /** Requests answered, by "ROUTE STATUS" (e.g. "/v1/policy 200"), for metrics. */
+  requests(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -93,6 +96,20 @@ function limitConnections(server: https.Server, limits: ApiLimits, log: (l: stri
   });
 }
 
+const ROUTES = ["/v1/join", "/v1/leave", "/v1/dns/update", "/v1/principal", "/v1/policy"];
+
+/** A request's route as a metrics label: a known route, "/v1/admin/<op>", else "other". */
+function routeLabel(url: string | undefined): string {
+  const path = (url ?? "").split("?")[0] as string;
+  if (ROUTES.includes(path)) return path;
+  if (
+    path.startsWith(ADMIN_PREFIX) &&
+    (ADMIN_OPS as readonly string[]).includes(path.slice(ADMIN_PREFIX.length))
+  )
+    return path;
+  return "other";
+}
+
 function sendError(
   res: http.ServerResponse,
   e: unknown,
@@ -133,6 +150,7 @@ export async function startApiServer(
     failedAuth: createRateLimiter(limits.failedAuth, now),
     joins: createRateLimiter(limits.joins, now),
   };
+  const requests: Record<string, number> = {};
   const server = https.createServer(
     {
       cert: deps.tls.certPem,
@@ -144,6 +162,8 @@ export async function startApiServer(
     },
     async (req, res) => {
       const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+        const key = `${routeLabel(req.url)} ${status}`;
+        requests[key] = (requests[key] ?? 0) + 1;
         const text = body === undefined ? "" : `${JSON.stringify(body)}\n`;
         res.writeHead(status, { "content-type": "application/json", ...headers });
         res.end(text);
@@ -184,6 +204,7 @@ export async function startApiServer(
   });
   return {
     port: () => (server.address() as { port: number }).port,
+    requests: () => ({ ...requests }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -68,6 +68,9 @@ export function newDnsStats(): DnsStats {
 }
 
 const RCODE = { NOERROR: 0, FORMERR: 1, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+const RCODE_NAME: Record<number, string> = Object.fromEntries(
+  Object.entries(RCODE).map(([k, v]) => [v, k]),
+);
 const OPCODE: Record<string, number> = { QUERY: 0, IQUERY: 1, STATUS: 2, NOTIFY: 4, UPDATE: 5 };
 const UDP_MIN = 512;
 const UDP_MAX = 1232;
@@ -201,6 +204,8 @@ export function answerMessage(
   stats: DnsStats,
   udp: boolean,
   maxUdpAmplification = Number.POSITIVE_INFINITY,
+  /** Answered queries counted by "TYPE RCODE" (metrics), when given. */
+  queries?: Record<string, number>,
 ): Buffer | null {
   let query: DecodedPacket;
   try {
@@ -296,5 +301,9 @@ export function answerMessage(
     out = build({ ...reply, answers: [], authorities: [], additionals: [] }, true);
   }
   stats[reply.outcome]++;
+  if (queries) {
+    const key = `${questions.length === 1 ? (questions[0] as Question).type : "-"} ${RCODE_NAME[reply.rcode] ?? reply.rcode}`;
+    queries[key] = (queries[key] ?? 0) + 1;
+  }
   return out;
 }

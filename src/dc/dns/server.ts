@@ -17,6 +17,8 @@ import { answerMessage, type DnsStats, newDnsStats, type ZoneSource } from "./an
 
 export interface DnsServer {
   stats: DnsStats;
+  /** Answered queries by "TYPE RCODE" (e.g. "SRV NOERROR"), for metrics. */
+  queries: Record<string, number>;
   udpPort(): number;
   tcpPort(): number;
   tcpCounters(): FramedTcpCounters;
@@ -53,10 +55,11 @@ export async function startDnsServer(
   limits: DnsLimits = {},
 ): Promise<DnsServer> {
   const stats = newDnsStats();
+  const queries: Record<string, number> = {};
   const factor = limits.maxUdpAmplification ?? DEFAULT_DNS_MAX_UDP_AMPLIFICATION;
   const udp = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
   udp.on("message", (msg, rinfo) => {
-    const out = safeAnswer(msg, zone, stats, factor, log);
+    const out = safeAnswer(msg, zone, stats, queries, factor, log);
     if (out) udp.send(out, rinfo.port, rinfo.address);
   });
   udp.on("error", (e) => log(`dns: udp error: ${e.message}`));
@@ -72,7 +75,8 @@ export async function startDnsServer(
     limits: { ...DEFAULT_DNS_TCP_LIMITS, ...limits.tcp },
     lengthBytes: 2,
     maxRecordBytes: 65535,
-    onRecord: (msg) => safeAnswer(Buffer.from(msg), zone, stats, undefined, log) ?? undefined,
+    onRecord: (msg) =>
+      safeAnswer(Buffer.from(msg), zone, stats, queries, undefined, log) ?? undefined,
   });
   let tcpPort: number;
   try {
@@ -83,6 +87,7 @@ export async function startDnsServer(
   }
   return {
     stats,
+    queries,
     udpPort: () => udpPort,
     tcpPort: () => tcpPort,
     tcpCounters: () => tcp.counters(),
@@ -98,11 +103,12 @@ function safeAnswer(
   msg: Buffer,
   zone: ZoneSource,
   stats: DnsStats,
+  queries: Record<string, number>,
   udpFactor: number | undefined,
   log: (l: string) => void,
 ): Buffer | null {
   try {
-    return answerMessage(msg, zone, stats, udpFactor !== undefined, udpFactor);
+    return answerMessage(msg, zone, stats, udpFactor !== undefined, udpFactor, queries);
   } catch (e) {
     stats.malformed++;
     log(`dns: message dropped: ${(e as Error).message}`);

@@ -11,7 +11,7 @@
 import type { TcpLimits } from "../../platform/framed-tcp.js";
 import type { KdcConfig } from "./config.js";
 import type { PrincipalDatabase } from "./database.js";
-import { createKdcServer } from "./server.js";
+import { createKdcServer, type KdcServerCounters } from "./server.js";
 
 export interface DcKdcDeps {
   principals: PrincipalDatabase;
@@ -23,7 +23,9 @@ export interface DcKdcDeps {
 }
 
 export function kdcStarter(config: KdcConfig) {
-  return async (deps: DcKdcDeps): Promise<{ close(): Promise<void>; port: number }> => {
+  return async (
+    deps: DcKdcDeps,
+  ): Promise<{ close(): Promise<void>; port: number; counters(): KdcServerCounters }> => {
     const server = createKdcServer({
       ...config,
       database: deps.principals,
@@ -37,6 +39,7 @@ export function kdcStarter(config: KdcConfig) {
     deps.log(`kdc: realm ${config.realm.toUpperCase()} on ${at.address}:${at.port} (udp, tcp)`);
     return {
       port: at.port,
+      counters: () => server.counters(),
       async close() {
         await server.stop();
         deps.log(`kdc: stopped; counters ${JSON.stringify(server.counters())}`);

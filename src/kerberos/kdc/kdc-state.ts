@@ -12,6 +12,7 @@
  *                      core's answer, else remembered; then counters, the lookaside entry
  *                      and KRB_ERR_RESPONSE_TOO_BIG for an oversized UDP reply (§7.2.1)
  */
+import { childrenOf, parseDer } from "../../asn1/der.js";
 import { createByteSlab } from "../../bytes.js";
 import { KRB_ERROR_CODE } from "../messages/index.js";
 import type { ResolvedKdcConfig } from "./config.js";
@@ -51,6 +52,8 @@ export interface KdcCounters {
   drops: Record<string, number>;
   /** TGS-REQs answered from the lookaside cache (the same bytes again: a retransmission). */
   lookasideHits: number;
+  /** Tickets issued, by "REQUEST ETYPE" of the ticket's enc-part (e.g. "AS-REQ 18"). */
+  tickets: Record<string, number>;
 }
 
 export interface KdcBegin {
@@ -77,6 +80,29 @@ const bump = (m: Record<string, number>, k: string) => {
   m[k] = (m[k] ?? 0) + 1;
 };
 
+/**
+ * The etype of the ticket in an AS-REP or TGS-REP (KDC-REP [5] Ticket [3] EncryptedData
+ * [0] etype), or null for anything else: the KDC's own reply, so a walk of the DER suffices.
+ */
+export function ticketEtype(reply: Uint8Array): number | null {
+  if (reply[0] !== 0x6b && reply[0] !== 0x6d) return null;
+  try {
+    const ctx = (node: ReturnType<typeof parseDer>, tag: number) =>
+      childrenOf(node).find((c) => c.cls === "context" && c.tag === tag);
+    const rep = childrenOf(parseDer(reply, "reply"))[0];
+    const ticket = rep && ctx(rep, 5);
+    const tseq = ticket && childrenOf(childrenOf(ticket)[0] as ReturnType<typeof parseDer>)[0];
+    const enc = tseq && ctx(tseq, 3);
+    const eseq = enc && childrenOf(enc)[0];
+    const et = eseq && ctx(eseq, 0);
+    const int = et && childrenOf(et)[0];
+    if (!int || int.content.length === 0 || int.content.length > 4) return null;
+    return int.content.reduce((v, b) => v * 256 + b, 0);
+  } catch {
+    return null;
+  }
+}
+
 export function createKdcState(
   config: ResolvedKdcConfig,
   now: () => number,
@@ -93,6 +119,7 @@ export function createKdcState(
     errors: {},
     drops: {},
     lookasideHits: 0,
+    tickets: {},
   };
   const fallback: ErrorContext = { realm: config.realm, sname: krbtgtName(config.realm) };
 
@@ -109,7 +136,11 @@ export function createKdcState(
       bump(counters.errors, "KRB_ERR_RESPONSE_TOO_BIG");
       r.errorCode = KRB_ERROR_CODE.KRB_ERR_RESPONSE_TOO_BIG;
     }
-    if (r.reply) counters.replies++;
+    if (r.reply) {
+      counters.replies++;
+      const etype = ticketEtype(r.reply);
+      if (etype !== null) bump(counters.tickets, `${r.request} ${etype}`);
+    }
     return r;
   };
 
