@@ -114,8 +114,10 @@ export function createAcquirer(deps: AcquireDeps): Acquirer {
       if (st.sas <= 0) peers.delete(peer);
     },
     onIkeClosed(peer, established) {
+      // An SA that had been established closing is not a failed negotiation, even while a
+      // new one is under way (klist purge deletes the old SA as the next packet starts one).
+      if (established) return;
       const st = peers.get(peer);
-      if (st?.state === "up" && established) return;
       if (st?.state !== "negotiating") return;
       if (st.soft) {
         peers.set(peer, { state: "cleartext" });

@@ -127,6 +127,15 @@ describe("ACQUIRE (RFC 4301 §5.2): bounded queue, flush on SA, soft fallback, h
     t.acq.onPacket(Uint8Array.of(0x45, 3));
     assert.deepEqual(t.started, ["P", "P"]);
   });
+  it("an old established SA closing while a new negotiation runs is not a failure (klist purge)", () => {
+    const t = setup(false);
+    t.acq.onPacket(Uint8Array.of(0x45, 1));
+    t.acq.onIkeClosed("P", true);
+    assert.equal(t.acq.peers().P, "negotiating");
+    assert.equal(t.acq.counters().ike_failed, 0);
+    t.acq.onChildSa("P");
+    assert.deepEqual(t.injected, [1], "the queued packet goes out on the new SA");
+  });
   it("soft: the peer falls back to cleartext", () => {
     const t = setup(true);
     t.acq.onPacket(Uint8Array.of(0x45, 1));
