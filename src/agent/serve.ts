@@ -8,6 +8,7 @@ import type { CliEnv } from "../cmdline/env.js";
 import type { DataPathStats } from "../datapath/engine.js";
 import { atomicWriteFile } from "../platform/home.js";
 import { type ControlHandler, startControlServer } from "../control/socket.js";
+import { notifySystemd } from "../platform/sd-notify.js";
 import { createDropSummary, DROP_LOG_MS } from "./drop-log.js";
 
 export interface ServeOptions {
@@ -38,10 +39,13 @@ export async function serveAgent(o: ServeOptions): Promise<void> {
     if (line !== null) o.env.out(`agent: ${line}`);
   }, DROP_LOG_MS);
   o.env.out(`agent: ${o.ready}`);
+  const log = (l: string) => o.env.err(`agent: ${l}`);
+  notifySystemd(`READY=1\nSTATUS=${o.ready}\nMAINPID=${process.pid}`, o.env.vars, log);
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", () => resolve());
     process.once("SIGINT", () => resolve());
   });
+  notifySystemd("STOPPING=1", o.env.vars, log);
   process.off("SIGUSR1", writeStats);
   clearInterval(dropLog);
   writeStats();

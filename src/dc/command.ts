@@ -14,6 +14,7 @@ import { type StartKdc, startDc } from "./daemon.js";
 import { initDirectory } from "./directory.js";
 import { kdcStarter } from "../kerberos/kdc/dc-seam.js";
 import { DEFAULT_DC_METRICS, parseMetricsListen } from "../metrics/server.js";
+import { notifySystemd } from "../platform/sd-notify.js";
 import { DirectoryError } from "./errors.js";
 import { readDcLimits } from "./limits.js";
 import { pidFileOwner } from "../platform/pidfile.js";
@@ -147,10 +148,11 @@ async function start(p: Parsed, env: CliEnv): Promise<number> {
     process.on("SIGTERM", onTerm);
     process.on("SIGINT", onInt);
   });
-  env.out(
-    `dc: ready (dns port ${dc.dnsPort}, api port ${dc.apiPort}, api certificate ${dc.apiFingerprint})`,
-  );
+  const ready = `dc: ready (dns port ${dc.dnsPort}, api port ${dc.apiPort}, api certificate ${dc.apiFingerprint})`;
+  env.out(ready);
+  notifySystemd(`READY=1\nSTATUS=${ready}\nMAINPID=${process.pid}`, env.vars, (l) => env.err(l));
   await stopped;
+  notifySystemd("STOPPING=1", env.vars, (l) => env.err(l));
   await dc.stop();
   return 0;
 }

@@ -121,6 +121,14 @@ describe("packaging: systemd units", () => {
     }
   });
 
+  it("the DC and the agent are Type=notify: started only once they serve (sd_notify READY=1)", () => {
+    for (const f of ["postern-dc.service", "postern-agent.service"]) {
+      const { unit } = load(f);
+      assert.equal(value(unit, "Service", "Type"), "notify", f);
+      assert.equal(value(unit, "Service", "NotifyAccess"), "main", f);
+    }
+  });
+
   it("the DC may bind 53 and 88; the agent gets CAP_NET_ADMIN and /dev/net/tun", () => {
     const dc = load("postern-dc.service").unit;
     assert.equal(value(dc, "Service", "CapabilityBoundingSet"), "CAP_NET_BIND_SERVICE");
