@@ -12,6 +12,8 @@
  * Pure: the clock, SPD lookup, IKE start and packet output are injected.
  */
 
+import type { LogLevel } from "../platform/log.js";
+
 export type AcquireVerdict =
   | { kind: "negotiate"; peer: string; soft: boolean; start: () => void }
   | { kind: "discard" | "bypass" | "malformed" };
@@ -22,7 +24,7 @@ export interface AcquireDeps {
   inject: (packet: Uint8Array) => void;
   /** A soft peer whose IKE failed: its traffic goes in cleartext from now on. */
   fallback: (peer: string) => void;
-  log: (line: string) => void;
+  log: (line: string, level?: LogLevel) => void;
   maxQueue: number;
   holdDownMs: number;
 }
@@ -124,6 +126,7 @@ export function createAcquirer(deps: AcquireDeps): Acquirer {
         count("soft_fallback", st.queue.length);
         deps.log(
           `acquire: IKE with ${peer} failed; the filter action is soft: cleartext from now on (${st.queue.length} queued packets dropped)`,
+          "warning",
         );
         deps.fallback(peer);
         return;
@@ -132,6 +135,7 @@ export function createAcquirer(deps: AcquireDeps): Acquirer {
       count("ike_failed", st.queue.length);
       deps.log(
         `acquire: IKE with ${peer} failed; protected traffic to it is dropped (${st.queue.length} queued) for ${deps.holdDownMs / 1000} s, then retried`,
+        "warning",
       );
     },
     counters: () => ({ ...counts }),

@@ -13,6 +13,7 @@
  * The settings are read at each decision, so `netsh firewall set bypass` applies to the
  * next SA without an agent restart. Decisions are kept for `netsh firewall show state`.
  */
+import type { LogLevel } from "../platform/log.js";
 import type { BypassSet } from "../firewall/bypass.js";
 import { bypassAuthorization } from "../firewall/authorize.js";
 import type { FirewallSettings } from "../firewall/model.js";
@@ -94,7 +95,7 @@ export interface BypassTracker {
 export interface BypassTrackerDeps {
   set: BypassSet;
   settings: () => FirewallSettings | null;
-  log: (line: string) => void;
+  log: (line: string, level?: LogLevel) => void;
   now: () => number;
 }
 
@@ -112,14 +113,14 @@ export function createBypassTracker(deps: BypassTrackerDeps): BypassTracker {
       try {
         settings = deps.settings();
       } catch (e) {
-        deps.log(`bypass: firewall settings unreadable: ${(e as Error).message}`);
+        deps.log(`bypass: firewall settings unreadable: ${(e as Error).message}`, "error");
         settings = null;
       }
       const d = decideBypass(settings, sa);
       counts[d.reason]++;
       bySa.set(sa.spis, { ...d, spis: sa.spis, since: new Date(deps.now()).toISOString() });
       if (d.authorizedBy === null) {
-        deps.log(`bypass: ${d.address} not admitted: ${d.why}`);
+        deps.log(`bypass: ${d.address} not admitted: ${d.why}`, "notice");
         return d;
       }
       deps.log(
@@ -129,7 +130,10 @@ export function createBypassTracker(deps: BypassTrackerDeps): BypassTracker {
       try {
         await deps.set.addBypassPeer(d.address, sa.lifetimeSec);
       } catch (e) {
-        deps.log(`bypass: ${d.address} not recorded in the bypass set: ${(e as Error).message}`);
+        deps.log(
+          `bypass: ${d.address} not recorded in the bypass set: ${(e as Error).message}`,
+          "warning",
+        );
       }
       return d;
     },
@@ -142,7 +146,10 @@ export function createBypassTracker(deps: BypassTrackerDeps): BypassTracker {
         await deps.set.removeBypassPeer(d.address);
         deps.log(`bypass: ${d.address} removed (its SA is gone)`);
       } catch (e) {
-        deps.log(`bypass: ${d.address} could not leave the bypass set: ${(e as Error).message}`);
+        deps.log(
+          `bypass: ${d.address} could not leave the bypass set: ${(e as Error).message}`,
+          "warning",
+        );
       }
     },
     admits: (spis) => bySa.get(spis)?.authorizedBy != null,

@@ -7,12 +7,14 @@
 import { defineCommand, type OptionSpec, type Parsed } from "../cmdline/grammar.js";
 import { UsageError } from "../errors.js";
 import { DEFAULT_AGENT_METRICS, parseMetricsListen } from "../metrics/server.js";
+import { parseLogFormat, parseLogLevel } from "../platform/log.js";
 import { requestControl } from "../control/socket.js";
 import { runIkeAgent } from "./ike-run.js";
 import { agentPaths, runAgent } from "./run.js";
 
 const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--gp-refresh MINUTES]
               [--ike-retransmit MS,TRIES] [--cert F --key F] [--metrics HOST:PORT|on]
+              [--log-format text|json] [--log-level LEVEL | --verbose]
 postern agent --manual-sa FILE
 postern agent stats
 postern agent delete-sas
@@ -35,7 +37,11 @@ child SAs key the ESP data path (docs/agent.md). --address: the local IKE/ESP ad
 number of transmissions (default 1000,5: a silent peer is given up after 31 s, when a
 \`soft\` action falls back to cleartext); --cert/--key: our certificate for rootca rules;
 --metrics: Prometheus metrics over HTTP at /metrics (off by default; \`on\` serves them on
-${DEFAULT_AGENT_METRICS}; no authentication, so keep it on loopback; docs/metrics.md).
+${DEFAULT_AGENT_METRICS}; no authentication, so keep it on loopback; docs/metrics.md);
+--log-format json: one JSON object per line (time, level, priority, component, msg);
+--log-level: the lowest level written (error, warning, notice, info, debug; default info),
+--verbose: debug. Under systemd each line carries its journald priority (<3> ... <7>), so
+\`journalctl -p warning -u postern-agent\` shows failed negotiations and refused peers.
 
 Runs the IPsec agent's data path: a TUN device (postern0), ESP in UDP 4500 (RFC 4303,
 RFC 3948), policy routing and an nftables chain that send protected flows to the TUN.
@@ -82,6 +88,8 @@ function agentOptions(p: Parsed) {
     holdDownMs: 10_000,
     gpRefreshMs: Number(gp) * 60_000,
     metrics: metricsOption(p.str("metrics")),
+    logFormat: parseLogFormat(p.str("log-format")),
+    logLevel: p.flag("verbose") ? ("debug" as const) : parseLogLevel(p.str("log-level"), "info"),
   };
 }
 
@@ -129,6 +137,23 @@ const OPTIONS: readonly OptionSpec[] = [
     type: "string",
     value: "HOST:PORT",
     help: `serve Prometheus /metrics there ('on': ${DEFAULT_AGENT_METRICS}; off by default)`,
+  },
+  {
+    name: "log-format",
+    type: "string",
+    value: "text|json",
+    help: "log lines as text (default) or one JSON object per line",
+  },
+  {
+    name: "log-level",
+    type: "string",
+    value: "LEVEL",
+    help: "lowest level logged: error, warning, notice, info (default), debug",
+  },
+  {
+    name: "verbose",
+    type: "boolean",
+    help: "log debug lines too (IKE detail); as --log-level debug",
   },
   {
     name: "manual-sa",

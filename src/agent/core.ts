@@ -14,6 +14,7 @@
  * Nothing here opens a device or reads the clock: `postern agent` (ike-run.ts) passes the
  * real parts, test/agent/inprocess.test.ts fakes.
  */
+import type { LogLevel } from "../platform/log.js";
 import { type DataPath, type DataPathStats, spiHex } from "../datapath/engine.js";
 import type { DataPathEvent } from "../datapath/events.js";
 import { PosternError } from "../errors.js";
@@ -65,7 +66,7 @@ export interface AgentDeps {
   clock: Clock;
   random: (n: number) => Buffer;
   dh: IkeDeps["dh"];
-  log: (line: string) => void;
+  log: (line: string, level?: LogLevel) => void;
   ikeOptions: Partial<IkeOptions>;
   maxQueue: number;
   holdDownMs: number;
@@ -146,7 +147,7 @@ export function createAgent(deps: AgentDeps): Agent {
     bump(loads, "loaded");
     run = wire(deps, first.plan, bypass, reload);
     await kernel.install(rulesOf(run));
-    for (const n of first.plan.notes) log(`policy note: ${n}`);
+    for (const n of first.plan.notes) log(`policy note: ${n}`, "notice");
     return `policy "${policy.name}", ${first.plan.steering.length} steering selectors, ${first.plan.responders.length} IKE peers`;
   };
 
@@ -300,7 +301,7 @@ function wire(deps: AgentDeps, plan: PolicyPlan, bypass: BypassTracker, reload: 
   deps.ike.onReceive((d) => void engine.receive(d));
   const data = deps.dataPath(
     (e) => onDataPathEvent(e, deps, engine, children, acquirer),
-    (role, e) => log(`${role} worker failed: ${e.message}`),
+    (role, e) => log(`${role} worker failed: ${e.message}`, "error"),
   );
   late.data = data;
   const monitor = createMonitor({
@@ -358,7 +359,7 @@ function acquirerOf(
         try {
           late.engine?.initiate(p.name);
         } catch (e) {
-          deps.log(`IKE with ${p.name} not started: ${(e as Error).message}`);
+          deps.log(`IKE with ${p.name} not started: ${(e as Error).message}`, "warning");
         }
       },
     }),
@@ -391,7 +392,7 @@ function createEngine(
   const onChildSa = (c: ChildSaRecord) => {
     const r = children.install(c);
     if (!r.ok) {
-      log(`child SA ${spiHex(c.spiIn)} with ${c.peerName}: not installed: ${r.error}`);
+      log(`child SA ${spiHex(c.spiIn)} with ${c.peerName}: not installed: ${r.error}`, "error");
       return;
     }
     log(
@@ -471,7 +472,7 @@ function scheduleRefresh(deps: AgentDeps, reload: Reload): () => void {
       void deps.policy
         .refresh()
         .then(() => reload("policy refresh interval"))
-        .catch((e: Error) => deps.log(`policy refresh: ${e.message}`))
+        .catch((e: Error) => deps.log(`policy refresh: ${e.message}`, "warning"))
         .finally(() => {
           if (!stopped) arm();
         });

@@ -19,6 +19,7 @@ import type { IkeOptions } from "../ike/types.js";
 import { agentMetrics } from "../metrics/agent.js";
 import { type MetricsListen, type MetricsServer, startMetricsServer } from "../metrics/server.js";
 import { ensureDir } from "../platform/home.js";
+import { createLogger, journaldStream, type LogFormat, type LogLevel } from "../platform/log.js";
 import { type LibcApi, loadLibc } from "../platform/libc.js";
 import { createNetConfig } from "../platform/routing.js";
 import { createUdpPort, encodeSockaddrIn } from "../platform/udp.js";
@@ -42,6 +43,9 @@ export interface IkeAgentOptions {
   gpRefreshMs: number;
   /** Where /metrics is served (--metrics); null: not served. */
   metrics: MetricsListen | null;
+  /** --log-format (text or json) and the lowest level written (--verbose: debug). */
+  logFormat: LogFormat;
+  logLevel: LogLevel;
 }
 
 function ourAddresses(): string[] {
@@ -90,7 +94,13 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
   const local = o.address ?? ours[0];
   if (local === undefined)
     throw new PosternError("agent", "no IPv4 address on this host; give --address");
-  const log = (line: string) => env.out(`agent: ${line}`);
+  const log = createLogger({
+    component: "agent",
+    format: o.logFormat,
+    journald: journaldStream(env.vars),
+    minLevel: o.logLevel,
+    write: env.out,
+  });
   const policy = createHostPolicySource({ ...o, env, ours, local, log });
   const paths = agentPaths(env.home);
   ensureDir(paths.dir, 0o700);
@@ -140,6 +150,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     snapshot: agent.snapshot,
     control: agent.control,
     dropStats: agent.dropStats,
+    log,
     ready: `ready: ${ready}, TUN ${steering.tun}, IKE ${local}:500/4500, pid ${process.pid}`,
     cleanup: async () => {
       await metrics?.close();

@@ -8,6 +8,7 @@ import type { CliEnv } from "../cmdline/env.js";
 import type { DataPathStats } from "../datapath/engine.js";
 import { atomicWriteFile } from "../platform/home.js";
 import { type ControlHandler, startControlServer } from "../control/socket.js";
+import type { LogLevel } from "../platform/log.js";
 import { notifySystemd } from "../platform/sd-notify.js";
 import { createDropSummary, DROP_LOG_MS } from "./drop-log.js";
 
@@ -20,9 +21,12 @@ export interface ServeOptions {
   dropStats: () => DataPathStats;
   ready: string;
   cleanup: () => Promise<void>;
+  /** The agent's log (levels, journald, JSON); absent: "agent: LINE" on env.out. */
+  log?: (line: string, level?: LogLevel) => void;
 }
 
 export async function serveAgent(o: ServeOptions): Promise<void> {
+  const log = o.log ?? ((l: string) => o.env.out(`agent: ${l}`));
   let server: Awaited<ReturnType<typeof startControlServer>>;
   try {
     server = await startControlServer(o.paths.sock, o.control);
@@ -36,10 +40,9 @@ export async function serveAgent(o: ServeOptions): Promise<void> {
   const dropSummary = createDropSummary();
   const dropLog = setInterval(() => {
     const line = dropSummary.next(o.dropStats());
-    if (line !== null) o.env.out(`agent: ${line}`);
+    if (line !== null) log(line, "warning");
   }, DROP_LOG_MS);
-  o.env.out(`agent: ${o.ready}`);
-  const log = (l: string) => o.env.err(`agent: ${l}`);
+  log(o.ready);
   notifySystemd(`READY=1\nSTATUS=${o.ready}\nMAINPID=${process.pid}`, o.env.vars, log);
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", () => resolve());

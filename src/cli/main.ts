@@ -11,6 +11,7 @@
  *    prints "internal error", exit 70 (with the stack only when POSTERN_DEBUG is set). With
  *    --json the line is {"error":{"code","message"}} (docs/cli.md).
  */
+import { journaldStream } from "../platform/log.js";
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { isPosternError, UsageError } from "../errors.js";
@@ -69,8 +70,17 @@ function unknownCommand(name: string): UsageError {
 }
 
 /** One line on stderr: `postern: message`, or with --json the error envelope. */
-function reportError(env: Pick<CliEnv, "err">, json: boolean, code: string, message: string): void {
-  env.err(json ? JSON.stringify({ error: { code, message } }) : `postern: ${message}`);
+function reportError(
+  env: Pick<CliEnv, "err" | "vars">,
+  json: boolean,
+  code: string,
+  message: string,
+): void {
+  // Under systemd a daemon's fatal line is an error for journald (`journalctl -p err`).
+  const priority = journaldStream(env.vars) ? "<3>" : "";
+  env.err(
+    `${priority}${json ? JSON.stringify({ error: { code, message } }) : `postern: ${message}`}`,
+  );
 }
 
 export async function main(

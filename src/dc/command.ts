@@ -14,6 +14,7 @@ import { type StartKdc, startDc } from "./daemon.js";
 import { initDirectory } from "./directory.js";
 import { kdcStarter } from "../kerberos/kdc/dc-seam.js";
 import { DEFAULT_DC_METRICS, parseMetricsListen } from "../metrics/server.js";
+import { createLogger, journaldStream, parseLogFormat, parseLogLevel } from "../platform/log.js";
 import { notifySystemd } from "../platform/sd-notify.js";
 import { DirectoryError } from "./errors.js";
 import { readDcLimits } from "./limits.js";
@@ -35,6 +36,7 @@ SYNOPSIS
                   [--dc-name NAME] [--dc-address IP]
   postern dc start [--listen ADDR] [--kdc-port N] [--dns-port N] [--api-port N]
                    [--backup-dir DIR] [--limits FILE] [--metrics HOST:PORT|on]
+                   [--log-format text|json] [--log-level LEVEL]
   postern dc backup FILE
   postern dc restore FILE
 
@@ -121,13 +123,20 @@ async function start(p: Parsed, env: CliEnv): Promise<number> {
   const backupDir = p.str("backup-dir");
   const limitsFile = p.str("limits");
   const metrics = p.str("metrics");
+  const log = createLogger({
+    component: "",
+    format: parseLogFormat(p.str("log-format")),
+    journald: journaldStream(env.vars),
+    minLevel: parseLogLevel(p.str("log-level"), "info"),
+    write: env.err,
+  });
   const dc = await startDc({
     home: env.home,
     host: p.str("listen") ?? "0.0.0.0",
     kdcPort: p.int("kdc-port", DEFAULT_KDC_PORT, 0, 65535),
     dnsPort: p.int("dns-port", DEFAULT_DNS_PORT, 0, 65535),
     apiPort: p.int("api-port", DEFAULT_API_PORT, 0, 65535),
-    log: (l) => env.err(l),
+    log,
     startKdc: START_KDC,
     backupDir: backupDir === undefined ? undefined : path.resolve(env.cwd, backupDir),
     ...(limitsFile ? { limits: readDcLimits(path.resolve(env.cwd, limitsFile)) } : {}),
@@ -138,7 +147,7 @@ async function start(p: Parsed, env: CliEnv): Promise<number> {
   // The handlers first, then "ready": whoever reads it may signal us at once.
   const stopped = new Promise<void>((resolve) => {
     const stop = (sig: string) => {
-      env.err(`dc: ${sig}: shutting down`);
+      log(`dc: ${sig}: shutting down`);
       process.off("SIGTERM", onTerm);
       process.off("SIGINT", onInt);
       resolve();
@@ -150,9 +159,9 @@ async function start(p: Parsed, env: CliEnv): Promise<number> {
   });
   const ready = `dc: ready (dns port ${dc.dnsPort}, api port ${dc.apiPort}, api certificate ${dc.apiFingerprint})`;
   env.out(ready);
-  notifySystemd(`READY=1\nSTATUS=${ready}\nMAINPID=${process.pid}`, env.vars, (l) => env.err(l));
+  notifySystemd(`READY=1\nSTATUS=${ready}\nMAINPID=${process.pid}`, env.vars, log.warning);
   await stopped;
-  notifySystemd("STOPPING=1", env.vars, (l) => env.err(l));
+  notifySystemd("STOPPING=1", env.vars, log.warning);
   await dc.stop();
   return 0;
 }
@@ -268,6 +277,18 @@ export const dcCommand = defineCommand({
           type: "string",
           value: "HOST:PORT",
           help: `serve Prometheus /metrics there ('on': ${DEFAULT_DC_METRICS}; off by default)`,
+        },
+        {
+          name: "log-format",
+          type: "string",
+          value: "text|json",
+          help: "log lines as text (default) or one JSON object per line",
+        },
+        {
+          name: "log-level",
+          type: "string",
+          value: "LEVEL",
+          help: "lowest level logged: error, warning, notice, info (default), debug",
         },
       ],
       run: start,
