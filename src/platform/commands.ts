@@ -60,17 +60,17 @@ export function runCommand(
   });
 }
 
-/** The synchronous form, for ordered start-up steps: ok and the first line of stderr. */
+/** The synchronous form, for ordered start-up steps: ok, stdout, the first line of stderr. */
 export function runCommandSync(
   target: CommandTarget,
   cmd: string,
   args: readonly string[],
   input?: string,
-): { ok: boolean; message: string } {
+): { ok: boolean; out: string; message: string } {
   const [c, a] = commandLine(target, cmd, args);
   const r = spawnSync(c, a, { input, encoding: "utf8", timeout: 10_000 });
   const message = `${r.stderr ?? ""}${r.error?.message ?? ""}`.trim().split("\n")[0] ?? "";
-  return { ok: r.status === 0, message };
+  return { ok: r.status === 0, out: r.stdout ?? "", message };
 }
 
 export interface NftRunner {
