@@ -19,7 +19,7 @@
  *      groups), so the decision is the SA's, not the source address's: two hosts behind one
  *      NAT share an address but not an SA; nothing else can put a packet on that device
  *   4. ICMPv6 neighbour discovery accept (IPv6 needs it); enabled inbound ICMP settings
- *   5. port openings (when exceptions are allowed), by scope
+ *   5. port openings and the enabled services' ports (when exceptions are allowed), by scope
  *   6. log the drop (when logging dropped packets), then the policy drops
  * Chain `output` (policy accept): locally generated ICMP errors the settings do not allow
  * are dropped; new outbound connections are logged when logging connections.
@@ -34,6 +34,7 @@ import {
   type PortOpening,
   type ProfileSettings,
   BYPASS_DEVICE,
+  allOpenings,
 } from "./model.js";
 import { type AddrInterval, intervalText, scopeIntervals } from "./scope.js";
 import { type ChainText, TABLE, tableScript } from "../platform/nftables.js";
@@ -54,7 +55,7 @@ export interface CompileInput {
 /** Whether any opening needs this host's subnets (scope SUBNET or LocalSubnet). */
 export function needsLocalSubnets(settings: FirewallSettings): boolean {
   const p = settings.profiles[settings.currentProfile];
-  return p.portOpenings.some(
+  return allOpenings(p).some(
     (o) => o.scope === "subnet" || o.addresses.some((a) => a.toLowerCase() === "localsubnet"),
   );
 }
@@ -88,7 +89,7 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
     rules.push(`icmpv6 type { ${ND_TYPES} } accept`);
     rules.push(...icmpInRules(profile, openLog));
     if (profile.exceptions) {
-      rules.push(...openingRules(profile.portOpenings, input.localSubnets, openLog));
+      rules.push(...openingRules(allOpenings(profile), input.localSubnets, openLog));
     }
     if (log.droppedPackets) rules.push(`log prefix "RECEIVE" group ${LOG_GROUP_DROP}`);
   }

@@ -6,6 +6,11 @@
  *   delete portopening [protocol=] [port=] [profile=]
  *   set icmpsetting [type=]2-5|8-13|17|ALL [mode=] [profile=]
  *   set logging [filelocation=] [filesize=]1-32767 [droppedpackets=] [connections=]
+ *   set service [type=]FILEANDPRINT|REMOTEADMIN|REMOTEDESKTOP|UPNP|ALL [mode=] [scope=]
+ *               [addresses=] [profile=]
+ *   set notifications [mode=]ENABLE|DISABLE [profile=]
+ *   set multicastbroadcastresponse [mode=]ENABLE|DISABLE [profile=]
+ *   reset                                                 (Windows' defaults; bypass kept)
  *   set currentprofile [profile=]DOMAIN|STANDARD          (postern extension)
  * Each edits a copy of the settings; the copy is validated and saved only when the whole
  * command is good, so bad input leaves the file unchanged.
@@ -20,6 +25,9 @@ import {
   type IcmpSettingType,
   type PortOpening,
   type ProfileName,
+  SERVICE_TYPES,
+  type ServiceType,
+  defaultSettings,
 } from "../../firewall/model.js";
 import { parseAddressList } from "../../firewall/scope.js";
 import { defaultLogFile } from "../../firewall/store.js";
@@ -79,7 +87,7 @@ function keyOf(a: TaggedArgs): { protocol: PortOpening["protocol"]; port: number
 
 function scopeOf(
   a: TaggedArgs,
-  prev: PortOpening | undefined,
+  prev: Pick<PortOpening, "scope" | "addresses"> | undefined,
 ): Pick<PortOpening, "scope" | "addresses"> {
   const scopeText = one(a, "scope");
   const addrText = one(a, "addresses");
@@ -200,6 +208,44 @@ function setLogging(s: FirewallSettings, a: TaggedArgs, env: CliEnv): void {
   if (conns !== undefined) s.logging.connections = on(conns, "connections");
 }
 
+export const SERVICE = [
+  { tag: "type", required: true },
+  { tag: "mode" },
+  { tag: "scope" },
+  { tag: "addresses" },
+  { tag: "profile" },
+];
+function setService(s: FirewallSettings, a: TaggedArgs): void {
+  const t = parseKeyword(one(a, "type") as string, [...SERVICE_TYPES, "all"], "type");
+  const types: ServiceType[] = t === "all" ? [...SERVICE_TYPES] : [t];
+  const mode = one(a, "mode");
+  const enabled = mode === undefined ? true : on(mode, "mode");
+  for (const p of profilesOf(s, one(a, "profile")))
+    for (const ty of types) {
+      const prev = s.profiles[p].services[ty];
+      s.profiles[p].services[ty] = { enabled, ...scopeOf(a, prev) };
+    }
+}
+
+export const MODE_ONLY = [{ tag: "mode", required: true }, { tag: "profile" }];
+function setFlag(key: "notifications" | "multicastBroadcastResponse"): Edit {
+  return (s, a) => {
+    const v = on(one(a, "mode") as string, "mode");
+    for (const p of profilesOf(s, one(a, "profile"))) s.profiles[p][key] = v;
+  };
+}
+
+/**
+ * `reset`: Windows' default configuration (netsh firewall reset). The current profile is
+ * the host's situation, not a setting, and the bypass list is Group Policy's on Windows
+ * (postern's `set bypass` stands for it): both are kept.
+ */
+function reset(s: FirewallSettings): void {
+  const d = defaultSettings();
+  s.profiles = d.profiles;
+  s.logging = d.logging;
+}
+
 export const CURRENT = [{ tag: "profile", required: true }];
 function setCurrent(s: FirewallSettings, a: TaggedArgs): void {
   s.currentProfile = parseKeyword(one(a, "profile") as string, ["domain", "standard"], "profile");
@@ -210,7 +256,7 @@ export function settingsEdit(
   verb: string,
   object: string,
 ): { specs: { tag: string; required?: boolean }[]; edit: Edit } | undefined {
-  const k = `${verb} ${object}`;
+  const k = `${verb} ${object}`.trimEnd();
   if (k === "set opmode") return { specs: OPMODE, edit: setOpmode };
   if (k === "add portopening") return { specs: ADD_PORT, edit: upsertPort(false) };
   if (k === "set portopening") return { specs: SET_PORT, edit: upsertPort(true) };
@@ -218,5 +264,10 @@ export function settingsEdit(
   if (k === "set icmpsetting") return { specs: ICMP, edit: setIcmp };
   if (k === "set logging") return { specs: LOGGING, edit: setLogging };
   if (k === "set currentprofile") return { specs: CURRENT, edit: setCurrent };
+  if (k === "set service") return { specs: SERVICE, edit: setService };
+  if (k === "set notifications") return { specs: MODE_ONLY, edit: setFlag("notifications") };
+  if (k === "set multicastbroadcastresponse")
+    return { specs: MODE_ONLY, edit: setFlag("multicastBroadcastResponse") };
+  if (k === "reset") return { specs: [], edit: reset };
   return undefined;
 }

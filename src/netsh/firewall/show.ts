@@ -1,6 +1,7 @@
 /**
- * `netsh firewall show state|opmode|config|portopening|icmpsetting|logging|bypass`, in the
- * layout Windows prints, or one JSON document with --json.
+ * `netsh firewall show state|opmode|config|portopening|service|icmpsetting|notifications|
+ * multicastbroadcastresponse|logging|bypass`, in the layout Windows prints, or one JSON
+ * document with --json.
  */
 import type { CliEnv } from "../../cmdline/env.js";
 import { UsageError } from "../../errors.js";
@@ -10,6 +11,8 @@ import {
   ICMP_TYPES,
   PROFILES,
   type ProfileName,
+  SERVICE_TYPES,
+  SERVICES,
 } from "../../firewall/model.js";
 import type { RulesStatus } from "../../firewall/effect.js";
 import { formatBypassSddl } from "../../firewall/sddl.js";
@@ -33,14 +36,48 @@ function ports(s: FirewallSettings, p: ProfileName): string[] {
     RULE,
   ];
   for (const o of list) {
-    const scope =
-      o.scope === "custom" ? o.addresses.join(",") : o.scope === "subnet" ? "LocalSubnet" : "*";
+    const scope = scopeText(o);
     out.push(
       `${String(o.port).padEnd(7)}${o.protocol.toUpperCase().padEnd(10)}${em(o.enabled).padEnd(9)}${o.name} / ${scope}`,
     );
   }
   if (list.length === 0) out.push("(none)");
   return out;
+}
+
+const scopeText = (o: { scope: string; addresses: string[] }): string =>
+  o.scope === "custom" ? o.addresses.join(",") : o.scope === "subnet" ? "LocalSubnet" : "*";
+
+/** Windows: Mode, Customized (a scope other than ALL), Name; each service's ports below. */
+function services(s: FirewallSettings, p: ProfileName): string[] {
+  const out = [`Service configuration for ${cap(p)} profile:`, "Mode     Customized  Name", RULE];
+  for (const t of SERVICE_TYPES) {
+    const v = s.profiles[p].services[t];
+    const custom = v !== undefined && v.scope !== "all";
+    out.push(
+      `${em(v?.enabled === true).padEnd(9)}${(custom ? "Yes" : "No").padEnd(12)}${SERVICES[t].name}`,
+    );
+    for (const port of SERVICES[t].ports)
+      out.push(
+        `  ${String(port.port).padEnd(5)}${port.protocol.toUpperCase().padEnd(4)}/ ${v ? scopeText(v) : "*"}`,
+      );
+  }
+  return out;
+}
+
+function flag(s: FirewallSettings, p: ProfileName, what: "notifications" | "mbr"): string[] {
+  const pr = s.profiles[p];
+  return what === "notifications"
+    ? [
+        `Notification configuration for ${cap(p)} profile:`,
+        RULE,
+        row("Notification mode", em(pr.notifications)),
+      ]
+    : [
+        `Multicast/broadcast response configuration for ${cap(p)} profile:`,
+        RULE,
+        row("Multicast/broadcast response mode", em(pr.multicastBroadcastResponse)),
+      ];
 }
 
 function icmp(s: FirewallSettings, p: ProfileName): string[] {
@@ -81,7 +118,10 @@ export const SHOW_OBJECTS = [
   "opmode",
   "config",
   "portopening",
+  "service",
   "icmpsetting",
+  "notifications",
+  "multicastbroadcastresponse",
   "logging",
   "bypass",
 ] as const;
@@ -99,6 +139,12 @@ export function showText(
       return ["Firewall status:", RULE, row("Profile", cap(cur)), ...opmode(s, cur)];
     case "portopening":
       return ports(s, cur);
+    case "service":
+      return services(s, cur);
+    case "notifications":
+      return flag(s, cur, "notifications");
+    case "multicastbroadcastresponse":
+      return flag(s, cur, "mbr");
     case "icmpsetting":
       return icmp(s, cur);
     case "logging":
@@ -114,7 +160,8 @@ export function showText(
           ...opmode(s, p),
           "",
         );
-        out.push(...ports(s, p), "", ...icmp(s, p), "");
+        out.push(...ports(s, p), "", ...services(s, p), "", ...icmp(s, p), "");
+        out.push(...flag(s, p, "notifications"), "", ...flag(s, p, "mbr"), "");
       }
       return [...out, ...logging(s, home), "", ...bypass(s)];
     }
@@ -140,6 +187,22 @@ export function showJson(
       return { profile, enabled: cur.enabled, exceptions: cur.exceptions };
     case "portopening":
       return { profile, portOpenings: cur.portOpenings };
+    case "service":
+      return {
+        profile,
+        services: SERVICE_TYPES.map((t) => ({
+          type: t.toUpperCase(),
+          name: SERVICES[t].name,
+          enabled: cur.services[t]?.enabled === true,
+          scope: cur.services[t]?.scope ?? "all",
+          addresses: cur.services[t]?.addresses ?? [],
+          ports: SERVICES[t].ports,
+        })),
+      };
+    case "notifications":
+      return { profile, notifications: cur.notifications };
+    case "multicastbroadcastresponse":
+      return { profile, multicastBroadcastResponse: cur.multicastBroadcastResponse };
     case "icmpsetting":
       return {
         profile,
