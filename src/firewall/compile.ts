@@ -35,6 +35,7 @@ import {
   type ProfileSettings,
   BYPASS_DEVICE,
   allOpenings,
+  type ProgramPortMap,
 } from "./model.js";
 import { type AddrInterval, intervalText, scopeIntervals } from "./scope.js";
 import { type ChainText, TABLE, tableScript } from "../platform/nftables.js";
@@ -48,6 +49,8 @@ export interface CompileInput {
   settings: FirewallSettings;
   /** This host's connected subnets (`10.0.0.0/24`), for scope SUBNET and LocalSubnet. */
   localSubnets: readonly string[];
+  /** Listening ports of the allowed programs (programs.ts); none when absent. */
+  programPorts?: ProgramPortMap;
   /** The device of packets of SAs the bypass admitted; default postern-bp. */
   bypassDevice?: string;
 }
@@ -55,7 +58,7 @@ export interface CompileInput {
 /** Whether any opening needs this host's subnets (scope SUBNET or LocalSubnet). */
 export function needsLocalSubnets(settings: FirewallSettings): boolean {
   const p = settings.profiles[settings.currentProfile];
-  return allOpenings(p).some(
+  return [...allOpenings(p), ...p.allowedPrograms].some(
     (o) => o.scope === "subnet" || o.addresses.some((a) => a.toLowerCase() === "localsubnet"),
   );
 }
@@ -89,7 +92,9 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
     rules.push(`icmpv6 type { ${ND_TYPES} } accept`);
     rules.push(...icmpInRules(profile, openLog));
     if (profile.exceptions) {
-      rules.push(...openingRules(allOpenings(profile), input.localSubnets, openLog));
+      rules.push(
+        ...openingRules(allOpenings(profile, input.programPorts), input.localSubnets, openLog),
+      );
     }
     if (log.droppedPackets) rules.push(`log prefix "RECEIVE" group ${LOG_GROUP_DROP}`);
   }

@@ -91,6 +91,16 @@ export const SERVICES = {
 export type ServiceType = keyof typeof SERVICES;
 export const SERVICE_TYPES = Object.keys(SERVICES) as ServiceType[];
 
+/** `add allowedprogram`: a binary whose listening ports are opened (firewall/programs.ts). */
+export interface AllowedProgram {
+  /** Absolute path of the binary (what /proc/PID/exe points to). */
+  program: string;
+  name: string;
+  enabled: boolean;
+  scope: ScopeKind;
+  addresses: string[];
+}
+
 /** One predefined service's exception in a profile; absent = disabled, scope ALL. */
 export interface ServiceSetting {
   enabled: boolean;
@@ -106,6 +116,8 @@ export interface ProfileSettings {
   portOpenings: PortOpening[];
   /** ICMP settings by netsh type number ("8": true); missing = disabled (Windows default). */
   icmp: Partial<Record<`${IcmpSettingType}`, boolean>>;
+  /** `add allowedprogram`: programs whose listening ports are open. */
+  allowedPrograms: AllowedProgram[];
   /** `set service`: the predefined exceptions configured in this profile. */
   services: Partial<Record<ServiceType, ServiceSetting>>;
   /** `set notifications`: Windows' pop-up when a program is blocked (recorded only). */
@@ -132,9 +144,29 @@ export function serviceOpenings(p: ProfileSettings): PortOpening[] {
   return out;
 }
 
-/** Everything exceptions open: the port openings, then the services' ports. */
-export function allOpenings(p: ProfileSettings): PortOpening[] {
-  return [...p.portOpenings, ...serviceOpenings(p)];
+/** The ports of each program, as found at the last look (firewall/programs.ts). */
+export type ProgramPortMap = ReadonlyMap<string, { tcp: number[]; udp: number[] }>;
+
+/** The port openings the enabled allowed programs stand for, from their listening ports. */
+export function programOpenings(p: ProfileSettings, ports: ProgramPortMap): PortOpening[] {
+  const out: PortOpening[] = [];
+  for (const a of p.allowedPrograms) {
+    const found = ports.get(a.program);
+    if (!a.enabled || found === undefined) continue;
+    const { name, enabled, scope, addresses } = a;
+    for (const proto of ["tcp", "udp"] as const)
+      for (const port of found[proto])
+        out.push({ protocol: proto, port, name, enabled, scope, addresses });
+  }
+  return out;
+}
+
+/** Everything exceptions open: port openings, services' ports, allowed programs' ports. */
+export function allOpenings(
+  p: ProfileSettings,
+  programs: ProgramPortMap = new Map(),
+): PortOpening[] {
+  return [...p.portOpenings, ...serviceOpenings(p), ...programOpenings(p, programs)];
 }
 
 export interface LoggingSettings {
@@ -166,6 +198,7 @@ export function defaultProfile(): ProfileSettings {
     enabled: true,
     exceptions: true,
     portOpenings: [],
+    allowedPrograms: [],
     icmp: {},
     services: {},
     notifications: true,

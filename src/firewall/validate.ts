@@ -4,6 +4,7 @@
  */
 import { FirewallError } from "./errors.js";
 import {
+  type AllowedProgram,
   type FirewallSettings,
   ICMP_TYPES,
   PROFILES,
@@ -62,6 +63,20 @@ function checkService(s: unknown, where: string): ServiceSetting {
   return { enabled: o.enabled, scope: o.scope, addresses: o.addresses };
 }
 
+function checkProgram(a: unknown, where: string): AllowedProgram {
+  if (!isObj(a)) fail(where, "not an object");
+  if (typeof a.program !== "string" || !a.program.startsWith("/"))
+    fail(where, "program must be an absolute path");
+  const o = checkOpening({ ...a, protocol: "tcp", port: 1 }, where);
+  return {
+    program: a.program,
+    name: o.name,
+    enabled: o.enabled,
+    scope: o.scope,
+    addresses: o.addresses,
+  };
+}
+
 function checkProfile(p: unknown, where: string): ProfileSettings {
   if (!isObj(p)) fail(where, "not an object");
   if (typeof p.enabled !== "boolean") fail(where, "enabled is not a boolean");
@@ -74,7 +89,11 @@ function checkProfile(p: unknown, where: string): ProfileSettings {
       fail(where, `icmp.${k} is not a known ICMP setting`);
     }
   }
-  // services, notifications, multicastBroadcastResponse came later: absent = the defaults.
+  // allowedPrograms, services, notifications, multicastBroadcastResponse came later:
+  // absent = the defaults.
+  const progs = p.allowedPrograms ?? [];
+  if (!Array.isArray(progs)) fail(where, "allowedPrograms is not a list");
+  const allowedPrograms = progs.map((a, i) => checkProgram(a, `${where}.allowedPrograms[${i}]`));
   const services: ProfileSettings["services"] = {};
   const sv = p.services ?? {};
   if (!isObj(sv)) fail(where, "services is not an object");
@@ -91,6 +110,7 @@ function checkProfile(p: unknown, where: string): ProfileSettings {
     enabled: p.enabled,
     exceptions: p.exceptions,
     portOpenings: openings,
+    allowedPrograms,
     icmp: p.icmp as ProfileSettings["icmp"],
     services,
     notifications: flag("notifications"),

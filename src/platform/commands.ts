@@ -74,6 +74,8 @@ export function runCommandSync(
 }
 
 export interface NftRunner {
+  /** The network namespace the commands run in (undefined: ours). */
+  readonly netns?: string;
   /** Runs `nft ARGS` with `input` on stdin; resolves stdout. Throws code nft-failed. */
   nft(args: readonly string[], input?: string): Promise<string>;
   /** This host's connected subnets (`10.0.0.0/24`, `fd00::/64`), link-local excluded. */
@@ -98,6 +100,7 @@ export function parseLocalSubnets(json: string): string[] {
 
 export function createNftRunner(target: CommandTarget = {}): NftRunner {
   return {
+    netns: target.netns,
     nft: (args, input) => runCommand(target, "nft-failed", "nft", args, input),
     async localSubnets() {
       return parseLocalSubnets(

@@ -5,6 +5,8 @@
  * service's ports open or closed for real (TCP connects, UDP echoes).
  */
 import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { needsRoot, runBin, tempHome } from "../helpers/cli.js";
 import { createTopology, type PeerProc, startPeer, type Topology } from "./netns.js";
@@ -27,7 +29,9 @@ describe("netsh firewall services, reset: real nftables in a namespace", needsRo
     return r.out;
   };
   const showJson = (what: string) => {
-    const r = runBin(["--home", home.dir, "--json", "netsh", "firewall", "show", what]);
+    const r = runBin(["--home", home.dir, "--json", "netsh", "firewall", "show", what], {
+      env: { POSTERN_NETNS: topo.a },
+    });
     assert.equal(r.code, 0, r.err);
     return JSON.parse(r.out);
   };
@@ -135,5 +139,63 @@ describe("netsh firewall services, reset: real nftables in a namespace", needsRo
     assert.equal(s.profiles.domain.multicastBroadcastResponse, true);
     const extra = runBin(["--home", home.dir, "netsh", "firewall", "reset", "now"]);
     assert.notEqual(extra.code, 0, "reset takes no argument");
+  });
+
+  it("allowedprogram: the ports a running binary listens on are opened, re-read at each apply", async () => {
+    const python = fs.realpathSync("/usr/bin/python3");
+    const listener = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        topo.a,
+        python,
+        "-c",
+        "import socket,time\nt=socket.socket()\nt.bind(('0.0.0.0',7300))\nt.listen()\nu=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nu.bind(('0.0.0.0',7301))\nprint('up',flush=True)\ntime.sleep(60)",
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      await new Promise((r) => listener.stdout.once("data", r));
+      assert.equal(await reach("tcp", 7300), false, "closed before the program is allowed");
+      fw("add", "allowedprogram", "program=/usr/bin/python3", "name=Python listener");
+      assert.equal(await reach("tcp", 7300), true);
+      const shown = showJson("allowedprogram").allowedPrograms;
+      assert.equal(shown[0].program, python, "the link is resolved to the binary /proc shows");
+      assert.deepEqual(shown[0].listening, { tcp: [7300], udp: [7301] });
+      assert.match(
+        fw("show", "allowedprogram"),
+        /Enable\s+Python listener .*\n\s+listening now: TCP 7300, UDP 7301/,
+      );
+    } finally {
+      listener.kill("SIGKILL");
+      await new Promise((r) => listener.once("exit", r));
+    }
+    const apply = runBin(["--home", home.dir, "firewall", "apply"], {
+      env: { POSTERN_NETNS: topo.a },
+    });
+    assert.equal(apply.code, 0, apply.err);
+    const rules = spawnSync(
+      "ip",
+      ["netns", "exec", topo.a, "nft", "list", "table", "inet", "postern"],
+      {
+        encoding: "utf8",
+      },
+    ).stdout;
+    assert.doesNotMatch(rules, /7300/, "the program gone, its port is closed at the next apply");
+    const win = runBin([
+      "--home",
+      home.dir,
+      "netsh",
+      "firewall",
+      "add",
+      "allowedprogram",
+      "C:\\app.exe",
+      "App",
+    ]);
+    assert.notEqual(win.code, 0);
+    assert.match(win.err, /Windows path/);
+    fw("delete", "allowedprogram", "/usr/bin/python3");
+    assert.deepEqual(showJson("allowedprogram").allowedPrograms, []);
   });
 });

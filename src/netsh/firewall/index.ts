@@ -27,19 +27,19 @@ export interface FirewallHandlerDeps {
 }
 
 const USAGE =
-  "netsh firewall: expected set opmode|portopening|service|icmpsetting|notifications|" +
-  "multicastbroadcastresponse|logging|currentprofile|bypass, add|delete portopening|bypass, reset, " +
-  "or show state|opmode|config|portopening|service|icmpsetting|notifications|" +
+  "netsh firewall: expected set opmode|portopening|allowedprogram|service|icmpsetting|notifications|" +
+  "multicastbroadcastresponse|logging|currentprofile|bypass, add|delete portopening|allowedprogram|" +
+  "bypass, reset, or show state|opmode|config|portopening|allowedprogram|service|icmpsetting|notifications|" +
   "multicastbroadcastresponse|logging|bypass";
 
 export const FIREWALL_HELP = `netsh firewall - Windows Firewall settings of <home>/firewall/, compiled to nftables
 
-  set opmode|portopening|service|icmpsetting|notifications|multicastbroadcastresponse|
+  set opmode|portopening|allowedprogram|service|icmpsetting|notifications|multicastbroadcastresponse|
       logging|currentprofile|bypass ...
-  add portopening|bypass ...
-  delete portopening|bypass ...
+  add portopening|allowedprogram|bypass ...
+  delete portopening|allowedprogram|bypass ...
   reset
-  show state|opmode|config|portopening|service|icmpsetting|notifications|
+  show state|opmode|config|portopening|allowedprogram|service|icmpsetting|notifications|
        multicastbroadcastresponse|logging|bypass
 
 Words and tags may be shortened (sh st); see docs/firewall.md for each command's tags.
@@ -49,6 +49,7 @@ const VERBS = ["set", "add", "delete", "show", "reset"];
 const OBJECTS = [
   "opmode",
   "portopening",
+  "allowedprogram",
   "service",
   "icmpsetting",
   "notifications",

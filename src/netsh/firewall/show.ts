@@ -11,10 +11,12 @@ import {
   ICMP_TYPES,
   PROFILES,
   type ProfileName,
+  type ProgramPortMap,
   SERVICE_TYPES,
   SERVICES,
 } from "../../firewall/model.js";
-import type { RulesStatus } from "../../firewall/effect.js";
+import { discoverProgramPorts } from "../../firewall/programs.js";
+import { netnsOf, type RulesStatus } from "../../firewall/effect.js";
 import { formatBypassSddl } from "../../firewall/sddl.js";
 import { defaultLogFile } from "../../firewall/store.js";
 
@@ -45,8 +47,38 @@ function ports(s: FirewallSettings, p: ProfileName): string[] {
   return out;
 }
 
+/** The ports the profile's programs listen on now, in this process's namespace. */
+const portsNow = (s: FirewallSettings, p: ProfileName, netns?: string): ProgramPortMap =>
+  discoverProgramPorts(
+    s.profiles[p].allowedPrograms.map((a) => a.program),
+    netns,
+  );
+
 const scopeText = (o: { scope: string; addresses: string[] }): string =>
   o.scope === "custom" ? o.addresses.join(",") : o.scope === "subnet" ? "LocalSubnet" : "*";
+
+/** Windows: Mode, Name / Program; postern adds the ports the program listens on now. */
+function programs(s: FirewallSettings, p: ProfileName, ports: ProgramPortMap): string[] {
+  const list = s.profiles[p].allowedPrograms;
+  const out = [
+    `Allowed programs configuration for ${cap(p)} profile:`,
+    "Mode     Name / Program",
+    RULE,
+  ];
+  for (const a of list) {
+    out.push(`${em(a.enabled).padEnd(9)}${a.name} / ${a.program} / ${scopeText(a)}`);
+    const found = ports.get(a.program);
+    const listed = [
+      ...(found?.tcp ?? []).map((x) => `TCP ${x}`),
+      ...(found?.udp ?? []).map((x) => `UDP ${x}`),
+    ];
+    out.push(
+      `         listening now: ${listed.length ? listed.join(", ") : "(not running, or no port)"}`,
+    );
+  }
+  if (list.length === 0) out.push("(none)");
+  return out;
+}
 
 /** Windows: Mode, Customized (a scope other than ALL), Name; each service's ports below. */
 function services(s: FirewallSettings, p: ProfileName): string[] {
@@ -118,6 +150,7 @@ export const SHOW_OBJECTS = [
   "opmode",
   "config",
   "portopening",
+  "allowedprogram",
   "service",
   "icmpsetting",
   "notifications",
@@ -131,6 +164,7 @@ export function showText(
   s: FirewallSettings,
   home: string,
   profile: ProfileName = s.currentProfile,
+  netns?: string,
 ): string[] {
   const cur = profile;
   switch (what) {
@@ -139,6 +173,8 @@ export function showText(
       return ["Firewall status:", RULE, row("Profile", cap(cur)), ...opmode(s, cur)];
     case "portopening":
       return ports(s, cur);
+    case "allowedprogram":
+      return programs(s, cur, portsNow(s, cur, netns));
     case "service":
       return services(s, cur);
     case "notifications":
@@ -160,7 +196,8 @@ export function showText(
           ...opmode(s, p),
           "",
         );
-        out.push(...ports(s, p), "", ...services(s, p), "", ...icmp(s, p), "");
+        out.push(...ports(s, p), "", ...programs(s, p, portsNow(s, p, netns)), "");
+        out.push(...services(s, p), "", ...icmp(s, p), "");
         out.push(...flag(s, p, "notifications"), "", ...flag(s, p, "mbr"), "");
       }
       return [...out, ...logging(s, home), "", ...bypass(s)];
@@ -175,6 +212,7 @@ export function showJson(
   s: FirewallSettings,
   home: string,
   profile: ProfileName = s.currentProfile,
+  netns?: string,
 ): unknown {
   const cur = s.profiles[profile];
   const bypassDoc = {
@@ -187,6 +225,16 @@ export function showJson(
       return { profile, enabled: cur.enabled, exceptions: cur.exceptions };
     case "portopening":
       return { profile, portOpenings: cur.portOpenings };
+    case "allowedprogram": {
+      const now = portsNow(s, profile, netns);
+      return {
+        profile,
+        allowedPrograms: cur.allowedPrograms.map((a) => ({
+          ...a,
+          listening: now.get(a.program) ?? { tcp: [], udp: [] },
+        })),
+      };
+    }
     case "service":
       return {
         profile,
@@ -267,7 +315,7 @@ export function show(
   const { status, profile } = opts;
   const live = opts.live ?? null;
   if (env.json) {
-    const doc = showJson(what, s, env.home, profile) as object;
+    const doc = showJson(what, s, env.home, profile, netnsOf(env)) as object;
     const extra = {
       ...(status ? { rulesLoaded: status } : {}),
       ...(live !== null ? { bypassPeers: live } : {}),
@@ -275,7 +323,7 @@ export function show(
     env.out(JSON.stringify({ ...doc, ...extra }, null, 2));
     return;
   }
-  const lines = showText(what, s, env.home, profile);
+  const lines = showText(what, s, env.home, profile, netnsOf(env));
   if (status) lines.push(row("Rules loaded", STATUS_TEXT[status]));
   lines.push(...liveLines(live));
   env.out(lines.join("\n"));
