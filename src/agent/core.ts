@@ -217,6 +217,7 @@ function rulesOf(r: Running): KernelRules {
     steering: r.current.plan.steering,
     guard: r.current.plan.guard,
     clearPeers: r.clearPeers,
+    routes: r.current.plan.tunnelRoutes,
   };
 }
 
@@ -369,9 +370,9 @@ function acquirerOf(
       const h = remoteOf.get(peer);
       if (h === undefined || clearPeers.includes(h)) return;
       clearPeers.push(h);
-      const { steering, guard } = current.plan;
+      const { steering, guard, tunnelRoutes: routes } = current.plan;
       deps.kernel
-        .update({ steering, guard, clearPeers })
+        .update({ steering, guard, clearPeers, routes })
         .catch((e: Error) => deps.log(`soft fallback to ${h}: steering not updated: ${e.message}`));
     },
     log: deps.log,

@@ -118,7 +118,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     local,
     dataPath,
     ike,
-    kernel: createHostKernel({ home: env.home, net: createNetConfig(), steering }),
+    kernel: createHostKernel({ home: env.home, net: createNetConfig(), steering, log }),
     policy,
     clock: systemClock(),
     random: randomBytes,

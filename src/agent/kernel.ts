@@ -1,6 +1,7 @@
 /**
  * The agent's kernel objects behind one interface, and the ONE adapter that reaches them:
  *   - policy routing + the steering chain (datapath/steering.ts): protected flows to the TUN
+ *   - routes to tunnel rules' remote networks (agent/tunnel-routes.ts)
  *   - the inbound guard (agent/inbound-guard.ts): cleartext of protected flows dropped
  *   - the firewall table and its bypass set (firewall/*): loaded at start, peers added and
  *     removed as their IKE SAs come and go
@@ -32,6 +33,7 @@ import { loadSettings, settingsFile } from "../firewall/store.js";
 import { createNftTable } from "../platform/nftables.js";
 import type { NetConfig } from "../platform/routing.js";
 import { guardChains, removeGuard } from "./inbound-guard.js";
+import { removeTunnelRoutes, syncTunnelRoutes, type TunnelRoute } from "./tunnel-routes.js";
 
 export type { SteeringConfig };
 
@@ -41,6 +43,8 @@ export interface KernelRules {
   guard: readonly TrafficSelector[];
   /** Peers a `soft` action fell back to cleartext with: neither steered nor guarded. */
   clearPeers: readonly string[];
+  /** Routes to tunnel rules' remote networks through the TUN. */
+  routes: readonly TunnelRoute[];
 }
 
 export interface AgentKernel {
@@ -88,6 +92,8 @@ export interface HostKernelDeps {
   home: string;
   net: NetConfig;
   steering: SteeringConfig;
+  /** Where the tunnel routes' changes are told. */
+  log?: (line: string) => void;
 }
 
 /** The real kernel: `ip`, sysctls and `nft` through NetConfig and the firewall's runner. */
@@ -103,13 +109,21 @@ export function createHostKernel(d: HostKernelDeps): AgentKernel {
       guard:
         r.guard.length === 0 ? null : guardChains(devicesOf(d.steering), r.guard, r.clearPeers),
     });
+  const route = (r: KernelRules) => {
+    for (const l of syncTunnelRoutes(d.net, d.steering.tun, r.routes)) d.log?.(l);
+  };
   return {
     async install(r) {
       applySteering(d.net, d.steering, [...r.steering]);
+      route(r);
       await steer(r);
     },
-    update: steer,
+    async update(r) {
+      route(r);
+      await steer(r);
+    },
     remove() {
+      removeTunnelRoutes(d.net);
       removeSteering(d.net, d.steering);
       removeGuard(d.net);
     },

@@ -6,7 +6,9 @@
  *      host (source side covers one of our addresses or is "any") goes to the TUN;
  *   3. responder peers: one PeerConfig per negotiate instance (peerFromPolicy), the remote
  *      address a single host or "%any", selectors the filter's sides;
- *   4. initiator peers on ACQUIRE (`peerForPacket`): host-to-host selectors in transport
+ *   4. tunnel routes (agent/tunnel-routes.ts): the remote side of each negotiate tunnel
+ *      filter as written (the mirrored copy's remote side is ours), with its source;
+ *   5. initiator peers on ACQUIRE (`peerForPacket`): host-to-host selectors in transport
  *      mode, the filter's sides towards the tunnel endpoint in tunnel mode.
  * Every peer forces UDP encapsulation (the data path carries ESP in UDP 4500 only), except
  * for AH-only actions (AH over the raw socket).
@@ -23,6 +25,7 @@ import { formatIp, parseIp } from "../policy/ip.js";
 import type { FilterAction, Policy, PolicyStore, Rule } from "../policy/model.js";
 import type { Side } from "../policy/weights.js";
 import { rangeToPrefixes } from "./sa-convert.js";
+import { type TunnelRoute, tunnelRoutesOf } from "./tunnel-routes.js";
 
 export type Providers = PeerFromPolicyInput["providers"];
 
@@ -33,6 +36,8 @@ export interface PolicyPlan {
   /** Negotiate selectors (transport rules) whose action has no `inpass`: cleartext inbound is dropped. */
   guard: DpSelector[];
   responders: PeerConfig[];
+  /** Routes for the remote networks of tunnel rules, one per prefix. */
+  tunnelRoutes: TunnelRoute[];
   notes: string[];
   /** The rule and filter action a negotiate decision came from. */
   ruleOf(d: Decision): { rule: Rule; action: FilterAction } | null;
@@ -123,6 +128,7 @@ export function planFromStore(
     steering: [],
     guard: [],
     responders: [],
+    tunnelRoutes: [],
     notes: [...spd.notes],
     ruleOf: (d) => {
       const rule = policy?.rules.find((r) => r.id === d.filter?.ruleId);
@@ -143,6 +149,9 @@ export function planFromStore(
     plan.steering.push(...steeringOf(x));
     if (x.action !== "negotiate") continue;
     if (!x.filterAction.inpass && x.rule.tunnel === null) plan.guard.push(...steeringOf(x));
+    if (x.rule.tunnel !== null && x.direction === "as-written" && !coversUs(x.dst, ours))
+      for (const r of tunnelRoutesOf(sidePrefixes(x.dst), sidePrefixes(x.src), ours, localAddress))
+        if (!plan.tunnelRoutes.some((t) => t.prefix === r.prefix)) plan.tunnelRoutes.push(r);
     const remote = x.rule.tunnel ?? singleHost(x.dst) ?? "%any";
     try {
       plan.responders.push({

@@ -124,7 +124,7 @@ export async function runAgent(opts: AgentOptions, env: CliEnv): Promise<number>
     const outSelectors = keying.sas
       .filter((s) => s.direction === "out")
       .flatMap((s) => s.selectors);
-    await kernel.install({ steering: outSelectors, guard: [], clearPeers: [] });
+    await kernel.install({ steering: outSelectors, guard: [], clearPeers: [], routes: [] });
   } catch (e) {
     await cleanup();
     throw e;

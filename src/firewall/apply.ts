@@ -4,6 +4,7 @@
  * 1. read the loaded state in one call (`nft -j list ruleset inet`): the digest in the
  *    comment of the first rule of chain `input` and the number of bypass elements;
  * 2. read the host's connected subnets, only when a scope needs them (SUBNET, LocalSubnet);
+ *    and the listening ports of the allowed programs (programs.ts: read again each time);
  * 3. compile; if the loaded digest is the same, stop (nothing changes);
  * 4. load "create what is missing, delete chains input and output, add the new ones"
  *    atomically. The bypass sets and the agent's chains are not touched: their elements
@@ -14,6 +15,7 @@ import { removeTableScript, TABLE } from "../platform/nftables.js";
 import { compileRuleset, DIGEST_COMMENT, needsLocalSubnets } from "./compile.js";
 import type { FirewallSettings } from "./model.js";
 import type { NftRunner } from "./nft.js";
+import { programPortsFor } from "./programs.js";
 
 export interface ApplyResult {
   /** false when the loaded ruleset already had this digest (nothing was loaded). */
@@ -79,7 +81,12 @@ export function createApplier(deps: ApplierDeps): Applier {
     async apply(settings, opts = {}) {
       const loaded = await loadedState();
       const localSubnets = needsLocalSubnets(settings) ? await runner.localSubnets() : [];
-      const compiled = compileRuleset({ settings, localSubnets, bypassDevice: deps.bypassDevice });
+      const compiled = compileRuleset({
+        settings,
+        localSubnets,
+        programPorts: programPortsFor(settings, runner.netns),
+        bypassDevice: deps.bypassDevice,
+      });
       if (loaded.digest === compiled.digest && !opts.force) {
         return { changed: false, digest: compiled.digest, keptPeers: 0 };
       }

@@ -23,6 +23,7 @@ import { createLogFile } from "./logfile.js";
 import { createFirewallLogger } from "./logger.js";
 import { LOG_GROUP_DROP, LOG_GROUP_OPEN } from "./model.js";
 import { createNftRunner } from "./nft.js";
+import { programPortsFor } from "./programs.js";
 import { defaultLogFile, loadSettings } from "./store.js";
 
 function needRoot(env: CliEnv, what: string): void {
@@ -147,7 +148,9 @@ Settings are edited with: postern netsh firewall set|add|delete|show ...
       async run(_p, env) {
         const runner = createNftRunner({ netns: netnsOf(env) });
         const subnets = env.isRoot ? await runner.localSubnets() : [];
-        env.out(compileRuleset({ settings: loadSettings(env.home), localSubnets: subnets }).script);
+        const settings = loadSettings(env.home);
+        const programPorts = programPortsFor(settings, netnsOf(env));
+        env.out(compileRuleset({ settings, localSubnets: subnets, programPorts }).script);
         return 0;
       },
     },

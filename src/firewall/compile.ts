@@ -19,7 +19,7 @@
  *      groups), so the decision is the SA's, not the source address's: two hosts behind one
  *      NAT share an address but not an SA; nothing else can put a packet on that device
  *   4. ICMPv6 neighbour discovery accept (IPv6 needs it); enabled inbound ICMP settings
- *   5. port openings (when exceptions are allowed), by scope
+ *   5. port openings and the enabled services' ports (when exceptions are allowed), by scope
  *   6. log the drop (when logging dropped packets), then the policy drops
  * Chain `output` (policy accept): locally generated ICMP errors the settings do not allow
  * are dropped; new outbound connections are logged when logging connections.
@@ -34,6 +34,8 @@ import {
   type PortOpening,
   type ProfileSettings,
   BYPASS_DEVICE,
+  allOpenings,
+  type ProgramPortMap,
 } from "./model.js";
 import { type AddrInterval, intervalText, scopeIntervals } from "./scope.js";
 import { type ChainText, TABLE, tableScript } from "../platform/nftables.js";
@@ -47,6 +49,8 @@ export interface CompileInput {
   settings: FirewallSettings;
   /** This host's connected subnets (`10.0.0.0/24`), for scope SUBNET and LocalSubnet. */
   localSubnets: readonly string[];
+  /** Listening ports of the allowed programs (programs.ts); none when absent. */
+  programPorts?: ProgramPortMap;
   /** The device of packets of SAs the bypass admitted; default postern-bp. */
   bypassDevice?: string;
 }
@@ -54,7 +58,7 @@ export interface CompileInput {
 /** Whether any opening needs this host's subnets (scope SUBNET or LocalSubnet). */
 export function needsLocalSubnets(settings: FirewallSettings): boolean {
   const p = settings.profiles[settings.currentProfile];
-  return p.portOpenings.some(
+  return [...allOpenings(p), ...p.allowedPrograms].some(
     (o) => o.scope === "subnet" || o.addresses.some((a) => a.toLowerCase() === "localsubnet"),
   );
 }
@@ -88,7 +92,9 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
     rules.push(`icmpv6 type { ${ND_TYPES} } accept`);
     rules.push(...icmpInRules(profile, openLog));
     if (profile.exceptions) {
-      rules.push(...openingRules(profile.portOpenings, input.localSubnets, openLog));
+      rules.push(
+        ...openingRules(allOpenings(profile, input.programPorts), input.localSubnets, openLog),
+      );
     }
     if (log.droppedPackets) rules.push(`log prefix "RECEIVE" group ${LOG_GROUP_DROP}`);
   }

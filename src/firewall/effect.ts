@@ -16,6 +16,7 @@ import { type ApplyResult, createApplier } from "./apply.js";
 import { compileRuleset, needsLocalSubnets } from "./compile.js";
 import type { FirewallSettings } from "./model.js";
 import { createNftRunner } from "./nft.js";
+import { programPortsFor } from "./programs.js";
 
 export interface FirewallControl {
   via: "agent" | "direct";
@@ -73,7 +74,8 @@ export async function rulesStatus(env: CliEnv, settings: FirewallSettings): Prom
   const loaded = await createApplier({ runner }).loadedDigest();
   if (loaded === null) return "none";
   const subnets = needsLocalSubnets(settings) ? await runner.localSubnets() : [];
-  return compileRuleset({ settings, localSubnets: subnets }).digest === loaded
+  const programPorts = programPortsFor(settings, netnsOf(env));
+  return compileRuleset({ settings, localSubnets: subnets, programPorts }).digest === loaded
     ? "current"
     : "stale";
 }

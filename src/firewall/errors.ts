@@ -9,6 +9,7 @@ export type FirewallErrorCode =
   | "bad-sid"
   | "unknown-principal"
   | "no-such-portopening"
+  | "no-such-program"
   | "bad-settings"
   | "nft-failed"
   | "not-root"

@@ -4,7 +4,13 @@
  * disagree, one of them is wrong. Order as in compile.ts.
  */
 import { parseIp } from "../policy/ip.js";
-import { type FirewallSettings, BYPASS_DEVICE, ICMP_SETTINGS, ICMP_TYPES } from "./model.js";
+import {
+  allOpenings,
+  BYPASS_DEVICE,
+  type FirewallSettings,
+  ICMP_SETTINGS,
+  ICMP_TYPES,
+} from "./model.js";
 import { IKE_PORTS } from "./compile.js";
 import { inIntervals, scopeIntervals } from "./scope.js";
 
@@ -73,7 +79,7 @@ export function evaluateInbound(
     }
   }
   if (profile.exceptions && pkt.protocol !== "icmp") {
-    for (const o of profile.portOpenings) {
+    for (const o of allOpenings(profile)) {
       if (!o.enabled || o.port !== pkt.dport) continue;
       if (o.protocol !== "all" && o.protocol !== pkt.protocol) continue;
       const ivs = scopeIntervals(o.scope, o.addresses, ctx.localSubnets);

@@ -2,7 +2,8 @@
  * Windows Firewall settings (Windows XP SP2 / Windows Server 2003 SP1), as postern stores
  * them in `<home>/firewall/settings.json`:
  * - two profiles, domain and standard, each with its operational mode, "don't allow
- *   exceptions", port openings and ICMP settings; `currentProfile` says which one the
+ *   exceptions", port openings, the predefined services (File and Printer Sharing, ...),
+ *   ICMP settings, notifications and multicast/broadcast response; `currentProfile` says which one the
  *   compiler uses (Windows picks it from domain connectivity; postern stores it and the
  *   agent will set it);
  * - logging (file, size limit, dropped packets, successful connections), shared by both;
@@ -52,6 +53,61 @@ export const ICMP_SETTINGS = {
 export type IcmpSettingType = keyof typeof ICMP_SETTINGS;
 export const ICMP_TYPES = Object.keys(ICMP_SETTINGS).map(Number) as IcmpSettingType[];
 
+/**
+ * The predefined exceptions of `netsh firewall set service` and the ports Windows XP SP2 /
+ * 2003 SP1 opens for each (Windows' documentation of each exception). REMOTEADMIN also lets
+ * the RPC endpoint mapper's dynamic ports through svchost.exe and lsass.exe on Windows;
+ * postern opens TCP 135 and 445 only (docs/firewall.md).
+ */
+export const SERVICES = {
+  fileandprint: {
+    name: "File and Printer Sharing",
+    ports: [
+      { protocol: "udp", port: 137 },
+      { protocol: "udp", port: 138 },
+      { protocol: "tcp", port: 139 },
+      { protocol: "tcp", port: 445 },
+    ],
+  },
+  remoteadmin: {
+    name: "Remote Administration",
+    ports: [
+      { protocol: "tcp", port: 135 },
+      { protocol: "tcp", port: 445 },
+    ],
+  },
+  remotedesktop: { name: "Remote Desktop", ports: [{ protocol: "tcp", port: 3389 }] },
+  upnp: {
+    name: "UPnP Framework",
+    ports: [
+      { protocol: "tcp", port: 2869 },
+      { protocol: "udp", port: 1900 },
+    ],
+  },
+} as const satisfies Record<
+  string,
+  { name: string; ports: readonly { protocol: "tcp" | "udp"; port: number }[] }
+>;
+export type ServiceType = keyof typeof SERVICES;
+export const SERVICE_TYPES = Object.keys(SERVICES) as ServiceType[];
+
+/** `add allowedprogram`: a binary whose listening ports are opened (firewall/programs.ts). */
+export interface AllowedProgram {
+  /** Absolute path of the binary (what /proc/PID/exe points to). */
+  program: string;
+  name: string;
+  enabled: boolean;
+  scope: ScopeKind;
+  addresses: string[];
+}
+
+/** One predefined service's exception in a profile; absent = disabled, scope ALL. */
+export interface ServiceSetting {
+  enabled: boolean;
+  scope: ScopeKind;
+  addresses: string[];
+}
+
 export interface ProfileSettings {
   /** Operational mode: the firewall filters (true) or lets everything in (false). */
   enabled: boolean;
@@ -60,6 +116,57 @@ export interface ProfileSettings {
   portOpenings: PortOpening[];
   /** ICMP settings by netsh type number ("8": true); missing = disabled (Windows default). */
   icmp: Partial<Record<`${IcmpSettingType}`, boolean>>;
+  /** `add allowedprogram`: programs whose listening ports are open. */
+  allowedPrograms: AllowedProgram[];
+  /** `set service`: the predefined exceptions configured in this profile. */
+  services: Partial<Record<ServiceType, ServiceSetting>>;
+  /** `set notifications`: Windows' pop-up when a program is blocked (recorded only). */
+  notifications: boolean;
+  /** `set multicastbroadcastresponse`: unicast answers to our multicast/broadcast. */
+  multicastBroadcastResponse: boolean;
+}
+
+/** The port openings a profile's enabled services stand for (compiled like port openings). */
+export function serviceOpenings(p: ProfileSettings): PortOpening[] {
+  const out: PortOpening[] = [];
+  for (const t of SERVICE_TYPES) {
+    const s = p.services[t];
+    if (!s?.enabled) continue;
+    for (const port of SERVICES[t].ports)
+      out.push({
+        ...port,
+        name: SERVICES[t].name,
+        enabled: true,
+        scope: s.scope,
+        addresses: s.addresses,
+      });
+  }
+  return out;
+}
+
+/** The ports of each program, as found at the last look (firewall/programs.ts). */
+export type ProgramPortMap = ReadonlyMap<string, { tcp: number[]; udp: number[] }>;
+
+/** The port openings the enabled allowed programs stand for, from their listening ports. */
+export function programOpenings(p: ProfileSettings, ports: ProgramPortMap): PortOpening[] {
+  const out: PortOpening[] = [];
+  for (const a of p.allowedPrograms) {
+    const found = ports.get(a.program);
+    if (!a.enabled || found === undefined) continue;
+    const { name, enabled, scope, addresses } = a;
+    for (const proto of ["tcp", "udp"] as const)
+      for (const port of found[proto])
+        out.push({ protocol: proto, port, name, enabled, scope, addresses });
+  }
+  return out;
+}
+
+/** Everything exceptions open: port openings, services' ports, allowed programs' ports. */
+export function allOpenings(
+  p: ProfileSettings,
+  programs: ProgramPortMap = new Map(),
+): PortOpening[] {
+  return [...p.portOpenings, ...serviceOpenings(p), ...programOpenings(p, programs)];
 }
 
 export interface LoggingSettings {
@@ -87,10 +194,22 @@ export interface FirewallSettings {
 }
 
 export function defaultProfile(): ProfileSettings {
-  return { enabled: true, exceptions: true, portOpenings: [], icmp: {} };
+  return {
+    enabled: true,
+    exceptions: true,
+    portOpenings: [],
+    allowedPrograms: [],
+    icmp: {},
+    services: {},
+    notifications: true,
+    multicastBroadcastResponse: true,
+  };
 }
 
-/** Windows' defaults: on, exceptions allowed, nothing open, no ICMP, logging off, 4096 KB. */
+/**
+ * Windows' defaults: on, exceptions allowed, nothing open, no service, no ICMP, notifications
+ * and multicast/broadcast response on, logging off, 4096 KB.
+ */
 export function defaultSettings(): FirewallSettings {
   return {
     version: 1,

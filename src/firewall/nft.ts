@@ -28,6 +28,7 @@ const asFirewallError = (e: unknown): never => {
 export function createNftRunner(opts: NftRunnerOptions = {}): NftRunner {
   const inner = createPlatformRunner(opts);
   return {
+    netns: inner.netns,
     nft: (args, input) => inner.nft(args, input).catch(asFirewallError),
     localSubnets: () => inner.localSubnets().catch(asFirewallError),
   };

@@ -4,11 +4,15 @@
  */
 import { FirewallError } from "./errors.js";
 import {
+  type AllowedProgram,
   type FirewallSettings,
   ICMP_TYPES,
   PROFILES,
   type PortOpening,
   type ProfileSettings,
+  SERVICE_TYPES,
+  type ServiceSetting,
+  type ServiceType,
 } from "./model.js";
 import { parseAddressList } from "./scope.js";
 import { isSid } from "./sddl.js";
@@ -53,6 +57,26 @@ function checkOpening(p: unknown, where: string): PortOpening {
   return { protocol, port, name, enabled, scope, addresses: addresses as string[] };
 }
 
+function checkService(s: unknown, where: string): ServiceSetting {
+  if (!isObj(s)) fail(where, "not an object");
+  const o = checkOpening({ ...s, protocol: "tcp", port: 1, name: "" }, where);
+  return { enabled: o.enabled, scope: o.scope, addresses: o.addresses };
+}
+
+function checkProgram(a: unknown, where: string): AllowedProgram {
+  if (!isObj(a)) fail(where, "not an object");
+  if (typeof a.program !== "string" || !a.program.startsWith("/"))
+    fail(where, "program must be an absolute path");
+  const o = checkOpening({ ...a, protocol: "tcp", port: 1 }, where);
+  return {
+    program: a.program,
+    name: o.name,
+    enabled: o.enabled,
+    scope: o.scope,
+    addresses: o.addresses,
+  };
+}
+
 function checkProfile(p: unknown, where: string): ProfileSettings {
   if (!isObj(p)) fail(where, "not an object");
   if (typeof p.enabled !== "boolean") fail(where, "enabled is not a boolean");
@@ -65,11 +89,32 @@ function checkProfile(p: unknown, where: string): ProfileSettings {
       fail(where, `icmp.${k} is not a known ICMP setting`);
     }
   }
+  // allowedPrograms, services, notifications, multicastBroadcastResponse came later:
+  // absent = the defaults.
+  const progs = p.allowedPrograms ?? [];
+  if (!Array.isArray(progs)) fail(where, "allowedPrograms is not a list");
+  const allowedPrograms = progs.map((a, i) => checkProgram(a, `${where}.allowedPrograms[${i}]`));
+  const services: ProfileSettings["services"] = {};
+  const sv = p.services ?? {};
+  if (!isObj(sv)) fail(where, "services is not an object");
+  for (const [k, v] of Object.entries(sv)) {
+    if (!SERVICE_TYPES.includes(k as ServiceType)) fail(where, `services.${k} is not a service`);
+    services[k as ServiceType] = checkService(v, `${where}.services.${k}`);
+  }
+  const flag = (k: "notifications" | "multicastBroadcastResponse"): boolean => {
+    const v = p[k] ?? true;
+    if (typeof v !== "boolean") fail(where, `${k} is not a boolean`);
+    return v;
+  };
   return {
     enabled: p.enabled,
     exceptions: p.exceptions,
     portOpenings: openings,
+    allowedPrograms,
     icmp: p.icmp as ProfileSettings["icmp"],
+    services,
+    notifications: flag("notifications"),
+    multicastBroadcastResponse: flag("multicastBroadcastResponse"),
   };
 }
 

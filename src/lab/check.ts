@@ -6,7 +6,8 @@
  * article's expectation makes the check fail (exit 1).
  *
  *   1. xpclient -> served     Kerberos SA, PAC holds `trusted`, address in the bypass set;
- *                              the capture shows ESP in UDP 4500 and no cleartext TCP 80
+ *                              the capture shows AH (IP protocol 51; ESP in UDP 4500
+ *                              with `up --sign esp-null`) and no unprotected TCP 80
  *   2. client2  -> blocked    SA up (same domain), not in `trusted`: the firewall drops
  *   3. outsider -> blocked    no Kerberos identity, no SA: its cleartext is dropped
  *   4. xpclient removed from `trusted` -> still served (its ticket still says trusted)
@@ -107,8 +108,18 @@ function entryFor(
   return mine.find((p) => p.authorizedBy !== null) ?? mine.slice(-1)[0];
 }
 
-/** Starts tcpdump on xpclient's eth0; stop() returns [ESP-in-UDP packets, cleartext TCP 80]. */
-async function capture(s: LabState): Promise<{ stop(): Promise<[number, number]> }> {
+/** What xpclient's wire carried during the first cell. */
+interface Wire {
+  /** IP protocol 51 (AH): the article's "sign". */
+  ah: number;
+  /** ESP in UDP 4500 (the esp-null variant). */
+  esp: number;
+  /** TCP 80 to or from server1 with neither around it. */
+  clear: number;
+}
+
+/** Starts tcpdump on xpclient's eth0; stop() counts the packets of the first cell. */
+async function capture(s: LabState): Promise<{ stop(): Promise<Wire> }> {
   const file = path.join(s.dir, "xpclient-wire.pcap");
   const ns = namespaceOf(s.id, "xpclient");
   const p = spawn(
@@ -157,11 +168,15 @@ async function capture(s: LabState): Promise<{ stop(): Promise<[number, number]>
       const text = run(null, ["tcpdump", "-n", "-r", file]).out;
       const lines = text.split("\n");
       const esp = lines.filter((l) => /UDP-encap: ESP\(spi=/.test(l)).length;
+      // tcpdump decodes past AH (it signs, it does not hide), so a signed segment also
+      // shows its TCP ports: it is cleartext on the wire but not unprotected.
+      const isAh = (l: string) => /: AH\(spi=/.test(l);
+      const ah = lines.filter(isAh).length;
       const srv = host("server1").address.replace(/\./g, "\\.");
-      const clear = lines.filter((l) =>
-        new RegExp(`${srv}\\.80[: ].*Flags|> ${srv}\\.80: Flags`).test(l),
+      const clear = lines.filter(
+        (l) => !isAh(l) && new RegExp(`${srv}\\.80[: ].*Flags|> ${srv}\\.80: Flags`).test(l),
       ).length;
-      return [esp, clear];
+      return { ah, esp, clear };
     },
   };
 }
@@ -205,7 +220,7 @@ export async function labCheck(env: CliEnv, progress: (l: string) => void): Prom
   // 1. xpclient, with a capture of its wire
   const cap = await capture(s);
   const f1 = await fetchFrom(s, "xpclient", "served");
-  const [esp, clear] = await cap.stop();
+  const wire = await cap.stop();
   let v = await server1(s);
   let e = entryFor(v.bypass, v.sas, addr("xpclient"));
   add({
@@ -214,16 +229,20 @@ export async function labCheck(env: CliEnv, progress: (l: string) => void): Prom
     expected: "served",
     actual: outcome(f1),
     ms: f1.ms,
-    why: `${e ? `Kerberos IKE SA as ${e.principal}; ${e.authorizedBy ? `bypass: ${e.why}` : `not admitted: ${e.why}`}` : "no IKE SA on server1"}; wire: ${esp} ESP-in-UDP packets, ${clear} cleartext TCP 80`,
+    why: `${e ? `Kerberos IKE SA as ${e.principal}; ${e.authorizedBy ? `bypass: ${e.why}` : `not admitted: ${e.why}`}` : "no IKE SA on server1"}; wire: ${wire.ah} AH (IP protocol 51), ${wire.esp} ESP-in-UDP packets, ${wire.clear} cleartext TCP 80`,
   });
-  if (esp === 0 || clear > 0)
+  // The article signs with AH; `lab up --sign esp-null` with ESP[None,SHA1] in UDP 4500.
+  const signed = s.sign === "esp-null" ? wire.esp : wire.ah;
+  const other = s.sign === "esp-null" ? wire.ah : wire.esp;
+  const want = s.sign === "esp-null" ? "ESP-in-UDP" : "AH (IP protocol 51)";
+  if (signed === 0 || other > 0 || wire.clear > 0)
     cells.push({
       from: "xpclient",
       when: "capture of its wire",
       expected: "served",
       actual: "blocked",
       ms: 0,
-      why: `expected ESP only between xpclient and server1; saw ${esp} ESP, ${clear} cleartext TCP 80 packets`,
+      why: `expected ${want} only between xpclient and server1; saw ${wire.ah} AH, ${wire.esp} ESP, ${wire.clear} cleartext TCP 80 packets`,
     });
 
   // 2. client2 (authenticates, is not in trusted) and 3. outsider (no Kerberos identity),

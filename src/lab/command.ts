@@ -6,14 +6,14 @@ import { defineCommand, type Parsed } from "../cmdline/grammar.js";
 import { PosternError } from "../errors.js";
 import { type Cell, formatMatrix, labCheck } from "./check.js";
 import { labDown } from "./down.js";
-import { loadLabState } from "./state.js";
+import { type LabSign, loadLabState } from "./state.js";
 import { labUp } from "./up.js";
 import { fetchPage, serveWeb } from "./web.js";
 
 const HELP = `postern lab - the article's network, built and checked for real (root)
 
 SYNOPSIS
-  postern [--home DIR] lab up
+  postern [--home DIR] lab up [--sign ah|esp-null]
   postern [--home DIR] [--json] lab check
   postern [--home DIR] lab down
   postern lab web --address A --port N       (server1's website; the lab starts it)
@@ -27,9 +27,15 @@ up      builds the network of Minasi's article in network namespaces on one isol
         and the policies come from the article's netsh scripts in examples/
         (article-server.netsh, article-client.netsh, article-firewall.netsh). The lab's
         state (hosts' homes, logs, what was made) is in <home>/lab/.
+        --sign ah (the default) signs the web traffic with AH[SHA1], IP protocol 51, as
+        the article's "Digitally sign" action did on Windows 2003; --sign esp-null
+        switches the "sign" action to ESP[None,SHA1] (ESP with NULL encryption in UDP
+        4500, which passes NAT) with \`netsh ipsec static set filteraction name=sign
+        qmsecmethods=ESP[None,SHA1]\` on each host.
 check   fetches http://198.18.0.20/ from each client and prints the access matrix with
         the reason of each cell, read from server1's agent (IKE SAs, bypass decisions),
-        its IPsec drop counters, pfirewall.log and a capture of xpclient's wire; then the
+        its IPsec drop counters, pfirewall.log and a capture of xpclient's wire (AH, or
+        ESP-in-UDP with esp-null, and no unprotected TCP 80); then the
         membership change: xpclient removed from "trusted" is still served (its ticket
         still says trusted), and after \`postern klist --machine purge\` on xpclient it is
         blocked. Exit 1 when any cell differs from the article's.
@@ -44,7 +50,15 @@ function needRoot(env: CliEnv): void {
     throw new PosternError("lab", "postern lab needs root (namespaces, nftables, TUN)");
 }
 
-async function up(_p: Parsed, env: CliEnv): Promise<number> {
+function signOf(p: Parsed): LabSign {
+  const v = p.str("sign") ?? "ah";
+  if (v !== "ah" && v !== "esp-null")
+    throw new PosternError("lab", `--sign: '${v}' is not ah or esp-null`);
+  return v;
+}
+
+async function up(p: Parsed, env: CliEnv): Promise<number> {
+  const sign = signOf(p);
   needRoot(env);
   const progress = (l: string) => env.err(l);
   const old = loadLabState(env.home);
@@ -54,7 +68,7 @@ async function up(_p: Parsed, env: CliEnv): Promise<number> {
       `a lab is already up here (id ${old.id}); run \`postern lab down\` first`,
     );
   try {
-    await labUp(env, progress);
+    await labUp(env, progress, sign);
   } catch (e) {
     progress(`lab: up failed: ${(e as Error).message}; taking down what was made`);
     await labDown(env, progress);
@@ -85,7 +99,19 @@ export const labCommand = defineCommand({
   summary: "build, check and remove the article's network in namespaces (up|check|down)",
   help: HELP,
   subcommands: [
-    { name: "up", summary: "build the article's network in namespaces (root)", run: up },
+    {
+      name: "up",
+      summary: "build the article's network in namespaces (root)",
+      options: [
+        {
+          name: "sign",
+          type: "string",
+          value: "ah|esp-null",
+          help: "how the web traffic is signed: AH[SHA1] (default) or ESP[None,SHA1]",
+        },
+      ],
+      run: up,
+    },
     {
       name: "check",
       summary: "fetch the website from each client, print the access matrix",

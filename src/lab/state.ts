@@ -1,7 +1,7 @@
 /**
  * What `postern lab up` made, written before each thing is made so that `lab down` can
  * undo a half-built lab after a crash: `<home>/lab/state.json`
- *   { id, dir, namespaces: [...], processes: [{ name, pid, ns }] }
+ *   { id, dir, namespaces: [...], processes: [{ name, pid, ns }], sign }
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -14,6 +14,13 @@ export interface LabProcess {
   ns: string;
 }
 
+/**
+ * How the article's "sign" action protects the web traffic: AH[SHA1] (IP protocol 51, as
+ * Windows 2003 did; the default) or ESP[None,SHA1] (ESP with NULL encryption in UDP 4500,
+ * which passes NAT).
+ */
+export type LabSign = "ah" | "esp-null";
+
 export interface LabState {
   id: string;
   /** Where the hosts' homes and logs live: `<home>/lab`. */
@@ -21,6 +28,7 @@ export interface LabState {
   namespaces: string[];
   processes: LabProcess[];
   createdAt: string;
+  sign: LabSign;
 }
 
 export function labDir(home: string): string {

@@ -8,7 +8,9 @@
  *   4. members join (`postern join` in their namespace: keytab, TGT, DNS A record);
  *   5. the article's netsh scripts: examples/article-server.netsh on server1,
  *      article-client.netsh on xpclient and client2, article-firewall.netsh on server1
- *      (firewall on, no exception for 80, bypass for `trusted`);
+ *      (firewall on, no exception for 80, bypass for `trusted`); the scripts sign with
+ *      AH[SHA1] as the article does, `--sign esp-null` switches the "sign" action to
+ *      ESP[None,SHA1] afterwards, as an administrator would;
  *   6. server1's web site on TCP 80, then the agents of server1, xpclient and client2.
  * Every namespace and process is written to the lab state before it is made.
  */
@@ -18,7 +20,14 @@ import type { CliEnv } from "../cmdline/env.js";
 import { randomBytes } from "../crypto/primitives.js";
 import { PosternError } from "../errors.js";
 import { MAIN_JS, must, mustAsync, posternArgv, posternHere, startDaemon } from "./run.js";
-import { hostHome, type LabState, labDir, loadLabState, saveLabState } from "./state.js";
+import {
+  hostHome,
+  type LabSign,
+  type LabState,
+  labDir,
+  loadLabState,
+  saveLabState,
+} from "./state.js";
 import {
   DOMAIN,
   HOSTS,
@@ -34,6 +43,20 @@ import {
 export function examplesDir(): string {
   return path.resolve(path.dirname(MAIN_JS), "..", "..", "..", "examples");
 }
+
+/**
+ * The netsh command that turns the article scripts' "sign" action (AH[SHA1]) into ESP with
+ * NULL encryption: for `--sign esp-null`, NAT, and data paths that carry only ESP-in-UDP.
+ */
+export const ESP_NULL_SIGN: readonly string[] = [
+  "netsh",
+  "ipsec",
+  "static",
+  "set",
+  "filteraction",
+  "name=sign",
+  "qmsecmethods=ESP[None,SHA1]",
+];
 
 type Progress = (line: string) => void;
 
@@ -154,6 +177,9 @@ async function configure(env: CliEnv, s: LabState): Promise<void> {
   await posternHere(env, hostHome(s, "server1"), script("article-server.netsh"));
   for (const c of ["xpclient", "client2"] as const)
     await posternHere(env, hostHome(s, c), script("article-client.netsh"));
+  if (s.sign === "esp-null")
+    for (const h of ["server1", "xpclient", "client2"] as const)
+      await posternHere(env, hostHome(s, h), [...ESP_NULL_SIGN]);
   // In server1's namespace: `add bypass name=trusted` asks the DC for the group's SID.
   await mustAsync(server, [
     ...posternArgv(),
@@ -192,7 +218,11 @@ async function startHosts(home: string, s: LabState): Promise<void> {
   await Promise.all([web, fwlog, ...agents]);
 }
 
-export async function labUp(env: CliEnv, progress: Progress): Promise<LabState> {
+export async function labUp(
+  env: CliEnv,
+  progress: Progress,
+  sign: LabSign = "ah",
+): Promise<LabState> {
   const old = loadLabState(env.home);
   if (old !== null)
     throw new PosternError(
@@ -205,6 +235,7 @@ export async function labUp(env: CliEnv, progress: Progress): Promise<LabState> 
     namespaces: [],
     processes: [],
     createdAt: new Date().toISOString(),
+    sign,
   };
   saveLabState(env.home, s);
   await step(progress, `network: switch and 5 namespaces (${s.id}-*), 198.18.0.0/24`, () =>
@@ -219,8 +250,10 @@ export async function labUp(env: CliEnv, progress: Progress): Promise<LabState> 
     () => populate(env, s),
   );
   await step(progress, "server1, xpclient, client2 joined the domain", () => join(s, tokens));
-  await step(progress, "article's netsh scripts run (IPsec policies, server1's firewall)", () =>
-    configure(env, s),
+  await step(
+    progress,
+    `article's netsh scripts run (IPsec policies signing with ${sign === "ah" ? "AH[SHA1]" : "ESP[None,SHA1]"}, server1's firewall)`,
+    () => configure(env, s),
   );
   await step(
     progress,

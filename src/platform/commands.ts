@@ -60,20 +60,22 @@ export function runCommand(
   });
 }
 
-/** The synchronous form, for ordered start-up steps: ok and the first line of stderr. */
+/** The synchronous form, for ordered start-up steps: ok, stdout, the first line of stderr. */
 export function runCommandSync(
   target: CommandTarget,
   cmd: string,
   args: readonly string[],
   input?: string,
-): { ok: boolean; message: string } {
+): { ok: boolean; out: string; message: string } {
   const [c, a] = commandLine(target, cmd, args);
   const r = spawnSync(c, a, { input, encoding: "utf8", timeout: 10_000 });
   const message = `${r.stderr ?? ""}${r.error?.message ?? ""}`.trim().split("\n")[0] ?? "";
-  return { ok: r.status === 0, message };
+  return { ok: r.status === 0, out: r.stdout ?? "", message };
 }
 
 export interface NftRunner {
+  /** The network namespace the commands run in (undefined: ours). */
+  readonly netns?: string;
   /** Runs `nft ARGS` with `input` on stdin; resolves stdout. Throws code nft-failed. */
   nft(args: readonly string[], input?: string): Promise<string>;
   /** This host's connected subnets (`10.0.0.0/24`, `fd00::/64`), link-local excluded. */
@@ -98,6 +100,7 @@ export function parseLocalSubnets(json: string): string[] {
 
 export function createNftRunner(target: CommandTarget = {}): NftRunner {
   return {
+    netns: target.netns,
     nft: (args, input) => runCommand(target, "nft-failed", "nft", args, input),
     async localSubnets() {
       return parseLocalSubnets(

@@ -12,6 +12,8 @@ import { type CommandTarget, runCommandSync } from "./commands.js";
 export interface NetConfig {
   /** Runs `ip ARGS`; throws PosternError with ip's message on failure. */
   ip(args: string[]): void;
+  /** Runs `ip ARGS` and returns its output (`-j` queries); throws like ip(). */
+  ipOut(args: string[]): string;
   /** Like ip() but a failure is ignored (cleanup of things that may be gone). */
   ipQuiet(args: string[]): void;
   /** Loads an nft script (`nft -f -`); throws with nft's message on failure. */
@@ -30,6 +32,11 @@ export function createNetConfig(target: CommandTarget = {}): NetConfig {
     ip(args) {
       const r = run("ip", args);
       if (!r.ok) throw new PosternError("netconfig", `ip ${args.join(" ")}: ${r.message}`);
+    },
+    ipOut(args) {
+      const r = run("ip", args);
+      if (!r.ok) throw new PosternError("netconfig", `ip ${args.join(" ")}: ${r.message}`);
+      return r.out;
     },
     ipQuiet(args) {
       run("ip", args);
@@ -58,14 +65,19 @@ export function createNetConfig(target: CommandTarget = {}): NetConfig {
   };
 }
 
-/** Records what would run; sysctls live in a map. */
+/** Records what would run; sysctls live in a map; `ipOut` answers from `answer`. */
 export function createFakeNetConfig(
   sysctls: Record<string, string> = {},
+  answer: (args: readonly string[]) => string = () => "[]",
 ): NetConfig & { log: string[] } {
   const log: string[] = [];
   return {
     log,
     ip: (args) => void log.push(`ip ${args.join(" ")}`),
+    ipOut: (args) => {
+      log.push(`ip ${args.join(" ")}`);
+      return answer(args);
+    },
     ipQuiet: (args) => void log.push(`ip ${args.join(" ")}`),
     nft: (script) => void log.push(`nft ${script}`),
     nftQuiet: (script) => void log.push(`nft ${script}`),

@@ -26,7 +26,7 @@ import { defaultSettings } from "../../src/firewall/model.js";
 import { loadSettings, saveSettings, settingsFile } from "../../src/firewall/store.js";
 import { systemClock } from "../../src/ike/clock.js";
 import { createFakeNetwork } from "../../src/ike/transport.js";
-import { examplesDir } from "../../src/lab/up.js";
+import { ESP_NULL_SIGN, examplesDir } from "../../src/lab/up.js";
 import { startDcInProcess } from "../dc/helpers.js";
 import { cli, tempHome } from "../helpers/cli.js";
 import { createLan, type LanHost, until } from "./inprocess-lan.js";
@@ -75,6 +75,10 @@ describe("the article's matrix: a DC and three agent cores in one process", () =
     assert.equal(j.code, 0, j.err);
     const n = await cli(home, "netsh", "-f", path.join(examplesDir(), script));
     assert.equal(n.code, 0, n.err);
+    // The in-process data path carries ESP-in-UDP only (AH needs a raw socket): the lab's
+    // `--sign esp-null` variant of the article's "sign".
+    const e = await cli(home, ...ESP_NULL_SIGN);
+    assert.equal(e.code, 0, e.err);
     return home;
   }
 

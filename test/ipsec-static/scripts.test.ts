@@ -24,7 +24,7 @@ describe("the article's policies as netsh scripts (examples/)", () => {
     client.cleanup();
   });
 
-  it("article-server.netsh: any -> me TCP 80 mirrored, sign with SHA1 (ESP NULL), Kerberos, assigned", async () => {
+  it("article-server.netsh: any -> me TCP 80 mirrored, sign with AH[SHA1] as the article, Kerberos, assigned", async () => {
     const r = await cli(server.dir, "netsh", "-f", path.join(EXAMPLES, "article-server.netsh"));
     assert.equal(r.code, 0, r.err);
     assert.match(r.err, /warning: .*SHA1 is legacy/);
@@ -42,7 +42,7 @@ describe("the article's policies as netsh scripts (examples/)", () => {
     assert.equal(fa?.action, "negotiate");
     assert.deepEqual(
       fa?.qmSecMethods.map((m) => [m.ah, m.esp]),
-      [[undefined, { conf: "none", auth: "sha1" }]],
+      [[{ hash: "sha1" }, undefined]],
     );
   });
 

@@ -73,11 +73,16 @@ describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
     assert.equal(xp.actual, "served");
     assert.match(xp.why, /Kerberos IKE SA as XPCLIENT\$@BIGFIRM\.COM/);
     assert.match(xp.why, /is in trusted/);
-    // the wire between xpclient and server1 carries ESP only
-    const wire = /wire: (\d+) ESP-in-UDP packets, (\d+) cleartext TCP 80/.exec(xp.why);
+    // the wire between xpclient and server1 carries AH (IP protocol 51) only, as the
+    // article's "Digitally sign" on Windows 2003
+    const wire =
+      /wire: (\d+) AH \(IP protocol 51\), (\d+) ESP-in-UDP packets, (\d+) cleartext TCP 80/.exec(
+        xp.why,
+      );
     assert.ok(wire, xp.why);
-    assert.ok(Number(wire[1]) > 0, "ESP packets seen");
-    assert.equal(Number(wire[2]), 0, "no cleartext TCP 80");
+    assert.ok(Number(wire[1]) > 0, "AH packets seen");
+    assert.equal(Number(wire[2]), 0, "no ESP: the article signs with AH");
+    assert.equal(Number(wire[3]), 0, "no unprotected TCP 80");
     const c2 = cell("client2", /not in trusted/);
     assert.equal(c2.actual, "blocked");
     assert.match(c2.why, /Kerberos IKE SA as CLIENT2\$@BIGFIRM\.COM is up/);

@@ -14,6 +14,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { posternArgv, startDaemon } from "../../src/lab/run.js";
 import { hostHome, type LabState, loadLabState, saveLabState } from "../../src/lab/state.js";
+import { ESP_NULL_SIGN } from "../../src/lab/up.js";
 import { BIN, needsRoot, runBin, tempHome } from "../helpers/cli.js";
 
 const NAT_OUTSIDE = "198.18.0.50";
@@ -94,7 +95,8 @@ describe("bypass bound to the SA: two hosts behind one NAT", needsRoot(), () => 
       .filter((l) => new RegExp(`DROP TCP ${NAT_OUTSIDE} ${SERVER1} \\d+ 80 `).test(l)).length;
 
   before(async () => {
-    const up = runBin(["--home", home.dir, "lab", "up"]);
+    // AH signs the addresses a NAT rewrites: behind a NAT the article's "sign" is ESP-NULL.
+    const up = runBin(["--home", home.dir, "lab", "up", "--sign", "esp-null"]);
     assert.equal(up.code, 0, up.err);
     s = loadLabState(home.dir) as LabState;
     buildNat(home.dir, s);
@@ -137,6 +139,8 @@ describe("bypass bound to the SA: two hosts behind one NAT", needsRoot(), () => 
       const script = path.resolve(path.dirname(BIN), "../../../examples/article-client.netsh");
       const cfg = runBin(["--home", h, "netsh", "-f", script]);
       assert.equal(cfg.code, 0, cfg.err);
+      const esp = runBin(["--home", h, ...ESP_NULL_SIGN]);
+      assert.equal(esp.code, 0, esp.err);
       await startDaemon(s, home.dir, {
         name: `${b.name}-agent`,
         ns: `${s.id}-${b.name}`,

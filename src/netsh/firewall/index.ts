@@ -27,24 +27,33 @@ export interface FirewallHandlerDeps {
 }
 
 const USAGE =
-  "netsh firewall: expected set opmode|portopening|icmpsetting|logging|currentprofile|bypass, " +
-  "add|delete portopening|bypass, or show state|opmode|config|portopening|icmpsetting|logging|bypass";
+  "netsh firewall: expected set opmode|portopening|allowedprogram|service|icmpsetting|notifications|" +
+  "multicastbroadcastresponse|logging|currentprofile|bypass, add|delete portopening|allowedprogram|" +
+  "bypass, reset, or show state|opmode|config|portopening|allowedprogram|service|icmpsetting|notifications|" +
+  "multicastbroadcastresponse|logging|bypass";
 
 export const FIREWALL_HELP = `netsh firewall - Windows Firewall settings of <home>/firewall/, compiled to nftables
 
-  set opmode|portopening|icmpsetting|logging|currentprofile|bypass ...
-  add portopening|bypass ...
-  delete portopening|bypass ...
-  show state|opmode|config|portopening|icmpsetting|logging|bypass
+  set opmode|portopening|allowedprogram|service|icmpsetting|notifications|multicastbroadcastresponse|
+      logging|currentprofile|bypass ...
+  add portopening|allowedprogram|bypass ...
+  delete portopening|allowedprogram|bypass ...
+  reset
+  show state|opmode|config|portopening|allowedprogram|service|icmpsetting|notifications|
+       multicastbroadcastresponse|logging|bypass
 
 Words and tags may be shortened (sh st); see docs/firewall.md for each command's tags.
 `;
 
-const VERBS = ["set", "add", "delete", "show"];
+const VERBS = ["set", "add", "delete", "show", "reset"];
 const OBJECTS = [
   "opmode",
   "portopening",
+  "allowedprogram",
+  "service",
   "icmpsetting",
+  "notifications",
+  "multicastbroadcastresponse",
   "logging",
   "currentprofile",
   "bypass",
@@ -63,10 +72,11 @@ function word(tok: string | undefined, words: readonly string[]): string {
 export function createFirewallHandler(deps: FirewallHandlerDeps = {}): NetshHandler {
   return async (tokens, env) => {
     const verb = word(tokens[0], VERBS);
-    const object = word(tokens[1], OBJECTS);
-    const rest = tokens.slice(2);
+    // `reset` takes no object; any word after it is refused by the tag parser.
+    const object = verb === "reset" ? "" : word(tokens[1], OBJECTS);
+    const rest = tokens.slice(verb === "reset" ? 1 : 2);
     const settings = loadSettings(env.home);
-    const cmd = `firewall ${verb} ${object}`;
+    const cmd = `firewall ${verb} ${object}`.trimEnd();
     if (verb === "show") {
       const args = parseTagged(rest, [{ tag: "profile" }, { tag: "verbose" }], cmd);
       const p = one(args, "profile");

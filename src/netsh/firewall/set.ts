@@ -6,20 +6,32 @@
  *   delete portopening [protocol=] [port=] [profile=]
  *   set icmpsetting [type=]2-5|8-13|17|ALL [mode=] [profile=]
  *   set logging [filelocation=] [filesize=]1-32767 [droppedpackets=] [connections=]
+ *   add|set allowedprogram [program=]PATH [name=] [mode=] [scope=] [addresses=] [profile=]
+ *   delete allowedprogram [program=]PATH [profile=]
+ *   set service [type=]FILEANDPRINT|REMOTEADMIN|REMOTEDESKTOP|UPNP|ALL [mode=] [scope=]
+ *               [addresses=] [profile=]
+ *   set notifications [mode=]ENABLE|DISABLE [profile=]
+ *   set multicastbroadcastresponse [mode=]ENABLE|DISABLE [profile=]
+ *   reset                                                 (Windows' defaults; bypass kept)
  *   set currentprofile [profile=]DOMAIN|STANDARD          (postern extension)
  * Each edits a copy of the settings; the copy is validated and saved only when the whole
  * command is good, so bad input leaves the file unchanged.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CliEnv } from "../../cmdline/env.js";
 import { UsageError } from "../../errors.js";
 import { FirewallError } from "../../firewall/errors.js";
 import {
+  type AllowedProgram,
   type FirewallSettings,
   ICMP_TYPES,
   type IcmpSettingType,
   type PortOpening,
   type ProfileName,
+  SERVICE_TYPES,
+  type ServiceType,
+  defaultSettings,
 } from "../../firewall/model.js";
 import { parseAddressList } from "../../firewall/scope.js";
 import { defaultLogFile } from "../../firewall/store.js";
@@ -79,7 +91,7 @@ function keyOf(a: TaggedArgs): { protocol: PortOpening["protocol"]; port: number
 
 function scopeOf(
   a: TaggedArgs,
-  prev: PortOpening | undefined,
+  prev: Pick<PortOpening, "scope" | "addresses"> | undefined,
 ): Pick<PortOpening, "scope" | "addresses"> {
   const scopeText = one(a, "scope");
   const addrText = one(a, "addresses");
@@ -200,6 +212,109 @@ function setLogging(s: FirewallSettings, a: TaggedArgs, env: CliEnv): void {
   if (conns !== undefined) s.logging.connections = on(conns, "connections");
 }
 
+const PROGRAM_TAGS = ["program", "name", "mode", "scope", "addresses", "profile"];
+export const ADD_PROGRAM = PROGRAM_TAGS.map((tag) => ({
+  tag,
+  required: tag === "program" || tag === "name",
+}));
+export const SET_PROGRAM = PROGRAM_TAGS.map((tag) => ({ tag, required: tag === "program" }));
+export const DELETE_PROGRAM = [{ tag: "program", required: true }, { tag: "profile" }];
+
+/**
+ * program=: the binary as /proc/PID/exe names it: relative to the current directory,
+ * symbolic links resolved (/usr/bin/python3 -> /usr/bin/python3.11). Windows paths are
+ * refused with that hint; a missing file too, as Windows does.
+ */
+export function programPathOf(value: string, env: CliEnv): string {
+  if (/^[a-z]:/i.test(value) || value.includes("\\") || /%[^%]+%/.test(value))
+    throw new UsageError(
+      `program: '${value}' is a Windows path; give the Linux path of the binary (e.g. /usr/sbin/sshd)`,
+    );
+  const abs = path.resolve(env.cwd, value);
+  try {
+    return fs.realpathSync(abs);
+  } catch {
+    throw new FirewallError("no-such-program", `program: ${abs}: no such file`);
+  }
+}
+
+function upsertProgram(mustExist: boolean): Edit {
+  return (s, a, env) => {
+    const program = programPathOf(one(a, "program") as string, env);
+    const mode = one(a, "mode");
+    for (const p of profilesOf(s, one(a, "profile"))) {
+      const list = s.profiles[p].allowedPrograms;
+      const i = list.findIndex((x) => x.program === program);
+      const prev = i < 0 ? undefined : list[i];
+      if (mustExist && !prev)
+        throw new FirewallError(
+          "no-such-program",
+          `no allowed program ${program} in the ${p} profile (use add allowedprogram)`,
+        );
+      const next: AllowedProgram = {
+        program,
+        name: one(a, "name") ?? prev?.name ?? "",
+        enabled: mode === undefined ? (prev?.enabled ?? true) : on(mode, "mode"),
+        ...scopeOf(a, prev),
+      };
+      if (i < 0) list.push(next);
+      else list[i] = next;
+    }
+  };
+}
+
+function deleteProgram(s: FirewallSettings, a: TaggedArgs, env: CliEnv): void {
+  const raw = one(a, "program") as string;
+  // A program removed from the disk can still be deleted from the list.
+  const abs = path.resolve(env.cwd, raw);
+  for (const p of profilesOf(s, one(a, "profile"))) {
+    const list = s.profiles[p].allowedPrograms;
+    let i = list.findIndex((x) => x.program === abs);
+    if (i < 0) i = list.findIndex((x) => x.program === programPathOf(raw, env));
+    if (i < 0)
+      throw new FirewallError("no-such-program", `no allowed program ${abs} in the ${p} profile`);
+    list.splice(i, 1);
+  }
+}
+
+export const SERVICE = [
+  { tag: "type", required: true },
+  { tag: "mode" },
+  { tag: "scope" },
+  { tag: "addresses" },
+  { tag: "profile" },
+];
+function setService(s: FirewallSettings, a: TaggedArgs): void {
+  const t = parseKeyword(one(a, "type") as string, [...SERVICE_TYPES, "all"], "type");
+  const types: ServiceType[] = t === "all" ? [...SERVICE_TYPES] : [t];
+  const mode = one(a, "mode");
+  const enabled = mode === undefined ? true : on(mode, "mode");
+  for (const p of profilesOf(s, one(a, "profile")))
+    for (const ty of types) {
+      const prev = s.profiles[p].services[ty];
+      s.profiles[p].services[ty] = { enabled, ...scopeOf(a, prev) };
+    }
+}
+
+export const MODE_ONLY = [{ tag: "mode", required: true }, { tag: "profile" }];
+function setFlag(key: "notifications" | "multicastBroadcastResponse"): Edit {
+  return (s, a) => {
+    const v = on(one(a, "mode") as string, "mode");
+    for (const p of profilesOf(s, one(a, "profile"))) s.profiles[p][key] = v;
+  };
+}
+
+/**
+ * `reset`: Windows' default configuration (netsh firewall reset). The current profile is
+ * the host's situation, not a setting, and the bypass list is Group Policy's on Windows
+ * (postern's `set bypass` stands for it): both are kept.
+ */
+function reset(s: FirewallSettings): void {
+  const d = defaultSettings();
+  s.profiles = d.profiles;
+  s.logging = d.logging;
+}
+
 export const CURRENT = [{ tag: "profile", required: true }];
 function setCurrent(s: FirewallSettings, a: TaggedArgs): void {
   s.currentProfile = parseKeyword(one(a, "profile") as string, ["domain", "standard"], "profile");
@@ -210,7 +325,7 @@ export function settingsEdit(
   verb: string,
   object: string,
 ): { specs: { tag: string; required?: boolean }[]; edit: Edit } | undefined {
-  const k = `${verb} ${object}`;
+  const k = `${verb} ${object}`.trimEnd();
   if (k === "set opmode") return { specs: OPMODE, edit: setOpmode };
   if (k === "add portopening") return { specs: ADD_PORT, edit: upsertPort(false) };
   if (k === "set portopening") return { specs: SET_PORT, edit: upsertPort(true) };
@@ -218,5 +333,13 @@ export function settingsEdit(
   if (k === "set icmpsetting") return { specs: ICMP, edit: setIcmp };
   if (k === "set logging") return { specs: LOGGING, edit: setLogging };
   if (k === "set currentprofile") return { specs: CURRENT, edit: setCurrent };
+  if (k === "add allowedprogram") return { specs: ADD_PROGRAM, edit: upsertProgram(false) };
+  if (k === "set allowedprogram") return { specs: SET_PROGRAM, edit: upsertProgram(true) };
+  if (k === "delete allowedprogram") return { specs: DELETE_PROGRAM, edit: deleteProgram };
+  if (k === "set service") return { specs: SERVICE, edit: setService };
+  if (k === "set notifications") return { specs: MODE_ONLY, edit: setFlag("notifications") };
+  if (k === "set multicastbroadcastresponse")
+    return { specs: MODE_ONLY, edit: setFlag("multicastBroadcastResponse") };
+  if (k === "reset") return { specs: [], edit: reset };
   return undefined;
 }

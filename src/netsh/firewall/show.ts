@@ -1,6 +1,7 @@
 /**
- * `netsh firewall show state|opmode|config|portopening|icmpsetting|logging|bypass`, in the
- * layout Windows prints, or one JSON document with --json.
+ * `netsh firewall show state|opmode|config|portopening|service|icmpsetting|notifications|
+ * multicastbroadcastresponse|logging|bypass`, in the layout Windows prints, or one JSON
+ * document with --json.
  */
 import type { CliEnv } from "../../cmdline/env.js";
 import { UsageError } from "../../errors.js";
@@ -10,8 +11,12 @@ import {
   ICMP_TYPES,
   PROFILES,
   type ProfileName,
+  type ProgramPortMap,
+  SERVICE_TYPES,
+  SERVICES,
 } from "../../firewall/model.js";
-import type { RulesStatus } from "../../firewall/effect.js";
+import { discoverProgramPorts } from "../../firewall/programs.js";
+import { netnsOf, type RulesStatus } from "../../firewall/effect.js";
 import { formatBypassSddl } from "../../firewall/sddl.js";
 import { defaultLogFile } from "../../firewall/store.js";
 
@@ -33,14 +38,78 @@ function ports(s: FirewallSettings, p: ProfileName): string[] {
     RULE,
   ];
   for (const o of list) {
-    const scope =
-      o.scope === "custom" ? o.addresses.join(",") : o.scope === "subnet" ? "LocalSubnet" : "*";
+    const scope = scopeText(o);
     out.push(
       `${String(o.port).padEnd(7)}${o.protocol.toUpperCase().padEnd(10)}${em(o.enabled).padEnd(9)}${o.name} / ${scope}`,
     );
   }
   if (list.length === 0) out.push("(none)");
   return out;
+}
+
+/** The ports the profile's programs listen on now, in this process's namespace. */
+const portsNow = (s: FirewallSettings, p: ProfileName, netns?: string): ProgramPortMap =>
+  discoverProgramPorts(
+    s.profiles[p].allowedPrograms.map((a) => a.program),
+    netns,
+  );
+
+const scopeText = (o: { scope: string; addresses: string[] }): string =>
+  o.scope === "custom" ? o.addresses.join(",") : o.scope === "subnet" ? "LocalSubnet" : "*";
+
+/** Windows: Mode, Name / Program; postern adds the ports the program listens on now. */
+function programs(s: FirewallSettings, p: ProfileName, ports: ProgramPortMap): string[] {
+  const list = s.profiles[p].allowedPrograms;
+  const out = [
+    `Allowed programs configuration for ${cap(p)} profile:`,
+    "Mode     Name / Program",
+    RULE,
+  ];
+  for (const a of list) {
+    out.push(`${em(a.enabled).padEnd(9)}${a.name} / ${a.program} / ${scopeText(a)}`);
+    const found = ports.get(a.program);
+    const listed = [
+      ...(found?.tcp ?? []).map((x) => `TCP ${x}`),
+      ...(found?.udp ?? []).map((x) => `UDP ${x}`),
+    ];
+    out.push(
+      `         listening now: ${listed.length ? listed.join(", ") : "(not running, or no port)"}`,
+    );
+  }
+  if (list.length === 0) out.push("(none)");
+  return out;
+}
+
+/** Windows: Mode, Customized (a scope other than ALL), Name; each service's ports below. */
+function services(s: FirewallSettings, p: ProfileName): string[] {
+  const out = [`Service configuration for ${cap(p)} profile:`, "Mode     Customized  Name", RULE];
+  for (const t of SERVICE_TYPES) {
+    const v = s.profiles[p].services[t];
+    const custom = v !== undefined && v.scope !== "all";
+    out.push(
+      `${em(v?.enabled === true).padEnd(9)}${(custom ? "Yes" : "No").padEnd(12)}${SERVICES[t].name}`,
+    );
+    for (const port of SERVICES[t].ports)
+      out.push(
+        `  ${String(port.port).padEnd(5)}${port.protocol.toUpperCase().padEnd(4)}/ ${v ? scopeText(v) : "*"}`,
+      );
+  }
+  return out;
+}
+
+function flag(s: FirewallSettings, p: ProfileName, what: "notifications" | "mbr"): string[] {
+  const pr = s.profiles[p];
+  return what === "notifications"
+    ? [
+        `Notification configuration for ${cap(p)} profile:`,
+        RULE,
+        row("Notification mode", em(pr.notifications)),
+      ]
+    : [
+        `Multicast/broadcast response configuration for ${cap(p)} profile:`,
+        RULE,
+        row("Multicast/broadcast response mode", em(pr.multicastBroadcastResponse)),
+      ];
 }
 
 function icmp(s: FirewallSettings, p: ProfileName): string[] {
@@ -81,7 +150,11 @@ export const SHOW_OBJECTS = [
   "opmode",
   "config",
   "portopening",
+  "allowedprogram",
+  "service",
   "icmpsetting",
+  "notifications",
+  "multicastbroadcastresponse",
   "logging",
   "bypass",
 ] as const;
@@ -91,6 +164,7 @@ export function showText(
   s: FirewallSettings,
   home: string,
   profile: ProfileName = s.currentProfile,
+  netns?: string,
 ): string[] {
   const cur = profile;
   switch (what) {
@@ -99,6 +173,14 @@ export function showText(
       return ["Firewall status:", RULE, row("Profile", cap(cur)), ...opmode(s, cur)];
     case "portopening":
       return ports(s, cur);
+    case "allowedprogram":
+      return programs(s, cur, portsNow(s, cur, netns));
+    case "service":
+      return services(s, cur);
+    case "notifications":
+      return flag(s, cur, "notifications");
+    case "multicastbroadcastresponse":
+      return flag(s, cur, "mbr");
     case "icmpsetting":
       return icmp(s, cur);
     case "logging":
@@ -114,7 +196,9 @@ export function showText(
           ...opmode(s, p),
           "",
         );
-        out.push(...ports(s, p), "", ...icmp(s, p), "");
+        out.push(...ports(s, p), "", ...programs(s, p, portsNow(s, p, netns)), "");
+        out.push(...services(s, p), "", ...icmp(s, p), "");
+        out.push(...flag(s, p, "notifications"), "", ...flag(s, p, "mbr"), "");
       }
       return [...out, ...logging(s, home), "", ...bypass(s)];
     }
@@ -128,6 +212,7 @@ export function showJson(
   s: FirewallSettings,
   home: string,
   profile: ProfileName = s.currentProfile,
+  netns?: string,
 ): unknown {
   const cur = s.profiles[profile];
   const bypassDoc = {
@@ -140,6 +225,32 @@ export function showJson(
       return { profile, enabled: cur.enabled, exceptions: cur.exceptions };
     case "portopening":
       return { profile, portOpenings: cur.portOpenings };
+    case "allowedprogram": {
+      const now = portsNow(s, profile, netns);
+      return {
+        profile,
+        allowedPrograms: cur.allowedPrograms.map((a) => ({
+          ...a,
+          listening: now.get(a.program) ?? { tcp: [], udp: [] },
+        })),
+      };
+    }
+    case "service":
+      return {
+        profile,
+        services: SERVICE_TYPES.map((t) => ({
+          type: t.toUpperCase(),
+          name: SERVICES[t].name,
+          enabled: cur.services[t]?.enabled === true,
+          scope: cur.services[t]?.scope ?? "all",
+          addresses: cur.services[t]?.addresses ?? [],
+          ports: SERVICES[t].ports,
+        })),
+      };
+    case "notifications":
+      return { profile, notifications: cur.notifications };
+    case "multicastbroadcastresponse":
+      return { profile, multicastBroadcastResponse: cur.multicastBroadcastResponse };
     case "icmpsetting":
       return {
         profile,
@@ -204,7 +315,7 @@ export function show(
   const { status, profile } = opts;
   const live = opts.live ?? null;
   if (env.json) {
-    const doc = showJson(what, s, env.home, profile) as object;
+    const doc = showJson(what, s, env.home, profile, netnsOf(env)) as object;
     const extra = {
       ...(status ? { rulesLoaded: status } : {}),
       ...(live !== null ? { bypassPeers: live } : {}),
@@ -212,7 +323,7 @@ export function show(
     env.out(JSON.stringify({ ...doc, ...extra }, null, 2));
     return;
   }
-  const lines = showText(what, s, env.home, profile);
+  const lines = showText(what, s, env.home, profile, netnsOf(env));
   if (status) lines.push(row("Rules loaded", STATUS_TEXT[status]));
   lines.push(...liveLines(live));
   env.out(lines.join("\n"));

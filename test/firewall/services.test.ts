@@ -1,0 +1,201 @@
+/**
+ * `netsh firewall set service|notifications|multicastbroadcastresponse`, `reset` and their
+ * `show` (issue 17 item 5), as an administrator uses them: the command loads the rules into
+ * a namespace the test made (POSTERN_NETNS), and a peer in a second namespace finds the
+ * service's ports open or closed for real (TCP connects, UDP echoes).
+ */
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { needsRoot, runBin, tempHome } from "../helpers/cli.js";
+import { createTopology, type PeerProc, startPeer, type Topology } from "./netns.js";
+
+const SERVER = "10.31.1.1";
+const PEER = "10.31.1.2";
+const PEER_ALT = "10.31.1.3";
+const DROP_WAIT_MS = 600;
+
+describe("netsh firewall services, reset: real nftables in a namespace", needsRoot(), () => {
+  let topo: Topology;
+  let a: PeerProc;
+  let b: PeerProc;
+  const home = tempHome("pfwsvc");
+  const fw = (...args: string[]) => {
+    const r = runBin(["--home", home.dir, "netsh", "firewall", ...args], {
+      env: { POSTERN_NETNS: topo.a },
+    });
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.err}`);
+    return r.out;
+  };
+  const showJson = (what: string) => {
+    const r = runBin(["--home", home.dir, "--json", "netsh", "firewall", "show", what], {
+      env: { POSTERN_NETNS: topo.a },
+    });
+    assert.equal(r.code, 0, r.err);
+    return JSON.parse(r.out);
+  };
+  const reach = async (op: "tcp" | "udp", port: number, local = PEER) =>
+    (await b.probe({ op, host: SERVER, port, local, timeoutMs: DROP_WAIT_MS })).ok;
+
+  before(async () => {
+    topo = createTopology();
+    a = await startPeer(topo.a, ["tcp=3389,445,139,2869,135", "udp=137,1900"]);
+    b = await startPeer(topo.b, []);
+    fw("set", "opmode", "mode=ENABLE");
+  });
+  after(() => {
+    a?.stop();
+    b?.stop();
+    topo?.cleanup();
+    home.cleanup();
+  });
+
+  it("out of the box every service is closed, notifications and multicast response on", async () => {
+    assert.equal(await reach("tcp", 3389), false);
+    assert.equal(await reach("tcp", 445), false);
+    const s = showJson("service");
+    assert.deepEqual(
+      s.services.map((x: { type: string; enabled: boolean }) => [x.type, x.enabled]),
+      [
+        ["FILEANDPRINT", false],
+        ["REMOTEADMIN", false],
+        ["REMOTEDESKTOP", false],
+        ["UPNP", false],
+      ],
+    );
+    assert.equal(showJson("notifications").notifications, true);
+    assert.equal(showJson("multicastbroadcastresponse").multicastBroadcastResponse, true);
+  });
+
+  it("set service REMOTEDESKTOP opens TCP 3389 only", async () => {
+    fw("set", "service", "REMOTEDESKTOP", "ENABLE");
+    assert.equal(await reach("tcp", 3389), true);
+    assert.equal(await reach("tcp", 445), false);
+    assert.match(fw("show", "service"), /Enable\s+No\s+Remote Desktop/);
+  });
+
+  it("FILEANDPRINT with a custom scope: UDP 137, TCP 139/445 from that address only", async () => {
+    fw(
+      "set",
+      "service",
+      "type=FILEANDPRINT",
+      "mode=ENABLE",
+      "scope=CUSTOM",
+      `addresses=${PEER_ALT}`,
+    );
+    assert.equal(await reach("tcp", 445, PEER_ALT), true);
+    assert.equal(await reach("tcp", 139, PEER_ALT), true);
+    assert.equal(await reach("udp", 137, PEER_ALT), true);
+    assert.equal(await reach("tcp", 445, PEER), false);
+    assert.match(fw("show", "service"), /Enable\s+Yes\s+File and Printer Sharing/);
+  });
+
+  it("set service ALL: UPnP (TCP 2869, UDP 1900) and Remote Administration (TCP 135) too", async () => {
+    fw("set", "service", "type=ALL", "mode=ENABLE", "scope=ALL");
+    assert.equal(await reach("tcp", 2869), true);
+    assert.equal(await reach("udp", 1900), true);
+    assert.equal(await reach("tcp", 135), true);
+    assert.equal(await reach("tcp", 445), true);
+  });
+
+  it("exceptions disabled (opmode exceptions=DISABLE) close the services as well", async () => {
+    fw("set", "opmode", "mode=ENABLE", "exceptions=DISABLE");
+    assert.equal(await reach("tcp", 3389), false);
+    fw("set", "opmode", "mode=ENABLE", "exceptions=ENABLE");
+    assert.equal(await reach("tcp", 3389), true);
+  });
+
+  it("set notifications and multicastbroadcastresponse are saved and shown per profile", () => {
+    fw("set", "notifications", "DISABLE");
+    fw("set", "multicastbroadcastresponse", "mode=DISABLE", "profile=ALL");
+    assert.equal(showJson("notifications").notifications, false);
+    assert.match(
+      fw("show", "multicastbroadcastresponse"),
+      /Multicast\/broadcast response mode\s+= Disable/,
+    );
+    const bad = runBin([
+      "--home",
+      home.dir,
+      "netsh",
+      "firewall",
+      "set",
+      "notifications",
+      "mode=maybe",
+    ]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /mode: expected ENABLE or DISABLE/);
+  });
+
+  it("reset restores Windows' defaults: services closed, the rules reloaded", async () => {
+    fw("add", "portopening", "TCP", "139", "Old");
+    fw("reset");
+    assert.equal(await reach("tcp", 3389), false);
+    assert.equal(await reach("tcp", 139), false);
+    const s = showJson("config");
+    assert.deepEqual(s.profiles.standard.services, {});
+    assert.deepEqual(s.profiles.standard.portOpenings, []);
+    assert.equal(s.profiles.standard.notifications, true);
+    assert.equal(s.profiles.domain.multicastBroadcastResponse, true);
+    const extra = runBin(["--home", home.dir, "netsh", "firewall", "reset", "now"]);
+    assert.notEqual(extra.code, 0, "reset takes no argument");
+  });
+
+  it("allowedprogram: the ports a running binary listens on are opened, re-read at each apply", async () => {
+    const python = fs.realpathSync("/usr/bin/python3");
+    const listener = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        topo.a,
+        python,
+        "-c",
+        "import socket,time\nt=socket.socket()\nt.bind(('0.0.0.0',7300))\nt.listen()\nu=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nu.bind(('0.0.0.0',7301))\nprint('up',flush=True)\ntime.sleep(60)",
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      await new Promise((r) => listener.stdout.once("data", r));
+      assert.equal(await reach("tcp", 7300), false, "closed before the program is allowed");
+      fw("add", "allowedprogram", "program=/usr/bin/python3", "name=Python listener");
+      assert.equal(await reach("tcp", 7300), true);
+      const shown = showJson("allowedprogram").allowedPrograms;
+      assert.equal(shown[0].program, python, "the link is resolved to the binary /proc shows");
+      assert.deepEqual(shown[0].listening, { tcp: [7300], udp: [7301] });
+      assert.match(
+        fw("show", "allowedprogram"),
+        /Enable\s+Python listener .*\n\s+listening now: TCP 7300, UDP 7301/,
+      );
+    } finally {
+      listener.kill("SIGKILL");
+      await new Promise((r) => listener.once("exit", r));
+    }
+    const apply = runBin(["--home", home.dir, "firewall", "apply"], {
+      env: { POSTERN_NETNS: topo.a },
+    });
+    assert.equal(apply.code, 0, apply.err);
+    const rules = spawnSync(
+      "ip",
+      ["netns", "exec", topo.a, "nft", "list", "table", "inet", "postern"],
+      {
+        encoding: "utf8",
+      },
+    ).stdout;
+    assert.doesNotMatch(rules, /7300/, "the program gone, its port is closed at the next apply");
+    const win = runBin([
+      "--home",
+      home.dir,
+      "netsh",
+      "firewall",
+      "add",
+      "allowedprogram",
+      "C:\\app.exe",
+      "App",
+    ]);
+    assert.notEqual(win.code, 0);
+    assert.match(win.err, /Windows path/);
+    fw("delete", "allowedprogram", "/usr/bin/python3");
+    assert.deepEqual(showJson("allowedprogram").allowedPrograms, []);
+  });
+});
