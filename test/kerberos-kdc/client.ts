@@ -140,6 +140,8 @@ export interface TgsReqInput {
   badChecksum?: boolean;
   subkey?: { etype: number; key: Uint8Array };
   nonce?: number;
+  /** additional-tickets (user-to-user's second TGT, S4U2Proxy's evidence ticket). */
+  additionalTickets?: Ticket[];
 }
 
 export function buildTgsReq(i: TgsReqInput): Uint8Array {
@@ -151,6 +153,7 @@ export function buildTgsReq(i: TgsReqInput): Uint8Array {
     ...(i.rtimeMs ? { rtime: new Date(i.rtimeMs) } : {}),
     nonce: i.nonce ?? 54321,
     etype: i.etypes,
+    ...(i.additionalTickets ? { additionalTickets: i.additionalTickets } : {}),
   };
   const bodyBytes = encodeKdcReqBody(body);
   const sk = i.tgt.sessionKey;
