@@ -133,13 +133,14 @@ function s4uSelf(
   const { forUser, entry } = resolveS4uSelf(ctx, pa, auth.tgt, service.account);
   const now = ctx.now();
   const issued = serviceTicket(ctx, req, auth, service, { buffers: [] });
-  // MS-SFU §3.2.5.1.2: forwardable (usable as S4U2Proxy evidence) only for a service
-  // trusted for protocol transition (TRUSTED_TO_AUTH_FOR_DELEGATION).
+  // MS-SFU §3.2.5.1.2: forwardable (usable as S4U2Proxy evidence) exactly when the
+  // service is trusted for protocol transition (TRUSTED_TO_AUTH_FOR_DELEGATION), whatever
+  // its own TGT's flags.
   const requester = ctx.db.lookup(nameText(auth.tgt.cname), auth.tgt.crealm);
-  const keep = requester?.trustedToAuthForDelegation ? TICKET_FLAGS.forwardable : 0;
+  const fwd = requester?.trustedToAuthForDelegation ? TICKET_FLAGS.forwardable : 0;
   const part: TicketPart = {
     ...issued.part,
-    flags: (issued.part.flags & (~TICKET_FLAGS.forwardable | keep)) >>> 0,
+    flags: ((issued.part.flags & ~TICKET_FLAGS.forwardable) | fwd) >>> 0,
     crealm: forUser.userRealm,
     cname: forUser.userName,
     authtime: new Date(seconds(now)),
