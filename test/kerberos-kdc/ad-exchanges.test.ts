@@ -19,6 +19,7 @@ import {
   type Ticket,
   TICKET_FLAGS,
 } from "../../src/kerberos/messages/index.js";
+import { decodeDelegationInfo } from "../../src/kerberos/pac/delegation-info.js";
 import { verifyPac } from "../../src/kerberos/pac/index.js";
 import {
   buildAsReq,
@@ -132,6 +133,16 @@ function impacketView(rep: Uint8Array, replyKey: Uint8Array, ticketKey: Uint8Arr
     forwardable: boolean;
   };
 }
+
+/** impacket's reading of a S4U_DELEGATION_INFO buffer (its NDR classes). */
+const IMPACKET_DELEGATION = `
+import sys, json
+from impacket.krb5.pac import S4U_DELEGATION_INFO
+d = bytes.fromhex(sys.argv[1])[20:]
+i = S4U_DELEGATION_INFO(); i.fromString(d); i.fromStringReferents(d[len(i.getData()):])
+print(json.dumps({'target': i['S4U2proxyTarget'],
+                  'transited': [x['Data'] for x in i['S4UTransitedServices']]}))
+`;
 
 const haveImpacket =
   spawnSync("/usr/bin/python3", ["-c", "import impacket.krb5.asn1"], { timeout: 20_000 }).status ===
@@ -248,7 +259,23 @@ describe("S4U2Proxy, constrained delegation (MS-SFU §3.2.5.2)", () => {
     );
     assert.equal(pac.userSid, sid(1104));
     assert.ok(pac.groupSids.includes(sid(1105)));
+    // MS-PAC §2.9: AD adds S4U_DELEGATION_INFO: the target and the delegating service.
+    const info = pac.pac.buffers.find((b) => b.kind === "raw" && b.type === 11);
+    assert.ok(info?.kind === "raw", "a S4U_DELEGATION_INFO buffer");
+    assert.deepEqual(decodeDelegationInfo(info.data), {
+      proxyTarget: "host/ws01.pkd.test",
+      transitedServices: ["SERVER1$@PKD.TEST"],
+    });
     if (haveImpacket) {
+      const py = spawnSync("/usr/bin/python3", ["-c", IMPACKET_DELEGATION, hex(info.data)], {
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      assert.equal(py.status, 0, py.stderr);
+      assert.deepEqual(JSON.parse(py.stdout), {
+        target: "host/ws01.pkd.test",
+        transited: ["SERVER1$@PKD.TEST"],
+      });
       const v = impacketView(bytes, serverTgt.sessionKey.key, wsKey(r), 8);
       assert.deepEqual(v.cname, ["alice"]);
       assert.deepEqual(v.ticketCname, ["alice"]);

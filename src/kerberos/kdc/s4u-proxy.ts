@@ -19,13 +19,16 @@
  *   - the user is disabled now                                KDC_ERR_CLIENT_REVOKED
  *
  * The new ticket names the evidence's client and carries the evidence's PAC buffers,
- * re-signed for the target. Resource-based constrained delegation (PA-PAC-OPTIONS RBCD,
- * msDS-AllowedToActOnBehalfOfOtherIdentity) and S4U_DELEGATION_INFO are not done.
+ * re-signed for the target, plus S4U_DELEGATION_INFO (MS-PAC §2.9): the target as
+ * requested and the delegating service appended to the evidence's transited list.
+ * Resource-based constrained delegation (PA-PAC-OPTIONS RBCD,
+ * msDS-AllowedToActOnBehalfOfOtherIdentity) is not done.
  */
 import { KerberosCryptoError } from "../crypto/index.js";
 import { type EncTicketPart, hasFlag, type KdcReqBody, TICKET_FLAGS } from "../messages/index.js";
 import { type Pac, PacError, verifyPacSignatures } from "../pac/index.js";
-import { SIGNATURE_TYPES } from "../pac/pac.js";
+import { decodeDelegationInfo, encodeDelegationInfo } from "../pac/delegation-info.js";
+import { PAC_TYPE, SIGNATURE_TYPES } from "../pac/pac.js";
 import { decodePacContainer } from "../pac/pactype.js";
 import { type KdcContext, nameText, type ServiceInfo } from "./context.js";
 import { kdcError } from "./errors.js";
@@ -35,7 +38,7 @@ import { openTicket, ticketPacBytes } from "./ticket.js";
 export interface Evidence {
   /** The user's ticket to the requesting service, decrypted. */
   part: EncTicketPart;
-  /** Its PAC's buffers without signatures, raw (re-signed byte for byte). */
+  /** Its PAC's buffers without signatures, raw, with this hop's S4U_DELEGATION_INFO. */
   pac: Pac;
 }
 
@@ -49,6 +52,7 @@ function evidencePac(
   ctx: KdcContext,
   part: EncTicketPart,
   serverKey: { etype: number; key: Uint8Array },
+  hop: { target: string; requester: string },
 ): Pac {
   const bytes = ticketPacBytes(part);
   if (!bytes) throw kdcError("KDC_ERR_BADOPTION", "S4U2Proxy: the evidence ticket has no PAC");
@@ -69,10 +73,25 @@ function evidencePac(
       throw kdcError("KRB_AP_ERR_MODIFIED", `S4U2Proxy: evidence ${e.message}`);
     throw e;
   }
+  const raw = decodePacContainer(bytes).filter((b) => !SIGNATURE_TYPES.includes(b.type));
+  const earlier = raw.find((b) => b.type === PAC_TYPE.DELEGATION_INFO);
+  let transited: string[] = [];
+  try {
+    transited = earlier ? decodeDelegationInfo(earlier.data).transitedServices : [];
+  } catch {
+    throw kdcError("KRB_AP_ERR_MODIFIED", "S4U2Proxy: evidence S4U_DELEGATION_INFO malformed");
+  }
+  const info = encodeDelegationInfo({
+    proxyTarget: hop.target,
+    transitedServices: [...transited, hop.requester],
+  });
   return {
-    buffers: decodePacContainer(bytes)
-      .filter((b) => !SIGNATURE_TYPES.includes(b.type))
-      .map((b) => ({ kind: "raw" as const, type: b.type, data: b.data })),
+    buffers: [
+      ...raw
+        .filter((b) => b.type !== PAC_TYPE.DELEGATION_INFO)
+        .map((b) => ({ kind: "raw" as const, type: b.type, data: b.data })),
+      { kind: "raw" as const, type: PAC_TYPE.DELEGATION_INFO, data: new Uint8Array(info) },
+    ],
   };
 }
 
@@ -99,7 +118,10 @@ export function openEvidence(
     );
   if (!hasFlag(part.flags, TICKET_FLAGS.forwardable))
     throw kdcError("KDC_ERR_BADOPTION", "S4U2Proxy: the evidence ticket is not forwardable");
-  const pac = evidencePac(ctx, part, { etype: key.etype, key: key.key });
+  const pac = evidencePac(ctx, part, key, {
+    target,
+    requester: `${requesterName}@${tgt.crealm}`,
+  });
   if (part.endtime.getTime() < ctx.now() - ctx.config.skewMs)
     throw kdcError("KRB_AP_ERR_TKT_EXPIRED", "S4U2Proxy: the evidence ticket has expired");
   const user = ctx.db.lookup(nameText(part.cname), part.crealm);
