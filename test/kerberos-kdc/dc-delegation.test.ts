@@ -64,10 +64,7 @@ describe("constrained delegation set with `postern domain computer delegation`, 
       "on",
     );
     assert.equal(set.code, 0, set.err);
-    assert.match(
-      set.out,
-      /allowed to delegate to\s+host\/ws02\.bigfirm\.com, host\/ws02/,
-    );
+    assert.match(set.out, /allowed to delegate to\s+host\/ws02\.bigfirm\.com, host\/ws02/);
     assert.match(set.out, /protocol transition\s+on/);
     for (const bad of [
       ["--allow", "not an spn"],
