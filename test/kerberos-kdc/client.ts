@@ -140,6 +140,8 @@ export interface TgsReqInput {
   badChecksum?: boolean;
   subkey?: { etype: number; key: Uint8Array };
   nonce?: number;
+  /** An authenticator without the req-body checksum (as impacket's getST sends for S4U). */
+  noChecksum?: boolean;
   /** additional-tickets (user-to-user's second TGT, S4U2Proxy's evidence ticket). */
   additionalTickets?: Ticket[];
 }
@@ -164,7 +166,7 @@ export function buildTgsReq(i: TgsReqInput): Uint8Array {
   const auth = encodeAuthenticator({
     crealm: i.realm,
     cname: i.cname,
-    cksum: { cksumtype: e.checksumType, checksum: cksum },
+    ...(i.noChecksum ? {} : { cksum: { cksumtype: e.checksumType, checksum: cksum } }),
     cusec: 0,
     ctime: now,
     ...(i.subkey ? { subkey: { keytype: i.subkey.etype, keyvalue: i.subkey.key } } : {}),
