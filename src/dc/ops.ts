@@ -16,6 +16,7 @@ import {
   setComputerEnabled,
   showComputer,
 } from "./computers.js";
+import { setDelegation, showDelegation } from "./delegation.js";
 import { type Directory, dumpDirectory } from "./directory.js";
 import { DirectoryError } from "./errors.js";
 import {
@@ -139,6 +140,22 @@ export const OPS: Readonly<Record<OpName, Op>> = {
   },
   "computer.enable": (dir, actor, p) =>
     setComputerEnabled(dir, actor, str(p, "name"), p.enabled !== false),
+  "account.delegation": (dir, actor, p) => {
+    const to = p.allowedToDelegateTo;
+    const trusted = p.trustedToAuthForDelegation;
+    if (to !== undefined && (!Array.isArray(to) || to.some((s) => typeof s !== "string")))
+      throw new DirectoryError("dc.invalid-name", "allowedToDelegateTo must be a list of SPNs");
+    if (trusted !== undefined && typeof trusted !== "boolean")
+      throw new DirectoryError(
+        "dc.invalid-name",
+        "trustedToAuthForDelegation must be true or false",
+      );
+    if (to === undefined && trusted === undefined) return showDelegation(dir, str(p, "name"));
+    return setDelegation(dir, actor, str(p, "name"), {
+      ...(to !== undefined ? { allowedToDelegateTo: to as string[] } : {}),
+      ...(trusted !== undefined ? { trustedToAuthForDelegation: trusted } : {}),
+    });
+  },
   "group.add": (dir, actor, p) =>
     addGroup(
       dir,

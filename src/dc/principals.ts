@@ -10,6 +10,7 @@
  * expanded (nested) group SIDs that the PAC's LOGON_INFO lists, plus the enabled flag
  * (the KDC refuses disabled clients). Unknown names give null.
  */
+import { readDelegation } from "./delegation.js";
 import type { Directory } from "./directory.js";
 import { createGroupExpander } from "./expand.js";
 import type { AccountKey } from "./keys.js";
@@ -24,6 +25,10 @@ export interface PrincipalEntry {
   /** Every group SID of the principal, primary group first, nested groups expanded. */
   groupSids: string[];
   enabled: boolean;
+  /** msDS-AllowedToDelegateTo (delegation.ts), when set. */
+  allowedToDelegateTo?: string[];
+  /** TRUSTED_TO_AUTH_FOR_DELEGATION, when set. */
+  trustedToAuthForDelegation?: boolean;
 }
 
 export interface PrincipalDatabase {
@@ -76,7 +81,12 @@ export function createPrincipalDatabase(dir: Directory): PrincipalDatabase {
     const keys = (keysOf.all(row.rid) as { etype: number; kvno: number; key: Buffer }[]).map(
       (k) => ({ etype: k.etype, kvno: k.kvno, key: new Uint8Array(k.key) }),
     );
+    const delegation = readDelegation(dir, row.rid);
     return {
+      ...(delegation.allowedToDelegateTo.length
+        ? { allowedToDelegateTo: delegation.allowedToDelegateTo }
+        : {}),
+      ...(delegation.trustedToAuthForDelegation ? { trustedToAuthForDelegation: true } : {}),
       name: row.kind === "krbtgt" ? `krbtgt/${realm}` : row.sam,
       keys,
       accountSid: accountSid(sid, row.rid),

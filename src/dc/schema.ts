@@ -11,7 +11,7 @@
 import { DirectoryError } from "./errors.js";
 import type { SqliteDatabase } from "./sqlite.js";
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const V1 = `
 CREATE TABLE domain (
@@ -124,8 +124,20 @@ INSERT INTO ipsec_domain VALUES (1, '{"version":1,"filterLists":[],"filterAction
 ALTER TABLE gpos ADD COLUMN ipsec_policy TEXT;
 `;
 
+/**
+ * Version 3: Kerberos delegation per account (delegation.ts): msDS-AllowedToDelegateTo as
+ * a JSON array of SPNs, and userAccountControl's TRUSTED_TO_AUTH_FOR_DELEGATION.
+ */
+const V3 = `
+CREATE TABLE delegation (
+  rid INTEGER PRIMARY KEY REFERENCES objects(rid) ON DELETE CASCADE,
+  allowed_to TEXT NOT NULL,
+  trusted_to_auth INTEGER NOT NULL DEFAULT 0
+);
+`;
+
 /** MIGRATIONS[v] takes a database at user_version v to v + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2];
+const MIGRATIONS: readonly string[] = [V1, V2, V3];
 
 /** WAL, full fsync at commit (an acknowledged change survives a crash), foreign keys on. */
 export function configure(db: SqliteDatabase): void {

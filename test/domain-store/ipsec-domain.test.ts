@@ -134,7 +134,9 @@ describe("the domain IPsec container on the DC (revisions, assignments, versions
     try {
       const d = newDirectory(h.dir);
       createGpo(d, "t", "Old");
-      d.db.exec("DROP TABLE ipsec_domain; ALTER TABLE gpos DROP COLUMN ipsec_policy;");
+      d.db.exec(
+        "DROP TABLE ipsec_domain; ALTER TABLE gpos DROP COLUMN ipsec_policy; DROP TABLE delegation;",
+      );
       d.db.pragma("user_version = 1");
       d.close();
       const again = openDirectory(dbPath(h.dir));

@@ -140,6 +140,10 @@ export interface TgsReqInput {
   badChecksum?: boolean;
   subkey?: { etype: number; key: Uint8Array };
   nonce?: number;
+  /** An authenticator without the req-body checksum (as impacket's getST sends for S4U). */
+  noChecksum?: boolean;
+  /** additional-tickets (user-to-user's second TGT, S4U2Proxy's evidence ticket). */
+  additionalTickets?: Ticket[];
 }
 
 export function buildTgsReq(i: TgsReqInput): Uint8Array {
@@ -151,6 +155,7 @@ export function buildTgsReq(i: TgsReqInput): Uint8Array {
     ...(i.rtimeMs ? { rtime: new Date(i.rtimeMs) } : {}),
     nonce: i.nonce ?? 54321,
     etype: i.etypes,
+    ...(i.additionalTickets ? { additionalTickets: i.additionalTickets } : {}),
   };
   const bodyBytes = encodeKdcReqBody(body);
   const sk = i.tgt.sessionKey;
@@ -161,7 +166,7 @@ export function buildTgsReq(i: TgsReqInput): Uint8Array {
   const auth = encodeAuthenticator({
     crealm: i.realm,
     cname: i.cname,
-    cksum: { cksumtype: e.checksumType, checksum: cksum },
+    ...(i.noChecksum ? {} : { cksum: { cksumtype: e.checksumType, checksum: cksum } }),
     cusec: 0,
     ctime: now,
     ...(i.subkey ? { subkey: { keytype: i.subkey.etype, keyvalue: i.subkey.key } } : {}),

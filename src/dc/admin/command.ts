@@ -14,6 +14,7 @@ import {
 } from "../../cmdline/grammar.js";
 import type { AuditRow } from "../audit.js";
 import type { ComputerInfo } from "../computers.js";
+import type { DelegationInfo } from "../delegation.js";
 import type { DomainInfo } from "../directory.js";
 import { DirectoryError } from "../errors.js";
 import type { EffectivePolicy, GpoInfo } from "../gpo.js";
@@ -64,6 +65,31 @@ function showComputer(c: ComputerInfo & { token?: string; expiresAt?: string }):
   return lines.join("\n");
 }
 
+function showDelegation(d: DelegationInfo): string {
+  return [
+    `${d.account}`,
+    `  allowed to delegate to  ${d.allowedToDelegateTo.join(", ") || "(none)"}`,
+    `  protocol transition     ${d.trustedToAuthForDelegation ? "on (S4U2Self tickets forwardable)" : "off"}`,
+  ].join("\n");
+}
+
+/** --allow SPN... / --clear and --protocol-transition on|off; none: show. */
+function delegationParams(p: Parsed): Record<string, unknown> {
+  const allow = p.list("allow");
+  if (allow.length > 0 && p.flag("clear"))
+    throw new UsageError("domain computer delegation: --allow and --clear exclude each other");
+  const pt = p.str("protocol-transition");
+  if (pt !== undefined && pt !== "on" && pt !== "off")
+    throw new UsageError(
+      `domain computer delegation: --protocol-transition is on or off, not '${pt}'`,
+    );
+  return {
+    ...(allow.length > 0 ? { allowedToDelegateTo: allow } : {}),
+    ...(p.flag("clear") ? { allowedToDelegateTo: [] } : {}),
+    ...(pt !== undefined ? { trustedToAuthForDelegation: pt === "on" } : {}),
+  };
+}
+
 const tokenOpts = (p: Parsed) => ({
   joinToken: p.flag("join-token"),
   tokenTtlMs: p.int("token-minutes", 1440, 1, 525600) * 60_000,
@@ -104,6 +130,10 @@ const computer = {
   "reset-key": async (p, env) => {
     const [name] = p.positionals;
     await call(env, "computer.reset-key", { name, ...tokenOpts(p) }, showComputer);
+  },
+  delegation: async (p, env) => {
+    const [name] = p.positionals;
+    await call(env, "account.delegation", { name, ...delegationParams(p) }, showDelegation);
   },
 } satisfies Record<string, Handler>;
 
@@ -324,13 +354,36 @@ const SUBCOMMANDS: readonly CommandSpec[] = [
   leaf("show", "the domain's names, SID and DC", top.show),
   {
     name: "computer",
-    summary: "computer accounts: add, delete, list, show, reset-key",
+    summary: "computer accounts: add, delete, list, show, reset-key, delegation",
     subcommands: [
       leaf("add", "create a computer account", computer.add, "NAME", [...TOKEN, DESCRIPTION]),
       leaf("delete", "delete a computer account", computer.delete, "NAME"),
       leaf("list", "list the computer accounts", computer.list),
       leaf("show", "show one computer account", computer.show, "NAME"),
       leaf("reset-key", "new random keys (and a join token)", computer["reset-key"], "NAME", TOKEN),
+      leaf(
+        "delegation",
+        "show or set Kerberos constrained delegation (S4U2Proxy) and protocol transition",
+        computer.delegation,
+        "NAME",
+        [
+          {
+            name: "allow",
+            type: "string",
+            value: "SPN",
+            multiple: true,
+            help: "msDS-AllowedToDelegateTo: replace the list with these SPNs (repeatable)",
+          },
+          { name: "clear", type: "boolean", help: "empty msDS-AllowedToDelegateTo" },
+          {
+            name: "protocol-transition",
+            type: "string",
+            value: "on|off",
+            help: "TRUSTED_TO_AUTH_FOR_DELEGATION: S4U2Self tickets forwardable",
+            complete: ["on", "off"],
+          },
+        ],
+      ),
     ],
   },
   {
@@ -422,6 +475,7 @@ SYNOPSIS
   postern domain computer delete|show NAME
   postern domain computer list
   postern domain computer reset-key NAME [--join-token]
+  postern domain computer delegation NAME [--allow SPN]... [--clear] [--protocol-transition on|off]
   postern domain group add NAME [--scope global|domainlocal|universal] [--description TEXT]
   postern domain group delete|members NAME
   postern domain group list
@@ -439,6 +493,11 @@ SYNOPSIS
 Commands go through the running DC's admin socket (<home>/dc/admin.sock, root only), or to
 the database directly when the DC is not running. Every change writes an audit row.
 A computer MEMBER is written NAME$ (or NAME when no group has that name).
+\`computer delegation\` sets what AD keeps as msDS-AllowedToDelegateTo (the SPNs the
+computer's services may get tickets to in a user's name, S4U2Proxy; --allow replaces the
+list) and TRUSTED_TO_AUTH_FOR_DELEGATION (protocol transition: its S4U2Self tickets are
+forwardable, so they can serve as S4U2Proxy evidence); without options it shows them.
+The KDC applies a change at the next request.
 --json prints every result as JSON.
 `,
   subcommands: SUBCOMMANDS,

@@ -24,6 +24,7 @@ export const ADMIN_OPS = [
   "computer.show",
   "computer.reset-key",
   "computer.enable",
+  "account.delegation",
   "group.add",
   "group.delete",
   "group.list",

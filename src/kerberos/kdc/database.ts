@@ -28,6 +28,10 @@ export interface PrincipalEntry {
   /** Every group SID the account is a member of (transitively), current. */
   groupSids: string[];
   enabled: boolean;
+  /** msDS-AllowedToDelegateTo: the SPNs it may get tickets to in a user's name (S4U2Proxy). */
+  allowedToDelegateTo?: string[];
+  /** userAccountControl TRUSTED_TO_AUTH_FOR_DELEGATION: its S4U2Self tickets are forwardable. */
+  trustedToAuthForDelegation?: boolean;
 }
 
 export interface PrincipalDatabase {
@@ -61,6 +65,10 @@ export interface MemoryPrincipal {
   groups?: (number | string)[];
   enabled?: boolean;
   kvno?: number;
+  /** Constrained delegation (s4u-proxy.ts): SPNs this account may delegate to. */
+  allowedToDelegateTo?: string[];
+  /** Protocol transition: its S4U2Self tickets are forwardable. */
+  trustedToAuthForDelegation?: boolean;
 }
 
 export interface MemoryDatabaseOptions {
@@ -108,6 +116,8 @@ export function createMemoryDatabase(opts: MemoryDatabaseOptions): MemoryDatabas
       primaryGroupRid: p.primaryGroupRid ?? (machine ? 515 : 513),
       groupSids: (p.groups ?? []).map(sidOf),
       enabled: p.enabled ?? true,
+      ...(p.allowedToDelegateTo ? { allowedToDelegateTo: [...p.allowedToDelegateTo] } : {}),
+      ...(p.trustedToAuthForDelegation ? { trustedToAuthForDelegation: true } : {}),
     });
     for (const a of p.aliases ?? []) aliases.set(a.toLowerCase(), p.name);
   };

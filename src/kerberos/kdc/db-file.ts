@@ -7,7 +7,9 @@
  *     "maxLifeSeconds": 36000, "maxRenewableLifeSeconds": 604800,
  *     "principals": [ { "name": "alice", "password": "...", "rid": 1104, "groups": [1105] },
  *                     { "name": "WS01$", "password": "...", "rid": 1105,
- *                       "aliases": ["host/ws01.pkd.test"] } ] }
+ *                       "aliases": ["host/ws01.pkd.test"],
+ *                       "allowedToDelegateTo": ["cifs/fs1.pkd.test"],
+ *                       "trustedToAuthForDelegation": true } ] }
  *
  * krbtgt keys come from krbtgtPassword with MIT's salt for krbtgt/REALM (REALM "krbtgt"
  * REALM), kvno 1, in every listed enctype.
@@ -59,6 +61,9 @@ function check(file: string, v: unknown): KdcDbFile {
       throw bad(file, `principals[${i}].rid must be a non-negative integer`);
     if (typeof q.password !== "string")
       throw bad(file, `principals[${i}].password must be a string`);
+    const to = q.allowedToDelegateTo;
+    if (to !== undefined && (!Array.isArray(to) || to.some((x) => typeof x !== "string")))
+      throw bad(file, `principals[${i}].allowedToDelegateTo must be an array of SPNs`);
   });
   for (const e of (o.enctypes as number[] | undefined) ?? []) {
     try {

@@ -5,8 +5,10 @@
  *   2. the client account must still exist and be enabled (CLIENT_REVOKED)
  *   3. RENEW: a new ticket for the same service with the same PAC, endtime extended up to
  *      renew-till; S4U2Self (PA-FOR-USER): the user's current PAC from the database;
+ *      S4U2Proxy (CNAME-IN-ADDL-TKT, s4u-proxy.ts): the evidence ticket's client and PAC;
  *      otherwise: a service ticket whose PAC is the TGT's (the groups as of the AS exchange)
- *   4. seal with the service key; TGS-REP enc-part in the subkey (usage 9) or session key (8)
+ *   4. seal with the service key, or with the additional TGT's session key for
+ *      user-to-user (ENC-TKT-IN-SKEY, u2u.ts); TGS-REP enc-part in the subkey (usage 9) or session key (8)
  */
 import { getEnctype, KeyUsage } from "../crypto/index.js";
 import {
@@ -27,10 +29,12 @@ import { sessionEnctype, ticketKey } from "./keys.js";
 import { issueTimes, seconds } from "./lifetimes.js";
 import { buildPac } from "./pac-issue.js";
 import { buildKdcRep } from "./reply.js";
+import { openEvidence } from "./s4u-proxy.js";
 import { resolveS4uSelf } from "./s4u-self.js";
 import { lookupService } from "./service.js";
 import { authenticateTgsReq, type TgsAuth } from "./tgs-auth.js";
 import { checkTgtPac, sealTicket } from "./ticket.js";
+import { userToUserKey, withoutKvno } from "./u2u.js";
 
 type TicketPart = Omit<EncTicketPart, "authorizationData">;
 
@@ -129,15 +133,36 @@ function s4uSelf(
   const { forUser, entry } = resolveS4uSelf(ctx, pa, auth.tgt, service.account);
   const now = ctx.now();
   const issued = serviceTicket(ctx, req, auth, service, { buffers: [] });
+  // MS-SFU §3.2.5.1.2: forwardable (usable as S4U2Proxy evidence) exactly when the
+  // service is trusted for protocol transition (TRUSTED_TO_AUTH_FOR_DELEGATION), whatever
+  // its own TGT's flags.
+  const requester = ctx.db.lookup(nameText(auth.tgt.cname), auth.tgt.crealm);
+  const fwd = requester?.trustedToAuthForDelegation ? TICKET_FLAGS.forwardable : 0;
   const part: TicketPart = {
     ...issued.part,
-    flags: (issued.part.flags & ~TICKET_FLAGS.forwardable) >>> 0,
+    flags: ((issued.part.flags & ~TICKET_FLAGS.forwardable) | fwd) >>> 0,
     crealm: forUser.userRealm,
     cname: forUser.userName,
     authtime: new Date(seconds(now)),
   };
   const pac = buildPac(entry, nameText(forUser.userName), now, ctx.config, false);
   return { part, pac, cname: forUser.userName, crealm: forUser.userRealm, fromTgt: false };
+}
+
+/** S4U2Proxy (s4u-proxy.ts): the evidence's client and PAC, within the evidence's life. */
+function s4uProxy(ctx: KdcContext, req: KdcReq, auth: TgsAuth, service: ServiceInfo): Issue {
+  const { part: evidence, pac } = openEvidence(ctx, req.reqBody, auth.tgt, service);
+  const issued = serviceTicket(ctx, req, auth, service, pac);
+  const endMs = Math.min(issued.part.endtime.getTime(), evidence.endtime.getTime());
+  const part: TicketPart = {
+    ...issued.part,
+    flags: (issued.part.flags | TICKET_FLAGS.forwardable) >>> 0,
+    crealm: evidence.crealm,
+    cname: evidence.cname,
+    authtime: evidence.authtime,
+    endtime: new Date(endMs),
+  };
+  return { part, pac, cname: evidence.cname, crealm: evidence.crealm, fromTgt: false };
 }
 
 /** The opened TGT's layouts of its carried PAC (ticket.ts), made on first use. */
@@ -152,8 +177,6 @@ export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array
   const renewing = hasFlag(body.kdcOptions, KDC_OPTIONS.renew);
   if (hasFlag(body.kdcOptions, KDC_OPTIONS.validate))
     throw kdcError("KDC_ERR_BADOPTION", "VALIDATE is not supported (no postdated tickets)");
-  if (hasFlag(body.kdcOptions, KDC_OPTIONS.encTktInSkey))
-    throw kdcError("KDC_ERR_BADOPTION", "user-to-user (ENC-TKT-IN-SKEY) is not supported");
   const auth = authenticateTgsReq(
     req,
     bodyBytes,
@@ -174,21 +197,27 @@ export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array
   if (body.realm.toUpperCase() !== realm)
     throw kdcError("KDC_ERR_WRONG_REALM", `realm ${body.realm} is not served here`);
   const service = lookupService(ctx, body.sname);
+  const u2uKey = hasFlag(body.kdcOptions, KDC_OPTIONS.encTktInSkey)
+    ? userToUserKey(ctx, body.additionalTickets, service)
+    : undefined;
   const issue = renewing
     ? renew(ctx, req, auth, service, pac)
-    : (s4uSelf(ctx, req, auth, service) ?? serviceTicket(ctx, req, auth, service, pac));
-  const ticket: Ticket = sealTicket({
+    : hasFlag(body.kdcOptions, KDC_OPTIONS.cnameInAddlTkt)
+      ? s4uProxy(ctx, req, auth, service)
+      : (s4uSelf(ctx, req, auth, service) ?? serviceTicket(ctx, req, auth, service, pac));
+  const sealed: Ticket = sealTicket({
     part: issue.part,
     pac: issue.pac,
     realm,
     sname: body.sname,
-    serverKey: ticketKey(service.keys, nameText(body.sname)),
+    serverKey: u2uKey ?? ticketKey(service.keys, nameText(body.sname)),
     kdcKey: ticketKey(ctx.config.krbtgtKeys, "krbtgt"),
     isTgt: service.isTgt,
     deps: ctx.crypto,
     // The carried PAC depends only on the TGT's PAC and isTgt (the layout id's third part).
     ...(issue.fromTgt ? { layouts: pacLayouts(auth.opened) } : {}),
   });
+  const ticket = u2uKey ? withoutKvno(sealed) : sealed;
   const subkey = auth.authenticator.subkey;
   return buildKdcRep(ctx, {
     kind: "TGS",
