@@ -346,6 +346,31 @@ function inboundTrace(input: TraceInput): Trace {
       };
     };
 
+    /** The admitted peer's way out: leave the group (or the list) that admitted it. */
+    const bypassFlip = (): Flip | null => {
+      if (identity === null || admitted === null || firewall === null) return null;
+      const e = firewall.bypass.find((b) => b.sid.toUpperCase() === admitted.toUpperCase());
+      const group = e ? entryName(e, names) : admitted;
+      const account = accountOf(identity.principal);
+      if (admitted.toUpperCase() === identity.sids[0]?.sid.toUpperCase())
+        return {
+          change: `delete ${account} from the bypass list`,
+          commands: [
+            { host: "this host", command: `postern netsh firewall delete bypass name=${account}` },
+          ],
+        };
+      return {
+        change: `remove ${account} from ${domain}${group}, then purge its tickets`,
+        commands: [
+          {
+            host: "a domain controller",
+            command: `postern net group ${group} ${account} /delete /domain`,
+          },
+          { host: peerHost, command: "postern klist --machine purge" },
+        ],
+      };
+    };
+
     if (action === "block") {
       return {
         steps,
@@ -477,31 +502,8 @@ function inboundTrace(input: TraceInput): Trace {
       });
       if (d.verdict === "accept") {
         let flip: Flip | null = null;
-        if (d.reason === "bypass" && identity !== null && admitted !== null) {
-          const e = firewall.bypass.find((b) => b.sid.toUpperCase() === admitted.toUpperCase());
-          const group = e ? entryName(e, names) : admitted;
-          const account = accountOf(identity.principal);
-          flip =
-            admitted.toUpperCase() === identity.sids[0]?.sid.toUpperCase()
-              ? {
-                  change: `delete ${account} from the bypass list`,
-                  commands: [
-                    {
-                      host: "this host",
-                      command: `postern netsh firewall delete bypass name=${account}`,
-                    },
-                  ],
-                }
-              : {
-                  change: `remove ${account} from ${domain}${group}, then purge its tickets`,
-                  commands: [
-                    {
-                      host: "a domain controller",
-                      command: `postern net group ${group} ${account} /delete /domain`,
-                    },
-                    { host: peerHost, command: "postern klist --machine purge" },
-                  ],
-                };
+        if (d.reason === "bypass") {
+          flip = bypassFlip();
         } else if (d.reason === "port-opening" && opening) {
           flip = {
             change: `delete the ${openingText(opening)}`,
@@ -549,7 +551,15 @@ function inboundTrace(input: TraceInput): Trace {
           source: `${source}: ${profile.enabled ? `bypass device ${BYPASS_DEVICE}` : "the firewall is off"}`,
           detail: "every port of this host",
         });
-        return { steps, verdict: "allowed", decidedBy: "firewall", flip: null };
+        const flip = profile.enabled
+          ? bypassFlip()
+          : {
+              change: "turn the firewall on",
+              commands: [
+                { host: "this host", command: "postern netsh firewall set opmode enable" },
+              ],
+            };
+        return { steps, verdict: "allowed", decidedBy: "firewall", flip };
       }
       const open = profile.exceptions
         ? profile.portOpenings.filter((o) =>
