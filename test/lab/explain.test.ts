@@ -6,6 +6,7 @@
  *   xpclient (in trusted)   ALLOWED by the bypass; flip: remove it from trusted + purge
  *   client2 (not trusted)   BLOCKED by the firewall; flip: add it to trusted + purge
  *   outsider (no identity)  BLOCKED by the IPsec guard (no SA)
+ *   (client2's drops are in server1's pfirewall.identity.jsonl with CLIENT2$ and "trusted")
  *   xpclient's own view     outbound, sealed in the SA it started
  */
 import * as assert from "node:assert/strict";
@@ -139,6 +140,30 @@ describe("postern explain on the lab: a trace per cell, and its flip applied", n
     assert.equal(step(t, "firewall").verdict, "drop");
     assert.match(step(t, "firewall").source, /no exception for TCP 80 from 198\.18\.0\.31/);
     assert.equal(t.flip?.change, "add CLIENT2$ to BIGFIRM\\trusted, then purge its tickets");
+    // server1's firewall logged the drops with who it was and what it lacked
+    const jsonl = path.join(hostHome("server1"), "firewall", "pfirewall.identity.jsonl");
+    const lines = fs
+      .readFileSync(jsonl, "utf8")
+      .trim()
+      .split("\n")
+      .map(
+        (l) => JSON.parse(l) as { principal: string; lacks: string[]; src: string; dport: number },
+      );
+    const mine = lines.filter((l) => l.src === ADDR.client2 && l.dport === 80);
+    assert.ok(mine.length > 0, `client2's drops in ${jsonl}`);
+    for (const l of mine) {
+      assert.equal(l.principal, "CLIENT2$@BIGFIRM.COM");
+      assert.deepEqual(l.lacks, ["trusted"]);
+    }
+    const w3c = fs.readFileSync(
+      path.join(hostHome("server1"), "firewall", "pfirewall.log"),
+      "utf8",
+    );
+    assert.match(
+      w3c,
+      /^#Fields: date time action protocol src-ip dst-ip/m,
+      "pfirewall.log stays W3C",
+    );
     apply(t);
     await pause(300);
     assert.ok(served("client2", 10_000), "served once the flip is applied");
