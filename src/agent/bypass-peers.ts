@@ -24,34 +24,56 @@ export interface BypassDecision {
   /** The bypass-list SID that matched, or null. */
   authorizedBy: string | null;
   why: string;
+  /** The decision as a code (what the peer may be told: agent/refusal.ts). */
+  code: BypassCode;
 }
+
+export type BypassCode =
+  | "admitted"
+  | "no-settings"
+  | "empty-list"
+  | "initiator"
+  | "not-kerberos"
+  | "no-pac"
+  | "not-in-list";
 
 /** The pure decision for one established IKE SA. */
 export function decideBypass(settings: FirewallSettings | null, sa: IkeSaInfo): BypassDecision {
   const address = sa.remote.address;
   const id = sa.identity;
   const principal = id?.principal ?? null;
-  const no = (why: string): BypassDecision => ({ address, principal, authorizedBy: null, why });
-  if (settings === null) return no("no firewall settings on this host");
-  if (settings.bypass.length === 0) return no("the firewall's bypass list is empty");
+  const no = (code: BypassCode, why: string): BypassDecision => ({
+    address,
+    principal,
+    authorizedBy: null,
+    why,
+    code,
+  });
+  if (settings === null) return no("no-settings", "no firewall settings on this host");
+  if (settings.bypass.length === 0) return no("empty-list", "the firewall's bypass list is empty");
   if (sa.initiator)
     return no(
+      "initiator",
       `this host started the SA: Kerberos proved ${principal ?? "the peer"}'s name to us, not its groups (only the initiator's ticket carries a PAC)`,
     );
   if (id === null || id.method !== "kerberos")
-    return no(`authenticated by ${sa.auth}, not Kerberos: no group SIDs to check`);
+    return no("not-kerberos", `authenticated by ${sa.auth}, not Kerberos: no group SIDs to check`);
   if (id.userSid === undefined)
-    return no(`${principal}'s ticket carries no PAC: no group SIDs to check`);
+    return no("no-pac", `${principal}'s ticket carries no PAC: no group SIDs to check`);
   const sids = [id.userSid, ...(id.groupSids ?? [])];
   const sid = bypassAuthorization(settings, sids);
   if (sid === null)
-    return no(`${principal} (${sids.length} SIDs in its PAC) holds no SID of the bypass list`);
+    return no(
+      "not-in-list",
+      `${principal} (${sids.length} SIDs in its PAC) holds no SID of the bypass list`,
+    );
   const entry = settings.bypass.find((b) => b.sid.toUpperCase() === sid.toUpperCase());
   return {
     address,
     principal,
     authorizedBy: sid,
     why: `${principal} is in ${entry?.name ?? sid} (from its ticket's PAC)`,
+    code: "admitted",
   };
 }
 

@@ -8,10 +8,11 @@ import { defineCommand, type OptionSpec, type Parsed } from "../cmdline/grammar.
 import { UsageError } from "../errors.js";
 import { requestControl } from "../control/socket.js";
 import { runIkeAgent } from "./ike-run.js";
+import { REFUSAL_MODES, type RefusalMode } from "./refusal.js";
 import { agentPaths, runAgent } from "./run.js";
 
 const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--gp-refresh MINUTES]
-              [--ike-retransmit MS,TRIES] [--cert F --key F]
+              [--ike-retransmit MS,TRIES] [--cert F --key F] [--refusal-notice MODE]
 postern agent --manual-sa FILE
 postern agent stats
 postern agent delete-sas
@@ -33,6 +34,10 @@ child SAs key the ESP data path (docs/agent.md). --address: the local IKE/ESP ad
 (default: the first IPv4 address); --ike-retransmit: first retransmission delay and
 number of transmissions (default 1000,5: a silent peer is given up after 31 s, when a
 \`soft\` action falls back to cleartext); --cert/--key: our certificate for rootca rules.
+--refusal-notice: what a peer that authenticated but is not admitted by the bypass is
+told, inside its IKE SA (private notify POSTERN_NOT_ADMITTED, docs/explain.md): none (as
+Windows: silence), reason (default: the reason code) or names (also the bypass group's
+name); at most once per peer every 60 s. A client logs what it is told once per peer.
 
 Runs the IPsec agent's data path: a TUN device (postern0), ESP in UDP 4500 (RFC 4303,
 RFC 3948), policy routing and an nftables chain that send protected flows to the TUN.
@@ -59,6 +64,13 @@ function retransmitOption(text: string | undefined) {
   return { retransmitBaseMs: Number(m[1]), retransmitTries: Number(m[2]) };
 }
 
+/** --refusal-notice none|reason|names; absent: reason. */
+function refusalMode(text: string | undefined): RefusalMode {
+  const m = REFUSAL_MODES.find((x) => x === (text ?? "reason"));
+  if (m === undefined) throw new UsageError("--refusal-notice needs none, reason or names");
+  return m;
+}
+
 function agentOptions(p: Parsed) {
   const gp = p.str("gp-refresh") ?? "90";
   if (!/^\d+$/.test(gp) || Number(gp) > 1440)
@@ -72,6 +84,7 @@ function agentOptions(p: Parsed) {
     maxQueue: 64,
     holdDownMs: 10_000,
     gpRefreshMs: Number(gp) * 60_000,
+    refusalNotice: refusalMode(p.str("refusal-notice")),
   };
 }
 
@@ -99,6 +112,13 @@ const OPTIONS: readonly OptionSpec[] = [
     type: "string",
     value: "MS,TRIES",
     help: "first IKE retransmission delay and transmissions (default 1000,5)",
+  },
+  {
+    name: "refusal-notice",
+    type: "string",
+    value: "MODE",
+    help: "tell authenticated peers we refuse why: none, reason (default) or names",
+    complete: ["none", "reason", "names"],
   },
   {
     name: "cert",

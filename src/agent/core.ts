@@ -22,6 +22,7 @@ import type { IkeTransport } from "../ike/transport.js";
 import type { ChildSaRecord, Clock, IkeDeps, IkeOptions, PeerConfig } from "../ike/types.js";
 import { type Acquirer, createAcquirer } from "./acquire.js";
 import { type BypassTracker, createBypassTracker } from "./bypass-peers.js";
+import { createRefusals, type RefusalMode, type Refusals } from "./refusal.js";
 import { type ChildSaTable, createChildSaTable } from "./children.js";
 import { createClassifier } from "./classify.js";
 import type { ControlHandler } from "../control/socket.js";
@@ -69,6 +70,8 @@ export interface AgentDeps {
   ikeOptions: Partial<IkeOptions>;
   maxQueue: number;
   holdDownMs: number;
+  /** What a peer we authenticate but do not admit is told (agent/refusal.ts); default reason. */
+  refusalNotice?: RefusalMode;
 }
 
 export interface Agent {
@@ -109,6 +112,12 @@ export function createAgent(deps: AgentDeps): Agent {
     log,
     now,
   });
+  const refusals = createRefusals({
+    clock: deps.clock,
+    log,
+    mode: deps.refusalNotice ?? "reason",
+    settings: () => kernel.firewallSettings(),
+  });
   let run: Running | null = null;
   const running = (): Running => {
     if (run === null) throw new ControlError("failed", "the agent is not running");
@@ -132,7 +141,7 @@ export function createAgent(deps: AgentDeps): Agent {
     );
     const fw = await kernel.loadFirewall();
     if (fw !== null) log(fw);
-    run = wire(deps, first.plan, bypass, reload);
+    run = wire(deps, first.plan, bypass, reload, refusals);
     await kernel.install(rulesOf(run));
     for (const n of first.plan.notes) log(`policy note: ${n}`);
     return `policy "${policy.name}", ${first.plan.steering.length} steering selectors, ${first.plan.responders.length} IKE peers`;
@@ -160,7 +169,7 @@ export function createAgent(deps: AgentDeps): Agent {
   return {
     start,
     stop,
-    control: controlOf(deps, running, bypass, reload),
+    control: controlOf(deps, running, bypass, reload, refusals),
     snapshot,
     dropStats: () => running().data.stats(),
     plan: () => running().current.plan,
@@ -216,6 +225,7 @@ function controlOf(
   running: () => Running,
   bypass: BypassTracker,
   reload: (why: string) => Promise<ControlReplies["reload"]>,
+  refusals: Refusals,
 ): ControlHandler {
   return {
     stats: () => snapshotOf(running(), deps.clock.now()),
@@ -228,7 +238,10 @@ function controlOf(
       return { deletedIkeSas: gone.map((x) => x.spis) };
     },
     purge: () => purge(deps, running().engine),
-    mmsas: () => running().monitor.mmsas(),
+    mmsas: () =>
+      running()
+        .monitor.mmsas()
+        .map((v) => ({ ...v, refusal: refusals.of(v.spis) })),
     qmsas: () => running().monitor.qmsas(),
     dstats: () => running().monitor.dstats(),
     mmfilter: () => running().monitor.mmfilter(),
@@ -255,7 +268,13 @@ function purge(deps: AgentDeps, engine: IkeEngine): ControlReplies["purge"] {
 type Reload = (why: string) => Promise<unknown>;
 
 /** The running parts of start(): data path, IKE engine, ACQUIRE, monitor, refresh timer. */
-function wire(deps: AgentDeps, plan: PolicyPlan, bypass: BypassTracker, reload: Reload): Running {
+function wire(
+  deps: AgentDeps,
+  plan: PolicyPlan,
+  bypass: BypassTracker,
+  reload: Reload,
+  refusals: Refusals,
+): Running {
   const { log } = deps;
   const now = () => deps.clock.now();
   const peers: PeerConfig[] = [...plan.responders];
@@ -275,7 +294,7 @@ function wire(deps: AgentDeps, plan: PolicyPlan, bypass: BypassTracker, reload: 
     // the tracker decides synchronously: the first packet already finds its class.
     (ikeSa) => bypass.admits(ikeSa),
   );
-  const engine = createEngine(deps, peers, children, acquirer, bypass, established);
+  const engine = createEngine(deps, peers, children, acquirer, bypass, established, refusals);
   late.engine = engine;
   deps.ike.onReceive((d) => void engine.receive(d));
   const data = deps.dataPath(
@@ -366,6 +385,7 @@ function createEngine(
   acquirer: Acquirer,
   bypass: BypassTracker,
   established: Map<string, number>,
+  refusals: Refusals,
 ): IkeEngine {
   const { log } = deps;
   const onChildSa = (c: ChildSaRecord) => {
@@ -396,12 +416,20 @@ function createEngine(
         const info = engine.sas().find((x) => x.spis === spis);
         // The decision is taken at once (the child SAs installed next carry it); the nft
         // set it then writes is only the record `peer list` shows, so nothing waits for it.
-        if (info) void bypass.onEstablished(info);
+        if (info)
+          void bypass
+            .onEstablished(info)
+            .then((d) => refusals.onDecision(info, d, (x, n) => engine.tellRefusal(x, n)));
       }
       if (state === "closed") {
         void bypass.onClosed(spis);
+        refusals.onClosed(spis);
         acquirer.onIkeClosed(peer, established.delete(spis));
       }
+    },
+    onRefusal: (spis, n) => {
+      const sa = engine.sas().find((x) => x.spis === spis);
+      if (sa) refusals.onReceived(spis, sa.remote.address, n);
     },
     options: deps.ikeOptions,
     send: (d) => deps.ike.send(d),

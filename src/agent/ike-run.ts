@@ -25,6 +25,7 @@ import { openDataPathDevices } from "./devices.js";
 import { createHostPolicySource, effectiveUsesAh } from "./host-policy.js";
 import { createHostKernel, hostSteering, type SteeringConfig } from "./kernel.js";
 import { agentPaths } from "./run.js";
+import type { RefusalMode } from "./refusal.js";
 import { serveAgent } from "./serve.js";
 
 export interface IkeAgentOptions {
@@ -38,6 +39,8 @@ export interface IkeAgentOptions {
   dns: string | null;
   /** How often a domain member fetches its policy from the DC again (0: never). */
   gpRefreshMs: number;
+  /** What a peer authenticated but not admitted is told (agent/refusal.ts). */
+  refusalNotice: RefusalMode;
 }
 
 function ourAddresses(): string[] {
@@ -113,6 +116,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     ikeOptions: o.ike,
     maxQueue: o.maxQueue,
     holdDownMs: o.holdDownMs,
+    refusalNotice: o.refusalNotice,
   });
   let ready: string;
   try {

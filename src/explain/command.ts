@@ -163,6 +163,7 @@ async function explain(p: Parsed, env: CliEnv): Promise<number> {
     domain: id ? (id.domain.split(".")[0] ?? id.domain).toUpperCase() : null,
     domainDns: id?.domain ?? null,
     peerName,
+    self: id ? id.sam.toUpperCase() : null,
   });
   if (env.json) env.out(JSON.stringify(trace, null, 2));
   else {
@@ -219,6 +220,8 @@ DESCRIPTION
               (unless the filter action has inpass)
     firewall  the bypass device, the port openings and their scope, or the default drop
     steering  outbound: sent in clear, sealed in an SA, or starting IKE
+    peer      outbound: the peer told us, inside the SA, that it does not admit us, and
+              why (POSTERN_NOT_ADMITTED; the group's name when the peer discloses it)
 
   then the final verdict (ALLOWED or BLOCKED, and which step decided) and the one change
   that would flip it, with the commands that make it (e.g. "add XPCLIENT$ to

@@ -32,7 +32,15 @@ import type { PolicyStep } from "./policy-step.js";
 /** The version of the JSON document (docs/explain.md); bumped on any incompatible change. */
 export const TRACE_SCHEMA = "postern.explain/1" as const;
 
-export type StepName = "policy" | "sa" | "groups" | "bypass" | "guard" | "firewall" | "steering";
+export type StepName =
+  | "policy"
+  | "sa"
+  | "groups"
+  | "bypass"
+  | "guard"
+  | "firewall"
+  | "steering"
+  | "peer";
 
 export interface TraceStep {
   step: StepName;
@@ -92,6 +100,8 @@ export interface TraceInput {
   /** The domain's DNS name (bigfirm.com). */
   domainDns: string | null;
   peerName: string | null;
+  /** This host's machine account (CLIENT2$), when it is a domain member. */
+  self: string | null;
 }
 
 const sameIp = (a: string, b: string) => {
@@ -639,5 +649,38 @@ function outboundTrace(input: TraceInput): Trace {
           : `sealed in the SA with ${peer}; whether ${peer} admits it is its own decision (postern explain there)`
         : "sent in clear",
   });
+  // the peer told us, inside the SA, that it does not admit us (POSTERN_NOT_ADMITTED)
+  const refusal = live?.sa.refusal ?? null;
+  if (refusal) {
+    const group = refusal.group;
+    const domain = input.domain ? `${input.domain}\\` : "";
+    const me = input.self ?? "this host's account";
+    steps.push({
+      step: "peer",
+      verdict: "refused",
+      source: `POSTERN_NOT_ADMITTED from ${peer} in IKE SA ${live?.sa.spis} (${refusal.at})`,
+      detail: `${peer} authenticated us but does not admit us: ${refusal.reason}${group ? ` (it requires ${group})` : " (it does not disclose the group)"}`,
+    });
+    const flip: Flip | null =
+      refusal.reason === "not-in-bypass-list"
+        ? {
+            change: group
+              ? `add ${me} to ${domain}${group}, then purge this host's tickets`
+              : `ask ${peer}'s administrator which group its bypass requires, add ${me} to it, then purge this host's tickets`,
+            commands: [
+              ...(group
+                ? [
+                    {
+                      host: "a domain controller",
+                      command: `postern net group ${group} ${me} /add /domain`,
+                    },
+                  ]
+                : []),
+              { host: "this host", command: "postern klist --machine purge" },
+            ],
+          }
+        : null;
+    return { ...base, steps, verdict: "blocked", decidedBy: "peer", flip };
+  }
   return { ...base, steps, verdict: "allowed", decidedBy: "policy", flip: null };
 }

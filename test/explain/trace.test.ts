@@ -109,6 +109,7 @@ function input(over: Partial<TraceInput>): TraceInput {
     domain: "BIGFIRM",
     domainDns: "bigfirm.com",
     peerName: null,
+    self: "XPCLIENT$",
     ...over,
   };
 }
@@ -271,5 +272,20 @@ describe("postern explain: the trace", () => {
     assert.match(t.steps.find((s) => s.step === "sa")?.source ?? "", /this host started it/);
     const none = buildTrace(input({ flow, me: ["198.18.0.30"] }));
     assert.equal(verdicts(none).steering, "acquire");
+    // the server told us, inside the SA, why it does not admit us
+    mine.refusal = { reason: "not-in-bypass-list", group: "trusted", at: "2026-12-06T15:40:00Z" };
+    const told = buildTrace(
+      input({ flow, me: ["198.18.0.30"], agent: { running: true, sas: [mine], bypass: [] } }),
+    );
+    assert.equal(told.verdict, "blocked");
+    assert.equal(told.decidedBy, "peer");
+    assert.match(
+      told.steps.at(-1)?.detail ?? "",
+      /does not admit us: not-in-bypass-list \(it requires trusted\)/,
+    );
+    assert.equal(
+      told.flip?.change,
+      "add XPCLIENT$ to BIGFIRM\\trusted, then purge this host's tickets",
+    );
   });
 });

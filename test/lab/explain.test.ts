@@ -6,7 +6,8 @@
  *   xpclient (in trusted)   ALLOWED by the bypass; flip: remove it from trusted + purge
  *   client2 (not trusted)   BLOCKED by the firewall; flip: add it to trusted + purge
  *   outsider (no identity)  BLOCKED by the IPsec guard (no SA)
- *   (client2's drops are in server1's pfirewall.identity.jsonl with CLIENT2$ and "trusted")
+ *   (client2's drops are in server1's pfirewall.identity.jsonl with CLIENT2$ and "trusted";
+ *    client2's agent was told why by server1, inside the SA, and its explain says so)
  *   xpclient's own view     outbound, sealed in the SA it started
  */
 import * as assert from "node:assert/strict";
@@ -140,6 +141,31 @@ describe("postern explain on the lab: a trace per cell, and its flip applied", n
     assert.equal(step(t, "firewall").verdict, "drop");
     assert.match(step(t, "firewall").source, /no exception for TCP 80 from 198\.18\.0\.31/);
     assert.equal(t.flip?.change, "add CLIENT2$ to BIGFIRM\\trusted, then purge its tickets");
+    // client2 was told why, inside its SA: its agent logged it once, mmsas and explain show it
+    const log = fs.readFileSync(path.join(home.dir, "lab", "client2-agent.log"), "utf8");
+    const told = log.split("\n").filter((l) => /refusal: 198\.18\.0\.20 does not admit us/.test(l));
+    assert.equal(told.length, 1, log);
+    assert.match(
+      told[0] ?? "",
+      /not-in-bypass-list$/,
+      "the group's name is not disclosed by default",
+    );
+    const mm = binIn("client2", ["netsh", "ipsec", "dynamic", "show", "mmsas"]);
+    assert.equal(mm.code, 0, mm.err);
+    assert.match(mm.out, /Peer Refused Us\s*: not-in-bypass-list/);
+    const own = explainOn("client2", [
+      "--src",
+      ADDR.client2 as string,
+      "--dst",
+      SERVER,
+      "--proto",
+      "tcp",
+      "--dport",
+      "80",
+    ]);
+    assert.equal(own.verdict, "blocked");
+    assert.equal(own.decidedBy, "peer");
+    assert.match(own.flip?.change ?? "", /ask 198\.18\.0\.20's administrator which group/);
     // server1's firewall logged the drops with who it was and what it lacked
     const jsonl = path.join(hostHome("server1"), "firewall", "pfirewall.identity.jsonl");
     const lines = fs
