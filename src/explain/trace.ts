@@ -427,7 +427,7 @@ function inboundTrace(input: TraceInput): Trace {
                   ? [
                       {
                         host: "a domain controller",
-                        command: `postern net group ${group} ${peerHost.toUpperCase().split(".")[0]}$ /add /domain`,
+                        command: `postern net group ${group} ${input.peerName ? `${input.peerName.toUpperCase()}$` : "NAME$"} /add /domain`,
                       },
                     ]
                   : []),
