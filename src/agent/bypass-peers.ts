@@ -24,51 +24,50 @@ export interface BypassDecision {
   principal: string | null;
   /** The bypass-list SID that matched, or null. */
   authorizedBy: string | null;
-  /** Why, as a stable code (metrics, explain): "admitted" or the refusal's reason. */
-  reason: BypassReason;
   why: string;
+  /** The decision as a code (what the peer may be told: agent/refusal.ts). */
+  code: BypassCode;
 }
 
-export const BYPASS_REASONS = [
+export const BYPASS_CODES = [
   "admitted",
-  "no_firewall_settings",
-  "bypass_list_empty",
-  "we_initiated",
-  "not_kerberos",
-  "no_pac",
-  "not_in_bypass_group",
+  "no-settings",
+  "empty-list",
+  "initiator",
+  "not-kerberos",
+  "no-pac",
+  "not-in-list",
 ] as const;
-export type BypassReason = (typeof BYPASS_REASONS)[number];
+export type BypassCode = (typeof BYPASS_CODES)[number];
 
 /** The pure decision for one established IKE SA. */
 export function decideBypass(settings: FirewallSettings | null, sa: IkeSaInfo): BypassDecision {
   const address = sa.remote.address;
   const id = sa.identity;
   const principal = id?.principal ?? null;
-  const no = (reason: BypassReason, why: string): BypassDecision => ({
+  const no = (code: BypassCode, why: string): BypassDecision => ({
     address,
     principal,
     authorizedBy: null,
-    reason,
     why,
+    code,
   });
-  if (settings === null) return no("no_firewall_settings", "no firewall settings on this host");
-  if (settings.bypass.length === 0)
-    return no("bypass_list_empty", "the firewall's bypass list is empty");
+  if (settings === null) return no("no-settings", "no firewall settings on this host");
+  if (settings.bypass.length === 0) return no("empty-list", "the firewall's bypass list is empty");
   if (sa.initiator)
     return no(
-      "we_initiated",
+      "initiator",
       `this host started the SA: Kerberos proved ${principal ?? "the peer"}'s name to us, not its groups (only the initiator's ticket carries a PAC)`,
     );
   if (id === null || id.method !== "kerberos")
-    return no("not_kerberos", `authenticated by ${sa.auth}, not Kerberos: no group SIDs to check`);
+    return no("not-kerberos", `authenticated by ${sa.auth}, not Kerberos: no group SIDs to check`);
   if (id.userSid === undefined)
-    return no("no_pac", `${principal}'s ticket carries no PAC: no group SIDs to check`);
+    return no("no-pac", `${principal}'s ticket carries no PAC: no group SIDs to check`);
   const sids = [id.userSid, ...(id.groupSids ?? [])];
   const sid = bypassAuthorization(settings, sids);
   if (sid === null)
     return no(
-      "not_in_bypass_group",
+      "not-in-list",
       `${principal} (${sids.length} SIDs in its PAC) holds no SID of the bypass list`,
     );
   const entry = settings.bypass.find((b) => b.sid.toUpperCase() === sid.toUpperCase());
@@ -76,8 +75,8 @@ export function decideBypass(settings: FirewallSettings | null, sa: IkeSaInfo): 
     address,
     principal,
     authorizedBy: sid,
-    reason: "admitted",
     why: `${principal} is in ${entry?.name ?? sid} (from its ticket's PAC)`,
+    code: "admitted",
   };
 }
 
@@ -89,7 +88,7 @@ export interface BypassTracker {
   /** Current decisions of established SAs, by IKE SA. */
   list(): (BypassDecision & { spis: string; since: string })[];
   /** Decisions taken since the agent started, by reason ("admitted" or the refusal's). */
-  counts(): Record<BypassReason, number>;
+  counts(): Record<BypassCode, number>;
 }
 
 export interface BypassTrackerDeps {
@@ -101,10 +100,7 @@ export interface BypassTrackerDeps {
 
 export function createBypassTracker(deps: BypassTrackerDeps): BypassTracker {
   const bySa = new Map<string, BypassDecision & { spis: string; since: string }>();
-  const counts = Object.fromEntries(BYPASS_REASONS.map((r) => [r, 0])) as Record<
-    BypassReason,
-    number
-  >;
+  const counts = Object.fromEntries(BYPASS_CODES.map((r) => [r, 0])) as Record<BypassCode, number>;
   const stillAuthorized = (address: string) =>
     [...bySa.values()].some((d) => d.address === address && d.authorizedBy !== null);
   return {
@@ -117,7 +113,7 @@ export function createBypassTracker(deps: BypassTrackerDeps): BypassTracker {
         settings = null;
       }
       const d = decideBypass(settings, sa);
-      counts[d.reason]++;
+      counts[d.code]++;
       bySa.set(sa.spis, { ...d, spis: sa.spis, since: new Date(deps.now()).toISOString() });
       if (d.authorizedBy === null) {
         deps.log(`bypass: ${d.address} not admitted: ${d.why}`, "notice");

@@ -10,11 +10,13 @@ import { DEFAULT_AGENT_METRICS, parseMetricsListen } from "../metrics/server.js"
 import { parseLogFormat, parseLogLevel } from "../platform/log.js";
 import { requestControl } from "../control/socket.js";
 import { runIkeAgent } from "./ike-run.js";
+import { REFUSAL_MODES, type RefusalMode } from "./refusal.js";
 import { agentPaths, runAgent } from "./run.js";
 
 const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--gp-refresh MINUTES]
               [--ike-retransmit MS,TRIES] [--cert F --key F] [--metrics HOST:PORT|on]
               [--log-format text|json] [--log-level LEVEL | --verbose]
+              [--refusal-notice MODE]
 postern agent --manual-sa FILE
 postern agent stats
 postern agent delete-sas
@@ -42,6 +44,10 @@ ${DEFAULT_AGENT_METRICS}; no authentication, so keep it on loopback; docs/metric
 --log-level: the lowest level written (error, warning, notice, info, debug; default info),
 --verbose: debug. Under systemd each line carries its journald priority (<3> ... <7>), so
 \`journalctl -p warning -u postern-agent\` shows failed negotiations and refused peers.
+--refusal-notice: what a peer that authenticated but is not admitted by the bypass is
+told, inside its IKE SA (private notify POSTERN_NOT_ADMITTED, docs/explain.md): none (as
+Windows: silence), reason (default: the reason code) or names (also the bypass group's
+name); at most once per peer every 60 s. A client logs what it is told once per peer.
 
 Runs the IPsec agent's data path: a TUN device (postern0), ESP in UDP 4500 (RFC 4303,
 RFC 3948), policy routing and an nftables chain that send protected flows to the TUN.
@@ -74,6 +80,13 @@ function metricsOption(text: string | undefined) {
   return parseMetricsListen(text === "on" ? DEFAULT_AGENT_METRICS : text);
 }
 
+/** --refusal-notice none|reason|names; absent: reason. */
+function refusalMode(text: string | undefined): RefusalMode {
+  const m = REFUSAL_MODES.find((x) => x === (text ?? "reason"));
+  if (m === undefined) throw new UsageError("--refusal-notice needs none, reason or names");
+  return m;
+}
+
 function agentOptions(p: Parsed) {
   const gp = p.str("gp-refresh") ?? "90";
   if (!/^\d+$/.test(gp) || Number(gp) > 1440)
@@ -90,6 +103,7 @@ function agentOptions(p: Parsed) {
     metrics: metricsOption(p.str("metrics")),
     logFormat: parseLogFormat(p.str("log-format")),
     logLevel: p.flag("verbose") ? ("debug" as const) : parseLogLevel(p.str("log-level"), "info"),
+    refusalNotice: refusalMode(p.str("refusal-notice")),
   };
 }
 
@@ -117,6 +131,13 @@ const OPTIONS: readonly OptionSpec[] = [
     type: "string",
     value: "MS,TRIES",
     help: "first IKE retransmission delay and transmissions (default 1000,5)",
+  },
+  {
+    name: "refusal-notice",
+    type: "string",
+    value: "MODE",
+    help: "tell authenticated peers we refuse why: none, reason (default) or names",
+    complete: ["none", "reason", "names"],
   },
   {
     name: "cert",

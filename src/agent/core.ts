@@ -23,6 +23,7 @@ import type { IkeTransport } from "../ike/transport.js";
 import type { ChildSaRecord, Clock, IkeDeps, IkeOptions, PeerConfig } from "../ike/types.js";
 import { type Acquirer, createAcquirer } from "./acquire.js";
 import { type BypassTracker, createBypassTracker } from "./bypass-peers.js";
+import { createRefusals, type RefusalMode, type Refusals } from "./refusal.js";
 import { type ChildSaTable, createChildSaTable } from "./children.js";
 import { createClassifier } from "./classify.js";
 import type { ControlHandler } from "../control/socket.js";
@@ -70,6 +71,8 @@ export interface AgentDeps {
   ikeOptions: Partial<IkeOptions>;
   maxQueue: number;
   holdDownMs: number;
+  /** What a peer we authenticate but do not admit is told (agent/refusal.ts); default reason. */
+  refusalNotice?: RefusalMode;
 }
 
 export interface Agent {
@@ -110,6 +113,12 @@ export function createAgent(deps: AgentDeps): Agent {
     log,
     now,
   });
+  const refusals = createRefusals({
+    clock: deps.clock,
+    log,
+    mode: deps.refusalNotice ?? "reason",
+    settings: () => kernel.firewallSettings(),
+  });
   let run: Running | null = null;
   /** Policy loads by result: loaded, unchanged (nothing assigned any more), failed. */
   const loads: Record<string, number> = { loaded: 0, none_assigned: 0, failed: 0 };
@@ -145,7 +154,7 @@ export function createAgent(deps: AgentDeps): Agent {
     const fw = await kernel.loadFirewall();
     if (fw !== null) log(fw);
     bump(loads, "loaded");
-    run = wire(deps, first.plan, bypass, reload);
+    run = wire(deps, first.plan, bypass, reload, refusals);
     await kernel.install(rulesOf(run));
     for (const n of first.plan.notes) log(`policy note: ${n}`, "notice");
     return `policy "${policy.name}", ${first.plan.steering.length} steering selectors, ${first.plan.responders.length} IKE peers`;
@@ -177,7 +186,7 @@ export function createAgent(deps: AgentDeps): Agent {
   return {
     start,
     stop,
-    control: { ...controlOf(deps, running, bypass, reload), stats: snapshot },
+    control: { ...controlOf(deps, running, bypass, reload, refusals), stats: snapshot },
     snapshot,
     dropStats: () => running().data.stats(),
     plan: () => running().current.plan,
@@ -238,6 +247,7 @@ function controlOf(
   running: () => Running,
   bypass: BypassTracker,
   reload: (why: string) => Promise<ControlReplies["reload"]>,
+  refusals: Refusals,
 ): ControlHandler {
   return {
     stats: () => snapshotOf(running(), deps.clock.now()),
@@ -250,7 +260,10 @@ function controlOf(
       return { deletedIkeSas: gone.map((x) => x.spis) };
     },
     purge: () => purge(deps, running().engine),
-    mmsas: () => running().monitor.mmsas(),
+    mmsas: () =>
+      running()
+        .monitor.mmsas()
+        .map((v) => ({ ...v, refusal: refusals.of(v.spis) })),
     qmsas: () => running().monitor.qmsas(),
     dstats: () => running().monitor.dstats(),
     mmfilter: () => running().monitor.mmfilter(),
@@ -277,7 +290,13 @@ function purge(deps: AgentDeps, engine: IkeEngine): ControlReplies["purge"] {
 type Reload = (why: string) => Promise<unknown>;
 
 /** The running parts of start(): data path, IKE engine, ACQUIRE, monitor, refresh timer. */
-function wire(deps: AgentDeps, plan: PolicyPlan, bypass: BypassTracker, reload: Reload): Running {
+function wire(
+  deps: AgentDeps,
+  plan: PolicyPlan,
+  bypass: BypassTracker,
+  reload: Reload,
+  refusals: Refusals,
+): Running {
   const { log } = deps;
   const now = () => deps.clock.now();
   const peers: PeerConfig[] = [...plan.responders];
@@ -297,7 +316,7 @@ function wire(deps: AgentDeps, plan: PolicyPlan, bypass: BypassTracker, reload: 
     // the tracker decides synchronously: the first packet already finds its class.
     (ikeSa) => bypass.admits(ikeSa),
   );
-  const engine = createEngine(deps, peers, children, acquirer, bypass, established);
+  const engine = createEngine(deps, peers, children, acquirer, bypass, established, refusals);
   late.engine = engine;
   deps.ike.onReceive((d) => void engine.receive(d));
   const data = deps.dataPath(
@@ -388,6 +407,7 @@ function createEngine(
   acquirer: Acquirer,
   bypass: BypassTracker,
   established: Map<string, number>,
+  refusals: Refusals,
 ): IkeEngine {
   const { log } = deps;
   const onChildSa = (c: ChildSaRecord) => {
@@ -418,12 +438,20 @@ function createEngine(
         const info = engine.sas().find((x) => x.spis === spis);
         // The decision is taken at once (the child SAs installed next carry it); the nft
         // set it then writes is only the record `peer list` shows, so nothing waits for it.
-        if (info) void bypass.onEstablished(info);
+        if (info)
+          void bypass
+            .onEstablished(info)
+            .then((d) => refusals.onDecision(info, d, (x, n) => engine.tellRefusal(x, n)));
       }
       if (state === "closed") {
         void bypass.onClosed(spis);
+        refusals.onClosed(spis);
         acquirer.onIkeClosed(peer, established.delete(spis));
       }
+    },
+    onRefusal: (spis, n) => {
+      const sa = engine.sas().find((x) => x.spis === spis);
+      if (sa) refusals.onReceived(spis, sa.remote.address, n);
     },
     options: deps.ikeOptions,
     send: (d) => deps.ike.send(d),

@@ -28,6 +28,7 @@ import { openDataPathDevices } from "./devices.js";
 import { createHostPolicySource, effectiveUsesAh } from "./host-policy.js";
 import { createHostKernel, hostSteering, type SteeringConfig } from "./kernel.js";
 import { agentPaths } from "./run.js";
+import type { RefusalMode } from "./refusal.js";
 import { serveAgent } from "./serve.js";
 
 export interface IkeAgentOptions {
@@ -46,6 +47,8 @@ export interface IkeAgentOptions {
   /** --log-format (text or json) and the lowest level written (--verbose: debug). */
   logFormat: LogFormat;
   logLevel: LogLevel;
+  /** What a peer authenticated but not admitted is told (agent/refusal.ts). */
+  refusalNotice: RefusalMode;
 }
 
 function ourAddresses(): string[] {
@@ -127,6 +130,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     ikeOptions: o.ike,
     maxQueue: o.maxQueue,
     holdDownMs: o.holdDownMs,
+    refusalNotice: o.refusalNotice,
   });
   let ready: string;
   let metrics: MetricsServer | null = null;

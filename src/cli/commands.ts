@@ -15,6 +15,7 @@ import type { Command } from "../cmdline/env.js";
 import { manCommand } from "./man.js";
 import { packageVersion, usage } from "./usage.js";
 import { ipsecCommand } from "./ipsec.js";
+import { explainCommand } from "../explain/command.js";
 import { kdcCommand } from "../kerberos/kdc/command.js";
 import { KERBEROS_COMMANDS } from "./kerberos.js";
 import { netshCommand } from "./netsh.js";
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   netshCommand,
   ipseccmdCommand,
   ipsecCommand,
+  explainCommand,
   firewallCommand,
   agentCommand,
   labCommand,

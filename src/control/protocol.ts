@@ -65,6 +65,11 @@ export interface MmSaView {
   lifetimeSec: number;
   ageSec: number | null;
   childSas: number;
+  /**
+   * The responder told us, inside this SA, why it does not admit us (POSTERN_NOT_ADMITTED,
+   * src/ike/refusal.ts); absent or null: nothing was said.
+   */
+  refusal?: { reason: string; group: string | null; at: string } | null;
 }
 
 export interface QmSaView {

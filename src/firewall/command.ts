@@ -11,19 +11,25 @@
  * other than the host's (/var/lib/postern) needs `--host` to change the host's kernel
  * (firewall/effect.ts), so a test's home never loads rules into the host by accident.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { CliEnv } from "../cmdline/env.js";
 import { defineCommand, type OptionSpec, type Parsed } from "../cmdline/grammar.js";
+import { requestControl } from "../control/socket.js";
 import { UsageError } from "../errors.js";
 import { createApplier } from "./apply.js";
 import { createBypassSet } from "./bypass.js";
 import { compileRuleset } from "./compile.js";
 import { firewallTargetIsHost, netnsOf } from "./effect.js";
 import { FirewallError } from "./errors.js";
+import { IDENTITY_LOG_NAME, identityLine, type PeerSa } from "./identity-log.js";
 import { createLogFile } from "./logfile.js";
+import type { LogPath } from "./logformat.js";
 import { createFirewallLogger } from "./logger.js";
-import { LOG_GROUP_DROP, LOG_GROUP_OPEN } from "./model.js";
+import { type FirewallSettings, LOG_GROUP_DROP, LOG_GROUP_OPEN } from "./model.js";
 import { createNftRunner } from "./nft.js";
 import { programPortsFor } from "./programs.js";
+import type { PacketFields } from "./packet.js";
 import { defaultLogFile, loadSettings } from "./store.js";
 
 function needRoot(env: CliEnv, what: string): void {
@@ -78,11 +84,44 @@ async function peerList(_p: Parsed, env: CliEnv): Promise<number> {
   return 0;
 }
 
+/** How long the agent's bypass decisions are reused for naming dropped peers. */
+const PEER_CACHE_MS = 1000;
+
+/**
+ * Drops with identity (identity-log.ts): the agent's live SAs by address, asked over its
+ * control socket at most once a second; no agent, no SAs, nothing written.
+ */
+function identityWriter(home: string, dir: string, s: FirewallSettings) {
+  const out = path.join(dir, IDENTITY_LOG_NAME);
+  const sock = path.join(home, "agent", "agent.sock");
+  const names = s.bypass.map((b) => b.name ?? b.sid);
+  let cached: { at: number; peers: Promise<PeerSa[]> } | null = null;
+  const peers = () => {
+    const now = Date.now();
+    if (cached === null || now - cached.at > PEER_CACHE_MS) {
+      const asked = requestControl(sock, "bypass", 1000).then(
+        (r) => r.peers,
+        () => [] as PeerSa[],
+      );
+      cached = { at: now, peers: asked };
+    }
+    return cached.peers;
+  };
+  return (f: PacketFields, where: LogPath) => {
+    const at = new Date();
+    void peers().then((list) => {
+      const line = identityLine(at, f, where, list, names);
+      if (line !== null) fs.appendFileSync(out, `${JSON.stringify(line)}\n`);
+    });
+  };
+}
+
 async function log(_p: Parsed, env: CliEnv): Promise<number> {
   needRoot(env, "log");
   const s = loadSettings(env.home);
   const file = createLogFile(s.logging.file ?? defaultLogFile(env.home), s.logging.maxSizeKb);
-  const logger = createFirewallLogger({ file, now: () => new Date() });
+  const identity = identityWriter(env.home, path.dirname(file.file), s);
+  const logger = createFirewallLogger({ file, now: () => new Date(), onDrop: identity });
   const { listenNflog } = await import("./nflog.js"); // koffi loads only for this command
   const listener = listenNflog([LOG_GROUP_DROP, LOG_GROUP_OPEN], logger.onPacket);
   env.err(`firewall log: writing ${file.file} (NFLOG groups ${LOG_GROUP_DROP}, ${LOG_GROUP_OPEN})`);

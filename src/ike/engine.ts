@@ -37,6 +37,7 @@ import {
   type Payload,
 } from "./message.js";
 import { notify } from "./payloads/notify.js";
+import { type RefusalNotice, sendRefusal } from "./refusal.js";
 import { type IkeSaInfo, saInfo } from "./sa-info.js";
 import { spiText, transition } from "./state.js";
 import { DEFAULT_IKE_OPTIONS, type Datagram, type IkeDeps, type IkeSa } from "./types.js";
@@ -53,6 +54,8 @@ export interface IkeEngine {
   rekeyIkeSa(spis: string): boolean;
   rekeyChild(spiIn: number): boolean;
   deleteChild(spiIn: number): boolean;
+  /** Tells the initiator of IKE SA `spis` why we do not admit it (./refusal.ts). */
+  tellRefusal(spis: string, notice: RefusalNotice): boolean;
   sas(): IkeSaInfo[];
   /** Drop counters, every reason (./drops.ts), zeros included. */
   stats(): Record<IkeDropReason, number>;
@@ -471,6 +474,10 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     deleteChild(spiIn) {
       const sa = findByChild(spiIn);
       return sa ? deleteChild(ctx, sa, spiIn) : false;
+    },
+    tellRefusal(spis, notice) {
+      const sa = [...sas.values()].find((s) => spiText(s) === spis);
+      return sa ? sendRefusal(ctx, sa, notice) : false;
     },
     sas: () => [...new Set(sas.values())].map(saInfo),
     stats: drops.snapshot,

@@ -3,6 +3,7 @@
  * dependencies, the IKE SA and child SA records, and the Child SA record handed to the
  * data path (`onChildSa`).
  */
+import type { RefusalNotice } from "./refusal.js";
 import type { DhKeyPair } from "../crypto/primitives.js";
 import type { MmSecMethod, QmSecMethod } from "../policy/model.js";
 import type { AuthMethodProvider, PeerIdentity } from "./auth.js";
@@ -151,6 +152,11 @@ export interface IkeDeps {
     state: IkeSaState,
     peer?: { id: string | null; identity: PeerIdentity | null; remote: Endpoint },
   ) => void;
+  /**
+   * A responder told us, inside this IKE SA (`spis`), why it does not admit us
+   * (POSTERN_NOT_ADMITTED, ./refusal.ts).
+   */
+  onRefusal?: (spis: string, notice: RefusalNotice) => void;
   options?: Partial<IkeOptions>;
 }
 

@@ -80,6 +80,14 @@ export function formatMmSas(sas: readonly MmSaView[], format: "list" | "table"):
     field("Lifetime", dur(s.lifetimeSec)),
     field("Age", s.ageSec === null ? "-" : `${s.ageSec} seconds`),
     field("Quick Mode SAs", s.childSas),
+    ...(s.refusal
+      ? [
+          field(
+            "Peer Refused Us",
+            `${s.refusal.reason}${s.refusal.group ? ` (requires ${s.refusal.group})` : ""}`,
+          ),
+        ]
+      : []),
     "",
   ]);
   return titled("Main Mode SAs", body, sas.length, "Main Mode SA(s)");
