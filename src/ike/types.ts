@@ -47,6 +47,11 @@ export interface PeerConfig {
   pfs: boolean;
   localTs: readonly TrafficSelector[];
   remoteTs: readonly TrafficSelector[];
+  /**
+   * A responder narrows the remote selectors to the peer's own address (the default
+   * response rule: it protects the flow the peer asks for, between the pair of hosts).
+   */
+  remoteTsIsPeer?: boolean;
   mode: ChildMode;
   /** Pretend to be behind NAT so both sides float to UDP 4500 (strongSwan's encap=yes). */
   forceEncap: boolean;
