@@ -217,7 +217,7 @@ function defaultResponder(
       forceEncap: !ahOnly(action),
     };
   } catch (e) {
-    return `default response rule: ${(e as Error).message}`;
+    return `default response rule: not answering peers: ${(e as Error).message}`;
   }
 }
 
