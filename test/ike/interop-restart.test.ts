@@ -51,20 +51,15 @@ describe("restarts and dead peers with strongSwan 5.9 (RFC 7296 §2.4, §1.4)", 
     startAction,
     ...(dpdDelay ? { dpdDelay } : {}),
   });
-  const config = {
-    get local() {
-      return pair.addrA;
-    },
-    get remote() {
-      return pair.addrB;
-    },
+  const peerConfig = () => ({
+    local: pair.addrA,
+    remote: pair.addrB,
     psk: PSK,
     ike: ["aes128gcm-sha256-31"],
     esp: ["aes128gcm-none"],
     localTs: ["10.232.1.0/24"],
     remoteTs: ["10.232.2.0/24"],
-  };
-  const peerConfig = () => ({ ...config, local: pair.addrA, remote: pair.addrB });
+  });
   const events = (p: PosternPeer, name: string) => p.events.filter((e) => e.event === name);
   const ikeSas = (c: Charon) =>
     (c.swanctl("--list-sas").match(/pik: #\d+, ESTABLISHED/g) ?? []).length;
@@ -89,7 +84,7 @@ describe("restarts and dead peers with strongSwan 5.9 (RFC 7296 §2.4, §1.4)", 
       "the old child SA went with its IKE SA",
     );
     assert.equal(events(peer, "ike-sa").filter((e) => e.state === "closed").length, 1);
-    assert.match(charon.log(), /INITIAL_CONTACT/);
+    assert.match(charon.log(), /IKE_AUTH request 1 \[[^\]]*N\(INIT_CONTACT\)/, "charon sent it");
   });
 
   for (const ic of ["yes", "no"] as const) {
@@ -133,7 +128,6 @@ describe("restarts and dead peers with strongSwan 5.9 (RFC 7296 §2.4, §1.4)", 
     assert.equal(ikeSas(c), 1, "... and postern answers");
     assert.doesNotMatch(peer.stderr(), /did not answer/, "charon answers ours");
     await charon.crash();
-    const died = Date.now();
     await waitFor(
       "postern closes the IKE SA",
       () => events(peer, "ike-sa").some((e) => e.state === "closed"),
@@ -141,7 +135,6 @@ describe("restarts and dead peers with strongSwan 5.9 (RFC 7296 §2.4, §1.4)", 
     );
     assert.match(peer.stderr(), /did not answer INFORMATIONAL after 3 transmissions/);
     assert.equal(events(peer, "child-sa-deleted").length, 1);
-    assert.ok(Date.now() - died >= 0);
   });
 
   it("dead peer detection: charon closes the SA when postern dies", async () => {
