@@ -11,15 +11,26 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { needsRoot } from "../helpers/cli.js";
+import { cli, needsRoot } from "../helpers/cli.js";
 import { ADDR_A, ADDR_B, type Agent, createLab, type Lab, p2pPolicy } from "./lab.js";
 
 // A's liveness check: 10 s of silence, then 0.5 + 1 + 2 s of retransmissions; B's restart
 // (stop, start) takes a few seconds, well inside that.
+interface Stats {
+  sas: { spi: string; direction: string }[];
+  ike: { sas: { state: string; spis: string }[] };
+}
+
+async function stats(a: Agent): Promise<Stats> {
+  const r = await cli(a.home, "--json", "agent", "stats");
+  assert.equal(r.code, 0, r.err);
+  return JSON.parse(r.out) as Stats;
+}
+
 const A_OPTS = ["--ike-liveness", "10", "--ike-retransmit", "500,3"];
 
 describe(
-  "a restarted peer is back at once with INITIAL_CONTACT (two namespaces)",
+  "restarts with INITIAL_CONTACT and simultaneous starts (two namespaces)",
   needsRoot(),
   () => {
     let lab: Lab;
@@ -83,5 +94,41 @@ describe(
         }
       });
     }
+    it("both agents start IKE at the same moment: one IKE SA and one child SA pair remain", async (t) => {
+      const homeA = await lab.home(
+        "a-sim",
+        p2pPolicy(ADDR_B, "ESP[AES128GCM,None]", "simultaneous"),
+      );
+      const homeB = await lab.home(
+        "b-sim",
+        p2pPolicy(ADDR_A, "ESP[AES128GCM,None]", "simultaneous"),
+      );
+      const a = await lab.startAgent(lab.nsA, homeA);
+      const b = await lab.startAgent(lab.nsB, homeB);
+      try {
+        // Both pings start together: each agent's ACQUIRE starts IKE with the other.
+        const pa = lab.spawnIn(lab.nsA, ["ping", "-c", "3", "-W", "3", ADDR_B]);
+        const pb = lab.spawnIn(lab.nsB, ["ping", "-c", "3", "-W", "3", ADDR_A]);
+        await Promise.all([pa, pb].map((p) => new Promise((r) => p.once("exit", r))));
+        await new Promise((r) => setTimeout(r, 1000));
+        const sa = await stats(a);
+        const sb = await stats(b);
+        const up = (s: Stats) => s.ike.sas.filter((x) => x.state === "established");
+        assert.equal(up(sa).length, 1, JSON.stringify(sa.ike.sas));
+        assert.equal(up(sb).length, 1, JSON.stringify(sb.ike.sas));
+        assert.equal(up(sa)[0]?.spis, up(sb)[0]?.spis, "the same IKE SA on both");
+        assert.equal(sa.sas.length, 2, `one pair on A: ${JSON.stringify(sa.sas)}`);
+        assert.equal(sb.sas.length, 2, `one pair on B: ${JSON.stringify(sb.sas)}`);
+        const collided = `${a.out()}${b.out()}`.includes("holds the lowest nonce");
+        t.diagnostic(
+          collided
+            ? "the two IKE SAs collided; the redundant one was deleted"
+            : "no collision this run: one side's IKE SA was up first",
+        );
+      } finally {
+        assert.equal(await lab.stopAgent(b), 0);
+        assert.equal(await lab.stopAgent(a), 0);
+      }
+    });
   },
 );
