@@ -101,6 +101,8 @@ interface Running {
    * while the SA lives (Windows adds such filters dynamically for the SA's life).
    */
   answered: Map<number, DpSelector[]>;
+  /** Ends the answered flows' kernel updates (stop: nothing may re-add steering after). */
+  stopAnswered: () => void;
   /** The IKE engine's peers: the plan's responders and the initiators ACQUIRE added. */
   peers: PeerConfig[];
   monitor: ReturnType<typeof createMonitor>;
@@ -153,6 +155,7 @@ export function createAgent(deps: AgentDeps): Agent {
     if (r !== null) {
       r.cancelRefresh();
       r.engine.close();
+      r.stopAnswered();
       kernel.remove();
       await r.data.stop();
     }
@@ -316,6 +319,7 @@ function wire(deps: AgentDeps, plan: PolicyPlan, bypass: BypassTracker, reload: 
     established,
     clearPeers,
     answered,
+    stopAnswered: steerAnswered.stop,
     monitor,
     cancelRefresh,
     peers,
@@ -373,6 +377,7 @@ function acquirerOf(
 interface AnsweredSteering {
   installed(c: ChildSaRecord): void;
   deleted(spiIn: number): void;
+  stop(): void;
 }
 
 /**
@@ -385,9 +390,10 @@ function answeredSteering(
   r: Pick<Running, "current" | "answered" | "clearPeers">,
 ): AnsweredSteering {
   let chain = Promise.resolve();
+  let stopped = false;
   const update = (why: string) => {
     chain = chain
-      .then(() => deps.kernel.update(rulesOf(r)))
+      .then(() => (stopped ? undefined : deps.kernel.update(rulesOf(r))))
       .catch((e: Error) =>
         deps.log(`default response rule: steering not updated (${why}): ${e.message}`),
       );
@@ -406,6 +412,9 @@ function answeredSteering(
     },
     deleted(spiIn) {
       if (r.answered.delete(spiIn)) update(`child SA ${spiHex(spiIn)} deleted`);
+    },
+    stop() {
+      stopped = true;
     },
   };
 }

@@ -169,13 +169,10 @@ export function planFromStore(
       log(line);
     }
   }
+  // A default rule that cannot serve (Kerberos off a domain) is a note: the agent logs it.
   const def = defaultResponder(policy, localAddress, providers);
-  if (typeof def === "string") {
-    if (def !== "") {
-      plan.notes.push(def);
-      log(def);
-    }
-  } else plan.responders.push(def);
+  if (typeof def !== "string") plan.responders.push(def);
+  else if (def !== "") plan.notes.push(def);
   return plan;
 }
 
