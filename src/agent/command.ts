@@ -14,7 +14,8 @@ import { REFUSAL_MODES, type RefusalMode } from "./refusal.js";
 import { agentPaths, runAgent } from "./run.js";
 
 const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--gp-refresh MINUTES]
-              [--ike-retransmit MS,TRIES] [--cert F --key F] [--metrics HOST:PORT|on]
+              [--ike-retransmit MS,TRIES] [--ike-liveness SEC]
+              [--ike-initial-contact yes|no] [--cert F --key F] [--metrics HOST:PORT|on]
               [--log-format text|json] [--log-level LEVEL | --verbose]
               [--refusal-notice MODE]
 postern agent --manual-sa FILE
@@ -37,7 +38,12 @@ of a protected flow starts IKEv2 (ACQUIRE) with the peer derived from the rule, 
 child SAs key the ESP data path (docs/agent.md). --address: the local IKE/ESP address
 (default: the first IPv4 address); --ike-retransmit: first retransmission delay and
 number of transmissions (default 1000,5: a silent peer is given up after 31 s, when a
-\`soft\` action falls back to cleartext); --cert/--key: our certificate for rootca rules;
+\`soft\` action falls back to cleartext); --ike-liveness: dead peer detection, an empty
+INFORMATIONAL after SEC seconds without a word from the peer, retransmitted as above; no
+answer closes the IKE SA and its child SAs (default 30; 0: off); --ike-initial-contact:
+send INITIAL_CONTACT in IKE_AUTH when we hold no SA with the peer, so a peer still holding
+SAs from before our restart drops them at once (default yes; docs/ike.md "Restarts");
+--cert/--key: our certificate for rootca rules;
 --metrics: Prometheus metrics over HTTP at /metrics (off by default; \`on\` serves them on
 ${DEFAULT_AGENT_METRICS}; no authentication, so keep it on loopback; docs/metrics.md);
 --log-format json: one JSON object per line (time, level, priority, component, msg);
@@ -87,6 +93,23 @@ function refusalMode(text: string | undefined): RefusalMode {
   return m;
 }
 
+/** --ike-liveness SEC and --ike-initial-contact yes|no; absent: the engine's defaults. */
+function restartOptions(p: Parsed) {
+  const out: { livenessMs?: number; initialContact?: boolean } = {};
+  const live = p.str("ike-liveness");
+  if (live !== undefined) {
+    if (!/^\d+$/.test(live) || Number(live) > 86_400)
+      throw new UsageError("--ike-liveness needs SECONDS from 0 (off) to 86400");
+    out.livenessMs = Number(live) * 1000;
+  }
+  const ic = p.str("ike-initial-contact");
+  if (ic !== undefined) {
+    if (ic !== "yes" && ic !== "no") throw new UsageError("--ike-initial-contact needs yes or no");
+    out.initialContact = ic === "yes";
+  }
+  return out;
+}
+
 function agentOptions(p: Parsed) {
   const gp = p.str("gp-refresh") ?? "90";
   if (!/^\d+$/.test(gp) || Number(gp) > 1440)
@@ -96,7 +119,7 @@ function agentOptions(p: Parsed) {
     dns: p.str("dns") ?? null,
     cert: p.str("cert") ?? null,
     key: p.str("key") ?? null,
-    ike: retransmitOption(p.str("ike-retransmit")),
+    ike: { ...retransmitOption(p.str("ike-retransmit")), ...restartOptions(p) },
     maxQueue: 64,
     holdDownMs: 10_000,
     gpRefreshMs: Number(gp) * 60_000,
@@ -138,6 +161,18 @@ const OPTIONS: readonly OptionSpec[] = [
     value: "MODE",
     help: "tell authenticated peers we refuse why: none, reason (default) or names",
     complete: ["none", "reason", "names"],
+  },
+  {
+    name: "ike-liveness",
+    type: "string",
+    value: "SEC",
+    help: "dead peer detection after SEC s of silence (default 30; 0 off)",
+  },
+  {
+    name: "ike-initial-contact",
+    type: "string",
+    value: "yes|no",
+    help: "send INITIAL_CONTACT to peers we hold no SA with (default yes)",
   },
   {
     name: "cert",

@@ -16,6 +16,7 @@
  */
 import type { LogLevel } from "../platform/log.js";
 import { type DataPath, type DataPathStats, spiHex } from "../datapath/engine.js";
+import type { TrafficSelector as DpSelector } from "../esp/sa.js";
 import type { DataPathEvent } from "../datapath/events.js";
 import { PosternError } from "../errors.js";
 import { createIkeEngine, type IkeEngine } from "../ike/engine.js";
@@ -30,7 +31,8 @@ import type { ControlHandler } from "../control/socket.js";
 import { ControlError, type ControlReplies, type StatsReply } from "../control/protocol.js";
 import type { AgentKernel, KernelRules } from "./kernel.js";
 import { createMonitor } from "./monitor.js";
-import type { PolicyPlan, Providers } from "./policy-plan.js";
+import { DEFAULT_RESPONSE_PEER, type PolicyPlan, type Providers } from "./policy-plan.js";
+import { childToSaRecords } from "./sa-convert.js";
 
 /** The effective policy as the directory (or the local store) gives it. */
 export type LoadedPolicy =
@@ -98,6 +100,13 @@ interface Running {
   acquirer: Acquirer;
   established: Map<string, number>;
   clearPeers: string[];
+  /**
+   * Flows the default response rule protects, by inbound SPI of their child SA: steered
+   * while the SA lives (Windows adds such filters dynamically for the SA's life).
+   */
+  answered: Map<number, DpSelector[]>;
+  /** Ends the answered flows' kernel updates (stop: nothing may re-add steering after). */
+  stopAnswered: () => void;
   /** The IKE engine's peers: the plan's responders and the initiators ACQUIRE added. */
   peers: PeerConfig[];
   monitor: ReturnType<typeof createMonitor>;
@@ -168,6 +177,7 @@ export function createAgent(deps: AgentDeps): Agent {
     if (r !== null) {
       r.cancelRefresh();
       r.engine.close();
+      r.stopAnswered();
       kernel.remove();
       await r.data.stop();
     }
@@ -221,9 +231,9 @@ async function reloadPolicy(
   return { reloaded: true, policy: next.plan.policy.name, source: next.source };
 }
 
-function rulesOf(r: Running): KernelRules {
+function rulesOf(r: Pick<Running, "current" | "answered" | "clearPeers">): KernelRules {
   return {
-    steering: r.current.plan.steering,
+    steering: [...r.current.plan.steering, ...[...r.answered.values()].flat()],
     guard: r.current.plan.guard,
     clearPeers: r.clearPeers,
     routes: r.current.plan.tunnelRoutes,
@@ -305,7 +315,9 @@ function wire(
   // Filled in below; the callbacks only run once the engine and data path exist.
   const late: { engine?: IkeEngine; data?: DataPath } = {};
   const current = { plan };
-  const acquirer = acquirerOf(deps, current, peers, clearPeers, late);
+  const answered = new Map<number, DpSelector[]>();
+  const steerAnswered = answeredSteering(deps, { current, answered, clearPeers });
+  const acquirer = acquirerOf(deps, current, peers, clearPeers, answered, late);
   const children = createChildSaTable(
     {
       addSa: (r) => late.data?.addSa(r),
@@ -316,7 +328,16 @@ function wire(
     // the tracker decides synchronously: the first packet already finds its class.
     (ikeSa) => bypass.admits(ikeSa),
   );
-  const engine = createEngine(deps, peers, children, acquirer, bypass, established, refusals);
+  const engine = createEngine(
+    deps,
+    peers,
+    children,
+    acquirer,
+    bypass,
+    established,
+    refusals,
+    steerAnswered,
+  );
   late.engine = engine;
   deps.ike.onReceive((d) => void engine.receive(d));
   const data = deps.dataPath(
@@ -347,6 +368,8 @@ function wire(
     acquirer,
     established,
     clearPeers,
+    answered,
+    stopAnswered: steerAnswered.stop,
     monitor,
     cancelRefresh,
     peers,
@@ -364,6 +387,7 @@ function acquirerOf(
   current: { plan: PolicyPlan },
   peers: PeerConfig[],
   clearPeers: string[],
+  answered: Map<number, DpSelector[]>,
   late: { engine?: IkeEngine; data?: DataPath },
 ): Acquirer {
   const remoteOf = new Map<string, string>();
@@ -389,15 +413,60 @@ function acquirerOf(
       const h = remoteOf.get(peer);
       if (h === undefined || clearPeers.includes(h)) return;
       clearPeers.push(h);
-      const { steering, guard, tunnelRoutes: routes } = current.plan;
       deps.kernel
-        .update({ steering, guard, clearPeers, routes })
+        .update(rulesOf({ current, answered, clearPeers }))
         .catch((e: Error) => deps.log(`soft fallback to ${h}: steering not updated: ${e.message}`));
     },
     log: deps.log,
     maxQueue: deps.maxQueue,
     holdDownMs: deps.holdDownMs,
   });
+}
+
+/** What the default response rule's child SAs do to steering (answeredSteering). */
+interface AnsweredSteering {
+  installed(c: ChildSaRecord): void;
+  deleted(spiIn: number): void;
+  stop(): void;
+}
+
+/**
+ * The flows the default response rule answered are steered for their SA's life: added when
+ * its child SA is installed, removed with it (a rekey swaps one for the other). Kernel
+ * updates run one after the other, each with the table of now.
+ */
+function answeredSteering(
+  deps: AgentDeps,
+  r: Pick<Running, "current" | "answered" | "clearPeers">,
+): AnsweredSteering {
+  let chain = Promise.resolve();
+  let stopped = false;
+  const update = (why: string) => {
+    chain = chain
+      .then(() => (stopped ? undefined : deps.kernel.update(rulesOf(r))))
+      .catch((e: Error) =>
+        deps.log(`default response rule: steering not updated (${why}): ${e.message}`),
+      );
+  };
+  return {
+    installed(c) {
+      if (c.peerName !== DEFAULT_RESPONSE_PEER) return;
+      const sa = childToSaRecords(c);
+      if ("error" in sa) return;
+      if (c.replacesSpiIn !== null) r.answered.delete(c.replacesSpiIn);
+      r.answered.set(c.spiIn, sa.out.selectors);
+      deps.log(
+        `default response rule: protecting ${sa.out.selectors.map((x) => `${x.local} <-> ${x.remote}`).join(", ")} for ${c.remote.address}`,
+      );
+      update(`child SA ${spiHex(c.spiIn)} installed`);
+    },
+    deleted(spiIn) {
+      if (r.answered.delete(spiIn)) update(`child SA ${spiHex(spiIn)} deleted`);
+    },
+    stop() {
+      stopped = true;
+    },
+  };
 }
 
 function createEngine(
@@ -408,6 +477,7 @@ function createEngine(
   bypass: BypassTracker,
   established: Map<string, number>,
   refusals: Refusals,
+  answered: AnsweredSteering,
 ): IkeEngine {
   const { log } = deps;
   const onChildSa = (c: ChildSaRecord) => {
@@ -419,6 +489,7 @@ function createEngine(
     log(
       `child SA installed: ${c.peerName} in ${spiHex(c.spiIn)} out ${spiHex(c.spiOut)} ${r.transform} ${c.mode}`,
     );
+    answered.installed(c);
     acquirer.onChildSa(c.peerName);
   };
   const engine: IkeEngine = createIkeEngine({
@@ -429,6 +500,7 @@ function createEngine(
     log,
     onChildSa,
     onChildSaDeleted: (spiIn) => {
+      answered.deleted(spiIn);
       const peer = children.remove(spiIn);
       if (peer !== null) acquirer.onChildSaDeleted(peer);
     },

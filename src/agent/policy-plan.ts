@@ -6,6 +6,10 @@
  *      host (source side covers one of our addresses or is "any") goes to the TUN;
  *   3. responder peers: one PeerConfig per negotiate instance (peerFromPolicy), the remote
  *      address a single host or "%any", selectors the filter's sides;
+ *      then, when the policy's default response rule is active, one more responder for any
+ *      peer (`DEFAULT_RESPONSE_PEER`, last so a rule's own peer wins): it answers a peer
+ *      that asks to negotiate with the default rule's methods and protects the flow the
+ *      peer asks for, narrowed to the pair of hosts (Windows' default response rule);
  *   4. tunnel routes (agent/tunnel-routes.ts): the remote side of each negotiate tunnel
  *      filter as written (the mirrored copy's remote side is ours), with its source;
  *   5. initiator peers on ACQUIRE (`peerForPacket`): host-to-host selectors in transport
@@ -174,14 +178,60 @@ export function planFromStore(
       log(line);
     }
   }
+  // A default rule that cannot serve (Kerberos off a domain) is a note: the agent logs it.
+  const def = defaultResponder(policy, localAddress, providers);
+  if (typeof def !== "string") plan.responders.push(def);
+  else if (def !== "") plan.notes.push(def);
   return plan;
+}
+
+/** The engine's name for the default response rule's responder (its child SAs steer flows). */
+export const DEFAULT_RESPONSE_PEER = "default-response";
+
+/**
+ * The default response rule as a responder: any peer, this host's address on our side and
+ * the peer's own address on its side (`remoteTsIsPeer`), transport mode, the rule's quick
+ * mode methods and authentication. "" when the rule is off; a note when it cannot serve.
+ */
+function defaultResponder(
+  policy: Policy,
+  localAddress: string,
+  providers: Providers,
+): PeerConfig | string {
+  const d = policy.defaultRule;
+  if (!policy.activateDefaultRule || !d.active) return "";
+  const action = {
+    name: "<Default Response Rule>",
+    action: "negotiate" as const,
+    qmSecMethods: d.qmSecMethods,
+    qmPfs: d.qmPfs,
+  };
+  try {
+    return {
+      ...peerFromPolicy({
+        name: DEFAULT_RESPONSE_PEER,
+        policy,
+        rule: { id: 0, name: "<Default Response Rule>", tunnel: null, auth: d.auth },
+        action,
+        localAddress,
+        remoteAddress: "%any",
+        localTs: [ikeTs(hostSide(localAddress), 0, 0)],
+        remoteTs: [ikeTs({ kind: "any" }, 0, 0)],
+        providers,
+      }),
+      remoteTsIsPeer: true,
+      forceEncap: !ahOnly(action),
+    };
+  } catch (e) {
+    return `default response rule: not answering peers: ${(e as Error).message}`;
+  }
 }
 
 /**
  * An action whose every security method is AH alone: its SAs go over the raw AH socket,
  * so its IKE SA is not forced into UDP 4500 (AH cannot be encapsulated, RFC 3948).
  */
-export function ahOnly(action: FilterAction): boolean {
+export function ahOnly(action: Pick<FilterAction, "qmSecMethods">): boolean {
   return (
     action.qmSecMethods.length > 0 &&
     action.qmSecMethods.every((m) => m.ah !== undefined && m.esp === undefined)

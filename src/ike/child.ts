@@ -11,7 +11,7 @@ import { notify } from "./payloads/notify.js";
 import type { Proposal } from "./payloads/sa.js";
 import type { TrafficSelector } from "./payloads/ts.js";
 import { childProposals, offersText, selectProposal, suiteOf } from "./proposals.js";
-import { narrow, selectorText, within } from "./selectors.js";
+import { narrow, selectorFromCidr, selectorText, within } from "./selectors.js";
 import { spiText } from "./state.js";
 import { type DhGroupId, isSupportedDh, type Suite } from "./transforms.js";
 import type { ChildRequest, ChildSaRecord, IkeSa } from "./types.js";
@@ -137,12 +137,15 @@ export function acceptChild(
     );
     return { reply: [notify(NotifyType.NO_PROPOSAL_CHOSEN)], record: null };
   }
-  const tsi = narrow(tsiP.selectors, sa.peer.remoteTs);
+  const remoteTs = sa.peer.remoteTsIsPeer
+    ? [selectorFromCidr(sa.remote.address)]
+    : sa.peer.remoteTs;
+  const tsi = narrow(tsiP.selectors, remoteTs);
   const tsr = narrow(tsrP.selectors, sa.peer.localTs);
   if (tsi.length === 0 || tsr.length === 0) {
     ctx.log(
       sa,
-      `child SA: TS_UNACCEPTABLE: peer proposed ${tsText(tsiP.selectors)} === ${tsText(tsrP.selectors)}; policy allows ${tsText(sa.peer.remoteTs)} === ${tsText(sa.peer.localTs)}`,
+      `child SA: TS_UNACCEPTABLE: peer proposed ${tsText(tsiP.selectors)} === ${tsText(tsrP.selectors)}; policy allows ${tsText(remoteTs)} === ${tsText(sa.peer.localTs)}`,
     );
     return { reply: [notify(NotifyType.TS_UNACCEPTABLE)], record: null };
   }

@@ -19,7 +19,7 @@ import { startWatchdog } from "./watchdog.js";
 const CLOSE_GRACE_MS = 2000;
 /** The watchdog fires this long after --timeout if the process is somehow still there. */
 const WATCHDOG_GRACE_MS = 5000;
-import type { ChildSaRecord } from "./types.js";
+import type { ChildSaRecord, IkeOptions } from "./types.js";
 
 function childEvent(c: ChildSaRecord, keys: boolean): Record<string, unknown> {
   const hex = (n: number) => n.toString(16).padStart(8, "0");
@@ -64,6 +64,7 @@ interface IkeArgs {
   rekeyAfterMs: number | null;
   deleteAfterMs: number | null;
   rekeyIkeAfterMs: number | null;
+  options: Partial<IkeOptions>;
 }
 
 function msArg(p: Parsed, name: string): number | null {
@@ -88,7 +89,28 @@ function ikeArgs(p: Parsed): IkeArgs {
     rekeyAfterMs: msArg(p, "rekey-after-ms"),
     deleteAfterMs: msArg(p, "delete-after-ms"),
     rekeyIkeAfterMs: msArg(p, "rekey-ike-after-ms"),
+    options: engineOptions(p),
   };
+}
+
+/** --liveness-ms, --retransmit MS,TRIES, --initial-contact yes|no: the engine's knobs. */
+function engineOptions(p: Parsed): Partial<IkeOptions> {
+  const o: Partial<IkeOptions> = {};
+  const live = msArg(p, "liveness-ms");
+  if (live !== null) o.livenessMs = live;
+  const rt = p.str("retransmit");
+  if (rt !== undefined) {
+    const m = /^(\d+),(\d+)$/.exec(rt);
+    if (!m) throw new UsageError("ike: --retransmit needs MS,TRIES (e.g. 500,3)");
+    o.retransmitBaseMs = Number(m[1]);
+    o.retransmitTries = Number(m[2]);
+  }
+  const ic = p.str("initial-contact");
+  if (ic !== undefined) {
+    if (ic !== "yes" && ic !== "no") throw new UsageError("ike: --initial-contact needs yes or no");
+    o.initialContact = ic === "yes";
+  }
+  return o;
 }
 
 const CONFIG: OptionSpec = {
@@ -123,6 +145,24 @@ const LAB_OPTIONS: readonly OptionSpec[] = [
     value: "N",
     help: "delete the IKE SA N ms after the first child SA",
   },
+  {
+    name: "liveness-ms",
+    type: "string",
+    value: "N",
+    help: "liveness check after N ms of silence (default 30000; 0 off)",
+  },
+  {
+    name: "retransmit",
+    type: "string",
+    value: "MS,TRIES",
+    help: "first retransmission delay and transmissions (default 1000,5)",
+  },
+  {
+    name: "initial-contact",
+    type: "string",
+    value: "yes|no",
+    help: "send INITIAL_CONTACT when no SA with the peer exists (default yes)",
+  },
 ];
 
 export const ikeCommand = defineCommand({
@@ -135,7 +175,9 @@ SYNOPSIS
   postern ike respond  --config FILE [--print-keys]
   lab options: --rekey-after-ms N (rekey the first child SA N ms after it is up),
                --rekey-ike-after-ms N (rekey the IKE SA N ms after the first child SA),
-               --delete-after-ms N (delete the IKE SA N ms after the first child SA)
+               --delete-after-ms N (delete the IKE SA N ms after the first child SA),
+               --liveness-ms N (liveness check after N ms of silence; default 30000, 0 off),
+               --retransmit MS,TRIES (default 1000,5), --initial-contact yes|no (default yes)
 
 The peer file is JSON (see docs/ike.md): local, remote, psk, ike/esp methods, traffic
 selectors, mode. Events go to stdout as JSON lines (ike-sa, child-sa, child-sa-deleted);
@@ -225,6 +267,7 @@ async function runPeer(a: IkeArgs, env: CliEnv): Promise<number> {
     let engine: IkeEngine | null = null;
     const current = (): string => engine?.sas().find((x) => x.state === "established")?.spis ?? "";
     startIkePeer([peer], peer.localAddress, {
+      options: a.options,
       log: (l) => env.err(l),
       onChildSa: (c) => {
         emit(childEvent(c, a.keys));

@@ -54,4 +54,8 @@ export interface EngineContext {
   /** The responder's half-open SAs and who may add one (./half-open.ts). */
   halfOpen: HalfOpenTable;
   findPeer(remote: Endpoint, local: Endpoint): PeerConfig | undefined;
+  /** The next number of the engine's event count (orders SA starts and establishments). */
+  tick(): number;
+  /** The other IKE SAs (any state but closed) with the same peer address. */
+  others(sa: IkeSa): IkeSa[];
 }

@@ -78,6 +78,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     halfOpenLimit: opt.halfOpenLimit,
   }));
   let closed = false;
+  let events = 0;
 
   const ourSpi = (sa: IkeSa): Buffer => (sa.initiator ? sa.spiI : sa.spiR);
 
@@ -259,6 +260,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       deps.onIkeSaState?.(sa.peer.name, spiText(sa), "closed", peerOf(sa));
     },
     established(sa) {
+      sa.establishedAt = ctx.tick();
       halfOpen.remove(sa);
       deps.onIkeSaState?.(sa.peer.name, spiText(sa), "established", peerOf(sa));
       scheduleLiveness(sa);
@@ -302,6 +304,11 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     },
     cookies: createCookieJar(deps.random, deps.clock),
     halfOpen,
+    tick: () => ++events,
+    others: (sa) =>
+      [...new Set(sas.values())].filter(
+        (o) => o !== sa && o.state !== "closed" && o.remote.address === sa.remote.address,
+      ),
     findPeer: (remote, local) =>
       deps.peers.find(
         (p) =>

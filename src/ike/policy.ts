@@ -17,8 +17,9 @@ import type { PeerConfig } from "./types.js";
 export interface PeerFromPolicyInput {
   name: string;
   policy: Policy;
-  rule: Rule;
-  action: FilterAction;
+  /** The rule's fields IKE needs (the default response rule supplies these too). */
+  rule: Pick<Rule, "id" | "name" | "tunnel" | "auth">;
+  action: Pick<FilterAction, "name" | "action" | "qmSecMethods" | "qmPfs">;
   localAddress: string;
   remoteAddress: string;
   localId?: string;

@@ -48,6 +48,11 @@ export interface PeerConfig {
   pfs: boolean;
   localTs: readonly TrafficSelector[];
   remoteTs: readonly TrafficSelector[];
+  /**
+   * A responder narrows the remote selectors to the peer's own address (the default
+   * response rule: it protects the flow the peer asks for, between the pair of hosts).
+   */
+  remoteTsIsPeer?: boolean;
   mode: ChildMode;
   /** Pretend to be behind NAT so both sides float to UDP 4500 (strongSwan's encap=yes). */
   forceEncap: boolean;
@@ -75,6 +80,11 @@ export interface IkeOptions {
   halfOpenTimeoutMs: number;
   /** The side that created an SA rekeys it when this fraction of its lifetime has passed. */
   rekeyAtFraction: number;
+  /**
+   * Send INITIAL_CONTACT in IKE_AUTH when no other IKE SA with the peer exists (§2.4), so a
+   * peer that still holds SAs from before our restart deletes them at once.
+   */
+  initialContact: boolean;
 }
 
 export const DEFAULT_IKE_OPTIONS: IkeOptions = {
@@ -86,6 +96,7 @@ export const DEFAULT_IKE_OPTIONS: IkeOptions = {
   halfOpenLimit: 1024,
   halfOpenTimeoutMs: 30_000,
   rekeyAtFraction: 0.9,
+  initialContact: true,
 };
 
 export interface Clock {
@@ -227,6 +238,12 @@ export interface IkeSa {
   /** AuthContext.session of this SA (created on first use). */
   authSession?: object;
   lastHeardMs: number;
+  /**
+   * The engine's event count when this SA was created (IKE_SA_INIT sent or received) and
+   * when it reached established (null before): which of two SAs with a peer came first.
+   */
+  startedAt: number;
+  establishedAt: number | null;
   cancelTimers: (() => void)[];
   /** Serialises message handling for this SA. */
   chain: Promise<void>;

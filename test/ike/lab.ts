@@ -97,6 +97,8 @@ export interface CharonConn {
   startAction: "none" | "start";
   /** Certificate authentication instead of the PSK (absolute paths). */
   pki?: { cert: string; key: string; ca: string };
+  /** Dead peer detection: swanctl's dpd_delay ("1s"); absent: off. */
+  dpdDelay?: string;
 }
 
 export interface Charon {
@@ -105,6 +107,8 @@ export interface Charon {
   uri: string;
   swanctl(...args: string[]): string;
   log(): string;
+  /** SIGKILL (a crash: no Delete sent), resolved once it has exited; then stop() cleans up. */
+  crash(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -150,7 +154,7 @@ export function swanctlConf(c: CharonConn, name = "pik"): string {
     remote_addrs = ${c.remote}
     proposals = ${c.ikeProposal}
     rekey_time = 0
-    send_cert = always
+    send_cert = always${c.dpdDelay ? `\n    dpd_delay = ${c.dpdDelay}` : ""}
     local {
       ${local}
       id = ${c.local}
@@ -230,6 +234,12 @@ export async function startCharon(ns: string, conn: CharonConn): Promise<Charon>
     swanctl: (...args) => run("swanctl", [...args, "--uri", uri], { allowFail: true }),
     log: () =>
       fs.existsSync(`${dir}/charon.log`) ? fs.readFileSync(`${dir}/charon.log`, "utf8") : "",
+    crash: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((r) => child.once("exit", r));
+      process.kill(pid, "SIGKILL");
+      await gone;
+    },
     stop,
   };
 }

@@ -13,6 +13,7 @@ import { ExchangeType, NotifyType } from "../constants.js";
 import { acceptChild, childRequestPayloads, completeChild, newChildRequest } from "../child.js";
 import type { EngineContext, Reply } from "../context.js";
 import { signedOctets } from "../crypto.js";
+import { honourInitialContact, initialContact, resolveSimultaneous } from "../duplicates.js";
 import { encodeBody, find, type Payload } from "../message.js";
 import { formatIdentity, type IdPayload, parseIdentity } from "../payloads/id.js";
 import { notify } from "../payloads/notify.js";
@@ -81,7 +82,7 @@ export async function startAuth(ctx: EngineContext, sa: IkeSa): Promise<void> {
   const peerName = sa.peer.remoteId ?? sa.remote.address;
   const built = await sa.peer.auth.buildAuth(authContext(sa, "initiator", octets, peerName));
   sa.authChild = newChildRequest(ctx, sa, { inAuth: true, rekeys: null });
-  const payloads: Payload[] = [idi, ...(built.extra ?? [])];
+  const payloads: Payload[] = [idi, ...(built.extra ?? []), ...initialContact(ctx, sa)];
   if (sa.peer.remoteId !== null) {
     const r = parseIdentity(sa.peer.remoteId);
     payloads.push({ type: "IDr", idType: r.idType, data: r.data });
@@ -131,9 +132,11 @@ async function onAuthResponse(ctx: EngineContext, sa: IkeSa, p: Payload[]): Prom
     );
   }
   establish(ctx, sa, peerId, verdict.identity, sa.peer.auth.name);
+  honourInitialContact(ctx, sa, p);
   const record = completeChild(ctx, sa, sa.authChild!, p, true);
   sa.authChild = null;
   if (record) ctx.installChild(sa, record);
+  resolveSimultaneous(ctx, sa);
 }
 
 /** Responder: checks the initiator's AUTH, answers with ours and the first child SA. */
@@ -166,7 +169,10 @@ export async function handleAuthRequest(
   const idr = ourId(sa, "IDr");
   const ours = signedOctets(sa.suite!.prf!, sa.message2!, sa.ni, sa.keys!.pr, encodeBody(idr));
   const built = await provider.buildAuth(authContext(sa, "responder", ours, peerId));
+  // Decided before `sa` is established: the SAs it replaces or collides with are the others.
+  const contact = initialContact(ctx, sa);
   establish(ctx, sa, peerId, verdict.identity, provider.name);
+  honourInitialContact(ctx, sa, p);
   const child = find(p, "SA")
     ? acceptChild(ctx, sa, p, { inAuth: true, ni: sa.ni, nr: sa.nr })
     : { reply: [], record: null };
@@ -174,8 +180,15 @@ export async function handleAuthRequest(
     idr,
     ...(built.extra ?? []),
     { type: "AUTH", method: provider.method, data: built.data },
+    ...contact,
     ...child.reply,
   ];
   const record = child.record;
-  return { payloads, after: record ? () => ctx.installChild(sa, record) : undefined };
+  return {
+    payloads,
+    after: () => {
+      if (record) ctx.installChild(sa, record);
+      resolveSimultaneous(ctx, sa);
+    },
+  };
 }

@@ -62,6 +62,8 @@ export function newSa(
     authChild: null,
     peerId: null,
     lastHeardMs: ctx.deps.clock.now(),
+    startedAt: ctx.tick(),
+    establishedAt: null,
     cancelTimers: [],
     chain: Promise.resolve(),
   };
