@@ -24,6 +24,8 @@ import {
   HOSTS,
   type HostName,
   host,
+  type LabDc,
+  type LabHost,
   NETBIOS,
   namespaceOf,
   PREFIX_LEN,
@@ -35,18 +37,18 @@ export function examplesDir(): string {
   return path.resolve(path.dirname(MAIN_JS), "..", "..", "..", "examples");
 }
 
-type Progress = (line: string) => void;
+export type Progress = (line: string) => void;
 
-async function step<T>(progress: Progress, what: string, f: () => T | Promise<T>): Promise<T> {
+export async function step<T>(progress: Progress, what: string, f: () => T | Promise<T>): Promise<T> {
   const t0 = performance.now();
   const r = await f();
   progress(`lab: ${what} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   return r;
 }
 
-function buildNetwork(home: string, s: LabState): void {
+export function buildNetwork(home: string, s: LabState, hosts: readonly LabHost[] = HOSTS): void {
   const sw = namespaceOf(s.id, "switch");
-  const all = [sw, ...HOSTS.map((h) => namespaceOf(s.id, h.name))];
+  const all = [sw, ...hosts.map((h) => namespaceOf(s.id, h.name))];
   for (const ns of all) {
     s.namespaces.push(ns);
     saveLabState(home, s);
@@ -55,7 +57,7 @@ function buildNetwork(home: string, s: LabState): void {
   }
   must(null, ["ip", "-n", sw, "link", "add", "br0", "type", "bridge"]);
   must(null, ["ip", "-n", sw, "link", "set", "br0", "up"]);
-  for (const h of HOSTS) {
+  for (const h of hosts) {
     const ns = namespaceOf(s.id, h.name);
     const port = `v-${h.name}`;
     must(null, ["ip", "-n", sw, "link", "add", port, "type", "veth", "peer", "eth0", "netns", ns]);
@@ -147,13 +149,18 @@ async function join(s: LabState, tokens: Map<HostName, string>): Promise<void> {
   await Promise.all(joins);
 }
 
-async function configure(env: CliEnv, s: LabState): Promise<void> {
-  const ex = examplesDir();
-  const server = namespaceOf(s.id, "server1");
-  const script = (name: string) => ["netsh", "-f", path.join(ex, name)];
+/** The article's IPsec policies: server1's, and the client's on xpclient and client2. */
+export async function configureIpsec(env: CliEnv, s: LabState): Promise<void> {
+  const script = (name: string) => ["netsh", "-f", path.join(examplesDir(), name)];
   await posternHere(env, hostHome(s, "server1"), script("article-server.netsh"));
   for (const c of ["xpclient", "client2"] as const)
     await posternHere(env, hostHome(s, c), script("article-client.netsh"));
+}
+
+async function configure(env: CliEnv, s: LabState): Promise<void> {
+  const server = namespaceOf(s.id, "server1");
+  const script = (name: string) => ["netsh", "-f", path.join(examplesDir(), name)];
+  await configureIpsec(env, s);
   // In server1's namespace: `add bypass name=trusted` asks the DC for the group's SID.
   await mustAsync(server, [
     ...posternArgv(),
@@ -163,7 +170,7 @@ async function configure(env: CliEnv, s: LabState): Promise<void> {
   ]);
 }
 
-async function startHosts(home: string, s: LabState): Promise<void> {
+export async function startHosts(home: string, s: LabState): Promise<void> {
   const server = host("server1");
   const web = startDaemon(s, home, {
     name: "server1-web",
@@ -192,8 +199,9 @@ async function startHosts(home: string, s: LabState): Promise<void> {
   await Promise.all([web, fwlog, ...agents]);
 }
 
-export async function labUp(env: CliEnv, progress: Progress): Promise<LabState> {
-  const old = loadLabState(env.home);
+/** A new lab's state, saved before anything is made (refused when a lab is up here). */
+export function newLabState(home: string, dc: LabDc): LabState {
+  const old = loadLabState(home);
   if (old !== null)
     throw new PosternError(
       "lab",
@@ -201,12 +209,18 @@ export async function labUp(env: CliEnv, progress: Progress): Promise<LabState> 
     );
   const s: LabState = {
     id: `pl${randomBytes(2).toString("hex")}`,
-    dir: labDir(env.home),
+    dir: labDir(home),
     namespaces: [],
     processes: [],
     createdAt: new Date().toISOString(),
+    ...(dc === "samba" ? { dc } : {}),
   };
-  saveLabState(env.home, s);
+  saveLabState(home, s);
+  return s;
+}
+
+export async function labUp(env: CliEnv, progress: Progress): Promise<LabState> {
+  const s = newLabState(env.home, "postern");
   await step(progress, `network: switch and 5 namespaces (${s.id}-*), 198.18.0.0/24`, () =>
     buildNetwork(env.home, s),
   );
