@@ -23,7 +23,7 @@ import type { CliEnv } from "../cmdline/env.js";
 import { randomBytes } from "../crypto/primitives.js";
 import { PosternError } from "../errors.js";
 import { installAdMember, prestageComputers, sidOf } from "./ad-member.js";
-import { mustAsync, posternArgv, startDaemon } from "./run.js";
+import { must, mustAsync, posternArgv, startDaemon } from "./run.js";
 import {
   existingSambaDc,
   joinSambaDc,
@@ -154,6 +154,36 @@ function populate(s: LabState): string {
   return sidOf(dc1, "group", BYPASS_GROUP);
 }
 
+/**
+ * dc2 pulls the domain partition from dc1 now (`samba-tool drs replicate --local`, as
+ * `repadmin /replicate` on Windows), and bounded: dc2's own scheduled pull fails in the
+ * lab's namespaces (WERR_INVALID_PARAMETER in `drs showrepl`; docs/lab.md), so the lab
+ * replicates after each change it makes on dc1.
+ */
+export function replicateToDc2(s: LabState): void {
+  const dc2 = labSambaDc(s, "dc2");
+  must(
+    dc2.ns,
+    ["samba-tool", "drs", "replicate", "dc2", "dc1", DOMAIN_DN, "--local", "-s", dc2.conf],
+    { timeoutMs: 60_000 },
+  );
+}
+
+const DOMAIN_DN = DOMAIN.split(".")
+  .map((p) => `DC=${p}`)
+  .join(",");
+
+/** Replicates dc1's directory to dc2 and checks that dc2 reads what was made on dc1. */
+function replicateAndCheck(s: LabState): void {
+  replicateToDc2(s);
+  const dc2 = labSambaDc(s, "dc2");
+  const members = dc2.tool("group", "listmembers", BYPASS_GROUP);
+  if (!/^XPCLIENT\$$/im.test(members))
+    throw new PosternError("lab", `dc2 does not read xpclient$ in ${BYPASS_GROUP} after replication`);
+  for (const h of hostsOf("samba").filter((x) => x.member))
+    dc2.tool("computer", "show", h.name.toUpperCase());
+}
+
 /** server1's firewall: the article's, with the bypass SDDL naming the group by SID. */
 async function configureFirewall(s: LabState, trustedSid: string): Promise<void> {
   const script = path.join(s.dir, "server1-firewall.netsh");
@@ -196,6 +226,9 @@ export async function labUpSamba(env: CliEnv, progress: Progress): Promise<LabSt
     progress,
     "directory: group trusted, 3 computers pre-staged (AES keys exported), xpclient$ in trusted",
     () => populate(s),
+  );
+  await step(progress, "dc2: dc1's new objects replicated and read on dc2", () =>
+    replicateAndCheck(s),
   );
   if (!trustedSid.startsWith("S-1-5-21-"))
     throw new PosternError("lab", `group ${BYPASS_GROUP} has no domain SID (${trustedSid})`);
