@@ -60,7 +60,9 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
   const providers = providersFrom(o, member);
   const fromApi = member !== null && member.id.kind !== "ad";
   if (member !== null && !fromApi)
-    o.log(`${member.id.domain} is an Active Directory domain: no gpupdate, the local store applies`);
+    o.log(
+      `${member.id.domain} is an Active Directory domain: no gpupdate, the local store applies`,
+    );
   return {
     refresh: () => (fromApi ? refreshFromDomain(o.env, o.log) : Promise.resolve()),
     async load(): Promise<LoadedPolicy> {

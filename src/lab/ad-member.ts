@@ -72,16 +72,30 @@ export function prestageComputers(dc: SambaDc, names: string[], dir: string): Pr
       ["spn", "add", `host/${c.fqdn}`, c.sam],
     ]),
   );
-  const r = spawnSync("/usr/bin/python3", ["-c", SET_AES_ONLY, dc.conf, ...made.map((c) => c.sam)], {
-    encoding: "utf8",
-  });
+  const r = spawnSync(
+    "/usr/bin/python3",
+    ["-c", SET_AES_ONLY, dc.conf, ...made.map((c) => c.sam)],
+    {
+      encoding: "utf8",
+    },
+  );
   if (r.status !== 0)
     throw new PosternError("lab", `msDS-SupportedEncryptionTypes: ${r.stderr.trim()}`);
-  const sids = new Map(r.stdout.trim().split("\n").map((l) => l.split(" ") as [string, string]));
+  const sids = new Map(
+    r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" ") as [string, string]),
+  );
   for (const c of made) fs.rmSync(c.keytab, { force: true });
   // after the enctypes: the keytab is exported from the keys the account now has
   dc.tools(made.map((c) => ["domain", "exportkeytab", c.keytab, `--principal=${c.sam}`]));
-  return made.map((c) => ({ name: c.name, fqdn: c.fqdn, sid: sids.get(c.sam) ?? "", keytab: c.keytab }));
+  return made.map((c) => ({
+    name: c.name,
+    fqdn: c.fqdn,
+    sid: sids.get(c.sam) ?? "",
+    keytab: c.keytab,
+  }));
 }
 
 /** Installs a pre-staged computer as the AD member of `home` (machine.json + keytab). */

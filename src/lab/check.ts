@@ -312,7 +312,7 @@ async function failoverCells(env: CliEnv, s: LabState, add: (c: Cell) => void): 
     const f6 = await fetchFrom(s, "xpclient", "served");
     const v = await server1(s);
     const e = entryFor(v.bypass, v.sas, host("xpclient").address);
-    const tgt = machineTgtIssuer(env, s, "xpclient");
+    const tgt = machineTgtIssuer(s, "xpclient");
     add({
       from: "xpclient",
       when: "dc1 stopped, after klist --machine purge",
@@ -336,7 +336,7 @@ async function failoverCells(env: CliEnv, s: LabState, add: (c: Cell) => void): 
 }
 
 /** "TGT issued at T" from the machine cache of `who` (after the purge: a new one). */
-function machineTgtIssuer(env: CliEnv, s: LabState, who: HostName): string {
+function machineTgtIssuer(s: LabState, who: HostName): string {
   const r = run(null, [
     ...posternArgv(),
     "--home",
@@ -346,9 +346,11 @@ function machineTgtIssuer(env: CliEnv, s: LabState, who: HostName): string {
     "--machine",
   ]);
   try {
-    const doc = JSON.parse(r.out) as { tickets?: { server: string; authTime?: string }[] };
-    const tgt = doc.tickets?.find((t) => t.server.startsWith("krbtgt/"));
-    return tgt ? `new TGT (auth time ${tgt.authTime ?? "?"}) from dc2, the KDC left` : "no TGT in its cache";
+    const doc = JSON.parse(r.out) as { credentials?: { server: string; authtime?: string }[] };
+    const tgt = doc.credentials?.find((t) => t.server.startsWith("krbtgt/"));
+    return tgt
+      ? `new TGT (authtime ${tgt.authtime ?? "?"}) from dc2, the one KDC left`
+      : "no TGT in its cache";
   } catch {
     return "its cache unreadable";
   }
@@ -377,7 +379,10 @@ function setTrustedInAd(s: LabState, member: boolean): void {
 function replicated(s: LabState): string {
   const members = labSambaDc(s, "dc2").tool("group", "listmembers", BYPASS_GROUP);
   if (!/^XPCLIENT\$$/im.test(members))
-    throw new PosternError("lab", "dc2 does not hold xpclient$'s membership of trusted (replication)");
+    throw new PosternError(
+      "lab",
+      "dc2 does not hold xpclient$'s membership of trusted (replication)",
+    );
   return "dc2 holds xpclient$ in trusted (replicated)";
 }
 

@@ -92,6 +92,8 @@ export async function startDaemon(
 ): Promise<number> {
   const log = path.join(state.dir, `${d.name}.log`);
   const fd = fs.openSync(log, "a", 0o600);
+  // a restarted daemon appends: only what this one writes says it is ready
+  const from = fs.fstatSync(fd).size;
   const full = inNs(d.ns, d.argv);
   const child = spawn(full[0] as string, full.slice(1), {
     detached: true,
@@ -111,7 +113,7 @@ export async function startDaemon(
   const ready = d.ready;
   const deadline = Date.now() + d.timeoutMs;
   while (Date.now() < deadline) {
-    const text = fs.readFileSync(log, "utf8");
+    const text = fs.readFileSync(log, "utf8").slice(from);
     if (ready.test(text)) return pid;
     if (exited !== undefined) {
       const last = text.trim().split("\n").slice(-1)[0] ?? "";

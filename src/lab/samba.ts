@@ -225,8 +225,7 @@ function sambaDcHandle(o: SambaDcOptions, conf: string, ip: string): SambaDc {
       ]),
     argv: ["samba", "-s", conf, "-F"],
     async waitReady(timeoutMs = 30_000) {
-      if (!child)
-        child = spawn("ip", ["netns", "exec", o.ns, ...dc.argv], { stdio: "ignore" });
+      if (!child) child = spawn("ip", ["netns", "exec", o.ns, ...dc.argv], { stdio: "ignore" });
       await dc.waitListening(timeoutMs);
     },
     async waitListening(timeoutMs = 30_000) {

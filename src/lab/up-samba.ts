@@ -179,7 +179,10 @@ function replicateAndCheck(s: LabState): void {
   const dc2 = labSambaDc(s, "dc2");
   const members = dc2.tool("group", "listmembers", BYPASS_GROUP);
   if (!/^XPCLIENT\$$/im.test(members))
-    throw new PosternError("lab", `dc2 does not read xpclient$ in ${BYPASS_GROUP} after replication`);
+    throw new PosternError(
+      "lab",
+      `dc2 does not read xpclient$ in ${BYPASS_GROUP} after replication`,
+    );
   for (const h of hostsOf("samba").filter((x) => x.member))
     dc2.tool("computer", "show", h.name.toUpperCase());
 }
@@ -232,10 +235,14 @@ export async function labUpSamba(env: CliEnv, progress: Progress): Promise<LabSt
   );
   if (!trustedSid.startsWith("S-1-5-21-"))
     throw new PosternError("lab", `group ${BYPASS_GROUP} has no domain SID (${trustedSid})`);
-  await step(progress, "article's netsh scripts run (IPsec policies, server1's firewall)", async () => {
-    await configureIpsec(env, s);
-    await configureFirewall(s, trustedSid);
-  });
+  await step(
+    progress,
+    "article's netsh scripts run (IPsec policies, server1's firewall)",
+    async () => {
+      await configureIpsec(env, s);
+      await configureFirewall(s, trustedSid);
+    },
+  );
   await step(
     progress,
     "server1's website and the agents of server1, xpclient, client2 running",

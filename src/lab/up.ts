@@ -39,7 +39,11 @@ export function examplesDir(): string {
 
 export type Progress = (line: string) => void;
 
-export async function step<T>(progress: Progress, what: string, f: () => T | Promise<T>): Promise<T> {
+export async function step<T>(
+  progress: Progress,
+  what: string,
+  f: () => T | Promise<T>,
+): Promise<T> {
   const t0 = performance.now();
   const r = await f();
   progress(`lab: ${what} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
@@ -170,6 +174,17 @@ async function configure(env: CliEnv, s: LabState): Promise<void> {
   ]);
 }
 
+/** The agent of lab host `name`, started and ready (its log: <lab>/<name>-agent.log). */
+export function startAgent(home: string, s: LabState, name: HostName): Promise<number> {
+  return startDaemon(s, home, {
+    name: `${name}-agent`,
+    ns: namespaceOf(s.id, name),
+    argv: [...posternArgv(), "--home", hostHome(s, name), "agent", "--address", host(name).address],
+    ready: /agent: ready/,
+    timeoutMs: 30_000,
+  });
+}
+
 export async function startHosts(home: string, s: LabState): Promise<void> {
   const server = host("server1");
   const web = startDaemon(s, home, {
@@ -187,15 +202,7 @@ export async function startHosts(home: string, s: LabState): Promise<void> {
     ready: /firewall log: writing/,
     timeoutMs: 10_000,
   });
-  const agents = HOSTS.filter((x) => x.agent).map((h) =>
-    startDaemon(s, home, {
-      name: `${h.name}-agent`,
-      ns: namespaceOf(s.id, h.name),
-      argv: [...posternArgv(), "--home", hostHome(s, h.name), "agent", "--address", h.address],
-      ready: /agent: ready/,
-      timeoutMs: 30_000,
-    }),
-  );
+  const agents = HOSTS.filter((x) => x.agent).map((h) => startAgent(home, s, h.name));
   await Promise.all([web, fwlog, ...agents]);
 }
 
