@@ -62,7 +62,8 @@ export interface SambaDc {
   stop(): void;
 }
 
-function run(cmd: string, args: string[], timeout = 120_000): string {
+/** Bounds samba-tool: a provision or join takes 15-35 s, minutes on a loaded machine. */
+function run(cmd: string, args: string[], timeout = 600_000): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", timeout, maxBuffer: 64 << 20 });
   if (r.status !== 0)
     throw new Error(
