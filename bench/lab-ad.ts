@@ -44,7 +44,13 @@ interface Lab {
 function up(dc: "postern" | "samba"): Lab {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `postern-benchad-${dc}-`));
   process.stderr.write(`bench/lab-ad: lab up --dc ${dc}...\n`);
-  postern(["--home", home, "lab", "up", "--dc", dc], undefined, 600_000);
+  try {
+    postern(["--home", home, "lab", "up", "--dc", dc], undefined, 600_000);
+  } catch (e) {
+    // a failed up took its lab down; its home is ours to remove
+    fs.rmSync(home, { recursive: true, force: true });
+    throw e;
+  }
   const { id } = JSON.parse(fs.readFileSync(path.join(home, "lab", "state.json"), "utf8")) as {
     id: string;
   };
