@@ -1,6 +1,10 @@
 /**
  * The agent's directory client on a real host (`PolicySource` of core.ts):
- *   refresh  `postern gpupdate` against the DC (a domain member only), never fatal
+ *   refresh  `postern gpupdate` against the DC (a member of postern's domain only), never
+ *            fatal; a member of an Active Directory (machine.json `kind: "ad"`) has no
+ *            postern API to ask, so it runs its local store (as a Windows member whose
+ *            domain assigns no IPsec policy); its KDCs still come from the domain's SRV
+ *            records, asked of the DC's DNS (member.ts, machine-tgt.ts)
  *   load     the effective store (the domain's GPO, else the local store), DNS names of
  *            filters resolved through the domain's DNS, planned (policy-plan.ts)
  *   purge    the machine's ticket cache removed
@@ -54,8 +58,13 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
   if (member !== null)
     o.log(`domain member ${member.id.sam} of ${member.id.realm}: Kerberos from the machine keytab`);
   const providers = providersFrom(o, member);
+  const fromApi = member !== null && member.id.kind !== "ad";
+  if (member !== null && !fromApi)
+    o.log(
+      `${member.id.domain} is an Active Directory domain: no gpupdate, the local store applies`,
+    );
   return {
-    refresh: () => (member === null ? Promise.resolve() : refreshFromDomain(o.env, o.log)),
+    refresh: () => (fromApi ? refreshFromDomain(o.env, o.log) : Promise.resolve()),
     async load(): Promise<LoadedPolicy> {
       const eff = loadEffectiveStore(home);
       const names = member === null ? new Map() : await filterNames(eff.store, resolver, o.log);
@@ -64,7 +73,7 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
         ? { plan, source: "domain", gpo: eff.gpo ?? "?", domain: eff.domain ?? "?" }
         : { plan, source: "local" };
     },
-    refreshMs: member === null ? 0 : o.gpRefreshMs,
+    refreshMs: fromApi ? o.gpRefreshMs : 0,
     providers,
     purgeTickets: () => purgeMachineTickets(home),
   };

@@ -2,7 +2,10 @@
  * The agent on a domain member: Kerberos as its IKE authentication, from the machine
  * account `postern join` left in `<home>/agent/` (machine-keys.ts).
  *   initiator  1. the responder's IKE identity is its address: its host name comes from a
- *                 PTR lookup in the domain's DNS (as Windows asks DNS for the peer's name);
+ *                 PTR lookup in the domain's DNS (as Windows asks DNS for the peer's name),
+ *                 kept for PTR_CACHE_MS as a DNS client caches an answer, so a DC (and
+ *                 its DNS) going down does not stop new SAs with known peers while
+ *                 another DC's KDC answers;
  *              2. a ticket for host/<name> from the machine cache `<home>/agent/krb5cc`
  *                 when one is still valid there, else a TGS exchange with the machine TGT
  *                 (itself from the cache, or a new AS exchange with the keytab); the new
@@ -41,6 +44,9 @@ export interface Member {
   kerberos: AuthMethodProvider;
 }
 
+/** How long a peer's name from a PTR answer is reused (the domain zone's TTL, 10 min). */
+export const PTR_CACHE_MS = 600_000;
+
 /** host/<name>@REALM from "host/<name>". */
 function servicePrincipal(spn: string, realm: string): Principal {
   return { realm, name: { nameType: NAME_TYPE.NT_SRV_HST, nameString: spn.split("/") } };
@@ -59,9 +65,13 @@ export function loadMember(
   const cc = machineCcachePath(home);
   // one client for the agent's life: the KDCs it located and the one that answered
   const kdcClient = machineClient(id);
+  const names = new Map<string, { name: string; at: number }>();
   const spnOf = async (peerId: string): Promise<string> => {
     if (parseIp(peerId) === null) return defaultSpnOf(peerId);
+    const known = names.get(peerId);
+    if (known !== undefined && now() - known.at < PTR_CACHE_MS) return `host/${known.name}`;
     const name = await dns.lookupPtr(peerId);
+    if (name !== null) names.set(peerId, { name: name.toLowerCase(), at: now() });
     if (name === null)
       throw new PosternError(
         "agent",

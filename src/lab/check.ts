@@ -25,6 +25,7 @@ import type { IkeSaInfo } from "../ike/engine.js";
 import { PosternError } from "../errors.js";
 import { mustAsync, posternArgv, posternHere, run } from "./run.js";
 import { hostHome, type LabState, loadLabState } from "./state.js";
+import { BYPASS_GROUP, labSambaDc, replicateToDc2, startSamba } from "./up-samba.js";
 import { host, type HostName, namespaceOf, WEB_PORT } from "./topology.js";
 import type { FetchOutcome } from "./web.js";
 
@@ -182,6 +183,10 @@ async function capture(s: LabState): Promise<{ stop(): Promise<Wire> }> {
 }
 
 async function setTrusted(env: CliEnv, s: LabState, member: boolean): Promise<void> {
+  if (s.dc === "samba") {
+    setTrustedInAd(s, member);
+    return;
+  }
   try {
     await posternHere(env, hostHome(s, "dc1"), [
       "net",
@@ -306,7 +311,98 @@ export async function labCheck(env: CliEnv, progress: (l: string) => void): Prom
 
   await setTrusted(env, s, true);
   await purge(env, s, "xpclient");
+  if (s.dc === "samba") await failoverCells(env, s, add);
   return cells;
+}
+
+/**
+ * 6. (Samba lab) dc1 stopped: xpclient purges its tickets and gets new ones from dc2 (the
+ * agent located both KDCs through the SRV records; dc1 refuses, dc2 answers) and is still
+ * served; client2 still blocked. First dc2 must hold what dc1 holds (xpclient$ back in
+ * trusted), read on dc2. dc1 is started again after, so check can be re-run.
+ */
+async function failoverCells(env: CliEnv, s: LabState, add: (c: Cell) => void): Promise<void> {
+  const repl = replicated(s);
+  const dc1 = labSambaDc(s, "dc1");
+  dc1.stop();
+  try {
+    await purge(env, s, "xpclient");
+    await new Promise((r) => setTimeout(r, 300));
+    const f6 = await fetchFrom(s, "xpclient", "served");
+    const v = await server1(s);
+    const e = entryFor(v.bypass, v.sas, host("xpclient").address);
+    const tgt = machineTgtIssuer(s, "xpclient");
+    add({
+      from: "xpclient",
+      when: "dc1 stopped, after klist --machine purge",
+      expected: "served",
+      actual: outcome(f6),
+      ms: f6.ms,
+      why: `${repl}; dc1 stopped; ${tgt}; ${e ? `Kerberos IKE SA as ${e.principal}; ${e.authorizedBy ? `bypass: ${e.why}` : `not admitted: ${e.why}`}` : "no IKE SA on server1"}`,
+    });
+    const f7 = await fetchFrom(s, "client2", "blocked");
+    add({
+      from: "client2",
+      when: "dc1 stopped",
+      expected: "blocked",
+      actual: outcome(f7),
+      ms: f7.ms,
+      why: "not in trusted, whichever DC issued its ticket",
+    });
+  } finally {
+    await startSamba(env.home, s, dc1, "dc1");
+  }
+}
+
+/** "TGT issued at T" from the machine cache of `who` (after the purge: a new one). */
+function machineTgtIssuer(s: LabState, who: HostName): string {
+  const r = run(null, [
+    ...posternArgv(),
+    "--home",
+    hostHome(s, who),
+    "--json",
+    "klist",
+    "--machine",
+  ]);
+  try {
+    const doc = JSON.parse(r.out) as { credentials?: { server: string; authtime?: string }[] };
+    const tgt = doc.credentials?.find((t) => t.server.startsWith("krbtgt/"));
+    return tgt
+      ? `new TGT (authtime ${tgt.authtime ?? "?"}) from dc2, the one KDC left`
+      : "no TGT in its cache";
+  } catch {
+    return "its cache unreadable";
+  }
+}
+
+/** xpclient$ in trusted on Samba's directory (dc1; replication brings it to dc2). */
+function setTrustedInAd(s: LabState, member: boolean): void {
+  try {
+    labSambaDc(s, "dc1").tool(
+      "group",
+      member ? "addmembers" : "removemembers",
+      BYPASS_GROUP,
+      "XPCLIENT$",
+    );
+  } catch (e) {
+    if (!/already|not a member|is not/i.test((e as Error).message)) throw e;
+  }
+  // a client may ask either DC's KDC (SRV order): both must say the same
+  replicateToDc2(s);
+}
+
+/**
+ * dc2 holds xpclient$ in trusted, as dc1 does (replicateToDc2 after each change); returns
+ * what the check saw, for the cell's reason.
+ */
+function replicated(s: LabState): string {
+  const members = labSambaDc(s, "dc2").tool("group", "listmembers", BYPASS_GROUP);
+  if (!/^XPCLIENT\$$/im.test(members))
+    throw new PosternError(
+      "lab",
+      "dc2 does not hold xpclient$'s membership of trusted (replication)",
+    );
+  return "dc2 holds xpclient$ in trusted (replicated)";
 }
 
 export function formatMatrix(cells: Cell[]): string {

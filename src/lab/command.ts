@@ -6,14 +6,16 @@ import { defineCommand, type Parsed } from "../cmdline/grammar.js";
 import { PosternError } from "../errors.js";
 import { type Cell, formatMatrix, labCheck } from "./check.js";
 import { labDown } from "./down.js";
+import { haveSamba } from "./samba.js";
 import { type LabSign, loadLabState } from "./state.js";
 import { labUp } from "./up.js";
+import { labUpSamba } from "./up-samba.js";
 import { fetchPage, serveWeb } from "./web.js";
 
 const HELP = `postern lab - the article's network, built and checked for real (root)
 
 SYNOPSIS
-  postern [--home DIR] lab up [--sign ah|esp-null]
+  postern [--home DIR] lab up [--dc postern|samba] [--sign ah|esp-null]
   postern [--home DIR] [--json] lab check
   postern [--home DIR] lab down
   postern lab web --address A --port N       (server1's website; the lab starts it)
@@ -32,15 +34,23 @@ up      builds the network of Minasi's article in network namespaces on one isol
         switches the "sign" action to ESP[None,SHA1] (ESP with NULL encryption in UDP
         4500, which passes NAT) with \`netsh ipsec static set filteraction name=sign
         qmsecmethods=ESP[None,SHA1]\` on each host.
+        --dc samba: the domain is Active Directory instead: dc1 a Samba AD DC and dc2
+        (.11) a second Samba DC joined to it, replicating, both in the domain's DNS SRV
+        records; the members are pre-staged computer accounts whose exported keytabs
+        the lab installs (machine.json kind "ad"), and server1's bypass SDDL names the
+        SID of trusted (docs/lab.md "The lab on Samba AD").
 check   fetches http://198.18.0.20/ from each client and prints the access matrix with
         the reason of each cell, read from server1's agent (IKE SAs, bypass decisions),
         its IPsec drop counters, pfirewall.log and a capture of xpclient's wire (AH, or
         ESP-in-UDP with esp-null, and no unprotected TCP 80); then the
         membership change: xpclient removed from "trusted" is still served (its ticket
         still says trusted), and after \`postern klist --machine purge\` on xpclient it is
-        blocked. Exit 1 when any cell differs from the article's.
-down    stops every process of the lab's namespaces and removes the namespaces and
-        <home>/lab/, also after a crash or a half-finished \`up\`.
+        blocked. On a Samba lab one more cell: dc1 stopped, xpclient purges its
+        tickets and gets new ones from dc2, and is still served; client2 still blocked
+        (dc1 is started again after). Exit 1 when any cell differs from the article's.
+down    stops every process of the lab's namespaces (Samba's DCs too) and removes the
+        namespaces, their /etc/netns/ resolvers and <home>/lab/, also after a crash or a
+        half-finished \`up\`.
 
 npm start runs setup, lab up, lab check and lab down with a temporary home.
 `;
@@ -60,6 +70,14 @@ function signOf(p: Parsed): LabSign {
 async function up(p: Parsed, env: CliEnv): Promise<number> {
   const sign = signOf(p);
   needRoot(env);
+  const dc = p.str("dc") ?? "postern";
+  if (dc !== "postern" && dc !== "samba")
+    throw new PosternError("lab", `--dc ${dc}: expected postern or samba`);
+  if (dc === "samba" && !haveSamba())
+    throw new PosternError(
+      "lab",
+      "--dc samba needs Samba's AD DC (Debian samba, samba-ad-dc, samba-ad-provision: scripts/setup.sh)",
+    );
   const progress = (l: string) => env.err(l);
   const old = loadLabState(env.home);
   if (old !== null)
@@ -68,7 +86,7 @@ async function up(p: Parsed, env: CliEnv): Promise<number> {
       `a lab is already up here (id ${old.id}); run \`postern lab down\` first`,
     );
   try {
-    await labUp(env, progress, sign);
+    await (dc === "samba" ? labUpSamba(env, progress, sign) : labUp(env, progress, sign));
   } catch (e) {
     progress(`lab: up failed: ${(e as Error).message}; taking down what was made`);
     await labDown(env, progress);
@@ -108,6 +126,12 @@ export const labCommand = defineCommand({
           type: "string",
           value: "ah|esp-null",
           help: "how the web traffic is signed: AH[SHA1] (default) or ESP[None,SHA1]",
+        },
+        {
+          name: "dc",
+          type: "string",
+          value: "KIND",
+          help: "the domain's DCs: postern (default: postern's DC) or samba (two Samba AD DCs)",
         },
       ],
       run: up,

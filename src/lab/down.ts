@@ -3,11 +3,13 @@
  * crash: every process of the lab's namespaces (`ip netns pids`, which also finds
  * children the state never saw) and every recorded process that still runs the lab's
  * command line gets SIGTERM, then SIGKILL after 5 s; the namespaces go (their veths and
- * the bridge with them); the lab directory is removed.
+ * the bridge with them), with the resolv.conf a Samba lab gave a DC's namespace in
+ * /etc/netns/; the lab directory is removed.
  */
 import * as fs from "node:fs";
 import type { CliEnv } from "../cmdline/env.js";
 import { run } from "./run.js";
+import { removeNetnsResolver } from "./samba.js";
 import { type LabState, loadLabState, removeLabState } from "./state.js";
 
 function alive(pid: number): boolean {
@@ -73,6 +75,7 @@ export async function labDown(env: CliEnv, progress: (l: string) => void): Promi
   let gone = 0;
   for (const ns of [...s.namespaces].reverse()) {
     const r = run(null, ["ip", "netns", "del", ns], { timeoutMs: 10_000 });
+    removeNetnsResolver(ns);
     if (r.code === 0) gone++;
     else if (!/No such file/.test(r.err)) progress(`lab: ip netns del ${ns}: ${r.err.trim()}`);
   }

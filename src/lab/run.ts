@@ -81,15 +81,19 @@ export function postern(ns: string | null, home: string, args: readonly string[]
 
 /**
  * Starts `argv` in `ns` with its output in `<dir>/<name>.log`, records its pid, and waits
- * until the log matches `ready` (or the process ends, or `timeoutMs` passes: errors).
+ * until the log matches `ready` (or the process ends, or `timeoutMs` passes: errors);
+ * `ready` null: returns once started, for a daemon that says nothing (samba: the caller
+ * waits for its ports).
  */
 export async function startDaemon(
   state: LabState,
   home: string,
-  d: { name: string; ns: string; argv: string[]; ready: RegExp; timeoutMs: number },
+  d: { name: string; ns: string; argv: string[]; ready: RegExp | null; timeoutMs: number },
 ): Promise<number> {
   const log = path.join(state.dir, `${d.name}.log`);
   const fd = fs.openSync(log, "a", 0o600);
+  // a restarted daemon appends: only what this one writes says it is ready
+  const from = fs.fstatSync(fd).size;
   const full = inNs(d.ns, d.argv);
   const child = spawn(full[0] as string, full.slice(1), {
     detached: true,
@@ -105,10 +109,12 @@ export async function startDaemon(
     exited = code;
   });
   child.unref();
+  if (d.ready === null) return pid;
+  const ready = d.ready;
   const deadline = Date.now() + d.timeoutMs;
   while (Date.now() < deadline) {
-    const text = fs.readFileSync(log, "utf8");
-    if (d.ready.test(text)) return pid;
+    const text = fs.readFileSync(log, "utf8").slice(from);
+    if (ready.test(text)) return pid;
     if (exited !== undefined) {
       const last = text.trim().split("\n").slice(-1)[0] ?? "";
       throw new PosternError("lab", `${d.name} exited (${exited}) before it was ready: ${last}`);

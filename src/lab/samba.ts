@@ -47,19 +47,50 @@ export interface SambaDc {
   dnsDomain: string;
   /** `samba-tool ARGS -s CONF`, run on the host (local database); throws with its output. */
   tool(...args: string[]): string;
-  /** Samba's KDC, LDAP (and DNS, when served) answer on the DC's address. */
+  /**
+   * Several `samba-tool ARGS -s CONF` in one Python process in the DC's namespace (one
+   * interpreter start instead of one per command: each costs a second or more), stopping
+   * at the first that fails (thrown with its output).
+   */
+  tools(commands: string[][]): string;
+  /** `samba` in the foreground, to run in the DC's namespace (for a caller that runs it). */
+  argv: string[];
+  /** Starts samba (unless started) and waits until its KDC, LDAP (and DNS) listen. */
   waitReady(timeoutMs?: number): Promise<void>;
+  /** Waits until the KDC, LDAP (and DNS, when served) listen on the DC's address. */
+  waitListening(timeoutMs?: number): Promise<void>;
   stop(): void;
 }
 
-function run(cmd: string, args: string[], timeout = 120_000): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8", timeout });
+/** Bounds samba-tool: a provision or join takes 15-35 s, minutes on a loaded machine. */
+function run(cmd: string, args: string[], timeout = 600_000): string {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout, maxBuffer: 64 << 20 });
   if (r.status !== 0)
     throw new Error(
       `${cmd} ${args.slice(0, 3).join(" ")} failed (${r.status}): ${r.stderr}${r.stdout}`,
     );
   return r.stdout;
 }
+
+/**
+ * A DC that replicates with another: the RPC endpoints (DRSUAPI), CLDAP, the replication
+ * and topology services, besides the KDC, LDAP and DNS.
+ */
+export const REPLICATING_SERVICES = ["rpc", "ldap", "cldap", "kdc", "drepl", "kcc", "dns"];
+
+/** samba-tool's own main (/usr/bin/samba-tool) over a JSON list of commands. */
+const SAMBA_TOOL_BATCH = `
+import json, sys
+from samba.netcmd.main import cmd_sambatool
+for args in json.loads(sys.argv[1]):
+    try:
+        code = cmd_sambatool()._run("samba-tool", *args)
+    except SystemExit as e:
+        code = e.code
+    if code:
+        sys.stderr.write("samba-tool %s: exit %s\\n" % (" ".join(args[:3]), code))
+        sys.exit(1)
+`;
 
 function sambaConf(dir: string, services: string[]): string {
   const conf = path.join(dir, "etc", "smb.conf");
@@ -71,17 +102,25 @@ function sambaConf(dir: string, services: string[]): string {
     .replace(/log file = .*/, `log file = ${dir}/log.%m`)
     .replace(
       "[global]\n",
-      `[global]\n\tpid directory = ${runDir}\n\tncalrpc dir = ${runDir}/ncalrpc\n\twinbindd socket directory = ${runDir}/winbindd\n\tserver services = ${services.join(" ")}\n`,
+      `[global]\n\tpid directory = ${runDir}\n\tncalrpc dir = ${runDir}/ncalrpc\n\twinbindd socket directory = ${runDir}/winbindd\n\tserver services = ${services.join(" ")}\n\tprefork children = 1\n`,
     );
   fs.writeFileSync(conf, text);
   return conf;
 }
 
-/** Provisions a new domain in `o.dir` (about 3 s) and returns the DC, not yet started. */
+/**
+ * Provisions a new domain in `o.dir` (about 3 s) and returns the DC, not yet started.
+ * samba-tool runs inside the DC's namespace: run on the host, provision would register the
+ * host's own IPv6 address as the DC's AAAA record (it guesses from the interfaces it sees).
+ */
 export function provisionSambaDc(o: SambaDcOptions): SambaDc {
   const iface = o.iface ?? "lo";
   const ip = o.ip ?? "127.0.0.1";
-  run("samba-tool", [
+  run("ip", [
+    "netns",
+    "exec",
+    o.ns,
+    "samba-tool",
     "domain",
     "provision",
     `--realm=${o.realm}`,
@@ -99,6 +138,71 @@ export function provisionSambaDc(o: SambaDcOptions): SambaDc {
   return sambaDcHandle(o, conf, ip);
 }
 
+/**
+ * A second DC of `o.realm`'s domain, made in `o.dir` by `samba-tool domain join REALM DC`
+ * against the DC at `server` (the whole directory replicated over DRSUAPI, the new DC's A
+ * record added to the domain's DNS); returns it, not yet started. The join runs inside
+ * the new DC's namespace, which must reach `server` and resolve the domain's names (its
+ * resolv.conf naming the domain's DNS: setNetnsResolver).
+ */
+export function joinSambaDc(o: SambaDcOptions & { server: string }): SambaDc {
+  const iface = o.iface ?? "lo";
+  const ip = o.ip ?? "127.0.0.1";
+  // samba-tool reads a configuration before it joins: a minimal one, not the host's
+  const etc = path.join(o.dir, "etc");
+  fs.mkdirSync(etc, { recursive: true });
+  const joinConf = path.join(etc, "join.conf");
+  fs.writeFileSync(
+    joinConf,
+    `[global]\n\tworkgroup = ${o.domain}\n\trealm = ${o.realm}\n\tnetbios name = ${o.hostName.toUpperCase()}\n`,
+  );
+  run("ip", [
+    "netns",
+    "exec",
+    o.ns,
+    "samba-tool",
+    "domain",
+    "join",
+    o.realm.toLowerCase(),
+    "DC",
+    "-s",
+    joinConf,
+    `--server=${o.server}`,
+    `--username=${o.domain}\\Administrator`,
+    `--password=${o.adminPassword}`,
+    `--targetdir=${o.dir}`,
+    "--dns-backend=SAMBA_INTERNAL",
+    `--option=interfaces=${iface}`,
+    "--option=bind interfaces only=yes",
+    `--option=netbios name=${o.hostName.toUpperCase()}`,
+  ]);
+  fs.rmSync(joinConf);
+  const conf = sambaConf(o.dir, o.services ?? ["kdc", "ldap", "dns"]);
+  return sambaDcHandle(o, conf, ip);
+}
+
+/** The handle of a DC provisioned (or joined) earlier in `o.dir`, e.g. by `lab up`. */
+export function existingSambaDc(o: SambaDcOptions): SambaDc {
+  return sambaDcHandle(o, path.join(o.dir, "etc", "smb.conf"), o.ip ?? "127.0.0.1");
+}
+
+/**
+ * The resolver of processes run in namespace `ns` through `ip netns exec`, which mounts
+ * /etc/netns/<ns>/resolv.conf over /etc/resolv.conf: a DC that replicates finds its
+ * partner by the partner's DNS name (<guid>._msdcs.<domain>), so its namespace must ask
+ * the domain's DNS. Removed with removeNetnsResolver.
+ */
+export function setNetnsResolver(ns: string, domain: string, servers: string[]): void {
+  const dir = path.join("/etc/netns", ns);
+  fs.mkdirSync(dir, { recursive: true });
+  const lines = [`search ${domain}`, ...servers.map((s) => `nameserver ${s}`)];
+  fs.writeFileSync(path.join(dir, "resolv.conf"), `${lines.join("\n")}\n`);
+}
+
+export function removeNetnsResolver(ns: string): void {
+  fs.rmSync(path.join("/etc/netns", ns), { recursive: true, force: true });
+}
+
 function sambaDcHandle(o: SambaDcOptions, conf: string, ip: string): SambaDc {
   let child: ChildProcess | undefined;
   const services = o.services ?? ["kdc", "ldap", "dns"];
@@ -110,12 +214,22 @@ function sambaDcHandle(o: SambaDcOptions, conf: string, ip: string): SambaDc {
     realm: o.realm,
     dnsDomain: o.realm.toLowerCase(),
     tool: (...args) => run("samba-tool", [...args, "-s", conf]),
+    tools: (commands) =>
+      run("ip", [
+        "netns",
+        "exec",
+        o.ns,
+        "/usr/bin/python3",
+        "-c",
+        SAMBA_TOOL_BATCH,
+        JSON.stringify(commands.map((c) => [...c, "-s", conf])),
+      ]),
+    argv: ["samba", "-s", conf, "-F"],
     async waitReady(timeoutMs = 30_000) {
-      if (!child) {
-        child = spawn("ip", ["netns", "exec", o.ns, "samba", "-s", conf, "-F"], {
-          stdio: "ignore",
-        });
-      }
+      if (!child) child = spawn("ip", ["netns", "exec", o.ns, ...dc.argv], { stdio: "ignore" });
+      await dc.waitListening(timeoutMs);
+    },
+    async waitListening(timeoutMs = 30_000) {
       const ports = [88, 389, ...(services.includes("dns") ? [53] : [])];
       const deadline = Date.now() + timeoutMs;
       for (const port of ports) {

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { PosternError } from "../errors.js";
 import { atomicWriteFile, ensureDir } from "../platform/home.js";
+import type { LabDc } from "./topology.js";
 
 export interface LabProcess {
   name: string;
@@ -27,6 +28,8 @@ export interface LabState {
   dir: string;
   namespaces: string[];
   processes: LabProcess[];
+  /** The domain's DCs: postern's (absent, as before) or Samba AD's dc1 and dc2. */
+  dc?: LabDc;
   createdAt: string;
   sign: LabSign;
 }

@@ -3,6 +3,7 @@
  * addresses from 198.18.0.0/24 (RFC 2544's benchmarking range), no default route anywhere.
  *
  *   dc1 .10 (DC, DNS, KDC)   server1 .20 (web site, firewall, agent)
+ *   dc2 .11 (`--dc samba` only: a second Samba DC, replicating with dc1)
  *   xpclient .30 (in `trusted`)   client2 .31 (member, not in `trusted`)   outsider .40
  *
  * Namespace names carry the lab's id ("pl" + 4 hex digits), so two labs (npm start while
@@ -15,7 +16,10 @@ export const PREFIX_LEN = 24;
 export const WEB_PORT = 80;
 export const WELCOME = "Welcome to the secure website!";
 
-export type HostName = "dc1" | "server1" | "xpclient" | "client2" | "outsider";
+export type HostName = "dc1" | "dc2" | "server1" | "xpclient" | "client2" | "outsider";
+
+/** Which directory the lab's domain runs on: postern's DC, or Samba AD (two DCs). */
+export type LabDc = "postern" | "samba";
 
 export interface LabHost {
   name: HostName;
@@ -34,8 +38,16 @@ export const HOSTS: readonly LabHost[] = [
   { name: "outsider", address: "198.18.0.40", member: false, agent: false },
 ];
 
+/** The second DC of a Samba lab, a replica of dc1 (`samba-tool domain join ... DC`). */
+export const DC2: LabHost = { name: "dc2", address: "198.18.0.11", member: false, agent: false };
+
+/** The lab's hosts: the article's five, and dc2 when the domain is Samba AD. */
+export function hostsOf(dc: LabDc): readonly LabHost[] {
+  return dc === "samba" ? [HOSTS[0] as LabHost, DC2, ...HOSTS.slice(1)] : HOSTS;
+}
+
 export function host(name: HostName): LabHost {
-  return HOSTS.find((h) => h.name === name) as LabHost;
+  return (HOSTS.find((h) => h.name === name) ?? DC2) as LabHost;
 }
 
 /** The lab's namespaces: one per host and the switch's. */

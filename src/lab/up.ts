@@ -33,6 +33,8 @@ import {
   HOSTS,
   type HostName,
   host,
+  type LabDc,
+  type LabHost,
   NETBIOS,
   namespaceOf,
   PREFIX_LEN,
@@ -58,18 +60,22 @@ export const ESP_NULL_SIGN: readonly string[] = [
   "qmsecmethods=ESP[None,SHA1]",
 ];
 
-type Progress = (line: string) => void;
+export type Progress = (line: string) => void;
 
-async function step<T>(progress: Progress, what: string, f: () => T | Promise<T>): Promise<T> {
+export async function step<T>(
+  progress: Progress,
+  what: string,
+  f: () => T | Promise<T>,
+): Promise<T> {
   const t0 = performance.now();
   const r = await f();
   progress(`lab: ${what} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   return r;
 }
 
-function buildNetwork(home: string, s: LabState): void {
+export function buildNetwork(home: string, s: LabState, hosts: readonly LabHost[] = HOSTS): void {
   const sw = namespaceOf(s.id, "switch");
-  const all = [sw, ...HOSTS.map((h) => namespaceOf(s.id, h.name))];
+  const all = [sw, ...hosts.map((h) => namespaceOf(s.id, h.name))];
   for (const ns of all) {
     s.namespaces.push(ns);
     saveLabState(home, s);
@@ -78,7 +84,7 @@ function buildNetwork(home: string, s: LabState): void {
   }
   must(null, ["ip", "-n", sw, "link", "add", "br0", "type", "bridge"]);
   must(null, ["ip", "-n", sw, "link", "set", "br0", "up"]);
-  for (const h of HOSTS) {
+  for (const h of hosts) {
     const ns = namespaceOf(s.id, h.name);
     const port = `v-${h.name}`;
     must(null, ["ip", "-n", sw, "link", "add", port, "type", "veth", "peer", "eth0", "netns", ns]);
@@ -170,16 +176,21 @@ async function join(s: LabState, tokens: Map<HostName, string>): Promise<void> {
   await Promise.all(joins);
 }
 
-async function configure(env: CliEnv, s: LabState): Promise<void> {
-  const ex = examplesDir();
-  const server = namespaceOf(s.id, "server1");
-  const script = (name: string) => ["netsh", "-f", path.join(ex, name)];
+/** The article's IPsec policies: server1's, and the client's on xpclient and client2. */
+export async function configureIpsec(env: CliEnv, s: LabState): Promise<void> {
+  const script = (name: string) => ["netsh", "-f", path.join(examplesDir(), name)];
   await posternHere(env, hostHome(s, "server1"), script("article-server.netsh"));
   for (const c of ["xpclient", "client2"] as const)
     await posternHere(env, hostHome(s, c), script("article-client.netsh"));
   if (s.sign === "esp-null")
     for (const h of ["server1", "xpclient", "client2"] as const)
       await posternHere(env, hostHome(s, h), [...ESP_NULL_SIGN]);
+}
+
+async function configure(env: CliEnv, s: LabState): Promise<void> {
+  const server = namespaceOf(s.id, "server1");
+  const script = (name: string) => ["netsh", "-f", path.join(examplesDir(), name)];
+  await configureIpsec(env, s);
   // In server1's namespace: `add bypass name=trusted` asks the DC for the group's SID.
   await mustAsync(server, [
     ...posternArgv(),
@@ -189,7 +200,18 @@ async function configure(env: CliEnv, s: LabState): Promise<void> {
   ]);
 }
 
-async function startHosts(home: string, s: LabState): Promise<void> {
+/** The agent of lab host `name`, started and ready (its log: <lab>/<name>-agent.log). */
+export function startAgent(home: string, s: LabState, name: HostName): Promise<number> {
+  return startDaemon(s, home, {
+    name: `${name}-agent`,
+    ns: namespaceOf(s.id, name),
+    argv: [...posternArgv(), "--home", hostHome(s, name), "agent", "--address", host(name).address],
+    ready: /agent: ready/,
+    timeoutMs: 30_000,
+  });
+}
+
+export async function startHosts(home: string, s: LabState): Promise<void> {
   const server = host("server1");
   const web = startDaemon(s, home, {
     name: "server1-web",
@@ -206,24 +228,13 @@ async function startHosts(home: string, s: LabState): Promise<void> {
     ready: /firewall log: writing/,
     timeoutMs: 10_000,
   });
-  const agents = HOSTS.filter((x) => x.agent).map((h) =>
-    startDaemon(s, home, {
-      name: `${h.name}-agent`,
-      ns: namespaceOf(s.id, h.name),
-      argv: [...posternArgv(), "--home", hostHome(s, h.name), "agent", "--address", h.address],
-      ready: /agent: ready/,
-      timeoutMs: 30_000,
-    }),
-  );
+  const agents = HOSTS.filter((x) => x.agent).map((h) => startAgent(home, s, h.name));
   await Promise.all([web, fwlog, ...agents]);
 }
 
-export async function labUp(
-  env: CliEnv,
-  progress: Progress,
-  sign: LabSign = "ah",
-): Promise<LabState> {
-  const old = loadLabState(env.home);
+/** A new lab's state, saved before anything is made (refused when a lab is up here). */
+export function newLabState(home: string, dc: LabDc, sign: LabSign = "ah"): LabState {
+  const old = loadLabState(home);
   if (old !== null)
     throw new PosternError(
       "lab",
@@ -231,13 +242,23 @@ export async function labUp(
     );
   const s: LabState = {
     id: `pl${randomBytes(2).toString("hex")}`,
-    dir: labDir(env.home),
+    dir: labDir(home),
     namespaces: [],
     processes: [],
     createdAt: new Date().toISOString(),
     sign,
+    ...(dc === "samba" ? { dc } : {}),
   };
-  saveLabState(env.home, s);
+  saveLabState(home, s);
+  return s;
+}
+
+export async function labUp(
+  env: CliEnv,
+  progress: Progress,
+  sign: LabSign = "ah",
+): Promise<LabState> {
+  const s = newLabState(env.home, "postern", sign);
   await step(progress, `network: switch and 5 namespaces (${s.id}-*), 198.18.0.0/24`, () =>
     buildNetwork(env.home, s),
   );

@@ -1,0 +1,256 @@
+/**
+ * `postern lab up --dc samba`: the article's network with Active Directory as the domain.
+ *   1. namespaces as `lab up` makes them, plus dc2 (.11);
+ *   2. dc1: a Samba AD DC, domain bigfirm.com provisioned in its namespace (KDC, LDAP, DNS,
+ *      and the RPC, replication and topology services a partner needs);
+ *   3. dc2: `samba-tool domain join bigfirm.com DC` against dc1, then running: both DCs
+ *      replicate (DRSUAPI); each DC's namespace asks the domain's DNS (resolv.conf of
+ *      /etc/netns/<ns>/), since a DC finds its partner by name;
+ *   4. DNS: dc2's SRV records (_kerberos._udp, _kerberos._tcp, _ldap._tcp.dc._msdcs: Samba
+ *      registers a joined DC's own records only through samba_dnsupdate and nsupdate, which
+ *      the lab does not run), the members' A records and a reverse zone with their PTRs
+ *      (an IKE initiator asks the peer's name by PTR before it asks a host/ ticket);
+ *   5. the directory: group `trusted` (global, security), the three members pre-staged as
+ *      an AD administrator would (ad-member.ts), xpclient$ in `trusted`;
+ *   6. the members' machine keytabs and machine.json (`kind: "ad"`), no `postern join`;
+ *   7. the article's IPsec policies (netsh scripts), server1's firewall with the bypass
+ *      SDDL naming trusted's SID (the name-to-SID lookup over LDAP is `join --ad`'s work);
+ *   8. server1's website and the three agents, as in `lab up`.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { CliEnv } from "../cmdline/env.js";
+import { randomBytes } from "../crypto/primitives.js";
+import { PosternError } from "../errors.js";
+import { installAdMember, prestageComputers, sidOf } from "./ad-member.js";
+import { must, mustAsync, posternArgv, startDaemon } from "./run.js";
+import {
+  existingSambaDc,
+  joinSambaDc,
+  provisionSambaDc,
+  REPLICATING_SERVICES,
+  type SambaDc,
+  type SambaDcOptions,
+  setNetnsResolver,
+} from "./samba.js";
+import { hostHome, type LabSign, type LabState } from "./state.js";
+import { DC2, DOMAIN, host, hostsOf, NETBIOS, namespaceOf } from "./topology.js";
+import {
+  buildNetwork,
+  configureIpsec,
+  newLabState,
+  type Progress,
+  startHosts,
+  step,
+} from "./up.js";
+
+export const REALM = DOMAIN.toUpperCase();
+export const BYPASS_GROUP = "trusted";
+const SAMBA_READY_MS = 90_000;
+
+const passwordFile = (s: LabState) => path.join(s.dir, "admin-password.txt");
+
+/** The Samba DC `name` of the lab `s` (its directory is <host home>/samba). */
+export function labSambaDc(s: LabState, name: "dc1" | "dc2"): SambaDc {
+  return existingSambaDc(sambaOptions(s, name));
+}
+
+function sambaOptions(s: LabState, name: "dc1" | "dc2"): SambaDcOptions {
+  return {
+    dir: path.join(hostHome(s, name), "samba"),
+    ns: namespaceOf(s.id, name),
+    realm: REALM,
+    domain: NETBIOS,
+    hostName: name,
+    adminPassword: fs.existsSync(passwordFile(s))
+      ? fs.readFileSync(passwordFile(s), "utf8").trim()
+      : "",
+    iface: "eth0",
+    ip: host(name).address,
+    services: REPLICATING_SERVICES,
+  };
+}
+
+/** Starts a DC's samba as a lab process (pid recorded) and waits for its ports. */
+export async function startSamba(home: string, s: LabState, dc: SambaDc, name: string) {
+  await startDaemon(s, home, {
+    name: `${name}-samba`,
+    ns: dc.ns,
+    argv: dc.argv,
+    ready: null,
+    timeoutMs: 0,
+  });
+  await dc.waitListening(SAMBA_READY_MS);
+}
+
+/** `samba-tool dns ...` commands against dc1's DNS server over RPC, as Administrator. */
+function dnsCommands(s: LabState, dc1: SambaDc, cmds: string[][]): string[][] {
+  const pw = fs.readFileSync(passwordFile(s), "utf8").trim();
+  return cmds.map((c) => [
+    "dns",
+    c[0] as string,
+    dc1.ip,
+    ...c.slice(1),
+    `--username=${NETBIOS}\\Administrator`,
+    `--password=${pw}`,
+  ]);
+}
+
+async function startDcs(home: string, s: LabState, progress: Progress): Promise<void> {
+  // Samba wants a complex password: the suffix gives every class whatever the random part
+  fs.writeFileSync(passwordFile(s), `${randomBytes(15).toString("base64")}Aa1!\n`, {
+    mode: 0o600,
+  });
+  for (const name of ["dc1", "dc2"] as const) {
+    // each DC asks itself first, then its partner
+    const other = name === "dc1" ? DC2.address : host("dc1").address;
+    setNetnsResolver(namespaceOf(s.id, name), DOMAIN, [host(name).address, other]);
+    fs.mkdirSync(sambaOptions(s, name).dir, { recursive: true, mode: 0o700 });
+  }
+  const dc1 = await step(progress, `dc1: domain ${DOMAIN} provisioned`, () =>
+    provisionSambaDc(sambaOptions(s, "dc1")),
+  );
+  await step(progress, "dc1: samba listening", () => startSamba(home, s, dc1, "dc1"));
+  const dc2 = await step(progress, "dc2: joined to dc1 as a DC (directory replicated)", () =>
+    joinSambaDc({ ...sambaOptions(s, "dc2"), server: dc1.ip }),
+  );
+  await step(progress, "dc2: samba listening", () => startSamba(home, s, dc2, "dc2"));
+}
+
+function publishDns(s: LabState): void {
+  const dc1 = labSambaDc(s, "dc1");
+  const dc2 = `dc2.${DOMAIN}`;
+  const reverse = "0.18.198.in-addr.arpa";
+  const members = hostsOf("samba").filter((h) => h.member);
+  dc1.tools(
+    dnsCommands(s, dc1, [
+      ["add", DOMAIN, "_kerberos._udp", "SRV", `${dc2} 88 0 100`],
+      ["add", DOMAIN, "_kerberos._tcp", "SRV", `${dc2} 88 0 100`],
+      ["add", `_msdcs.${DOMAIN}`, "_ldap._tcp.dc", "SRV", `${dc2} 389 0 100`],
+      ["zonecreate", reverse],
+      ...members.flatMap((h) => [
+        ["add", DOMAIN, h.name, "A", h.address],
+        ["add", reverse, h.address.split(".")[3] as string, "PTR", `${h.name}.${DOMAIN}`],
+      ]),
+    ]),
+  );
+}
+
+/** Group trusted, the members pre-staged and installed, xpclient$ in trusted. */
+function populate(s: LabState): string {
+  const dc1 = labSambaDc(s, "dc1");
+  const members = hostsOf("samba").filter((h) => h.member);
+  dc1.tools([["group", "add", BYPASS_GROUP, "--description=may bypass server1's firewall"]]);
+  const made = prestageComputers(
+    dc1,
+    members.map((h) => h.name),
+    s.dir,
+  );
+  for (const c of made) {
+    installAdMember(hostHome(s, c.name), dc1, c, "dc1");
+    fs.rmSync(c.keytab, { force: true });
+  }
+  dc1.tools([["group", "addmembers", BYPASS_GROUP, "XPCLIENT$"]]);
+  return sidOf(dc1, "group", BYPASS_GROUP);
+}
+
+/**
+ * dc2 pulls the domain partition from dc1 now (`samba-tool drs replicate --local`, as
+ * `repadmin /replicate` on Windows), and bounded: dc2's own scheduled pull fails in the
+ * lab's namespaces (WERR_INVALID_PARAMETER in `drs showrepl`; docs/lab.md), so the lab
+ * replicates after each change it makes on dc1.
+ */
+export function replicateToDc2(s: LabState): void {
+  const dc2 = labSambaDc(s, "dc2");
+  must(
+    dc2.ns,
+    ["samba-tool", "drs", "replicate", "dc2", "dc1", DOMAIN_DN, "--local", "-s", dc2.conf],
+    { timeoutMs: 60_000 },
+  );
+}
+
+const DOMAIN_DN = DOMAIN.split(".")
+  .map((p) => `DC=${p}`)
+  .join(",");
+
+/** Replicates dc1's directory to dc2 and checks that dc2 reads what was made on dc1. */
+function replicateAndCheck(s: LabState): void {
+  replicateToDc2(s);
+  const dc2 = labSambaDc(s, "dc2");
+  const members = dc2.tool("group", "listmembers", BYPASS_GROUP);
+  if (!/^XPCLIENT\$$/im.test(members))
+    throw new PosternError(
+      "lab",
+      `dc2 does not read xpclient$ in ${BYPASS_GROUP} after replication`,
+    );
+  for (const h of hostsOf("samba").filter((x) => x.member))
+    dc2.tool("computer", "show", h.name.toUpperCase());
+}
+
+/** server1's firewall: the article's, with the bypass SDDL naming the group by SID. */
+async function configureFirewall(s: LabState, trustedSid: string): Promise<void> {
+  const script = path.join(s.dir, "server1-firewall.netsh");
+  fs.writeFileSync(
+    script,
+    [
+      "pushd firewall",
+      "set opmode mode=enable exceptions=enable",
+      "set logging droppedpackets=enable connections=disable",
+      `set bypass sddl="O:DAG:DAD:(A;;RCGW;;;${trustedSid})"`,
+      "popd",
+      "",
+    ].join("\n"),
+  );
+  await mustAsync(namespaceOf(s.id, "server1"), [
+    ...posternArgv(),
+    "--home",
+    hostHome(s, "server1"),
+    "netsh",
+    "-f",
+    script,
+  ]);
+}
+
+export async function labUpSamba(
+  env: CliEnv,
+  progress: Progress,
+  sign: LabSign = "ah",
+): Promise<LabState> {
+  const s = newLabState(env.home, "samba", sign);
+  const hosts = hostsOf("samba");
+  await step(
+    progress,
+    `network: switch and ${hosts.length} namespaces (${s.id}-*), 198.18.0.0/24`,
+    () => buildNetwork(env.home, s, hosts),
+  );
+  await step(progress, `dc1, dc2: Samba AD DCs of ${DOMAIN}, dc2 joined to dc1 (replicating)`, () =>
+    startDcs(env.home, s, progress),
+  );
+  await step(progress, "DNS: dc2's SRV records, the members' A and PTR records", () =>
+    publishDns(s),
+  );
+  const trustedSid = await step(
+    progress,
+    "directory: group trusted, 3 computers pre-staged (AES keys exported), xpclient$ in trusted",
+    () => populate(s),
+  );
+  await step(progress, "dc2: dc1's new objects replicated and read on dc2", () =>
+    replicateAndCheck(s),
+  );
+  if (!trustedSid.startsWith("S-1-5-21-"))
+    throw new PosternError("lab", `group ${BYPASS_GROUP} has no domain SID (${trustedSid})`);
+  await step(
+    progress,
+    "article's netsh scripts run (IPsec policies, server1's firewall)",
+    async () => {
+      await configureIpsec(env, s);
+      await configureFirewall(s, trustedSid);
+    },
+  );
+  await step(
+    progress,
+    "server1's website and the agents of server1, xpclient, client2 running",
+    () => startHosts(env.home, s),
+  );
+  return s;
+}
