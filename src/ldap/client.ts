@@ -124,7 +124,8 @@ function asLdapError(e: unknown): unknown {
   return e;
 }
 
-async function serviceTicket(o: ConnectOptions): Promise<Credential> {
+/** The ticket for the DC and the KDC's clock minus ours (the authenticator must use it). */
+async function serviceTicket(o: ConnectOptions): Promise<{ ticket: Credential; offsetMs: number }> {
   const realm = realmOf(o.dcName);
   const kdc = { host: o.kdc?.host ?? o.host, port: o.kdc?.port ?? 88 };
   const c = o.credentials;
@@ -159,15 +160,17 @@ async function serviceTicket(o: ConnectOptions): Promise<Credential> {
     realm: tgt!.server.realm || realm,
     name: { nameType: NAME_TYPE.NT_SRV_HST, nameString: [service, o.dcName.toLowerCase()] },
   });
+  let ticket: Credential;
   try {
-    return await client.getServiceTicket(tgt!, spn("ldap"));
+    ticket = await client.getServiceTicket(tgt!, spn("ldap"));
   } catch (e) {
     // A Samba DC run without its dnsupdate service never registers ldap/<fqdn>
     // (samba_spnupdate does); host/<fqdn> names the same account, whose keys LDAP accepts.
-    if (e instanceof KdcError && e.errorCode === KRB_ERROR_CODE.KDC_ERR_S_PRINCIPAL_UNKNOWN)
-      return client.getServiceTicket(tgt!, spn("host"));
-    throw e;
+    if (!(e instanceof KdcError && e.errorCode === KRB_ERROR_CODE.KDC_ERR_S_PRINCIPAL_UNKNOWN))
+      throw e;
+    ticket = await client.getServiceTicket(tgt!, spn("host"));
   }
+  return { ticket, offsetMs: client.timeOffsetMs };
 }
 
 function check(r: Response, what: string): void {
@@ -181,8 +184,8 @@ function check(r: Response, what: string): void {
 }
 
 /** SASL GSSAPI bind, then every message sealed. */
-async function bind(conn: Conn, ticket: Credential, where: string): Promise<void> {
-  const gss = createGssapiClient({ ticket, nowMs: Date.now(), randomBytes });
+async function bind(conn: Conn, ticket: Credential, offsetMs: number, where: string) {
+  const gss = createGssapiClient({ ticket, nowMs: Date.now() + offsetMs, randomBytes });
   let creds: Buffer | undefined = gss.initial();
   for (let step = 0; step < 4; step++) {
     const r = await conn.request(saslBind("GSSAPI", creds));
@@ -200,15 +203,16 @@ export async function connectLdap(o: ConnectOptions): Promise<LdapConnection> {
   const port = o.port ?? LDAP_PORT;
   const where = `${o.dcName} (${o.host}:${port})`;
   const timeoutMs = o.timeoutMs ?? 10_000;
-  let ticket: Credential;
+  let got: Awaited<ReturnType<typeof serviceTicket>>;
   try {
-    ticket = await serviceTicket(o);
+    got = await serviceTicket(o);
   } catch (e) {
     throw asLdapError(e);
   }
+  const ticket = got.ticket;
   const conn = await openConn(o.host, port, timeoutMs, o.onWire);
   try {
-    await bind(conn, ticket, where);
+    await bind(conn, ticket, got.offsetMs, where);
   } catch (e) {
     await conn.close();
     throw e;
@@ -250,4 +254,28 @@ export async function connectLdap(o: ConnectOptions): Promise<LdapConnection> {
       await conn.close();
     },
   };
+}
+
+/**
+ * The rootDSE read without a bind (RFC 4512 §5.1: AD and Samba answer it anonymously):
+ * dnsHostName and defaultNamingContext of a DC known only by its address. Nothing secret
+ * is asked or sent.
+ */
+export async function readRootDseAnonymously(
+  host: string,
+  port = LDAP_PORT,
+  timeoutMs = 5000,
+): Promise<LdapEntry> {
+  const conn = await openConn(host, port, timeoutMs);
+  try {
+    const r = await conn.request(
+      searchRequest({ base: "", scope: "base", filter: "(objectClass=*)" }),
+    );
+    check(r, `rootDSE of ${host}:${port}`);
+    const m = r.entries[0];
+    if (!m) throw new LdapError(32, `LDAP ${host}:${port}: no rootDSE`);
+    return decodeEntry(m.op);
+  } finally {
+    await conn.close();
+  }
 }
