@@ -8,7 +8,8 @@
  *   3. a half-made account (samba-tool's: disabled, no password, no SPN) is fixed by a join;
  *      a rejoin reuses the account (same SID, next kvno);
  *   4. join --keytab adopts a samba-tool keytab; another host's keytab is one line;
- *   5. leave deletes the account, or disables it with --disable.
+ *   5. leave deletes the account, or disables it with --disable;
+ *   6. `netsh firewall set bypass group="JOINT\trusted"` stores the SID read over LDAP.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -222,6 +223,32 @@ describe("join an Active Directory (Samba AD): by password, by keytab, leave", {
     assert.match(
       postern(h, "klist", "-c", path.join(h, "agent", "krb5cc")).stdout,
       /krbtgt\/JOIN\.TEST/,
+    );
+  });
+
+  it('netsh firewall set bypass group="JOINT\\trusted" stores the group\'s SID read over LDAP', () => {
+    dc!.tool("group", "add", "trusted");
+    const want = /objectSid: (S-1-5-21-[\d-]+)/.exec(
+      ldb("(sAMAccountName=trusted)", "objectSid"),
+    )?.[1];
+    assert.ok(want);
+    const h = home();
+    assert.equal(joinAd(h, "ws8").status, 0);
+    const set = postern(h, "netsh", "firewall", "set", "bypass", "group=JOINT\\trusted");
+    assert.equal(set.status, 0, set.stderr);
+    const show = postern(h, "netsh", "firewall", "show", "bypass");
+    assert.ok(show.stdout.includes(`O:DAG:DAD:(A;;RCGW;;;${want})`), show.stdout);
+    oneLine(
+      postern(h, "netsh", "firewall", "set", "bypass", "group=nosuch"),
+      /no group or computer 'nosuch' in join\.test/,
+    );
+    oneLine(
+      postern(h, "netsh", "firewall", "set", "bypass", "group=OTHER\\trusted"),
+      /OTHER is not this machine's domain/,
+    );
+    assert.ok(
+      postern(h, "netsh", "firewall", "show", "bypass").stdout.includes(want),
+      "list unchanged",
     );
   });
 
