@@ -8,8 +8,9 @@
  *        postern   `postern join --ad --dc 10.78.9.1 --name bjN ...` in the namespace, a
  *                  fresh home: rootDSE, AS + TGS, sealed bind, search, add with unicodePwd,
  *                  key derivation, machine TGT, keytab and machine.json (the whole join)
- *        samba     `samba-tool computer create bsN -H ldap://10.78.9.1 -U Administrator%...`
- *                  (Samba's own client: bind and add only, no password, no keytab)
+ *        samba     `samba-tool computer create bsN -H ldap://10.78.9.1 -U Administrator%... -s
+ *                  <the DC's smb.conf, for the realm>` (Samba's own client: bind and add
+ *                  only, no password, no keytab)
  *      each timed as a whole process (node's and python's start-up included);
  *   3. medians and the ratio postern / samba-tool.
  *
@@ -113,6 +114,8 @@ async function main() {
           `ldap://${DC_IP}`,
           "-U",
           `Administrator%${PASSWORD}`,
+          "-s",
+          dc.conf,
         ]),
       );
     }

@@ -142,6 +142,8 @@ async function serviceTicket(o: ConnectOptions): Promise<{ ticket: Credential; o
     transport: createKdcTransport({
       io: createNodeKdcIo(),
       kdcsOf: () => [kdc],
+      // AD's AS-REPs carry a PAC and never fit UDP (interop notes): TCP from the start
+      udpPreferenceLimit: 1,
       timeoutMs: Math.min(o.timeoutMs ?? 10_000, 3000),
     }),
     now: Date.now,
