@@ -310,11 +310,11 @@ export async function joinAd(env: CliEnv, p: Parsed, writer: KeytabWriter): Prom
       `this host is already joined to ${existing.domain} as ${existing.sam}; run 'postern leave' first`,
     );
   const keytabFile = p.str("keytab");
-  if (!p.flag("ad") || keytabFile !== undefined) return adoptKeytab(env, p, domain, writer);
   const user = p.str("user");
   const pwFile = p.str("password-file");
-  if (!user || !pwFile)
-    throw new UsageError("join --ad: --user and --password-file are required (or --keytab FILE)");
+  // --keytab FILE, or --ad with no administrator: adopt (default /etc/krb5.keytab)
+  if (keytabFile !== undefined || (!user && !pwFile)) return adoptKeytab(env, p, domain, writer);
+  if (!user || !pwFile) throw new UsageError("join --ad: --user and --password-file go together");
   const password = readPasswordFile(pwFile, env.cwd);
   const name = thisHostName(p.str("name"));
   const dc = await findDc(domain, p.str("dc"), p.str("dns-server"));

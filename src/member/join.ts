@@ -396,7 +396,8 @@ SYNOPSIS
                [--dc-fingerprint SHA256] [--address IP]
   postern join --ad --domain DNSNAME [--dc HOST] [--ou DN] [--name NAME]
                --user USER --password-file FILE [--dns-server IP]
-  postern join --keytab [FILE] --domain DNSNAME [--dc HOST] [--name NAME]
+  postern join --keytab FILE --domain DNSNAME [--dc HOST] [--name NAME] [--dns-server IP]
+  postern join --ad --domain DNSNAME [--dc HOST] [--name NAME]    (adopts /etc/krb5.keytab)
 
 Active Directory (Windows AD, Samba AD; see docs/active-directory.md): --ad finds a DC through
 _ldap._tcp.dc._msdcs.DNSNAME (or --dc), binds to its LDAP with Kerberos as USER (SASL GSSAPI,
@@ -404,8 +405,9 @@ sealed: the password never crosses the wire), creates or reuses the computer acc
 (default: this host's name) as adcli does (dNSHostName, SPNs host/NAME and host/FQDN, AES
 only), sets a random machine password over that sealed connection, derives the keys and
 writes them to <home>/agent/krb5.keytab with machine.json (kind "ad"), after a machine TGT
-proved them. --keytab adopts a host already joined by adcli, realm or net ads: the keytab's
-NAME$ keys must get a TGT; they are copied (not linked) into <home>/agent/krb5.keytab.
+proved them. --keytab FILE (--ad without --user: /etc/krb5.keytab) adopts a host already
+joined by adcli, realm or net ads: the keytab's NAME$ keys must get a TGT; they are copied
+(not linked) into <home>/agent/krb5.keytab.
 
 postern's own domain:
 
