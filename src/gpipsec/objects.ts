@@ -469,6 +469,14 @@ function encodeSide(a: AddressSpec, what: string): { addr: string; mask: string;
   );
 }
 
+/**
+ * A filter specification's GUID: its list's GUID with the index in the last four digits, so
+ * that encoding the same list twice gives the same bytes (the model keeps no per-filter GUID).
+ */
+function specId(list: Guid, index: number): Guid {
+  return `${list.slice(0, -4)}${index.toString(16).padStart(4, "0")}`;
+}
+
 const SPECIAL_OF: Record<ServerType, number> = { dns: 1, wins: 2, dhcp: 3, gateway: 4 };
 
 function specOf(f: Filter, id: Guid, what: string): FilterSpec {
@@ -566,8 +574,8 @@ function nfaBlob(r: {
 
 /**
  * The directory objects that hold `store` under `domainDn`. `aux` names the hidden objects
- * of policies read earlier; `guid` makes new GUIDs (for new policies' hidden objects and for
- * filter specifications). Owner references are filled in both directions.
+ * of policies read earlier; `guid` makes GUIDs for a new policy's hidden objects. Owner
+ * references are filled in both directions.
  */
 export function entriesFromStore(
   store: PolicyStore,
