@@ -598,7 +598,7 @@ export function entriesFromStore(
       description: fl.description,
       data: encodeFilterBlob({
         filters: fl.filters.map((f, i) =>
-          specOf(f, guid(), `filter list "${fl.name}" filter ${i + 1}`),
+          specOf(f, specId(fl.guid, i), `filter list "${fl.name}" filter ${i + 1}`),
         ),
       }),
     });
