@@ -33,6 +33,12 @@ export interface DirChange {
   values: Buffer[];
 }
 
+/** One write of a batch. */
+export type DirOp =
+  | { op: "add"; dn: string; attributes: Map<string, Buffer[]> }
+  | { op: "modify"; dn: string; changes: DirChange[] }
+  | { op: "delete"; dn: string };
+
 export interface Directory {
   search(req: {
     base: string;
@@ -43,6 +49,18 @@ export interface Directory {
   add(dn: string, attributes: Map<string, Buffer[]>): Promise<void>;
   modify(dn: string, changes: DirChange[]): Promise<void>;
   delete(dn: string): Promise<void>;
+  /** Several writes in order, in one round where the directory can (ldb: one ldbmodify). */
+  batch?(ops: DirOp[]): Promise<void>;
+}
+
+async function apply(dir: Directory, ops: DirOp[]): Promise<void> {
+  if (ops.length === 0) return;
+  if (dir.batch) return dir.batch(ops);
+  for (const o of ops) {
+    if (o.op === "add") await dir.add(o.dn, o.attributes);
+    else if (o.op === "modify") await dir.modify(o.dn, o.changes);
+    else await dir.delete(o.dn);
+  }
 }
 
 const ATTRS = [
@@ -191,11 +209,12 @@ export async function writeIpsecEntries(
   const cur = new Map(current.map((e) => [key(e.dn), e]));
   const want = new Map(desired.map((e) => [key(e.dn), e]));
   const sorted = [...desired].sort((x, y) => ORDER[x.objectClass] - ORDER[y.objectClass]);
+  const ops: DirOp[] = [];
   let added = 0;
   let changed = 0;
   for (const e of sorted) {
     if (cur.has(key(e.dn))) continue;
-    await dir.add(e.dn, ownAttrs(e));
+    ops.push({ op: "add", dn: e.dn, attributes: ownAttrs(e) });
     added++;
   }
   for (const e of sorted) {
@@ -221,14 +240,15 @@ export async function writeIpsecEntries(
         changes.push({ operation: "replace", type: attr, values: dns.map(b) });
     }
     if (changes.length === 0) continue;
-    await dir.modify(e.dn, changes);
+    ops.push({ op: "modify", dn: e.dn, changes });
     if (old) changed++;
   }
   let deleted = 0;
   for (const e of [...current].sort((x, y) => ORDER[y.objectClass] - ORDER[x.objectClass])) {
     if (want.has(key(e.dn))) continue;
-    await dir.delete(e.dn);
+    ops.push({ op: "delete", dn: e.dn });
     deleted++;
   }
+  await apply(dir, ops);
   return { added, changed, deleted };
 }

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { GpipsecError } from "./objects.js";
-import type { DirChange, DirEntry, Directory } from "./directory.js";
+import type { DirChange, DirEntry, Directory, DirOp } from "./directory.js";
 
 function run(tool: string, args: string[], input?: string): string {
   const r = spawnSync(tool, args, { encoding: "utf8", input, timeout: 60_000 });
@@ -50,6 +50,21 @@ function ldifValue(attr: string, v: Buffer): string {
   return `${attr}:: ${v.toString("base64")}\n`;
 }
 
+/** One LDIF change record (RFC 2849). */
+function ldifRecord(o: DirOp): string {
+  let ldif = `dn: ${o.dn}\nchangetype: ${o.op}\n`;
+  if (o.op === "add") {
+    for (const [attr, values] of o.attributes) for (const v of values) ldif += ldifValue(attr, v);
+  } else if (o.op === "modify") {
+    for (const c of o.changes) {
+      ldif += `${c.operation}: ${c.type}\n`;
+      for (const v of c.values) ldif += ldifValue(c.type, v);
+      ldif += "-\n";
+    }
+  }
+  return `${ldif}\n`;
+}
+
 export function ldbDirectory(url: string): Directory {
   const scopes = { base: "base", one: "one", sub: "sub" } as const;
   return {
@@ -67,21 +82,16 @@ export function ldbDirectory(url: string): Directory {
       return parseLdif(out);
     },
     async add(dn, attributes) {
-      let ldif = `dn: ${dn}\n`;
-      for (const [attr, values] of attributes) for (const v of values) ldif += ldifValue(attr, v);
-      run("ldbadd", ["-H", url], ldif);
+      run("ldbmodify", ["-H", url], ldifRecord({ op: "add", dn, attributes }));
     },
     async modify(dn, changes: DirChange[]) {
-      let ldif = `dn: ${dn}\nchangetype: modify\n`;
-      for (const c of changes) {
-        ldif += `${c.operation}: ${c.type}\n`;
-        for (const v of c.values) ldif += ldifValue(c.type, v);
-        ldif += "-\n";
-      }
-      run("ldbmodify", ["-H", url], ldif);
+      run("ldbmodify", ["-H", url], ldifRecord({ op: "modify", dn, changes }));
     },
     async delete(dn) {
       run("ldbdel", ["-H", url, dn]);
+    },
+    async batch(ops) {
+      run("ldbmodify", ["-H", url], ops.map(ldifRecord).join(""));
     },
   };
 }
