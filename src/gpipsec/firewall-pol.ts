@@ -128,7 +128,8 @@ export function firewallPolicyFromPol(records: readonly PolRecord[]): FirewallPo
       const root = lower(`${FIREWALL_KEY}\\${PROFILE_KEY[profile]}`);
       if (key !== root && !key.startsWith(`${root}\\`)) continue;
       const sub = key.slice(root.length);
-      const pp = (out.profiles[profile] ??= {});
+      const pp = out.profiles[profile] ?? {};
+      out.profiles[profile] = pp;
       const flag = (what: string) => {
         if (typeof v !== "number")
           throw new RegistryPolError(`${r.key}\\${r.value} (${what}) is not a REG_DWORD`);
@@ -141,7 +142,7 @@ export function firewallPolicyFromPol(records: readonly PolRecord[]): FirewallPo
       else if (sub === "\\globallyopenports\\list") {
         if (typeof v !== "string")
           throw new RegistryPolError(`${r.key}\\${r.value} is not a REG_SZ`);
-        (pp.portOpenings ??= []).push(parsePortEntry(v));
+        pp.portOpenings = [...(pp.portOpenings ?? []), parsePortEntry(v)];
       } else if (sub === "\\globallyopenports" && name === "enabled") {
         if (!flag("GloballyOpenPorts Enabled")) pp.portOpenings = [];
         else pp.portOpenings ??= [];
@@ -149,7 +150,7 @@ export function firewallPolicyFromPol(records: readonly PolRecord[]): FirewallPo
         const t = (Object.keys(ICMP_VALUE) as `${IcmpSettingType}`[]).find(
           (k) => lower(ICMP_VALUE[Number(k) as IcmpSettingType]) === name,
         );
-        if (t) (pp.icmp ??= {})[t] = flag(r.value);
+        if (t) pp.icmp = { ...pp.icmp, [t]: flag(r.value) };
       } else if (sub === "\\logging") {
         const l = logging[profile];
         if (name === "logdroppedpackets") l.droppedPackets = flag(r.value);
