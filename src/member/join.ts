@@ -41,6 +41,7 @@ import {
   requestBinding,
   splitJoinToken,
 } from "../dc/api/channel.js";
+import { DEFAULT_ADOPT_KEYTAB, joinAd, leaveAd } from "./ad-join.js";
 import { apiError, apiRequest, parseDcAddress, requestBody } from "./api-client.js";
 import type { ApiResponse } from "./api-client.js";
 import {
@@ -85,6 +86,37 @@ const JOIN: CommandSpec = {
       value: "IP",
       help: "register this address (default: the request's)",
     },
+    { name: "ad", type: "boolean", help: "join an Active Directory domain (Windows or Samba AD)" },
+    {
+      name: "user",
+      type: "string",
+      value: "USER",
+      help: "AD: an account allowed to join computers",
+    },
+    {
+      name: "password-file",
+      type: "string",
+      value: "FILE",
+      help: "AD: a file holding that account's password (never on the command line)",
+    },
+    {
+      name: "ou",
+      type: "string",
+      value: "DN",
+      help: "AD: where to create the account (default CN=Computers)",
+    },
+    {
+      name: "keytab",
+      type: "string",
+      value: "FILE",
+      help: `AD: adopt a join made by adcli, realm or net ads (default ${DEFAULT_ADOPT_KEYTAB})`,
+    },
+    {
+      name: "dns-server",
+      type: "string",
+      value: "IP",
+      help: "AD: the DNS server that knows the domain's SRV records (default: resolv.conf's)",
+    },
   ],
 };
 const LEAVE: CommandSpec = {
@@ -96,6 +128,9 @@ const LEAVE: CommandSpec = {
       type: "boolean",
       help: "remove the local keys without contacting the DC",
     },
+    { name: "user", type: "string", value: "USER", help: "AD: delete the account as this user" },
+    { name: "password-file", type: "string", value: "FILE", help: "AD: that user's password" },
+    { name: "disable", type: "boolean", help: "AD: disable the account instead of deleting it" },
   ],
 };
 const GPUPDATE: CommandSpec = {
@@ -141,6 +176,7 @@ export async function joinDomain(
   writer: KeytabWriter = keytabWriter,
 ): Promise<number> {
   const p = asParsed(JOIN, argv);
+  if (p.flag("ad") || p.str("keytab") !== undefined) return joinAd(env, p, writer);
   const [domain, dc, name, given] = ["domain", "dc", "name", "token"].map((k) => p.str(k));
   if (!domain || !dc || !name) throw new UsageError("join: --domain, --dc and --name are required");
   if (!given)
@@ -219,6 +255,19 @@ export async function leaveDomain(
   const p = asParsed(LEAVE, argv);
   const id = writer.read(env.home);
   if (!id) throw new DirectoryError("dc.not-found", "this host is not joined to a domain");
+  if (id.kind === "ad") {
+    let said: string;
+    if (p.flag("local-only")) {
+      writer.remove(env.home);
+      said = `left ${id.domain} on this host only`;
+    } else said = await leaveAd(env, p, id, writer);
+    fs.rmSync(domainPolicyPath(env.home), { force: true });
+    saveDomainAssigned(env.home, null);
+    env.out(
+      env.json ? JSON.stringify({ left: id.domain, sam: id.sam, kind: "ad", note: said }) : said,
+    );
+    return 0;
+  }
   if (!p.flag("local-only")) {
     const { r } = await machineRequest(env, id, "POST", "/v1/leave", {});
     if (r.status !== 200) throw apiError("leave refused by the DC", r);
@@ -345,6 +394,20 @@ export const joinCommand = defineCommand({
 SYNOPSIS
   postern join --domain DNSNAME --dc ADDRESS[:PORT] --name NAME --token TOKEN
                [--dc-fingerprint SHA256] [--address IP]
+  postern join --ad --domain DNSNAME [--dc HOST] [--ou DN] [--name NAME]
+               --user USER --password-file FILE [--dns-server IP]
+  postern join --keytab [FILE] --domain DNSNAME [--dc HOST] [--name NAME]
+
+Active Directory (Windows AD, Samba AD; see docs/active-directory.md): --ad finds a DC through
+_ldap._tcp.dc._msdcs.DNSNAME (or --dc), binds to its LDAP with Kerberos as USER (SASL GSSAPI,
+sealed: the password never crosses the wire), creates or reuses the computer account NAME$
+(default: this host's name) as adcli does (dNSHostName, SPNs host/NAME and host/FQDN, AES
+only), sets a random machine password over that sealed connection, derives the keys and
+writes them to <home>/agent/krb5.keytab with machine.json (kind "ad"), after a machine TGT
+proved them. --keytab adopts a host already joined by adcli, realm or net ads: the keytab's
+NAME$ keys must get a TGT; they are copied (not linked) into <home>/agent/krb5.keytab.
+
+postern's own domain:
 
 The token comes from 'postern domain computer add NAME --join-token' on the DC; it ends
 with the SHA-256 fingerprint of the DC's API certificate, so the join talks TLS only to
@@ -361,7 +424,7 @@ then fetched from the DC's KDC into <home>/agent/krb5cc ('postern klist -c' show
 
 export const leaveCommand = defineCommand({
   ...LEAVE,
-  help: "postern leave [--local-only]\n\nDisables this host's account on the DC, removes its DNS records and deletes the keytab and ticket cache.\n--local-only removes the local keys without contacting the DC.\n",
+  help: "postern leave [--local-only]\npostern leave [--user USER --password-file FILE [--disable]]   (Active Directory member)\n\nDisables this host's account on the DC, removes its DNS records and deletes the keytab and ticket cache.\n--local-only removes the local keys without contacting the DC.\nAn Active Directory member removes its keytab, machine.json and ticket cache; with --user and\n--password-file it first deletes its computer account over sealed LDAP (--disable: disables it), like\nadcli delete-computer.\n",
   run: (p, env) => leaveDomain(env, p),
 });
 
