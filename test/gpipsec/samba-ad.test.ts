@@ -57,7 +57,11 @@ describe("[MS-GPIPSEC] on Samba AD: Windows' default policies read, postern's wr
   let sam = "";
   const ldb = () => ldbDirectory(sam);
   const backend = () =>
-    adBackend({ dir: ldb(), domainDn: DOMAIN_DN, guid: () => newGuid((n) => randomBytes(n)) });
+    adBackend({
+      session: (f) => f(ldb()),
+      domainDn: DOMAIN_DN,
+      guid: () => newGuid((n) => randomBytes(n)),
+    });
   const ldbsearch = (base: string, filter: string, scope = "sub", ...attrs: string[]) =>
     parseLdif(run("ldbsearch", ["-H", sam, "-b", base, "-s", scope, filter, ...attrs]));
 

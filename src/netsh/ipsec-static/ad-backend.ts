@@ -35,7 +35,8 @@ import type { GpoAssignment } from "../../dc/ipsec-domain.js";
 import type { StoreBackend } from "./backend.js";
 
 export interface AdStoreOptions {
-  dir: Directory;
+  /** Runs `f` on an open directory (an LDAP connection is opened and closed around it). */
+  session: <T>(f: (dir: Directory) => Promise<T>) => Promise<T>;
   /** `DC=example,DC=com`. */
   domainDn: string;
   /** A fresh GUID (for the objects a new policy needs beyond its own). */
@@ -95,50 +96,57 @@ function desiredEntries(
 }
 
 export function adBackend(o: AdStoreOptions): StoreBackend {
-  const assignmentOf = async (g: GpoInfo, store: PolicyStore): Promise<GpoAssignment> => {
-    const dn = await assignedPolicyDn(o.dir, g);
+  const assignmentOf = async (
+    dir: Directory,
+    g: GpoInfo,
+    store: PolicyStore,
+  ): Promise<GpoAssignment> => {
+    const dn = await assignedPolicyDn(dir, g);
     const p = dn
       ? store.policies.find((x) => key(entryDn("ipsecPolicy", x.guid, o.domainDn)) === key(dn))
       : undefined;
     return { gpo: g.name, guid: g.guid, policy: p ? { guid: p.guid, name: p.name } : null };
   };
-  const load = async () => storeFromEntries(await readIpsecEntries(o.dir, o.domainDn)).store;
+  const read = async (dir: Directory) =>
+    storeFromEntries(await readIpsecEntries(dir, o.domainDn)).store;
   return {
     kind: "domain",
-    load,
-    async update(change) {
-      const current = await readIpsecEntries(o.dir, o.domainDn);
-      const { store: before, aux } = storeFromEntries(current);
-      const after = structuredClone(before);
-      const assigns: { gpo: string; policy: Guid | null }[] = [];
-      const result = change(after, { assign: (gpo, policy) => assigns.push({ gpo, policy }) });
-      validateStore(forValidation(before, after), "the changed store");
-      // resolve the GPOs before writing anything, so a wrong name changes nothing
-      const gpos = await Promise.all(assigns.map((a) => findGpo(o.dir, o.domainDn, a.gpo)));
-      await writeIpsecEntries(o.dir, current, desiredEntries(o, current, before, after, aux));
-      for (const [i, a] of assigns.entries()) {
-        const p = a.policy === null ? undefined : after.policies.find((x) => x.guid === a.policy);
-        await assignInGpo(
-          o.dir,
-          gpos[i] as GpoInfo,
-          p
-            ? {
-                dn: entryDn("ipsecPolicy", p.guid, o.domainDn),
-                name: p.name,
-                description: p.description,
-              }
-            : null,
-        );
-      }
-      return result;
-    },
-    async assignments(gpo) {
-      const store = await load();
-      const list =
-        gpo === undefined
-          ? await listGpos(o.dir, o.domainDn)
-          : [await findGpo(o.dir, o.domainDn, gpo)];
-      return Promise.all(list.map((g) => assignmentOf(g, store)));
-    },
+    load: () => o.session(read),
+    update: (change) =>
+      o.session(async (dir) => {
+        const current = await readIpsecEntries(dir, o.domainDn);
+        const { store: before, aux } = storeFromEntries(current);
+        const after = structuredClone(before);
+        const assigns: { gpo: string; policy: Guid | null }[] = [];
+        const result = change(after, { assign: (gpo, policy) => assigns.push({ gpo, policy }) });
+        validateStore(forValidation(before, after), "the changed store");
+        // resolve the GPOs before writing anything, so a wrong name changes nothing
+        const gpos = await Promise.all(assigns.map((a) => findGpo(dir, o.domainDn, a.gpo)));
+        await writeIpsecEntries(dir, current, desiredEntries(o, current, before, after, aux));
+        for (const [i, a] of assigns.entries()) {
+          const p = a.policy === null ? undefined : after.policies.find((x) => x.guid === a.policy);
+          await assignInGpo(
+            dir,
+            gpos[i] as GpoInfo,
+            p
+              ? {
+                  dn: entryDn("ipsecPolicy", p.guid, o.domainDn),
+                  name: p.name,
+                  description: p.description,
+                }
+              : null,
+          );
+        }
+        return result;
+      }),
+    assignments: (gpo) =>
+      o.session(async (dir) => {
+        const store = await read(dir);
+        const list =
+          gpo === undefined
+            ? await listGpos(dir, o.domainDn)
+            : [await findGpo(dir, o.domainDn, gpo)];
+        return Promise.all(list.map((g) => assignmentOf(dir, g, store)));
+      }),
   };
 }
