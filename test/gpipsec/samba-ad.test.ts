@@ -110,8 +110,8 @@ describe("[MS-GPIPSEC] on Samba AD: Windows' default policies read, postern's wr
       adminPassword: PASSWORD,
       iface: "dgip0",
       ip: DC_IP,
-      // s3fs (smbd): samba-tool gpo create makes the GPO's folder in SYSVOL over SMB
-      services: ["kdc", "ldap", "dns", "s3fs"],
+      // samba-tool gpo create finds the DC by CLDAP and makes the GPO folder over SMB (s3fs)
+      services: ["kdc", "ldap", "dns", "cldap", "s3fs"],
     });
     sam = path.join(dir, "private", "sam.ldb");
   });
