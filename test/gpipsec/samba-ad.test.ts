@@ -6,8 +6,8 @@
  * - a policy written with postern's netsh lands as the five object classes with their
  *   references (checked with ldbsearch, independently of postern's reader) and reads back
  *   field for field, leaving Windows' objects byte-identical;
- * - `set policy assign=yes gponame=G` on a GPO made by samba-tool writes the GPO's IPsec
- *   link object and the IP Security extension; assign=no removes them;
+ * - `set policy assign=yes gponame=G` on a GPO writes the GPO's IPsec link object and the
+ *   IP Security extension; assign=no removes them;
  * - a malformed blob is refused with one line and nothing is written.
  * The directory is reached through Samba's ldb tools on the DC's sam.ldb (the LDAP path is
  * the same Directory interface).
@@ -110,8 +110,6 @@ describe("[MS-GPIPSEC] on Samba AD: Windows' default policies read, postern's wr
       adminPassword: PASSWORD,
       iface: "dgip0",
       ip: DC_IP,
-      // samba-tool gpo create finds the DC by CLDAP and makes the GPO folder over SMB (s3fs)
-      services: ["kdc", "ldap", "dns", "cldap", "s3fs"],
     });
     sam = path.join(dir, "private", "sam.ldb");
   });
@@ -341,20 +339,16 @@ describe("[MS-GPIPSEC] on Samba AD: Windows' default policies read, postern's wr
   });
 
   it("set policy assign=yes gponame=G writes the GPO's IPsec link and extension; assign=no removes them", async () => {
-    await dc?.waitReady(90_000);
-    run("ip", [
-      "netns",
-      "exec",
-      ns,
-      "samba-tool",
-      "gpo",
-      "create",
-      "IPsec lab",
-      "-H",
-      `ldap://${DC_IP}`,
-      "-U",
-      `Administrator%${PASSWORD}`,
-    ]);
+    // A GPO as the Group Policy editor makes it in the directory (its SYSVOL folder is not
+    // needed here: the IPsec extension lives in the directory).
+    const gpoDn = `CN={5F1F3C2A-7D41-4B7E-9C55-3A9D2E6B1F10},CN=Policies,CN=System,${DOMAIN_DN}`;
+    spawnSync("ldbmodify", ["-H", sam], {
+      input: [
+        `dn: ${gpoDn}\nchangetype: add\nobjectClass: groupPolicyContainer\ndisplayName: IPsec lab\nversionNumber: 0\nflags: 0\ngPCFunctionalityVersion: 2\ngPCFileSysPath: \\\\gpipsec.test\\SysVol\\gpipsec.test\\Policies\\{5F1F3C2A-7D41-4B7E-9C55-3A9D2E6B1F10}\n`,
+        `dn: CN=Machine,${gpoDn}\nchangetype: add\nobjectClass: container\n`,
+        `dn: CN=User,${gpoDn}\nchangetype: add\nobjectClass: container\n`,
+      ].join("\n"),
+    });
     const gpoOf = () =>
       ldbsearch(
         `CN=Policies,CN=System,${DOMAIN_DN}`,
