@@ -32,6 +32,7 @@ import type { Guid, PolicyStore } from "../../policy/model.js";
 import { defaultMmSecMethods, defaultQmSecMethods } from "../../policy/secmethods.js";
 import { validateStore } from "../../policy/validate.js";
 import type { GpoAssignment } from "../../dc/ipsec-domain.js";
+import { PosternError } from "../../errors.js";
 import type { StoreBackend } from "./backend.js";
 
 export interface AdStoreOptions {
@@ -120,6 +121,22 @@ export function adBackend(o: AdStoreOptions): StoreBackend {
         const assigns: { gpo: string; policy: Guid | null }[] = [];
         const result = change(after, { assign: (gpo, policy) => assigns.push({ gpo, policy }) });
         validateStore(forValidation(before, after), "the changed store");
+        // a policy a GPO assigns cannot go (as on postern's DC): unassign it first
+        const gpoList = await listGpos(dir, o.domainDn);
+        for (const gone of before.policies.filter(
+          (x) => !after.policies.some((y) => y.guid === x.guid),
+        )) {
+          const pdn = key(entryDn("ipsecPolicy", gone.guid, o.domainDn));
+          for (const g of gpoList) {
+            const linked = await assignedPolicyDn(dir, g);
+            const unassigned = assigns.some((a) => a.policy === null && key(a.gpo) === key(g.name));
+            if (linked && key(linked) === pdn && !unassigned)
+              throw new PosternError(
+                "dc.assigned",
+                `policy '${gone.name}' is assigned to policy object '${g.name}': unassign it first (set policy name="${gone.name}" assign=no gponame="${g.name}")`,
+              );
+          }
+        }
         // resolve the GPOs before writing anything, so a wrong name changes nothing
         const gpos = await Promise.all(assigns.map((a) => findGpo(dir, o.domainDn, a.gpo)));
         await writeIpsecEntries(dir, current, desiredEntries(o, current, before, after, aux));
