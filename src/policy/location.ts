@@ -13,6 +13,8 @@ export interface StoreLocationRecord {
   location: StoreLocation;
   /** `set store location=domain domain=NAME`; null for the local store. */
   domain: string | null;
+  /** "ad": the domain store is an Active Directory's (this host joined with --ad). */
+  directory?: "ad";
 }
 
 export function storeLocationPath(home: string): string {
@@ -41,7 +43,11 @@ export function loadStoreLocation(home: string): StoreLocationRecord {
   if (r.domain !== null && typeof r.domain !== "string") {
     throw new PosternError("store", `${file}: domain: expected a string or null`);
   }
-  return { location: r.location, domain: r.domain ?? null };
+  return {
+    location: r.location,
+    domain: r.domain ?? null,
+    ...(r.directory === "ad" ? { directory: "ad" as const } : {}),
+  };
 }
 
 export function saveStoreLocation(home: string, rec: StoreLocationRecord): void {

@@ -18,6 +18,7 @@ import { dcDir } from "../../dc/paths.js";
 import { adminCall } from "../../dc/admin/client.js";
 import { isPosternError, PosternError } from "../../errors.js";
 import { loadStoreLocation } from "../../policy/location.js";
+import { adMemberBackend } from "./ad-member.js";
 import { withStoreLock } from "../../policy/lock.js";
 import type { PolicyStore } from "../../policy/model.js";
 import { loadLocalStore, saveLocalStore } from "../../policy/store.js";
@@ -101,9 +102,9 @@ export function domainBackend(env: CliEnv): StoreBackend {
   };
 }
 
-/** The backend `set store` chose. */
+/** The backend `set store` chose: local, postern's DC, or an Active Directory's container. */
 export function backendFor(env: CliEnv): StoreBackend {
-  return loadStoreLocation(env.home).location === "domain"
-    ? domainBackend(env)
-    : localBackend(env.home);
+  const loc = loadStoreLocation(env.home);
+  if (loc.location === "local") return localBackend(env.home);
+  return loc.directory === "ad" ? adMemberBackend(env) : domainBackend(env);
 }

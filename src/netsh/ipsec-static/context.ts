@@ -19,6 +19,8 @@ export interface IpsecStaticDeps {
   random: (n: number) => Uint8Array;
   /** DNS lookup for `show filterlist resolvedns=yes`: the addresses of a name ([] if none). */
   resolve: (name: string) => Promise<string[]>;
+  /** The store to work on instead of the one `set store` chose (tests; an AD directory). */
+  backend?: (env: CliEnv) => StoreBackend;
 }
 
 export interface Ctx {
@@ -44,7 +46,7 @@ export function createCtx(env: CliEnv, deps: IpsecStaticDeps): Ctx {
 
 /** The store `set store` chose (backend.ts). */
 export function backendOf(ctx: Ctx): StoreBackend {
-  return backendFor(ctx.env);
+  return ctx.deps.backend ? ctx.deps.backend(ctx.env) : backendFor(ctx.env);
 }
 
 /** The current store, read-only. */

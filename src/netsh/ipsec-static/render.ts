@@ -174,6 +174,7 @@ export function qmTable(ms: readonly QmSecMethod[]): string[] {
 }
 
 const GROUP_LABEL: Record<number, string> = {
+  1: "Low(1)",
   2: "Medium(2)",
   14: "DH2048(14)",
   19: "ECP256(19)",

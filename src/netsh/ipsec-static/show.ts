@@ -72,8 +72,8 @@ function view(ctx: Ctx, object: string, tokens: string[], flagWords: string[]): 
   const p = parseArgs(rest, SHOW_SPECS[object] as TagSpec[], `show ${object}`);
   const level = keyword(p, "level", ["normal", "verbose"] as const) ?? "normal";
   const format = keyword(p, "format", ["list", "table"] as const) ?? "list";
-  const loc = loadStoreLocation(ctx.env.home);
-  const storeName = loc.location === "local" ? "Local Store" : "Domain Store";
+  const kind = ctx.deps.backend ? backendOf(ctx).kind : loadStoreLocation(ctx.env.home).location;
+  const storeName = kind === "local" ? "Local Store" : "Domain Store";
   return {
     p,
     flags,

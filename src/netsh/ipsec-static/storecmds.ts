@@ -19,6 +19,7 @@ import { saveStoreLocation } from "../../policy/location.js";
 import type { StoreLocation } from "../../policy/model.js";
 import { atomicWriteFile } from "../../platform/home.js";
 import type { TagSpec } from "../args.js";
+import { adMember } from "./ad-member.js";
 import { requireDcHome } from "./backend.js";
 import { changeStore, type Ctx, readStore } from "./context.js";
 import { keyword, nonEmpty, parseArgs } from "./tags.js";
@@ -45,6 +46,16 @@ export async function setStore(ctx: Ctx, tokens: string[]): Promise<void> {
     throw new PosternError("usage", "set store: domain= applies to location=domain only", 2);
   }
   if (location === "domain") {
+    const ad = adMember(ctx.env.home);
+    if (ad) {
+      if (domain !== null && domain.toLowerCase() !== ad.domain.toLowerCase())
+        throw new PosternError(
+          "no-dc",
+          `set store: this host is a member of ${ad.domain}, not '${domain}'`,
+        );
+      saveStoreLocation(ctx.env.home, { location, domain: ad.domain, directory: "ad" });
+      return;
+    }
     requireDcHome(ctx.env.home);
     const dnsName = await checkDomainName(ctx, domain);
     saveStoreLocation(ctx.env.home, { location, domain: dnsName });
