@@ -23,6 +23,7 @@ declare -A need=(
   [openssl]=openssl
   [smbclient]=smbclient
   [ldbsearch]=ldb-tools
+  [faketime]=faketime
 )
 # packages that install no program on the PATH: a file or directory that proves they are there
 declare -A need_path=(

@@ -78,6 +78,8 @@ export interface LdapConnection {
   rootDse(): Promise<LdapEntry>;
   /** The principal we are bound as. */
   readonly boundAs: Principal;
+  /** The KDC's clock minus ours, as Kerberos learned it (KRB_AP_ERR_SKEW); 0 when in step. */
+  readonly clockOffsetMs: number;
   close(): Promise<void>;
 }
 
@@ -236,6 +238,7 @@ export async function connectLdap(o: ConnectOptions): Promise<LdapConnection> {
 
   return {
     boundAs: ticket.client,
+    clockOffsetMs: got.offsetMs,
     search,
     async add(dn, attributes) {
       check(await conn.request(addRequest(dn, attributes)), `add ${dn}`);

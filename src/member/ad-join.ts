@@ -155,6 +155,9 @@ function readPasswordFile(file: string, cwd: string): string {
   return pw;
 }
 
+/** Kerberos' default allowed clock skew (RFC 4120 §1.7, AD's "Maximum tolerance"): 5 min. */
+const MAX_CLOCK_SKEW_MS = 300_000;
+
 export interface AdJoinInput {
   domain: string;
   realm: string;
@@ -172,6 +175,13 @@ export async function enrollComputer(o: AdJoinInput): Promise<MachineIdentity> {
     credentials: o.credentials,
   });
   try {
+    // Our Kerberos client corrects a skewed clock (as MIT's kdc_timesync), but the machine
+    // could not live with it: its peers check our authenticators against their own clocks.
+    // So a join refuses before it writes anything, as adcli and Windows fail.
+    if (Math.abs(ldap.clockOffsetMs) > MAX_CLOCK_SKEW_MS)
+      throw new AdJoinError(
+        `this host's clock is ${Math.round(ldap.clockOffsetMs / 1000)} s off the DC's (Kerberos allows ${MAX_CLOCK_SKEW_MS / 1000} s): set the time (e.g. chronyc makestep, or ntpdate ${o.dc.host}) and join again`,
+      );
     const root = await ldap.rootDse();
     const base = firstText(root, "defaultNamingContext");
     if (!base) throw new AdJoinError(`the DC ${o.dc.name} names no defaultNamingContext`);

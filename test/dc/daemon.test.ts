@@ -9,7 +9,7 @@ import { apiRequest } from "../../src/member/api-client.js";
 import { readKeytabFile } from "../../src/kerberos/files/keytab.js";
 import { credentialOf, keytabWriter } from "../../src/member/machine-keys.js";
 import { cli, runBin, tempHome } from "../helpers/cli.js";
-import { apiTarget, cliInit, type DcProcess, freePort, startDcProcess } from "./helpers.js";
+import { apiTarget, cliInit, type DcProcess, freeFixedPort, startDcProcess } from "./helpers.js";
 
 function dig(port: number, ...args: string[]): Promise<string> {
   return new Promise((resolve) => {
@@ -31,7 +31,7 @@ describe("a real DC process: admin socket, join, DNS, policy, leave, SIGTERM, re
   let apiPort = 0;
   before(async () => {
     await cliInit(dcHome.dir);
-    apiPort = await freePort();
+    apiPort = await freeFixedPort();
     dc = await startDcProcess(dcHome.dir, apiPort);
   });
   after(async () => {

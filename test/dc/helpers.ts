@@ -89,6 +89,24 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A loopback TCP port below the kernel's ephemeral range (32768-60999), free right now: for
+ * a DC a test stops and starts again on the same port, which an ephemeral pick may meanwhile
+ * lend to another test's outgoing connection. Random in 20000-32767, tried until one binds.
+ */
+export async function freeFixedPort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12768);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once("error", () => resolve(false));
+      s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+  throw new Error("no free port in 20000-32767");
+}
+
 export function startDcProcess(
   home: string,
   apiPort = 0,

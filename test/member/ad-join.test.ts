@@ -205,6 +205,39 @@ describe("join an Active Directory (Samba AD): by password, by keytab, leave", {
     nothingWritten(h);
   });
 
+  it("a clock two hours off the DC's (faketime): one line naming the skew, nothing written, no account", {
+    skip: fs.existsSync("/usr/bin/faketime") ? false : "skipped: needs faketime (scripts/setup.sh)",
+  }, () => {
+    const h = home();
+    const r = run("ip", [
+      "netns",
+      "exec",
+      ns,
+      "faketime",
+      "-f",
+      "+2h",
+      process.execPath,
+      BIN,
+      "--home",
+      h,
+      "join",
+      "--ad",
+      "--domain",
+      DOMAIN,
+      "--dns-server",
+      DC_IP,
+      "--name",
+      "ws3",
+      "--user",
+      "Administrator",
+      "--password-file",
+      pwFile,
+    ]);
+    oneLine(r, /this host's clock is -(71\d\d|72\d\d) s off the DC's \(Kerberos allows 300 s\)/);
+    nothingWritten(h);
+    assert.doesNotMatch(ldb("(sAMAccountName=WS3$)"), /dn: /);
+  });
+
   it("a half-made account (disabled, no password, no SPN) is fixed by join; a rejoin reuses it", () => {
     dc!.tool("computer", "create", "WS5");
     assert.match(ldb("(sAMAccountName=WS5$)", "userAccountControl"), /userAccountControl: 4098\n/);
