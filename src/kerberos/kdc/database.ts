@@ -28,6 +28,8 @@ export interface PrincipalEntry {
   /** Every group SID the account is a member of (transitively), current. */
   groupSids: string[];
   enabled: boolean;
+  /** msDS-SupportedEncryptionTypes (etype-choice.ts); absent: AD's default 0x18. */
+  supportedEnctypes?: number;
 }
 
 export interface PrincipalDatabase {
@@ -61,6 +63,8 @@ export interface MemoryPrincipal {
   groups?: (number | string)[];
   enabled?: boolean;
   kvno?: number;
+  /** msDS-SupportedEncryptionTypes; absent: the default (etype-choice.ts). */
+  supportedEnctypes?: number;
 }
 
 export interface MemoryDatabaseOptions {
@@ -108,6 +112,7 @@ export function createMemoryDatabase(opts: MemoryDatabaseOptions): MemoryDatabas
       primaryGroupRid: p.primaryGroupRid ?? (machine ? 515 : 513),
       groupSids: (p.groups ?? []).map(sidOf),
       enabled: p.enabled ?? true,
+      ...(p.supportedEnctypes === undefined ? {} : { supportedEnctypes: p.supportedEnctypes }),
     });
     for (const a of p.aliases ?? []) aliases.set(a.toLowerCase(), p.name);
   };

@@ -124,7 +124,12 @@ export function authenticateTgsReq(
   const pa = findPaData(req.padata, PA_TYPE.PA_TGS_REQ);
   if (!pa) throw kdcError("KDC_ERR_PADATA_TYPE_NOSUPP", "TGS-REQ without PA-TGS-REQ");
   const apReq = decodeApReq(pa.padataValue);
-  if (!isKrbtgt(apReq.ticket.sname, cfg.realm) || apReq.ticket.realm !== cfg.realm)
+  const ours = isKrbtgt(apReq.ticket.sname, cfg.realm) && apReq.ticket.realm === cfg.realm;
+  // Renewing a service ticket: Windows answers KDC_ERR_POLICY (Samba's kdc_tgs_tests
+  // `test_renew_service_ticket`, run against Windows), other requests with one NOT_US.
+  if (!ours && renewing)
+    throw kdcError("KDC_ERR_POLICY", "only a TGT can be renewed at this KDC, not a service ticket");
+  if (!ours)
     throw kdcError(
       "KRB_AP_ERR_NOT_US",
       `ticket is for ${nameText(apReq.ticket.sname)}@${apReq.ticket.realm}`,
