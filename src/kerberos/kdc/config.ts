@@ -36,12 +36,14 @@ export interface KdcConfig {
    * the database entry's, else AD's default 0x18.
    */
   krbtgtSupportedEnctypes?: number;
+  /**
+   * krbtgt's usable enctypes, strongest first (TGTs are sealed with the first): normally
+   * derived from krbtgtSupportedEnctypes and the keys; given as resolved to worker threads.
+   */
+  krbtgtEnctypes?: number[];
 }
 
-export type ResolvedKdcConfig = Required<Omit<KdcConfig, "krbtgtSupportedEnctypes">> & {
-  /** krbtgt's usable enctypes, strongest first: TGTs are sealed with the first. */
-  krbtgtEnctypes: number[];
-};
+export type ResolvedKdcConfig = Required<Omit<KdcConfig, "krbtgtSupportedEnctypes">>;
 
 export interface KrbtgtSource {
   lookup(name: string, realm: string): { keys: PrincipalKey[]; supportedEnctypes?: number } | null;
@@ -54,10 +56,8 @@ export const DEFAULT_MAX_UDP_REPLY_BYTES = 1465;
 
 export function resolveKdcConfig(c: KdcConfig, db: KrbtgtSource): ResolvedKdcConfig {
   const realm = c.realm.toUpperCase();
-  const entry =
-    c.krbtgtKeys && c.krbtgtSupportedEnctypes !== undefined
-      ? null
-      : db.lookup(`krbtgt/${realm}`, realm);
+  const known = c.krbtgtKeys && (c.krbtgtEnctypes || c.krbtgtSupportedEnctypes !== undefined);
+  const entry = known ? null : db.lookup(`krbtgt/${realm}`, realm);
   const krbtgtKeys = c.krbtgtKeys ?? entry?.keys ?? [];
   if (krbtgtKeys.length === 0)
     throw new PosternError(
@@ -67,10 +67,9 @@ export function resolveKdcConfig(c: KdcConfig, db: KrbtgtSource): ResolvedKdcCon
   return {
     realm,
     krbtgtKeys,
-    krbtgtEnctypes: accountEnctypes(
-      krbtgtKeys,
-      c.krbtgtSupportedEnctypes ?? entry?.supportedEnctypes,
-    ),
+    krbtgtEnctypes:
+      c.krbtgtEnctypes ??
+      accountEnctypes(krbtgtKeys, c.krbtgtSupportedEnctypes ?? entry?.supportedEnctypes),
     dnsDomain: (c.dnsDomain ?? realm).toLowerCase(),
     netbiosDomain: c.netbiosDomain ?? realm.split(".")[0]!,
     maxLifeMs: c.maxLifeMs ?? DEFAULT_MAX_LIFE_MS,
