@@ -1,9 +1,9 @@
 /**
  * Long-term keys of accounts.
  * - Computers and krbtgt get random keys, one per enctype they support (default 17 and 18,
- *   DEFAULT_ENCTYPES), all with the same kvno (a reset bumps it). Enctypes (RFC 3962, RFC 8009): 17 aes128-cts-hmac-sha1-96 and 18
- *   aes256-cts-hmac-sha1-96 (16 and 32 bytes), 19 aes128-cts-hmac-sha256-128 and 20
- *   aes256-cts-hmac-sha384-192 (16 and 32 bytes).
+ *   DEFAULT_ENCTYPES), all with the same kvno (a reset bumps it). Enctypes (RFC 3962,
+ *   RFC 8009): 17 aes128-cts-hmac-sha1-96 and 18 aes256-cts-hmac-sha1-96 (16 and 32 bytes),
+ *   19 aes128-cts-hmac-sha256-128 and 20 aes256-cts-hmac-sha384-192 (16 and 32 bytes).
  * - The administrator's keys come from the password through Kerberos string-to-key, which
  *   the Kerberos library provides, injected as a KeyDeriver (string-to-key.ts, in
  *   defaultDeps). The password is also kept as a PBKDF2-SHA256 hash for checks
