@@ -17,8 +17,6 @@ import {
   decodeAuthenticator,
   type EncTicketPart,
   findPaData,
-  hasFlag,
-  KDC_OPTIONS,
   type KdcReq,
   PA_TYPE,
   type Ticket,
@@ -148,12 +146,7 @@ export function authenticateTgsReq(
   const ctime = a.ctime.getTime() + Math.floor(a.cusec / 1000);
   if (Math.abs(ctime - nowMs) > cfg.skewMs)
     throw kdcError("KRB_AP_ERR_SKEW", "client clock skew too great");
-  // AD accepts S4U2Self and S4U2Proxy requests whose authenticator has no checksum
-  // (impacket's getST sends none); every other TGS-REQ must bind its body.
-  const s4u =
-    findPaData(req.padata, PA_TYPE.PA_FOR_USER) !== undefined ||
-    hasFlag(req.reqBody.kdcOptions, KDC_OPTIONS.cnameInAddlTkt);
-  if (a.cksum || !s4u) checkBodyChecksum(tgt, a, bodyBytes, deps);
+  checkBodyChecksum(tgt, a, bodyBytes, deps);
   const tagLength = getEnctype(tgt.key.keytype, deps).checksumLength;
   const id = replayTag(tgt.key.keytype, apReq.authenticator.cipher, tagLength);
   if (seen.get(id, nowMs)) throw kdcError("KRB_AP_ERR_REPEAT", "TGS-REQ authenticator replayed");
