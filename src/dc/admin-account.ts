@@ -6,7 +6,13 @@
  */
 import type { Directory } from "./directory.js";
 import { DirectoryError } from "./errors.js";
-import { checkPasswordPolicy, ENCTYPES, hashPassword, userSalt, verifyPassword } from "./keys.js";
+import {
+  checkPasswordPolicy,
+  DEFAULT_ENCTYPES,
+  hashPassword,
+  userSalt,
+  verifyPassword,
+} from "./keys.js";
 import { RID } from "./sids.js";
 
 export function setAdminPassword(
@@ -18,7 +24,7 @@ export function setAdminPassword(
   if (bad) throw new DirectoryError("dc.password", bad);
   const deriver = dir.deps.keyDeriver;
   const derived = deriver
-    ? deriver.deriveKeys(password, userSalt(dir.domain().realm, "Administrator"), ENCTYPES)
+    ? deriver.deriveKeys(password, userSalt(dir.domain().realm, "Administrator"), DEFAULT_ENCTYPES)
     : [];
   return dir.change(actor, "user.set-password", "Administrator", () => {
     dir

@@ -1,12 +1,18 @@
 /**
  * Computer accounts: `NAME$`, dNSHostName `name.<domain>`, SPNs `host/NAME` and
- * `host/name.<domain>`, random keys for enctypes 17-20 with one kvno, primary group Domain
- * Computers (515), enabled flag. A reset draws new keys with kvno + 1 (as a machine
- * password change does).
+ * `host/name.<domain>`, random keys with one kvno for the enctypes the account supports
+ * (msDS-SupportedEncryptionTypes, default 0x18: 17 and 18), primary group Domain Computers
+ * (515), enabled flag. A reset draws new keys with kvno + 1 (as a machine password change
+ * does); so does `setComputerEnctypes` when the new set names an enctype without a key.
  */
 import type { Directory } from "./directory.js";
 import { DirectoryError } from "./errors.js";
-import { randomKeys } from "./keys.js";
+import {
+  DEFAULT_SUPPORTED_ENCTYPES,
+  enctypeMask,
+  enctypesOf,
+} from "../kerberos/kdc/etype-choice.js";
+import { type Enctype, randomKeys } from "./keys.js";
 import { computerName } from "./names.js";
 import { getObject, type ObjectRow, sidOf } from "./objects.js";
 import { RID } from "./sids.js";
@@ -22,6 +28,8 @@ export interface ComputerInfo {
   isDc: boolean;
   kvno: number;
   etypes: number[];
+  /** msDS-SupportedEncryptionTypes as the KDC applies it (the default when unset). */
+  supportedEnctypes: number;
   primaryGroup: number;
   joinedAt: string | null;
   description: string;
@@ -59,9 +67,17 @@ export function addComputer(
   });
 }
 
+/** The enctypes an account's attribute names (default 17, 18), ascending. */
+function supportedOf(dir: Directory, rid: number): Enctype[] {
+  const r = dir.stmt("SELECT supported_enctypes AS m FROM objects WHERE rid = ?").get(rid) as {
+    m: number | null;
+  };
+  return enctypesOf(r.m ?? DEFAULT_SUPPORTED_ENCTYPES).sort((a, b) => a - b) as Enctype[];
+}
+
 export function writeKeys(dir: Directory, rid: number, kvno: number): void {
   dir.stmt("DELETE FROM keys WHERE rid = ?").run(rid);
-  for (const k of randomKeys(kvno, dir.deps.random)) {
+  for (const k of randomKeys(kvno, dir.deps.random, supportedOf(dir, rid))) {
     dir.stmt("INSERT INTO keys VALUES (?, ?, ?, ?)").run(rid, k.etype, k.kvno, Buffer.from(k.key));
   }
 }
@@ -89,6 +105,53 @@ export function resetComputerKey(dir: Directory, actor: string, name: string): n
     writeKeys(dir, row.rid, kvno);
     dir.stmt("UPDATE objects SET changed_at = ? WHERE rid = ?").run(dir.now(), row.rid);
     return kvno;
+  });
+}
+
+/** The enctype names `set-enctypes` takes, as MIT's krb5.conf spells them. */
+export const ENCTYPE_NAMES: Readonly<Record<string, Enctype>> = {
+  "aes128-cts-hmac-sha1-96": 17,
+  "aes256-cts-hmac-sha1-96": 18,
+  "aes128-cts-hmac-sha256-128": 19,
+  "aes256-cts-hmac-sha384-192": 20,
+};
+
+/**
+ * Sets msDS-SupportedEncryptionTypes from enctype names or numbers. When the account lacks
+ * a key of a named enctype, its keys are rolled (kvno + 1, new keys for exactly the set):
+ * the member then needs its new keys (a join token, as after reset-key). Returns whether
+ * the keys were rolled.
+ */
+export function setComputerEnctypes(
+  dir: Directory,
+  actor: string,
+  name: string,
+  enctypes: readonly string[],
+): { rolled: boolean; kvno: number } {
+  const row = computerRow(dir, name);
+  const etypes = enctypes.map((e) => {
+    const n = ENCTYPE_NAMES[e.toLowerCase()] ?? (/^(17|18|19|20)$/.test(e) ? Number(e) : 0);
+    if (!n)
+      throw new DirectoryError(
+        "dc.invalid-name",
+        `unknown enctype '${e}' (use ${Object.keys(ENCTYPE_NAMES).join(", ")} or 17-20)`,
+      );
+    return n;
+  });
+  if (etypes.length === 0) throw new DirectoryError("dc.invalid-name", "name at least one enctype");
+  return dir.change(actor, "computer.set-enctypes", row.sam, () => {
+    dir
+      .stmt("UPDATE objects SET supported_enctypes = ?, changed_at = ? WHERE rid = ?")
+      .run(enctypeMask(etypes), dir.now(), row.rid);
+    const have = new Set(
+      (dir.stmt("SELECT etype FROM keys WHERE rid = ?").all(row.rid) as { etype: number }[]).map(
+        (k) => k.etype,
+      ),
+    );
+    const kvno = currentKvno(dir, row.rid);
+    if (etypes.every((e) => have.has(e))) return { rolled: false, kvno };
+    writeKeys(dir, row.rid, kvno + 1);
+    return { rolled: true, kvno: kvno + 1 };
   });
 }
 
@@ -139,6 +202,7 @@ export function showComputer(dir: Directory, name: string): ComputerInfo {
     isDc: c.is_dc === 1,
     kvno: currentKvno(dir, row.rid),
     etypes,
+    supportedEnctypes: enctypeMask(supportedOf(dir, row.rid)),
     primaryGroup: row.primary_group_rid ?? RID.domainComputers,
     joinedAt: c.joined_at,
     description: row.description,

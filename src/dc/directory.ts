@@ -11,7 +11,7 @@
  */
 import { randomBytes } from "../crypto/primitives.js";
 import { DirectoryError } from "./errors.js";
-import { hashPassword, type KeyDeriver, randomKeys, userSalt } from "./keys.js";
+import { DEFAULT_ENCTYPES, hashPassword, type KeyDeriver, randomKeys, userSalt } from "./keys.js";
 import { computerName, dnsDomainName, netbiosDomainName } from "./names.js";
 import { configure, migrate } from "./schema.js";
 import { FIRST_ALLOCATED_RID, newDomainSid, RID } from "./sids.js";
@@ -253,7 +253,7 @@ function createDomain(
   const deriver = dir.deps.keyDeriver;
   if (deriver) {
     const salt = userSalt(dnsName, "Administrator");
-    for (const k of deriver.deriveKeys(opts.adminPassword, salt, [17, 18, 19, 20])) {
+    for (const k of deriver.deriveKeys(opts.adminPassword, salt, DEFAULT_ENCTYPES)) {
       dir
         .stmt("INSERT INTO keys VALUES (?, ?, 1, ?)")
         .run(RID.administrator, k.etype, Buffer.from(k.key));

@@ -1,9 +1,9 @@
 /**
  * Long-term keys of accounts.
- * - Computers and krbtgt get random keys, one per enctype, all with the same kvno (a reset
- *   bumps it). Enctypes (RFC 3962, RFC 8009): 17 aes128-cts-hmac-sha1-96 and 18
- *   aes256-cts-hmac-sha1-96 (16 and 32 bytes), 19 aes128-cts-hmac-sha256-128 and 20
- *   aes256-cts-hmac-sha384-192 (16 and 32 bytes).
+ * - Computers and krbtgt get random keys, one per enctype they support (default 17 and 18,
+ *   DEFAULT_ENCTYPES), all with the same kvno (a reset bumps it). Enctypes (RFC 3962,
+ *   RFC 8009): 17 aes128-cts-hmac-sha1-96 and 18 aes256-cts-hmac-sha1-96 (16 and 32 bytes),
+ *   19 aes128-cts-hmac-sha256-128 and 20 aes256-cts-hmac-sha384-192 (16 and 32 bytes).
  * - The administrator's keys come from the password through Kerberos string-to-key, which
  *   the Kerberos library provides, injected as a KeyDeriver (string-to-key.ts, in
  *   defaultDeps). The password is also kept as a PBKDF2-SHA256 hash for checks
@@ -13,6 +13,13 @@ import { equalConstantTime, pbkdf2, randomBytes } from "../crypto/primitives.js"
 
 export const ENCTYPES = [17, 18, 19, 20] as const;
 export type Enctype = (typeof ENCTYPES)[number];
+
+/**
+ * The enctypes a new account gets keys for: AES-SHA1, AD's default for computers
+ * (msDS-SupportedEncryptionTypes 0x18); RFC 8009's 19/20 only when the account asks
+ * (`postern domain computer set-enctypes`).
+ */
+export const DEFAULT_ENCTYPES: readonly Enctype[] = [17, 18];
 
 export const KEY_LENGTH: Readonly<Record<Enctype, number>> = { 17: 16, 18: 32, 19: 16, 20: 32 };
 
@@ -34,8 +41,9 @@ export interface KeyDeriver {
 export function randomKeys(
   kvno: number,
   random: (n: number) => Uint8Array = randomBytes,
+  etypes: readonly Enctype[] = DEFAULT_ENCTYPES,
 ): AccountKey[] {
-  return ENCTYPES.map((etype) => ({ etype, kvno, key: random(KEY_LENGTH[etype]) }));
+  return etypes.map((etype) => ({ etype, kvno, key: random(KEY_LENGTH[etype]) }));
 }
 
 /** AD's salt for a user principal: upper-case realm followed by the account name. */

@@ -13,6 +13,7 @@ import {
   deleteComputer,
   listComputers,
   resetComputerKey,
+  setComputerEnctypes,
   setComputerEnabled,
   showComputer,
 } from "./computers.js";
@@ -136,6 +137,20 @@ export const OPS: Readonly<Record<OpName, Op>> = {
       ...showComputer(dir, str(p, "name")),
       kvno,
       ...withToken(dir, actor, p, str(p, "name"), ttl),
+    };
+  },
+  "computer.set-enctypes": (dir, actor, p) => {
+    const ttl = tokenTtl(p);
+    const name = str(p, "name");
+    const list = str(p, "enctypes")
+      .split(",")
+      .map((e) => e.trim())
+      .filter((e) => e !== "");
+    const { rolled } = setComputerEnctypes(dir, actor, name, list);
+    return {
+      ...showComputer(dir, name),
+      rolled,
+      ...(rolled ? withToken(dir, actor, p, name, ttl) : {}),
     };
   },
   "computer.enable": (dir, actor, p) =>

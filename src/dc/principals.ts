@@ -29,6 +29,8 @@ export interface PrincipalEntry {
   allowedToDelegateTo?: string[];
   /** TRUSTED_TO_AUTH_FOR_DELEGATION, when set. */
   trustedToAuthForDelegation?: boolean;
+  /** msDS-SupportedEncryptionTypes; absent: the KDC's default (0x18). */
+  supportedEnctypes?: number;
 }
 
 export interface PrincipalDatabase {
@@ -41,18 +43,19 @@ interface Row {
   sam: string;
   enabled: number;
   primary_group_rid: number | null;
+  supported_enctypes: number | null;
 }
 
 export function createPrincipalDatabase(dir: Directory): PrincipalDatabase {
   const realm = dir.domain().realm;
   const bySam = dir.stmt(
-    "SELECT rid, kind, sam, enabled, primary_group_rid FROM objects WHERE sam = ? AND kind != 'group'",
+    "SELECT rid, kind, sam, enabled, primary_group_rid, supported_enctypes FROM objects WHERE sam = ? AND kind != 'group'",
   );
   const bySpn = dir.stmt(
-    "SELECT o.rid, o.kind, o.sam, o.enabled, o.primary_group_rid FROM spns s JOIN objects o ON o.rid = s.rid WHERE s.spn = ?",
+    "SELECT o.rid, o.kind, o.sam, o.enabled, o.primary_group_rid, o.supported_enctypes FROM spns s JOIN objects o ON o.rid = s.rid WHERE s.spn = ?",
   );
   const byRid = dir.stmt(
-    "SELECT rid, kind, sam, enabled, primary_group_rid FROM objects WHERE rid = ?",
+    "SELECT rid, kind, sam, enabled, primary_group_rid, supported_enctypes FROM objects WHERE rid = ?",
   );
   const groups = createGroupExpander(dir);
   const keysOf = dir.stmt("SELECT etype, kvno, key FROM keys WHERE rid = ? ORDER BY etype DESC");
@@ -93,6 +96,7 @@ export function createPrincipalDatabase(dir: Directory): PrincipalDatabase {
       primaryGroupRid: row.primary_group_rid ?? RID.domainUsers,
       groupSids: groups.expand(row.rid, row.primary_group_rid).map((r) => `${sid}-${r}`),
       enabled: row.enabled === 1,
+      ...(row.supported_enctypes === null ? {} : { supportedEnctypes: row.supported_enctypes }),
     };
   });
 

@@ -11,7 +11,7 @@
 import { DirectoryError } from "./errors.js";
 import type { SqliteDatabase } from "./sqlite.js";
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const V1 = `
 CREATE TABLE domain (
@@ -136,8 +136,19 @@ CREATE TABLE delegation (
 );
 `;
 
+/**
+ * Version 4: msDS-SupportedEncryptionTypes per account ([MS-KILE] §2.2.7; bits in
+ * src/kerberos/kdc/etype-choice.ts), NULL meaning AD's default 0x18 (AES-SHA1). Accounts of
+ * an older directory keep their keys, 19/20 included: the KDC stops sealing tickets with
+ * them (the default names 17/18, which every account has at the same kvno, so keytabs of
+ * joined machines stay valid); `postern domain computer set-enctypes` turns them back on.
+ */
+const V4 = `
+ALTER TABLE objects ADD COLUMN supported_enctypes INTEGER;
+`;
+
 /** MIGRATIONS[v] takes a database at user_version v to v + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2, V3];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
 
 /** WAL, full fsync at commit (an acknowledged change survives a crash), foreign keys on. */
 export function configure(db: SqliteDatabase): void {

@@ -135,7 +135,7 @@ describe("postern dc init and domain commands, DC not running (direct database p
       [
         ["domain", "computer", "frob"],
         2,
-        /expected add, delete, list, show, reset-key or delegation, got frob/,
+        /expected add, delete, list, show, reset-key, delegation or set-enctypes, got frob/,
       ],
     ];
     for (const [args, code, re] of cases) {

@@ -4,6 +4,7 @@ import {
   addComputer,
   deleteComputer,
   resetComputerKey,
+  setComputerEnctypes,
   showComputer,
 } from "../../src/dc/computers.js";
 import { type Directory, dumpDirectory, openDirectory } from "../../src/dc/directory.js";
@@ -74,13 +75,14 @@ describe("directory: a fresh domain (MS-DTYP 2.4.2.4 well-known RIDs)", () => {
     assert.ok(!verifyPassword("wrong-password", row.password_hash));
   });
 
-  it("adds computers with RIDs from 1001 up, NAME$, SPNs and keys for enctypes 17-20", () => {
+  it("adds computers with RIDs from 1001 up, NAME$, SPNs and keys for enctypes 17 and 18 (AD's default 0x18)", () => {
     const c = addComputer(dir, "test", "xpclient");
     assert.equal(c.sam, "XPCLIENT$");
     assert.equal(c.rid, 1001);
     assert.equal(c.dnsHostName, "xpclient.bigfirm.com");
     assert.deepEqual(c.spns, ["host/XPCLIENT", "host/xpclient.bigfirm.com"]);
-    assert.deepEqual(c.etypes, [17, 18, 19, 20]);
+    assert.deepEqual(c.etypes, [17, 18]);
+    assert.equal(c.supportedEnctypes, 0x18);
     assert.equal(c.kvno, 1);
     const keys = dir
       .stmt("SELECT etype, length(key) AS n FROM keys WHERE rid = ? ORDER BY etype")
@@ -88,8 +90,6 @@ describe("directory: a fresh domain (MS-DTYP 2.4.2.4 well-known RIDs)", () => {
     assert.deepEqual(keys, [
       { etype: 17, n: 16 },
       { etype: 18, n: 32 },
-      { etype: 19, n: 16 },
-      { etype: 20, n: 32 },
     ]);
     assert.equal(addComputer(dir, "test", "server1").rid, 1002);
   });
@@ -231,8 +231,6 @@ describe("PrincipalDatabase: the KDC's view of the directory", () => {
       assert.deepEqual(
         e.keys.map((k) => [k.etype, k.kvno, k.key.length]),
         [
-          [20, 1, 32],
-          [19, 1, 16],
           [18, 1, 32],
           [17, 1, 16],
         ],
@@ -245,7 +243,7 @@ describe("PrincipalDatabase: the KDC's view of the directory", () => {
     const db = createPrincipalDatabase(dir);
     const k = db.lookup("krbtgt/BIGFIRM.COM", "BIGFIRM.COM");
     assert.equal(k?.name, "krbtgt/BIGFIRM.COM");
-    assert.equal(k?.keys.length, 4);
+    assert.equal(k?.keys.length, 2, "17 and 18: krbtgt's default 0x18, as AD's");
     const a = db.lookup("Administrator", "BIGFIRM.COM");
     assert.equal(a?.accountSid, `${dir.domain().sid}-500`);
     const k18 = a?.keys.find((x) => x.etype === 18);
@@ -283,7 +281,7 @@ describe("PrincipalDatabase: the KDC's view of the directory", () => {
       assert.deepEqual(calls, [`${PASSWORD}|BIGFIRM.COMAdministrator`]);
       assert.equal(
         createPrincipalDatabase(d2).lookup("Administrator", "bigfirm.com")?.keys.length,
-        4,
+        2,
       );
       d2.close();
     } finally {
@@ -300,6 +298,62 @@ describe("directory: schema version", () => {
       dir.db.pragma("user_version = 99");
       dir.close();
       assert.throws(() => openDirectory(dbPath(home.dir)), /schema version 99 is newer/);
+    } finally {
+      home.cleanup();
+    }
+  });
+});
+
+describe("msDS-SupportedEncryptionTypes (issue 20 item 1)", () => {
+  it("set-enctypes with enctypes the account has keys for changes only the attribute; one it lacks rolls the keys; the KDC's view follows", () => {
+    const home = tempHome("pdc-enctypes");
+    try {
+      const dir = newDirectory(home.dir);
+      addComputer(dir, "test", "ws01");
+      const view = createPrincipalDatabase(dir);
+      assert.equal(view.lookup("WS01$", "BIGFIRM.COM")?.supportedEnctypes, undefined);
+      assert.deepEqual(setComputerEnctypes(dir, "test", "ws01", ["aes256-cts-hmac-sha1-96"]), {
+        rolled: false,
+        kvno: 1,
+      });
+      assert.equal(view.lookup("WS01$", "BIGFIRM.COM")?.supportedEnctypes, 0x10);
+      const r = setComputerEnctypes(dir, "test", "ws01", ["20", "aes256-cts-hmac-sha1-96"]);
+      assert.deepEqual(r, { rolled: true, kvno: 2 });
+      const c = showComputer(dir, "ws01");
+      assert.deepEqual(c.etypes, [18, 20]);
+      assert.equal(c.supportedEnctypes, 0x90);
+      assert.throws(
+        () => setComputerEnctypes(dir, "test", "ws01", ["rc4-hmac"]),
+        /unknown enctype 'rc4-hmac'/,
+      );
+      assert.equal(showComputer(dir, "ws01").supportedEnctypes, 0x90, "unchanged after a refusal");
+      dir.close();
+    } finally {
+      home.cleanup();
+    }
+  });
+
+  it("a version-2 directory (19/20 keys, no attribute) opens as version 4 with its keys intact and the default 0x18", () => {
+    const home = tempHome("pdc-v2");
+    try {
+      const dir = newDirectory(home.dir);
+      const ws = addComputer(dir, "test", "ws01");
+      // What postern wrote before versions 3 and 4: keys 17-20 at one kvno, no delegation
+      // table, no attribute column.
+      for (const etype of [19, 20])
+        dir
+          .stmt("INSERT INTO keys VALUES (?, ?, 1, ?)")
+          .run(ws.rid, etype, Buffer.alloc(etype === 19 ? 16 : 32, 7));
+      dir.db.exec("ALTER TABLE objects DROP COLUMN supported_enctypes; DROP TABLE delegation;");
+      dir.db.pragma("user_version = 2");
+      dir.close();
+      const upgraded = openDirectory(dbPath(home.dir));
+      assert.equal(Number(upgraded.db.pragma("user_version", { simple: true })), 4);
+      const c = showComputer(upgraded, "ws01");
+      assert.deepEqual(c.etypes, [17, 18, 19, 20]);
+      assert.equal(c.kvno, 1);
+      assert.equal(c.supportedEnctypes, 0x18);
+      upgraded.close();
     } finally {
       home.cleanup();
     }
@@ -406,11 +460,11 @@ describe("the administrator password (the string-to-key seam)", () => {
             })),
         },
       });
-      assert.deepEqual(setAdminPassword(withKdc, "t", "Third-Passw0rd"), { kvno: 2, keys: 4 });
+      assert.deepEqual(setAdminPassword(withKdc, "t", "Third-Passw0rd"), { kvno: 2, keys: 2 });
       const entry = createPrincipalDatabase(withKdc).lookup("Administrator", "BIGFIRM.COM");
       assert.deepEqual(
         entry?.keys.map((k) => k.kvno),
-        [2, 2, 2, 2],
+        [2, 2],
       );
       withKdc.close();
     } finally {

@@ -21,6 +21,7 @@ import {
   encodePaEncTimestamp,
   encodePaEncTsEnc,
   encodePaForUser,
+  encodePaPacRequest,
   encodeTgsReq,
   type KdcRep,
   type KdcReqBody,
@@ -49,6 +50,8 @@ export interface AsReqInput {
   tillMs?: number;
   rtimeMs?: number;
   nonce?: number;
+  /** PA-PAC-REQUEST include-pac (MS-KILE §2.2.3); absent: not sent. */
+  pacRequest?: boolean;
 }
 
 export function asReqBody(i: AsReqInput): KdcReqBody {
@@ -77,6 +80,11 @@ export function buildAsReq(i: AsReqInput): Uint8Array {
       padataValue: encodePaEncTimestamp({ etype: i.key.etype, cipher }),
     });
   }
+  if (i.pacRequest !== undefined)
+    padata.push({
+      padataType: PA_TYPE.PA_PAC_REQUEST,
+      padataValue: encodePaPacRequest({ includePac: i.pacRequest }),
+    });
   return encodeAsReq({ ...(padata.length ? { padata } : {}), reqBody: asReqBody(i) });
 }
 

@@ -97,7 +97,7 @@ describe("postern's client and acceptor against our KDC (loopback UDP/TCP)", () 
     assert.deepEqual(accepted.pac?.verified, {
       server: true,
       kdc: true,
-      extendedKdc: false,
+      extendedKdc: true,
       ticket: true,
     });
     assert.equal(accepted.pac?.identity?.userSid, `${SID}-1104`);

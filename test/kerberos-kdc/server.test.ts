@@ -82,7 +82,7 @@ describe("KDC server on loopback (RFC 4120 §7.2.1 UDP, §7.2.2 TCP)", () => {
     await server?.stop();
   });
 
-  it("§7.2.1: an AS-REQ over UDP gets a TGT (the reply fits the default 1400-byte limit)", async () => {
+  it("§7.2.1: an AS-REQ over UDP gets a TGT (the reply fits the default 1465-byte limit)", async () => {
     const reply = await sendUdp(port, asReq());
     expectCreds(readReply(reply, aliceKey, KeyUsage.AS_REP_ENC_PART));
   });

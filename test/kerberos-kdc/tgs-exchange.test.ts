@@ -109,7 +109,7 @@ describe("TGS exchange (RFC 4120 §3.3)", () => {
     assert.deepEqual(part.key, c.enc.key);
     assert.ok(hasFlag(part.flags, TICKET_FLAGS.preAuthent));
     assert.ok(!hasFlag(part.flags, TICKET_FLAGS.initial));
-    assert.deepEqual(pac.verified, { server: true, kdc: true, extendedKdc: false, ticket: true });
+    assert.deepEqual(pac.verified, { server: true, kdc: true, extendedKdc: true, ticket: true });
     assert.ok(pac.groupSids.includes(sid(1105)));
   });
 
@@ -204,7 +204,8 @@ describe("TGS exchange (RFC 4120 §3.3)", () => {
     const k = { etype: 18, key: r.krbtgtKey };
     const tgtPac = verifyPac(ticketPacBytes(openServiceTicket(tgt.ticket, r.krbtgtKey))!, k, k);
     assert.deepEqual(findBuffer(tgtPac.pac, "requester-sid")?.value, sid(1104));
-    assert.equal(findBuffer(tgtPac.pac, "attributes-info")?.value.flags, 1);
+    // The test client sends no PA-PAC-REQUEST: PAC_WAS_GIVEN_IMPLICITLY (MS-PAC §2.14).
+    assert.equal(findBuffer(tgtPac.pac, "attributes-info")?.value.flags, 2);
     const { pac } = servicePac(r, expectCreds(tgs(r, tgt, "alice")));
     assert.equal(findBuffer(pac.pac, "requester-sid"), undefined);
     assert.equal(findBuffer(pac.pac, "attributes-info"), undefined);

@@ -13,8 +13,9 @@ import {
   type OptionSpec,
 } from "../../cmdline/grammar.js";
 import type { AuditRow } from "../audit.js";
-import type { ComputerInfo } from "../computers.js";
+import { type ComputerInfo, ENCTYPE_NAMES } from "../computers.js";
 import type { DelegationInfo } from "../delegation.js";
+import { ENCTYPE_BIT } from "../../kerberos/kdc/etype-choice.js";
 import type { DomainInfo } from "../directory.js";
 import { DirectoryError } from "../errors.js";
 import type { EffectivePolicy, GpoInfo } from "../gpo.js";
@@ -59,6 +60,7 @@ function showComputer(c: ComputerInfo & { token?: string; expiresAt?: string }):
     `  DNS host name  ${c.dnsHostName}`,
     `  SPNs           ${c.spns.join(", ")}`,
     `  keys           kvno ${c.kvno}, enctypes ${c.etypes.join(", ")}`,
+    `  supported      msDS-SupportedEncryptionTypes 0x${c.supportedEnctypes.toString(16)} (tickets: ${supportedNames(c.supportedEnctypes)})`,
     `  joined         ${c.joinedAt ?? "no"}`,
   ];
   if (c.token) lines.push(`  join token     ${c.token}  (one use, expires ${c.expiresAt})`);
@@ -89,6 +91,11 @@ function delegationParams(p: Parsed): Record<string, unknown> {
     ...(pt !== undefined ? { trustedToAuthForDelegation: pt === "on" } : {}),
   };
 }
+const supportedNames = (mask: number) =>
+  Object.entries(ENCTYPE_NAMES)
+    .filter(([, e]) => (mask & (ENCTYPE_BIT[e] ?? 0)) !== 0)
+    .map(([n]) => n)
+    .join(", ");
 
 const tokenOpts = (p: Parsed) => ({
   joinToken: p.flag("join-token"),
@@ -134,6 +141,16 @@ const computer = {
   delegation: async (p, env) => {
     const [name] = p.positionals;
     await call(env, "account.delegation", { name, ...delegationParams(p) }, showDelegation);
+  },
+  "set-enctypes": async (p, env) => {
+    const [name, enctypes] = p.positionals;
+    await call<ComputerInfo & { rolled: boolean }>(
+      env,
+      "computer.set-enctypes",
+      { name, enctypes, ...tokenOpts(p) },
+      (c) =>
+        `${showComputer(c)}\n${c.rolled ? `keys rolled to kvno ${c.kvno}: the member needs its new keys (join token above with --join-token, or reset-key)` : "keys unchanged (the account already has a key of each)"}`,
+    );
   },
 } satisfies Record<string, Handler>;
 
@@ -354,7 +371,7 @@ const SUBCOMMANDS: readonly CommandSpec[] = [
   leaf("show", "the domain's names, SID and DC", top.show),
   {
     name: "computer",
-    summary: "computer accounts: add, delete, list, show, reset-key, delegation",
+    summary: "computer accounts: add, delete, list, show, reset-key, delegation, set-enctypes",
     subcommands: [
       leaf("add", "create a computer account", computer.add, "NAME", [...TOKEN, DESCRIPTION]),
       leaf("delete", "delete a computer account", computer.delete, "NAME"),
@@ -383,6 +400,13 @@ const SUBCOMMANDS: readonly CommandSpec[] = [
             complete: ["on", "off"],
           },
         ],
+      ),
+      leaf(
+        "set-enctypes",
+        "msDS-SupportedEncryptionTypes: the enctypes of tickets for it (rolls keys if needed)",
+        computer["set-enctypes"],
+        "NAME ENCTYPES",
+        TOKEN,
       ),
     ],
   },
@@ -476,6 +500,7 @@ SYNOPSIS
   postern domain computer list
   postern domain computer reset-key NAME [--join-token]
   postern domain computer delegation NAME [--allow SPN]... [--clear] [--protocol-transition on|off]
+  postern domain computer set-enctypes NAME ENCTYPE[,ENCTYPE...] [--join-token]
   postern domain group add NAME [--scope global|domainlocal|universal] [--description TEXT]
   postern domain group delete|members NAME
   postern domain group list
@@ -499,6 +524,16 @@ list) and TRUSTED_TO_AUTH_FOR_DELEGATION (protocol transition: its S4U2Self tick
 forwardable, so they can serve as S4U2Proxy evidence); without options it shows them.
 The KDC applies a change at the next request.
 --json prints every result as JSON.
+
+ENCTYPES
+  set-enctypes sets the account's msDS-SupportedEncryptionTypes: the KDC seals tickets for
+  it with the strongest of these it has a key for, and issues session keys only in them.
+  Names as in krb5.conf, or numbers: aes256-cts-hmac-sha1-96 (18), aes128-cts-hmac-sha1-96
+  (17) - the default, as AD's computers - and aes256-cts-hmac-sha384-192 (20),
+  aes128-cts-hmac-sha256-128 (19) of RFC 8009, which Windows and impacket do not know.
+  When the account has no key of a named enctype, its keys are rolled (kvno + 1): the
+  member needs its new keys (--join-token, then postern join). Example:
+    postern domain computer set-enctypes WS01 aes256-cts-hmac-sha384-192,aes256-cts-hmac-sha1-96
 `,
   subcommands: SUBCOMMANDS,
 });

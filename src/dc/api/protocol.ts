@@ -23,6 +23,7 @@ export const ADMIN_OPS = [
   "computer.list",
   "computer.show",
   "computer.reset-key",
+  "computer.set-enctypes",
   "computer.enable",
   "account.delegation",
   "group.add",

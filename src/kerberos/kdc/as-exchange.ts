@@ -1,13 +1,14 @@
 /**
  * The AS exchange (RFC 4120 §3.1), pre-authentication required:
  *
- *   1. look up the client (C_PRINCIPAL_UNKNOWN, CLIENT_REVOKED) and the service
+ *   1. look up the client (C_PRINCIPAL_UNKNOWN, also for an SPN; CLIENT_REVOKED) and the service
  *   2. no PA-ENC-TIMESTAMP -> PREAUTH_REQUIRED with PA-ETYPE-INFO2 (the client's keys, in
  *      the client's etype order, with AD-style salts) and an empty PA-ENC-TIMESTAMP;
  *      never PA-FX-FAST (we do not implement RFC 6113, and MIT clients armour if offered)
  *   3. decrypt the timestamp with the client key of its etype (PREAUTH_FAILED), check skew
- *   4. session key, times, flags; the PAC from the database; seal the ticket
- *   5. AS-REP, enc-part in the key the client proved (key usage 3)
+ *   4. session key and ticket etype (etype-choice.ts), times, flags (flags.ts); the PAC from
+ *      the database with ATTRIBUTES_INFO saying what PA-PAC-REQUEST asked; seal the ticket
+ *   5. AS-REP with PA-ETYPE-INFO2, enc-part in the key the client proved (key usage 3)
  */
 import { getEnctype, KerberosCryptoError, KeyUsage } from "../crypto/index.js";
 import {
@@ -16,17 +17,17 @@ import {
   encodeEtypeInfo2,
   encodeMethodData,
   findPaData,
-  hasFlag,
-  KDC_OPTIONS,
   type KdcReq,
   PA_TYPE,
-  TICKET_FLAGS,
 } from "../messages/index.js";
 import { type KdcContext, nameText } from "./context.js";
 import { adSalt, type PrincipalEntry, type PrincipalKey } from "./database.js";
 import { kdcError } from "./errors.js";
-import { keyFor, keyForRequest, sessionEnctype, ticketKey } from "./keys.js";
+import { asTicketFlags } from "./flags.js";
+import { sessionEnctype, targetKey } from "./etype-choice.js";
+import { keyFor, keyForRequest } from "./keys.js";
 import { issueTimes } from "./lifetimes.js";
+import { checkClientName, pacAttributeFlags } from "./pac-checks.js";
 import { issuePacLayout } from "./pac-issue.js";
 import { buildKdcRep } from "./reply.js";
 import { lookupService } from "./service.js";
@@ -52,6 +53,22 @@ function preauthMethods(ctx: KdcContext, client: PrincipalEntry, etypes: readonl
     { padataType: PA_TYPE.PA_ETYPE_INFO2, padataValue: encodeEtypeInfo2(entries) },
     { padataType: PA_TYPE.PA_ENC_TIMESTAMP, padataValue: new Uint8Array(0) },
   ]);
+}
+
+/**
+ * The AS-REP's padata, as AD sends it: PA-ETYPE-INFO2 for the reply key (RFC 4120 §3.1.3
+ * "the KDC ... SHOULD include PA-ETYPE-INFO2", RFC 6113 §5.4.1 "when the reply key is the
+ * client's long-term key"), with its salt; no s2kparams, as every key here uses its
+ * enctype's default iteration count (RFC 3962 §4, RFC 8009 §4); never PA-PW-SALT.
+ */
+function replyPadata(ctx: KdcContext, client: PrincipalEntry, key: PrincipalKey) {
+  const salt = adSalt(ctx.config.realm, client.name, ctx.config.dnsDomain);
+  return [
+    {
+      padataType: PA_TYPE.PA_ETYPE_INFO2,
+      padataValue: encodeEtypeInfo2([{ etype: key.etype, salt }]),
+    },
+  ];
 }
 
 /** Step 3: the client key that decrypts a timely PA-ENC-TIMESTAMP. */
@@ -93,6 +110,7 @@ export function handleAsReq(ctx: KdcContext, req: KdcReq): Uint8Array {
   if (!body.sname) throw kdcError("KDC_ERR_S_PRINCIPAL_UNKNOWN", "AS-REQ without sname");
   if (body.realm.toUpperCase() !== realm)
     throw kdcError("KDC_ERR_WRONG_REALM", `realm ${body.realm} is not served here`);
+  checkClientName(body.cname);
   const clientText = nameText(body.cname);
   const client = ctx.db.lookup(clientText, realm);
   if (!client) throw kdcError("KDC_ERR_C_PRINCIPAL_UNKNOWN", `client ${clientText} unknown`);
@@ -102,15 +120,9 @@ export function handleAsReq(ctx: KdcContext, req: KdcReq): Uint8Array {
 
   const now = ctx.now();
   const times = issueTimes(body, now, now, ctx.config);
-  const forwardable = hasFlag(body.kdcOptions, KDC_OPTIONS.forwardable);
-  const flags =
-    TICKET_FLAGS.initial |
-    TICKET_FLAGS.preAuthent |
-    (forwardable ? TICKET_FLAGS.forwardable : 0) |
-    (times.renewTill ? TICKET_FLAGS.renewable : 0);
-  const etype = sessionEnctype(body.etype, ctx.config.sessionEnctypes, service.keys);
+  const etype = sessionEnctype(body.etype, ctx.config.sessionEnctypes, service.etypes);
   const part = {
-    flags: flags >>> 0,
+    flags: asTicketFlags(body, times.renewTill !== undefined),
     key: { keytype: etype, keyvalue: getEnctype(etype, ctx.crypto).generateKey() },
     crealm: realm,
     cname: body.cname,
@@ -118,12 +130,13 @@ export function handleAsReq(ctx: KdcContext, req: KdcReq): Uint8Array {
     ...times,
     ...(body.addresses ? { caddr: body.addresses } : {}),
   };
-  const serverKey = ticketKey(service.keys, nameText(body.sname));
-  const kdcKey = ticketKey(ctx.config.krbtgtKeys, "krbtgt");
+  const serverKey = targetKey(service.keys, service.etypes, nameText(body.sname));
+  const kdcKey = targetKey(ctx.config.krbtgtKeys, ctx.config.krbtgtEnctypes, "krbtgt");
   const pacKeys = {
     serverEtype: serverKey.etype,
     kdcEtype: kdcKey.etype,
     forTgt: service.isTgt,
+    attributeFlags: pacAttributeFlags(req),
     deps: ctx.crypto,
   };
   const ticket = sealTicket({
@@ -145,6 +158,7 @@ export function handleAsReq(ctx: KdcContext, req: KdcReq): Uint8Array {
     part,
     replyKey,
     usage: KeyUsage.AS_REP_ENC_PART,
+    padata: replyPadata(ctx, client, replyKey),
     now: new Date(Math.floor(now / 1000) * 1000),
   });
 }

@@ -40,6 +40,8 @@ export function krbtgtName(realm: string): PrincipalName {
 /** A service the KDC can issue tickets for: the krbtgt itself or a database account. */
 export interface ServiceInfo {
   keys: readonly PrincipalKey[];
+  /** The enctypes it can be the target of, strongest first (etype-choice.ts). */
+  etypes: readonly number[];
   isTgt: boolean;
   /** The database account name ("WS01$"), or "krbtgt". */
   account: string;

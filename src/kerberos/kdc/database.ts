@@ -32,6 +32,8 @@ export interface PrincipalEntry {
   allowedToDelegateTo?: string[];
   /** userAccountControl TRUSTED_TO_AUTH_FOR_DELEGATION: its S4U2Self tickets are forwardable. */
   trustedToAuthForDelegation?: boolean;
+  /** msDS-SupportedEncryptionTypes (etype-choice.ts); absent: AD's default 0x18. */
+  supportedEnctypes?: number;
 }
 
 export interface PrincipalDatabase {
@@ -69,6 +71,8 @@ export interface MemoryPrincipal {
   allowedToDelegateTo?: string[];
   /** Protocol transition: its S4U2Self tickets are forwardable. */
   trustedToAuthForDelegation?: boolean;
+  /** msDS-SupportedEncryptionTypes; absent: the default (etype-choice.ts). */
+  supportedEnctypes?: number;
 }
 
 export interface MemoryDatabaseOptions {
@@ -118,6 +122,7 @@ export function createMemoryDatabase(opts: MemoryDatabaseOptions): MemoryDatabas
       enabled: p.enabled ?? true,
       ...(p.allowedToDelegateTo ? { allowedToDelegateTo: [...p.allowedToDelegateTo] } : {}),
       ...(p.trustedToAuthForDelegation ? { trustedToAuthForDelegation: true } : {}),
+      ...(p.supportedEnctypes === undefined ? {} : { supportedEnctypes: p.supportedEnctypes }),
     });
     for (const a of p.aliases ?? []) aliases.set(a.toLowerCase(), p.name);
   };

@@ -2,9 +2,11 @@
  * The PAC the KDC puts in every ticket (MS-PAC §2.4-2.10), built from the principal
  * database: LOGON_INFO (user RID, primary group, group RIDs of the domain, extra SIDs for
  * SIDs outside it), CLIENT_INFO (authtime + client name), UPN_DNS_INFO (UPN, DNS domain,
- * SAM name and SID), and in TGTs ATTRIBUTES_INFO (PAC was requested) and REQUESTER_SID (the
- * account SID, MS-KILE §3.3.5.7: a TGS checks it against the account the name now resolves
- * to). Signatures are added when the ticket is sealed (ticket.ts).
+ * SAM name and SID: the "S" extension of MS-PAC §2.10), and in TGTs ATTRIBUTES_INFO (what
+ * the AS request's PA-PAC-REQUEST said, pac-checks.ts) and REQUESTER_SID (the account SID,
+ * MS-KILE §3.3.5.7: a TGS checks it against the account the name now resolves to).
+ * Signatures are added when the ticket is sealed (ticket.ts); service tickets also get the
+ * ticket signature (16) and the full PAC checksum (19, MS-PAC §2.8.5, CVE-2022-37967).
  */
 import { copyBytes } from "../../bytes.js";
 import type { CryptoDeps } from "../crypto/index.js";
@@ -13,6 +15,7 @@ import {
   filetimeFromMs,
   layOutPac,
   PAC_TYPE,
+  PAC_WAS_REQUESTED,
   type Pac,
   type PacLayout,
 } from "../pac/index.js";
@@ -72,15 +75,26 @@ export function issuePacLayout(
   clientName: string,
   authtimeMs: number,
   config: ResolvedKdcConfig,
-  keys: { serverEtype: number; kdcEtype: number; forTgt: boolean; deps?: CryptoDeps },
+  keys: {
+    serverEtype: number;
+    kdcEtype: number;
+    forTgt: boolean;
+    /** PAC_ATTRIBUTES_INFO flags of a TGT (pac-checks.ts `pacAttributeFlags`). */
+    attributeFlags?: number;
+    deps?: CryptoDeps;
+  },
   cache?: PacLayoutCache,
 ): PacLayout {
   const make = () =>
     layOutPac(
-      buildPac(entry, clientName, authtimeMs, config, keys.forTgt),
+      buildPac(entry, clientName, authtimeMs, config, keys.forTgt, keys.attributeFlags),
       keys.serverEtype,
       keys.kdcEtype,
-      { ticket: !keys.forTgt, ...(keys.deps ? { deps: keys.deps } : {}) },
+      {
+        ticket: !keys.forTgt,
+        extendedKdcSignature: !keys.forTgt,
+        ...(keys.deps ? { deps: keys.deps } : {}),
+      },
     );
   if (!cache) return make();
   const key = [
@@ -90,6 +104,7 @@ export function issuePacLayout(
     entry.groupSids.join(","),
     clientName,
     keys.forTgt,
+    keys.attributeFlags,
     keys.serverEtype,
     keys.kdcEtype,
   ].join("\n");
@@ -126,6 +141,7 @@ export function buildPac(
   authtimeMs: number,
   config: ResolvedKdcConfig,
   forTgt: boolean,
+  attributeFlags = PAC_WAS_REQUESTED,
 ): Pac {
   const { domainSid, rid } = splitSid(entry.accountSid);
   // CLIENT_INFO's ClientId is the ticket's authtime, which KerberosTime keeps in whole seconds.
@@ -151,7 +167,7 @@ export function buildPac(
   });
   const tgtOnly: Pac["buffers"] = forTgt
     ? [
-        { kind: "attributes-info", value: { flagsLength: 2, flags: 0x1 } },
+        { kind: "attributes-info", value: { flagsLength: 2, flags: attributeFlags } },
         { kind: "requester-sid", value: entry.accountSid },
       ]
     : [];

@@ -32,7 +32,7 @@ import { PAC_TYPE, SIGNATURE_TYPES } from "../pac/pac.js";
 import { decodePacContainer } from "../pac/pactype.js";
 import { type KdcContext, nameText, type ServiceInfo } from "./context.js";
 import { kdcError } from "./errors.js";
-import { ticketKey } from "./keys.js";
+import { targetKey } from "./etype-choice.js";
 import { openTicket, ticketPacBytes } from "./ticket.js";
 
 export interface Evidence {
@@ -56,7 +56,7 @@ function evidencePac(
 ): Pac {
   const bytes = ticketPacBytes(part);
   if (!bytes) throw kdcError("KDC_ERR_BADOPTION", "S4U2Proxy: the evidence ticket has no PAC");
-  const krbtgt = ticketKey(ctx.config.krbtgtKeys, "krbtgt");
+  const krbtgt = targetKey(ctx.config.krbtgtKeys, ctx.config.krbtgtEnctypes, "krbtgt");
   try {
     verifyPacSignatures(
       bytes,

@@ -1,8 +1,10 @@
 /**
  * The TGS exchange (RFC 4120 §3.3):
  *
- *   1. authenticate the request with the TGT (tgs-auth.ts) and check the TGT's PAC
- *   2. the client account must still exist and be enabled (CLIENT_REVOKED)
+ *   1. authenticate the request with the TGT (tgs-auth.ts), refuse an INVALID one (flags.ts),
+ *      check the TGT's PAC signatures (ticket.ts)
+ *   2. the client account must still exist, be enabled and be the one the PAC's
+ *      REQUESTER_SID names (pac-checks.ts: TGT_REVOKED, CLIENT_REVOKED)
  *   3. RENEW: a new ticket for the same service with the same PAC, endtime extended up to
  *      renew-till; S4U2Self (PA-FOR-USER): the user's current PAC from the database;
  *      S4U2Proxy (CNAME-IN-ADDL-TKT, s4u-proxy.ts): the evidence ticket's client and PAC;
@@ -21,12 +23,14 @@ import {
   TICKET_FLAGS,
   type Ticket,
 } from "../messages/index.js";
-import { PAC_TYPE, type Pac, type PacBuffer, sidFromBytes } from "../pac/index.js";
+import { PAC_TYPE, type Pac, type PacBuffer } from "../pac/index.js";
 import type { PrincipalName } from "../principal.js";
 import { type KdcContext, nameText, type ServiceInfo } from "./context.js";
 import { kdcError } from "./errors.js";
-import { sessionEnctype, ticketKey } from "./keys.js";
+import { sessionEnctype, targetKey } from "./etype-choice.js";
+import { checkTicketUsable, tgsTicketAddresses, tgsTicketFlags } from "./flags.js";
 import { issueTimes, seconds } from "./lifetimes.js";
+import { checkTgtClient, pacWanted } from "./pac-checks.js";
 import { buildPac } from "./pac-issue.js";
 import { buildKdcRep } from "./reply.js";
 import { openEvidence } from "./s4u-proxy.js";
@@ -40,7 +44,8 @@ type TicketPart = Omit<EncTicketPart, "authorizationData">;
 
 interface Issue {
   part: TicketPart;
-  pac: Pac;
+  /** Null: no PAC (the TGT's PA-PAC-REQUEST was false). */
+  pac: Pac | null;
   cname: PrincipalName;
   crealm: string;
   /** The PAC is the TGT's, carried: its layouts can be kept with the opened TGT. */
@@ -56,16 +61,8 @@ const carried = (pac: Pac, toTgt: boolean): Pac => ({
   ),
 });
 
-/** MS-KILE §3.3.5.7: a TGT's REQUESTER_SID must be the SID of the account its name is now. */
-function checkRequester(pac: Pac, accountSid: string | undefined) {
-  const raw = pac.buffers.find((b) => b.kind === "raw" && b.type === PAC_TYPE.REQUESTER_SID);
-  if (raw?.kind !== "raw" || accountSid === undefined) return;
-  if (sidFromBytes(raw.data).sid !== accountSid)
-    throw kdcError("KDC_ERR_TGT_REVOKED", "TGT was issued to a different account of that name");
-}
-
 function newKey(ctx: KdcContext, req: KdcReq, service: ServiceInfo) {
-  const etype = sessionEnctype(req.reqBody.etype, ctx.config.sessionEnctypes, service.keys);
+  const etype = sessionEnctype(req.reqBody.etype, ctx.config.sessionEnctypes, service.etypes);
   return { keytype: etype, keyvalue: getEnctype(etype, ctx.crypto).generateKey() };
 }
 
@@ -102,23 +99,17 @@ function serviceTicket(
       : {}),
   };
   const times = issueTimes(body, ctx.now(), tgt.authtime.getTime(), ctx.config, cap);
-  const forwardable =
-    hasFlag(body.kdcOptions, KDC_OPTIONS.forwardable) &&
-    hasFlag(tgt.flags, TICKET_FLAGS.forwardable);
-  const flags =
-    (tgt.flags & TICKET_FLAGS.preAuthent) |
-    (forwardable ? TICKET_FLAGS.forwardable : 0) |
-    (times.renewTill ? TICKET_FLAGS.renewable : 0);
+  const caddr = tgsTicketAddresses(body, tgt);
   const part: TicketPart = {
-    flags: flags >>> 0,
+    flags: tgsTicketFlags(body, tgt, times.renewTill !== undefined, service.isTgt),
     key: newKey(ctx, req, service),
     crealm: tgt.crealm,
     cname: tgt.cname,
     transited: tgt.transited,
     ...times,
-    ...(tgt.caddr ? { caddr: tgt.caddr } : {}),
+    ...(caddr ? { caddr } : {}),
   };
-  const carriedPac = carried(pac, service.isTgt);
+  const carriedPac = service.isTgt || pacWanted(pac) ? carried(pac, service.isTgt) : null;
   return { part, pac: carriedPac, cname: tgt.cname, crealm: tgt.crealm, fromTgt: true };
 }
 
@@ -187,12 +178,10 @@ export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array
     ctx.authenticators,
     ctx.tgts,
   );
+  checkTicketUsable(auth.tgt);
   auth.opened.pac ??= checkTgtPac(auth.tgt, auth.krbtgtKey, ctx.crypto);
   const pac = auth.opened.pac;
-  const client = ctx.db.lookup(nameText(auth.tgt.cname), auth.tgt.crealm);
-  if (client && !client.enabled)
-    throw kdcError("KDC_ERR_CLIENT_REVOKED", `client ${nameText(auth.tgt.cname)} is disabled`);
-  checkRequester(pac, client?.accountSid);
+  checkTgtClient(auth.tgt.cname, ctx.db.lookup(nameText(auth.tgt.cname), auth.tgt.crealm), pac);
   if (!body.sname) throw kdcError("KDC_ERR_S_PRINCIPAL_UNKNOWN", "TGS-REQ without sname");
   if (body.realm.toUpperCase() !== realm)
     throw kdcError("KDC_ERR_WRONG_REALM", `realm ${body.realm} is not served here`);
@@ -210,12 +199,12 @@ export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array
     pac: issue.pac,
     realm,
     sname: body.sname,
-    serverKey: u2uKey ?? ticketKey(service.keys, nameText(body.sname)),
-    kdcKey: ticketKey(ctx.config.krbtgtKeys, "krbtgt"),
+    serverKey: u2uKey ?? targetKey(service.keys, service.etypes, nameText(body.sname)),
+    kdcKey: targetKey(ctx.config.krbtgtKeys, ctx.config.krbtgtEnctypes, "krbtgt"),
     isTgt: service.isTgt,
     deps: ctx.crypto,
     // The carried PAC depends only on the TGT's PAC and isTgt (the layout id's third part).
-    ...(issue.fromTgt ? { layouts: pacLayouts(auth.opened) } : {}),
+    ...(issue.fromTgt && issue.pac ? { layouts: pacLayouts(auth.opened) } : {}),
   });
   const ticket = u2uKey ? withoutKvno(sealed) : sealed;
   const subkey = auth.authenticator.subkey;

@@ -4,7 +4,9 @@
  *
  *   1. EncTicketPart with the PAC's ad-data set to one zero byte -> DER -> ticket signature
  *      (MS-PAC §2.8.3; not for krbtgt tickets, as Windows and MIT do)
- *   2. PAC signed with the service key (server signature) and the krbtgt key (KDC signature)
+ *   2. PAC signed: full PAC checksum (19, MS-PAC §2.8.5, krbtgt key; service tickets only,
+ *      as Windows since November 2022 and MIT 1.21), server signature (service key), KDC
+ *      signature (krbtgt key)
  *   3. EncTicketPart with the signed PAC -> DER -> encrypted with the service key
  */
 import { type CryptoDeps, getEnctype, KerberosCryptoError, KeyUsage } from "../crypto/index.js";
@@ -30,8 +32,11 @@ const pacAd = (pac: Uint8Array): AuthorizationData => [
 
 export interface SealInput {
   part: Omit<EncTicketPart, "authorizationData">;
-  /** The PAC, or its layout for these key types already made (pac-issue.ts's cache). */
-  pac: Pac | PacLayout;
+  /**
+   * The PAC, or its layout for these key types already made (pac-issue.ts's cache); null:
+   * a ticket without PAC (the TGT's PA-PAC-REQUEST was false, pac-checks.ts).
+   */
+  pac: Pac | PacLayout | null;
   realm: string;
   sname: Ticket["sname"];
   serverKey: PrincipalKey;
@@ -48,6 +53,7 @@ export interface SealInput {
 
 /** A Ticket whose EncTicketPart carries `pac`, signed as MS-PAC §2.8 says. */
 export function sealTicket(s: SealInput): Ticket {
+  if (s.pac === null) return encryptPart(s, encodeEncTicketPartWith(s.part)(undefined));
   const serverPacKey = { etype: s.serverKey.etype, key: s.serverKey.key };
   const kdcPacKey = { etype: s.kdcKey.etype, key: s.kdcKey.key };
   const encode = encodeEncTicketPartWith(s.part);
@@ -55,7 +61,7 @@ export function sealTicket(s: SealInput): Ticket {
   const id = `${s.serverKey.etype}:${s.kdcKey.etype}:${s.isTgt}`;
   let layout = "bytes" in s.pac ? s.pac : s.layouts?.get(id);
   if (!layout) {
-    const opts = { ticket: !s.isTgt, deps: s.deps };
+    const opts = { ticket: !s.isTgt, extendedKdcSignature: !s.isTgt, deps: s.deps };
     layout = layOutPac(s.pac as Pac, s.serverKey.etype, s.kdcKey.etype, opts);
     s.layouts?.set(id, layout);
   }
@@ -63,7 +69,10 @@ export function sealTicket(s: SealInput): Ticket {
     ...(ticketBytes ? { ticket: ticketBytes } : {}),
     deps: s.deps,
   });
-  const plain = encode(pacAd(signed));
+  return encryptPart(s, encode(pacAd(signed)));
+}
+
+function encryptPart(s: SealInput, plain: Uint8Array): Ticket {
   const e = getEnctype(s.serverKey.etype, s.deps);
   return {
     realm: s.realm,
@@ -116,10 +125,13 @@ export function ticketPacBytes(part: EncTicketPart): Uint8Array | undefined {
   return undefined;
 }
 
-/** Verifies a TGT's PAC with the krbtgt key (tgt-pac.ts); MODIFIED if it fails. */
+/**
+ * Verifies a TGT's PAC with the krbtgt key (tgt-pac.ts); MODIFIED if it fails. A TGT
+ * without a PAC is TGT_REVOKED, as Windows answers it since 2021 (pac-checks.ts).
+ */
 export function checkTgtPac(part: EncTicketPart, krbtgtKey: PrincipalKey, deps: CryptoDeps): Pac {
   const bytes = ticketPacBytes(part);
-  if (!bytes) throw kdcError("KRB_AP_ERR_MODIFIED", "TGT carries no PAC");
+  if (!bytes) throw kdcError("KDC_ERR_TGT_REVOKED", "TGT carries no PAC");
   try {
     return verifyTgtPac(bytes, krbtgtKey, deps);
   } catch (e) {

@@ -3,6 +3,7 @@
  * a principal's SIDs inside a Kerberos ticket (AD-IF-RELEVANT / AD-WIN2K-PAC, ad-type 128).
  */
 export {
+  decodeAttributesInfo,
   type PacAttributesInfo,
   PAC_WAS_GIVEN_IMPLICITLY,
   PAC_WAS_REQUESTED,
