@@ -5,6 +5,7 @@
  * running agent over its control socket (src/control/).
  */
 import { defineCommand, type OptionSpec, type Parsed } from "../cmdline/grammar.js";
+import { LOG_OPTIONS } from "../cmdline/log-options.js";
 import { UsageError } from "../errors.js";
 import { DEFAULT_AGENT_METRICS, parseMetricsListen } from "../metrics/server.js";
 import { parseLogFormat, parseLogLevel } from "../platform/log.js";
@@ -194,18 +195,7 @@ const OPTIONS: readonly OptionSpec[] = [
     value: "HOST:PORT",
     help: `serve Prometheus /metrics there ('on': ${DEFAULT_AGENT_METRICS}; off by default)`,
   },
-  {
-    name: "log-format",
-    type: "string",
-    value: "text|json",
-    help: "log lines as text (default) or one JSON object per line",
-  },
-  {
-    name: "log-level",
-    type: "string",
-    value: "LEVEL",
-    help: "lowest level logged: error, warning, notice, info (default), debug",
-  },
+  ...LOG_OPTIONS,
   {
     name: "verbose",
     type: "boolean",

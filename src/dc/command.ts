@@ -12,6 +12,7 @@ import { formatFingerprint } from "./api/channel.js";
 import { checkDatabaseFile, restoreDirectory } from "./backup.js";
 import { type StartKdc, startDc } from "./daemon.js";
 import { initDirectory } from "./directory.js";
+import { LOG_OPTIONS } from "../cmdline/log-options.js";
 import { kdcStarter } from "../kerberos/kdc/dc-seam.js";
 import { DEFAULT_DC_METRICS, parseMetricsListen } from "../metrics/server.js";
 import { createLogger, journaldStream, parseLogFormat, parseLogLevel } from "../platform/log.js";
@@ -278,18 +279,7 @@ export const dcCommand = defineCommand({
           value: "HOST:PORT",
           help: `serve Prometheus /metrics there ('on': ${DEFAULT_DC_METRICS}; off by default)`,
         },
-        {
-          name: "log-format",
-          type: "string",
-          value: "text|json",
-          help: "log lines as text (default) or one JSON object per line",
-        },
-        {
-          name: "log-level",
-          type: "string",
-          value: "LEVEL",
-          help: "lowest level logged: error, warning, notice, info (default), debug",
-        },
+        ...LOG_OPTIONS,
       ],
       run: start,
     },

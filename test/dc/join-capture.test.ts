@@ -138,7 +138,7 @@ describe("a join captured on the wire (namespaces, tcpdump)", needsRoot(), () =>
       ["domainSid", "domainSid"],
     ] as const)
       assert.equal(wire.includes(Buffer.from(needle)), false, `${what} on the wire`);
-    assert.ok(id.keys.length >= 4);
+    assert.ok(id.keys.length >= 2, "AES-SHA1 keys, 17 and 18 (AD's default enctypes)");
     for (const k of id.keys) {
       assert.equal(wire.includes(Buffer.from(k.key)), false, `key etype ${k.etype} raw`);
       const b64 = Buffer.from(k.key).toString("base64");

@@ -15,8 +15,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { CliEnv } from "../../src/cmdline/env.js";
@@ -28,8 +26,8 @@ import { storeFromEntries } from "../../src/gpipsec/objects.js";
 import { adBackend } from "../../src/netsh/ipsec-static/ad-backend.js";
 import { createIpsecStatic } from "../../src/netsh/ipsec-static/index.js";
 import { newGuid } from "../../src/policy/defaults.js";
-import { IS_ROOT, uniqueName } from "../helpers/cli.js";
-import { haveSamba, provisionSambaDc, type SambaDc, stopSambaInNetns } from "../helpers/samba.js";
+import { IS_ROOT } from "../helpers/cli.js";
+import { haveSamba, type SambaInNamespace, sambaInNamespace } from "../helpers/samba.js";
 
 const SKIP = !IS_ROOT
   ? "skipped: needs root"
@@ -52,8 +50,7 @@ describe("[MS-GPIPSEC] on Samba AD: Windows' default policies read, postern's wr
   skip: SKIP,
 }, () => {
   let dir = "";
-  let ns = "";
-  let dc: SambaDc | undefined;
+  let samba: SambaInNamespace | undefined;
   let sam = "";
   const ldb = () => ldbDirectory(sam);
   const backend = () =>
@@ -93,31 +90,17 @@ describe("[MS-GPIPSEC] on Samba AD: Windows' default policies read, postern's wr
   }
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgpipsec-"));
-    ns = uniqueName("pgip");
-    run("ip", ["netns", "add", ns]);
-    run("ip", ["-n", ns, "link", "set", "lo", "up"]);
-    run("ip", ["-n", ns, "link", "add", "dgip0", "type", "veth", "peer", "name", "dgip1"]);
-    run("ip", ["-n", ns, "link", "set", "dgip1", "up"]);
-    run("ip", ["-n", ns, "addr", "add", `${DC_IP}/24`, "dev", "dgip0"]);
-    run("ip", ["-n", ns, "link", "set", "dgip0", "up"]);
-    dc = provisionSambaDc({
-      dir,
-      ns,
+    samba = sambaInNamespace("gip", {
       realm: "GPIPSEC.TEST",
       domain: "GPIPSEC",
-      hostName: "dc1",
       adminPassword: PASSWORD,
-      iface: "dgip0",
       ip: DC_IP,
     });
+    ({ dir } = samba);
     sam = path.join(dir, "private", "sam.ldb");
   });
 
-  after(() => {
-    dc?.stop();
-    stopSambaInNetns(dir, ns, undefined);
-  });
+  after(() => samba?.cleanup());
 
   it("holds Windows' objects (3 policies, 3 ISAKMP, 8 NFA, 6 negotiation, 2 filters) and decodes them all", async () => {
     const count = (cls: string) => ldbsearch(CONTAINER, `(objectClass=${cls})`, "one", "dn").length;

@@ -8,13 +8,16 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { IS_ROOT, uniqueName } from "../helpers/cli.js";
-import { haveSamba, provisionSambaDc, type SambaDc, stopSambaInNetns } from "../helpers/samba.js";
+import { IS_ROOT } from "../helpers/cli.js";
+import {
+  haveSamba,
+  type SambaDc,
+  type SambaInNamespace,
+  sambaInNamespace,
+} from "../helpers/samba.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SKIP = !IS_ROOT
@@ -36,41 +39,27 @@ function run(cmd: string, args: string[]): string {
 describe("LDAP client against Samba AD: sealed GSSAPI bind, paged search, add/modify/delete", {
   skip: SKIP,
 }, () => {
-  let dir = "";
   let ns = "";
   let dc: SambaDc | undefined;
+  let samba: SambaInNamespace | undefined;
   let r: Record<string, unknown> & { wire: string } = { wire: "" };
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "pldap-samba-"));
-    ns = uniqueName("pldap");
-    run("ip", ["netns", "add", ns]);
-    run("ip", ["-n", ns, "link", "set", "lo", "up"]);
-    run("ip", ["-n", ns, "link", "add", "dldap0", "type", "veth", "peer", "name", "dldap1"]);
-    run("ip", ["-n", ns, "link", "set", "dldap1", "up"]);
-    run("ip", ["-n", ns, "addr", "add", `${DC_IP}/24`, "dev", "dldap0"]);
-    run("ip", ["-n", ns, "link", "set", "dldap0", "up"]);
-    dc = provisionSambaDc({
-      dir,
-      ns,
+    samba = sambaInNamespace("ldap", {
       realm: "LDAP.TEST",
       domain: "LDAPT",
-      hostName: "dc1",
       adminPassword: PASSWORD,
-      iface: "dldap0",
       ip: DC_IP,
       services: ["kdc", "ldap"],
     });
+    ({ ns, dc } = samba);
     await dc.waitReady();
     const probe = path.join(HERE, "samba-probe.js");
     const args = [DC_IP, "dc1.ldap.test", PASSWORD, MARKER];
     r = JSON.parse(run("ip", ["netns", "exec", ns, process.execPath, probe, ...args]));
   });
 
-  after(() => {
-    dc?.stop();
-    stopSambaInNetns(dir, ns, undefined);
-  });
+  after(() => samba?.cleanup());
 
   it("binds as Administrator and reads the rootDSE", () => {
     assert.equal(r.boundAs, "Administrator");

@@ -6,13 +6,16 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { IS_ROOT, uniqueName } from "../helpers/cli.js";
-import { haveSamba, provisionSambaDc, type SambaDc, stopSambaInNetns } from "../helpers/samba.js";
+import { IS_ROOT } from "../helpers/cli.js";
+import {
+  haveSamba,
+  type SambaDc,
+  type SambaInNamespace,
+  sambaInNamespace,
+} from "../helpers/samba.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SKIP = !IS_ROOT
@@ -34,36 +37,22 @@ function run(cmd: string, args: string[]): string {
 describe("Samba AD's own SRV records: the member's resolver reads them, a login follows them", {
   skip: SKIP,
 }, () => {
-  let dir = "";
   let ns = "";
   let dc: SambaDc | undefined;
+  let samba: SambaInNamespace | undefined;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "psrv-samba-"));
-    ns = uniqueName("psrv");
-    run("ip", ["netns", "add", ns]);
-    run("ip", ["-n", ns, "link", "set", "lo", "up"]);
-    run("ip", ["-n", ns, "link", "add", "dsrv0", "type", "veth", "peer", "name", "dsrv1"]);
-    run("ip", ["-n", ns, "link", "set", "dsrv1", "up"]);
-    run("ip", ["-n", ns, "addr", "add", `${DC_IP}/24`, "dev", "dsrv0"]);
-    run("ip", ["-n", ns, "link", "set", "dsrv0", "up"]);
-    dc = provisionSambaDc({
-      dir,
-      ns,
+    samba = sambaInNamespace("srv", {
       realm: "SAMBA.TEST",
       domain: "SAMBA",
-      hostName: "dc1",
       adminPassword: PASSWORD,
-      iface: "dsrv0",
       ip: DC_IP,
     });
+    ({ ns, dc } = samba);
     await dc.waitReady();
   });
 
-  after(() => {
-    dc?.stop();
-    stopSambaInNetns(dir, ns, undefined);
-  });
+  after(() => samba?.cleanup());
 
   it("_kerberos._udp/_tcp and _ldap._tcp.dc._msdcs name dc1.samba.test; the TGT comes from the KDC they name", () => {
     const out = run("ip", [
