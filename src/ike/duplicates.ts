@@ -6,8 +6,9 @@
  *      Delete (the peer would not know their SPIs)
  *   simultaneous initiation (§2.8, the nonce rule of §2.8.1)  two IKE SAs with the same
  *      peer, each started before the other was up, are one too many: the SA holding the
- *      lowest of the four nonces is redundant, and the side that initiated it deletes it
- *      (both sides decide the same from the same nonces; the other side waits for the Delete)
+ *      lowest of the four nonces is redundant, and a side that sees the collision deletes
+ *      it (both decide the same from the same nonces; a side whose own dates show no
+ *      overlap keeps both until the peer's Delete arrives)
  */
 import { NotifyType } from "./constants.js";
 import type { EngineContext } from "./context.js";
@@ -47,11 +48,15 @@ export function resolveSimultaneous(ctx: EngineContext, sa: IkeSa): void {
     if (o.establishedAt === null || o.establishedAt < sa.startedAt) continue;
     const loser = Buffer.compare(lowestNonce(o), lowestNonce(sa)) < 0 ? o : sa;
     const winner = loser === sa ? o : sa;
+    // The initiator of the redundant SA deletes it (§2.8.1), but each side dates a start by
+    // its own first sight of the SA, so the peer may not have seen a collision at all: the
+    // side that sees one deletes the redundant SA whoever initiated it. When both see it,
+    // the two Deletes cross, which §1.4.1 allows (each answers the other's).
     ctx.log(
       loser,
-      `simultaneous IKE SA with ${text(winner)}: this one holds the lowest nonce and is redundant (RFC 7296 §2.8.1)${loser.initiator ? "; we initiated it, deleting it" : "; the peer initiated it and deletes it"}`,
+      `simultaneous IKE SA with ${text(winner)}: this one holds the lowest nonce and is redundant (RFC 7296 §2.8.1); deleting it`,
     );
-    if (loser.initiator) deleteIkeSa(ctx, loser);
+    deleteIkeSa(ctx, loser);
     if (loser === sa) return;
   }
 }
