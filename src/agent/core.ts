@@ -196,7 +196,7 @@ export function createAgent(deps: AgentDeps): Agent {
   return {
     start,
     stop,
-    control: { ...controlOf(deps, running, bypass, reload, refusals), stats: snapshot },
+    control: controlOf(deps, running, bypass, reload, refusals, snapshot),
     snapshot,
     dropStats: () => running().data.stats(),
     plan: () => running().current.plan,
@@ -258,9 +258,10 @@ function controlOf(
   bypass: BypassTracker,
   reload: (why: string) => Promise<ControlReplies["reload"]>,
   refusals: Refusals,
+  snapshot: () => StatsReply,
 ): ControlHandler {
   return {
-    stats: () => snapshotOf(running(), deps.clock.now()),
+    stats: snapshot,
     bypass: () => ({ peers: bypass.list() }),
     reload: () => reload("asked by gpupdate"),
     "delete-sas": () => {

@@ -26,14 +26,9 @@ import { storeFromEntries } from "../../src/gpipsec/objects.js";
 import { adBackend } from "../../src/netsh/ipsec-static/ad-backend.js";
 import { createIpsecStatic } from "../../src/netsh/ipsec-static/index.js";
 import { newGuid } from "../../src/policy/defaults.js";
-import { IS_ROOT } from "../helpers/cli.js";
-import { haveSamba, type SambaInNamespace, sambaInNamespace } from "../helpers/samba.js";
+import { type SambaInNamespace, sambaInNamespace, SAMBA_SKIP } from "../helpers/samba.js";
 
-const SKIP = !IS_ROOT
-  ? "skipped: needs root"
-  : haveSamba()
-    ? false
-    : "skipped: Samba AD DC needs samba, samba-ad-dc and samba-ad-provision";
+const SKIP = SAMBA_SKIP;
 const PASSWORD = "Adm1n-Passw0rd!x";
 const DC_IP = "10.78.0.1";
 const DOMAIN_DN = "DC=gpipsec,DC=test";

@@ -9,12 +9,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
+  haveSamba as haveSambaInstalled,
   provisionSambaDc,
   type SambaDc,
   type SambaDcOptions,
   stopSamba,
 } from "../../src/lab/samba.js";
-import { uniqueName } from "./cli.js";
+import { IS_ROOT, uniqueName } from "./cli.js";
 
 export { haveSamba, provisionSambaDc, type SambaDc } from "../../src/lab/samba.js";
 
@@ -76,3 +77,10 @@ export function sambaInNamespace(
     throw e;
   }
 }
+
+/** `{ skip }` of a suite that runs a Samba AD DC: loud when not root or Samba is missing. */
+export const SAMBA_SKIP: string | false = !IS_ROOT
+  ? "skipped: needs root"
+  : haveSambaInstalled()
+    ? false
+    : "skipped: Samba AD DC needs samba, samba-ad-dc and samba-ad-provision";

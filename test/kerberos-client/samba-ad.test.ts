@@ -24,18 +24,10 @@ import { readCcacheFile } from "../../src/kerberos/files/ccache.js";
 import { type Keytab, readKeytabFile } from "../../src/kerberos/files/keytab.js";
 import { decodeTicket } from "../../src/kerberos/messages/index.js";
 import { NAME_TYPE, parsePrincipal } from "../../src/kerberos/principal.js";
-import { BIN, IS_ROOT, uniqueName } from "../helpers/cli.js";
+import { BIN, uniqueName } from "../helpers/cli.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const HAVE_SAMBA =
-  fs.existsSync("/usr/bin/samba-tool") &&
-  fs.existsSync("/usr/sbin/samba") &&
-  fs.existsSync("/usr/share/samba/setup/ad-schema");
-const SKIP = !IS_ROOT
-  ? "skipped: needs root"
-  : HAVE_SAMBA
-    ? false
-    : "skipped: Samba AD DC needs samba, samba-ad-dc and samba-ad-provision";
+const SKIP = SAMBA_SKIP;
 
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): string {
   const r = spawnSync(cmd, args, {
@@ -61,7 +53,7 @@ for name in sys.argv[2:]:
     m["e"] = ldb.MessageElement("24", ldb.FLAG_MOD_REPLACE, "msDS-SupportedEncryptionTypes")
     db.modify(m)
 `;
-import { stopSambaInNetns } from "../helpers/samba.js";
+import { stopSambaInNetns, SAMBA_SKIP } from "../helpers/samba.js";
 
 describe("Samba AD DC: machine login with a samba-tool keytab, groups from the PAC", {
   skip: SKIP,

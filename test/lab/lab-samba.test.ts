@@ -12,17 +12,13 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { requestControl } from "../../src/control/socket.js";
 import { sidOf } from "../../src/lab/ad-member.js";
-import { haveSamba } from "../../src/lab/samba.js";
 import { hostHome, type LabState, loadLabState } from "../../src/lab/state.js";
 import { startAgent } from "../../src/lab/up.js";
 import { labSambaDc, replicateToDc2 } from "../../src/lab/up-samba.js";
-import { BIN, IS_ROOT, tempHome } from "../helpers/cli.js";
+import { BIN, tempHome } from "../helpers/cli.js";
+import { SAMBA_SKIP } from "../helpers/samba.js";
 
-const SKIP = !IS_ROOT
-  ? "skipped: needs root"
-  : haveSamba()
-    ? false
-    : "skipped: Samba AD DC needs samba, samba-ad-dc and samba-ad-provision";
+const SKIP = SAMBA_SKIP;
 
 interface Cell {
   from: string;

@@ -17,14 +17,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { BIN, IS_ROOT, uniqueName } from "../helpers/cli.js";
-import { haveSamba, provisionSambaDc, type SambaDc, stopSambaInNetns } from "../helpers/samba.js";
+import { BIN, uniqueName } from "../helpers/cli.js";
+import { provisionSambaDc, type SambaDc, stopSambaInNetns, SAMBA_SKIP } from "../helpers/samba.js";
 
-const SKIP = !IS_ROOT
-  ? "skipped: needs root"
-  : haveSamba()
-    ? false
-    : "skipped: Samba AD DC needs samba, samba-ad-dc and samba-ad-provision";
+const SKIP = SAMBA_SKIP;
 const PASSWORD = "Join-Adm1n-Passw0rd";
 const DC_IP = "10.78.1.1";
 const DOMAIN = "join.test";

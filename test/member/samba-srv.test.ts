@@ -9,20 +9,15 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { IS_ROOT } from "../helpers/cli.js";
 import {
-  haveSamba,
   type SambaDc,
   type SambaInNamespace,
   sambaInNamespace,
+  SAMBA_SKIP,
 } from "../helpers/samba.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SKIP = !IS_ROOT
-  ? "skipped: needs root"
-  : haveSamba()
-    ? false
-    : "skipped: Samba AD DC needs samba, samba-ad-dc and samba-ad-provision";
+const SKIP = SAMBA_SKIP;
 const PASSWORD = "Adm1n-Passw0rd!x";
 /** The DC's address on a veth of its namespace (both ends inside) (Samba assigns no loopback IP). */
 const DC_IP = "10.77.0.1";
