@@ -136,11 +136,7 @@ export function createKdcState(
       bump(counters.errors, "KRB_ERR_RESPONSE_TOO_BIG");
       r.errorCode = KRB_ERROR_CODE.KRB_ERR_RESPONSE_TOO_BIG;
     }
-    if (r.reply) {
-      counters.replies++;
-      const etype = ticketEtype(r.reply);
-      if (etype !== null) bump(counters.tickets, `${r.request} ${etype}`);
-    }
+    if (r.reply) counters.replies++;
     return r;
   };
 
@@ -184,7 +180,12 @@ export function createKdcState(
       // A copy of its own: the reply may be a view into a larger encoder slab (asn1/writer.ts).
       if (begin.key !== undefined && r.reply)
         lookaside.set(begin.key, { ...r, reply: kept.copy(r.reply) }, at);
-      return finish(r, transport);
+      const out = finish(r, transport);
+      // A ticket issued: counted once, here (a retransmission answered from the lookaside
+      // cache is the same ticket; a UDP reply replaced by RESPONSE_TOO_BIG carries none).
+      const etype = out.reply ? ticketEtype(out.reply) : null;
+      if (etype !== null) bump(counters.tickets, `${out.request} ${etype}`);
+      return out;
     },
     counters: () => structuredClone(counters),
   };
