@@ -57,6 +57,38 @@ export async function startDnsServer(
   const stats = newDnsStats();
   const queries: Record<string, number> = {};
   const factor = limits.maxUdpAmplification ?? DEFAULT_DNS_MAX_UDP_AMPLIFICATION;
+  const tcp = createFramedTcpServer({
+    limits: { ...DEFAULT_DNS_TCP_LIMITS, ...limits.tcp },
+    lengthBytes: 2,
+    maxRecordBytes: 65535,
+    onRecord: (msg) =>
+      safeAnswer(Buffer.from(msg), zone, stats, queries, undefined, log) ?? undefined,
+  });
+  // Port 0: UDP takes the kernel's pick and TCP the same number, which someone else's
+  // connection may hold; pick again a bounded number of times.
+  for (let attempt = 1; ; attempt++) {
+    const udp = await bindDnsUdp(host, port, zone, stats, queries, factor, log);
+    const udpPort = udp.address().port;
+    try {
+      const tcpPort = await tcp.listen(port === 0 ? udpPort : port, host);
+      return serverOf(udp, udpPort, tcp, tcpPort, stats, queries, log);
+    } catch (e) {
+      await new Promise<void>((r) => udp.close(() => r()));
+      const inUse = (e as NodeJS.ErrnoException).code === "EADDRINUSE";
+      if (port !== 0 || !inUse || attempt >= 16) throw e;
+    }
+  }
+}
+
+async function bindDnsUdp(
+  host: string,
+  port: number,
+  zone: ZoneSource,
+  stats: DnsStats,
+  queries: Record<string, number>,
+  factor: number,
+  log: (line: string) => void,
+): Promise<dgram.Socket> {
   const udp = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
   udp.on("message", (msg, rinfo) => {
     const out = safeAnswer(msg, zone, stats, queries, factor, log);
@@ -70,21 +102,18 @@ export async function startDnsServer(
       resolve();
     });
   });
-  const udpPort = udp.address().port;
-  const tcp = createFramedTcpServer({
-    limits: { ...DEFAULT_DNS_TCP_LIMITS, ...limits.tcp },
-    lengthBytes: 2,
-    maxRecordBytes: 65535,
-    onRecord: (msg) =>
-      safeAnswer(Buffer.from(msg), zone, stats, queries, undefined, log) ?? undefined,
-  });
-  let tcpPort: number;
-  try {
-    tcpPort = await tcp.listen(port === 0 ? udpPort : port, host);
-  } catch (e) {
-    udp.close();
-    throw e;
-  }
+  return udp;
+}
+
+function serverOf(
+  udp: dgram.Socket,
+  udpPort: number,
+  tcp: ReturnType<typeof createFramedTcpServer>,
+  tcpPort: number,
+  stats: DnsStats,
+  queries: Record<string, number>,
+  log: (line: string) => void,
+): DnsServer {
   return {
     stats,
     queries,

@@ -204,15 +204,21 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
   return {
     workers,
     async start() {
-      const port = await bindUdp(opts.listen?.port ?? 88);
-      try {
-        await tcp.listen(port, address);
-      } catch (e) {
-        udp?.close();
-        udp = undefined;
-        throw e;
+      const wanted = opts.listen?.port ?? 88;
+      // Port 0: the UDP port is the kernel's pick, and the same TCP port may be held by
+      // someone else's connection; pick again a bounded number of times.
+      for (let attempt = 1; ; attempt++) {
+        const port = await bindUdp(wanted);
+        try {
+          await tcp.listen(port, address);
+          return { address, port };
+        } catch (e) {
+          await new Promise<void>((r) => (udp ? udp.close(() => r()) : r()));
+          udp = undefined;
+          const inUse = (e as NodeJS.ErrnoException).code === "EADDRINUSE";
+          if (wanted !== 0 || !inUse || attempt >= 16) throw e;
+        }
       }
-      return { address, port };
     },
     async stop() {
       await Promise.all([
