@@ -24,6 +24,7 @@ declare -A need=(
   [smbclient]=smbclient
   [ldbsearch]=ldb-tools
   [faketime]=faketime
+  [chromium]=chromium
 )
 # packages that install no program on the PATH: a file or directory that proves they are there
 declare -A need_path=(
