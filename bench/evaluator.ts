@@ -16,6 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { compilePolicy, type Packet, parsePacket } from "../src/policy/evaluate.js";
 import { expandPolicy, type FilterInstance } from "../src/policy/expand.js";
+import { compareIp, formatIp, type IpAddr, networkOf, parseIp } from "../src/policy/ip.js";
 import type { AddressSpec, Filter, FilterActionKind } from "../src/policy/model.js";
 import { referenceEvaluate } from "../src/policy/reference.js";
 import { instanceMatches, type ParsedPacket } from "../src/policy/spd-index.js";
@@ -59,18 +60,28 @@ function v6(rnd: () => number): string {
 
 function spec(rnd: () => number, six: boolean, meShare: number): AddressSpec {
   const r = rnd();
-  const a = six ? v6(rnd) : v4(rnd);
+  const a = canonical(ip(six ? v6(rnd) : v4(rnd)));
   const family = six ? 6 : 4;
   if (r < meShare) return { kind: "me" };
   if (r < meShare + 0.15) return { kind: "any" };
   if (r < meShare + 0.45) return { kind: "subnet", address: a, prefix: six ? 128 : 32, family };
   if (r < meShare + 0.9 || six) {
     const prefix = six ? pick(rnd, [32, 48, 56, 64, 112]) : 16 + Math.floor(rnd() * 13);
-    return { kind: "subnet", address: a, prefix, family };
+    // The store holds subnets as netsh writes them: the network address, no host bits.
+    return { kind: "subnet", address: canonical(networkOf(ip(a), prefix)), prefix, family };
   }
-  const b = six ? v6(rnd) : v4(rnd);
-  return { kind: "range", from: a, to: b, family };
+  const b = canonical(ip(six ? v6(rnd) : v4(rnd)));
+  const [from, to] = compareIp(ip(a), ip(b)) <= 0 ? [a, b] : [b, a];
+  return { kind: "range", from, to, family };
 }
+
+function ip(text: string): IpAddr {
+  const a = parseIp(text);
+  if (!a) throw new Error(`generator made a bad address ${text}`);
+  return a;
+}
+
+const canonical = formatIp;
 
 function randomFilter(rnd: () => number): Filter {
   const six = rnd() < 0.1;
