@@ -9,7 +9,7 @@
  * Filters are random but realistic (seeded, so every run sees the same policies): mostly
  * any/me/hosts/subnets (IPv4 /16-/32; IPv6 /32, /48, /56, /64, /112, /128), some IPv4
  * ranges, TCP and UDP to well-known ports, half mirrored, 10% IPv6.
- * Loops are bounded in count and in time. Run: node dist/bench/evaluator.js
+ * Loops are bounded in count and in time. Run: node dist/bench/evaluator.js [--smoke]
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -22,13 +22,14 @@ import { referenceEvaluate } from "../src/policy/reference.js";
 import { instanceMatches, type ParsedPacket } from "../src/policy/spd-index.js";
 import { loadLocalStore, saveLocalStore } from "../src/policy/store.js";
 import { makeStore, type RuleSpec } from "../test/evaluator/fixtures.js";
+import { sized } from "./smoke.js";
 
-const SIZES = [10, 1_000, 10_000];
+const SIZES = sized([10, 1_000, 10_000], [10, 200]);
 const FILTERS_PER_LIST = 10;
 const ME = ["10.20.0.5", "2001:db8:20::5"];
 const PORTS = [22, 25, 53, 80, 88, 123, 135, 389, 443, 445, 500, 3389, 4500, 8080];
-const MAX_LOOKUPS = 100_000;
-const MAX_MS = 500;
+const MAX_LOOKUPS = sized(100_000, 2_000);
+const MAX_MS = sized(500, 50);
 /** Rounds per evaluator, interleaved; the best round counts (the machine may be shared). */
 const ROUNDS = 3;
 const PACKETS = 4096;

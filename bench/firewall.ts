@@ -8,7 +8,7 @@
  *    plain `nft add element`.
  * The measuring process runs inside namespace A (it re-executes itself there), as the agent
  * does, so postern's writes take the in-process path (platform/libnftables.ts).
- * Run: node dist/bench/firewall.js
+ * Run: node dist/bench/firewall.js [--smoke]
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createApplier } from "../src/firewall/apply.js";
@@ -17,6 +17,7 @@ import { compileRuleset } from "../src/firewall/compile.js";
 import { defaultSettings, type FirewallSettings } from "../src/firewall/model.js";
 import { createNftRunner } from "../src/firewall/nft.js";
 import { createTopology } from "../test/firewall/netns.js";
+import { SMOKE, sized } from "./smoke.js";
 
 const ms = (t0: bigint, t1: bigint): number => Number(t1 - t0) / 1e6;
 const median = (xs: number[]): number =>
@@ -43,12 +44,12 @@ async function benchApply(): Promise<void> {
   console.log("apply N port openings (median of 3 runs; compile only: median of 21; ms)");
   console.log("N       scope   postern apply  plain nft -f  ratio  compile only");
   for (const scope of ["all", "custom"] as const) {
-    for (const n of [10, 1000, 10000]) {
+    for (const n of sized([10, 1000, 10000], [10, 50])) {
       const s = settingsWith(n, scope);
       const ours: number[] = [];
       const plain: number[] = [];
       const comp: number[] = [];
-      for (let r = 0; r < 3; r++) {
+      for (let r = 0; r < sized(3, 1); r++) {
         await applier.remove();
         const t0 = process.hrtime.bigint();
         await applier.apply(s, { force: true });
@@ -91,7 +92,7 @@ async function benchBypass(): Promise<void> {
     await f();
     return ms(t0, process.hrtime.bigint());
   };
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < sized(20, 2); i++) {
     await set.removeBypassPeer("10.31.1.2");
     inProcess.push(await time(() => set.addBypassPeer("10.31.1.2", 60)));
     await set.removeBypassPeer("10.31.1.2");
@@ -145,10 +146,14 @@ async function main(): Promise<void> {
   const topo = createTopology();
   try {
     const self = process.argv[1] as string;
-    const r = spawnSync("ip", ["netns", "exec", topo.a, process.execPath, self, "--inside"], {
-      stdio: "inherit",
-      timeout: 15 * 60_000,
-    });
+    const r = spawnSync(
+      "ip",
+      ["netns", "exec", topo.a, process.execPath, self, "--inside", ...(SMOKE ? ["--smoke"] : [])],
+      {
+        stdio: "inherit",
+        timeout: 15 * 60_000,
+      },
+    );
     if (r.status !== 0) process.exitCode = 1;
   } finally {
     topo.cleanup();
