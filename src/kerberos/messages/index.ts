@@ -12,6 +12,7 @@ export * from "./encrypted-data.js";
 export * from "./encryption-key.js";
 export * from "./error-codes.js";
 export * from "./etype-info2.js";
+export * from "./fast.js";
 export * from "./host-address.js";
 export * from "./kdc-options.js";
 export * from "./kdc-rep.js";
