@@ -18,12 +18,14 @@
  */
 import { getEnctype, KeyUsage } from "../crypto/index.js";
 import {
+  decodePaPacOptions,
   type EncTicketPart,
   findPaData,
   hasFlag,
   KDC_OPTIONS,
   type KdcReq,
   PA_TYPE,
+  PAC_OPTIONS,
   TICKET_FLAGS,
   type Ticket,
 } from "../messages/index.js";
@@ -147,7 +149,14 @@ function s4uSelf(
 
 /** S4U2Proxy (s4u-proxy.ts): the evidence's client and PAC, within the evidence's life. */
 function s4uProxy(ctx: KdcContext, req: KdcReq, auth: TgsAuth, service: ServiceInfo): Issue {
-  const { part: evidence, pac } = openEvidence(ctx, req.reqBody, auth.tgt, service);
+  const pacOptions = findPaData(req.padata, PA_TYPE.PA_PAC_OPTIONS);
+  const rbcd =
+    pacOptions !== undefined &&
+    hasFlag(
+      decodePaPacOptions(pacOptions.padataValue),
+      PAC_OPTIONS.resourceBasedConstrainedDelegation,
+    );
+  const { part: evidence, pac } = openEvidence(ctx, req.reqBody, auth.tgt, service, rbcd);
   const issued = serviceTicket(ctx, req, auth, service, pac);
   const endMs = Math.min(issued.part.endtime.getTime(), evidence.endtime.getTime());
   const part: TicketPart = {

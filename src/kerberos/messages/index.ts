@@ -30,6 +30,7 @@ export * from "./msg-type.js";
 export * from "./pa-data.js";
 export * from "./pa-enc-ts-enc.js";
 export * from "./pa-for-user.js";
+export * from "./pa-pac-options.js";
 export * from "./pa-pac-request.js";
 export * from "./principal-name.js";
 export { flagBit, flagsOf, hasFlag, PVNO } from "./primitives.js";
