@@ -183,11 +183,11 @@ export function unwrapTgsFast(
     "ticketarmor",
     ctx.crypto,
   );
-  const apReq = findPaData(req.padata, PA_TYPE.PA_TGS_REQ)?.padataValue ?? new Uint8Array(0);
-  const inner = openArmored(ctx, req, armored, armorKey, apReq, holder);
-  // PA-TGS-REQ stays (the exchange was authenticated with it); the rest is the inner list.
-  const tgsReq = findPaData(req.padata, PA_TYPE.PA_TGS_REQ);
-  return { padata: [...(tgsReq ? [tgsReq] : []), ...(inner.padata ?? [])], reqBody: inner.reqBody };
+  // The caller authenticated the request with its PA-TGS-REQ: it is there.
+  const tgsReq = findPaData(req.padata, PA_TYPE.PA_TGS_REQ) as PaData;
+  const inner = openArmored(ctx, req, armored, armorKey, tgsReq.padataValue, holder);
+  // PA-TGS-REQ stays; the rest of the padata is the inner list.
+  return { padata: [tgsReq, ...(inner.padata ?? [])], reqBody: inner.reqBody };
 }
 
 /** The two PA-ENCRYPTED-CHALLENGE keys for one client key (RFC 6113 §5.4.6). */
