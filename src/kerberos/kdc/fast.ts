@@ -129,7 +129,10 @@ function openArmored(
   const ck = armored.reqChecksum;
   const type = getChecksumType(ck.cksumtype, ctx.crypto);
   if (type.etype !== armorKey.etype)
-    throw kdcError("KRB_AP_ERR_INAPP_CKSUM", `req-checksum type ${ck.cksumtype} is not keyed`);
+    throw kdcError(
+      "KRB_AP_ERR_INAPP_CKSUM",
+      `req-checksum type ${ck.cksumtype} does not fit the armor key`,
+    );
   if (!type.verify(armorKey.key, KeyUsage.FAST_REQ_CHKSUM, checksummed, ck.checksum))
     throw kdcError("KRB_AP_ERR_MODIFIED", "FAST req-checksum invalid: request modified");
   if ((inner.fastOptions & UNSUPPORTED_CRITICAL) !== 0)
