@@ -113,7 +113,9 @@ export function directoryRevision(dir: Directory): number {
 
 export function expectSnapshot(dir: Directory): ExpectSnapshot {
   const d = dir.domain();
-  const records = dir.stmt("SELECT name, value, owner_rid FROM dns_records ORDER BY name").all() as {
+  const records = dir
+    .stmt("SELECT name, value, owner_rid FROM dns_records ORDER BY name")
+    .all() as {
     name: string;
     value: string;
     owner_rid: number | null;
