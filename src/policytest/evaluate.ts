@@ -217,7 +217,11 @@ function evaluateCell(
     client: name,
     got: trace.verdict === "allowed" ? "reach" : "not-reach",
     layer: trace.decidedBy,
-    why: decisive ? `${decisive.verdict}: ${decisive.detail || decisive.source}` : "",
+    // the firewall's source names the exception or default that decided; the others'
+    // detail says what happened
+    why: decisive
+      ? `${decisive.verdict}: ${decisive.step === "firewall" ? decisive.source : decisive.detail || decisive.source}`
+      : "",
     flip: trace.flip?.change ?? null,
   };
 }
