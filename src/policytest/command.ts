@@ -3,7 +3,7 @@
  * one GPO's), evaluated against the directory and policies as they are now:
  *   1. the DC's snapshot (dc/expect.ts, through the admin socket or the database);
  *   2. every cell through evaluate.ts (explain's trace on the server's side);
- *   3. the cells that differ, one line each; exit 3 when any does.
+ *   3. the cells that differ, one line each; exit 1 when any does.
  */
 import type { CliEnv } from "../cmdline/env.js";
 import { defineCommand, type Parsed } from "../cmdline/grammar.js";
@@ -12,8 +12,8 @@ import type { ExpectSnapshot } from "../dc/expect.js";
 import { UsageError } from "../errors.js";
 import { cellLine, testSnapshot } from "./evaluate.js";
 
-/** Exit status when some cell differs from its expectation (1 and 2 are errors and usage). */
-export const EXIT_DIFFERS = 3;
+/** Exit status when some cell differs from its expectation (as `lab check`'s differing cell). */
+export const EXIT_DIFFERS = 1;
 
 async function test(p: Parsed, env: CliEnv): Promise<number> {
   if (p.positionals.length > 1) throw new UsageError("policy test: at most one GPO");
@@ -68,8 +68,9 @@ OPTIONS
   --json   one JSON document, schema "postern.policy-test/1" (docs/policy-test.md)
 
 EXIT STATUS
-  0 every cell as expected; 3 some cell differs (or cannot be evaluated: "unknown");
-  1 no DC here, or no such GPO; 2 bad arguments.
+  0 every cell as expected; 1 some cell differs (or cannot be evaluated: "unknown"), as
+  lab check's differing cell; also 1 with one line on stderr for no DC here or no such
+  GPO; 2 bad arguments.
 
 EXAMPLES
   postern policy test

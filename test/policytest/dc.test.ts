@@ -2,7 +2,7 @@
  * Policy tests against a real `postern dc start` process (issue 16 item 5): the article's
  * domain and matrix set up through its admin socket, then, as an administrator would:
  *   1. `policy test` passes (exit 0);
- *   2. xpclient removed from `trusted`: `policy test` names its cell (exit 3, the firewall
+ *   2. xpclient removed from `trusted`: `policy test` names its cell (exit 1, the firewall
  *      decides, flip: add it back); added back, it passes again;
  *   3. `domain gpo set` with a port 80 opening breaks client2's not-reach: refused (exit 1,
  *      one line for the cell), the GPO's version, firewall settings and the audit log as
@@ -58,7 +58,7 @@ describe("policy test against a running DC", () => {
   it("a group change: xpclient out of trusted is the one differing cell, until it is back", async () => {
     await must(home.dir, "net", "group", "trusted", "XPCLIENT$", "/delete", "/domain");
     const r = await cli(home.dir, "policy", "test", "Web servers");
-    assert.equal(r.code, 3, r.err);
+    assert.equal(r.code, 1, r.err);
     const lines = r.out.trim().split("\n");
     assert.equal(lines.length, 2, r.out);
     assert.match(
@@ -67,7 +67,7 @@ describe("policy test against a running DC", () => {
     );
     assert.equal(lines[1], "policy test: 1 of 3 cells differ (GPO Web servers)");
     const j = await cli(home.dir, "--json", "policy", "test");
-    assert.equal(j.code, 3);
+    assert.equal(j.code, 1);
     const doc = JSON.parse(j.out) as {
       schema: string;
       differing: { client: string; layer: string }[];
@@ -121,7 +121,7 @@ describe("policy test against a running DC", () => {
     const now = await gpoState();
     assert.equal(now.version, was.version + 1);
     const t = await cli(home.dir, "policy", "test");
-    assert.equal(t.code, 3);
+    assert.equal(t.code, 1);
     assert.match(t.out, /^CLIENT2\$ -> server1 tcp\/80: expected not-reach, got reach/m);
     // back to the article's settings: that change breaks nothing (it mends the cell)
     await must(
@@ -179,6 +179,6 @@ describe("policy test against a running DC", () => {
     );
     assert.equal(f.code, 0, f.err);
     assert.equal(await assigned(), "Open");
-    assert.equal((await cli(home.dir, "policy", "test")).code, 3);
+    assert.equal((await cli(home.dir, "policy", "test")).code, 1);
   });
 });
