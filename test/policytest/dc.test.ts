@@ -55,6 +55,26 @@ describe("policy test against a running DC", () => {
     );
   });
 
+  it("show-expect --json gives rows that set-expect takes back", async () => {
+    const json = await must(home.dir, "--json", "domain", "gpo", "show-expect", "Web servers");
+    const rows = JSON.parse(json) as { who: string }[];
+    assert.deepEqual(
+      rows.map((r) => r.who),
+      ["XPCLIENT$", "CLIENT2$", "198.18.0.40"],
+    );
+    const file = path.join(home.dir, "scratch", "matrix.json");
+    fs.writeFileSync(file, json);
+    assert.match(
+      await must(home.dir, "domain", "gpo", "set-expect", "Web servers", "--file", file),
+      /Web servers: 3 expectations stored/,
+    );
+    fs.writeFileSync(file, "[{");
+    const bad = await cli(home.dir, "domain", "gpo", "set-expect", "Web servers", "--file", file);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /^postern: .*matrix\.json: not JSON/);
+    assert.equal(bad.err.trim().split("\n").length, 1);
+  });
+
   it("a group change: xpclient out of trusted is the one differing cell, until it is back", async () => {
     await must(home.dir, "net", "group", "trusted", "XPCLIENT$", "/delete", "/domain");
     const r = await cli(home.dir, "policy", "test", "Web servers");
