@@ -100,6 +100,17 @@ export function withFirewallPolicy(records: readonly PolRecord[], p: FirewallPol
   return [...records.filter((r) => !firewallRecord(r)), ...polFromFirewallPolicy(p)];
 }
 
+/** `firewall VERB OBJECT store=domain`, refused unless Registry.pol carries it here. */
+function mustBeWritable(verb: string, object: string): string {
+  const k = `${verb} ${object}`;
+  const cmd = `firewall ${k} store=domain`;
+  if (!WRITABLE.includes(k))
+    throw new UsageError(
+      `${cmd}: not a Registry.pol setting postern writes (store=domain takes set opmode, add|set|delete portopening, set icmpsetting, set logging, set|add|delete bypass)`,
+    );
+  return cmd;
+}
+
 /**
  * `p` after the command: it runs on the GPO's settings over Windows' defaults, and what it
  * names is copied back as configured.
@@ -112,12 +123,7 @@ export async function editFirewallPolicy(
   env: CliEnv,
   resolver: () => PrincipalResolver,
 ): Promise<FirewallPolicy> {
-  const k = `${verb} ${object}`;
-  const cmd = `firewall ${k} store=domain`;
-  if (!WRITABLE.includes(k))
-    throw new UsageError(
-      `${cmd}: not a Registry.pol setting postern writes (store=domain takes set opmode, add|set|delete portopening, set icmpsetting, set logging, set|add|delete bypass)`,
-    );
+  const cmd = mustBeWritable(verb, object);
   const base: FirewallSettings = { ...defaultSettings(), currentProfile: "domain" };
   const s = mergeFirewall(base, p);
   const next = structuredClone(p);
@@ -182,6 +188,7 @@ export async function domainFirewall(
     throw new UsageError(
       "firewall show store=domain: not written yet (show reads the local store)",
     );
+  mustBeWritable(verb, object); // before any ticket or connection
   const ad = await adSession(env);
   const gpo = await ad.session((dir) => findGpo(dir, ad.domainDn, gpoName));
   const file = `${gpoFolder(gpo.fileSysPath)}\\Machine\\Registry.pol`;
