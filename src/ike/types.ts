@@ -85,6 +85,13 @@ export interface IkeOptions {
    * peer that still holds SAs from before our restart deletes them at once.
    */
   initialContact: boolean;
+  /**
+   * Answer ESP/AH with an unknown SPI from a peer we hold an IKE SA with by N(INVALID_SPI)
+   * (§1.5), and act on the peer's; off: such packets are only counted (the old behaviour).
+   */
+  invalidSpi: boolean;
+  /** At most one INVALID_SPI notify per peer address in this many ms. */
+  invalidSpiIntervalMs: number;
 }
 
 export const DEFAULT_IKE_OPTIONS: IkeOptions = {
@@ -97,6 +104,8 @@ export const DEFAULT_IKE_OPTIONS: IkeOptions = {
   halfOpenTimeoutMs: 30_000,
   rekeyAtFraction: 0.9,
   initialContact: true,
+  invalidSpi: true,
+  invalidSpiIntervalMs: 1000,
 };
 
 export interface Clock {

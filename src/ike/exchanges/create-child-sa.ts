@@ -20,7 +20,7 @@ import type { EngineContext, Reply } from "../context.js";
 import { find, type Payload } from "../message.js";
 import { notify } from "../payloads/notify.js";
 import { transitionChild } from "../state.js";
-import type { IkeSa } from "../types.js";
+import type { ChildSaRecord, IkeSa } from "../types.js";
 import { deleteChild } from "./informational.js";
 import { handleIkeRekeyRequest } from "./rekey-ike.js";
 
@@ -53,6 +53,25 @@ export function rekeyChild(ctx: EngineContext, sa: IkeSa, spiIn: number): boolea
       }
       ctx.installChild(sa, record);
       deleteChild(ctx, sa, spiIn);
+    },
+  );
+  return true;
+}
+
+/**
+ * Initiator: a new child SA (no REKEY_SA) for the flow and mode of `like`, which is gone
+ * (the peer reported INVALID_SPI for it, ../invalid-spi.ts).
+ */
+export function createChild(ctx: EngineContext, sa: IkeSa, like: ChildSaRecord): boolean {
+  if (sa.state !== "established") return false;
+  const req = { ...newChildRequest(ctx, sa, { inAuth: false, rekeys: like }), rekeys: null };
+  ctx.request(
+    sa,
+    ExchangeType.CREATE_CHILD_SA,
+    () => childRequestPayloads(req, false),
+    (p) => {
+      const record = completeChild(ctx, sa, req, p, false);
+      if (record) ctx.installChild(sa, record);
     },
   );
   return true;
