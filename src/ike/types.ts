@@ -184,6 +184,11 @@ export interface ChildSa {
   record: ChildSaRecord;
   /** Changed only by transitionChild() (./state.ts). */
   state: ChildSaState;
+  /**
+   * While we rekey it: null, or the nonces of the peer's rekey of the same SA that crossed
+   * ours (§2.8.1), which decide which of the two new SAs is redundant.
+   */
+  ourRekey?: { rival: Buffer[] | null };
 }
 
 /** A child SA being negotiated (IKE_AUTH or CREATE_CHILD_SA), as its initiator keeps it. */
