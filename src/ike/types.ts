@@ -261,6 +261,11 @@ export interface IkeSa {
   cancelTimers: (() => void)[];
   /** Serialises message handling for this SA. */
   chain: Promise<void>;
+  /**
+   * While we rekey this IKE SA: null, or the peer's rekey of it that crossed ours (§2.8.2),
+   * its nonces and the IKE SA it made, to decide which of the two new SAs is redundant.
+   */
+  ourRekey?: { rival: { nonces: Buffer[]; sa: IkeSa } | null };
 }
 
 export type { ChildKeys };
