@@ -14,6 +14,9 @@
  * The times are reported as diagnostics (docs/ike.md "Restarts" records them).
  */
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { cli, needsRoot } from "../helpers/cli.js";
 import { ADDR_A, ADDR_B, type Agent, createLab, type Lab, p2pPolicy } from "./lab.js";
@@ -32,6 +35,21 @@ async function stats(a: Agent): Promise<Stats> {
 }
 
 const A_OPTS = ["--ike-liveness", "10", "--ike-retransmit", "500,3"];
+
+describe("the restart options refuse bad values", () => {
+  for (const flag of ["--ike-initial-contact", "--ike-invalid-spi"]) {
+    it(`${flag} maybe: one line naming the switch, exit 2`, async () => {
+      const home = fs.mkdtempSync(path.join(os.tmpdir(), "postern-restart-opt-"));
+      try {
+        const r = await cli(home, "agent", flag, "maybe");
+        assert.equal(r.code, 2);
+        assert.equal(r.err.trim(), `postern: ${flag} needs yes or no`);
+      } finally {
+        fs.rmSync(home, { recursive: true, force: true });
+      }
+    });
+  }
+});
 
 describe(
   "restarts with INITIAL_CONTACT and simultaneous starts (two namespaces)",
