@@ -16,7 +16,8 @@ import { agentPaths, runAgent } from "./run.js";
 
 const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--gp-refresh MINUTES]
               [--ike-retransmit MS,TRIES] [--ike-liveness SEC]
-              [--ike-initial-contact yes|no] [--cert F --key F] [--metrics HOST:PORT|on]
+              [--ike-initial-contact yes|no] [--ike-invalid-spi yes|no]
+              [--cert F --key F] [--metrics HOST:PORT|on]
               [--log-format text|json] [--log-level LEVEL | --verbose]
               [--refusal-notice MODE]
 postern agent --manual-sa FILE
@@ -44,6 +45,9 @@ INFORMATIONAL after SEC seconds without a word from the peer, retransmitted as a
 answer closes the IKE SA and its child SAs (default 30; 0: off); --ike-initial-contact:
 send INITIAL_CONTACT in IKE_AUTH when we hold no SA with the peer, so a peer still holding
 SAs from before our restart drops them at once (default yes; docs/ike.md "Restarts");
+--ike-invalid-spi: answer ESP/AH for an SPI we have no SA for with INVALID_SPI inside the
+IKE SA with its sender (at most once a second per peer; no IKE SA: only counted), and on
+the peer's INVALID_SPI drop that child SA at once and negotiate a new one (default yes);
 --cert/--key: our certificate for rootca rules;
 --metrics: Prometheus metrics over HTTP at /metrics (off by default; \`on\` serves them on
 ${DEFAULT_AGENT_METRICS}; no authentication, so keep it on loopback; docs/metrics.md);
@@ -94,9 +98,9 @@ function refusalMode(text: string | undefined): RefusalMode {
   return m;
 }
 
-/** --ike-liveness SEC and --ike-initial-contact yes|no; absent: the engine's defaults. */
+/** --ike-liveness SEC, --ike-initial-contact and --ike-invalid-spi; absent: the engine's defaults. */
 function restartOptions(p: Parsed) {
-  const out: { livenessMs?: number; initialContact?: boolean } = {};
+  const out: { livenessMs?: number; initialContact?: boolean; invalidSpi?: boolean } = {};
   const live = p.str("ike-liveness");
   if (live !== undefined) {
     if (!/^\d+$/.test(live) || Number(live) > 86_400)
@@ -107,6 +111,11 @@ function restartOptions(p: Parsed) {
   if (ic !== undefined) {
     if (ic !== "yes" && ic !== "no") throw new UsageError("--ike-initial-contact needs yes or no");
     out.initialContact = ic === "yes";
+  }
+  const is = p.str("ike-invalid-spi");
+  if (is !== undefined) {
+    if (is !== "yes" && is !== "no") throw new UsageError("--ike-invalid-spi needs yes or no");
+    out.invalidSpi = is === "yes";
   }
   return out;
 }
@@ -174,6 +183,12 @@ const OPTIONS: readonly OptionSpec[] = [
     type: "string",
     value: "yes|no",
     help: "send INITIAL_CONTACT to peers we hold no SA with (default yes)",
+  },
+  {
+    name: "ike-invalid-spi",
+    type: "string",
+    value: "yes|no",
+    help: "send and honour INVALID_SPI for ESP/AH with unknown SPIs (default yes)",
   },
   {
     name: "cert",

@@ -550,6 +550,9 @@ function onDataPathEvent(
     case "acquire":
       acquirer.onPacket(e.packet);
       return;
+    case "unknown_spi":
+      engine.unknownSpi(e.from, e.spi, e.protocol);
+      return;
     case "soft": {
       const spiIn = e.direction === "in" ? e.spi : children.spiInOf(e.spi);
       deps.log(`SA ${e.direction} ${spiHex(e.spi)}: soft byte lifetime reached, rekeying`);

@@ -43,6 +43,8 @@ function describe(e: DataPathEvent): string {
       return `IKE datagram from ${e.from.address}:${e.from.port} (${e.data.length} bytes): no IKE with manual keys, dropped`;
     case "acquire":
       return "packet without SA";
+    case "unknown_spi":
+      return `${e.protocol.toUpperCase()} from ${e.from} for unknown SPI ${spiHex(e.spi)}: no IKE with manual keys, counted`;
   }
 }
 

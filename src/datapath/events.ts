@@ -9,6 +9,13 @@ export type DataPathEvent =
   | { type: "expired"; direction: SaDirection; spi: number; label: string }
   | { type: "ike"; data: Uint8Array; from: { address: string; port: number } }
   /** A packet read from the TUN that no outbound SA covers (only when acquire is on). */
-  | { type: "acquire"; packet: Uint8Array };
+  | { type: "acquire"; packet: Uint8Array }
+  /**
+   * ESP/AH whose SPI no inbound SA has (counted `no_sa`), for IKE's INVALID_SPI (RFC 7296
+   * §1.5); at most UNKNOWN_SPI_EVENTS a second, a flood of them stays a counter.
+   */
+  | { type: "unknown_spi"; protocol: "esp" | "ah"; spi: number; from: string };
+
+export const UNKNOWN_SPI_EVENTS = 10;
 
 export type EventSink = (e: DataPathEvent) => void;

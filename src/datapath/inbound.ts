@@ -15,7 +15,7 @@ import { readAhHeader, verifyAh } from "../esp/ah.js";
 import { NEXT_HEADER_NONE, openEsp, openEspInPlace, readEspHeader } from "../esp/packet.js";
 import { fixL4Checksum } from "./checksum.js";
 import type { CounterWriter, DropReason } from "./counters.js";
-import type { EventSink } from "./events.js";
+import { type EventSink, UNKNOWN_SPI_EVENTS } from "./events.js";
 import { buildIpPacket, ipHeaderBytes, parseIpPacket, writeIpHeader } from "./ippacket.js";
 import type { InboundEntry, Sad } from "./sad.js";
 import { selectorMatches } from "./spd.js";
@@ -83,6 +83,17 @@ export function createInbound(deps: InboundDeps): Inbound {
     return null;
   };
   let admitted = false;
+  let window = { start: Number.NEGATIVE_INFINITY, sent: 0 };
+  /** No SA for `spi`: a `no_sa` drop, and an event for IKE while under the rate. */
+  const noSa = (protocol: "esp" | "ah", spi: number, from: () => string): null => {
+    const now = deps.nowMs();
+    if (now - window.start >= 1000) window = { start: now, sent: 0 };
+    if (window.sent < UNKNOWN_SPI_EVENTS) {
+      window.sent++;
+      events({ type: "unknown_spi", protocol, spi, from: from() });
+    }
+    return drop("no_sa");
+  };
 
   /** Steps 6-10 once the packet is authentic: window, mode, selectors, lifetime. */
   const deliver = (
@@ -136,7 +147,9 @@ export function createInbound(deps: InboundDeps): Inbound {
       const header = readEspHeader(datagram);
       if (header === null) return drop("malformed");
       const entry = sad.inbound(header.spi);
-      if (entry === undefined || entry.sa.ah !== null) return drop("no_sa");
+      if (entry === undefined)
+        return noSa("esp", header.spi, () => (typeof from === "function" ? from() : from).address);
+      if (entry.sa.ah !== null) return drop("no_sa");
       const { sa } = entry;
       if (sa.lifetime.expired()) return drop("sa_expired");
       const seq = sa.replay === null ? header.seq : sa.replay.check(header.seq);
@@ -153,7 +166,9 @@ export function createInbound(deps: InboundDeps): Inbound {
       const h = readAhHeader(packet);
       if (h === null) return drop("malformed");
       const entry = sad.inbound(h.spi);
-      if (entry === undefined || entry.sa.ah === null) return drop("no_sa");
+      if (entry === undefined)
+        return noSa("ah", h.spi, () => Array.from(packet.subarray(12, 16)).join("."));
+      if (entry.sa.ah === null) return drop("no_sa");
       const { sa } = entry;
       const ah = sa.ah;
       if (ah === null || sa.lifetime.expired()) return drop("sa_expired");

@@ -30,6 +30,13 @@ export const IKE_DROP_REASONS = [
   "half_open_limit",
   /** An exchange handler failed unexpectedly (a bug: the log line names it). */
   "internal",
+  /**
+   * ESP/AH with an unknown SPI from an address we hold no IKE SA with: not answered, an
+   * unauthenticated INVALID_SPI would be a spoofing aid (RFC 7296 §1.5).
+   */
+  "invalid_spi_no_ike_sa",
+  /** ESP/AH with an unknown SPI beyond one INVALID_SPI per peer per `invalidSpiIntervalMs`. */
+  "invalid_spi_rate_limited",
 ] as const;
 export type IkeDropReason = (typeof IKE_DROP_REASONS)[number];
 

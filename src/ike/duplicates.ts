@@ -9,6 +9,10 @@
  *      lowest of the four nonces is redundant, and a side that sees the collision deletes
  *      it (both decide the same from the same nonces; a side whose own dates show no
  *      overlap keeps both until the peer's Delete arrives)
+ *   rekey collisions (§2.8.1, §2.8.2)  both sides rekey the same SA at once: of the two new
+ *      SAs, the one whose exchange holds the lowest of the four nonces is redundant, and
+ *      its creator deletes it (`holdsLowestNonce`, used by exchanges/create-child-sa.ts and
+ *      exchanges/rekey-ike.ts)
  */
 import { NotifyType } from "./constants.js";
 import type { EngineContext } from "./context.js";
@@ -59,6 +63,12 @@ export function resolveSimultaneous(ctx: EngineContext, sa: IkeSa): void {
     deleteIkeSa(ctx, loser);
     if (loser === sa) return;
   }
+}
+
+/** Whether the exchange with nonces `ours` holds the lowest of its and `theirs`' nonces. */
+export function holdsLowestNonce(ours: readonly Buffer[], theirs: readonly Buffer[]): boolean {
+  const min = (xs: readonly Buffer[]) => xs.reduce((a, b) => (Buffer.compare(a, b) <= 0 ? a : b));
+  return Buffer.compare(min(ours), min(theirs)) < 0;
 }
 
 function lowestNonce(sa: IkeSa): Buffer {

@@ -27,6 +27,7 @@ import {
   handleInformational,
 } from "./exchanges/informational.js";
 import { rekeyIkeSa } from "./exchanges/rekey-ike.js";
+import { createInvalidSpiSender } from "./invalid-spi.js";
 import { createHalfOpenTable } from "./half-open.js";
 import {
   decodeChain,
@@ -54,6 +55,11 @@ export interface IkeEngine {
   rekeyIkeSa(spis: string): boolean;
   rekeyChild(spiIn: number): boolean;
   deleteChild(spiIn: number): boolean;
+  /**
+   * The data path received ESP/AH for an SPI it has no SA for, from `address`: INVALID_SPI
+   * to the peer when we hold an IKE SA with it, else only counted (./invalid-spi.ts).
+   */
+  unknownSpi(address: string, spi: number, protocol: "esp" | "ah"): void;
   /** Tells the initiator of IKE SA `spis` why we do not admit it (./refusal.ts). */
   tellRefusal(spis: string, notice: RefusalNotice): boolean;
   sas(): IkeSaInfo[];
@@ -317,6 +323,8 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       ),
   };
 
+  const invalidSpi = createInvalidSpiSender(ctx);
+
   async function handleResponse(sa: IkeSa, d: Datagram, msg: IkeMessage): Promise<void> {
     const p = sa.pending;
     if (!p || p.messageId !== msg.header.messageId || p.exchangeType !== msg.header.exchangeType) {
@@ -481,6 +489,9 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     deleteChild(spiIn) {
       const sa = findByChild(spiIn);
       return sa ? deleteChild(ctx, sa, spiIn) : false;
+    },
+    unknownSpi(address, spi, protocol) {
+      if (!closed) invalidSpi.unknownSpi([...new Set(sas.values())], address, spi, protocol);
     },
     tellRefusal(spis, notice) {
       const sa = [...sas.values()].find((s) => spiText(s) === spis);

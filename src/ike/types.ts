@@ -85,6 +85,13 @@ export interface IkeOptions {
    * peer that still holds SAs from before our restart deletes them at once.
    */
   initialContact: boolean;
+  /**
+   * Answer ESP/AH with an unknown SPI from a peer we hold an IKE SA with by N(INVALID_SPI)
+   * (§1.5), and act on the peer's; off: such packets are only counted (the old behaviour).
+   */
+  invalidSpi: boolean;
+  /** At most one INVALID_SPI notify per peer address in this many ms. */
+  invalidSpiIntervalMs: number;
 }
 
 export const DEFAULT_IKE_OPTIONS: IkeOptions = {
@@ -97,6 +104,8 @@ export const DEFAULT_IKE_OPTIONS: IkeOptions = {
   halfOpenTimeoutMs: 30_000,
   rekeyAtFraction: 0.9,
   initialContact: true,
+  invalidSpi: true,
+  invalidSpiIntervalMs: 1000,
 };
 
 export interface Clock {
@@ -175,6 +184,11 @@ export interface ChildSa {
   record: ChildSaRecord;
   /** Changed only by transitionChild() (./state.ts). */
   state: ChildSaState;
+  /**
+   * While we rekey it: null, or the nonces of the peer's rekey of the same SA that crossed
+   * ours (§2.8.1), which decide which of the two new SAs is redundant.
+   */
+  ourRekey?: { rival: Buffer[] | null };
 }
 
 /** A child SA being negotiated (IKE_AUTH or CREATE_CHILD_SA), as its initiator keeps it. */
@@ -247,6 +261,11 @@ export interface IkeSa {
   cancelTimers: (() => void)[];
   /** Serialises message handling for this SA. */
   chain: Promise<void>;
+  /**
+   * While we rekey this IKE SA: null, or the peer's rekey of it that crossed ours (§2.8.2),
+   * its nonces and the IKE SA it made, to decide which of the two new SAs is redundant.
+   */
+  ourRekey?: { rival: { nonces: Buffer[]; sa: IkeSa } | null };
 }
 
 export type { ChildKeys };

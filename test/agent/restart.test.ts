@@ -4,12 +4,19 @@
  * and B pings A at once, once a second with a 1 s wait, until a reply comes back.
  *   - B sends INITIAL_CONTACT (the default): A closes its old SAs with B when B's new IKE SA
  *     comes up, its replies go by the new SA: traffic is back in one exchange;
- *   - `--ike-initial-contact no` on B (the old behaviour): A keeps answering into the dead
- *     SA (the first installed of two with equal selectors) until its liveness check
- *     (`--ike-liveness 3`, retransmissions 300 ms x 3) closes it.
+ *   - `--ike-initial-contact no` on B: A keeps answering into the dead SA (the first
+ *     installed of two with equal selectors); B receives ESP for an SPI it does not know
+ *     and tells A so (INVALID_SPI, RFC 7296 §1.5) inside its new IKE SA: A drops the dead
+ *     child SA at once and answers by the new one;
+ *   - neither (`--ike-invalid-spi no` on both too, the old behaviour): A answers into the
+ *     dead SA until its liveness check (`--ike-liveness 10`, retransmissions 500 ms x 3)
+ *     closes it.
  * The times are reported as diagnostics (docs/ike.md "Restarts" records them).
  */
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { cli, needsRoot } from "../helpers/cli.js";
 import { ADDR_A, ADDR_B, type Agent, createLab, type Lab, p2pPolicy } from "./lab.js";
@@ -28,6 +35,21 @@ async function stats(a: Agent): Promise<Stats> {
 }
 
 const A_OPTS = ["--ike-liveness", "10", "--ike-retransmit", "500,3"];
+
+describe("the restart options refuse bad values", () => {
+  for (const flag of ["--ike-initial-contact", "--ike-invalid-spi"]) {
+    it(`${flag} maybe: one line naming the switch, exit 2`, async () => {
+      const home = fs.mkdtempSync(path.join(os.tmpdir(), "postern-restart-opt-"));
+      try {
+        const r = await cli(home, "agent", flag, "maybe");
+        assert.equal(r.code, 2);
+        assert.equal(r.err.trim(), `postern: ${flag} needs yes or no`);
+      } finally {
+        fs.rmSync(home, { recursive: true, force: true });
+      }
+    });
+  }
+});
 
 describe(
   "restarts with INITIAL_CONTACT and simultaneous starts (two namespaces)",
@@ -49,29 +71,40 @@ describe(
       return { ms: Number.POSITIVE_INFINITY, tries: 40 };
     }
 
-    for (const ic of ["yes", "no"] as const) {
-      it(`B restarts with --ike-initial-contact ${ic}`, async (t) => {
+    // yes: INITIAL_CONTACT; invalid-spi: B restarts without it, A keeps the dead SA and
+    // answers into it, B's INVALID_SPI makes A drop it; old: neither (the old behaviour).
+    const variants = [
+      { name: "yes", b: ["--ike-initial-contact", "yes"], a: [] },
+      { name: "invalid-spi", b: ["--ike-initial-contact", "no"], a: [] },
+      {
+        name: "old",
+        b: ["--ike-initial-contact", "no", "--ike-invalid-spi", "no"],
+        a: ["--ike-invalid-spi", "no"],
+      },
+    ] as const;
+    for (const v of variants) {
+      it(`B restarts: ${v.name === "yes" ? "with INITIAL_CONTACT" : v.name === "invalid-spi" ? "without INITIAL_CONTACT, A recovers by B's INVALID_SPI" : "with neither INITIAL_CONTACT nor INVALID_SPI (the old behaviour)"}`, async (t) => {
         const homeA = await lab.home(
-          `a-${ic}`,
+          `a-${v.name}`,
           p2pPolicy(ADDR_B, "ESP[AES128GCM,None]", "restart"),
         );
         const homeB = await lab.home(
-          `b-${ic}`,
+          `b-${v.name}`,
           p2pPolicy(ADDR_A, "ESP[AES128GCM,None]", "restart"),
         );
-        const a = await lab.startAgent(lab.nsA, homeA, A_OPTS);
-        let b: Agent = await lab.startAgent(lab.nsB, homeB);
+        const a = await lab.startAgent(lab.nsA, homeA, [...A_OPTS, ...v.a]);
+        let b: Agent = await lab.startAgent(lab.nsB, homeB, [...v.b]);
         try {
           const first = lab.exec(lab.nsA, ["ping", "-c", "2", "-W", "3", ADDR_B], 20_000);
           assert.match(first.out, / [12] received/, first.out + a.out());
           assert.equal(await lab.stopAgent(b), 0);
-          b = await lab.startAgent(lab.nsB, homeB, ["--ike-initial-contact", ic]);
+          b = await lab.startAgent(lab.nsB, homeB, [...v.b]);
           const back = timeToTraffic();
           t.diagnostic(`time to traffic after B's restart: ${back.ms} ms (${back.tries} pings)`);
           // The pings ran synchronously: let A's log lines reach us.
           await new Promise((r) => setTimeout(r, 300));
           assert.ok(Number.isFinite(back.ms), `B never reached A again:\n${a.out()}`);
-          if (ic === "yes") {
+          if (v.name === "yes") {
             assert.match(a.out(), /INITIAL_CONTACT from 192\.0\.2\.2: closing its 1 older IKE SA/);
             assert.doesNotMatch(
               a.out(),
@@ -79,8 +112,22 @@ describe(
               "no liveness check needed",
             );
             assert.equal(back.tries, 1, "the first ping after the restart is answered");
-          } else {
+          } else if (v.name === "invalid-spi") {
             assert.doesNotMatch(a.out(), /INITIAL_CONTACT/);
+            assert.match(b.out(), /has no SA here: telling the peer \(INVALID_SPI\)/);
+            assert.match(a.out(), /INVALID_SPI: the peer has no SA for our outbound SPI/);
+            assert.ok(
+              back.tries <= 2,
+              `A stopped using the dead SA on the notify (${back.tries} pings)`,
+            );
+            const sa = await stats(a);
+            assert.equal(
+              sa.sas.length,
+              2,
+              `one child SA pair left on A: ${JSON.stringify(sa.sas)}`,
+            );
+          } else {
+            assert.doesNotMatch(a.out(), /INITIAL_CONTACT|INVALID_SPI/);
             assert.match(
               a.out(),
               /did not answer INFORMATIONAL/,

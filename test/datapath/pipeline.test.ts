@@ -194,6 +194,12 @@ describe("data path: outbound seal -> UDP 4500 -> inbound open (fake TUN and soc
     const p = pair({ spi: 0x5555 });
     p.carry(udpPacket(A, B, "x"));
     assert.equal(p.stats().drops.inbound.no_sa, 1);
+    // IKE hears of unknown SPIs (INVALID_SPI, RFC 7296 §1.5), at most 10 in a second.
+    for (let i = 0; i < 20; i++) p.carry(udpPacket(A, B, "x"));
+    assert.equal(p.stats().drops.inbound.no_sa, 21);
+    const told = p.events.filter((e) => e.type === "unknown_spi");
+    assert.equal(told.length, 10);
+    assert.deepEqual(told[0], { type: "unknown_spi", protocol: "esp", spi: 0x5555, from: A });
     const q = pair();
     q.carry(udpPacket(A, B, "x"), () => Buffer.from([1, 2, 3, 4, 5]));
     q.carry(udpPacket(A, B, "x"), (d) => d.subarray(0, 20));

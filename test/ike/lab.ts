@@ -99,6 +99,8 @@ export interface CharonConn {
   pki?: { cert: string; key: string; ca: string };
   /** Dead peer detection: swanctl's dpd_delay ("1s"); absent: off. */
   dpdDelay?: string;
+  /** The child SA's rekey_time ("3s", no jitter); absent: charon does not rekey it. */
+  childRekeyTime?: string;
 }
 
 export interface Charon {
@@ -169,7 +171,7 @@ export function swanctlConf(c: CharonConn, name = "pik"): string {
         remote_ts = ${c.remoteTs}
         esp_proposals = ${c.espProposal}
         mode = tunnel
-        rekey_time = 0
+        rekey_time = ${c.childRekeyTime ?? 0}${c.childRekeyTime ? "\n        rand_time = 0\n        life_time = 60s" : ""}
         start_action = ${c.startAction}
       }
     }

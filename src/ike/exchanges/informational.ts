@@ -11,6 +11,7 @@ import { ExchangeType, NotifyType, ProtocolId } from "../constants.js";
 import { spiBytes } from "../child.js";
 import type { EngineContext, Reply } from "../context.js";
 import type { Payload } from "../message.js";
+import { honourInvalidSpi } from "../invalid-spi.js";
 import type { DeletePayload } from "../payloads/delete.js";
 import { POSTERN_NOT_ADMITTED, receiveRefusal } from "../refusal.js";
 import { transition, transitionChild } from "../state.js";
@@ -88,6 +89,7 @@ export function handleInformational(ctx: EngineContext, sa: IkeSa, p: Payload[])
         reply.push({ type: "D", protocolId: x.protocolId, spiSize: 4, spis: ours });
     }
     if (x.type === "N" && x.notifyType === POSTERN_NOT_ADMITTED) receiveRefusal(ctx, sa, x.data);
+    if (x.type === "N" && x.notifyType === NotifyType.INVALID_SPI) honourInvalidSpi(ctx, sa, x);
     if (x.type === "N" && x.notifyType === NotifyType.AUTHENTICATION_FAILED) {
       ctx.log(sa, `INFORMATIONAL: peer reports AUTHENTICATION_FAILED for our AUTH`);
       closeAfter = true;

@@ -18,7 +18,8 @@ import { find, type Payload } from "../message.js";
 import { notify } from "../payloads/notify.js";
 import type { Proposal } from "../payloads/sa.js";
 import { dhGroupsOf, ikeProposals, offersText, selectProposal, suiteOf } from "../proposals.js";
-import { transition } from "../state.js";
+import { holdsLowestNonce } from "../duplicates.js";
+import { spiText, transition } from "../state.js";
 import { type DhGroupId, isSupportedDh, type Suite } from "../transforms.js";
 import type { IkeSa } from "../types.js";
 import { deleteIkeSa } from "./informational.js";
@@ -68,12 +69,44 @@ function adopt(ctx: EngineContext, old: IkeSa, sa: IkeSa): void {
     `rekeyed from ${old.spiI.toString("hex")}_${old.spiR.toString("hex")}`,
   );
   ctx.established(sa);
-  transition(
-    old,
-    "rekeyed",
-    ctx.deps.log,
-    `replaced by ${sa.spiI.toString("hex")}_${sa.spiR.toString("hex")}`,
+  // In a collision (§2.8.2) the old SA was already replaced by the peer's new SA.
+  if (old.state === "established")
+    transition(
+      old,
+      "rekeyed",
+      ctx.deps.log,
+      `replaced by ${sa.spiI.toString("hex")}_${sa.spiR.toString("hex")}`,
+    );
+}
+
+/**
+ * Our rekey of `old` completed as `ours` while the peer's crossed it (§2.8.2): the new SA
+ * whose exchange holds the lowest of the four nonces is redundant and its creator deletes
+ * it. The child SAs went to whichever new SA came up first; they end on the survivor.
+ */
+function resolveCollision(
+  ctx: EngineContext,
+  old: IkeSa,
+  ours: IkeSa,
+  rival: { nonces: Buffer[]; sa: IkeSa },
+): void {
+  if (holdsLowestNonce([ours.ni, ours.nr], rival.nonces)) {
+    ctx.log(
+      ours,
+      `IKE SA rekey collision: this new SA holds the lowest nonce and is redundant (RFC 7296 §2.8.2); the peer's ${spiText(rival.sa)} stays; deleting this one`,
+    );
+    for (const [spi, c] of ours.children) rival.sa.children.set(spi, c);
+    ours.children = new Map();
+    deleteIkeSa(ctx, ours);
+    return;
+  }
+  ctx.log(
+    ours,
+    `IKE SA rekey collision: the peer's new SA ${spiText(rival.sa)} holds the lowest nonce (RFC 7296 §2.8.2); this one stays, the peer deletes its own`,
   );
+  for (const [spi, c] of rival.sa.children) ours.children.set(spi, c);
+  rival.sa.children = new Map();
+  deleteIkeSa(ctx, old);
 }
 
 /** Initiator: rekeys `old` (§1.3.2). */
@@ -90,6 +123,7 @@ export function rekeyIkeSa(ctx: EngineContext, old: IkeSa): boolean {
     { type: "KE", group, data: dh.publicValue },
   ];
   ctx.log(old, `CREATE_CHILD_SA: rekeying the IKE SA (DH ${group})`);
+  old.ourRekey = { rival: null };
   ctx.request(
     old,
     ExchangeType.CREATE_CHILD_SA,
@@ -100,6 +134,8 @@ export function rekeyIkeSa(ctx: EngineContext, old: IkeSa): boolean {
       const nr = find(p, "NONCE");
       const chosen = saP?.proposals.length === 1 ? selectProposal(saP.proposals, proposals) : null;
       const suite = chosen ? suiteOf(chosen) : null;
+      const rival = old.ourRekey?.rival ?? null;
+      old.ourRekey = undefined;
       if (!chosen || !suite || !ke || !nr || ke.group !== group || chosen.spi.length !== 8) {
         ctx.log(
           old,
@@ -116,7 +152,8 @@ export function rekeyIkeSa(ctx: EngineContext, old: IkeSa): boolean {
       }
       const sa = successor(ctx, old, true, spiI, chosen.spi, suite, ni, nr.data, gir);
       adopt(ctx, old, sa);
-      deleteIkeSa(ctx, old);
+      if (rival) resolveCollision(ctx, old, sa, rival);
+      else deleteIkeSa(ctx, old);
     },
   );
   return true;
@@ -155,6 +192,10 @@ export function handleIkeRekeyRequest(ctx: EngineContext, old: IkeSa, p: Payload
   }
   const nr = ctx.deps.random(32);
   const sa = successor(ctx, old, false, chosen.spi, spiR, suite, ni.data, nr, gir);
+  if (old.ourRekey) {
+    old.ourRekey.rival = { nonces: [ni.data, nr], sa };
+    ctx.log(old, "IKE SA rekey collision: the peer rekeys it as we do (RFC 7296 §2.8.2)");
+  }
   const reply: Payload[] = [
     { type: "SA", proposals: [{ ...chosen, protocolId: ProtocolId.IKE, spi: spiR }] },
     { type: "NONCE", data: nr },
