@@ -32,19 +32,6 @@ const USAGE =
   "bypass, reset, or show state|opmode|config|portopening|allowedprogram|service|icmpsetting|notifications|" +
   "multicastbroadcastresponse|logging|bypass";
 
-export const FIREWALL_HELP = `netsh firewall - Windows Firewall settings of <home>/firewall/, compiled to nftables
-
-  set opmode|portopening|allowedprogram|service|icmpsetting|notifications|multicastbroadcastresponse|
-      logging|currentprofile|bypass ...
-  add portopening|allowedprogram|bypass ...
-  delete portopening|allowedprogram|bypass ...
-  reset
-  show state|opmode|config|portopening|allowedprogram|service|icmpsetting|notifications|
-       multicastbroadcastresponse|logging|bypass
-
-Words and tags may be shortened (sh st); see docs/firewall.md for each command's tags.
-`;
-
 const VERBS = ["set", "add", "delete", "show", "reset"];
 const OBJECTS = [
   "opmode",

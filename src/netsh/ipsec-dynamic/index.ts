@@ -25,6 +25,7 @@ import { requestControl } from "../../control/socket.js";
 import type { CliEnv } from "../../cmdline/env.js";
 import { PosternError, UsageError } from "../../errors.js";
 import { matchPrefix, one, parseBool, parseKeyword, parseTagged, type TagSpec } from "../args.js";
+import { expandWords, HELP_WORDS } from "../help.js";
 import type { NetshHandler } from "../shell.js";
 import {
   formatMmFilters,
@@ -286,13 +287,12 @@ export function createIpsecDynamic(request: AgentRequest): NetshHandler {
 
 type Verb = (tokens: string[], env: CliEnv) => Promise<void>;
 
-const HELP_WORDS = new Set(["help", "?", "/?", "-?", "-h", "--help"]);
 const DELETE_TAGS: TagSpec[] = [{ tag: "all" }, { tag: "srcaddr" }, { tag: "dstaddr" }];
 
 /** `help`, `help show`, `help show mmsas` (and `show ?`, `show mmsas ?`). */
 function helpFor(words: string[]): string {
-  const key = words.map((w) => w.toLowerCase()).join(" ");
-  if (key === "") return IPSEC_DYNAMIC_HELP;
+  if (words.length === 0) return IPSEC_DYNAMIC_HELP;
+  const key = expandWords(words, Object.keys(DYNAMIC_USAGE));
   const hits = Object.entries(DYNAMIC_USAGE).filter(
     ([cmd]) => cmd === key || cmd.startsWith(`${key} `),
   );
