@@ -35,6 +35,7 @@ import {
   type ProfileSettings,
   BYPASS_DEVICE,
   allOpenings,
+  portText,
   type ProgramPortMap,
 } from "./model.js";
 import { type AddrInterval, intervalText, scopeIntervals } from "./scope.js";
@@ -163,24 +164,25 @@ function openingRules(
   suffix: string,
 ): string[] {
   const open = openings.filter((o) => o.enabled);
-  const anyPorts = { tcp: new Set<number>(), udp: new Set<number>() };
+  const anyPorts = { tcp: new Map<string, number>(), udp: new Map<string, number>() };
   const out: string[] = [];
   for (const o of open) {
     const ivs = scopeIntervals(o.scope, o.addresses, localSubnets);
     for (const proto of protos(o)) {
       if (ivs === null) {
-        anyPorts[proto].add(o.port);
+        anyPorts[proto].set(portText(o), o.port);
         continue;
       }
       for (const fam of [4, 6] as const) {
         const mine = ivs.filter((iv) => iv.family === fam);
-        if (mine.length) out.push(`${saddr(fam, mine)} ${proto} dport ${o.port} ${suffix}accept`);
+        if (mine.length)
+          out.push(`${saddr(fam, mine)} ${proto} dport ${portText(o)} ${suffix}accept`);
       }
     }
   }
   const head: string[] = [];
   for (const proto of ["tcp", "udp"] as const) {
-    const ports = [...anyPorts[proto]].sort((a, b) => a - b);
+    const ports = [...anyPorts[proto]].sort((a, b) => a[1] - b[1]).map(([text]) => text);
     if (ports.length) head.push(`${proto} dport { ${ports.join(", ")} } ${suffix}accept`);
   }
   return [...head, ...out];

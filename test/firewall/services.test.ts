@@ -40,7 +40,7 @@ describe("netsh firewall services, reset: real nftables in a namespace", needsRo
 
   before(async () => {
     topo = createTopology();
-    a = await startPeer(topo.a, ["tcp=3389,445,139,2869,135", "udp=137,1900"]);
+    a = await startPeer(topo.a, ["tcp=3389,445,139,2869,135,49151,49152,65535", "udp=137,1900"]);
     b = await startPeer(topo.b, []);
     fw("set", "opmode", "mode=ENABLE");
   });
@@ -73,6 +73,28 @@ describe("netsh firewall services, reset: real nftables in a namespace", needsRo
     assert.equal(await reach("tcp", 3389), true);
     assert.equal(await reach("tcp", 445), false);
     assert.match(fw("show", "service"), /Enable\s+No\s+Remote Desktop/);
+  });
+
+  it("REMOTEADMIN: TCP 135, 445 and the RPC dynamic range 49152-65535 (Samba's), not 49151", async () => {
+    fw("set", "service", "REMOTEADMIN", "ENABLE");
+    for (const port of [135, 445, 49152, 65535])
+      assert.equal(await reach("tcp", port), true, `${port}`);
+    assert.equal(await reach("tcp", 49151), false, "below the range");
+    const nft = spawnSync(
+      "ip",
+      ["netns", "exec", topo.a, "nft", "list", "chain", "inet", "postern", "input"],
+      {
+        encoding: "utf8",
+      },
+    );
+    assert.match(nft.stdout, /tcp dport \{ 135, 445, 3389, 49152-65535 \} accept/);
+    assert.match(
+      fw("show", "service"),
+      /Enable\s+No\s+Remote Administration\n(?:.*\n){2}\s+49152-65535 TCP/,
+    );
+    fw("set", "service", "REMOTEADMIN", "DISABLE");
+    assert.equal(await reach("tcp", 49152), false);
+    assert.equal(await reach("tcp", 135), false);
   });
 
   it("FILEANDPRINT with a custom scope: UDP 137, TCP 139/445 from that address only", async () => {
