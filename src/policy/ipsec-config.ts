@@ -13,11 +13,17 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { IpsecConfigView } from "../control/protocol.js";
 import { PosternError, UsageError } from "../errors.js";
 import { atomicWriteFile } from "../platform/home.js";
 
-export type IpsecConfig = IpsecConfigView;
+/** The agent's control reply `config` has this shape (control/protocol.ts IpsecConfigView). */
+export interface IpsecConfig {
+  ipsecdiagnostics: number;
+  ikelogging: number;
+  strongcrlcheck: number;
+  ipsecloginterval: number;
+  ipsecexempt: number;
+}
 export type IpsecConfigProperty = keyof IpsecConfig;
 
 interface PropertySpec {
