@@ -146,9 +146,10 @@ export function createAgent(deps: AgentDeps): Agent {
   });
   let run: Running | null = null;
   let config: IpsecConfig = { ...DEFAULT_IPSEC_CONFIG };
+  /** Reads the stored configuration; a change of ikelogging is logged. Throws a bad file's error. */
   const applyConfig = (why: string): IpsecConfig => {
     const next = deps.ipsecConfig?.() ?? { ...DEFAULT_IPSEC_CONFIG };
-    if (next.ikelogging !== config.ikelogging || why === "start")
+    if (next.ikelogging !== config.ikelogging)
       log(
         `IKE detail logging ${next.ikelogging ? "on" : "off"} (ikelogging=${next.ikelogging}, ${why})`,
       );
@@ -176,7 +177,12 @@ export function createAgent(deps: AgentDeps): Agent {
   };
 
   const start = async (): Promise<string> => {
-    applyConfig("start");
+    try {
+      applyConfig("at start");
+    } catch (e) {
+      // A damaged file must not keep IPsec down: Windows' defaults, and say so.
+      log(`${(e as Error).message}: Windows' defaults used (ikelogging=0)`, "warning");
+    }
     await deps.policy.refresh();
     const first = await deps.policy.load();
     const policy = first.plan.policy;

@@ -55,18 +55,19 @@ export function createNetshShell(contexts: readonly NetshContext[]): NetshShell 
     if (t.length === 0) throw new UsageError("netsh: no command given");
     refuseTypographicQuotes(t);
     const direct = match(t);
-    if (direct?.ctx.help && direct.rest.some(isHelpWord)) {
-      env.out(direct.ctx.help(direct.rest.filter((w) => !isHelpWord(w))));
+    // In a script after `pushd CONTEXT`, a line without context words is that context's.
+    const cur = direct ? undefined : find(current);
+    const target = direct ?? (cur ? { ctx: cur, rest: t } : undefined);
+    if (target?.ctx.help && target.rest.some(isHelpWord)) {
+      env.out(target.ctx.help(target.rest.filter((w) => !isHelpWord(w))));
       return;
     }
-    const level = direct ? undefined : levelOf(t);
+    const level = target ? undefined : levelOf(t);
     if (level !== undefined) {
       env.out(level);
       return;
     }
-    if (direct) return direct.ctx.handler(direct.rest, env);
-    const cur = find(current);
-    if (cur) return cur.handler(t, env);
+    if (target) return target.ctx.handler(target.rest, env);
     const known = contexts.map((c) => c.words.join(" ")).join(", ");
     throw new UsageError(`netsh: unknown context or command '${t.join(" ")}' (contexts: ${known})`);
   }

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { cli, tempHome } from "../helpers/cli.js";
 
@@ -42,6 +43,22 @@ describe("netsh help and ? at every level", () => {
       if (not) assert.doesNotMatch(r.out, not);
     });
   }
+
+  it("in a script, help after pushd is the pushed context's", async () => {
+    const script = path.join(home.dir, "..", `${path.basename(home.dir)}.netsh`);
+    fs.writeFileSync(
+      script,
+      "pushd firewall\nset opmode ?\npopd\npushd ipsec dynamic\nhelp show stats\n",
+    );
+    try {
+      const r = await cli(home.dir, "netsh", "-f", script);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /^Usage: set opmode \[mode=\]ENABLE\|DISABLE/);
+      assert.match(r.out, /\nUsage: show stats \[\[type=\]all\|ike\|ipsec\]/);
+    } finally {
+      fs.rmSync(script, { force: true });
+    }
+  });
 
   it("help for a command that does not exist: one line, exit 2; help stored nothing", async () => {
     const r = await cli(home.dir, "netsh", "firewall", "help", "set", "bogus");
