@@ -28,7 +28,15 @@ import { createRefusals, type RefusalMode, type Refusals } from "./refusal.js";
 import { type ChildSaTable, createChildSaTable } from "./children.js";
 import { createClassifier } from "./classify.js";
 import type { ControlHandler } from "../control/socket.js";
-import { ControlError, type ControlReplies, type StatsReply } from "../control/protocol.js";
+import {
+  type ControlArgs,
+  ControlError,
+  type ControlReplies,
+  type StatsReply,
+} from "../control/protocol.js";
+import type { Datagram } from "../ike/types.js";
+import { DEFAULT_IPSEC_CONFIG, type IpsecConfig } from "../policy/ipsec-config.js";
+import { ikeTraceLine } from "./ike-trace.js";
 import type { AgentKernel, KernelRules } from "./kernel.js";
 import { createMonitor } from "./monitor.js";
 import { DEFAULT_RESPONSE_PEER, type PolicyPlan, type Providers } from "./policy-plan.js";
@@ -75,7 +83,15 @@ export interface AgentDeps {
   holdDownMs: number;
   /** What a peer we authenticate but do not admit is told (agent/refusal.ts); default reason. */
   refusalNotice?: RefusalMode;
+  /**
+   * `netsh ipsec dynamic set config` as stored (policy/ipsec-config.ts): read at start and
+   * on the control command `config`. Absent: Windows' defaults.
+   */
+  ipsecConfig?: () => IpsecConfig;
 }
+
+/** Logs one IKE message when `ikelogging` is 1 (ike-trace.ts). */
+type IkeTrace = (direction: "sent" | "received", d: Datagram) => void;
 
 export interface Agent {
   /** Runs the policy; resolves with the ready line's text. */
@@ -129,6 +145,20 @@ export function createAgent(deps: AgentDeps): Agent {
     settings: () => kernel.firewallSettings(),
   });
   let run: Running | null = null;
+  let config: IpsecConfig = { ...DEFAULT_IPSEC_CONFIG };
+  /** Reads the stored configuration; a change of ikelogging is logged. Throws a bad file's error. */
+  const applyConfig = (why: string): IpsecConfig => {
+    const next = deps.ipsecConfig?.() ?? { ...DEFAULT_IPSEC_CONFIG };
+    if (next.ikelogging !== config.ikelogging)
+      log(
+        `IKE detail logging ${next.ikelogging ? "on" : "off"} (ikelogging=${next.ikelogging}, ${why})`,
+      );
+    config = next;
+    return { ...config };
+  };
+  const trace: IkeTrace = (direction, d) => {
+    if (config.ikelogging) log(ikeTraceLine(direction, d));
+  };
   /** Policy loads by result: loaded, unchanged (nothing assigned any more), failed. */
   const loads: Record<string, number> = { loaded: 0, none_assigned: 0, failed: 0 };
   const running = (): Running => {
@@ -147,6 +177,12 @@ export function createAgent(deps: AgentDeps): Agent {
   };
 
   const start = async (): Promise<string> => {
+    try {
+      applyConfig("at start");
+    } catch (e) {
+      // A damaged file must not keep IPsec down: Windows' defaults, and say so.
+      log(`${(e as Error).message}: Windows' defaults used (ikelogging=0)`, "warning");
+    }
     await deps.policy.refresh();
     const first = await deps.policy.load();
     const policy = first.plan.policy;
@@ -163,7 +199,7 @@ export function createAgent(deps: AgentDeps): Agent {
     const fw = await kernel.loadFirewall();
     if (fw !== null) log(fw);
     bump(loads, "loaded");
-    run = wire(deps, first.plan, bypass, reload, refusals);
+    run = wire(deps, first.plan, bypass, reload, refusals, trace);
     await kernel.install(rulesOf(run));
     for (const n of first.plan.notes) log(`policy note: ${n}`, "notice");
     return `policy "${policy.name}", ${first.plan.steering.length} steering selectors, ${first.plan.responders.length} IKE peers`;
@@ -196,7 +232,10 @@ export function createAgent(deps: AgentDeps): Agent {
   return {
     start,
     stop,
-    control: controlOf(deps, running, bypass, reload, refusals, snapshot),
+    control: {
+      ...controlOf(deps, running, bypass, reload, refusals, snapshot),
+      config: () => applyConfig("asked by netsh ipsec dynamic set config"),
+    },
     snapshot,
     dropStats: () => running().data.stats(),
     plan: () => running().current.plan,
@@ -259,17 +298,12 @@ function controlOf(
   reload: (why: string) => Promise<ControlReplies["reload"]>,
   refusals: Refusals,
   snapshot: () => StatsReply,
-): ControlHandler {
+): Omit<ControlHandler, "config"> {
   return {
     stats: snapshot,
     bypass: () => ({ peers: bypass.list() }),
     reload: () => reload("asked by gpupdate"),
-    "delete-sas": () => {
-      const { engine } = running();
-      const gone = engine.sas().filter((x) => engine.deleteIkeSa(x.spis));
-      deps.log(`${gone.length} IKE SAs deleted on request; the next packet negotiates again`);
-      return { deletedIkeSas: gone.map((x) => x.spis) };
-    },
+    "delete-sas": (args) => deleteSas(deps, running(), args ?? {}),
     purge: () => purge(deps, running().engine),
     mmsas: () =>
       running()
@@ -280,6 +314,42 @@ function controlOf(
     mmfilter: () => running().monitor.mmfilter(),
     qmfilter: () => running().monitor.qmfilter(),
   };
+}
+
+/**
+ * `postern agent delete-sas` and `netsh ipsec dynamic delete mmsas|qmsas|all`: args.kind
+ * "mm" (default) deletes IKE SAs with their child SAs, "qm" child SAs only; args.src and
+ * args.dst (addresses, "any" or absent: all) pick them by local and remote address, as
+ * `show mmsas|qmsas srcaddr= dstaddr=` shows them. Each deletion sends the peer a Delete.
+ */
+function deleteSas(deps: AgentDeps, r: Running, args: ControlArgs): ControlReplies["delete-sas"] {
+  const kind = args.kind ?? "mm";
+  if (kind !== "mm" && kind !== "qm")
+    throw new ControlError("malformed-request", `delete-sas: kind "${kind}" (expected mm or qm)`);
+  const want = (w: string | undefined, have: string) =>
+    w === undefined || w.toLowerCase() === "any" || w.toLowerCase() === have.toLowerCase();
+  const picks = (local: string, remote: string) => want(args.src, local) && want(args.dst, remote);
+  const scope =
+    args.src === undefined && args.dst === undefined
+      ? ""
+      : ` (${args.src ?? "any"} -> ${args.dst ?? "any"})`;
+  if (kind === "qm") {
+    const gone = r.children
+      .views()
+      .filter((v) => picks(v.record.local.address, v.record.remote.address))
+      .filter((v) => r.engine.deleteChild(v.record.spiIn))
+      .map((v) => spiHex(v.record.spiIn));
+    deps.log(
+      `${gone.length} child SAs deleted on request${scope}; the next packet negotiates again`,
+    );
+    return { deletedIkeSas: [], deletedChildSas: gone };
+  }
+  const gone = r.engine
+    .sas()
+    .filter((x) => picks(deps.local, x.remote.address))
+    .filter((x) => r.engine.deleteIkeSa(x.spis));
+  deps.log(`${gone.length} IKE SAs deleted on request${scope}; the next packet negotiates again`);
+  return { deletedIkeSas: gone.map((x) => x.spis) };
 }
 
 /**
@@ -307,6 +377,7 @@ function wire(
   bypass: BypassTracker,
   reload: Reload,
   refusals: Refusals,
+  trace: IkeTrace,
 ): Running {
   const { log } = deps;
   const now = () => deps.clock.now();
@@ -338,6 +409,7 @@ function wire(
     established,
     refusals,
     steerAnswered,
+    trace,
   );
   late.engine = engine;
   deps.ike.onReceive((d) => void engine.receive(d));
@@ -479,6 +551,7 @@ function createEngine(
   established: Map<string, number>,
   refusals: Refusals,
   answered: AnsweredSteering,
+  trace: IkeTrace,
 ): IkeEngine {
   const { log } = deps;
   const onChildSa = (c: ChildSaRecord) => {
@@ -527,9 +600,19 @@ function createEngine(
       if (sa) refusals.onReceived(spis, sa.remote.address, n);
     },
     options: deps.ikeOptions,
-    send: (d) => deps.ike.send(d),
+    send: (d) => {
+      trace("sent", d);
+      deps.ike.send(d);
+    },
   });
-  return engine;
+  // Both ways in: UDP 500 (deps.ike) and 4500 (the data path's "ike" events).
+  return {
+    ...engine,
+    receive: (d) => {
+      trace("received", d);
+      return engine.receive(d);
+    },
+  };
 }
 
 function onDataPathEvent(

@@ -19,6 +19,7 @@ import type { IkeOptions } from "../ike/types.js";
 import { agentMetrics } from "../metrics/agent.js";
 import { type MetricsListen, type MetricsServer, startMetricsServer } from "../metrics/server.js";
 import { ensureDir } from "../platform/home.js";
+import { loadIpsecConfig } from "../policy/ipsec-config.js";
 import { createLogger, journaldStream, type LogFormat, type LogLevel } from "../platform/log.js";
 import { type LibcApi, loadLibc } from "../platform/libc.js";
 import { createNetConfig } from "../platform/routing.js";
@@ -131,6 +132,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     maxQueue: o.maxQueue,
     holdDownMs: o.holdDownMs,
     refusalNotice: o.refusalNotice,
+    ipsecConfig: () => loadIpsecConfig(env.home),
   });
   let ready: string;
   let metrics: MetricsServer | null = null;

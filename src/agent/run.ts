@@ -71,6 +71,7 @@ function manualControl(dp: DataPath): ControlHandler {
     dstats: no("dstats"),
     mmfilter: no("mmfilter"),
     qmfilter: no("qmfilter"),
+    config: no("config"),
   };
 }
 

@@ -3,6 +3,7 @@
  * (`postern agent stats`, `netsh ipsec dynamic show`, `klist --machine purge`, `gpupdate`,
  * the lab's checks). One request and one reply per connection, each one JSON line:
  *   request  {"v":1,"command":"stats"}
+ *            {"v":1,"command":"delete-sas","args":{"kind":"qm","dst":"10.0.0.2"}}
  *   reply    {"v":1,"ok":true,"result":{...}}
  *            {"v":1,"ok":false,"error":{"code":"unknown-command","message":"..."}}
  * Both ends validate what they receive (version, command, shape) before using it, so a
@@ -132,14 +133,30 @@ export interface ControlReplies {
   stats: StatsReply;
   bypass: { peers: BypassEntry[] };
   reload: { reloaded: boolean; policy: string | null; source?: "domain" | "local" };
-  "delete-sas": { deletedIkeSas: string[] };
+  /** args: kind "mm" (IKE SAs, default) or "qm" (child SAs only); src, dst: addresses. */
+  "delete-sas": { deletedIkeSas: string[]; deletedChildSas?: string[] };
   purge: { purged: boolean; deletedIkeSas: string[] };
   mmsas: MmSaView[];
   qmsas: QmSaView[];
   dstats: StatsView;
   mmfilter: MmFilterView[];
   qmfilter: FilterView[];
+  /** `netsh ipsec dynamic set config`: the agent re-reads the file and answers what is in force. */
+  config: IpsecConfigView;
 }
+
+/** The dynamic configuration the agent applies (policy/ipsec-config.ts holds the file). */
+export interface IpsecConfigView {
+  ikelogging: number;
+  strongcrlcheck: number;
+  ipsecloginterval: number;
+  ipsecexempt: number;
+  ipsecdiagnostics: number;
+}
+
+/** A command's named arguments: a few short strings (what the command does with them is its own). */
+export type ControlArgs = Readonly<Record<string, string>>;
+const MAX_ARGS = 8;
 
 export type ControlCommand = keyof ControlReplies;
 
@@ -154,11 +171,13 @@ export const CONTROL_COMMANDS: readonly ControlCommand[] = [
   "dstats",
   "mmfilter",
   "qmfilter",
+  "config",
 ];
 
 export interface ControlRequest<C extends ControlCommand = ControlCommand> {
   v: typeof CONTROL_VERSION;
   command: C;
+  args?: ControlArgs;
 }
 
 export type ControlErrorCode =
@@ -194,8 +213,8 @@ const isObject = (x: unknown): x is Record<string, unknown> =>
 const isCommand = (x: unknown): x is ControlCommand =>
   typeof x === "string" && (CONTROL_COMMANDS as readonly string[]).includes(x);
 
-export function encodeRequest(command: ControlCommand): string {
-  const r: ControlRequest = { v: CONTROL_VERSION, command };
+export function encodeRequest(command: ControlCommand, args?: ControlArgs): string {
+  const r: ControlRequest = { v: CONTROL_VERSION, command, ...(args ? { args } : {}) };
   return `${JSON.stringify(r)}\n`;
 }
 
@@ -224,7 +243,23 @@ export function decodeRequest(line: string): ControlRequest {
       "unknown-command",
       `unknown command "${doc.command.slice(0, 40)}" (try: ${CONTROL_COMMANDS.join(", ")})`,
     );
-  return { v: CONTROL_VERSION, command: doc.command };
+  if (doc.args === undefined) return { v: CONTROL_VERSION, command: doc.command };
+  return { v: CONTROL_VERSION, command: doc.command, args: decodeArgs(doc.args) };
+}
+
+function decodeArgs(a: unknown): ControlArgs {
+  if (!isObject(a))
+    throw new ControlError("malformed-request", "control request: args is not an object");
+  const entries = Object.entries(a);
+  if (entries.length > MAX_ARGS)
+    throw new ControlError("malformed-request", `control request: more than ${MAX_ARGS} args`);
+  for (const [k, v] of entries)
+    if (typeof v !== "string")
+      throw new ControlError(
+        "malformed-request",
+        `control request: args.${k.slice(0, 20)} is not a string`,
+      );
+  return Object.fromEntries(entries) as ControlArgs;
 }
 
 export function okReply<C extends ControlCommand>(result: ControlReplies[C]): string {
@@ -256,6 +291,7 @@ const RESULT_SHAPE: Record<ControlCommand, (r: unknown) => boolean> = {
   dstats: (r) => isObject(r) && isObject(r.ike) && isObject(r.datapath),
   mmfilter: Array.isArray,
   qmfilter: Array.isArray,
+  config: (r) => isObject(r) && typeof r.ikelogging === "number",
 };
 
 /** The client's check of a reply to `command`: its result, or a ControlError. */

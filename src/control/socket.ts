@@ -11,6 +11,7 @@ import * as net from "node:net";
 import { PosternError } from "../errors.js";
 import {
   ControlError,
+  type ControlArgs,
   type ControlCommand,
   type ControlReplies,
   decodeReply,
@@ -26,14 +27,14 @@ import {
  * error is answered with code "failed".
  */
 export type ControlHandler = {
-  [C in ControlCommand]: () => ControlReplies[C] | Promise<ControlReplies[C]>;
+  [C in ControlCommand]: (args?: ControlArgs) => ControlReplies[C] | Promise<ControlReplies[C]>;
 };
 
 /** The reply line to one received request line (exported for tests). */
 export async function answerRequest(line: string, handle: ControlHandler): Promise<string> {
   try {
     const req = decodeRequest(line);
-    return okReply(await handle[req.command]());
+    return okReply(await handle[req.command](req.args ?? {}));
   } catch (e) {
     const code = e instanceof ControlError ? e.code : "failed";
     return errorReply({ code, message: (e as Error).message });
@@ -75,6 +76,7 @@ export async function requestControl<C extends ControlCommand>(
   sockPath: string,
   command: C,
   timeoutMs = 5000,
+  args?: ControlArgs,
 ): Promise<ControlReplies[C]> {
   const text = await new Promise<string>((resolve, reject) => {
     const conn = net.createConnection(sockPath);
@@ -86,7 +88,7 @@ export async function requestControl<C extends ControlCommand>(
       );
     }, timeoutMs);
     conn.setEncoding("utf8");
-    conn.on("connect", () => conn.write(encodeRequest(command)));
+    conn.on("connect", () => conn.write(encodeRequest(command, args)));
     conn.on("data", (c: string) => {
       data += c;
     });

@@ -35,10 +35,11 @@ import {
   type ProfileSettings,
   BYPASS_DEVICE,
   allOpenings,
+  portText,
   type ProgramPortMap,
 } from "./model.js";
 import { type AddrInterval, intervalText, scopeIntervals } from "./scope.js";
-import { type ChainText, TABLE, tableScript } from "../platform/nftables.js";
+import { type ChainText, RESPONSE_SET, TABLE, tableScript } from "../platform/nftables.js";
 
 export { TABLE };
 
@@ -77,6 +78,18 @@ export const DIGEST_COMMENT = "postern firewall";
 
 const ND_TYPES = "nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert";
 
+/**
+ * `set multicastbroadcastresponse mode=ENABLE`: Windows accepts a unicast answer to a
+ * multicast or broadcast query this host sent, from any address, for 3 seconds. Conntrack
+ * cannot: the answer comes from an address the query was not sent to, so it is `new`. The
+ * output chain records each UDP query to a broadcast or multicast address (fib: the kernel's
+ * own classification, both families) in the set mbr_resp as (protocol, source port), for
+ * 3 s from the latest query; the input chain accepts what arrives on such a port.
+ * DISABLE: neither rule, the answers meet the exceptions and the default drop.
+ */
+const RESPONSE_OUT = `fib daddr type { broadcast, multicast } update @${RESPONSE_SET} { meta l4proto . udp sport }`;
+const RESPONSE_IN = `meta l4proto . th dport @${RESPONSE_SET} accept`;
+
 export function compileRuleset(input: CompileInput): CompiledRuleset {
   const { settings } = input;
   const profile = settings.profiles[settings.currentProfile];
@@ -90,6 +103,7 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
     rules.push(`udp dport { ${IKE_PORTS.join(", ")} } accept`, "meta l4proto ah accept");
     rules.push(`iifname "${bypassDev}" ${openLog}accept`);
     rules.push(`icmpv6 type { ${ND_TYPES} } accept`);
+    if (profile.multicastBroadcastResponse) rules.push(RESPONSE_IN);
     rules.push(...icmpInRules(profile, openLog));
     if (profile.exceptions) {
       rules.push(
@@ -99,6 +113,7 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
     if (log.droppedPackets) rules.push(`log prefix "RECEIVE" group ${LOG_GROUP_DROP}`);
   }
   const output = [`oif "lo" accept`];
+  if (on && profile.multicastBroadcastResponse) output.push(RESPONSE_OUT);
   if (on) output.push(...icmpOutRules(profile, log.droppedPackets));
   if (on && log.connections) {
     output.push(`ct state new log prefix "SEND" group ${LOG_GROUP_OPEN}`);
@@ -163,24 +178,25 @@ function openingRules(
   suffix: string,
 ): string[] {
   const open = openings.filter((o) => o.enabled);
-  const anyPorts = { tcp: new Set<number>(), udp: new Set<number>() };
+  const anyPorts = { tcp: new Map<string, number>(), udp: new Map<string, number>() };
   const out: string[] = [];
   for (const o of open) {
     const ivs = scopeIntervals(o.scope, o.addresses, localSubnets);
     for (const proto of protos(o)) {
       if (ivs === null) {
-        anyPorts[proto].add(o.port);
+        anyPorts[proto].set(portText(o), o.port);
         continue;
       }
       for (const fam of [4, 6] as const) {
         const mine = ivs.filter((iv) => iv.family === fam);
-        if (mine.length) out.push(`${saddr(fam, mine)} ${proto} dport ${o.port} ${suffix}accept`);
+        if (mine.length)
+          out.push(`${saddr(fam, mine)} ${proto} dport ${portText(o)} ${suffix}accept`);
       }
     }
   }
   const head: string[] = [];
   for (const proto of ["tcp", "udp"] as const) {
-    const ports = [...anyPorts[proto]].sort((a, b) => a - b);
+    const ports = [...anyPorts[proto]].sort((a, b) => a[1] - b[1]).map(([text]) => text);
     if (ports.length) head.push(`${proto} dport { ${ports.join(", ")} } ${suffix}accept`);
   }
   return [...head, ...out];

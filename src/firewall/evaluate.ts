@@ -80,7 +80,8 @@ export function evaluateInbound(
   }
   if (profile.exceptions && pkt.protocol !== "icmp") {
     for (const o of allOpenings(profile)) {
-      if (!o.enabled || o.port !== pkt.dport) continue;
+      const d = pkt.dport ?? 0;
+      if (!o.enabled || d < o.port || d > (o.lastPort ?? o.port)) continue;
       if (o.protocol !== "all" && o.protocol !== pkt.protocol) continue;
       const ivs = scopeIntervals(o.scope, o.addresses, ctx.localSubnets);
       if (ivs === null || inIntervals(src, ivs)) return accept("port-opening");

@@ -21,6 +21,8 @@ export interface PortOpening {
   protocol: PortProtocol;
   /** 1-65535. */
   port: number;
+  /** A range port-lastPort (a service's, e.g. REMOTEADMIN's RPC ports); absent: one port. */
+  lastPort?: number;
   name: string;
   enabled: boolean;
   scope: ScopeKind;
@@ -56,8 +58,9 @@ export const ICMP_TYPES = Object.keys(ICMP_SETTINGS).map(Number) as IcmpSettingT
 /**
  * The predefined exceptions of `netsh firewall set service` and the ports Windows XP SP2 /
  * 2003 SP1 opens for each (Windows' documentation of each exception). REMOTEADMIN also lets
- * the RPC endpoint mapper's dynamic ports through svchost.exe and lsass.exe on Windows;
- * postern opens TCP 135 and 445 only (docs/firewall.md).
+ * the RPC endpoint mapper's dynamic ports through svchost.exe and lsass.exe on Windows
+ * (program exceptions, 1025-5000 there); postern opens them as ports: 49152-65535, Samba's
+ * default `rpc server dynamic port range`, where Linux's RPC servers listen (docs/firewall.md).
  */
 export const SERVICES = {
   fileandprint: {
@@ -74,6 +77,7 @@ export const SERVICES = {
     ports: [
       { protocol: "tcp", port: 135 },
       { protocol: "tcp", port: 445 },
+      { protocol: "tcp", port: 49152, last: 65535 },
     ],
   },
   remotedesktop: { name: "Remote Desktop", ports: [{ protocol: "tcp", port: 3389 }] },
@@ -86,9 +90,14 @@ export const SERVICES = {
   },
 } as const satisfies Record<
   string,
-  { name: string; ports: readonly { protocol: "tcp" | "udp"; port: number }[] }
+  { name: string; ports: readonly { protocol: "tcp" | "udp"; port: number; last?: number }[] }
 >;
 export type ServiceType = keyof typeof SERVICES;
+export type ServicePort = { protocol: "tcp" | "udp"; port: number; last?: number };
+
+/** "445" or "49152-65535": a port opening's ports as nft and netsh write them. */
+export const portText = (o: { port: number; lastPort?: number }): string =>
+  o.lastPort === undefined ? String(o.port) : `${o.port}-${o.lastPort}`;
 export const SERVICE_TYPES = Object.keys(SERVICES) as ServiceType[];
 
 /** `add allowedprogram`: a binary whose listening ports are opened (firewall/programs.ts). */
@@ -132,9 +141,11 @@ export function serviceOpenings(p: ProfileSettings): PortOpening[] {
   for (const t of SERVICE_TYPES) {
     const s = p.services[t];
     if (!s?.enabled) continue;
-    for (const port of SERVICES[t].ports)
+    for (const port of SERVICES[t].ports as readonly ServicePort[])
       out.push({
-        ...port,
+        protocol: port.protocol,
+        port: port.port,
+        ...(port.last === undefined ? {} : { lastPort: port.last }),
         name: SERVICES[t].name,
         enabled: true,
         scope: s.scope,

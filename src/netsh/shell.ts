@@ -12,6 +12,7 @@ import * as path from "node:path";
 import type { CliEnv } from "../cmdline/env.js";
 import { PosternError, UsageError } from "../errors.js";
 import { refuseTypographicQuotes, tokenize } from "./args.js";
+import { isHelpWord, levelHelp } from "./help.js";
 
 export type NetshHandler = (tokens: string[], env: CliEnv) => Promise<void> | void;
 
@@ -19,11 +20,12 @@ export interface NetshContext {
   /** Context words, lower case: ["ipsec", "static"]. */
   words: string[];
   handler: NetshHandler;
-  /** Printed for `CONTEXT help|?|/?|-h|--help` when the handler has no help of its own. */
-  help?: string;
+  /**
+   * The help for `CONTEXT [WORDS] help|?` and `CONTEXT help [WORDS]`, given WORDS (none:
+   * the context's); absent: the handler answers help words itself.
+   */
+  help?: (words: string[]) => string;
 }
-
-const HELP_WORDS = new Set(["help", "?", "/?", "-h", "--help"]);
 
 export interface NetshShell {
   runTokens(tokens: string[], env: CliEnv, current?: string[]): Promise<void>;
@@ -53,15 +55,39 @@ export function createNetshShell(contexts: readonly NetshContext[]): NetshShell 
     if (t.length === 0) throw new UsageError("netsh: no command given");
     refuseTypographicQuotes(t);
     const direct = match(t);
-    if (direct?.ctx.help && direct.rest.some((w) => HELP_WORDS.has(w.toLowerCase()))) {
-      env.out(direct.ctx.help);
+    // In a script after `pushd CONTEXT`, a line without context words is that context's.
+    const cur = direct ? undefined : find(current);
+    const target = direct ?? (cur ? { ctx: cur, rest: t } : undefined);
+    if (target?.ctx.help && target.rest.some(isHelpWord)) {
+      env.out(target.ctx.help(target.rest.filter((w) => !isHelpWord(w))));
       return;
     }
-    if (direct) return direct.ctx.handler(direct.rest, env);
-    const cur = find(current);
-    if (cur) return cur.handler(t, env);
+    const level = target ? undefined : levelOf(t);
+    if (level !== undefined) {
+      env.out(level);
+      return;
+    }
+    if (target) return target.ctx.handler(target.rest, env);
     const known = contexts.map((c) => c.words.join(" ")).join(", ");
     throw new UsageError(`netsh: unknown context or command '${t.join(" ")}' (contexts: ${known})`);
+  }
+
+  /**
+   * `?` or `help` at a level above the contexts: `netsh ?`, `netsh ipsec help`, or in a
+   * script's `pushd ipsec` ... The words before it must lead to a context.
+   */
+  function levelOf(t: readonly string[]): string | undefined {
+    const at = t.findIndex(isHelpWord);
+    if (at < 0 || at !== t.length - 1) return undefined;
+    const path = t.slice(0, at).map((w) => w.toLowerCase());
+    const below = [
+      ...new Set(
+        contexts
+          .filter((c) => path.every((w, i) => c.words[i] === w) && c.words.length > path.length)
+          .map((c) => c.words[path.length] as string),
+      ),
+    ];
+    return below.length === 0 ? undefined : levelHelp(path, below);
   }
 
   async function runScript(file: string, env: CliEnv): Promise<void> {

@@ -7,7 +7,8 @@
  *   steering  spd_out, protect_out (datapath/steering.ts: marks into the TUN, fail closed)
  *   guard     ipsec_in             (agent/inbound-guard.ts: cleartext that policy protects)
  * plus the sets bypass4/bypass6, which every write declares and none deletes (the agent
- * fills them from live SAs; a ruleset change keeps them).
+ * fills them from live SAs; a ruleset change keeps them), and mbr_resp, the firewall's
+ * 3-second record of this host's multicast/broadcast queries (firewall/compile.ts).
  *
  * A write is one plan (the parts it replaces, or null to remove a part) compiled to one
  * `nft -f` script, loaded as one transaction: either all of it or none of it:
@@ -79,11 +80,20 @@ function chainBlock(c: ChainText): string {
   return [`  chain ${c.name} {`, ...body.map((l) => `    ${l}`), "  }"].join("\n");
 }
 
-/** Declares the table and both bypass sets (no-ops when they exist). */
+/**
+ * The firewall's record of multicast/broadcast queries this host sent, by protocol and
+ * source port; each element lives 3 s (Windows' window for unicast answers).
+ */
+export const RESPONSE_SET = "mbr_resp";
+
+/** Declares the table, both bypass sets and the response set (no-ops when they exist). */
 function declareSets(): string[] {
-  return Object.entries(BYPASS_SETS).map(
-    ([name, type]) => `  set ${name} { type ${type}; flags timeout; }`,
-  );
+  return [
+    ...Object.entries(BYPASS_SETS).map(
+      ([name, type]) => `  set ${name} { type ${type}; flags timeout; }`,
+    ),
+    `  set ${RESPONSE_SET} { type inet_proto . inet_service; flags dynamic, timeout; timeout 3s; }`,
+  ];
 }
 
 /** The one-transaction script for a plan. */

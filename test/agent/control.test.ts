@@ -37,7 +37,7 @@ const handler: ControlHandler = {
   }),
   bypass: () => ({ peers: [] }),
   reload: () => ({ reloaded: true, policy: "p", source: "local" }),
-  "delete-sas": () => ({ deletedIkeSas: ["aa_bb"] }),
+  "delete-sas": (a) => ({ deletedIkeSas: a?.dst === undefined ? ["aa_bb"] : [`to ${a.dst}`] }),
   purge: () => {
     throw new Error("ccache busy\nsecond line never shown");
   },
@@ -46,6 +46,7 @@ const handler: ControlHandler = {
   dstats: refuse("dstats"),
   mmfilter: () => [],
   qmfilter: () => [],
+  config: refuse("config"),
 };
 
 /** Writes `line` raw and returns the agent's reply line. */
@@ -82,6 +83,13 @@ describe("control protocol: checks on receipt", () => {
     assert.equal(code('{"v":2,"command":"stats"}'), "unsupported-version");
     assert.equal(code('{"v":1,"command":"shutdown"}'), "unknown-command");
     assert.equal(code('{"v":1,"command":"__proto__"}'), "unknown-command");
+    assert.deepEqual(decodeRequest('{"v":1,"command":"delete-sas","args":{"dst":"10.0.0.2"}}'), {
+      v: 1,
+      command: "delete-sas",
+      args: { dst: "10.0.0.2" },
+    });
+    assert.equal(code('{"v":1,"command":"delete-sas","args":["x"]}'), "malformed-request");
+    assert.equal(code('{"v":1,"command":"delete-sas","args":{"dst":2}}'), "malformed-request");
   });
 
   it("a reply of the wrong version or form is an error, not a cast", () => {
@@ -116,6 +124,8 @@ describe("control socket: both ends over a Unix socket", () => {
   it("answers a typed request with its typed result", async () => {
     const r = await requestControl(sock, "delete-sas");
     assert.deepEqual(r.deletedIkeSas, ["aa_bb"]);
+    const one = await requestControl(sock, "delete-sas", 5000, { dst: "10.0.0.2" });
+    assert.deepEqual(one.deletedIkeSas, ["to 10.0.0.2"], "the args reach the agent's handler");
     const reload = await requestControl(sock, "reload");
     assert.equal(reload.reloaded, true);
   });

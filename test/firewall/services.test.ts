@@ -40,7 +40,7 @@ describe("netsh firewall services, reset: real nftables in a namespace", needsRo
 
   before(async () => {
     topo = createTopology();
-    a = await startPeer(topo.a, ["tcp=3389,445,139,2869,135", "udp=137,1900"]);
+    a = await startPeer(topo.a, ["tcp=3389,445,139,2869,135,49151,49152,65535", "udp=137,1900"]);
     b = await startPeer(topo.b, []);
     fw("set", "opmode", "mode=ENABLE");
   });
@@ -73,6 +73,28 @@ describe("netsh firewall services, reset: real nftables in a namespace", needsRo
     assert.equal(await reach("tcp", 3389), true);
     assert.equal(await reach("tcp", 445), false);
     assert.match(fw("show", "service"), /Enable\s+No\s+Remote Desktop/);
+  });
+
+  it("REMOTEADMIN: TCP 135, 445 and the RPC dynamic range 49152-65535 (Samba's), not 49151", async () => {
+    fw("set", "service", "REMOTEADMIN", "ENABLE");
+    for (const port of [135, 445, 49152, 65535])
+      assert.equal(await reach("tcp", port), true, `${port}`);
+    assert.equal(await reach("tcp", 49151), false, "below the range");
+    const nft = spawnSync(
+      "ip",
+      ["netns", "exec", topo.a, "nft", "list", "chain", "inet", "postern", "input"],
+      {
+        encoding: "utf8",
+      },
+    );
+    assert.match(nft.stdout, /tcp dport \{ 135, 445, 3389, 49152-65535 \} accept/);
+    assert.match(
+      fw("show", "service"),
+      /Enable\s+No\s+Remote Administration\n(?:.*\n){2}\s+49152-65535 TCP/,
+    );
+    fw("set", "service", "REMOTEADMIN", "DISABLE");
+    assert.equal(await reach("tcp", 49152), false);
+    assert.equal(await reach("tcp", 135), false);
   });
 
   it("FILEANDPRINT with a custom scope: UDP 137, TCP 139/445 from that address only", async () => {
@@ -125,6 +147,71 @@ describe("netsh firewall services, reset: real nftables in a namespace", needsRo
     ]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.err, /mode: expected ENABLE or DISABLE/);
+  });
+
+  it("multicastbroadcastresponse: a unicast answer to this host's broadcast query passes for 3 s with ENABLE, never with DISABLE", async () => {
+    // B answers each datagram to its sender by unicast from its own address; "late" after 4 s.
+    const responder = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        topo.b,
+        "python3",
+        "-c",
+        "import socket,time\nu=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nu.bind(('0.0.0.0',7400))\nprint('up',flush=True)\nfor _ in range(20):\n  d,a=u.recvfrom(100)\n  if d==b'late': time.sleep(4)\n  u.sendto(b'answer',a)",
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    // A queries the subnet's broadcast address from port 7401 and waits for an answer.
+    const query = (payload: string, waitSec: number) =>
+      spawnSync(
+        "ip",
+        [
+          "netns",
+          "exec",
+          topo.a,
+          "python3",
+          "-c",
+          `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.setsockopt(socket.SOL_SOCKET,socket.SO_BROADCAST,1)\ns.bind(('0.0.0.0',7401))\ns.settimeout(${waitSec})\nif '${payload}': s.sendto(b'${payload}',('10.31.1.255',7400))\ntry:\n  d,a=s.recvfrom(100); print('answer from',a[0])\nexcept socket.timeout: print('timeout')`,
+        ],
+        { encoding: "utf8", timeout: 15_000 },
+      ).stdout.trim();
+    try {
+      await new Promise((r) => responder.stdout.once("data", r));
+      fw("set", "multicastbroadcastresponse", "mode=DISABLE");
+      assert.equal(query("q", 1.5), "timeout", "DISABLE: the answer is dropped");
+      fw("set", "multicastbroadcastresponse", "mode=ENABLE");
+      assert.equal(query("q", 1.5), "answer from 10.31.1.2");
+      const nft = spawnSync(
+        "ip",
+        ["netns", "exec", topo.a, "nft", "list", "table", "inet", "postern"],
+        {
+          encoding: "utf8",
+        },
+      ).stdout;
+      assert.match(
+        nft,
+        /fib daddr type \{ broadcast, multicast \} update @mbr_resp \{ meta l4proto \. udp sport \}/,
+      );
+      assert.match(nft, /meta l4proto \. th dport @mbr_resp accept/);
+      assert.equal(query("late", 6), "timeout", "an answer after the 3-second window is dropped");
+      // A unicast datagram to that port with no query before it is not an answer.
+      // (B sends 0.5 s after it starts, while A listens without having asked.)
+      const stray = spawn("ip", [
+        "netns",
+        "exec",
+        topo.b,
+        "python3",
+        "-c",
+        "import socket,time\ntime.sleep(0.5)\nsocket.socket(socket.AF_INET,socket.SOCK_DGRAM).sendto(b'x',('10.31.1.1',7401))",
+      ]);
+      assert.equal(query("", 1.5), "timeout", "unsolicited: dropped");
+      await new Promise((r) => (stray.exitCode === null ? stray.once("exit", r) : r(null)));
+    } finally {
+      responder.kill("SIGKILL");
+      await new Promise((r) => responder.once("exit", r));
+    }
   });
 
   it("reset restores Windows' defaults: services closed, the rules reloaded", async () => {

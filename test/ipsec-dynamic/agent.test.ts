@@ -14,6 +14,18 @@ import { ADDR_A, ADDR_B, type Agent, createLab, type Lab, p2pPolicy } from "../a
 import { cli, needsRoot, runBin } from "../helpers/cli.js";
 
 const received = (out: string): number => Number(/(\d+) received/.exec(out)?.[1] ?? -1);
+const esc = (s: string) => s.replaceAll(".", "\\.");
+
+/** Polls `get` until `ok` holds (every 100 ms, at most 5 s); returns the last value. */
+async function until<T>(get: () => T | Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  let v = await get();
+  for (let i = 0; i < 50 && !ok(v); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    v = await get();
+  }
+  assert.ok(ok(v), `not reached in 5 s: ${JSON.stringify(v).slice(0, 400)}`);
+  return v;
+}
 
 async function dyn(home: string, ...args: string[]) {
   const r = await cli(home, "netsh", "ipsec", "dynamic", ...args);
@@ -98,6 +110,98 @@ describe("netsh ipsec dynamic against two running postern agents (PSK)", needsRo
     assert.match(text, /mirror/);
     const mm = await dyn(a.home, "show", "mmfilter");
     assert.match(mm, /Preshared key/);
+  });
+
+  it("set config ikelogging=1: the running agent logs each IKE message; 0 stops it; stored", async () => {
+    const r = await cli(
+      a.home,
+      "netsh",
+      "ipsec",
+      "dynamic",
+      "set",
+      "config",
+      "property=ikelogging",
+      "value=1",
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.err, "", "an agent answered: no note");
+    assert.match(a.out(), /IKE detail logging on \(ikelogging=1, asked by netsh/);
+    // An INFORMATIONAL exchange (the agent's liveness or a Delete) is enough to show it: ask for one.
+    const before = a.out().length;
+    await dyn(a.home, "delete", "qmsas");
+    const after = await until(
+      () => a.out().slice(before),
+      (t) => /IKE detail: received INFORMATIONAL response/.test(t),
+    );
+    assert.match(
+      after,
+      new RegExp(
+        `IKE detail: sent INFORMATIONAL request #\\d+ to ${esc(ADDR_B)}:\\d+, SPIs [0-9a-f]{16}_[0-9a-f]{16}, \\d+ bytes`,
+      ),
+    );
+    assert.match(
+      JSON.parse(await dyn(a.home, "--json", "show", "config")).ikelogging.toString(),
+      /^1$/,
+    );
+    await dyn(a.home, "set", "config", "ikelogging", "0");
+    assert.match(a.out(), /IKE detail logging off \(ikelogging=0/);
+    const quiet = a.out().length;
+    lab.exec(lab.nsA, ["ping", "-c", "2", "-i", "0.3", "-W", "3", ADDR_B], 15_000);
+    assert.doesNotMatch(a.out().slice(quiet), /IKE detail:/);
+  });
+
+  it("delete qmsas dstaddr=B: the child SAs go on both hosts (Delete sent), IKE SA stays; traffic renegotiates", async () => {
+    lab.exec(lab.nsA, ["ping", "-c", "2", "-i", "0.3", "-W", "3", ADDR_B], 15_000);
+    const qm = async (h: string) =>
+      JSON.parse(await dyn(h, "--json", "show", "qmsas")) as QmSaView[];
+    const old = (await qm(a.home)).map((x) => x.spiIn);
+    assert.ok(old.length > 0);
+    const none = JSON.parse(await dyn(a.home, "--json", "delete", "qmsas", "dstaddr=192.0.2.99"));
+    assert.deepEqual(none.deletedChildSas, [], "another peer's address picks nothing");
+    const r = JSON.parse(await dyn(a.home, "--json", "delete", "qmsas", `dst=${ADDR_B}`));
+    assert.deepEqual([...r.deletedChildSas].sort(), [...old].sort());
+    // B learns it from the Delete: its SAs paired with A's old ones are gone.
+    const gone = new Set(old);
+    await until(
+      () => qm(b.home),
+      (l) => l.every((x) => !gone.has(x.spiOut)),
+    );
+    const mm = JSON.parse(await dyn(a.home, "--json", "show", "mmsas")) as MmSaView[];
+    assert.ok(
+      mm.some((x) => x.state === "established"),
+      "the main mode SA stays",
+    );
+    const ping = lab.exec(lab.nsA, ["ping", "-c", "3", "-i", "0.3", "-W", "3", ADDR_B], 15_000);
+    assert.ok(received(ping.out) >= 2, ping.out);
+    assert.ok(
+      (await qm(a.home)).some((x) => !old.includes(x.spiIn)),
+      "a new child SA",
+    );
+  });
+
+  it("delete mmsas: every IKE SA goes on both hosts; delete all after a ping does it again", async () => {
+    const mm = async (h: string) =>
+      JSON.parse(await dyn(h, "--json", "show", "mmsas")) as MmSaView[];
+    const old = (await mm(a.home)).map((x) => x.spis);
+    assert.ok(old.length > 0);
+    const r = JSON.parse(await dyn(a.home, "--json", "delete", "mmsas", "all"));
+    assert.deepEqual([...r.deletedIkeSas].sort(), [...old].sort());
+    await until(
+      () => mm(b.home),
+      (l) => l.every((x) => !old.includes(x.spis)),
+    );
+    await until(
+      () => mm(a.home),
+      (l) => l.every((x) => !old.includes(x.spis)),
+    );
+    const ping = lab.exec(lab.nsA, ["ping", "-c", "3", "-i", "0.3", "-W", "3", ADDR_B], 15_000);
+    assert.ok(received(ping.out) >= 2, ping.out);
+    const text = await dyn(a.home, "delete", "all");
+    assert.match(text, /^Deleted [1-9]\d* main mode SAs and their quick mode SAs\.$/m);
+    await until(
+      () => mm(b.home),
+      (l) => l.length === 0,
+    );
   });
 
   it("with no agent running: one line naming the socket, exit 1", async () => {

@@ -4,7 +4,10 @@
  * when no agent answers. Also the monitor core (src/agent/monitor.ts) on fake sources.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, describe, it } from "node:test";
+import { tempHome } from "../helpers/cli.js";
 import {
   createMonitor,
   type MmSaView,
@@ -74,7 +77,7 @@ const STATS: StatsView = {
   acquire: { acquire_started: 1, acquire_flushed: 1 },
 };
 
-const ANSWERS: { [C in MonitorCommand]: ControlReplies[C] } = {
+const ANSWERS: Partial<ControlReplies> & { [C in MonitorCommand]: ControlReplies[C] } = {
   mmsas: [MM],
   qmsas: [QM],
   dstats: STATS,
@@ -99,26 +102,34 @@ const ANSWERS: { [C in MonitorCommand]: ControlReplies[C] } = {
   ],
 };
 
-async function run(args: string[], json = false, answers = ANSWERS) {
+async function run(
+  args: string[],
+  json = false,
+  answers: Partial<ControlReplies> = ANSWERS,
+  home = "/nonexistent",
+) {
   const out: string[] = [];
+  const err: string[] = [];
   const asked: string[] = [];
+  const sent: unknown[] = [];
   const env: CliEnv = {
-    home: "/nonexistent",
+    home,
     json,
     out: (t) => out.push(t),
-    err: () => undefined,
+    err: (t) => err.push(t),
     vars: {},
     isRoot: false,
     cwd: "/",
   };
-  const request: AgentRequest = async (_home, cmd) => {
+  const request: AgentRequest = async (_home, cmd, a) => {
     asked.push(cmd);
+    sent.push(a);
     // A fake agent's canned answers; the real one is checked by decodeReply.
     return answers[cmd] as ControlReplies[typeof cmd];
   };
   const handler = createIpsecDynamic(request);
   await handler(args, env);
-  return { text: out.join("\n"), asked };
+  return { text: out.join("\n"), err: err.join("\n"), asked, sent };
 }
 
 describe("netsh ipsec dynamic show (formatting, fake agent)", () => {
@@ -225,6 +236,104 @@ describe("netsh ipsec dynamic show (formatting, fake agent)", () => {
       async () => handler(["show", "mmsas"], env),
       /^PosternError: no IPsec agent is running/,
     );
+  });
+});
+
+describe("netsh ipsec dynamic set|show config, delete, help (fake agent)", () => {
+  const home = tempHome("pdyncfg");
+  after(() => home.cleanup());
+  const CONFIG = {
+    ipsecdiagnostics: 0,
+    ikelogging: 1,
+    strongcrlcheck: 1,
+    ipsecloginterval: 3600,
+    ipsecexempt: 3,
+  };
+
+  it("show config without a file: Windows Server 2003's defaults, in its layout", async () => {
+    const { text, asked } = await run(["show", "config"], false, {}, home.dir);
+    assert.deepEqual(asked, [], "read from the store, no agent needed");
+    assert.match(text, /^IPsec Configuration Parameters\n-+\n/);
+    assert.match(text, /IKE Logging\s+: 0\n/);
+    assert.match(text, /StrongCRLCheck\s+: 1\n/);
+    assert.match(text, /IPsec Log Interval\s+: 3600\n/);
+    assert.match(text, /IPsec Exempt\s+: 3$/);
+  });
+
+  it("set config stores the value (tag prefixes, positional) and asks the agent to re-read", async () => {
+    const r = await run(
+      ["set", "config", "prop=IKELogging", "value=1"],
+      false,
+      { config: CONFIG },
+      home.dir,
+    );
+    assert.deepEqual(r.asked, ["config"]);
+    const j = await run(["sh", "conf"], true, {}, home.dir);
+    assert.equal(JSON.parse(j.text).ikelogging, 1);
+    await run(["set", "config", "ipsecloginterval", "600"], false, { config: CONFIG }, home.dir);
+    const t = await run(["show", "config"], false, {}, home.dir);
+    assert.match(t.text, /IPsec Log Interval\s+: 600\n/);
+    assert.match(t.text, /IKE Logging\s+: 1\n/);
+  });
+
+  it("ranges as Windows checks them; unsupported values say what postern does; nothing stored", async () => {
+    const file = path.join(home.dir, "ipsec", "dynamic-config.json");
+    const before = fs.readFileSync(file, "utf8");
+    const cases: [string[], RegExp][] = [
+      [["ikelogging", "2"], /^set config: ikelogging takes an integer 0-1, not '2'$/],
+      [["ipsecloginterval", "59"], /takes an integer 60-86400, not '59'/],
+      [["strongcrlcheck", "x"], /strongcrlcheck takes an integer 0-2, not 'x'/],
+      [
+        ["ipsecexempt", "0"],
+        /ipsecexempt=0 is not supported \(only 3\): postern exempts IKE alone/,
+      ],
+      [["ipsecdiagnostics", "7"], /ipsecdiagnostics=7 is not supported \(only 0\)/],
+      [["bootmode", "1"], /property bootmode: postern has no boot-time driver mode/],
+      [["loglevel", "1"], /property 'loglevel' is not one of ipsecdiagnostics\|ikelogging/],
+    ];
+    for (const [[p, v], want] of cases) {
+      await assert.rejects(
+        run(["set", "config", `property=${p}`, `value=${v}`], false, { config: CONFIG }, home.dir),
+        (e: unknown) =>
+          e instanceof PosternError &&
+          e.exitCode === 2 &&
+          want.test(e.message) &&
+          !e.message.includes("\n"),
+        `${p}=${v}`,
+      );
+    }
+    assert.equal(fs.readFileSync(file, "utf8"), before);
+  });
+
+  it("delete mmsas|qmsas|all pass kind and addresses to the agent's delete-sas", async () => {
+    const answers = { "delete-sas": { deletedIkeSas: ["a_b"], deletedChildSas: ["0x1", "0x2"] } };
+    const mm = await run(["delete", "mmsas", "dst=192.0.2.2"], false, answers);
+    assert.deepEqual(mm.sent, [{ kind: "mm", dst: "192.0.2.2" }]);
+    assert.equal(mm.text, "Deleted 1 main mode SAs.");
+    const qm = await run(["del", "qm", "all"], false, answers);
+    assert.deepEqual(qm.sent, [{ kind: "qm" }]);
+    assert.equal(qm.text, "Deleted 2 quick mode SAs.");
+    const all = await run(["delete", "all"], true, answers);
+    assert.deepEqual(all.sent, [{ kind: "mm" }]);
+    assert.deepEqual(JSON.parse(all.text).deletedIkeSas, ["a_b"]);
+  });
+
+  it("help and ? at the context, verb and command levels", async () => {
+    for (const args of [["help"], ["?"], ["/?"]]) {
+      const { text, asked } = await run(args);
+      assert.match(text, /^The following commands are available:/);
+      assert.match(text, /set config \[property=\]ipsecdiagnostics\|ikelogging/);
+      assert.deepEqual(asked, []);
+    }
+    const verb = await run(["delete", "?"]);
+    assert.match(verb.text, /^Usage: delete mmsas/);
+    assert.match(verb.text, /Usage: delete all/);
+    assert.doesNotMatch(verb.text, /show stats/);
+    const cmd = await run(["set", "config", "?"]);
+    assert.match(cmd.text, /^Usage: set config \[property=\]/);
+    const h = await run(["help", "show", "qmsas"]);
+    assert.match(h.text, /^Usage: show qmsas \[all\]/);
+    assert.deepEqual(h.asked, []);
   });
 });
 

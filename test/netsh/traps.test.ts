@@ -105,6 +105,24 @@ describe("netsh and gpupdate input traps: one line, exit status, nothing stored"
       "mode: expected ENABLE or DISABLE, got 'active'",
     ],
     [
+      "multicastbroadcastresponse mode=",
+      ["netsh", "firewall", "set", "multicastbroadcastresponse", "mode=maybe"],
+      2,
+      "mode: expected ENABLE or DISABLE, got 'maybe'",
+    ],
+    [
+      "set service mode=",
+      ["netsh", "firewall", "set", "service", "REMOTEADMIN", "mode=allow"],
+      2,
+      "mode: expected ENABLE or DISABLE, got 'allow'",
+    ],
+    [
+      "ipsec dynamic set config out of Windows' range",
+      ["netsh", "ipsec", "dynamic", "set", "config", "property=ipsecloginterval", "value=30"],
+      2,
+      "set config: ipsecloginterval takes an integer 60-86400, not '30'",
+    ],
+    [
       "a drive-letter path for the firewall log",
       ["netsh", "firewall", "set", "logging", "filelocation=C:\\WINDOWS\\pfirewall.log"],
       2,

@@ -33,23 +33,6 @@ const USAGE =
   "bypass, reset, or show state|opmode|config|portopening|allowedprogram|service|icmpsetting|notifications|" +
   "multicastbroadcastresponse|logging|bypass";
 
-export const FIREWALL_HELP = `netsh firewall - Windows Firewall settings of <home>/firewall/, compiled to nftables
-
-  set opmode|portopening|allowedprogram|service|icmpsetting|notifications|multicastbroadcastresponse|
-      logging|currentprofile|bypass ...
-  add portopening|allowedprogram|bypass ...
-  delete portopening|allowedprogram|bypass ...
-  reset
-  show state|opmode|config|portopening|allowedprogram|service|icmpsetting|notifications|
-       multicastbroadcastresponse|logging|bypass
-
-Words and tags may be shortened (sh st); see docs/firewall.md for each command's tags.
-
-On an Active Directory member, store=domain gponame=GPO (after the other tags) makes set opmode,
-add|set|delete portopening, set icmpsetting, set logging and set|add|delete bypass edit that GPO's
-Machine\\Registry.pol in SYSVOL (docs/group-policy.md).
-`;
-
 const VERBS = ["set", "add", "delete", "show", "reset"];
 const OBJECTS = [
   "opmode",

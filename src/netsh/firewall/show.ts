@@ -12,8 +12,10 @@ import {
   PROFILES,
   type ProfileName,
   type ProgramPortMap,
+  portText,
   SERVICE_TYPES,
   SERVICES,
+  type ServicePort,
 } from "../../firewall/model.js";
 import { discoverProgramPorts } from "../../firewall/programs.js";
 import { netnsOf, type RulesStatus } from "../../firewall/effect.js";
@@ -89,9 +91,9 @@ function services(s: FirewallSettings, p: ProfileName): string[] {
     out.push(
       `${em(v?.enabled === true).padEnd(9)}${(custom ? "Yes" : "No").padEnd(12)}${SERVICES[t].name}`,
     );
-    for (const port of SERVICES[t].ports)
+    for (const port of SERVICES[t].ports as readonly ServicePort[])
       out.push(
-        `  ${String(port.port).padEnd(5)}${port.protocol.toUpperCase().padEnd(4)}/ ${v ? scopeText(v) : "*"}`,
+        `  ${portText({ port: port.port, lastPort: port.last }).padEnd(5)} ${port.protocol.toUpperCase().padEnd(4)}/ ${v ? scopeText(v) : "*"}`,
       );
   }
   return out;
