@@ -69,8 +69,12 @@ describe("postern console on the lab, in chromium", { skip }, () => {
     page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
   before(async () => {
-    const up = runBin(["--home", home.dir, "lab", "up"]);
-    assert.equal(up.code, 0, up.err);
+    // not runBin's 60 s: under load (8 sessions on 2 CPUs) up has taken longer
+    const up = spawnSync(process.execPath, [BIN, "--home", home.dir, "lab", "up"], {
+      encoding: "utf8",
+      timeout: 240_000,
+    });
+    assert.equal(up.status, 0, up.stderr);
     id = (
       JSON.parse(fs.readFileSync(path.join(home.dir, "lab", "state.json"), "utf8")) as {
         id: string;
