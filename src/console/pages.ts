@@ -118,7 +118,7 @@ export function monitorPage(
         "Peer refused us",
       ],
       mm.map((s) => [
-        s.peerId ? `${s.remote} (${s.peerId})` : s.remote,
+        s.peerId && s.peerId !== s.remote ? `${s.remote} (${s.peerId})` : s.remote,
         s.identity?.principal ?? "-",
         s.auth,
         s.encryption ?? "-",
@@ -135,6 +135,7 @@ export function monitorPage(
 <h2>Quick mode SAs</h2>${table(
       [
         "Peer",
+        "Filter",
         "Protocol",
         "Transform",
         "Selectors (local / remote)",
@@ -145,6 +146,7 @@ export function monitorPage(
         "Age",
       ],
       qm.map((s) => [
+        s.remote,
         s.peer,
         `${s.protocol.toUpperCase()} ${s.mode}${s.udpEncap ? " in UDP" : ""}`,
         s.transform,

@@ -60,7 +60,7 @@ export function linePlot(spec: PlotSpec): Html {
   });
   const legend = spec.series.map(
     (s, i) =>
-      html`<text x="${left + 150 + i * 70}" y="11" fill="${s.color}" font-size="10">${s.name}</text>`,
+      html`<text x="${w - 4 - (spec.series.length - 1 - i) * 34}" y="11" fill="${s.color}" font-size="10" text-anchor="end">${s.name}</text>`,
   );
   const minutes = Math.round(spec.windowMs / 60_000);
   return html`<svg xmlns="http://www.w3.org/2000/svg" class="plot" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${spec.title}">
