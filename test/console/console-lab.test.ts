@@ -207,11 +207,33 @@ describe("postern console on the lab, in chromium", { skip }, () => {
     await shot("firewall");
   });
 
-  it("Directory: computers, trusted with xpclient$ in it, and what each gets", async () => {
+  it("Directory: computers, nested groups, GPO links and what each computer gets", async () => {
+    // a group holding trusted (nesting) and a GPO linked to trusted, made as an admin would
+    for (const args of [
+      ["domain", "group", "add", "web-admins"],
+      ["domain", "group", "add-member", "web-admins", "trusted"],
+      ["domain", "gpo", "create", "Web servers"],
+      ["domain", "gpo", "link", "Web servers", "trusted"],
+    ]) {
+      const r = binIn("dc1", args);
+      assert.equal(r.status, 0, `${args.join(" ")}: ${r.stderr}`);
+    }
     await page.goto(`${url}directory`);
     const text = await mainText(page);
-    assert.match(text, /XPCLIENT\$[^\n]*xpclient\.bigfirm\.com[^\n]*trusted/i);
+    const xp = text.split("\n").find((l) => l.startsWith("XPCLIENT$\t")) ?? "";
+    assert.match(xp, /xpclient\.bigfirm\.com\tyes\t/);
+    assert.match(xp, /\btrusted\b/);
+    assert.match(xp, /\bweb-admins\b/, "nested: through trusted");
+    assert.match(xp, /Web servers \(via /);
+    const c2 = text.split("\n").find((l) => l.startsWith("CLIENT2$\t")) ?? "";
+    assert.doesNotMatch(c2, /trusted|web-admins|Web servers/);
     assert.match(text, /trusted\tglobal\tS-1-5-21-[\d-]+\t\s*XPCLIENT\$ \(computer\)/);
+    assert.match(
+      text,
+      /web-admins\tglobal\tS-1-5-21-[\d-]+\t\s*trusted \(group\)\s*XPCLIENT\$ \(computer\)/,
+      "the nested group opened",
+    );
+    assert.match(text, /Web servers\t\d+\ttrusted\t/);
     await shot("directory");
   });
 
