@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import type { MmSaView, QmSaView, StatsReply } from "../../src/control/protocol.js";
 import { isLoopback, parseListen } from "../../src/console/command.js";
 import { userName } from "../../src/console/auth.js";
+import { cli, tempHome } from "../helpers/cli.js";
 import { esc, html, raw } from "../../src/console/html.js";
 import { firewallPage, monitorPage, whyPage } from "../../src/console/pages.js";
 import { linePlot, niceCeiling } from "../../src/console/plot.js";
@@ -330,5 +331,28 @@ describe("console: options and user names", () => {
     assert.equal(userName("Administrator@OTHER.COM", id), null);
     assert.equal(userName("a/b", id), null, "no service principals");
     assert.equal(userName("", id), null);
+  });
+});
+
+describe("console: bad options, refused before listening", () => {
+  it("a non-loopback address without --allow-remote, remote without TLS, half of TLS", async () => {
+    const home = tempHome("con");
+    try {
+      for (const [args, why] of [
+        [["--listen", "198.18.0.20:9390"], /not a loopback address; .*--allow-remote/],
+        [["--listen", "0.0.0.0:9390", "--allow-remote"], /needs --tls-cert and --tls-key/],
+        [["--tls-cert", "c.pem"], /--tls-cert and --tls-key go together/],
+        [["--listen", "localhost"], /expected ADDR:PORT/],
+        [["--sample-ms", "5"], /sample-ms/],
+      ] as const) {
+        const r = await cli(home.dir, "console", ...args);
+        assert.equal(r.code, 2, args.join(" "));
+        assert.match(r.err, why);
+        assert.equal(r.err.trim().split("\n").length, 1, "one line");
+        assert.equal(r.out, "", "nothing served");
+      }
+    } finally {
+      home.cleanup();
+    }
   });
 });
