@@ -91,11 +91,16 @@ async function run(p: Parsed, env: CliEnv): Promise<number> {
     server.listen(port, host, () => resolve());
   });
   const bound = (server.address() as net.AddressInfo).port;
-  hosts = new Set([
-    hostPort(host, bound),
-    ...(isLoopback(host) ? [`localhost:${bound}`] : []),
-    ...names.map((n) => `${n}:${bound}`),
-  ]);
+  // a browser leaves the scheme's default port out of Host
+  const withPort = (name: string) =>
+    bound === (tls ? 443 : 80) ? [name, `${name}:${bound}`] : [`${name}:${bound}`];
+  hosts = new Set(
+    [
+      net.isIPv6(host) ? `[${host}]` : host,
+      ...(isLoopback(host) ? ["localhost"] : []),
+      ...names,
+    ].flatMap(withPort),
+  );
   const url = `${tls ? "https" : "http"}://${hostPort(host, bound)}/`;
   env.out(`console: listening on ${url}`);
   env.err(
