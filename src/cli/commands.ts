@@ -16,6 +16,7 @@ import { manCommand } from "./man.js";
 import { packageVersion, usage } from "./usage.js";
 import { ipsecCommand } from "./ipsec.js";
 import { explainCommand } from "../explain/command.js";
+import { consoleCommand } from "../console/command.js";
 import { kdcCommand } from "../kerberos/kdc/command.js";
 import { KERBEROS_COMMANDS } from "./kerberos.js";
 import { netshCommand } from "./netsh.js";
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   ipseccmdCommand,
   ipsecCommand,
   explainCommand,
+  consoleCommand,
   firewallCommand,
   agentCommand,
   labCommand,
