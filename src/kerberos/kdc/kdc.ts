@@ -32,7 +32,7 @@ import {
 import { PacError } from "../pac/index.js";
 import { handleAsReq } from "./as-exchange.js";
 import { type KdcConfig, type ResolvedKdcConfig, resolveKdcConfig } from "./config.js";
-import { type KdcContext, krbtgtName } from "./context.js";
+import { type ExchangeNote, type KdcContext, krbtgtName, principalText } from "./context.js";
 import type { PrincipalDatabase } from "./database.js";
 import { KdcError } from "./errors.js";
 import { createPacLayoutCache } from "./pac-issue.js";
@@ -40,6 +40,7 @@ import { createRandomPool } from "./random-pool.js";
 import { type CoreOutcome, createKdcState, type KdcCounters, type KdcResult } from "./kdc-state.js";
 import { createExpiringCache, type ExpiringCache } from "./replay.js";
 import { buildKrbError, type ErrorContext } from "./reply.js";
+import type { RequestFacts } from "./request-log.js";
 import type { OpenedTgt } from "./tgs-auth.js";
 import { handleTgsReq } from "./tgs-exchange.js";
 
@@ -82,6 +83,7 @@ function errorOutcome(
   ec: ErrorContext,
   e: unknown,
   request: KdcResult["request"],
+  facts?: RequestFacts,
 ): CoreOutcome {
   const { err, internal } = toKdcError(e);
   return {
@@ -89,6 +91,7 @@ function errorOutcome(
       reply: buildKrbError(ctx.now(), ec, err.errorCode, err.message, err.eData),
       request,
       errorCode: err.errorCode,
+      ...(facts ? { facts: { ...facts, text: err.message } } : {}),
     },
     errorName: err.krbError,
     errorContext: ec,
@@ -120,14 +123,30 @@ function exchange(ctx: KdcContext, bytes: Uint8Array): CoreOutcome {
       ? { crealm: req.reqBody.realm, cname: req.reqBody.cname }
       : {}),
   };
+  const note: ExchangeNote = {};
+  ctx.note = note;
+  // The request log's facts (request-log.ts), read after the exchange filled `note`.
+  const body = req.reqBody;
+  const facts = (): RequestFacts => {
+    const client =
+      msg.type === "AS-REQ" ? body.cname && principalText(body.cname, body.realm) : note.client;
+    return {
+      etypes: body.etype,
+      ...(client ? { client } : {}),
+      ...(body.sname ? { service: principalText(body.sname, body.realm) } : {}),
+      ...(note.issued ? { issued: note.issued } : {}),
+    };
+  };
   try {
     const reply =
       msg.type === "AS-REQ"
         ? handleAsReq(ctx, req)
         : handleTgsReq(ctx, req, kdcReqBodyBytes(bytes));
-    return { result: { reply, request: msg.type }, errorContext: ec };
+    return { result: { reply, request: msg.type, facts: facts() }, errorContext: ec };
   } catch (e) {
-    return errorOutcome(ctx, ec, e, msg.type);
+    return errorOutcome(ctx, ec, e, msg.type, facts());
+  } finally {
+    ctx.note = undefined;
   }
 }
 

@@ -25,7 +25,7 @@ import {
 } from "../messages/index.js";
 import { PAC_TYPE, type Pac, type PacBuffer } from "../pac/index.js";
 import type { PrincipalName } from "../principal.js";
-import { type KdcContext, nameText, type ServiceInfo } from "./context.js";
+import { type KdcContext, nameText, principalText, type ServiceInfo } from "./context.js";
 import { kdcError } from "./errors.js";
 import { sessionEnctype, targetKey } from "./etype-choice.js";
 import { checkTicketUsable, tgsTicketAddresses, tgsTicketFlags } from "./flags.js";
@@ -178,6 +178,7 @@ export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array
     ctx.authenticators,
     ctx.tgts,
   );
+  if (ctx.note) ctx.note.client = principalText(auth.tgt.cname, auth.tgt.crealm);
   checkTicketUsable(auth.tgt);
   auth.opened.pac ??= checkTgtPac(auth.tgt, auth.krbtgtKey, ctx.crypto);
   const pac = auth.opened.pac;
