@@ -20,9 +20,11 @@
  *      NAT share an address but not an SA; nothing else can put a packet on that device
  *   4. ICMPv6 neighbour discovery accept (IPv6 needs it); enabled inbound ICMP settings
  *   5. port openings and the enabled services' ports (when exceptions are allowed), by scope
- *   6. log the drop (when logging dropped packets), then the policy drops
+ *   6. log the drop (when logging dropped packets), then drop (a rule with a counter, so
+ *      what the policy drops is counted: drop-counters.ts, postern_firewall_drops_total)
  * Chain `output` (policy accept): locally generated ICMP errors the settings do not allow
  * are dropped; new outbound connections are logged when logging connections.
+ * Every drop rule carries a counter and the comment `postern drop <reason>`.
  */
 import { hash } from "../crypto/primitives.js";
 import {
@@ -77,6 +79,14 @@ export const DIGEST_COMMENT = "postern firewall";
 
 const ND_TYPES = "nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert";
 
+/** The comment of a drop rule: `postern drop REASON` (the metric's reason label). */
+export const DROP_COMMENT = "postern drop";
+
+/** A counted drop of what `match` selects (`match` may end in a log statement). */
+function dropRule(match: string, reason: string): string {
+  return `${match === "" ? "" : `${match} `}counter drop comment "${DROP_COMMENT} ${reason}"`;
+}
+
 export function compileRuleset(input: CompileInput): CompiledRuleset {
   const { settings } = input;
   const profile = settings.profiles[settings.currentProfile];
@@ -86,7 +96,7 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
   const openLog = on && log.connections ? `log prefix "RECEIVE" group ${LOG_GROUP_OPEN} ` : "";
   const rules: string[] = [];
   if (on) {
-    rules.push("ct state invalid drop", "ct state established,related accept");
+    rules.push(dropRule("ct state invalid", "invalid"), "ct state established,related accept");
     rules.push(`udp dport { ${IKE_PORTS.join(", ")} } accept`, "meta l4proto ah accept");
     rules.push(`iifname "${bypassDev}" ${openLog}accept`);
     rules.push(`icmpv6 type { ${ND_TYPES} } accept`);
@@ -97,6 +107,7 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
       );
     }
     if (log.droppedPackets) rules.push(`log prefix "RECEIVE" group ${LOG_GROUP_DROP}`);
+    rules.push(dropRule("", "policy"));
   }
   const output = [`oif "lo" accept`];
   if (on) output.push(...icmpOutRules(profile, log.droppedPackets));
@@ -147,8 +158,8 @@ function icmpOutRules(p: ProfileSettings, logDrops: boolean): string[] {
   }
   const logs = logDrops ? `log prefix "SEND" group ${LOG_GROUP_DROP} ` : "";
   const out: string[] = [];
-  if (v4.length) out.push(`icmp type { ${v4.join(", ")} } ${logs}drop`);
-  if (v6.length) out.push(`icmpv6 type { ${v6.join(", ")} } ${logs}drop`);
+  if (v4.length) out.push(dropRule(`icmp type { ${v4.join(", ")} } ${logs}`.trimEnd(), "icmp"));
+  if (v6.length) out.push(dropRule(`icmpv6 type { ${v6.join(", ")} } ${logs}`.trimEnd(), "icmp"));
   return out;
 }
 
