@@ -499,6 +499,7 @@ function createEngine(
     random: deps.random,
     dh: deps.dh,
     log,
+    debug: (line) => log(line, "debug"),
     onChildSa,
     onChildSaDeleted: (spiIn) => {
       answered.deleted(spiIn);
