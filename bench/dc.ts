@@ -117,7 +117,8 @@ async function main(): Promise<void> {
           `AS exchange ${i} failed: ${r.reply ? JSON.stringify(decodeKrbError(r.reply).errorCode) + " " + (decodeKrbError(r.reply).eText ?? "") : "dropped"}`,
         );
     });
-    const joins = 100;
+    // Joins use computers pc0.. and the HTTP joins the next ones: both fit any --computers.
+    const joins = Math.min(100, Math.floor(computers / 2));
     const joinUs = time(
       joins,
       (i) => {
@@ -146,15 +147,15 @@ async function main(): Promise<void> {
       0,
     );
     const target = { host: "127.0.0.1", port: api.port(), fingerprint: fingerprintOf(cert.der) };
-    const httpJoins = 50;
+    const httpJoins = Math.min(50, computers - joins);
     const tokens = Array.from(
       { length: httpJoins },
-      (_, i) => issueJoinToken(dir, "bench", `pc${1000 + i}`).token,
+      (_, i) => issueJoinToken(dir, "bench", `pc${joins + i}`).token,
     );
     const h0 = process.hrtime.bigint();
     for (let i = 0; i < httpJoins; i++) {
       const r = await apiRequest(target, "POST", "/v1/join", {
-        name: `pc${1000 + i}`,
+        name: `pc${joins + i}`,
         token: tokens[i],
         address: "198.18.1.2",
       });

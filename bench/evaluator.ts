@@ -9,25 +9,27 @@
  * Filters are random but realistic (seeded, so every run sees the same policies): mostly
  * any/me/hosts/subnets (IPv4 /16-/32; IPv6 /32, /48, /56, /64, /112, /128), some IPv4
  * ranges, TCP and UDP to well-known ports, half mirrored, 10% IPv6.
- * Loops are bounded in count and in time. Run: node dist/bench/evaluator.js
+ * Loops are bounded in count and in time. Run: node dist/bench/evaluator.js [--smoke]
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { compilePolicy, type Packet, parsePacket } from "../src/policy/evaluate.js";
 import { expandPolicy, type FilterInstance } from "../src/policy/expand.js";
+import { compareIp, formatIp, type IpAddr, networkOf, parseIp } from "../src/policy/ip.js";
 import type { AddressSpec, Filter, FilterActionKind } from "../src/policy/model.js";
 import { referenceEvaluate } from "../src/policy/reference.js";
 import { instanceMatches, type ParsedPacket } from "../src/policy/spd-index.js";
 import { loadLocalStore, saveLocalStore } from "../src/policy/store.js";
 import { makeStore, type RuleSpec } from "../test/evaluator/fixtures.js";
+import { sized } from "./smoke.js";
 
-const SIZES = [10, 1_000, 10_000];
+const SIZES = sized([10, 1_000, 10_000], [10, 200]);
 const FILTERS_PER_LIST = 10;
 const ME = ["10.20.0.5", "2001:db8:20::5"];
 const PORTS = [22, 25, 53, 80, 88, 123, 135, 389, 443, 445, 500, 3389, 4500, 8080];
-const MAX_LOOKUPS = 100_000;
-const MAX_MS = 500;
+const MAX_LOOKUPS = sized(100_000, 2_000);
+const MAX_MS = sized(500, 50);
 /** Rounds per evaluator, interleaved; the best round counts (the machine may be shared). */
 const ROUNDS = 3;
 const PACKETS = 4096;
@@ -59,18 +61,28 @@ function v6(rnd: () => number): string {
 
 function spec(rnd: () => number, six: boolean, meShare: number): AddressSpec {
   const r = rnd();
-  const a = six ? v6(rnd) : v4(rnd);
+  const a = canonical(ip(six ? v6(rnd) : v4(rnd)));
   const family = six ? 6 : 4;
   if (r < meShare) return { kind: "me" };
   if (r < meShare + 0.15) return { kind: "any" };
   if (r < meShare + 0.45) return { kind: "subnet", address: a, prefix: six ? 128 : 32, family };
   if (r < meShare + 0.9 || six) {
     const prefix = six ? pick(rnd, [32, 48, 56, 64, 112]) : 16 + Math.floor(rnd() * 13);
-    return { kind: "subnet", address: a, prefix, family };
+    // The store holds subnets as netsh writes them: the network address, no host bits.
+    return { kind: "subnet", address: canonical(networkOf(ip(a), prefix)), prefix, family };
   }
-  const b = six ? v6(rnd) : v4(rnd);
-  return { kind: "range", from: a, to: b, family };
+  const b = canonical(ip(six ? v6(rnd) : v4(rnd)));
+  const [from, to] = compareIp(ip(a), ip(b)) <= 0 ? [a, b] : [b, a];
+  return { kind: "range", from, to, family };
 }
+
+function ip(text: string): IpAddr {
+  const a = parseIp(text);
+  if (!a) throw new Error(`generator made a bad address ${text}`);
+  return a;
+}
+
+const canonical = formatIp;
 
 function randomFilter(rnd: () => number): Filter {
   const six = rnd() < 0.1;

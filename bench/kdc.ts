@@ -13,7 +13,7 @@
  *   4. exchanges/s = answered / wall time; CPU per exchange = delta of the server's
  *      utime+stime (/proc/PID/stat) / answered
  *
- * Usage: node dist/bench/kdc.js [N=2000] [CONCURRENCY=8] [WARMUP=100] [WORKERS]
+ * Usage: node dist/bench/kdc.js [N=2000] [CONCURRENCY=8] [WARMUP=100] [WORKERS] [--smoke]
  * (WORKERS: `postern kdc --workers`, worker threads running our KDC core; default the
  * runner's, one per CPU. MIT's krb5kdc is one process with one thread.)
  * (WARMUP: AS and TGS exchanges sent to each KDC before the measured phases; Node's JIT needs
@@ -37,15 +37,17 @@ import {
 } from "../test/kerberos-kdc/client.js";
 import { shebangNodeOptions } from "../src/lab/run.js";
 import { createMitRealm, freePort } from "../test/kerberos-codec/mit-realm.js";
+import { sized } from "./smoke.js";
 
-const N = Number(process.argv[2] ?? 2000);
-const CONCURRENCY = Number(process.argv[3] ?? 8);
-const WARMUP = Number(process.argv[4] ?? 100);
-const WORKERS = process.argv[5];
+const ARGS = process.argv.slice(2).filter((a) => a !== "--smoke");
+const N = Number(ARGS[0] ?? sized(2000, 50));
+const CONCURRENCY = Number(ARGS[1] ?? sized(8, 2));
+const WARMUP = Number(ARGS[2] ?? sized(100, 5));
+const WORKERS = ARGS[3];
 /** Users for the distinct-accounts AS phase (env KDC_BENCH_ACCOUNTS, default 1200; 0: no phase). */
-const ACCOUNTS = Math.max(0, Number(process.env.KDC_BENCH_ACCOUNTS ?? 1200));
+const ACCOUNTS = Math.max(0, Number(process.env.KDC_BENCH_ACCOUNTS ?? sized(1200, 20)));
 /** Slices per measured phase, the KDCs alternating (env KDC_BENCH_ROUNDS, default 8). */
-const ROUNDS = Math.max(1, Number(process.env.KDC_BENCH_ROUNDS ?? 8));
+const ROUNDS = Math.max(1, Number(process.env.KDC_BENCH_ROUNDS ?? sized(8, 2)));
 const TIME_LIMIT_MS = 60_000;
 const REALM = "MIT.TEST";
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");

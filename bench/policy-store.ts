@@ -4,7 +4,7 @@
  * validation, validate.ts). The peer is JSON.parse of the same file text alone (the floor
  * any JSON store pays); the ratio says what validation costs on top.
  *
- * Run: npx tsc -p . && node dist/bench/policy-store.js
+ * Run: npx tsc -p . && node dist/bench/policy-store.js [--smoke]
  * Bounded: each measurement repeats at most 40 times or 2 s, and reports the median.
  */
 import * as fs from "node:fs";
@@ -15,10 +15,11 @@ import { defaultDefaultRule } from "../src/policy/defaults.js";
 import type { Filter, FilterList, PolicyStore } from "../src/policy/model.js";
 import { defaultMmSecMethods, defaultQmSecMethods } from "../src/policy/secmethods.js";
 import { loadLocalStore, localStorePath, saveLocalStore } from "../src/policy/store.js";
+import { sized } from "./smoke.js";
 
-const SIZES = [10, 1_000, 10_000];
-const MAX_RUNS = 40;
-const MAX_MS = 2_000;
+const SIZES = sized([10, 1_000, 10_000], [10, 100]);
+const MAX_RUNS = sized(40, 3);
+const MAX_MS = sized(2_000, 100);
 
 function guid(n: number): string {
   const h = n.toString(16).padStart(12, "0");

@@ -8,6 +8,7 @@
  */
 import { execFile, spawnSync } from "node:child_process";
 import { PosternError } from "../errors.js";
+import { commandText, type LibNftables, libNftables } from "./libnftables.js";
 
 export interface CommandTarget {
   /** Run inside this network namespace. */
@@ -24,7 +25,7 @@ export function commandLine(
 }
 
 /** The first lines of a failed command's stderr, as one line. */
-function firstLines(text: string): string {
+export function firstLines(text: string): string {
   return text.trim().split("\n").slice(0, 3).join(" | ");
 }
 
@@ -73,6 +74,15 @@ export function runCommandSync(
   return { ok: r.status === 0, out: r.stdout ?? "", message };
 }
 
+/**
+ * libnftables in this process (platform/libnftables.ts), or null for the `nft` program: a
+ * target in another namespace, `POSTERN_NFT=process`, or no library.
+ */
+export function nftInProcess(target: CommandTarget): LibNftables | null {
+  if (target.netns || process.env.POSTERN_NFT === "process") return null;
+  return libNftables();
+}
+
 export interface NftRunner {
   /** The network namespace the commands run in (undefined: ours). */
   readonly netns?: string;
@@ -101,7 +111,14 @@ export function parseLocalSubnets(json: string): string[] {
 export function createNftRunner(target: CommandTarget = {}): NftRunner {
   return {
     netns: target.netns,
-    nft: (args, input) => runCommand(target, "nft-failed", "nft", args, input),
+    nft(args, input) {
+      const lib = nftInProcess(target);
+      const cmd = lib && commandText(args, input);
+      if (!lib || !cmd) return runCommand(target, "nft-failed", "nft", args, input);
+      return lib.run(cmd.text, cmd.json).catch((e: Error) => {
+        throw new PosternError("nft-failed", `nft ${args.join(" ")}: ${firstLines(e.message)}`);
+      });
+    },
     async localSubnets() {
       return parseLocalSubnets(
         await runCommand(target, "nft-failed", "ip", ["-j", "addr", "show"]),

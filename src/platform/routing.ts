@@ -7,7 +7,7 @@
  */
 import * as fs from "node:fs";
 import { PosternError } from "../errors.js";
-import { type CommandTarget, runCommandSync } from "./commands.js";
+import { type CommandTarget, firstLines, nftInProcess, runCommandSync } from "./commands.js";
 
 export interface NetConfig {
   /** Runs `ip ARGS`; throws PosternError with ip's message on failure. */
@@ -28,6 +28,16 @@ const sysctlPath = (key: string) => `/proc/sys/${key.replaceAll(".", "/")}`;
 export function createNetConfig(target: CommandTarget = {}): NetConfig {
   const run = (cmd: string, args: string[], input?: string) =>
     runCommandSync(target, cmd, args, input);
+  const loadNft = (script: string): { ok: boolean; message: string } => {
+    const lib = nftInProcess(target);
+    if (!lib) return run("nft", ["-f", "-"], script);
+    try {
+      lib.runSync(script, false);
+      return { ok: true, message: "" };
+    } catch (e) {
+      return { ok: false, message: firstLines((e as Error).message) };
+    }
+  };
   return {
     ip(args) {
       const r = run("ip", args);
@@ -42,11 +52,11 @@ export function createNetConfig(target: CommandTarget = {}): NetConfig {
       run("ip", args);
     },
     nft(script) {
-      const r = run("nft", ["-f", "-"], script);
+      const r = loadNft(script);
       if (!r.ok) throw new PosternError("netconfig", `nft: ${r.message}`);
     },
     nftQuiet(script) {
-      run("nft", ["-f", "-"], script);
+      loadNft(script);
     },
     readSysctl(key) {
       try {

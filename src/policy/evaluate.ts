@@ -191,14 +191,17 @@ export function parsePacket(p: Packet): ParsedPacket | string {
   if (src.family !== dst.family) return "packet source and destination are of different families";
   const srcPort = p.srcPort ?? 0;
   const dstPort = p.dstPort ?? 0;
-  for (const [what, n, max] of [
-    ["protocol", p.protocol, 255],
-    ["source port", srcPort, 65535],
-    ["destination port", dstPort, 65535],
-  ] as const) {
-    if (!Number.isInteger(n) || n < 0 || n > max) return `packet ${what} ${n} is not 0-${max}`;
-  }
-  return { src, dst, protocol: p.protocol, srcPort, dstPort };
+  const bad =
+    outOfRange("protocol", p.protocol, 255) ??
+    outOfRange("source port", srcPort, 65535) ??
+    outOfRange("destination port", dstPort, 65535);
+  return bad ?? { src, dst, protocol: p.protocol, srcPort, dstPort };
+}
+
+function outOfRange(what: string, n: number, max: number): string | undefined {
+  return Number.isInteger(n) && n >= 0 && n <= max
+    ? undefined
+    : `packet ${what} ${n} is not 0-${max}`;
 }
 
 /** Why the winner beat the runner-up. */

@@ -17,13 +17,9 @@ export function familyBits(family: IpFamily): number {
 
 /** Parses a literal IPv4 or IPv6 address; null when it is not one. */
 export function parseIp(text: string): IpAddr | null {
-  const kind = net.isIP(text);
-  if (kind === 4) {
-    const parts = text.split(".").map(Number);
-    const v = parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n);
-    return { family: 4, value: v };
-  }
-  if (kind === 6) {
+  const four = parseIp4(text);
+  if (four >= 0) return { family: 4, value: BigInt(four) };
+  if (net.isIP(text) === 6) {
     let s = text;
     const zone = s.indexOf("%");
     if (zone >= 0) s = s.slice(0, zone);
@@ -46,6 +42,39 @@ export function parseIp(text: string): IpAddr | null {
     return { family: 6, value: v };
   }
   return null;
+}
+
+/**
+ * A dotted-quad IPv4 address as a 32-bit unsigned number, or -1. Accepts exactly what
+ * node:net's isIPv4 accepts (four decimal octets 0-255, no leading zeros), without splitting
+ * strings: the evaluator parses two addresses per packet.
+ */
+export function parseIp4(text: string): number {
+  const n = text.length;
+  if (n < 7 || n > 15) return -1;
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return -1; // a leading zero
+      octet = octet * 10 + (c - 48);
+      if (octet > 255) return -1;
+      digits++;
+    } else {
+      return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + octet;
 }
 
 export function formatIp(a: IpAddr): string {

@@ -106,6 +106,16 @@ describe("U2U, S4U2Self and S4U2Proxy with impacket and MIT clients", () => {
         trustedToAuthForDelegation: true,
       },
       { name: "WS01$", password: "ws01-pw", rid: 1106, aliases: ["host/ws01.pkd.test"] },
+      // Resource-based constrained delegation: FS1$ lets SVC2$ (no classic delegation, no
+      // protocol transition) act on behalf of users to it.
+      { name: "SVC2$", password: "svc2-pw", rid: 1120, aliases: ["host/svc2.pkd.test"] },
+      {
+        name: "FS1$",
+        password: "fs1-pw",
+        rid: 1121,
+        aliases: ["cifs/fs1.pkd.test"],
+        allowedToActOnBehalfOf: [1120],
+      },
     ],
   });
   let server: KdcServer;
@@ -197,6 +207,58 @@ describe("U2U, S4U2Self and S4U2Proxy with impacket and MIT clients", () => {
     const r = await run("kvno", ["-U", "alice", "-P", "host/server1.pkd.test"], env("s2.cc"));
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /KDC can't fulfill requested option/);
+  });
+
+  it("RBCD: MIT kvno -U alice -P cifs/fs1.pkd.test as SVC2$ (granted by FS1$'s msDS-AllowedToActOnBehalfOfOtherIdentity)", {
+    skip: !haveMit() && "MIT Kerberos tools missing",
+  }, async () => {
+    const kt = path.join(dir, "svc2.keytab");
+    writeKeytabFile(kt, {
+      entries: [
+        {
+          principal: { realm: REALM, name: { nameType: 1, nameString: ["SVC2$"] } },
+          timestamp: 0,
+          kvno: 1,
+          key: { keytype: 18, keyvalue: key("SVC2$", "svc2-pw") },
+        },
+      ],
+    });
+    await ok("kinit", ["-k", "-t", kt, `SVC2$@${REALM}`], env("rbcd.cc"));
+    const out = await ok("kvno", ["-U", "alice", "-P", "cifs/fs1.pkd.test"], env("rbcd.cc"));
+    assert.match(out, /cifs\/fs1\.pkd\.test@PKD\.TEST: kvno = 1/);
+    const cred = credential(path.join(dir, "rbcd.cc"), "alice", "cifs/fs1.pkd.test");
+    const { part, pac } = pacFor(cred.ticket, key("FS1$", "fs1-pw"));
+    assert.equal(pac.userSid, `${SID}-1104`);
+    assert.ok(hasFlag(part.flags, TICKET_FLAGS.forwardable));
+    // Not granted: SVC2$ to host/ws01 (WS01$ grants no one, SVC2$ has no classic delegation).
+    const r = await run("kvno", ["-U", "alice", "-P", "host/ws01.pkd.test"], env("rbcd.cc"));
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /KDC can't fulfill requested option/);
+  });
+
+  it("RBCD: impacket getST.py -impersonate alice -spn cifs/fs1.pkd.test as SVC2$", {
+    skip: !haveGetSt && "impacket's getST.py missing (python3-impacket)",
+  }, async () => {
+    const cwd = fs.mkdtempSync(path.join(dir, "getst-rbcd-"));
+    const r = await getSt(
+      [
+        "-spn",
+        "cifs/fs1.pkd.test",
+        "-impersonate",
+        "alice",
+        "-dc-ip",
+        "127.0.0.1",
+        `${REALM}/SVC2$:svc2-pw`,
+      ],
+      port,
+      cwd,
+    );
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /Requesting S4U2Proxy/);
+    const saved = fs.readdirSync(cwd).filter((f) => f.endsWith(".ccache"));
+    assert.equal(saved.length, 1, r.out);
+    const cred = credential(path.join(cwd, saved[0]!), "alice", "cifs/fs1.pkd.test");
+    assert.equal(pacFor(cred.ticket, key("FS1$", "fs1-pw")).pac.userSid, `${SID}-1104`);
   });
 
   it("MIT kvno --u2u: alice gets a ticket to SERVER1$ sealed in the session key of SERVER1$'s TGT", {

@@ -16,6 +16,7 @@ import {
   hasFlag,
   KDC_OPTIONS,
   KRB_ERROR_CODE as E,
+  PAC_OPTIONS,
   type Ticket,
   TICKET_FLAGS,
 } from "../../src/kerberos/messages/index.js";
@@ -349,5 +350,76 @@ describe("S4U2Proxy, constrained delegation (MS-SFU §3.2.5.2)", () => {
 
     r.db.setEnabled("alice", false);
     assert.equal(code(proxy(r, serverTgt, evidence)), E.KDC_ERR_CLIENT_REVOKED);
+  });
+});
+
+describe("resource-based constrained delegation (MS-SFU §3.2.5.2.3, msDS-AllowedToActOnBehalfOfOtherIdentity)", () => {
+  const ws01 = principal("host", "ws01.pkd.test");
+  const wsKey = (r: TestRealm) => r.key("WS01$", "ws01-pw", 18);
+  const RBCD = PAC_OPTIONS.resourceBasedConstrainedDelegation;
+
+  /** WS01$ (the resource) granting `grant` (RIDs or SIDs); SERVER1$ has no classic delegation. */
+  function resource(r: TestRealm, grant: (number | string)[]) {
+    r.db.put({
+      name: "WS01$",
+      password: "ws01-pw",
+      rid: 1106,
+      aliases: ["host/ws01.pkd.test"],
+      allowedToActOnBehalfOf: grant,
+    });
+  }
+
+  function proxy(r: TestRealm, serverTgt: Creds, evidence: Ticket, pacOptions?: number) {
+    return tgsBytes(r, serverTgt, "SERVER1$", {
+      sname: ws01,
+      kdcOptions: KDC_OPTIONS.forwardable | KDC_OPTIONS.cnameInAddlTkt,
+      additionalTickets: [evidence],
+      ...(pacOptions === undefined ? {} : { pacOptions }),
+    });
+  }
+
+  it("AD: the resource grants the service; a non-forwardable S4U2Self evidence is enough with PA-PAC-OPTIONS RBCD; the ticket is forwardable with S4U_DELEGATION_INFO", () => {
+    const r = createTestRealm();
+    resource(r, [1107]);
+    const serverTgt = login(r, "SERVER1$", "server1-pw");
+    const evidence = expectCreds(tgs(r, serverTgt, "SERVER1$", { forUser: alice }));
+    const evPart = openServiceTicket(evidence.ticket, r.key("SERVER1$", "server1-pw", 18));
+    assert.ok(!hasFlag(evPart.flags, TICKET_FLAGS.forwardable), "no protocol transition");
+    const c = expectCreds(
+      readReply(proxy(r, serverTgt, evidence.ticket, RBCD), serverTgt.sessionKey, 8),
+    );
+    const part = openServiceTicket(c.ticket, wsKey(r));
+    assert.deepEqual(part.cname, alice);
+    assert.ok(hasFlag(part.flags, TICKET_FLAGS.forwardable));
+    const pac = verifyPac(
+      ticketPacBytes(part)!,
+      { etype: 18, key: wsKey(r) },
+      { etype: 18, key: r.krbtgtKey },
+    );
+    assert.equal(pac.userSid, sid(1104));
+    const info = pac.pac.buffers.find((b) => b.kind === "raw" && b.type === 11);
+    assert.ok(info?.kind === "raw");
+    assert.deepEqual(decodeDelegationInfo(info.data).transitedServices, ["SERVER1$@PKD.TEST"]);
+  });
+
+  it("AD: a grant to a group the service is in works too", () => {
+    const r = createTestRealm();
+    resource(r, [sid(1300)]);
+    r.db.setGroups("SERVER1$", [1300]);
+    const serverTgt = login(r, "SERVER1$", "server1-pw");
+    const evidence = expectCreds(tgs(r, serverTgt, "SERVER1$", { forUser: alice })).ticket;
+    expectCreds(readReply(proxy(r, serverTgt, evidence, RBCD), serverTgt.sessionKey, 8));
+  });
+
+  it("AD: KDC_ERR_BADOPTION without PA-PAC-OPTIONS RBCD, or when the resource grants someone else", () => {
+    const r = createTestRealm();
+    resource(r, [1107]);
+    const serverTgt = login(r, "SERVER1$", "server1-pw");
+    const evidence = expectCreds(tgs(r, serverTgt, "SERVER1$", { forUser: alice })).ticket;
+    const code = (b: Uint8Array) => expectError(b).errorCode;
+    assert.equal(code(proxy(r, serverTgt, evidence)), E.KDC_ERR_BADOPTION, "no PA-PAC-OPTIONS");
+    assert.equal(code(proxy(r, serverTgt, evidence, 0)), E.KDC_ERR_BADOPTION, "RBCD bit clear");
+    resource(r, [1108]);
+    assert.equal(code(proxy(r, serverTgt, evidence, RBCD)), E.KDC_ERR_BADOPTION, "not granted");
   });
 });

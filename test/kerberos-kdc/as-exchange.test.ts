@@ -32,7 +32,7 @@ describe("AS exchange (RFC 4120 §3.1)", () => {
   const r = createTestRealm();
   const aliceKey = { etype: 18, key: r.key("alice", "alice-pw", 18) };
 
-  it("§3.1.1 / RFC 6113 §5.2: without pre-auth, PREAUTH_REQUIRED with ETYPE-INFO2 in the client's order, AD salts, no PA-FX-FAST", () => {
+  it("§3.1.1 / RFC 6113 §5.2: without pre-auth, PREAUTH_REQUIRED offering FAST, ETYPE-INFO2 in the client's order, AD salts", () => {
     const out = r.kdc.handle(
       buildAsReq({ realm: REALM, cname: alice, etypes: [17, 18, 23], nowMs: T0 }),
       "udp",
@@ -42,10 +42,10 @@ describe("AS exchange (RFC 4120 §3.1)", () => {
     const md = decodeMethodData(err.eData!);
     assert.deepEqual(
       md.map((p) => p.padataType),
-      [PA_TYPE.PA_ETYPE_INFO2, PA_TYPE.PA_ENC_TIMESTAMP],
+      [PA_TYPE.PA_FX_FAST, PA_TYPE.PA_ETYPE_INFO2, PA_TYPE.PA_ENC_TIMESTAMP],
     );
-    assert.ok(!md.some((p) => p.padataType === PA_TYPE.PA_FX_FAST), "FAST is never advertised");
-    const info = decodeEtypeInfo2(md[0]!.padataValue);
+    assert.equal(md[0]!.padataValue.length, 0, "PA-FX-FAST advertised empty, as MIT and AD");
+    const info = decodeEtypeInfo2(md[1]!.padataValue);
     assert.deepEqual(info, [
       { etype: 17, salt: "PKD.TESTalice" },
       { etype: 18, salt: "PKD.TESTalice" },
@@ -58,7 +58,7 @@ describe("AS exchange (RFC 4120 §3.1)", () => {
       "udp",
     );
     const md = decodeMethodData(expectError(out.reply!).eData!);
-    assert.deepEqual(decodeEtypeInfo2(md[0]!.padataValue), [
+    assert.deepEqual(decodeEtypeInfo2(md[1]!.padataValue), [
       { etype: 18, salt: "PKD.TESThostws01.pkd.test" },
     ]);
   });

@@ -21,6 +21,7 @@ import {
   encodePaEncTimestamp,
   encodePaEncTsEnc,
   encodePaForUser,
+  encodePaPacOptions,
   encodePaPacRequest,
   encodeTgsReq,
   type KdcRep,
@@ -152,6 +153,8 @@ export interface TgsReqInput {
   noChecksum?: boolean;
   /** additional-tickets (user-to-user's second TGT, S4U2Proxy's evidence ticket). */
   additionalTickets?: Ticket[];
+  /** PA-PAC-OPTIONS flags (MS-KILE §2.2.10; RBCD is PAC_OPTIONS.resourceBasedConstrainedDelegation). */
+  pacOptions?: number;
 }
 
 export function buildTgsReq(i: TgsReqInput): Uint8Array {
@@ -193,6 +196,11 @@ export function buildTgsReq(i: TgsReqInput): Uint8Array {
       padataValue: encodePaForUser({ ...fu, cksum: { cksumtype: -138, checksum } }),
     });
   }
+  if (i.pacOptions !== undefined)
+    padata.push({
+      padataType: PA_TYPE.PA_PAC_OPTIONS,
+      padataValue: encodePaPacOptions(i.pacOptions),
+    });
   return encodeTgsReq({ padata, reqBody: body });
 }
 

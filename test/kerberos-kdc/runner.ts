@@ -63,7 +63,8 @@ export async function startRunner(tag: string, db: KdcDbFile): Promise<RunningKd
   child.stderr!.on("data", (d) => {
     out += String(d);
   });
-  for (let i = 0; i < 200 && !out.includes("listening"); i++) {
+  // Up to 30 s: on a loaded 2-vCPU machine (load average 20) node needed more than 5 s.
+  for (let i = 0; i < 1200 && !out.includes("listening"); i++) {
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import * as net from "node:net";
 import fc from "fast-check";
-import { formatIp, inSubnet, parseIp, parseMask } from "../../src/policy/ip.js";
+import { formatIp, inSubnet, parseIp, parseIp4, parseMask } from "../../src/policy/ip.js";
 
 describe("IP addresses", () => {
   it("round-trips IPv4 and IPv6 literals", () => {
@@ -21,6 +22,25 @@ describe("IP addresses", () => {
   it("refuses what is not an address", () => {
     for (const s of ["198.18.0", "1.2.3.256", "me", "", "2001:db8:::1"])
       assert.equal(parseIp(s), null);
+  });
+
+  it("the fast IPv4 reader accepts exactly what node:net's isIPv4 accepts, with the same value", () => {
+    const octet = fc.oneof(
+      fc.integer({ min: 0, max: 300 }).map(String),
+      fc.constantFrom("00", "01", "007", "", "-1", "1a", " 1", "256"),
+    );
+    const quadish = fc
+      .array(octet, { minLength: 1, maxLength: 6 })
+      .chain((parts) => fc.constantFrom(".", ":", "..").map((sep) => parts.join(sep)));
+    fc.assert(
+      fc.property(fc.oneof(quadish, fc.string({ maxLength: 16 })), (text) => {
+        const want = net.isIPv4(text)
+          ? text.split(".").reduce((acc, o) => acc * 256 + Number(o), 0)
+          : -1;
+        assert.equal(parseIp4(text), want, JSON.stringify(text));
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it("reads masks as dotted quads or prefixes and refuses holes", () => {

@@ -6,6 +6,7 @@ export { aesCtsDecrypt, aesCtsEncrypt } from "./cts.js";
 export type { ChecksumType, CryptoDeps, Enctype } from "./enctype.js";
 export { KerberosCryptoError, type KerberosCryptoCode } from "./errors.js";
 export { createDerivedKeyCache, type DerivedKeyCache } from "./key-cache.js";
+export { type Cf2Key, krbFxCf2 } from "./cf2.js";
 export { KeyUsage } from "./key-usage.js";
 export { nfold } from "./nfold.js";
 export {

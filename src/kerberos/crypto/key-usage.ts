@@ -43,6 +43,16 @@ export const KeyUsage = {
   GSS_ACCEPTOR_SIGN: 23,
   GSS_INITIATOR_SEAL: 24,
   GSS_INITIATOR_SIGN: 25,
+  /** RFC 6113 §5.4: FAST req-checksum, enc-fast-req, enc-fast-rep, finished (armor key). */
+  FAST_REQ_CHKSUM: 50,
+  FAST_ENC: 51,
+  FAST_REP: 52,
+  FAST_FINISHED: 53,
+  /** RFC 6113 §5.4.6 PA-ENCRYPTED-CHALLENGE, client's and KDC's. */
+  ENC_CHALLENGE_CLIENT: 54,
+  ENC_CHALLENGE_KDC: 55,
+  /** RFC 6806 §11 PA-REQ-ENC-PA-REP: checksum of the AS-REQ with the reply key. */
+  AS_REQ: 56,
 } as const;
 
 export type KeyUsageName = keyof typeof KeyUsage;

@@ -32,6 +32,12 @@ export interface PrincipalEntry {
   allowedToDelegateTo?: string[];
   /** userAccountControl TRUSTED_TO_AUTH_FOR_DELEGATION: its S4U2Self tickets are forwardable. */
   trustedToAuthForDelegation?: boolean;
+  /**
+   * msDS-AllowedToActOnBehalfOfOtherIdentity (resource-based constrained delegation): the
+   * SIDs (accounts or groups) granted the right to delegate *to this account* (the allow
+   * entries of AD's security descriptor).
+   */
+  allowedToActOnBehalfOf?: string[];
   /** msDS-SupportedEncryptionTypes (etype-choice.ts); absent: AD's default 0x18. */
   supportedEnctypes?: number;
 }
@@ -71,6 +77,8 @@ export interface MemoryPrincipal {
   allowedToDelegateTo?: string[];
   /** Protocol transition: its S4U2Self tickets are forwardable. */
   trustedToAuthForDelegation?: boolean;
+  /** Resource-based constrained delegation: RIDs or SIDs that may delegate to this account. */
+  allowedToActOnBehalfOf?: (number | string)[];
   /** msDS-SupportedEncryptionTypes; absent: the default (etype-choice.ts). */
   supportedEnctypes?: number;
 }
@@ -122,6 +130,9 @@ export function createMemoryDatabase(opts: MemoryDatabaseOptions): MemoryDatabas
       enabled: p.enabled ?? true,
       ...(p.allowedToDelegateTo ? { allowedToDelegateTo: [...p.allowedToDelegateTo] } : {}),
       ...(p.trustedToAuthForDelegation ? { trustedToAuthForDelegation: true } : {}),
+      ...(p.allowedToActOnBehalfOf
+        ? { allowedToActOnBehalfOf: p.allowedToActOnBehalfOf.map(sidOf) }
+        : {}),
       ...(p.supportedEnctypes === undefined ? {} : { supportedEnctypes: p.supportedEnctypes }),
     });
     for (const a of p.aliases ?? []) aliases.set(a.toLowerCase(), p.name);

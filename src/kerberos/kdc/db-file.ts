@@ -9,7 +9,8 @@
  *                     { "name": "WS01$", "password": "...", "rid": 1105,
  *                       "aliases": ["host/ws01.pkd.test"],
  *                       "allowedToDelegateTo": ["cifs/fs1.pkd.test"],
- *                       "trustedToAuthForDelegation": true } ] }
+ *                       "trustedToAuthForDelegation": true,
+ *                       "allowedToActOnBehalfOf": [1106] } ] }   // RIDs or SIDs (RBCD)
  *
  * krbtgt keys come from krbtgtPassword with MIT's salt for krbtgt/REALM (REALM "krbtgt"
  * REALM), kvno 1, in every listed enctype.
@@ -64,6 +65,12 @@ function check(file: string, v: unknown): KdcDbFile {
     const to = q.allowedToDelegateTo;
     if (to !== undefined && (!Array.isArray(to) || to.some((x) => typeof x !== "string")))
       throw bad(file, `principals[${i}].allowedToDelegateTo must be an array of SPNs`);
+    const rbcd = q.allowedToActOnBehalfOf;
+    const sidOrRid = (x: unknown) =>
+      (typeof x === "number" && Number.isInteger(x) && x >= 0) ||
+      (typeof x === "string" && x.startsWith("S-"));
+    if (rbcd !== undefined && (!Array.isArray(rbcd) || !rbcd.every(sidOrRid)))
+      throw bad(file, `principals[${i}].allowedToActOnBehalfOf must be an array of RIDs or SIDs`);
   });
   for (const e of (o.enctypes as number[] | undefined) ?? []) {
     try {

@@ -48,6 +48,8 @@ export interface CoreOutcome {
   authenticator?: string;
   /** For a KRB-ERROR the state sends instead (KRB_AP_ERR_REPEAT). */
   errorContext?: ErrorContext;
+  /** A FAST-armored request (RFC 6113) whose armor key was established (kdc/fast.ts). */
+  armored?: boolean;
 }
 
 export interface KdcCounters {
@@ -59,6 +61,8 @@ export interface KdcCounters {
   lookasideHits: number;
   /** Tickets issued, by "REQUEST ETYPE" of the ticket's enc-part (e.g. "AS-REQ 18"). */
   tickets: Record<string, number>;
+  /** FAST-armored requests answered (reply or armored error), by request type. */
+  armored: Record<string, number>;
 }
 
 export interface KdcBegin {
@@ -125,6 +129,7 @@ export function createKdcState(
     drops: {},
     lookasideHits: 0,
     tickets: {},
+    armored: {},
   };
   const fallback: ErrorContext = { realm: config.realm, sname: krbtgtName(config.realm) };
 
@@ -186,6 +191,7 @@ export function createKdcState(
       if (o.result.drop) bump(counters.drops, o.result.drop);
       if (o.internal) bump(counters.drops, "internal");
       if (o.errorName) bump(counters.errors, o.errorName);
+      if (outcome.armored) bump(counters.armored, o.result.request);
       const r: KdcResult = { ...o.result };
       // A copy of its own: the reply may be a view into a larger encoder slab (asn1/writer.ts).
       if (begin.key !== undefined && r.reply)

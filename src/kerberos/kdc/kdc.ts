@@ -35,6 +35,7 @@ import { type KdcConfig, type ResolvedKdcConfig, resolveKdcConfig } from "./conf
 import { type ExchangeNote, type KdcContext, krbtgtName, principalText } from "./context.js";
 import type { PrincipalDatabase } from "./database.js";
 import { KdcError } from "./errors.js";
+import { type FastHolder, type FastState, fastErrorEData } from "./fast.js";
 import { createPacLayoutCache } from "./pac-issue.js";
 import { createRandomPool } from "./random-pool.js";
 import { type CoreOutcome, createKdcState, type KdcCounters, type KdcResult } from "./kdc-state.js";
@@ -83,16 +84,23 @@ function errorOutcome(
   ec: ErrorContext,
   e: unknown,
   request: KdcResult["request"],
+  fast?: FastState,
   facts?: RequestFacts,
 ): CoreOutcome {
   const { err, internal } = toKdcError(e);
+  const now = ctx.now();
+  // Armored (fast.ts): the error itself travels inside, as PA-FX-ERROR.
+  const eData = fast
+    ? fastErrorEData(ctx, fast, buildKrbError(now, ec, err.errorCode, err.message), err.eData)
+    : err.eData;
   return {
     result: {
-      reply: buildKrbError(ctx.now(), ec, err.errorCode, err.message, err.eData),
+      reply: buildKrbError(now, ec, err.errorCode, err.message, eData),
       request,
       errorCode: err.errorCode,
       ...(facts ? { facts: { ...facts, text: err.message } } : {}),
     },
+    ...(fast ? { armored: true } : {}),
     errorName: err.krbError,
     errorContext: ec,
     ...(internal ? { internal } : {}),
@@ -123,6 +131,7 @@ function exchange(ctx: KdcContext, bytes: Uint8Array): CoreOutcome {
       ? { crealm: req.reqBody.realm, cname: req.reqBody.cname }
       : {}),
   };
+  const fast: FastHolder = {};
   const note: ExchangeNote = {};
   ctx.note = note;
   // The request log's facts (request-log.ts), read after the exchange filled `note`.
@@ -140,11 +149,15 @@ function exchange(ctx: KdcContext, bytes: Uint8Array): CoreOutcome {
   try {
     const reply =
       msg.type === "AS-REQ"
-        ? handleAsReq(ctx, req)
-        : handleTgsReq(ctx, req, kdcReqBodyBytes(bytes));
-    return { result: { reply, request: msg.type, facts: facts() }, errorContext: ec };
+        ? handleAsReq(ctx, req, bytes, fast)
+        : handleTgsReq(ctx, req, kdcReqBodyBytes(bytes), fast);
+    return {
+      result: { reply, request: msg.type, facts: facts() },
+      errorContext: ec,
+      ...(fast.state ? { armored: true } : {}),
+    };
   } catch (e) {
-    return errorOutcome(ctx, ec, e, msg.type, facts());
+    return errorOutcome(ctx, ec, e, msg.type, fast.state, facts());
   } finally {
     ctx.note = undefined;
   }

@@ -15,7 +15,9 @@ export function createRandomPool(
       pool = source(poolBytes);
       off = 0;
     }
-    const out = pool.slice(off, off + n);
+    // A copy made explicitly: `source` may return a Buffer, whose slice() is a view, and
+    // zeroing the pool behind a view handed out all-zero session keys and confounders.
+    const out = new Uint8Array(pool.subarray(off, off + n));
     pool.fill(0, off, off + n);
     off += n;
     return out;

@@ -29,6 +29,8 @@ export interface RepInput {
   usage: number;
   now: Date;
   padata?: { padataType: number; padataValue: Uint8Array }[];
+  /** RFC 6806 encrypted-pa-data (fast.ts `encPaRep`). */
+  encPadata?: { padataType: number; padataValue: Uint8Array }[];
 }
 
 /** AS-REP or TGS-REP with the EncKDCRepPart mirroring the ticket (RFC 4120 §3.1.3). */
@@ -48,6 +50,7 @@ export function buildKdcRep(ctx: KdcContext, r: RepInput): Uint8Array {
   if (r.part.starttime !== undefined) enc.starttime = r.part.starttime;
   if (r.part.renewTill !== undefined) enc.renewTill = r.part.renewTill;
   if (r.part.caddr !== undefined) enc.caddr = r.part.caddr;
+  if (r.encPadata !== undefined) enc.encryptedPaData = r.encPadata;
   if (ctx.note) {
     // For the request log: etypes and times only, never the keys.
     ctx.note.issued = {

@@ -8,9 +8,10 @@
  *   - no additional ticket                                   KDC_ERR_BADOPTION
  *   - the evidence does not decrypt with the requester's key  KRB_AP_ERR_BAD_INTEGRITY /
  *                                                             KRB_AP_ERR_BADKEYVER
- *   - the target is not in the requester's msDS-AllowedToDelegateTo
+ *   - the target is not in the requester's msDS-AllowedToDelegateTo, nor (RBCD) does
+ *     the target's msDS-AllowedToActOnBehalfOfOtherIdentity name the requester
  *                                                            KDC_ERR_BADOPTION
- *   - the evidence is not FORWARDABLE                         KDC_ERR_BADOPTION
+ *   - the evidence is not FORWARDABLE (classic delegation)    KDC_ERR_BADOPTION
  *   - the evidence has no PAC                                 KDC_ERR_BADOPTION
  *   - a PAC signature missing                                 KRB_ERR_GENERIC
  *   - a PAC signature wrong (server: the requester's key; KDC: krbtgt)
@@ -18,11 +19,17 @@
  *   - the evidence has expired                                KRB_AP_ERR_TKT_EXPIRED
  *   - the user is disabled now                                KDC_ERR_CLIENT_REVOKED
  *
+ * Resource-based constrained delegation (MS-SFU §3.2.5.2.1-3): when the classic check
+ * fails (the target not in msDS-AllowedToDelegateTo, or the evidence not forwardable) and
+ * the request's PA-PAC-OPTIONS asks for RBCD (MIT's client and impacket always do), the
+ * target account's msDS-AllowedToActOnBehalfOfOtherIdentity must grant the requester (its
+ * SID or one of its groups); the evidence then need not be forwardable (an S4U2Self
+ * ticket of a service without TRUSTED_TO_AUTH_FOR_DELEGATION is enough, as on Windows).
+ * Neither grants: KDC_ERR_BADOPTION.
+ *
  * The new ticket names the evidence's client and carries the evidence's PAC buffers,
  * re-signed for the target, plus S4U_DELEGATION_INFO (MS-PAC §2.9): the target as
  * requested and the delegating service appended to the evidence's transited list.
- * Resource-based constrained delegation (PA-PAC-OPTIONS RBCD,
- * msDS-AllowedToActOnBehalfOfOtherIdentity) is not done.
  */
 import { KerberosCryptoError } from "../crypto/index.js";
 import { type EncTicketPart, hasFlag, type KdcReqBody, TICKET_FLAGS } from "../messages/index.js";
@@ -31,6 +38,7 @@ import { decodeDelegationInfo, encodeDelegationInfo } from "../pac/delegation-in
 import { PAC_TYPE, SIGNATURE_TYPES } from "../pac/pac.js";
 import { decodePacContainer } from "../pac/pactype.js";
 import { type KdcContext, nameText, type ServiceInfo } from "./context.js";
+import type { PrincipalEntry } from "./database.js";
 import { kdcError } from "./errors.js";
 import { targetKey } from "./etype-choice.js";
 import { openTicket, ticketPacBytes } from "./ticket.js";
@@ -95,12 +103,28 @@ function evidencePac(
   };
 }
 
-/** The evidence ticket of a CNAME-IN-ADDL-TKT request from `requester`, checked. */
+/** RBCD: does the target account grant the requester (its SID or a group's)? */
+function grantedByTarget(
+  ctx: KdcContext,
+  service: ServiceInfo,
+  requester: PrincipalEntry,
+  realm: string,
+): boolean {
+  const target = ctx.db.lookup(service.account, realm);
+  const granted = new Set(target?.allowedToActOnBehalfOf ?? []);
+  return [requester.accountSid, ...requester.groupSids].some((sid) => granted.has(sid));
+}
+
+/**
+ * The evidence ticket of a CNAME-IN-ADDL-TKT request from `requester`, checked.
+ * `rbcd`: the request's PA-PAC-OPTIONS asks for resource-based constrained delegation.
+ */
 export function openEvidence(
   ctx: KdcContext,
   body: KdcReqBody,
   tgt: EncTicketPart,
   service: ServiceInfo,
+  rbcd: boolean,
 ): Evidence {
   const ticket = body.additionalTickets?.[0];
   if (!ticket)
@@ -111,13 +135,20 @@ export function openEvidence(
     throw kdcError("KDC_ERR_C_PRINCIPAL_UNKNOWN", `S4U2Proxy: ${requesterName} unknown`);
   const { part, key } = openTicket(ticket, requester.keys, requester.name, ctx.crypto);
   const target = nameText(body.sname ?? { nameType: 0, nameString: [] });
-  if (service.isTgt || !allowed(requester.allowedToDelegateTo, target))
+  if (service.isTgt) throw kdcError("KDC_ERR_BADOPTION", "S4U2Proxy: the target may not be a TGT");
+  const forwardable = hasFlag(part.flags, TICKET_FLAGS.forwardable);
+  const classic = allowed(requester.allowedToDelegateTo, target);
+  if (
+    !(classic && forwardable) &&
+    !(rbcd && grantedByTarget(ctx, service, requester, tgt.crealm))
+  ) {
+    if (classic)
+      throw kdcError("KDC_ERR_BADOPTION", "S4U2Proxy: the evidence ticket is not forwardable");
     throw kdcError(
       "KDC_ERR_BADOPTION",
-      `S4U2Proxy: ${requester.name} may not delegate to ${target} (msDS-AllowedToDelegateTo)`,
+      `S4U2Proxy: ${requester.name} may not delegate to ${target} (msDS-AllowedToDelegateTo, msDS-AllowedToActOnBehalfOfOtherIdentity)`,
     );
-  if (!hasFlag(part.flags, TICKET_FLAGS.forwardable))
-    throw kdcError("KDC_ERR_BADOPTION", "S4U2Proxy: the evidence ticket is not forwardable");
+  }
   const pac = evidencePac(ctx, part, key, {
     target,
     requester: `${requesterName}@${tgt.crealm}`,

@@ -11,15 +11,21 @@
  *      otherwise: a service ticket whose PAC is the TGT's (the groups as of the AS exchange)
  *   4. seal with the service key, or with the additional TGT's session key for
  *      user-to-user (ENC-TKT-IN-SKEY, u2u.ts); TGS-REP enc-part in the subkey (usage 9) or session key (8)
+ *
+ * FAST (fast.ts): after step 1, a PA-FX-FAST's inner padata and body replace the outer
+ * ones (the armor key from the authenticator's subkey and the TGT session key); the reply
+ * then carries PA-FX-FAST and its enc-part is in the strengthened reply key.
  */
 import { getEnctype, KeyUsage } from "../crypto/index.js";
 import {
+  decodePaPacOptions,
   type EncTicketPart,
   findPaData,
   hasFlag,
   KDC_OPTIONS,
   type KdcReq,
   PA_TYPE,
+  PAC_OPTIONS,
   TICKET_FLAGS,
   type Ticket,
 } from "../messages/index.js";
@@ -27,6 +33,7 @@ import { PAC_TYPE, type Pac, type PacBuffer } from "../pac/index.js";
 import type { PrincipalName } from "../principal.js";
 import { type KdcContext, nameText, principalText, type ServiceInfo } from "./context.js";
 import { kdcError } from "./errors.js";
+import { type FastHolder, fastReply, unwrapTgsFast } from "./fast.js";
 import { sessionEnctype, targetKey } from "./etype-choice.js";
 import { checkTicketUsable, tgsTicketAddresses, tgsTicketFlags } from "./flags.js";
 import { issueTimes, seconds } from "./lifetimes.js";
@@ -142,7 +149,14 @@ function s4uSelf(
 
 /** S4U2Proxy (s4u-proxy.ts): the evidence's client and PAC, within the evidence's life. */
 function s4uProxy(ctx: KdcContext, req: KdcReq, auth: TgsAuth, service: ServiceInfo): Issue {
-  const { part: evidence, pac } = openEvidence(ctx, req.reqBody, auth.tgt, service);
+  const pacOptions = findPaData(req.padata, PA_TYPE.PA_PAC_OPTIONS);
+  const rbcd =
+    pacOptions !== undefined &&
+    hasFlag(
+      decodePaPacOptions(pacOptions.padataValue),
+      PAC_OPTIONS.resourceBasedConstrainedDelegation,
+    );
+  const { part: evidence, pac } = openEvidence(ctx, req.reqBody, auth.tgt, service, rbcd);
   const issued = serviceTicket(ctx, req, auth, service, pac);
   const endMs = Math.min(issued.part.endtime.getTime(), evidence.endtime.getTime());
   const part: TicketPart = {
@@ -162,23 +176,39 @@ function pacLayouts(opened: TgsAuth["opened"]) {
   return opened.layouts;
 }
 
-export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array): Uint8Array {
-  const body = req.reqBody;
+/**
+ * `bodyBytes` is the req-body as received (the authenticator's checksum covers it);
+ * `holder` learns the FAST state (kdc.ts wraps errors). RFC 6806 enc-pa-rep is an AS
+ * matter (MIT's client asks for it there only).
+ */
+export function handleTgsReq(
+  ctx: KdcContext,
+  outer: KdcReq,
+  bodyBytes: Uint8Array,
+  holder: FastHolder,
+): Uint8Array {
   const { realm } = ctx.config;
-  const renewing = hasFlag(body.kdcOptions, KDC_OPTIONS.renew);
-  if (hasFlag(body.kdcOptions, KDC_OPTIONS.validate))
-    throw kdcError("KDC_ERR_BADOPTION", "VALIDATE is not supported (no postdated tickets)");
+  const outerRenew = hasFlag(outer.reqBody.kdcOptions, KDC_OPTIONS.renew);
   const auth = authenticateTgsReq(
-    req,
+    outer,
     bodyBytes,
     ctx.config,
     ctx.now(),
-    renewing,
+    outerRenew,
     ctx.crypto,
     ctx.authenticators,
     ctx.tgts,
   );
   if (ctx.note) ctx.note.client = principalText(auth.tgt.cname, auth.tgt.crealm);
+  const tgsKeys = { subkey: auth.authenticator.subkey, sessionKey: auth.tgt.key };
+  const req = unwrapTgsFast(ctx, outer, tgsKeys, holder);
+  const body = req.reqBody;
+  const renewing = hasFlag(body.kdcOptions, KDC_OPTIONS.renew);
+  if (hasFlag(body.kdcOptions, KDC_OPTIONS.validate))
+    throw kdcError("KDC_ERR_BADOPTION", "VALIDATE is not supported (no postdated tickets)");
+  // An outer RENEW let an expired TGT through authentication; an inner body without it may not.
+  if (!renewing && auth.tgt.endtime.getTime() < ctx.now() - ctx.config.skewMs)
+    throw kdcError("KRB_AP_ERR_TKT_EXPIRED", "TGT has expired");
   checkTicketUsable(auth.tgt);
   auth.opened.pac ??= checkTgtPac(auth.tgt, auth.krbtgtKey, ctx.crypto);
   const pac = auth.opened.pac;
@@ -209,6 +239,19 @@ export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array
   });
   const ticket = u2uKey ? withoutKvno(sealed) : sealed;
   const subkey = auth.authenticator.subkey;
+  const replyKey = subkey
+    ? { etype: subkey.keytype, key: subkey.keyvalue }
+    : { etype: auth.tgt.key.keytype, key: auth.tgt.key.keyvalue };
+  const fast = holder.state;
+  const sealedReply = fast
+    ? fastReply(ctx, fast, {
+        replyKey,
+        padata: [],
+        ticket,
+        crealm: issue.crealm,
+        cname: issue.cname,
+      })
+    : undefined;
   return buildKdcRep(ctx, {
     kind: "TGS",
     body,
@@ -216,10 +259,9 @@ export function handleTgsReq(ctx: KdcContext, req: KdcReq, bodyBytes: Uint8Array
     cname: issue.cname,
     ticket,
     part: issue.part,
-    replyKey: subkey
-      ? { etype: subkey.keytype, key: subkey.keyvalue }
-      : { etype: auth.tgt.key.keytype, key: auth.tgt.key.keyvalue },
+    replyKey: sealedReply?.replyKey ?? replyKey,
     usage: subkey ? KeyUsage.TGS_REP_ENC_PART_SUBKEY : KeyUsage.TGS_REP_ENC_PART_SESSION_KEY,
+    ...(sealedReply ? { padata: sealedReply.padata } : {}),
     now: new Date(seconds(ctx.now())),
   });
 }

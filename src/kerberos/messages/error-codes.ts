@@ -70,6 +70,11 @@ export const KRB_ERROR_CODE = {
   KDC_ERR_REVOCATION_STATUS_UNAVAILABLE: 74,
   KDC_ERR_CLIENT_NAME_MISMATCH: 75,
   KDC_ERR_KDC_NAME_MISMATCH: 76,
+  /** RFC 6113 §5.4.3 / §7.5.9 additions for FAST. */
+  KDC_ERR_PREAUTH_EXPIRED: 90,
+  KDC_ERR_MORE_PREAUTH_DATA_REQUIRED: 91,
+  KDC_ERR_PREAUTH_BAD_AUTHENTICATION_SET: 92,
+  KDC_ERR_UNKNOWN_CRITICAL_FAST_OPTION: 93,
 } as const;
 
 export type KrbErrorName = keyof typeof KRB_ERROR_CODE;
@@ -144,6 +149,10 @@ const MEANINGS: Record<number, string> = {
   74: "Revocation status unavailable",
   75: "Client name mismatch",
   76: "KDC name mismatch",
+  90: "Pre-authentication has expired",
+  91: "Additional pre-authentication data required",
+  92: "KDC cannot accommodate requested pre-authentication set",
+  93: "Unknown critical FAST option",
 };
 
 const NAMES: Record<number, string> = Object.fromEntries(
