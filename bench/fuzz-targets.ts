@@ -4,6 +4,7 @@
 import { createApiTarget, createDnsTarget } from "./fuzz-targets-dc.js";
 import { createAhTarget, createEspTarget, createTunTarget } from "./fuzz-targets-esp.js";
 import { createApReqTarget, createKdcTarget } from "./fuzz-targets-exchange.js";
+import { createIpsecDataTarget, createRegistryPolTarget } from "./fuzz-targets-gp.js";
 import { createIkeTarget } from "./fuzz-targets-ike.js";
 import {
   createCcacheTarget,
@@ -38,6 +39,8 @@ export const TARGETS: Readonly<Record<string, TargetFactory>> = {
   keytab: createKeytabTarget,
   ccache: createCcacheTarget,
   api: createApiTarget,
+  "ipsec-data": createIpsecDataTarget,
+  "registry-pol": createRegistryPolTarget,
 };
 
 export const TARGET_NAMES = Object.keys(TARGETS);

@@ -5,7 +5,7 @@
 import { agentCommand } from "../agent/command.js";
 import { labCommand } from "../lab/command.js";
 import { dcCommand } from "../dc/command.js";
-import { domainCommand } from "../dc/admin/command.js";
+import { createDomainCommand } from "../dc/admin/command.js";
 import { gpupdateCommand, joinCommand, leaveCommand } from "../member/join.js";
 import { netCommand } from "../dc/admin/net.js";
 import { firewallCommand } from "../firewall/command.js";
@@ -19,6 +19,8 @@ import { explainCommand } from "../explain/command.js";
 import { kdcCommand } from "../kerberos/kdc/command.js";
 import { KERBEROS_COMMANDS } from "./kerberos.js";
 import { netshCommand } from "./netsh.js";
+import { guardedAdminCall } from "../policytest/guard.js";
+import { policyCommand } from "../policytest/command.js";
 import { ipseccmdCommand } from "./ipseccmd.js";
 
 export const COMMANDS: readonly Command[] = [
@@ -31,7 +33,8 @@ export const COMMANDS: readonly Command[] = [
   labCommand,
   ikeCommand,
   dcCommand,
-  domainCommand,
+  createDomainCommand({ guardedCall: guardedAdminCall }),
+  policyCommand,
   netCommand,
   joinCommand,
   leaveCommand,

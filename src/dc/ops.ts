@@ -21,6 +21,14 @@ import { setDelegation, showDelegation } from "./delegation.js";
 import { type Directory, dumpDirectory } from "./directory.js";
 import { DirectoryError } from "./errors.js";
 import {
+  commitChecked,
+  expectSnapshot,
+  getExpectations,
+  guardedOp,
+  previewChange,
+  setExpectations,
+} from "./expect.js";
+import {
   createGpo,
   deleteGpo,
   effectivePolicy,
@@ -105,6 +113,12 @@ function assignList(v: unknown): AssignChange[] {
   if (!Array.isArray(v) || !v.every(ok))
     throw new DirectoryError("dc.policy", "assign: expected [{gpo, policy GUID or null}]");
   return v;
+}
+
+function objectParam(v: unknown): Params {
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new DirectoryError("dc.policy", "params: expected the guarded change's parameters");
+  return v as Params;
 }
 
 /** audit.list's `limit`: a whole number of rows (SQLite refuses 1.5 with "datatype mismatch"). */
@@ -210,6 +224,18 @@ export const OPS: Readonly<Record<OpName, Op>> = {
     }),
   "ipsec.assignments": (dir, _a, p) => gpoAssignments(dir, optStr(p, "name")),
   "gpo.effective": (dir, _a, p) => effectivePolicy(dir, str(p, "computer")),
+  "gpo.get-expect": (dir, _a, p) => getExpectations(dir, str(p, "name")),
+  "gpo.set-expect": (dir, actor, p) => setExpectations(dir, actor, str(p, "name"), p.matrix),
+  "expect.snapshot": (dir) => expectSnapshot(dir),
+  // a guarded change (expect.ts): made and rolled back, or made if nothing changed since
+  "expect.preview": (dir, actor, p) => {
+    const op = OPS[guardedOp(p.op)];
+    return previewChange(dir, () => op(dir, actor, objectParam(p.params)));
+  },
+  "expect.commit": (dir, actor, p) => {
+    const op = OPS[guardedOp(p.op)];
+    return commitChecked(dir, p.revision, () => op(dir, actor, objectParam(p.params)));
+  },
   dump: (dir) => dumpDirectory(dir),
   backup: async (dir, _a, p) => {
     const file = str(p, "file");

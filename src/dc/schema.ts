@@ -11,7 +11,7 @@
 import { DirectoryError } from "./errors.js";
 import type { SqliteDatabase } from "./sqlite.js";
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const V1 = `
 CREATE TABLE domain (
@@ -147,8 +147,16 @@ const V4 = `
 ALTER TABLE objects ADD COLUMN supported_enctypes INTEGER;
 `;
 
+/**
+ * Version 5: the expected access matrix a GPO carries (src/dc/expect.ts, issue 16): a JSON
+ * list of rows, empty for every GPO of an older directory.
+ */
+const V5 = `
+ALTER TABLE gpos ADD COLUMN expect TEXT NOT NULL DEFAULT '[]';
+`;
+
 /** MIGRATIONS[v] takes a database at user_version v to v + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
 
 /** WAL, full fsync at commit (an acknowledged change survives a crash), foreign keys on. */
 export function configure(db: SqliteDatabase): void {

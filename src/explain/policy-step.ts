@@ -11,7 +11,7 @@
 import * as dns from "node:dns";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import type { AuthMethod, FilterAction, Policy } from "../policy/model.js";
+import type { AuthMethod, FilterAction, Policy, PolicyStore } from "../policy/model.js";
 import {
   compilePolicy,
   type Explanation,
@@ -111,21 +111,39 @@ export async function policyStep(
     for (const [i, n] of names.entries()) answers.set(n, resolved[i] ?? []);
   }
   const servers = policy && serverTypesOf(store, policy).length > 0 ? serverAddresses() : undefined;
+  return policyStepOf(store, policyName, { source, gpo: gpo ?? null, me }, flow, {
+    resolve: (n) => answers.get(n) ?? [],
+    servers,
+  });
+}
+
+/**
+ * The pure part: the step for `flow` under `store`'s chosen policy, with the names and
+ * servers of "apply time" given (policy tests give the directory's records).
+ */
+export function policyStepOf(
+  store: PolicyStore,
+  policyName: string | null,
+  host: Pick<PolicyStep, "source" | "gpo" | "me">,
+  flow: Flow,
+  apply: { resolve: (name: string) => string[]; servers?: ServerAddresses | undefined },
+): PolicyStep {
+  const policy = selectPolicy(store, policyName);
   const spd = compilePolicy(
     store,
     policy?.guid ?? null,
-    { addresses: me },
-    (n) => answers.get(n) ?? [],
-    servers,
+    { addresses: host.me },
+    apply.resolve,
+    apply.servers,
   );
   const explanation = spd.explain(flow);
   const rule = ruleOf(policy, explanation.rule);
   const fa = store.filterActions.find((a) => a.guid === rule?.filterAction) ?? null;
   return {
     explanation,
-    source,
-    gpo: gpo ?? null,
-    me,
+    source: host.source,
+    gpo: host.gpo,
+    me: [...host.me],
     filterAction: fa === null ? null : { inpass: fa.inpass, soft: fa.soft },
     auth: rule?.auth.map(authName) ?? [],
     defaultResponse:

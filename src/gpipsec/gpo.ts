@@ -24,6 +24,8 @@ export interface GpoInfo {
   name: string;
   machineExtensions: string;
   version: number;
+  /** gPCFileSysPath: the GPO's folder in SYSVOL, `\\dom\SysVol\dom\Policies\{GUID}`. */
+  fileSysPath: string;
 }
 
 const b = (s: string) => Buffer.from(s, "utf8");
@@ -42,10 +44,17 @@ function gpoOf(e: DirEntry): GpoInfo {
     name: str(e, "displayname") ?? formatGuid(guid),
     machineExtensions: str(e, "gpcmachineextensionnames") ?? "",
     version: Number(str(e, "versionnumber") ?? "0"),
+    fileSysPath: str(e, "gpcfilesyspath") ?? "",
   };
 }
 
-const GPO_ATTRS = ["cn", "displayname", "gpcmachineextensionnames", "versionnumber"];
+const GPO_ATTRS = [
+  "cn",
+  "displayname",
+  "gpcmachineextensionnames",
+  "versionnumber",
+  "gpcfilesyspath",
+];
 
 /** Every GPO of the domain. */
 export async function listGpos(dir: Directory, domainDn: string): Promise<GpoInfo[]> {
@@ -127,14 +136,18 @@ export function bumpMachineVersion(v: number): number {
   return user * 0x10000 + machine;
 }
 
-/** Sets the GPO's extension names and raises its machine version (one modify). */
-export async function touchGpo(dir: Directory, gpo: GpoInfo, extensions: string): Promise<void> {
+/**
+ * Sets the GPO's extension names and its version (one modify): `version`, the one written
+ * to GPT.INI (sysvol.ts), else the machine half raised by one.
+ */
+export async function touchGpo(
+  dir: Directory,
+  gpo: GpoInfo,
+  extensions: string,
+  version = bumpMachineVersion(gpo.version),
+): Promise<void> {
   const changes: DirChange[] = [
-    {
-      operation: "replace",
-      type: "versionNumber",
-      values: [b(String(bumpMachineVersion(gpo.version)))],
-    },
+    { operation: "replace", type: "versionNumber", values: [b(String(version))] },
   ];
   if (extensions !== gpo.machineExtensions)
     changes.push({
@@ -159,11 +172,14 @@ async function ensureContainer(dir: Directory, dn: string): Promise<void> {
 
 /**
  * Assigns `policy` (its DN, name and description) in the GPO, or unassigns with null.
+ * `bumpGpt`, when given, raises GPT.INI's version in SYSVOL and returns it (the snap-in
+ * bumps both the files' and the directory's version).
  */
 export async function assignInGpo(
   dir: Directory,
   gpo: GpoInfo,
   policy: { dn: string; name: string; description: string } | null,
+  bumpGpt?: (gpo: GpoInfo) => Promise<number>,
 ): Promise<void> {
   const link = ipsecLinkDn(gpo);
   const linked = await exists(dir, link);
@@ -198,5 +214,6 @@ export async function assignInGpo(
     dir,
     gpo,
     withExtension(gpo.machineExtensions, IPSEC_CSE, IPSEC_TOOL, policy !== null),
+    bumpGpt ? await bumpGpt(gpo) : undefined,
   );
 }

@@ -34,7 +34,7 @@ export interface SambaDcOptions {
   iface?: string;
   /** The DC's address on that interface (registered in DNS); 127.0.0.1 for lo. */
   ip?: string;
-  /** Samba's `server services` (default kdc ldap dns). */
+  /** Samba's `server services` (default kdc ldap dns; s3fs adds the SMB server of SYSVOL). */
   services?: string[];
 }
 
@@ -102,7 +102,7 @@ function sambaConf(dir: string, services: string[]): string {
     .replace(/log file = .*/, `log file = ${dir}/log.%m`)
     .replace(
       "[global]\n",
-      `[global]\n\tpid directory = ${runDir}\n\tncalrpc dir = ${runDir}/ncalrpc\n\twinbindd socket directory = ${runDir}/winbindd\n\tserver services = ${services.join(" ")}\n\tprefork children = 1\n`,
+      `[global]\n\tpid directory = ${runDir}\n\tncalrpc dir = ${runDir}/ncalrpc\n${services.includes("s3fs") ? "" : `\twinbindd socket directory = ${runDir}/winbindd\n`}\tserver services = ${services.join(" ")}\n\tprefork children = 1\n`,
     );
   fs.writeFileSync(conf, text);
   return conf;
@@ -203,6 +203,30 @@ export function removeNetnsResolver(ns: string): void {
   fs.rmSync(path.join("/etc/netns", ns), { recursive: true, force: true });
 }
 
+/**
+ * smbd (service s3fs, the file server that serves SYSVOL) reaches winbindd at the socket
+ * directory compiled in, /run/samba/winbindd, whatever smb.conf says (with another
+ * directory every session setup fails with NT_STATUS_INTERNAL_ERROR): such a DC runs in a
+ * mount namespace of its own with a private tmpfs on /run/samba, so several DCs never
+ * share it. The host only gets the empty mount point.
+ */
+function sambaArgv(conf: string, services: string[]): string[] {
+  const samba = ["samba", "-s", conf, "-F"];
+  if (!services.includes("s3fs")) return samba;
+  fs.mkdirSync("/run/samba", { recursive: true });
+  return [
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    'mount -t tmpfs tmpfs /run/samba && exec "$@"',
+    "sh",
+    ...samba,
+  ];
+}
+
 function sambaDcHandle(o: SambaDcOptions, conf: string, ip: string): SambaDc {
   let child: ChildProcess | undefined;
   const services = o.services ?? ["kdc", "ldap", "dns"];
@@ -224,13 +248,18 @@ function sambaDcHandle(o: SambaDcOptions, conf: string, ip: string): SambaDc {
         SAMBA_TOOL_BATCH,
         JSON.stringify(commands.map((c) => [...c, "-s", conf])),
       ]),
-    argv: ["samba", "-s", conf, "-F"],
+    argv: sambaArgv(conf, services),
     async waitReady(timeoutMs = 30_000) {
       if (!child) child = spawn("ip", ["netns", "exec", o.ns, ...dc.argv], { stdio: "ignore" });
       await dc.waitListening(timeoutMs);
     },
     async waitListening(timeoutMs = 30_000) {
-      const ports = [88, 389, ...(services.includes("dns") ? [53] : [])];
+      const ports = [
+        88,
+        389,
+        ...(services.includes("dns") ? [53] : []),
+        ...(services.includes("s3fs") ? [445] : []),
+      ];
       const deadline = Date.now() + timeoutMs;
       for (const port of ports) {
         for (;;) {

@@ -135,7 +135,7 @@ describe("the domain IPsec container on the DC (revisions, assignments, versions
       const d = newDirectory(h.dir);
       createGpo(d, "t", "Old");
       d.db.exec(
-        "DROP TABLE ipsec_domain; ALTER TABLE gpos DROP COLUMN ipsec_policy; DROP TABLE delegation; ALTER TABLE objects DROP COLUMN supported_enctypes;",
+        "DROP TABLE ipsec_domain; ALTER TABLE gpos DROP COLUMN ipsec_policy; DROP TABLE delegation; ALTER TABLE objects DROP COLUMN supported_enctypes; ALTER TABLE gpos DROP COLUMN expect;",
       );
       d.db.pragma("user_version = 1");
       d.close();

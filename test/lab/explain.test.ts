@@ -9,6 +9,8 @@
  *   (client2's drops are in server1's pfirewall.identity.jsonl with CLIENT2$ and "trusted";
  *    client2's agent was told why by server1, inside the SA, and its explain says so)
  *   xpclient's own view     outbound, sealed in the SA it started
+ *   policy test on dc1      the article's matrix, with the hosts' own stores in GPOs,
+ *                           agrees with the lab; opening TCP 80 by GPO is refused
  */
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -230,5 +232,65 @@ describe("postern explain on the lab: a trace per cell, and its flip applied", n
     assert.equal(t.verdict, "allowed");
     assert.match(step(t, "sa").source, /this host started it/);
     assert.equal(step(t, "steering").verdict, "secured");
+  });
+
+  it("policy test on dc1 predicts the lab (xpclient reaches, client2 and the outsider do not); a breaking GPO change is refused", () => {
+    // the GPOs carry the lab hosts' own stores and server1's own firewall settings (linked
+    // after the agents started: they would take them at their next refresh, 90 min away)
+    const dc = (args: string[]) => binIn("dc1", args);
+    const ok = (args: string[]) => {
+      const r = dc(args);
+      assert.equal(r.code, 0, `${args.join(" ")}: ${r.err}`);
+      return r.out;
+    };
+    for (const g of ["webservers", "webclients"]) ok(["domain", "group", "add", g]);
+    ok(["domain", "group", "add-member", "webservers", "SERVER1$"]);
+    ok(["domain", "group", "add-member", "webclients", "XPCLIENT$"]);
+    ok(["domain", "group", "add-member", "webclients", "CLIENT2$"]);
+    const fw = path.join(hostHome("server1"), "firewall", "settings.json");
+    for (const [gpo, group, host] of [
+      ["Web servers", "webservers", "server1"],
+      ["Web clients", "webclients", "xpclient"],
+    ] as const) {
+      ok(["domain", "gpo", "create", gpo]);
+      ok(["domain", "gpo", "link", gpo, group]);
+      const store = path.join(hostHome(host), "ipsec", "local-store.json");
+      ok(["domain", "gpo", "set", gpo, "--ipsec-file", store]);
+    }
+    ok(["domain", "gpo", "set", "Web servers", "--firewall-file", fw]);
+    const matrix = path.join(home.dir, "matrix.txt");
+    fs.writeFileSync(
+      matrix,
+      `XPCLIENT$ server1 tcp/80 reach\nCLIENT2$ server1 tcp/80 not-reach\n${ADDR.outsider} server1 tcp/80 not-reach\n`,
+    );
+    ok(["domain", "gpo", "set-expect", "Web servers", "--file", matrix]);
+    const t = dc(["policy", "test"]);
+    assert.equal(t.code, 0, t.out + t.err);
+    assert.equal(t.out.trim(), "policy test: 0 of 3 cells differ (1 GPO matrix)");
+    assert.ok(served("xpclient", 10_000), "and the lab agrees: xpclient is served");
+    assert.equal(served("client2", 3000), false, "client2 is not");
+    // opening TCP 80 on server1 would let client2 in: refused, the GPO as it was
+    const open = JSON.parse(fs.readFileSync(fw, "utf8")) as {
+      currentProfile: "domain" | "standard";
+      profiles: Record<string, { portOpenings: unknown[] }>;
+    };
+    open.profiles[open.currentProfile]?.portOpenings.push({
+      protocol: "tcp",
+      port: 80,
+      name: "web",
+      enabled: true,
+      scope: "all",
+      addresses: [],
+    });
+    const openFile = path.join(home.dir, "fw-open80.json");
+    fs.writeFileSync(openFile, JSON.stringify(open));
+    const before = ok(["--json", "domain", "gpo", "show", "Web servers"]);
+    const r = dc(["domain", "gpo", "set", "Web servers", "--firewall-file", openFile]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.err,
+      /^breaks CLIENT2\$ -> server1 tcp\/80: expected not-reach, got reach \(firewall: /m,
+    );
+    assert.equal(ok(["--json", "domain", "gpo", "show", "Web servers"]), before);
   });
 });

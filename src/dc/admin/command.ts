@@ -18,6 +18,8 @@ import type { DelegationInfo } from "../delegation.js";
 import { ENCTYPE_BIT } from "../../kerberos/kdc/etype-choice.js";
 import type { DomainInfo } from "../directory.js";
 import { DirectoryError } from "../errors.js";
+import type { GuardedOp } from "../expect.js";
+import { checkMatrix, type Expectation, formatMatrix, parseMatrix } from "../expect-matrix.js";
 import type { EffectivePolicy, GpoInfo } from "../gpo.js";
 import type { EffectiveGroup, GroupInfo, MemberInfo } from "../groups.js";
 import type { HostRecord } from "../records.js";
@@ -202,6 +204,53 @@ function readJsonFile(env: CliEnv, file: string): unknown {
   }
 }
 
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new DirectoryError("dc.policy", `${file}: not JSON: ${(e as Error).message}`);
+  }
+}
+
+function readTextFile(env: CliEnv, file: string): string {
+  try {
+    return fs.readFileSync(path.resolve(env.cwd, file), "utf8");
+  } catch (e) {
+    throw new DirectoryError("dc.policy", `cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * `gpo set`: each change goes through the policy tests' guard, which refuses one that
+ * breaks an expected access matrix unless forced (src/policytest/guard.ts; given by the
+ * CLI's command table, which sits above this folder).
+ */
+const gpoSet =
+  (deps: DomainCommandDeps): Handler =>
+  async (p, env) => {
+    const [name] = p.positionals;
+    const ipsec = p.str("ipsec-file");
+    const fw = p.str("firewall-file");
+    const force = p.flag("force");
+    if (!ipsec && !fw)
+      throw new UsageError("domain gpo set: give --ipsec-file and/or --firewall-file");
+    if (ipsec)
+      await deps.guardedCall(
+        env,
+        "gpo.set-ipsec",
+        { name, store: readJsonFile(env, ipsec) },
+        force,
+      );
+    if (fw)
+      await deps.guardedCall(
+        env,
+        "gpo.set-firewall",
+        { name, settings: readJsonFile(env, fw) },
+        force,
+      );
+    await call(env, "gpo.show", { name }, showGpo);
+  };
+
 function showGpo(g: GpoInfo): string {
   return [
     `${g.name}  {${g.guid}}  version ${g.version}`,
@@ -240,15 +289,27 @@ const gpo = {
     const [name, target] = p.positionals;
     await call(env, "gpo.unlink", { name, target }, () => `${name} unlinked from ${target}`);
   },
-  set: async (p, env) => {
+  "set-expect": async (p, env) => {
     const [name] = p.positionals;
-    const ipsec = p.str("ipsec-file");
-    const fw = p.str("firewall-file");
-    if (!ipsec && !fw)
-      throw new UsageError("domain gpo set: give --ipsec-file and/or --firewall-file");
-    if (ipsec) await adminCall(env, "gpo.set-ipsec", { name, store: readJsonFile(env, ipsec) });
-    if (fw) await adminCall(env, "gpo.set-firewall", { name, settings: readJsonFile(env, fw) });
-    await call(env, "gpo.show", { name }, showGpo);
+    const file = p.str("file");
+    if (!file) throw new UsageError("domain gpo set-expect: give --file MATRIX");
+    const text = readTextFile(env, file);
+    const matrix = text.trimStart().startsWith("[")
+      ? checkMatrix(parseJson(text, file), file)
+      : parseMatrix(text, file);
+    await call<{ gpo: string; rows: number }>(
+      env,
+      "gpo.set-expect",
+      { name, matrix },
+      (r) =>
+        `${r.gpo}: ${r.rows} expectation${r.rows === 1 ? "" : "s"} stored (postern policy test ${r.gpo})`,
+    );
+  },
+  "show-expect": async (p, env) => {
+    const [name] = p.positionals;
+    await call<Expectation[]>(env, "gpo.get-expect", { name }, (rows) =>
+      rows.length === 0 ? `${name} carries no expected access matrix` : formatMatrix(rows),
+    );
   },
   effective: async (p, env) => {
     const [name] = p.positionals;
@@ -367,7 +428,17 @@ const leaf = (
   },
 });
 
-const SUBCOMMANDS: readonly CommandSpec[] = [
+/** What `domain` needs from above this folder: the guarded way `gpo set` changes a GPO. */
+export interface DomainCommandDeps {
+  guardedCall: (
+    env: CliEnv,
+    op: GuardedOp,
+    params: Record<string, unknown>,
+    force: boolean,
+  ) => Promise<unknown>;
+}
+
+const subcommands = (deps: DomainCommandDeps): readonly CommandSpec[] => [
   leaf("show", "the domain's names, SID and DC", top.show),
   {
     name: "computer",
@@ -439,7 +510,8 @@ const SUBCOMMANDS: readonly CommandSpec[] = [
   ),
   {
     name: "gpo",
-    summary: "Group Policy objects: create, delete, list, show, link, unlink, set, effective",
+    summary:
+      "Group Policy objects: create, delete, list, show, link, unlink, set, set-expect, show-expect, effective",
     subcommands: [
       leaf("create", "create a policy object", gpo.create, "NAME"),
       leaf("delete", "delete a policy object", gpo.delete, "NAME"),
@@ -447,10 +519,42 @@ const SUBCOMMANDS: readonly CommandSpec[] = [
       leaf("show", "show one policy object", gpo.show, "NAME"),
       leaf("link", "link a policy object to the domain or a group", gpo.link, "NAME TARGET"),
       leaf("unlink", "remove a link", gpo.unlink, "NAME TARGET"),
-      leaf("set", "set a policy object's IPsec store and/or firewall settings", gpo.set, "NAME", [
-        JSON_FILE("ipsec-file", "STORE.json", "the IPsec policy store (JSON)"),
-        JSON_FILE("firewall-file", "SETTINGS.json", "the firewall settings (JSON)"),
-      ]),
+      leaf(
+        "set",
+        "set a policy object's IPsec store and/or firewall settings",
+        gpoSet(deps),
+        "NAME",
+        [
+          JSON_FILE("ipsec-file", "STORE.json", "the IPsec policy store (JSON)"),
+          JSON_FILE("firewall-file", "SETTINGS.json", "the firewall settings (JSON)"),
+          {
+            name: "force",
+            type: "boolean",
+            help: "make the change even if it breaks an expected access matrix",
+          },
+        ],
+      ),
+      leaf(
+        "set-expect",
+        "store the expected access matrix a policy object carries",
+        gpo["set-expect"],
+        "NAME",
+        [
+          {
+            name: "file",
+            type: "string",
+            value: "MATRIX",
+            help: "the matrix: WHO SERVER SERVICE MUST lines, or JSON",
+            complete: "file",
+          },
+        ],
+      ),
+      leaf(
+        "show-expect",
+        "print a policy object's expected access matrix",
+        gpo["show-expect"],
+        "NAME",
+      ),
       leaf(
         "effective",
         "the policy a computer gets, and from which objects",
@@ -488,10 +592,11 @@ const SUBCOMMANDS: readonly CommandSpec[] = [
   },
 ];
 
-export const domainCommand = defineCommand({
-  name: "domain",
-  summary: "administer the domain: computers, groups, policy objects, DNS, audit",
-  help: `postern domain - administer the domain's directory
+export const createDomainCommand = (deps: DomainCommandDeps) =>
+  defineCommand({
+    name: "domain",
+    summary: "administer the domain: computers, groups, policy objects, DNS, audit",
+    help: `postern domain - administer the domain's directory
 
 SYNOPSIS
   postern domain show
@@ -509,7 +614,9 @@ SYNOPSIS
   postern domain gpo create|delete|show NAME
   postern domain gpo list
   postern domain gpo link|unlink NAME domain|GROUP
-  postern domain gpo set NAME [--ipsec-file STORE.json] [--firewall-file SETTINGS.json]
+  postern domain gpo set NAME [--ipsec-file STORE.json] [--firewall-file SETTINGS.json] [--force]
+  postern domain gpo set-expect NAME --file MATRIX
+  postern domain gpo show-expect NAME
   postern domain gpo effective COMPUTER
   postern domain dns list | add HOST ADDRESS | delete HOST ADDRESS
   postern domain audit [--limit N]
@@ -518,6 +625,18 @@ SYNOPSIS
 Commands go through the running DC's admin socket (<home>/dc/admin.sock, root only), or to
 the database directly when the DC is not running. Every change writes an audit row.
 A computer MEMBER is written NAME$ (or NAME when no group has that name).
+
+EXPECTED ACCESS MATRIX (policy tests, docs/policy-test.md)
+  A GPO can carry who must and who must not reach which service. set-expect reads it from
+  a file, one row a line (or the JSON that show-expect --json prints):
+    # WHO        SERVER    SERVICE   MUST
+    XPCLIENT$    server1   tcp/80    reach
+    CLIENT2$     server1   tcp/80    not-reach
+  WHO is a computer (NAME$), a group (each computer in it, nesting expanded) or an address
+  (a host outside the domain); SERVICE is tcp/PORT, udp/PORT, icmp or any.
+  \`postern policy test [GPO]\` prints the cells that differ. \`gpo set\` (and netsh ipsec
+  static on the domain store) refuses a change that breaks a cell that held, one line per
+  cell, and changes nothing; --force makes it anyway (and still prints the cells).
 \`computer delegation\` sets what AD keeps as msDS-AllowedToDelegateTo (the SPNs the
 computer's services may get tickets to in a user's name, S4U2Proxy; --allow replaces the
 list) and TRUSTED_TO_AUTH_FOR_DELEGATION (protocol transition: its S4U2Self tickets are
@@ -535,5 +654,5 @@ ENCTYPES
   member needs its new keys (--join-token, then postern join). Example:
     postern domain computer set-enctypes WS01 aes256-cts-hmac-sha384-192,aes256-cts-hmac-sha1-96
 `,
-  subcommands: SUBCOMMANDS,
-});
+    subcommands: subcommands(deps),
+  });

@@ -51,6 +51,11 @@ export const ADMIN_OPS = [
   "ipsec.set",
   "ipsec.assignments",
   "gpo.effective",
+  "gpo.get-expect",
+  "gpo.set-expect",
+  "expect.snapshot",
+  "expect.preview",
+  "expect.commit",
   "dump",
   "backup",
 ] as const;

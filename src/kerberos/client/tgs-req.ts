@@ -12,6 +12,7 @@ import { getEnctype, KeyUsage } from "../crypto/index.js";
 import type { Credential } from "../files/ccache.js";
 import type { EncryptionKey } from "../messages/encryption-key.js";
 import { KDC_OPTIONS } from "../messages/kdc-options.js";
+import { TICKET_FLAGS } from "../messages/ticket-flags.js";
 import { encodeTgsReq, kdcReqBodyBytes } from "../messages/kdc-req.js";
 import { derKdcReqBody, type KdcReqBody } from "../messages/kdc-req-body.js";
 import { PA_TYPE } from "../messages/pa-data.js";
@@ -42,7 +43,13 @@ export interface BuiltTgsReq {
 
 export function buildTgsReq(i: TgsReqInput): BuiltTgsReq {
   const body: KdcReqBody = {
-    kdcOptions: (i.kdcOptions ?? KDC_OPTIONS.forwardable | KDC_OPTIONS.canonicalize) >>> 0,
+    // forwardable only from a forwardable TGT: Samba's (Heimdal's) KDC answers BADOPTION to
+    // the request otherwise, e.g. with MIT kinit's default TGT
+    kdcOptions:
+      (i.kdcOptions ??
+        (i.tgt.ticketFlags & TICKET_FLAGS.forwardable
+          ? KDC_OPTIONS.forwardable | KDC_OPTIONS.canonicalize
+          : KDC_OPTIONS.canonicalize)) >>> 0,
     realm: i.server.realm,
     sname: i.server.name,
     till: new Date(Math.floor(i.nowMs / 1000) * 1000 + i.lifetimeSec * 1000),

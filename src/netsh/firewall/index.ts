@@ -18,6 +18,7 @@ import { loadSettings, saveSettings } from "../../firewall/store.js";
 import { matchPrefix, one, parseTagged } from "../args.js";
 import type { NetshHandler } from "../shell.js";
 import { editBypass, NAME_BYPASS, SET_BYPASS } from "./bypass.js";
+import { domainFirewall, domainTarget } from "./domain.js";
 import { profilesOf, settingsEdit } from "./set.js";
 import { type LiveBypassPeer, show } from "./show.js";
 
@@ -43,6 +44,10 @@ export const FIREWALL_HELP = `netsh firewall - Windows Firewall settings of <hom
        multicastbroadcastresponse|logging|bypass
 
 Words and tags may be shortened (sh st); see docs/firewall.md for each command's tags.
+
+On an Active Directory member, store=domain gponame=GPO (after the other tags) makes set opmode,
+add|set|delete portopening, set icmpsetting, set logging and set|add|delete bypass edit that GPO's
+Machine\\Registry.pol in SYSVOL (docs/group-policy.md).
 `;
 
 const VERBS = ["set", "add", "delete", "show", "reset"];
@@ -74,7 +79,10 @@ export function createFirewallHandler(deps: FirewallHandlerDeps = {}): NetshHand
     const verb = word(tokens[0], VERBS);
     // `reset` takes no object; any word after it is refused by the tag parser.
     const object = verb === "reset" ? "" : word(tokens[1], OBJECTS);
-    const rest = tokens.slice(verb === "reset" ? 1 : 2);
+    const target = domainTarget(tokens.slice(verb === "reset" ? 1 : 2));
+    const rest = target.rest;
+    const resolver = () => (deps.resolver ?? createMemberResolver)(env);
+    if (target.gpo !== null) return domainFirewall(verb, object, rest, target.gpo, env, resolver);
     const settings = loadSettings(env.home);
     const cmd = `firewall ${verb} ${object}`.trimEnd();
     if (verb === "show") {
@@ -91,8 +99,7 @@ export function createFirewallHandler(deps: FirewallHandlerDeps = {}): NetshHand
       edit.edit(settings, parseTagged(rest, edit.specs, cmd), env);
     } else if (object === "bypass" && (verb === "set" || verb === "add" || verb === "delete")) {
       const args = parseTagged(rest, verb === "set" ? SET_BYPASS : NAME_BYPASS, cmd);
-      const resolver = (deps.resolver ?? createMemberResolver)(env);
-      await editBypass(verb, settings, args, resolver);
+      await editBypass(verb, settings, args, resolver());
     } else {
       throw new UsageError(`${cmd}: unknown command. ${USAGE}`);
     }

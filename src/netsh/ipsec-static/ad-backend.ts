@@ -12,7 +12,8 @@
  *   which postern refuses to *write* but must not stop an administrator from adding a rule
  *   elsewhere. A changed object must pass in full.
  * - Assignment (`set policy ... assign=yes|no gponame=G`): the GPO's IPsec link object and
- *   its extension names (src/gpipsec/gpo.ts), after the objects are written.
+ *   its extension names (src/gpipsec/gpo.ts), after the objects are written; GPT.INI's
+ *   version in SYSVOL raised with the directory's when the store can reach SYSVOL.
  */
 import { type Directory, readIpsecEntries, writeIpsecEntries } from "../../gpipsec/directory.js";
 import {
@@ -42,6 +43,8 @@ export interface AdStoreOptions {
   domainDn: string;
   /** A fresh GUID (for the objects a new policy needs beyond its own). */
   guid: () => Guid;
+  /** Raises the GPO's GPT.INI version in SYSVOL and returns it (absent: directory only). */
+  bumpGpt?: (gpo: GpoInfo) => Promise<number>;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -152,6 +155,7 @@ export function adBackend(o: AdStoreOptions): StoreBackend {
                   description: p.description,
                 }
               : null,
+            o.bumpGpt,
           );
         }
         return result;

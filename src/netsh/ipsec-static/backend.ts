@@ -18,6 +18,7 @@ import { dcDir } from "../../dc/paths.js";
 import { adminCall } from "../../dc/admin/client.js";
 import { isPosternError, PosternError } from "../../errors.js";
 import { loadStoreLocation } from "../../policy/location.js";
+import { guardedAdminCall } from "../../policytest/guard.js";
 import { adMemberBackend } from "./ad-member.js";
 import { withStoreLock } from "../../policy/lock.js";
 import type { PolicyStore } from "../../policy/model.js";
@@ -73,7 +74,12 @@ export function requireDcHome(home: string): void {
   if (!fs.existsSync(dcDir(home))) throw new PosternError("no-dc", NOT_A_DC);
 }
 
-export function domainBackend(env: CliEnv): StoreBackend {
+/**
+ * `force`: make a change that breaks an expected access matrix anyway. Every save goes
+ * through the policy tests' guard (src/policytest/guard.ts): previewed, evaluated, then
+ * committed or refused with the cells it breaks, the store as it was.
+ */
+export function domainBackend(env: CliEnv, force = false): StoreBackend {
   requireDcHome(env.home);
   const get = async () => (await adminCall(env, "ipsec.get")).result as DomainIpsec;
   return {
@@ -87,7 +93,12 @@ export function domainBackend(env: CliEnv): StoreBackend {
         const result = change(store, { assign: (gpo, policy) => assign.push({ gpo, policy }) });
         validateStore(store, "the changed store");
         try {
-          await adminCall(env, "ipsec.set", { store, revision: cur.revision, assign });
+          await guardedAdminCall(
+            env,
+            "ipsec.set",
+            { store, revision: cur.revision, assign },
+            force,
+          );
           return result;
         } catch (e) {
           // another administrator saved in between: redo the change on the new store
@@ -103,8 +114,8 @@ export function domainBackend(env: CliEnv): StoreBackend {
 }
 
 /** The backend `set store` chose: local, postern's DC, or an Active Directory's container. */
-export function backendFor(env: CliEnv): StoreBackend {
+export function backendFor(env: CliEnv, force = false): StoreBackend {
   const loc = loadStoreLocation(env.home);
   if (loc.location === "local") return localBackend(env.home);
-  return loc.directory === "ad" ? adMemberBackend(env) : domainBackend(env);
+  return loc.directory === "ad" ? adMemberBackend(env) : domainBackend(env, force);
 }

@@ -20,7 +20,7 @@ export interface IpsecStaticDeps {
   /** DNS lookup for `show filterlist resolvedns=yes`: the addresses of a name ([] if none). */
   resolve: (name: string) => Promise<string[]>;
   /** The store to work on instead of the one `set store` chose (tests; an AD directory). */
-  backend?: (env: CliEnv) => StoreBackend;
+  backend?: (env: CliEnv, force: boolean) => StoreBackend;
 }
 
 export interface Ctx {
@@ -32,12 +32,15 @@ export interface Ctx {
   stamp(): string;
   /** Prints a warning line on stderr (legacy algorithms). */
   warn(message: string): void;
+  /** `force=yes`: a domain-store change is made even if it breaks an expected access cell. */
+  force: boolean;
 }
 
-export function createCtx(env: CliEnv, deps: IpsecStaticDeps): Ctx {
+export function createCtx(env: CliEnv, deps: IpsecStaticDeps, force = false): Ctx {
   return {
     env,
     deps,
+    force,
     guid: () => newGuid(deps.random),
     stamp: () => deps.now().toISOString(),
     warn: (m) => env.err(m),
@@ -46,7 +49,7 @@ export function createCtx(env: CliEnv, deps: IpsecStaticDeps): Ctx {
 
 /** The store `set store` chose (backend.ts). */
 export function backendOf(ctx: Ctx): StoreBackend {
-  return ctx.deps.backend ? ctx.deps.backend(ctx.env) : backendFor(ctx.env);
+  return ctx.deps.backend ? ctx.deps.backend(ctx.env, ctx.force) : backendFor(ctx.env, ctx.force);
 }
 
 /** The current store, read-only. */

@@ -73,7 +73,11 @@ export function pickWord(word: string, options: readonly string[], what: string)
 const HELP_WORDS = new Set(["help", "?", "/?", "-?", "--help", "-h"]);
 
 export function createIpsecStatic(deps: IpsecStaticDeps): NetshHandler {
-  return async (tokens: string[], env: CliEnv) => {
+  return async (given: string[], env: CliEnv) => {
+    // force=yes (postern's, not Windows'): make a domain-store change that breaks an
+    // expected access matrix (src/policytest/guard.ts)
+    const force = given.some((t) => /^force=yes$/i.test(t));
+    const tokens = given.filter((t) => !/^force=(yes|no)$/i.test(t));
     if (tokens.length === 0) throw new UsageError("ipsec static: no command given (try 'help')");
     const first = tokens[0] as string;
     if (HELP_WORDS.has(first.toLowerCase())) {
@@ -81,7 +85,7 @@ export function createIpsecStatic(deps: IpsecStaticDeps): NetshHandler {
       return;
     }
     const verb = pickWord(first, [...Object.keys(VERBS), ...Object.keys(SINGLE)], "command");
-    const ctx = createCtx(env, deps);
+    const ctx = createCtx(env, deps, force);
     const single = SINGLE[verb];
     if (single) {
       if (tokens.slice(1).some((t) => HELP_WORDS.has(t.toLowerCase())))
