@@ -25,6 +25,7 @@ declare -A need=(
   [ldbsearch]=ldb-tools
   [faketime]=faketime
   [chromium]=chromium
+  [promtool]=prometheus
 )
 # packages that install no program on the PATH: a file or directory that proves they are there
 declare -A need_path=(

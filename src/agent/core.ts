@@ -572,6 +572,7 @@ function createEngine(
     random: deps.random,
     dh: deps.dh,
     log,
+    debug: (line) => log(line, "debug"),
     onChildSa,
     onChildSaDeleted: (spiIn) => {
       answered.deleted(spiIn);

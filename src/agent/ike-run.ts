@@ -13,11 +13,13 @@ import type { CliEnv } from "../cmdline/env.js";
 import { dhGenerateFast, randomBytes } from "../crypto/primitives.js";
 import { startDataPath } from "../datapath/engine.js";
 import { PosternError } from "../errors.js";
+import { readDropCounters } from "../firewall/drop-counters.js";
 import { systemClock } from "../ike/clock.js";
 import { createSharedNattTransport } from "../ike/transport.js";
 import type { IkeOptions } from "../ike/types.js";
 import { agentMetrics } from "../metrics/agent.js";
 import { type MetricsListen, type MetricsServer, startMetricsServer } from "../metrics/server.js";
+import { createNftRunner } from "../platform/commands.js";
 import { ensureDir } from "../platform/home.js";
 import { loadIpsecConfig } from "../policy/ipsec-config.js";
 import { createLogger, journaldStream, type LogFormat, type LogLevel } from "../platform/log.js";
@@ -138,7 +140,11 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
   let metrics: MetricsServer | null = null;
   try {
     ready = await agent.start();
-    if (o.metrics) metrics = await startMetricsServer(o.metrics, agentMetrics(agent.control), log);
+    if (o.metrics) {
+      const nft = createNftRunner();
+      const source = agentMetrics(agent.control, () => readDropCounters(nft));
+      metrics = await startMetricsServer(o.metrics, source, log);
+    }
   } catch (e) {
     await agent.stop();
     dev.close();

@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import type { KdcServerCounters } from "../kerberos/kdc/server.js";
 import { dcMetrics } from "../metrics/dc.js";
 import { type MetricsListen, startMetricsServer } from "../metrics/server.js";
+import type { LogLevel } from "../platform/log.js";
 import { claimPidFile, PidFileHeld, releasePidFile } from "../platform/pidfile.js";
 import { createMachineAuthenticator } from "./api/auth.js";
 import { ensureDcCertificate } from "./api/certificate.js";
@@ -44,7 +45,7 @@ export type StartKdc = (deps: {
   principals: PrincipalDatabase;
   host: string;
   port: number;
-  log: (l: string) => void;
+  log: (l: string, level?: LogLevel) => void;
   /** The domain the KDC serves: realm (upper-case DNS name), DNS name, NetBIOS name. */
   domain: { realm: string; dnsName: string; netbios: string };
   /** TCP limits and the UDP amplification bound (docs/dc.md "Limits"); defaults if absent. */
@@ -57,7 +58,8 @@ export interface DcOptions {
   kdcPort: number;
   dnsPort: number;
   apiPort: number;
-  log: (line: string) => void;
+  /** The daemon's logger (src/platform/log.ts); the level defaults to info. */
+  log: (line: string, level?: LogLevel) => void;
   startKdc?: StartKdc | undefined;
   deps?: DirectoryDeps;
   /** A directory besides the home where network backups may be written. */

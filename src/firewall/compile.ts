@@ -20,9 +20,11 @@
  *      NAT share an address but not an SA; nothing else can put a packet on that device
  *   4. ICMPv6 neighbour discovery accept (IPv6 needs it); enabled inbound ICMP settings
  *   5. port openings and the enabled services' ports (when exceptions are allowed), by scope
- *   6. log the drop (when logging dropped packets), then the policy drops
+ *   6. log the drop (when logging dropped packets), then drop (a rule with a counter, so
+ *      what the policy drops is counted: drop-counters.ts, postern_firewall_drops_total)
  * Chain `output` (policy accept): locally generated ICMP errors the settings do not allow
  * are dropped; new outbound connections are logged when logging connections.
+ * Every drop rule carries a counter and the comment `postern drop <reason>`.
  */
 import { hash } from "../crypto/primitives.js";
 import {
@@ -90,6 +92,14 @@ const ND_TYPES = "nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert";
 const RESPONSE_OUT = `fib daddr type { broadcast, multicast } update @${RESPONSE_SET} { meta l4proto . udp sport }`;
 const RESPONSE_IN = `meta l4proto . th dport @${RESPONSE_SET} accept`;
 
+/** The comment of a drop rule: `postern drop REASON` (the metric's reason label). */
+export const DROP_COMMENT = "postern drop";
+
+/** A counted drop of what `match` selects (`match` may end in a log statement). */
+function dropRule(match: string, reason: string): string {
+  return `${match === "" ? "" : `${match} `}counter drop comment "${DROP_COMMENT} ${reason}"`;
+}
+
 export function compileRuleset(input: CompileInput): CompiledRuleset {
   const { settings } = input;
   const profile = settings.profiles[settings.currentProfile];
@@ -99,7 +109,7 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
   const openLog = on && log.connections ? `log prefix "RECEIVE" group ${LOG_GROUP_OPEN} ` : "";
   const rules: string[] = [];
   if (on) {
-    rules.push("ct state invalid drop", "ct state established,related accept");
+    rules.push(dropRule("ct state invalid", "invalid"), "ct state established,related accept");
     rules.push(`udp dport { ${IKE_PORTS.join(", ")} } accept`, "meta l4proto ah accept");
     rules.push(`iifname "${bypassDev}" ${openLog}accept`);
     rules.push(`icmpv6 type { ${ND_TYPES} } accept`);
@@ -111,6 +121,7 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
       );
     }
     if (log.droppedPackets) rules.push(`log prefix "RECEIVE" group ${LOG_GROUP_DROP}`);
+    rules.push(dropRule("", "policy"));
   }
   const output = [`oif "lo" accept`];
   if (on && profile.multicastBroadcastResponse) output.push(RESPONSE_OUT);
@@ -162,8 +173,8 @@ function icmpOutRules(p: ProfileSettings, logDrops: boolean): string[] {
   }
   const logs = logDrops ? `log prefix "SEND" group ${LOG_GROUP_DROP} ` : "";
   const out: string[] = [];
-  if (v4.length) out.push(`icmp type { ${v4.join(", ")} } ${logs}drop`);
-  if (v6.length) out.push(`icmpv6 type { ${v6.join(", ")} } ${logs}drop`);
+  if (v4.length) out.push(dropRule(`icmp type { ${v4.join(", ")} } ${logs}`.trimEnd(), "icmp"));
+  if (v6.length) out.push(dropRule(`icmpv6 type { ${v6.join(", ")} } ${logs}`.trimEnd(), "icmp"));
   return out;
 }
 

@@ -11,7 +11,7 @@
  * (bounded by `retransmitTries`), and an SA whose peer stays silent is closed. Drops are
  * counted per reason and never throw.
  */
-import { ExchangeType, exchangeName, NotifyType } from "./constants.js";
+import { ExchangeType, exchangeName, NotifyType, notifyName, TransformType } from "./constants.js";
 import type { EngineContext, Reply, ResponseHandler } from "./context.js";
 import { createCookieJar } from "./cookie.js";
 import { openMessage, type SkKeys, sealMessage } from "./crypto.js";
@@ -29,6 +29,9 @@ import {
 import { rekeyIkeSa } from "./exchanges/rekey-ike.js";
 import { createInvalidSpiSender } from "./invalid-spi.js";
 import { createHalfOpenTable } from "./half-open.js";
+import type { Transform } from "./payloads/sa.js";
+import { offersText } from "./proposals.js";
+import { proposalName, type Suite } from "./transforms.js";
 import {
   decodeChain,
   decodeMessage,
@@ -71,6 +74,37 @@ export interface IkeEngine {
   close(): void;
 }
 
+/**
+ * An IKE message for the debug log: exchange, request or response, message ID and its
+ * payloads, with the proposals of SA payloads (an answer's SA is the proposal chosen) and
+ * the names of notifies. Never a key, nonce, KE value, AUTH or identity's secret: only
+ * payload types, transform names and notify names.
+ */
+function messageText(
+  exchangeType: number,
+  response: boolean,
+  messageId: number,
+  payloads: readonly Payload[],
+): string {
+  const parts = payloads.map((p) => {
+    if (p.type === "SA") return `SA${offersText(p.proposals)}`;
+    if (p.type === "N") return `N(${notifyName(p.notifyType)})`;
+    return p.type === "unknown" ? `unknown(${p.payloadType})` : p.type;
+  });
+  return `${exchangeName(exchangeType)} ${response ? "response" : "request"} ${messageId} [${parts.join(" ")}]`;
+}
+
+/** The IKE SA's negotiated suite in proposal form ("AES_GCM_16_256/PRF_HMAC_SHA2_384/CURVE_25519"). */
+function suiteName(x: Suite): string {
+  const t: Transform[] = [
+    { type: TransformType.ENCR, id: x.encr.id, keyLength: x.encr.keyBytes * 8 },
+  ];
+  if (x.integ) t.push({ type: TransformType.INTEG, id: x.integ.id });
+  if (x.prf) t.push({ type: TransformType.PRF, id: x.prf.id });
+  if (x.dh !== null) t.push({ type: TransformType.DH, id: x.dh });
+  return proposalName(t);
+}
+
 export function createIkeEngine(deps: IkeDeps): IkeEngine {
   const opt = { ...DEFAULT_IKE_OPTIONS, ...deps.options };
   const sas = new Map<string, IkeSa>();
@@ -105,6 +139,11 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     };
   }
 
+  /** --verbose / debug level: one line per IKE message (messageText), naming the IKE SA. */
+  const debug = (sa: IkeSa | null, line: string) => {
+    if (deps.debug) deps.debug(sa ? `IKE SA ${spiText(sa)} ${sa.remote.address}: ${line}` : line);
+  };
+
   function seal(
     sa: IkeSa,
     exchangeType: number,
@@ -112,6 +151,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     messageId: number,
     payloads: Payload[],
   ): Buffer {
+    debug(sa, `send ${messageText(exchangeType, response, messageId, payloads)}`);
     const header = {
       spiI: sa.spiI,
       spiR: sa.spiR,
@@ -266,6 +306,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       deps.onIkeSaState?.(sa.peer.name, spiText(sa), "closed", peerOf(sa));
     },
     established(sa) {
+      if (sa.suite) debug(sa, `established: proposal chosen ${suiteName(sa.suite)}`);
       sa.establishedAt = ctx.tick();
       halfOpen.remove(sa);
       deps.onIkeSaState?.(sa.peer.name, spiText(sa), "established", peerOf(sa));
@@ -336,6 +377,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     const payloads =
       msg.header.exchangeType === ExchangeType.IKE_SA_INIT ? msg.payloads : open(sa, d, msg);
     if (!payloads) return;
+    debug(sa, `recv ${messageText(msg.header.exchangeType, true, msg.header.messageId, payloads)}`);
     p.cancelTimer();
     sa.pending = null;
     sa.lastHeardMs = deps.clock.now();
@@ -395,6 +437,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       );
     const payloads = open(sa, d, msg);
     if (!payloads) return;
+    debug(sa, `recv ${messageText(msg.header.exchangeType, false, id, payloads)}`);
     sa.peerNextId++;
     sa.lastHeardMs = deps.clock.now();
     sa.local = { ...d.local };
@@ -424,6 +467,8 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       !h.response &&
       h.spiR.equals(Buffer.alloc(8))
     ) {
+      const from = `${d.remote.address}:${d.remote.port}`;
+      debug(null, `${from}: recv ${messageText(h.exchangeType, false, h.messageId, msg.payloads)}`);
       try {
         return handleInitRequest(ctx, d, msg);
       } catch (e) {

@@ -157,6 +157,8 @@ export interface IkeDeps {
   random: (n: number) => Buffer;
   send: (d: Datagram) => void;
   log: (line: string) => void;
+  /** IKE detail (each message's exchange, payloads, proposals) for --verbose; absent: none. */
+  debug?: (line: string) => void;
   dh: (group: DhGroupId) => DhKeyPair;
   onChildSa: (sa: ChildSaRecord) => void;
   /** The SA pair whose inbound SPI is `spiIn` is gone. */

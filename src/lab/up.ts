@@ -122,7 +122,18 @@ async function startDc(env: CliEnv, home: string, s: LabState): Promise<void> {
   await startDaemon(s, home, {
     name: "dc1",
     ns: namespaceOf(s.id, "dc1"),
-    argv: [...posternArgv(), "--home", dcHome, "dc", "start", "--listen", dc.address],
+    // Metrics on the namespace's own loopback (127.0.0.1:9852): scraped by the lab's tests.
+    argv: [
+      ...posternArgv(),
+      "--home",
+      dcHome,
+      "dc",
+      "start",
+      "--listen",
+      dc.address,
+      "--metrics",
+      "on",
+    ],
     ready: /dc: ready/,
     timeoutMs: 30_000,
   });
@@ -205,7 +216,17 @@ export function startAgent(home: string, s: LabState, name: HostName): Promise<n
   return startDaemon(s, home, {
     name: `${name}-agent`,
     ns: namespaceOf(s.id, name),
-    argv: [...posternArgv(), "--home", hostHome(s, name), "agent", "--address", host(name).address],
+    argv: [
+      ...posternArgv(),
+      "--home",
+      hostHome(s, name),
+      "agent",
+      "--address",
+      host(name).address,
+      // /metrics on the namespace's own loopback, 127.0.0.1:9851 (docs/lab.md).
+      "--metrics",
+      "on",
+    ],
     ready: /agent: ready/,
     timeoutMs: 30_000,
   });

@@ -8,6 +8,7 @@ import {
   byLabel,
   countBy,
   createMetrics,
+  pairs,
   type MetricSpec,
   type MetricsSource,
   type Sample,
@@ -16,6 +17,8 @@ import {
 interface AgentSnapshot {
   stats: StatsReply;
   bypass: BypassEntry[];
+  /** The firewall's and the guard's drop counters, by "CHAIN REASON" (firewall/drop-counters.ts). */
+  firewall: Record<string, number>;
 }
 
 const DIRECTION = { outbound: "out", inbound: "in" } as const;
@@ -123,6 +126,13 @@ export const AGENT_METRICS: MetricSpec<AgentSnapshot>[] = [
     ],
   },
   {
+    name: "postern_firewall_drops_total",
+    help: "Packets dropped by nftables: the firewall's chains (input, output) and the IPsec guard (ipsec_in), by chain and reason",
+    type: "counter",
+    labelNames: ["chain", "reason"],
+    read: (s) => pairs("chain", "reason", s.firewall),
+  },
+  {
     name: "postern_policy_loads_total",
     help: "Policy loads (start, gpupdate, refresh interval), by result",
     type: "counter",
@@ -131,9 +141,17 @@ export const AGENT_METRICS: MetricSpec<AgentSnapshot>[] = [
   },
 ];
 
-export function agentMetrics(control: ControlHandler): MetricsSource {
+/** `firewallDrops`: the kernel's drop counters now (absent: none exposed). */
+export function agentMetrics(
+  control: ControlHandler,
+  firewallDrops?: () => Promise<Record<string, number>>,
+): MetricsSource {
   return createMetrics(
-    async () => ({ stats: await control.stats(), bypass: (await control.bypass()).peers }),
+    async () => ({
+      stats: await control.stats(),
+      bypass: (await control.bypass()).peers,
+      firewall: firewallDrops ? await firewallDrops() : {},
+    }),
     AGENT_METRICS,
   );
 }

@@ -3,13 +3,7 @@
  * scrape time, and the directory's size.
  */
 import type { KdcServerCounters } from "../kerberos/kdc/server.js";
-import {
-  byLabel,
-  createMetrics,
-  type MetricSpec,
-  type MetricsSource,
-  type Sample,
-} from "./registry.js";
+import { byLabel, createMetrics, type MetricSpec, type MetricsSource, pairs } from "./registry.js";
 
 export interface DcMetricSources {
   /** Absent when the DC serves no Kerberos. */
@@ -25,14 +19,6 @@ interface DcSnapshot {
   dns: { stats: Record<string, number>; queries: Record<string, number> };
   api: Record<string, number>;
   objects: Record<string, number>;
-}
-
-/** `{"A B": n}` as samples labelled `{[a]: A, [b]: B}` (keys split at the first space). */
-function pairs(a: string, b: string, counts: Record<string, number>): Sample[] {
-  return Object.entries(counts).map(([k, v]) => {
-    const i = k.indexOf(" ");
-    return [{ [a]: i < 0 ? k : k.slice(0, i), [b]: i < 0 ? "" : k.slice(i + 1) }, v] as const;
-  });
 }
 
 export const DC_METRICS: MetricSpec<DcSnapshot>[] = [

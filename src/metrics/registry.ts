@@ -105,3 +105,11 @@ export function countBy<T>(items: Iterable<T>, labels: (t: T) => Labels): Sample
   }
   return [...m.values()];
 }
+
+/** `{"A B": n}` as samples labelled `{[a]: A, [b]: B}` (keys split at the first space). */
+export function pairs(a: string, b: string, counts: Record<string, number>): Sample[] {
+  return Object.entries(counts).map(([k, v]) => {
+    const i = k.indexOf(" ");
+    return [{ [a]: i < 0 ? k : k.slice(0, i), [b]: i < 0 ? "" : k.slice(i + 1) }, v] as const;
+  });
+}

@@ -82,8 +82,8 @@ export interface FramedTcpOptions {
   lengthBytes: 2 | 4;
   /** Longest record accepted; a longer length goes to onRefused. */
   maxRecordBytes: number;
-  /** One record's answer (undefined: none); may take time (worker threads). */
-  onRecord(msg: Uint8Array): RecordAnswer | Promise<RecordAnswer>;
+  /** One record's answer (undefined: none); may take time (worker threads). `source`: the peer's address. */
+  onRecord(msg: Uint8Array, source: string): RecordAnswer | Promise<RecordAnswer>;
   /**
    * A length above maxRecordBytes (or, with 4 bytes, the reserved high bit): a last message
    * to send, or none, before the connection closes. Nothing more is read from it.
@@ -203,7 +203,7 @@ function answer(x: Ctx, c: Conn, msg: Uint8Array): void {
   c.slots.push(slot);
   let r: RecordAnswer | Promise<RecordAnswer>;
   try {
-    r = x.opts.onRecord(msg);
+    r = x.opts.onRecord(msg, c.source);
   } catch {
     r = undefined;
   }

@@ -54,6 +54,12 @@ export const SMOKE_ROWS: Record<string, SmokeRow> = {
   },
   ike: { args: ["3"], root: true, expect: /ratio postern\/strongSwan \(median\) +\d/, file: "net" },
   join: { args: ["3"], root: true, expect: /ratio postern \/ samba-tool: \d/, file: "lab" },
+  metrics: {
+    args: ["--seconds", "1", "--rounds", "1"],
+    root: true,
+    expect: /ratio on\/off: \d/,
+    file: "net",
+  },
   "kdc-core": { args: ["50", "1"], expect: /^\| 1 \| \d+ \| \d+ \| \d+ \|$/m, file: "light" },
   kdc: { args: ["--smoke"], expect: /TGS: rate ours\/MIT = [\d.]+/, file: "light" },
   "krb-crypto": { args: ["100", "0.05"], expect: /^18 aes256-cts-hmac-sha1-96 /m, file: "light" },

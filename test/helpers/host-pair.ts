@@ -101,7 +101,9 @@ async function waitReady(proc: ChildProcess, ns: string, home: string): Promise<
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (c) => resolve(c)));
   const ready = await Promise.race([
     new Promise<boolean>((resolve) => {
-      const check = () => (out.includes("agent: ready") ? resolve(true) : undefined);
+      // "agent: ready" as text, or the same record in --log-format json.
+      const check = () =>
+        /agent: ready|"component":"agent","msg":"ready: /.test(out) ? resolve(true) : undefined;
       proc.stdout?.on("data", check);
       check();
     }),

@@ -124,6 +124,72 @@ describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
     assert.doesNotMatch(st.out, /198\.18\.0\.31/);
   });
 
+  it("/metrics of the agents and the DC: AH and bytes move with xpclient's page, client2's refusal and firewall drops are counted; promtool accepts the text", () => {
+    /** host's /metrics, scraped on its namespace's loopback (the lab serves it there). */
+    const scrape = (h: string, port = 9851) => {
+      const get = `require("node:http").get("http://127.0.0.1:${port}/metrics", (r) => { let b = ""; r.on("data", (c) => { b += c; }); r.on("end", () => process.stdout.write(b)); }).on("error", (e) => { process.stderr.write(e.code + "\\n"); process.exit(3); });`;
+      const r = spawnSync("ip", ["netns", "exec", `${id}-${h}`, process.execPath, "-e", get], {
+        encoding: "utf8",
+        timeout: 10_000,
+      });
+      assert.equal(r.status, 0, `${h}: ${r.stderr}`);
+      return r.stdout;
+    };
+    /** The sum of `name`'s samples whose labels include every one of `labels`. */
+    const sum = (text: string, name: string, labels: string[] = []) => {
+      let n = 0;
+      for (const line of text.split("\n")) {
+        const m = /^([a-z_]+)(\{.*\})? (\S+)$/.exec(line);
+        if (m?.[1] === name && labels.every((l) => (m[2] ?? "").includes(l))) n += Number(m[3]);
+      }
+      return n;
+    };
+    const before = { server: scrape("server1"), xp: scrape("xpclient") };
+    assert.match(fetchIn("xpclient", 10_000), /"served":true/);
+    assert.match(fetchIn("client2", 2000), /"served":false/);
+    const server = scrape("server1");
+    const xp = scrape("xpclient");
+    const c2 = scrape("client2");
+    const dc = scrape("dc1", 9852);
+    for (const [who, text] of Object.entries({ server, xp, c2, dc })) {
+      const lint = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+      assert.equal(lint.status, 0, `${who}: promtool: ${lint.stdout}${lint.stderr}`);
+    }
+    const ahIn = ['direction="in"', 'protocol="ah"'];
+    const ahOut = ['direction="out"', 'protocol="ah"'];
+    assert.ok(
+      sum(server, "postern_ipsec_packets_total", ahIn) >
+        sum(before.server, "postern_ipsec_packets_total", ahIn),
+    );
+    assert.ok(
+      sum(xp, "postern_ipsec_packets_total", ahOut) >
+        sum(before.xp, "postern_ipsec_packets_total", ahOut),
+    );
+    assert.ok(
+      sum(xp, "postern_ipsec_bytes_total", ['direction="out"']) >
+        sum(before.xp, "postern_ipsec_bytes_total", ['direction="out"']),
+    );
+    assert.ok(
+      sum(server, "postern_ike_sas", ['state="established"', 'auth="kerberos"']) >= 2,
+      server,
+    );
+    // client2 authenticated but is not in trusted: refused by the bypass, its packets
+    // dropped by server1's firewall (the input chain's policy drop, now a counted rule).
+    assert.ok(sum(server, "postern_bypass_decisions_total", ['reason="not-in-list"']) >= 1, server);
+    assert.ok(sum(server, "postern_bypass_decisions_total", ['reason="admitted"']) >= 1, server);
+    const drops = ['chain="input"', 'reason="policy"'];
+    assert.ok(
+      sum(server, "postern_firewall_drops_total", drops) >
+        sum(before.server, "postern_firewall_drops_total", drops),
+      server,
+    );
+    // the DC: the members' AS and TGS exchanges, its DNS and the directory.
+    assert.ok(sum(dc, "postern_kdc_tickets_total", ['type="AS-REQ"']) >= 3, dc);
+    assert.ok(sum(dc, "postern_kdc_tickets_total", ['type="TGS-REQ"']) >= 1, dc);
+    assert.ok(sum(dc, "postern_dns_queries_total") >= 1, dc);
+    assert.ok(sum(dc, "postern_directory_objects", ['kind="computer"']) >= 4, dc);
+  });
+
   it("client2, authenticated but not on the bypass list, meets the exceptions: an opening for it admits it", () => {
     const server = path.join(home.dir, "lab", "server1");
     const env = { POSTERN_NETNS: `${id}-server1` };

@@ -22,6 +22,19 @@ export interface KdcContext {
   tgts?: ExpiringCache<OpenedTgt>;
   /** Laid-out PACs by account content and key types (pac-issue.ts). */
   pacLayouts?: PacLayoutCache;
+  /** What the request log learns inside the current exchange (kdc.ts sets a fresh one). */
+  note?: ExchangeNote;
+}
+
+/** Filled by the exchange: the TGS-REQ's authenticated client, the ticket issued. */
+export interface ExchangeNote {
+  client?: string;
+  issued?: { authtime: number; rep: number; tkt: number; ses: number };
+}
+
+/** "a/b@REALM" (MIT's unparsed form, unescaped). */
+export function principalText(p: PrincipalName, realm: string): string {
+  return `${nameText(p)}@${realm}`;
 }
 
 /** "a/b" from a PrincipalName (MIT text form without realm, unescaped). */

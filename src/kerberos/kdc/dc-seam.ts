@@ -11,13 +11,15 @@
 import type { TcpLimits } from "../../platform/framed-tcp.js";
 import type { KdcConfig } from "./config.js";
 import type { PrincipalDatabase } from "./database.js";
+import type { RequestLogLevel } from "./request-log.js";
 import { createKdcServer, type KdcServerCounters } from "./server.js";
 
 export interface DcKdcDeps {
   principals: PrincipalDatabase;
   host: string;
   port: number;
-  log: (line: string) => void;
+  /** The DC's logger; a level for the per-request lines (request-log.ts). */
+  log: (line: string, level?: RequestLogLevel) => void;
   /** TCP limits (src/platform/framed-tcp.ts) and the UDP amplification bound. */
   limits?: { tcp?: Partial<TcpLimits>; maxUdpAmplification?: number };
 }
@@ -30,6 +32,7 @@ export function kdcStarter(config: KdcConfig) {
       ...config,
       database: deps.principals,
       listen: { address: deps.host, port: deps.port },
+      requestLog: (line, level) => deps.log(`kdc: ${line}`, level),
       ...(deps.limits?.tcp ? { tcpLimits: deps.limits.tcp } : {}),
       ...(deps.limits?.maxUdpAmplification !== undefined
         ? { maxUdpAmplification: deps.limits.maxUdpAmplification }

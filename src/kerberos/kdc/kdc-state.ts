@@ -19,6 +19,7 @@ import type { ResolvedKdcConfig } from "./config.js";
 import { krbtgtName } from "./context.js";
 import { bytesKey, createExpiringCache } from "./replay.js";
 import { buildKrbError, type ErrorContext } from "./reply.js";
+import type { RequestFacts } from "./request-log.js";
 
 export type Transport = "udp" | "tcp";
 
@@ -30,6 +31,10 @@ export interface KdcResult {
   errorCode?: number;
   /** Why nothing was sent. */
   drop?: string;
+  /** Names and etypes of the request, for its log line (request-log.ts). */
+  facts?: RequestFacts;
+  /** Answered from the lookaside cache (a retransmission). */
+  retransmit?: boolean;
 }
 
 /** What the core computed for one request (plain data: it crosses thread boundaries). */
@@ -156,7 +161,12 @@ export function createKdcState(
     const ec = o.errorContext ?? fallback;
     const reply = buildKrbError(at, ec, code, "TGS-REQ authenticator replayed");
     return {
-      result: { reply, request: o.result.request, errorCode: code },
+      result: {
+        reply,
+        request: o.result.request,
+        errorCode: code,
+        ...(o.result.facts ? { facts: o.result.facts } : {}),
+      },
       errorName: "KRB_AP_ERR_REPEAT",
     };
   };
@@ -170,7 +180,7 @@ export function createKdcState(
     },
     deliver(hit, transport) {
       counters.lookasideHits++;
-      return finish({ ...hit }, transport);
+      return finish({ ...hit, retransmit: true }, transport);
     },
     settle(begin, outcome, transport) {
       const at = now();

@@ -32,7 +32,7 @@ import {
 import { PacError } from "../pac/index.js";
 import { handleAsReq } from "./as-exchange.js";
 import { type KdcConfig, type ResolvedKdcConfig, resolveKdcConfig } from "./config.js";
-import { type KdcContext, krbtgtName } from "./context.js";
+import { type ExchangeNote, type KdcContext, krbtgtName, principalText } from "./context.js";
 import type { PrincipalDatabase } from "./database.js";
 import { KdcError } from "./errors.js";
 import { type FastHolder, type FastState, fastErrorEData } from "./fast.js";
@@ -41,6 +41,7 @@ import { createRandomPool } from "./random-pool.js";
 import { type CoreOutcome, createKdcState, type KdcCounters, type KdcResult } from "./kdc-state.js";
 import { createExpiringCache, type ExpiringCache } from "./replay.js";
 import { buildKrbError, type ErrorContext } from "./reply.js";
+import type { RequestFacts } from "./request-log.js";
 import type { OpenedTgt } from "./tgs-auth.js";
 import { handleTgsReq } from "./tgs-exchange.js";
 
@@ -84,6 +85,7 @@ function errorOutcome(
   e: unknown,
   request: KdcResult["request"],
   fast?: FastState,
+  facts?: RequestFacts,
 ): CoreOutcome {
   const { err, internal } = toKdcError(e);
   const now = ctx.now();
@@ -96,6 +98,7 @@ function errorOutcome(
       reply: buildKrbError(now, ec, err.errorCode, err.message, eData),
       request,
       errorCode: err.errorCode,
+      ...(facts ? { facts: { ...facts, text: err.message } } : {}),
     },
     ...(fast ? { armored: true } : {}),
     errorName: err.krbError,
@@ -129,18 +132,34 @@ function exchange(ctx: KdcContext, bytes: Uint8Array): CoreOutcome {
       : {}),
   };
   const fast: FastHolder = {};
+  const note: ExchangeNote = {};
+  ctx.note = note;
+  // The request log's facts (request-log.ts), read after the exchange filled `note`.
+  const body = req.reqBody;
+  const facts = (): RequestFacts => {
+    const client =
+      msg.type === "AS-REQ" ? body.cname && principalText(body.cname, body.realm) : note.client;
+    return {
+      etypes: body.etype,
+      ...(client ? { client } : {}),
+      ...(body.sname ? { service: principalText(body.sname, body.realm) } : {}),
+      ...(note.issued ? { issued: note.issued } : {}),
+    };
+  };
   try {
     const reply =
       msg.type === "AS-REQ"
         ? handleAsReq(ctx, req, bytes, fast)
         : handleTgsReq(ctx, req, kdcReqBodyBytes(bytes), fast);
     return {
-      result: { reply, request: msg.type },
+      result: { reply, request: msg.type, facts: facts() },
       errorContext: ec,
       ...(fast.state ? { armored: true } : {}),
     };
   } catch (e) {
-    return errorOutcome(ctx, ec, e, msg.type, fast.state);
+    return errorOutcome(ctx, ec, e, msg.type, fast.state, facts());
+  } finally {
+    ctx.note = undefined;
   }
 }
 

@@ -51,6 +51,15 @@ export function buildKdcRep(ctx: KdcContext, r: RepInput): Uint8Array {
   if (r.part.renewTill !== undefined) enc.renewTill = r.part.renewTill;
   if (r.part.caddr !== undefined) enc.caddr = r.part.caddr;
   if (r.encPadata !== undefined) enc.encryptedPaData = r.encPadata;
+  if (ctx.note) {
+    // For the request log: etypes and times only, never the keys.
+    ctx.note.issued = {
+      authtime: Math.floor(r.part.authtime.getTime() / 1000),
+      rep: r.replyKey.etype,
+      tkt: r.ticket.encPart.etype,
+      ses: r.part.key.keytype,
+    };
+  }
   const plain = r.kind === "AS" ? encodeEncAsRepPart(enc) : encodeEncTgsRepPart(enc);
   const encPart = {
     etype: r.replyKey.etype,

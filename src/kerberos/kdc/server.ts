@@ -23,6 +23,7 @@ import { KRB_ERROR_CODE } from "../messages/index.js";
 import { krbtgtName } from "./context.js";
 import { createKdc, type KdcCounters, type KdcDeps, type KdcResult } from "./kdc.js";
 import { buildKrbError } from "./reply.js";
+import { type RequestLogLevel, requestLogLine } from "./request-log.js";
 import { createKdcPool } from "./worker-pool.js";
 import type { WorkerDatabaseSpec } from "./worker.js";
 export interface KdcListen {
@@ -55,6 +56,8 @@ export interface KdcServerOptions extends KdcDeps {
   workers?: number;
   /** With workers: a database each worker opens itself (worker-pool.ts). */
   workerDatabase?: WorkerDatabaseSpec;
+  /** One line per request, as MIT's krb5kdc logs it (request-log.ts); absent: none. */
+  requestLog?: (line: string, level: RequestLogLevel) => void;
 }
 
 export interface KdcServerCounters extends KdcCounters {
@@ -94,7 +97,7 @@ export interface KdcServer {
 function bindUdpSocket(
   address: string,
   port: number,
-  onMessage: (msg: Uint8Array, reply: (bytes: Uint8Array) => void) => void,
+  onMessage: (msg: Uint8Array, from: string, reply: (bytes: Uint8Array) => void) => void,
 ): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
     const type = address.includes(":") ? "udp6" : "udp4";
@@ -107,7 +110,7 @@ function bindUdpSocket(
     const s = dgram.createSocket({ type, lookup: literal });
     s.once("error", reject);
     s.on("message", (msg, rinfo) =>
-      onMessage(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), (bytes) =>
+      onMessage(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), rinfo.address, (bytes) =>
         s.send(bytes, rinfo.port, rinfo.address),
       ),
     );
@@ -119,13 +122,24 @@ function bindUdpSocket(
   });
 }
 
-type Handle = (msg: Uint8Array, t: "udp" | "tcp") => KdcResult | Promise<KdcResult>;
+type Handle = (msg: Uint8Array, t: "udp" | "tcp", from: string) => KdcResult | Promise<KdcResult>;
 
 export function createKdcServer(opts: KdcServerOptions): KdcServer {
   const workers = opts.workers ?? 0;
   const pool = workers > 0 ? createKdcPool({ ...opts, workers }) : undefined;
   const kdc = pool ?? createKdc(opts);
-  const handle: Handle = (msg, t) => kdc.handle(msg, t);
+  const { requestLog } = opts;
+  const logged = (r: KdcResult, from: string): KdcResult => {
+    const l = requestLog && requestLogLine(r, from);
+    if (l) requestLog?.(l.line, l.level);
+    return r;
+  };
+  const handle: Handle = requestLog
+    ? (msg, t, from) => {
+        const r = kdc.handle(msg, t);
+        return r instanceof Promise ? r.then((x) => logged(x, from)) : logged(r, from);
+      }
+    : (msg, t) => kdc.handle(msg, t);
   const address = opts.listen?.address ?? "0.0.0.0";
   const maxRecord = opts.maxTcpRecordBytes ?? 65536;
   const limits: TcpLimits = {
@@ -148,8 +162,8 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
     lengthBytes: 4,
     maxRecordBytes: maxRecord,
     now,
-    onRecord: (msg) => {
-      const r = handle(msg, "tcp");
+    onRecord: (msg, source) => {
+      const r = handle(msg, "tcp", source);
       return r instanceof Promise ? r.then((x) => x.reply) : r.reply;
     },
     onRefused: (len) => {
@@ -176,8 +190,8 @@ export function createKdcServer(opts: KdcServerOptions): KdcServer {
   };
 
   const bindUdp = async (port: number) => {
-    udp = await bindUdpSocket(address, port, (msg, reply) => {
-      const r = handle(msg, "udp");
+    udp = await bindUdpSocket(address, port, (msg, from, reply) => {
+      const r = handle(msg, "udp", from);
       const send = (x: KdcResult) => {
         const bytes = udpReply(x, msg.length);
         if (bytes && udp) reply(bytes);

@@ -31,7 +31,7 @@ import {
 } from "../messages/index.js";
 import { PAC_TYPE, type Pac, type PacBuffer } from "../pac/index.js";
 import type { PrincipalName } from "../principal.js";
-import { type KdcContext, nameText, type ServiceInfo } from "./context.js";
+import { type KdcContext, nameText, principalText, type ServiceInfo } from "./context.js";
 import { kdcError } from "./errors.js";
 import { type FastHolder, fastReply, unwrapTgsFast } from "./fast.js";
 import { sessionEnctype, targetKey } from "./etype-choice.js";
@@ -199,6 +199,7 @@ export function handleTgsReq(
     ctx.authenticators,
     ctx.tgts,
   );
+  if (ctx.note) ctx.note.client = principalText(auth.tgt.cname, auth.tgt.crealm);
   const tgsKeys = { subkey: auth.authenticator.subkey, sessionKey: auth.tgt.key };
   const req = unwrapTgsFast(ctx, outer, tgsKeys, holder);
   const body = req.reqBody;
