@@ -34,7 +34,11 @@ export interface DirectoryWatch {
    * with the standings of `principals`; or, after the source's own bounded wait, with
    * `standings: null`. Rejects when the directory cannot be reached (the caller backs off).
    */
-  wait(cursor: string | null, principals: readonly string[], signal: AbortSignal): Promise<WatchAnswer>;
+  wait(
+    cursor: string | null,
+    principals: readonly string[],
+    signal: AbortSignal,
+  ): Promise<WatchAnswer>;
 }
 
 /** At most this many principals in one question (the DC refuses more). */

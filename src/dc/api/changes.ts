@@ -151,7 +151,8 @@ export interface Standing {
 
 export function standingOf(dir: Directory, principal: string): Standing {
   const row = accountOf(dir, principal);
-  if (row === undefined) return { principal, exists: false, enabled: false, sids: [], keySetAt: null };
+  if (row === undefined)
+    return { principal, exists: false, enabled: false, sids: [], keySetAt: null };
   const domain = dir.domainSid();
   const groups = effectiveGroupRids(dir, row.rid, row.primary_group_rid);
   const reset = dir
