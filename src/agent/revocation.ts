@@ -153,14 +153,21 @@ export function createRevocation(deps: RevocationDeps): Revocation {
     let backoff = BACKOFF_MIN_MS;
     while (!stopped) {
       try {
-        const a = await deps.watch.wait(cursor, watched(), abort.signal);
+        const asked = watched();
+        const a = await deps.watch.wait(cursor, asked, abort.signal);
         if (stopped) return;
         if (lastError !== "") deps.log(`revocation: the ${deps.watch.kind} watch works again`);
         lastError = "";
         backoff = BACKOFF_MIN_MS;
         if (a.standings !== null && cursor !== null) stats.changes++;
         cursor = a.cursor;
-        if (a.standings !== null) await apply(a.standings);
+        if (a.standings === null) continue;
+        await apply(a.standings);
+        // principals admitted while the poll waited were not in its question: ask now
+        const missed = watched().filter((p) => !asked.includes(p));
+        if (missed.length === 0) continue;
+        const m = await deps.watch.wait(null, missed, abort.signal);
+        if (m.standings !== null && !stopped) await apply(m.standings);
       } catch (e) {
         if (stopped) return;
         failed(e as Error);
