@@ -200,12 +200,28 @@ async function configure(env: CliEnv, s: LabState): Promise<void> {
   ]);
 }
 
-/** The agent of lab host `name`, started and ready (its log: <lab>/<name>-agent.log). */
-export function startAgent(home: string, s: LabState, name: HostName): Promise<number> {
+/**
+ * The agent of lab host `name`, started and ready (its log: <lab>/<name>-agent.log);
+ * `extra`: more agent options (check's immediate-revocation cell).
+ */
+export function startAgent(
+  home: string,
+  s: LabState,
+  name: HostName,
+  extra: readonly string[] = [],
+): Promise<number> {
   return startDaemon(s, home, {
     name: `${name}-agent`,
     ns: namespaceOf(s.id, name),
-    argv: [...posternArgv(), "--home", hostHome(s, name), "agent", "--address", host(name).address],
+    argv: [
+      ...posternArgv(),
+      "--home",
+      hostHome(s, name),
+      "agent",
+      "--address",
+      host(name).address,
+      ...extra,
+    ],
     ready: /agent: ready/,
     timeoutMs: 30_000,
   });
