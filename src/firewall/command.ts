@@ -30,7 +30,7 @@ import { type FirewallSettings, LOG_GROUP_DROP, LOG_GROUP_OPEN } from "./model.j
 import { createNftRunner } from "./nft.js";
 import { programPortsFor } from "./programs.js";
 import type { PacketFields } from "./packet.js";
-import { defaultLogFile, loadSettings } from "./store.js";
+import { defaultLogFile, loadSettings, saveSettings } from "./store.js";
 
 function needRoot(env: CliEnv, what: string): void {
   if (!env.isRoot) throw new FirewallError("not-root", `firewall ${what}: needs root (nftables)`);
@@ -71,6 +71,29 @@ async function peerRemove(p: Parsed, env: CliEnv): Promise<number> {
   await createBypassSet(createNftRunner({ netns: netnsOf(env) })).removeBypassPeer(
     p.positionals[0] as string,
   );
+  return 0;
+}
+
+/**
+ * `postern firewall refused-response drop|reject`: saved, then loaded at once where the
+ * firewall acts (root); the agent's next reload loads it too.
+ */
+async function refusedResponse(p: Parsed, env: CliEnv): Promise<number> {
+  const mode = p.positionals[0];
+  if (mode !== "drop" && mode !== "reject")
+    throw new UsageError(`refused-response: '${mode ?? ""}' is not drop or reject`);
+  const settings = loadSettings(env.home);
+  if (mode === "reject") settings.refusedResponse = "reject";
+  else delete settings.refusedResponse;
+  saveSettings(env.home, settings);
+  if (!env.isRoot || (!p.flag("host") && !firewallTargetIsHost(env))) {
+    env.out(`refused-response ${mode} saved; load it with postern firewall apply`);
+    return 0;
+  }
+  const r = await createApplier({ runner: createNftRunner({ netns: netnsOf(env) }) }).apply(
+    settings,
+  );
+  env.out(`refused-response ${mode}: applied (ruleset ${r.digest})`);
   return 0;
 }
 
@@ -230,5 +253,12 @@ Settings are edited with: postern netsh firewall set|add|delete|show ...
       ],
     },
     { name: "log", summary: "write pfirewall.log from NFLOG until SIGTERM (root)", run: log },
+    {
+      name: "refused-response",
+      summary: "drop (default, as Windows) or reject authenticated peers the firewall refuses",
+      args: "drop|reject",
+      options: [HOST],
+      run: refusedResponse,
+    },
   ],
 });

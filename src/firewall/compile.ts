@@ -20,9 +20,14 @@
  *      NAT share an address but not an SA; nothing else can put a packet on that device
  *   4. ICMPv6 neighbour discovery accept (IPv6 needs it); enabled inbound ICMP settings
  *   5. port openings and the enabled services' ports (when exceptions are allowed), by scope
- *   6. log the drop (when logging dropped packets), then the policy drops
+ *   6. log the drop (when logging dropped packets), then the policy drops; with
+ *      `refusedResponse: reject` (a departure from Windows, issue 16) packets from the TUN,
+ *      which came out of an SA (an authenticated peer the bypass did not admit), are
+ *      rejected instead: TCP with a RST, the rest with ICMP administratively prohibited;
+ *      what arrives in cleartext is still dropped in silence
  * Chain `output` (policy accept): locally generated ICMP errors the settings do not allow
- * are dropped; new outbound connections are logged when logging connections.
+ * are dropped (except the rejects' administratively prohibited, when on); new outbound
+ * connections are logged when logging connections.
  */
 import { hash } from "../crypto/primitives.js";
 import {
@@ -34,6 +39,7 @@ import {
   type PortOpening,
   type ProfileSettings,
   BYPASS_DEVICE,
+  TUN_DEVICE,
   allOpenings,
   type ProgramPortMap,
 } from "./model.js";
@@ -53,6 +59,8 @@ export interface CompileInput {
   programPorts?: ProgramPortMap;
   /** The device of packets of SAs the bypass admitted; default postern-bp. */
   bypassDevice?: string;
+  /** The device of the other SAs' packets (refusedResponse); default postern0. */
+  tunDevice?: string;
 }
 
 /** Whether any opening needs this host's subnets (scope SUBNET or LocalSubnet). */
@@ -85,6 +93,7 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
   const log = settings.logging;
   const openLog = on && log.connections ? `log prefix "RECEIVE" group ${LOG_GROUP_OPEN} ` : "";
   const rules: string[] = [];
+  const reject = settings.refusedResponse === "reject";
   if (on) {
     rules.push("ct state invalid drop", "ct state established,related accept");
     rules.push(`udp dport { ${IKE_PORTS.join(", ")} } accept`, "meta l4proto ah accept");
@@ -97,8 +106,10 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
       );
     }
     if (log.droppedPackets) rules.push(`log prefix "RECEIVE" group ${LOG_GROUP_DROP}`);
+    if (reject) rules.push(...rejectRules(input.tunDevice ?? TUN_DEVICE));
   }
   const output = [`oif "lo" accept`];
+  if (on && reject) output.push(...REJECT_OUT);
   if (on) output.push(...icmpOutRules(profile, log.droppedPackets));
   if (on && log.connections) {
     output.push(`ct state new log prefix "SEND" group ${LOG_GROUP_OPEN}`);
@@ -118,6 +129,20 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
   ];
   return { script: tableScript({ firewall: chains }), digest, chains };
 }
+
+/** The refused path's answers: only for packets that came out of an SA (the TUN). */
+function rejectRules(tun: string): string[] {
+  return [
+    `iifname "${tun}" meta l4proto tcp reject with tcp reset`,
+    `iifname "${tun}" reject with icmpx type admin-prohibited`,
+  ];
+}
+
+/** The rejects' ICMP errors leave even when the settings drop outbound ICMP errors. */
+const REJECT_OUT = [
+  "icmp type destination-unreachable icmp code admin-prohibited accept",
+  "icmpv6 type destination-unreachable icmpv6 code admin-prohibited accept",
+];
 
 function icmpInRules(p: ProfileSettings, suffix: string): string[] {
   const v4: number[] = [];
