@@ -320,8 +320,15 @@ export async function labCheck(env: CliEnv, progress: (l: string) => void): Prom
   return cells;
 }
 
-/** server1's agent stopped (by its pid) and started again with `extra`; the clients' SAs reset. */
-async function restartServer1(env: CliEnv, s: LabState, extra: readonly string[]): Promise<void> {
+/**
+ * server1's agent stopped (by its pid) and started again with `extra`; the clients' SAs
+ * reset (also bench/revocation.ts).
+ */
+export async function restartServer1(
+  env: Pick<CliEnv, "home">,
+  s: LabState,
+  extra: readonly string[],
+): Promise<void> {
   const i = s.processes.findIndex((p) => p.name === "server1-agent");
   const old = s.processes[i];
   if (old !== undefined) {
