@@ -166,6 +166,14 @@ SYNOPSIS
   postern firewall remove [--host]     delete table inet postern (root)
   postern firewall peer add ADDR [SECONDS] | peer remove ADDR | peer list   [--host]
   postern firewall log                 write pfirewall.log from NFLOG until SIGTERM (root)
+  postern firewall refused-response drop|reject [--host]
+
+  refused-response: what a peer whose packets came out of an IPsec SA (it authenticated)
+  but meet no exception gets. drop (the default) is Windows' silence: its connect waits
+  out its timeout. reject is a departure from Windows: a TCP RST (ECONNREFUSED at once),
+  else ICMP destination unreachable, administratively prohibited (3/13; ICMPv6 1/1).
+  Cleartext, unauthenticated traffic is always dropped in silence. Saved, and loaded at
+  once where the firewall acts (root; docs/firewall.md).
 
   peer add|remove|list edit and show the sets bypass4/bypass6, the addresses the agent
   has admitted (shown by peer list and netsh firewall show state). They are a record:
@@ -178,7 +186,7 @@ OPTIONS
             never loads rules into the host)
 
 ENVIRONMENT
-  POSTERN_NETNS=NS   apply/remove/peer act inside network namespace NS
+  POSTERN_NETNS=NS   apply/remove/peer/refused-response act inside network namespace NS
 
 Settings are edited with: postern netsh firewall set|add|delete|show ...
 `,
