@@ -3,7 +3,7 @@
  * a long poll authenticated as this machine exactly as gpupdate is (Negotiate from the
  * machine's TGT, the DC's AP-REP checked; the join credential when no ticket can be had:
  * join.ts machineRequest). The DC answers within its WAIT_MS (10 s), below the request's
- * 15 s timeout; `signal` cannot cut a request short, so a stopping agent waits at most that.
+ * 15 s timeout; `signal` (the agent stopping) cuts it short.
  */
 import type { CliEnv } from "../cmdline/env.js";
 import { apiError } from "./api-client.js";
@@ -19,10 +19,15 @@ export function createDcWatch(env: CliEnv, id: MachineIdentity): DirectoryWatch 
     async wait(cursor, principals, signal): Promise<WatchAnswer> {
       if (signal.aborted) throw new Error("aborted");
       const since = cursor === null ? null : Number(cursor);
-      const { r } = await machineRequest(quiet, id, "POST", "/v1/changes", {
-        since,
-        principals,
-      });
+      const { r } = await machineRequest(
+        quiet,
+        id,
+        "POST",
+        "/v1/changes",
+        { since, principals },
+        {},
+        signal,
+      );
       if (r.status !== 200) throw apiError("change subscription refused by the DC", r);
       const seq = r.body.seq;
       if (typeof seq !== "number") throw new Error("the DC's change answer has no sequence");

@@ -122,6 +122,16 @@ describe("the DC's change subscription (immediate revocation)", () => {
     }
   });
 
+  it("an agent that stops cuts its waiting poll short (the signal)", async () => {
+    const c = (await watch.wait(null, [P], signal)).cursor;
+    const stop = new AbortController();
+    const waiting = watch.wait(c, [P], stop.signal);
+    await new Promise((r) => setTimeout(r, 300));
+    stop.abort();
+    // without the abort the DC would answer after its 10 s wait, with no error
+    await assert.rejects(waiting, /aborted/);
+  });
+
   it("a DC restart: the waiting poll ends, the next one works with the DC back on its port", async () => {
     const c = (await watch.wait(null, [P], signal)).cursor;
     const waiting = watch.wait(c, [P], signal).then(
