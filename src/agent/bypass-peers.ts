@@ -37,11 +37,19 @@ export const BYPASS_CODES = [
   "not-kerberos",
   "no-pac",
   "not-in-list",
+  "revoked",
 ] as const;
 export type BypassCode = (typeof BYPASS_CODES)[number];
 
-/** The pure decision for one established IKE SA. */
-export function decideBypass(settings: FirewallSettings | null, sa: IkeSaInfo): BypassDecision {
+/**
+ * The pure decision for one established IKE SA. `revoked` is immediate revocation's word
+ * (agent/revocation.ts): why the directory of now refuses the PAC's principal, or null.
+ */
+export function decideBypass(
+  settings: FirewallSettings | null,
+  sa: IkeSaInfo,
+  revoked: (principal: string, authTime: string | undefined) => string | null = () => null,
+): BypassDecision {
   const address = sa.remote.address;
   const id = sa.identity;
   const principal = id?.principal ?? null;
@@ -70,6 +78,8 @@ export function decideBypass(settings: FirewallSettings | null, sa: IkeSaInfo): 
       "not-in-list",
       `${principal} (${sids.length} SIDs in its PAC) holds no SID of the bypass list`,
     );
+  const gone = revoked(id.principal, id.authTime);
+  if (gone !== null) return no("revoked", `${gone}: its ticket's PAC is stale`);
   const entry = settings.bypass.find((b) => b.sid.toUpperCase() === sid.toUpperCase());
   return {
     address,
@@ -89,6 +99,8 @@ export interface BypassTracker {
   list(): (BypassDecision & { spis: string; since: string })[];
   /** Decisions taken since the agent started, by reason ("admitted" or the refusal's). */
   counts(): Record<BypassCode, number>;
+  /** Immediate revocation: the admitted IKE SA `spis` is admitted no more (the SA's deletion follows). */
+  revoke(spis: string, why: string): Promise<void>;
 }
 
 export interface BypassTrackerDeps {
@@ -96,6 +108,8 @@ export interface BypassTrackerDeps {
   settings: () => FirewallSettings | null;
   log: (line: string, level?: LogLevel) => void;
   now: () => number;
+  /** Immediate revocation's refusal of a principal (decideBypass's `revoked`). */
+  revoked?: (principal: string, authTime: string | undefined) => string | null;
 }
 
 export function createBypassTracker(deps: BypassTrackerDeps): BypassTracker {
@@ -112,7 +126,7 @@ export function createBypassTracker(deps: BypassTrackerDeps): BypassTracker {
         deps.log(`bypass: firewall settings unreadable: ${(e as Error).message}`, "error");
         settings = null;
       }
-      const d = decideBypass(settings, sa);
+      const d = decideBypass(settings, sa, deps.revoked);
       counts[d.code]++;
       bySa.set(sa.spis, { ...d, spis: sa.spis, since: new Date(deps.now()).toISOString() });
       if (d.authorizedBy === null) {
@@ -141,6 +155,21 @@ export function createBypassTracker(deps: BypassTrackerDeps): BypassTracker {
       try {
         await deps.set.removeBypassPeer(d.address);
         deps.log(`bypass: ${d.address} removed (its SA is gone)`);
+      } catch (e) {
+        deps.log(
+          `bypass: ${d.address} could not leave the bypass set: ${(e as Error).message}`,
+          "warning",
+        );
+      }
+    },
+    async revoke(spis, why) {
+      const d = bySa.get(spis);
+      if (d === undefined || d.authorizedBy === null) return;
+      bySa.set(spis, { ...d, authorizedBy: null, code: "revoked", why });
+      counts.revoked++;
+      if (stillAuthorized(d.address)) return;
+      try {
+        await deps.set.removeBypassPeer(d.address);
       } catch (e) {
         deps.log(
           `bypass: ${d.address} could not leave the bypass set: ${(e as Error).message}`,

@@ -12,6 +12,7 @@ import { parseLogFormat, parseLogLevel } from "../platform/log.js";
 import { requestControl } from "../control/socket.js";
 import { runIkeAgent } from "./ike-run.js";
 import { REFUSAL_MODES, type RefusalMode } from "./refusal.js";
+import { REVOCATION_MODES, type RevocationMode } from "./revocation.js";
 import { agentPaths, runAgent } from "./run.js";
 
 const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--gp-refresh MINUTES]
@@ -19,7 +20,7 @@ const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--gp-refresh MINU
               [--ike-initial-contact yes|no] [--ike-invalid-spi yes|no]
               [--cert F --key F] [--metrics HOST:PORT|on]
               [--log-format text|json] [--log-level LEVEL | --verbose]
-              [--refusal-notice MODE]
+              [--refusal-notice MODE] [--revocation off|immediate]
 postern agent --manual-sa FILE
 postern agent stats
 postern agent delete-sas
@@ -59,6 +60,15 @@ ${DEFAULT_AGENT_METRICS}; no authentication, so keep it on loopback; docs/metric
 told, inside its IKE SA (private notify POSTERN_NOT_ADMITTED, docs/explain.md): none (as
 Windows: silence), reason (default: the reason code) or names (also the bypass group's
 name); at most once per peer every 60 s. A client logs what it is told once per peer.
+--revocation: off (default, as the article: a peer's groups are those of its ticket's PAC
+until it gets a new ticket, after a reboot or \`postern klist --machine purge\`) or
+immediate: the agent watches the directory (postern's DC: a long poll on its API as this
+machine; Active Directory: uSNChanged polling over sealed LDAP as this machine) and, within
+seconds of a computer being disabled, deleted, having its keys reset or leaving the bypass
+group (directly or through a nested group), takes its admitted IKE SAs out of the bypass
+set and deletes them (IKE DELETE); its next SA is refused while the directory says so,
+stale ticket or not, and admitted again once it does not (docs/agent.md "Immediate
+revocation").
 
 Runs the IPsec agent's data path: a TUN device (postern0), ESP in UDP 4500 (RFC 4303,
 RFC 3948), policy routing and an nftables chain that send protected flows to the TUN.
@@ -95,6 +105,13 @@ function metricsOption(text: string | undefined) {
 function refusalMode(text: string | undefined): RefusalMode {
   const m = REFUSAL_MODES.find((x) => x === (text ?? "reason"));
   if (m === undefined) throw new UsageError("--refusal-notice needs none, reason or names");
+  return m;
+}
+
+/** --revocation off|immediate; absent: off. */
+function revocationMode(text: string | undefined): RevocationMode {
+  const m = REVOCATION_MODES.find((x) => x === (text ?? "off"));
+  if (m === undefined) throw new UsageError("--revocation needs off or immediate");
   return m;
 }
 
@@ -137,6 +154,7 @@ function agentOptions(p: Parsed) {
     logFormat: parseLogFormat(p.str("log-format")),
     logLevel: p.flag("verbose") ? ("debug" as const) : parseLogLevel(p.str("log-level"), "info"),
     refusalNotice: refusalMode(p.str("refusal-notice")),
+    revocation: revocationMode(p.str("revocation")),
   };
 }
 
@@ -171,6 +189,13 @@ const OPTIONS: readonly OptionSpec[] = [
     value: "MODE",
     help: "tell authenticated peers we refuse why: none, reason (default) or names",
     complete: ["none", "reason", "names"],
+  },
+  {
+    name: "revocation",
+    type: "string",
+    value: "off|immediate",
+    help: "watch the directory and revoke bypass within seconds (default off)",
+    complete: ["off", "immediate"],
   },
   {
     name: "ike-liveness",

@@ -25,6 +25,8 @@ import type { ChildSaRecord, Clock, IkeDeps, IkeOptions, PeerConfig } from "../i
 import { type Acquirer, createAcquirer } from "./acquire.js";
 import { type BypassTracker, createBypassTracker } from "./bypass-peers.js";
 import { createRefusals, type RefusalMode, type Refusals } from "./refusal.js";
+import { createRevocation, type Revocation } from "./revocation.js";
+import type { DirectoryWatch } from "../member/directory-watch.js";
 import { type ChildSaTable, createChildSaTable } from "./children.js";
 import { createClassifier } from "./classify.js";
 import type { ControlHandler } from "../control/socket.js";
@@ -88,6 +90,8 @@ export interface AgentDeps {
    * on the control command `config`. Absent: Windows' defaults.
    */
   ipsecConfig?: () => IpsecConfig;
+  /** Immediate revocation's directory watch (agent/revocation.ts); absent: off, as in the article. */
+  revocation?: DirectoryWatch | null;
 }
 
 /** Logs one IKE message when `ikelogging` is 1 (ike-trace.ts). */
@@ -132,11 +136,25 @@ interface Running {
 export function createAgent(deps: AgentDeps): Agent {
   const { log, kernel } = deps;
   const now = () => deps.clock.now();
+  const settings = () => kernel.firewallSettings();
+  const revocation: Revocation | null = deps.revocation
+    ? createRevocation({
+        watch: deps.revocation,
+        settings,
+        clock: deps.clock,
+        log,
+        revoke: async (spis, why) => {
+          await bypass.revoke(spis, why);
+          run?.engine.deleteIkeSa(spis);
+        },
+      })
+    : null;
   const bypass = createBypassTracker({
     set: kernel.bypass,
-    settings: () => kernel.firewallSettings(),
+    settings,
     log,
     now,
+    ...(revocation ? { revoked: revocation.refusal } : {}),
   });
   const refusals = createRefusals({
     clock: deps.clock,
@@ -199,8 +217,9 @@ export function createAgent(deps: AgentDeps): Agent {
     const fw = await kernel.loadFirewall();
     if (fw !== null) log(fw);
     bump(loads, "loaded");
-    run = wire(deps, first.plan, bypass, reload, refusals, trace);
+    run = wire(deps, first.plan, bypass, reload, refusals, trace, revocation);
     await kernel.install(rulesOf(run));
+    revocation?.start();
     for (const n of first.plan.notes) log(`policy note: ${n}`, "notice");
     return `policy "${policy.name}", ${first.plan.steering.length} steering selectors, ${first.plan.responders.length} IKE peers`;
   };
@@ -210,6 +229,7 @@ export function createAgent(deps: AgentDeps): Agent {
   const stop = async () => {
     const r = run;
     run = null;
+    revocation?.stop();
     if (r !== null) {
       r.cancelRefresh();
       r.engine.close();
@@ -378,6 +398,7 @@ function wire(
   reload: Reload,
   refusals: Refusals,
   trace: IkeTrace,
+  revocation: Revocation | null,
 ): Running {
   const { log } = deps;
   const now = () => deps.clock.now();
@@ -410,6 +431,7 @@ function wire(
     refusals,
     steerAnswered,
     trace,
+    revocation,
   );
   late.engine = engine;
   deps.ike.onReceive((d) => void engine.receive(d));
@@ -552,6 +574,7 @@ function createEngine(
   refusals: Refusals,
   answered: AnsweredSteering,
   trace: IkeTrace,
+  revocation: Revocation | null,
 ): IkeEngine {
   const { log } = deps;
   const onChildSa = (c: ChildSaRecord) => {
@@ -586,12 +609,16 @@ function createEngine(
         // The decision is taken at once (the child SAs installed next carry it); the nft
         // set it then writes is only the record `peer list` shows, so nothing waits for it.
         if (info)
-          void bypass
-            .onEstablished(info)
-            .then((d) => refusals.onDecision(info, d, (x, n) => engine.tellRefusal(x, n)));
+          void bypass.onEstablished(info).then((d) => {
+            refusals.onDecision(info, d, (x, n) => engine.tellRefusal(x, n));
+            const live = engine.sas().some((x) => x.spis === spis);
+            if (live && d.authorizedBy !== null && d.principal !== null)
+              revocation?.track(spis, d.principal, info.identity?.authTime);
+          });
       }
       if (state === "closed") {
         void bypass.onClosed(spis);
+        revocation?.untrack(spis);
         refusals.onClosed(spis);
         acquirer.onIkeClosed(peer, established.delete(spis));
       }

@@ -32,6 +32,8 @@ import { createHostPolicySource, effectiveUsesAh } from "./host-policy.js";
 import { createHostKernel, hostSteering, type SteeringConfig } from "./kernel.js";
 import { agentPaths } from "./run.js";
 import type { RefusalMode } from "./refusal.js";
+import type { RevocationMode } from "./revocation.js";
+import { directoryWatchOf } from "./watch-of.js";
 import { serveAgent } from "./serve.js";
 
 export interface IkeAgentOptions {
@@ -52,6 +54,8 @@ export interface IkeAgentOptions {
   logLevel: LogLevel;
   /** What a peer authenticated but not admitted is told (agent/refusal.ts). */
   refusalNotice: RefusalMode;
+  /** Immediate revocation (agent/revocation.ts); absent: off. */
+  revocation?: RevocationMode;
 }
 
 function ourAddresses(): string[] {
@@ -108,6 +112,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     write: env.out,
   });
   const policy = createHostPolicySource({ ...o, env, ours, local, log });
+  const watch = o.revocation === "immediate" ? directoryWatchOf(env, log) : null;
   const paths = agentPaths(env.home);
   ensureDir(paths.dir, 0o700);
   const steering = hostSteering({ listenPort: 4500, bypassDevice: true });
@@ -135,6 +140,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     holdDownMs: o.holdDownMs,
     refusalNotice: o.refusalNotice,
     ipsecConfig: () => loadIpsecConfig(env.home),
+    revocation: watch,
   });
   let ready: string;
   let metrics: MetricsServer | null = null;

@@ -40,6 +40,8 @@ export interface BypassEntry {
   /** The SID of the bypass list that admitted the peer, or null: not admitted. */
   authorizedBy: string | null;
   why: string;
+  /** The decision's code (agent/bypass-peers.ts BYPASS_CODES): admitted, not-in-list, revoked... */
+  code?: string;
   spis: string;
   since: string;
 }

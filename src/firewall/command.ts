@@ -30,7 +30,7 @@ import { type FirewallSettings, LOG_GROUP_DROP, LOG_GROUP_OPEN } from "./model.j
 import { createNftRunner } from "./nft.js";
 import { programPortsFor } from "./programs.js";
 import type { PacketFields } from "./packet.js";
-import { defaultLogFile, loadSettings } from "./store.js";
+import { defaultLogFile, loadSettings, saveSettings } from "./store.js";
 
 function needRoot(env: CliEnv, what: string): void {
   if (!env.isRoot) throw new FirewallError("not-root", `firewall ${what}: needs root (nftables)`);
@@ -71,6 +71,29 @@ async function peerRemove(p: Parsed, env: CliEnv): Promise<number> {
   await createBypassSet(createNftRunner({ netns: netnsOf(env) })).removeBypassPeer(
     p.positionals[0] as string,
   );
+  return 0;
+}
+
+/**
+ * `postern firewall refused-response drop|reject`: saved, then loaded at once where the
+ * firewall acts (root); the agent's next reload loads it too.
+ */
+async function refusedResponse(p: Parsed, env: CliEnv): Promise<number> {
+  const mode = p.positionals[0];
+  if (mode !== "drop" && mode !== "reject")
+    throw new UsageError(`refused-response: '${mode ?? ""}' is not drop or reject`);
+  const settings = loadSettings(env.home);
+  if (mode === "reject") settings.refusedResponse = "reject";
+  else delete settings.refusedResponse;
+  saveSettings(env.home, settings);
+  if (!env.isRoot || (!p.flag("host") && !firewallTargetIsHost(env))) {
+    env.out(`refused-response ${mode} saved; load it with postern firewall apply`);
+    return 0;
+  }
+  const r = await createApplier({ runner: createNftRunner({ netns: netnsOf(env) }) }).apply(
+    settings,
+  );
+  env.out(`refused-response ${mode}: applied (ruleset ${r.digest})`);
   return 0;
 }
 
@@ -143,6 +166,14 @@ SYNOPSIS
   postern firewall remove [--host]     delete table inet postern (root)
   postern firewall peer add ADDR [SECONDS] | peer remove ADDR | peer list   [--host]
   postern firewall log                 write pfirewall.log from NFLOG until SIGTERM (root)
+  postern firewall refused-response drop|reject [--host]
+
+  refused-response: what a peer whose packets came out of an IPsec SA (it authenticated)
+  but meet no exception gets. drop (the default) is Windows' silence: its connect waits
+  out its timeout. reject is a departure from Windows: a TCP RST (ECONNREFUSED at once),
+  else ICMP destination unreachable, administratively prohibited (3/13; ICMPv6 1/1).
+  Cleartext, unauthenticated traffic is always dropped in silence. Saved, and loaded at
+  once where the firewall acts (root; docs/firewall.md).
 
   peer add|remove|list edit and show the sets bypass4/bypass6, the addresses the agent
   has admitted (shown by peer list and netsh firewall show state). They are a record:
@@ -155,7 +186,7 @@ OPTIONS
             never loads rules into the host)
 
 ENVIRONMENT
-  POSTERN_NETNS=NS   apply/remove/peer act inside network namespace NS
+  POSTERN_NETNS=NS   apply/remove/peer/refused-response act inside network namespace NS
 
 Settings are edited with: postern netsh firewall set|add|delete|show ...
 `,
@@ -230,5 +261,12 @@ Settings are edited with: postern netsh firewall set|add|delete|show ...
       ],
     },
     { name: "log", summary: "write pfirewall.log from NFLOG until SIGTERM (root)", run: log },
+    {
+      name: "refused-response",
+      summary: "drop (default, as Windows) or reject authenticated peers the firewall refuses",
+      args: "drop|reject",
+      options: [HOST],
+      run: refusedResponse,
+    },
   ],
 });

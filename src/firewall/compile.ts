@@ -20,10 +20,15 @@
  *      NAT share an address but not an SA; nothing else can put a packet on that device
  *   4. ICMPv6 neighbour discovery accept (IPv6 needs it); enabled inbound ICMP settings
  *   5. port openings and the enabled services' ports (when exceptions are allowed), by scope
- *   6. log the drop (when logging dropped packets), then drop (a rule with a counter, so
- *      what the policy drops is counted: drop-counters.ts, postern_firewall_drops_total)
+ *   6. log the drop (when logging dropped packets); with `refusedResponse: reject` (a
+ *      departure from Windows, issue 16) packets from the TUN, which came out of an SA (an
+ *      authenticated peer the bypass did not admit), are rejected: TCP with a RST, the rest
+ *      with ICMP administratively prohibited; everything else, cleartext included, is then
+ *      dropped in silence by a rule with a counter, so what the policy drops is counted
+ *      (drop-counters.ts, postern_firewall_drops_total)
  * Chain `output` (policy accept): locally generated ICMP errors the settings do not allow
- * are dropped; new outbound connections are logged when logging connections.
+ * are dropped (except the rejects' administratively prohibited, when on); new outbound
+ * connections are logged when logging connections.
  * Every drop rule carries a counter and the comment `postern drop <reason>`.
  */
 import { hash } from "../crypto/primitives.js";
@@ -36,6 +41,7 @@ import {
   type PortOpening,
   type ProfileSettings,
   BYPASS_DEVICE,
+  TUN_DEVICE,
   allOpenings,
   portText,
   type ProgramPortMap,
@@ -56,6 +62,8 @@ export interface CompileInput {
   programPorts?: ProgramPortMap;
   /** The device of packets of SAs the bypass admitted; default postern-bp. */
   bypassDevice?: string;
+  /** The device of the other SAs' packets (refusedResponse); default postern0. */
+  tunDevice?: string;
 }
 
 /** Whether any opening needs this host's subnets (scope SUBNET or LocalSubnet). */
@@ -108,6 +116,7 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
   const log = settings.logging;
   const openLog = on && log.connections ? `log prefix "RECEIVE" group ${LOG_GROUP_OPEN} ` : "";
   const rules: string[] = [];
+  const reject = settings.refusedResponse === "reject";
   if (on) {
     rules.push(dropRule("ct state invalid", "invalid"), "ct state established,related accept");
     rules.push(`udp dport { ${IKE_PORTS.join(", ")} } accept`, "meta l4proto ah accept");
@@ -121,10 +130,12 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
       );
     }
     if (log.droppedPackets) rules.push(`log prefix "RECEIVE" group ${LOG_GROUP_DROP}`);
+    if (reject) rules.push(...rejectRules(input.tunDevice ?? TUN_DEVICE));
     rules.push(dropRule("", "policy"));
   }
   const output = [`oif "lo" accept`];
   if (on && profile.multicastBroadcastResponse) output.push(RESPONSE_OUT);
+  if (on && reject) output.push(...REJECT_OUT);
   if (on) output.push(...icmpOutRules(profile, log.droppedPackets));
   if (on && log.connections) {
     output.push(`ct state new log prefix "SEND" group ${LOG_GROUP_OPEN}`);
@@ -144,6 +155,20 @@ export function compileRuleset(input: CompileInput): CompiledRuleset {
   ];
   return { script: tableScript({ firewall: chains }), digest, chains };
 }
+
+/** The refused path's answers: only for packets that came out of an SA (the TUN). */
+function rejectRules(tun: string): string[] {
+  return [
+    `iifname "${tun}" meta l4proto tcp reject with tcp reset`,
+    `iifname "${tun}" reject with icmpx type admin-prohibited`,
+  ];
+}
+
+/** The rejects' ICMP errors leave even when the settings drop outbound ICMP errors. */
+const REJECT_OUT = [
+  "icmp type destination-unreachable icmp code admin-prohibited accept",
+  "icmpv6 type destination-unreachable icmpv6 code admin-prohibited accept",
+];
 
 function icmpInRules(p: ProfileSettings, suffix: string): string[] {
   const v4: number[] = [];

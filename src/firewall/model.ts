@@ -202,6 +202,13 @@ export interface FirewallSettings {
   profiles: Record<ProfileName, ProfileSettings>;
   logging: LoggingSettings;
   bypass: BypassEntry[];
+  /**
+   * What a peer that authenticated (its packets came out of an SA, on the TUN) but meets
+   * no exception gets: absent or "drop", silence as on Windows; "reject", a departure from
+   * Windows (issue 16): a TCP RST, else ICMP administratively prohibited (3/13, ICMPv6 1/1).
+   * Unauthenticated traffic is always dropped silently.
+   */
+  refusedResponse?: "drop" | "reject";
 }
 
 export function defaultProfile(): ProfileSettings {

@@ -144,7 +144,11 @@ export function validateSettings(doc: unknown, where: string): FirewallSettings 
     if (!isObj(b) || typeof b.sid !== "string" || !isSid(b.sid)) fail(where, `bypass[${i}].sid`);
     return typeof b.name === "string" ? { sid: b.sid, name: b.name } : { sid: b.sid };
   });
+  const r = doc.refusedResponse;
+  if (r !== undefined && r !== "drop" && r !== "reject")
+    fail(where, "refusedResponse must be drop or reject");
   return {
+    ...(r === "reject" ? { refusedResponse: r } : {}),
     version: 1,
     currentProfile: doc.currentProfile as FirewallSettings["currentProfile"],
     profiles,

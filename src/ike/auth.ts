@@ -33,6 +33,8 @@ export interface PeerIdentity {
   /** From a verified PAC (absent when the ticket had none or no LOGON_INFO). */
   userSid?: string;
   groupSids?: string[];
+  /** Kerberos: when the KDC first authenticated the client (the ticket's authtime, ISO). */
+  authTime?: string;
 }
 
 export type AuthVerdict = { ok: true; identity?: PeerIdentity } | { ok: false; reason: string };

@@ -121,7 +121,12 @@ function authMatches(ctx: AuthContext, key: EncryptionKey, auth: AuthPayload): b
 }
 
 function identityOf(acc: AcceptedContext): PeerIdentity {
-  const id: PeerIdentity = { method: "kerberos", principal: formatPrincipal(acc.client) };
+  const id: PeerIdentity = {
+    method: "kerberos",
+    principal: formatPrincipal(acc.client),
+    // immediate revocation compares it with the account's last key reset (agent/revocation.ts)
+    authTime: acc.ticket.authtime.toISOString(),
+  };
   const pac = acc.pac?.identity;
   if (pac) {
     id.userSid = pac.userSid;

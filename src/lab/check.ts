@@ -12,6 +12,9 @@
  *   3. outsider -> blocked    no Kerberos identity, no SA: its cleartext is dropped
  *   4. xpclient removed from `trusted` -> still served (its ticket still says trusted)
  *   5. `klist --machine purge` on xpclient -> blocked (new TGT, new groups)
+ *   6. (postern DC) server1's agent with `--revocation immediate`, xpclient removed from
+ *      `trusted` -> blocked with no purge; the cell's ms is the time from the change on the
+ *      DC to server1's revocation (its bypass entry `revoked`), measured
  * Before the cells the lab is reset to the article's start (xpclient$ in `trusted`, the
  * members' tickets and SAs purged) and after them it is put back, so check can be re-run.
  */
@@ -24,7 +27,8 @@ import type { CliEnv } from "../cmdline/env.js";
 import type { IkeSaInfo } from "../ike/engine.js";
 import { PosternError } from "../errors.js";
 import { mustAsync, posternArgv, posternHere, run } from "./run.js";
-import { hostHome, type LabState, loadLabState } from "./state.js";
+import { hostHome, type LabState, loadLabState, saveLabState } from "./state.js";
+import { startAgent } from "./up.js";
 import { BYPASS_GROUP, labSambaDc, replicateToDc2, startSamba } from "./up-samba.js";
 import { host, type HostName, namespaceOf, WEB_PORT } from "./topology.js";
 import type { FetchOutcome } from "./web.js";
@@ -312,8 +316,89 @@ export async function labCheck(env: CliEnv, progress: (l: string) => void): Prom
   await setTrusted(env, s, true);
   await purge(env, s, "xpclient");
   if (s.dc === "samba") await failoverCells(env, s, add);
+  else await immediateCell(env, s, add);
   return cells;
 }
+
+/**
+ * server1's agent stopped (by its pid) and started again with `extra`; the clients' SAs
+ * reset (also bench/revocation.ts).
+ */
+export async function restartServer1(
+  env: Pick<CliEnv, "home">,
+  s: LabState,
+  extra: readonly string[],
+): Promise<void> {
+  const i = s.processes.findIndex((p) => p.name === "server1-agent");
+  const old = s.processes[i];
+  if (old !== undefined) {
+    const alive = () => {
+      try {
+        process.kill(old.pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (alive()) process.kill(old.pid, "SIGTERM");
+    for (let n = 0; n < 100 && alive(); n++) await new Promise((r) => setTimeout(r, 50));
+    if (alive()) process.kill(old.pid, "SIGKILL");
+    s.processes.splice(i, 1);
+    saveLabState(env.home, s);
+  }
+  await startAgent(env.home, s, "server1", extra);
+  // the clients' SAs died with the old agent: drop them so the next packet negotiates
+  for (const c of ["xpclient", "client2"] as const)
+    await requestControl(path.join(hostHome(s, c), "agent", "agent.sock"), "delete-sas");
+}
+
+/**
+ * 6. Immediate revocation (issue 16): server1's agent watches the DC; xpclient, served,
+ * is removed from `trusted` and is blocked within seconds, its tickets untouched. The
+ * agent is put back as the article has it after, so check can be re-run.
+ */
+async function immediateCell(env: CliEnv, s: LabState, add: (c: Cell) => void): Promise<void> {
+  const xp = host("xpclient").address;
+  await restartServer1(env, s, ["--revocation", "immediate"]);
+  try {
+    const f0 = await fetchFrom(s, "xpclient", "served");
+    let v = await server1(s);
+    const admitted = entryFor(v.bypass, v.sas, xp);
+    if (f0.served === false || admitted?.authorizedBy == null)
+      throw new PosternError(
+        "lab",
+        `immediate revocation cell: xpclient not admitted to start with (${admitted?.why ?? "no SA"})`,
+      );
+    const t0 = Date.now();
+    await setTrusted(env, s, false);
+    let gone: BypassEntry | undefined;
+    while (Date.now() - t0 < REVOKE_BOUND_MS) {
+      v = await server1(s);
+      gone = v.bypass.find((p) => p.spis === admitted.spis && p.code === "revoked");
+      if (gone !== undefined || !v.sas.some((x) => x.spis === admitted.spis)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const ms = Date.now() - t0;
+    const f6 = await fetchFrom(s, "xpclient", "blocked");
+    v = await server1(s);
+    const next = entryFor(v.bypass, v.sas, xp);
+    add({
+      from: "xpclient",
+      when: "removed from trusted, server1 with --revocation immediate (no purge)",
+      expected: "blocked",
+      actual: ms < REVOKE_BOUND_MS ? outcome(f6) : "served",
+      ms,
+      why: `revoked ${ms} ms after the change on the DC${gone ? `: ${gone.why}` : ""}; IKE SA deleted; ${next ? `its next SA (same ticket): ${next.authorizedBy ? `admitted: ${next.why}` : next.why}` : "no new SA on server1"}`,
+    });
+  } finally {
+    await setTrusted(env, s, true);
+    await restartServer1(env, s, []);
+    await purge(env, s, "xpclient");
+  }
+}
+
+/** The cell fails when server1 has not revoked xpclient within this long of the change. */
+const REVOKE_BOUND_MS = 5_000;
 
 /**
  * 6. (Samba lab) dc1 stopped: xpclient purges its tickets and gets new ones from dc2 (the

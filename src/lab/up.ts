@@ -211,8 +211,16 @@ async function configure(env: CliEnv, s: LabState): Promise<void> {
   ]);
 }
 
-/** The agent of lab host `name`, started and ready (its log: <lab>/<name>-agent.log). */
-export function startAgent(home: string, s: LabState, name: HostName): Promise<number> {
+/**
+ * The agent of lab host `name`, started and ready (its log: <lab>/<name>-agent.log);
+ * `extra`: more agent options (check's immediate-revocation cell).
+ */
+export function startAgent(
+  home: string,
+  s: LabState,
+  name: HostName,
+  extra: readonly string[] = [],
+): Promise<number> {
   return startDaemon(s, home, {
     name: `${name}-agent`,
     ns: namespaceOf(s.id, name),
@@ -226,6 +234,7 @@ export function startAgent(home: string, s: LabState, name: HostName): Promise<n
       // /metrics on the namespace's own loopback, 127.0.0.1:9851 (docs/lab.md).
       "--metrics",
       "on",
+      ...extra,
     ],
     ready: /agent: ready/,
     timeoutMs: 30_000,

@@ -87,6 +87,7 @@ export async function apiRequest(
   cred?: MachineCredential,
   headers: Record<string, string> = {},
   timeoutMs = 15_000,
+  signal?: AbortSignal,
 ): Promise<ApiResponse> {
   const data = requestBody(body);
   const h: Record<string, string> = {
@@ -128,6 +129,9 @@ export async function apiRequest(
       },
     );
     req.on("timeout", () => req.destroy(new Error(`no answer in ${timeoutMs / 1000} s`)));
+    // a long poll (/v1/changes) ends with its agent
+    if (signal?.aborted) req.destroy(new Error("aborted"));
+    else signal?.addEventListener("abort", () => req.destroy(new Error("aborted")), { once: true });
     req.on("error", (e) =>
       reject(
         new DirectoryError(

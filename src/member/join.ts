@@ -297,6 +297,7 @@ export async function machineRequest(
   path: string,
   body: unknown,
   headers: Record<string, string> = {},
+  signal?: AbortSignal,
 ): Promise<{ r: ApiResponse; via: "negotiate" | "join-credential" }> {
   const target = dcApiTarget(id);
   const bnd = requestBinding(target.fingerprint, method, path, requestBody(body));
@@ -309,13 +310,28 @@ export async function machineRequest(
     );
   }
   if (!ctx) {
-    const r = await apiRequest(target, method, path, body, credentialOf(id), headers);
+    const r = await apiRequest(
+      target,
+      method,
+      path,
+      body,
+      credentialOf(id),
+      headers,
+      undefined,
+      signal,
+    );
     return { r, via: "join-credential" };
   }
-  const r = await apiRequest(target, method, path, body, undefined, {
-    ...headers,
-    authorization: ctx.header,
-  });
+  const r = await apiRequest(
+    target,
+    method,
+    path,
+    body,
+    undefined,
+    { ...headers, authorization: ctx.header },
+    undefined,
+    signal,
+  );
   if (r.status < 400) ctx.verifyMutual(r.wwwAuthenticate);
   return { r, via: "negotiate" };
 }

@@ -95,6 +95,14 @@ describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
     const purged = cell("xpclient", /purge/);
     assert.equal(purged.actual, "blocked");
     assert.match(purged.why, /holds no SID of the bypass list/);
+    // issue 16: server1 with --revocation immediate, xpclient removed from trusted, no purge
+    const revoked = cell("xpclient", /revocation immediate \(no purge\)/);
+    assert.equal(revoked.actual, "blocked");
+    assert.match(
+      revoked.why,
+      /revoked \d+ ms after the change on the DC: .*in no group of the bypass list any more/,
+    );
+    assert.match(revoked.why, /its next SA \(same ticket\): .*its ticket's PAC is stale/);
   });
 
   it("the members' views: klist --machine, -li 0x3e7, netsh ipsec dynamic and firewall show state", () => {

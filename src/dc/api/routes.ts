@@ -5,6 +5,7 @@
  *   POST /v1/dns/update   machine {address}        the machine's own A/AAAA record
  *   POST /v1/principal    machine {name|sid}       a group's or computer's SID or name
  *   GET  /v1/policy       machine                  effective policy; If-None-Match: "<version>" -> 304
+ *   POST /v1/changes      machine {since, principals}  long poll: bypass-relevant changes (changes.ts)
  *   POST /v1/admin/<op>   administrator            the admin operations (admin.ts)
  * 1. source over its limit (failed authentications, joins)? 429
  * 2. join: token checked (a refusal spends the source's failed-auth budget)
@@ -19,6 +20,7 @@ import { updateOwnAddress } from "../records.js";
 import { ridOf } from "../sids.js";
 import { joinWithToken, leaveDomain } from "../tokens.js";
 import { type AdminPolicy, runNetworkAdminOp } from "./admin.js";
+import { type ChangeHub, changesRoute } from "./changes.js";
 import type { ApiRequest, Authenticator, Caller } from "./auth.js";
 import type { RateLimiter } from "./limits.js";
 import { ADMIN_PREFIX, type AdminApiReply, PROTOCOL_VERSION } from "./protocol.js";
@@ -43,6 +45,8 @@ export interface RouteDeps {
   admin: AdminPolicy;
   failedAuth: RateLimiter;
   joins: RateLimiter;
+  /** The change subscription (immediate revocation); absent: 404. */
+  changes?: ChangeHub;
 }
 
 export interface RouteResult {
@@ -210,6 +214,8 @@ async function routeAuthenticated(
     if (ifNoneMatch === etag) return { status: 304, etag };
     return { status: 200, body: p, etag };
   }
+  if (req.method === "POST" && req.path === "/v1/changes" && deps.changes)
+    return changesRoute(dir, deps.changes, machine(caller).sam, req.body);
   if (req.method === "POST" && req.path.startsWith(ADMIN_PREFIX))
     return admin(deps, req, caller, actor);
   throw new HttpError(404, `no such endpoint: ${req.method} ${req.path}`);

@@ -20,6 +20,7 @@ import type { Authenticator } from "./auth.js";
 import { type ApiLimits, createRateLimiter, DEFAULT_API_LIMITS } from "./limits.js";
 import { ADMIN_OPS, ADMIN_PREFIX } from "./protocol.js";
 import { HttpError, type RouteDeps, route } from "./routes.js";
+import { createChangeHub } from "./changes.js";
 
 export interface ApiServer {
   port(): number;
@@ -96,7 +97,14 @@ function limitConnections(server: https.Server, limits: ApiLimits, log: (l: stri
   });
 }
 
-const ROUTES = ["/v1/join", "/v1/leave", "/v1/dns/update", "/v1/principal", "/v1/policy"];
+const ROUTES = [
+  "/v1/join",
+  "/v1/leave",
+  "/v1/dns/update",
+  "/v1/principal",
+  "/v1/policy",
+  "/v1/changes",
+];
 
 /** A request's route as a metrics label: a known route, "/v1/admin/<op>", else "other". */
 function routeLabel(url: string | undefined): string {
@@ -149,6 +157,7 @@ export async function startApiServer(
     admin: deps.admin,
     failedAuth: createRateLimiter(limits.failedAuth, now),
     joins: createRateLimiter(limits.joins, now),
+    changes: createChangeHub(deps.dir),
   };
   const requests: Record<string, number> = {};
   const server = https.createServer(
@@ -207,6 +216,8 @@ export async function startApiServer(
     requests: () => ({ ...requests }),
     close: () =>
       new Promise<void>((resolve) => {
+        // the long polls are answered first, so their members reconnect to the next DC
+        routeDeps.changes?.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

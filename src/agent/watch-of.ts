@@ -1,0 +1,27 @@
+/**
+ * The directory watch immediate revocation runs on (agent/revocation.ts), from the
+ * machine account `postern join` left: postern's DC is asked over its API (long poll,
+ * member/dc-changes.ts). A host that joined no domain has no directory to watch: the
+ * agent refuses to start with --revocation immediate rather than pretend.
+ */
+import type { CliEnv } from "../cmdline/env.js";
+import { PosternError } from "../errors.js";
+import { createDcWatch } from "../member/dc-changes.js";
+import type { DirectoryWatch } from "../member/directory-watch.js";
+import { keytabWriter } from "../member/machine-keys.js";
+
+export function directoryWatchOf(env: CliEnv, log: (line: string) => void): DirectoryWatch {
+  const id = keytabWriter.read(env.home);
+  if (id === null)
+    throw new PosternError(
+      "agent",
+      "--revocation immediate needs a domain to watch: this host has not joined one (postern join)",
+    );
+  if (id.kind === "ad")
+    throw new PosternError(
+      "agent",
+      `--revocation immediate: ${id.domain} is an Active Directory domain, whose watch is not built yet`,
+    );
+  log(`revocation: watching ${id.domain} through the DC's API at ${id.dc.host}`);
+  return createDcWatch(env, id);
+}
