@@ -19,7 +19,7 @@ export interface SmokeRow {
   /** The line that says the bench got to its result. */
   expect: RegExp;
   /** Which smoke test file runs it (a few files, so the runner can overlap them). */
-  file: "light" | "net" | "lab";
+  file: "light" | "net" | "lab" | "lab2";
 }
 
 export const SMOKE_ROWS: Record<string, SmokeRow> = {
@@ -73,7 +73,19 @@ export const SMOKE_ROWS: Record<string, SmokeRow> = {
     args: ["3"],
     root: true,
     expect: /^Samba AD 4\.17 \(lab up --dc samba\)\s+[\d.]+/m,
-    file: "lab",
+    file: "lab2",
+  },
+  restart: {
+    args: ["1"],
+    root: true,
+    expect: /^old\s+\d+\s/m,
+    file: "lab2",
+  },
+  revocation: {
+    args: ["3"],
+    root: true,
+    expect: /purge \/ immediate: [\d.]+/,
+    file: "lab2",
   },
   "policy-store": { args: ["--smoke"], expect: /^\|\s+100 \|/m, file: "light" },
 };
