@@ -14,37 +14,11 @@ import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import { cli } from "../test/helpers/cli.js";
 import { ADDR_B, createLab, keyingPair, type Lab } from "../test/datapath/lab.js";
-
-interface Iperf {
-  gbps: number;
-  retransmits: number;
-}
+import { iperfTcp } from "./iperf.js";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
-
-async function iperf(lab: Lab, seconds: number): Promise<Iperf> {
-  const server = lab.spawnIn(lab.nsB, ["iperf3", "-s", "-1", "-B", ADDR_B]);
-  await new Promise((r) => setTimeout(r, 500));
-  const r = lab.exec(
-    lab.nsA,
-    ["iperf3", "-c", ADDR_B, "-t", String(seconds), "-J"],
-    (seconds + 20) * 1000,
-  );
-  server.kill("SIGKILL");
-  try {
-    const j = JSON.parse(r.out) as {
-      end: { sum_received: { bits_per_second: number }; sum_sent: { retransmits: number } };
-    };
-    return {
-      gbps: j.end.sum_received.bits_per_second / 1e9,
-      retransmits: j.end.sum_sent.retransmits,
-    };
-  } catch {
-    throw new Error(`iperf3 failed: ${r.out.slice(0, 300)} ${r.err.slice(0, 300)}`);
-  }
 }
 
 /** Median-ish latency: ping's average RTT over 20 echoes 50 ms apart. */
@@ -74,7 +48,7 @@ async function main(): Promise<void> {
   try {
     const load = os.loadavg()[0]?.toFixed(2);
     const plainRtt = pingRtt(lab);
-    const plain = await iperf(lab, seconds);
+    const plain = await iperfTcp(lab, ADDR_B, seconds);
     const k = keyingPair(transform, keys);
     const a = await lab.startAgent(lab.nsA, k.a, "bench-a");
     const b = await lab.startAgent(lab.nsB, k.b, "bench-b");
@@ -85,7 +59,7 @@ async function main(): Promise<void> {
       }
     }
     const espRtt = pingRtt(lab);
-    const esp = await iperf(lab, seconds);
+    const esp = await iperfTcp(lab, ADDR_B, seconds);
     const sb = JSON.parse((await cli(b.home, "--json", "agent", "stats")).out) as {
       drops: { inbound: Record<string, number> };
     };

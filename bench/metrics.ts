@@ -13,6 +13,7 @@
  */
 import * as os from "node:os";
 import { ADDR_B, createLab, type Lab, p2pPolicy } from "../test/agent/lab.js";
+import { iperfTcp } from "./iperf.js";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,23 +35,6 @@ const tick = () => {
 };
 tick();
 `;
-
-async function iperf(lab: Lab, seconds: number): Promise<number> {
-  const server = lab.spawnIn(lab.nsB, ["iperf3", "-s", "-1", "-B", ADDR_B]);
-  await new Promise((r) => setTimeout(r, 500));
-  const r = lab.exec(
-    lab.nsA,
-    ["iperf3", "-c", ADDR_B, "-t", String(seconds), "-J"],
-    (seconds + 20) * 1000,
-  );
-  server.kill("SIGKILL");
-  try {
-    const j = JSON.parse(r.out) as { end: { sum_received: { bits_per_second: number } } };
-    return j.end.sum_received.bits_per_second / 1e9;
-  } catch {
-    throw new Error(`iperf3 failed: ${r.out.slice(0, 300)} ${r.err.slice(0, 300)}`);
-  }
-}
 
 /** Gbit/s through the SA; with metrics, also how many scrapes answered 200. */
 async function run(
@@ -79,7 +63,7 @@ async function run(
           );
         })
       : [];
-    const gbps = await iperf(lab, seconds);
+    const { gbps } = await iperfTcp(lab, ADDR_B, seconds);
     const scrapes = (await Promise.all(scrapers)).reduce((x, y) => x + y, 0);
     return { gbps, scrapes };
   } finally {

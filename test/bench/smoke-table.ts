@@ -91,7 +91,7 @@ export const SMOKE_ROWS: Record<string, SmokeRow> = {
 };
 
 /** bench/*.ts files that are parts of a bench, not benches (no main of their own). */
-const PARTS = /^(fuzz-.*|ike-vici|ike-worker|strongswan-psk|smoke)\.js$/;
+const PARTS = /^(fuzz-.*|ike-vici|ike-worker|iperf|strongswan-psk|smoke)\.js$/;
 
 /** The benches in dist/bench: every .js that is not a part. */
 export function benchEntries(): string[] {
