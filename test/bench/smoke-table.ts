@@ -8,7 +8,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { IS_ROOT } from "../helpers/cli.js";
 
 export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bench");
 
@@ -114,4 +116,17 @@ export function runSmoke(name: string): void {
   const tail = `${r.stdout.slice(-1500)}\n--- stderr ---\n${r.stderr.slice(-1500)}`;
   assert.equal(r.status, 0, `bench/${name} ${row.args.join(" ")} exited ${r.status}:\n${tail}`);
   assert.match(r.stdout, row.expect, `bench/${name}: no result line:\n${tail}`);
+}
+
+/** The smoke tests of one file: each bench whose row names it. */
+export function describeSmoke(file: SmokeRow["file"]): void {
+  describe(`bench smoke (${file})`, () => {
+    for (const [name, row] of Object.entries(SMOKE_ROWS).filter(([, r]) => r.file === file)) {
+      it(
+        `bench/${name} ${row.args.join(" ")} runs to its result`,
+        { skip: row.root && !IS_ROOT ? "skipped: needs root" : false },
+        () => runSmoke(name),
+      );
+    }
+  });
 }
