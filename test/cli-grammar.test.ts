@@ -71,7 +71,7 @@ describe("--help at every level of the command table", () => {
       for (const [ctx, re] of [
         [["ipsec", "static"], /netsh ipsec static/],
         [["ipsec", "dynamic"], /show qmsas/],
-        [["firewall"], /show state/],
+        [["firewall"], /show +- Shows firewall configuration/],
       ] as const)
         for (const h of ["--help", "-h", "?"]) {
           const r = await cli(home.dir, "netsh", ...ctx, h);
