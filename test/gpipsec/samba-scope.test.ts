@@ -6,7 +6,12 @@
  *   - the member is in no such group: the GPO is shown filtered out with the reason;
  *   - the member joins "IPsec Servers", which samba-tool makes a member of "IPsec Hosts"
  *     (nested): the GPO applies, after the one linked before it;
- *   - a deny ACE for "IPsec Servers" filters it out again, naming the group.
+ *   - a deny ACE for "IPsec Servers" filters it out again, naming the group;
+ *   - `postern gpupdate` (as the machine) applies the IPsec policy assigned in the applied
+ *     GPO and its Registry.pol firewall settings, not the filtered GPO's; unchanged is not
+ *     applied again, /force is. Samba's IP Security objects are unreadable to the machine
+ *     until Authenticated Users get an inheritable read on the container: one note, then
+ *     `samba-tool dsacl set` makes it work.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -58,15 +63,20 @@ describe("gpresult on an AD member: links and security filtering (Samba AD)", {
   let samba: SambaInNamespace | undefined;
   let home = "";
   const gpo = { base: "", filtered: "" };
+  let adminCc = "";
 
-  const run = (cmd: string, args: string[]) =>
-    spawnSync("ip", ["netns", "exec", samba?.ns ?? "", cmd, ...args], {
+  const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string) => {
+    const e = { ...process.env, ...env };
+    if (!env.KRB5CCNAME) delete e.KRB5CCNAME;
+    return spawnSync("ip", ["netns", "exec", samba?.ns ?? "", cmd, ...args], {
       encoding: "utf8",
       timeout: 120_000,
-      env: { ...process.env, KRB5CCNAME: "" },
+      env: e,
+      input,
     });
-  const must = (cmd: string, args: string[]) => {
-    const r = run(cmd, args);
+  };
+  const must = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string) => {
+    const r = run(cmd, args, env, input);
     if (r.status !== 0)
       throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr}${r.stdout}`);
     return r.stdout;
@@ -80,6 +90,19 @@ describe("gpresult on an AD member: links and security filtering (Samba AD)", {
     "-U",
     `SCOPE\\Administrator%${PASSWORD}`,
   ];
+  /** The CLI as the domain administrator (its MIT ccache), for the GPOs' contents. */
+  const asAdmin = (...args: string[]) =>
+    must(process.execPath, [BIN, "--home", home, ...args], { KRB5CCNAME: adminCc });
+  const gpupdate = (...args: string[]) =>
+    JSON.parse(
+      must(process.execPath, [BIN, "--home", home, "--json", "gpupdate", ...args]).trim(),
+    ) as {
+      changed: boolean;
+      applied: string[];
+      ipsec?: string | null;
+      firewall?: string;
+      firewallFrom?: string | null;
+    };
   const gpresult = (...args: string[]) =>
     must(process.execPath, [BIN, "--home", home, "gpresult", ...args]);
   const json = () =>
@@ -125,6 +148,18 @@ describe("gpresult on an AD member: links and security filtering (Samba AD)", {
       gpo.filtered,
       [`(OA;CI;CR;${APPLY};;AU)`],
       `(OA;CI;CR;${APPLY};;${groupSid("IPsec Hosts")})`,
+    );
+    const krb5 = path.join(samba.dir, "client-krb5.conf");
+    fs.writeFileSync(
+      krb5,
+      `[libdefaults]\n default_realm = SCOPE.TEST\n dns_lookup_kdc = false\n rdns = false\n[realms]\n SCOPE.TEST = {\n  kdc = ${DC_IP}\n }\n`,
+    );
+    adminCc = path.join(samba.dir, "admin.cc");
+    must(
+      "kinit",
+      ["-c", adminCc, "Administrator@SCOPE.TEST"],
+      { KRB5_CONFIG: krb5 },
+      `${PASSWORD}\n`,
     );
     home = fs.mkdtempSync(path.join(samba.dir, "home-"));
     const pw = path.join(samba.dir, "admin.pw");
@@ -196,5 +231,106 @@ describe("gpresult on an AD member: links and security filtering (Samba AD)", {
       r.filtered.find((g) => g.name === "Lab Filtered")?.detail,
       `Apply Group Policy denied to ${servers}`,
     );
+  });
+
+  it("gpupdate applies the IPsec policy and the firewall settings of the applied GPOs only; unchanged is not reapplied, /force is", () => {
+    // the administrator fills the GPOs, as with Windows' netsh and Group Policy editor
+    const ipsec = (...a: string[]) => asAdmin("netsh", "ipsec", "static", ...a);
+    ipsec("set", "store", "location=domain");
+    ipsec("add", "filterlist", "name=Server1 SMB");
+    ipsec(
+      "add",
+      "filter",
+      "filterlist=Server1 SMB",
+      "srcaddr=me",
+      "dstaddr=10.78.4.20",
+      "protocol=TCP",
+      "dstport=445",
+    );
+    ipsec(
+      "add",
+      "filteraction",
+      "name=Require ESP",
+      "action=negotiate",
+      "qmsecmethods=ESP[AES256,SHA256]",
+    );
+    ipsec("add", "policy", "name=Bypass lab", "mmsecmethods=AES256-SHA256-14");
+    ipsec(
+      "add",
+      "rule",
+      "name=Server1",
+      "policy=Bypass lab",
+      "filterlist=Server1 SMB",
+      "filteraction=Require ESP",
+      "kerberos=yes",
+    );
+    ipsec("set", "policy", "name=Bypass lab", "assign=yes", "gponame=Lab Base");
+    ipsec("set", "store", "location=local");
+    const fw = (gpoName: string, ...a: string[]) =>
+      asAdmin("netsh", "firewall", ...a, "store=domain", `gponame=${gpoName}`);
+    fw("Lab Base", "set", "opmode", "mode=enable", "exceptions=disable", "profile=domain");
+    fw(
+      "Lab Base",
+      "add",
+      "portopening",
+      "protocol=TCP",
+      "port=445",
+      "name=SMB",
+      "scope=custom",
+      "addresses=10.78.4.0/24",
+      "profile=domain",
+    );
+    // filtered out for this member (the deny ACE above): its opening must not arrive
+    fw(
+      "Lab Filtered",
+      "add",
+      "portopening",
+      "protocol=TCP",
+      "port=8080",
+      "name=Web",
+      "profile=domain",
+    );
+
+    // Samba 4.17: the IP Security objects inherit no read for Authenticated Users, so the
+    // machine reads none of them: gpupdate says so in one line and applies the rest
+    const denied = run(process.execPath, [BIN, "--home", home, "--json", "gpupdate"]);
+    assert.equal(denied.status, 0, denied.stderr);
+    assert.match(
+      denied.stderr,
+      /^note: GPO 'Lab Base' assigns CN=ipsecPolicy\{[0-9A-F-]+\},CN=IP Security,.* which the machine cannot read among the 0 objects of the IP Security container: IPsec policy not applied$/m,
+    );
+    // the one-time grant (as Windows' schema default gives): Authenticated Users read the container's objects
+    must("samba-tool", [
+      "dsacl",
+      "set",
+      `--objectdn=CN=IP Security,CN=System,${DOMAIN_DN}`,
+      "--sddl=(A;CI;RPLCLORC;;;AU)",
+      ...admin(),
+    ]);
+    const first = gpupdate("/force");
+    assert.equal(first.changed, true);
+    assert.equal(first.ipsec, "Lab Base");
+    assert.equal(first.firewallFrom, "Lab Base");
+    assert.ok(!first.applied.includes("Lab Filtered"), first.applied.join(", "));
+    const assigned = JSON.parse(
+      fs.readFileSync(path.join(home, "ipsec", "domain-assigned.json"), "utf8"),
+    );
+    assert.equal(assigned.gpo, "Lab Base");
+    assert.deepEqual(
+      assigned.store.policies.map((p: { name: string; assigned: boolean }) => [p.name, p.assigned]),
+      [["Bypass lab", true]],
+    );
+    const settings = JSON.parse(
+      fs.readFileSync(path.join(home, "firewall", "settings.json"), "utf8"),
+    );
+    const domainProfile = settings.profiles.domain;
+    assert.equal(domainProfile.enabled, true);
+    assert.equal(domainProfile.exceptions, false);
+    const ports = domainProfile.portOpenings.map((o: { port: number }) => o.port);
+    assert.ok(ports.includes(445), JSON.stringify(ports));
+    assert.ok(!ports.includes(8080), JSON.stringify(ports));
+
+    assert.equal(gpupdate().changed, false);
+    assert.equal(gpupdate("/force").changed, true);
   });
 });
