@@ -6,6 +6,7 @@ import { agentCommand } from "../agent/command.js";
 import { labCommand } from "../lab/command.js";
 import { dcCommand } from "../dc/command.js";
 import { createDomainCommand } from "../dc/admin/command.js";
+import { gpresultCommand } from "../member/gpresult.js";
 import { gpupdateCommand, joinCommand, leaveCommand } from "../member/join.js";
 import { netCommand } from "../dc/admin/net.js";
 import { firewallCommand } from "../firewall/command.js";
@@ -41,6 +42,7 @@ export const COMMANDS: readonly Command[] = [
   joinCommand,
   leaveCommand,
   gpupdateCommand,
+  gpresultCommand,
   ...KERBEROS_COMMANDS,
   kdcCommand,
   completionCommand(() => COMMANDS),

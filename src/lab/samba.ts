@@ -105,7 +105,22 @@ function sambaConf(dir: string, services: string[]): string {
       `[global]\n\tpid directory = ${runDir}\n\tncalrpc dir = ${runDir}/ncalrpc\n${services.includes("s3fs") ? "" : `\twinbindd socket directory = ${runDir}/winbindd\n`}\tserver services = ${services.join(" ")}\n\tprefork children = 1\n`,
     );
   fs.writeFileSync(conf, text);
+  if (services.includes("s3fs")) traversableSysvol(dir);
   return conf;
+}
+
+/**
+ * smbd serves a share as the connecting user's uid, so every directory above
+ * state/sysvol must let others through (a packaged DC's /var/lib/samba is 0755). The DC's
+ * directory comes from mkdtemp, 0700: then every principal but root (the administrator) gets
+ * NT_STATUS_ACCESS_DENIED on the whole share (smbd logs "vfs_ChDir(.../state/sysvol)
+ * failed: Permission denied"), a member's machine account reading its GPOs among them.
+ * Search permission only (0711): nothing in them becomes listable.
+ */
+function traversableSysvol(dir: string): void {
+  for (const d of [dir, path.join(dir, "state")]) {
+    fs.chmodSync(d, (fs.statSync(d).mode & 0o777) | 0o111);
+  }
 }
 
 /**

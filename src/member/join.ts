@@ -32,6 +32,7 @@ import { DirectoryError } from "../dc/errors.js";
 import { DEFAULT_API_PORT } from "../dc/paths.js";
 import { UsageError } from "../errors.js";
 import { atomicWriteFile } from "../platform/home.js";
+import { adGpupdate } from "./ad-gpupdate.js";
 import { saveDomainAssigned } from "../policy/effective.js";
 import { type FetchedPolicy, applyFetchedPolicy } from "./apply-policy.js";
 import {
@@ -347,6 +348,12 @@ export async function gpupdate(
   const p = asParsed(GPUPDATE, argv);
   const id = writer.read(env.home);
   if (!id) throw new DirectoryError("dc.not-found", "this host is not joined to a domain");
+  if (id.kind === "ad") {
+    // Active Directory: the GPOs themselves, read as the machine (ad-gpupdate.ts)
+    const { changed } = await adGpupdate(env, id, p.flag("force"));
+    if (changed && notifyAgent) await tellAgent(env);
+    return 0;
+  }
   let held: number | undefined;
   try {
     held = (JSON.parse(fs.readFileSync(domainPolicyPath(env.home), "utf8")) as { version: number })
@@ -448,6 +455,6 @@ export const leaveCommand = defineCommand({
 
 export const gpupdateCommand = defineCommand({
   ...GPUPDATE,
-  help: "postern gpupdate [--force]\n\nWindows' spelling is taken too: /force, /target:computer (the default; postern has no user\npolicy, so /target:user is refused).\n\nAsks the DC for the effective policy (sending the version held, so an unchanged policy is not re-sent)\nand writes it to <home>/agent/domain-policy.json. Authentication: Kerberos Negotiate with the machine's TGT;\nonly when no ticket can be had, the join credential (a note says so). The IPsec policy a GPO assigns becomes the host's effective\nstore (it overrides the local one: postern ipsec explain uses it); the firewall settings replace the host's\nand are loaded when root and POSTERN_NETNS is set or the home is the host's own.\n",
+  help: "postern gpupdate [--force]\n\nWindows' spelling is taken too: /force, /target:computer (the default; postern has no user\npolicy, so /target:user is refused).\n\nAsks the DC for the effective policy (sending the version held, so an unchanged policy is not re-sent)\nand writes it to <home>/agent/domain-policy.json. Authentication: Kerberos Negotiate with the machine's TGT;\nonly when no ticket can be had, the join credential (a note says so). The IPsec policy a GPO assigns becomes the host's effective\nstore (it overrides the local one: postern ipsec explain uses it); the firewall settings replace the host's\nand are loaded when root and POSTERN_NETNS is set or the home is the host's own.\n\nOn an Active Directory member (postern join --ad) it reads the GPOs themselves, as the machine\n(see postern gpresult for which apply): the IPsec policy assigned by the last applied GPO that\nassigns one, and each applied GPO's Machine\\Registry.pol firewall settings from SYSVOL over SMB\nmerged over the local settings (the last GPO to set a value wins; what none sets stays local).\nA result identical to the last one applied is not applied again unless --force (/force).\n",
   run: (p, env) => gpupdate(env, p),
 });

@@ -1,0 +1,336 @@
+/**
+ * Which GPOs apply to an AD member, against a real Samba 4.17 AD DC: the member (joined with
+ * `postern join --ad`) runs `postern gpresult` as itself (its keytab's TGT, sealed LDAP).
+ * Two GPOs are linked to the domain; one is security-filtered (Apply Group Policy taken
+ * from Authenticated Users, given to the group "IPsec Hosts"):
+ *   - the member is in no such group: the GPO is shown filtered out with the reason;
+ *   - the member joins "IPsec Servers", which samba-tool makes a member of "IPsec Hosts"
+ *     (nested): the GPO applies, after the one linked before it;
+ *   - a deny ACE for "IPsec Servers" filters it out again, naming the group;
+ *   - `postern gpupdate` (as the machine) applies the IPsec policy assigned in the applied
+ *     GPO and its Registry.pol firewall settings, not the filtered GPO's; unchanged is not
+ *     applied again, /force is. Samba's IP Security objects are unreadable to the machine
+ *     until Authenticated Users get an inheritable read on the container: one note, then
+ *     `samba-tool dsacl set` makes it work.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { BIN } from "../helpers/cli.js";
+import { SAMBA_SKIP, type SambaInNamespace, sambaInNamespace } from "../helpers/samba.js";
+
+const PASSWORD = "Sc0pe-Adm1n-Pass";
+const DC_IP = "10.78.4.1";
+const DOMAIN = "scope.test";
+const DOMAIN_DN = "DC=scope,DC=test";
+const APPLY = "edacfd8f-ffb3-11d1-b41d-00a0c968f939";
+
+/** Rewrites a GPO's DACL: argv = sam.ldb conf, GPO DN, ACEs to drop, ACEs to add (SDDL). */
+const SET_DACL = `
+import sys
+from samba.samdb import SamDB
+from samba.param import LoadParm
+from samba.auth import system_session
+from samba.ndr import ndr_unpack
+from samba.dcerpc import security
+import ldb
+lp = LoadParm(); lp.load(sys.argv[1])
+db = SamDB(url=lp.samdb_url(), session_info=system_session(), lp=lp)
+dn = sys.argv[2]
+res = db.search(base=dn, scope=ldb.SCOPE_BASE, attrs=["nTSecurityDescriptor"])
+sd = ndr_unpack(security.descriptor, res[0]["nTSecurityDescriptor"][0])
+sddl = sd.as_sddl(security.dom_sid(db.get_domain_sid()))
+for ace in sys.argv[3].split("|"):
+    if ace:
+        assert ace in sddl, (ace, sddl)
+        sddl = sddl.replace(ace, "")
+i = sddl.index("D:") + 2
+while sddl[i] != "(": i += 1
+sddl = sddl[:i] + sys.argv[4] + sddl[i:]
+m = ldb.Message(); m.dn = ldb.Dn(db, dn)
+new = security.descriptor.from_sddl(sddl, security.dom_sid(db.get_domain_sid()))
+from samba.ndr import ndr_pack
+m["nTSecurityDescriptor"] = ldb.MessageElement(ndr_pack(new), ldb.FLAG_MOD_REPLACE, "nTSecurityDescriptor")
+db.modify(m, controls=["sd_flags:1:4"])
+print(sddl)
+`;
+
+describe("gpresult on an AD member: links and security filtering (Samba AD)", {
+  skip: SAMBA_SKIP,
+}, () => {
+  let samba: SambaInNamespace | undefined;
+  let home = "";
+  const gpo = { base: "", filtered: "" };
+  let adminCc = "";
+
+  const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string) => {
+    const e = { ...process.env, ...env };
+    if (!env.KRB5CCNAME) delete e.KRB5CCNAME;
+    return spawnSync("ip", ["netns", "exec", samba?.ns ?? "", cmd, ...args], {
+      encoding: "utf8",
+      timeout: 120_000,
+      env: e,
+      input,
+    });
+  };
+  const must = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string) => {
+    const r = run(cmd, args, env, input);
+    if (r.status !== 0)
+      throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr}${r.stdout}`);
+    return r.stdout;
+  };
+  const tool = (...args: string[]) => samba?.dc.tool(...args) ?? "";
+  const admin = () => [
+    "-H",
+    `ldap://${DC_IP}`,
+    "-s",
+    samba?.dc.conf ?? "",
+    "-U",
+    `SCOPE\\Administrator%${PASSWORD}`,
+  ];
+  /** The CLI as the domain administrator (its MIT ccache), for the GPOs' contents. */
+  const asAdmin = (...args: string[]) =>
+    must(process.execPath, [BIN, "--home", home, ...args], { KRB5CCNAME: adminCc });
+  const gpupdate = (...args: string[]) =>
+    JSON.parse(
+      must(process.execPath, [BIN, "--home", home, "--json", "gpupdate", ...args]).trim(),
+    ) as {
+      changed: boolean;
+      applied: string[];
+      ipsec?: string | null;
+      firewall?: string;
+      firewallFrom?: string | null;
+    };
+  const gpresult = (...args: string[]) =>
+    must(process.execPath, [BIN, "--home", home, "gpresult", ...args]);
+  const json = () =>
+    JSON.parse(gpresult("--json").trim() || "{}") as {
+      applied: { name: string }[];
+      filtered: { name: string; reason: string; detail?: string }[];
+      securityGroups: string[];
+    };
+  const setDacl = (guid: string, drop: string[], add: string) =>
+    must("/usr/bin/python3", [
+      "-c",
+      SET_DACL,
+      samba?.dc.conf ?? "",
+      `CN={${guid}},CN=Policies,CN=System,${DOMAIN_DN}`,
+      drop.join("|"),
+      add,
+    ]);
+  const groupSid = (name: string) =>
+    /^objectSid: (S-[0-9-]+)$/m.exec(tool("group", "show", name))?.[1] ?? "";
+
+  before(async () => {
+    samba = sambaInNamespace("gps", {
+      realm: DOMAIN.toUpperCase(),
+      domain: "SCOPE",
+      adminPassword: PASSWORD,
+      ip: DC_IP,
+      services: ["kdc", "ldap", "dns", "cldap", "rpc", "s3fs", "winbindd"],
+    });
+    await samba.dc.waitReady(120_000);
+    for (const [k, name] of [
+      ["base", "Lab Base"],
+      ["filtered", "Lab Filtered"],
+    ] as const) {
+      const out = must("samba-tool", ["gpo", "create", name, ...admin()]);
+      gpo[k] = /\{([0-9A-F-]{36})\}/i.exec(out)?.[1]?.toLowerCase() ?? "";
+      must("samba-tool", ["gpo", "setlink", DOMAIN_DN, `{${gpo[k].toUpperCase()}}`, ...admin()]);
+    }
+    tool("group", "add", "IPsec Hosts");
+    tool("group", "add", "IPsec Servers");
+    tool("group", "addmembers", "IPsec Hosts", "IPsec Servers");
+    // security filtering as the Group Policy Management Console does it
+    setDacl(
+      gpo.filtered,
+      [`(OA;CI;CR;${APPLY};;AU)`],
+      `(OA;CI;CR;${APPLY};;${groupSid("IPsec Hosts")})`,
+    );
+    const krb5 = path.join(samba.dir, "client-krb5.conf");
+    fs.writeFileSync(
+      krb5,
+      `[libdefaults]\n default_realm = SCOPE.TEST\n dns_lookup_kdc = false\n rdns = false\n[realms]\n SCOPE.TEST = {\n  kdc = ${DC_IP}\n }\n`,
+    );
+    adminCc = path.join(samba.dir, "admin.cc");
+    must(
+      "kinit",
+      ["-c", adminCc, "Administrator@SCOPE.TEST"],
+      { KRB5_CONFIG: krb5 },
+      `${PASSWORD}\n`,
+    );
+    home = fs.mkdtempSync(path.join(samba.dir, "home-"));
+    const pw = path.join(samba.dir, "admin.pw");
+    fs.writeFileSync(pw, `${PASSWORD}\n`, { mode: 0o600 });
+    must(process.execPath, [
+      BIN,
+      "--home",
+      home,
+      "join",
+      "--ad",
+      "--domain",
+      DOMAIN,
+      "--dns-server",
+      DC_IP,
+      "--name",
+      "ws1",
+      "--user",
+      "Administrator",
+      "--password-file",
+      pw,
+    ]);
+  });
+
+  after(() => samba?.cleanup());
+
+  it("a GPO filtered to a group the member is not in is shown filtered out, with the reason", () => {
+    const text = gpresult();
+    assert.match(text, /^Computer: CN=WS1,CN=Computers,DC=scope,DC=test$/im);
+    const r = json();
+    // samba-tool gpo setlink puts a new link first in gPLink, as the GPMC gives it the
+    // highest link order: it applies first, and the Default Domain Policy (link order 1) last.
+    assert.deepEqual(
+      r.applied.map((g) => g.name),
+      ["Lab Base", "Default Domain Policy"],
+    );
+    assert.deepEqual(
+      r.filtered.find((g) => g.name === "Lab Filtered"),
+      {
+        guid: gpo.filtered,
+        name: "Lab Filtered",
+        som: DOMAIN_DN,
+        reason: "denied by security filtering",
+        detail: "no Apply Group Policy for the computer or its groups",
+      },
+    );
+    assert.match(
+      text,
+      /Lab Filtered {4}linked at DC=scope,DC=test\n {8}Filtering: {2}denied by security filtering/,
+    );
+  });
+
+  it("once the member is in a nested member group of the filter's group, the GPO applies, in link order (the newest link first)", () => {
+    tool("group", "addmembers", "IPsec Servers", "WS1$");
+    const r = json();
+    assert.ok(r.securityGroups.includes(groupSid("IPsec Hosts")), "nested group in tokenGroups");
+    assert.deepEqual(
+      r.applied.map((g) => g.name),
+      ["Lab Filtered", "Lab Base", "Default Domain Policy"],
+    );
+    assert.deepEqual(r.filtered, []);
+  });
+
+  it("a deny ACE for the member's group wins over the allow", () => {
+    const servers = groupSid("IPsec Servers");
+    setDacl(gpo.filtered, [], `(OD;CI;CR;${APPLY};;${servers})`);
+    const r = json();
+    assert.ok(!r.applied.some((g) => g.name === "Lab Filtered"));
+    assert.equal(
+      r.filtered.find((g) => g.name === "Lab Filtered")?.detail,
+      `Apply Group Policy denied to ${servers}`,
+    );
+  });
+
+  it("gpupdate applies the IPsec policy and the firewall settings of the applied GPOs only; unchanged is not reapplied, /force is", () => {
+    // the administrator fills the GPOs, as with Windows' netsh and Group Policy editor
+    const ipsec = (...a: string[]) => asAdmin("netsh", "ipsec", "static", ...a);
+    ipsec("set", "store", "location=domain");
+    ipsec("add", "filterlist", "name=Server1 SMB");
+    ipsec(
+      "add",
+      "filter",
+      "filterlist=Server1 SMB",
+      "srcaddr=me",
+      "dstaddr=10.78.4.20",
+      "protocol=TCP",
+      "dstport=445",
+    );
+    ipsec(
+      "add",
+      "filteraction",
+      "name=Require ESP",
+      "action=negotiate",
+      "qmsecmethods=ESP[AES256,SHA256]",
+    );
+    ipsec("add", "policy", "name=Bypass lab", "mmsecmethods=AES256-SHA256-14");
+    ipsec(
+      "add",
+      "rule",
+      "name=Server1",
+      "policy=Bypass lab",
+      "filterlist=Server1 SMB",
+      "filteraction=Require ESP",
+      "kerberos=yes",
+    );
+    ipsec("set", "policy", "name=Bypass lab", "assign=yes", "gponame=Lab Base");
+    ipsec("set", "store", "location=local");
+    const fw = (gpoName: string, ...a: string[]) =>
+      asAdmin("netsh", "firewall", ...a, "store=domain", `gponame=${gpoName}`);
+    fw("Lab Base", "set", "opmode", "mode=enable", "exceptions=disable", "profile=domain");
+    fw(
+      "Lab Base",
+      "add",
+      "portopening",
+      "protocol=TCP",
+      "port=445",
+      "name=SMB",
+      "scope=custom",
+      "addresses=10.78.4.0/24",
+      "profile=domain",
+    );
+    // filtered out for this member (the deny ACE above): its opening must not arrive
+    fw(
+      "Lab Filtered",
+      "add",
+      "portopening",
+      "protocol=TCP",
+      "port=8080",
+      "name=Web",
+      "profile=domain",
+    );
+
+    // Samba 4.17: the IP Security objects inherit no read for Authenticated Users, so the
+    // machine reads none of them: gpupdate says so in one line and applies the rest
+    const denied = run(process.execPath, [BIN, "--home", home, "--json", "gpupdate"]);
+    assert.equal(denied.status, 0, denied.stderr);
+    assert.match(
+      denied.stderr,
+      /^note: GPO 'Lab Base' assigns CN=ipsecPolicy\{[0-9A-F-]+\},CN=IP Security,.* which the machine cannot read among the 0 objects of the IP Security container: IPsec policy not applied$/m,
+    );
+    // the one-time grant (as Windows' schema default gives): Authenticated Users read the container's objects
+    must("samba-tool", [
+      "dsacl",
+      "set",
+      `--objectdn=CN=IP Security,CN=System,${DOMAIN_DN}`,
+      "--sddl=(A;CI;RPLCLORC;;;AU)",
+      ...admin(),
+    ]);
+    const first = gpupdate("/force");
+    assert.equal(first.changed, true);
+    assert.equal(first.ipsec, "Lab Base");
+    assert.equal(first.firewallFrom, "Lab Base");
+    assert.ok(!first.applied.includes("Lab Filtered"), first.applied.join(", "));
+    const assigned = JSON.parse(
+      fs.readFileSync(path.join(home, "ipsec", "domain-assigned.json"), "utf8"),
+    );
+    assert.equal(assigned.gpo, "Lab Base");
+    assert.deepEqual(
+      assigned.store.policies.map((p: { name: string; assigned: boolean }) => [p.name, p.assigned]),
+      [["Bypass lab", true]],
+    );
+    const settings = JSON.parse(
+      fs.readFileSync(path.join(home, "firewall", "settings.json"), "utf8"),
+    );
+    const domainProfile = settings.profiles.domain;
+    assert.equal(domainProfile.enabled, true);
+    assert.equal(domainProfile.exceptions, false);
+    const ports = domainProfile.portOpenings.map((o: { port: number }) => o.port);
+    assert.ok(ports.includes(445), JSON.stringify(ports));
+    assert.ok(!ports.includes(8080), JSON.stringify(ports));
+
+    assert.equal(gpupdate().changed, false);
+    assert.equal(gpupdate("/force").changed, true);
+  });
+});
