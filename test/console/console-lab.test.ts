@@ -12,11 +12,13 @@
  *   Why?            client2 -> server1 TCP 80: BLOCKED, decided by the firewall
  *   CSRF            a POST without the form's token is refused (403)
  *   log out         the session is gone: 401 again
- * Each page's screenshot goes to docs/screenshots/.
+ * Each page's screenshot goes to a temporary folder and is checked to be a PNG; with
+ * POSTERN_SCREENSHOTS=docs they replace docs/screenshots/ (so a test run leaves git clean).
  */
 import * as assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -24,7 +26,10 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { BIN, needsRoot, tempHome } from "../helpers/cli.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const SHOTS = path.join(ROOT, "docs", "screenshots");
+const SHOTS =
+  process.env.POSTERN_SCREENSHOTS === "docs"
+    ? path.join(ROOT, "docs", "screenshots")
+    : fs.mkdtempSync(path.join(os.tmpdir(), "postern-console-shots-"));
 const CHROMIUM = "/usr/bin/chromium";
 const SERVER = "198.18.0.20";
 
@@ -65,8 +70,12 @@ describe("postern console on the lab, in chromium", { skip }, () => {
     const lines = r.stdout.trimEnd().split("\n");
     return { status: Number(lines.pop()), body: lines.join("\n") };
   };
-  const shot = (name: string) =>
-    page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = async (name: string) => {
+    const file = path.join(SHOTS, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    // a PNG, not an empty or error page's bytes
+    assert.equal(fs.readFileSync(file).subarray(1, 4).toString("latin1"), "PNG");
+  };
 
   before(async () => {
     // not runBin's 60 s: under load (8 sessions on 2 CPUs) up has taken longer
@@ -143,6 +152,8 @@ describe("postern console on the lab, in chromium", { skip }, () => {
     // as up: more than runBin's 60 s under load, or the lab outlives its state
     spawnSync(process.execPath, [BIN, "--home", home.dir, "lab", "down"], { timeout: 180_000 });
     home.cleanup();
+    if (process.env.POSTERN_SCREENSHOTS !== "docs")
+      fs.rmSync(SHOTS, { recursive: true, force: true });
   });
 
   it("without a session every page answers 401 with the login form and no data", async () => {
