@@ -98,10 +98,10 @@ describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
     // issue 16: server1 with --revocation immediate, xpclient removed from trusted, no purge
     const revoked = cell("xpclient", /revocation immediate \(no purge\)/);
     assert.equal(revoked.actual, "blocked");
-    assert.match(
-      revoked.why,
-      /revoked \d+ ms after the change on the DC: .*in no group of the bypass list any more/,
-    );
+    // The revoked entry's own reason shows when the poll sees it before the SA is deleted;
+    // either way the next SA with the same ticket is refused for the same reason.
+    assert.match(revoked.why, /revoked \d+ ms after the change on the DC[:;] /);
+    assert.match(revoked.why, /in no group of the bypass list any more/);
     assert.match(revoked.why, /its next SA \(same ticket\): .*its ticket's PAC is stale/);
   });
 
