@@ -7,7 +7,8 @@ import { PosternError } from "../errors.js";
 import { type Cell, formatMatrix, labCheck } from "./check.js";
 import { labDown } from "./down.js";
 import { haveSamba } from "./samba.js";
-import { type LabSign, loadLabState } from "./state.js";
+import { formatSources, policySources } from "./gpo-policy.js";
+import { type LabSign, loadLabState, type PolicyFrom } from "./state.js";
 import { labUp } from "./up.js";
 import { labUpSamba } from "./up-samba.js";
 import { fetchPage, serveWeb } from "./web.js";
@@ -15,7 +16,7 @@ import { fetchPage, serveWeb } from "./web.js";
 const HELP = `postern lab - the article's network, built and checked for real (root)
 
 SYNOPSIS
-  postern [--home DIR] lab up [--dc postern|samba] [--sign ah|esp-null]
+  postern [--home DIR] lab up [--dc postern|samba] [--sign ah|esp-null] [--policy-from gpo|local]
   postern [--home DIR] [--json] lab check
   postern [--home DIR] lab down
   postern lab web --address A --port N       (server1's website; the lab starts it)
@@ -39,6 +40,15 @@ up      builds the network of Minasi's article in network namespaces on one isol
         records; the members are pre-staged computer accounts whose exported keytabs
         the lab installs (machine.json kind "ad"), and server1's bypass SDDL names the
         SID of trusted (docs/lab.md "The lab on Samba AD").
+        --policy-from gpo (the default with --dc samba): the policies come from Group
+        Policy, as in the article: the same scripts run as the domain administrator on
+        the domain's store (\`set store location=domain\`, \`assign=yes gponame=G\`,
+        \`store=domain gponame=G\`) write the IPsec policies into AD, assigned in GPOs
+        linked to OU=Servers (server1) and OU=Clients (xpclient, client2), and
+        server1's firewall with the bypass into a GPO's Registry.pol linked to
+        OU=Servers; each member then runs \`postern gpupdate\`. --policy-from local: each
+        host runs the scripts on its own store, as with --dc postern (which has no
+        other choice).
 check   fetches http://198.18.0.20/ from each client and prints the access matrix with
         the reason of each cell, read from server1's agent (IKE SAs, bypass decisions),
         its IPsec drop counters, pfirewall.log and a capture of xpclient's wire (AH, or
@@ -47,7 +57,9 @@ check   fetches http://198.18.0.20/ from each client and prints the access matri
         still says trusted), and after \`postern klist --machine purge\` on xpclient it is
         blocked. On a Samba lab one more cell: dc1 stopped, xpclient purges its
         tickets and gets new ones from dc2, and is still served; client2 still blocked
-        (dc1 is started again after). Exit 1 when any cell differs from the article's.
+        (dc1 is started again after). When the policies came from GPOs, the GPOs that
+        gave each member its IPsec policy and firewall settings are printed after the
+        matrix ("policy" in --json). Exit 1 when any cell differs from the article's.
 down    stops every process of the lab's namespaces (Samba's DCs too) and removes the
         namespaces, their /etc/netns/ resolvers and <home>/lab/, also after a crash or a
         half-finished \`up\`.
@@ -58,6 +70,18 @@ npm start runs setup, lab up, lab check and lab down with a temporary home.
 function needRoot(env: CliEnv): void {
   if (!env.isRoot)
     throw new PosternError("lab", "postern lab needs root (namespaces, nftables, TUN)");
+}
+
+function policyFromOf(p: Parsed, dc: string): PolicyFrom {
+  const v = p.str("policy-from") ?? (dc === "samba" ? "gpo" : "local");
+  if (v !== "gpo" && v !== "local")
+    throw new PosternError("lab", `--policy-from: '${v}' is not gpo or local`);
+  if (v === "gpo" && dc !== "samba")
+    throw new PosternError(
+      "lab",
+      "--policy-from gpo needs --dc samba (postern's DC has its own policy path)",
+    );
+  return v;
 }
 
 function signOf(p: Parsed): LabSign {
@@ -73,6 +97,7 @@ async function up(p: Parsed, env: CliEnv): Promise<number> {
   const dc = p.str("dc") ?? "postern";
   if (dc !== "postern" && dc !== "samba")
     throw new PosternError("lab", `--dc ${dc}: expected postern or samba`);
+  const policyFrom = policyFromOf(p, dc);
   if (dc === "samba" && !haveSamba())
     throw new PosternError(
       "lab",
@@ -86,7 +111,9 @@ async function up(p: Parsed, env: CliEnv): Promise<number> {
       `a lab is already up here (id ${old.id}); run \`postern lab down\` first`,
     );
   try {
-    await (dc === "samba" ? labUpSamba(env, progress, sign) : labUp(env, progress, sign));
+    await (dc === "samba"
+      ? labUpSamba(env, progress, sign, policyFrom)
+      : labUp(env, progress, sign));
   } catch (e) {
     progress(`lab: up failed: ${(e as Error).message}; taking down what was made`);
     await labDown(env, progress);
@@ -100,9 +127,16 @@ async function check(_p: Parsed, env: CliEnv): Promise<number> {
   needRoot(env);
   const cells: Cell[] = await labCheck(env, (l) => env.err(l));
   const bad = cells.filter((c) => c.actual !== c.expected);
-  if (env.json) env.out(JSON.stringify({ ok: bad.length === 0, cells }, null, 2));
+  // where the members' policies came from, when from GPOs (the Samba lab)
+  const s = loadLabState(env.home);
+  const policy = s?.policyFrom === "gpo" ? policySources(s) : undefined;
+  if (env.json)
+    env.out(
+      JSON.stringify({ ok: bad.length === 0, cells, ...(policy ? { policy } : {}) }, null, 2),
+    );
   else {
     env.out(formatMatrix(cells));
+    if (policy) env.out(formatSources(policy));
     env.out(
       bad.length === 0
         ? `lab: check passed: all ${cells.length} cells as the article says`
@@ -132,6 +166,12 @@ export const labCommand = defineCommand({
           type: "string",
           value: "KIND",
           help: "the domain's DCs: postern (default: postern's DC) or samba (two Samba AD DCs)",
+        },
+        {
+          name: "policy-from",
+          type: "string",
+          value: "gpo|local",
+          help: "Samba lab: the policies from GPOs via gpupdate (default) or each host's netsh",
         },
       ],
       run: up,

@@ -104,24 +104,27 @@ function sambaConf(dir: string, services: string[]): string {
       "[global]\n",
       `[global]\n\tpid directory = ${runDir}\n\tncalrpc dir = ${runDir}/ncalrpc\n${services.includes("s3fs") ? "" : `\twinbindd socket directory = ${runDir}/winbindd\n`}\tserver services = ${services.join(" ")}\n\tprefork children = 1\n`,
     );
-  fs.writeFileSync(conf, text);
-  if (services.includes("s3fs")) traversableSysvol(dir);
+  // the shares below SYSVOL_MOUNT, where sambaArgv binds state/sysvol
+  fs.writeFileSync(
+    conf,
+    services.includes("s3fs")
+      ? text.replaceAll(`path = ${path.join(dir, "state", "sysvol")}`, `path = ${SYSVOL_MOUNT}`)
+      : text,
+  );
   return conf;
 }
 
 /**
- * smbd serves a share as the connecting user's uid, so every directory above
- * state/sysvol must let others through (a packaged DC's /var/lib/samba is 0755). The DC's
- * directory comes from mkdtemp, 0700: then every principal but root (the administrator) gets
- * NT_STATUS_ACCESS_DENIED on the whole share (smbd logs "vfs_ChDir(.../state/sysvol)
- * failed: Permission denied"), a member's machine account reading its GPOs among them.
- * Search permission only (0711): nothing in them becomes listable.
+ * Where a DC that serves SYSVOL sees its state/sysvol (a bind mount in its own mount
+ * namespace: sambaArgv). smbd serves a share as the connecting user's uid, so every
+ * directory above the share must let others through (a packaged DC's /var/lib/samba is
+ * 0755), while the DC's directory lies wherever its caller put it: under mkdtemp's 0700, or
+ * a lab home's, every principal but root (the administrator) got NT_STATUS_ACCESS_DENIED on
+ * the whole share (smbd logs "vfs_ChDir(.../state/sysvol) failed: Permission denied"), a
+ * member's machine account reading its GPOs among them. /run/samba is a tmpfs of that
+ * namespace alone, and nothing above the DC's directory needs to change.
  */
-function traversableSysvol(dir: string): void {
-  for (const d of [dir, path.join(dir, "state")]) {
-    fs.chmodSync(d, (fs.statSync(d).mode & 0o777) | 0o111);
-  }
-}
+const SYSVOL_MOUNT = "/run/samba/sysvol";
 
 /**
  * Provisions a new domain in `o.dir` (about 3 s) and returns the DC, not yet started.
@@ -223,9 +226,10 @@ export function removeNetnsResolver(ns: string): void {
  * directory compiled in, /run/samba/winbindd, whatever smb.conf says (with another
  * directory every session setup fails with NT_STATUS_INTERNAL_ERROR): such a DC runs in a
  * mount namespace of its own with a private tmpfs on /run/samba, so several DCs never
- * share it. The host only gets the empty mount point.
+ * share it; state/sysvol is bound at SYSVOL_MOUNT there. The host only gets the empty mount
+ * point.
  */
-function sambaArgv(conf: string, services: string[]): string[] {
+function sambaArgv(conf: string, services: string[], dir: string): string[] {
   const samba = ["samba", "-s", conf, "-F"];
   if (!services.includes("s3fs")) return samba;
   fs.mkdirSync("/run/samba", { recursive: true });
@@ -236,8 +240,8 @@ function sambaArgv(conf: string, services: string[]): string[] {
     "private",
     "sh",
     "-c",
-    'mount -t tmpfs tmpfs /run/samba && exec "$@"',
-    "sh",
+    `mount -t tmpfs tmpfs /run/samba && mkdir ${SYSVOL_MOUNT} && mount --bind "$0" ${SYSVOL_MOUNT} && exec "$@"`,
+    path.join(dir, "state", "sysvol"),
     ...samba,
   ];
 }
@@ -263,7 +267,7 @@ function sambaDcHandle(o: SambaDcOptions, conf: string, ip: string): SambaDc {
         SAMBA_TOOL_BATCH,
         JSON.stringify(commands.map((c) => [...c, "-s", conf])),
       ]),
-    argv: sambaArgv(conf, services),
+    argv: sambaArgv(conf, services, o.dir),
     async waitReady(timeoutMs = 30_000) {
       if (!child) child = spawn("ip", ["netns", "exec", o.ns, ...dc.argv], { stdio: "ignore" });
       await dc.waitListening(timeoutMs);

@@ -22,6 +22,12 @@ export interface LabProcess {
  */
 export type LabSign = "ah" | "esp-null";
 
+/**
+ * Where the Samba lab's policies come from: GPOs in AD, applied by `postern gpupdate` (the
+ * default there), or each host's own netsh scripts (src/lab/gpo-policy.ts).
+ */
+export type PolicyFrom = "gpo" | "local";
+
 export interface LabState {
   id: string;
   /** Where the hosts' homes and logs live: `<home>/lab`. */
@@ -32,6 +38,8 @@ export interface LabState {
   dc?: LabDc;
   createdAt: string;
   sign: LabSign;
+  /** Samba lab only; absent: each host's netsh scripts (labs made before GPOs). */
+  policyFrom?: PolicyFrom;
 }
 
 export function labDir(home: string): string {

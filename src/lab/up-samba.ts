@@ -13,8 +13,10 @@
  *   5. the directory: group `trusted` (global, security), the three members pre-staged as
  *      an AD administrator would (ad-member.ts), xpclient$ in `trusted`;
  *   6. the members' machine keytabs and machine.json (`kind: "ad"`), no `postern join`;
- *   7. the article's IPsec policies (netsh scripts), server1's firewall with the bypass
- *      SDDL naming trusted's SID (the name-to-SID lookup over LDAP is `join --ad`'s work);
+ *   7. the article's IPsec policies and server1's firewall: by default from GPOs (the
+ *      article's scripts run on the domain's store, then `postern gpupdate` on each
+ *      member: gpo-policy.ts); with `--policy-from local`, each host's netsh scripts, the
+ *      bypass SDDL naming trusted's SID;
  *   8. server1's website and the three agents, as in `lab up`.
  */
 import * as fs from "node:fs";
@@ -23,6 +25,7 @@ import type { CliEnv } from "../cmdline/env.js";
 import { randomBytes } from "../crypto/primitives.js";
 import { PosternError } from "../errors.js";
 import { installAdMember, prestageComputers, sidOf } from "./ad-member.js";
+import { gpupdateMembers, LAB_GPOS, layOutGpos, writeGpoPolicies } from "./gpo-policy.js";
 import { must, mustAsync, posternArgv, startDaemon } from "./run.js";
 import {
   existingSambaDc,
@@ -33,7 +36,7 @@ import {
   type SambaDcOptions,
   setNetnsResolver,
 } from "./samba.js";
-import { hostHome, type LabSign, type LabState } from "./state.js";
+import { hostHome, type LabSign, type LabState, type PolicyFrom, saveLabState } from "./state.js";
 import { DC2, DOMAIN, host, hostsOf, NETBIOS, namespaceOf } from "./topology.js";
 import {
   buildNetwork,
@@ -67,7 +70,12 @@ function sambaOptions(s: LabState, name: "dc1" | "dc2"): SambaDcOptions {
       : "",
     iface: "eth0",
     ip: host(name).address,
-    services: REPLICATING_SERVICES,
+    // GPOs: dc1 serves SYSVOL too (the GPOs' folders, Registry.pol); Samba does not
+    // replicate SYSVOL, so dc2 serves none and the members read their GPOs' files on dc1
+    services:
+      name === "dc1" && s.policyFrom === "gpo"
+        ? [...REPLICATING_SERVICES, "s3fs", "winbindd"]
+        : REPLICATING_SERVICES,
   };
 }
 
@@ -211,12 +219,37 @@ async function configureFirewall(s: LabState, trustedSid: string): Promise<void>
   ]);
 }
 
+/**
+ * The policies from GPOs: the directory laid out (OUs, GPOs, links, the IP Security ACE),
+ * the article's scripts on the domain's store, then gpupdate on each member.
+ */
+async function policiesFromGpos(s: LabState, progress: Progress): Promise<void> {
+  const pw = fs.readFileSync(passwordFile(s), "utf8").trim();
+  const g = LAB_GPOS;
+  await step(
+    progress,
+    `GPOs: '${g.serverIpsec.name}' and '${g.firewall.name}' linked to OU=Servers (server1), '${g.clientIpsec.name}' to OU=Clients (xpclient, client2)`,
+    () => layOutGpos(labSambaDc(s, "dc1"), pw),
+  );
+  await step(
+    progress,
+    "article's netsh scripts run on the domain's store as Administrator (IPsec policies in AD, assigned in the GPOs; server1's firewall in its GPO's Registry.pol)",
+    () => writeGpoPolicies(s, pw),
+  );
+  await step(progress, "gpupdate on server1, xpclient, client2 (policies from the GPOs)", () =>
+    gpupdateMembers(s),
+  );
+}
+
 export async function labUpSamba(
   env: CliEnv,
   progress: Progress,
   sign: LabSign = "ah",
+  policyFrom: PolicyFrom = "gpo",
 ): Promise<LabState> {
   const s = newLabState(env.home, "samba", sign);
+  s.policyFrom = policyFrom;
+  saveLabState(env.home, s);
   const hosts = hostsOf("samba");
   await step(
     progress,
@@ -239,14 +272,16 @@ export async function labUpSamba(
   );
   if (!trustedSid.startsWith("S-1-5-21-"))
     throw new PosternError("lab", `group ${BYPASS_GROUP} has no domain SID (${trustedSid})`);
-  await step(
-    progress,
-    "article's netsh scripts run (IPsec policies, server1's firewall)",
-    async () => {
-      await configureIpsec(env, s);
-      await configureFirewall(s, trustedSid);
-    },
-  );
+  if (policyFrom === "gpo") await policiesFromGpos(s, progress);
+  else
+    await step(
+      progress,
+      "article's netsh scripts run (IPsec policies, server1's firewall)",
+      async () => {
+        await configureIpsec(env, s);
+        await configureFirewall(s, trustedSid);
+      },
+    );
   await step(
     progress,
     "server1's website and the agents of server1, xpclient, client2 running",

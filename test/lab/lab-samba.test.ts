@@ -28,6 +28,27 @@ interface Cell {
   why: string;
 }
 
+/** The Samba lab's GPOs (src/lab/gpo-policy.ts) and the article's policy names. */
+const GPO = {
+  serverIpsec: "Lab IPsec (server1)",
+  clientIpsec: "Lab IPsec (clients)",
+  firewall: "Lab Firewall (server1)",
+};
+
+/** `lab check --json` says each member's policy came from its OU's GPOs (issue 13 item 5). */
+function assertPolicyFromGpos(out: string): void {
+  const doc = JSON.parse(out) as {
+    policy?: { host: string; applied: string[]; ipsecFrom: string; firewallFrom: string }[];
+  };
+  const of = (h: string) => doc.policy?.find((p) => p.host === h);
+  assert.equal(of("server1")?.ipsecFrom, GPO.serverIpsec);
+  assert.equal(of("server1")?.firewallFrom, GPO.firewall);
+  for (const c of ["xpclient", "client2"]) {
+    assert.equal(of(c)?.ipsecFrom, GPO.clientIpsec, c);
+    assert.equal(of(c)?.firewallFrom, null, c);
+  }
+}
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -137,6 +158,7 @@ describe("the lab on Samba AD (postern lab up --dc samba)", { skip: SKIP }, () =
     assert.equal(r.code, 0, `${r.out}\n${r.err}`);
     const doc = JSON.parse(r.out) as { ok: boolean; cells: Cell[] };
     assert.equal(doc.ok, true);
+    assertPolicyFromGpos(r.out);
     assert.equal(doc.cells.length, 7);
     const cell = (from: string, when: RegExp) => {
       const c = doc.cells.find((x) => x.from === from && when.test(x.when));
@@ -171,6 +193,75 @@ describe("the lab on Samba AD (postern lab up --dc samba)", { skip: SKIP }, () =
     );
     assert.equal(dc1.length, 2);
     assert.ok(alive(dc1[1]!.pid));
+  });
+
+  it("the policies came from GPOs: written into AD by the article's scripts, linked to the members' OUs, applied by gpupdate", () => {
+    // in the directory: each GPO's IPsec link object names the article's policy
+    const dc1 = labSambaDc(s, "dc1");
+    const links = spawnSync(
+      "ldbsearch",
+      [
+        "-H",
+        path.join(dc1.dir, "private", "sam.ldb"),
+        "-b",
+        "CN=Policies,CN=System,DC=bigfirm,DC=com",
+        "(&(cn=ipsec)(objectClass=ipsecPolicy))",
+        "ipsecName",
+      ],
+      { encoding: "utf8" },
+    ).stdout;
+    assert.match(links, /^ipsecName: Secure website \(server1\)$/m);
+    assert.match(links, /^ipsecName: Secure website \(xpclient\)$/m);
+    // server1 applies its OU's two GPOs, not the clients'; the clients the reverse
+    const gpresult = (h: string) => {
+      const r = spawnSync(
+        "ip",
+        [
+          "netns",
+          "exec",
+          `${s.id}-${h}`,
+          process.execPath,
+          BIN,
+          "--home",
+          hostHome(s, h),
+          "--json",
+          "gpresult",
+        ],
+        { encoding: "utf8", timeout: 120_000 },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { applied: { name: string }[] }).applied.map((g) => g.name);
+    };
+    const server = gpresult("server1");
+    assert.ok(server.includes(GPO.serverIpsec) && server.includes(GPO.firewall), server.join());
+    assert.ok(!server.includes(GPO.clientIpsec));
+    const client = gpresult("client2");
+    assert.ok(client.includes(GPO.clientIpsec), client.join());
+    assert.ok(!client.includes(GPO.firewall) && !client.includes(GPO.serverIpsec));
+    // each member's IPsec policy is the article's, from its GPO, over an empty local store
+    for (const [h, policy, gpo] of [
+      ["server1", "Secure website (server1)", GPO.serverIpsec],
+      ["xpclient", "Secure website (xpclient)", GPO.clientIpsec],
+    ] as const) {
+      const r = bin([
+        "--home",
+        hostHome(s, h),
+        "--json",
+        "netsh",
+        "ipsec",
+        "static",
+        "show",
+        "gpoassignedpolicy",
+      ]);
+      assert.equal(r.code, 0, r.err);
+      const d = JSON.parse(r.out) as {
+        assigned: unknown;
+        domain: { gpo: string; policy: { name: string } } | null;
+      };
+      assert.equal(d.assigned, null, `${h}: no local policy assigned`);
+      assert.equal(d.domain?.gpo, gpo);
+      assert.equal(d.domain?.policy.name, policy);
+    }
   });
 
   it("groups from Samba's PAC reach the bypass: universal, domain local, nested; a removal counts after a purge", async () => {
