@@ -15,6 +15,14 @@
  *      the GET is timed inside xpclient's namespace from the call (first SYN) to the
  *      page's last byte (`postern lab fetch`'s "ms")
  *   3. a table of medians, and ratios against strongSwan and against 1 s (Windows' best)
+ *   4. the breakdown (issue 18 item 2): server1's and xpclient's agents restarted with
+ *      `--log-format json --verbose` and `ikelogging` 1, then ROUNDS "new SA" and "new
+ *      TGT" pages again; each step's time read from the two agents' logs (one clock, ms
+ *      timestamps): acquire, IKE_SA_INIT out and back (server1's share), PTR, AS and TGS
+ *      (which overlap IKE_SA_INIT since the ticket is asked for as it leaves), the
+ *      initiator's IKE_AUTH build, server1's IKE_AUTH (AP-REQ and PAC checks to the bypass
+ *      decision, then the answer), and from the IKE_AUTH answer to the page's last byte
+ *      (child SA installed, queued SYN out, TCP and HTTP)
  *
  *   node dist/bench/lab.js [ROUNDS]    (root; default 10, between 3 and 100)
  */
@@ -23,6 +31,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { restartLabAgent } from "../src/lab/check.js";
+import { labDir, loadLabState } from "../src/lab/state.js";
+import { host } from "../src/lab/topology.js";
 import { createNsPair } from "../test/ike/lab.js";
 import { type SwanSide, startSwanPskPair } from "./strongswan-psk.js";
 
@@ -97,12 +108,158 @@ async function main(): Promise<void> {
     row("page, new SA (PTR, IKE with Kerberos)", m.sa);
     row("page, new TGT (AS, TGS, PTR, IKE)", m.tgt);
     row("strongSwan PSK IKE_SA + child (charon)", m.swan);
+    await breakdown(home, get, settle, xpHome);
   } finally {
     await swan?.stop();
     pair.destroy();
     spawnSync(process.execPath, [BIN, "--home", home, "lab", "down"], { encoding: "utf8" });
     fs.rmSync(home, { recursive: true, force: true });
   }
+}
+
+/** One agent log line: its time (ms since the epoch) and message. */
+interface LogLine {
+  at: number;
+  msg: string;
+}
+
+/** The JSON lines `file` gained from byte `from` on. */
+function linesSince(file: string, from: number): LogLine[] {
+  const text = fs.readFileSync(file).subarray(from).toString("utf8");
+  const out: LogLine[] = [];
+  for (const l of text.split("\n")) {
+    if (!l.startsWith("{")) continue;
+    try {
+      const j = JSON.parse(l) as { time: string; msg: string };
+      out.push({ at: Date.parse(j.time), msg: j.msg });
+    } catch {
+      // a line cut by the read: not one of ours to time
+    }
+  }
+  return out;
+}
+
+/** The first line matching `re`, or null. */
+function first(lines: LogLine[], re: RegExp): LogLine | null {
+  return lines.find((l) => re.test(l.msg)) ?? null;
+}
+
+const STEPS = [
+  "acquire -> IKE_SA_INIT sent",
+  "IKE_SA_INIT round trip",
+  "  of which server1 (DH, nonce, answer)",
+  "PTR lookup (overlaps)",
+  "AS exchange (overlaps)",
+  "TGS exchange (overlaps)",
+  "IKE_SA_INIT answer -> IKE_AUTH sent",
+  "IKE_AUTH round trip",
+  "  server1: AP-REQ, PAC checks -> bypass decision",
+  "  server1: bypass decision -> answer sent",
+  "IKE_AUTH answer -> page's last byte",
+  "first SYN -> page's last byte",
+] as const;
+
+/** The steps of one page from the two agents' log lines; null: a step's line is missing. */
+function stepsOf(xp: LogLine[], sv: LogLine[], pageMs: number): Map<string, number> | null {
+  const xpAddr = host("xpclient").address;
+  const svAddr = host("server1").address;
+  const a0 = first(xp, /^acquire: first packet to protect for /);
+  const a1 = first(xp, new RegExp(`^IKE detail: sent IKE_SA_INIT request .*to ${svAddr}:`));
+  const a2 = first(xp, new RegExp(`^IKE detail: received IKE_SA_INIT response .*from ${svAddr}:`));
+  const a3 = first(xp, new RegExp(`^IKE detail: sent IKE_AUTH request .*to ${svAddr}:`));
+  const a4 = first(xp, new RegExp(`^IKE detail: received IKE_AUTH response .*from ${svAddr}:`));
+  const s1 = first(sv, new RegExp(`^IKE detail: received IKE_SA_INIT request .*from ${xpAddr}:`));
+  const s2 = first(sv, new RegExp(`^IKE detail: sent IKE_SA_INIT response .*to ${xpAddr}:`));
+  const s3 = first(sv, new RegExp(`^IKE detail: received IKE_AUTH request .*from ${xpAddr}:`));
+  const s4 = first(sv, new RegExp(`^bypass: ${xpAddr.replace(/\./g, "\\.")} admitted`));
+  const s5 = first(sv, new RegExp(`^IKE detail: sent IKE_AUTH response .*to ${xpAddr}:`));
+  if (!a0 || !a1 || !a2 || !a3 || !a4 || !s1 || !s2 || !s3 || !s4 || !s5) return null;
+  const ptr = first(xp, /^kerberos: PTR .*\(([\d.]+) ms\)$/);
+  const tkt = first(xp, /^kerberos: ticket for /);
+  const as = tkt && /AS ([\d.]+) ms/.exec(tkt.msg);
+  const tgs = tkt && /TGS ([\d.]+) ms/.exec(tkt.msg);
+  const m = new Map<string, number>([
+    [STEPS[0], a1.at - a0.at],
+    [STEPS[1], a2.at - a1.at],
+    [STEPS[2], s2.at - s1.at],
+    [STEPS[3], ptr ? Number(/\(([\d.]+) ms\)$/.exec(ptr.msg)?.[1]) : 0],
+    [STEPS[4], as ? Number(as[1]) : 0],
+    [STEPS[5], tgs ? Number(tgs[1]) : 0],
+    [STEPS[6], a3.at - a2.at],
+    [STEPS[7], a4.at - a3.at],
+    [STEPS[8], s4.at - s3.at],
+    [STEPS[9], s5.at - s4.at],
+    [STEPS[10], a0.at + pageMs - a4.at],
+    [STEPS[11], pageMs],
+  ]);
+  return m;
+}
+
+/**
+ * Step 4 of the header: the agents of server1 and xpclient restarted with JSON debug logs
+ * and IKE detail lines, then `rounds` pages with a new SA and with a new TGT, each broken
+ * down by the two logs.
+ */
+async function breakdown(
+  home: string,
+  get: () => number,
+  settle: () => Promise<unknown>,
+  xpHome: string,
+): Promise<void> {
+  const s = loadLabState(home);
+  if (s === null) throw new Error("no lab state");
+  const env = { home };
+  process.stderr.write("bench/lab: breakdown: agents restarted with debug logs...\n");
+  for (const name of ["server1", "xpclient"] as const) {
+    await restartLabAgent(env, s, name, ["--log-format", "json", "--verbose"]);
+    postern([
+      "--home",
+      path.join(labDir(home), name),
+      "netsh",
+      "ipsec",
+      "dynamic",
+      "set",
+      "config",
+      "property=ikelogging",
+      "value=1",
+    ]);
+  }
+  const logOf = (name: string) => path.join(labDir(home), `${name}-agent.log`);
+  get(); // the SA and the tickets exist again
+  const runs: Record<"sa" | "tgt", Map<string, number>[]> = { sa: [], tgt: [] };
+  let missing = 0;
+  for (let i = 0; i < rounds; i++) {
+    for (const kind of ["sa", "tgt"] as const) {
+      postern([
+        "--home",
+        xpHome,
+        ...(kind === "sa" ? ["agent", "delete-sas"] : ["klist", "--machine", "purge"]),
+      ]);
+      await settle();
+      const [x0, s0] = [fs.statSync(logOf("xpclient")).size, fs.statSync(logOf("server1")).size];
+      const ms = get();
+      await settle(); // the last lines reach the files
+      const steps = stepsOf(
+        linesSince(logOf("xpclient"), x0),
+        linesSince(logOf("server1"), s0),
+        ms,
+      );
+      if (steps) runs[kind].push(steps);
+      else missing++;
+    }
+  }
+  const med = (kind: "sa" | "tgt", step: string) => {
+    const xs = runs[kind].map((m) => m.get(step) ?? 0);
+    return xs.length === 0 ? Number.NaN : median(xs);
+  };
+  console.log(
+    `breakdown of the first page (median of ${runs.sa.length} / ${runs.tgt.length} pages, ms, from the agents' JSON logs: 1 ms resolution except PTR/AS/TGS${missing ? `; ${missing} pages without every line left out` : ""}); load average ${os.loadavg()[0]?.toFixed(1)}`,
+  );
+  console.log(`${"step".padEnd(50)} ${"new SA".padStart(8)} ${"new TGT".padStart(8)}`);
+  for (const step of STEPS)
+    console.log(
+      `${step.padEnd(50)} ${med("sa", step).toFixed(1).padStart(8)} ${med("tgt", step).toFixed(1).padStart(8)}`,
+    );
 }
 
 main().catch((e: Error) => {

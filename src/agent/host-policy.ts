@@ -28,6 +28,7 @@ import {
   resolveFilterNames,
 } from "../member/resolver.js";
 import { PosternError } from "../errors.js";
+import type { LogLevel } from "../platform/log.js";
 import { createCertAuth } from "../ike/cert-auth.js";
 import { loadEffectiveStore } from "../policy/effective.js";
 import type { PolicyStore } from "../policy/model.js";
@@ -44,7 +45,7 @@ export interface HostPolicyOptions {
   cert: string | null;
   key: string | null;
   gpRefreshMs: number;
-  log: (line: string) => void;
+  log: (line: string, level?: LogLevel) => void;
   /** The current boot's id (default: /proc/sys/kernel/random/boot_id). */
   bootId?: BootIdReader;
 }
@@ -54,7 +55,7 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
   const resolver = lazyResolver(home, o.dns);
   const bootId = o.bootId ?? readBootId;
   discardEarlierBootTgt(home, bootId(), o.log);
-  const member = loadMember(home, resolver, Date.now, bootId);
+  const member = loadMember(home, resolver, Date.now, bootId, o.log);
   if (member !== null)
     o.log(`domain member ${member.id.sam} of ${member.id.realm}: Kerberos from the machine keytab`);
   const providers = providersFrom(o, member);

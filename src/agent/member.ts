@@ -10,6 +10,8 @@
  *                 when one is still valid there, else a TGS exchange with the machine TGT
  *                 (itself from the cache, or a new AS exchange with the keytab); the new
  *                 ticket is stored in the cache, so `postern klist --machine` shows it;
+ *              Both are asked for as IKE_SA_INIT leaves (kerberos-auth.ts prepare) and
+ *              logged at debug level with their times (PTR, AS, TGS);
  *   responder  3. the keytab's keys accept AP-REQs for any of our principals (NAME$,
  *                 host/NAME, host/fqdn), with one replay cache for the agent's life; the
  *                 peer's groups are the SIDs of the ticket's verified PAC.
@@ -19,6 +21,8 @@
  * (machine-boot.ts, host-policy.ts).
  */
 import * as fs from "node:fs";
+import { performance } from "node:perf_hooks";
+import type { LogLevel } from "../platform/log.js";
 import { randomBytes } from "../crypto/primitives.js";
 import { type MachineIdentity, machineCcachePath, keytabWriter } from "../member/machine-keys.js";
 import { machineClient, machineTgt } from "../member/machine-tgt.js";
@@ -44,6 +48,11 @@ export interface Member {
   kerberos: AuthMethodProvider;
 }
 
+/** Milliseconds from `t0` to `t1` (default: now), to a tenth, for the debug lines. */
+function elapsed(t0: number, t1 = performance.now()): string {
+  return (t1 - t0).toFixed(1);
+}
+
 /** How long a peer's name from a PTR answer is reused (the domain zone's TTL, 10 min). */
 export const PTR_CACHE_MS = 600_000;
 
@@ -58,6 +67,7 @@ export function loadMember(
   dns: PtrResolver,
   now: () => number,
   bootId: BootIdReader = readBootId,
+  log: (line: string, level?: LogLevel) => void = () => undefined,
 ): Member | null {
   const id = keytabWriter.read(home);
   if (id === null) return null;
@@ -70,7 +80,9 @@ export function loadMember(
     if (parseIp(peerId) === null) return defaultSpnOf(peerId);
     const known = names.get(peerId);
     if (known !== undefined && now() - known.at < PTR_CACHE_MS) return `host/${known.name}`;
+    const t0 = performance.now();
     const name = await dns.lookupPtr(peerId);
+    log(`kerberos: PTR ${peerId}: ${name ?? "no name"} (${elapsed(t0)} ms)`, "debug");
     if (name !== null) names.set(peerId, { name: name.toLowerCase(), at: now() });
     if (name === null)
       throw new PosternError(
@@ -84,13 +96,24 @@ export function loadMember(
     if (fs.existsSync(cc)) {
       try {
         const found = findServiceTicket(readCcacheFile(`FILE:${cc}`), server, now() + 60_000);
-        if (found) return serviceTicketOf(found);
+        if (found) {
+          log(`kerberos: ticket for ${spn}: from the cache`, "debug");
+          return serviceTicketOf(found);
+        }
       } catch {
         // an unreadable cache is replaced below
       }
     }
+    const t0 = performance.now();
+    // no cache (a purge, a reboot): the TGT comes from an AS exchange
+    const as = !fs.existsSync(cc);
     const tgt = await machineTgt(home, id, false, bootId, { client: kdcClient });
+    const t1 = performance.now();
     const cred = await kdcClient.getServiceTicket(tgt, server);
+    log(
+      `kerberos: ticket for ${spn}: ${as ? `AS ${elapsed(t0, t1)} ms, ` : ""}TGS ${elapsed(t1)} ms`,
+      "debug",
+    );
     try {
       writeCcacheFile(`FILE:${cc}`, storeCredential(readCcacheFile(`FILE:${cc}`), cred));
     } catch {

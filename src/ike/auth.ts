@@ -48,6 +48,12 @@ export interface AuthMethodProvider {
   buildAuth(
     ctx: AuthContext,
   ): Promise<{ data: Buffer; extra?: Payload[] }> | { data: Buffer; extra?: Payload[] };
+  /**
+   * Called as the initiator sends IKE_SA_INIT to `peerId` (the name buildAuth will get):
+   * work buildAuth will need that does not depend on the exchange (a Kerberos ticket and
+   * the peer's name from DNS) can start now and overlap the round trip.
+   */
+  prepare?(peerId: string): void;
   /** Checks the peer's AUTH payload; `received` is the whole decrypted message. */
   verifyAuth(
     ctx: AuthContext,

@@ -85,6 +85,9 @@ interface ResponderState {
   accepted: AcceptedContext;
 }
 
+/** How long a ticket fetched for an IKE_SA_INIT waits for its IKE_AUTH (retransmissions included). */
+const PREPARED_MS = 30_000;
+
 /** The ServiceTicket of a credential (ccache entry or getServiceTicket result). */
 export function serviceTicketOf(cred: Credential): ServiceTicket {
   return {
@@ -139,11 +142,31 @@ export function createKerberosAuth(o: KerberosAuthOptions): AuthMethodProvider {
   const states = new WeakMap<object, InitiatorState | ResponderState>();
   const spnOf = o.spnOf ?? defaultSpnOf;
 
+  /**
+   * Tickets asked for as IKE_SA_INIT left (prepare), per peer, each taken by the IKE_AUTH
+   * that follows or dropped after PREPARED_MS: the PTR lookup and the TGS (or AS + TGS)
+   * exchange then overlap IKE_SA_INIT's round trip instead of following it.
+   */
+  const prepared = new Map<
+    string,
+    { at: number; ticket: Promise<{ spn: string; st: ServiceTicket }> }
+  >();
+  const fetchTicket = async (peerId: string) => {
+    const ini = o.initiator;
+    if (!ini) throw new Error("Kerberos IKE auth: this host has no initiator credentials");
+    const spn = await spnOf(peerId);
+    return { spn, st: await ini.getServiceTicket(spn) };
+  };
+
   async function initiatorBuild(ctx: AuthContext) {
     const ini = o.initiator;
     if (!ini) throw new Error("Kerberos IKE auth: this host has no initiator credentials");
-    const spn = await spnOf(ctx.peerId);
-    const st = await ini.getServiceTicket(spn);
+    const early = prepared.get(ctx.peerId);
+    prepared.delete(ctx.peerId);
+    const { spn, st } =
+      early && ini.now() - early.at < PREPARED_MS
+        ? await early.ticket
+        : await fetchTicket(ctx.peerId);
     const built = buildApReq({
       ticket: st.ticket,
       sessionKey: st.sessionKey,
@@ -244,6 +267,16 @@ export function createKerberosAuth(o: KerberosAuthOptions): AuthMethodProvider {
   }
 
   return {
+    prepare(peerId) {
+      if (!o.initiator) return;
+      const ticket = fetchTicket(peerId);
+      // An error is the IKE_AUTH build's to report (it awaits the same promise); none is
+      // left unhandled when no IKE_AUTH follows (IKE_SA_INIT failed).
+      ticket.catch(() => undefined);
+      prepared.set(peerId, { at: o.initiator.now(), ticket });
+      for (const [k, v] of prepared)
+        if (o.initiator.now() - v.at >= PREPARED_MS) prepared.delete(k);
+    },
     name: "kerberos",
     method: KERBEROS_AUTH_METHOD,
     buildAuth: (ctx) => (ctx.role === "initiator" ? initiatorBuild(ctx) : responderBuild(ctx)),

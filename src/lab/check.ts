@@ -329,7 +329,20 @@ export async function restartServer1(
   s: LabState,
   extra: readonly string[],
 ): Promise<void> {
-  const i = s.processes.findIndex((p) => p.name === "server1-agent");
+  await restartLabAgent(env, s, "server1", extra);
+  // the clients' SAs died with the old agent: drop them so the next packet negotiates
+  for (const c of ["xpclient", "client2"] as const)
+    await requestControl(path.join(hostHome(s, c), "agent", "agent.sock"), "delete-sas");
+}
+
+/** The agent of lab host `name` stopped (by its pid) and started again with `extra`. */
+export async function restartLabAgent(
+  env: Pick<CliEnv, "home">,
+  s: LabState,
+  name: HostName,
+  extra: readonly string[],
+): Promise<void> {
+  const i = s.processes.findIndex((p) => p.name === `${name}-agent`);
   const old = s.processes[i];
   if (old !== undefined) {
     const alive = () => {
@@ -346,10 +359,7 @@ export async function restartServer1(
     s.processes.splice(i, 1);
     saveLabState(env.home, s);
   }
-  await startAgent(env.home, s, "server1", extra);
-  // the clients' SAs died with the old agent: drop them so the next packet negotiates
-  for (const c of ["xpclient", "client2"] as const)
-    await requestControl(path.join(hostHome(s, c), "agent", "agent.sock"), "delete-sas");
+  await startAgent(env.home, s, name, extra);
 }
 
 /**

@@ -24,7 +24,7 @@ export interface SmokeRow {
    * Which smoke test file runs it: a few files, so the runner can overlap them, and each
    * under the runner's 300 s per file (the Samba and restart benches have one each).
    */
-  file: "light" | "net" | "lab" | "lab-ad" | "restart" | "revocation";
+  file: "light" | "net" | "lab" | "lab-ad" | "restart" | "revocation" | "ike-load";
 }
 
 export const SMOKE_ROWS: Record<string, SmokeRow> = {
@@ -58,6 +58,12 @@ export const SMOKE_ROWS: Record<string, SmokeRow> = {
     file: "light",
   },
   ike: { args: ["3"], root: true, expect: /ratio postern\/strongSwan \(median\) +\d/, file: "net" },
+  "ike-load": {
+    args: ["--smoke"],
+    root: true,
+    expect: /ratio setups\/s postern Kerberos \/ charon PSK: \d/,
+    file: "ike-load",
+  },
   join: { args: ["3"], root: true, expect: /ratio postern \/ samba-tool: \d/, file: "lab" },
   metrics: {
     args: ["--seconds", "1", "--rounds", "1"],

@@ -56,6 +56,27 @@ function world(o: { endMs?: number } = {}) {
 }
 
 describe("IKEv2 Kerberos AUTH method (RFC 7296 §2.15 with an RFC 4120 AP-REQ)", () => {
+  it("the ticket is asked for as IKE_SA_INIT leaves (prepare), once, and IKE_AUTH uses it", async () => {
+    const w = world();
+    const asked: string[] = [];
+    let pair: ReturnType<typeof krbPair> | null = null;
+    pair = krbPair({
+      getServiceTicket: () => {
+        // the state of the initiator's IKE SA when its ticket is asked for
+        asked.push(pair?.a.engine.sas()[0]?.state ?? "none");
+        return w.ticket;
+      },
+      keytab: w.keytab,
+      now,
+    });
+    pair.a.engine.initiate(`to-${B}`);
+    await settle();
+    assert.deepEqual(pair.a.states, ["established"], pair.a.logs.join("\n"));
+    // Asked while IKE_SA_INIT's answer was still on its way, not after it: the PTR lookup
+    // and the TGS exchange of a real member overlap the round trip.
+    assert.deepEqual(asked, ["init-sent"]);
+  });
+
   it("IKE_SA_INIT + IKE_AUTH: AP-REQ/AP-REP, equal child SA keys, the PAC's SIDs on the responder's IKE SA", async () => {
     const w = world();
     const { a, b } = krbPair({

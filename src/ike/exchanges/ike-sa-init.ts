@@ -85,6 +85,7 @@ export function startInitiator(ctx: EngineContext, peer: PeerConfig): IkeSa {
   sa.ni = ctx.deps.random(32);
   ctx.registerSa(sa);
   sendInit(ctx, sa);
+  peer.auth.prepare?.(peer.remoteId ?? peer.remoteAddress);
   return sa;
 }
 
