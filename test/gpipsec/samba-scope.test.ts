@@ -11,10 +11,16 @@
  *     GPO and its Registry.pol firewall settings, not the filtered GPO's; unchanged is not
  *     applied again, /force is. Samba's IP Security objects are unreadable to the machine
  *     until Authenticated Users get an inheritable read on the container: one note, then
- *     `samba-tool dsacl set` makes it work.
+ *     `samba-tool dsacl set` makes it work;
+ *   - merge as Windows: an opening a GPO stops setting returns to the local one, and the
+ *     local assigned IPsec policy comes back when no GPO assigns one;
+ *   - gpresult names the winning GPO (name, GUID) or "local" of each setting, link order
+ *     deciding between two GPOs;
+ *   - the agent (`--gp-refresh 0.05:0.02`) applies a GPO change by itself, one line logged,
+ *     the firewall swapped in one nft generation (`nft monitor`).
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -453,5 +459,79 @@ describe("gpresult on an AD member: links and security filtering (Samba AD)", {
       [true, "Lab Base"],
     );
     assert.equal(showConfig().profiles.domain?.enabled, true);
+  });
+
+  it("the agent refreshes Group Policy by itself: a GPO's new opening is applied without a window (one nft generation), one line logged", async () => {
+    const ns = samba?.ns ?? "";
+    const output = (p: ChildProcess) => {
+      let text = "";
+      p.stdout?.on("data", (d: Buffer) => {
+        text += d.toString();
+      });
+      p.stderr?.on("data", (d: Buffer) => {
+        text += d.toString();
+      });
+      return () => text;
+    };
+    const until = async (what: () => boolean, ms: number) => {
+      const end = Date.now() + ms;
+      while (!what() && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+      return what();
+    };
+    const stop = async (p: ChildProcess) => {
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      const exited = new Promise((r) => p.once("exit", r));
+      p.kill("SIGTERM");
+      const t = setTimeout(() => p.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(t);
+    };
+    const inNs = (...a: string[]) =>
+      spawn("ip", ["netns", "exec", ns, ...a], { stdio: ["ignore", "pipe", "pipe"] });
+    // every 3 s plus up to 1.2 s at random (Windows: 90 min plus up to 30)
+    const agent = inNs(process.execPath, BIN, "--home", home, "agent", "--gp-refresh", "0.05:0.02");
+    const log = output(agent);
+    let monitor: ChildProcess | undefined;
+    try {
+      assert.ok(await until(() => /agent: ready|ready: /.test(log()), 90_000), log());
+      assert.match(log(), /Group Policy refreshed every 0\.05 min plus up to 0\.02 at random/);
+      const input = () => must("nft", ["list", "chain", "inet", "postern", "input"]);
+      assert.doesNotMatch(input(), /dport 8443/);
+      monitor = inNs("nft", "monitor", "ruleset");
+      const events = output(monitor);
+      await new Promise((r) => setTimeout(r, 500));
+      const applied = () => (log().match(/gpupdate: applied /g) ?? []).length;
+      const before = applied();
+
+      fw(
+        "Lab Base",
+        "add",
+        "portopening",
+        "protocol=TCP",
+        "port=8443",
+        "name=Refresh",
+        "profile=all",
+      );
+      assert.ok(await until(() => /dport 8443/.test(input()), 90_000), log());
+      // a few more refreshes: unchanged, not applied again
+      await new Promise((r) => setTimeout(r, 9_000));
+      assert.equal(applied() - before, 1, log());
+      assert.match(log(), /gpupdate: applied .*; IPsec: local store; firewall: /);
+      assert.match(log(), /gpupdate: policy unchanged/);
+
+      // the swap: each generation (one nft transaction) that deletes the firewall's input
+      // chain adds it again with the new rules, so there is no moment without them
+      const gens = events().split(/^# new generation \d+ by process \d+ \(nft\)$/m);
+      const swaps = gens.filter((g) => /^delete chain inet postern input$/m.test(g));
+      assert.ok(swaps.length >= 1, events());
+      for (const g of swaps) assert.match(g, /^add chain inet postern input /m);
+      assert.ok(
+        swaps.some((g) => /^add rule inet postern input .*dport 8443/m.test(g)),
+        events(),
+      );
+    } finally {
+      if (monitor) await stop(monitor);
+      await stop(agent);
+    }
   });
 });
