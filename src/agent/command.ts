@@ -15,7 +15,7 @@ import { REFUSAL_MODES, type RefusalMode } from "./refusal.js";
 import { REVOCATION_MODES, type RevocationMode } from "./revocation.js";
 import { agentPaths, runAgent } from "./run.js";
 
-const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--gp-refresh MINUTES]
+const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--gp-refresh MINUTES[:OFFSET]]
               [--ike-retransmit MS,TRIES] [--ike-liveness SEC]
               [--ike-initial-contact yes|no] [--ike-invalid-spi yes|no]
               [--cert F --key F] [--metrics HOST:PORT|on]
@@ -28,9 +28,14 @@ postern agent delete-sas
 Without --manual-sa the agent runs the host's effective IPsec policy: the one a GPO of the
 domain assigned (\`postern gpupdate\` keeps it), else the assigned policy of the local store
 (written with \`postern netsh ipsec static\`). A domain member fetches its policy from the DC
-at start, every --gp-refresh minutes (default 90, as Windows refreshes Group Policy; 0:
-never) and when \`postern gpupdate\` runs, and applies it without a restart (existing SAs
-stay; DNS names in filters are resolved through the domain's DNS). On a domain member (after \`postern join\`)
+at start, every --gp-refresh MINUTES plus a random offset up to OFFSET minutes, drawn again
+each time (default 90:30, as Windows refreshes Group Policy; MINUTES 0: never; decimals
+allowed) and when \`postern gpupdate\` runs, and applies it without a restart (existing SAs
+stay; DNS names in filters are resolved through the domain's DNS). On an Active Directory
+member the refresh is \`postern gpupdate\` itself (the GPOs read as the machine): an
+unchanged result is not applied again; a changed one is logged in one line and loaded, the
+firewall's chains in one nft transaction from the old ruleset to the new (no moment
+without rules). On a domain member (after \`postern join\`)
 Kerberos is an authentication method: the machine keytab proves us, the machine TGT in
 <home>/agent/krb5cc gets tickets for host/<peer>, the peer's name coming from a PTR lookup
 in the domain's DNS (--dns, default: the DC's address, port 53). The firewall settings of
@@ -138,9 +143,13 @@ function restartOptions(p: Parsed) {
 }
 
 function agentOptions(p: Parsed) {
-  const gp = p.str("gp-refresh") ?? "90";
-  if (!/^\d+$/.test(gp) || Number(gp) > 1440)
-    throw new UsageError("--gp-refresh needs MINUTES from 0 (never) to 1440");
+  // Windows' defaults: 90 minutes plus a random offset up to 30
+  const gp = p.str("gp-refresh") ?? "90:30";
+  const m = /^(\d+(?:\.\d+)?)(?::(\d+(?:\.\d+)?))?$/.exec(gp);
+  if (!m || Number(m[1]) > 1440 || Number(m[2] ?? 0) > 1440)
+    throw new UsageError(
+      "--gp-refresh needs MINUTES[:OFFSET], each from 0 to 1440 (MINUTES 0: never)",
+    );
   return {
     address: p.str("address") ?? null,
     dns: p.str("dns") ?? null,
@@ -149,7 +158,8 @@ function agentOptions(p: Parsed) {
     ike: { ...retransmitOption(p.str("ike-retransmit")), ...restartOptions(p) },
     maxQueue: 64,
     holdDownMs: 10_000,
-    gpRefreshMs: Number(gp) * 60_000,
+    gpRefreshMs: Number(m[1]) * 60_000,
+    gpRefreshOffsetMs: Number(m[2] ?? 0) * 60_000,
     metrics: metricsOption(p.str("metrics")),
     logFormat: parseLogFormat(p.str("log-format")),
     logLevel: p.flag("verbose") ? ("debug" as const) : parseLogLevel(p.str("log-level"), "info"),
@@ -174,8 +184,8 @@ const OPTIONS: readonly OptionSpec[] = [
   {
     name: "gp-refresh",
     type: "string",
-    value: "MINUTES",
-    help: "policy refresh interval (default 90; 0 never)",
+    value: "MINUTES[:OFFSET]",
+    help: "policy refresh interval plus a random offset up to OFFSET (default 90:30; 0 never)",
   },
   {
     name: "ike-retransmit",

@@ -51,11 +51,15 @@ export type LoadedPolicy =
 
 /** The directory client: policy, its refresh, and the machine's tickets. */
 export interface PolicySource {
-  /** Fetches the domain's policy again (gpupdate); never throws. No-op off a domain. */
-  refresh(): Promise<void>;
+  /**
+   * Fetches the domain's policy again (gpupdate); never throws. No-op off a domain.
+   * Resolves true when something new was applied (the agent then reloads).
+   */
+  refresh(): Promise<boolean>;
   load(): Promise<LoadedPolicy>;
-  /** How often refresh + load run (0: never). */
+  /** How often refresh + load run (0: never), plus a random offset up to refreshOffsetMs. */
   refreshMs: number;
+  refreshOffsetMs: number;
   /** The authentication methods peers are built with. */
   providers: Providers;
   /** Drops the machine's Kerberos tickets (`klist --machine purge`). */
@@ -678,16 +682,23 @@ function onDataPathEvent(
   }
 }
 
-/** gpupdate + reload every refreshMs on the injected clock; returns the cancel. */
+/**
+ * gpupdate every refreshMs plus a random offset up to refreshOffsetMs (drawn again each
+ * time, as Windows spreads its members' refreshes over the DCs), on the injected clock; a
+ * reload follows only when the refresh applied something new. Returns the cancel.
+ */
 function scheduleRefresh(deps: AgentDeps, reload: Reload): () => void {
   if (deps.policy.refreshMs <= 0) return () => undefined;
   let cancel: () => void = () => undefined;
   let stopped = false;
+  const delay = () =>
+    deps.policy.refreshMs +
+    Math.floor((deps.random(4).readUInt32LE(0) / 2 ** 32) * deps.policy.refreshOffsetMs);
   const arm = () => {
-    cancel = deps.clock.setTimer(deps.policy.refreshMs, () => {
+    cancel = deps.clock.setTimer(delay(), () => {
       void deps.policy
         .refresh()
-        .then(() => reload("policy refresh interval"))
+        .then((changed) => (changed ? reload("policy refresh interval") : undefined))
         .catch((e: Error) => deps.log(`policy refresh: ${e.message}`, "warning"))
         .finally(() => {
           if (!stopped) arm();

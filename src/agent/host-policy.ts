@@ -1,10 +1,10 @@
 /**
  * The agent's directory client on a real host (`PolicySource` of core.ts):
- *   refresh  `postern gpupdate` against the DC (a member of postern's domain only), never
- *            fatal; a member of an Active Directory (machine.json `kind: "ad"`) has no
- *            postern API to ask, so it runs its local store (as a Windows member whose
- *            domain assigns no IPsec policy); its KDCs still come from the domain's SRV
- *            records, asked of the DC's DNS (member.ts, machine-tgt.ts)
+ *   refresh  `postern gpupdate` against the DC, never fatal: on a member of postern's domain
+ *            its API; on a member of an Active Directory (machine.json `kind: "ad"`) the GPOs
+ *            themselves, read as the machine (member/ad-gpupdate.ts), digest-gated: an
+ *            unchanged result is not applied and the agent does not reload; its KDCs come
+ *            from the domain's SRV records, asked of the DC's DNS (member.ts, machine-tgt.ts)
  *   load     the effective store (the domain's GPO, else the local store), DNS names of
  *            filters resolved through the domain's DNS, planned (policy-plan.ts)
  *   purge    the machine's ticket cache removed
@@ -15,7 +15,9 @@
  */
 import * as fs from "node:fs";
 import type { CliEnv } from "../cmdline/env.js";
+import { adGpupdate } from "../member/ad-gpupdate.js";
 import { gpupdate } from "../member/join.js";
+import type { MachineIdentity } from "../member/machine-keys.js";
 import {
   type BootIdReader,
   discardEarlierBootTgt,
@@ -45,6 +47,8 @@ export interface HostPolicyOptions {
   cert: string | null;
   key: string | null;
   gpRefreshMs: number;
+  /** The random offset added to each interval, up to this (Windows: 30 minutes; default 0). */
+  gpRefreshOffsetMs?: number;
   log: (line: string, level?: LogLevel) => void;
   /** The current boot's id (default: /proc/sys/kernel/random/boot_id). */
   bootId?: BootIdReader;
@@ -59,13 +63,18 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
   if (member !== null)
     o.log(`domain member ${member.id.sam} of ${member.id.realm}: Kerberos from the machine keytab`);
   const providers = providersFrom(o, member);
-  const fromApi = member !== null && member.id.kind !== "ad";
-  if (member !== null && !fromApi)
+  const ad = member?.id.kind === "ad" ? member.id : null;
+  if (ad !== null && o.gpRefreshMs > 0)
     o.log(
-      `${member.id.domain} is an Active Directory domain: no gpupdate, the local store applies`,
+      `${ad.domain} is an Active Directory domain: Group Policy refreshed every ${minutes(o.gpRefreshMs)} min plus up to ${minutes(o.gpRefreshOffsetMs ?? 0)} at random`,
     );
   return {
-    refresh: () => (fromApi ? refreshFromDomain(o.env, o.log) : Promise.resolve()),
+    refresh: () =>
+      member === null
+        ? Promise.resolve(false)
+        : ad !== null
+          ? refreshFromAd(o.env, ad, o.log)
+          : refreshFromDomain(o.env, o.log),
     async load(): Promise<LoadedPolicy> {
       const eff = loadEffectiveStore(home);
       const names = member === null ? new Map() : await filterNames(eff.store, resolver, o.log);
@@ -74,7 +83,8 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
         ? { plan, source: "domain", gpo: eff.gpo ?? "?", domain: eff.domain ?? "?" }
         : { plan, source: "local" };
     },
-    refreshMs: fromApi ? o.gpRefreshMs : 0,
+    refreshMs: member !== null ? o.gpRefreshMs : 0,
+    refreshOffsetMs: o.gpRefreshOffsetMs ?? 0,
     providers,
     purgeTickets: () => purgeMachineTickets(home),
   };
@@ -149,12 +159,39 @@ async function filterNames(
   }
 }
 
+const minutes = (ms: number) => String(Math.round((ms / 60_000) * 100) / 100);
+
+/** The agent's env for a gpupdate: its lines go to the agent's log, prefixed. */
+function logged(env: CliEnv, log: (l: string) => void): CliEnv {
+  const out = (l: string) => log(`gpupdate: ${l}`);
+  return { ...env, json: false, out, err: out };
+}
+
 /** `postern gpupdate` in the agent: the DC's effective policy, logged, never fatal. */
-async function refreshFromDomain(env: CliEnv, log: (l: string) => void): Promise<void> {
+async function refreshFromDomain(env: CliEnv, log: (l: string) => void): Promise<boolean> {
   try {
-    const quiet = { ...env, json: false, out: (l: string) => log(`gpupdate: ${l}`) };
-    await gpupdate({ ...quiet, err: quiet.out }, [], undefined, false);
+    await gpupdate(logged(env, log), [], undefined, false);
+    return true;
   } catch (e) {
     log(`gpupdate: ${(e as Error).message}; keeping the policy held`);
+    return false;
+  }
+}
+
+/**
+ * The same on an Active Directory member: what changed since the last gpupdate is applied
+ * (the firewall in one nft transaction, firewall/apply.ts), one line logged; unchanged: no
+ * reload.
+ */
+async function refreshFromAd(
+  env: CliEnv,
+  id: MachineIdentity,
+  log: (l: string) => void,
+): Promise<boolean> {
+  try {
+    return (await adGpupdate(logged(env, log), id, false)).changed;
+  } catch (e) {
+    log(`gpupdate: ${(e as Error).message}; keeping the policy held`);
+    return false;
   }
 }

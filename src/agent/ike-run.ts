@@ -47,6 +47,8 @@ export interface IkeAgentOptions {
   dns: string | null;
   /** How often a domain member fetches its policy from the DC again (0: never). */
   gpRefreshMs: number;
+  /** The random offset added to each refresh interval, up to this. */
+  gpRefreshOffsetMs: number;
   /** Where /metrics is served (--metrics); null: not served. */
   metrics: MetricsListen | null;
   /** --log-format (text or json) and the lowest level written (--verbose: debug). */

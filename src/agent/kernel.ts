@@ -10,7 +10,6 @@
  * the in-memory evaluator (firewall/evaluate.ts). Those modules are being merged into one
  * nftables owner: this file is the one place their calls change.
  */
-import * as fs from "node:fs";
 import {
   applySteering,
   DEFAULT_STEERING,
@@ -29,7 +28,7 @@ import {
 import { type Decision, evaluateInbound, type InboundPacket } from "../firewall/evaluate.js";
 import { BYPASS_DEVICE, type FirewallSettings } from "../firewall/model.js";
 import { createNftRunner } from "../firewall/nft.js";
-import { loadSettings, settingsFile } from "../firewall/store.js";
+import { loadEffectiveIfAny } from "../firewall/gpo-layer.js";
 import { createNftTable } from "../platform/nftables.js";
 import type { NetConfig } from "../platform/routing.js";
 import { guardChains, removeGuard } from "./inbound-guard.js";
@@ -100,7 +99,8 @@ export interface HostKernelDeps {
 export function createHostKernel(d: HostKernelDeps): AgentKernel {
   const runner = createNftRunner({});
   const table = createNftTable(runner);
-  const settings = () => (fs.existsSync(settingsFile(d.home)) ? loadSettings(d.home) : null);
+  // local settings with the GPO layer over them (firewall/gpo-layer.ts)
+  const settings = () => loadEffectiveIfAny(d.home);
   // Steering and guard chains of table inet postern in one transaction; no guarded
   // selector (manual keys, tunnel-only policies): no guard chain at all.
   const steer = (r: KernelRules) =>

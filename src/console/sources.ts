@@ -19,7 +19,8 @@ import { explainCommand } from "../explain/command.js";
 import type { Trace } from "../explain/trace.js";
 import { IDENTITY_LOG_NAME, type IdentityLine } from "../firewall/identity-log.js";
 import type { FirewallSettings } from "../firewall/model.js";
-import { defaultLogFile, loadSettings, settingsFile } from "../firewall/store.js";
+import { loadEffectiveIfAny } from "../firewall/gpo-layer.js";
+import { defaultLogFile } from "../firewall/store.js";
 
 export type Read<T> = { ok: true; value: T } | { ok: false; why: string };
 
@@ -95,7 +96,7 @@ export interface FirewallData {
 
 export async function readFirewall(home: string): Promise<Read<FirewallData>> {
   return read(async () => {
-    const settings = fs.existsSync(settingsFile(home)) ? loadSettings(home) : null;
+    const settings = loadEffectiveIfAny(home);
     const log = settings?.logging.file ?? defaultLogFile(home);
     const identified: IdentityLine[] = [];
     for (const l of tailLines(path.join(path.dirname(log), IDENTITY_LOG_NAME)).reverse()) {

@@ -11,7 +11,6 @@
  * 5. build the trace (trace.ts, pure) and print it, or `--json` (docs/explain.md).
  */
 import * as dns from "node:dns";
-import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { CliEnv } from "../cmdline/env.js";
@@ -19,7 +18,7 @@ import { defineCommand, type Parsed } from "../cmdline/grammar.js";
 import { requestControl } from "../control/socket.js";
 import { UsageError } from "../errors.js";
 import type { FirewallSettings } from "../firewall/model.js";
-import { loadSettings, settingsFile } from "../firewall/store.js";
+import { loadEffectiveIfAny } from "../firewall/gpo-layer.js";
 import { parseIp } from "../policy/ip.js";
 import { keytabWriter } from "../member/machine-keys.js";
 import { createMemberResolver } from "../member/principals.js";
@@ -46,7 +45,7 @@ async function agentView(home: string): Promise<AgentView> {
 }
 
 function firewallSettings(home: string): FirewallSettings | null {
-  return fs.existsSync(settingsFile(home)) ? loadSettings(home) : null;
+  return loadEffectiveIfAny(home);
 }
 
 /** The subnets of this host's interfaces (for SUBNET and LocalSubnet scopes). */

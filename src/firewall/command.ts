@@ -30,6 +30,7 @@ import { type FirewallSettings, LOG_GROUP_DROP, LOG_GROUP_OPEN } from "./model.j
 import { createNftRunner } from "./nft.js";
 import { programPortsFor } from "./programs.js";
 import type { PacketFields } from "./packet.js";
+import { loadEffectiveSettings } from "./gpo-layer.js";
 import { defaultLogFile, loadSettings, saveSettings } from "./store.js";
 
 function needRoot(env: CliEnv, what: string): void {
@@ -91,7 +92,7 @@ async function refusedResponse(p: Parsed, env: CliEnv): Promise<number> {
     return 0;
   }
   const r = await createApplier({ runner: createNftRunner({ netns: netnsOf(env) }) }).apply(
-    settings,
+    loadEffectiveSettings(env.home),
   );
   env.out(`refused-response ${mode}: applied (ruleset ${r.digest})`);
   return 0;
@@ -141,7 +142,7 @@ function identityWriter(home: string, dir: string, s: FirewallSettings) {
 
 async function log(_p: Parsed, env: CliEnv): Promise<number> {
   needRoot(env, "log");
-  const s = loadSettings(env.home);
+  const s = loadEffectiveSettings(env.home);
   const file = createLogFile(s.logging.file ?? defaultLogFile(env.home), s.logging.maxSizeKb);
   const identity = identityWriter(env.home, path.dirname(file.file), s);
   const logger = createFirewallLogger({ file, now: () => new Date(), onDrop: identity });
@@ -201,7 +202,7 @@ Settings are edited with: postern netsh firewall set|add|delete|show ...
       async run(p, env) {
         needTarget(env, "apply", p);
         const runner = createNftRunner({ netns: netnsOf(env) });
-        const r = await createApplier({ runner }).apply(loadSettings(env.home), {
+        const r = await createApplier({ runner }).apply(loadEffectiveSettings(env.home), {
           force: p.flag("force"),
         });
         env.out(
@@ -218,7 +219,7 @@ Settings are edited with: postern netsh firewall set|add|delete|show ...
       async run(_p, env) {
         const runner = createNftRunner({ netns: netnsOf(env) });
         const subnets = env.isRoot ? await runner.localSubnets() : [];
-        const settings = loadSettings(env.home);
+        const settings = loadEffectiveSettings(env.home);
         const programPorts = programPortsFor(settings, netnsOf(env));
         env.out(compileRuleset({ settings, localSubnets: subnets, programPorts }).script);
         return 0;

@@ -11,18 +11,17 @@
  *   SOFTWARE\Policies\Microsoft\Windows\IPSec\ICFv4  BypassFirewall   REG_SZ SDDL
  *
  * A GPO sets only what it configures: every field of FirewallPolicy is optional, and
- * mergeFirewall lets each configured value win over the local one, leaving the rest local
- * (Windows' rule: domain policy over local where both set a value). Logging is one set in
+ * mergeFirewall (firewall/gpo-layer.ts) lets each configured value win over the local one,
+ * leaving the rest local (Windows' rule: domain policy over local where both set a value). Logging is one set in
  * postern's model; the domain profile's logging is read first, then the standard one's.
  * Values named `**...` (Registry.pol deletion instructions) configure nothing.
  */
+import type { FirewallPolicy } from "../firewall/gpo-layer.js";
 import type {
-  FirewallSettings,
   IcmpSettingType,
   LoggingSettings,
   PortOpening,
   ProfileName,
-  ProfileSettings,
 } from "../firewall/model.js";
 import { formatBypassSddl, parseBypassSddl } from "../firewall/sddl.js";
 import {
@@ -40,20 +39,6 @@ const PROFILE_KEY: Record<ProfileName, string> = {
   domain: "DomainProfile",
   standard: "StandardProfile",
 };
-
-export interface ProfilePolicy {
-  enabled?: boolean;
-  exceptions?: boolean;
-  portOpenings?: PortOpening[];
-  icmp?: ProfileSettings["icmp"];
-}
-
-export interface FirewallPolicy {
-  profiles: Partial<Record<ProfileName, ProfilePolicy>>;
-  logging?: Partial<LoggingSettings>;
-  /** SIDs of the "Allow authenticated IPsec bypass" SDDL. */
-  bypass?: string[];
-}
 
 export const ICMP_VALUE: Record<IcmpSettingType, string> = {
   2: "AllowOutboundPacketTooBig",
@@ -108,6 +93,9 @@ export function formatPortEntry(o: PortOpening): string {
     o.scope === "all" ? "*" : o.scope === "subnet" ? "localsubnet" : o.addresses.join(",");
   return `${o.port}:${o.protocol.toUpperCase()}:${scope}:${o.enabled ? "enabled" : "disabled"}:${o.name}`;
 }
+
+// The layer's type and merge live with the firewall, which loads them (firewall/gpo-layer.ts).
+export { type FirewallPolicy, mergeFirewall, type ProfilePolicy } from "../firewall/gpo-layer.js";
 
 const lower = (s: string) => s.toLowerCase();
 
@@ -219,29 +207,5 @@ export function polFromFirewallPolicy(p: FirewallPolicy): PolRecord[] {
       type: REG.SZ,
       data: szData(formatBypassSddl(p.bypass)),
     });
-  return out;
-}
-
-/** Local settings with every value the GPO configures taking precedence. */
-export function mergeFirewall(local: FirewallSettings, gp: FirewallPolicy): FirewallSettings {
-  const out = structuredClone(local);
-  for (const profile of ["domain", "standard"] as const) {
-    const pp = gp.profiles[profile];
-    if (!pp) continue;
-    const o = out.profiles[profile];
-    if (pp.enabled !== undefined) o.enabled = pp.enabled;
-    if (pp.exceptions !== undefined) o.exceptions = pp.exceptions;
-    if (pp.portOpenings !== undefined) {
-      // a GPO's opening replaces a local one for the same port and protocol
-      const gpKeys = new Set(pp.portOpenings.map((x) => `${x.port}/${x.protocol}`));
-      o.portOpenings = [
-        ...o.portOpenings.filter((x) => !gpKeys.has(`${x.port}/${x.protocol}`)),
-        ...pp.portOpenings,
-      ];
-    }
-    if (pp.icmp) o.icmp = { ...o.icmp, ...pp.icmp };
-  }
-  if (gp.logging) out.logging = { ...out.logging, ...gp.logging };
-  if (gp.bypass !== undefined) out.bypass = gp.bypass.map((sid) => ({ sid }));
   return out;
 }

@@ -10,11 +10,16 @@
  *    POSTERN_NETNS names a namespace or the home is the host's own (DEFAULT_HOME), so a
  *    test's temporary home never loads rules into the host's namespace. No firewall
  *    settings from the domain leave the host's settings as they are.
+ *    An Active Directory member's GPOs come as a layer instead (`gpoFirewall`,
+ *    firewall/gpo-layer.ts): it is stored beside the local settings, which stay as netsh
+ *    wrote them, and the effective settings (local with the layer over them) are loaded; a
+ *    null layer removes it, so the local settings apply alone again.
  */
 import type { CliEnv } from "../cmdline/env.js";
 import { applyNow, firewallTargetIsHost } from "../firewall/effect.js";
 import type { FirewallSettings } from "../firewall/model.js";
-import { saveSettings } from "../firewall/store.js";
+import { type FirewallPolicy, mergeFirewall, saveGpoLayer } from "../firewall/gpo-layer.js";
+import { loadSettings, saveSettings } from "../firewall/store.js";
 import { validateSettings } from "../firewall/validate.js";
 import { PosternError } from "../errors.js";
 import { saveDomainAssigned } from "../policy/effective.js";
@@ -27,6 +32,8 @@ export interface FetchedPolicy {
   ipsecFrom: string | null;
   firewall: unknown;
   firewallFrom: string | null;
+  /** Active Directory: the applied GPOs' firewall settings merged in order (null: none). */
+  gpoFirewall?: FirewallPolicy | null;
 }
 
 export interface AppliedPolicy {
@@ -35,16 +42,24 @@ export interface AppliedPolicy {
   notes: string[];
 }
 
-function validate(p: FetchedPolicy): { ipsec: PolicyStore | null; fw: FirewallSettings | null } {
+function validate(
+  home: string,
+  p: FetchedPolicy,
+): { ipsec: PolicyStore | null; fw: FirewallSettings | null } {
   try {
     const ipsec =
       p.ipsec === null || p.ipsec === undefined
         ? null
         : validateStore(p.ipsec, `IPsec policy from GPO '${p.ipsecFrom}'`);
     const fw =
-      p.firewall === null || p.firewall === undefined
-        ? null
-        : validateSettings(p.firewall, `firewall settings from GPO '${p.firewallFrom}'`);
+      p.gpoFirewall !== undefined
+        ? validateSettings(
+            mergeFirewall(loadSettings(home), p.gpoFirewall ?? { profiles: {} }),
+            `firewall settings of the GPOs (last: '${p.firewallFrom}') over the local ones`,
+          )
+        : p.firewall === null || p.firewall === undefined
+          ? null
+          : validateSettings(p.firewall, `firewall settings from GPO '${p.firewallFrom}'`);
     return { ipsec, fw };
   } catch (e) {
     throw new PosternError("policy", `gpupdate: ${(e as Error).message}; nothing applied`);
@@ -59,7 +74,7 @@ export async function applyFetchedPolicy(
   domain: string,
   p: FetchedPolicy,
 ): Promise<AppliedPolicy> {
-  const { ipsec, fw } = validate(p);
+  const { ipsec, fw } = validate(env.home, p);
   const notes: string[] = [];
   saveDomainAssigned(
     env.home,
@@ -69,7 +84,8 @@ export async function applyFetchedPolicy(
   );
   let firewall: AppliedPolicy["firewall"] = "none";
   if (fw) {
-    saveSettings(env.home, fw);
+    if (p.gpoFirewall !== undefined) saveGpoLayer(env.home, p.gpoFirewall);
+    else saveSettings(env.home, fw);
     firewall = "saved";
     if (env.isRoot && firewallTargetIsHost(env)) {
       await applyNow(env, fw);

@@ -11,10 +11,16 @@
  *     GPO and its Registry.pol firewall settings, not the filtered GPO's; unchanged is not
  *     applied again, /force is. Samba's IP Security objects are unreadable to the machine
  *     until Authenticated Users get an inheritable read on the container: one note, then
- *     `samba-tool dsacl set` makes it work.
+ *     `samba-tool dsacl set` makes it work;
+ *   - merge as Windows: an opening a GPO stops setting returns to the local one, and the
+ *     local assigned IPsec policy comes back when no GPO assigns one;
+ *   - gpresult names the winning GPO (name, GUID) or "local" of each setting, link order
+ *     deciding between two GPOs;
+ *   - the agent (`--gp-refresh 0.05:0.02`) applies a GPO change by itself, one line logged,
+ *     the firewall swapped in one nft generation (`nft monitor`).
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -26,6 +32,14 @@ const DC_IP = "10.78.4.1";
 const DOMAIN = "scope.test";
 const DOMAIN_DN = "DC=scope,DC=test";
 const APPLY = "edacfd8f-ffb3-11d1-b41d-00a0c968f939";
+const DEFAULT_DOMAIN_POLICY = "31b2f340-016d-11d2-945f-00c04fb984f9";
+
+type Source = { source: "gpo" | "local"; gpo?: { name: string; guid: string } };
+interface Winners {
+  lastApplied: string | null;
+  ipsec: { policy: string | null } & Source;
+  firewall: ({ setting: string; value: unknown } & Source)[];
+}
 
 /** Rewrites a GPO's DACL: argv = sam.ldb conf, GPO DN, ACEs to drop, ACEs to add (SDDL). */
 const SET_DACL = `
@@ -103,6 +117,21 @@ describe("gpresult on an AD member: links and security filtering (Samba AD)", {
       firewall?: string;
       firewallFrom?: string | null;
     };
+  /** The CLI as this host's own administrator (local settings, no domain credentials). */
+  const local = (...args: string[]) => must(process.execPath, [BIN, "--home", home, ...args]);
+  const showConfig = () =>
+    JSON.parse(local("--json", "netsh", "firewall", "show", "config")) as {
+      profiles: Record<
+        "domain" | "standard",
+        {
+          enabled: boolean;
+          exceptions: boolean;
+          portOpenings: { port: number; name: string; scope: string }[];
+        }
+      >;
+    };
+  const fw = (gpoName: string, ...a: string[]) =>
+    asAdmin("netsh", "firewall", ...a, "store=domain", `gponame=${gpoName}`);
   const gpresult = (...args: string[]) =>
     must(process.execPath, [BIN, "--home", home, "gpresult", ...args]);
   const json = () =>
@@ -110,6 +139,7 @@ describe("gpresult on an AD member: links and security filtering (Samba AD)", {
       applied: { name: string }[];
       filtered: { name: string; reason: string; detail?: string }[];
       securityGroups: string[];
+      settings: Winners;
     };
   const setDacl = (guid: string, drop: string[], add: string) =>
     must("/usr/bin/python3", [
@@ -266,8 +296,6 @@ describe("gpresult on an AD member: links and security filtering (Samba AD)", {
     );
     ipsec("set", "policy", "name=Bypass lab", "assign=yes", "gponame=Lab Base");
     ipsec("set", "store", "location=local");
-    const fw = (gpoName: string, ...a: string[]) =>
-      asAdmin("netsh", "firewall", ...a, "store=domain", `gponame=${gpoName}`);
     fw("Lab Base", "set", "opmode", "mode=enable", "exceptions=disable", "profile=domain");
     fw(
       "Lab Base",
@@ -320,17 +348,190 @@ describe("gpresult on an AD member: links and security filtering (Samba AD)", {
       assigned.store.policies.map((p: { name: string; assigned: boolean }) => [p.name, p.assigned]),
       [["Bypass lab", true]],
     );
-    const settings = JSON.parse(
-      fs.readFileSync(path.join(home, "firewall", "settings.json"), "utf8"),
-    );
-    const domainProfile = settings.profiles.domain;
+    // the effective settings (local with the GPOs' layer over them), as netsh shows them
+    const domainProfile = showConfig().profiles.domain;
     assert.equal(domainProfile.enabled, true);
     assert.equal(domainProfile.exceptions, false);
     const ports = domainProfile.portOpenings.map((o: { port: number }) => o.port);
     assert.ok(ports.includes(445), JSON.stringify(ports));
     assert.ok(!ports.includes(8080), JSON.stringify(ports));
+    // the GPOs' values live in their own layer: the local settings hold none of them
+    assert.ok(!fs.existsSync(path.join(home, "firewall", "settings.json")));
 
     assert.equal(gpupdate().changed, false);
     assert.equal(gpupdate("/force").changed, true);
+  });
+
+  it("a value the GPOs stop setting returns to the local one; with no GPO assigning an IPsec policy the local assigned policy comes back", () => {
+    // the host's own settings, under the GPO's: saved locally, the GPO's values win
+    local(
+      "netsh",
+      "firewall",
+      "add",
+      "portopening",
+      "protocol=TCP",
+      "port=445",
+      "name=Local SMB",
+      "profile=domain",
+    );
+    local("netsh", "ipsec", "static", "add", "policy", "name=Local pol");
+    local("netsh", "ipsec", "static", "set", "policy", "name=Local pol", "assign=yes");
+    const smb = () => showConfig().profiles.domain?.portOpenings.find((o) => o.port === 445);
+    assert.equal(smb()?.name, "SMB", "the GPO's opening wins over the local one for 445/TCP");
+    const before = json().settings;
+    assert.deepEqual(
+      { policy: before.ipsec.policy, source: before.ipsec.source, gpo: before.ipsec.gpo },
+      { policy: "Bypass lab", source: "gpo", gpo: { name: "Lab Base", guid: gpo.base } },
+    );
+
+    // the administrator takes the opening out of the GPO and unassigns its IPsec policy
+    fw("Lab Base", "delete", "portopening", "protocol=TCP", "port=445", "profile=domain");
+    const ipsec = (...a: string[]) => asAdmin("netsh", "ipsec", "static", ...a);
+    ipsec("set", "store", "location=domain");
+    ipsec("set", "policy", "name=Bypass lab", "assign=no", "gponame=Lab Base");
+    ipsec("set", "store", "location=local");
+    const r = gpupdate();
+    assert.equal(r.changed, true);
+    assert.equal(r.ipsec, null);
+    assert.deepEqual(
+      { name: smb()?.name, scope: smb()?.scope },
+      { name: "Local SMB", scope: "all" },
+      "445/TCP is the local opening again",
+    );
+    assert.equal(showConfig().profiles.domain?.exceptions, false, "what the GPO still sets stays");
+    assert.ok(!fs.existsSync(path.join(home, "ipsec", "domain-assigned.json")));
+    const after = json().settings;
+    assert.deepEqual([after.ipsec.policy, after.ipsec.source], ["Local pol", "local"]);
+    assert.equal(
+      after.firewall.find((x) => x.setting === "domain.portopening.tcp/445")?.source,
+      "local",
+    );
+  });
+
+  it("gpresult names the winning GPO (name and GUID) of each setting: link order decides between two, one set by one GPO only, the rest local", () => {
+    // Lab Base sets the domain profile on (and exceptions off); the Default Domain Policy,
+    // applied after it (link order 1), sets it off; ICMP echo is set only locally
+    fw("Default Domain Policy", "set", "opmode", "mode=disable", "profile=domain");
+    local("netsh", "firewall", "set", "icmpsetting", "type=8", "mode=enable", "profile=domain");
+    assert.equal(gpupdate().changed, true);
+    const row = (w: Winners, name: string) => w.firewall.find((x) => x.setting === name);
+    let w = json().settings;
+    assert.ok(w.lastApplied !== null);
+    assert.deepEqual(row(w, "domain.enabled"), {
+      setting: "domain.enabled",
+      value: false,
+      source: "gpo",
+      gpo: { name: "Default Domain Policy", guid: DEFAULT_DOMAIN_POLICY },
+    });
+    assert.deepEqual(row(w, "domain.exceptions")?.gpo, { name: "Lab Base", guid: gpo.base });
+    assert.deepEqual(
+      { value: row(w, "domain.icmp.8")?.value, source: row(w, "domain.icmp.8")?.source },
+      { value: true, source: "local" },
+    );
+    assert.equal(showConfig().profiles.domain?.enabled, false);
+    assert.match(
+      gpresult(),
+      new RegExp(
+        `\\n {4}domain\\.enabled +no +GPO Default Domain Policy \\{${DEFAULT_DOMAIN_POLICY.toUpperCase()}\\}\\n`,
+      ),
+    );
+    assert.match(gpresult(), /\n {4}domain\.icmp\.8 +yes +local\n/);
+
+    // link order: the Default Domain Policy linked again goes first (applies first): Lab Base wins
+    must("samba-tool", [
+      "gpo",
+      "dellink",
+      DOMAIN_DN,
+      `{${DEFAULT_DOMAIN_POLICY.toUpperCase()}}`,
+      ...admin(),
+    ]);
+    must("samba-tool", [
+      "gpo",
+      "setlink",
+      DOMAIN_DN,
+      `{${DEFAULT_DOMAIN_POLICY.toUpperCase()}}`,
+      ...admin(),
+    ]);
+    assert.equal(gpupdate().changed, true);
+    w = json().settings;
+    assert.deepEqual(
+      [row(w, "domain.enabled")?.value, row(w, "domain.enabled")?.gpo?.name],
+      [true, "Lab Base"],
+    );
+    assert.equal(showConfig().profiles.domain?.enabled, true);
+  });
+
+  it("the agent refreshes Group Policy by itself: a GPO's new opening is applied without a window (one nft generation), one line logged", async () => {
+    const ns = samba?.ns ?? "";
+    const output = (p: ChildProcess) => {
+      let text = "";
+      p.stdout?.on("data", (d: Buffer) => {
+        text += d.toString();
+      });
+      p.stderr?.on("data", (d: Buffer) => {
+        text += d.toString();
+      });
+      return () => text;
+    };
+    const until = async (what: () => boolean, ms: number) => {
+      const end = Date.now() + ms;
+      while (!what() && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+      return what();
+    };
+    const stop = async (p: ChildProcess) => {
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      const exited = new Promise((r) => p.once("exit", r));
+      p.kill("SIGTERM");
+      const t = setTimeout(() => p.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(t);
+    };
+    const inNs = (...a: string[]) =>
+      spawn("ip", ["netns", "exec", ns, ...a], { stdio: ["ignore", "pipe", "pipe"] });
+    // every 3 s plus up to 1.2 s at random (Windows: 90 min plus up to 30)
+    const agent = inNs(process.execPath, BIN, "--home", home, "agent", "--gp-refresh", "0.05:0.02");
+    const log = output(agent);
+    let monitor: ChildProcess | undefined;
+    try {
+      assert.ok(await until(() => /agent: ready|ready: /.test(log()), 90_000), log());
+      assert.match(log(), /Group Policy refreshed every 0\.05 min plus up to 0\.02 at random/);
+      const input = () => must("nft", ["list", "chain", "inet", "postern", "input"]);
+      assert.doesNotMatch(input(), /dport 8443/);
+      monitor = inNs("nft", "monitor", "ruleset");
+      const events = output(monitor);
+      await new Promise((r) => setTimeout(r, 500));
+      const applied = () => (log().match(/gpupdate: applied /g) ?? []).length;
+      const before = applied();
+
+      fw(
+        "Lab Base",
+        "add",
+        "portopening",
+        "protocol=TCP",
+        "port=8443",
+        "name=Refresh",
+        "profile=all",
+      );
+      assert.ok(await until(() => /dport 8443/.test(input()), 90_000), log());
+      // a few more refreshes: unchanged, not applied again
+      await new Promise((r) => setTimeout(r, 9_000));
+      assert.equal(applied() - before, 1, log());
+      assert.match(log(), /gpupdate: applied .*; IPsec: local store; firewall: /);
+      assert.match(log(), /gpupdate: policy unchanged/);
+
+      // the swap: each generation (one nft transaction) that deletes the firewall's input
+      // chain adds it again with the new rules, so there is no moment without them
+      const gens = events().split(/^# new generation \d+ by process \d+ \(nft\)$/m);
+      const swaps = gens.filter((g) => /^delete chain inet postern input$/m.test(g));
+      assert.ok(swaps.length >= 1, events());
+      for (const g of swaps) assert.match(g, /^add chain inet postern input /m);
+      assert.ok(
+        swaps.some((g) => /^add rule inet postern input .*dport 8443/m.test(g)),
+        events(),
+      );
+    } finally {
+      if (monitor) await stop(monitor);
+      await stop(agent);
+    }
   });
 });

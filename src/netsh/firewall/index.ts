@@ -14,6 +14,7 @@ import { applyNow, netnsOf, rulesStatus } from "../../firewall/effect.js";
 import { createNftRunner } from "../../firewall/nft.js";
 import type { PrincipalResolver } from "../../firewall/principals.js";
 import { createMemberResolver } from "../../member/principals.js";
+import { loadEffectiveSettings } from "../../firewall/gpo-layer.js";
 import { loadSettings, saveSettings } from "../../firewall/store.js";
 import { matchPrefix, one, parseTagged } from "../args.js";
 import type { NetshHandler } from "../shell.js";
@@ -66,15 +67,17 @@ export function createFirewallHandler(deps: FirewallHandlerDeps = {}): NetshHand
     const rest = target.rest;
     const resolver = () => (deps.resolver ?? createMemberResolver)(env);
     if (target.gpo !== null) return domainFirewall(verb, object, rest, target.gpo, env, resolver);
+    // edits change the local settings; show and the kernel see the GPO layer over them
     const settings = loadSettings(env.home);
     const cmd = `firewall ${verb} ${object}`.trimEnd();
     if (verb === "show") {
+      const effective = loadEffectiveSettings(env.home);
       const args = parseTagged(rest, [{ tag: "profile" }, { tag: "verbose" }], cmd);
       const p = one(args, "profile");
-      const profile = p === undefined ? undefined : profilesOf(settings, p)[0];
-      const status = object === "state" ? await rulesStatus(env, settings) : undefined;
+      const profile = p === undefined ? undefined : profilesOf(effective, p)[0];
+      const status = object === "state" ? await rulesStatus(env, effective) : undefined;
       const live = object === "state" && status !== "none" ? await liveBypass(env) : null;
-      show(object, settings, env, { status, profile, live });
+      show(object, effective, env, { status, profile, live });
       return;
     }
     const edit = settingsEdit(verb, object);
@@ -87,7 +90,7 @@ export function createFirewallHandler(deps: FirewallHandlerDeps = {}): NetshHand
       throw new UsageError(`${cmd}: unknown command. ${USAGE}`);
     }
     saveSettings(env.home, settings);
-    await applyNow(env, settings);
+    await applyNow(env, loadEffectiveSettings(env.home));
     env.out("Ok.");
   };
 }
