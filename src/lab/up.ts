@@ -236,7 +236,8 @@ export function startAgent(
       "on",
       ...extra,
     ],
-    ready: /agent: ready/,
+    // text or JSON (--log-format json): "agent: ready: ..." or "component":"agent","msg":"ready: ..."
+    ready: /agent: ready|"component":"agent","msg":"ready/,
     timeoutMs: 30_000,
   });
 }
