@@ -36,6 +36,7 @@ import { loadEffectiveStore } from "../policy/effective.js";
 import type { PolicyStore } from "../policy/model.js";
 import type { LoadedPolicy, PolicySource } from "./core.js";
 import { loadMember, type Member } from "./member.js";
+import { knownKerberosPeers } from "./prefetch.js";
 import { planFromStore, type Providers } from "./policy-plan.js";
 
 export interface HostPolicyOptions {
@@ -79,6 +80,9 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
       const eff = loadEffectiveStore(home);
       const names = member === null ? new Map() : await filterNames(eff.store, resolver, o.log);
       const plan = planFromStore(eff.store, o.ours, o.local, providers, o.log, names);
+      // the peers the policy names: their names and tickets before their first packet
+      if (member !== null)
+        for (const peer of knownKerberosPeers(eff.store, o.ours)) member.kerberos.prepare?.(peer);
       return eff.source === "domain"
         ? { plan, source: "domain", gpo: eff.gpo ?? "?", domain: eff.domain ?? "?" }
         : { plan, source: "local" };
