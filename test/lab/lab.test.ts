@@ -103,6 +103,8 @@ describe("the article's lab (postern lab up|check|down)", needsRoot(), () => {
     assert.match(revoked.why, /revoked \d+ ms after the change on the DC[:;] /);
     assert.match(revoked.why, /in no group of the bypass list any more/);
     assert.match(revoked.why, /its next SA \(same ticket\): .*its ticket's PAC is stale/);
+    // the revoked peer is told why inside its SA (before the DELETE, and on its next SA)
+    assert.match(revoked.why, /xpclient was told: revoked$/);
   });
 
   it("the members' views: klist --machine, -li 0x3e7, netsh ipsec dynamic and firewall show state", () => {
