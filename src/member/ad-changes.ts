@@ -19,8 +19,9 @@
  * One sealed connection is kept and reused; it is opened again after MAX_CONNECTION_MS
  * (AD may close a connection whose ticket expired) or after any error. A DC that fails
  * makes the next question go to the next DC: machine.json's first, then those the domain's
- * DNS names (_ldap._tcp.dc._msdcs, RFC 2782 order); the agent backs off between failures
- * (agent/revocation.ts). Deleted accounts are not seen by the change search (AD hides
+ * DNS names (_ldap._tcp.dc._msdcs, RFC 2782 order, asked of machine.json's DC at the first
+ * question and every RELOCATE_MS, so the list is known before that DC fails); the agent
+ * backs off between failures (agent/revocation.ts). Deleted accounts are not seen by the change search (AD hides
  * them), but deletion removes an account from its groups, whose change is.
  */
 import { decodeSid } from "../gpipsec/secdesc.js";
@@ -40,6 +41,8 @@ import { DEFAULT_KDC_PORT, machineDnsResolver, machineTgt } from "./machine-tgt.
 export const DEFAULT_POLL_MS = 2_000;
 export const MIN_POLL_MS = 500;
 export const MAX_POLL_MS = 60_000;
+/** The domain's DCs are looked up again (SRV) after this long (the zone's SRV TTL). */
+export const RELOCATE_MS = 600_000;
 /** One question's bound, as postern DC's long poll (dc/api/changes.ts WAIT_MS). */
 export const WAIT_MS = 10_000;
 /** A connection is opened again after this long (its ticket's life is longer). */
@@ -285,21 +288,24 @@ export function createAdWatch(
     }
   };
 
-  let located = false;
+  /** The DC list is read at the first question (while machine.json's DC, our DNS, is up). */
+  let locatedAt = Number.NEGATIVE_INFINITY;
+  const locate = async () => {
+    if (Date.now() - locatedAt < RELOCATE_MS) return;
+    locatedAt = Date.now();
+    await relocate();
+  };
   return {
     kind: "ad",
     async wait(cursor, principals, signal) {
       if (signal.aborted) throw new Error("aborted");
+      await locate();
       try {
         return await ask(cursor, principals, signal);
       } catch (e) {
         const was = conn?.dc ?? dcs[at % dcs.length]!;
         drop();
         if (signal.aborted) throw e;
-        if (!located) {
-          located = true;
-          await relocate();
-        }
         at = (at + 1) % dcs.length;
         const next = dcs[at]!;
         if (next !== was) o.log?.(`revocation: ${was.name} failed; next, the DC ${next.name}`);

@@ -207,4 +207,31 @@ describe("AD watch against Samba AD: group removal, disable and key reset seen w
     const a = await seen(since, (s) => s.keySetAt !== null && s.keySetAt > before);
     process.stdout.write(`# key reset seen ${a.at - since} ms after samba-tool started\n`);
   });
+
+  it("latency: a committed group change to the watch's answer (figures printed, with the load)", () => {
+    // XP1$ back in inner, as the rounds alternate remove / add
+    tool("group", "addmembers", "inner", "XP1$");
+    const dn = (out: string) => /^dn: (.+)$/m.exec(out)?.[1] ?? "";
+    const group = dn(tool("group", "show", "inner"));
+    const member = dn(tool("computer", "show", "XP1"));
+    const rounds = 6;
+    const out = must(process.execPath, [
+      path.join(HERE, "ad-watch-probe.js"),
+      "measure",
+      home,
+      String(POLL_MS),
+      String(rounds),
+      PASSWORD,
+      `XP1$@${REALM}`,
+      group,
+      member,
+    ]);
+    const { ms } = JSON.parse(out.trim()) as { ms: number[] };
+    assert.equal(ms.length, rounds, "every change seen");
+    const sorted = [...ms].sort((x, y) => x - y);
+    const load = fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+    process.stdout.write(
+      `# AD watch latency, commit -> answer, poll ${POLL_MS} ms: median ${sorted[rounds >> 1]} ms, max ${sorted.at(-1)} ms (${ms.join(", ")}); load ${load}\n`,
+    );
+  });
 });
