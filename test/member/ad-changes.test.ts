@@ -5,6 +5,9 @@
  * test/member/samba-ad-changes.test.ts.
  */
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, it } from "node:test";
 import { sidToBytes } from "../../src/kerberos/pac/sid.js";
 import {
@@ -19,6 +22,7 @@ import {
   standingOf,
 } from "../../src/member/ad-changes.js";
 import { encodeFilter } from "../../src/ldap/client.js";
+import { cli } from "../helpers/cli.js";
 
 const DOM = "S-1-5-21-1-2-3";
 const entry = (attrs: Record<string, (string | Buffer)[]>) => ({
@@ -96,5 +100,18 @@ describe("AD watch: pure parts", () => {
     assert.equal(clampPoll(10 ** 9), MAX_POLL_MS);
     assert.equal(clampPoll(Number.NaN), DEFAULT_POLL_MS);
     assert.equal(clampPoll(1500), 1500);
+  });
+
+  it("postern agent --revocation-poll out of bounds: one line, exit 2", async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "postern-adwatch-"));
+    try {
+      for (const bad of ["10", "60001", "2s"]) {
+        const r = await cli(home, "agent", "--revocation", "immediate", "--revocation-poll", bad);
+        assert.equal(r.code, 2);
+        assert.equal(r.err.trim(), "postern: --revocation-poll needs MS from 500 to 60000");
+      }
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });
