@@ -3,7 +3,7 @@
  *
  * Server: when the bypass decides not to admit a peer that authenticated (bypass-peers.ts),
  * the agent tells it why, inside the IKE SA: once per IKE SA, at most once per peer address
- * every REFUSAL_INTERVAL_MS (a peer that renegotiates in a loop gets no flood), and only
+ * and reason every REFUSAL_INTERVAL_MS (a peer that renegotiates in a loop gets no flood), and only
  * in the modes that allow it (`postern agent --refusal-notice none|reason|names`; names
  * adds the bypass group's name, which tells a stranger what to become).
  *
@@ -106,10 +106,13 @@ export function createRefusals(deps: {
       }
       const n = refusalFor(d, sa, settings, deps.mode);
       if (n === null) return;
+      // per address and reason: a peer renegotiating in a loop is told once, but a new
+      // reason (it was admitted, then revoked) is news
+      const key = `${sa.remote.address}/${n.reason}`;
       const now = deps.clock.now();
-      const last = lastTold.get(sa.remote.address);
+      const last = lastTold.get(key);
       if (last !== undefined && now - last < REFUSAL_INTERVAL_MS) return;
-      lastTold.set(sa.remote.address, now);
+      lastTold.set(key, now);
       deps.clock.setTimer(REFUSAL_DELAY_MS, () => {
         if (tell(sa.spis, n))
           deps.log(
