@@ -12,6 +12,7 @@ import { parseLogFormat, parseLogLevel } from "../platform/log.js";
 import { requestControl } from "../control/socket.js";
 import { runIkeAgent } from "./ike-run.js";
 import { REFUSAL_MODES, type RefusalMode } from "./refusal.js";
+import { MAX_POLL_MS, MIN_POLL_MS } from "../member/ad-changes.js";
 import { REVOCATION_MODES, type RevocationMode } from "./revocation.js";
 import { agentPaths, runAgent } from "./run.js";
 
@@ -21,6 +22,7 @@ const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--gp-refresh MINU
               [--cert F --key F] [--metrics HOST:PORT|on]
               [--log-format text|json] [--log-level LEVEL | --verbose]
               [--refusal-notice MODE] [--revocation off|immediate]
+              [--revocation-poll MS]
 postern agent --manual-sa FILE
 postern agent stats
 postern agent delete-sas
@@ -73,7 +75,9 @@ seconds of a computer being disabled, deleted, having its keys reset or leaving 
 group (directly or through a nested group), takes its admitted IKE SAs out of the bypass
 set and deletes them (IKE DELETE); its next SA is refused while the directory says so,
 stale ticket or not, and admitted again once it does not (docs/agent.md "Immediate
-revocation").
+revocation"). --revocation-poll: how often an Active Directory member asks its DC for
+changes (its highestCommittedUSN, then the computers and groups changed since), in ms from
+500 to 60000 (default 2000); postern's DC needs none (it answers a long poll at once).
 
 Runs the IPsec agent's data path: a TUN device (postern0), ESP in UDP 4500 (RFC 4303,
 RFC 3948), policy routing and an nftables chain that send protected flows to the TUN.
@@ -118,6 +122,14 @@ function revocationMode(text: string | undefined): RevocationMode {
   const m = REVOCATION_MODES.find((x) => x === (text ?? "off"));
   if (m === undefined) throw new UsageError("--revocation needs off or immediate");
   return m;
+}
+
+/** --revocation-poll MS; absent: the AD watch's default. */
+function revocationPoll(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < MIN_POLL_MS || Number(text) > MAX_POLL_MS)
+    throw new UsageError(`--revocation-poll needs MS from ${MIN_POLL_MS} to ${MAX_POLL_MS}`);
+  return Number(text);
 }
 
 /** --ike-liveness SEC, --ike-initial-contact and --ike-invalid-spi; absent: the engine's defaults. */
@@ -165,6 +177,7 @@ function agentOptions(p: Parsed) {
     logLevel: p.flag("verbose") ? ("debug" as const) : parseLogLevel(p.str("log-level"), "info"),
     refusalNotice: refusalMode(p.str("refusal-notice")),
     revocation: revocationMode(p.str("revocation")),
+    revocationPollMs: revocationPoll(p.str("revocation-poll")),
   };
 }
 
@@ -206,6 +219,12 @@ const OPTIONS: readonly OptionSpec[] = [
     value: "off|immediate",
     help: "watch the directory and revoke bypass within seconds (default off)",
     complete: ["off", "immediate"],
+  },
+  {
+    name: "revocation-poll",
+    type: "string",
+    value: "MS",
+    help: "Active Directory: how often to ask the DC for changes (default 2000)",
   },
   {
     name: "ike-liveness",

@@ -19,6 +19,7 @@ import { type DataPath, type DataPathStats, spiHex } from "../datapath/engine.js
 import type { TrafficSelector as DpSelector } from "../esp/sa.js";
 import type { DataPathEvent } from "../datapath/events.js";
 import { PosternError } from "../errors.js";
+import type { FirewallSettings } from "../firewall/model.js";
 import { createIkeEngine, type IkeEngine } from "../ike/engine.js";
 import type { IkeTransport } from "../ike/transport.js";
 import type { ChildSaRecord, Clock, IkeDeps, IkeOptions, PeerConfig } from "../ike/types.js";
@@ -148,8 +149,16 @@ export function createAgent(deps: AgentDeps): Agent {
         clock: deps.clock,
         log,
         revoke: async (spis, why) => {
+          const was = bypass.list().find((d) => d.spis === spis);
           await bypass.revoke(spis, why);
-          run?.engine.deleteIkeSa(spis);
+          const engine = run?.engine;
+          const sa = engine?.sas().find((x) => x.spis === spis);
+          // the peer is told why inside the SA, then the SA is deleted (the same queue)
+          if (engine && sa)
+            refusals.onRevoked(sa, groupName(settings, was?.authorizedBy ?? null), (x, n) =>
+              engine.tellRefusal(x, n),
+            );
+          engine?.deleteIkeSa(spis);
         },
       })
     : null;
@@ -374,6 +383,17 @@ function deleteSas(deps: AgentDeps, r: Running, args: ControlArgs): ControlRepli
     .filter((x) => r.engine.deleteIkeSa(x.spis));
   deps.log(`${gone.length} IKE SAs deleted on request${scope}; the next packet negotiates again`);
   return { deletedIkeSas: gone.map((x) => x.spis) };
+}
+
+/** The bypass list's name for `sid` (the group that admitted a peer), or null. */
+function groupName(settings: () => FirewallSettings | null, sid: string | null): string | null {
+  if (sid === null) return null;
+  try {
+    const e = settings()?.bypass.find((b) => b.sid.toUpperCase() === sid.toUpperCase());
+    return e?.name || null;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -58,6 +58,8 @@ export interface IkeAgentOptions {
   refusalNotice: RefusalMode;
   /** Immediate revocation (agent/revocation.ts); absent: off. */
   revocation?: RevocationMode;
+  /** The AD watch's poll interval (--revocation-poll); absent: its default. */
+  revocationPollMs?: number | undefined;
 }
 
 function ourAddresses(): string[] {
@@ -114,7 +116,8 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     write: env.out,
   });
   const policy = createHostPolicySource({ ...o, env, ours, local, log });
-  const watch = o.revocation === "immediate" ? directoryWatchOf(env, log) : null;
+  const watch =
+    o.revocation === "immediate" ? directoryWatchOf(env, log, o.revocationPollMs) : null;
   const paths = agentPaths(env.home);
   ensureDir(paths.dir, 0o700);
   const steering = hostSteering({ listenPort: 4500, bypassDevice: true });

@@ -3,9 +3,14 @@
  *
  * Server: when the bypass decides not to admit a peer that authenticated (bypass-peers.ts),
  * the agent tells it why, inside the IKE SA: once per IKE SA, at most once per peer address
- * every REFUSAL_INTERVAL_MS (a peer that renegotiates in a loop gets no flood), and only
+ * and reason every REFUSAL_INTERVAL_MS (a peer that renegotiates in a loop gets no flood), and only
  * in the modes that allow it (`postern agent --refusal-notice none|reason|names`; names
  * adds the bypass group's name, which tells a stranger what to become).
+ *
+ * Immediate revocation (revocation.ts) tells an admitted peer it is revoked, just before
+ * the SA's DELETE (`onRevoked`), in the same modes; that notice is not rate-limited (one
+ * per admitted SA, each a Kerberos authentication) and does not hold back the notice of
+ * the peer's next SA, refused as `revoked` while its ticket's PAC is stale.
  *
  * Client: the notice is kept with its IKE SA (`netsh ipsec dynamic show mmsas`, `postern
  * explain`) and logged once per peer and reason:
@@ -50,7 +55,9 @@ export function refusalFor(
           ? "no-pac"
           : d.code === "no-settings" || d.code === "empty-list"
             ? "no-bypass-list"
-            : null;
+            : d.code === "revoked"
+              ? "revoked"
+              : null;
   if (reason === null) return null;
   const entry = settings?.bypass.find((b) => b.name && !b.name.endsWith("$"));
   const group = mode === "names" && reason !== "no-bypass-list" ? (entry?.name ?? null) : null;
@@ -62,6 +69,15 @@ export interface Refusals {
   onDecision(
     sa: IkeSaInfo,
     d: BypassDecision,
+    tell: (spis: string, n: RefusalNotice) => boolean,
+  ): void;
+  /**
+   * Server: the admitted SA `sa` is revoked (its DELETE follows); `group` is the bypass
+   * entry that had admitted it. Told at once, before the DELETE is queued.
+   */
+  onRevoked(
+    sa: IkeSaInfo,
+    group: string | null,
     tell: (spis: string, n: RefusalNotice) => boolean,
   ): void;
   /** Client: a responder told us why. */
@@ -90,16 +106,27 @@ export function createRefusals(deps: {
       }
       const n = refusalFor(d, sa, settings, deps.mode);
       if (n === null) return;
+      // per address and reason: a peer renegotiating in a loop is told once, but a new
+      // reason (it was admitted, then revoked) is news
+      const key = `${sa.remote.address}/${n.reason}`;
       const now = deps.clock.now();
-      const last = lastTold.get(sa.remote.address);
+      const last = lastTold.get(key);
       if (last !== undefined && now - last < REFUSAL_INTERVAL_MS) return;
-      lastTold.set(sa.remote.address, now);
+      lastTold.set(key, now);
       deps.clock.setTimer(REFUSAL_DELAY_MS, () => {
         if (tell(sa.spis, n))
           deps.log(
             `refusal: told ${sa.remote.address} why it is not admitted: ${n.reason}${n.group ? ` (requires ${n.group})` : ""}`,
           );
       });
+    },
+    onRevoked(sa, group, tell) {
+      if (deps.mode === "none" || sa.initiator) return;
+      const n: RefusalNotice = { reason: "revoked", group: deps.mode === "names" ? group : null };
+      if (tell(sa.spis, n))
+        deps.log(
+          `refusal: told ${sa.remote.address} its admission is revoked${n.group ? ` (it required ${n.group})` : ""}`,
+        );
     },
     onReceived(spis, address, n) {
       received.set(spis, {

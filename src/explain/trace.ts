@@ -679,7 +679,23 @@ function outboundTrace(input: TraceInput): Trace {
               { host: "this host", command: "postern klist --machine purge" },
             ],
           }
-        : null;
+        : refusal.reason === "revoked"
+          ? {
+              // the peer watches the directory (immediate revocation): no purge needed
+              // unless our account was disabled or its keys reset (then a new ticket is)
+              change: group
+                ? `put ${me} back in ${domain}${group} (or enable it); ${peer} watches the directory and admits the next SA`
+                : `ask ${peer}'s administrator why ${me} was revoked (group, disabled account or keys reset)`,
+              commands: group
+                ? [
+                    {
+                      host: "a domain controller",
+                      command: `postern net group ${group} ${me} /add /domain`,
+                    },
+                  ]
+                : [],
+            }
+          : null;
     return { ...base, steps, verdict: "blocked", decidedBy: "peer", flip };
   }
   return { ...base, steps, verdict: "allowed", decidedBy: "policy", flip: null };

@@ -11,7 +11,9 @@
  *
  * Reason codes: 1 not in the bypass list (the PAC holds none of its SIDs), 2 authenticated
  * by something other than Kerberos (no groups to check), 3 the ticket had no PAC, 4 the
- * responder has no bypass list. The group name (UTF-8, at most 256 bytes) is empty unless
+ * responder has no bypass list, 5 revoked: the directory of now no longer lets the peer in
+ * (immediate revocation: removed from the group, disabled, keys reset), sent before the
+ * DELETE of an admitted SA and to the next SAs of the stale ticket. The group name (UTF-8, at most 256 bytes) is empty unless
  * the responder's setting allows disclosing it.
  */
 import { ExchangeType } from "./constants.js";
@@ -30,6 +32,7 @@ export const REFUSAL_REASONS = {
   2: "not-kerberos",
   3: "no-pac",
   4: "no-bypass-list",
+  5: "revoked",
 } as const;
 export type RefusalCode = keyof typeof REFUSAL_REASONS;
 export type RefusalReason = (typeof REFUSAL_REASONS)[RefusalCode];

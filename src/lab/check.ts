@@ -392,19 +392,28 @@ async function immediateCell(env: CliEnv, s: LabState, add: (c: Cell) => void): 
     const f6 = await fetchFrom(s, "xpclient", "blocked");
     v = await server1(s);
     const next = entryFor(v.bypass, v.sas, xp);
+    const told = await toldByServer1(s);
     add({
       from: "xpclient",
       when: "removed from trusted, server1 with --revocation immediate (no purge)",
       expected: "blocked",
       actual: ms < REVOKE_BOUND_MS ? outcome(f6) : "served",
       ms,
-      why: `revoked ${ms} ms after the change on the DC${gone ? `: ${gone.why}` : ""}; IKE SA deleted; ${next ? `its next SA (same ticket): ${next.authorizedBy ? `admitted: ${next.why}` : next.why}` : "no new SA on server1"}`,
+      why: `revoked ${ms} ms after the change on the DC${gone ? `: ${gone.why}` : ""}; IKE SA deleted; ${next ? `its next SA (same ticket): ${next.authorizedBy ? `admitted: ${next.why}` : next.why}` : "no new SA on server1"}; xpclient was told: ${told ?? "nothing"}`,
     });
   } finally {
     await setTrusted(env, s, true);
     await restartServer1(env, s, []);
     await purge(env, s, "xpclient");
   }
+}
+
+/** What server1 told xpclient in their IKE SAs (POSTERN_NOT_ADMITTED), as its mmsas shows. */
+async function toldByServer1(s: LabState): Promise<string | null> {
+  const sock = path.join(hostHome(s, "xpclient"), "agent", "agent.sock");
+  const mm = await requestControl(sock, "mmsas");
+  const r = mm.find((x) => x.remote === host("server1").address && x.refusal)?.refusal;
+  return r ? `${r.reason}${r.group ? ` (it requires ${r.group})` : ""}` : null;
 }
 
 /** The cell fails when server1 has not revoked xpclient within this long of the change. */

@@ -102,4 +102,51 @@ describe("the client told why: the agent's side", () => {
     r.onClosed("33_44");
     assert.equal(r.of("33_44"), null);
   });
+
+  it("revoked: told at once before the DELETE, not rate-limited, and the next SA told too", () => {
+    const clock = manualClock();
+    const logs: string[] = [];
+    const told: { spis: string; n: RefusalNotice }[] = [];
+    const tell = (spis: string, n: RefusalNotice) => {
+      told.push({ spis, n });
+      return true;
+    };
+    const names = createRefusals({ clock, log: (l) => logs.push(l), mode: "names", settings });
+    names.onRevoked(sa({ spis: "01_02" }), "trusted", tell);
+    names.onRevoked(sa({ spis: "03_04" }), "trusted", tell);
+    assert.deepEqual(
+      told.map((t) => [t.spis, t.n]),
+      [
+        ["01_02", { reason: "revoked", group: "trusted" }],
+        ["03_04", { reason: "revoked", group: "trusted" }],
+      ],
+      "synchronous, each admitted SA told",
+    );
+    assert.match(
+      logs[0] ?? "",
+      /told 198\.18\.0\.31 its admission is revoked \(it required trusted\)/,
+    );
+    // the next SA, refused by the directory of now (stale PAC), is told as any refusal
+    const inList = sa({
+      spis: "05_06",
+      identity: { method: "kerberos", principal: "XP$@B", userSid: TRUSTED, authTime: "x" },
+    });
+    const d = decideBypass(settings(), inList, () => "XP$@B is disabled in the directory");
+    assert.equal(d.code, "revoked");
+    assert.deepEqual(refusalFor(d, inList, settings(), "reason"), {
+      reason: "revoked",
+      group: null,
+    });
+    names.onDecision(inList, d, tell);
+    clock.advance(1000);
+    assert.deepEqual(told.at(-1), { spis: "05_06", n: { reason: "revoked", group: "trusted" } });
+
+    const reason = createRefusals({ clock, log: () => undefined, mode: "reason", settings });
+    reason.onRevoked(sa({ spis: "07_08" }), "trusted", tell);
+    assert.deepEqual(told.at(-1)?.n, { reason: "revoked", group: null }, "no name in mode reason");
+    const none = createRefusals({ clock, log: () => undefined, mode: "none", settings });
+    const before = told.length;
+    none.onRevoked(sa({ spis: "09_0a" }), "trusted", tell);
+    assert.equal(told.length, before, "none: silence");
+  });
 });

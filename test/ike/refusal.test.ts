@@ -65,6 +65,7 @@ describe("POSTERN_NOT_ADMITTED: the client told why, inside the IKE SA", () => {
       reason: "not-kerberos",
       group: null,
     });
+    assert.deepEqual(decodeRefusal(Buffer.from([1, 5, 0, 0])), { reason: "revoked", group: null });
     assert.throws(() => decodeRefusal(Buffer.from([1, 9, 0, 0])), /unknown reason code 9/);
     assert.throws(() => decodeRefusal(Buffer.from([2, 1, 0, 0])), /version 2/);
     assert.throws(() => decodeRefusal(Buffer.from([1, 1, 0, 5, 65])), /length 5, 1 bytes left/);
@@ -126,5 +127,20 @@ describe("POSTERN_NOT_ADMITTED: the client told why, inside the IKE SA", () => {
     assert.equal(a.notices.length, 1, "no forged notice is taken");
     const drops = Object.values(a.engine.stats()).reduce((x, y) => x + y, 0);
     assert.equal(drops - drops0, 2, "both forgeries are counted drops");
+  });
+
+  it("revoked: the notice, then the DELETE, in order in one SA; the initiator has both", async () => {
+    const { a, b } = sides();
+    a.engine.initiate(`to-${B}`);
+    await settle();
+    const [sa] = b.engine.sas();
+    assert.equal(sa?.state, "established");
+    // what immediate revocation does (agent/core.ts): tell, then delete, same queue
+    assert.equal(b.engine.tellRefusal(sa.spis, { reason: "revoked", group: "trusted" }), true);
+    assert.equal(b.engine.deleteIkeSa(sa.spis), true);
+    await settle();
+    assert.deepEqual(a.notices, [{ spis: sa.spis, n: { reason: "revoked", group: "trusted" } }]);
+    assert.equal(a.engine.sas().length, 0, "the initiator closed the SA on the DELETE");
+    assert.equal(informational(b.sent).length, 2, "two requests: the notice, then the DELETE");
   });
 });
