@@ -30,6 +30,9 @@ import { createAgent, type DataPathFactory } from "./core.js";
 import { openDataPathDevices } from "./devices.js";
 import { createHostPolicySource, effectiveUsesAh } from "./host-policy.js";
 import { createHostKernel, hostSteering, type SteeringConfig } from "./kernel.js";
+import { keytabWriter } from "../member/machine-keys.js";
+import { probeDomainDc } from "../member/dc-probe.js";
+import { createProfileWatch } from "./profile-watch.js";
 import { agentPaths } from "./run.js";
 import type { RefusalMode } from "./refusal.js";
 import type { RevocationMode } from "./revocation.js";
@@ -56,6 +59,8 @@ export interface IkeAgentOptions {
   refusalNotice: RefusalMode;
   /** Immediate revocation (agent/revocation.ts); absent: off. */
   revocation?: RevocationMode;
+  /** Between checks of the firewall's current profile, ms (profile-watch.ts); 0: at start only. */
+  profileCheckMs: number;
 }
 
 function ourAddresses(): string[] {
@@ -125,11 +130,23 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     const { tunFd, bypassTunFd, udpFd, rawFd } = dev;
     return startDataPath({ tunFd, bypassTunFd, udpFd, rawFd, acquire: true, onEvent, onError });
   };
+  const kernel = createHostKernel({ home: env.home, net: createNetConfig(), steering, log });
+  const member = keytabWriter.read(env.home);
+  const profile = createProfileWatch({
+    home: env.home,
+    domain: member?.domain ?? null,
+    probe: () =>
+      member === null ? Promise.reject(new Error("not a member")) : probeDomainDc(member),
+    reload: () => kernel.reloadFirewall(),
+    log,
+    now: Date.now,
+    intervalMs: o.profileCheckMs,
+  });
   const agent = createAgent({
     local,
     dataPath,
     ike,
-    kernel: createHostKernel({ home: env.home, net: createNetConfig(), steering, log }),
+    kernel,
     policy,
     clock: systemClock(),
     random: randomBytes,
@@ -145,7 +162,10 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
   let ready: string;
   let metrics: MetricsServer | null = null;
   try {
+    // the current profile before the firewall's first load (agent.start loads it)
+    await profile.check(true);
     ready = await agent.start();
+    profile.start();
     if (o.metrics) {
       const nft = createNftRunner();
       const source = agentMetrics(agent.control, () => readDropCounters(nft));
@@ -171,6 +191,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     log,
     ready: `ready: ${ready}, TUN ${steering.tun}, IKE ${local}:500/4500, pid ${process.pid}`,
     cleanup: async () => {
+      profile.stop();
       await metrics?.close();
       await agent.stop();
       dev.close();

@@ -30,7 +30,7 @@ export interface FirewallHandlerDeps {
 const USAGE =
   "netsh firewall: expected set opmode|portopening|allowedprogram|service|icmpsetting|notifications|" +
   "multicastbroadcastresponse|logging|currentprofile|bypass, add|delete portopening|allowedprogram|" +
-  "bypass, reset, or show state|opmode|config|portopening|allowedprogram|service|icmpsetting|notifications|" +
+  "bypass, reset, or show state|opmode|config|currentprofile|portopening|allowedprogram|service|icmpsetting|notifications|" +
   "multicastbroadcastresponse|logging|bypass";
 
 const VERBS = ["set", "add", "delete", "show", "reset"];
@@ -87,7 +87,8 @@ export function createFirewallHandler(deps: FirewallHandlerDeps = {}): NetshHand
       throw new UsageError(`${cmd}: unknown command. ${USAGE}`);
     }
     saveSettings(env.home, settings);
-    await applyNow(env, settings);
+    // read back: `set currentprofile auto` hands the profile back to the agent's decision
+    await applyNow(env, loadSettings(env.home));
     env.out("Ok.");
   };
 }
