@@ -29,7 +29,7 @@ import {
 } from "../member/resolver.js";
 import { PosternError } from "../errors.js";
 import { createCertAuth } from "../ike/cert-auth.js";
-import { loadEffectiveStore } from "../policy/effective.js";
+import { type EffectiveStore, loadEffectiveStore } from "../policy/effective.js";
 import type { PolicyStore } from "../policy/model.js";
 import type { LoadedPolicy, PolicySource } from "./core.js";
 import { loadMember, type Member } from "./member.js";
@@ -69,6 +69,7 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
       const eff = loadEffectiveStore(home);
       const names = member === null ? new Map() : await filterNames(eff.store, resolver, o.log);
       const plan = planFromStore(eff.store, o.ours, o.local, providers, o.log, names);
+      if (eff.persistent !== null) plan.notes.unshift(persistentNote(eff));
       return eff.source === "domain"
         ? { plan, source: "domain", gpo: eff.gpo ?? "?", domain: eff.domain ?? "?" }
         : { plan, source: "local" };
@@ -77,6 +78,13 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
     providers,
     purgeTickets: () => purgeMachineTickets(home),
   };
+}
+
+/** The persistent policy in one line: first in the policy, or alone (and why). */
+function persistentNote(eff: EffectiveStore): string {
+  if (eff.source !== "persistent")
+    return `persistent policy "${eff.persistent}": its rules apply first (set store location=persistent)`;
+  return `persistent policy "${eff.persistent}" applies alone${eff.note ? ` (${eff.note})` : " (no local or domain policy assigned)"}`;
 }
 
 /** Whether the effective policy offers AH (the data path then needs the raw AH socket). */
