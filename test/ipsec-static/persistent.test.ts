@@ -97,12 +97,12 @@ describe("netsh ipsec static: the persistent store", () => {
   });
 
   it("with a local policy assigned: the persistent rules first, the local policy kept as it is", async () => {
-    await run(
-      t.dir,
-      ["set", "store", "location=local"],
-      ...SERVER_SETUP,
-      ["set", "policy", "name=Secure web", "assign=yes"],
-    );
+    await run(t.dir, ["set", "store", "location=local"], ...SERVER_SETUP, [
+      "set",
+      "policy",
+      "name=Secure web",
+      "assign=yes",
+    ]);
     const local = loadLocalStore(t.dir);
     const eff = loadEffectiveStore(t.dir);
     assert.equal(eff.source, "local");
