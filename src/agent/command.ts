@@ -23,6 +23,7 @@ const HELP = `postern agent [--address A] [--dns HOST[:PORT]] [--gp-refresh MINU
               [--log-format text|json] [--log-level LEVEL | --verbose]
               [--refusal-notice MODE] [--revocation off|immediate]
               [--revocation-poll MS]
+              [--profile-check SECONDS]
 postern agent --manual-sa FILE
 postern agent stats
 postern agent delete-sas
@@ -78,6 +79,11 @@ stale ticket or not, and admitted again once it does not (docs/agent.md "Immedia
 revocation"). --revocation-poll: how often an Active Directory member asks its DC for
 changes (its highestCommittedUSN, then the computers and groups changed since), in ms from
 500 to 60000 (default 2000); postern's DC needs none (it answers a long poll at once).
+--profile-check: the firewall's current profile is decided at start and every
+SECONDS (default 60; 0: at start only), as Windows decides it: the domain profile when this
+host is a domain member and a DC of its domain answers (a TCP connection to its KDC), else
+the standard profile; a switch is logged and the firewall reloaded in one transaction
+(\`netsh firewall set currentprofile\` overrides it; docs/firewall.md "Profiles").
 
 Runs the IPsec agent's data path: a TUN device (postern0), ESP in UDP 4500 (RFC 4303,
 RFC 3948), policy routing and an nftables chain that send protected flows to the TUN.
@@ -178,7 +184,15 @@ function agentOptions(p: Parsed) {
     refusalNotice: refusalMode(p.str("refusal-notice")),
     revocation: revocationMode(p.str("revocation")),
     revocationPollMs: revocationPoll(p.str("revocation-poll")),
+    profileCheckMs: profileCheck(p.str("profile-check")),
   };
+}
+
+function profileCheck(v: string | undefined): number {
+  const s = v ?? "60";
+  if (!/^\d+$/.test(s) || Number(s) > 86_400)
+    throw new UsageError("--profile-check needs SECONDS from 0 (at start only) to 86400");
+  return Number(s) * 1000;
 }
 
 const OPTIONS: readonly OptionSpec[] = [
@@ -193,6 +207,12 @@ const OPTIONS: readonly OptionSpec[] = [
     type: "string",
     value: "HOST[:PORT]",
     help: "the domain's DNS (default: the DC, port 53)",
+  },
+  {
+    name: "profile-check",
+    type: "string",
+    value: "SECONDS",
+    help: "how often the firewall's current profile is decided again (default 60; 0 at start only)",
   },
   {
     name: "gp-refresh",

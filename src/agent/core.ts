@@ -232,6 +232,8 @@ export function createAgent(deps: AgentDeps): Agent {
     bump(loads, "loaded");
     run = wire(deps, first.plan, bypass, reload, refusals, trace, revocation);
     await kernel.install(rulesOf(run));
+    // "ready" means packets are read: not before the data path's workers poll the TUN
+    await run.data.ready;
     revocation?.start();
     for (const n of first.plan.notes) log(`policy note: ${n}`, "notice");
     return `policy "${policy.name}", ${first.plan.steering.length} steering selectors, ${first.plan.responders.length} IKE peers`;

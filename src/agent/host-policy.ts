@@ -32,7 +32,7 @@ import {
 import { PosternError } from "../errors.js";
 import type { LogLevel } from "../platform/log.js";
 import { createCertAuth } from "../ike/cert-auth.js";
-import { loadEffectiveStore } from "../policy/effective.js";
+import { type EffectiveStore, loadEffectiveStore } from "../policy/effective.js";
 import type { PolicyStore } from "../policy/model.js";
 import type { LoadedPolicy, PolicySource } from "./core.js";
 import { loadMember, type Member } from "./member.js";
@@ -83,6 +83,7 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
       // the peers the policy names: their names and tickets before their first packet
       if (member !== null)
         for (const peer of knownKerberosPeers(eff.store, o.ours)) member.kerberos.prepare?.(peer);
+      if (eff.persistent !== null) plan.notes.unshift(persistentNote(eff));
       return eff.source === "domain"
         ? { plan, source: "domain", gpo: eff.gpo ?? "?", domain: eff.domain ?? "?" }
         : { plan, source: "local" };
@@ -92,6 +93,13 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
     providers,
     purgeTickets: () => purgeMachineTickets(home),
   };
+}
+
+/** The persistent policy in one line: first in the policy, or alone (and why). */
+function persistentNote(eff: EffectiveStore): string {
+  if (eff.source !== "persistent")
+    return `persistent policy "${eff.persistent}": its rules apply first (set store location=persistent)`;
+  return `persistent policy "${eff.persistent}" applies alone${eff.note ? ` (${eff.note})` : " (no local or domain policy assigned)"}`;
 }
 
 /** Whether the effective policy offers AH (the data path then needs the raw AH socket). */

@@ -30,6 +30,9 @@ import { createAgent, type DataPathFactory } from "./core.js";
 import { openDataPathDevices } from "./devices.js";
 import { createHostPolicySource, effectiveUsesAh } from "./host-policy.js";
 import { createHostKernel, hostSteering, type SteeringConfig } from "./kernel.js";
+import { keytabWriter } from "../member/machine-keys.js";
+import { probeDomainDc } from "../member/dc-probe.js";
+import { createProfileWatch } from "./profile-watch.js";
 import { agentPaths } from "./run.js";
 import type { RefusalMode } from "./refusal.js";
 import type { RevocationMode } from "./revocation.js";
@@ -60,6 +63,8 @@ export interface IkeAgentOptions {
   revocation?: RevocationMode;
   /** The AD watch's poll interval (--revocation-poll); absent: its default. */
   revocationPollMs?: number | undefined;
+  /** Between checks of the firewall's current profile, ms (profile-watch.ts); 0: at start only. */
+  profileCheckMs: number;
 }
 
 function ourAddresses(): string[] {
@@ -130,11 +135,23 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     const { tunFd, bypassTunFd, udpFd, rawFd } = dev;
     return startDataPath({ tunFd, bypassTunFd, udpFd, rawFd, acquire: true, onEvent, onError });
   };
+  const kernel = createHostKernel({ home: env.home, net: createNetConfig(), steering, log });
+  const member = keytabWriter.read(env.home);
+  const profile = createProfileWatch({
+    home: env.home,
+    domain: member?.domain ?? null,
+    probe: () =>
+      member === null ? Promise.reject(new Error("not a member")) : probeDomainDc(member),
+    reload: () => kernel.reloadFirewall(),
+    log,
+    now: Date.now,
+    intervalMs: o.profileCheckMs,
+  });
   const agent = createAgent({
     local,
     dataPath,
     ike,
-    kernel: createHostKernel({ home: env.home, net: createNetConfig(), steering, log }),
+    kernel,
     policy,
     clock: systemClock(),
     random: randomBytes,
@@ -150,7 +167,10 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
   let ready: string;
   let metrics: MetricsServer | null = null;
   try {
+    // the current profile before the firewall's first load (agent.start loads it)
+    await profile.check(true);
     ready = await agent.start();
+    profile.start();
     if (o.metrics) {
       const nft = createNftRunner();
       const source = agentMetrics(agent.control, () => readDropCounters(nft));
@@ -176,6 +196,7 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     log,
     ready: `ready: ${ready}, TUN ${steering.tun}, IKE ${local}:500/4500, pid ${process.pid}`,
     cleanup: async () => {
+      profile.stop();
       await metrics?.close();
       await agent.stop();
       dev.close();

@@ -17,7 +17,7 @@ import {
   readSaCounters,
   type Role,
 } from "./counters.js";
-import type { DataPathEvent } from "./events.js";
+import { type DataPathEvent, WORKER_READY } from "./events.js";
 import type { WorkerCommand, WorkerInit } from "./worker.js";
 import { loadLibc, openEventFd } from "../platform/libc.js";
 
@@ -45,6 +45,12 @@ export interface DataPath {
   inject(packet: Uint8Array): void;
   stats(): DataPathStats;
   stop(): Promise<void>;
+  /**
+   * Settles when both workers read their devices (or one failed): a packet sent before
+   * waits in the TUN's queue while a worker boots, which took 0.3-0.4 s under load, so
+   * the agent says "ready" only after this.
+   */
+  ready?: Promise<void>;
 }
 
 export interface DataPathOptions {
@@ -113,9 +119,15 @@ export function startDataPath(opts: DataPathOptions): DataPath {
       workerData: init,
       transferList: [channel.port2],
     });
-    worker.on("message", (e: DataPathEvent) => opts.onEvent(e));
+    const ready = new Promise<void>((resolve) => {
+      worker.on("message", (e: DataPathEvent | typeof WORKER_READY) => {
+        if (e === WORKER_READY) resolve();
+        else opts.onEvent(e);
+      });
+      worker.once("exit", () => resolve());
+    });
     worker.on("error", (e) => opts.onError(role, e));
-    return { worker, port: channel.port1 };
+    return { worker, port: channel.port1, ready };
   };
   const workers = { outbound: start("outbound"), inbound: start("inbound") };
   const installed = new Map<string, { record: SaRecord; slot: number }>();
@@ -148,6 +160,7 @@ export function startDataPath(opts: DataPathOptions): DataPath {
       send("out", { type: "inject", packet });
     },
     stats: () => dataPathStats(installed.values(), counters),
+    ready: Promise.all([workers.outbound.ready, workers.inbound.ready]).then(() => undefined),
     async stop() {
       Atomics.store(new Int32Array(control), 0, 1);
       await Promise.all(

@@ -18,4 +18,7 @@ export type DataPathEvent =
 
 export const UNKNOWN_SPI_EVENTS = 10;
 
+/** A worker's word to the engine that it reads its devices now (engine.ts `ready`). */
+export const WORKER_READY = "postern-datapath-ready";
+
 export type EventSink = (e: DataPathEvent) => void;

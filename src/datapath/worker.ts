@@ -20,7 +20,7 @@ import { loadEvpGcm } from "../esp/evp-gcm.js";
 import { type LibcApi, loadLibc } from "../platform/libc.js";
 import { createUdpPort, decodeSockaddrIn } from "../platform/udp.js";
 import { createCounterWriter, type Role } from "./counters.js";
-import type { DataPathEvent } from "./events.js";
+import { type DataPathEvent, WORKER_READY } from "./events.js";
 import { createInbound } from "./inbound.js";
 import { createOutbound } from "./outbound.js";
 import { segmentTcp4 } from "./gso.js";
@@ -231,7 +231,11 @@ function createInboundLoop(
   };
 }
 
-export function runWorker(init: WorkerInit, emit: (e: DataPathEvent) => void): void {
+export function runWorker(
+  init: WorkerInit,
+  emit: (e: DataPathEvent) => void,
+  onReady?: () => void,
+): void {
   const libc = loadLibc();
   const stop = new Int32Array(init.control);
   const nowMs = () => Date.now();
@@ -248,6 +252,7 @@ export function runWorker(init: WorkerInit, emit: (e: DataPathEvent) => void): v
   apply();
   const wakeFd = init.wakeFd ?? -1;
   const drained = Buffer.alloc(8);
+  onReady?.();
   while (Atomics.load(stop, 0) === 0) {
     const busy = loop.step();
     if (!busy || ++sinceControl >= CONTROL_EVERY) {
@@ -264,5 +269,9 @@ export function runWorker(init: WorkerInit, emit: (e: DataPathEvent) => void): v
 }
 
 if (!isMainThread && (workerData as WorkerInit | undefined)?.kind === "postern-datapath") {
-  runWorker(workerData as WorkerInit, (e) => parentPort?.postMessage(e));
+  runWorker(
+    workerData as WorkerInit,
+    (e) => parentPort?.postMessage(e),
+    () => parentPort?.postMessage(WORKER_READY),
+  );
 }

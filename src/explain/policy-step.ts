@@ -27,7 +27,7 @@ const DNS_TIMEOUT_MS = 3000;
 export interface PolicyStep {
   explanation: Explanation;
   /** Where the store came from: a domain GPO or the local store. */
-  source: "domain" | "local";
+  source: "domain" | "local" | "persistent";
   gpo: string | null;
   me: string[];
   /** The winning rule's filter action flags, when a rule won. */

@@ -123,7 +123,12 @@ export function buildTrace(input: TraceInput): Trace {
 function policyStepOf(input: TraceInput, inbound: boolean): TraceStep {
   const p = input.policy;
   const e = p.explanation;
-  const store = p.source === "domain" ? `Group Policy "${p.gpo}"` : "the local store";
+  const store =
+    p.source === "domain"
+      ? `Group Policy "${p.gpo}"`
+      : p.source === "persistent"
+        ? "the persistent store"
+        : "the local store";
   if (e.action === "none") {
     const dr = p.defaultResponse;
     const response =

@@ -198,7 +198,13 @@ export interface BypassEntry {
 
 export interface FirewallSettings {
   version: 1;
+  /**
+   * The profile compiled. Stored here; on load the agent's decision (profile.ts,
+   * `<home>/firewall/profile.json`) replaces it unless `profileOverride` is set.
+   */
   currentProfile: ProfileName;
+  /** `netsh firewall set currentprofile domain|standard`: the agent's choice is off. */
+  profileOverride?: ProfileName;
   profiles: Record<ProfileName, ProfileSettings>;
   logging: LoggingSettings;
   bypass: BypassEntry[];

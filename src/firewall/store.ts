@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { atomicWriteFile } from "../platform/home.js";
 import { FirewallError } from "./errors.js";
 import { defaultSettings, type FirewallSettings } from "./model.js";
+import { loadDecision } from "./profile.js";
 import { validateSettings } from "./validate.js";
 
 export function settingsFile(home: string): string {
@@ -18,7 +19,18 @@ export function defaultLogFile(home: string): string {
   return path.join(home, "firewall", "pfirewall.log");
 }
 
+/**
+ * The settings, with `currentProfile` the agent's decision (profile.ts) unless
+ * `set currentprofile` overrode it; the stored value when no agent has decided yet.
+ */
 export function loadSettings(home: string): FirewallSettings {
+  const s = loadStored(home);
+  if (s.profileOverride !== undefined) return { ...s, currentProfile: s.profileOverride };
+  const decided = loadDecision(home);
+  return decided === null ? s : { ...s, currentProfile: decided.profile };
+}
+
+function loadStored(home: string): FirewallSettings {
   const file = settingsFile(home);
   if (!fs.existsSync(file)) return defaultSettings();
   let parsed: unknown;

@@ -144,11 +144,14 @@ export function validateSettings(doc: unknown, where: string): FirewallSettings 
     if (!isObj(b) || typeof b.sid !== "string" || !isSid(b.sid)) fail(where, `bypass[${i}].sid`);
     return typeof b.name === "string" ? { sid: b.sid, name: b.name } : { sid: b.sid };
   });
+  const o = doc.profileOverride;
+  if (o !== undefined && !PROFILES.includes(o as never)) fail(where, "profileOverride");
   const r = doc.refusedResponse;
   if (r !== undefined && r !== "drop" && r !== "reject")
     fail(where, "refusedResponse must be drop or reject");
   return {
     ...(r === "reject" ? { refusedResponse: r } : {}),
+    ...(o !== undefined ? { profileOverride: o as FirewallSettings["currentProfile"] } : {}),
     version: 1,
     currentProfile: doc.currentProfile as FirewallSettings["currentProfile"],
     profiles,

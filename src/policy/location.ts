@@ -1,5 +1,5 @@
 /**
- * Which store `netsh ipsec static` works on (`set store location=local|domain`), kept in
+ * Which store `netsh ipsec static` works on (`set store location=local|domain|persistent`), kept in
  * `<home>/ipsec/store-location.json` so the choice survives across commands, as netsh's
  * does within a session. A missing file means "local".
  */
@@ -11,7 +11,7 @@ import type { StoreLocation } from "./model.js";
 
 export interface StoreLocationRecord {
   location: StoreLocation;
-  /** `set store location=domain domain=NAME`; null for the local store. */
+  /** `set store location=domain domain=NAME`; null for the local and persistent stores. */
   domain: string | null;
   /** "ad": the domain store is an Active Directory's (this host joined with --ad). */
   directory?: "ad";
@@ -37,8 +37,15 @@ export function loadStoreLocation(home: string): StoreLocationRecord {
     throw new PosternError("store", `${file}: not valid JSON`);
   }
   const r = data as Partial<StoreLocationRecord>;
-  if (typeof r !== "object" || r === null || (r.location !== "local" && r.location !== "domain")) {
-    throw new PosternError("store", `${file}: location: expected "local" or "domain"`);
+  if (
+    typeof r !== "object" ||
+    r === null ||
+    (r.location !== "local" && r.location !== "domain" && r.location !== "persistent")
+  ) {
+    throw new PosternError(
+      "store",
+      `${file}: location: expected "local", "domain" or "persistent"`,
+    );
   }
   if (r.domain !== null && typeof r.domain !== "string") {
     throw new PosternError("store", `${file}: domain: expected a string or null`);

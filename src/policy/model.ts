@@ -152,7 +152,12 @@ export interface Policy {
   lastModified: string;
 }
 
-export type StoreLocation = "local" | "domain";
+/**
+ * Where `netsh ipsec static` works: the local store, the domain's, or the persistent store
+ * (Windows' persistent policy: applied first and kept whatever the local or domain policy
+ * does; policy/effective.ts).
+ */
+export type StoreLocation = "local" | "domain" | "persistent";
 
 export interface PolicyStore {
   /** Format version of the store file. */

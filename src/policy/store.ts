@@ -2,7 +2,8 @@
  * The local IPsec policy store: `<home>/ipsec/local-store.json`, one JSON document holding a
  * PolicyStore, replaced atomically on every change (never half-written). A missing file is
  * an empty store. A file that does not parse, or does not validate deeply (validate.ts),
- * gives one clear error naming the field, and is left untouched.
+ * gives one clear error naming the field, and is left untouched. The persistent store
+ * (`set store location=persistent`) is the same in `<home>/ipsec/persistent-store.json`.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -15,8 +16,19 @@ export function localStorePath(home: string): string {
   return path.join(home, "ipsec", "local-store.json");
 }
 
+export function persistentStorePath(home: string): string {
+  return path.join(home, "ipsec", "persistent-store.json");
+}
+
 export function loadLocalStore(home: string): PolicyStore {
-  const file = localStorePath(home);
+  return loadStoreFile(localStorePath(home));
+}
+
+export function loadPersistentStore(home: string): PolicyStore {
+  return loadStoreFile(persistentStorePath(home));
+}
+
+function loadStoreFile(file: string): PolicyStore {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
@@ -38,4 +50,8 @@ export function loadLocalStore(home: string): PolicyStore {
 
 export function saveLocalStore(home: string, store: PolicyStore): void {
   atomicWriteFile(localStorePath(home), `${JSON.stringify(store, null, 2)}\n`, 0o600);
+}
+
+export function savePersistentStore(home: string, store: PolicyStore): void {
+  atomicWriteFile(persistentStorePath(home), `${JSON.stringify(store, null, 2)}\n`, 0o600);
 }

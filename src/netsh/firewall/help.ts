@@ -27,8 +27,10 @@ export const FIREWALL_USAGE: Record<string, string> = {
   ENABLE: unicast answers to this host's multicast or broadcast queries are accepted for 3 s.`,
   "set logging": `set logging [[filelocation=]PATH] [[filesize=]1-32767] [[droppedpackets=]ENABLE|DISABLE]
            [[connections=]ENABLE|DISABLE]`,
-  "set currentprofile": `set currentprofile [profile=]DOMAIN|STANDARD   (postern extension)
-  Chooses the current profile.`,
+  "set currentprofile": `set currentprofile [profile=]DOMAIN|STANDARD|AUTO   (postern extension)
+  The agent chooses the current profile as Windows does (DOMAIN when this host is a domain
+  member and a DC of its domain answers, else STANDARD). DOMAIN or STANDARD overrides that
+  choice; AUTO gives it back to the agent (its last decision applies at once).`,
   "set bypass": `set bypass [sddl=]"O:DAG:DAD:(A;;RCGW;;;SID)..."   (postern extension; "" clears)`,
   "add portopening": `add portopening [protocol=]TCP|UDP|ALL [port=]1-65535 [name=]NAME [[mode=]ENABLE|DISABLE]
            ${SCOPE} ${PROFILE}`,
@@ -41,6 +43,7 @@ export const FIREWALL_USAGE: Record<string, string> = {
   Restores the default configuration of both profiles (keeps the bypass list).`,
   "show state": `show state ${PROFILE}   current state, with the rules loaded in nftables`,
   "show opmode": `show opmode ${PROFILE}`,
+  "show currentprofile": "show currentprofile   the current profile, who chose it and why",
   "show config": `show config ${PROFILE}   every setting`,
   "show portopening": `show portopening ${PROFILE}`,
   "show allowedprogram": `show allowedprogram ${PROFILE}   with the ports each program listens on now`,

@@ -31,7 +31,7 @@ export interface FirewallHandlerDeps {
 const USAGE =
   "netsh firewall: expected set opmode|portopening|allowedprogram|service|icmpsetting|notifications|" +
   "multicastbroadcastresponse|logging|currentprofile|bypass, add|delete portopening|allowedprogram|" +
-  "bypass, reset, or show state|opmode|config|portopening|allowedprogram|service|icmpsetting|notifications|" +
+  "bypass, reset, or show state|opmode|config|currentprofile|portopening|allowedprogram|service|icmpsetting|notifications|" +
   "multicastbroadcastresponse|logging|bypass";
 
 const VERBS = ["set", "add", "delete", "show", "reset"];
@@ -90,6 +90,7 @@ export function createFirewallHandler(deps: FirewallHandlerDeps = {}): NetshHand
       throw new UsageError(`${cmd}: unknown command. ${USAGE}`);
     }
     saveSettings(env.home, settings);
+    // read back (both layers): `set currentprofile auto` hands the profile back to the agent's decision
     await applyNow(env, loadEffectiveSettings(env.home));
     env.out("Ok.");
   };

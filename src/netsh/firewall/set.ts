@@ -316,8 +316,19 @@ function reset(s: FirewallSettings): void {
 }
 
 export const CURRENT = [{ tag: "profile", required: true }];
+/**
+ * `set currentprofile domain|standard` (postern extension): overrides the agent's choice
+ * (firewall/profile.ts); `auto` gives it back: the agent's last decision applies at once,
+ * and the agent keeps deciding at each check.
+ */
 function setCurrent(s: FirewallSettings, a: TaggedArgs): void {
-  s.currentProfile = parseKeyword(one(a, "profile") as string, ["domain", "standard"], "profile");
+  const p = parseKeyword(one(a, "profile") as string, ["domain", "standard", "auto"], "profile");
+  if (p === "auto") {
+    delete s.profileOverride;
+    return;
+  }
+  s.profileOverride = p;
+  s.currentProfile = p;
 }
 
 /** The edit a `verb object` names, with its tag list; undefined when not a settings edit. */

@@ -1,7 +1,8 @@
 /**
- * `netsh firewall show state|opmode|config|portopening|service|icmpsetting|notifications|
- * multicastbroadcastresponse|logging|bypass`, in the layout Windows prints, or one JSON
- * document with --json.
+ * `netsh firewall show state|opmode|config|currentprofile|portopening|service|icmpsetting|
+ * notifications|multicastbroadcastresponse|logging|bypass`, in the layout Windows prints,
+ * or one JSON document with --json. `state` and `currentprofile` also say who chose the
+ * current profile and why (firewall/profile.ts).
  */
 import type { CliEnv } from "../../cmdline/env.js";
 import { UsageError } from "../../errors.js";
@@ -21,6 +22,7 @@ import { discoverProgramPorts } from "../../firewall/programs.js";
 import { netnsOf, type RulesStatus } from "../../firewall/effect.js";
 import { formatBypassSddl } from "../../firewall/sddl.js";
 import { defaultLogFile } from "../../firewall/store.js";
+import { type ProfileStatus, profileStatus } from "../../firewall/profile.js";
 
 const RULE = "-------------------------------------------------------------------";
 const em = (b: boolean): string => (b ? "Enable" : "Disable");
@@ -151,6 +153,7 @@ export const SHOW_OBJECTS = [
   "state",
   "opmode",
   "config",
+  "currentprofile",
   "portopening",
   "allowedprogram",
   "service",
@@ -160,6 +163,11 @@ export const SHOW_OBJECTS = [
   "logging",
   "bypass",
 ] as const;
+
+/** Who chose the current profile: `manual: ...`, `automatic (since T): ...`. */
+function choice(c: ProfileStatus): string {
+  return `${c.mode}${c.since ? ` (since ${c.since})` : ""}: ${c.reason}`;
+}
 
 export function showText(
   what: string,
@@ -171,8 +179,17 @@ export function showText(
   const cur = profile;
   switch (what) {
     case "state":
+      return [
+        "Firewall status:",
+        RULE,
+        row("Profile", cap(cur)),
+        ...opmode(s, cur),
+        row("Current profile chosen", choice(profileStatus(home, s))),
+      ];
     case "opmode":
       return ["Firewall status:", RULE, row("Profile", cap(cur)), ...opmode(s, cur)];
+    case "currentprofile":
+      return [`${cap(s.currentProfile)} profile is current.`, choice(profileStatus(home, s))];
     case "portopening":
       return ports(s, cur);
     case "allowedprogram":
@@ -223,8 +240,16 @@ export function showJson(
   };
   switch (what) {
     case "state":
+      return {
+        profile,
+        enabled: cur.enabled,
+        exceptions: cur.exceptions,
+        currentProfile: profileStatus(home, s),
+      };
     case "opmode":
       return { profile, enabled: cur.enabled, exceptions: cur.exceptions };
+    case "currentprofile":
+      return profileStatus(home, s);
     case "portopening":
       return { profile, portOpenings: cur.portOpenings };
     case "allowedprogram": {

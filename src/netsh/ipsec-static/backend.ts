@@ -1,7 +1,8 @@
 /**
  * Where `netsh ipsec static` keeps what it edits: a StoreBackend, chosen by
- * `set store location=local|domain` (policy/location.ts).
+ * `set store location=local|domain|persistent` (policy/location.ts).
  * - local: `<home>/ipsec/local-store.json`, read-modify-write under the store lock;
+ * - persistent: `<home>/ipsec/persistent-store.json`, the same way (one lock for both);
  * - domain: the domain's IPsec container in the DC's directory (src/dc/ipsec-domain.ts),
  *   reached with the admin CLI's path (src/domain/client.ts: the admin socket when the DC
  *   runs, else the database directly). A save sends the revision it read and any GPO
@@ -22,7 +23,12 @@ import { guardedAdminCall } from "../../policytest/guard.js";
 import { adMemberBackend } from "./ad-member.js";
 import { withStoreLock } from "../../policy/lock.js";
 import type { PolicyStore } from "../../policy/model.js";
-import { loadLocalStore, saveLocalStore } from "../../policy/store.js";
+import {
+  loadLocalStore,
+  loadPersistentStore,
+  saveLocalStore,
+  savePersistentStore,
+} from "../../policy/store.js";
 import { validateStore } from "../../policy/validate.js";
 
 /** What a change may ask of the domain besides the new store: GPO assignments. */
@@ -31,7 +37,7 @@ export interface ChangeTx {
 }
 
 export interface StoreBackend {
-  kind: "local" | "domain";
+  kind: "local" | "domain" | "persistent";
   load(): Promise<PolicyStore>;
   /** Loads, lets `change` edit a copy, validates, saves atomically (one transaction). */
   update<T>(change: (store: PolicyStore, tx: ChangeTx) => T): Promise<T>;
@@ -52,15 +58,28 @@ const NO_TX: ChangeTx = {
 };
 
 export function localBackend(home: string): StoreBackend {
+  return fileBackend("local", home, loadLocalStore, saveLocalStore);
+}
+
+export function persistentBackend(home: string): StoreBackend {
+  return fileBackend("persistent", home, loadPersistentStore, savePersistentStore);
+}
+
+function fileBackend(
+  kind: "local" | "persistent",
+  home: string,
+  load: (home: string) => PolicyStore,
+  save: (home: string, store: PolicyStore) => void,
+): StoreBackend {
   return {
-    kind: "local",
-    load: async () => loadLocalStore(home),
+    kind,
+    load: async () => load(home),
     update: async (change) =>
       withStoreLock(home, () => {
-        const store = structuredClone(loadLocalStore(home));
+        const store = structuredClone(load(home));
         const result = change(store, NO_TX);
         validateStore(store, "the changed store");
-        saveLocalStore(home, store);
+        save(home, store);
         return result;
       }),
     assignments: async () => {
@@ -113,9 +132,10 @@ export function domainBackend(env: CliEnv, force = false): StoreBackend {
   };
 }
 
-/** The backend `set store` chose: local, postern's DC, or an Active Directory's container. */
+/** The backend `set store` chose: local, persistent, postern's DC, or an AD's container. */
 export function backendFor(env: CliEnv, force = false): StoreBackend {
   const loc = loadStoreLocation(env.home);
   if (loc.location === "local") return localBackend(env.home);
+  if (loc.location === "persistent") return persistentBackend(env.home);
   return loc.directory === "ad" ? adMemberBackend(env) : domainBackend(env, force);
 }

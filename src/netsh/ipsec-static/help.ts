@@ -56,10 +56,13 @@ export const USAGE: Record<string, string> = {
   Changes the policy's default response rule.`,
   "delete all": `delete all
   Deletes every policy, filter list and filter action of the current store.`,
-  "set store": `set store [location=]local|domain [[domain=]<name>]
+  "set store": `set store [location=]local|domain|persistent [[domain=]<name>]
   Chooses the store later commands use (kept in <home>/ipsec/store-location.json). The domain
   store is the domain's IPsec policy container on this DC (through its admin socket when it
-  runs, else the database); only a DC host has it. domain= must name the DC's domain.`,
+  runs, else the database); only a DC host has it. domain= must name the DC's domain.
+  The persistent store (<home>/ipsec/persistent-store.json) holds the persistent policy:
+  the agent applies its assigned policy's rules first, ahead of the local or domain
+  policy, and keeps them whatever those do (alone when nothing else is assigned).`,
   "set batch": `set batch [mode=]enable|disable
   Accepted for script compatibility; every postern command is already saved atomically.`,
   "show all": `show all [level=normal|verbose] [format=list|table] [wide=yes|no]`,
@@ -89,7 +92,7 @@ SYNOPSIS
 COMMANDS
   add policy|filterlist|filter|filteraction|rule          create
   set policy|filterlist|filteraction|rule|defaultrule     change
-  set store location=local|domain                         choose the store
+  set store location=local|domain|persistent              choose the store
   set batch mode=enable|disable                           accepted, no effect
   delete policy|filterlist|filter|filteraction|rule|all   remove
   show all|policy|filterlist|filteraction|rule            print (level=, format=, wide=, --json)
@@ -133,6 +136,7 @@ ${Object.values(USAGE)
 
 FILES
   <home>/ipsec/local-store.json      the local policy store (replaced atomically)
+  <home>/ipsec/persistent-store.json the persistent policy store (the same way)
   <home>/ipsec/store-location.json   the store chosen with set store
 
 EXIT STATUS

@@ -27,7 +27,7 @@ export type Level = "normal" | "verbose";
 
 export interface RenderOptions {
   level: Level;
-  /** "Local Store" or "Domain Store". */
+  /** "Local Store", "Domain Store" or "Persistent Store". */
   storeName: string;
   /** DNS names resolved for show filterlist resolvedns=yes. */
   resolved?: ReadonlyMap<string, readonly string[]>;

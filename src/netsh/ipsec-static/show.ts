@@ -59,6 +59,12 @@ interface View {
   opts: RenderOptions;
 }
 
+const STORE_NAMES = {
+  local: "Local Store",
+  domain: "Domain Store",
+  persistent: "Persistent Store",
+} as const;
+
 function view(ctx: Ctx, object: string, tokens: string[], flagWords: string[]): View {
   const flags = new Set<string>();
   const rest = tokens.filter((t) => {
@@ -73,7 +79,7 @@ function view(ctx: Ctx, object: string, tokens: string[], flagWords: string[]): 
   const level = keyword(p, "level", ["normal", "verbose"] as const) ?? "normal";
   const format = keyword(p, "format", ["list", "table"] as const) ?? "list";
   const kind = ctx.deps.backend ? backendOf(ctx).kind : loadStoreLocation(ctx.env.home).location;
-  const storeName = kind === "local" ? "Local Store" : "Domain Store";
+  const storeName = STORE_NAMES[kind];
   return {
     p,
     flags,
@@ -285,7 +291,10 @@ async function showGpoAssigned(ctx: Ctx, tokens: string[]): Promise<void> {
     return;
   }
   print(ctx, [
-    kv("Source Machine", "Local Computer Policy"),
+    kv(
+      "Source Machine",
+      backend.kind === "persistent" ? "Persistent Policy" : "Local Computer Policy",
+    ),
     kv("Assigned Policy", p ? p.name : "NONE"),
     ...(p ? [kv("Policy GUID", `{${p.guid.toUpperCase()}}`)] : []),
     kv(
@@ -306,10 +315,7 @@ function showStore(ctx: Ctx, tokens: string[]): void {
     json(ctx, loc);
     return;
   }
-  const name =
-    loc.location === "local"
-      ? "Local Store"
-      : `Domain Store${loc.domain ? ` (${loc.domain})` : ""}`;
+  const name = `${STORE_NAMES[loc.location]}${loc.domain ? ` (${loc.domain})` : ""}`;
   print(ctx, [`The current IPsec policy store is the ${name}.`]);
 }
 

@@ -1,9 +1,9 @@
 /**
  * Whole-store commands: `set store`, `delete all`, `exportpolicy`, `importpolicy`
  * (show store is in show.ts).
- * - `set store location=local|domain [domain=NAME]` persists the choice under
+ * - `set store location=local|domain|persistent [domain=NAME]` persists the choice under
  *   <home>/ipsec/; location=domain needs a DC home (backend.ts) and domain= must name its
- *   domain.
+ *   domain; location=persistent is this host's persistent store (policy/effective.ts).
  * - `delete all` deletes every policy, filter list and filter action of the store.
  * - `exportpolicy file=F` writes the store as policy/exportfile.ts describes, into an
  *   existing directory only (a missing one is refused, not created);
@@ -40,9 +40,13 @@ async function checkDomainName(ctx: Ctx, name: string | null): Promise<string> {
 
 export async function setStore(ctx: Ctx, tokens: string[]): Promise<void> {
   const p = parseArgs(tokens, SET_STORE, "set store");
-  const location = keyword(p, "location", ["local", "domain"] as const) as StoreLocation;
+  const location = keyword(p, "location", [
+    "local",
+    "domain",
+    "persistent",
+  ] as const) as StoreLocation;
   const domain = nonEmpty(p, "domain") ?? null;
-  if (location === "local" && domain !== null) {
+  if (location !== "domain" && domain !== null) {
     throw new PosternError("usage", "set store: domain= applies to location=domain only", 2);
   }
   if (location === "domain") {
