@@ -9,6 +9,9 @@
  *       AH (HMAC-SHA-256), ESP-NULL (HMAC-SHA-256), AES-GCM-128, AES-CBC-128 + HMAC-SHA-256,
  *       rounds alternating plain veth and each transform, medians and ratios to the veth
  *
+ * "CPU s/GB" is both agents' CPU time (all threads, /proc/PID/stat) per GB carried: the cost
+ * per byte, which the machine's load moves much less than throughput.
+ *
  * --realtime puts the agents' threads under SCHED_FIFO (chrt) to show how much of the
  * cost is waiting for a CPU on a busy machine (docs/benchmarks.md "ESP data path").
  *
@@ -62,12 +65,26 @@ interface Sample {
   gbps: number;
   retransmits: number;
   rtt: number;
+  /** Both agents' CPU seconds (all threads, user + system) per GB carried; plain: 0. */
+  cpuPerGb: number;
+}
+
+/** CPU seconds a process has used so far (utime + stime of all its threads). */
+function cpuSeconds(pid: string | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // fields 14, 15 in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
 }
 
 async function plainRun(lab: Lab, seconds: number): Promise<Sample> {
   const rtt = pingRtt(lab);
   const t = await iperfTcp(lab, ADDR_B, seconds);
-  return { ...t, rtt };
+  return { ...t, rtt, cpuPerGb: 0 };
 }
 
 async function posternRun(
@@ -81,19 +98,23 @@ async function posternRun(
   const a = await lab.startAgent(lab.nsA, k.a, `bench-a-${name}`);
   const b = await lab.startAgent(lab.nsB, k.b, `bench-b-${name}`);
   try {
-    if (realtime) {
-      for (const agent of [a, b]) {
-        const pid = /pid (\d+)/.exec(agent.out())?.[1];
-        if (pid) spawnSync("chrt", ["-f", "-a", "-p", "10", pid]);
-      }
-    }
+    const pids = [a, b].map((agent) => /pid (\d+)/.exec(agent.out())?.[1]);
+    if (realtime) for (const pid of pids) if (pid) spawnSync("chrt", ["-f", "-a", "-p", "10", pid]);
     const rtt = pingRtt(lab);
+    const cpu0 = pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
     const t = await iperfTcp(lab, ADDR_B, seconds);
+    const cpu = pids.reduce((n, pid) => n + cpuSeconds(pid), 0) - cpu0;
+    const gb = (t.gbps * seconds) / 8;
     const sb = JSON.parse((await cli(b.home, "--json", "agent", "stats")).out) as {
       drops: { inbound: Record<string, number> };
     };
     const drops = Object.entries(sb.drops.inbound).filter(([, v]) => v > 0);
-    return { ...t, rtt, drops: drops.map(([k2, v]) => `${k2}=${v}`).join(" ") };
+    return {
+      ...t,
+      rtt,
+      cpuPerGb: gb > 0 ? cpu / gb : Number.NaN,
+      drops: drops.map(([k2, v]) => `${k2}=${v}`).join(" "),
+    };
   } finally {
     await lab.stopAgent(a);
     await lab.stopAgent(b);
@@ -144,7 +165,15 @@ async function main(): Promise<void> {
           .map((x) => x.padStart(10))
           .join(" ")}`,
       );
-    cols(["path (median of rounds)", "Gbit/s", "retrans", "RTT ms", "x veth", "RTT x veth"]);
+    cols([
+      "path (median of rounds)",
+      "Gbit/s",
+      "retrans",
+      "RTT ms",
+      "x veth",
+      "RTT x veth",
+      "CPU s/GB",
+    ]);
     cols([
       "plain veth (the limit)",
       pG.toFixed(3),
@@ -152,6 +181,7 @@ async function main(): Promise<void> {
       pR.toFixed(3),
       "1",
       "1",
+      "-",
     ]);
     for (const n of names) {
       const xs = esp.get(n) ?? [];
@@ -165,6 +195,7 @@ async function main(): Promise<void> {
         rtt.toFixed(3),
         (g / pG).toFixed(3),
         (rtt / pR).toFixed(2),
+        med(xs, (x) => x.cpuPerGb).toFixed(1),
       ]);
     }
     if (rounds > 1) {
