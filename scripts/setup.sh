@@ -16,6 +16,7 @@ declare -A need=(
   [nsupdate]=dnsutils
   [tcpdump]=tcpdump
   [iperf3]=iperf3
+  [ethtool]=ethtool
   [ping]=iputils-ping
   [samba-tool]=samba
   [winbindd]=samba-ad-dc

@@ -33,6 +33,8 @@ export const INFO_COUNTERS = [
   "nat_keepalives",
   "ah_packets_out",
   "ah_packets_in",
+  /** UDP GSO sends: one system-call message carrying a run of equal-size ESP datagrams. */
+  "udp_gso_sends",
   /** Cleartext bytes sealed and opened on SAs (the per-SA counters' sums, kept across SA deletion). */
   "sa_bytes_out",
   "sa_bytes_in",

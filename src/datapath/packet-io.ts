@@ -2,7 +2,10 @@
  * A worker's packet I/O on native memory, in batches (the per-packet system call is the
  * largest cost left once crypto is cheap, docs/datapath.md "Per-packet cost"):
  *   outbound: read(TUN) into `rx` until EAGAIN; each sealed datagram goes to a batch slot;
- *             one sendmmsg(2) sends the batch (when full, or when the TUN has no more)
+ *             one sendmmsg(2) sends the batch (when full, or when the TUN has no more);
+ *             a run of equal-size datagrams to one peer is one message with UDP_SEGMENT
+ *             (UDP GSO): the stack runs once for the run, the kernel cuts it into datagrams
+ *             at the device (or the peer's socket on a veth), so the peer sees plain ESP
  *   inbound:  one recvmmsg(2) takes up to BATCH datagrams, each into its own slot with
  *             64 bytes of headroom (transport mode writes the IP header there); write(TUN)
  *             per packet (a TUN takes one packet per write). Packets of SAs the firewall's
@@ -19,6 +22,9 @@ import {
   allocNative,
   EAGAIN,
   EINTR,
+  EINVAL,
+  EIO,
+  EOPNOTSUPP,
   type LibcApi,
   loadLibcAt,
   MSG_DONTWAIT,
@@ -38,6 +44,15 @@ const RX_BYTES = 65_536;
 const MMSG = 64;
 const IOV = 16;
 const SOCKADDR = 16;
+/** struct cmsghdr (len u64, level i32, type i32) + a u16, padded: CMSG_SPACE(2), CMSG_LEN(2). */
+const CMSG_SPACE = 24;
+const CMSG_LEN_U16 = 18;
+const SOL_UDP = 17;
+/** UDP GSO (Linux 4.18): the kernel cuts one send into datagrams of this size. */
+const UDP_SEGMENT = 103;
+/** Groups only datagrams that fit a 1,500-byte link, and 64 KiB per send (minus headers). */
+const UDP_GSO_MAX_SEGMENT = 1472;
+const UDP_GSO_MAX_BYTES = 60_000;
 
 export interface PacketIo {
   /** Outbound: the packet readTun read. */
@@ -106,6 +121,7 @@ export function createPacketIo(
   fds: PacketIoFds,
   libc: LibcApi,
   groFailed: (segments: number) => void = () => {},
+  gsoSent: () => void = () => {},
 ): PacketIo {
   const at = loadLibcAt();
   const slotBytes = role === "outbound" ? OUT_SLOT : IN_SLOT;
@@ -118,7 +134,8 @@ export function createPacketIo(
   const VEC = GRO_BP + (bypassFd >= 0 ? GRO_BYTES : 0);
   const IOVS = VEC + BATCH * MMSG;
   const NAMES = IOVS + BATCH * IOV;
-  const block = allocNative(NAMES + BATCH * SOCKADDR);
+  const CMSGS = NAMES + BATCH * SOCKADDR;
+  const block = allocNative(CMSGS + BATCH * CMSG_SPACE);
   const b = block.bytes;
   const a = block.address;
   const put64 = (off: number, v: number) => {
@@ -176,15 +193,81 @@ export function createPacketIo(
     return 0;
   };
   let pending = 0;
+  let udpGso = true;
+  const lengthOf = (i: number) => b.readUInt32LE(IOVS + i * IOV + 8);
+  const sameDest = (i: number, j: number) =>
+    b.compare(
+      b,
+      NAMES + i * SOCKADDR,
+      NAMES + (i + 1) * SOCKADDR,
+      NAMES + j * SOCKADDR,
+      NAMES + (j + 1) * SOCKADDR,
+    ) === 0;
+  /** Message k sends datagrams [i, j) (their iovecs are consecutive), as one UDP GSO send if j - i > 1. */
+  const describe = (k: number, i: number, j: number) => {
+    const m = VEC + k * MMSG;
+    put64(m, a + NAMES + i * SOCKADDR);
+    put64(m + 16, a + IOVS + i * IOV);
+    put64(m + 24, j - i);
+    const c = CMSGS + k * CMSG_SPACE;
+    put64(m + 32, j - i > 1 ? a + c : 0);
+    put64(m + 40, j - i > 1 ? CMSG_SPACE : 0);
+    if (j - i > 1) {
+      put64(c, CMSG_LEN_U16);
+      b.writeInt32LE(SOL_UDP, c + 8);
+      b.writeInt32LE(UDP_SEGMENT, c + 12);
+      b.writeUInt16LE(lengthOf(i), c + 16);
+    }
+  };
+  /** Groups: consecutive datagrams to one peer, all of the first one's length but the last. */
+  const group = (): number[] => {
+    const starts: number[] = [];
+    let i = 0;
+    while (i < pending) {
+      starts.push(i);
+      const size = lengthOf(i);
+      let j = i + 1;
+      let bytes = size;
+      const groupable = udpGso && size <= UDP_GSO_MAX_SEGMENT;
+      while (groupable && j < pending && lengthOf(j - 1) === size && lengthOf(j) <= size) {
+        if (!sameDest(i, j) || bytes + lengthOf(j) > UDP_GSO_MAX_BYTES) break;
+        bytes += lengthOf(j);
+        j += 1;
+      }
+      i = j;
+    }
+    starts.push(pending);
+    return starts;
+  };
   const flush = (): number => {
+    if (pending === 0) return 0;
+    const starts = group();
+    const groups = starts.length - 1;
+    for (let k = 0; k < groups; k++) describe(k, starts[k] as number, starts[k + 1] as number);
     let failed = 0;
     let done = 0;
-    while (done < pending) {
-      const n = at.sendmmsgAt(fds.udpFd, a + VEC + done * MMSG, pending - done, 0);
-      if (n <= 0) {
-        failed += 1; // the first message of the rest is refused: count it, go on after it
-        done += 1;
-      } else done += n;
+    while (done < groups) {
+      const n = at.sendmmsgAt(fds.udpFd, a + VEC + done * MMSG, groups - done, 0);
+      if (n > 0) {
+        for (let k = done; k < done + n; k++)
+          if ((starts[k + 1] as number) - (starts[k] as number) > 1) gsoSent();
+        done += n;
+        continue;
+      }
+      // Message `done` was refused. A GSO send the kernel does not take (EINVAL, EIO: no
+      // checksum offload on the route's device, EOPNOTSUPP): send its datagrams one by one,
+      // and stop using UDP GSO. Otherwise (a full buffer) count its datagrams and go on.
+      const errno = libc.errno();
+      const i = starts[done] as number;
+      const j = starts[done + 1] as number;
+      if (j - i > 1 && udpGso && (errno === EINVAL || errno === EIO || errno === EOPNOTSUPP)) {
+        udpGso = false;
+        for (let x = i; x < j; x++) {
+          describe(BATCH - 1, x, x + 1);
+          if (at.sendmmsgAt(fds.udpFd, a + VEC + (BATCH - 1) * MMSG, 1, 0) !== 1) failed += 1;
+        }
+      } else failed += j - i;
+      done += 1;
     }
     pending = 0;
     return failed;

@@ -107,9 +107,11 @@ function createOutboundLoop(
   libc: LibcApi,
   emit: (e: DataPathEvent) => void,
 ): Loop {
-  const io = createPacketIo("outbound", init, libc);
-  const raw = init.rawFd >= 0 ? createUdpPort(libc, init.rawFd) : null;
   const counters = createCounterWriter(init.counters, init.role);
+  const io = createPacketIo("outbound", init, libc, undefined, () =>
+    counters.info("udp_gso_sends"),
+  );
+  const raw = init.rawFd >= 0 ? createUdpPort(libc, init.rawFd) : null;
   const sad = createSad(loadEvpGcm(io.block) ?? undefined);
   // A packet with no SA may belong to an SA that IKE has just handed over (a reply to the
   // first packet the peer sent through it): the pending commands are applied and the packet

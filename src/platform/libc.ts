@@ -49,6 +49,9 @@ export const SO_MARK = 36;
 export const MSG_DONTWAIT = 0x40;
 export const EAGAIN = 11;
 export const EINTR = 4;
+export const EIO = 5;
+export const EINVAL = 22;
+export const EOPNOTSUPP = 95;
 
 export function loadLibc(): LibcApi {
   const lib = koffi.load("libc.so.6");

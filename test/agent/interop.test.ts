@@ -142,6 +142,7 @@ describe(
       return JSON.parse(r.out) as {
         sas: { spi: string; direction: string; mode: string; transform: string; packets: number }[];
         acquire: Record<string, number>;
+        info: Record<string, number>;
       };
     }
 
@@ -178,6 +179,9 @@ describe(
         const out = st.sas.find((x) => x.direction === "out");
         assert.equal(out?.mode, "tunnel");
         assert.ok((out?.packets ?? 0) > 10, JSON.stringify(st.sas));
+        // The 100 kB left in runs of ESP datagrams sent as one UDP GSO message each, and
+        // charon (a plain UDP socket) read them as the separate datagrams they are.
+        assert.ok((st.info.udp_gso_sends ?? 0) > 0, JSON.stringify(st.info));
         if (role === "initiator") assert.ok((st.acquire.acquire_started ?? 0) >= 1);
         if (suite === "gcm" && role === "responder") {
           // charon rekeys the child SA (RFC 7296 §2.8): the new pair replaces the old one.

@@ -31,6 +31,7 @@ const CLIENT = echoClientScript(TCP_PORT);
 interface Stats {
   drops: { inbound: Record<string, number>; outbound: Record<string, number> };
   sas: { spi: string; direction: string; packets: number; bytes: number }[];
+  info: Record<string, number>;
 }
 
 async function stats(a: Agent): Promise<Stats> {
@@ -85,6 +86,7 @@ describe(
           const inB = sb.sas.find((s) => s.direction === "in");
           assert.ok(out && out.packets > 100 && out.bytes > 200_000, JSON.stringify(out));
           assert.equal(inB?.packets, out.packets, "every packet A sealed was opened by B");
+          assert.ok((sa.info.udp_gso_sends ?? 0) > 0, "A sent runs of datagrams as UDP GSO");
           for (const reason of ["auth_failed", "replay", "malformed", "policy_mismatch", "no_sa"]) {
             assert.equal(sb.drops.inbound[reason], 0, `B drops ${reason}`);
           }
@@ -103,7 +105,12 @@ describe(
           (f) => f.protocol === 17 && f.srcPort === 4500 && f.dstPort === 4500,
         );
         const clear = frames.filter((f) => f.protocol === 1 || f.protocol === 6);
-        assert.ok(esp.length > 100, `ESP-in-UDP frames: ${esp.length}`);
+        // Counted in bytes, not frames: the sender hands a run of equal-size ESP datagrams to
+        // the kernel as one UDP GSO send, which crosses a veth as one super-frame. Not all of
+        // the 400 kB: on a loaded machine tcpdump misses some super-frames (seen: 216-363 kB
+        // of 400); that every sealed packet was opened is checked above on the counters.
+        const espBytes = esp.reduce((n, f) => n + f.ipPayload.length - 8, 0);
+        assert.ok(espBytes > 100_000, `ESP-in-UDP bytes: ${espBytes} in ${esp.length} frames`);
         assert.equal(clear.length, 0, "no ICMP or TCP in clear on the wire");
         const withMarker = frames.filter((f) => f.raw.includes(MARKER));
         if (action === "encrypt")
