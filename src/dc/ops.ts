@@ -172,17 +172,26 @@ export const OPS: Readonly<Record<OpName, Op>> = {
   "account.delegation": (dir, actor, p) => {
     const to = p.allowedToDelegateTo;
     const trusted = p.trustedToAuthForDelegation;
-    if (to !== undefined && (!Array.isArray(to) || to.some((s) => typeof s !== "string")))
+    const act = p.allowedToActOnBehalfOf;
+    const strings = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === "string");
+    if (to !== undefined && !strings(to))
       throw new DirectoryError("dc.invalid-name", "allowedToDelegateTo must be a list of SPNs");
     if (trusted !== undefined && typeof trusted !== "boolean")
       throw new DirectoryError(
         "dc.invalid-name",
         "trustedToAuthForDelegation must be true or false",
       );
-    if (to === undefined && trusted === undefined) return showDelegation(dir, str(p, "name"));
+    if (act !== undefined && !strings(act))
+      throw new DirectoryError(
+        "dc.invalid-name",
+        "allowedToActOnBehalfOf must be a list of account or group names or SIDs",
+      );
+    if (to === undefined && trusted === undefined && act === undefined)
+      return showDelegation(dir, str(p, "name"));
     return setDelegation(dir, actor, str(p, "name"), {
       ...(to !== undefined ? { allowedToDelegateTo: to as string[] } : {}),
       ...(trusted !== undefined ? { trustedToAuthForDelegation: trusted } : {}),
+      ...(act !== undefined ? { allowedToActOnBehalfOf: act as string[] } : {}),
     });
   },
   "group.add": (dir, actor, p) =>

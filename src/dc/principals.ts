@@ -29,6 +29,8 @@ export interface PrincipalEntry {
   allowedToDelegateTo?: string[];
   /** TRUSTED_TO_AUTH_FOR_DELEGATION, when set. */
   trustedToAuthForDelegation?: boolean;
+  /** msDS-AllowedToActOnBehalfOfOtherIdentity (RBCD): SIDs that may delegate to it, when set. */
+  allowedToActOnBehalfOf?: string[];
   /** msDS-SupportedEncryptionTypes; absent: the KDC's default (0x18). */
   supportedEnctypes?: number;
 }
@@ -90,6 +92,9 @@ export function createPrincipalDatabase(dir: Directory): PrincipalDatabase {
         ? { allowedToDelegateTo: delegation.allowedToDelegateTo }
         : {}),
       ...(delegation.trustedToAuthForDelegation ? { trustedToAuthForDelegation: true } : {}),
+      ...(delegation.allowedToActOnBehalfOf.length
+        ? { allowedToActOnBehalfOf: delegation.allowedToActOnBehalfOf }
+        : {}),
       name: row.kind === "krbtgt" ? `krbtgt/${realm}` : row.sam,
       keys,
       accountSid: accountSid(sid, row.rid),

@@ -11,7 +11,7 @@
 import { DirectoryError } from "./errors.js";
 import type { SqliteDatabase } from "./sqlite.js";
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 const V1 = `
 CREATE TABLE domain (
@@ -155,8 +155,18 @@ const V5 = `
 ALTER TABLE gpos ADD COLUMN expect TEXT NOT NULL DEFAULT '[]';
 `;
 
+/**
+ * Version 6: resource-based constrained delegation (delegation.ts): what AD keeps in
+ * msDS-AllowedToActOnBehalfOfOtherIdentity (a security descriptor whose allow entries name
+ * who may delegate *to* this account), as a JSON array of SIDs; empty for every account of
+ * an older directory.
+ */
+const V6 = `
+ALTER TABLE delegation ADD COLUMN allowed_to_act TEXT NOT NULL DEFAULT '[]';
+`;
+
 /** MIGRATIONS[v] takes a database at user_version v to v + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6];
 
 /** WAL, full fsync at commit (an acknowledged change survives a crash), foreign keys on. */
 export function configure(db: SqliteDatabase): void {

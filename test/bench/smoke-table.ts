@@ -71,8 +71,17 @@ export const SMOKE_ROWS: Record<string, SmokeRow> = {
     expect: /ratio on\/off: \d/,
     file: "net",
   },
-  "kdc-core": { args: ["50", "1"], expect: /^\| 1 \| \d+ \| \d+ \| \d+ \|$/m, file: "light" },
+  "kdc-core": {
+    args: ["50", "1"],
+    expect: /^\| 1 \| \d+ \| \d+ \| \d+ \| \d+ \|$/m,
+    file: "light",
+  },
   kdc: { args: ["--smoke"], expect: /TGS: rate ours\/MIT = [\d.]+/, file: "light" },
+  "kdc-scaling": {
+    args: ["--smoke"],
+    expect: /^\| [\d-]+ \| [\d-]+ \| \d+ \| TGS \| \d+ \| \d+ \| [\d.]+ \|/m,
+    file: "light",
+  },
   "krb-crypto": { args: ["100", "0.05"], expect: /^18 aes256-cts-hmac-sha1-96 /m, file: "light" },
   lab: {
     args: ["3"],

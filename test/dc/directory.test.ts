@@ -23,6 +23,7 @@ import { dbPath } from "../../src/dc/paths.js";
 import { createPrincipalDatabase } from "../../src/dc/principals.js";
 import { checkAdminPassword, setAdminPassword } from "../../src/dc/admin-account.js";
 import { listAudit } from "../../src/dc/audit.js";
+import { setDelegation, showDelegation } from "../../src/dc/delegation.js";
 import { tempHome } from "../helpers/cli.js";
 import { newDirectory, PASSWORD } from "./helpers.js";
 
@@ -356,6 +357,46 @@ describe("msDS-SupportedEncryptionTypes (issue 20 item 1)", () => {
       assert.deepEqual(c.etypes, [17, 18, 19, 20]);
       assert.equal(c.kvno, 1);
       assert.equal(c.supportedEnctypes, 0x18);
+      upgraded.close();
+    } finally {
+      home.cleanup();
+    }
+  });
+});
+
+describe("msDS-AllowedToActOnBehalfOfOtherIdentity (RBCD, schema 6)", () => {
+  it("a version-5 directory opens as version 6: delegation rows kept, no one allowed to act; the KDC sees a grant", () => {
+    const home = tempHome("pdc-v5");
+    try {
+      const dir = newDirectory(home.dir);
+      addComputer(dir, "test", "svc1");
+      addComputer(dir, "test", "fs1");
+      setDelegation(dir, "test", "svc1", { allowedToDelegateTo: ["host/fs1"] });
+      dir.db.exec("ALTER TABLE delegation DROP COLUMN allowed_to_act;");
+      dir.db.pragma("user_version = 5");
+      dir.close();
+      const upgraded = openDirectory(dbPath(home.dir));
+      assert.equal(Number(upgraded.db.pragma("user_version", { simple: true })), SCHEMA_VERSION);
+      const svc1 = showDelegation(upgraded, "svc1");
+      assert.deepEqual(svc1.allowedToDelegateTo, ["host/fs1"]);
+      assert.deepEqual(svc1.allowedToActOnBehalfOf, []);
+      const db = createPrincipalDatabase(upgraded);
+      assert.equal(db.lookup("FS1$", upgraded.domain().realm)?.allowedToActOnBehalfOf, undefined);
+      // A group and an account, by name; the KDC's entry carries their SIDs.
+      setDelegation(upgraded, "test", "fs1", {
+        allowedToActOnBehalfOf: ["svc1", "Domain Computers"],
+      });
+      const fs1 = db.lookup("host/fs1", upgraded.domain().realm)!;
+      assert.deepEqual(fs1.allowedToActOnBehalfOf, [
+        db.lookup("SVC1$", upgraded.domain().realm)!.accountSid,
+        `${upgraded.domainSid()}-515`,
+      ]);
+      assert.throws(
+        () => setDelegation(upgraded, "test", "fs1", { allowedToActOnBehalfOf: ["krbtgt"] }),
+        /cannot be granted/,
+      );
+      setDelegation(upgraded, "test", "fs1", { allowedToActOnBehalfOf: [] });
+      assert.equal(db.lookup("FS1$", upgraded.domain().realm)?.allowedToActOnBehalfOf, undefined);
       upgraded.close();
     } finally {
       home.cleanup();

@@ -12,7 +12,6 @@
  * Each resulting ticket is opened with the target's key and its PAC verified.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -27,6 +26,7 @@ import { decodeTicket, hasFlag, TICKET_FLAGS } from "../../src/kerberos/messages
 import { verifyPac } from "../../src/kerberos/pac/index.js";
 import { freePort, haveMit } from "../kerberos-codec/mit-realm.js";
 import { openServiceTicket } from "./client.js";
+import { getSt, haveGetSt } from "./getst.js";
 import { mitConfig, ok, run } from "./runner.js";
 
 const REALM = "PKD.TEST";
@@ -35,40 +35,6 @@ const key = (name: string, pw: string) => getEnctype(18).stringToKey(pw, adSalt(
 const serverKey = key("SERVER1$", "server1-pw");
 const wsKey = key("WS01$", "ws01-pw");
 const krbtgtKey = getEnctype(18).stringToKey("krbtgt-pw", `${REALM}krbtgt${REALM}`);
-const GETST = "/usr/share/doc/python3-impacket/examples/getST.py";
-const haveGetSt = fs.existsSync(GETST) || fs.existsSync(`${GETST}.gz`);
-
-/** Runs getST.py with impacket's fixed port 88 mapped to `port`. */
-function getSt(args: string[], port: number, cwd: string) {
-  const script = `
-import socket, sys, runpy, gzip, os
-orig = socket.getaddrinfo
-socket.getaddrinfo = lambda h, p, *a, **k: orig(h, ${port} if p == 88 else p, *a, **k)
-path = sys.argv[1]
-sys.argv = ['getST.py'] + sys.argv[2:]
-if path.endswith('.gz') or not os.path.exists(path):
-    src = gzip.open(path + ('' if path.endswith('.gz') else '.gz')).read()
-    exec(compile(src, 'getST.py', 'exec'), {'__name__': '__main__'})
-else:
-    runpy.run_path(path, run_name='__main__')
-`;
-  return new Promise<{ status: number; out: string }>((resolve) => {
-    const child = spawn("/usr/bin/python3", ["-c", script, GETST, ...args], { cwd });
-    let out = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    child.stdout.on("data", (d) => {
-      out += String(d);
-    });
-    child.stderr.on("data", (d) => {
-      out += String(d);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ status: code ?? -1, out });
-    });
-  });
-}
-
 function credential(file: string, client: string, server: string) {
   const cred = readCcacheFile(file).credentials.find(
     (c) =>

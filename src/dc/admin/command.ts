@@ -74,6 +74,7 @@ function showDelegation(d: DelegationInfo): string {
     `${d.account}`,
     `  allowed to delegate to  ${d.allowedToDelegateTo.join(", ") || "(none)"}`,
     `  protocol transition     ${d.trustedToAuthForDelegation ? "on (S4U2Self tickets forwardable)" : "off"}`,
+    `  allowed to act on its behalf (RBCD)  ${d.allowedToActOnBehalfOf.map((e) => (e.name ? `${e.name} (${e.sid})` : e.sid)).join(", ") || "(none)"}`,
   ].join("\n");
 }
 
@@ -87,9 +88,24 @@ function delegationParams(p: Parsed): Record<string, unknown> {
     throw new UsageError(
       `domain computer delegation: --protocol-transition is on or off, not '${pt}'`,
     );
+  // --allowed-to-act-on-behalf A,B (repeatable): names or SIDs, replacing the list.
+  const act = p
+    .list("allowed-to-act-on-behalf")
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim());
+  if (act.some((v) => v === ""))
+    throw new UsageError(
+      "domain computer delegation: --allowed-to-act-on-behalf has an empty name",
+    );
+  if (act.length > 0 && p.flag("clear-allowed-to-act"))
+    throw new UsageError(
+      "domain computer delegation: --allowed-to-act-on-behalf and --clear-allowed-to-act exclude each other",
+    );
   return {
     ...(allow.length > 0 ? { allowedToDelegateTo: allow } : {}),
     ...(p.flag("clear") ? { allowedToDelegateTo: [] } : {}),
+    ...(act.length > 0 ? { allowedToActOnBehalfOf: act } : {}),
+    ...(p.flag("clear-allowed-to-act") ? { allowedToActOnBehalfOf: [] } : {}),
     ...(pt !== undefined ? { trustedToAuthForDelegation: pt === "on" } : {}),
   };
 }
@@ -470,6 +486,18 @@ const subcommands = (deps: DomainCommandDeps): readonly CommandSpec[] => [
             help: "TRUSTED_TO_AUTH_FOR_DELEGATION: S4U2Self tickets forwardable",
             complete: ["on", "off"],
           },
+          {
+            name: "allowed-to-act-on-behalf",
+            type: "string",
+            value: "NAME|SID[,...]",
+            multiple: true,
+            help: "msDS-AllowedToActOnBehalfOfOtherIdentity (RBCD): replace the list of accounts or groups that may delegate to this one",
+          },
+          {
+            name: "clear-allowed-to-act",
+            type: "boolean",
+            help: "empty msDS-AllowedToActOnBehalfOfOtherIdentity",
+          },
         ],
       ),
       leaf(
@@ -605,6 +633,7 @@ SYNOPSIS
   postern domain computer list
   postern domain computer reset-key NAME [--join-token]
   postern domain computer delegation NAME [--allow SPN]... [--clear] [--protocol-transition on|off]
+                 [--allowed-to-act-on-behalf NAME|SID[,...]]... [--clear-allowed-to-act]
   postern domain computer set-enctypes NAME ENCTYPE[,ENCTYPE...] [--join-token]
   postern domain group add NAME [--scope global|domainlocal|universal] [--description TEXT]
   postern domain group delete|members NAME
@@ -641,6 +670,12 @@ EXPECTED ACCESS MATRIX (policy tests, docs/policy-test.md)
 computer's services may get tickets to in a user's name, S4U2Proxy; --allow replaces the
 list) and TRUSTED_TO_AUTH_FOR_DELEGATION (protocol transition: its S4U2Self tickets are
 forwardable, so they can serve as S4U2Proxy evidence); without options it shows them.
+--allowed-to-act-on-behalf sets resource-based constrained delegation, what AD keeps on
+the *target* as msDS-AllowedToActOnBehalfOfOtherIdentity: the accounts or groups (names or
+SIDs, stored as SIDs) whose services may get tickets to this computer in a user's name
+(S4U2Proxy with the RBCD PA-PAC-OPTIONS, e.g. impacket getST.py -impersonate); it replaces
+the list, --clear-allowed-to-act empties it. Example:
+  postern domain computer delegation FS1 --allowed-to-act-on-behalf SVC2$,web-servers
 The KDC applies a change at the next request.
 --json prints every result as JSON.
 

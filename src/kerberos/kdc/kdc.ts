@@ -50,8 +50,13 @@ export interface KdcDeps extends KdcConfig {
   /** Unix milliseconds; default Date.now. */
   now?: () => number;
   randomBytes?: (n: number) => Uint8Array;
-  /** Derived keys (Ke/Ki/Kc) kept per base key and usage; default 4096 entries. */
+  /**
+   * Derived keys (Ke/Ki/Kc) kept per base key and usage; default 65,536 entries (four per
+   * account that logs on: a domain of 16,384 accounts, about 10 MB).
+   */
   derivedKeyCacheEntries?: number;
+  /** AS tickets' PAC layouts kept (pac-issue.ts); default 16,384, one per account. */
+  pacLayoutEntries?: number;
   /** Bound on the TGS authenticator replay cache and the reply lookaside cache (default 100,000 / 10,000). */
   replayCacheEntries?: number;
   lookasideEntries?: number;
@@ -190,11 +195,11 @@ export function createKdcCore(deps: KdcDeps): KdcCore {
     db: deps.database,
     now: deps.now ?? Date.now,
     authenticators: recorder,
-    pacLayouts: createPacLayoutCache(),
+    pacLayouts: createPacLayoutCache(deps.pacLayoutEntries),
     tgts: createExpiringCache<OpenedTgt>(10 * 60_000, deps.tgtCacheEntries ?? 4096),
     crypto: {
       randomBytes: deps.randomBytes ?? createRandomPool(randomBytes),
-      derivedKeys: createDerivedKeyCache(deps.derivedKeyCacheEntries ?? 4096),
+      derivedKeys: createDerivedKeyCache(deps.derivedKeyCacheEntries ?? 65_536),
       instances: new Map(),
     },
   };

@@ -42,7 +42,13 @@ interface CachedLayout {
   timesAt: readonly number[];
 }
 
-export function createPacLayoutCache(maxEntries = 1024): PacLayoutCache {
+/**
+ * Sized for one entry per account of a large domain (16,384, about 1 KB each with its key):
+ * a layout that falls out costs the next logon of that account ~30-50 us of building and
+ * encoding plus the garbage of the entry it replaced, which under a round of many accounts'
+ * logons (more than the cache holds) was most of the gap to MIT's KDC (docs/benchmarks.md).
+ */
+export function createPacLayoutCache(maxEntries = 16_384): PacLayoutCache {
   const map = new Map<string, CachedLayout>();
   return {
     get: (k) => map.get(k),
