@@ -210,7 +210,25 @@ describe("join an Active Directory (Samba AD): by password, by keytab, leave", {
     // an address of the namespace where no DNS server listens: refused at once, next asked
     must("ip", ["-n", ns, "addr", "add", `${STOPPED_DNS}/24`, "dev", "djoin0"]);
     const h = home();
-    const r = joinAd(h, "ws8", ["--dns-server", STOPPED_DNS, "--dns-server", DC_IP, "--dc", "dc1"]);
+    const r = postern(
+      h,
+      "join",
+      "--ad",
+      "--domain",
+      DOMAIN,
+      "--dns-server",
+      STOPPED_DNS,
+      "--dns-server",
+      DC_IP,
+      "--dc",
+      "dc1",
+      "--name",
+      "ws8",
+      "--user",
+      "Administrator",
+      "--password-file",
+      pwFile,
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^joined join\.test \(Active Directory, DC dc1\.join\.test\) as WS8\$/);
     const info = JSON.parse(fs.readFileSync(path.join(h, "agent", "machine.json"), "utf8"));
