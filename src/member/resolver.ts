@@ -320,7 +320,8 @@ function udpExchange(ex: Exchange, q: Question): Promise<DecodedPacket> {
       }
       finish(null, p);
     });
-    sock.connect(ex.server.port, ex.server.host, sendTry);
+    // node calls back with the error when the connect fails (no route): nothing to send on
+    sock.connect(ex.server.port, ex.server.host, (e?: Error) => (e ? unreachable(e) : sendTry()));
   });
 }
 

@@ -25,6 +25,8 @@ const PASSWORD = "Adm1n-Passw0rd!x";
 const DC_IP = "10.77.0.1";
 /** DNS servers named before the DC's in the failover test: nobody there, nothing listening. */
 const SILENT_IP = "10.77.0.9";
+/** And an address the namespace has no route to (the connect itself fails). */
+const NO_ROUTE_IP = "10.99.0.1";
 const STOPPED_IP = "10.77.0.2";
 
 function run(cmd: string, args: string[]): string {
@@ -87,8 +89,9 @@ describe("Samba AD's own SRV records: the member's resolver reads them, a login 
     for (const a of r.attempts) assert.match(a, /^(udp|tcp) 10\.77\.0\.1:88 /);
   });
 
-  it("DNS failover: a silent server and a stopped one named first, Samba's DNS answers within the silent one's bound; then Samba is asked first", () => {
-    // silent: an address whose frames go to a MAC nobody has (no ICMP, no answer);
+  it("DNS failover: a server without a route, a silent one and a stopped one named first, Samba's DNS answers within the silent one's bound; then Samba is asked first", () => {
+    // no route: the connect fails at once; silent: an address whose frames go to a MAC
+    // nobody has (no ICMP, no answer);
     // stopped: an address of the namespace where no DNS server listens (port unreachable)
     run("ip", [
       "-n",
@@ -111,7 +114,7 @@ describe("Samba AD's own SRV records: the member's resolver reads them, a login 
       ns,
       process.execPath,
       path.join(HERE, "dns-failover-probe.js"),
-      [SILENT_IP, STOPPED_IP, DC_IP].join(","),
+      [NO_ROUTE_IP, SILENT_IP, STOPPED_IP, DC_IP].join(","),
       "_kerberos._udp.samba.test",
       String(timeoutMs),
     ]);
