@@ -41,7 +41,9 @@ firewall's chains in one nft transaction from the old ruleset to the new (no mom
 without rules). On a domain member (after \`postern join\`)
 Kerberos is an authentication method: the machine keytab proves us, the machine TGT in
 <home>/agent/krb5cc gets tickets for host/<peer>, the peer's name coming from a PTR lookup
-in the domain's DNS (--dns, default: the DC's address, port 53). The firewall settings of
+in the domain's DNS (--dns, repeated to name several servers, asked in order with the next
+one taken when one is silent; default: the DNS servers machine.json names, the DCs found at
+join, port 53). The firewall settings of
 <home>/firewall/ are loaded at start, and a peer whose Kerberos PAC holds a SID of the
 bypass list enters the firewall's bypass set while its IKE SA lives (docs/agent.md
 "Authenticated bypass"). Negotiate filters are steered to the TUN, the first packet
@@ -170,7 +172,7 @@ function agentOptions(p: Parsed) {
     );
   return {
     address: p.str("address") ?? null,
-    dns: p.str("dns") ?? null,
+    dns: p.list("dns"),
     cert: p.str("cert") ?? null,
     key: p.str("key") ?? null,
     ike: { ...retransmitOption(p.str("ike-retransmit")), ...restartOptions(p) },
@@ -206,7 +208,8 @@ const OPTIONS: readonly OptionSpec[] = [
     name: "dns",
     type: "string",
     value: "HOST[:PORT]",
-    help: "the domain's DNS (default: the DC, port 53)",
+    multiple: true,
+    help: "the domain's DNS, repeated: asked in order (default: machine.json's DCs, port 53)",
   },
   {
     name: "profile-check",

@@ -4,7 +4,8 @@
  *            its API; on a member of an Active Directory (machine.json `kind: "ad"`) the GPOs
  *            themselves, read as the machine (member/ad-gpupdate.ts), digest-gated: an
  *            unchanged result is not applied and the agent does not reload; its KDCs come
- *            from the domain's SRV records, asked of the DC's DNS (member.ts, machine-tgt.ts)
+ *            from the domain's SRV records, asked of the domain's DNS servers (member.ts,
+ *            machine-tgt.ts)
  *   load     the effective store (the domain's GPO, else the local store), DNS names of
  *            filters resolved through the domain's DNS, planned (policy-plan.ts)
  *   purge    the machine's ticket cache removed
@@ -24,8 +25,11 @@ import {
   purgeMachineTickets,
   readBootId,
 } from "../member/machine-boot.js";
+import { keytabWriter } from "../member/machine-keys.js";
+import { machineDnsServers } from "../member/machine-tgt.js";
 import {
   createDomainResolver,
+  type DnsServer,
   type DomainResolver,
   resolveFilterNames,
 } from "../member/resolver.js";
@@ -43,8 +47,8 @@ export interface HostPolicyOptions {
   env: CliEnv;
   ours: string[];
   local: string;
-  /** The domain's DNS server ("host" or "host:port"); default: the DC of machine.json. */
-  dns: string | null;
+  /** The domain's DNS servers ("host" or "host:port"), in order; []: machine.json's. */
+  dns: string[];
   cert: string | null;
   key: string | null;
   gpRefreshMs: number;
@@ -128,13 +132,16 @@ function providersFrom(o: HostPolicyOptions, member: Member | null): Providers {
   };
 }
 
-function lazyResolver(home: string, dns: string | null): DomainResolver {
+/** The domain's DNS, made at its first question (a member without DNS may never ask). */
+function lazyResolver(home: string, dns: string[]): DomainResolver {
   let resolver: DomainResolver | null = null;
   const get = () => {
     if (resolver === null) {
-      const [host, port] = (dns ?? loadMachineDc(home) ?? "").split(":");
-      if (!host) throw new PosternError("agent", "no DNS server known: give --dns HOST[:PORT]");
-      resolver = createDomainResolver({ server: { host, port: Number(port ?? 53) } });
+      const servers = dns.length > 0 ? dns.map(hostPort) : machineServers(home);
+      if (servers.length === 0)
+        throw new PosternError("agent", "no DNS server known: give --dns HOST[:PORT]");
+      // a silent server costs 2 x 1 s before the next is asked (then it is asked last)
+      resolver = createDomainResolver({ servers, timeoutMs: 1000 });
     }
     return resolver;
   };
@@ -144,15 +151,15 @@ function lazyResolver(home: string, dns: string | null): DomainResolver {
   };
 }
 
-function loadMachineDc(home: string): string | null {
-  try {
-    const info = JSON.parse(fs.readFileSync(`${home}/agent/machine.json`, "utf8")) as {
-      dc?: { host?: string };
-    };
-    return info.dc?.host ?? null;
-  } catch {
-    return null;
-  }
+/** "host" or "host:port" (IPv4; an IPv6 address alone takes port 53). */
+function hostPort(spec: string): DnsServer {
+  const m = /^([^:]+):(\d+)$/.exec(spec);
+  return m ? { host: m[1] as string, port: Number(m[2]) } : { host: spec, port: 53 };
+}
+
+function machineServers(home: string): DnsServer[] {
+  const id = keytabWriter.read(home);
+  return id === null ? [] : machineDnsServers(id);
 }
 
 /** The filters' DNS names, resolved through the domain's DNS (failures logged). */

@@ -46,8 +46,8 @@ export interface IkeAgentOptions {
   key: string | null;
   maxQueue: number;
   holdDownMs: number;
-  /** The domain's DNS server ("host" or "host:port"); default: the DC of machine.json, port 53. */
-  dns: string | null;
+  /** The domain's DNS servers ("host" or "host:port"), asked in order; []: machine.json's. */
+  dns: string[];
   /** How often a domain member fetches its policy from the DC again (0: never). */
   gpRefreshMs: number;
   /** The random offset added to each refresh interval, up to this. */

@@ -7,9 +7,9 @@
  *              it Samba issues RC4 service tickets, which postern does not do), then
  *              `samba-tool domain exportkeytab` of NAME$ (etypes 18, 17, 23);
  *   install    the member's <home>/agent/: machine.json with `kind: "ad"` (no API port:
- *              the agent asks no postern API) and the keytab through keytabWriter, every
- *              exported key under NAME$, host/NAME and host/fqdn so the agent accepts
- *              tickets for any of them.
+ *              the agent asks no postern API; the DCs as its DNS servers) and the keytab
+ *              through keytabWriter, every exported key under NAME$, host/NAME and
+ *              host/fqdn so the agent accepts tickets for any of them.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -98,12 +98,16 @@ export function prestageComputers(dc: SambaDc, names: string[], dir: string): Pr
   }));
 }
 
-/** Installs a pre-staged computer as the AD member of `home` (machine.json + keytab). */
+/**
+ * Installs a pre-staged computer as the AD member of `home` (machine.json + keytab);
+ * `dnsServers`: the domain's DNS servers it asks in turn (the DCs, as `join --ad` keeps them).
+ */
 export function installAdMember(
   home: string,
   dc: SambaDc,
   c: PrestagedComputer,
   dcName: string,
+  dnsServers: string[],
 ): MachineIdentity {
   const sam = `${c.name.toUpperCase()}$`;
   const keys = readKeytabFile(`FILE:${c.keytab}`)
@@ -120,7 +124,7 @@ export function installAdMember(
     sid: c.sid,
     dnsHostName: c.fqdn,
     principals: [sam, `host/${c.name.toLowerCase()}`, `host/${c.fqdn}`],
-    dc: { host: dc.ip, hostName: `${dcName}.${dc.dnsDomain}` },
+    dc: { host: dc.ip, hostName: `${dcName}.${dc.dnsDomain}`, dnsServers },
     keys,
   };
   keytabWriter.write(home, id);

@@ -3,8 +3,10 @@
  *   1. namespaces as `lab up` makes them, plus dc2 (.11);
  *   2. dc1: a Samba AD DC, domain bigfirm.com provisioned in its namespace (KDC, LDAP, DNS,
  *      and the RPC, replication and topology services a partner needs);
- *   3. dc2: `samba-tool domain join bigfirm.com DC` against dc1, then running: both DCs
- *      replicate (DRSUAPI); each DC's namespace asks the domain's DNS (resolv.conf of
+ *   3. dc1's DC SPNs registered (samba_spnupdate, as Samba's dnsupdate service would at
+ *      its first start), then dc2: `samba-tool domain join bigfirm.com DC` against dc1,
+ *      then running: both DCs replicate by themselves (DRSUAPI; a change on dc1 reaches
+ *      dc2 within seconds); each DC's namespace asks the domain's DNS (resolv.conf of
  *      /etc/netns/<ns>/), since a DC finds its partner by name;
  *   4. DNS: dc2's SRV records (_kerberos._udp, _kerberos._tcp, _ldap._tcp.dc._msdcs: Samba
  *      registers a joined DC's own records only through samba_dnsupdate and nsupdate, which
@@ -12,7 +14,8 @@
  *      (an IKE initiator asks the peer's name by PTR before it asks a host/ ticket);
  *   5. the directory: group `trusted` (global, security), the three members pre-staged as
  *      an AD administrator would (ad-member.ts), xpclient$ in `trusted`;
- *   6. the members' machine keytabs and machine.json (`kind: "ad"`), no `postern join`;
+ *   6. the members' machine keytabs and machine.json (`kind: "ad"`, both DCs as the
+ *      domain's DNS servers), no `postern join`;
  *   7. the article's IPsec policies and server1's firewall: by default from GPOs (the
  *      article's scripts run on the domain's store, then `postern gpupdate` on each
  *      member: gpo-policy.ts); with `--policy-from local`, each host's netsh scripts, the
@@ -119,10 +122,23 @@ async function startDcs(home: string, s: LabState, progress: Progress): Promise<
     provisionSambaDc(sambaOptions(s, "dc1")),
   );
   await step(progress, "dc1: samba listening", () => startSamba(home, s, dc1, "dc1"));
+  await step(progress, "dc1: its DC SPNs registered (samba_spnupdate)", () => registerDcSpns(dc1));
   const dc2 = await step(progress, "dc2: joined to dc1 as a DC (directory replicated)", () =>
     joinSambaDc({ ...sambaOptions(s, "dc2"), server: dc1.ip }),
   );
   await step(progress, "dc2: samba listening", () => startSamba(home, s, dc2, "dc2"));
+}
+
+/**
+ * dc1's DC SPNs (E3514235-4B06-11D1-AB04-00C04FC2DCD2/<NTDS GUID>/<domain>, ldap/, GC/):
+ * a provisioned DC gets them from samba_spnupdate, which Samba's dnsupdate service runs; the
+ * lab does not run that service, and without the DRS SPN dc2's replication service gets no
+ * ticket to bind to dc1's DRSUAPI (its log: "not registered with our KDC", then
+ * NT_STATUS_INVALID_PARAMETER; `drs showrepl`: WERR_INVALID_PARAMETER), so dc2 would
+ * never pull by itself. dc2's join copies them; its own come from the join.
+ */
+function registerDcSpns(dc1: SambaDc): void {
+  must(dc1.ns, ["samba_spnupdate", "-s", dc1.conf], { timeoutMs: 120_000 });
 }
 
 function publishDns(s: LabState): void {
@@ -155,7 +171,7 @@ function populate(s: LabState): string {
     s.dir,
   );
   for (const c of made) {
-    installAdMember(hostHome(s, c.name), dc1, c, "dc1");
+    installAdMember(hostHome(s, c.name), dc1, c, "dc1", [dc1.ip, DC2.address]);
     fs.rmSync(c.keytab, { force: true });
   }
   dc1.tools([["group", "addmembers", BYPASS_GROUP, "XPCLIENT$"]]);
@@ -163,36 +179,73 @@ function populate(s: LabState): string {
 }
 
 /**
- * dc2 pulls the domain partition from dc1 now (`samba-tool drs replicate --local`, as
- * `repadmin /replicate` on Windows), and bounded: dc2's own scheduled pull fails in the
- * lab's namespaces (WERR_INVALID_PARAMETER in `drs showrepl`; docs/lab.md), so the lab
- * replicates after each change it makes on dc1.
+ * Asks dc2's own replication service to pull dc1's changes now (DsReplicaSync, as
+ * `repadmin /syncall` on Windows) for the domain and its DNS zones; without it a change
+ * on dc1 reaches dc2 within seconds all the same (dc1 notifies its partner).
  */
 export function replicateToDc2(s: LabState): void {
   const dc2 = labSambaDc(s, "dc2");
-  must(
-    dc2.ns,
-    ["samba-tool", "drs", "replicate", "dc2", "dc1", DOMAIN_DN, "--local", "-s", dc2.conf],
-    { timeoutMs: 60_000 },
-  );
+  for (const nc of [DOMAIN_DN, `DC=DomainDnsZones,${DOMAIN_DN}`])
+    must(dc2.ns, ["samba-tool", "drs", "replicate", "dc2", "dc1", nc, "-s", dc2.conf], {
+      timeoutMs: 60_000,
+    });
 }
 
 const DOMAIN_DN = DOMAIN.split(".")
   .map((p) => `DC=${p}`)
   .join(",");
 
-/** Replicates dc1's directory to dc2 and checks that dc2 reads what was made on dc1. */
-function replicateAndCheck(s: LabState): void {
-  replicateToDc2(s);
+/** How long the lab waits for dc2 to read a change made on dc1. */
+export const REPLICATION_BOUND_MS = 60_000;
+
+/**
+ * Waits (bounded) until `holds` is true of dc2's own directory: Samba's replication, not
+ * the lab, brings dc1's changes; returns the wait in ms.
+ */
+export async function waitForDc2(
+  s: LabState,
+  what: string,
+  holds: (dc2: SambaDc) => boolean,
+): Promise<number> {
   const dc2 = labSambaDc(s, "dc2");
-  const members = dc2.tool("group", "listmembers", BYPASS_GROUP);
-  if (!/^XPCLIENT\$$/im.test(members))
-    throw new PosternError(
-      "lab",
-      `dc2 does not read xpclient$ in ${BYPASS_GROUP} after replication`,
+  const t0 = Date.now();
+  for (;;) {
+    if (holds(dc2)) return Date.now() - t0;
+    if (Date.now() - t0 > REPLICATION_BOUND_MS)
+      throw new PosternError(
+        "lab",
+        `dc2 does not read ${what} ${REPLICATION_BOUND_MS / 1000} s after the change on dc1 (replication: samba-tool drs showrepl in dc2's namespace)`,
+      );
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Whether dc2 lists `member` in the group `group`. */
+export function dc2HasMember(dc2: SambaDc, group: string, member: string): boolean {
+  const members = dc2.tool("group", "listmembers", group);
+  return members.split("\n").some((m) => m.trim().toUpperCase() === member.toUpperCase());
+}
+
+/**
+ * dc2 reads what was made on dc1 (group, computers, membership, and the members' PTR
+ * records its DNS serves when dc1 is down), by replication alone.
+ */
+async function replicatedToDc2(s: LabState): Promise<number> {
+  const members = hostsOf("samba").filter((x) => x.member);
+  const zones = `DC=DomainDnsZones,${DOMAIN_DN}`;
+  const db = path.join(hostHome(s, "dc2"), "samba", "private", "sam.ldb");
+  const ptrs = (): string =>
+    must(null, ["ldbsearch", "-H", db, "-b", zones, "(objectClass=dnsNode)", "dn"]);
+  return waitForDc2(s, `xpclient$ in ${BYPASS_GROUP}, the members' computers and PTRs`, (dc2) => {
+    if (!dc2HasMember(dc2, BYPASS_GROUP, "XPCLIENT$")) return false;
+    const computers = dc2.tool("computer", "list").toUpperCase();
+    const reverse = ptrs();
+    return members.every(
+      (h) =>
+        computers.includes(`${h.name.toUpperCase()}$`) &&
+        reverse.includes(`DC=${h.address.split(".")[3]},DC=0.18.198.in-addr.arpa,`),
     );
-  for (const h of hostsOf("samba").filter((x) => x.member))
-    dc2.tool("computer", "show", h.name.toUpperCase());
+  });
 }
 
 /** server1's firewall: the article's, with the bypass SDDL naming the group by SID. */
@@ -268,7 +321,7 @@ export async function labUpSamba(
     () => populate(s),
   );
   await step(progress, "dc2: dc1's new objects replicated and read on dc2", () =>
-    replicateAndCheck(s),
+    replicatedToDc2(s),
   );
   if (!trustedSid.startsWith("S-1-5-21-"))
     throw new PosternError("lab", `group ${BYPASS_GROUP} has no domain SID (${trustedSid})`);

@@ -3,9 +3,11 @@
  * adopting a host that adcli, `realm join` or `net ads join` already joined.
  *
  * join --ad (an administrator's password):
- *   1. the DC: --dc (an address or a name), else the first of `_ldap._tcp.dc._msdcs.<domain>`
- *      (SRV, from --dns-server or resolv.conf's first nameserver); its fqdn from the SRV
- *      target or its rootDSE (read anonymously);
+ *   1. the DC: --dc (an address, or a name resolved through the domain's DNS), else the
+ *      first of `_ldap._tcp.dc._msdcs.<domain>` (SRV); the domain's DNS is the --dns-server
+ *      list (default: resolv.conf's nameservers); its fqdn from the SRV target, the name
+ *      given or its rootDSE (read anonymously); the member keeps those DNS servers and the
+ *      DCs' addresses (machine.json), asked in turn (resolver.ts);
  *   2. LDAP to it as the administrator (Kerberos TGT from the password, SASL GSSAPI, sealed);
  *   3. the account NAME$ (sAMAccountName): reused when it exists (its password reset, as
  *      adcli does), else added under --ou (default CN=Computers): objectClass computer,
@@ -48,7 +50,8 @@ import { locateDcs } from "./kdc-locator.js";
 import type { KeytabWriter, MachineIdentity, MachineKeyEntry } from "./machine-keys.js";
 import { machineCcachePath } from "./machine-keys.js";
 import { machineTgt } from "./machine-tgt.js";
-import { createDomainResolver } from "./resolver.js";
+import { createDomainResolver, type DomainResolver } from "./resolver.js";
+import type { SrvTarget } from "./srv.js";
 
 export class AdJoinError extends PosternError {
   constructor(message: string) {
@@ -69,21 +72,61 @@ export interface AdDc {
   host: string;
   /** Its fqdn (the ldap/ and host/ SPNs). */
   name: string;
+  /**
+   * The domain's DNS servers the member keeps (machine.json): the ones asked at join, then
+   * the DCs' addresses from `_ldap._tcp.dc._msdcs` (AD's DNS runs on its DCs).
+   */
+  dnsServers: string[];
 }
 
-/** The first nameserver of resolv.conf (the host's DNS, which an AD member points at a DC). */
-function systemDnsServer(): string | undefined {
+/** The nameservers of resolv.conf (the host's DNS, which an AD member points at its DCs). */
+function systemDnsServers(): string[] {
+  let text: string;
   try {
-    return /^\s*nameserver\s+(\S+)/m.exec(fs.readFileSync("/etc/resolv.conf", "utf8"))?.[1];
+    text = fs.readFileSync("/etc/resolv.conf", "utf8");
   } catch {
-    return undefined;
+    return [];
   }
+  return [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)]
+    .map((m) => m[1] as string)
+    .filter((a) => net.isIP(a) !== 0);
 }
 
-/** The DC to talk to (header, step 1). */
-export async function findDc(domain: string, dc?: string, dnsServer?: string): Promise<AdDc> {
+/**
+ * The DC to talk to and the DNS servers to keep (header, step 1). `dnsServers` are the
+ * --dns-server values (default: resolv.conf's nameservers): they are asked for the DCs, and
+ * for --dc NAME's address, as the member will ask them, not the host's resolver.
+ */
+export async function findDc(
+  domain: string,
+  dc?: string,
+  dnsServers: string[] = [],
+): Promise<AdDc> {
+  for (const a of dnsServers)
+    if (net.isIP(a) === 0) throw new UsageError(`join: --dns-server ${a} is not an IP address`);
+  const asked = dnsServers.length > 0 ? dnsServers : systemDnsServers();
+  const via = asked.join(", ");
+  const resolver =
+    asked.length === 0
+      ? null
+      : createDomainResolver({
+          servers: asked.map((host) => ({ host, port: 53 })),
+          timeoutMs: 1500,
+        });
+  const srv = `_ldap._tcp.dc._msdcs.${domain}`;
+  let dcs: SrvTarget[] = [];
+  let srvError: string | undefined;
+  try {
+    if (resolver !== null) dcs = await locateDcs(resolver, domain);
+  } catch (e) {
+    srvError = (e as Error).message;
+  }
+  const keep = (first: string) => [
+    ...new Set([...asked, ...dcs.flatMap((t) => t.addresses), ...(asked.length ? [] : [first])]),
+  ];
   if (dc) {
-    if (net.isIP(dc) === 0) return { host: dc, name: dc.toLowerCase() };
+    const host = net.isIP(dc) !== 0 ? dc : await addressOfDc(resolver, dc, domain, via);
+    if (net.isIP(dc) === 0) return { host, name: qualified(dc, domain), dnsServers: keep(host) };
     let root: LdapEntry;
     try {
       root = await readRootDseAnonymously(dc);
@@ -93,26 +136,48 @@ export async function findDc(domain: string, dc?: string, dnsServer?: string): P
     const name = firstText(root, "dnsHostName");
     if (!name)
       throw new AdJoinError(`the LDAP server at ${dc} names no dnsHostName: not an AD DC?`);
-    return { host: dc, name: name.toLowerCase() };
+    return { host: dc, name: name.toLowerCase(), dnsServers: keep(dc) };
   }
-  const server = dnsServer ?? systemDnsServer();
-  if (!server)
+  if (resolver === null)
     throw new AdJoinError(`no DNS server to find ${domain}'s DCs: give --dc or --dns-server`);
-  const resolver = createDomainResolver({ server: { host: server, port: 53 }, timeoutMs: 1500 });
-  let found: Awaited<ReturnType<typeof locateDcs>>;
-  try {
-    found = await locateDcs(resolver, domain);
-  } catch (e) {
-    throw new AdJoinError(
-      `cannot find a DC of ${domain} (_ldap._tcp.dc._msdcs.${domain} via ${server}): ${(e as Error).message}`,
-    );
-  }
-  const first = found.find((t) => t.addresses.length > 0);
+  if (srvError !== undefined)
+    throw new AdJoinError(`cannot find a DC of ${domain} (${srv} via ${via}): ${srvError}`);
+  const first = dcs.find((t) => t.addresses.length > 0);
   if (!first)
     throw new AdJoinError(
-      `no DC of ${domain} in DNS (_ldap._tcp.dc._msdcs.${domain} via ${server} has no record with an address)`,
+      `no DC of ${domain} in DNS (${srv} via ${via} has no record with an address)`,
     );
-  return { host: first.addresses[0]!, name: first.target.replace(/\.$/, "").toLowerCase() };
+  const host = first.addresses[0] as string;
+  return { host, name: first.target.replace(/\.$/, "").toLowerCase(), dnsServers: keep(host) };
+}
+
+/** NAME, or NAME.<domain> for a name without a dot (Windows appends its DNS suffix). */
+function qualified(name: string, domain: string): string {
+  const n = name.toLowerCase().replace(/\.$/, "");
+  return n.includes(".") ? n : `${n}.${domain}`;
+}
+
+/** --dc NAME's address from the domain's DNS (the servers the member will keep). */
+async function addressOfDc(
+  resolver: DomainResolver | null,
+  dc: string,
+  domain: string,
+  via: string,
+): Promise<string> {
+  const name = qualified(dc, domain);
+  if (resolver === null)
+    throw new AdJoinError(
+      `cannot resolve the DC ${name}: no DNS server for ${domain} (give --dns-server or --dc ADDRESS)`,
+    );
+  let found: string[];
+  try {
+    found = await resolver.lookupA(name);
+  } catch (e) {
+    throw new AdJoinError(`cannot resolve the DC ${name} via ${via}: ${(e as Error).message}`);
+  }
+  if (found.length === 0)
+    throw new AdJoinError(`the DC ${name} has no address in ${domain}'s DNS (asked ${via})`);
+  return found[0] as string;
 }
 
 /** A machine password of 120 characters from a 64-symbol alphabet, with every class AD counts. */
@@ -238,7 +303,7 @@ export async function enrollComputer(o: AdJoinInput): Promise<MachineIdentity> {
       sid: sidOf(account, dn),
       dnsHostName: fqdn,
       principals: [sam, `host/${o.name.toUpperCase()}`, `host/${fqdn}`],
-      dc: { host: o.dc.host, kdcPort: 88, hostName: o.dc.name },
+      dc: { host: o.dc.host, kdcPort: 88, hostName: o.dc.name, dnsServers: o.dc.dnsServers },
       keys: machineKeys(password, machineSalt(o.realm, o.name, o.domain), kvno),
     };
   } finally {
@@ -327,7 +392,7 @@ export async function joinAd(env: CliEnv, p: Parsed, writer: KeytabWriter): Prom
   if (!user || !pwFile) throw new UsageError("join --ad: --user and --password-file go together");
   const password = readPasswordFile(pwFile, env.cwd);
   const name = thisHostName(p.str("name"));
-  const dc = await findDc(domain, p.str("dc"), p.str("dns-server"));
+  const dc = await findDc(domain, p.str("dc"), p.list("dns-server"));
   const id = await enrollComputer({
     domain,
     realm,
@@ -378,7 +443,7 @@ async function adoptKeytab(env: CliEnv, p: Parsed, domain: string, writer: Keyta
     throw new AdJoinError(
       `the keytab ${file} holds only RC4/DES keys for ${sam}: AES (17, 18) needed`,
     );
-  const dc = await findDc(domain, p.str("dc"), p.str("dns-server"));
+  const dc = await findDc(domain, p.str("dc"), p.list("dns-server"));
   const principal = mine[0]!.principal;
   const ldap = await connectLdap({
     host: dc.host,
@@ -412,7 +477,7 @@ async function adoptKeytab(env: CliEnv, p: Parsed, domain: string, writer: Keyta
       sid: sidOf(account, account.dn),
       dnsHostName: fqdn,
       principals: [sam, `host/${name.toUpperCase()}`, `host/${fqdn}`],
-      dc: { host: dc.host, kdcPort: 88, hostName: dc.name },
+      dc: { host: dc.host, kdcPort: 88, hostName: dc.name, dnsServers: dc.dnsServers },
       keys,
     };
   } finally {
@@ -444,7 +509,7 @@ export async function leaveAd(
   const password = readPasswordFile(pwFile, env.cwd);
   const dc = id.dc.hostName
     ? { host: id.dc.host, name: id.dc.hostName }
-    : await findDc(id.domain, id.dc.host);
+    : await findDc(id.domain, id.dc.host, id.dc.dnsServers);
   const ldap = await connectLdap({
     host: dc.host,
     dcName: dc.name,

@@ -116,7 +116,8 @@ const JOIN: CommandSpec = {
       name: "dns-server",
       type: "string",
       value: "IP",
-      help: "AD: the DNS server that knows the domain's SRV records (default: resolv.conf's)",
+      multiple: true,
+      help: "AD: the domain's DNS, repeated: asked in order (default: resolv.conf's nameservers)",
     },
   ],
 };
@@ -418,8 +419,8 @@ SYNOPSIS
   postern join --domain DNSNAME --dc ADDRESS[:PORT] --name NAME --token TOKEN
                [--dc-fingerprint SHA256] [--address IP]
   postern join --ad --domain DNSNAME [--dc HOST] [--ou DN] [--name NAME]
-               --user USER --password-file FILE [--dns-server IP]
-  postern join --keytab FILE --domain DNSNAME [--dc HOST] [--name NAME] [--dns-server IP]
+               --user USER --password-file FILE [--dns-server IP]...
+  postern join --keytab FILE --domain DNSNAME [--dc HOST] [--name NAME] [--dns-server IP]...
   postern join --ad --domain DNSNAME [--dc HOST] [--name NAME]    (adopts /etc/krb5.keytab)
 
 Active Directory (Windows AD, Samba AD; see docs/active-directory.md): --ad finds a DC through
@@ -428,7 +429,10 @@ sealed: the password never crosses the wire), creates or reuses the computer acc
 (default: this host's name) as adcli does (dNSHostName, SPNs host/NAME and host/FQDN, AES
 only), sets a random machine password over that sealed connection, derives the keys and
 writes them to <home>/agent/krb5.keytab with machine.json (kind "ad"), after a machine TGT
-proved them. --keytab FILE (--ad without --user: /etc/krb5.keytab) adopts a host already
+proved them. The domain's DNS is --dns-server (repeat it to name several; default: the
+nameservers of /etc/resolv.conf): the SRV records and --dc NAME are asked of it, not of the
+host's resolver, and machine.json keeps those servers and the DCs' addresses found, which
+the agent asks in turn (the next when one is silent) for KDCs and peers' names. --keytab FILE (--ad without --user: /etc/krb5.keytab) adopts a host already
 joined by adcli, realm or net ads: the keytab's NAME$ keys must get a TGT; they are copied
 (not linked) into <home>/agent/krb5.keytab.
 

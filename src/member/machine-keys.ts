@@ -46,8 +46,13 @@ export interface MachineIdentity {
     /** postern's API port; absent for an Active Directory member. */
     apiPort?: number;
     kdcPort?: number;
-    /** The domain's DNS server port on `host` (absent: 53), asked for the KDCs' SRV records. */
+    /** The port of the domain's DNS servers (absent: 53), asked for the KDCs' SRV records. */
     dnsPort?: number;
+    /**
+     * The domain's DNS servers (IP addresses, asked in order, the next when one is silent):
+     * an AD member's DCs found at join, or its --dns-server list; absent: `host` alone.
+     */
+    dnsServers?: string[];
     hostName?: string;
     fingerprint?: string;
   };

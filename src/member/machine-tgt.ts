@@ -35,7 +35,7 @@ import { decodeTicket } from "../kerberos/messages/index.js";
 import { NAME_TYPE, type Principal } from "../kerberos/principal.js";
 import { createNodeKdcIo, type KdcIo, type TransportOptions } from "../kerberos/transport.js";
 import { createLocatingTransport, locateKdcs } from "./kdc-locator.js";
-import { createDomainResolver, type SrvResolver } from "./resolver.js";
+import { createDomainResolver, type DnsServer, type SrvResolver } from "./resolver.js";
 import { type BootIdReader, readBootId, recordMachineBoot } from "./machine-boot.js";
 import {
   type MachineIdentity,
@@ -47,7 +47,7 @@ import {
 export const DEFAULT_KDC_PORT = 88;
 
 export const DEFAULT_DNS_PORT = 53;
-/** The SRV lookups' bound: a silent DNS server delays the first exchange by 2 x this. */
+/** Per try of one DNS server: a silent one costs 2 x this, then the next server is asked. */
 const LOCATOR_DNS_TIMEOUT_MS = 1000;
 
 export interface MachineKdcDeps {
@@ -61,13 +61,18 @@ export interface MachineKdcDeps {
   client?: KerberosClient;
 }
 
-/** The domain's DNS server as machine.json names it; null when the DC is not an address. */
+/** The domain's DNS servers as machine.json names them (none when the DC is a name). */
+export function machineDnsServers(id: MachineIdentity): DnsServer[] {
+  const hosts = id.dc.dnsServers ?? [id.dc.host];
+  const port = id.dc.dnsPort ?? DEFAULT_DNS_PORT;
+  return hosts.filter((h) => net.isIP(h) !== 0).map((host) => ({ host, port }));
+}
+
+/** A resolver for the domain's DNS servers of machine.json; null when it names none. */
 export function machineDnsResolver(id: MachineIdentity): SrvResolver | null {
-  if (net.isIP(id.dc.host) === 0) return null;
-  return createDomainResolver({
-    server: { host: id.dc.host, port: id.dc.dnsPort ?? DEFAULT_DNS_PORT },
-    timeoutMs: LOCATOR_DNS_TIMEOUT_MS,
-  });
+  const servers = machineDnsServers(id);
+  if (servers.length === 0) return null;
+  return createDomainResolver({ servers, timeoutMs: LOCATOR_DNS_TIMEOUT_MS });
 }
 
 /** A Kerberos client for the machine's realm, its KDCs found through DNS SRV records. */

@@ -14,7 +14,13 @@
  *  4. TC set (RFC 1035 4.2.1): the same question over TCP (RFC 7766), bounded by `timeoutMs`;
  *  5. the RCODE: NOERROR gives the records (A through a CNAME chain), NXDOMAIN and NODATA
  *     give none; SERVFAIL, REFUSED and the rest are errors, as is an answer that does not
- *     decode. Every error is a ResolverError with one line naming the server and question.
+ *     decode. Every error is a ResolverError with one line naming the server and question;
+ *  6. several servers (the domain's DCs): asked in order, each within its own bound
+ *     (`tries` x `timeoutMs`); a server that is silent, unreachable or errs passes the
+ *     question to the next, so one DC down does not stop names (a PTR for a peer never seen
+ *     before) while another DC's DNS answers. The server that answered is asked first from
+ *     then on, as Windows' DNS client moves a failing server down its list, so a dead DC
+ *     costs its bound once, not per question. NXDOMAIN and NODATA are answers: not passed on.
  */
 import * as dgram from "node:dgram";
 import * as net from "node:net";
@@ -42,12 +48,18 @@ export class ResolverError extends PosternError {
   }
 }
 
+export interface DnsServer {
+  /** An IP address. */
+  host: string;
+  port: number;
+}
+
 export interface DomainResolverOptions {
-  /** The domain's DNS server (the DC): an IP address and port. */
-  server: { host: string; port: number };
+  /** The domain's DNS servers (its DCs), in the order asked (header, 6.); at least one. */
+  servers: readonly DnsServer[];
   /** Wait for one try's answer (and for the TCP retry), ms. Default 2000. */
   timeoutMs?: number;
-  /** UDP tries before `dns.timeout`. Default 2. */
+  /** UDP tries of one server before `dns.timeout` (or the next server). Default 2. */
   tries?: number;
   /** Appended to a name without a dot (the domain's DNS name). Default: none. */
   domain?: string;
@@ -79,36 +91,36 @@ const MAX_CNAME_HOPS = 8;
 const FILTER_NAME_CONCURRENCY = 8;
 
 interface Exchange {
-  server: { host: string; port: number };
+  server: DnsServer;
   timeoutMs: number;
   tries: number;
   randomId: () => number;
 }
 
 export function createDomainResolver(opts: DomainResolverOptions): DomainResolver & SrvResolver {
-  const family = net.isIP(opts.server.host);
-  if (family === 0) {
-    throw new ResolverError(
-      "dns.bad-name",
-      `DNS server '${opts.server.host}' is not an IP address`,
-    );
+  if (opts.servers.length === 0)
+    throw new ResolverError("dns.bad-name", "no DNS server given for the domain");
+  for (const s of opts.servers) {
+    if (net.isIP(s.host) === 0)
+      throw new ResolverError("dns.bad-name", `DNS server '${s.host}' is not an IP address`);
   }
-  const ex: Exchange = {
-    server: opts.server,
+  const exchanges: Exchange[] = opts.servers.map((server) => ({
+    server,
     timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     tries: Math.max(1, opts.tries ?? DEFAULT_TRIES),
     randomId: opts.randomId ?? (() => randomBytes(2).readUInt16BE(0)),
-  };
+  }));
+  const ask = (q: Question) => queryInTurn(exchanges, q);
   const random = opts.random ?? Math.random;
   const lookupA = async (name: string) => {
     const qname = qualify(name, opts.domain);
-    return addressesOf((await query(ex, { type: "A", name: qname })).answers, qname);
+    return addressesOf((await ask({ type: "A", name: qname })).answers, qname);
   };
   return {
     lookupA,
     async lookupSrv(name) {
       const qname = qualify(name, undefined);
-      const p = await query(ex, { type: "SRV", name: qname });
+      const p = await ask({ type: "SRV", name: qname });
       const records: SrvRecord[] = [];
       for (const a of p.answers) {
         if (a.type === "SRV" && sameName(a.name, qname)) {
@@ -130,7 +142,7 @@ export function createDomainResolver(opts: DomainResolverOptions): DomainResolve
       if (!qname) {
         throw new ResolverError("dns.bad-name", `'${address}' is not an IPv4 or IPv6 address`);
       }
-      const { answers } = await query(ex, { type: "PTR", name: qname });
+      const { answers } = await ask({ type: "PTR", name: qname });
       const ptr = answers.find((a) => a.type === "PTR" && sameName(a.name, qname));
       return ptr?.type === "PTR" ? canonical(ptr.data) : null;
     },
@@ -176,11 +188,39 @@ function questionAt(ex: Exchange, q: Question): string {
   return `${ex.server.host}:${ex.server.port} for ${q.name} ${q.type}`;
 }
 
-/** One question: UDP with tries, TCP when truncated; the answer and additional sections. */
-async function query(
-  ex: Exchange,
-  q: Question,
-): Promise<{ answers: Answer[]; additionals: Answer[] }> {
+interface Sections {
+  answers: Answer[];
+  additionals: Answer[];
+}
+
+/**
+ * One question to the servers in turn (header, 6.): the first answer wins and its server
+ * moves to the front of `exchanges`; when none answers, the one server's error, or one line
+ * naming what each server did.
+ */
+async function queryInTurn(exchanges: Exchange[], q: Question): Promise<Sections> {
+  const failed: ResolverError[] = [];
+  for (const ex of [...exchanges]) {
+    try {
+      const r = await query(ex, q);
+      const at = exchanges.indexOf(ex);
+      if (at > 0) exchanges.unshift(...exchanges.splice(at, 1));
+      return r;
+    } catch (e) {
+      if (!(e instanceof ResolverError)) throw e;
+      failed.push(e);
+    }
+  }
+  const last = failed[failed.length - 1] as ResolverError;
+  if (failed.length === 1) throw last;
+  throw new ResolverError(
+    last.code,
+    `no DNS server answered ${q.name} ${q.type}: ${failed.map((e) => e.message).join("; ")}`,
+  );
+}
+
+/** One question to one server: UDP with tries, TCP when truncated. */
+async function query(ex: Exchange, q: Question): Promise<Sections> {
   let p = await udpExchange(ex, q);
   if (p.flag_tc) p = await tcpExchange(ex, q);
   const rcode = (p as { rcode?: string }).rcode ?? "NOERROR";
@@ -280,7 +320,8 @@ function udpExchange(ex: Exchange, q: Question): Promise<DecodedPacket> {
       }
       finish(null, p);
     });
-    sock.connect(ex.server.port, ex.server.host, sendTry);
+    // node calls back with the error when the connect fails (no route): nothing to send on
+    sock.connect(ex.server.port, ex.server.host, (e?: Error) => (e ? unreachable(e) : sendTry()));
   });
 }
 

@@ -54,7 +54,7 @@ describe("agent core: the default response rule answers and steers the flow it p
         env,
         ours: [address],
         local: address,
-        dns: null,
+        dns: [],
         cert: null,
         key: null,
         gpRefreshMs: 0,

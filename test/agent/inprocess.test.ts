@@ -105,7 +105,7 @@ describe("the article's matrix: a DC and three agent cores in one process", () =
         env,
         ours: [address],
         local: address,
-        dns: `127.0.0.1:${dc.dnsPort}`,
+        dns: [`127.0.0.1:${dc.dnsPort}`],
         cert: null,
         key: null,
         gpRefreshMs: 0,

@@ -62,7 +62,7 @@ describe("reboot semantics of the machine TGT, against the real DC", () => {
       env,
       ours: [XPCLIENT],
       local: XPCLIENT,
-      dns: `127.0.0.1:${dc.dnsPort}`,
+      dns: [`127.0.0.1:${dc.dnsPort}`],
       cert: null,
       key: null,
       gpRefreshMs: 0,

@@ -5,6 +5,7 @@
  *      enctypes 24), the keytab (0600) holds AES keys MIT's kinit accepts, machine.json has
  *      kind "ad" and no key;
  *   2. bad password, unknown domain, unreachable DC: one line, exit 1, nothing written;
+ *      --dc NAME resolved through the domain's DNS servers, a stopped one first;
  *   3. a half-made account (samba-tool's: disabled, no password, no SPN) is fixed by a join;
  *      a rejoin reuses the account (same SID, next kvno);
  *   4. join --keytab adopts a samba-tool keytab; another host's keytab is one line;
@@ -23,6 +24,8 @@ import { provisionSambaDc, type SambaDc, stopSambaInNetns, SAMBA_SKIP } from "..
 const SKIP = SAMBA_SKIP;
 const PASSWORD = "Join-Adm1n-Passw0rd";
 const DC_IP = "10.78.1.1";
+/** A DNS server address of the namespace with nothing listening (named before DC_IP). */
+const STOPPED_DNS = "10.78.1.2";
 const DOMAIN = "join.test";
 const REALM = "JOIN.TEST";
 
@@ -141,6 +144,8 @@ describe("join an Active Directory (Samba AD): by password, by keytab, leave", {
     assert.equal(info.kind, "ad");
     assert.equal(info.keys, undefined);
     assert.equal(info.dc.hostName, "dc1.join.test");
+    // the DNS servers asked and the DCs found (here one and the same), for the agent
+    assert.deepEqual(info.dc.dnsServers, [DC_IP]);
     // MIT's kinit, with its own krb5.conf, gets a TGT from Samba with our keytab
     const conf = path.join(dir, "krb5.conf");
     fs.writeFileSync(
@@ -199,6 +204,43 @@ describe("join an Active Directory (Samba AD): by password, by keytab, leave", {
     );
     oneLine(joinAd(h, "ws2", ["--dc", "10.78.1.9"]), /the DC 10\.78\.1\.9 does not answer LDAP/);
     nothingWritten(h);
+  });
+
+  it("join --ad --dc NAME: the name from the domain's DNS (--dns-server, repeated, a stopped one first), not the host's resolver; an unknown name is one line", () => {
+    // an address of the namespace where no DNS server listens: refused at once, next asked
+    must("ip", ["-n", ns, "addr", "add", `${STOPPED_DNS}/24`, "dev", "djoin0"]);
+    const h = home();
+    const r = postern(
+      h,
+      "join",
+      "--ad",
+      "--domain",
+      DOMAIN,
+      "--dns-server",
+      STOPPED_DNS,
+      "--dns-server",
+      DC_IP,
+      "--dc",
+      "dc1",
+      "--name",
+      "ws8",
+      "--user",
+      "Administrator",
+      "--password-file",
+      pwFile,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^joined join\.test \(Active Directory, DC dc1\.join\.test\) as WS8\$/);
+    const info = JSON.parse(fs.readFileSync(path.join(h, "agent", "machine.json"), "utf8"));
+    assert.equal(info.dc.host, DC_IP);
+    assert.deepEqual(info.dc.dnsServers, [STOPPED_DNS, DC_IP]);
+    const h2 = home();
+    oneLine(
+      joinAd(h2, "ws9", ["--dc", "nosuchdc"]),
+      /^postern: the DC nosuchdc\.join\.test has no address in join\.test's DNS \(asked 10\.78\.1\.1\)$/m,
+    );
+    nothingWritten(h2);
+    assert.doesNotMatch(ldb("(sAMAccountName=WS9$)"), /dn: /);
   });
 
   it("a clock two hours off the DC's (faketime): one line naming the skew, nothing written, no account", {

@@ -111,7 +111,7 @@ describe("KDCs through DNS SRV records: a dead KDC is skipped, the next one give
 
   it("the postern DC's own records (its DNS port from the join): _kerberos._udp/_tcp and _ldap._tcp.dc._msdcs lead to its KDC", async () => {
     const resolver = createDomainResolver({
-      server: { host: "127.0.0.1", port: dc?.dnsPort ?? 0 },
+      servers: [{ host: "127.0.0.1", port: dc?.dnsPort ?? 0 }],
     });
     const where = await locateKdcs({
       resolver,
@@ -187,7 +187,7 @@ describe("KDCs through DNS SRV records: a dead KDC is skipped, the next one give
     records.set(`_kerberos._udp.${ORIGIN}`, [srv(`_kerberos._udp.${ORIGIN}`, 0, 0, ".")]);
     records.set(`_kerberos._tcp.${ORIGIN}`, [srv(`_kerberos._tcp.${ORIGIN}`, 0, 0, ".")]);
     const resolver = createDomainResolver({
-      server: { host: "127.0.0.1", port: zone?.udpPort() ?? 0 },
+      servers: [{ host: "127.0.0.1", port: zone?.udpPort() ?? 0 }],
     });
     assert.deepEqual(await resolver.lookupSrv(`_kerberos._udp.${ORIGIN}`), []);
     const configured = { host: "127.0.0.1", port: kdcPort };

@@ -45,7 +45,7 @@ describe("the member's resolver against a real DC's DNS (RFC 1035 4.1, RFC 7766)
     for (let i = 1; i <= 40; i++)
       await ok(dcHome.dir, "domain", "dns", "add", "big", `10.9.0.${i}`);
     resolver = createDomainResolver({
-      server: { host: "127.0.0.1", port: dc.dnsPort },
+      servers: [{ host: "127.0.0.1", port: dc.dnsPort }],
       domain: "bigfirm.com",
     });
   });
@@ -170,7 +170,7 @@ describe("the member's resolver against scripted UDP peers (RFC 5452 answer chec
   it("a silent port: dns.timeout after exactly `tries` queries, each with its own ID", async () => {
     const peer = await use(() => []);
     const r = createDomainResolver({
-      server: { host: "127.0.0.1", port: peer.port },
+      servers: [{ host: "127.0.0.1", port: peer.port }],
       timeoutMs: 200,
     });
     await rejectsWith(
@@ -192,7 +192,7 @@ describe("the member's resolver against scripted UDP peers (RFC 5452 answer chec
     await new Promise<void>((r) => s.bind(0, "127.0.0.1", r));
     const port = s.address().port;
     await new Promise<void>((r) => s.close(() => r()));
-    const r = createDomainResolver({ server: { host: "127.0.0.1", port }, timeoutMs: 10_000 });
+    const r = createDomainResolver({ servers: [{ host: "127.0.0.1", port }], timeoutMs: 10_000 });
     await rejectsWith(
       r.lookupA("server1.bigfirm.com"),
       "dns.unreachable",
@@ -200,10 +200,57 @@ describe("the member's resolver against scripted UDP peers (RFC 5452 answer chec
     );
   });
 
+  it("several servers: a silent first one costs its bound once, the next answers; then the one that answered is asked first", async () => {
+    const silent = await use(() => []);
+    const live = await use((q) => [
+      response(q, {
+        answers: [
+          { type: "PTR", name: "20.0.18.198.in-addr.arpa", ttl: 60, data: "server1.bigfirm.com" },
+        ],
+      }),
+    ]);
+    const r = createDomainResolver({
+      servers: [
+        { host: "127.0.0.1", port: silent.port },
+        { host: "127.0.0.1", port: live.port },
+      ],
+      timeoutMs: 150,
+    });
+    assert.equal(await r.lookupPtr("198.18.0.20"), "server1.bigfirm.com");
+    assert.equal(silent.seen.length, 2, "the silent server got its `tries` queries");
+    assert.equal(live.seen.length, 1);
+    assert.equal(await r.lookupPtr("198.18.0.20"), "server1.bigfirm.com");
+    assert.equal(silent.seen.length, 2, "not asked again while the other answers");
+    assert.equal(live.seen.length, 2);
+  });
+
+  it("several servers, none answering: one line naming what each did", async () => {
+    const silent = await use(() => []);
+    const s = dgram.createSocket("udp4");
+    await new Promise<void>((r) => s.bind(0, "127.0.0.1", r));
+    const closed = s.address().port;
+    await new Promise<void>((r) => s.close(() => r()));
+    const r = createDomainResolver({
+      servers: [
+        { host: "127.0.0.1", port: silent.port },
+        { host: "127.0.0.1", port: closed },
+      ],
+      timeoutMs: 100,
+      tries: 1,
+    });
+    await rejectsWith(
+      r.lookupA("server1.bigfirm.com"),
+      "dns.unreachable",
+      new RegExp(
+        `^no DNS server answered server1\\.bigfirm\\.com A: no DNS answer from 127\\.0\\.0\\.1:${silent.port} .*; DNS server unreachable at 127\\.0\\.0\\.1:${closed} .*ECONNREFUSED$`,
+      ),
+    );
+  });
+
   it("resolveFilterNames against a silent DNS: every name maps to nothing, with the timeout as its note", async () => {
     const peer = await use(() => []);
     const r = createDomainResolver({
-      server: { host: "127.0.0.1", port: peer.port },
+      servers: [{ host: "127.0.0.1", port: peer.port }],
       timeoutMs: 100,
       tries: 1,
     });
@@ -257,7 +304,7 @@ describe("the member's resolver against scripted UDP peers (RFC 5452 answer chec
       });
       return [wrongId, wrongQuestion, good];
     });
-    const r = createDomainResolver({ server: { host: "127.0.0.1", port: peer.port } });
+    const r = createDomainResolver({ servers: [{ host: "127.0.0.1", port: peer.port }] });
     assert.deepEqual(await r.lookupA("server1.bigfirm.com"), ["198.18.0.20"]);
   });
 
@@ -271,14 +318,14 @@ describe("the member's resolver against scripted UDP peers (RFC 5452 answer chec
         ],
       }),
     ]);
-    const r = createDomainResolver({ server: { host: "127.0.0.1", port: peer.port } });
+    const r = createDomainResolver({ servers: [{ host: "127.0.0.1", port: peer.port }] });
     assert.deepEqual(await r.lookupA("web.bigfirm.com"), ["198.18.0.20"]);
   });
 
   it("SERVFAIL, another RCODE, and an answer that does not decode are one-line errors", async () => {
     const servfail = await use((q) => [response(q, { rcode: 2 })]);
     await rejectsWith(
-      createDomainResolver({ server: { host: "127.0.0.1", port: servfail.port } }).lookupPtr(
+      createDomainResolver({ servers: [{ host: "127.0.0.1", port: servfail.port }] }).lookupPtr(
         "198.18.0.20",
       ),
       "dns.servfail",
@@ -286,7 +333,7 @@ describe("the member's resolver against scripted UDP peers (RFC 5452 answer chec
     );
     const notimp = await use((q) => [response(q, { rcode: 4 })]);
     await rejectsWith(
-      createDomainResolver({ server: { host: "127.0.0.1", port: notimp.port } }).lookupA(
+      createDomainResolver({ servers: [{ host: "127.0.0.1", port: notimp.port }] }).lookupA(
         "x.bigfirm.com",
       ),
       "dns.rcode",
@@ -298,7 +345,7 @@ describe("the member's resolver against scripted UDP peers (RFC 5452 answer chec
       return [out];
     });
     await rejectsWith(
-      createDomainResolver({ server: { host: "127.0.0.1", port: garbage.port } }).lookupA(
+      createDomainResolver({ servers: [{ host: "127.0.0.1", port: garbage.port }] }).lookupA(
         "x.bigfirm.com",
       ),
       "dns.malformed",
@@ -306,9 +353,13 @@ describe("the member's resolver against scripted UDP peers (RFC 5452 answer chec
     );
   });
 
-  it("a server that is not an IP address is refused at creation", () => {
+  it("a server that is not an IP address, or no server, is refused at creation", () => {
     assert.throws(
-      () => createDomainResolver({ server: { host: "dc1.bigfirm.com", port: 53 } }),
+      () => createDomainResolver({ servers: [] }),
+      (e: unknown) => e instanceof ResolverError && e.code === "dns.bad-name",
+    );
+    assert.throws(
+      () => createDomainResolver({ servers: [{ host: "dc1.bigfirm.com", port: 53 }] }),
       /^ResolverError: DNS server 'dc1\.bigfirm\.com' is not an IP address$/,
     );
   });

@@ -13,7 +13,7 @@ import { createDomainResolver } from "../../src/member/resolver.js";
 import { kerberosSrvNames } from "../../src/member/srv.js";
 
 async function main(dns: string, domain: string, principal: string, password: string) {
-  const resolver = createDomainResolver({ server: { host: dns, port: 53 } });
+  const resolver = createDomainResolver({ servers: [{ host: dns, port: 53 }] });
   const names = kerberosSrvNames(domain);
   const udp = await resolver.lookupSrv(names.udp);
   const tcp = await resolver.lookupSrv(names.tcp);
