@@ -142,8 +142,8 @@ function hexDigit(c: number): number {
 
 export function formatIp(a: IpAddr): string {
   if (a.family === 4) {
-    const v = a.value;
-    return [24n, 16n, 8n, 0n].map((s) => ((v >> s) & 0xffn).toString()).join(".");
+    const v = Number(a.value);
+    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
   }
   const groups: string[] = [];
   for (let i = 7; i >= 0; i--) groups.push(((a.value >> BigInt(i * 16)) & 0xffffn).toString(16));
