@@ -1,5 +1,5 @@
 /**
- * Policy evaluator benchmark: lookups per second with 10, 1,000 and 10,000 filters, the time
+ * Policy evaluator benchmark: lookups per second with 10, 100, 1,000 and 10,000 filters, the time
  * to load such a store from disk and to compile it, against two named baselines in the same
  * run:
  *   - reference: the naive reference evaluator (src/policy/reference.ts), every filter of
@@ -24,7 +24,7 @@ import { loadLocalStore, saveLocalStore } from "../src/policy/store.js";
 import { makeStore, type RuleSpec } from "../test/evaluator/fixtures.js";
 import { sized } from "./smoke.js";
 
-const SIZES = sized([10, 1_000, 10_000], [10, 200]);
+const SIZES = sized([10, 100, 1_000, 10_000], [10, 200]);
 const FILTERS_PER_LIST = 10;
 const ME = ["10.20.0.5", "2001:db8:20::5"];
 const PORTS = [22, 25, 53, 80, 88, 123, 135, 389, 443, 445, 500, 3389, 4500, 8080];
