@@ -46,7 +46,7 @@ import {
   portText,
   type ProgramPortMap,
 } from "./model.js";
-import { type AddrInterval, intervalText, scopeIntervals } from "./scope.js";
+import { type AddrInterval, intervalText, mergeIntervals, scopeIntervals } from "./scope.js";
 import { type ChainText, RESPONSE_SET, TABLE, tableScript } from "../platform/nftables.js";
 
 export { TABLE };
@@ -207,7 +207,16 @@ function protos(p: PortOpening): ("tcp" | "udp")[] {
   return p.protocol === "all" ? ["tcp", "udp"] : [p.protocol];
 }
 
-/** Scope-ALL openings become one set per protocol; scoped ones one rule per family. */
+/**
+ * Scoped openings of one protocol and family beyond this many become one rule over a set of
+ * (source . port) pairs instead of a rule each (see scopedSetRules).
+ */
+export const SCOPED_RULES_MAX = 16;
+
+/**
+ * Scope-ALL openings become one set per protocol; scoped ones one rule per family, or, past
+ * SCOPED_RULES_MAX of a protocol and family, one rule over a set of pairs.
+ */
 function openingRules(
   openings: readonly PortOpening[],
   localSubnets: readonly string[],
@@ -215,9 +224,21 @@ function openingRules(
 ): string[] {
   const open = openings.filter((o) => o.enabled);
   const anyPorts = { tcp: new Map<string, number>(), udp: new Map<string, number>() };
+  const scoped = open.map((o) => scopeIntervals(o.scope, o.addresses, localSubnets));
+  const count = new Map<string, number>();
+  open.forEach((o, i) => {
+    for (const fam of [4, 6] as const) {
+      if (!scoped[i]?.some((iv) => iv.family === fam)) continue;
+      for (const proto of protos(o)) {
+        const key = `${proto}${fam}`;
+        count.set(key, (count.get(key) ?? 0) + 1);
+      }
+    }
+  });
+  const big = new Map<string, ScopedPorts>();
   const out: string[] = [];
-  for (const o of open) {
-    const ivs = scopeIntervals(o.scope, o.addresses, localSubnets);
+  open.forEach((o, i) => {
+    const ivs = scoped[i] as AddrInterval[] | null;
     for (const proto of protos(o)) {
       if (ivs === null) {
         anyPorts[proto].set(portText(o), o.port);
@@ -225,17 +246,74 @@ function openingRules(
       }
       for (const fam of [4, 6] as const) {
         const mine = ivs.filter((iv) => iv.family === fam);
-        if (mine.length)
+        if (!mine.length) continue;
+        const key = `${proto}${fam}`;
+        if ((count.get(key) ?? 0) <= SCOPED_RULES_MAX) {
           out.push(`${saddr(fam, mine)} ${proto} dport ${portText(o)} ${suffix}accept`);
+          continue;
+        }
+        let byPort = big.get(key);
+        if (!byPort) {
+          byPort = { proto, fam, ports: new Map() };
+          big.set(key, byPort);
+        }
+        const text = portText(o);
+        const entry = byPort.ports.get(text);
+        if (entry) {
+          entry.ivs.push(...mine);
+          entry.merged = false;
+        } else {
+          byPort.ports.set(text, { lo: o.port, hi: o.lastPort ?? o.port, ivs: mine, merged: true });
+        }
       }
     }
-  }
+  });
+  for (const group of big.values()) out.push(...scopedSetRules(group, suffix));
   const head: string[] = [];
   for (const proto of ["tcp", "udp"] as const) {
     const ports = [...anyPorts[proto]].sort((a, b) => a[1] - b[1]).map(([text]) => text);
     if (ports.length) head.push(`${proto} dport { ${ports.join(", ")} } ${suffix}accept`);
   }
   return [...head, ...out];
+}
+
+/** The scoped openings of one protocol and family, by port text ("80", "8000-8010"). */
+interface ScopedPorts {
+  proto: "tcp" | "udp";
+  fam: 4 | 6;
+  /** merged: ivs are already sorted and merged (one opening's scope). */
+  ports: Map<string, { lo: number; hi: number; ivs: AddrInterval[]; merged: boolean }>;
+}
+
+/**
+ * One rule `ip saddr . tcp dport { 10.0.0.0/24 . 80, ... } accept` for many scoped openings:
+ * one lookup in the kernel's set instead of a rule per opening, and a script that compiles
+ * and loads 10,000 openings in well under a second. The kernel refuses overlapping elements
+ * in such a set, so the sources of openings with the same port (range) are merged first, and
+ * a port range that partly overlaps another keeps a rule of its own (with its merged
+ * sources). Either way what is accepted is the union of the openings, as with a rule each.
+ */
+function scopedSetRules(group: ScopedPorts, suffix: string): string[] {
+  const ranges = [...group.ports].sort((a, b) => a[1].lo - b[1].lo || a[1].hi - b[1].hi);
+  const elements: string[] = [];
+  const alone: string[] = [];
+  let reach = -1;
+  for (const [text, { lo, hi, ivs, merged: once }] of ranges) {
+    const merged = once ? ivs : mergeIntervals(ivs);
+    // Sorted by first port: a range that starts at or before the furthest end seen so far
+    // overlaps an earlier one, and gets its own rule (the earlier one stays in the set).
+    if (lo <= reach) alone.push(`${saddr(group.fam, merged)} ${group.proto} dport ${text}`);
+    else for (const iv of merged) elements.push(`${intervalText(iv)} . ${text}`);
+    reach = Math.max(reach, hi);
+  }
+  const family = group.fam === 4 ? "ip" : "ip6";
+  const rules = alone.map((r) => `${r} ${suffix}accept`);
+  if (elements.length) {
+    rules.unshift(
+      `${family} saddr . ${group.proto} dport { ${elements.join(", ")} } ${suffix}accept`,
+    );
+  }
+  return rules;
 }
 
 function saddr(family: 4 | 6, ivs: readonly AddrInterval[]): string {

@@ -24,7 +24,7 @@ import {
   formatSpec,
   type ServerAddresses,
 } from "./expand.js";
-import { formatIp, parseIp } from "./ip.js";
+import { formatIp, parseIp, parseIp4 } from "./ip.js";
 import type { FilterActionKind, Policy, PolicyStore } from "./model.js";
 import { createSpdIndex, type ParsedPacket } from "./spd-index.js";
 import {
@@ -198,10 +198,12 @@ export function parsePacket(p: Packet): ParsedPacket | string {
   return bad ?? { src, dst, protocol: p.protocol, srcPort, dstPort };
 }
 
+function inRange(n: number, max: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= max;
+}
+
 function outOfRange(what: string, n: number, max: number): string | undefined {
-  return Number.isInteger(n) && n >= 0 && n <= max
-    ? undefined
-    : `packet ${what} ${n} is not 0-${max}`;
+  return inRange(n, max) ? undefined : `packet ${what} ${n} is not 0-${max}`;
 }
 
 /** Why the winner beat the runner-up. */
@@ -252,6 +254,8 @@ export function compilePolicy(
   // A decision is built the first time its instance wins, then reused: compiling a large
   // policy formats nothing, and a repeated lookup allocates no decision.
   const decisions: (Decision | undefined)[] = new Array(instances.length);
+  const byRank: FilterInstance[] = [];
+  for (const x of instances) byRank[x.rank] = x;
   const decisionOf = (x: FilterInstance): Decision => {
     const known = decisions[x.rank];
     if (known) return known;
@@ -274,6 +278,19 @@ export function compilePolicy(
     `no filter of policy "${policy.name}" matches: IPsec leaves this packet alone (the default response rule only answers peers that ask to negotiate)`,
   );
   function lookup(packet: Packet): Decision {
+    // IPv4 with valid numbers, the common case: numbers straight into the index, no objects.
+    const s4 = parseIp4(packet.src);
+    const d4 = parseIp4(packet.dst);
+    if (s4 >= 0 && d4 >= 0) {
+      const { protocol } = packet;
+      const srcPort = packet.srcPort ?? 0;
+      const dstPort = packet.dstPort ?? 0;
+      if (inRange(protocol, 255) && inRange(srcPort, 65535) && inRange(dstPort, 65535)) {
+        const rank = index.best4(s4, d4, protocol, srcPort, dstPort);
+        if (rank < 0) return unmatched;
+        return decisions[rank] ?? decisionOf(byRank[rank] as FilterInstance);
+      }
+    }
     const p = parsePacket(packet);
     if (typeof p === "string") return noDecision(policy, p);
     const best = index.best(p);

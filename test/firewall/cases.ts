@@ -84,6 +84,20 @@ const both =
     for (const f of fs) f(s);
   };
 
+/**
+ * 40 scoped TCP openings (ports 20000-20039) for IPv4 and IPv6 sources this topology does
+ * not have: past SCOPED_RULES_MAX, so the scoped openings of these cases compile to one rule
+ * over a set of (source . port) pairs instead of a rule each.
+ */
+const manyScoped = (s: FirewallSettings) => {
+  for (let i = 0; i < 40; i++) {
+    open("tcp", 20000 + i, {
+      scope: "custom",
+      addresses: [`10.200.${i}.0/24`, `fd00:200:${i.toString(16)}::/64`],
+    })(s);
+  }
+};
+
 export const CASES: FwCase[] = [
   {
     name: "default: unsolicited TCP is dropped",
@@ -188,6 +202,60 @@ export const CASES: FwCase[] = [
     name: "IPv6: scope CUSTOM IPv4-only drops IPv6",
     edit: open("tcp", 80, { scope: "custom", addresses: ["10.31.1.0/24"] }),
     probe: { kind: "tcp", port: 80, from: "peer6" },
+    expect: "drop",
+  },
+  {
+    name: "many scoped openings (a set of pairs): a listed address is admitted",
+    edit: both(manyScoped, open("tcp", 80, { scope: "custom", addresses: ["10.31.1.3"] })),
+    probe: { kind: "tcp", port: 80, from: "peer2" },
+    expect: "accept",
+  },
+  {
+    name: "many scoped openings (a set of pairs): an unlisted address is dropped",
+    edit: both(manyScoped, open("tcp", 80, { scope: "custom", addresses: ["10.31.1.3"] })),
+    probe: { kind: "tcp", port: 80, from: "peer" },
+    expect: "drop",
+  },
+  {
+    name: "many scoped openings: a source listed for another port is dropped",
+    edit: both(
+      manyScoped,
+      open("tcp", 80, { scope: "custom", addresses: ["10.31.1.3"] }),
+      open("tcp", 81, { scope: "custom", addresses: ["10.31.1.2"] }),
+    ),
+    probe: { kind: "tcp", port: 80, from: "peer" },
+    expect: "drop",
+  },
+  {
+    name: "many scoped openings: two openings of one port with overlapping scopes both count",
+    edit: both(
+      manyScoped,
+      open("tcp", 80, { scope: "custom", addresses: ["10.31.1.0/24"] }),
+      open("tcp", 80, { scope: "custom", addresses: ["10.31.1.2", "10.31.5.0/24"] }),
+    ),
+    probe: { kind: "tcp", port: 80, from: "far" },
+    expect: "accept",
+  },
+  {
+    name: "many scoped openings: a port range overlapping another opening's port still admits",
+    edit: both(
+      manyScoped,
+      open("tcp", 80, { scope: "custom", addresses: ["10.31.1.3"] }),
+      open("tcp", 79, { lastPort: 81, scope: "custom", addresses: ["10.31.5.0/24"] }),
+    ),
+    probe: { kind: "tcp", port: 80, from: "far" },
+    expect: "accept",
+  },
+  {
+    name: "many scoped openings: IPv6 source in the set is admitted",
+    edit: both(manyScoped, open("tcp", 80, { scope: "custom", addresses: ["fd00:31:1::/64"] })),
+    probe: { kind: "tcp", port: 80, from: "peer6" },
+    expect: "accept",
+  },
+  {
+    name: "many scoped openings: IPv6 source on an unopened port is dropped",
+    edit: both(manyScoped, open("tcp", 80, { scope: "custom", addresses: ["fd00:31:1::/64"] })),
+    probe: { kind: "tcp", port: 81, from: "peer6" },
     expect: "drop",
   },
   {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createApplier, digestOfListing } from "../../src/firewall/apply.js";
-import { compileRuleset } from "../../src/firewall/compile.js";
+import { compileRuleset, SCOPED_RULES_MAX } from "../../src/firewall/compile.js";
 import { defaultSettings } from "../../src/firewall/model.js";
 import { createFakeNftRunner } from "../../src/firewall/nft.js";
 import {
@@ -86,6 +86,31 @@ describe("firewall compiler (pure)", () => {
       /ip saddr \{ 10\.0\.0\.0\/24, 10\.1\.0\.1-10\.1\.0\.9 \} tcp dport 22 accept/,
     );
     assert.match(script, /ip6 saddr \{ fd00::\/64 \} tcp dport 22 accept/);
+  });
+  it("past SCOPED_RULES_MAX scoped openings become one rule over a set of (source . port) pairs", () => {
+    const scoped = (n: number) => {
+      const s = defaultSettings();
+      for (let i = 0; i < n; i++) {
+        s.profiles.standard.portOpenings.push({
+          protocol: "tcp",
+          port: 1000 + (i % 20),
+          name: `p${i}`,
+          enabled: true,
+          scope: "custom",
+          addresses: [`10.9.${i}.0/24`],
+        });
+      }
+      return compileRuleset({ settings: s, localSubnets: [] }).script;
+    };
+    const few = scoped(SCOPED_RULES_MAX);
+    assert.match(few, /ip saddr \{ 10\.9\.3\.0\/24 \} tcp dport 1003 accept/);
+    assert.doesNotMatch(few, /saddr \. tcp dport/);
+    const many = scoped(SCOPED_RULES_MAX + 30);
+    const sets = many.split("\n").filter((l) => l.includes("ip saddr . tcp dport {"));
+    assert.equal(sets.length, 1, many);
+    // Openings sharing a port are merged: 10.9.0.0/24 and 10.9.20.0/24 both go to port 1000.
+    assert.match(sets[0] as string, /10\.9\.0\.0\/24 \. 1000, 10\.9\.20\.0\/24 \. 1000/);
+    assert.doesNotMatch(many, /ip saddr \{ 10\.9\./, "no rule per opening is left");
   });
   it("logging adds NFLOG rules for drops and new connections", () => {
     const s = defaultSettings();

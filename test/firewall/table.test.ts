@@ -136,6 +136,21 @@ describe("table inet postern in a real namespace", needsRoot(), () => {
     assert.match(nft(["list", "table", "inet", "postern"]), /chain spd_out \{/);
   });
 
+  it("a bypass peer written where the table does not exist yet creates it", async (t) => {
+    const fresh = uniqueName("pfb");
+    sh(["ip", "netns", "add", fresh]);
+    t.after(() => sh(["ip", "netns", "del", fresh]));
+    const set = createBypassSet(createNftRunner({ netns: fresh }));
+    await set.addBypassPeer("192.0.2.9", 300);
+    await set.addBypassPeer("192.0.2.9", 600);
+    const peers = await set.listBypassPeers();
+    assert.deepEqual(
+      peers.map((p) => p.address),
+      ["192.0.2.9"],
+    );
+    assert.ok((peers[0]?.expiresSec ?? 0) > 300, "the second write refreshed the timeout");
+  });
+
   it("a clean stop removes the agent's parts and leaves the firewall's", async () => {
     const net = createNetConfig({ netns: ns });
     net.nft(tableScript({ steering: null }));
