@@ -568,8 +568,9 @@ async function main(): Promise<void> {
     const charon = rows.find((r) => r.kind === "charon-psk");
     for (const r of rows) {
       if (!charon || r === charon) continue;
+      const who = r.kind === "postern-kerberos" ? "postern Kerberos" : "postern PSK";
       console.log(
-        `ratio ${r.kind} / charon-psk: setups/s ${f(r.perSecond / charon.perSecond, 2)}, p99 ${f(r.p99 / charon.p99, 2)}`,
+        `ratio setups/s ${who} / charon PSK: ${f(r.perSecond / charon.perSecond, 2)}; p99: ${f(r.p99 / charon.p99, 2)}`,
       );
     }
     // postern's rows must be whole; charon's failures are its own and are shown in the table
