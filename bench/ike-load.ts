@@ -26,6 +26,10 @@
  *   node dist/bench/ike-load.js [--sas 1000] [--inflight 50] [--only KIND]
  *                                                       (root; --smoke: 20 SAs, 5 in flight)
  *
+ * Diagnostics by environment: IKE_LOAD_CPU_PROF=DIR (the postern responder writes KIND.cpuprofile
+ * there), IKE_LOAD_CHARON_LOGLEVEL=N and IKE_LOAD_KEEP=DIR (charon's log at level N kept in
+ * DIR). A setup that fails prints its initiator's log on stderr.
+ *
  * Internal modes (spawned in the namespace by the run): `responder KIND WORLD`,
  * `generate KIND WORLD N INFLIGHT`. Without arguments other than the options above it runs
  * the whole bench; every process stops itself after HARD_STOP_MS.
@@ -126,6 +130,8 @@ function initiatorAddress(i: number): string {
 
 async function responder(kind: Kind, world: World): Promise<void> {
   hardStop("responder");
+  // An orderly exit on SIGTERM, so that --cpu-prof writes its profile.
+  process.on("SIGTERM", () => process.exit(0));
   const key = { keytype: world.etype, keyvalue: Buffer.from(world.keyHex, "hex") };
   const auth =
     kind === "postern-kerberos"
@@ -206,14 +212,18 @@ async function generate(kind: Kind, world: World, n: number, inflight: number): 
   const runners: IkePeerRunner[] = [];
   const names: string[] = [];
   const done: Array<(() => void) | null> = [];
+  // Each initiator's log, kept to name what went wrong with a setup that failed.
+  const logs: string[][] = [];
   for (let i = 0; i < n; i++) {
     const at = i;
     const config = configOf(i);
     done.push(null);
     names.push(config.name);
+    logs.push([]);
     runners.push(
       await startIkePeer([config], initiatorAddress(i), {
         ...quiet,
+        log: (line: string) => logs[at]!.push(`${(performance.now() / 1000).toFixed(3)} ${line}`),
         onChildSa: () => done[at]?.(),
       }),
     );
@@ -236,7 +246,13 @@ async function generate(kind: Kind, world: World, n: number, inflight: number): 
       });
       done[i] = null;
       if (ok) times.push(performance.now() - start);
-      else failed++;
+      else {
+        failed++;
+        process.stderr.write(
+          `bench/ike-load: ${kind} setup ${i} (${initiatorAddress(i)}) failed after ${SETUP_TIMEOUT_MS} ms; its log:\n${logs[i]!.map((l) => `  ${l}\n`).join("")}`,
+        );
+      }
+      logs[i] = [];
     }
   };
   await Promise.all(Array.from({ length: Math.min(inflight, n) }, lane));
@@ -294,7 +310,12 @@ async function startPosternResponder(
   kind: Kind,
   worldFile: string,
 ): Promise<ResponderHandle> {
-  const c = spawn("ip", ns(netns, process.execPath, here, "responder", kind, worldFile), {
+  // IKE_LOAD_CPU_PROF=DIR: the responder writes a V8 CPU profile there when it stops.
+  const prof = process.env.IKE_LOAD_CPU_PROF;
+  const flags = prof
+    ? ["--cpu-prof", "--cpu-prof-dir", prof, "--cpu-prof-name", `${kind}.cpuprofile`]
+    : [];
+  const c = spawn("ip", ns(netns, process.execPath, ...flags, here, "responder", kind, worldFile), {
     stdio: ["pipe", "pipe", "inherit"],
   });
   const lines = readline.createInterface({ input: c.stdout! })[Symbol.asyncIterator]();
@@ -325,7 +346,7 @@ const CHARON_CONF = (dir: string) => `charon {
   filelog {
     main {
       path = ${dir}/charon.log
-      default = 0
+      default = ${process.env.IKE_LOAD_CHARON_LOGLEVEL ?? "0"}
     }
   }
   plugins {
@@ -388,6 +409,10 @@ async function startCharonResponder(netns: string): Promise<ResponderHandle> {
   );
   const stop = async () => {
     await stopChild(c);
+    // IKE_LOAD_KEEP=DIR keeps charon's log (IKE_LOAD_CHARON_LOGLEVEL=1 makes it useful)
+    const keep = process.env.IKE_LOAD_KEEP;
+    if (keep && fs.existsSync(`${dir}/charon.log`))
+      fs.copyFileSync(`${dir}/charon.log`, path.join(keep, "charon.log"));
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -539,13 +564,15 @@ async function main(): Promise<void> {
         `| ${who} | ${auth} | ${r.ok} (${r.failed}) | ${r.up} | ${f(r.perSecond)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.rssBefore)} -> ${f(r.rssAfter)} | ${f(perSa)} |`,
       );
     }
-    const [krb, psk, charon] = rows as [Row, Row, Row];
-    console.log(
-      `ratio setups/s postern Kerberos / charon PSK: ${f(krb.perSecond / charon.perSecond, 2)}; postern PSK / charon PSK: ${f(psk.perSecond / charon.perSecond, 2)}`,
-    );
-    console.log(
-      `ratio p99 postern Kerberos / charon PSK: ${f(krb.p99 / charon.p99, 2)}; postern PSK / charon PSK: ${f(psk.p99 / charon.p99, 2)}`,
-    );
+    // The ratios need charon's row (absent with --only a postern kind).
+    const charon = rows.find((r) => r.kind === "charon-psk");
+    for (const r of rows) {
+      if (!charon || r === charon) continue;
+      const who = r.kind === "postern-kerberos" ? "postern Kerberos" : "postern PSK";
+      console.log(
+        `ratio setups/s ${who} / charon PSK: ${f(r.perSecond / charon.perSecond, 2)}; p99: ${f(r.p99 / charon.p99, 2)}`,
+      );
+    }
     // postern's rows must be whole; charon's failures are its own and are shown in the table
     const bad = rows.filter((r) =>
       r.kind === "charon-psk" ? r.ok === 0 : r.failed > 0 || r.up !== n,

@@ -17,8 +17,9 @@
  */
 import { equalConstantTime } from "../crypto/primitives.js";
 import { AcceptorError, acceptApReq, buildApRep } from "../kerberos/acceptor/index.js";
-import type { AcceptedContext, ReplayCache } from "../kerberos/acceptor/index.js";
+import type { AcceptedContext, ApRepBasis, ReplayCache } from "../kerberos/acceptor/index.js";
 import { buildApReq, type BuiltApReq, verifyApRep } from "../kerberos/client/index.js";
+import { type CryptoDeps, createDerivedKeyCache } from "../kerberos/crypto/index.js";
 import type { Credential } from "../kerberos/files/ccache.js";
 import type { Keytab } from "../kerberos/files/keytab.js";
 import type { EncryptionKey } from "../kerberos/messages/encryption-key.js";
@@ -80,9 +81,15 @@ interface InitiatorState {
   sessionKey: EncryptionKey;
   spn: string;
 }
+/**
+ * Kept per IKE SA from the AP-REQ's check to our IKE_AUTH response: what the AP-REP and our
+ * AUTH need, not the whole AcceptedContext (its ticket, PAC bytes and decoded PAC were most
+ * of a responder's memory per SA, bench/ike-load.ts).
+ */
 interface ResponderState {
   kind: "responder";
-  accepted: AcceptedContext;
+  apRep: ApRepBasis;
+  subkey: EncryptionKey;
 }
 
 /** How long a ticket fetched for an IKE_SA_INIT waits for its IKE_AUTH (retransmissions included). */
@@ -141,6 +148,13 @@ function identityOf(acc: AcceptedContext): PeerIdentity {
 export function createKerberosAuth(o: KerberosAuthOptions): AuthMethodProvider {
   const states = new WeakMap<object, InitiatorState | ResponderState>();
   const spnOf = o.spnOf ?? defaultSpnOf;
+  // The keytab's key opens every ticket and checks every PAC: its derived keys and keyed
+  // contexts are made once, not per IKE_AUTH.
+  const longTerm: CryptoDeps | undefined = o.responder && {
+    randomBytes: o.responder.randomBytes,
+    derivedKeys: createDerivedKeyCache(64),
+    instances: new Map(),
+  };
 
   /**
    * Tickets asked for as IKE_SA_INIT left (prepare), per peer, each taken by the IKE_AUTH
@@ -192,9 +206,9 @@ export function createKerberosAuth(o: KerberosAuthOptions): AuthMethodProvider {
     const res = o.responder;
     if (st?.kind !== "responder" || !res)
       throw new Error("Kerberos IKE auth: no accepted AP-REQ for this IKE SA");
-    const apRep = buildApRep(st.accepted, { randomBytes: res.randomBytes });
+    const apRep = buildApRep(st.apRep, { randomBytes: res.randomBytes });
     return {
-      data: sharedKeyAuth(ctx.prf, st.accepted.subkey!.keyvalue, ctx.signedOctets),
+      data: sharedKeyAuth(ctx.prf, st.subkey.keyvalue, ctx.signedOctets),
       extra: [notify(NOTIFY_KERBEROS_AP_REP, apRep)],
     };
   }
@@ -214,6 +228,7 @@ export function createKerberosAuth(o: KerberosAuthOptions): AuthMethodProvider {
           ...(res.service ? { service: res.service } : {}),
           ...(res.kdcKey ? { kdcKey: res.kdcKey } : {}),
           ...(res.skewMs !== undefined ? { skewMs: res.skewMs } : {}),
+          ...(longTerm ? { crypto: longTerm } : {}),
         },
         apReq,
       );
@@ -242,7 +257,12 @@ export function createKerberosAuth(o: KerberosAuthOptions): AuthMethodProvider {
         ok: false as const,
         reason: `Kerberos AUTH from ${who} does not verify with the AP-REQ subkey`,
       };
-    states.set(ctx.session, { kind: "responder", accepted: acc });
+    const { ctime, cusec } = acc.authenticator;
+    states.set(ctx.session, {
+      kind: "responder",
+      apRep: { sessionKey: acc.sessionKey, authenticator: { ctime, cusec } },
+      subkey: acc.subkey,
+    });
     return { ok: true as const, identity: identityOf(acc) };
   }
 

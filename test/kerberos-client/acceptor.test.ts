@@ -14,7 +14,7 @@ import {
   createReplayCache,
 } from "../../src/kerberos/acceptor/index.js";
 import { buildApReq } from "../../src/kerberos/client/index.js";
-import { getEnctype, KeyUsage } from "../../src/kerberos/crypto/index.js";
+import { createDerivedKeyCache, getEnctype, KeyUsage } from "../../src/kerberos/crypto/index.js";
 import type { Keytab } from "../../src/kerberos/files/keytab.js";
 import {
   decodeKrbError,
@@ -23,6 +23,7 @@ import {
   TICKET_FLAGS,
 } from "../../src/kerberos/messages/index.js";
 import { NAME_TYPE, parsePrincipal } from "../../src/kerberos/principal.js";
+import { makeServiceTicket } from "../ike-kerberos/tickets.js";
 
 const e18 = getEnctype(18);
 const SVC = parsePrincipal("host/svc.fake.test@FAKE.TEST", undefined, NAME_TYPE.NT_SRV_HST);
@@ -178,5 +179,45 @@ describe("acceptor: AP-REQ checks (RFC 4120 §3.2.3)", () => {
       ),
       { numRuns: 400 },
     );
+  });
+});
+
+describe("acceptor: the PAC with a derived-key cache for the long-term keys (an IKE responder's)", () => {
+  const DOMAIN = "S-1-5-21-1-2-3";
+  it("each ticket's own SIDs, read from one check; a wrong KDC key is still refused after the cache is warm", () => {
+    const svcKey = { etype: 18, key: e18.generateKey(), kvno: 4 };
+    const kdcKey = { etype: 18, key: e18.generateKey(), kvno: 1 };
+    const keytab: Keytab = {
+      entries: [
+        { principal: SVC, timestamp: 0, kvno: 4, key: { keytype: 18, keyvalue: svcKey.key } },
+      ],
+    };
+    const crypto = {
+      randomBytes,
+      derivedKeys: createDerivedKeyCache(16),
+      instances: new Map(),
+    };
+    const apReq = (userRid: number, groupRids: number[]) => {
+      const t = makeServiceTicket({
+        client: CLIENT,
+        service: SVC,
+        serviceKey: svcKey,
+        pac: { kdcKey, domainSid: DOMAIN, userRid, groupRids },
+        startMs: T0 - 60_000,
+        endMs: T0 + 3600_000,
+      });
+      return buildApReq({ ...t, nowMs: T0, randomBytes }).bytes;
+    };
+    const d = { ...deps(keytab), kdcKey: { etype: 18, key: kdcKey.key }, crypto };
+    const a = acceptApReq(d, apReq(1001, [513, 1104]));
+    const b = acceptApReq(d, apReq(1002, [513, 1105]));
+    assert.equal(a.pac?.identity?.userSid, `${DOMAIN}-1001`);
+    assert.ok(a.pac?.identity?.groupSids.includes(`${DOMAIN}-1104`));
+    assert.equal(b.pac?.identity?.userSid, `${DOMAIN}-1002`);
+    assert.ok(b.pac?.identity?.groupSids.includes(`${DOMAIN}-1105`));
+    assert.equal(b.pac?.identity?.groupSids.includes(`${DOMAIN}-1104`), false);
+    assert.equal(b.pac?.verified.kdc, true);
+    const wrongKdc = { ...d, kdcKey: { etype: 18, key: e18.generateKey() } };
+    refuses(() => acceptApReq(wrongKdc, apReq(1003, [513])), "pac-invalid", 31);
   });
 });

@@ -15,7 +15,7 @@
  * for the session, and the verified PAC; `buildApRep` (reply.ts) answers mutual auth.
  */
 import { hash } from "../../crypto/primitives.js";
-import { getEnctype, KerberosCryptoError, KeyUsage } from "../crypto/index.js";
+import { type CryptoDeps, getEnctype, KerberosCryptoError, KeyUsage } from "../crypto/index.js";
 import type { Keytab } from "../files/keytab.js";
 import { keytabEntryFor } from "../client/keys.js";
 import { AP_OPTIONS } from "../messages/ap-options.js";
@@ -42,6 +42,11 @@ export interface AcceptorDeps {
   skewMs?: number;
   /** The KDC's (krbtgt) key, to check the PAC's KDC and ticket signatures too. */
   kdcKey?: PacKey;
+  /**
+   * Crypto for the long-term keys (the keytab's, the KDC's): a derived-key cache here makes
+   * each ticket's decrypt and PAC check derive nothing (an IKE responder's every IKE_AUTH).
+   */
+  crypto?: CryptoDeps;
 }
 
 export interface AcceptedContext {
@@ -56,9 +61,15 @@ export interface AcceptedContext {
   pac?: AcceptedPac;
 }
 
-function decrypt(key: EncryptionKey, usage: number, cipher: Uint8Array, what: string): Uint8Array {
+function decrypt(
+  key: EncryptionKey,
+  usage: number,
+  cipher: Uint8Array,
+  what: string,
+  crypto?: CryptoDeps,
+): Uint8Array {
   try {
-    return getEnctype(key.keytype).decrypt(key.keyvalue, usage, cipher);
+    return getEnctype(key.keytype, crypto).decrypt(key.keyvalue, usage, cipher);
   } catch (e) {
     if (e instanceof KerberosCryptoError) {
       if (e.code === "unsupported-enctype")
@@ -130,7 +141,9 @@ export function acceptApReq(deps: AcceptorDeps, bytes: Uint8Array): AcceptedCont
   }
   const key = serviceKey(deps, ap);
   const ticket = decodeOrFail(() =>
-    decodeEncTicketPart(decrypt(key, KeyUsage.KDC_REP_TICKET, ap.ticket.encPart.cipher, "ticket")),
+    decodeEncTicketPart(
+      decrypt(key, KeyUsage.KDC_REP_TICKET, ap.ticket.encPart.cipher, "ticket", deps.crypto),
+    ),
   );
   const sessionKey = ticket.key;
   if (ap.authenticator.etype !== sessionKey.keytype) {
@@ -161,7 +174,12 @@ export function acceptApReq(deps: AcceptorDeps, bytes: Uint8Array): AcceptedCont
       `authenticator from ${formatPrincipal(client)} at ${auth.ctime.toISOString()} was already used (replay)`,
     );
   }
-  const pac = acceptPac(ticket, { etype: key.keytype, key: key.keyvalue }, deps.kdcKey);
+  const pac = acceptPac(
+    ticket,
+    { etype: key.keytype, key: key.keyvalue },
+    deps.kdcKey,
+    deps.crypto,
+  );
   const out: AcceptedContext = {
     client,
     server,

@@ -3,4 +3,4 @@ export { type AcceptedContext, type AcceptorDeps, acceptApReq, DEFAULT_SKEW_MS }
 export { AcceptorError, type AcceptorErrorCode } from "./errors.js";
 export { type AcceptedPac, ticketWithZeroedPac } from "./pac.js";
 export { createReplayCache, type ReplayCache, type ReplayCacheOptions } from "./replay-cache.js";
-export { type ApRepOptions, buildApError, buildApRep } from "./reply.js";
+export { type ApRepBasis, type ApRepOptions, buildApError, buildApRep } from "./reply.js";

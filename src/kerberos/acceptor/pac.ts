@@ -5,6 +5,7 @@
  * replaced by one zero byte) when the KDC's key is known. LOGON_INFO, when present, gives
  * the user's and groups' SIDs; MIT's KDC issues PACs without it.
  */
+import type { CryptoDeps } from "../crypto/index.js";
 import {
   AD_TYPE,
   type AuthorizationDataEntry,
@@ -18,7 +19,7 @@ import {
   type PacSignatureCheck,
   PacError,
   type VerifiedPac,
-  verifyPac,
+  verifiedPacOf,
   verifyPacSignatures,
   findBuffer,
 } from "../pac/index.js";
@@ -48,6 +49,7 @@ export function acceptPac(
   part: EncTicketPart,
   serviceKey: PacKey,
   kdcKey: PacKey | undefined,
+  crypto?: CryptoDeps,
 ): AcceptedPac | undefined {
   let found: Uint8Array[];
   try {
@@ -60,11 +62,15 @@ export function acceptPac(
     throw new AcceptorError("pac-invalid", `ticket carries ${found.length} PACs`);
   const bytes = found[0]!;
   try {
-    const opts = kdcKey ? { ticket: ticketWithZeroedPac(part) } : {};
+    const opts = {
+      ...(kdcKey ? { ticket: ticketWithZeroedPac(part) } : {}),
+      ...(crypto ? { deps: crypto } : {}),
+    };
     const check = verifyPacSignatures(bytes, serviceKey, kdcKey, opts);
     const out: AcceptedPac = { bytes, verified: check.verified };
     if (findBuffer(check.pac, "logon-info"))
-      out.identity = verifyPac(bytes, serviceKey, kdcKey, opts);
+      // The signatures were checked above: LOGON_INFO is read from that one decode.
+      out.identity = verifiedPacOf(check);
     return out;
   } catch (e) {
     if (e instanceof PacError) {

@@ -19,7 +19,12 @@ export interface ApRepOptions {
   seqNumber?: number;
 }
 
-export function buildApRep(ctx: AcceptedContext, opts: ApRepOptions): Uint8Array {
+/** What an AP-REP is made of: an acceptor may keep just this, not the whole AcceptedContext. */
+export type ApRepBasis = Pick<AcceptedContext, "sessionKey"> & {
+  authenticator: Pick<AcceptedContext["authenticator"], "ctime" | "cusec">;
+};
+
+export function buildApRep(ctx: ApRepBasis, opts: ApRepOptions): Uint8Array {
   const part: EncApRepPart = { ctime: ctx.authenticator.ctime, cusec: ctx.authenticator.cusec };
   if (opts.subkey) part.subkey = opts.subkey;
   if (opts.seqNumber !== undefined) part.seqNumber = opts.seqNumber;

@@ -46,6 +46,7 @@ export {
   type PacSignatureCheck,
   type VerifiedPac,
   type VerifyPacOptions,
+  verifiedPacOf,
   verifyPac,
   verifyPacSignatures,
 } from "./verify.js";

@@ -162,7 +162,14 @@ export function verifyPac(
   kdcKey?: PacKey,
   opts: VerifyPacOptions = {},
 ): VerifiedPac {
-  const { pac, verified } = verifyPacSignatures(bytes, serverKey, kdcKey, opts);
+  return verifiedPacOf(verifyPacSignatures(bytes, serverKey, kdcKey, opts));
+}
+
+/**
+ * The identity in a PAC whose signatures `verifyPacSignatures` checked, without decoding or
+ * checking it again (an acceptor that checks first, then reads LOGON_INFO when present).
+ */
+export function verifiedPacOf({ pac, verified }: PacSignatureCheck): VerifiedPac {
   const logon = findBuffer(pac, "logon-info");
   if (!logon) throw new PacError("pac-missing-buffer", "PAC: LOGON_INFO buffer is missing");
   const out: VerifiedPac = { pac, logonInfo: logon.value, ...logonInfoSids(logon.value), verified };
