@@ -11,6 +11,8 @@
  * -w DS makes the same change in the domain's directory store (runStatic).
  */
 import type { CliEnv } from "../../cmdline/env.js";
+import { adminCall } from "../../dc/admin/client.js";
+import type { DomainInfo } from "../../dc/directory.js";
 import { PosternError, UsageError } from "../../errors.js";
 import { defaultDefaultRule, defaultAuth, POLICY_DEFAULTS } from "../../policy/defaults.js";
 import type { FilterAction, FilterList, Policy, PolicyStore, Rule } from "../../policy/model.js";
@@ -191,6 +193,13 @@ export function warnNotKept(r: RuleRequest, warn: (message: string) => void): vo
     );
 }
 
+/** -w DS:DOMAIN must name this DC's domain (DNS or NetBIOS name), as netsh's domain= must. */
+async function checkDsDomain(env: CliEnv, name: string): Promise<void> {
+  const d = (await adminCall(env, "domain.show")).result as DomainInfo;
+  if (![d.dnsName, d.netbios].some((n) => n.toLowerCase() === name.toLowerCase()))
+    throw new PosternError("no-dc", `-w DS:${name}: this DC serves ${d.dnsName} (${d.netbios})`);
+}
+
 /**
  * Runs static mode: -w REG on `<home>`'s local store; -w DS on the domain's directory store
  * (what `netsh ipsec static set store location=domain` edits: only on the DC, see
@@ -200,13 +209,11 @@ export function warnNotKept(r: RuleRequest, warn: (message: string) => void): vo
 export async function runStatic(env: CliEnv, req: StaticRequest, d: ApplyDeps): Promise<void> {
   warnNotKept(req.rule, d.warn);
   if (req.store === "ds") {
-    if (req.domain !== undefined)
-      d.warn(
-        `warning: -w DS:${req.domain}: the domain part is ignored: this DC's directory is used`,
-      );
+    const backend = domainBackend(env);
+    if (req.domain !== undefined) await checkDsDomain(env, req.domain);
     const { assign, ...rest } = req;
     if (assign !== undefined) d.warn(DS_ASSIGN_IGNORED);
-    await domainBackend(env).update((store) => applyStatic(store, rest, d));
+    await backend.update((store) => applyStatic(store, rest, d));
     return;
   }
   if (req.domain !== undefined)
