@@ -37,6 +37,7 @@ import { PosternError } from "../errors.js";
 import type { LogLevel } from "../platform/log.js";
 import { createCertAuth } from "../ike/cert-auth.js";
 import { type EffectiveStore, loadEffectiveStore } from "../policy/effective.js";
+import { removeDynamicStore } from "../policy/store.js";
 import type { PolicyStore } from "../policy/model.js";
 import type { LoadedPolicy, PolicySource } from "./core.js";
 import { loadMember, type Member } from "./member.js";
@@ -64,6 +65,9 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
   const resolver = lazyResolver(home, o.dns);
   const bootId = o.bootId ?? readBootId;
   discardEarlierBootTgt(home, bootId(), o.log);
+  // ipseccmd's dynamic policy lives as long as the agent that applied it (XP: the service)
+  if (removeDynamicStore(home))
+    o.log("dynamic IPsec policy of the previous agent run removed (ipseccmd without -w)");
   const member = loadMember(home, resolver, Date.now, bootId, o.log);
   if (member !== null)
     o.log(`domain member ${member.id.sam} of ${member.id.realm}: Kerberos from the machine keytab`);
@@ -88,6 +92,7 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
       if (member !== null)
         for (const peer of knownKerberosPeers(eff.store, o.ours)) member.kerberos.prepare?.(peer);
       if (eff.persistent !== null) plan.notes.unshift(persistentNote(eff));
+      if (eff.dynamic > 0) plan.notes.unshift(dynamicNote(eff));
       return eff.source === "domain"
         ? { plan, source: "domain", gpo: eff.gpo ?? "?", domain: eff.domain ?? "?" }
         : { plan, source: "local" };
@@ -104,6 +109,13 @@ function persistentNote(eff: EffectiveStore): string {
   if (eff.source !== "persistent")
     return `persistent policy "${eff.persistent}": its rules apply first (set store location=persistent)`;
   return `persistent policy "${eff.persistent}" applies alone${eff.note ? ` (${eff.note})` : " (no local or domain policy assigned)"}`;
+}
+
+/** The dynamic (ipseccmd) rules in one line: first in the policy, or alone (and why). */
+function dynamicNote(eff: EffectiveStore): string {
+  if (eff.source !== "dynamic")
+    return `${eff.dynamic} dynamic rules (ipseccmd) apply first, until the agent stops`;
+  return `the dynamic rules (ipseccmd) apply alone${eff.note ? ` (${eff.note})` : " (no other policy assigned)"}`;
 }
 
 /** Whether the effective policy offers AH (the data path then needs the raw AH socket). */

@@ -19,7 +19,7 @@ import {
   selectPolicy,
 } from "../policy/evaluate.js";
 import { dnsNamesOf, serverTypesOf } from "../policy/expand.js";
-import { loadEffectiveStore } from "../policy/effective.js";
+import { type EffectiveStore, loadEffectiveStore } from "../policy/effective.js";
 import type { Flow } from "./flow.js";
 
 const DNS_TIMEOUT_MS = 3000;
@@ -27,7 +27,7 @@ const DNS_TIMEOUT_MS = 3000;
 export interface PolicyStep {
   explanation: Explanation;
   /** Where the store came from: a domain GPO or the local store. */
-  source: "domain" | "local" | "persistent";
+  source: EffectiveStore["source"];
   gpo: string | null;
   me: string[];
   /** The winning rule's filter action flags, when a rule won. */

@@ -128,7 +128,9 @@ function policyStepOf(input: TraceInput, inbound: boolean): TraceStep {
       ? `Group Policy "${p.gpo}"`
       : p.source === "persistent"
         ? "the persistent store"
-        : "the local store";
+        : p.source === "dynamic"
+          ? "the dynamic policy (ipseccmd)"
+          : "the local store";
   if (e.action === "none") {
     const dr = p.defaultResponse;
     const response =

@@ -12,13 +12,18 @@
  * or domain policy's rules (which keep their main-mode settings and default response
  * rule); with no other policy assigned, or when the local or domain store cannot be read,
  * it applies alone. So the agent applies it at start and keeps it on every reload.
+ *
+ * The dynamic store (`<home>/ipsec/dynamic-store.json`, ipseccmd without -w) is XP's
+ * dynamic policy, put straight into the running IPsec service: its rules come first of
+ * all, ahead of the persistent ones (the same merge), or alone when nothing else is
+ * assigned. The agent deletes it when it starts (store.ts), so it lasts one agent run.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PosternError } from "../errors.js";
 import { atomicWriteFile } from "../platform/home.js";
 import type { PolicyStore } from "./model.js";
-import { loadLocalStore, loadPersistentStore } from "./store.js";
+import { loadDynamicStore, loadLocalStore, loadPersistentStore } from "./store.js";
 import { validateStore } from "./validate.js";
 
 export interface DomainAssigned {
@@ -31,14 +36,19 @@ export interface DomainAssigned {
 
 export interface EffectiveStore {
   store: PolicyStore;
-  /** "persistent": the persistent policy alone (nothing else assigned, or unreadable). */
-  source: "domain" | "local" | "persistent";
+  /**
+   * "persistent" / "dynamic": that policy alone (nothing else assigned, or unreadable);
+   * "dynamic" wins when both would apply alone (its rules lead the persistent ones).
+   */
+  source: "domain" | "local" | "persistent" | "dynamic";
   /** For source "domain": the GPO and domain it came from. */
   gpo: string | null;
   domain: string | null;
   /** The persistent policy's name when its rules lead the store's policy. */
   persistent: string | null;
-  /** Why the persistent policy applies alone (the other store's error). */
+  /** How many dynamic (ipseccmd, no -w) rules lead the policy; 0 when none. */
+  dynamic: number;
+  /** Why the persistent or dynamic policy applies alone (the other store's error). */
   note?: string;
 }
 
@@ -85,7 +95,14 @@ export function loadDomainAssigned(home: string): DomainAssigned | null {
 function loadAssigned(home: string): EffectiveStore {
   const d = loadDomainAssigned(home);
   if (d?.store.policies.some((p) => p.assigned)) {
-    return { store: d.store, source: "domain", gpo: d.gpo, domain: d.domain, persistent: null };
+    return {
+      store: d.store,
+      source: "domain",
+      gpo: d.gpo,
+      domain: d.domain,
+      persistent: null,
+      dynamic: 0,
+    };
   }
   return {
     store: loadLocalStore(home),
@@ -93,11 +110,40 @@ function loadAssigned(home: string): EffectiveStore {
     gpo: null,
     domain: null,
     persistent: null,
+    dynamic: 0,
+  };
+}
+
+/** The assigned store with the dynamic, then the persistent policy first (see the header). */
+export function loadEffectiveStore(home: string): EffectiveStore {
+  const dynamic = loadDynamicStore(home);
+  const dp = dynamic.policies.find((p) => p.assigned);
+  if (dp === undefined) return loadWithPersistent(home);
+  const alone = (note?: string): EffectiveStore => ({
+    store: dynamic,
+    source: "dynamic",
+    gpo: null,
+    domain: null,
+    persistent: null,
+    dynamic: dp.rules.length,
+    ...(note ? { note } : {}),
+  });
+  let eff: EffectiveStore;
+  try {
+    eff = loadWithPersistent(home);
+  } catch (e) {
+    return alone(`${(e as Error).message}: the dynamic policy applies alone`);
+  }
+  if (!eff.store.policies.some((p) => p.assigned)) return alone();
+  return {
+    ...eff,
+    store: withRulesFirst("dynamic", dynamic, dp, eff.store),
+    dynamic: dp.rules.length,
   };
 }
 
 /** The assigned store with the persistent policy first (see the header). */
-export function loadEffectiveStore(home: string): EffectiveStore {
+function loadWithPersistent(home: string): EffectiveStore {
   const persistent = loadPersistentStore(home);
   const pp = persistent.policies.find((p) => p.assigned);
   if (pp === undefined) return loadAssigned(home);
@@ -107,6 +153,7 @@ export function loadEffectiveStore(home: string): EffectiveStore {
     gpo: null,
     domain: null,
     persistent: pp.name,
+    dynamic: 0,
     ...(note ? { note } : {}),
   });
   let eff: EffectiveStore;
@@ -116,17 +163,22 @@ export function loadEffectiveStore(home: string): EffectiveStore {
     return alone(`${(e as Error).message}: the persistent policy applies alone`);
   }
   if (!eff.store.policies.some((p) => p.assigned)) return alone();
-  return { ...eff, store: withPersistentFirst(persistent, pp, eff.store), persistent: pp.name };
+  return {
+    ...eff,
+    store: withRulesFirst("persistent", persistent, pp, eff.store),
+    persistent: pp.name,
+  };
 }
 
 /**
- * `store` whose assigned policy has the persistent policy's rules first (renumbered,
- * named `persistent: NAME`), with the filter lists and actions they use (a GUID both
- * stores hold is the same object, exported from one and imported into the other: the
- * assigned store's copy is kept).
+ * `store` whose assigned policy has `pp`'s rules first (renumbered, named `LABEL: NAME`),
+ * with the filter lists and actions they use from `from` (a GUID both stores hold is the
+ * same object, exported from one and imported into the other: the assigned store's copy
+ * is kept). LABEL is "persistent" or "dynamic", the store the rules came from.
  */
-export function withPersistentFirst(
-  persistent: PolicyStore,
+export function withRulesFirst(
+  label: "persistent" | "dynamic",
+  from: PolicyStore,
   pp: PolicyStore["policies"][number],
   store: PolicyStore,
 ): PolicyStore {
@@ -136,15 +188,15 @@ export function withPersistentFirst(
     [...out.filterLists, ...out.filterActions].map((x) => x.name.toLowerCase()),
   );
   const rename = <T extends { guid: string; name: string }>(x: T): T =>
-    taken.has(x.name.toLowerCase()) ? { ...x, name: `persistent: ${x.name}` } : x;
+    taken.has(x.name.toLowerCase()) ? { ...x, name: `${label}: ${x.name}` } : x;
   const used = new Set(pp.rules.flatMap((r) => [r.filterList, r.filterAction]));
-  for (const f of persistent.filterLists)
+  for (const f of from.filterLists)
     if (used.has(f.guid) && !has.has(f.guid)) out.filterLists.push(rename(structuredClone(f)));
-  for (const a of persistent.filterActions)
+  for (const a of from.filterActions)
     if (used.has(a.guid) && !has.has(a.guid)) out.filterActions.push(rename(structuredClone(a)));
   const policy = out.policies.find((p) => p.assigned);
   if (policy === undefined) return out;
-  const first = pp.rules.map((r) => ({ ...structuredClone(r), name: `persistent: ${r.name}` }));
+  const first = pp.rules.map((r) => ({ ...structuredClone(r), name: `${label}: ${r.name}` }));
   policy.rules = [...first, ...policy.rules].map((r, i) => ({ ...r, id: i + 1 }));
   return out;
 }

@@ -5,10 +5,12 @@
  * sees: netsh shows the ipseccmd policy, -x/-y/-o, refusals in one line with their exit code.
  */
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Policy, PolicyStore } from "../../src/policy/model.js";
+import { dynamicStorePath } from "../../src/policy/store.js";
 import { cli, runBin, tempHome } from "../helpers/cli.js";
 import { ipsJson, storeBytes } from "../ipsec-static/helpers.js";
 
@@ -226,8 +228,12 @@ describe("ipseccmd: the article's policies as ipseccmd transcripts", () => {
         2,
         /^postern: -f: filter '0\+\*:80': a port needs protocol TCP or UDP/,
       ],
-      [["-w", "DS", "-p", "x", "-f", "0+*"], 1, /^postern: -w DS: .*issue 13/],
-      [["-f", "0+*"], 1, /^postern: dynamic mode \(no -w\) is not supported/],
+      [["-w", "DS", "-p", "x", "-f", "0+*"], 1, /^postern: this host is not a domain controller/],
+      [
+        ["-f", "0+*", "-n", "ESP[AES128,SHA256]"],
+        1,
+        /^postern: no IPsec agent is running: dynamic mode needs one \(use -w REG/,
+      ],
       [["-w", "REG", "-p", "nosuch", "-o"], 1, /^postern: -p: no policy named 'nosuch'/],
       [["show", "sas"], 1, /^postern: no IPsec agent is running/],
       [
@@ -245,8 +251,9 @@ describe("ipseccmd: the article's policies as ipseccmd transcripts", () => {
       assert.equal(r.out, "");
     }
     assert.equal(storeBytes(h), null, "nothing was written");
+    assert.equal(fs.existsSync(dynamicStorePath(h)), false, "no dynamic store either");
     const help = runBin(["ipseccmd", "--help"]);
     assert.equal(help.code, 0);
-    assert.match(help.out, /-w REG -p "POLICY\[:POLL\]"/);
+    assert.match(help.out, /-w REG\|DS -p "POLICY\[:POLL\]"/);
   });
 });

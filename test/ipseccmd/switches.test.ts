@@ -40,8 +40,14 @@ describe("ipseccmd switches", () => {
   });
 
   it("without -w: dynamic mode; -u alone deletes the dynamic policies", () => {
-    assert.deepEqual(parseIpseccmd(["-f", "0+*"], warn), { mode: "dynamic", deleteAll: false });
-    assert.deepEqual(parseIpseccmd(["-u"], warn), { mode: "dynamic", deleteAll: true });
+    const d = parseIpseccmd(["-f", "0+*", "-n", "ESP[AES128,SHA256]"], warn);
+    assert.ok(d.mode === "dynamic" && !d.deleteAll);
+    assert.equal(d.rule.filters?.length, 1, "the rule parsed as -w REG parses it");
+    assert.equal(d.rule.negotiation?.action, "negotiate");
+    const u = parseIpseccmd(["-u", "-confirm"], warn);
+    assert.ok(u.mode === "dynamic" && u.deleteAll);
+    usage(["-u", "-f", "0+*"], /^-u: deletes every dynamic policy; give it alone/);
+    usage(["-f", "0+*", "-x"], /^-x: only in static mode/);
   });
 
   it("show: several words, policy as policies", () => {

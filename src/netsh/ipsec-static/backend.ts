@@ -3,6 +3,7 @@
  * `set store location=local|domain|persistent` (policy/location.ts).
  * - local: `<home>/ipsec/local-store.json`, read-modify-write under the store lock;
  * - persistent: `<home>/ipsec/persistent-store.json`, the same way (one lock for both);
+ *   ipseccmd's dynamic store (`dynamic-store.json`) too, under the same lock;
  * - domain: the domain's IPsec container in the DC's directory (src/dc/ipsec-domain.ts),
  *   reached with the admin CLI's path (src/domain/client.ts: the admin socket when the DC
  *   runs, else the database directly). A save sends the revision it read and any GPO
@@ -24,8 +25,10 @@ import { adMemberBackend } from "./ad-member.js";
 import { withStoreLock } from "../../policy/lock.js";
 import type { PolicyStore } from "../../policy/model.js";
 import {
+  loadDynamicStore,
   loadLocalStore,
   loadPersistentStore,
+  saveDynamicStore,
   saveLocalStore,
   savePersistentStore,
 } from "../../policy/store.js";
@@ -37,7 +40,7 @@ export interface ChangeTx {
 }
 
 export interface StoreBackend {
-  kind: "local" | "domain" | "persistent";
+  kind: "local" | "domain" | "persistent" | "dynamic";
   load(): Promise<PolicyStore>;
   /** Loads, lets `change` edit a copy, validates, saves atomically (one transaction). */
   update<T>(change: (store: PolicyStore, tx: ChangeTx) => T): Promise<T>;
@@ -65,8 +68,13 @@ export function persistentBackend(home: string): StoreBackend {
   return fileBackend("persistent", home, loadPersistentStore, savePersistentStore);
 }
 
+/** ipseccmd's dynamic mode (no -w): the store the running agent puts first, volatile. */
+export function dynamicBackend(home: string): StoreBackend {
+  return fileBackend("dynamic", home, loadDynamicStore, saveDynamicStore);
+}
+
 function fileBackend(
-  kind: "local" | "persistent",
+  kind: "local" | "persistent" | "dynamic",
   home: string,
   load: (home: string) => PolicyStore,
   save: (home: string, store: PolicyStore) => void,

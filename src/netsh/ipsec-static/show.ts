@@ -63,6 +63,7 @@ const STORE_NAMES = {
   local: "Local Store",
   domain: "Domain Store",
   persistent: "Persistent Store",
+  dynamic: "Dynamic Store (ipseccmd)",
 } as const;
 
 function view(ctx: Ctx, object: string, tokens: string[], flagWords: string[]): View {

@@ -8,13 +8,16 @@
  *    negotiation (pass-through `( )` filters make a permit action, blocking `[ ]` a block
  *    action); -a, -t, -dialup|-lan go on the rule;
  * 3. -x assigns the policy (unassigning the others), -y unassigns it, -o deletes it.
+ * -w DS makes the same change in the domain's directory store (runStatic).
  */
 import type { CliEnv } from "../../cmdline/env.js";
+import { adminCall } from "../../dc/admin/client.js";
+import type { DomainInfo } from "../../dc/directory.js";
 import { PosternError, UsageError } from "../../errors.js";
 import { defaultDefaultRule, defaultAuth, POLICY_DEFAULTS } from "../../policy/defaults.js";
 import type { FilterAction, FilterList, Policy, PolicyStore, Rule } from "../../policy/model.js";
 import { defaultMmSecMethods, defaultQmSecMethods } from "../../policy/secmethods.js";
-import { localBackend } from "../ipsec-static/backend.js";
+import { domainBackend, localBackend } from "../ipsec-static/backend.js";
 import { parseTunnel } from "../ipsec-static/rule.js";
 import type { FilterKind } from "./filterspec.js";
 import type { IpseccmdRequest, RuleRequest } from "./switches.js";
@@ -27,8 +30,8 @@ export interface ApplyDeps {
   warn: (message: string) => void;
 }
 
-export const DS_REFUSED =
-  "-w DS: the directory (domain) store is not reachable from ipseccmd yet (issue 13); use -w REG, or on the DC `postern netsh ipsec static set store location=domain`";
+export const DS_ASSIGN_IGNORED =
+  "warning: -x/-y: in the directory a policy applies when a Group Policy object assigns it (postern netsh ipsec static set policy name=POLICY assign=yes gponame=GPO); ignored";
 
 const byName = <T extends { name: string }>(items: readonly T[], name: string): T | undefined =>
   items.find((x) => x.name.toLowerCase() === name.toLowerCase());
@@ -182,14 +185,38 @@ export function applyStatic(store: PolicyStore, req: StaticRequest, d: ApplyDeps
   if (req.assign === false) pol.assigned = false;
 }
 
-/** Runs static mode against `<home>`'s local store (-w REG); -w DS is refused (issue 13). */
-export async function runStatic(env: CliEnv, req: StaticRequest, d: ApplyDeps): Promise<void> {
-  if (req.store === "ds") throw new PosternError("ipseccmd.ds", DS_REFUSED);
-  if (req.domain !== undefined)
-    d.warn(`warning: -w REG:${req.domain}: the domain part is ignored for the local store`);
-  if (req.rule.softExpireSec !== undefined)
-    d.warn(
+/** Warns of the switches parsed but not kept in a store. */
+export function warnNotKept(r: RuleRequest, warn: (message: string) => void): void {
+  if (r.softExpireSec !== undefined)
+    warn(
       "warning: -1e: soft SA expiration is not kept in the store (IKEv2 rekeys by lifetime); ignored",
     );
+}
+
+/** -w DS:DOMAIN must name this DC's domain (DNS or NetBIOS name), as netsh's domain= must. */
+async function checkDsDomain(env: CliEnv, name: string): Promise<void> {
+  const d = (await adminCall(env, "domain.show")).result as DomainInfo;
+  if (![d.dnsName, d.netbios].some((n) => n.toLowerCase() === name.toLowerCase()))
+    throw new PosternError("no-dc", `-w DS:${name}: this DC serves ${d.dnsName} (${d.netbios})`);
+}
+
+/**
+ * Runs static mode: -w REG on `<home>`'s local store; -w DS on the domain's directory store
+ * (what `netsh ipsec static set store location=domain` edits: only on the DC, see
+ * ipsec-static/backend.ts). In the directory a policy applies when a GPO assigns it, so
+ * -x/-y there are ignored with a warning naming the netsh command that does it.
+ */
+export async function runStatic(env: CliEnv, req: StaticRequest, d: ApplyDeps): Promise<void> {
+  warnNotKept(req.rule, d.warn);
+  if (req.store === "ds") {
+    const backend = domainBackend(env);
+    if (req.domain !== undefined) await checkDsDomain(env, req.domain);
+    const { assign, ...rest } = req;
+    if (assign !== undefined) d.warn(DS_ASSIGN_IGNORED);
+    await backend.update((store) => applyStatic(store, rest, d));
+    return;
+  }
+  if (req.domain !== undefined)
+    d.warn(`warning: -w REG:${req.domain}: the domain part is ignored for the local store`);
   await localBackend(env.home).update((store) => applyStatic(store, req, d));
 }

@@ -77,7 +77,7 @@ export type IpseccmdRequest =
       assign?: boolean;
       deletePolicy: boolean;
     }
-  | { mode: "dynamic"; deleteAll: boolean };
+  | { mode: "dynamic"; deleteAll: boolean; rule: RuleRequest };
 
 type Words = Map<string, string[]>;
 
@@ -274,7 +274,9 @@ export function parseIpseccmd(argv: readonly string[], warn: Warn): IpseccmdRequ
     const rule = parseRule(w, warn);
     if (!w.has("-u") && rule.filters === undefined)
       throw new UsageError("-f: needed (the filters the rule applies to), e.g. -f 0+*");
-    return { mode: "dynamic", deleteAll: w.has("-u") };
+    if (w.has("-u") && rule.filters !== undefined)
+      throw new UsageError("-u: deletes every dynamic policy; give it alone (with -confirm)");
+    return { mode: "dynamic", deleteAll: w.has("-u"), rule };
   }
   onlyWith(w, ["-confirm", "-u"], "dynamic mode (without -w)");
   if (w.has("-x") && w.has("-y")) throw new UsageError("-x and -y: give one (assign or unassign)");
