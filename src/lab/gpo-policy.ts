@@ -21,7 +21,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PosternError } from "../errors.js";
-import { adPolicyPath } from "../member/ad-gpupdate.js";
+import { readAppliedRecord } from "../member/ad-gpupdate.js";
 import { must, mustAsync, posternArgv } from "./run.js";
 import type { SambaDc } from "./samba.js";
 import { hostHome, type LabState } from "./state.js";
@@ -126,10 +126,24 @@ export function domainScript(espNull: boolean): string {
 
 /**
  * Writes the policies into AD and the firewall GPO as the domain administrator, at server1
- * (its home is an AD member's: the domain's DC and name): a TGT for Administrator from dc1
- * (MIT kinit, in a ccache of the lab's), then `postern netsh -f` on domainScript.
+ * (its home is an AD member's: the domain's DC and name): domainScript through
+ * netshAsDomainAdmin.
  */
 export function writeGpoPolicies(s: LabState, adminPassword: string): void {
+  netshAsDomainAdmin(s, adminPassword, domainScript(s.sign === "esp-null"), "domain-policy.netsh");
+}
+
+/**
+ * `postern netsh -f SCRIPT` at server1 as the domain administrator: a TGT for Administrator
+ * from dc1 (MIT kinit, in a ccache of the lab's, removed after), the script kept in the
+ * lab's directory as `file`.
+ */
+export function netshAsDomainAdmin(
+  s: LabState,
+  adminPassword: string,
+  scriptText: string,
+  file: string,
+): void {
   const ns = namespaceOf(s.id, "server1");
   const krb5 = path.join(s.dir, "admin-krb5.conf");
   const realm = DOMAIN.toUpperCase();
@@ -142,8 +156,8 @@ export function writeGpoPolicies(s: LabState, adminPassword: string): void {
     env: { KRB5_CONFIG: krb5 },
     input: `${adminPassword}\n`,
   });
-  const script = path.join(s.dir, "domain-policy.netsh");
-  fs.writeFileSync(script, domainScript(s.sign === "esp-null"));
+  const script = path.join(s.dir, file);
+  fs.writeFileSync(script, scriptText);
   try {
     must(ns, [...posternArgv(), "--home", hostHome(s, "server1"), "netsh", "-f", script], {
       env: { KRB5CCNAME: ccache },
@@ -210,15 +224,14 @@ export interface PolicySource {
 /** Where each member's policy came from, per its last gpupdate (ad-policy.json). */
 export function policySources(s: LabState): PolicySource[] {
   return Object.keys(MEMBERS_OU).map((m) => {
-    let doc: { applied?: { name: string }[]; ipsecFrom?: string; firewallFrom?: string } = {};
-    try {
-      doc = JSON.parse(fs.readFileSync(adPolicyPath(hostHome(s, m)), "utf8"));
-    } catch {}
+    const doc = readAppliedRecord(hostHome(s, m));
+    // the GPOs that won the firewall's settings (one, in the lab)
+    const fw = [...new Set(Object.values(doc?.sources.firewall ?? {}).map((g) => g.name))];
     return {
       host: m,
-      applied: (doc.applied ?? []).map((a) => a.name),
-      ipsecFrom: doc.ipsecFrom ?? null,
-      firewallFrom: doc.firewallFrom ?? null,
+      applied: (doc?.applied ?? []).map((a) => a.name),
+      ipsecFrom: doc?.sources.ipsec?.name ?? null,
+      firewallFrom: fw.length > 0 ? fw.join(", ") : null,
     };
   });
 }
