@@ -220,9 +220,16 @@ export async function waitForDc2(
   }
 }
 
-/** Whether dc2 lists `member` in the group `group`. */
+/** Whether dc2 lists `member` in the group `group` (false while dc2 has no such group yet). */
 export function dc2HasMember(dc2: SambaDc, group: string, member: string): boolean {
-  const members = dc2.tool("group", "listmembers", group);
+  let members: string;
+  try {
+    members = dc2.tool("group", "listmembers", group);
+  } catch (e) {
+    // the group itself not replicated yet: waitForDc2 asks again, within its bound
+    if (/Unable to find group/.test((e as Error).message)) return false;
+    throw e;
+  }
   return members.split("\n").some((m) => m.trim().toUpperCase() === member.toUpperCase());
 }
 
