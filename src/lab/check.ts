@@ -433,7 +433,8 @@ async function failoverCells(env: CliEnv, s: LabState, add: (c: Cell) => void): 
   const dc1 = labSambaDc(s, "dc1");
   dc1.stop();
   try {
-    await restartClientAgent(env, s, "xpclient");
+    // a fresh name cache: server1's name has to come by PTR
+    await restartLabAgent(env, s, "xpclient", []);
     await purge(env, s, "xpclient");
     await new Promise((r) => setTimeout(r, 300));
     const f6 = await fetchFrom(s, "xpclient", "served");
@@ -460,28 +461,6 @@ async function failoverCells(env: CliEnv, s: LabState, add: (c: Cell) => void): 
   } finally {
     await startSamba(env.home, s, dc1, "dc1");
   }
-}
-
-/** Stops `who`'s agent (by its recorded pid) and starts it again: a fresh name cache. */
-async function restartClientAgent(env: CliEnv, s: LabState, who: HostName): Promise<void> {
-  const i = s.processes.findIndex((p) => p.name === `${who}-agent`);
-  const old = s.processes[i];
-  if (old !== undefined) {
-    const alive = () => {
-      try {
-        process.kill(old.pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    if (alive()) process.kill(old.pid, "SIGTERM");
-    for (let n = 0; n < 100 && alive(); n++) await new Promise((r) => setTimeout(r, 50));
-    if (alive()) process.kill(old.pid, "SIGKILL");
-    s.processes.splice(i, 1);
-    saveLabState(env.home, s);
-  }
-  await startAgent(env.home, s, who);
 }
 
 /** "TGT issued at T" from the machine cache of `who` (after the purge: a new one). */
