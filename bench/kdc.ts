@@ -17,11 +17,15 @@
  * (a taskset list, e.g. "1" or "0-1") puts both KDCs, every thread, on those CPUs;
  * KDC_BENCH_GEN_CPUS this load generator.
  *
- * Usage: node dist/bench/kdc.js [N=2000] [CONCURRENCY=8] [WARMUP=100] [WORKERS] [--smoke]
+ * Usage: node dist/bench/kdc.js [N=20000] [CONCURRENCY=8] [WARMUP=3000] [WORKERS] [--smoke]
  * (WORKERS: `postern kdc --workers`, worker threads running our KDC core; default the
  * runner's, one per CPU. MIT's krb5kdc is one process with one thread.)
  * (WARMUP: AS and TGS exchanges sent to each KDC before the measured phases; Node's JIT needs
  * a few thousand to reach steady state, MIT's C code none.)
+ * (N: 20,000 since session 9. With 2,000 a slice was 250 exchanges, 50-100 ms of wall time
+ * and 3-6 ticks of /proc's 10 ms CPU clock per KDC, so one tick more or less moved a slice's
+ * CPU per exchange by 15-30 %, and five quiet runs of the same build gave AS ratios from
+ * 0.86 to 1.23. With 20,000 a slice lasts about half a second.)
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as dgram from "node:dgram";
@@ -44,9 +48,9 @@ import { createMitRealm, freePort } from "../test/kerberos-codec/mit-realm.js";
 import { sized } from "./smoke.js";
 
 const ARGS = process.argv.slice(2).filter((a) => a !== "--smoke");
-const N = Number(ARGS[0] ?? sized(2000, 50));
+const N = Number(ARGS[0] ?? sized(20_000, 50));
 const CONCURRENCY = Number(ARGS[1] ?? sized(8, 2));
-const WARMUP = Number(ARGS[2] ?? sized(100, 5));
+const WARMUP = Number(ARGS[2] ?? sized(3000, 5));
 const WORKERS = ARGS[3];
 /** Users for the distinct-accounts AS phase (env KDC_BENCH_ACCOUNTS, default 1200; 0: no phase). */
 const ACCOUNTS = Math.max(0, Number(process.env.KDC_BENCH_ACCOUNTS ?? sized(1200, 20)));
