@@ -13,26 +13,11 @@ import { formatIp, networkOf, parseIp } from "../../src/policy/ip.js";
 import type { AddressSpec, Filter, FilterActionKind } from "../../src/policy/model.js";
 import { referenceEvaluate } from "../../src/policy/reference.js";
 import { makeStore, type RuleSpec } from "./fixtures.js";
+import { createRandom, pick } from "../helpers/random.js";
 
 const ME = ["10.0.1.5", "2001:db8::105"];
 const PORTS = [0, 0, 22, 53, 80, 443];
 const SERVERS = { dns: [], wins: [], dhcp: [], gateway: [] };
-
-function createRandom(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-
-function pick<T>(rnd: () => number, xs: readonly T[]): T {
-  return xs[Math.floor(rnd() * xs.length)] as T;
-}
 
 /** An address in 10.0.0.0/22 or 2001:db8::/118: a narrow space, so filters overlap. */
 function address(rnd: () => number, six: boolean): string {
