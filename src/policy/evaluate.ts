@@ -26,7 +26,7 @@ import {
 } from "./expand.js";
 import { formatIp, parseIp, parseIp4 } from "./ip.js";
 import type { FilterActionKind, Policy, PolicyStore } from "./model.js";
-import { createSpdIndex, type ParsedPacket } from "./spd-index.js";
+import { createSpdIndex, instanceMatches, type ParsedPacket } from "./spd-index.js";
 import {
   ACTION_PRECEDENCE,
   bitLength,
@@ -293,13 +293,15 @@ export function compilePolicy(
     }
     const p = parsePacket(packet);
     if (typeof p === "string") return noDecision(policy, p);
-    const best = index.best(p);
-    return best ? decisionOf(best) : unmatched;
+    const rank = index.best(p);
+    return rank < 0 ? unmatched : decisionOf(byRank[rank] as FilterInstance);
   }
   function explain(packet: Packet): Explanation {
     const p = parsePacket(packet);
     if (typeof p === "string") return { ...noDecision(policy, p), matches: [], notes };
-    const found = index.all(p);
+    // Every match, not only the best: a scan of the instances by rank, for a person
+    // asking why; the index answers lookup().
+    const found = byRank.filter((x) => instanceMatches(x, p));
     const first = found[0];
     if (!first) return { ...unmatched, matches: [], notes };
     const decision = decisionOf(first);
