@@ -219,12 +219,14 @@ function groupBlocks<K extends Key>(entries: { lo: K; hi: K; item: number }[]): 
 }
 
 /**
- * The chain structure of laminar blocks numbered from `base`: each block's parent (or -1),
- * and the interval boundaries (from `zero`) with each interval's innermost block (or -1).
+ * The chain of laminar blocks numbered from `base` under a root node (the family's `any`):
+ * each block's parent (the root for a top-level block), and the interval boundaries (from
+ * `zero`) with each interval's innermost block (the root where no block holds it).
  */
 function chainOf<K extends Key>(
   blocks: readonly Block<K>[],
   base: number,
+  root: number,
   zero: K,
   end: K,
   succ: (k: K) => K,
@@ -232,9 +234,10 @@ function chainOf<K extends Key>(
   const parent: number[] = [];
   const stack: number[] = [];
   const top = () => blocks[stack[stack.length - 1] as number] as Block<K>;
+  const innermost = () => (stack.length > 0 ? base + (stack[stack.length - 1] as number) : root);
   for (const b of blocks) {
     while (stack.length > 0 && top().hi < b.lo) stack.pop();
-    parent.push(stack.length > 0 ? base + (stack[stack.length - 1] as number) : -1);
+    parent.push(innermost());
     stack.push(parent.length - 1);
   }
   const edges: K[] = [zero];
@@ -250,12 +253,12 @@ function chainOf<K extends Key>(
   for (const x of bounds) {
     while (stack.length > 0 && top().hi < x) stack.pop();
     while (next < blocks.length && (blocks[next] as Block<K>).lo <= x) stack.push(next++);
-    inner.push(stack.length > 0 ? base + (stack[stack.length - 1] as number) : -1);
+    inner.push(innermost());
   }
   return { bounds, inner, parent };
 }
 
-/** The CIDR blocks covering a side of one family, as (lo, hi) of that family's keys. */
+/** The CIDR blocks covering a side, as (lo, hi). */
 function cidrEntries(side: Side & { kind: "range" }): { lo: bigint; hi: bigint }[] {
   const width = familyWidth(side.family);
   return rangeToCidrs(side.lo, side.hi, width).map((b) => ({
@@ -267,24 +270,32 @@ function cidrEntries(side: Side & { kind: "range" }): { lo: bigint; hi: bigint }
 const succ4 = (k: number) => k + 1;
 const succ6 = (k: bigint) => k + 1n;
 
-/** Collects the flat arrays while building; frozen into typed arrays at the end. */
+/** Node fields, NODE ints per node: lowest rank, service kinds present, parent node. */
+const NODE = 4;
+const NODE_FIRST = 0;
+const NODE_KINDS = 1;
+const NODE_PARENT = 2;
+
+/**
+ * Collects the flat arrays while building. Nodes are of one family (IPv4 packets only reach
+ * IPv4 nodes), so each leaf has one step function, in its family's arrays.
+ */
 class Builder {
-  readonly nodeFirst: number[] = [];
-  readonly nodeKinds: number[] = [];
-  /** Per service: key1, key2, lowest rank, leaf. */
+  readonly nodes: number[] = [];
+  /** Per service: key1, key2, lowest rank, leaf (numbered per family). */
   readonly services: number[] = [];
   readonly leafStart4: number[] = [0];
-  readonly bounds4: number[] = [];
-  readonly best4: number[] = [];
+  /** IPv4 step functions: pairs (boundary as int32 bits, rank). */
+  readonly steps4: number[] = [];
   readonly leafStart6: number[] = [0];
   readonly bounds6: bigint[] = [];
   readonly best6: number[] = [];
 
   constructor(private readonly instances: readonly Indexed[]) {}
 
-  /** Adds a node for the instances (by position) whose destination the node stands for. */
-  node(items: readonly number[]): void {
-    const id = this.nodeFirst.length;
+  /** Adds a node for the instances (by position) under one destination block or `any`. */
+  node(items: readonly number[], parent: number, four: boolean): void {
+    const id = this.nodes.length / NODE;
     if (id >= MAX_NODES) throw new RangeError("SPD index: too many destination blocks");
     const byService = new Map<number, Indexed[]>();
     let kinds = 0;
@@ -309,45 +320,47 @@ class Builder {
         (id << 8) | x.protocol,
         (x.dstPort << 16) | x.srcPort,
         group.reduce((m, g) => Math.min(m, g.rank), NONE),
-        this.leaf(group),
+        four ? this.leaf4(group) : this.leaf6(group),
       );
     }
-    this.nodeFirst.push(first);
-    this.nodeKinds.push(kinds);
+    this.nodes.push(first, kinds, parent, 0);
   }
 
-  /** Adds the step functions of a leaf's sources; returns the leaf's number. */
-  private leaf(group: readonly Indexed[]): number {
-    const r4: Range<number>[] = [];
-    const r6: Range<bigint>[] = [];
+  /** Adds a leaf's step function over IPv4 sources; returns the leaf's number. */
+  private leaf4(group: readonly Indexed[]): number {
+    const ranges: Range<number>[] = [];
     for (const { src, rank } of group) {
-      if (src.kind === "any") {
-        r4.push({ lo: 0, hi: END4 - 1, rank });
-        r6.push({ lo: 0n, hi: END6 - 1n, rank });
-      } else if (src.family === 4) {
-        r4.push({ lo: Number(src.lo), hi: Number(src.hi), rank });
-      } else {
-        r6.push({ lo: src.lo, hi: src.hi, rank });
-      }
+      if (src.kind === "any") ranges.push({ lo: 0, hi: END4 - 1, rank });
+      else if (src.family === 4) ranges.push({ lo: Number(src.lo), hi: Number(src.hi), rank });
     }
-    // A family with no source here gets no intervals: the lookup sees an empty leaf.
-    if (r4.length > 0) {
-      const f = stepFunction(r4, 0, END4, succ4);
-      for (const x of f.bounds) this.bounds4.push(x);
-      for (const x of f.best) this.best4.push(x);
+    // No IPv4 source (a filter of mixed families): no intervals, the lookup sees none.
+    if (ranges.length > 0) {
+      const f = stepFunction(ranges, 0, END4, succ4);
+      f.bounds.forEach((b, i) => {
+        this.steps4.push(b | 0, f.best[i] as number);
+      });
     }
-    if (r6.length > 0) {
-      const f = stepFunction(r6, 0n, END6, succ6);
-      for (const x of f.bounds) this.bounds6.push(x);
-      for (const x of f.best) this.best6.push(x);
-    }
-    this.leafStart4.push(this.bounds4.length);
-    this.leafStart6.push(this.bounds6.length);
+    this.leafStart4.push(this.steps4.length);
     return this.leafStart4.length - 2;
+  }
+
+  private leaf6(group: readonly Indexed[]): number {
+    const ranges: Range<bigint>[] = [];
+    for (const { src, rank } of group) {
+      if (src.kind === "any") ranges.push({ lo: 0n, hi: END6 - 1n, rank });
+      else if (src.family === 6) ranges.push({ lo: src.lo, hi: src.hi, rank });
+    }
+    if (ranges.length > 0) {
+      const f = stepFunction(ranges, 0n, END6, succ6);
+      for (const b of f.bounds) this.bounds6.push(b);
+      for (const r of f.best) this.best6.push(r);
+    }
+    this.leafStart6.push(this.bounds6.length);
+    return this.leafStart6.length - 2;
   }
 }
 
-/** Where a service key's probe starts in a table of `mask + 1` ints (a multiple of SLOT). */
+/** Where a service key's probe starts in a table of `mask + 1` ints (SLOT = 4 per entry). */
 function slotOf(k1: number, k2: number, mask: number): number {
   let h = Math.imul(k1, 0x9e3779b1) ^ Math.imul(k2, 0x85ebca6b);
   h ^= h >>> 15;
@@ -361,8 +374,8 @@ function serviceTable(services: readonly number[]): Int32Array {
   let slots = 8;
   while (slots < 2 * count) slots *= 2;
   const table = new Int32Array(slots * SLOT).fill(EMPTY);
+  const mask = table.length - 1;
   for (let s = 0; s < services.length; s += SLOT) {
-    const mask = table.length - 1;
     let at = slotOf(services[s] as number, services[s + 1] as number, mask);
     while (table[at] !== EMPTY) at = (at + SLOT) & mask;
     for (let j = 0; j < SLOT; j++) table[at + j] = services[s + j] as number;
@@ -374,27 +387,27 @@ function serviceTable(services: readonly number[]): Int32Array {
 class FlatIndex implements SpdIndex {
   private readonly table: Int32Array;
   private readonly tableMask: number;
-  private readonly nodeFirst: Int32Array;
-  private readonly nodeKinds: Uint8Array;
-  private readonly parent: Int32Array;
+  private readonly nodes: Int32Array;
   private readonly dst4: Uint32Array;
   private readonly inner4: Int32Array;
   private readonly dst6: readonly bigint[];
   private readonly inner6: Int32Array;
   private readonly leafStart4: Int32Array;
-  private readonly bounds4: Uint32Array;
-  private readonly best4s: Int32Array;
+  private readonly steps4: Int32Array;
   private readonly leafStart6: Int32Array;
   private readonly bounds6: readonly bigint[];
-  private readonly best6s: Int32Array;
+  private readonly best6: Int32Array;
 
   constructor(instances: readonly Indexed[]) {
-    const anyDst: number[] = [];
+    const any4: number[] = [];
+    const any6: number[] = [];
     const e4: { lo: number; hi: number; item: number }[] = [];
     const e6: { lo: bigint; hi: bigint; item: number }[] = [];
     instances.forEach((x, item) => {
-      if (x.dst.kind === "any") anyDst.push(item);
-      else if (x.dst.family === 4) {
+      if (x.dst.kind === "any") {
+        any4.push(item);
+        any6.push(item);
+      } else if (x.dst.family === 4) {
         for (const b of cidrEntries(x.dst)) e4.push({ lo: Number(b.lo), hi: Number(b.hi), item });
       } else {
         for (const b of cidrEntries(x.dst)) e6.push({ ...b, item });
@@ -402,56 +415,63 @@ class FlatIndex implements SpdIndex {
     });
     const blocks4 = groupBlocks(e4);
     const blocks6 = groupBlocks(e6);
-    // Node 0 is destination `any`; then the IPv4 blocks; then the IPv6 blocks.
-    const chain4 = chainOf(blocks4, 1, 0, END4, succ4);
-    const chain6 = chainOf(blocks6, 1 + blocks4.length, 0n, END6, succ6);
+    // Nodes: IPv4 `any` (the IPv4 chains' root), the IPv4 blocks, IPv6 `any`, the IPv6 blocks.
+    const root6 = 1 + blocks4.length;
+    const chain4 = chainOf(blocks4, 1, 0, 0, END4, succ4);
+    const chain6 = chainOf(blocks6, root6 + 1, root6, 0n, END6, succ6);
     const b = new Builder(instances);
-    b.node(anyDst);
-    for (const block of blocks4) b.node(block.items);
-    for (const block of blocks6) b.node(block.items);
+    b.node(any4, -1, true);
+    blocks4.forEach((block, i) => {
+      b.node(block.items, chain4.parent[i] as number, true);
+    });
+    b.node(any6, -1, false);
+    blocks6.forEach((block, i) => {
+      b.node(block.items, chain6.parent[i] as number, false);
+    });
 
     this.table = serviceTable(b.services);
     this.tableMask = this.table.length - 1;
-    this.nodeFirst = Int32Array.from(b.nodeFirst);
-    this.nodeKinds = Uint8Array.from(b.nodeKinds);
-    this.parent = Int32Array.from([-1, ...chain4.parent, ...chain6.parent]);
+    this.nodes = Int32Array.from(b.nodes);
     this.dst4 = Uint32Array.from(chain4.bounds);
     this.inner4 = Int32Array.from(chain4.inner);
     this.dst6 = chain6.bounds;
     this.inner6 = Int32Array.from(chain6.inner);
     this.leafStart4 = Int32Array.from(b.leafStart4);
-    this.bounds4 = Uint32Array.from(b.bounds4);
-    this.best4s = Int32Array.from(b.best4);
+    this.steps4 = Int32Array.from(b.steps4);
     this.leafStart6 = Int32Array.from(b.leafStart6);
     this.bounds6 = b.bounds6;
-    this.best6s = Int32Array.from(b.best6);
+    this.best6 = Int32Array.from(b.best6);
   }
 
   best(p: ParsedPacket): number {
-    if (p.src.family !== p.dst.family) return -1;
-    if (p.src.family === 4) {
-      return this.best4(Number(p.src.value), Number(p.dst.value), p.protocol, p.srcPort, p.dstPort);
+    const { src, dst, protocol, srcPort, dstPort } = p;
+    if (src.family !== dst.family) return -1;
+    if (src.family === 4) {
+      return this.best4(Number(src.value), Number(dst.value), protocol, srcPort, dstPort);
     }
-    const allowed = allowedKinds(p.protocol, p.srcPort, p.dstPort);
-    let best = NONE;
+    const allowed = allowedKinds(protocol, srcPort, dstPort);
     const bounds = this.dst6;
     let lo = 0;
     let hi = bounds.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((bounds[mid] as bigint) <= p.dst.value) lo = mid + 1;
+      if ((bounds[mid] as bigint) <= dst.value) lo = mid + 1;
       else hi = mid;
     }
-    for (let n = this.inner6[lo - 1] as number; n >= 0; n = this.parent[n] as number) {
-      best = this.node(n, allowed, best, false, 0, p.src.value, p.protocol, p.srcPort, p.dstPort);
+    let best = NONE;
+    const nodes = this.nodes;
+    for (
+      let n = this.inner6[lo - 1] as number;
+      n >= 0;
+      n = nodes[n * NODE + NODE_PARENT] as number
+    ) {
+      best = this.node(n, allowed, best, false, 0, src.value, protocol, srcPort, dstPort);
     }
-    best = this.node(0, allowed, best, false, 0, p.src.value, p.protocol, p.srcPort, p.dstPort);
     return best === NONE ? -1 : best;
   }
 
   best4(src: number, dst: number, protocol: number, srcPort: number, dstPort: number): number {
     const allowed = allowedKinds(protocol, srcPort, dstPort);
-    let best = NONE;
     const bounds = this.dst4;
     let lo = 0;
     let hi = bounds.length;
@@ -460,11 +480,17 @@ class FlatIndex implements SpdIndex {
       if ((bounds[mid] as number) <= dst) lo = mid + 1;
       else hi = mid;
     }
-    // Innermost first: a more specific block tends to hold lower ranks, so more is skipped.
-    for (let n = this.inner4[lo - 1] as number; n >= 0; n = this.parent[n] as number) {
+    // Innermost first, `any` last: a more specific block tends to hold lower ranks, so more
+    // of the rest is skipped.
+    let best = NONE;
+    const nodes = this.nodes;
+    for (
+      let n = this.inner4[lo - 1] as number;
+      n >= 0;
+      n = nodes[n * NODE + NODE_PARENT] as number
+    ) {
       best = this.node(n, allowed, best, true, src, 0n, protocol, srcPort, dstPort);
     }
-    best = this.node(0, allowed, best, true, src, 0n, protocol, srcPort, dstPort);
     return best === NONE ? -1 : best;
   }
 
@@ -480,19 +506,21 @@ class FlatIndex implements SpdIndex {
     srcPort: number,
     dstPort: number,
   ): number {
-    if ((this.nodeFirst[n] as number) >= best) return best;
+    const nodes = this.nodes;
+    if ((nodes[n * NODE + NODE_FIRST] as number) >= best) return best;
     const table = this.table;
+    const mask = this.tableMask;
     // Kinds from the most exact down: within equal address bits, exact fields weigh more.
-    for (let kinds = (this.nodeKinds[n] as number) & allowed; kinds !== 0; ) {
+    for (let kinds = (nodes[n * NODE + NODE_KINDS] as number) & allowed; kinds !== 0; ) {
       const kind = 31 - Math.clz32(kinds);
       kinds ^= 1 << kind;
       const k1 = (n << 8) | (kind & KIND_PROTOCOL ? protocol : 0);
       const k2 =
         ((kind & KIND_DST_PORT ? dstPort : 0) << 16) | (kind & KIND_SRC_PORT ? srcPort : 0);
-      let at = slotOf(k1, k2, this.tableMask);
+      let at = slotOf(k1, k2, mask);
       while (table[at] !== k1 || table[at + 1] !== k2) {
         if (table[at] === EMPTY) break;
-        at = (at + SLOT) & this.tableMask;
+        at = (at + SLOT) & mask;
       }
       if (table[at] === EMPTY || (table[at + 2] as number) >= best) continue;
       const leaf = table[at + 3] as number;
@@ -504,17 +532,17 @@ class FlatIndex implements SpdIndex {
 
   /** The leaf's best rank for an IPv4 source (NONE when no source holds it). */
   private leaf4(leaf: number, src: number): number {
-    let lo = this.leafStart4[leaf] as number;
-    let hi = this.leafStart4[leaf + 1] as number;
+    let lo = (this.leafStart4[leaf] as number) >> 1;
+    let hi = (this.leafStart4[leaf + 1] as number) >> 1;
     if (lo === hi) return NONE;
-    // The first bound is 0, so the answer is at lo - 1 >= the leaf's start.
-    const bounds = this.bounds4;
+    // The first boundary is 0, so the answer is at lo - 1 >= the leaf's start.
+    const steps = this.steps4;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((bounds[mid] as number) <= src) lo = mid + 1;
+      if ((steps[2 * mid] as number) >>> 0 <= src) lo = mid + 1;
       else hi = mid;
     }
-    return this.best4s[lo - 1] as number;
+    return steps[2 * lo - 1] as number;
   }
 
   private leaf6(leaf: number, src: bigint): number {
@@ -527,7 +555,7 @@ class FlatIndex implements SpdIndex {
       if ((bounds[mid] as bigint) <= src) lo = mid + 1;
       else hi = mid;
     }
-    return this.best6s[lo - 1] as number;
+    return this.best6[lo - 1] as number;
   }
 }
 
