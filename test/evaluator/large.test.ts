@@ -1,10 +1,10 @@
 /**
  * The indexed evaluator against the naive reference on large seeded random policies (hundreds
  * to thousands of filters), where the index's structures are deep: nested CIDR blocks from
- * /8 to /32 and /0 to /128, ranges split into many blocks, leaves large enough to be split by
- * source, `me`, mirrors, protocols and ports. Addresses come from a narrow space so that
- * filters overlap and most packets match several of them. Seeded (xorshift32): a failure
- * names the seed and the packet, and reruns the same.
+ * /8 to /32 and /0 to /128, ranges split into many blocks, leaves of many sources (long step
+ * functions of the source), `me`, mirrors, protocols and ports. Addresses come from a narrow
+ * space so that filters overlap and most packets match several of them. Seeded (xorshift32):
+ * a failure names the seed and the packet, and reruns the same.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
