@@ -24,7 +24,7 @@ import {
   formatSpec,
   type ServerAddresses,
 } from "./expand.js";
-import { formatIp, parseIp, parseIp4 } from "./ip.js";
+import { formatIp, parseIp, parseIp4, parseIp6Words } from "./ip.js";
 import type { FilterActionKind, Policy, PolicyStore } from "./model.js";
 import { createSpdIndex, instanceMatches, type ParsedPacket } from "./spd-index.js";
 import {
@@ -277,19 +277,29 @@ export function compilePolicy(
     policy,
     `no filter of policy "${policy.name}" matches: IPsec leaves this packet alone (the default response rule only answers peers that ask to negotiate)`,
   );
+  // An IPv6 packet's two addresses as words (source, then destination), reused per lookup.
+  const words = new Uint32Array(8);
   function lookup(packet: Packet): Decision {
-    // IPv4 with valid numbers, the common case: numbers straight into the index, no objects.
-    const s4 = parseIp4(packet.src);
-    const d4 = parseIp4(packet.dst);
-    if (s4 >= 0 && d4 >= 0) {
-      const { protocol } = packet;
-      const srcPort = packet.srcPort ?? 0;
-      const dstPort = packet.dstPort ?? 0;
-      if (inRange(protocol, 255) && inRange(srcPort, 65535) && inRange(dstPort, 65535)) {
-        const rank = index.best4(s4, d4, protocol, srcPort, dstPort);
-        if (rank < 0) return unmatched;
-        return decisions[rank] ?? decisionOf(byRank[rank] as FilterInstance);
+    // Plain literals and valid numbers, the common case: numbers straight into the index,
+    // no object made. Anything else takes the complete parse below, with its reason.
+    const { protocol } = packet;
+    const srcPort = packet.srcPort ?? 0;
+    const dstPort = packet.dstPort ?? 0;
+    if (inRange(protocol, 255) && inRange(srcPort, 65535) && inRange(dstPort, 65535)) {
+      const s4 = parseIp4(packet.src);
+      const d4 = parseIp4(packet.dst);
+      let rank = -2; // -2: not a plain literal, parsed completely below
+      if (s4 >= 0 && d4 >= 0) rank = index.best4(s4, d4, protocol, srcPort, dstPort);
+      else if (
+        s4 < 0 &&
+        d4 < 0 &&
+        parseIp6Words(packet.src, words, 0) &&
+        parseIp6Words(packet.dst, words, 4)
+      ) {
+        rank = index.best6(words, protocol, srcPort, dstPort);
       }
+      if (rank === -1) return unmatched;
+      if (rank >= 0) return decisions[rank] ?? decisionOf(byRank[rank] as FilterInstance);
     }
     const p = parsePacket(packet);
     if (typeof p === "string") return noDecision(policy, p);

@@ -11,18 +11,19 @@
  *                its last), sorted, cut the address space into intervals; each interval
  *                knows its innermost block and each block its parent. One binary search and
  *                a walk up the chain visit exactly the blocks that hold the destination.
- *   node         one per block, plus node 0 for destination `any`: its lowest rank, and which
- *                of the 8 service kinds (protocol, destination port, source port, each exact
- *                or any) its instances use, so a lookup only probes kinds that exist.
+ *   node         one per block, and one per family for destination `any`, the root of that
+ *                family's chains: its lowest rank, its parent, and which of the 8 service
+ *                kinds (protocol, destination port, source port, each exact or any) its
+ *                instances use, so a lookup only probes kinds that exist.
  *   service      one open-addressing hash table in an Int32Array:
  *                (node, protocol, dstPort, srcPort) -> (lowest rank, leaf).
  *   leaf         the instances of one (node, service), as the best rank for a source address:
- *                a step function per family, boundaries ascending from 0 and, per interval,
- *                the lowest rank whose source holds it (painted at build, lowest rank first).
- *                A leaf lookup is one binary search, whatever the number of instances.
+ *                a step function, boundaries ascending from 0 and, per interval, the lowest
+ *                rank whose source holds it (painted at build, lowest rank first). A leaf
+ *                lookup is one binary search, whatever the number of instances.
  *
  * A lookup walks the destination chain innermost first (the more specific blocks hold the
- * lower ranks), then node 0; it skips a node, or a service, whose lowest rank cannot beat the
+ * lower ranks), `any` last; it skips a node, or a service, whose lowest rank cannot beat the
  * best found. Cost: O(log B + chain x kinds x log L), not the number of filters. Sources need
  * no CIDR split (a step function takes any range); destinations do (rangeToCidrs).
  *
@@ -55,6 +56,11 @@ export interface SpdIndex {
   best(p: ParsedPacket): number;
   /** best() for an IPv4 packet given as numbers (addresses as unsigned 32-bit values). */
   best4(src: number, dst: number, protocol: number, srcPort: number, dstPort: number): number;
+  /**
+   * best() for an IPv6 packet given as words (ip.ts parseIp6Words): the source in
+   * words[0..3], the destination in words[4..7], most significant first.
+   */
+  best6(words: Uint32Array, protocol: number, srcPort: number, dstPort: number): number;
 }
 
 /** No match yet: above every rank. */
@@ -270,6 +276,22 @@ function cidrEntries(side: Side & { kind: "range" }): { lo: bigint; hi: bigint }
 const succ4 = (k: number) => k + 1;
 const succ6 = (k: bigint) => k + 1n;
 
+/** IPv6 keys are kept as 4 words each (most significant first): numbers compared, no bigint. */
+function pushWords(out: number[], v: bigint): void {
+  for (let shift = 96n; shift >= 0n; shift -= 32n) out.push(Number((v >> shift) & 0xffffffffn));
+}
+
+/** Whether the key at words[4 * i] is <= the key at x[at..at + 3]. */
+function atMost6(words: Uint32Array, i: number, x: Uint32Array, at: number): boolean {
+  const k = 4 * i;
+  for (let w = 0; w < 3; w++) {
+    const a = words[k + w] as number;
+    const b = x[at + w] as number;
+    if (a !== b) return a < b;
+  }
+  return (words[k + 3] as number) <= (x[at + 3] as number);
+}
+
 /** Node fields, NODE ints per node: lowest rank, service kinds present, parent node. */
 const NODE = 4;
 const NODE_FIRST = 0;
@@ -288,7 +310,8 @@ class Builder {
   /** IPv4 step functions: pairs (boundary as int32 bits, rank). */
   readonly steps4: number[] = [];
   readonly leafStart6: number[] = [0];
-  readonly bounds6: bigint[] = [];
+  /** IPv6 step functions: boundaries as 4 words each, and the ranks. */
+  readonly bounds6: number[] = [];
   readonly best6: number[] = [];
 
   constructor(private readonly instances: readonly Indexed[]) {}
@@ -352,10 +375,10 @@ class Builder {
     }
     if (ranges.length > 0) {
       const f = stepFunction(ranges, 0n, END6, succ6);
-      for (const b of f.bounds) this.bounds6.push(b);
+      for (const b of f.bounds) pushWords(this.bounds6, b);
       for (const r of f.best) this.best6.push(r);
     }
-    this.leafStart6.push(this.bounds6.length);
+    this.leafStart6.push(this.best6.length);
     return this.leafStart6.length - 2;
   }
 }
@@ -390,13 +413,13 @@ class FlatIndex implements SpdIndex {
   private readonly nodes: Int32Array;
   private readonly dst4: Uint32Array;
   private readonly inner4: Int32Array;
-  private readonly dst6: readonly bigint[];
+  private readonly dst6: Uint32Array;
   private readonly inner6: Int32Array;
   private readonly leafStart4: Int32Array;
   private readonly steps4: Int32Array;
   private readonly leafStart6: Int32Array;
-  private readonly bounds6: readonly bigint[];
-  private readonly best6: Int32Array;
+  private readonly bounds6: Uint32Array;
+  private readonly best6s: Int32Array;
 
   constructor(instances: readonly Indexed[]) {
     const any4: number[] = [];
@@ -434,13 +457,15 @@ class FlatIndex implements SpdIndex {
     this.nodes = Int32Array.from(b.nodes);
     this.dst4 = Uint32Array.from(chain4.bounds);
     this.inner4 = Int32Array.from(chain4.inner);
-    this.dst6 = chain6.bounds;
+    const dst6: number[] = [];
+    for (const x of chain6.bounds) pushWords(dst6, x);
+    this.dst6 = Uint32Array.from(dst6);
     this.inner6 = Int32Array.from(chain6.inner);
     this.leafStart4 = Int32Array.from(b.leafStart4);
     this.steps4 = Int32Array.from(b.steps4);
     this.leafStart6 = Int32Array.from(b.leafStart6);
-    this.bounds6 = b.bounds6;
-    this.best6 = Int32Array.from(b.best6);
+    this.bounds6 = Uint32Array.from(b.bounds6);
+    this.best6s = Int32Array.from(b.best6);
   }
 
   best(p: ParsedPacket): number {
@@ -449,25 +474,13 @@ class FlatIndex implements SpdIndex {
     if (src.family === 4) {
       return this.best4(Number(src.value), Number(dst.value), protocol, srcPort, dstPort);
     }
-    const allowed = allowedKinds(protocol, srcPort, dstPort);
-    const bounds = this.dst6;
-    let lo = 0;
-    let hi = bounds.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((bounds[mid] as bigint) <= dst.value) lo = mid + 1;
-      else hi = mid;
+    const words = new Uint32Array(8);
+    for (let w = 0; w < 4; w++) {
+      const shift = BigInt(96 - 32 * w);
+      words[w] = Number((src.value >> shift) & 0xffffffffn);
+      words[4 + w] = Number((dst.value >> shift) & 0xffffffffn);
     }
-    let best = NONE;
-    const nodes = this.nodes;
-    for (
-      let n = this.inner6[lo - 1] as number;
-      n >= 0;
-      n = nodes[n * NODE + NODE_PARENT] as number
-    ) {
-      best = this.node(n, allowed, best, false, 0, src.value, protocol, srcPort, dstPort);
-    }
-    return best === NONE ? -1 : best;
+    return this.best6(words, protocol, srcPort, dstPort);
   }
 
   best4(src: number, dst: number, protocol: number, srcPort: number, dstPort: number): number {
@@ -489,19 +502,43 @@ class FlatIndex implements SpdIndex {
       n >= 0;
       n = nodes[n * NODE + NODE_PARENT] as number
     ) {
-      best = this.node(n, allowed, best, true, src, 0n, protocol, srcPort, dstPort);
+      best = this.node(n, allowed, best, src, null, protocol, srcPort, dstPort);
     }
     return best === NONE ? -1 : best;
   }
 
-  /** The best of `best` and the node's services that can match; sources by family. */
+  best6(words: Uint32Array, protocol: number, srcPort: number, dstPort: number): number {
+    const allowed = allowedKinds(protocol, srcPort, dstPort);
+    const bounds = this.dst6;
+    let lo = 0;
+    let hi = bounds.length / 4;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (atMost6(bounds, mid, words, 4)) lo = mid + 1;
+      else hi = mid;
+    }
+    let best = NONE;
+    const nodes = this.nodes;
+    for (
+      let n = this.inner6[lo - 1] as number;
+      n >= 0;
+      n = nodes[n * NODE + NODE_PARENT] as number
+    ) {
+      best = this.node(n, allowed, best, 0, words, protocol, srcPort, dstPort);
+    }
+    return best === NONE ? -1 : best;
+  }
+
+  /**
+   * The best of `best` and the node's services that can match; the source is s4 for an
+   * IPv4 packet (src6 null), else src6[0..3].
+   */
   private node(
     n: number,
     allowed: number,
     best: number,
-    four: boolean,
     s4: number,
-    s6: bigint,
+    src6: Uint32Array | null,
     protocol: number,
     srcPort: number,
     dstPort: number,
@@ -524,7 +561,7 @@ class FlatIndex implements SpdIndex {
       }
       if (table[at] === EMPTY || (table[at + 2] as number) >= best) continue;
       const leaf = table[at + 3] as number;
-      const r = four ? this.leaf4(leaf, s4) : this.leaf6(leaf, s6);
+      const r = src6 === null ? this.leaf4(leaf, s4) : this.leaf6(leaf, src6);
       if (r < best) best = r;
     }
     return best;
@@ -545,17 +582,18 @@ class FlatIndex implements SpdIndex {
     return steps[2 * lo - 1] as number;
   }
 
-  private leaf6(leaf: number, src: bigint): number {
+  /** The same for an IPv6 source, src6[0..3]. */
+  private leaf6(leaf: number, src6: Uint32Array): number {
     let lo = this.leafStart6[leaf] as number;
     let hi = this.leafStart6[leaf + 1] as number;
     if (lo === hi) return NONE;
     const bounds = this.bounds6;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((bounds[mid] as bigint) <= src) lo = mid + 1;
+      if (atMost6(bounds, mid, src6, 0)) lo = mid + 1;
       else hi = mid;
     }
-    return this.best6[lo - 1] as number;
+    return this.best6s[lo - 1] as number;
   }
 }
 

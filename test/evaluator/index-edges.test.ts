@@ -3,11 +3,14 @@
  * of each family (0.0.0.0, 255.255.255.255, ::, ffff:...:ffff) and across 2^31 (the IPv4
  * boundaries are kept as int32 bits), ports at and above 32768 (the service key packs the
  * destination port into the top half of an int32), protocol 255, `any` everywhere. Seeded:
- * a failure names the seed and the packet.
+ * a failure names the seed and the packet. Also the IPv6 parse into words that the lookup
+ * uses, against the long way.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { compilePolicy, type Packet } from "../../src/policy/evaluate.js";
+import { parseIp6Words } from "../../src/policy/ip.js";
 import type { AddressSpec, Filter, FilterActionKind } from "../../src/policy/model.js";
 import { referenceEvaluate } from "../../src/policy/reference.js";
 import { createRandom, pick } from "../helpers/random.js";
@@ -114,4 +117,45 @@ describe("the index at the ends of addresses, ports and protocols", () => {
     it(`agrees with the reference on 60 edge filters and 2,000 packets (seed ${seed})`, () =>
       check(seed));
   }
+});
+
+/** The words of an IPv6 literal without IPv4 tail or zone, the long way (split and pad). */
+function naiveWords(text: string): number[] {
+  const [head, tail] = text.includes("::") ? text.split("::") : [text, undefined];
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill("0"), ...t].map((g) =>
+    Number.parseInt(g, 16),
+  );
+  return [0, 1, 2, 3].map(
+    (w) => ((groups[2 * w] as number) * 65536 + (groups[2 * w + 1] as number)) >>> 0,
+  );
+}
+
+describe("IPv6 literals as words (the lookup's parse, no bigint)", () => {
+  it("reads every plain IPv6 literal as the long way does, and refuses the rest", () => {
+    fc.assert(
+      fc.property(fc.ipV6(), (text) => {
+        const out = new Uint32Array(5).fill(7);
+        const plain = !text.includes(".");
+        assert.equal(parseIp6Words(text, out, 1), plain, text);
+        if (plain) assert.deepEqual([...out.subarray(1)], naiveWords(text), text);
+        assert.equal(out[0], 7, "writes only its 4 words");
+      }),
+      { numRuns: 2000 },
+    );
+    for (const bad of [
+      "",
+      ":",
+      "1:",
+      ":1",
+      "1:::2",
+      "1::2::3",
+      "12345::",
+      "g::",
+      "1:2:3:4:5:6:7:8:9",
+    ]) {
+      assert.equal(parseIp6Words(bad, new Uint32Array(4), 0), false, bad);
+    }
+  });
 });
