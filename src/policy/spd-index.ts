@@ -1,6 +1,6 @@
 /**
  * The SPD index: the matching filter instance with the lowest rank (the most specific one),
- * found without looking at every filter, with no object or array made per IPv4 lookup.
+ * found without looking at every filter, with no object, array or bigint made per lookup.
  *
  * Layout, built once per compile into flat typed arrays (read-only afterwards), so that a
  * lookup reads a few cache lines instead of following objects and Maps:
