@@ -24,9 +24,9 @@ import {
   formatSpec,
   type ServerAddresses,
 } from "./expand.js";
-import { formatIp, parseIp, parseIp4 } from "./ip.js";
+import { formatIp, parseIp, parseIp4, parseIp6Words } from "./ip.js";
 import type { FilterActionKind, Policy, PolicyStore } from "./model.js";
-import { createSpdIndex, type ParsedPacket } from "./spd-index.js";
+import { createSpdIndex, instanceMatches, type ParsedPacket } from "./spd-index.js";
 import {
   ACTION_PRECEDENCE,
   bitLength,
@@ -277,29 +277,41 @@ export function compilePolicy(
     policy,
     `no filter of policy "${policy.name}" matches: IPsec leaves this packet alone (the default response rule only answers peers that ask to negotiate)`,
   );
+  // An IPv6 packet's two addresses as words (source, then destination), reused per lookup.
+  const words = new Uint32Array(8);
   function lookup(packet: Packet): Decision {
-    // IPv4 with valid numbers, the common case: numbers straight into the index, no objects.
-    const s4 = parseIp4(packet.src);
-    const d4 = parseIp4(packet.dst);
-    if (s4 >= 0 && d4 >= 0) {
-      const { protocol } = packet;
-      const srcPort = packet.srcPort ?? 0;
-      const dstPort = packet.dstPort ?? 0;
-      if (inRange(protocol, 255) && inRange(srcPort, 65535) && inRange(dstPort, 65535)) {
-        const rank = index.best4(s4, d4, protocol, srcPort, dstPort);
-        if (rank < 0) return unmatched;
-        return decisions[rank] ?? decisionOf(byRank[rank] as FilterInstance);
+    // Plain literals and valid numbers, the common case: numbers straight into the index,
+    // no object made. Anything else takes the complete parse below, with its reason.
+    const { protocol } = packet;
+    const srcPort = packet.srcPort ?? 0;
+    const dstPort = packet.dstPort ?? 0;
+    if (inRange(protocol, 255) && inRange(srcPort, 65535) && inRange(dstPort, 65535)) {
+      const s4 = parseIp4(packet.src);
+      const d4 = parseIp4(packet.dst);
+      let rank = -2; // -2: not a plain literal, parsed completely below
+      if (s4 >= 0 && d4 >= 0) rank = index.best4(s4, d4, protocol, srcPort, dstPort);
+      else if (
+        s4 < 0 &&
+        d4 < 0 &&
+        parseIp6Words(packet.src, words, 0) &&
+        parseIp6Words(packet.dst, words, 4)
+      ) {
+        rank = index.best6(words, protocol, srcPort, dstPort);
       }
+      if (rank === -1) return unmatched;
+      if (rank >= 0) return decisions[rank] ?? decisionOf(byRank[rank] as FilterInstance);
     }
     const p = parsePacket(packet);
     if (typeof p === "string") return noDecision(policy, p);
-    const best = index.best(p);
-    return best ? decisionOf(best) : unmatched;
+    const rank = index.best(p);
+    return rank < 0 ? unmatched : decisionOf(byRank[rank] as FilterInstance);
   }
   function explain(packet: Packet): Explanation {
     const p = parsePacket(packet);
     if (typeof p === "string") return { ...noDecision(policy, p), matches: [], notes };
-    const found = index.all(p);
+    // Every match, not only the best: a scan of the instances by rank, for a person
+    // asking why; the index answers lookup().
+    const found = byRank.filter((x) => instanceMatches(x, p));
     const first = found[0];
     if (!first) return { ...unmatched, matches: [], notes };
     const decision = decisionOf(first);

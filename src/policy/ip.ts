@@ -85,19 +85,34 @@ export function parseIp4(text: string): number {
  * slow, complete way. Accepts only text node:net's isIPv6 accepts.
  */
 export function parseIp6(text: string): bigint | null {
+  if (!parseIp6Words(text, WORDS, 0)) return null;
+  let v = 0n;
+  for (let w = 0; w < 4; w++) v = (v << 32n) | BigInt(WORDS[w] as number);
+  return v;
+}
+
+/** parseIp6's scratch: written and read within one call. */
+const WORDS = new Uint32Array(4);
+const GROUPS = new Uint16Array(8);
+
+/**
+ * parseIp6 without a bigint: the address as four 32-bit words, most significant first, into
+ * out[at..at + 3]; false (out unchanged or partly written) for what parseIp6 refuses. The
+ * evaluator parses an IPv6 packet's two addresses this way, making nothing.
+ */
+export function parseIp6Words(text: string, out: Uint32Array, at: number): boolean {
   const n = text.length;
-  if (n < 2 || n > 39) return null;
-  const groups = [0, 0, 0, 0, 0, 0, 0, 0];
+  if (n < 2 || n > 39) return false;
+  const groups = GROUPS;
   let count = 0;
   let gap = -1; // the group index where "::" stands
   let i = 0;
   if (text.charCodeAt(0) === 58) {
-    if (text.charCodeAt(1) !== 58) return null;
+    if (text.charCodeAt(1) !== 58) return false;
     gap = 0;
     i = 2;
-    if (i === n) return 0n;
   }
-  for (;;) {
+  while (i < n) {
     let v = 0;
     let digits = 0;
     for (; i < n && digits < 5; i++) {
@@ -106,31 +121,29 @@ export function parseIp6(text: string): bigint | null {
       v = v * 16 + d;
       digits++;
     }
-    if (digits === 0 || digits > 4 || count === 8) return null;
+    if (digits === 0 || digits > 4 || count === 8) return false;
     groups[count++] = v;
     if (i === n) break;
-    if (text.charCodeAt(i) !== 58) return null;
+    if (text.charCodeAt(i) !== 58) return false;
     i++;
     if (i < n && text.charCodeAt(i) === 58) {
-      if (gap >= 0) return null;
+      if (gap >= 0) return false;
       gap = count;
       i++;
-      if (i === n) break;
     } else if (i === n) {
-      return null;
+      return false;
     }
   }
-  if (gap < 0 ? count !== 8 : count > 7) return null;
-  let hi = 0n;
-  let lo = 0n;
+  if (gap < 0 ? count !== 8 : count > 7) return false;
+  // Groups after the gap move to the end; the gap's groups are 0.
   const shift = gap < 0 ? 0 : 8 - count;
+  for (let w = 0; w < 4; w++) out[at + w] = 0;
   for (let g = 0; g < count; g++) {
-    const at = g < gap || gap < 0 ? g : g + shift;
-    const v = BigInt(groups[g] as number);
-    if (at < 4) hi |= v << BigInt(48 - 16 * at);
-    else lo |= v << BigInt(48 - 16 * (at - 4));
+    const pos = gap < 0 || g < gap ? g : g + shift;
+    const word = at + (pos >> 1);
+    out[word] = (out[word] as number) | ((groups[g] as number) << (pos & 1 ? 0 : 16));
   }
-  return (hi << 64n) | lo;
+  return true;
 }
 
 function hexDigit(c: number): number {

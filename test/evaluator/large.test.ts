@@ -1,10 +1,10 @@
 /**
  * The indexed evaluator against the naive reference on large seeded random policies (hundreds
  * to thousands of filters), where the index's structures are deep: nested CIDR blocks from
- * /8 to /32 and /0 to /128, ranges split into many blocks, leaves large enough to be split by
- * source, `me`, mirrors, protocols and ports. Addresses come from a narrow space so that
- * filters overlap and most packets match several of them. Seeded (xorshift32): a failure
- * names the seed and the packet, and reruns the same.
+ * /8 to /32 and /0 to /128, ranges split into many blocks, leaves of many sources (long step
+ * functions of the source), `me`, mirrors, protocols and ports. Addresses come from a narrow
+ * space so that filters overlap and most packets match several of them. Seeded (xorshift32):
+ * a failure names the seed and the packet, and reruns the same.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -13,26 +13,11 @@ import { formatIp, networkOf, parseIp } from "../../src/policy/ip.js";
 import type { AddressSpec, Filter, FilterActionKind } from "../../src/policy/model.js";
 import { referenceEvaluate } from "../../src/policy/reference.js";
 import { makeStore, type RuleSpec } from "./fixtures.js";
+import { createRandom, pick } from "../helpers/random.js";
 
 const ME = ["10.0.1.5", "2001:db8::105"];
 const PORTS = [0, 0, 22, 53, 80, 443];
 const SERVERS = { dns: [], wins: [], dhcp: [], gateway: [] };
-
-function createRandom(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-
-function pick<T>(rnd: () => number, xs: readonly T[]): T {
-  return xs[Math.floor(rnd() * xs.length)] as T;
-}
 
 /** An address in 10.0.0.0/22 or 2001:db8::/118: a narrow space, so filters overlap. */
 function address(rnd: () => number, six: boolean): string {

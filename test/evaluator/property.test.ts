@@ -172,8 +172,8 @@ describe("evaluator against the naive reference model", () => {
     );
   });
 
-  it("agrees when leaves grow past the scan limit (second-level source index)", () => {
-    // Many filters sharing destination, protocol and port: one big leaf split by source.
+  it("agrees when a leaf holds many sources (a long step function of the source)", () => {
+    // Many filters sharing destination, protocol and port: one leaf of many sources.
     const bulk = fc.array(
       fc.record({ src: plainSpec, mirrored: fc.boolean(), srcPort: port }).map(
         ({ src, mirrored, srcPort }): Filter => ({
