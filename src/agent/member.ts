@@ -122,8 +122,7 @@ export function loadMember(
       return null; // expired: a new AS exchange
     }
   };
-  const save = (login: LoginResult | null, cred: Credential): void => {
-    const gen = generation;
+  const save = (gen: number, login: LoginResult | null, cred: Credential): void => {
     saving = saving
       .then(async () => {
         if (gen !== generation) return; // purged meanwhile: the next SA asks again
@@ -150,6 +149,7 @@ export function loadMember(
   };
   const getServiceTicket = async (spn: string) => {
     const server = servicePrincipal(spn, id.realm);
+    const gen = generation;
     const cache = readCache();
     const found = cache && findServiceTicket(cache, server, now() + 60_000);
     if (found) {
@@ -167,7 +167,7 @@ export function loadMember(
       } as const;
       login = await kdcClient.login({ client: machinePrincipal(id.sam, id.realm), keys });
       tgt = login.tgt;
-      unsaved = tgt;
+      if (gen === generation) unsaved = tgt;
     }
     const t1 = performance.now();
     const cred = await kdcClient.getServiceTicket(tgt, server);
@@ -175,7 +175,7 @@ export function loadMember(
       `kerberos: ticket for ${spn}: ${login ? `AS ${elapsed(t0, t1)} ms, ` : ""}TGS ${elapsed(t1)} ms`,
       "debug",
     );
-    save(login, cred);
+    save(gen, login, cred);
     return serviceTicketOf(cred);
   };
   const kerberos = createKerberosAuth({
