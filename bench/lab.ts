@@ -13,7 +13,9 @@
  *        page, new TGT     `postern klist --machine purge`, then a GET: AS + TGS + PTR + IKE
  *        strongSwan PSK    vici initiate -> child SA up, then terminate
  *      the GET is timed inside xpclient's namespace from the call (first SYN) to the
- *      page's last byte (`postern lab fetch`'s "ms")
+ *      page's last byte (`postern lab fetch`'s "ms", after an untimed GET on loopback that
+ *      warms Node's HTTP client: src/lab/web.ts), and with the SA up also to the TCP
+ *      connection (one round trip through the SA)
  *   3. a table of medians, and ratios against strongSwan and against 1 s (Windows' best)
  *   4. the breakdown (issue 18 item 2): server1's and xpclient's agents restarted with
  *      `--log-format json --verbose` and `ikelogging` 1, then ROUNDS "new SA" and "new
@@ -72,17 +74,26 @@ async function main(): Promise<void> {
     const xpHome = path.join(home, "lab", "xpclient");
     const swanSide = await startSwanPskPair(pair, PSK);
     swan = swanSide;
+    const connects: number[] = [];
     const get = (): number => {
       const out = postern(["lab", "fetch", "http://198.18.0.20/", "--timeout-ms", "10000"], xpNs);
-      const r = JSON.parse(out) as { served: boolean; ms: number; error?: string };
+      const r = JSON.parse(out) as {
+        served: boolean;
+        ms: number;
+        connectMs?: number;
+        error?: string;
+      };
       if (!r.served) throw new Error(`xpclient was not served: ${r.error ?? "?"}`);
+      if (r.connectMs !== undefined) connects.push(r.connectMs);
       return r.ms;
     };
     const settle = () => new Promise((r) => setTimeout(r, 200)); // Deletes reach server1
     const t = { up: [] as number[], sa: [] as number[], tgt: [] as number[], swan: [] as number[] };
     get(); // warm-up: the SA and the tickets exist
+    const upConnect: number[] = [];
     for (let i = 0; i < rounds; i++) {
       t.up.push(get());
+      upConnect.push(connects.at(-1) ?? Number.NaN);
       postern(["--home", xpHome, "agent", "delete-sas"]);
       await settle();
       t.sa.push(get());
@@ -105,6 +116,7 @@ async function main(): Promise<void> {
         `${name.padEnd(44)} ${f(x)}  ${(x / m.swan).toFixed(2).padStart(17)}  ${(x / 1000).toFixed(3).padStart(13)}`,
       );
     row("page, SA up (no IKE)", m.up);
+    row("  of which TCP connect (SYN -> SYN-ACK, SA up)", median(upConnect));
     row("page, new SA (PTR, IKE with Kerberos)", m.sa);
     row("page, new TGT (AS, TGS, PTR, IKE)", m.tgt);
     row("strongSwan PSK IKE_SA + child (charon)", m.swan);

@@ -100,7 +100,10 @@ export function createHostPolicySource(o: HostPolicyOptions): PolicySource {
     refreshMs: member !== null ? o.gpRefreshMs : 0,
     refreshOffsetMs: o.gpRefreshOffsetMs ?? 0,
     providers,
-    purgeTickets: () => purgeMachineTickets(home),
+    purgeTickets: () => {
+      purgeMachineTickets(home);
+      member?.forgetTickets();
+    },
   };
 }
 

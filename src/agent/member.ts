@@ -8,8 +8,10 @@
  *                 another DC's KDC answers;
  *              2. a ticket for host/<name> from the machine cache `<home>/agent/krb5cc`
  *                 when one is still valid there, else a TGS exchange with the machine TGT
- *                 (itself from the cache, or a new AS exchange with the keytab); the new
- *                 ticket is stored in the cache, so `postern klist --machine` shows it;
+ *                 (itself from the cache, or a new AS exchange with the keytab, one
+ *                 message: kerberos/client); the new tickets are stored in the cache, so
+ *                 `postern klist --machine` shows them, after IKE has the ticket and
+ *                 without blocking the event loop (the write's fsyncs cost 1-16 ms);
  *              Both are asked for as IKE_SA_INIT leaves (kerberos-auth.ts prepare) and
  *              logged at debug level with their times (PTR, AS, TGS);
  *   responder  3. the keytab's keys accept AP-REQs for any of our principals (NAME$,
@@ -25,16 +27,27 @@ import { performance } from "node:perf_hooks";
 import type { LogLevel } from "../platform/log.js";
 import { randomBytes } from "../crypto/primitives.js";
 import { type MachineIdentity, machineCcachePath, keytabWriter } from "../member/machine-keys.js";
-import { machineClient, machineTgt } from "../member/machine-tgt.js";
-import { type BootIdReader, readBootId } from "../member/machine-boot.js";
+import { machineClient } from "../member/machine-tgt.js";
+import { type BootIdReader, readBootId, recordMachineBoot } from "../member/machine-boot.js";
 import type { AuthMethodProvider } from "../ike/auth.js";
 import { createKerberosAuth, defaultSpnOf, serviceTicketOf } from "../ike/kerberos-auth.js";
 import { createReplayCache } from "../kerberos/acceptor/index.js";
-import { findServiceTicket, storeCredential } from "../kerberos/client/cache.js";
-import { readCcacheFile, writeCcacheFile } from "../kerberos/files/ccache.js";
+import type { LoginResult } from "../kerberos/client/index.js";
+import {
+  findServiceTicket,
+  findTgt,
+  newCcache,
+  storeCredential,
+} from "../kerberos/client/cache.js";
+import {
+  type Ccache,
+  type Credential,
+  readCcacheFile,
+  writeCcacheFileAsync,
+} from "../kerberos/files/ccache.js";
 import { readKeytabFile } from "../kerberos/files/keytab.js";
 import { NAME_TYPE, type Principal } from "../kerberos/principal.js";
-import { machineKeytabPath } from "../member/machine-keys.js";
+import { machineKeytabPath, machinePrincipal } from "../member/machine-keys.js";
 import { parseIp } from "../policy/ip.js";
 import { PosternError } from "../errors.js";
 
@@ -46,6 +59,8 @@ export interface PtrResolver {
 export interface Member {
   id: MachineIdentity;
   kerberos: AuthMethodProvider;
+  /** After `klist --machine purge`: forget a TGT not yet written and cancel its write. */
+  forgetTickets(): void;
 }
 
 /** Milliseconds from `t0` to `t1` (default: now), to a tenth, for the debug lines. */
@@ -91,34 +106,76 @@ export function loadMember(
       );
     return `host/${name.toLowerCase()}`;
   };
+  // The cache is written after the ticket goes to IKE, off the event loop: each atomic
+  // write is two fsyncs (1-16 ms on the lab's disk), twice per new TGT, all of it on the
+  // first page's path before. Until its write lands, a new TGT is kept here so SAs with
+  // other peers meanwhile share it; a purge (forgetTickets) drops it and cancels the write.
+  let unsaved: Credential | null = null;
+  let generation = 0;
+  let saving: Promise<void> = Promise.resolve();
+  const cachedTgt = (cache: Ccache | null): Credential | null => {
+    if (unsaved !== null && unsaved.endtime * 1000 > now() + 60_000) return unsaved;
+    if (cache === null) return null;
+    try {
+      return findTgt(cache, now() + 60_000, cc);
+    } catch {
+      return null; // expired: a new AS exchange
+    }
+  };
+  const save = (gen: number, login: LoginResult | null, cred: Credential): void => {
+    saving = saving
+      .then(async () => {
+        if (gen !== generation) return; // purged meanwhile: the next SA asks again
+        const base = login
+          ? newCcache(machinePrincipal(id.sam, id.realm), login.tgt, login.timeOffsetMs)
+          : readCache();
+        if (base === null) return; // the cache went away (purge): the ticket served its SA
+        await writeCcacheFileAsync(`FILE:${cc}`, storeCredential(base, cred));
+        if (login) {
+          recordMachineBoot(home, bootId());
+          if (gen === generation) unsaved = null;
+        }
+      })
+      .catch((e: Error) =>
+        log(`kerberos: machine cache ${cc} not written: ${e.message}`, "warning"),
+      );
+  };
+  const readCache = (): Ccache | null => {
+    try {
+      return fs.existsSync(cc) ? readCcacheFile(`FILE:${cc}`) : null;
+    } catch {
+      return null; // unreadable: replaced by the next write
+    }
+  };
   const getServiceTicket = async (spn: string) => {
     const server = servicePrincipal(spn, id.realm);
-    if (fs.existsSync(cc)) {
-      try {
-        const found = findServiceTicket(readCcacheFile(`FILE:${cc}`), server, now() + 60_000);
-        if (found) {
-          log(`kerberos: ticket for ${spn}: from the cache`, "debug");
-          return serviceTicketOf(found);
-        }
-      } catch {
-        // an unreadable cache is replaced below
-      }
+    const gen = generation;
+    const cache = readCache();
+    const found = cache && findServiceTicket(cache, server, now() + 60_000);
+    if (found) {
+      log(`kerberos: ticket for ${spn}: from the cache`, "debug");
+      return serviceTicketOf(found);
     }
     const t0 = performance.now();
-    // no cache (a purge, a reboot): the TGT comes from an AS exchange
-    const as = !fs.existsSync(cc);
-    const tgt = await machineTgt(home, id, false, bootId, { client: kdcClient });
+    let tgt = cachedTgt(cache);
+    let login: LoginResult | null = null;
+    if (tgt === null) {
+      // no TGT (a purge, a reboot): an AS exchange with the keytab
+      const keys = {
+        kind: "keytab",
+        keytab: readKeytabFile(`FILE:${machineKeytabPath(home)}`),
+      } as const;
+      login = await kdcClient.login({ client: machinePrincipal(id.sam, id.realm), keys });
+      tgt = login.tgt;
+      if (gen === generation) unsaved = tgt;
+    }
     const t1 = performance.now();
     const cred = await kdcClient.getServiceTicket(tgt, server);
     log(
-      `kerberos: ticket for ${spn}: ${as ? `AS ${elapsed(t0, t1)} ms, ` : ""}TGS ${elapsed(t1)} ms`,
+      `kerberos: ticket for ${spn}: ${login ? `AS ${elapsed(t0, t1)} ms, ` : ""}TGS ${elapsed(t1)} ms`,
       "debug",
     );
-    try {
-      writeCcacheFile(`FILE:${cc}`, storeCredential(readCcacheFile(`FILE:${cc}`), cred));
-    } catch {
-      // the cache went away meanwhile (purge): the ticket is still good for this SA
-    }
+    save(gen, login, cred);
     return serviceTicketOf(cred);
   };
   const kerberos = createKerberosAuth({
@@ -126,5 +183,9 @@ export function loadMember(
     initiator: { getServiceTicket, now, randomBytes },
     responder: { keytab, replayCache: createReplayCache({ now }), now, randomBytes },
   });
-  return { id, kerberos };
+  const forgetTickets = () => {
+    generation++;
+    unsaved = null;
+  };
+  return { id, kerberos, forgetTickets };
 }

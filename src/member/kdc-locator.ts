@@ -14,6 +14,7 @@ import type { KdcAddress } from "../kerberos/config.js";
 import {
   createKdcTransport,
   type KdcTransport,
+  TransportError,
   type TransportOptions,
 } from "../kerberos/transport.js";
 import type { SrvResolver } from "./resolver.js";
@@ -87,17 +88,19 @@ interface Located {
 
 /**
  * A KdcTransport whose KDC list comes from `locate` (asynchronous, unlike krb5.conf's):
- * the list is found at the first send for a realm, then the plain transport tries it; the
- * KDC that answered is tried first afterwards, so a dead KDC of better priority costs its
- * timeout once per lookup, not once per exchange.
+ * the list is found at the first send for a realm and kept (no SRV lookup per exchange),
+ * then the plain transport tries it; the KDC that answered is tried first afterwards, so a
+ * dead KDC of better priority costs its timeout once per lookup, not once per exchange.
+ * When every KDC of a kept list fails, the realm is located again at once and the new list
+ * tried (the DCs moved or the first ones died), rather than failing until the list's TTL.
  */
 export function createLocatingTransport(opts: LocatingTransportOptions): KdcTransport {
   const now = opts.now ?? Date.now;
   const ttl = opts.relocateAfterMs ?? DEFAULT_RELOCATE_AFTER_MS;
   const realms = new Map<string, Located>();
-  const locatedOf = (realm: string): Located => {
+  const locatedOf = (realm: string): { located: Located; kept: boolean } => {
     const known = realms.get(realm);
-    if (known !== undefined && now() - known.at < ttl) return known;
+    if (known !== undefined && now() - known.at < ttl) return { located: known, kept: true };
     const where = opts.locate(realm).then((w) => {
       opts.onLocated?.(realm, w);
       return w;
@@ -105,23 +108,32 @@ export function createLocatingTransport(opts: LocatingTransportOptions): KdcTran
     const fresh: Located = { at: now(), where, order: null };
     where.catch(() => realms.delete(realm));
     realms.set(realm, fresh);
-    return fresh;
+    return { located: fresh, kept: false };
+  };
+  const sendTo = async (located: Located, realm: string, request: Uint8Array) => {
+    const kdcs = located.order ?? (await located.where).kdcs;
+    let answered: KdcAddress | undefined;
+    const reply = await createKdcTransport({
+      ...opts,
+      kdcsOf: () => kdcs,
+      onAttempt(proto, kdc, outcome) {
+        if (outcome === "reply") answered = kdc;
+        opts.onAttempt?.(proto, kdc, outcome);
+      },
+    }).send(realm, request);
+    if (answered !== undefined) located.order = [answered, ...kdcs.filter((k) => k !== answered)];
+    return reply;
   };
   return {
     async send(realm, request) {
-      const located = locatedOf(realm);
-      const kdcs = located.order ?? (await located.where).kdcs;
-      let answered: KdcAddress | undefined;
-      const reply = await createKdcTransport({
-        ...opts,
-        kdcsOf: () => kdcs,
-        onAttempt(proto, kdc, outcome) {
-          if (outcome === "reply") answered = kdc;
-          opts.onAttempt?.(proto, kdc, outcome);
-        },
-      }).send(realm, request);
-      if (answered !== undefined) located.order = [answered, ...kdcs.filter((k) => k !== answered)];
-      return reply;
+      const { located, kept } = locatedOf(realm);
+      try {
+        return await sendTo(located, realm, request);
+      } catch (e) {
+        if (!kept || !(e instanceof TransportError) || e.code !== "kdc-unreachable") throw e;
+        if (realms.get(realm) === located) realms.delete(realm);
+        return sendTo(locatedOf(realm).located, realm, request);
+      }
     },
   };
 }

@@ -13,6 +13,7 @@ import {
   buildApReq,
   createKerberosClient,
   KdcError,
+  memoryHints,
   parseEnctype,
   parseEnctypeList,
   verifyApRep,
@@ -71,6 +72,50 @@ describe("Kerberos client against a scripted KDC", () => {
       assert.deepEqual(kdc.received, ["AS-REQ", "AS-REQ+ENC-TIMESTAMP"]);
       assert.equal(r.tgt.server.name.nameString.join("/"), `krbtgt/${REALM}`);
       assert.equal(r.timeOffsetMs, 0);
+    }
+  });
+
+  it("a second login sends PA-ENC-TIMESTAMP at once with the salt the first one learnt (one round trip)", async () => {
+    const { kdc, transport } = setup(() => Date.now(), 20);
+    const c = createKerberosClient({ transport, now: () => Date.now(), randomBytes });
+    const pw = { kind: "password", password: "pw-ws01" } as const;
+    await c.login({ client: ws01, keys: pw });
+    const r = await c.login({ client: ws01, keys: pw });
+    assert.equal(r.clientEtype, 20);
+    assert.deepEqual(kdc.received, ["AS-REQ", "AS-REQ+ENC-TIMESTAMP", "AS-REQ+ENC-TIMESTAMP"]);
+  });
+
+  it("a keytab's key pre-authenticates the first AS-REQ (no salt needed)", async () => {
+    const { kdc, transport } = setup(() => Date.now());
+    const key = getEnctype(18).stringToKey("pw-ws01", SALT, paramsFromIterations(4096));
+    const keytab = {
+      entries: [{ principal: ws01, timestamp: 0, kvno: 3, key: { keytype: 18, keyvalue: key } }],
+    };
+    const c = createKerberosClient({ transport, now: () => Date.now(), randomBytes });
+    const r = await c.login({ client: ws01, keys: { kind: "keytab", keytab } });
+    assert.equal(r.clientEtype, 18);
+    assert.deepEqual(kdc.received, ["AS-REQ+ENC-TIMESTAMP"]);
+  });
+
+  it("a stale hint (old salt, or an enctype the KDC dropped) falls back to PREAUTH_REQUIRED's ETYPE-INFO2", async () => {
+    for (const stale of [
+      { etype: 18, salt: "FAKE.TESTold-name" },
+      { etype: 17, salt: SALT },
+    ]) {
+      const { kdc, transport } = setup(() => Date.now());
+      const hints = memoryHints();
+      hints.set("host/ws01.fake.test@FAKE.TEST", stale);
+      const c = createKerberosClient({
+        transport,
+        now: () => Date.now(),
+        randomBytes,
+        preauthHints: hints,
+      });
+      const r = await c.login({ client: ws01, keys: { kind: "password", password: "pw-ws01" } });
+      assert.equal(r.clientEtype, 18);
+      // the guess, refused; the request without pre-authentication; the KDC's own salt
+      assert.deepEqual(kdc.received, ["AS-REQ+ENC-TIMESTAMP", "AS-REQ", "AS-REQ+ENC-TIMESTAMP"]);
+      assert.deepEqual(hints.get("host/ws01.fake.test@FAKE.TEST")?.salt, SALT);
     }
   });
 

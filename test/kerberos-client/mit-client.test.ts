@@ -153,6 +153,34 @@ describe("MIT krb5kdc: postern kinit, kvno, klist and the acceptor", { skip: SKI
     });
   }
 
+  it("one round trip: PA-ENC-TIMESTAMP in the first AS-REQ (keytab, or a password's salt from the last login); a new salt falls back", async () => {
+    realm.ok("kadmin.local", ["-q", "addprinc -pw dave-secret dave"]);
+    const io = recordingIo();
+    const kc = clientFor(realm, { io });
+    const dave = {
+      client: parsePrincipal("dave@MIT.TEST"),
+      keys: { kind: "password", password: "dave-secret" },
+    } as const;
+    await kc.login(dave);
+    assert.equal(io.protos.length, 2, "first login: PREAUTH_REQUIRED, then the timestamp");
+    await kc.login(dave);
+    assert.equal(io.protos.length, 3, "second login: one message");
+    const ws1 = await clientFor(realm, { io }).login({
+      client: parsePrincipal("host/ws1.mit.test@MIT.TEST"),
+      keys: { kind: "keytab", keytab: readKeytabFile(file("ws1.keytab")) },
+    });
+    assert.equal(ws1.clientEtype, 18);
+    assert.equal(io.protos.length, 4, "a keytab's first login: one message");
+    // the same password under another salt (as after a rename): MIT refuses the remembered
+    // salt's timestamp (PREAUTH_FAILED), the client asks again and takes the KDC's salt
+    realm.ok("kadmin.local", ["-q", "cpw -pw dave-secret -e aes256-cts-hmac-sha1-96:norealm dave"]);
+    const again = await kc.login(dave);
+    assert.equal(again.clientEtype, 18);
+    assert.equal(io.protos.length, 7, "stale salt: guess refused, PREAUTH_REQUIRED, timestamp");
+    await kc.login(dave);
+    assert.equal(io.protos.length, 8, "and the new salt is remembered");
+  });
+
   it("RFC 4120 §3.3: postern kvno gets a service ticket; MIT kvno agrees on the kvno", () => {
     assert.equal(runBin(["kinit", "alice"], { input: "alice-secret\n", env }).code, 0);
     const r = runBin(["kvno", "host/svc.mit.test"], { env });

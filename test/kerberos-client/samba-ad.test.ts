@@ -197,7 +197,8 @@ describe("Samba AD DC: machine login with a samba-tool keytab, groups from the P
     ]);
     const r = JSON.parse(out) as { protos: string[]; clientEtype: number };
     assert.equal(r.clientEtype, 18);
-    assert.ok(r.protos.includes("tcp"), `transports: ${r.protos.join(",")}`);
+    // one AS-REQ, pre-authenticated with the keytab's key: error 52 over UDP, then TCP
+    assert.deepEqual(r.protos, ["udp", "tcp"]);
     inNs([process.execPath, BIN, "kinit", "-k", "-t", path.join(dir, "ws1.keytab"), "WS1$"]);
     const kvno = inNs([process.execPath, BIN, "kvno", "host/svc1.samba.test"]);
     assert.equal(kvno.trim(), "host/svc1.samba.test@SAMBA.TEST: kvno = 2");
@@ -206,6 +207,36 @@ describe("Samba AD DC: machine login with a samba-tool keytab, groups from the P
     assert.match(
       klist,
       /host\/svc1\.samba\.test@SAMBA\.TEST\n.*Etype \(skey, tkt\): aes256-cts-hmac-sha1-96, aes256-cts-hmac-sha1-96/,
+    );
+  });
+
+  it("one AS-REQ with the salt of the last login; a stale salt falls back to Samba's ETYPE-INFO2", () => {
+    const login = (stale?: string) =>
+      JSON.parse(
+        inNs([
+          process.execPath,
+          path.join(HERE, "samba-login.js"),
+          env.KRB5_CONFIG!,
+          "password:WS1-Passw0rd!x",
+          "WS1$",
+          ...(stale ? [stale] : []),
+        ]),
+      ) as { logins: { messages: number; clientEtype: number }[] };
+    // first login: PREAUTH_REQUIRED, then the timestamp; the second: the timestamp at once
+    assert.deepEqual(
+      login().logins.map((l) => [l.messages, l.clientEtype]),
+      [
+        [2, 18],
+        [1, 18],
+      ],
+    );
+    // a salt of another name: Samba refuses the timestamp, the client asks again
+    assert.deepEqual(
+      login("SAMBA.TESThostold.samba.test").logins.map((l) => [l.messages, l.clientEtype]),
+      [
+        [3, 18],
+        [1, 18],
+      ],
     );
   });
 

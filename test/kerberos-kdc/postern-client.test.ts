@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { randomBytes } from "../../src/crypto/primitives.js";
 import { acceptApReq, createReplayCache } from "../../src/kerberos/acceptor/index.js";
-import { buildApReq, createKerberosClient } from "../../src/kerberos/client/index.js";
+import { buildApReq, createKerberosClient, memoryHints } from "../../src/kerberos/client/index.js";
 import { getEnctype } from "../../src/kerberos/crypto/index.js";
 import { adSalt, createMemoryDatabase } from "../../src/kerberos/kdc/database.js";
 import { createKdcServer, type KdcServer } from "../../src/kerberos/kdc/server.js";
@@ -104,5 +104,41 @@ describe("postern's client and acceptor against our KDC (loopback UDP/TCP)", () 
     assert.ok(accepted.pac?.identity?.groupSids.includes(`${SID}-1105`));
     const c = server.counters();
     assert.ok((c.requests["AS-REQ"] ?? 0) >= 2 && (c.requests["TGS-REQ"] ?? 0) >= 1);
+  });
+
+  it("one round trip: PA-ENC-TIMESTAMP in the first AS-REQ (keytab, or the salt of the last login); a stale salt falls back", async () => {
+    const hints = memoryHints();
+    const client = createKerberosClient({
+      transport: createKdcTransport({
+        io: createNodeKdcIo(),
+        kdcsOf: () => [{ host: "127.0.0.1", port }],
+      }),
+      now: Date.now,
+      randomBytes,
+      preauthHints: hints,
+    });
+    const asReqs = () => server.counters().requests["AS-REQ"] ?? 0;
+    const alice = { realm: REALM, name: { nameType: 1, nameString: ["alice"] } };
+    const pw = { kind: "password", password: "alice-pw" } as const;
+    await client.login({ client: alice, keys: pw });
+    let n = asReqs();
+    await client.login({ client: alice, keys: pw });
+    assert.equal(asReqs() - n, 1, "alice's second login: one AS-REQ");
+    const s1 = { realm: REALM, name: { nameType: 1, nameString: ["SERVER1$"] } };
+    const keytab = {
+      entries: [
+        { principal: s1, timestamp: 0, kvno: 1, key: { keytype: 18, keyvalue: serverKey } },
+      ],
+    };
+    n = asReqs();
+    const r = await client.login({ client: s1, keys: { kind: "keytab", keytab } });
+    assert.equal(r.clientEtype, 18);
+    assert.equal(asReqs() - n, 1, "SERVER1$ with its keytab: one AS-REQ");
+    // a salt of another name (an account renamed since): refused, then the KDC's ETYPE-INFO2
+    hints.set("alice@PKD.TEST", { etype: 18, salt: `${REALM}bob` });
+    n = asReqs();
+    await client.login({ client: alice, keys: pw });
+    assert.equal(asReqs() - n, 3, "guess refused, PREAUTH_REQUIRED, the KDC's salt");
+    assert.equal(hints.get("alice@PKD.TEST")?.salt, `${REALM}alice`);
   });
 });

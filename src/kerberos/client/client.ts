@@ -2,11 +2,17 @@
  * The Kerberos client: the I/O shell around the pure request builders and reply readers.
  *
  * login (AS exchange, RFC 4120 §3.1):
- *   1. AS-REQ with PA-PAC-REQUEST and no pre-authentication;
+ *   1. AS-REQ with PA-PAC-REQUEST, and PA-ENC-TIMESTAMP at once when the key is known
+ *      (one round trip instead of two): the enctype and salt of this principal's last
+ *      exchange (`preauthHints`), else a keytab's key of our first enctype; otherwise
+ *      no pre-authentication;
  *   2. KDC_ERR_PREAUTH_REQUIRED (25) -> pick the key from its ETYPE-INFO2 (salt, s2kparams;
- *      password or keytab) and resend with PA-ENC-TIMESTAMP;
+ *      password or keytab) and resend with PA-ENC-TIMESTAMP; a guessed key the KDC refuses
+ *      (25, PREAUTH_FAILED 24 or ETYPE_NOSUPP 14: a new salt or enctype after a key roll) is
+ *      forgotten and the exchange goes this way, as if nothing had been guessed;
  *   3. KRB_AP_ERR_SKEW (37) -> offset = KDC time in the error - our time; resend once;
- *   4. AS-REP -> decrypt (usage 3), check nonce and names -> TGT credential.
+ *   4. AS-REP -> decrypt (usage 3), check nonce and names -> TGT credential; the key's
+ *      enctype and salt become the principal's hint for the next login.
  * getServiceTicket (TGS exchange, §3.3): TGS-REQ with the TGT (see tgs-req.ts); SKEW ->
  *   adjust and resend once; TGS-REP decrypted in our subkey (usage 9).
  * Any other KRB-ERROR is a KdcError with one line. The KDC offset lives in the client
@@ -16,6 +22,7 @@ import { KerberosCryptoError } from "../crypto/index.js";
 import type { Credential } from "../files/ccache.js";
 import { KRB_ERROR_CODE } from "../messages/error-codes.js";
 import type { EncKdcRepPart } from "../messages/enc-kdc-rep-part.js";
+import type { EtypeInfo2Entry } from "../messages/etype-info2.js";
 import type { KdcRep } from "../messages/kdc-rep.js";
 import type { KrbError } from "../messages/krb-error.js";
 import { formatPrincipal, NAME_TYPE, type Principal } from "../principal.js";
@@ -33,9 +40,11 @@ import {
   type ClientKey,
   DEFAULT_ETYPES,
   defaultSalt,
+  guessedKey,
   type KeySource,
   keyForEtype,
   keyFromEtypeInfo,
+  type PreauthHint,
   requestEtypes,
 } from "./keys.js";
 import { buildTgsReq } from "./tgs-req.js";
@@ -52,7 +61,23 @@ export interface ClientDeps {
   forwardable?: boolean;
   /** KDC clock minus ours, e.g. from a ccache header. */
   timeOffsetMs?: number;
+  /** Each principal's last enctype and salt (default: kept by this client, in memory). */
+  preauthHints?: PreauthHints;
 }
+
+/** Where the client keeps each principal's PreauthHint, by its `name@REALM` text. */
+export interface PreauthHints {
+  get(principal: string): PreauthHint | undefined;
+  set(principal: string, hint: PreauthHint): void;
+  delete(principal: string): void;
+}
+
+/** The AS errors that say a guessed pre-authentication key is not the KDC's one. */
+const GUESS_REFUSED: readonly number[] = [
+  KRB_ERROR_CODE.KDC_ERR_PREAUTH_REQUIRED,
+  KRB_ERROR_CODE.KDC_ERR_PREAUTH_FAILED,
+  KRB_ERROR_CODE.KDC_ERR_ETYPE_NOSUPP,
+];
 
 export interface LoginInput {
   client: Principal;
@@ -131,18 +156,49 @@ function openAsRep(
   }
 }
 
+/** The key PREAUTH_REQUIRED's ETYPE-INFO2 names. */
+function keyFromError(input: LoginInput, e: KrbError, etypes: readonly number[]): ClientKey {
+  return keyFromEtypeInfo(input.keys, input.client, etypeInfoFrom(methodDataOf(e)), etypes);
+}
+
+/** The hint a successful exchange leaves: its key's enctype and salt (the AS-REP's own
+ * ETYPE-INFO2 entry for that enctype when the KDC sent one, as it is the newest word). */
+function hintOf(key: ClientKey, info: readonly EtypeInfo2Entry[]): PreauthHint {
+  const entry = info.find((x) => x.etype === key.etype);
+  const salt = entry?.salt ?? key.salt;
+  const s2kparams = entry?.s2kparams ?? key.s2kparams;
+  return {
+    etype: key.etype,
+    ...(salt !== undefined ? { salt } : {}),
+    ...(s2kparams !== undefined ? { s2kparams } : {}),
+  };
+}
+
+/** PreauthHints in a Map, for one client's life. */
+export function memoryHints(): PreauthHints {
+  const m = new Map<string, PreauthHint>();
+  return {
+    get: (p) => m.get(p),
+    set: (p, h) => void m.set(p, h),
+    delete: (p) => void m.delete(p),
+  };
+}
+
 export function createKerberosClient(deps: ClientDeps): KerberosClient {
   let offsetMs = deps.timeOffsetMs ?? 0;
   const prefs = deps.etypes ?? DEFAULT_ETYPES;
   const lifetimeSec = deps.lifetimeSec ?? DEFAULT_LIFETIME_SEC;
   const kdcNow = () => deps.now() + offsetMs;
+  const hints = deps.preauthHints ?? memoryHints();
 
   async function login(input: LoginInput): Promise<LoginResult> {
     const server = tgsPrincipal(input.client.realm);
+    const who = formatPrincipal(input.client);
     const etypes = requestEtypes(input.keys, input.client, prefs);
-    let key: ClientKey | undefined;
+    let key = guessedKey(input.keys, input.client, hints.get(who), etypes);
+    let guessed = key !== undefined;
     let skewRetried = false;
-    for (let step = 0; step < 4; step++) {
+    for (let step = 0; step < 5; step++) {
       const nonce = randomNonce(deps.randomBytes);
       const request = buildAsReq({
         client: input.client,
@@ -159,8 +215,16 @@ export function createKerberosClient(deps: ClientDeps): KerberosClient {
       const reply = readKdcReply(await deps.transport.send(input.client.realm, request), "AS-REP");
       if (reply.kind === "error") {
         const e = reply.error;
-        if (e.errorCode === KRB_ERROR_CODE.KDC_ERR_PREAUTH_REQUIRED && !key) {
-          key = keyFromEtypeInfo(input.keys, input.client, etypeInfoFrom(methodDataOf(e)), etypes);
+        const preauthRequired = e.errorCode === KRB_ERROR_CODE.KDC_ERR_PREAUTH_REQUIRED;
+        if (guessed && GUESS_REFUSED.includes(e.errorCode)) {
+          // a stale hint (new salt, enctype or key): the KDC's own ETYPE-INFO2 decides now
+          guessed = false;
+          hints.delete(who);
+          key = preauthRequired ? keyFromError(input, e, etypes) : undefined;
+          continue;
+        }
+        if (preauthRequired && !key) {
+          key = keyFromError(input, e, etypes);
           continue;
         }
         if (e.errorCode === KRB_ERROR_CODE.KRB_AP_ERR_SKEW && !skewRetried) {
@@ -168,11 +232,12 @@ export function createKerberosClient(deps: ClientDeps): KerberosClient {
           offsetMs = kdcTimeMs(e) - deps.now();
           continue;
         }
-        throw new KdcError(e, formatPrincipal(input.client));
+        throw new KdcError(e, who);
       }
       const rep = reply.rep;
       const used = asReplyKey(input, rep, key);
       const part = openAsRep(input, rep, used, nonce, server);
+      hints.set(who, hintOf(used, etypeInfoFrom(rep.padata)));
       return {
         tgt: credentialFromReply(rep, part),
         clientEtype: used.etype,
@@ -181,7 +246,7 @@ export function createKerberosClient(deps: ClientDeps): KerberosClient {
     }
     throw new KerberosClientError(
       "kdc-reply-invalid",
-      `AS exchange for ${formatPrincipal(input.client)} did not finish in 4 steps`,
+      `AS exchange for ${who} did not finish in 5 steps`,
     );
   }
 

@@ -8,6 +8,8 @@ export {
   type KerberosClient,
   type LoginInput,
   type LoginResult,
+  memoryHints,
+  type PreauthHints,
   tgsPrincipal,
 } from "./client.js";
 export { type ClientErrorCode, KdcError, KerberosClientError } from "./errors.js";
@@ -18,6 +20,7 @@ export {
   defaultSalt,
   type KeySource,
   keytabEntryFor,
+  type PreauthHint,
   parseEnctype,
   parseEnctypeList,
 } from "./keys.js";

@@ -120,6 +120,39 @@ export interface ClientKey {
   etype: number;
   key: Uint8Array;
   kvno?: number;
+  /** The salt and s2kparams a password's key was made with (remembered as a PreauthHint). */
+  salt?: string;
+  s2kparams?: Uint8Array;
+}
+
+/**
+ * What the last AS exchange of a principal used, so the next one can send PA-ENC-TIMESTAMP
+ * in its first AS-REQ (MIT keeps the same from a cached ETYPE-INFO2): the enctype, and for a
+ * password the salt and s2kparams its key is made with. A keytab holds its keys ready.
+ */
+export interface PreauthHint {
+  etype: number;
+  salt?: string;
+  s2kparams?: Uint8Array;
+}
+
+/**
+ * The key for a first AS-REQ that carries PA-ENC-TIMESTAMP before the KDC has named an
+ * enctype: the hint's enctype and salt when one is known (a password needs its salt), else
+ * for a keytab its key of the first enctype we ask for (the salt is in the key already).
+ * Undefined: ask without pre-authentication and let PREAUTH_REQUIRED's ETYPE-INFO2 choose.
+ */
+export function guessedKey(
+  source: KeySource,
+  client: Principal,
+  hint: PreauthHint | undefined,
+  etypes: readonly number[],
+): ClientKey | undefined {
+  if (hint && etypes.includes(hint.etype) && (source.kind === "keytab" || hint.salt !== undefined))
+    return keyForEtype(source, client, hint.etype, hint.salt, hint.s2kparams);
+  const first = etypes[0];
+  if (source.kind !== "keytab" || first === undefined) return undefined;
+  return keyForEtype(source, client, first);
 }
 
 /**
@@ -154,10 +187,7 @@ export function keyForEtype(
     const e = keytabEntryFor(source.keytab, client, etype);
     return e ? { etype, key: e.key.keyvalue, kvno: e.kvno } : undefined;
   }
-  const key = getEnctype(etype).stringToKey(
-    source.password,
-    salt ?? defaultSalt(client),
-    s2kparams,
-  );
-  return { etype, key };
+  const used = salt ?? defaultSalt(client);
+  const key = getEnctype(etype).stringToKey(source.password, used, s2kparams);
+  return { etype, key, salt: used, ...(s2kparams ? { s2kparams } : {}) };
 }

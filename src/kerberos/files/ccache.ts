@@ -26,7 +26,7 @@
  * We read v3 and v4 and write v4. Times are uint32 seconds since 1970 (0 = unset).
  * Writes are atomic with mode 0600.
  */
-import { atomicWriteFile } from "../../platform/home.js";
+import { atomicWriteFile, atomicWriteFileAsync } from "../../platform/home.js";
 import type { AuthorizationDataEntry } from "../messages/authorization-data.js";
 import type { HostAddress } from "../messages/host-address.js";
 import { formatPrincipal, NAME_TYPE, type Principal } from "../principal.js";
@@ -285,4 +285,9 @@ export function readCcacheFile(name: string): Ccache {
 /** Writes a ccache atomically with mode 0600. */
 export function writeCcacheFile(name: string, cc: Ccache): void {
   atomicWriteFile(filePathFromName(name, "ccache"), serializeCcache(cc), 0o600);
+}
+
+/** writeCcacheFile without blocking the event loop on its fsyncs. */
+export function writeCcacheFileAsync(name: string, cc: Ccache): Promise<void> {
+  return atomicWriteFileAsync(filePathFromName(name, "ccache"), serializeCcache(cc), 0o600);
 }
