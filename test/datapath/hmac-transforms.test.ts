@@ -7,7 +7,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import {
@@ -27,6 +27,9 @@ import { openEsp, openEspInPlace, sealEsp, sealEspInto } from "../../src/esp/pac
 import type { SaRecord } from "../../src/esp/sa.js";
 import { createEspCipher, type TransformName, transformSpec } from "../../src/esp/transform.js";
 import { allocNative } from "../../src/platform/libc.js";
+import { cli, needsRoot } from "../helpers/cli.js";
+import { echoClientScript, echoServerScript, stopChild, waitOutput } from "../helpers/host-pair.js";
+import { ADDR_B, createLab, keyingPair, type Lab } from "./lab.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** One case of the vector files (HMAC cases: key, data, hmac, icv; AES-CBC: key, iv, ...). */
@@ -373,3 +376,50 @@ describe("a bad ICV is a counted drop on the native path (RFC 4303 §3.4.4, RFC 
     });
   }
 });
+
+describe(
+  "AH between two postern agents on the batched path (raw socket sendmmsg/recvmmsg)",
+  needsRoot(),
+  () => {
+    let lab: Lab;
+    before(() => {
+      lab = createLab();
+    });
+    after(() => lab?.destroy());
+
+    it("200 kB of TCP through AH come back uppercased; B opened every packet A sealed, none failed", async () => {
+      const key = { authKey: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" };
+      const k = keyingPair("null-sha256", { ...key, protocol: "ah" });
+      const a = await lab.startAgent(lab.nsA, k.a, "ahtcp-a");
+      const b = await lab.startAgent(lab.nsB, k.b, "ahtcp-b");
+      const server = lab.spawnIn(lab.nsB, [process.execPath, "-e", echoServerScript(7001)]);
+      try {
+        assert.ok(await waitOutput(server, "listening", 10_000), "echo server started");
+        const client = [process.execPath, "-e", echoClientScript(7001), "ah-marker", "200000"];
+        const tcp = lab.exec(lab.nsA, client, 30_000);
+        assert.equal(tcp.code, 0, tcp.out + tcp.err);
+        assert.match(tcp.out, /^200000 AH-MARKER/);
+        const read = async (home: string) => {
+          const r = await cli(home, "--json", "agent", "stats");
+          return JSON.parse(r.out) as {
+            drops: { inbound: Record<string, number> };
+            sas: { direction: string; packets: number }[];
+            info: Record<string, number>;
+          };
+        };
+        const sa = await read(a.home);
+        const sb = await read(b.home);
+        const out = sa.sas.find((s) => s.direction === "out")?.packets ?? 0;
+        assert.ok(out > 100 && (sa.info.ah_packets_out ?? 0) >= out, JSON.stringify(sa.info));
+        assert.equal(sb.sas.find((s) => s.direction === "in")?.packets, out, "B opened all of A's");
+        assert.equal(sb.drops.inbound.auth_failed, 0);
+        assert.equal(sb.drops.inbound.malformed, 0);
+        assert.equal(lab.exec(lab.nsA, ["ping", "-c", "1", "-W", "2", ADDR_B]).code, 0);
+      } finally {
+        await stopChild(server);
+        assert.equal(await lab.stopAgent(a), 0);
+        assert.equal(await lab.stopAgent(b), 0);
+      }
+    });
+  },
+);
