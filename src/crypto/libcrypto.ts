@@ -1,8 +1,8 @@
 /**
  * Keyed HMAC and AES contexts straight from OpenSSL's libcrypto through koffi, for the
  * per-message work of the KDC and the acceptor (src/crypto/primitives.ts decides when), and
- * the EVP cipher calls the ESP data path's AES-GCM uses (src/esp/evp-gcm.ts): the one place
- * that binds libcrypto. The algorithms are node:crypto's (both are OpenSSL 3); what
+ * the EVP cipher and HMAC calls the ESP data path's per-SA contexts use (src/esp/evp-gcm.ts,
+ * src/esp/evp-hmac.ts): the one place that binds libcrypto. The algorithms are node:crypto's (both are OpenSSL 3); what
  * changes is the cost of a call on this VM, measured with 8 HMAC-SHA1 per TGS exchange:
  *
  *   node:crypto createHmac(key).update(data).digest()  2.6 us (12 B) .. 3.3 us (1,000 B)

@@ -10,7 +10,8 @@
  * - NULL encryption (RFC 2410) with the same HMACs: "sign" (integrity only); no IV.
  *
  * The names are strongSwan's proposal keywords so the IKE side can hand them over as is.
- * Node's crypto is reached only through src/crypto/primitives.ts.
+ * The packet loops run every transform on libcrypto contexts keyed once per SA, in place
+ * (src/esp/evp-gcm.ts, evp-hmac.ts); elsewhere node:crypto through src/crypto/primitives.ts.
  */
 import {
   aesCbcDecrypt,
