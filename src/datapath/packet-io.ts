@@ -290,6 +290,8 @@ export function createPacketIo(
     for (let i = 0; i < BATCH; i++) b.writeUInt32LE(SOCKADDR, VEC + i * MMSG + 8);
     return at.recvmmsgAt(fd, a + VEC, BATCH, MSG_DONTWAIT);
   };
+  const recvUdp = () => recvOnce(fds.udpFd);
+  const recvRaw = () => recvOnce(rawFd);
   return {
     block,
     rx: b.subarray(RX, RX + RX_BYTES),
@@ -317,12 +319,9 @@ export function createPacketIo(
     },
     flush,
     recvBatch(timeoutMs, wait, fromRaw = false) {
-      const fd = fromRaw ? rawFd : fds.udpFd;
-      if (fd < 0) return 0;
-      return Math.max(
-        0,
-        retry(fd, () => recvOnce(fd), wait ? timeoutMs : 0),
-      );
+      const t = wait ? timeoutMs : 0;
+      if (!fromRaw) return Math.max(0, retry(fds.udpFd, recvUdp, t));
+      return rawFd < 0 ? 0 : Math.max(0, retry(rawFd, recvRaw, t));
     },
     datagram: (i) => {
       const start = SLOTS + i * IN_SLOT + HEADROOM;
