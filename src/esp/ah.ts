@@ -27,6 +27,12 @@ import type { TransformName } from "./transform.js";
 
 export const IPPROTO_AH = 51;
 const AH_FIXED_BYTES = 12;
+/**
+ * Per-packet scratch (a thread's packets are handled one at a time): [0,4) the high
+ * sequence bits, [16,80) the received ICV put aside, [80,144) the ICV computed for it.
+ */
+const scratch = Buffer.alloc(144);
+const HI = scratch.subarray(0, 4);
 
 export interface AhIntegrity {
   icvBytes: number;
@@ -79,9 +85,8 @@ function macOver(
   out: Uint8Array,
 ): boolean {
   if (!esn) return a.mac([packet], out);
-  const hi = Buffer.alloc(4);
-  hi.writeUInt32BE(seqHi >>> 0, 0);
-  return a.mac([packet, hi], out);
+  HI.writeUInt32BE(seqHi >>> 0, 0);
+  return a.mac([packet, HI], out);
 }
 
 /**
@@ -102,7 +107,8 @@ function icvOf(
   const frag = packet.readUInt16BE(6);
   const ttl = packet[8] as number;
   const sum = packet.readUInt16BE(10);
-  const icv = Buffer.from(packet.subarray(icvAt, icvAt + a.icvBytes));
+  const icv = scratch.subarray(16, 16 + a.icvBytes);
+  icv.set(packet.subarray(icvAt, icvAt + a.icvBytes));
   packet[1] = 0;
   packet.writeUInt16BE(0, 6);
   packet[8] = 0;
@@ -215,7 +221,7 @@ export function verifyAh(
 ): "ok" | "auth_failed" | "malformed" {
   if (h.payloadAt - h.ihl !== AH_FIXED_BYTES + a.icvBytes) return "malformed";
   const got = packet.subarray(h.ihl + AH_FIXED_BYTES, h.payloadAt);
-  const want = Buffer.alloc(a.icvBytes);
+  const want = scratch.subarray(80, 80 + a.icvBytes);
   if (!icvOf(a, packet, h.ihl, seqHi, esn, want)) return "auth_failed";
   return equalConstantTime(want, got) ? "ok" : "auth_failed";
 }
