@@ -1,8 +1,8 @@
 /**
  * Keyed HMAC and AES contexts straight from OpenSSL's libcrypto through koffi, for the
  * per-message work of the KDC and the acceptor (src/crypto/primitives.ts decides when), and
- * the EVP cipher calls the ESP data path's AES-GCM uses (src/esp/evp-gcm.ts): the one place
- * that binds libcrypto. The algorithms are node:crypto's (both are OpenSSL 3); what
+ * the EVP cipher and HMAC calls the ESP data path's per-SA contexts use (src/esp/evp-gcm.ts,
+ * src/esp/evp-hmac.ts): the one place that binds libcrypto. The algorithms are node:crypto's (both are OpenSSL 3); what
  * changes is the cost of a call on this VM, measured with 8 HMAC-SHA1 per TGS exchange:
  *
  *   node:crypto createHmac(key).update(data).digest()  2.6 us (12 B) .. 3.3 us (1,000 B)
@@ -82,10 +82,27 @@ export interface EvpCipherCalls {
   ciphers: Record<"cbc" | "ecb" | "gcm", Record<16 | 32, number>>;
 }
 
+/**
+ * libcrypto's HMAC_CTX calls (koffi bindings on addresses), shared by the keyed contexts
+ * here and the ESP data path's HMAC transforms and AH (src/esp/evp-hmac.ts).
+ */
+export interface HmacCalls {
+  ctxNew: Fn;
+  ctxFree: Fn;
+  /** HMAC_Init_ex(ctx, key, len, md, engine); a NULL key and md restart from the keyed state. */
+  init: Fn;
+  /** HMAC_Update(ctx, data, len). */
+  update: Fn;
+  /** HMAC_Final(ctx, md, len): the whole digest (up to 64 bytes) at `md`. */
+  final: Fn;
+  /** EVP_MD pointers. */
+  mds: Record<KeyedHashAlg, number>;
+}
+
 interface Bound {
   koffi: typeof import("koffi");
-  f: (sig: string) => Fn;
   evp: EvpCipherCalls;
+  hmac: HmacCalls;
 }
 
 let bound: Bound | null | undefined;
@@ -117,7 +134,21 @@ function library(): Bound | null {
         gcm: { 16: cipher("aes_128_gcm"), 32: cipher("aes_256_gcm") },
       },
     };
-    bound = { koffi, f, evp };
+    const hmac: HmacCalls = {
+      ctxNew: f("uintptr_t HMAC_CTX_new()"),
+      ctxFree: f("void HMAC_CTX_free(uintptr_t ctx)"),
+      init: f(
+        "int HMAC_Init_ex(uintptr_t ctx, uintptr_t key, int len, uintptr_t md, uintptr_t engine)",
+      ),
+      update: f("int HMAC_Update(uintptr_t ctx, uintptr_t data, size_t len)"),
+      final: f("int HMAC_Final(uintptr_t ctx, uintptr_t md, uintptr_t len)"),
+      mds: {
+        sha1: Number(f("uintptr_t EVP_sha1()")()),
+        sha256: Number(f("uintptr_t EVP_sha256()")()),
+        sha384: Number(f("uintptr_t EVP_sha384()")()),
+      },
+    };
+    bound = { koffi, evp, hmac };
   } catch {
     bound = null;
   }
@@ -127,6 +158,11 @@ function library(): Bound | null {
 /** The EVP cipher calls, or null when libcrypto cannot be loaded. */
 export function loadEvpCipherCalls(): EvpCipherCalls | null {
   return library()?.evp ?? null;
+}
+
+/** The HMAC_CTX calls, or null when libcrypto cannot be loaded. */
+export function loadHmacCalls(): HmacCalls | null {
+  return library()?.hmac ?? null;
 }
 
 let loaded: Libcrypto | null | undefined;
@@ -144,19 +180,15 @@ export function loadLibcrypto(): Libcrypto | null {
   return loaded;
 }
 
-function bind({ koffi, f, evp }: Bound): Libcrypto {
-  const hmacNew = f("uintptr_t HMAC_CTX_new()");
-  const hmacFree = f("void HMAC_CTX_free(uintptr_t ctx)");
-  const hmacInit = f(
-    "int HMAC_Init_ex(uintptr_t ctx, uintptr_t key, int len, uintptr_t md, uintptr_t engine)",
-  );
-  const hmacUpdate = f("int HMAC_Update(uintptr_t ctx, uintptr_t data, size_t len)");
-  const hmacFinal = f("int HMAC_Final(uintptr_t ctx, uintptr_t md, uintptr_t len)");
-  const mds: Record<KeyedHashAlg, number> = {
-    sha1: Number(f("uintptr_t EVP_sha1()")()),
-    sha256: Number(f("uintptr_t EVP_sha256()")()),
-    sha384: Number(f("uintptr_t EVP_sha384()")()),
-  };
+function bind({ koffi, evp, hmac: h }: Bound): Libcrypto {
+  const {
+    ctxNew: hmacNew,
+    ctxFree: hmacFree,
+    init: hmacInit,
+    update: hmacUpdate,
+    final: hmacFinal,
+    mds,
+  } = h;
   const {
     ctxNew: cipherNew,
     ctxFree: cipherFree,

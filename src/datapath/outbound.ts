@@ -4,10 +4,10 @@
  *   4. lifetime check (soft -> rekey event, hard -> drop)  5. mode: transport strips the IP
  *   header (Next Header = its protocol), tunnel carries the whole packet (Next Header 4/41)
  *   6. seal as ESP with the next sequence number (AH: a whole IPv4 packet, RFC 4302)
- *   7. UDP send to peer:4500, or the raw socket for AH (the caller).
+ *   7. UDP send to peer:4500, or the raw socket for AH (the caller; both sealed into `out`).
  * Never throws per packet: a failure is a counted drop and a null result.
  */
-import { sealAh } from "../esp/ah.js";
+import { ahSealedLength, sealAhInto } from "../esp/ah.js";
 import { sealedLength, sealEspInto } from "../esp/packet.js";
 import type { OutboundSa } from "../esp/sa.js";
 import type { CounterWriter, DropReason } from "./counters.js";
@@ -109,25 +109,33 @@ export function createOutbound(deps: OutboundDeps): Outbound {
         nextHeader = ip.protocol;
       }
       sa.seq += 1;
-      if (sa.ah !== null) {
-        ipId = (ipId % 0xffff) + 1;
-        const datagram = sealAh(sa.ah, {
-          spi: sa.record.spi,
-          seq: sa.seq,
-          esn: sa.record.esn,
-          src: entry.localBytes,
-          dst: entry.peerBytes,
-          nextHeader,
-          payload,
-          id: ipId,
-        });
-        counters.sa(sa.slot, packet.length);
-        counters.info("ah_packets_out");
-        return { datagram, to: entry.dest, via: "raw" };
-      }
-      const need = sealedLength(sa.cipher, payload.length);
+      const need =
+        sa.ah !== null
+          ? ahSealedLength(sa.ah, payload.length)
+          : sealedLength(sa.cipher, payload.length);
       const given = slot ?? deps.out;
       const out = given !== undefined && given.length >= need ? given : Buffer.allocUnsafe(need);
+      if (sa.ah !== null) {
+        ipId = (ipId % 0xffff) + 1;
+        const n = sealAhInto(
+          sa.ah,
+          {
+            spi: sa.record.spi,
+            seq: sa.seq,
+            esn: sa.record.esn,
+            src: entry.localBytes,
+            dst: entry.peerBytes,
+            nextHeader,
+            payload,
+            id: ipId,
+          },
+          out,
+        );
+        if (n < 0) return drop("send_failed");
+        counters.sa(sa.slot, packet.length);
+        counters.info("ah_packets_out");
+        return { datagram: out.subarray(0, n), to: entry.dest, via: "raw" };
+      }
       const { spi, esn } = sa.record;
       const n = sealEspInto(
         sa.cipher,

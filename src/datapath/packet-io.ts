@@ -10,8 +10,11 @@
  *             64 bytes of headroom (transport mode writes the IP header there); write(TUN)
  *             per packet (a TUN takes one packet per write). Packets of SAs the firewall's
  *             bypass admitted go to the bypass device instead (its own fd and coalescer).
+ *   AH:       the raw socket's whole IPv4 packets use the same slots: sealed into a slot and
+ *             sent in a batch of their own (sendmmsg on the raw fd, no GSO), received with
+ *             recvmmsg into the inbound slots, so they open in place and coalesce like ESP.
  * C calls take addresses into the block (koffi marshals a number in a few ns, a Buffer in
- * ~0.6 us); anything outside the block (AH, a datagram that did not fit a slot) goes by value.
+ * ~0.6 us); anything outside the block (a datagram that did not fit a slot) goes by value.
  *
  * struct mmsghdr (x86-64, 64 bytes): msghdr { msg_name @0, msg_namelen @8, msg_iov @16,
  * msg_iovlen @24, msg_control @32, msg_controllen @40, msg_flags @48 }, msg_len @56.
@@ -64,14 +67,19 @@ export interface PacketIo {
   /** Outbound: the slot the next sealed datagram should go to. */
   slot(): Buffer;
   /**
-   * Outbound: queue a datagram for UDP `to` (16-byte sockaddr_in); sends when the batch is
-   * full. Returns how many datagrams the kernel refused meanwhile (counted by the caller).
+   * Outbound: queue a datagram for UDP `to` (16-byte sockaddr_in), or with via "raw" a
+   * whole IPv4 AH packet for the raw socket; sends when the batch is full (a batch holds
+   * one socket's datagrams). Returns how many datagrams the kernel refused meanwhile
+   * (counted by the caller).
    */
-  queue(datagram: Buffer, to: Buffer): number;
+  queue(datagram: Buffer, to: Buffer, via?: "udp" | "raw"): number;
   /** Sends what is queued; returns how many the kernel refused. */
   flush(): number;
-  /** Inbound: receives up to BATCH datagrams (waits up to timeoutMs if `wait`); how many. */
-  recvBatch(timeoutMs: number, wait: boolean): number;
+  /**
+   * Inbound: receives up to BATCH datagrams (waits up to timeoutMs if `wait`); how many.
+   * `raw`: from the raw AH socket instead of the UDP one (whole IPv4 packets).
+   */
+  recvBatch(timeoutMs: number, wait: boolean, raw?: boolean): number;
   /** Inbound: datagram i of the last batch, and its source sockaddr_in. */
   datagram(i: number): Buffer;
   from(i: number): Buffer;
@@ -95,6 +103,8 @@ export interface PacketIo {
 export interface PacketIoFds {
   tunFd: number;
   udpFd: number;
+  /** The raw AH socket (IP protocol 51), or -1/absent. */
+  rawFd?: number;
   /** An eventfd the main thread writes after posting a command: a wait ends at once. */
   wakeFd?: number;
   /** Inbound: the bypass device (a second TUN), or -1/absent. */
@@ -179,6 +189,10 @@ export function createPacketIo(
     return n - skip;
   };
   const udp = createUdpPort(libc, fds.udpFd);
+  const rawFd = fds.rawFd ?? -1;
+  const raw = rawFd >= 0 ? createUdpPort(libc, rawFd) : null;
+  /** The socket of the datagrams queued now (one socket per batch). */
+  let batchFd = fds.udpFd;
   const wake = fds.wakeFd ?? -1;
   const waitFor = (fd: number, timeoutMs: number): number =>
     wake < 0 ? libc.pollOne(fd, POLLIN, timeoutMs) : libc.pollIn([fd, wake], timeoutMs);
@@ -228,7 +242,7 @@ export function createPacketIo(
       const size = lengthOf(i);
       let j = i + 1;
       let bytes = size;
-      const groupable = udpGso && size <= UDP_GSO_MAX_SEGMENT;
+      const groupable = udpGso && batchFd === fds.udpFd && size <= UDP_GSO_MAX_SEGMENT;
       while (groupable && j < pending && lengthOf(j - 1) === size && lengthOf(j) <= size) {
         if (!sameDest(i, j) || bytes + lengthOf(j) > UDP_GSO_MAX_BYTES) break;
         bytes += lengthOf(j);
@@ -247,7 +261,7 @@ export function createPacketIo(
     let failed = 0;
     let done = 0;
     while (done < groups) {
-      const n = at.sendmmsgAt(fds.udpFd, a + VEC + done * MMSG, groups - done, 0);
+      const n = at.sendmmsgAt(batchFd, a + VEC + done * MMSG, groups - done, 0);
       if (n > 0) {
         for (let k = done; k < done + n; k++)
           if ((starts[k + 1] as number) - (starts[k] as number) > 1) gsoSent();
@@ -272,22 +286,28 @@ export function createPacketIo(
     pending = 0;
     return failed;
   };
-  const recvOnce = () => {
+  const recvOnce = (fd: number) => {
     for (let i = 0; i < BATCH; i++) b.writeUInt32LE(SOCKADDR, VEC + i * MMSG + 8);
-    return at.recvmmsgAt(fds.udpFd, a + VEC, BATCH, MSG_DONTWAIT);
+    return at.recvmmsgAt(fd, a + VEC, BATCH, MSG_DONTWAIT);
   };
+  const recvUdp = () => recvOnce(fds.udpFd);
+  const recvRaw = () => recvOnce(rawFd);
   return {
     block,
     rx: b.subarray(RX, RX + RX_BYTES),
     readTun: (timeoutMs) => retry(fds.tunFd, readOnce, timeoutMs),
     rxGsoSize: () => gsoSize,
     slot: () => b.subarray(SLOTS + pending * OUT_SLOT, SLOTS + (pending + 1) * OUT_SLOT),
-    queue(datagram, to) {
+    queue(datagram, to, via = "udp") {
+      const fd = via === "raw" ? rawFd : fds.udpFd;
+      const port = via === "raw" ? raw : udp;
+      let failed = fd !== batchFd ? flush() : 0;
+      batchFd = fd;
       const where = block.addressOf(datagram);
-      if (where < 0) {
+      if (where < 0 || port === null) {
         // Not in a slot (too large): keep the order, send it alone.
-        const failed = flush();
-        return failed + (udp.send(datagram, to) ? 0 : 1);
+        failed += flush();
+        return failed + (port?.send(datagram, to) ? 0 : 1);
       }
       const m = VEC + pending * MMSG;
       b.set(to.subarray(0, SOCKADDR), NAMES + pending * SOCKADDR);
@@ -295,10 +315,14 @@ export function createPacketIo(
       put64(IOVS + pending * IOV + 8, datagram.length);
       b.writeUInt32LE(SOCKADDR, m + 8);
       pending += 1;
-      return pending === BATCH ? flush() : 0;
+      return failed + (pending === BATCH ? flush() : 0);
     },
     flush,
-    recvBatch: (timeoutMs, wait) => Math.max(0, retry(fds.udpFd, recvOnce, wait ? timeoutMs : 0)),
+    recvBatch(timeoutMs, wait, fromRaw = false) {
+      const t = wait ? timeoutMs : 0;
+      if (!fromRaw) return Math.max(0, retry(fds.udpFd, recvUdp, t));
+      return rawFd < 0 ? 0 : Math.max(0, retry(rawFd, recvRaw, t));
+    },
     datagram: (i) => {
       const start = SLOTS + i * IN_SLOT + HEADROOM;
       return b.subarray(start, start + b.readUInt32LE(VEC + i * MMSG + 56));

@@ -18,7 +18,7 @@ import { randomBytes } from "../crypto/primitives.js";
 import type { SaRecord } from "../esp/sa.js";
 import { loadEvpGcm } from "../esp/evp-gcm.js";
 import { type LibcApi, loadLibc } from "../platform/libc.js";
-import { createUdpPort, decodeSockaddrIn } from "../platform/udp.js";
+import { decodeSockaddrIn } from "../platform/udp.js";
 import { createCounterWriter, type Role } from "./counters.js";
 import { type DataPathEvent, WORKER_READY } from "./events.js";
 import { createInbound } from "./inbound.js";
@@ -111,7 +111,6 @@ function createOutboundLoop(
   const io = createPacketIo("outbound", init, libc, undefined, () =>
     counters.info("udp_gso_sends"),
   );
-  const raw = init.rawFd >= 0 ? createUdpPort(libc, init.rawFd) : null;
   const sad = createSad(loadEvpGcm(io.block) ?? undefined);
   // A packet with no SA may belong to an SA that IKE has just handed over (a reply to the
   // first packet the peer sent through it): the pending commands are applied and the packet
@@ -143,11 +142,7 @@ function createOutboundLoop(
       applyCommands(init.port, sad, Date.now(), sendOut);
       sealed = outbound.seal(packet, io.slot());
     }
-    if (sealed === null) return;
-    if (sealed.via === "raw") {
-      failed(io.flush());
-      if (!raw?.send(sealed.datagram, sealed.to)) counters.drop("send_failed");
-    } else failed(io.queue(sealed.datagram, sealed.to));
+    if (sealed !== null) failed(io.queue(sealed.datagram, sealed.to, sealed.via));
   };
   const sendOut = (packet: Buffer) => {
     queue(packet);
@@ -183,7 +178,7 @@ function createInboundLoop(
   const io = createPacketIo("inbound", init, libc, (n) => {
     for (let i = 0; i < n; i++) counters.drop("tun_write_failed");
   });
-  const raw = init.rawFd >= 0 ? createUdpPort(libc, init.rawFd) : null;
+  const raw = init.rawFd >= 0;
   const sad = createSad(loadEvpGcm(io.block) ?? undefined);
   const inbound = createInbound({
     sad,
@@ -192,8 +187,6 @@ function createInboundLoop(
     nowMs: () => Date.now(),
     inPlace: true,
   });
-  const ahBuf = Buffer.alloc(65536);
-  const ahFrom = Buffer.alloc(16);
   const flushAll = () => {
     io.gro?.flush();
     io.groBypass?.flush();
@@ -214,7 +207,7 @@ function createInboundLoop(
     sad,
     sendOut: () => {},
     step() {
-      const count = io.recvBatch(POLL_MS, raw === null);
+      const count = io.recvBatch(POLL_MS, !raw);
       for (let i = 0; i < count; i++) {
         const d = io.datagram(i);
         const spi = d.length >= 8 ? d.readUInt32BE(0) : 0;
@@ -224,11 +217,13 @@ function createInboundLoop(
         deliver(inbound.open(d, () => decodeSockaddrIn(io.from(i))));
       }
       flushAll();
-      if (count > 0 || raw === null) return count > 0;
-      const n = raw.tryRecv(ahBuf, ahFrom);
-      if (n > 0) deliver(inbound.openAh(ahBuf.subarray(0, n)));
-      else libc.pollIn([init.udpFd, init.rawFd], POLL_MS);
-      return n > 0;
+      if (count > 0 || !raw) return count > 0;
+      // AH: whole IPv4 packets from the raw socket into the same slots, opened in place.
+      const ah = io.recvBatch(0, false, true);
+      for (let i = 0; i < ah; i++) deliver(inbound.openAh(io.datagram(i)));
+      flushAll();
+      if (ah === 0) libc.pollIn([init.udpFd, init.rawFd], POLL_MS);
+      return ah > 0;
     },
   };
 }

@@ -15,6 +15,7 @@
  */
 import { loadEvpCipherCalls } from "../crypto/libcrypto.js";
 import { allocNative, type NativeBlock } from "../platform/libc.js";
+import { type EvpHmac, loadEvpHmac } from "./evp-hmac.js";
 
 const EVP_CTRL_GCM_GET_TAG = 0x10;
 const EVP_CTRL_GCM_SET_TAG = 0x11;
@@ -49,6 +50,11 @@ export interface GcmContext {
 export interface EvpGcm {
   /** A context for a 16- or 32-byte key; encrypt = true for an outbound SA. */
   context(key: Uint8Array, encrypt: boolean): GcmContext | null;
+  /**
+   * The HMAC transforms' and AH's keyed contexts on the same block (src/esp/evp-hmac.ts),
+   * so the data path hands its SAs one native provider for every transform.
+   */
+  hmac: EvpHmac | null;
   /** The native block whose views the contexts use without copying. */
   block: NativeBlock;
 }
@@ -124,5 +130,5 @@ export function loadEvpGcm(block: NativeBlock): EvpGcm | null {
       },
     };
   };
-  return { context, block };
+  return { context, hmac: loadEvpHmac(block), block };
 }

@@ -111,18 +111,40 @@ export function withSeqLimit(record: SaRecord): Lifetime {
   return { soft: { ...soft, packets: softPackets }, hard: { ...hard, packets: hardPackets } };
 }
 
-/** `gcm`: AES-GCM through libcrypto for the packet loops (src/esp/evp-gcm.ts); optional. */
+/**
+ * The keyed cipher and, for AH, the keyed integrity; the cipher's `free` releases both
+ * (the SAD frees ciphers only).
+ */
+function keyed(
+  record: SaRecord,
+  gcm: EvpGcm | undefined,
+  encrypt: boolean,
+): { cipher: EspCipher & { free?: () => void }; ah: AhIntegrity | null } {
+  const provider = gcm === undefined ? undefined : { provider: gcm, encrypt };
+  const cipher = createEspCipher(record.transform, record.encKey, record.authKey, provider);
+  if (record.protocol !== "ah") return { cipher, ah: null };
+  const ah = ahIntegrity(record.transform, record.authKey, gcm?.hmac);
+  const freeCipher = cipher.free;
+  cipher.free = () => {
+    freeCipher?.();
+    ah?.free();
+  };
+  return { cipher, ah };
+}
+
+/**
+ * `gcm`: the packet loops' libcrypto provider (src/esp/evp-gcm.ts: AES-GCM, HMAC, AES-CBC);
+ * optional.
+ */
 export function createOutboundSa(
   record: SaRecord,
   slot: number,
   nowMs: number,
   gcm?: EvpGcm,
 ): OutboundSa {
-  const provider = gcm === undefined ? undefined : { provider: gcm, encrypt: true };
   return {
     record,
-    cipher: createEspCipher(record.transform, record.encKey, record.authKey, provider),
-    ah: record.protocol === "ah" ? ahIntegrity(record.transform, record.authKey) : null,
+    ...keyed(record, gcm, true),
     lifetime: createLifetimeTracker(withSeqLimit(record), nowMs),
     seq: 0,
     slot,
@@ -135,11 +157,9 @@ export function createInboundSa(
   nowMs: number,
   gcm?: EvpGcm,
 ): InboundSa {
-  const provider = gcm === undefined ? undefined : { provider: gcm, encrypt: false };
   return {
     record,
-    cipher: createEspCipher(record.transform, record.encKey, record.authKey, provider),
-    ah: record.protocol === "ah" ? ahIntegrity(record.transform, record.authKey) : null,
+    ...keyed(record, gcm, false),
     lifetime: createLifetimeTracker(record.lifetime, nowMs),
     replay: record.replayWindow > 0 ? createReplayWindow(record.replayWindow, record.esn) : null,
     slot,

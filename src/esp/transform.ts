@@ -10,7 +10,8 @@
  * - NULL encryption (RFC 2410) with the same HMACs: "sign" (integrity only); no IV.
  *
  * The names are strongSwan's proposal keywords so the IKE side can hand them over as is.
- * Node's crypto is reached only through src/crypto/primitives.ts.
+ * The packet loops run every transform on libcrypto contexts keyed once per SA, in place
+ * (src/esp/evp-gcm.ts, evp-hmac.ts); elsewhere node:crypto through src/crypto/primitives.ts.
  */
 import {
   aesCbcDecrypt,
@@ -22,6 +23,7 @@ import {
   hmac,
 } from "../crypto/primitives.js";
 import type { EvpGcm, GcmContext } from "./evp-gcm.js";
+import type { CbcContext, HmacContext } from "./evp-hmac.js";
 import { assertNever } from "../errors.js";
 
 export const TRANSFORM_NAMES = [
@@ -115,8 +117,9 @@ export interface EspCipher {
 }
 
 /**
- * `gcm`: AES-GCM through libcrypto with a reused context (src/esp/evp-gcm.ts), for the
- * packet loops; without it (or when it cannot key a context) node:crypto does the work.
+ * `gcm`: the packet loops' libcrypto provider (src/esp/evp-gcm.ts): AES-GCM, and through
+ * its `hmac` member HMAC and AES-CBC (src/esp/evp-hmac.ts), each on a context keyed once
+ * per SA; without it (or when it cannot key a context) node:crypto does the work.
  * Call `free` (when present) once the SA is gone.
  */
 export function createEspCipher(
@@ -135,8 +138,100 @@ export function createEspCipher(
     const ctx = gcm?.provider.context(encKey.subarray(0, encKey.length - 4), gcm.encrypt);
     return ctx ? createNativeGcm(spec, encKey, ctx) : createGcm(spec, encKey);
   }
-  const alg: HashAlg = name.endsWith("sha256") ? "sha256" : "sha1";
+  const alg = name.endsWith("sha256") ? "sha256" : "sha1";
+  const native = gcm?.provider.hmac;
+  const mac = native?.hmac(alg, authKey) ?? null;
+  const cbc = spec.encKeyBytes > 0 ? (native?.cbc(encKey, gcm?.encrypt ?? true) ?? null) : null;
+  if (mac !== null && (cbc !== null || spec.encKeyBytes === 0))
+    return createNativeEncThenMac(spec, mac, cbc);
+  mac?.free();
+  cbc?.free();
   return createEncThenMac(spec, encKey, authKey, alg);
+}
+
+/**
+ * One view over `a` then `b` when they are adjacent in one buffer (ESP's header and body
+ * always are in the packet loops), so the HMAC reads them in one call; else null.
+ */
+function adjacent(a: Uint8Array, b: Uint8Array): Uint8Array | null {
+  return a.buffer === b.buffer && a.byteOffset + a.length === b.byteOffset
+    ? new Uint8Array(a.buffer, a.byteOffset, a.length + b.length)
+    : null;
+}
+
+/**
+ * Encrypt-then-MAC (RFC 4303 §3.3.2, §3.4.4) on libcrypto contexts, in place: the ICV is
+ * computed over header || IV || ciphertext where they lie (no concatenation), written to the
+ * ICV's own bytes on seal and compared before anything is decrypted on open. Same bytes as
+ * createEncThenMac (the tests check it). `cbc` null: NULL encryption.
+ */
+function createNativeEncThenMac(
+  spec: TransformSpec,
+  mac: HmacContext,
+  cbc: CbcContext | null,
+): EspCipher & { free: () => void } {
+  const { ivBytes, icvBytes, align } = spec;
+  const hi = Buffer.alloc(4);
+  const want = Buffer.alloc(icvBytes);
+  const icvInto = (
+    header: Uint8Array,
+    seqHi: number,
+    esn: boolean,
+    covered: Uint8Array,
+    out: Uint8Array,
+  ): boolean => {
+    const one = adjacent(header.subarray(0, 8), covered);
+    const parts = one ? [one] : [header.subarray(0, 8), covered];
+    if (esn) {
+      hi.writeUInt32BE(seqHi >>> 0, 0);
+      parts.push(hi);
+    }
+    return mac.mac(parts, out);
+  };
+  const sealInPlace: EspCipher["sealInPlace"] = (header, seqHi, esn, iv, body) => {
+    const ctLength = body.length - ivBytes - icvBytes;
+    if (ctLength <= 0 || ctLength % align !== 0 || iv.length < ivBytes) return false;
+    const ivPart = body.subarray(0, ivBytes);
+    ivPart.set(iv.subarray(0, ivBytes));
+    const plain = body.subarray(ivBytes, ivBytes + ctLength);
+    if (cbc !== null && !cbc.run(ivPart, plain, plain)) return false;
+    const covered = body.subarray(0, ivBytes + ctLength);
+    return icvInto(header, seqHi, esn, covered, body.subarray(ivBytes + ctLength));
+  };
+  const openInPlace: EspCipher["openInPlace"] = (header, seqHi, esn, body) => {
+    const ctLength = body.length - ivBytes - icvBytes;
+    if (ctLength <= 0 || ctLength % align !== 0) return null;
+    const covered = body.subarray(0, ivBytes + ctLength);
+    if (!icvInto(header, seqHi, esn, covered, want)) return null;
+    if (!equalConstantTime(want, body.subarray(ivBytes + ctLength))) return null;
+    const ct = body.subarray(ivBytes, ivBytes + ctLength);
+    if (cbc !== null && !cbc.run(body.subarray(0, ivBytes), ct, ct)) return null;
+    return ct;
+  };
+  return {
+    spec,
+    sealInPlace,
+    openInPlace,
+    seal(header, seqHi, esn, plaintext, iv) {
+      const plainBytes = plaintext.reduce((n, p) => n + p.length, 0);
+      const body = Buffer.allocUnsafe(ivBytes + plainBytes + icvBytes);
+      let at = ivBytes;
+      for (const p of plaintext) {
+        body.set(p, at);
+        at += p.length;
+      }
+      if (!sealInPlace(header, seqHi, esn, iv, body)) throw new Error(`${spec.name} seal failed`);
+      return [body];
+    },
+    open(header, seqHi, esn, body) {
+      const plain = openInPlace(header, seqHi, esn, Buffer.from(body));
+      return plain === null ? null : Buffer.from(plain.buffer, plain.byteOffset, plain.length);
+    },
+    free() {
+      mac.free();
+      cbc?.free();
+    },
+  };
 }
 
 /** The in-place methods for ciphers that work on copies: seal/open, then copy back. */

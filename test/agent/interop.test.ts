@@ -42,6 +42,14 @@ const SUITES = {
     esp: "aes128-sha256",
     want: "AES_CBC-128/HMAC_SHA2_256_128",
   },
+  // "Sign" (integrity only, RFC 2410 NULL encryption), the article's ESP-NULL.
+  null: {
+    mm: "AES256-SHA256-14",
+    qm: "ESP[None,SHA256]",
+    ike: "aes256-sha256-modp2048",
+    esp: "null-sha256",
+    want: "NULL/HMAC_SHA2_256_128",
+  },
 } as const;
 
 function tunnelPolicy(s: (typeof SUITES)[keyof typeof SUITES]): string[][] {
@@ -151,6 +159,7 @@ describe(
       ["cbc", "responder"],
       ["cbc", "initiator"],
       ["gcm", "responder"],
+      ["null", "responder"],
     ] as const) {
       it(`postern as ${role}, ${SUITES[suite].want}: ping and TCP through the tunnel`, async () => {
         const s = SUITES[suite];
