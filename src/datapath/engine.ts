@@ -1,7 +1,7 @@
 /**
- * The data path as the agent's main thread sees it: one worker thread (the packet loop of
- * both directions, src/datapath/worker.ts) on the TUN fd and the UDP socket, a shared
- * counter block it reads for stats, and SA add/remove. IKE calls `addSa`/`removeSa`
+ * The data path as the agent's main thread sees it: two worker threads (outbound and
+ * inbound packet loops, src/datapath/worker.ts) sharing the TUN fd and the UDP socket, a
+ * shared counter block it reads for stats, and SA add/remove. IKE calls `addSa`/`removeSa`
  * with the records it negotiated; manual keying does the same at start.
  */
 import * as path from "node:path";
@@ -15,6 +15,7 @@ import {
   MAX_SA_SLOTS,
   readCounters,
   readSaCounters,
+  type Role,
 } from "./counters.js";
 import { type DataPathEvent, WORKER_READY } from "./events.js";
 import type { WorkerCommand, WorkerInit } from "./worker.js";
@@ -45,7 +46,7 @@ export interface DataPath {
   stats(): DataPathStats;
   stop(): Promise<void>;
   /**
-   * Settles when the worker reads its devices (or failed): a packet sent before
+   * Settles when both workers read their devices (or one failed): a packet sent before
    * waits in the TUN's queue while a worker boots, which took 0.3-0.4 s under load, so
    * the agent says "ready" only after this.
    */
@@ -60,8 +61,7 @@ export interface DataPathOptions {
   /** Raw AH socket, or -1. */
   rawFd: number;
   onEvent: (e: DataPathEvent) => void;
-  /** `what` names the thread that failed ("data-path"). */
-  onError: (what: string, e: Error) => void;
+  onError: (role: Role, e: Error) => void;
   /** Packets without an outbound SA become `acquire` events instead of no_policy drops. */
   acquire?: boolean;
 }
@@ -91,43 +91,51 @@ export function startDataPath(opts: DataPathOptions): DataPath {
   const counters = createCounterBuffer();
   const control = new SharedArrayBuffer(4);
   const here = path.dirname(fileURLToPath(import.meta.url));
-  // The worker waits in poll() on its devices; a command (an ACQUIRE'd packet to inject, a
-  // new SA) wakes it through this eventfd instead of waiting for the poll timeout.
+  // The outbound worker waits in poll() on the TUN; a command (an ACQUIRE'd packet to
+  // inject, a new SA) wakes it through this eventfd instead of waiting for the poll timeout.
   const libc = loadLibc();
   const wakeFd = openEventFd();
   const one = Buffer.alloc(8);
   one.writeUInt32LE(1, 0);
-  const channel = new MessageChannel();
-  const init: WorkerInit = {
-    kind: "postern-datapath",
-    tunFd: opts.tunFd,
-    bypassTunFd: opts.bypassTunFd ?? -1,
-    udpFd: opts.udpFd,
-    rawFd: opts.rawFd,
-    counters,
-    control,
-    port: channel.port2,
-    acquire: opts.acquire === true,
-    wakeFd,
+  const wake = () => {
+    if (wakeFd >= 0) libc.write(wakeFd, one, 8);
   };
-  const worker = new Worker(path.join(here, "worker.js"), {
-    workerData: init,
-    transferList: [channel.port2],
-  });
-  const ready = new Promise<void>((resolve) => {
-    worker.on("message", (e: DataPathEvent | typeof WORKER_READY) => {
-      if (e === WORKER_READY) resolve();
-      else opts.onEvent(e);
+  const start = (role: Role) => {
+    const channel = new MessageChannel();
+    const init: WorkerInit = {
+      kind: "postern-datapath",
+      role,
+      tunFd: opts.tunFd,
+      bypassTunFd: opts.bypassTunFd ?? -1,
+      udpFd: opts.udpFd,
+      rawFd: opts.rawFd,
+      counters,
+      control,
+      port: channel.port2,
+      acquire: opts.acquire === true,
+      wakeFd: role === "outbound" ? wakeFd : -1,
+    };
+    const worker = new Worker(path.join(here, "worker.js"), {
+      workerData: init,
+      transferList: [channel.port2],
     });
-    worker.once("exit", () => resolve());
-  });
-  worker.on("error", (e) => opts.onError("data-path", e));
+    const ready = new Promise<void>((resolve) => {
+      worker.on("message", (e: DataPathEvent | typeof WORKER_READY) => {
+        if (e === WORKER_READY) resolve();
+        else opts.onEvent(e);
+      });
+      worker.once("exit", () => resolve());
+    });
+    worker.on("error", (e) => opts.onError(role, e));
+    return { worker, port: channel.port1, ready };
+  };
+  const workers = { outbound: start("outbound"), inbound: start("inbound") };
   const installed = new Map<string, { record: SaRecord; slot: number }>();
   const freeSlots = Array.from({ length: MAX_SA_SLOTS }, (_, i) => MAX_SA_SLOTS - 1 - i);
   const key = (direction: string, spi: number) => `${direction}:${spi >>> 0}`;
-  const send = (cmd: WorkerCommand) => {
-    channel.port1.postMessage(cmd);
-    if (wakeFd >= 0) libc.write(wakeFd, one, 8);
+  const send = (direction: "in" | "out", cmd: WorkerCommand) => {
+    (direction === "out" ? workers.outbound : workers.inbound).port.postMessage(cmd);
+    if (direction === "out") wake();
   };
 
   return {
@@ -138,30 +146,35 @@ export function startDataPath(opts: DataPathOptions): DataPath {
       if (slot === undefined) throw new Error(`no free SA slot (max ${MAX_SA_SLOTS})`);
       clearSaCounters(counters, slot);
       installed.set(k, { record, slot });
-      send({ type: "add", record, slot });
+      send(record.direction, { type: "add", record, slot });
     },
     removeSa(direction, spi) {
       const k = key(direction, spi);
       const old = installed.get(k);
       if (old === undefined) return;
       installed.delete(k);
-      send({ type: "remove", direction, spi });
+      send(direction, { type: "remove", direction, spi });
       freeSlots.push(old.slot);
     },
     inject(packet) {
-      send({ type: "inject", packet });
+      send("out", { type: "inject", packet });
     },
     stats: () => dataPathStats(installed.values(), counters),
-    ready,
+    ready: Promise.all([workers.outbound.ready, workers.inbound.ready]).then(() => undefined),
     async stop() {
       Atomics.store(new Int32Array(control), 0, 1);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 2000);
-        worker.once("exit", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await Promise.all(
+        [workers.outbound, workers.inbound].map(
+          ({ worker }) =>
+            new Promise<void>((resolve) => {
+              const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 2000);
+              worker.once("exit", () => {
+                clearTimeout(timer);
+                resolve();
+              });
+            }),
+        ),
+      );
       if (wakeFd >= 0) libc.close(wakeFd);
     },
   };

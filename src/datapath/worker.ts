@@ -1,17 +1,11 @@
 /**
- * The data path's worker thread: one packet loop that carries both directions.
- *   outbound: 1. read(TUN) 2. outbound.seal (SPD, SA, ESP) 3. sendmmsg(UDP 4500)
- *   inbound:  1. recvmmsg(UDP 4500) 2. inbound.open (SAD, replay, ESP, selectors) 3. write(TUN)
- * One thread, not one per direction, because every hand-off between threads is a wake-up,
- * and on this kind of VM a wake-up of a sleeping thread and the cold packet code after it
- * cost 60-500 us (docs/datapath.md "Latency"): a packet opened and written to the TUN often
- * makes the host answer at once (an ICMP echo reply, a TCP ACK), and the same loop then
- * reads and seals that answer in its next pass instead of waking a second thread.
+ * A data-path worker thread: one blocking packet loop, outbound or inbound.
+ *   outbound: 1. read(TUN) 2. outbound.seal (SPD, SA, ESP) 3. sendto(UDP 4500)
+ *   inbound:  1. recvfrom(UDP 4500) 2. inbound.open (SAD, replay, ESP, selectors) 3. write(TUN)
  * Blocking reads through koffi in a worker are 4-8x faster than Node's thread pool
- * (docs/datapath.md). When both directions are idle the loop polls the TUN, the UDP (and
- * AH) socket and the main thread's eventfd with a 100 ms timeout, so it sees the stop flag
- * and the control port (SA add/remove, via receiveMessageOnPort, since its event loop never
- * runs), and checks time lifetimes of idle SAs.
+ * (docs/datapath.md). The loop polls with a 100 ms timeout so it can see the stop flag and
+ * the control port (SA add/remove, via receiveMessageOnPort, since its event loop never
+ * runs), and check time lifetimes of idle SAs.
  */
 import {
   isMainThread,
@@ -35,9 +29,10 @@ import { createSad, type Sad } from "./sad.js";
 
 export interface WorkerInit {
   kind: "postern-datapath";
+  role: Role;
   tunFd: number;
   /**
-   * The bypass device, where opened packets of SAs the firewall's bypass admitted are
+   * Inbound: the bypass device, where packets of SAs the firewall's bypass admitted are
    * written (-1/absent: none, they go to the TUN like the others).
    */
   bypassTunFd?: number;
@@ -50,19 +45,35 @@ export interface WorkerInit {
   port: MessagePort;
   /** Hand packets without an outbound SA to the main thread (ACQUIRE) instead of dropping. */
   acquire?: boolean;
-  /** eventfd written by the main thread after each command (-1/absent: seen at the next poll timeout). */
+  /** eventfd written by the main thread after each command (-1/absent: found by polling). */
   wakeFd?: number;
 }
 
 export type WorkerCommand =
   | { type: "add"; record: SaRecord; slot: number }
   | { type: "remove"; direction: "in" | "out"; spi: number }
-  /** Seal and send a packet that waited for its SA (ACQUIRE queue). */
+  /** Outbound only: seal and send a packet that waited for its SA (ACQUIRE queue). */
   | { type: "inject"; packet: Uint8Array };
 
 const POLL_MS = 100;
 const CONTROL_EVERY = 64;
 const TICK_MS = 1000;
+
+function applyCommands(
+  port: MessagePort,
+  sad: Sad,
+  nowMs: number,
+  inject: (packet: Buffer) => void,
+): void {
+  for (let i = 0; i < 1000; i++) {
+    const m = receiveMessageOnPort(port);
+    if (m === undefined) return;
+    const cmd = m.message as WorkerCommand;
+    if (cmd.type === "add") sad.add(cmd.record, cmd.slot, nowMs);
+    else if (cmd.type === "remove") sad.remove(cmd.direction, cmd.spi);
+    else inject(Buffer.from(cmd.packet));
+  }
+}
 
 function tickLifetimes(
   sad: Sad,
@@ -87,7 +98,7 @@ interface Loop {
   sad: Sad;
   /** Seal and send one packet now (ACQUIRE injections). */
   sendOut(packet: Buffer): void;
-  /** One pass over what is there, without waiting; false when nothing was. */
+  /** One pass: handle what is there (waiting up to POLL_MS); false when nothing came. */
   step(): boolean;
 }
 
@@ -95,9 +106,8 @@ function createOutboundLoop(
   init: WorkerInit,
   libc: LibcApi,
   emit: (e: DataPathEvent) => void,
-  applyPending: () => void,
 ): Loop {
-  const counters = createCounterWriter(init.counters, "outbound");
+  const counters = createCounterWriter(init.counters, init.role);
   const io = createPacketIo("outbound", init, libc, undefined, () =>
     counters.info("udp_gso_sends"),
   );
@@ -130,7 +140,7 @@ function createOutboundLoop(
     let sealed = outbound.seal(packet, io.slot());
     firstTry = false;
     if (missed) {
-      applyPending();
+      applyCommands(init.port, sad, Date.now(), sendOut);
       sealed = outbound.seal(packet, io.slot());
     }
     if (sealed === null) return;
@@ -139,14 +149,15 @@ function createOutboundLoop(
       if (!raw?.send(sealed.datagram, sealed.to)) counters.drop("send_failed");
     } else failed(io.queue(sealed.datagram, sealed.to));
   };
+  const sendOut = (packet: Buffer) => {
+    queue(packet);
+    failed(io.flush());
+  };
   return {
     sad,
-    sendOut(packet) {
-      queue(packet);
-      failed(io.flush());
-    },
+    sendOut,
     step() {
-      let n = io.readTun(0);
+      let n = io.readTun(POLL_MS);
       if (n === 0) return false;
       // Read until the TUN is empty (bounded), then send the batch in one system call.
       for (let i = 0; n > 0 && i < 4 * BATCH; i++) {
@@ -168,7 +179,7 @@ function createInboundLoop(
   emit: (e: DataPathEvent) => void,
   applyPending: () => void,
 ): Loop {
-  const counters = createCounterWriter(init.counters, "inbound");
+  const counters = createCounterWriter(init.counters, init.role);
   const io = createPacketIo("inbound", init, libc, (n) => {
     for (let i = 0; i < n; i++) counters.drop("tun_write_failed");
   });
@@ -203,7 +214,7 @@ function createInboundLoop(
     sad,
     sendOut: () => {},
     step() {
-      const count = io.recvBatch(0, false);
+      const count = io.recvBatch(POLL_MS, raw === null);
       for (let i = 0; i < count; i++) {
         const d = io.datagram(i);
         const spi = d.length >= 8 ? d.readUInt32BE(0) : 0;
@@ -216,6 +227,7 @@ function createInboundLoop(
       if (count > 0 || raw === null) return count > 0;
       const n = raw.tryRecv(ahBuf, ahFrom);
       if (n > 0) deliver(inbound.openAh(ahBuf.subarray(0, n)));
+      else libc.pollIn([init.udpFd, init.rawFd], POLL_MS);
       return n > 0;
     },
   };
@@ -229,51 +241,31 @@ export function runWorker(
   const libc = loadLibc();
   const stop = new Int32Array(init.control);
   const nowMs = () => Date.now();
-  let loops: { outbound: Loop; inbound: Loop } | null = null;
+  let loop: Loop | null = null;
   const apply = () => {
-    if (loops === null) return;
-    const { outbound, inbound } = loops;
-    for (let i = 0; i < 1000; i++) {
-      const m = receiveMessageOnPort(init.port);
-      if (m === undefined) return;
-      const cmd = m.message as WorkerCommand;
-      if (cmd.type === "add")
-        (cmd.record.direction === "in" ? inbound : outbound).sad.add(cmd.record, cmd.slot, nowMs());
-      else if (cmd.type === "remove")
-        (cmd.direction === "in" ? inbound : outbound).sad.remove(cmd.direction, cmd.spi);
-      else outbound.sendOut(Buffer.from(cmd.packet));
-    }
+    if (loop !== null) applyCommands(init.port, loop.sad, nowMs(), loop.sendOut);
   };
-  loops = {
-    outbound: createOutboundLoop(init, libc, emit, apply),
-    inbound: createInboundLoop(init, libc, emit, apply),
-  };
-  const { outbound, inbound } = loops;
+  loop =
+    init.role === "outbound"
+      ? createOutboundLoop(init, libc, emit)
+      : createInboundLoop(init, libc, emit, apply);
   let sinceControl = 0;
   let lastTick = nowMs();
   apply();
   const wakeFd = init.wakeFd ?? -1;
-  const waitOn = [init.tunFd, init.udpFd, init.rawFd, wakeFd].filter((fd) => fd >= 0);
   const drained = Buffer.alloc(8);
   onReady?.();
   while (Atomics.load(stop, 0) === 0) {
-    // Inbound first: what it writes to the TUN may be answered by the host at once (an
-    // echo reply, an ACK), and the outbound pass right after takes the answer.
-    const busyIn = inbound.step();
-    const busyOut = outbound.step();
-    const idle = !busyIn && !busyOut;
-    if (idle || ++sinceControl >= CONTROL_EVERY) {
+    const busy = loop.step();
+    if (!busy || ++sinceControl >= CONTROL_EVERY) {
       sinceControl = 0;
-      // Drained before the commands are taken: one posted after this still wakes the poll.
       if (wakeFd >= 0) libc.read(wakeFd, drained, 8);
       const now = nowMs();
-      apply();
+      applyCommands(init.port, loop.sad, now, loop.sendOut);
       if (now - lastTick >= TICK_MS) {
         lastTick = now;
-        tickLifetimes(outbound.sad, "outbound", now, emit);
-        tickLifetimes(inbound.sad, "inbound", now, emit);
+        tickLifetimes(loop.sad, init.role, now, emit);
       }
-      if (idle) libc.pollIn(waitOn, POLL_MS);
     }
   }
 }
