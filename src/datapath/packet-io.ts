@@ -182,15 +182,31 @@ export function createPacketIo(
   const wake = fds.wakeFd ?? -1;
   const waitFor = (fd: number, timeoutMs: number): number =>
     wake < 0 ? libc.pollOne(fd, POLLIN, timeoutMs) : libc.pollIn([fd, wake], timeoutMs);
-  const retry = (fd: number, once: () => number, timeoutMs: number): number => {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const n = once();
-      if (n > 0) return n;
-      const errno = n < 0 ? libc.errno() : EAGAIN;
-      if (errno !== EAGAIN && errno !== EINTR) return 0;
-      if (attempt === 0 && (timeoutMs <= 0 || waitFor(fd, timeoutMs) <= 0)) return 0;
-    }
-    return 0;
+  /**
+   * Reads from `fd` with `once`, waiting up to timeoutMs when there is nothing. When the
+   * last read already found the fd empty, it waits first: the loop has just drained it, so
+   * a read before the wait would be one more system call (and, for a packet after a quiet
+   * spell, one more cold koffi call, docs/datapath.md "Latency") that finds nothing.
+   * `drained(n)`: a read of n also emptied the fd (recvmmsg with MSG_DONTWAIT that
+   * returns fewer than it asked for stopped at EAGAIN).
+   */
+  const reader = (fd: number, once: () => number, drained = (_n: number) => false) => {
+    let empty = false;
+    return (timeoutMs: number): number => {
+      if (empty && timeoutMs > 0 && waitFor(fd, timeoutMs) <= 0) return 0;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const n = once();
+        if (n > 0) {
+          empty = drained(n);
+          return n;
+        }
+        const errno = n < 0 ? libc.errno() : EAGAIN;
+        if (errno !== EAGAIN && errno !== EINTR) return 0;
+        empty = true;
+        if (attempt === 0 && (timeoutMs <= 0 || waitFor(fd, timeoutMs) <= 0)) return 0;
+      }
+      return 0;
+    };
   };
   let pending = 0;
   let udpGso = true;
@@ -276,10 +292,12 @@ export function createPacketIo(
     for (let i = 0; i < BATCH; i++) b.writeUInt32LE(SOCKADDR, VEC + i * MMSG + 8);
     return at.recvmmsgAt(fds.udpFd, a + VEC, BATCH, MSG_DONTWAIT);
   };
+  const readTun = reader(fds.tunFd, readOnce);
+  const recvBatch = reader(fds.udpFd, recvOnce, (n) => n < BATCH);
   return {
     block,
     rx: b.subarray(RX, RX + RX_BYTES),
-    readTun: (timeoutMs) => retry(fds.tunFd, readOnce, timeoutMs),
+    readTun,
     rxGsoSize: () => gsoSize,
     slot: () => b.subarray(SLOTS + pending * OUT_SLOT, SLOTS + (pending + 1) * OUT_SLOT),
     queue(datagram, to) {
@@ -298,7 +316,7 @@ export function createPacketIo(
       return pending === BATCH ? flush() : 0;
     },
     flush,
-    recvBatch: (timeoutMs, wait) => Math.max(0, retry(fds.udpFd, recvOnce, wait ? timeoutMs : 0)),
+    recvBatch: (timeoutMs, wait) => Math.max(0, recvBatch(wait ? timeoutMs : 0)),
     datagram: (i) => {
       const start = SLOTS + i * IN_SLOT + HEADROOM;
       return b.subarray(start, start + b.readUInt32LE(VEC + i * MMSG + 56));
