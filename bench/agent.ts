@@ -7,7 +7,11 @@
  *      one it has; ESP in UDP 4500), AES-GCM-16-128, between inner addresses
  *   4. memory: RSS of a `postern agent --manual-sa` with 1 SA pair and with 1,000 pairs
  *
- *   node dist/bench/agent.js [--seconds 5]
+ *   node dist/bench/agent.js [--seconds 5] [--streams N]
+ *
+ * --streams N (2..8) measures every path twice in the same setup, with one iperf3 stream
+ * and with N parallel ones (-P N), and prints the gain N streams / 1 stream per path: how
+ * the data path scales with flows and cores (issue 18 item 4).
  *
  * Needs root, iperf3, charon. Prints a table and the ratios.
  */
@@ -21,10 +25,26 @@ import { startCharon, waitFor } from "../test/ike/lab.js";
 const INNER_A = "10.232.1.1";
 const INNER_B = "10.232.2.1";
 
-async function iperf(lab: Lab, to: string, from: string | null, seconds: number): Promise<number> {
+async function iperf(
+  lab: Lab,
+  to: string,
+  from: string | null,
+  seconds: number,
+  streams = 1,
+): Promise<number> {
   const server = lab.spawnIn(lab.nsB, ["iperf3", "-s", "-1", "-B", to]);
   await new Promise((r) => setTimeout(r, 500));
-  const args = ["iperf3", "-c", to, "-t", String(seconds), "-J", ...(from ? ["-B", from] : [])];
+  const args = [
+    "iperf3",
+    "-c",
+    to,
+    "-t",
+    String(seconds),
+    "-P",
+    String(streams),
+    "-J",
+    ...(from ? ["-B", from] : []),
+  ];
   const r = lab.exec(lab.nsA, args, (seconds + 20) * 1000);
   server.kill("SIGKILL");
   try {
@@ -35,7 +55,8 @@ async function iperf(lab: Lab, to: string, from: string | null, seconds: number)
   }
 }
 
-async function postern(lab: Lab, seconds: number): Promise<number> {
+/** Gbit/s per entry of `streams` (iperf3 runs one after the other on the same SAs). */
+async function postern(lab: Lab, seconds: number, streams: number[]): Promise<number[]> {
   const qm = "ESP[AES128GCM,None]";
   const a = await lab.startAgent(lab.nsA, await lab.home("b-a", p2pPolicy(ADDR_B, qm, "bench")));
   const b = await lab.startAgent(
@@ -44,14 +65,16 @@ async function postern(lab: Lab, seconds: number): Promise<number> {
   );
   try {
     lab.exec(lab.nsA, ["ping", "-c", "2", "-W", "3", ADDR_B]); // ACQUIRE: IKE before iperf3
-    return await iperf(lab, ADDR_B, null, seconds);
+    const out: number[] = [];
+    for (const n of streams) out.push(await iperf(lab, ADDR_B, null, seconds, n));
+    return out;
   } finally {
     await lab.stopAgent(a);
     await lab.stopAgent(b);
   }
 }
 
-async function strongswan(lab: Lab, seconds: number): Promise<number> {
+async function strongswan(lab: Lab, seconds: number, streams: number[]): Promise<number[]> {
   lab.exec(lab.nsA, ["ip", "addr", "add", `${INNER_A}/32`, "dev", "lo"]);
   lab.exec(lab.nsB, ["ip", "addr", "add", `${INNER_B}/32`, "dev", "lo"]);
   const conn = {
@@ -84,7 +107,9 @@ async function strongswan(lab: Lab, seconds: number): Promise<number> {
       lab.exec(ns, ["ip", "link", "set", "ipsec0", "up"]);
       lab.exec(ns, ["ip", "route", "replace", net, "dev", "ipsec0", "src", src]);
     }
-    return await iperf(lab, INNER_B, INNER_A, seconds);
+    const out: number[] = [];
+    for (const n of streams) out.push(await iperf(lab, INNER_B, INNER_A, seconds, n));
+    return out;
   } finally {
     await ca.stop();
     await cb.stop();
@@ -127,41 +152,71 @@ async function agentRss(pairs: number): Promise<number> {
   }
 }
 
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
 async function main(): Promise<void> {
-  const i = process.argv.indexOf("--seconds");
-  const seconds = i >= 0 ? Number(process.argv[i + 1]) : 5;
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 60) {
-    console.error("usage: agent.js [--seconds 1..60]");
+  const seconds = arg("--seconds", 5);
+  const n = arg("--streams", 1);
+  const bad =
+    !Number.isInteger(seconds) ||
+    seconds < 1 ||
+    seconds > 60 ||
+    !Number.isInteger(n) ||
+    n < 1 ||
+    n > 8;
+  if (bad) {
+    console.error("usage: agent.js [--seconds 1..60] [--streams 1..8]");
     process.exitCode = 2;
     return;
   }
+  const streams = n > 1 ? [1, n] : [1];
   const load = os.loadavg()[0]?.toFixed(2);
   const lab = createLab();
-  let plain: number;
-  let ours: number;
-  let swan: number;
+  const plain: number[] = [];
+  let ours: number[];
+  let swan: number[];
   try {
-    plain = await iperf(lab, ADDR_B, null, seconds);
-    ours = await postern(lab, seconds);
-    swan = await strongswan(lab, seconds);
+    for (const k of streams) plain.push(await iperf(lab, ADDR_B, null, seconds, k));
+    ours = await postern(lab, seconds, streams);
+    swan = await strongswan(lab, seconds, streams);
   } finally {
     lab.destroy();
   }
   const rss1 = await agentRss(1);
   const rss1000 = await agentRss(1000);
-  const row = (n: string, v: string) => console.log(`${n.padEnd(52)} ${v.padStart(10)}`);
-  row("path (iperf3 TCP, one stream)", "Gbit/s");
-  row("plain veth (the limit)", plain.toFixed(3));
-  row("postern agent <-> postern agent (IKE, AES-GCM-128)", ours.toFixed(3));
-  row("strongSwan <-> strongSwan kernel-libipsec (AES-GCM-128)", swan.toFixed(3));
-  console.log(`ratio postern / plain: ${(ours / plain).toFixed(3)}`);
-  console.log(`ratio strongSwan / plain: ${(swan / plain).toFixed(3)}`);
-  console.log(`ratio postern / strongSwan: ${(ours / swan).toFixed(2)}`);
+  const row = (name: string, v: string[]) =>
+    console.log(`${name.padEnd(56)} ${v.map((x) => x.padStart(10)).join(" ")}`);
+  const fmt = (xs: number[]) => {
+    const cells = xs.map((x) => x.toFixed(3));
+    if (xs.length > 1) cells.push(`${((xs[1] as number) / (xs[0] as number)).toFixed(2)}x`);
+    return cells;
+  };
+  row(
+    "path (iperf3 TCP), Gbit/s",
+    n > 1 ? ["1 stream", `${n} streams`, `${n} / 1`] : ["one stream"],
+  );
+  row("plain veth (the limit)", fmt(plain));
+  row("postern agent <-> postern agent (IKE, AES-GCM-128)", fmt(ours));
+  row("strongSwan <-> strongSwan kernel-libipsec (AES-GCM-128)", fmt(swan));
+  const [p1, s1, o1] = [plain[0] as number, swan[0] as number, ours[0] as number];
+  console.log(`ratio postern / plain: ${(o1 / p1).toFixed(3)}`);
+  console.log(`ratio strongSwan / plain: ${(s1 / p1).toFixed(3)}`);
+  console.log(`ratio postern / strongSwan: ${(o1 / s1).toFixed(2)}`);
+  if (n > 1) {
+    const [pn, sn, on] = [plain[1] as number, swan[1] as number, ours[1] as number];
+    console.log(`ratio postern / strongSwan with ${n} streams: ${(on / sn).toFixed(2)}`);
+    console.log(
+      `gain ${n} streams / 1: plain ${(pn / p1).toFixed(2)}, postern ${(on / o1).toFixed(2)}, strongSwan ${(sn / s1).toFixed(2)}`,
+    );
+  }
   console.log(
     `agent RSS: 1 SA pair ${(rss1 / 1024).toFixed(1)} MiB, 1,000 pairs ${(rss1000 / 1024).toFixed(1)} MiB (+${((rss1000 - rss1) / 1000).toFixed(1)} KiB per pair)`,
   );
   console.log(
-    `cpus ${os.cpus().length}, load average at start ${load}, iperf3 ${seconds} s each (${path.basename(process.argv[1] ?? "")})`,
+    `cpus ${os.cpus().length}, load average at start ${load}, at end ${os.loadavg()[0]?.toFixed(2)}, iperf3 ${seconds} s each (${path.basename(process.argv[1] ?? "")})`,
   );
 }
 

@@ -196,15 +196,31 @@ export function createPacketIo(
   const wake = fds.wakeFd ?? -1;
   const waitFor = (fd: number, timeoutMs: number): number =>
     wake < 0 ? libc.pollOne(fd, POLLIN, timeoutMs) : libc.pollIn([fd, wake], timeoutMs);
-  const retry = (fd: number, once: () => number, timeoutMs: number): number => {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const n = once();
-      if (n > 0) return n;
-      const errno = n < 0 ? libc.errno() : EAGAIN;
-      if (errno !== EAGAIN && errno !== EINTR) return 0;
-      if (attempt === 0 && (timeoutMs <= 0 || waitFor(fd, timeoutMs) <= 0)) return 0;
-    }
-    return 0;
+  /**
+   * Reads from `fd` with `once`, waiting up to timeoutMs when there is nothing. When the
+   * last read already found the fd empty, it waits first: the loop has just drained it, so
+   * a read before the wait would be one more system call (and, for a packet after a quiet
+   * spell, one more cold koffi call, docs/datapath.md "Latency") that finds nothing.
+   * `drained(n)`: a read of n also emptied the fd (recvmmsg with MSG_DONTWAIT that
+   * returns fewer than it asked for stopped at EAGAIN).
+   */
+  const reader = (fd: number, once: () => number, drained = (_n: number) => false) => {
+    let empty = false;
+    return (timeoutMs: number): number => {
+      if (empty && timeoutMs > 0 && waitFor(fd, timeoutMs) <= 0) return 0;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const n = once();
+        if (n > 0) {
+          empty = drained(n);
+          return n;
+        }
+        const errno = n < 0 ? libc.errno() : EAGAIN;
+        if (errno !== EAGAIN && errno !== EINTR) return 0;
+        empty = true;
+        if (attempt === 0 && (timeoutMs <= 0 || waitFor(fd, timeoutMs) <= 0)) return 0;
+      }
+      return 0;
+    };
   };
   let pending = 0;
   let udpGso = true;
@@ -290,12 +306,13 @@ export function createPacketIo(
     for (let i = 0; i < BATCH; i++) b.writeUInt32LE(SOCKADDR, VEC + i * MMSG + 8);
     return at.recvmmsgAt(fd, a + VEC, BATCH, MSG_DONTWAIT);
   };
-  const recvUdp = () => recvOnce(fds.udpFd);
-  const recvRaw = () => recvOnce(rawFd);
+  const readTun = reader(fds.tunFd, readOnce);
+  const recvUdp = reader(fds.udpFd, () => recvOnce(fds.udpFd), (n) => n < BATCH);
+  const recvRaw = reader(rawFd, () => recvOnce(rawFd), (n) => n < BATCH);
   return {
     block,
     rx: b.subarray(RX, RX + RX_BYTES),
-    readTun: (timeoutMs) => retry(fds.tunFd, readOnce, timeoutMs),
+    readTun,
     rxGsoSize: () => gsoSize,
     slot: () => b.subarray(SLOTS + pending * OUT_SLOT, SLOTS + (pending + 1) * OUT_SLOT),
     queue(datagram, to, via = "udp") {
@@ -320,8 +337,8 @@ export function createPacketIo(
     flush,
     recvBatch(timeoutMs, wait, fromRaw = false) {
       const t = wait ? timeoutMs : 0;
-      if (!fromRaw) return Math.max(0, retry(fds.udpFd, recvUdp, t));
-      return rawFd < 0 ? 0 : Math.max(0, retry(rawFd, recvRaw, t));
+      if (!fromRaw) return Math.max(0, recvUdp(t));
+      return rawFd < 0 ? 0 : Math.max(0, recvRaw(t));
     },
     datagram: (i) => {
       const start = SLOTS + i * IN_SLOT + HEADROOM;
