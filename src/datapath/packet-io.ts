@@ -307,8 +307,16 @@ export function createPacketIo(
     return at.recvmmsgAt(fd, a + VEC, BATCH, MSG_DONTWAIT);
   };
   const readTun = reader(fds.tunFd, readOnce);
-  const recvUdp = reader(fds.udpFd, () => recvOnce(fds.udpFd), (n) => n < BATCH);
-  const recvRaw = reader(rawFd, () => recvOnce(rawFd), (n) => n < BATCH);
+  const recvUdp = reader(
+    fds.udpFd,
+    () => recvOnce(fds.udpFd),
+    (n) => n < BATCH,
+  );
+  const recvRaw = reader(
+    rawFd,
+    () => recvOnce(rawFd),
+    (n) => n < BATCH,
+  );
   return {
     block,
     rx: b.subarray(RX, RX + RX_BYTES),
