@@ -24,8 +24,9 @@
  * a few thousand to reach steady state, MIT's C code none.)
  * (N: 20,000 since session 9. With 2,000 a slice was 250 exchanges, 50-100 ms of wall time
  * and 3-6 ticks of /proc's 10 ms CPU clock per KDC, so one tick more or less moved a slice's
- * CPU per exchange by 15-30 %, and five quiet runs of the same build gave AS ratios from
- * 0.86 to 1.23. With 20,000 a slice lasts about half a second.)
+ * CPU per exchange by 15-30 %: one build (7997af7) gave single-account AS ratios of
+ * 0.86-1.07 in five quiet runs and 1.23 in a sixth at load 4. With 20,000 a slice lasts
+ * about half a second.)
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as dgram from "node:dgram";
