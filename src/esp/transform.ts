@@ -212,6 +212,25 @@ function createNativeEncThenMac(
     spec,
     sealInPlace,
     openInPlace,
+    ...copyingOut(spec, sealInPlace, openInPlace),
+    free() {
+      mac.free();
+      cbc?.free();
+    },
+  };
+}
+
+/**
+ * `seal`/`open` for ciphers that work in place (the native ones): the plaintext copied into a
+ * new body between IV and ICV room, sealed there; a copy of the body opened.
+ */
+function copyingOut(
+  spec: TransformSpec,
+  sealInPlace: EspCipher["sealInPlace"],
+  openInPlace: EspCipher["openInPlace"],
+): Pick<EspCipher, "seal" | "open"> {
+  const { ivBytes, icvBytes } = spec;
+  return {
     seal(header, seqHi, esn, plaintext, iv) {
       const plainBytes = plaintext.reduce((n, p) => n + p.length, 0);
       const body = Buffer.allocUnsafe(ivBytes + plainBytes + icvBytes);
@@ -226,10 +245,6 @@ function createNativeEncThenMac(
     open(header, seqHi, esn, body) {
       const plain = openInPlace(header, seqHi, esn, Buffer.from(body));
       return plain === null ? null : Buffer.from(plain.buffer, plain.byteOffset, plain.length);
-    },
-    free() {
-      mac.free();
-      cbc?.free();
     },
   };
 }
@@ -334,21 +349,7 @@ function createNativeGcm(
     spec,
     sealInPlace,
     openInPlace,
-    seal(header, seqHi, esn, plaintext, iv) {
-      const plainBytes = plaintext.reduce((n, p) => n + p.length, 0);
-      const body = Buffer.allocUnsafe(8 + plainBytes + 16);
-      let at = 8;
-      for (const p of plaintext) {
-        body.set(p, at);
-        at += p.length;
-      }
-      if (!sealInPlace(header, seqHi, esn, iv, body)) throw new Error("AES-GCM seal failed");
-      return [body];
-    },
-    open(header, seqHi, esn, body) {
-      const plain = openInPlace(header, seqHi, esn, Buffer.from(body));
-      return plain === null ? null : Buffer.from(plain.buffer, plain.byteOffset, plain.length);
-    },
+    ...copyingOut(spec, sealInPlace, openInPlace),
     free: () => ctx.free(),
   };
 }
