@@ -116,58 +116,45 @@ function loadAssigned(home: string): EffectiveStore {
 
 /** The assigned store with the dynamic, then the persistent policy first (see the header). */
 export function loadEffectiveStore(home: string): EffectiveStore {
-  const dynamic = loadDynamicStore(home);
-  const dp = dynamic.policies.find((p) => p.assigned);
-  if (dp === undefined) return loadWithPersistent(home);
-  const alone = (note?: string): EffectiveStore => ({
-    store: dynamic,
-    source: "dynamic",
-    gpo: null,
-    domain: null,
-    persistent: null,
-    dynamic: dp.rules.length,
-    ...(note ? { note } : {}),
-  });
-  let eff: EffectiveStore;
-  try {
-    eff = loadWithPersistent(home);
-  } catch (e) {
-    return alone(`${(e as Error).message}: the dynamic policy applies alone`);
-  }
-  if (!eff.store.policies.some((p) => p.assigned)) return alone();
-  return {
-    ...eff,
-    store: withRulesFirst("dynamic", dynamic, dp, eff.store),
-    dynamic: dp.rules.length,
-  };
+  return layerFirst("dynamic", loadDynamicStore(home), () => loadWithPersistent(home));
 }
 
 /** The assigned store with the persistent policy first (see the header). */
 function loadWithPersistent(home: string): EffectiveStore {
-  const persistent = loadPersistentStore(home);
-  const pp = persistent.policies.find((p) => p.assigned);
-  if (pp === undefined) return loadAssigned(home);
+  return layerFirst("persistent", loadPersistentStore(home), () => loadAssigned(home));
+}
+
+/**
+ * `top`'s assigned policy ahead of what `below` gives: its rules first when `below` has an
+ * assigned policy, alone when it has none or cannot be read (the note says why); `below`
+ * itself when `top` assigns nothing.
+ */
+function layerFirst(
+  label: "persistent" | "dynamic",
+  top: PolicyStore,
+  below: () => EffectiveStore,
+): EffectiveStore {
+  const tp = top.policies.find((p) => p.assigned);
+  if (tp === undefined) return below();
+  const mark = label === "persistent" ? { persistent: tp.name } : { dynamic: tp.rules.length };
   const alone = (note?: string): EffectiveStore => ({
-    store: persistent,
-    source: "persistent",
+    store: top,
+    source: label,
     gpo: null,
     domain: null,
-    persistent: pp.name,
+    persistent: null,
     dynamic: 0,
+    ...mark,
     ...(note ? { note } : {}),
   });
   let eff: EffectiveStore;
   try {
-    eff = loadAssigned(home);
+    eff = below();
   } catch (e) {
-    return alone(`${(e as Error).message}: the persistent policy applies alone`);
+    return alone(`${(e as Error).message}: the ${label} policy applies alone`);
   }
   if (!eff.store.policies.some((p) => p.assigned)) return alone();
-  return {
-    ...eff,
-    store: withRulesFirst("persistent", persistent, pp, eff.store),
-    persistent: pp.name,
-  };
+  return { ...eff, store: withRulesFirst(label, top, tp, eff.store), ...mark };
 }
 
 /**
