@@ -6,26 +6,10 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { main } from "../../src/cli/main.js";
 import { settingsFile } from "../../src/firewall/store.js";
-import { type CliResult, runBin, tempHome } from "../helpers/cli.js";
+import { cliAsUser, runBin, tempHome } from "../helpers/cli.js";
 
-async function fw(home: string, ...args: string[]): Promise<CliResult> {
-  let out = "";
-  let err = "";
-  const code = await main(["--home", home, ...args], {
-    out: (t) => {
-      out += `${t}\n`;
-    },
-    err: (t) => {
-      err += `${t}\n`;
-    },
-    vars: {},
-    isRoot: false,
-    cwd: home,
-  });
-  return { code, out, err };
-}
+const fw = cliAsUser;
 
 const SID = "S-1-5-21-1004336348-1177238915-682003330-1105";
 

@@ -16,7 +16,6 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { createProfileWatch } from "../../src/agent/profile-watch.js";
-import { main } from "../../src/cli/main.js";
 import {
   type DcProbe,
   decideProfile,
@@ -27,24 +26,9 @@ import {
 import { loadSettings, settingsFile } from "../../src/firewall/store.js";
 import { probeDomainDc, tcpAnswers } from "../../src/member/dc-probe.js";
 import type { MachineIdentity } from "../../src/member/machine-keys.js";
-import { type CliResult, tempHome } from "../helpers/cli.js";
+import { cliAsUser, tempHome } from "../helpers/cli.js";
 
-async function fw(home: string, ...args: string[]): Promise<CliResult> {
-  let out = "";
-  let err = "";
-  const code = await main(["--home", home, ...args], {
-    out: (t) => {
-      out += `${t}\n`;
-    },
-    err: (t) => {
-      err += `${t}\n`;
-    },
-    vars: {},
-    isRoot: false,
-    cwd: home,
-  });
-  return { code, out, err };
-}
+const fw = cliAsUser;
 
 describe("the current profile: the decision", () => {
   it("member and a DC answered: domain; member, no DC: standard; no domain: standard", () => {

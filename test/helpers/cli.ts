@@ -35,7 +35,24 @@ export interface CliResult {
 }
 
 /** Runs `postern ARGS` in-process with --home HOME. */
-export async function cli(home: string, ...args: string[]): Promise<CliResult> {
+export function cli(home: string, ...args: string[]): Promise<CliResult> {
+  return runMain(home, args, IS_ROOT, process.cwd());
+}
+
+/**
+ * `cli` as a user who is not root, in HOME: netsh writes its stores and applies nothing to
+ * the host's kernel (no nft), whoever runs the tests.
+ */
+export function cliAsUser(home: string, ...args: string[]): Promise<CliResult> {
+  return runMain(home, args, false, home);
+}
+
+async function runMain(
+  home: string,
+  args: string[],
+  isRoot: boolean,
+  cwd: string,
+): Promise<CliResult> {
   let out = "";
   let err = "";
   const code = await main(["--home", home, ...args], {
@@ -46,8 +63,8 @@ export async function cli(home: string, ...args: string[]): Promise<CliResult> {
       err += t.endsWith("\n") ? t : `${t}\n`;
     },
     vars: {},
-    isRoot: IS_ROOT,
-    cwd: process.cwd(),
+    isRoot,
+    cwd,
   });
   return { code, out, err };
 }
