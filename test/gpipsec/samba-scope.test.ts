@@ -25,7 +25,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { BIN } from "../helpers/cli.js";
-import { SAMBA_SKIP, type SambaInNamespace, sambaInNamespace } from "../helpers/samba.js";
+import {
+  adJoinArgs,
+  adminPasswordFile,
+  SAMBA_SKIP,
+  type SambaInNamespace,
+  sambaInNamespace,
+} from "../helpers/samba.js";
 
 const PASSWORD = "Sc0pe-Adm1n-Pass";
 const DC_IP = "10.78.4.1";
@@ -192,24 +198,12 @@ describe("gpresult on an AD member: links and security filtering (Samba AD)", {
       `${PASSWORD}\n`,
     );
     home = fs.mkdtempSync(path.join(samba.dir, "home-"));
-    const pw = path.join(samba.dir, "admin.pw");
-    fs.writeFileSync(pw, `${PASSWORD}\n`, { mode: 0o600 });
+    const passwordFile = adminPasswordFile(samba.dir, PASSWORD);
     must(process.execPath, [
       BIN,
       "--home",
       home,
-      "join",
-      "--ad",
-      "--domain",
-      DOMAIN,
-      "--dns-server",
-      DC_IP,
-      "--name",
-      "ws1",
-      "--user",
-      "Administrator",
-      "--password-file",
-      pw,
+      ...adJoinArgs({ domain: DOMAIN, dnsServer: DC_IP, name: "ws1", passwordFile }),
     ]);
   });
 

@@ -21,7 +21,13 @@ import { after, before, describe, it } from "node:test";
 import { parseLdif } from "../../src/gpipsec/ldb.js";
 import { gptVersion } from "../../src/gpipsec/sysvol.js";
 import { BIN } from "../helpers/cli.js";
-import { SAMBA_SKIP, type SambaInNamespace, sambaInNamespace } from "../helpers/samba.js";
+import {
+  adJoinArgs,
+  adminPasswordFile,
+  SAMBA_SKIP,
+  type SambaInNamespace,
+  sambaInNamespace,
+} from "../helpers/samba.js";
 
 const PASSWORD = "Sysv0l-Adm1n-Pass";
 const DC_IP = "10.78.3.1";
@@ -158,23 +164,11 @@ describe("SYSVOL over SMB and the domain store over LDAP (Samba AD serving SYSVO
       `${PASSWORD}\n`,
     );
     home = fs.mkdtempSync(path.join(dir, "home-"));
-    const pw = path.join(dir, "admin.pw");
-    fs.writeFileSync(pw, `${PASSWORD}\n`, { mode: 0o600 });
+    const passwordFile = adminPasswordFile(dir, PASSWORD);
     ok(
       postern(
         false,
-        "join",
-        "--ad",
-        "--domain",
-        DOMAIN,
-        "--dns-server",
-        DC_IP,
-        "--name",
-        "ws1",
-        "--user",
-        "Administrator",
-        "--password-file",
-        pw,
+        ...adJoinArgs({ domain: DOMAIN, dnsServer: DC_IP, name: "ws1", passwordFile }),
       ),
     );
   });

@@ -84,3 +84,39 @@ export const SAMBA_SKIP: string | false = !IS_ROOT
   : haveSambaInstalled()
     ? false
     : "skipped: Samba AD DC needs samba, samba-ad-dc and samba-ad-provision";
+
+/**
+ * `postern join --ad` as Administrator, after `--home HOME`: member `name` of `domain`, the
+ * domain's DNS asked at `dnsServer`, the password read from `passwordFile` (see
+ * `adminPasswordFile`), then `extra`.
+ */
+export function adJoinArgs(o: {
+  domain: string;
+  dnsServer: string;
+  name: string;
+  passwordFile: string;
+  extra?: string[];
+}): string[] {
+  return [
+    "join",
+    "--ad",
+    "--domain",
+    o.domain,
+    "--dns-server",
+    o.dnsServer,
+    "--name",
+    o.name,
+    "--user",
+    "Administrator",
+    "--password-file",
+    o.passwordFile,
+    ...(o.extra ?? []),
+  ];
+}
+
+/** `password` in `<dir>/admin.pw` (mode 0600), for `--password-file`; returns the path. */
+export function adminPasswordFile(dir: string, password: string): string {
+  const file = path.join(dir, "admin.pw");
+  fs.writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  return file;
+}

@@ -19,7 +19,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { BIN, uniqueName } from "../helpers/cli.js";
-import { provisionSambaDc, type SambaDc, stopSambaInNetns, SAMBA_SKIP } from "../helpers/samba.js";
+import {
+  adJoinArgs,
+  adminPasswordFile,
+  provisionSambaDc,
+  type SambaDc,
+  stopSambaInNetns,
+  SAMBA_SKIP,
+} from "../helpers/samba.js";
 
 const SKIP = SAMBA_SKIP;
 const PASSWORD = "Join-Adm1n-Passw0rd";
@@ -58,19 +65,7 @@ describe("join an Active Directory (Samba AD): by password, by keytab, leave", {
   const joinAd = (h: string, name: string, extra: string[] = []) =>
     postern(
       h,
-      "join",
-      "--ad",
-      "--domain",
-      DOMAIN,
-      "--dns-server",
-      DC_IP,
-      "--name",
-      name,
-      "--user",
-      "Administrator",
-      "--password-file",
-      pwFile,
-      ...extra,
+      ...adJoinArgs({ domain: DOMAIN, dnsServer: DC_IP, name, passwordFile: pwFile, extra }),
     );
   const oneLine = (r: ReturnType<typeof run>, re: RegExp) => {
     assert.equal(r.status, 1, r.stdout + r.stderr);
@@ -107,8 +102,7 @@ describe("join an Active Directory (Samba AD): by password, by keytab, leave", {
       ip: DC_IP,
     });
     await dc.waitReady();
-    pwFile = path.join(dir, "admin.pw");
-    fs.writeFileSync(pwFile, `${PASSWORD}\n`, { mode: 0o600 });
+    pwFile = adminPasswordFile(dir, PASSWORD);
   });
 
   after(() => {

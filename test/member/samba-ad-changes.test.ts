@@ -17,7 +17,13 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { BIN } from "../helpers/cli.js";
-import { SAMBA_SKIP, type SambaInNamespace, sambaInNamespace } from "../helpers/samba.js";
+import {
+  adJoinArgs,
+  adminPasswordFile,
+  SAMBA_SKIP,
+  type SambaInNamespace,
+  sambaInNamespace,
+} from "../helpers/samba.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PASSWORD = "W4tch-Adm1n-Pass";
@@ -108,24 +114,12 @@ describe("AD watch against Samba AD: group removal, disable and key reset seen w
     sid.inner = sidOf(tool("group", "show", "inner"));
     sid.xp1 = sidOf(tool("computer", "show", "XP1"));
     home = fs.mkdtempSync(path.join(samba.dir, "home-"));
-    const pw = path.join(samba.dir, "admin.pw");
-    fs.writeFileSync(pw, `${PASSWORD}\n`, { mode: 0o600 });
+    const passwordFile = adminPasswordFile(samba.dir, PASSWORD);
     must(process.execPath, [
       BIN,
       "--home",
       home,
-      "join",
-      "--ad",
-      "--domain",
-      DOMAIN,
-      "--dns-server",
-      DC_IP,
-      "--name",
-      "ws1",
-      "--user",
-      "Administrator",
-      "--password-file",
-      pw,
+      ...adJoinArgs({ domain: DOMAIN, dnsServer: DC_IP, name: "ws1", passwordFile }),
     ]);
     probe = spawn(
       "ip",
