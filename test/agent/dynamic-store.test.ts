@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { dynamicStorePath } from "../../src/policy/store.js";
 import { cli, needsRoot } from "../helpers/cli.js";
-import { ADDR_A, ADDR_B, type Agent, createLab, type Lab, p2pPolicy } from "./lab.js";
+import { ADDR_A, ADDR_B, createLab, established, type Lab, p2pPolicy } from "./lab.js";
 
 const QM = "ESP[AES128,SHA256]";
 const PSK = "dynsecret";
@@ -21,13 +21,6 @@ function otherOnly(): string[][] {
   return p2pPolicy("198.51.100.9", QM, "other secret").map((l) =>
     l.map((w) => w.replace("P2P", "Local").replace("=Peer", "=Other").replace("Protect", "Guard")),
   );
-}
-
-async function established(a: Agent): Promise<number> {
-  const r = await cli(a.home, "--json", "agent", "stats");
-  assert.equal(r.code, 0, r.err);
-  const s = JSON.parse(r.out) as { ike: { sas: { state: string }[] } };
-  return s.ike.sas.filter((x) => x.state === "established").length;
 }
 
 describe("ipseccmd dynamic mode in a running agent (two namespaces)", needsRoot(), () => {

@@ -40,6 +40,14 @@ export function p2pPolicy(
   ];
 }
 
+/** How many IKE SAs `a`'s agent holds established (`agent stats`). */
+export async function established(a: Agent): Promise<number> {
+  const r = await cli(a.home, "--json", "agent", "stats");
+  assert.equal(r.code, 0, r.err);
+  const s = JSON.parse(r.out) as { ike: { sas: { state: string }[] } };
+  return s.ike.sas.filter((x) => x.state === "established").length;
+}
+
 export interface Lab {
   nsA: string;
   nsB: string;

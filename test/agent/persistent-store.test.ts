@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { requestControl } from "../../src/control/socket.js";
 import { cli, needsRoot } from "../helpers/cli.js";
-import { ADDR_A, ADDR_B, type Agent, createLab, type Lab, p2pPolicy } from "./lab.js";
+import { ADDR_A, ADDR_B, createLab, established, type Lab, p2pPolicy } from "./lab.js";
 
 const QM = "ESP[AES128,SHA256]";
 const PSK = "boot secret";
@@ -27,13 +27,6 @@ function persistentAndLocal(): string[][] {
     ["set", "store", "location=local"],
     ...local,
   ];
-}
-
-async function established(a: Agent): Promise<number> {
-  const r = await cli(a.home, "--json", "agent", "stats");
-  assert.equal(r.code, 0, r.err);
-  const s = JSON.parse(r.out) as { ike: { sas: { state: string }[] } };
-  return s.ike.sas.filter((x) => x.state === "established").length;
 }
 
 describe("the persistent policy applied first and kept (two namespaces)", needsRoot(), () => {
