@@ -44,6 +44,15 @@ export interface GcmContext {
     dst: Uint8Array,
     tag: Uint8Array,
   ): boolean;
+  /**
+   * `seal` on addresses of native memory, for callers that know where their packet lies
+   * (no view, no lookup): the 12-byte nonce at `nonce` (e.g. `EvpGcm.nonce`), `aadLength`
+   * bytes of AAD at `aad`, `length` bytes at `data` encrypted where they lie, the tag
+   * written at `tag`.
+   */
+  sealAt(nonce: number, aad: number, aadLength: number, data: number, length: number, tag: number): boolean;
+  /** `open` on addresses, decrypting in place; false when the tag does not verify. */
+  openAt(nonce: number, aad: number, aadLength: number, data: number, length: number, tag: number): boolean;
   free(): void;
 }
 
@@ -57,6 +66,11 @@ export interface EvpGcm {
   hmac: EvpHmac | null;
   /** The native block whose views the contexts use without copying. */
   block: NativeBlock;
+  /**
+   * Native memory for `sealAt`/`openAt`'s nonce (12 bytes at `address`) and an AAD of up to
+   * 16 bytes (at `address + 16`), one per provider: a worker seals one packet at a time.
+   */
+  nonce: { bytes: Buffer; address: number };
 }
 
 /**
@@ -97,6 +111,24 @@ export function loadEvpGcm(block: NativeBlock): EvpGcm | null {
       return null;
     }
     let freed = false;
+    /** One packet on addresses: `len` bytes from `inA` to `outA`, the tag at `tagA`. */
+    const runAt = (
+      nonceA: number,
+      aadA: number,
+      aadLen: number,
+      inA: number,
+      outA: number,
+      len: number,
+      tagA: number,
+    ): boolean => {
+      if (freed || len > MAX_DATA || aadLen > 16) return false;
+      if (b.init(ctx, 0, 0, 0, nonceA, -1) !== 1) return false;
+      if (!encrypt && b.ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, tagA) !== 1) return false;
+      if (b.update(ctx, 0, s + OUTL, aadA, aadLen) !== 1) return false;
+      if (len > 0 && b.update(ctx, outA, s + OUTL, inA, len) !== 1) return false;
+      if (b.final(ctx, outA + len, s + OUTL) !== 1) return false;
+      return !encrypt || b.ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES, tagA) === 1;
+    };
     /** Runs one packet; the data goes through scratch unless src and dst are both in the block. */
     const run = (
       nonce: Uint8Array,
@@ -106,17 +138,15 @@ export function loadEvpGcm(block: NativeBlock): EvpGcm | null {
       tag: Uint8Array,
     ): boolean => {
       const len = src.length;
-      if (freed || len > MAX_DATA || dst.length < len || aad.length > 16) return false;
-      const direct = block.addressOf(src) >= 0 && block.addressOf(dst) >= 0;
-      const inA = direct ? block.addressOf(src) : at(src, DATA);
-      const outA = direct ? block.addressOf(dst) : s + DATA;
-      const tagA = tag.length === TAG_BYTES ? at(tag, TAG) : -1;
-      if (tagA < 0 || b.init(ctx, 0, 0, 0, at(nonce, NONCE), -1) !== 1) return false;
-      if (!encrypt && b.ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, tagA) !== 1) return false;
-      if (b.update(ctx, 0, s + OUTL, at(aad, AAD), aad.length) !== 1) return false;
-      if (len > 0 && b.update(ctx, outA, s + OUTL, inA, len) !== 1) return false;
-      if (b.final(ctx, outA + len, s + OUTL) !== 1) return false;
-      if (encrypt && b.ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES, tagA) !== 1) return false;
+      if (len > MAX_DATA || dst.length < len || aad.length > 16 || tag.length !== TAG_BYTES)
+        return false;
+      const srcA = block.addressOf(src);
+      const dstA = block.addressOf(dst);
+      const direct = srcA >= 0 && dstA >= 0;
+      const tagA = at(tag, TAG);
+      const inA = direct ? srcA : at(src, DATA);
+      const outA = direct ? dstA : s + DATA;
+      if (!runAt(at(nonce, NONCE), at(aad, AAD), aad.length, inA, outA, len, tagA)) return false;
       if (!direct) dst.set(scratch.bytes.subarray(DATA, DATA + len));
       if (encrypt && tagA === s + TAG) tag.set(scratch.bytes.subarray(TAG, TAG + TAG_BYTES));
       return true;
@@ -124,11 +154,21 @@ export function loadEvpGcm(block: NativeBlock): EvpGcm | null {
     return {
       seal: (nonce, aad, src, dst, tag) => encrypt && run(nonce, aad, src, dst, tag),
       open: (nonce, aad, src, dst, tag) => !encrypt && run(nonce, aad, src, dst, tag),
+      sealAt: (nonce, aad, aadLen, data, len, tag) =>
+        encrypt && runAt(nonce, aad, aadLen, data, data, len, tag),
+      openAt: (nonce, aad, aadLen, data, len, tag) =>
+        !encrypt && runAt(nonce, aad, aadLen, data, data, len, tag),
       free: () => {
         if (!freed) b.ctxFree(ctx);
         freed = true;
       },
     };
   };
-  return { context, hmac: loadEvpHmac(block), block };
+  const nonceBlock = allocNative(32);
+  return {
+    context,
+    hmac: loadEvpHmac(block),
+    block,
+    nonce: { bytes: nonceBlock.bytes, address: nonceBlock.address },
+  };
 }

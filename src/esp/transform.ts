@@ -136,7 +136,7 @@ export function createEspCipher(
   }
   if (name === "aes128gcm16" || name === "aes256gcm16") {
     const ctx = gcm?.provider.context(encKey.subarray(0, encKey.length - 4), gcm.encrypt);
-    return ctx ? createNativeGcm(spec, encKey, ctx) : createGcm(spec, encKey);
+    return ctx && gcm ? createNativeGcm(spec, encKey, ctx, gcm.provider) : createGcm(spec, encKey);
   }
   const alg = name.endsWith("sha256") ? "sha256" : "sha1";
   const native = gcm?.provider.hmac;
@@ -314,9 +314,11 @@ function createNativeGcm(
   spec: TransformSpec,
   keymat: Uint8Array,
   ctx: GcmContext,
+  provider: EvpGcm,
 ): EspCipher & { free: () => void } {
   const nonce = Buffer.alloc(12);
   nonce.set(keymat.subarray(keymat.length - 4), 0);
+  const salt = nonce.readUInt32BE(0);
   const aadFor = (header: Uint8Array, seqHi: number, esn: boolean): Uint8Array => {
     if (!esn) return header.subarray(0, 8);
     const aad = Buffer.alloc(12);
@@ -325,8 +327,34 @@ function createNativeGcm(
     aad.set(header.subarray(4, 8), 8);
     return aad;
   };
+  // The packet loops' path: the packet lies in the provider's block, so the nonce and an ESN
+  // AAD are written to native memory and OpenSSL gets addresses (no view, no copy).
+  const { block } = provider;
+  const n = provider.nonce.bytes;
+  const NONCE_AT = provider.nonce.address;
+  /** The AAD's address: the header where it lies, or (ESN) the 12 bytes built at +16. */
+  const aadAt = (header: Uint8Array, seqHi: number, esn: boolean): number => {
+    if (!esn) return block.addressOf(header);
+    for (let i = 0; i < 4; i++) n[16 + i] = header[i] as number;
+    n.writeUInt32BE(seqHi >>> 0, 20);
+    for (let i = 4; i < 8; i++) n[20 + i] = header[i] as number;
+    return NONCE_AT + 16;
+  };
+  /** salt || the 8 bytes of `iv` from `from` into the native nonce. */
+  const setNonce = (iv: Uint8Array, from: number) => {
+    n.writeUInt32BE(salt, 0);
+    for (let i = 0; i < 8; i++) n[4 + i] = iv[from + i] as number;
+  };
   const sealInPlace: EspCipher["sealInPlace"] = (header, seqHi, esn, iv, body) => {
-    if (body.length < 8 + 16) return false;
+    if (body.length < 8 + 16 || iv.length < 8) return false;
+    const bodyA = block.addressOf(body);
+    const aadA = bodyA >= 0 && header.length >= 8 ? aadAt(header, seqHi, esn) : -1;
+    if (aadA >= 0) {
+      for (let i = 0; i < 8; i++) body[i] = iv[i] as number;
+      setNonce(iv, 0);
+      const len = body.length - 24;
+      return ctx.sealAt(NONCE_AT, aadA, esn ? 12 : 8, bodyA + 8, len, bodyA + 8 + len);
+    }
     nonce.set(iv.subarray(0, 8), 4);
     body.set(iv.subarray(0, 8), 0);
     const plain = body.subarray(8, body.length - 16);
@@ -340,8 +368,15 @@ function createNativeGcm(
   };
   const openInPlace: EspCipher["openInPlace"] = (header, seqHi, esn, body) => {
     if (body.length < 8 + 16) return null;
-    nonce.set(body.subarray(0, 8), 4);
+    const bodyA = block.addressOf(body);
+    const aadA = bodyA >= 0 && header.length >= 8 ? aadAt(header, seqHi, esn) : -1;
     const ct = body.subarray(8, body.length - 16);
+    if (aadA >= 0) {
+      setNonce(body, 0);
+      const len = body.length - 24;
+      return ctx.openAt(NONCE_AT, aadA, esn ? 12 : 8, bodyA + 8, len, bodyA + 8 + len) ? ct : null;
+    }
+    nonce.set(body.subarray(0, 8), 4);
     const ok = ctx.open(nonce, aadFor(header, seqHi, esn), ct, ct, body.subarray(body.length - 16));
     return ok ? ct : null;
   };

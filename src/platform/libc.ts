@@ -127,11 +127,14 @@ export function allocNative(size: number): NativeBlock {
   const ptr = koffi.alloc("uint8_t", size);
   const bytes = Buffer.from(koffi.view(ptr, size));
   const address = Number(koffi.address(ptr));
+  // Read once: a typed array's `buffer` is a call into the runtime (~20 ns here), and the
+  // packet loops ask for addresses several times per packet.
+  const buffer = bytes.buffer;
+  const base = address - bytes.byteOffset;
   return {
     bytes,
     address,
-    addressOf: (view) =>
-      view.buffer === bytes.buffer ? address + view.byteOffset - bytes.byteOffset : -1,
+    addressOf: (view) => (view.buffer === buffer ? base + view.byteOffset : -1),
     free: () => koffi.free(ptr),
   };
 }
