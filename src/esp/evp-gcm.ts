@@ -50,9 +50,23 @@ export interface GcmContext {
    * bytes of AAD at `aad`, `length` bytes at `data` encrypted where they lie, the tag
    * written at `tag`.
    */
-  sealAt(nonce: number, aad: number, aadLength: number, data: number, length: number, tag: number): boolean;
+  sealAt(
+    nonce: number,
+    aad: number,
+    aadLength: number,
+    data: number,
+    length: number,
+    tag: number,
+  ): boolean;
   /** `open` on addresses, decrypting in place; false when the tag does not verify. */
-  openAt(nonce: number, aad: number, aadLength: number, data: number, length: number, tag: number): boolean;
+  openAt(
+    nonce: number,
+    aad: number,
+    aadLength: number,
+    data: number,
+    length: number,
+    tag: number,
+  ): boolean;
   free(): void;
 }
 

@@ -96,7 +96,10 @@ describe("AES-GCM through libcrypto (RFC 4106), against node:crypto", () => {
           // The same refusal on the packet loops' path (addresses in the block, in place),
           // with the ICV or, for ESN, the high half of the sequence number wrong.
           slot.set(tampered, 0);
-          assert.equal(openEspInPlace(inb, slot.subarray(0, n), esn ? seqHi : 0, esn), "auth_failed");
+          assert.equal(
+            openEspInPlace(inb, slot.subarray(0, n), esn ? seqHi : 0, esn),
+            "auth_failed",
+          );
           if (esn) {
             slot.set(expected, 0);
             assert.equal(openEspInPlace(inb, slot.subarray(0, n), seqHi + 1, esn), "auth_failed");
