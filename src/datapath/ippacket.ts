@@ -16,8 +16,9 @@
 
 export interface IpPacketInfo {
   version: 4 | 6;
-  src: Uint8Array;
-  dst: Uint8Array;
+  /** Views of the addresses in the packet (made when first read: the packet loops use `at`). */
+  readonly src: Uint8Array;
+  readonly dst: Uint8Array;
   /** The upper-layer protocol (IPv6: the first Next Header; extension headers not walked). */
   protocol: number;
   headerBytes: number;
@@ -26,6 +27,34 @@ export interface IpPacketInfo {
   /** -1 when the protocol has no ports or the packet is a fragment. */
   srcPort: number;
   dstPort: number;
+  /** The packet, and where its source address starts (the destination follows it). */
+  bytes: Uint8Array;
+  srcAt: number;
+}
+
+/**
+ * The parse result. The address views are made on demand: a view costs an allocation and a
+ * runtime call per packet, and the SPD lookups read the bytes where they lie.
+ */
+class ParsedIp implements IpPacketInfo {
+  srcPort = -1;
+  dstPort = -1;
+  constructor(
+    readonly version: 4 | 6,
+    readonly bytes: Uint8Array,
+    readonly srcAt: number,
+    readonly protocol: number,
+    readonly headerBytes: number,
+    readonly fragment: boolean,
+  ) {}
+  get src(): Uint8Array {
+    const n = this.version === 4 ? 4 : 16;
+    return this.bytes.subarray(this.srcAt, this.srcAt + n);
+  }
+  get dst(): Uint8Array {
+    const n = this.version === 4 ? 4 : 16;
+    return this.bytes.subarray(this.srcAt + n, this.srcAt + 2 * n);
+  }
 }
 
 const TCP = 6;
@@ -42,28 +71,10 @@ export function parseIpPacket(p: Uint8Array, length = p.length): IpPacketInfo | 
     const total = ((p[2] as number) << 8) | (p[3] as number);
     if (headerBytes < 20 || total < headerBytes || total > length) return null;
     const fragField = (((p[6] as number) << 8) | (p[7] as number)) & 0x3fff;
-    info = {
-      version: 4,
-      src: p.subarray(12, 16),
-      dst: p.subarray(16, 20),
-      protocol: p[9] as number,
-      headerBytes,
-      fragment: fragField !== 0,
-      srcPort: -1,
-      dstPort: -1,
-    };
+    info = new ParsedIp(4, p, 12, p[9] as number, headerBytes, fragField !== 0);
   } else if (version === 6) {
     if (length < 40) return null;
-    info = {
-      version: 6,
-      src: p.subarray(8, 24),
-      dst: p.subarray(24, 40),
-      protocol: p[6] as number,
-      headerBytes: 40,
-      fragment: p[6] === 44,
-      srcPort: -1,
-      dstPort: -1,
-    };
+    info = new ParsedIp(6, p, 8, p[6] as number, 40, p[6] === 44);
   } else {
     return null;
   }

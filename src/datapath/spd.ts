@@ -42,13 +42,18 @@ export function parsePrefix(text: string): Prefix | null {
 }
 
 export function prefixContains(p: Prefix, addr: Uint8Array): boolean {
-  if (addr.length !== p.bytes.length) return false;
+  return prefixContainsAt(p, addr, 0, addr.length);
+}
+
+/** prefixContains for the `length`-byte address at bytes[at] (no view per packet). */
+function prefixContainsAt(p: Prefix, bytes: Uint8Array, at: number, length: number): boolean {
+  if (length !== p.bytes.length) return false;
   const whole = p.bits >> 3;
-  for (let i = 0; i < whole; i++) if (addr[i] !== p.bytes[i]) return false;
+  for (let i = 0; i < whole; i++) if (bytes[at + i] !== p.bytes[i]) return false;
   const rest = p.bits & 7;
   if (rest === 0) return true;
   const mask = (0xff << (8 - rest)) & 0xff;
-  return ((addr[whole] as number) & mask) === ((p.bytes[whole] as number) & mask);
+  return ((bytes[at + whole] as number) & mask) === ((p.bytes[whole] as number) & mask);
 }
 
 export function compileSelector(ts: TrafficSelector): CompiledSelector | null {
@@ -69,9 +74,14 @@ const inRange = (port: number, r: [number, number]): boolean =>
 
 /** Outbound: local = source; inbound (opened packet): local = destination. */
 export function selectorMatches(s: CompiledSelector, p: IpPacketInfo, outbound: boolean): boolean {
-  const localAddr = outbound ? p.src : p.dst;
-  const remoteAddr = outbound ? p.dst : p.src;
-  if (!prefixContains(s.local, localAddr) || !prefixContains(s.remote, remoteAddr)) return false;
+  const n = p.version === 4 ? 4 : 16;
+  const localAt = outbound ? p.srcAt : p.srcAt + n;
+  const remoteAt = outbound ? p.srcAt + n : p.srcAt;
+  if (
+    !prefixContainsAt(s.local, p.bytes, localAt, n) ||
+    !prefixContainsAt(s.remote, p.bytes, remoteAt, n)
+  )
+    return false;
   if (s.protocol !== 0 && s.protocol !== p.protocol) return false;
   const anyPorts =
     s.localPorts[0] === 0 &&

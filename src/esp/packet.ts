@@ -120,7 +120,10 @@ function openWith(
     ? cipher.openInPlace(header, seqHi, esn, body)
     : cipher.open(header, seqHi, esn, body);
   if (plain === null) return "auth_failed";
-  return parseTrailer(Buffer.from(plain.buffer, plain.byteOffset, plain.length)) ?? "malformed";
+  const view = Buffer.isBuffer(plain)
+    ? plain
+    : Buffer.from(plain.buffer, plain.byteOffset, plain.length);
+  return parseTrailer(view) ?? "malformed";
 }
 
 /** Bytes of the ESP packet sealEspInto writes for a payload of `payloadBytes`. */
