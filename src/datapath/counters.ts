@@ -35,6 +35,8 @@ export const INFO_COUNTERS = [
   "ah_packets_in",
   /** UDP GSO sends: one system-call message carrying a run of equal-size ESP datagrams. */
   "udp_gso_sends",
+  /** UDP GRO receives: one message holding a run of equal-size ESP datagrams (a peer's GSO). */
+  "udp_gro_messages",
   /** Cleartext bytes sealed and opened on SAs (the per-SA counters' sums, kept across SA deletion). */
   "sa_bytes_out",
   "sa_bytes_in",

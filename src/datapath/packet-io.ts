@@ -6,10 +6,14 @@
  *             a run of equal-size datagrams to one peer is one message with UDP_SEGMENT
  *             (UDP GSO): the stack runs once for the run, the kernel cuts it into datagrams
  *             at the device (or the peer's socket on a veth), so the peer sees plain ESP
- *   inbound:  one recvmmsg(2) takes up to BATCH datagrams, each into its own slot with
+ *   inbound:  one recvmmsg(2) takes up to BATCH messages, each into its own slot with
  *             64 bytes of headroom (transport mode writes the IP header there); write(TUN)
  *             per packet (a TUN takes one packet per write). Packets of SAs the firewall's
  *             bypass admitted go to the bypass device instead (its own fd and coalescer).
+ *             The socket has UDP_GRO (Linux 5.0): a run of equal-size datagrams that reached
+ *             it as one GSO packet (a peer's UDP GSO send over a veth) stays one message,
+ *             so the kernel queues and copies it once instead of cutting it into datagrams;
+ *             its datagrams after the first are copied out to spill slots with headroom.
  *   AH:       the raw socket's whole IPv4 packets use the same slots: sealed into a slot and
  *             sent in a batch of their own (sendmmsg on the raw fd, no GSO), received with
  *             recvmmsg into the inbound slots, so they open in place and coalesce like ESP.
@@ -53,6 +57,13 @@ const CMSG_LEN_U16 = 18;
 const SOL_UDP = 17;
 /** UDP GSO (Linux 4.18): the kernel cuts one send into datagrams of this size. */
 const UDP_SEGMENT = 103;
+/** UDP GRO (Linux 5.0): receive runs of equal-size datagrams as one message (cmsg: the size). */
+const UDP_GRO = 104;
+/** struct cmsghdr + an int, padded: CMSG_SPACE(4); the int at +16. */
+const CMSG_SPACE_INT = 24;
+/** Spill slots for the datagrams of a GRO message after its first: headroom + one datagram. */
+const SPILLS = 64;
+const SPILL_SLOT = 2048;
 /** Groups only datagrams that fit a 1,500-byte link, and 64 KiB per send (minus headers). */
 const UDP_GSO_MAX_SEGMENT = 1472;
 const UDP_GSO_MAX_BYTES = 60_000;
@@ -80,9 +91,20 @@ export interface PacketIo {
    * `raw`: from the raw AH socket instead of the UDP one (whole IPv4 packets).
    */
   recvBatch(timeoutMs: number, wait: boolean, raw?: boolean): number;
-  /** Inbound: datagram i of the last batch, and its source sockaddr_in. */
-  datagram(i: number): Buffer;
+  /**
+   * Inbound: how many datagrams message i of the last batch holds (more than one when the
+   * kernel kept a run of them together, UDP GRO).
+   */
+  datagrams(i: number): number;
+  /**
+   * Inbound: datagram k of message i, and the message's source sockaddr_in. Datagram 0 lies
+   * in the message's slot; the others are copied to spill slots with the same headroom (the
+   * coalescers are flushed first whenever the spill slots start over).
+   */
+  datagram(i: number, k?: number): Buffer;
   from(i: number): Buffer;
+  /** Inbound: messages that held more than one datagram (UDP GRO), since the last call. */
+  takeGroMessages(): number;
   /**
    * Writes one packet to the TUN (adding the virtio_net_hdr when the fd has one); with
    * `admitted`, to the bypass device when there is one (else to the TUN: fail closed, the
@@ -145,7 +167,9 @@ export function createPacketIo(
   const IOVS = VEC + BATCH * MMSG;
   const NAMES = IOVS + BATCH * IOV;
   const CMSGS = NAMES + BATCH * SOCKADDR;
-  const block = allocNative(CMSGS + BATCH * CMSG_SPACE);
+  const SPILL = CMSGS + BATCH * CMSG_SPACE;
+  const SPILL_BYTES = role === "inbound" ? SPILLS * SPILL_SLOT : 0;
+  const block = allocNative(SPILL + SPILL_BYTES);
   const b = block.bytes;
   const a = block.address;
   const put64 = (off: number, v: number) => {
@@ -221,6 +245,10 @@ export function createPacketIo(
       }
       return 0;
     };
+  };
+  const coalescers = {
+    gro: vnet && role === "inbound" ? coalescer(fds.tunFd, GRO) : null,
+    groBypass: bpVnet ? coalescer(bypassFd, GRO_BP) : null,
   };
   let pending = 0;
   let udpGso = true;
@@ -302,10 +330,27 @@ export function createPacketIo(
     pending = 0;
     return failed;
   };
+  // Inbound: ask for UDP GRO; a kernel without it leaves every datagram a message of its own.
+  const gro = role === "inbound" && libc.setsockoptInt(fds.udpFd, SOL_UDP, UDP_GRO, 1) === 0;
   const recvOnce = (fd: number) => {
-    for (let i = 0; i < BATCH; i++) b.writeUInt32LE(SOCKADDR, VEC + i * MMSG + 8);
+    for (let i = 0; i < BATCH; i++) {
+      const m = VEC + i * MMSG;
+      b.writeUInt32LE(SOCKADDR, m + 8);
+      put64(m + 32, gro ? a + CMSGS + i * CMSG_SPACE : 0);
+      put64(m + 40, gro ? CMSG_SPACE_INT : 0);
+    }
     return at.recvmmsgAt(fd, a + VEC, BATCH, MSG_DONTWAIT);
   };
+  /** The UDP_GRO segment size of message i, or 0 (one datagram). */
+  const groSize = (i: number): number => {
+    if (!gro || b.readUInt32LE(VEC + i * MMSG + 40) < 20) return 0;
+    const c = CMSGS + i * CMSG_SPACE;
+    if (b.readInt32LE(c + 8) !== SOL_UDP || b.readInt32LE(c + 12) !== UDP_GRO) return 0;
+    return b.readInt32LE(c + 16);
+  };
+  const messageLength = (i: number) => b.readUInt32LE(VEC + i * MMSG + 56);
+  let spill = 0;
+  let groMessages = 0;
   const readTun = reader(fds.tunFd, readOnce);
   const recvUdp = reader(
     fds.udpFd,
@@ -348,9 +393,40 @@ export function createPacketIo(
       if (!fromRaw) return Math.max(0, recvUdp(t));
       return rawFd < 0 ? 0 : Math.max(0, recvRaw(t));
     },
-    datagram: (i) => {
+    datagrams(i) {
+      const size = groSize(i);
+      const len = messageLength(i);
+      if (size <= 0 || size >= len) return 1;
+      groMessages += 1;
+      return Math.ceil(len / size);
+    },
+    datagram(i, k = 0) {
       const start = SLOTS + i * IN_SLOT + HEADROOM;
-      return b.subarray(start, start + b.readUInt32LE(VEC + i * MMSG + 56));
+      const len = messageLength(i);
+      const size = groSize(i);
+      if (size <= 0 || size >= len) return b.subarray(start, start + len);
+      const from = start + k * size;
+      const n = Math.min(size, len - k * size);
+      // Datagram 0 keeps its slot's headroom; the others' headroom would be the datagram
+      // before them, which the coalescer may still hold: they go to a spill slot.
+      if (k === 0 || n > SPILL_SLOT - HEADROOM) {
+        if (k === 0) return b.subarray(from, from + n);
+        return Buffer.from(b.subarray(from, from + n)); // larger than a spill slot: rare
+      }
+      if (spill === SPILLS) {
+        spill = 0;
+        coalescers.gro?.flush();
+        coalescers.groBypass?.flush();
+      }
+      const to = SPILL + spill * SPILL_SLOT + HEADROOM;
+      spill += 1;
+      b.copy(b, to, from, from + n);
+      return b.subarray(to, to + n);
+    },
+    takeGroMessages() {
+      const n = groMessages;
+      groMessages = 0;
+      return n;
     },
     from: (i) => b.subarray(NAMES + i * SOCKADDR, NAMES + (i + 1) * SOCKADDR),
     writeTun(packet, admitted = false) {
@@ -360,7 +436,7 @@ export function createPacketIo(
       const fd = toBypass ? bypassFd : fds.tunFd;
       return at.writeAt(fd, where, packet.length) === packet.length;
     },
-    gro: vnet && role === "inbound" ? coalescer(fds.tunFd, GRO) : null,
-    groBypass: bpVnet ? coalescer(bypassFd, GRO_BP) : null,
+    gro: coalescers.gro,
+    groBypass: coalescers.groBypass,
   };
 }

@@ -209,13 +209,18 @@ function createInboundLoop(
     step() {
       const count = io.recvBatch(POLL_MS, !raw);
       for (let i = 0; i < count; i++) {
-        const d = io.datagram(i);
-        const spi = d.length >= 8 ? d.readUInt32BE(0) : 0;
-        // An SPI we do not know yet may belong to an SA IKE has just handed over (its answer
-        // can reach the peer before our next poll): apply pending commands first.
-        if (spi !== 0 && sad.inbound(spi) === undefined) applyPending();
-        deliver(inbound.open(d, () => decodeSockaddrIn(io.from(i))));
+        const from = () => decodeSockaddrIn(io.from(i));
+        const n = io.datagrams(i);
+        for (let k = 0; k < n; k++) {
+          const d = io.datagram(i, k);
+          const spi = d.length >= 8 ? d.readUInt32BE(0) : 0;
+          // An SPI we do not know yet may belong to an SA IKE has just handed over (its
+          // answer can reach the peer before our next poll): apply pending commands first.
+          if (spi !== 0 && sad.inbound(spi) === undefined) applyPending();
+          deliver(inbound.open(d, from));
+        }
       }
+      for (let g = io.takeGroMessages(); g > 0; g--) counters.info("udp_gro_messages");
       flushAll();
       if (count > 0 || !raw) return count > 0;
       // AH: whole IPv4 packets from the raw socket into the same slots, opened in place.

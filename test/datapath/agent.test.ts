@@ -87,6 +87,8 @@ describe(
           assert.ok(out && out.packets > 100 && out.bytes > 200_000, JSON.stringify(out));
           assert.equal(inB?.packets, out.packets, "every packet A sealed was opened by B");
           assert.ok((sa.info.udp_gso_sends ?? 0) > 0, "A sent runs of datagrams as UDP GSO");
+          // ... and B's socket took such runs as one message each (UDP GRO), opened them all.
+          assert.ok((sb.info.udp_gro_messages ?? 0) > 0, JSON.stringify(sb.info));
           for (const reason of ["auth_failed", "replay", "malformed", "policy_mismatch", "no_sa"]) {
             assert.equal(sb.drops.inbound[reason], 0, `B drops ${reason}`);
           }
