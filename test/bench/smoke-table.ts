@@ -57,6 +57,11 @@ export const SMOKE_ROWS: Record<string, SmokeRow> = {
     expect: /^api\s+30\s/m,
     file: "light",
   },
+  "packet-loop": {
+    args: ["--rounds", "20"],
+    expect: /ratio libcrypto \/ node:crypto: [\d.]+ cut\+seal/,
+    file: "light",
+  },
   ike: { args: ["3"], root: true, expect: /ratio postern\/strongSwan \(median\) +\d/, file: "net" },
   "ike-load": {
     args: ["--smoke"],
