@@ -409,9 +409,13 @@ export function createPacketIo(
       const n = Math.min(size, len - k * size);
       // Datagram 0 keeps its slot's headroom; the others' headroom would be the datagram
       // before them, which the coalescer may still hold: they go to a spill slot.
-      if (k === 0 || n > SPILL_SLOT - HEADROOM) {
-        if (k === 0) return b.subarray(from, from + n);
-        return Buffer.from(b.subarray(from, from + n)); // larger than a spill slot: rare
+      if (k === 0) return b.subarray(from, from + n);
+      if (n > SPILL_SLOT - HEADROOM) {
+        // Larger than a spill slot (no sender here makes such runs): a copy of its own, with
+        // the headroom transport mode writes the IP header into.
+        const copy = Buffer.alloc(HEADROOM + n);
+        b.copy(copy, HEADROOM, from, from + n);
+        return copy.subarray(HEADROOM);
       }
       if (spill === SPILLS) {
         spill = 0;
