@@ -20,9 +20,13 @@ import { createOutbound } from "../src/datapath/outbound.js";
 import { createSad } from "../src/datapath/sad.js";
 import { randomBytes } from "../src/crypto/primitives.js";
 import { loadEvpGcm } from "../src/esp/evp-gcm.js";
-import { NO_LIMITS } from "../src/esp/lifetime.js";
-import type { SaRecord } from "../src/esp/sa.js";
 import { allocNative } from "../src/platform/libc.js";
+import {
+  anySelectors,
+  SA_HOST_A as A,
+  SA_HOST_B as B,
+  saRecord,
+} from "../test/helpers/sa-record.js";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -34,46 +38,12 @@ function arg(name: string, fallback: number): number {
   return v;
 }
 
-const A = "192.0.2.1";
-const B = "192.0.2.2";
 const MSS = 1360;
 const PEER = { address: A, port: 4500 };
 const HEADROOM = 64;
 const IN_SLOT = HEADROOM + 65_536;
 const OUT_SLOT = 2048;
 const VNET = 10;
-
-function selectors(local: string, remote: string): SaRecord["selectors"] {
-  return [
-    {
-      local: `${local}/32`,
-      remote: `${remote}/32`,
-      protocol: 0,
-      localPorts: [0, 65535],
-      remotePorts: [0, 65535],
-    },
-  ];
-}
-
-function record(over: Partial<SaRecord>): SaRecord {
-  return {
-    spi: 0x1001,
-    direction: "out",
-    mode: "transport",
-    transform: "aes128gcm16",
-    encKey: Buffer.alloc(20, 7),
-    authKey: Buffer.alloc(0),
-    local: A,
-    peer: B,
-    encap: { localPort: 4500, peerPort: 4500 },
-    esn: false,
-    replayWindow: 1024,
-    lifetime: { soft: NO_LIMITS, hard: NO_LIMITS },
-    selectors: selectors(A, B),
-    label: "bench",
-    ...over,
-  };
-}
 
 /** One pair of loops (native or node:crypto); `round()` returns [cut+seal ns, open+coalesce ns]. */
 function createLoops(native: boolean, segments: number) {
@@ -84,8 +54,12 @@ function createLoops(native: boolean, segments: number) {
   if (native && (providerA === null || providerB === null)) throw new Error("no libcrypto.so.3");
   const sadA = createSad(providerA ?? undefined);
   const sadB = createSad(providerB ?? undefined);
-  sadA.add(record({}), 0, 0);
-  sadB.add(record({ direction: "in", local: B, peer: A, selectors: selectors(B, A) }), 1, 0);
+  sadA.add(saRecord({ label: "bench" }), 0, 0);
+  sadB.add(
+    saRecord({ direction: "in", local: B, peer: A, selectors: anySelectors(B, A), label: "bench" }),
+    1,
+    0,
+  );
   const sab = createCounterBuffer();
   const events = () => {};
   const nowMs = () => Date.now();

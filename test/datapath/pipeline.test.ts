@@ -21,38 +21,13 @@ import { createFakeNetConfig } from "../../src/platform/routing.js";
 import { createFakePacketPort } from "../../src/platform/tun.js";
 import { createFakeDatagramPort } from "../../src/platform/udp.js";
 import { cli, tempHome } from "../helpers/cli.js";
+import { saRecord } from "../helpers/sa-record.js";
 
 const A = "192.0.2.1";
 const B = "192.0.2.2";
 const ip = (s: string) => Uint8Array.from(s.split(".").map(Number));
 
-function record(over: Partial<SaRecord>): SaRecord {
-  return {
-    spi: 0x1001,
-    direction: "out",
-    mode: "transport",
-    transform: "aes128gcm16",
-    encKey: Buffer.alloc(20, 1),
-    authKey: Buffer.alloc(0),
-    local: A,
-    peer: B,
-    encap: { localPort: 4500, peerPort: 4500 },
-    esn: false,
-    replayWindow: 1024,
-    lifetime: { soft: NO_LIMITS, hard: NO_LIMITS },
-    selectors: [
-      {
-        local: `${A}/32`,
-        remote: `${B}/32`,
-        protocol: 0,
-        localPorts: [0, 65535],
-        remotePorts: [0, 65535],
-      },
-    ],
-    label: "test",
-    ...over,
-  };
-}
+const record = (over: Partial<SaRecord>): SaRecord => saRecord(over);
 
 /** Host A's outbound half and host B's inbound half, wired through fake ports. */
 function pair(aOut: Partial<SaRecord> = {}, bIn: Partial<SaRecord> = {}) {
