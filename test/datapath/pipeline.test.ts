@@ -27,17 +27,15 @@ const A = "192.0.2.1";
 const B = "192.0.2.2";
 const ip = (s: string) => Uint8Array.from(s.split(".").map(Number));
 
-const record = (over: Partial<SaRecord>): SaRecord => saRecord(over);
-
 /** Host A's outbound half and host B's inbound half, wired through fake ports. */
 function pair(aOut: Partial<SaRecord> = {}, bIn: Partial<SaRecord> = {}) {
   const sab = createCounterBuffer();
   const events: DataPathEvent[] = [];
   const sadA = createSad();
-  sadA.add(record(aOut), 0, 0);
+  sadA.add(saRecord(aOut), 0, 0);
   const sadB = createSad();
   sadB.add(
-    record({
+    saRecord({
       direction: "in",
       local: B,
       peer: A,
