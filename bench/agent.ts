@@ -6,6 +6,9 @@
  *   3. strongSwan 5.9 <-> strongSwan, charon with kernel-libipsec (tunnel mode, the only
  *      one it has; ESP in UDP 4500), AES-GCM-16-128, between inner addresses
  *   4. memory: RSS of a `postern agent --manual-sa` with 1 SA pair and with 1,000 pairs
+ * and the ping RTT of each path (20 echoes 50 ms apart, 40 echoes 5 ms apart: medians), so
+ * the latency of a user-space data path is seen beside strongSwan's own (kernel-libipsec is
+ * one too: TUN and threads).
  *
  *   node dist/bench/agent.js [--seconds 5] [--streams N]
  *
@@ -21,6 +24,7 @@ import * as path from "node:path";
 import { ADDR_B, createLab, type Lab, p2pPolicy } from "../test/agent/lab.js";
 import * as dpLab from "../test/datapath/lab.js";
 import { startCharon, waitFor } from "../test/ike/lab.js";
+import { pingRtt } from "./iperf.js";
 
 const INNER_A = "10.232.1.1";
 const INNER_B = "10.232.2.1";
@@ -55,8 +59,24 @@ async function iperf(
   }
 }
 
+/** Ping RTT 50 ms and 5 ms apart (ms), median, from A (or `from`) to `to`. */
+interface Rtt {
+  cold: number;
+  warm: number;
+}
+
+function rtt(lab: Lab, to: string, from?: string): Rtt {
+  return { cold: pingRtt(lab, to, 20, "0.05", from), warm: pingRtt(lab, to, 40, "0.005", from) };
+}
+
+/** One path's results: Gbit/s per entry of `streams`, and its RTT. */
+interface PathResult {
+  gbps: number[];
+  rtt: Rtt;
+}
+
 /** Gbit/s per entry of `streams` (iperf3 runs one after the other on the same SAs). */
-async function postern(lab: Lab, seconds: number, streams: number[]): Promise<number[]> {
+async function postern(lab: Lab, seconds: number, streams: number[]): Promise<PathResult> {
   const qm = "ESP[AES128GCM,None]";
   const a = await lab.startAgent(lab.nsA, await lab.home("b-a", p2pPolicy(ADDR_B, qm, "bench")));
   const b = await lab.startAgent(
@@ -67,14 +87,14 @@ async function postern(lab: Lab, seconds: number, streams: number[]): Promise<nu
     lab.exec(lab.nsA, ["ping", "-c", "2", "-W", "3", ADDR_B]); // ACQUIRE: IKE before iperf3
     const out: number[] = [];
     for (const n of streams) out.push(await iperf(lab, ADDR_B, null, seconds, n));
-    return out;
+    return { gbps: out, rtt: rtt(lab, ADDR_B) };
   } finally {
     await lab.stopAgent(a);
     await lab.stopAgent(b);
   }
 }
 
-async function strongswan(lab: Lab, seconds: number, streams: number[]): Promise<number[]> {
+async function strongswan(lab: Lab, seconds: number, streams: number[]): Promise<PathResult> {
   lab.exec(lab.nsA, ["ip", "addr", "add", `${INNER_A}/32`, "dev", "lo"]);
   lab.exec(lab.nsB, ["ip", "addr", "add", `${INNER_B}/32`, "dev", "lo"]);
   const conn = {
@@ -109,7 +129,7 @@ async function strongswan(lab: Lab, seconds: number, streams: number[]): Promise
     }
     const out: number[] = [];
     for (const n of streams) out.push(await iperf(lab, INNER_B, INNER_A, seconds, n));
-    return out;
+    return { gbps: out, rtt: rtt(lab, INNER_B, INNER_A) };
   } finally {
     await ca.stop();
     await cb.stop();
@@ -176,10 +196,12 @@ async function main(): Promise<void> {
   const load = os.loadavg()[0]?.toFixed(2);
   const lab = createLab();
   const plain: number[] = [];
-  let ours: number[];
-  let swan: number[];
+  let plainRtt: Rtt;
+  let ours: PathResult;
+  let swan: PathResult;
   try {
     for (const k of streams) plain.push(await iperf(lab, ADDR_B, null, seconds, k));
+    plainRtt = rtt(lab, ADDR_B);
     ours = await postern(lab, seconds, streams);
     swan = await strongswan(lab, seconds, streams);
   } finally {
@@ -194,19 +216,27 @@ async function main(): Promise<void> {
     if (xs.length > 1) cells.push(`${((xs[1] as number) / (xs[0] as number)).toFixed(2)}x`);
     return cells;
   };
-  row(
-    "path (iperf3 TCP), Gbit/s",
-    n > 1 ? ["1 stream", `${n} streams`, `${n} / 1`] : ["one stream"],
-  );
-  row("plain veth (the limit)", fmt(plain));
-  row("postern agent <-> postern agent (IKE, AES-GCM-128)", fmt(ours));
-  row("strongSwan <-> strongSwan kernel-libipsec (AES-GCM-128)", fmt(swan));
-  const [p1, s1, o1] = [plain[0] as number, swan[0] as number, ours[0] as number];
+  const ms = (r: Rtt) => [r.cold.toFixed(3), r.warm.toFixed(3)];
+  row("path (iperf3 TCP), Gbit/s; ping RTT ms", [
+    ...(n > 1 ? ["1 stream", `${n} streams`, `${n} / 1`] : ["one stream"]),
+    "RTT 50ms",
+    "RTT 5ms",
+  ]);
+  row("plain veth (the limit)", [...fmt(plain), ...ms(plainRtt)]);
+  row("postern agent <-> postern agent (IKE, AES-GCM-128)", [...fmt(ours.gbps), ...ms(ours.rtt)]);
+  row("strongSwan <-> strongSwan kernel-libipsec (AES-GCM-128)", [
+    ...fmt(swan.gbps),
+    ...ms(swan.rtt),
+  ]);
+  const [p1, s1, o1] = [plain[0] as number, swan.gbps[0] as number, ours.gbps[0] as number];
   console.log(`ratio postern / plain: ${(o1 / p1).toFixed(3)}`);
   console.log(`ratio strongSwan / plain: ${(s1 / p1).toFixed(3)}`);
   console.log(`ratio postern / strongSwan: ${(o1 / s1).toFixed(2)}`);
+  console.log(
+    `RTT postern / strongSwan: ${(ours.rtt.cold / swan.rtt.cold).toFixed(2)} (50 ms apart), ${(ours.rtt.warm / swan.rtt.warm).toFixed(2)} (5 ms apart); postern / veth ${(ours.rtt.cold / plainRtt.cold).toFixed(1)}`,
+  );
   if (n > 1) {
-    const [pn, sn, on] = [plain[1] as number, swan[1] as number, ours[1] as number];
+    const [pn, sn, on] = [plain[1] as number, swan.gbps[1] as number, ours.gbps[1] as number];
     console.log(`ratio postern / strongSwan with ${n} streams: ${(on / sn).toFixed(2)}`);
     console.log(
       `gain ${n} streams / 1: plain ${(pn / p1).toFixed(2)}, postern ${(on / o1).toFixed(2)}, strongSwan ${(sn / s1).toFixed(2)}`,

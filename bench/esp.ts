@@ -22,34 +22,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { cli } from "../test/helpers/cli.js";
 import { ADDR_B, createLab, keyingPair, type Lab } from "../test/datapath/lab.js";
-import { iperfTcp } from "./iperf.js";
+import { iperfTcp, median, pingRtt } from "./iperf.js";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
-
-/**
- * Ping RTT: the median of `count` echoes `spacing` seconds apart (ms). 50 ms apart each
- * echo finds the path's threads asleep and their code cold; 5 ms apart it is still warm
- * (docs/datapath.md "Latency": the gap between the two is the cost of going idle).
- */
-function pingRtt(lab: Lab, count = 20, spacing = "0.05"): number {
-  const r = lab.exec(
-    lab.nsA,
-    ["ping", "-c", String(count), "-i", spacing, "-W", "2", ADDR_B],
-    20_000,
-  );
-  const times = [...r.out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
-  return times.length > 0 ? median(times) : Number.NaN;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1
-    ? (s[mid] as number)
-    : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 /** What each transform needs: keys and, for AH, the protocol (same worker, same path). */
@@ -92,8 +69,8 @@ function cpuSeconds(pid: string | undefined): number {
 }
 
 async function plainRun(lab: Lab, seconds: number): Promise<Sample> {
-  const rtt = pingRtt(lab);
-  const rttWarm = pingRtt(lab, 40, "0.005");
+  const rtt = pingRtt(lab, ADDR_B);
+  const rttWarm = pingRtt(lab, ADDR_B, 40, "0.005");
   const t = await iperfTcp(lab, ADDR_B, seconds);
   return { ...t, rtt, rttWarm, cpuPerGb: 0 };
 }
@@ -111,8 +88,8 @@ async function posternRun(
   try {
     const pids = [a, b].map((agent) => /pid (\d+)/.exec(agent.out())?.[1]);
     if (realtime) for (const pid of pids) if (pid) spawnSync("chrt", ["-f", "-a", "-p", "10", pid]);
-    const rtt = pingRtt(lab);
-    const rttWarm = pingRtt(lab, 40, "0.005");
+    const rtt = pingRtt(lab, ADDR_B);
+    const rttWarm = pingRtt(lab, ADDR_B, 40, "0.005");
     const cpu0 = pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
     const t = await iperfTcp(lab, ADDR_B, seconds);
     const cpu = pids.reduce((n, pid) => n + cpuSeconds(pid), 0) - cpu0;
