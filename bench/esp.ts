@@ -68,6 +68,33 @@ function cpuSeconds(pid: string | undefined): number {
   }
 }
 
+/**
+ * The kernel's own drops on the path, per namespace: UDP receive-buffer overflows (the ESP
+ * socket's queue, /proc/net/snmp) and packets the TUN dropped because its queue was full
+ * (`ip -s link`: TX dropped on postern0, where the outbound worker reads).
+ */
+function kernelDrops(lab: Lab): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [side, ns] of [
+    ["A", lab.nsA],
+    ["B", lab.nsB],
+  ] as const) {
+    const snmp = lab.exec(ns, ["cat", "/proc/net/snmp"]).out.split("\n");
+    const udp = snmp.filter((l) => l.startsWith("Udp:"));
+    const names = udp[0]?.split(/\s+/) ?? [];
+    const values = udp[1]?.split(/\s+/) ?? [];
+    out[`${side} udp RcvbufErrors`] = Number(values[names.indexOf("RcvbufErrors")] ?? 0);
+    const link = lab.exec(ns, ["ip", "-s", "-j", "link", "show", "postern0"]).out;
+    try {
+      const j = JSON.parse(link) as { stats64?: { tx?: { dropped?: number } } }[];
+      out[`${side} postern0 tx dropped`] = j[0]?.stats64?.tx?.dropped ?? 0;
+    } catch {
+      out[`${side} postern0 tx dropped`] = 0;
+    }
+  }
+  return out;
+}
+
 async function plainRun(lab: Lab, seconds: number): Promise<Sample> {
   const rtt = pingRtt(lab, ADDR_B);
   const rttWarm = pingRtt(lab, ADDR_B, 40, "0.005");
@@ -91,8 +118,12 @@ async function posternRun(
     const rtt = pingRtt(lab, ADDR_B);
     const rttWarm = pingRtt(lab, ADDR_B, 40, "0.005");
     const cpu0 = pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
+    const kernel0 = kernelDrops(lab);
     const t = await iperfTcp(lab, ADDR_B, seconds);
     const cpu = pids.reduce((n, pid) => n + cpuSeconds(pid), 0) - cpu0;
+    const kernel = Object.entries(kernelDrops(lab))
+      .map(([k2, v]) => [k2, v - (kernel0[k2] ?? 0)] as const)
+      .filter(([, v]) => v > 0);
     const gb = (t.gbps * seconds) / 8;
     const sb = JSON.parse((await cli(b.home, "--json", "agent", "stats")).out) as {
       drops: { inbound: Record<string, number> };
@@ -103,7 +134,7 @@ async function posternRun(
       rtt,
       rttWarm,
       cpuPerGb: gb > 0 ? cpu / gb : Number.NaN,
-      drops: drops.map(([k2, v]) => `${k2}=${v}`).join(" "),
+      drops: [...drops, ...kernel].map(([k2, v]) => `${k2}=${v}`).join(" "),
     };
   } finally {
     await lab.stopAgent(a);
@@ -206,7 +237,9 @@ async function main(): Promise<void> {
     const drops = [...esp].flatMap(([n, xs]) =>
       xs.filter((x) => x.drops).map((x) => `${n}: ${x.drops}`),
     );
-    console.log(`receiver drops: ${drops.length > 0 ? drops.join("; ") : "none"}`);
+    console.log(
+      `drops (the receiving agent's counters; the kernel's UDP receive buffer and TUN queue): ${drops.length > 0 ? drops.join("; ") : "none"}`,
+    );
     console.log(
       `cpus ${os.cpus().length}, load average at start ${load}, at end ${os.loadavg()[0]?.toFixed(2)}, iperf3 ${seconds} s each, ${rounds} round(s)`,
     );
