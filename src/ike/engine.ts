@@ -470,22 +470,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     sa.lastResponse = { messageId: id, datagram: data };
     send(sa, data);
     if (deps.mark) ctx.mark(sa, `${exchangeName(msg.header.exchangeType)} response sent`);
-    const after = reply.after;
-    if (!after) return;
-    // What follows the answer (the child SA keyed into the data path, a close) runs once it
-    // is on the wire: the UDP transport sends on the next tick, and the install before it
-    // held the answer back 0.3-0.5 ms (bench/lab.ts). The peer needs the answer before it
-    // can use the child SA, so the SA is in well before its first packet.
-    process.nextTick(() => {
-      try {
-        after();
-      } catch (e) {
-        ctx.drop(
-          "internal",
-          `${exchangeName(msg.header.exchangeType)} from ${d.remote.address}: ${(e as Error).message}`,
-        );
-      }
-    });
+    reply.after?.();
   }
 
   async function receive(d: Datagram): Promise<void> {
