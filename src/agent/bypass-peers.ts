@@ -136,11 +136,8 @@ export function createBypassTracker(deps: BypassTrackerDeps): BypassTracker {
       deps.log(
         `bypass: ${d.address} admitted for ${sa.lifetimeSec ? `${sa.lifetimeSec} s` : "the SA's life"}: ${d.why}`,
       );
-      // The admission is the SA's (its child SAs carry it); the set is the record of it,
-      // written once IKE's answer is out (the library's context and call cost the answer
-      // 0.3-1 ms when they ran before it).
+      // The admission is the SA's (its child SAs carry it); the set is the record of it.
       try {
-        await new Promise((resolve) => setImmediate(resolve));
         await deps.set.addBypassPeer(d.address, sa.lifetimeSec);
       } catch (e) {
         deps.log(

@@ -666,13 +666,9 @@ function createEngine(
             if (live() && d.authorizedBy !== null && d.principal !== null)
               revocation?.track(spis, d.principal, i.identity?.authTime);
           });
-        // A responder's decision is taken at once (the child SAs installed next carry it);
-        // the nft set it then writes is only the record `peer list` shows, so nothing waits
-        // for it. An SA we started is never admitted (bypass-peers.ts): its decision, which
-        // reads the firewall's settings from disk, is recorded after its first child SA is
-        // keyed and the queued packets are out, not on the first page's path.
-        if (info?.initiator) setImmediate(() => live() && decide(info));
-        else if (info) decide(info);
+        // The decision is taken at once (the child SAs installed next carry it); the nft
+        // set it then writes is only the record `peer list` shows, so nothing waits for it.
+        if (info) decide(info);
       }
       if (state === "closed") {
         void bypass.onClosed(spis);
