@@ -20,7 +20,7 @@ import type { TrafficSelector as DpSelector } from "../esp/sa.js";
 import type { DataPathEvent } from "../datapath/events.js";
 import { PosternError } from "../errors.js";
 import type { FirewallSettings } from "../firewall/model.js";
-import { createIkeEngine, type IkeEngine, type IkeSaInfo } from "../ike/engine.js";
+import { createIkeEngine, type IkeEngine } from "../ike/engine.js";
 import type { IkeTransport } from "../ike/transport.js";
 import type { ChildSaRecord, Clock, IkeDeps, IkeOptions, PeerConfig } from "../ike/types.js";
 import { type Acquirer, createAcquirer } from "./acquire.js";
@@ -659,16 +659,15 @@ function createEngine(
       if (state === "established") {
         established.set(spis, deps.clock.now());
         const info = engine.sas().find((x) => x.spis === spis);
-        const live = () => engine.sas().some((x) => x.spis === spis);
-        const decide = (i: IkeSaInfo) =>
-          void bypass.onEstablished(i).then((d) => {
-            refusals.onDecision(i, d, (x, n) => engine.tellRefusal(x, n));
-            if (live() && d.authorizedBy !== null && d.principal !== null)
-              revocation?.track(spis, d.principal, i.identity?.authTime);
-          });
         // The decision is taken at once (the child SAs installed next carry it); the nft
         // set it then writes is only the record `peer list` shows, so nothing waits for it.
-        if (info) decide(info);
+        if (info)
+          void bypass.onEstablished(info).then((d) => {
+            refusals.onDecision(info, d, (x, n) => engine.tellRefusal(x, n));
+            const live = engine.sas().some((x) => x.spis === spis);
+            if (live && d.authorizedBy !== null && d.principal !== null)
+              revocation?.track(spis, d.principal, info.identity?.authTime);
+          });
       }
       if (state === "closed") {
         void bypass.onClosed(spis);
