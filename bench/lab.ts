@@ -75,16 +75,18 @@ async function main(): Promise<void> {
     const swanSide = await startSwanPskPair(pair, PSK);
     swan = swanSide;
     const connects: number[] = [];
-    const get = (): number => {
+    const get = (page?: PageTimes): number => {
       const out = postern(["lab", "fetch", "http://198.18.0.20/", "--timeout-ms", "10000"], xpNs);
       const r = JSON.parse(out) as {
         served: boolean;
         ms: number;
         connectMs?: number;
+        at: number;
         error?: string;
       };
       if (!r.served) throw new Error(`xpclient was not served: ${r.error ?? "?"}`);
       if (r.connectMs !== undefined) connects.push(r.connectMs);
+      if (page) Object.assign(page, { at: r.at, connectMs: r.connectMs ?? Number.NaN, ms: r.ms });
       return r.ms;
     };
     const settle = () => new Promise((r) => setTimeout(r, 200)); // Deletes reach server1
@@ -129,10 +131,33 @@ async function main(): Promise<void> {
   }
 }
 
+/** One page as `lab fetch` timed it: its start (ms since the epoch), connect and last byte. */
+interface PageTimes {
+  at: number;
+  connectMs: number;
+  ms: number;
+}
+
 /** One agent log line: its time (ms since the epoch) and message. */
 interface LogLine {
   at: number;
   msg: string;
+}
+
+/** One `IKE step:` line of an agent (core.ts AgentDeps.mark): what, and when (sub-ms). */
+const STEP_LINE = /^IKE step: (?:peer \S+|[0-9a-f]{16}_[0-9a-f]{16}) (.+) at ([\d.]+)$/;
+
+/**
+ * Each step's first time in `lines`, ms after `t0`: one agent's steps of one page (the
+ * page's slice of the log holds one new IKE SA; the old one's Delete marks nothing).
+ */
+function marksOf(lines: LogLine[], t0: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const l of lines) {
+    const m = STEP_LINE.exec(l.msg);
+    if (m && !out.has(m[1] as string)) out.set(m[1] as string, Number(m[2]) - t0);
+  }
+  return out;
 }
 
 /** The JSON lines `file` gained from byte `from` on. */
@@ -214,7 +239,7 @@ function stepsOf(xp: LogLine[], sv: LogLine[], pageMs: number): Map<string, numb
  */
 async function breakdown(
   home: string,
-  get: () => number,
+  get: (page?: PageTimes) => number,
   settle: () => Promise<unknown>,
   xpHome: string,
 ): Promise<void> {
@@ -239,6 +264,7 @@ async function breakdown(
   const logOf = (name: string) => path.join(labDir(home), `${name}-agent.log`);
   get(); // the SA and the tickets exist again
   const runs: Record<"sa" | "tgt", Map<string, number>[]> = { sa: [], tgt: [] };
+  const timelines: Record<"sa" | "tgt", Map<string, number>[]> = { sa: [], tgt: [] };
   let missing = 0;
   for (let i = 0; i < rounds; i++) {
     for (const kind of ["sa", "tgt"] as const) {
@@ -249,15 +275,15 @@ async function breakdown(
       ]);
       await settle();
       const [x0, s0] = [fs.statSync(logOf("xpclient")).size, fs.statSync(logOf("server1")).size];
-      const ms = get();
+      const page: PageTimes = { at: 0, connectMs: 0, ms: 0 };
+      const ms = get(page);
       await settle(); // the last lines reach the files
-      const steps = stepsOf(
-        linesSince(logOf("xpclient"), x0),
-        linesSince(logOf("server1"), s0),
-        ms,
-      );
+      const [xp, sv] = [linesSince(logOf("xpclient"), x0), linesSince(logOf("server1"), s0)];
+      const steps = stepsOf(xp, sv, ms);
       if (steps) runs[kind].push(steps);
       else missing++;
+      const t0 = marksOf(xp, 0).get("acquire");
+      if (t0 !== undefined) timelines[kind].push(timelineOf(xp, sv, page, t0));
     }
   }
   const med = (kind: "sa" | "tgt", step: string) => {
@@ -272,6 +298,53 @@ async function breakdown(
     console.log(
       `${step.padEnd(50)} ${med("sa", step).toFixed(1).padStart(8)} ${med("tgt", step).toFixed(1).padStart(8)}`,
     );
+  printTimeline(timelines);
+}
+
+/** xpclient's and server1's steps of one page, and the page's, ms after xpclient's acquire (`t0`). */
+function timelineOf(
+  xp: LogLine[],
+  sv: LogLine[],
+  page: PageTimes,
+  t0: number,
+): Map<string, number> {
+  const out = new Map<string, number>([
+    ["page: first SYN (the GET starts)", page.at - t0],
+    ["page: TCP connected (SYN-ACK back)", page.at + page.connectMs - t0],
+    ["page: last byte", page.at + page.ms - t0],
+  ]);
+  for (const [k, v] of marksOf(xp, t0)) out.set(`xpclient: ${k}`, v);
+  for (const [k, v] of marksOf(sv, t0)) out.set(`server1:  ${k}`, v);
+  return out;
+}
+
+/**
+ * The finer breakdown: each step's median time after xpclient's acquire, to 0.01 ms, in
+ * the order of the new-SA page, with the gap from the step before.
+ */
+function printTimeline(t: Record<"sa" | "tgt", Map<string, number>[]>): void {
+  if (t.sa.length === 0) return;
+  const med = (kind: "sa" | "tgt", step: string) => {
+    const xs = t[kind].map((m) => m.get(step)).filter((x): x is number => x !== undefined);
+    return xs.length === 0 ? Number.NaN : median(xs);
+  };
+  const steps = [...new Set(t.sa.flatMap((m) => [...m.keys()]))].sort(
+    (a, b) => med("sa", a) - med("sa", b),
+  );
+  console.log(
+    `timeline of the first page (median of ${t.sa.length} / ${t.tgt.length} pages, ms after xpclient's acquire, from the agents' "IKE step" lines; gap: from the line above)`,
+  );
+  console.log(
+    `${"step".padEnd(56)} ${"new SA".padStart(8)} ${"gap".padStart(6)} ${"new TGT".padStart(8)}`,
+  );
+  let last = 0;
+  for (const step of steps) {
+    const x = med("sa", step);
+    console.log(
+      `${step.padEnd(56)} ${x.toFixed(2).padStart(8)} ${(x - last).toFixed(2).padStart(6)} ${med("tgt", step).toFixed(2).padStart(8)}`,
+    );
+    last = x;
+  }
 }
 
 main().catch((e: Error) => {

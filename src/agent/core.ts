@@ -85,6 +85,11 @@ export interface AgentDeps {
   random: (n: number) => Buffer;
   dh: IkeDeps["dh"];
   log: (line: string, level?: LogLevel) => void;
+  /**
+   * False when debug lines are not written (no --verbose): IKE then formats no message
+   * for them (each exchange's payload list, on the first page's path). Default true.
+   */
+  debug?: boolean;
   ikeOptions: Partial<IkeOptions>;
   maxQueue: number;
   holdDownMs: number;
@@ -97,10 +102,19 @@ export interface AgentDeps {
   ipsecConfig?: () => IpsecConfig;
   /** Immediate revocation's directory watch (agent/revocation.ts); absent: off, as in the article. */
   revocation?: DirectoryWatch | null;
+  /**
+   * Writes one step of a setup with a sub-millisecond time (--verbose): acquire, IKE's
+   * steps (IkeDeps.mark), the child SA keyed and the queued packets released. Written only
+   * while `ikelogging` is 1, for bench/lab.ts's breakdown; absent: never.
+   */
+  mark?: (line: string) => void;
 }
 
 /** Logs one IKE message when `ikelogging` is 1 (ike-trace.ts). */
 type IkeTrace = (direction: "sent" | "received", d: Datagram) => void;
+
+/** AgentDeps.mark while `ikelogging` is 1: `step` of `who` (an IKE SA's SPIs, or a peer). */
+type Mark = ((step: string, who: string) => void) | undefined;
 
 export interface Agent {
   /** Runs the policy; resolves with the ready line's text. */
@@ -190,6 +204,11 @@ export function createAgent(deps: AgentDeps): Agent {
   const trace: IkeTrace = (direction, d) => {
     if (config.ikelogging) log(ikeTraceLine(direction, d));
   };
+  const mark: Mark =
+    deps.mark &&
+    ((step, who) => {
+      if (config.ikelogging) deps.mark?.(`${who} ${step}`);
+    });
   /** Policy loads by result: loaded, unchanged (nothing assigned any more), failed. */
   const loads: Record<string, number> = { loaded: 0, none_assigned: 0, failed: 0 };
   const running = (): Running => {
@@ -230,7 +249,7 @@ export function createAgent(deps: AgentDeps): Agent {
     const fw = await kernel.loadFirewall();
     if (fw !== null) log(fw);
     bump(loads, "loaded");
-    run = wire(deps, first.plan, bypass, reload, refusals, trace, revocation);
+    run = wire(deps, first.plan, bypass, reload, refusals, trace, mark, revocation);
     await kernel.install(rulesOf(run));
     // "ready" means packets are read: not before the data path's workers poll the TUN
     await run.data.ready;
@@ -424,6 +443,7 @@ function wire(
   reload: Reload,
   refusals: Refusals,
   trace: IkeTrace,
+  mark: Mark,
   revocation: Revocation | null,
 ): Running {
   const { log } = deps;
@@ -436,7 +456,7 @@ function wire(
   const current = { plan };
   const answered = new Map<number, DpSelector[]>();
   const steerAnswered = answeredSteering(deps, { current, answered, clearPeers });
-  const acquirer = acquirerOf(deps, current, peers, clearPeers, answered, late);
+  const acquirer = acquirerOf(deps, current, peers, clearPeers, answered, late, mark);
   const children = createChildSaTable(
     {
       addSa: (r) => late.data?.addSa(r),
@@ -457,6 +477,7 @@ function wire(
     refusals,
     steerAnswered,
     trace,
+    mark,
     revocation,
   );
   late.engine = engine;
@@ -510,6 +531,7 @@ function acquirerOf(
   clearPeers: string[],
   answered: Map<number, DpSelector[]>,
   late: { engine?: IkeEngine; data?: DataPath },
+  mark: Mark,
 ): Acquirer {
   const remoteOf = new Map<string, string>();
   return createAcquirer({
@@ -519,6 +541,7 @@ function acquirerOf(
       providers: () => deps.policy.providers,
       local: deps.local,
       start: (p) => {
+        mark?.("acquire", `peer ${p.remoteAddress}`);
         remoteOf.set(p.name, p.remoteAddress);
         if (!peers.some((q) => q.name === p.name)) peers.unshift(p);
         try {
@@ -600,6 +623,7 @@ function createEngine(
   refusals: Refusals,
   answered: AnsweredSteering,
   trace: IkeTrace,
+  mark: Mark,
   revocation: Revocation | null,
 ): IkeEngine {
   const { log } = deps;
@@ -612,8 +636,10 @@ function createEngine(
     log(
       `child SA installed: ${c.peerName} in ${spiHex(c.spiIn)} out ${spiHex(c.spiOut)} ${r.transform} ${c.mode}`,
     );
+    mark?.("child SA handed to the data path", c.ikeSa);
     answered.installed(c);
     acquirer.onChildSa(c.peerName);
+    mark?.("queued packets released", c.ikeSa);
   };
   const engine: IkeEngine = createIkeEngine({
     peers,
@@ -621,7 +647,8 @@ function createEngine(
     random: deps.random,
     dh: deps.dh,
     log,
-    debug: (line) => log(line, "debug"),
+    ...(deps.debug === false ? {} : { debug: (line: string) => log(line, "debug") }),
+    ...(mark ? { mark } : {}),
     onChildSa,
     onChildSaDeleted: (spiIn) => {
       answered.deleted(spiIn);

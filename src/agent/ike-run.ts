@@ -9,13 +9,16 @@
  *   4. createAgent(...).start(), then the control socket, drop log and SIGTERM (serve.ts)
  */
 import * as os from "node:os";
+import { performance } from "node:perf_hooks";
 import type { CliEnv } from "../cmdline/env.js";
 import { dhGenerateFast, randomBytes } from "../crypto/primitives.js";
 import { startDataPath } from "../datapath/engine.js";
 import { PosternError } from "../errors.js";
 import { readDropCounters } from "../firewall/drop-counters.js";
 import { systemClock } from "../ike/clock.js";
+import { createDhPool, createRandomPool } from "../ike/prepared.js";
 import { createSharedNattTransport } from "../ike/transport.js";
+import type { DhGroupId } from "../ike/transforms.js";
 import type { IkeOptions } from "../ike/types.js";
 import { agentMetrics } from "../metrics/agent.js";
 import { type MetricsListen, type MetricsServer, startMetricsServer } from "../metrics/server.js";
@@ -66,6 +69,9 @@ export interface IkeAgentOptions {
   /** Between checks of the firewall's current profile, ms (profile-watch.ts); 0: at start only. */
   profileCheckMs: number;
 }
+
+/** Every DH group IKE supports gets its first key pair at start; the next as each is taken. */
+const PREPARED_GROUPS: readonly DhGroupId[] = [14, 19, 31];
 
 function ourAddresses(): string[] {
   return Object.values(os.networkInterfaces())
@@ -147,6 +153,8 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     now: Date.now,
     intervalMs: o.profileCheckMs,
   });
+  const dhPool = createDhPool(dhGenerateFast, (work) => setImmediate(work));
+  for (const group of PREPARED_GROUPS) dhPool.prepare(group);
   const agent = createAgent({
     local,
     dataPath,
@@ -154,15 +162,28 @@ export async function runIkeAgent(o: IkeAgentOptions, env: CliEnv): Promise<numb
     kernel,
     policy,
     clock: systemClock(),
-    random: randomBytes,
-    dh: dhGenerateFast,
+    // DH key pairs made while idle, random bytes from a pool (ike/prepared.ts): the ACQUIRE
+    // and the answer to IKE_SA_INIT compute no key pair on their path
+    random: createRandomPool(randomBytes),
+    dh: dhPool.take,
     log,
+    debug: log.enabled("debug"),
     ikeOptions: o.ike,
     maxQueue: o.maxQueue,
     holdDownMs: o.holdDownMs,
     refusalNotice: o.refusalNotice,
     ipsecConfig: () => loadIpsecConfig(env.home),
     revocation: watch,
+    // sub-ms times, one clock for both lab agents' logs (bench/lab.ts's breakdown)
+    ...(log.enabled("debug")
+      ? {
+          mark: (line: string) =>
+            log(
+              `IKE step: ${line} at ${(performance.timeOrigin + performance.now()).toFixed(3)}`,
+              "debug",
+            ),
+        }
+      : {}),
   });
   let ready: string;
   let metrics: MetricsServer | null = null;

@@ -33,6 +33,8 @@ export interface EngineContext {
   deps: IkeDeps;
   opt: IkeOptions;
   log(sa: IkeSa | null, line: string): void;
+  /** One step of a setup for the breakdown (IkeDeps.mark); nothing when marks are off. */
+  mark(sa: IkeSa, step: string): void;
   drop(reason: IkeDropReason, detail: string): void;
   request(
     sa: IkeSa,

@@ -139,7 +139,10 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     };
   }
 
-  /** --verbose / debug level: one line per IKE message (messageText), naming the IKE SA. */
+  /**
+   * --verbose / debug level: one line per IKE message (messageText), naming the IKE SA.
+   * Callers test deps.debug first: without it no message is formatted.
+   */
   const debug = (sa: IkeSa | null, line: string) => {
     if (deps.debug) deps.debug(sa ? `IKE SA ${spiText(sa)} ${sa.remote.address}: ${line}` : line);
   };
@@ -151,7 +154,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     messageId: number,
     payloads: Payload[],
   ): Buffer {
-    debug(sa, `send ${messageText(exchangeType, response, messageId, payloads)}`);
+    if (deps.debug) debug(sa, `send ${messageText(exchangeType, response, messageId, payloads)}`);
     const header = {
       spiI: sa.spiI,
       spiR: sa.spiR,
@@ -181,6 +184,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     const p = sa.pending;
     if (!p) return;
     send(sa, p.datagram);
+    if (deps.mark && p.tries === 0) ctx.mark(sa, `${exchangeName(p.exchangeType)} request sent`);
     const wait = opt.retransmitBaseMs * 2 ** p.tries;
     p.tries++;
     p.cancelTimer = deps.clock.setTimer(wait, () => {
@@ -270,6 +274,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     deps,
     opt,
     log: (sa, line) => deps.log(sa ? `IKE SA ${spiText(sa)} ${sa.remote.address}: ${line}` : line),
+    mark: (sa, step) => deps.mark?.(step, spiText(sa)),
     drop: drops.drop,
     request(sa, exchangeType, build, onResponse: ResponseHandler) {
       sa.queue.push({ exchangeType, payloads: build, onResponse });
@@ -306,10 +311,11 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       deps.onIkeSaState?.(sa.peer.name, spiText(sa), "closed", peerOf(sa));
     },
     established(sa) {
-      if (sa.suite) debug(sa, `established: proposal chosen ${suiteName(sa.suite)}`);
+      if (sa.suite && deps.debug) debug(sa, `established: proposal chosen ${suiteName(sa.suite)}`);
       sa.establishedAt = ctx.tick();
       halfOpen.remove(sa);
       deps.onIkeSaState?.(sa.peer.name, spiText(sa), "established", peerOf(sa));
+      ctx.mark(sa, "established");
       scheduleLiveness(sa);
       const life = sa.peer.ikeLifetimeSec ?? 0;
       if (life > 0 && sa.initiator) {
@@ -387,7 +393,12 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     const payloads =
       msg.header.exchangeType === ExchangeType.IKE_SA_INIT ? msg.payloads : open(sa, d, msg);
     if (!payloads) return;
-    debug(sa, `recv ${messageText(msg.header.exchangeType, true, msg.header.messageId, payloads)}`);
+    if (deps.mark) ctx.mark(sa, `${exchangeName(msg.header.exchangeType)} response opened`);
+    if (deps.debug)
+      debug(
+        sa,
+        `recv ${messageText(msg.header.exchangeType, true, msg.header.messageId, payloads)}`,
+      );
     p.cancelTimer();
     sa.pending = null;
     sa.lastHeardMs = deps.clock.now();
@@ -447,7 +458,8 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       );
     const payloads = open(sa, d, msg);
     if (!payloads) return;
-    debug(sa, `recv ${messageText(msg.header.exchangeType, false, id, payloads)}`);
+    if (deps.mark) ctx.mark(sa, `${exchangeName(msg.header.exchangeType)} request opened`);
+    if (deps.debug) debug(sa, `recv ${messageText(msg.header.exchangeType, false, id, payloads)}`);
     sa.peerNextId++;
     sa.lastHeardMs = deps.clock.now();
     sa.local = { ...d.local };
@@ -457,6 +469,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     const data = seal(sa, msg.header.exchangeType, true, id, reply.payloads);
     sa.lastResponse = { messageId: id, datagram: data };
     send(sa, data);
+    if (deps.mark) ctx.mark(sa, `${exchangeName(msg.header.exchangeType)} response sent`);
     reply.after?.();
   }
 
@@ -478,7 +491,11 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       h.spiR.equals(Buffer.alloc(8))
     ) {
       const from = `${d.remote.address}:${d.remote.port}`;
-      debug(null, `${from}: recv ${messageText(h.exchangeType, false, h.messageId, msg.payloads)}`);
+      if (deps.debug)
+        debug(
+          null,
+          `${from}: recv ${messageText(h.exchangeType, false, h.messageId, msg.payloads)}`,
+        );
       try {
         return handleInitRequest(ctx, d, msg);
       } catch (e) {

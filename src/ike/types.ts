@@ -159,6 +159,11 @@ export interface IkeDeps {
   log: (line: string) => void;
   /** IKE detail (each message's exchange, payloads, proposals) for --verbose; absent: none. */
   debug?: (line: string) => void;
+  /**
+   * A setup's steps as they happen (the first-page breakdown, bench/lab.ts): `step` of the
+   * IKE SA `spis`; absent: none (nothing is formatted on the path then).
+   */
+  mark?: (step: string, spis: string) => void;
   dh: (group: DhGroupId) => DhKeyPair;
   onChildSa: (sa: ChildSaRecord) => void;
   /** The SA pair whose inbound SPI is `spiIn` is gone. */

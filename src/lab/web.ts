@@ -2,7 +2,7 @@
  * The lab's two small network tools, run inside a host's namespace:
  *   web    server1's secure website: HTTP on port 80 answering the article's page;
  *   fetch  a client's request: GET with a deadline, the outcome as one JSON line
- *          {"served": bool, "status"?, "error"?, "ms", "connectMs"?}, timed after one
+ *          {"served": bool, "status"?, "error"?, "ms", "connectMs"?, "at"}, timed after one
  *          untimed GET on loopback that warms Node's HTTP client (warmUp).
  */
 import * as http from "node:http";
@@ -31,6 +31,11 @@ export interface FetchOutcome {
   ms: number;
   /** From the request to the TCP connection up: one round trip (SYN, SYN-ACK), IKE's included. */
   connectMs?: number;
+  /**
+   * When the request began (its first SYN), ms since the epoch to a microsecond: one clock
+   * with the agents' "IKE step" lines, for bench/lab.ts's timeline.
+   */
+  at: number;
 }
 
 /**
@@ -62,9 +67,10 @@ export async function fetchPage(url: string, timeoutMs: number): Promise<FetchOu
 
 function once(url: string, timeoutMs: number): Promise<FetchOutcome> {
   const t0 = performance.now();
-  const ms = () => Math.round(performance.now() - t0);
+  const ms = () => Math.round((performance.now() - t0) * 10) / 10;
   let connectMs: number | undefined;
-  const timing = () => (connectMs !== undefined ? { connectMs } : {});
+  const at = Math.round((performance.timeOrigin + t0) * 1000) / 1000;
+  const timing = () => ({ ...(connectMs !== undefined ? { connectMs } : {}), at });
   return new Promise((resolve) => {
     const req = http.get(url, { timeout: timeoutMs, agent: false }, (res) => {
       let body = "";

@@ -81,6 +81,7 @@ export async function startAuth(ctx: EngineContext, sa: IkeSa): Promise<void> {
   const octets = signedOctets(sa.suite!.prf!, sa.message1!, sa.nr, sa.keys!.pi, encodeBody(idi));
   const peerName = sa.peer.remoteId ?? sa.remote.address;
   const built = await sa.peer.auth.buildAuth(authContext(sa, "initiator", octets, peerName));
+  ctx.mark(sa, "AUTH built");
   sa.authChild = newChildRequest(ctx, sa, { inAuth: true, rekeys: null });
   const payloads: Payload[] = [idi, ...(built.extra ?? []), ...initialContact(ctx, sa)];
   if (sa.peer.remoteId !== null) {
@@ -131,11 +132,14 @@ async function onAuthResponse(ctx: EngineContext, sa: IkeSa, p: Payload[]): Prom
       `IKE_AUTH with ${sa.remote.address}: AUTHENTICATION_FAILED: ${verdict.reason}`,
     );
   }
+  ctx.mark(sa, "peer's AUTH verified");
   establish(ctx, sa, peerId, verdict.identity, sa.peer.auth.name);
   honourInitialContact(ctx, sa, p);
   const record = completeChild(ctx, sa, sa.authChild!, p, true);
   sa.authChild = null;
+  ctx.mark(sa, "child SA keys derived");
   if (record) ctx.installChild(sa, record);
+  ctx.mark(sa, "child SA installed");
   resolveSimultaneous(ctx, sa);
 }
 
@@ -166,9 +170,11 @@ export async function handleAuthRequest(
     sa.peer.auth;
   const verdict = await provider.verifyAuth(authContext(sa, "responder", octets, peerId), auth, p);
   if (!verdict.ok) return fail(verdict.reason);
+  ctx.mark(sa, "peer's AUTH verified");
   const idr = ourId(sa, "IDr");
   const ours = signedOctets(sa.suite!.prf!, sa.message2!, sa.ni, sa.keys!.pr, encodeBody(idr));
   const built = await provider.buildAuth(authContext(sa, "responder", ours, peerId));
+  ctx.mark(sa, "AUTH built");
   // Decided before `sa` is established: the SAs it replaces or collides with are the others.
   const contact = initialContact(ctx, sa);
   establish(ctx, sa, peerId, verdict.identity, provider.name);
@@ -176,6 +182,7 @@ export async function handleAuthRequest(
   const child = find(p, "SA")
     ? acceptChild(ctx, sa, p, { inAuth: true, ni: sa.ni, nr: sa.nr })
     : { reply: [], record: null };
+  ctx.mark(sa, "child SA keys derived");
   const payloads: Payload[] = [
     idr,
     ...(built.extra ?? []),
@@ -188,6 +195,7 @@ export async function handleAuthRequest(
     payloads,
     after: () => {
       if (record) ctx.installChild(sa, record);
+      ctx.mark(sa, "child SA installed");
       resolveSimultaneous(ctx, sa);
     },
   };

@@ -84,8 +84,10 @@ export function startInitiator(ctx: EngineContext, peer: PeerConfig): IkeSa {
   sa.dh = ctx.deps.dh(group);
   sa.ni = ctx.deps.random(32);
   ctx.registerSa(sa);
+  ctx.mark(sa, "DH key pair and nonce made");
   sendInit(ctx, sa);
   peer.auth.prepare?.(peer.remoteId ?? peer.remoteAddress);
+  ctx.mark(sa, "ticket asked for");
   return sa;
 }
 
@@ -183,6 +185,7 @@ async function onInitResponse(
   }
   const oldKey = sa.spiI.toString("hex");
   sa.spiR = Buffer.from(msg.header.spiR);
+  ctx.mark(sa, "DH shared secret");
   ctx.rekeyTable(sa, oldKey);
   sa.nr = nr.data;
   sa.suite = suite;
@@ -198,6 +201,7 @@ async function onInitResponse(
   const nat = natDetected(p, sa.spiI, sa.spiR, sa.local, sa.remote);
   sa.behindNat = nat.ourNat;
   if (nat.nat || (sa.peer.forceEncap && nat.supported)) floatToNatT(sa);
+  ctx.mark(sa, "IKE SA keys derived");
   ctx.log(sa, `IKE_SA_INIT done: ${offersText([chosen])}${sa.natT ? ", NAT-T on UDP 4500" : ""}`);
   await startAuth(ctx, sa);
 }
@@ -334,6 +338,7 @@ function respondInit(
 ): IkeSa | null {
   const sa = newSa(ctx, peer, false, d.local, d.remote);
   sa.spiI = Buffer.from(msg.header.spiI);
+  ctx.mark(sa, "IKE_SA_INIT request received");
   sa.suite = suite;
   sa.ni = ni;
   sa.nr = ctx.deps.random(32);
@@ -395,5 +400,6 @@ function respondInit(
   transition(sa, "init-replied", ctx.deps.log, offersText([chosen]));
   ctx.halfOpen.add(sa);
   ctx.sendRaw({ data, local: d.local, remote: d.remote });
+  ctx.mark(sa, "IKE_SA_INIT response sent");
   return sa;
 }
