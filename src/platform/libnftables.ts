@@ -11,9 +11,13 @@
  * a caller that targets another namespace by name keeps `ip netns exec NS nft`
  * (platform/commands.ts decides). `POSTERN_NFT=process` forces the `nft` program everywhere.
  *
- * Each call gets a fresh context (libnftables keeps a ruleset cache per context; a fresh one
- * cannot go stale) and calls are serialised: a context is not shared between threads, and
- * the kernel would serialise the batches anyway.
+ * Contexts are kept and reused (`nft_ctx_new` reads the iproute2 tables and sets up the
+ * parser: about 5 % of a responder's busy time when it was made per bypass entry, docs/
+ * benchmarks.md "session 10"). A kept context does not go stale: libnftables checks the
+ * ruleset's generation before each command and refreshes its cache, as `nft -i` does over
+ * a session. A context serves one call at a time (an idle one is taken, or a new one made),
+ * so the blocking form and an asynchronous call on koffi's thread never share one; the
+ * asynchronous calls are serialised (the kernel would serialise the batches anyway).
  */
 import koffi, { type LibraryHandle } from "koffi";
 
@@ -67,7 +71,12 @@ function bind(lib: LibraryHandle): LibNftables {
     setOutputFlags: lib.func("void nft_ctx_output_set_flags(void *ctx, unsigned int flags)"),
     runCmd: lib.func("int nft_run_cmd_from_buffer(void *ctx, const char *buf)"),
   };
+  /** Idle contexts by output flavour (plain text, JSON). */
+  const idle: Record<"text" | "json", unknown[]> = { text: [], json: [] };
+  const flavour = (json: boolean) => (json ? "json" : "text");
   const open = (json: boolean): unknown => {
+    const kept = idle[flavour(json)].pop();
+    if (kept) return kept;
     const ctx = api.ctxNew(0);
     if (!ctx) throw new NftLibError("nft_ctx_new failed");
     api.bufferOutput(ctx);
@@ -75,19 +84,19 @@ function bind(lib: LibraryHandle): LibNftables {
     if (json) api.setOutputFlags(ctx, OUTPUT_JSON);
     return ctx;
   };
-  const finish = (ctx: unknown, rc: number): string => {
-    try {
-      if (rc !== 0) throw new NftLibError(String(api.errorBuffer(ctx) ?? "").trim() || `rc ${rc}`);
-      return String(api.outputBuffer(ctx) ?? "");
-    } finally {
-      api.ctxFree(ctx);
-    }
+  /** The call's output (reading a buffer empties it), the context kept for the next call. */
+  const finish = (ctx: unknown, json: boolean, rc: number): string => {
+    const error = String(api.errorBuffer(ctx) ?? "").trim();
+    const output = String(api.outputBuffer(ctx) ?? "");
+    idle[flavour(json)].push(ctx);
+    if (rc !== 0) throw new NftLibError(error || `rc ${rc}`);
+    return output;
   };
   let queue: Promise<unknown> = Promise.resolve();
   return {
     runSync(text, json) {
       const ctx = open(json);
-      return finish(ctx, api.runCmd(ctx, text) as number);
+      return finish(ctx, json, api.runCmd(ctx, text) as number);
     },
     run(text, json) {
       const call = () =>
@@ -98,7 +107,7 @@ function bind(lib: LibraryHandle): LibNftables {
           api.runCmd.async(ctx, text, (err: unknown, rc: number) => {
             try {
               if (err) throw err;
-              resolve(finish(ctx, rc));
+              resolve(finish(ctx, json, rc));
             } catch (e) {
               if (err) api.ctxFree(ctx);
               reject(e);

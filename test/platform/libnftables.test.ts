@@ -99,6 +99,19 @@ describe("libnftables in process against the kernel", needsRoot(), () => {
     assert.doesNotMatch(JSON.stringify(ruleset(lib)), /10\.31\.1\.2/);
   });
 
+  it("a kept context sees what another program changed, and a failure does not leak into the next call", () => {
+    const r = sh("ip", ["netns", "exec", lib, process.execPath, CHILD, "--reuse"]);
+    assert.ok(r.ok, r.out + r.err);
+    const o = JSON.parse(r.out) as Record<string, string>;
+    assert.doesNotMatch(o.first ?? "", /behind_our_back/);
+    assert.match(o.second ?? "", /table inet behind_our_back/, "async call on a kept context");
+    assert.match(o.third ?? "", /table inet behind_our_back/, "blocking call on a kept context");
+    assert.match(o.failed ?? "", /No such file or directory|no_such_table/);
+    assert.match(o.after ?? "", /table inet behind_our_back/);
+    assert.doesNotMatch(o.after ?? "", /Error|no_such_table/);
+    sh("ip", ["netns", "exec", lib, "nft", "delete", "table", "inet", "behind_our_back"]);
+  });
+
   it("a transaction the kernel refuses changes nothing and fails with one line", () => {
     const before = ruleset(lib);
     // The chain would be new; the element exists, and `create` refuses it (EEXIST in the
