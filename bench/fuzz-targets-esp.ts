@@ -17,39 +17,31 @@ import { buildIpPacket } from "../src/datapath/ippacket.js";
 import { createOutbound } from "../src/datapath/outbound.js";
 import { createSad } from "../src/datapath/sad.js";
 import { ahIntegrity, sealAh } from "../src/esp/ah.js";
-import { NO_LIMITS } from "../src/esp/lifetime.js";
 import { createOutboundSa, type SaRecord } from "../src/esp/sa.js";
 import { type TransformName, transformSpec } from "../src/esp/transform.js";
 import { mutateBytes, type Rng } from "./fuzz-mutate.js";
+import {
+  anySelectors,
+  SA_HOST_A as A,
+  SA_HOST_B as B,
+  saRecord,
+} from "../test/helpers/sa-record.js";
 import { ContractViolation, type FuzzInstance } from "./fuzz-target.js";
 
-const A = "192.0.2.1";
-const B = "192.0.2.2";
 const ip4 = (s: string) => Uint8Array.from(s.split(".").map(Number));
 
 function record(spi: number, transform: TransformName, over: Partial<SaRecord> = {}): SaRecord {
   const spec = transformSpec(transform);
-  return {
+  return saRecord({
     spi,
     direction: "in",
-    mode: "transport",
     transform,
     encKey: Buffer.alloc(spec.encKeyBytes, spi & 0xff),
     authKey: Buffer.alloc(spec.authKeyBytes, (spi >> 8) & 0xff),
     local: B,
     peer: A,
-    encap: { localPort: 4500, peerPort: 4500 },
-    esn: false,
-    replayWindow: 1024,
-    lifetime: { soft: NO_LIMITS, hard: NO_LIMITS },
     selectors: [
-      {
-        local: `${B}/32`,
-        remote: `${A}/32`,
-        protocol: 0,
-        localPorts: [0, 65535],
-        remotePorts: [0, 65535],
-      },
+      ...anySelectors(B, A),
       {
         local: "2001:db8::2/128",
         remote: "2001:db8::1/128",
@@ -60,7 +52,7 @@ function record(spi: number, transform: TransformName, over: Partial<SaRecord> =
     ],
     label: `fuzz-${spi}`,
     ...over,
-  };
+  });
 }
 
 const ESP_SAS: SaRecord[] = [

@@ -23,6 +23,16 @@ const EVP_CTRL_GCM_SET_TAG = 0x11;
 const MAX_DATA = 65_536;
 const TAG_BYTES = 16;
 
+/** One packet on addresses of native memory (see GcmContext.sealAt). */
+export type GcmAt = (
+  nonce: number,
+  aad: number,
+  aadLength: number,
+  data: number,
+  length: number,
+  tag: number,
+) => boolean;
+
 /** One keyed AES-GCM context (one SA direction). Every method is per packet: no throw. */
 export interface GcmContext {
   /**
@@ -50,23 +60,9 @@ export interface GcmContext {
    * bytes of AAD at `aad`, `length` bytes at `data` encrypted where they lie, the tag
    * written at `tag`.
    */
-  sealAt(
-    nonce: number,
-    aad: number,
-    aadLength: number,
-    data: number,
-    length: number,
-    tag: number,
-  ): boolean;
+  sealAt: GcmAt;
   /** `open` on addresses, decrypting in place; false when the tag does not verify. */
-  openAt(
-    nonce: number,
-    aad: number,
-    aadLength: number,
-    data: number,
-    length: number,
-    tag: number,
-  ): boolean;
+  openAt: GcmAt;
   free(): void;
 }
 
