@@ -13,13 +13,13 @@ import { kdcStarter } from "../../src/kerberos/kdc/dc-seam.js";
 import { readDcCertificate } from "../../src/dc/api/certificate.js";
 import { dbPath } from "../../src/dc/paths.js";
 import { randomBytes } from "../../src/crypto/primitives.js";
+import { localKdcClient } from "../helpers/kdc-client.js";
 import { requestBinding } from "../../src/dc/api/channel.js";
 import { GSS_FLAGS_MUTUAL, gssChecksum, TOK_ID, wrapGssToken } from "../../src/dc/api/gss-krb5.js";
 import { type ApiTarget, requestBody } from "../../src/member/api-client.js";
 import { machinePrincipal } from "../../src/member/machine-keys.js";
-import { buildApReq, createKerberosClient } from "../../src/kerberos/client/index.js";
+import { buildApReq } from "../../src/kerberos/client/index.js";
 import { decodeTicket } from "../../src/kerberos/messages/index.js";
-import { createKdcTransport, createNodeKdcIo } from "../../src/kerberos/transport.js";
 import { BIN, cli } from "../helpers/cli.js";
 
 export const PASSWORD = "Adm1n-Passw0rd";
@@ -197,14 +197,7 @@ export async function adminNegotiate(
   req: { method: string; path: string; body: unknown },
   bind = true,
 ): Promise<string> {
-  const client = createKerberosClient({
-    transport: createKdcTransport({
-      io: createNodeKdcIo(),
-      kdcsOf: () => [{ host: "127.0.0.1", port: kdcPort }],
-    }),
-    now: Date.now,
-    randomBytes,
-  });
+  const client = localKdcClient(kdcPort);
   const admin = machinePrincipal("Administrator", "BIGFIRM.COM");
   const { tgt } = await client.login({
     client: admin,

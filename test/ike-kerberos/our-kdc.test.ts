@@ -7,16 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { randomBytes } from "../../src/crypto/primitives.js";
+import { localKdcClient } from "../helpers/kdc-client.js";
 import { bypassAuthorization } from "../../src/firewall/authorize.js";
 import { defaultSettings } from "../../src/firewall/model.js";
 import { serviceTicketOf } from "../../src/ike/kerberos-auth.js";
-import { createKerberosClient } from "../../src/kerberos/client/index.js";
 import { getEnctype } from "../../src/kerberos/crypto/index.js";
 import { adSalt, createMemoryDatabase } from "../../src/kerberos/kdc/database.js";
 import { createKdcServer, type KdcServer } from "../../src/kerberos/kdc/server.js";
 import { NAME_TYPE, parsePrincipal } from "../../src/kerberos/principal.js";
-import { createKdcTransport, createNodeKdcIo } from "../../src/kerberos/transport.js";
 import { B, settle } from "../ike/helpers.js";
 import { krbPair } from "./setup.js";
 
@@ -67,14 +65,7 @@ describe("IKEv2 Kerberos AUTH with tickets from postern's KDC (MS-PAC groups)", 
   });
 
   it("MS-PAC LOGON_INFO: xp's group 'trusted' reaches server1's IKE SA and the bypass decision", async () => {
-    const client = createKerberosClient({
-      transport: createKdcTransport({
-        io: createNodeKdcIo(),
-        kdcsOf: () => [{ host: "127.0.0.1", port }],
-      }),
-      now: Date.now,
-      randomBytes,
-    });
+    const client = localKdcClient(port);
     const xp = parsePrincipal(`XP$@${REALM}`);
     const { tgt } = await client.login({
       client: xp,

@@ -7,13 +7,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { randomBytes } from "../../src/crypto/primitives.js";
+import { localKdcClient } from "../helpers/kdc-client.js";
 import { acceptApReq, createReplayCache } from "../../src/kerberos/acceptor/index.js";
-import { buildApReq, createKerberosClient, memoryHints } from "../../src/kerberos/client/index.js";
+import { buildApReq, memoryHints } from "../../src/kerberos/client/index.js";
 import { getEnctype } from "../../src/kerberos/crypto/index.js";
 import { adSalt, createMemoryDatabase } from "../../src/kerberos/kdc/database.js";
 import { createKdcServer, type KdcServer } from "../../src/kerberos/kdc/server.js";
 import { decodeTicket } from "../../src/kerberos/messages/index.js";
-import { createKdcTransport, createNodeKdcIo } from "../../src/kerberos/transport.js";
 
 const REALM = "PKD.TEST";
 const SID = "S-1-5-21-61-62-63";
@@ -50,14 +50,7 @@ describe("postern's client and acceptor against our KDC (loopback UDP/TCP)", () 
   });
 
   it("login, service ticket, AP-REQ accepted; the PAC gives alice's SID and groups", async () => {
-    const client = createKerberosClient({
-      transport: createKdcTransport({
-        io: createNodeKdcIo(),
-        kdcsOf: () => [{ host: "127.0.0.1", port }],
-      }),
-      now: Date.now,
-      randomBytes,
-    });
+    const client = localKdcClient(port);
     const alice = { realm: REALM, name: { nameType: 1, nameString: ["alice"] } };
     const { tgt } = await client.login({
       client: alice,
@@ -108,15 +101,7 @@ describe("postern's client and acceptor against our KDC (loopback UDP/TCP)", () 
 
   it("one round trip: PA-ENC-TIMESTAMP in the first AS-REQ (keytab, or the salt of the last login); a stale salt falls back", async () => {
     const hints = memoryHints();
-    const client = createKerberosClient({
-      transport: createKdcTransport({
-        io: createNodeKdcIo(),
-        kdcsOf: () => [{ host: "127.0.0.1", port }],
-      }),
-      now: Date.now,
-      randomBytes,
-      preauthHints: hints,
-    });
+    const client = localKdcClient(port, { preauthHints: hints });
     const asReqs = () => server.counters().requests["AS-REQ"] ?? 0;
     const alice = { realm: REALM, name: { nameType: 1, nameString: ["alice"] } };
     const pw = { kind: "password", password: "alice-pw" } as const;
