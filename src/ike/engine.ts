@@ -140,11 +140,14 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
   }
 
   /**
-   * --verbose / debug level: one line per IKE message (messageText), naming the IKE SA.
-   * Callers test deps.debug first: without it no message is formatted.
+   * --verbose / debug level: one line per IKE message (messageText), naming the IKE SA. The
+   * line is made only when debug lines are written (it lists every payload: on the first
+   * page's path otherwise).
    */
-  const debug = (sa: IkeSa | null, line: string) => {
-    if (deps.debug) deps.debug(sa ? `IKE SA ${spiText(sa)} ${sa.remote.address}: ${line}` : line);
+  const debug = (sa: IkeSa | null, line: () => string) => {
+    if (!deps.debug) return;
+    const text = line();
+    deps.debug(sa ? `IKE SA ${spiText(sa)} ${sa.remote.address}: ${text}` : text);
   };
 
   function seal(
@@ -154,7 +157,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     messageId: number,
     payloads: Payload[],
   ): Buffer {
-    if (deps.debug) debug(sa, `send ${messageText(exchangeType, response, messageId, payloads)}`);
+    debug(sa, () => `send ${messageText(exchangeType, response, messageId, payloads)}`);
     const header = {
       spiI: sa.spiI,
       spiR: sa.spiR,
@@ -311,7 +314,8 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       deps.onIkeSaState?.(sa.peer.name, spiText(sa), "closed", peerOf(sa));
     },
     established(sa) {
-      if (sa.suite && deps.debug) debug(sa, `established: proposal chosen ${suiteName(sa.suite)}`);
+      const suite = sa.suite;
+      if (suite) debug(sa, () => `established: proposal chosen ${suiteName(suite)}`);
       sa.establishedAt = ctx.tick();
       halfOpen.remove(sa);
       deps.onIkeSaState?.(sa.peer.name, spiText(sa), "established", peerOf(sa));
@@ -394,11 +398,10 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       msg.header.exchangeType === ExchangeType.IKE_SA_INIT ? msg.payloads : open(sa, d, msg);
     if (!payloads) return;
     if (deps.mark) ctx.mark(sa, `${exchangeName(msg.header.exchangeType)} response opened`);
-    if (deps.debug)
-      debug(
-        sa,
-        `recv ${messageText(msg.header.exchangeType, true, msg.header.messageId, payloads)}`,
-      );
+    debug(
+      sa,
+      () => `recv ${messageText(msg.header.exchangeType, true, msg.header.messageId, payloads)}`,
+    );
     p.cancelTimer();
     sa.pending = null;
     sa.lastHeardMs = deps.clock.now();
@@ -459,7 +462,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
     const payloads = open(sa, d, msg);
     if (!payloads) return;
     if (deps.mark) ctx.mark(sa, `${exchangeName(msg.header.exchangeType)} request opened`);
-    if (deps.debug) debug(sa, `recv ${messageText(msg.header.exchangeType, false, id, payloads)}`);
+    debug(sa, () => `recv ${messageText(msg.header.exchangeType, false, id, payloads)}`);
     sa.peerNextId++;
     sa.lastHeardMs = deps.clock.now();
     sa.local = { ...d.local };
@@ -491,11 +494,10 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       h.spiR.equals(Buffer.alloc(8))
     ) {
       const from = `${d.remote.address}:${d.remote.port}`;
-      if (deps.debug)
-        debug(
-          null,
-          `${from}: recv ${messageText(h.exchangeType, false, h.messageId, msg.payloads)}`,
-        );
+      debug(
+        null,
+        () => `${from}: recv ${messageText(h.exchangeType, false, h.messageId, msg.payloads)}`,
+      );
       try {
         return handleInitRequest(ctx, d, msg);
       } catch (e) {
