@@ -4,8 +4,14 @@
  *            2. inbound first, then outbound, into the data path; the inbound record says
  *               whether the firewall's bypass admitted the IKE SA's peer (`admitted`), so
  *               its packets reach the bypass device (docs/firewall.md)
- *            3. a rekey (replacesSpiIn) then removes the pair it replaces
- *   remove   both directions of the pair named by its inbound SPI
+ *            3. a rekey (replacesSpiIn), RFC 7296 §2.8: the old pair's inbound half stays
+ *               until the old SA is deleted, so what the peer sent on it before it switched
+ *               is still opened. The rekey's initiator stops sending on the old SA at once;
+ *               its responder keeps sending on it and adds the new outbound half only when
+ *               the initiator deletes the old SA, since the initiator keys its inbound half
+ *               when our answer reaches it, after our next packets could
+ *   remove   both directions of the pair named by its inbound SPI (and adds the outbound
+ *            half of a pair that waited for it)
  * and the views the monitor shows (`qmsas`). The data path is reached through `sad`, so
  * the same module serves the real workers and the in-process fake.
  */
@@ -21,8 +27,8 @@ export interface SadWriter {
 }
 
 export type InstallResult =
-  | { ok: true; transform: string; replaced: number | null }
-  | { ok: false; error: string };
+  /** `replaced`: the inbound SPI of the installed pair this rekey replaces. */
+  { ok: true; transform: string; replaced: number | null } | { ok: false; error: string };
 
 export interface ChildSaTable {
   install(c: ChildSaRecord): InstallResult;
@@ -39,13 +45,35 @@ export function createChildSaTable(
   now: () => number,
   admitted: (ikeSa: string) => boolean = () => false,
 ): ChildSaTable {
-  const pairs = new Map<number, { spiOut: number; child: ChildView }>();
+  /**
+   * `sending`: its outbound half is in the data path. A rekey responder's pair waits
+   * (`waitsFor`) until the pair it replaces stops sending.
+   */
+  interface Pair {
+    spiOut: number;
+    child: ChildView;
+    out: SaRecord;
+    sending: boolean;
+    waitsFor: number | null;
+  }
+  const pairs = new Map<number, Pair>();
+  /** Pair `spiIn` stops sending: its outbound half goes, the pairs that waited for it start. */
+  const stopSending = (spiIn: number, p: Pair) => {
+    if (p.sending) sad.removeSa("out", p.spiOut);
+    p.sending = false;
+    for (const q of pairs.values()) {
+      if (q.waitsFor !== spiIn) continue;
+      sad.addSa(q.out);
+      q.sending = true;
+      q.waitsFor = null;
+    }
+  };
   const remove = (spiIn: number): string | null => {
     const p = pairs.get(spiIn);
     if (p === undefined) return null;
     pairs.delete(spiIn);
     sad.removeSa("in", spiIn);
-    sad.removeSa("out", p.spiOut);
+    stopSending(spiIn, p);
     return p.child.record.peerName;
   };
   return {
@@ -53,10 +81,19 @@ export function createChildSaTable(
       const r = childToSaRecords(c);
       if ("error" in r) return { ok: false, error: r.error };
       sad.addSa(admitted(c.ikeSa) ? { ...r.in, admitted: true } : r.in);
-      sad.addSa(r.out);
-      pairs.set(c.spiIn, { spiOut: c.spiOut, child: { record: c, installedAtMs: now() } });
-      const replaced = c.replacesSpiIn !== null && remove(c.replacesSpiIn) !== null;
-      return { ok: true, transform: r.in.transform, replaced: replaced ? c.replacesSpiIn : null };
+      const old = c.replacesSpiIn === null ? undefined : pairs.get(c.replacesSpiIn);
+      const waits = old?.sending === true && !c.initiator;
+      if (!waits) sad.addSa(r.out);
+      pairs.set(c.spiIn, {
+        spiOut: c.spiOut,
+        child: { record: c, installedAtMs: now() },
+        out: r.out,
+        sending: !waits,
+        waitsFor: waits ? c.replacesSpiIn : null,
+      });
+      if (old !== undefined && c.initiator && c.replacesSpiIn !== null)
+        stopSending(c.replacesSpiIn, old);
+      return { ok: true, transform: r.in.transform, replaced: old ? c.replacesSpiIn : null };
     },
     remove,
     spiInOf(spiOut) {

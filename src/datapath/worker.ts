@@ -115,12 +115,19 @@ function createOutboundLoop(
   // A packet with no SA may belong to an SA that IKE has just handed over (a reply to the
   // first packet the peer sent through it): the pending commands are applied and the packet
   // tried once more before it becomes an ACQUIRE.
+  // An ACQUIRE injection that still finds no SA is dropped (`no_sa`), not handed back: the
+  // acquirer re-injects a packet while it believes an SA is up, so it would circle.
   let firstTry = false;
   let missed = false;
+  let injected = false;
   const onNoSa = init.acquire
     ? (packet: Buffer) => {
         if (firstTry) {
           missed = true;
+          return true;
+        }
+        if (injected) {
+          counters.drop("no_sa");
           return true;
         }
         emit({ type: "acquire", packet: Uint8Array.from(packet) });
@@ -145,7 +152,10 @@ function createOutboundLoop(
     if (sealed !== null) failed(io.queue(sealed.datagram, sealed.to, sealed.via));
   };
   const sendOut = (packet: Buffer) => {
+    const outer = injected;
+    injected = true;
     queue(packet);
+    injected = outer;
     failed(io.flush());
   };
   return {

@@ -105,10 +105,18 @@ function suiteName(x: Suite): string {
   return proposalName(t);
 }
 
+/**
+ * How long after a child SA is keyed an unknown-SPI report for it is taken as a race with
+ * its install, not as a data path that lost it (INVALID_SPI, ./invalid-spi.ts).
+ */
+const RACE_MS = 1000;
+
 export function createIkeEngine(deps: IkeDeps): IkeEngine {
   const opt = { ...DEFAULT_IKE_OPTIONS, ...deps.options };
   const sas = new Map<string, IkeSa>();
   const childSpis = new Set<number>();
+  /** When each installed child SA (by inbound SPI) was keyed. */
+  const keyedAt = new Map<number, number>();
   /** Lifetime timers of child SAs by inbound SPI (they follow a child across IKE SA rekeys). */
   const childTimers = new Map<number, (() => void)[]>();
   const drops = createIkeDrops(deps.clock, deps.log);
@@ -338,6 +346,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
         sa,
         `child SA ${record.spiIn.toString(16).padStart(8, "0")}/${record.spiOut.toString(16).padStart(8, "0")} installed (${record.protocol} ${record.mode}, encr ${record.encrId}/${record.encrKeyBits}, integ ${record.integId})`,
       );
+      keyedAt.set(record.spiIn, deps.clock.now());
       deps.onChildSa(record);
       scheduleChildLifetime(record.spiIn, record.lifetimeSec, record.initiator);
     },
@@ -346,6 +355,7 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       for (const cancel of childTimers.get(spiIn) ?? []) cancel();
       childTimers.delete(spiIn);
       childSpis.delete(spiIn);
+      keyedAt.delete(spiIn);
       ctx.log(sa, `child SA ${spiIn.toString(16).padStart(8, "0")} removed (${why})`);
       deps.onChildSaDeleted(spiIn);
     },
@@ -565,7 +575,19 @@ export function createIkeEngine(deps: IkeDeps): IkeEngine {
       return sa ? deleteChild(ctx, sa, spiIn) : false;
     },
     unknownSpi(address, spi, protocol) {
-      if (!closed) invalidSpi.unknownSpi([...new Set(sas.values())], address, spi, protocol);
+      if (closed) return;
+      // One of ours, in an exchange under way or keyed under RACE_MS ago: the packet raced
+      // the key's install (the answer that keys it was still on its way), not a dead SA.
+      const keyed = keyedAt.get(spi);
+      if (childSpis.has(spi) && (keyed === undefined || deps.clock.now() - keyed < RACE_MS)) {
+        debug(
+          null,
+          () =>
+            `${protocol.toUpperCase()} SPI ${spi.toString(16).padStart(8, "0")} from ${address} is ours, keyed ${keyed === undefined ? "not yet" : "just now"}: not reported`,
+        );
+        return;
+      }
+      invalidSpi.unknownSpi([...new Set(sas.values())], address, spi, protocol);
     },
     tellRefusal(spis, notice) {
       const sa = [...sas.values()].find((s) => spiText(s) === spis);

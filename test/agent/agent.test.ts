@@ -105,7 +105,11 @@ describe(
           assert.equal(out?.mode, "transport");
           assert.ok((out?.packets ?? 0) > 100, JSON.stringify(sa.sas));
           const inB = sb.sas.find((s) => s.direction === "in" && s.spi === out?.spi);
-          assert.equal(inB?.packets, out?.packets, "every packet A sealed was opened by B");
+          assert.equal(
+            inB?.packets,
+            out?.packets,
+            `every packet A sealed was opened by B (B's inbound drops: ${JSON.stringify(sb.drops.inbound)}, A's outbound drops: ${JSON.stringify(sa.drops.outbound)})`,
+          );
           for (const reason of ["auth_failed", "replay", "malformed", "policy_mismatch", "no_sa"])
             assert.equal(sb.drops.inbound[reason], 0, `B drops ${reason}`);
           assert.match(

@@ -198,7 +198,7 @@ describe("child SA table: install, replace on rekey, remove (children.ts)", () =
     assert.equal(children.spiInOf(0x2222), 0x1111);
   });
 
-  it("a rekey installs the new pair first, then removes the pair it replaces", () => {
+  it("the rekey's initiator sends on the new pair at once and opens the old one until it is deleted", () => {
     const { ops, children } = table();
     children.install(child());
     const r = children.install(child({ spiIn: 0x3333, spiOut: 0x4444, replacesSpiIn: 0x1111 }));
@@ -206,11 +206,61 @@ describe("child SA table: install, replace on rekey, remove (children.ts)", () =
     assert.deepEqual(ops.slice(2), [
       `add in ${0x3333}`,
       `add out ${0x4444}`,
-      `remove in ${0x1111}`,
       `remove out ${0x2222}`,
     ]);
+    assert.equal(children.size(), 2, "the old pair's inbound half stays until the Delete");
+    assert.equal(children.remove(0x1111), "rule1>192.0.2.2");
+    assert.deepEqual(ops.slice(5), [`remove in ${0x1111}`]);
     assert.equal(children.size(), 1);
     assert.equal(children.spiInOf(0x2222), undefined);
+  });
+
+  it("the rekey's responder keeps sending on the old pair until the initiator deletes it", () => {
+    const { ops, children } = table();
+    children.install(child({ initiator: false }));
+    const r = children.install(
+      child({ spiIn: 0x3333, spiOut: 0x4444, replacesSpiIn: 0x1111, initiator: false }),
+    );
+    assert.deepEqual(r, { ok: true, transform: "aes128gcm16", replaced: 0x1111 });
+    assert.deepEqual(ops.slice(2), [`add in ${0x3333}`], "no new outbound half yet");
+    assert.equal(children.remove(0x1111), "rule1>192.0.2.2");
+    assert.deepEqual(ops.slice(3), [
+      `remove in ${0x1111}`,
+      `remove out ${0x2222}`,
+      `add out ${0x4444}`,
+    ]);
+    assert.equal(children.remove(0x3333), "rule1>192.0.2.2");
+    assert.deepEqual(ops.slice(6), [`remove in ${0x3333}`, `remove out ${0x4444}`]);
+  });
+
+  it("a rekey collision: our own new pair stops the old one, and the one we answered starts then", () => {
+    const { ops, children } = table();
+    children.install(child());
+    // The peer's rekey, answered first: it waits for the old pair.
+    children.install(
+      child({ spiIn: 0x3333, spiOut: 0x4444, replacesSpiIn: 0x1111, initiator: false }),
+    );
+    // Ours completes: the old pair stops sending, both new pairs send (the older entry first).
+    children.install(child({ spiIn: 0x5555, spiOut: 0x6666, replacesSpiIn: 0x1111 }));
+    assert.deepEqual(ops.slice(2), [
+      `add in ${0x3333}`,
+      `add in ${0x5555}`,
+      `add out ${0x6666}`,
+      `remove out ${0x2222}`,
+      `add out ${0x4444}`,
+    ]);
+    // Ours was redundant and is deleted, then the old pair: one pair is left, sending.
+    children.remove(0x5555);
+    children.remove(0x1111);
+    assert.deepEqual(ops.slice(7), [
+      `remove in ${0x5555}`,
+      `remove out ${0x6666}`,
+      `remove in ${0x1111}`,
+    ]);
+    assert.deepEqual(
+      children.views().map((v) => v.record.spiIn),
+      [0x3333],
+    );
   });
 
   it("removes both directions once, names the peer, and refuses what it cannot carry", () => {

@@ -15,6 +15,8 @@ import { ADDR_A, ADDR_B, type Agent, createLab, type Lab, p2pPolicy } from "./la
 interface Stats {
   sas: { spi: string; direction: string }[];
   ike: { sas: { state: string; spis: string; children: number[] }[] };
+  acquire: Record<string, number>;
+  peers: Record<string, string>;
 }
 
 async function stats(a: Agent): Promise<Stats> {
@@ -52,10 +54,13 @@ describe("rekey collisions between two agents (RFC 7296 §2.8.1)", needsRoot(), 
       const sa = await stats(a);
       const sb = await stats(b);
       const logs = `${a.out()}\n${b.out()}`;
+      for (const [n, s] of [["A", sa] as const, ["B", sb] as const])
+        t.diagnostic(`${n}: acquire ${JSON.stringify(s.acquire)} peers ${JSON.stringify(s.peers)}`);
       assert.match(logs, /soft byte lifetime reached, rekeying/);
       const up = (s: Stats) => s.ike.sas.filter((x) => x.state === "established");
-      assert.equal(up(sa).length, 1, JSON.stringify(sa.ike.sas));
-      assert.equal(up(sb).length, 1, JSON.stringify(sb.ike.sas));
+      const ikeSas = `A: ${JSON.stringify(sa.ike.sas)}\nB: ${JSON.stringify(sb.ike.sas)}\n${logs}`;
+      assert.equal(up(sa).length, 1, ikeSas);
+      assert.equal(up(sb).length, 1, ikeSas);
       assert.equal(up(sa)[0]?.spis, up(sb)[0]?.spis);
       assert.equal(sa.sas.length, 2, `one pair on A: ${JSON.stringify(sa.sas)}`);
       assert.equal(sb.sas.length, 2, `one pair on B: ${JSON.stringify(sb.sas)}`);

@@ -161,9 +161,10 @@ describe(
         const sa = await stats(a);
         const sb = await stats(b);
         const up = (s: Stats) => s.ike.sas.filter((x) => x.state === "established");
-        assert.equal(up(sa).length, 1, JSON.stringify(sa.ike.sas));
-        assert.equal(up(sb).length, 1, JSON.stringify(sb.ike.sas));
-        assert.equal(up(sa)[0]?.spis, up(sb)[0]?.spis, "the same IKE SA on both");
+        const why = `A: ${JSON.stringify(sa.ike.sas)}\nB: ${JSON.stringify(sb.ike.sas)}\n${a.out()}\n${b.out()}`;
+        assert.equal(up(sa).length, 1, why);
+        assert.equal(up(sb).length, 1, why);
+        assert.equal(up(sa)[0]?.spis, up(sb)[0]?.spis, `the same IKE SA on both\n${why}`);
         assert.equal(sa.sas.length, 2, `one pair on A: ${JSON.stringify(sa.sas)}`);
         assert.equal(sb.sas.length, 2, `one pair on B: ${JSON.stringify(sb.sas)}`);
         const collided = `${a.out()}${b.out()}`.includes("holds the lowest nonce");

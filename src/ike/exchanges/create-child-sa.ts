@@ -140,7 +140,10 @@ export function handleCreateChildRequest(ctx: EngineContext, sa: IkeSa, p: Paylo
       );
     }
   }
-  return { payloads: answer.reply, after: record ? () => ctx.installChild(sa, record) : undefined };
+  // Keyed before the answer leaves (see ike-auth.ts); a rekey's new outbound half waits for
+  // the old SA's Delete in the agent's child SA table.
+  if (record) ctx.installChild(sa, record);
+  return { payloads: answer.reply };
 }
 
 function hex(spi: number): string {

@@ -190,13 +190,9 @@ export async function handleAuthRequest(
     ...contact,
     ...child.reply,
   ];
-  const record = child.record;
-  return {
-    payloads,
-    after: () => {
-      if (record) ctx.installChild(sa, record);
-      ctx.mark(sa, "child SA installed");
-      resolveSimultaneous(ctx, sa);
-    },
-  };
+  // Keyed before the answer leaves: the initiator's first packets can come back while our
+  // sendto is still running the receiving namespace's stack (veth), before an install after it.
+  if (child.record) ctx.installChild(sa, child.record);
+  ctx.mark(sa, "child SA installed");
+  return { payloads, after: () => resolveSimultaneous(ctx, sa) };
 }
