@@ -32,8 +32,8 @@ export type InstallResult =
 
 export interface ChildSaTable {
   install(c: ChildSaRecord): InstallResult;
-  /** Removes the pair; its peer's name, or null when no such pair was installed. */
-  remove(spiIn: number): string | null;
+  /** Removes the pair; its child SA, or null when no such pair was installed. */
+  remove(spiIn: number): ChildSaRecord | null;
   /** The inbound SPI of the pair whose outbound SPI is `spiOut`. */
   spiInOf(spiOut: number): number | undefined;
   views(): ChildView[];
@@ -68,13 +68,13 @@ export function createChildSaTable(
       q.waitsFor = null;
     }
   };
-  const remove = (spiIn: number): string | null => {
+  const remove = (spiIn: number): ChildSaRecord | null => {
     const p = pairs.get(spiIn);
     if (p === undefined) return null;
     pairs.delete(spiIn);
     sad.removeSa("in", spiIn);
     stopSending(spiIn, p);
-    return p.child.record.peerName;
+    return p.child.record;
   };
   return {
     install(c) {

@@ -42,7 +42,12 @@ import { DEFAULT_IPSEC_CONFIG, type IpsecConfig } from "../policy/ipsec-config.j
 import { ikeTraceLine } from "./ike-trace.js";
 import type { AgentKernel, KernelRules } from "./kernel.js";
 import { createMonitor } from "./monitor.js";
-import { DEFAULT_RESPONSE_PEER, type PolicyPlan, type Providers } from "./policy-plan.js";
+import {
+  acquirePeerOf,
+  DEFAULT_RESPONSE_PEER,
+  type PolicyPlan,
+  type Providers,
+} from "./policy-plan.js";
 import { childToSaRecords } from "./sa-convert.js";
 
 /** The effective policy as the directory (or the local store) gives it. */
@@ -638,7 +643,7 @@ function createEngine(
     );
     mark?.("child SA handed to the data path", c.ikeSa);
     answered.installed(c);
-    acquirer.onChildSa(c.peerName);
+    acquirer.onChildSa(acquirePeerOf(c));
     mark?.("queued packets released", c.ikeSa);
   };
   const engine: IkeEngine = createIkeEngine({
@@ -652,8 +657,8 @@ function createEngine(
     onChildSa,
     onChildSaDeleted: (spiIn) => {
       answered.deleted(spiIn);
-      const peer = children.remove(spiIn);
-      if (peer !== null) acquirer.onChildSaDeleted(peer);
+      const gone = children.remove(spiIn);
+      if (gone !== null) acquirer.onChildSaDeleted(acquirePeerOf(gone));
     },
     onIkeSaState: (peer, spis, state) => {
       if (state === "established") {

@@ -188,6 +188,20 @@ export function planFromStore(
 /** The engine's name for the default response rule's responder (its child SAs steer flows). */
 export const DEFAULT_RESPONSE_PEER = "default-response";
 
+/** The peer a packet's ACQUIRE starts IKE with (peerForPacket): `rule<id>><remote>`. */
+function initiatorName(ruleId: number, remoteAddress: string): string {
+  return `rule${ruleId}>${remoteAddress}`;
+}
+
+/**
+ * The ACQUIRE peer a child SA serves, whichever side began its IKE SA: a responder's child
+ * SA carries its filter's peer name (`rule<id>/f<n>`), an initiator's `rule<id>><remote>`.
+ */
+export function acquirePeerOf(c: { peerName: string; remote: { address: string } }): string {
+  const rule = /^rule(\d+)[/>]/.exec(c.peerName);
+  return rule ? initiatorName(Number(rule[1]), c.remote.address) : c.peerName;
+}
+
 /**
  * The default response rule as a responder: any peer, this host's address on our side and
  * the peer's own address on its side (`remoteTsIsPeer`), transport mode, the rule's quick
@@ -256,7 +270,7 @@ export function peerForPacket(
   const remoteSide = tunnel ? parseSide(f.dst) : hostSide(packet.dst);
   return {
     ...peerFromPolicy({
-      name: `rule${rule.id}>${remoteAddress}`,
+      name: initiatorName(rule.id, remoteAddress),
       policy: plan.policy,
       rule,
       action,

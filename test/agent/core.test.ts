@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createAcquirer } from "../../src/agent/acquire.js";
 import { createChildSaTable } from "../../src/agent/children.js";
+import { acquirePeerOf } from "../../src/agent/policy-plan.js";
 import { guardRuleset } from "../../src/agent/inbound-guard.js";
 import { childToSaRecords, rangeToPrefixes, transformFor } from "../../src/agent/sa-convert.js";
 import { selectorFromCidr } from "../../src/ike/selectors.js";
@@ -178,6 +179,16 @@ describe("inbound guard ruleset", () => {
   });
 });
 
+describe("the ACQUIRE peer of a child SA (policy-plan.ts acquirePeerOf)", () => {
+  it("names a responder's child SA as the initiator's ACQUIRE would", () => {
+    const remote = { address: "192.0.2.2", port: 4500 };
+    assert.equal(acquirePeerOf({ peerName: "rule1/f1", remote }), "rule1>192.0.2.2");
+    assert.equal(acquirePeerOf({ peerName: "rule12/f3m", remote }), "rule12>192.0.2.2");
+    assert.equal(acquirePeerOf({ peerName: "rule1>192.0.2.2", remote }), "rule1>192.0.2.2");
+    assert.equal(acquirePeerOf({ peerName: "default-response", remote }), "default-response");
+  });
+});
+
 describe("child SA table: install, replace on rekey, remove (children.ts)", () => {
   function table() {
     const ops: string[] = [];
@@ -209,7 +220,7 @@ describe("child SA table: install, replace on rekey, remove (children.ts)", () =
       `remove out ${0x2222}`,
     ]);
     assert.equal(children.size(), 2, "the old pair's inbound half stays until the Delete");
-    assert.equal(children.remove(0x1111), "rule1>192.0.2.2");
+    assert.equal(children.remove(0x1111)?.peerName, "rule1>192.0.2.2");
     assert.deepEqual(ops.slice(5), [`remove in ${0x1111}`]);
     assert.equal(children.size(), 1);
     assert.equal(children.spiInOf(0x2222), undefined);
@@ -223,13 +234,13 @@ describe("child SA table: install, replace on rekey, remove (children.ts)", () =
     );
     assert.deepEqual(r, { ok: true, transform: "aes128gcm16", replaced: 0x1111 });
     assert.deepEqual(ops.slice(2), [`add in ${0x3333}`], "no new outbound half yet");
-    assert.equal(children.remove(0x1111), "rule1>192.0.2.2");
+    assert.equal(children.remove(0x1111)?.peerName, "rule1>192.0.2.2");
     assert.deepEqual(ops.slice(3), [
       `remove in ${0x1111}`,
       `remove out ${0x2222}`,
       `add out ${0x4444}`,
     ]);
-    assert.equal(children.remove(0x3333), "rule1>192.0.2.2");
+    assert.equal(children.remove(0x3333)?.peerName, "rule1>192.0.2.2");
     assert.deepEqual(ops.slice(6), [`remove in ${0x3333}`, `remove out ${0x4444}`]);
   });
 
@@ -266,7 +277,7 @@ describe("child SA table: install, replace on rekey, remove (children.ts)", () =
   it("removes both directions once, names the peer, and refuses what it cannot carry", () => {
     const { ops, children } = table();
     children.install(child());
-    assert.equal(children.remove(0x1111), "rule1>192.0.2.2");
+    assert.equal(children.remove(0x1111)?.peerName, "rule1>192.0.2.2");
     assert.equal(children.remove(0x1111), null);
     assert.deepEqual(ops.slice(2), [`remove in ${0x1111}`, `remove out ${0x2222}`]);
     const bad = children.install(child({ encrId: 13 }));

@@ -62,6 +62,9 @@ describe("rekey collisions between two agents (RFC 7296 §2.8.1)", needsRoot(), 
       assert.equal(up(sa).length, 1, ikeSas);
       assert.equal(up(sb).length, 1, ikeSas);
       assert.equal(up(sa)[0]?.spis, up(sb)[0]?.spis);
+      // B answered the IKE SA: its child SAs count for the peer its own ACQUIRE would name,
+      // so a packet of B's that meets a gap does not start a second IKE SA.
+      assert.deepEqual(sb.peers, { "rule1>192.0.2.1": "up" }, JSON.stringify(sb.peers));
       assert.equal(sa.sas.length, 2, `one pair on A: ${JSON.stringify(sa.sas)}`);
       assert.equal(sb.sas.length, 2, `one pair on B: ${JSON.stringify(sb.sas)}`);
       const spis = (s: Stats) => s.sas.map((x) => x.spi).sort();
