@@ -28,7 +28,7 @@ import {
 import { type Decision, evaluateInbound, type InboundPacket } from "../firewall/evaluate.js";
 import { BYPASS_DEVICE, type FirewallSettings } from "../firewall/model.js";
 import { createNftRunner } from "../firewall/nft.js";
-import { loadEffectiveIfAny } from "../firewall/gpo-layer.js";
+import { watchedEffectiveSettings } from "../firewall/gpo-layer.js";
 import { createNftTable } from "../platform/nftables.js";
 import type { NetConfig } from "../platform/routing.js";
 import { guardChains, removeGuard } from "./inbound-guard.js";
@@ -99,8 +99,9 @@ export interface HostKernelDeps {
 export function createHostKernel(d: HostKernelDeps): AgentKernel {
   const runner = createNftRunner({});
   const table = createNftTable(runner);
-  // local settings with the GPO layer over them (firewall/gpo-layer.ts)
-  const settings = () => loadEffectiveIfAny(d.home);
+  // local settings with the GPO layer over them (firewall/gpo-layer.ts), read again only
+  // when a file changed: each IKE SA's bypass decision asks for them
+  const settings = watchedEffectiveSettings(d.home);
   // Steering and guard chains of table inet postern in one transaction; no guarded
   // selector (manual keys, tunnel-only policies): no guard chain at all.
   const steer = (r: KernelRules) =>

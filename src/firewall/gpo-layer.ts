@@ -23,6 +23,7 @@ import type {
   ProfileName,
   ProfileSettings,
 } from "./model.js";
+import { profileFile } from "./profile.js";
 import { loadSettings, settingsFile } from "./store.js";
 import { validateSettings } from "./validate.js";
 
@@ -169,4 +170,33 @@ export function loadEffectiveIfAny(home: string): FirewallSettings | null {
   return fs.existsSync(settingsFile(home)) || fs.existsSync(gpoLayerFile(home))
     ? loadEffectiveSettings(home)
     : null;
+}
+
+/**
+ * loadEffectiveIfAny for a caller that asks often (the agent, at each IKE SA's bypass
+ * decision): the three files (local settings, GPO layer, profile decision) are read again
+ * only when one changed. A change is a new inode, size, change or modification time: every
+ * writer replaces its file whole (atomicWriteFile: a new inode, never the one it replaces,
+ * which is still live when the new one is made). A file changed between the stat and the
+ * read is read again at the next call, since its signature then differs from the one kept;
+ * a load that throws keeps nothing, so the next call reads again too.
+ */
+export function watchedEffectiveSettings(home: string): () => FirewallSettings | null {
+  const files = [settingsFile(home), gpoLayerFile(home), profileFile(home)];
+  let seen: string | null = null;
+  let value: FirewallSettings | null = null;
+  return () => {
+    const now = files.map(signature).join(" ");
+    if (now !== seen) {
+      seen = null;
+      value = loadEffectiveIfAny(home);
+      seen = now;
+    }
+    return value;
+  };
+}
+
+function signature(file: string): string {
+  const s = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+  return s === undefined ? "-" : `${s.ino}:${s.size}:${s.ctimeNs}:${s.mtimeNs}`;
 }

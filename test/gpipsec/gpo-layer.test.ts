@@ -18,6 +18,7 @@ import {
   policySettings,
   saveGpoLayer,
   settingsAsPolicy,
+  watchedEffectiveSettings,
 } from "../../src/firewall/gpo-layer.js";
 import { defaultSettings, type PortOpening } from "../../src/firewall/model.js";
 import { loadSettings, saveSettings, settingsFile } from "../../src/firewall/store.js";
@@ -133,6 +134,39 @@ describe("firewall layers: local settings and the GPOs' layer", () => {
         (e: Error) =>
           /gpo\.json over the local settings/.test(e.message) && !e.message.includes("\n"),
       );
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it("the agent's watched settings: read once, read again when a layer changes or is removed", () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "gpo-layer-"));
+    try {
+      const settings = watchedEffectiveSettings(home);
+      assert.equal(settings(), null, "nothing written: nothing to load");
+      const local = defaultSettings();
+      local.profiles.domain.portOpenings = [port(22, "ssh")];
+      saveSettings(home, local);
+      const first = settings();
+      assert.deepEqual(
+        first?.profiles.domain.portOpenings.map((o) => o.port),
+        [22],
+      );
+      assert.equal(settings(), first, "no file changed: the same object, not read again");
+      saveGpoLayer(home, { profiles: {}, bypass: ["S-1-5-21-1-2-3-515"] });
+      assert.deepEqual(settings()?.bypass, [{ sid: "S-1-5-21-1-2-3-515" }], "a GPO layer written");
+      local.profiles.domain.portOpenings = [port(22, "ssh"), port(80, "web")];
+      saveSettings(home, local);
+      assert.deepEqual(
+        settings()?.profiles.domain.portOpenings.map((o) => o.port),
+        [22, 80],
+        "the local settings changed",
+      );
+      saveGpoLayer(home, { profiles: { domain: { portOpenings: [port(70000, "bad")] } } });
+      assert.throws(() => settings(), /gpo\.json over the local settings/);
+      assert.throws(() => settings(), /gpo\.json/, "a failed load keeps nothing: read again");
+      saveGpoLayer(home, null);
+      assert.deepEqual(settings()?.bypass, [], "the layer removed: the local settings alone");
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
     }
