@@ -137,10 +137,13 @@ export function startDataPath(opts: DataPathOptions): DataPath {
   // ACQUIRE queued for it reach the worker together (the first of two wakes, a write to
   // the eventfd, was 29 % of the initiator's handling of the IKE_AUTH answer in a profile,
   // before the packet was even posted: docs/benchmarks.md).
+  // A new SA alone wakes nothing: a packet that finds no SA makes the worker apply what is
+  // pending first (worker.ts), and a wake before a responder's answer leaves put the worker
+  // on a CPU the answer needed. A removal (stop sending now) and a packet to inject wake it.
   let wakeQueued = false;
   const send = (direction: "in" | "out", cmd: WorkerCommand) => {
     (direction === "out" ? workers.outbound : workers.inbound).port.postMessage(cmd);
-    if (direction !== "out" || wakeQueued) return;
+    if (direction !== "out" || cmd.type === "add" || wakeQueued) return;
     wakeQueued = true;
     queueMicrotask(() => {
       wakeQueued = false;
