@@ -26,9 +26,7 @@ export interface SadWriter {
   removeSa(direction: "in" | "out", spi: number): void;
 }
 
-export type InstallResult =
-  /** `replaced`: the inbound SPI of the installed pair this rekey replaces. */
-  { ok: true; transform: string; replaced: number | null } | { ok: false; error: string };
+export type InstallResult = { ok: true; transform: string } | { ok: false; error: string };
 
 export interface ChildSaTable {
   install(c: ChildSaRecord): InstallResult;
@@ -50,7 +48,6 @@ export function createChildSaTable(
    * (`waitsFor`) until the pair it replaces stops sending.
    */
   interface Pair {
-    spiOut: number;
     child: ChildView;
     out: SaRecord;
     sending: boolean;
@@ -59,7 +56,7 @@ export function createChildSaTable(
   const pairs = new Map<number, Pair>();
   /** Pair `spiIn` stops sending: its outbound half goes, the pairs that waited for it start. */
   const stopSending = (spiIn: number, p: Pair) => {
-    if (p.sending) sad.removeSa("out", p.spiOut);
+    if (p.sending) sad.removeSa("out", p.out.spi);
     p.sending = false;
     for (const q of pairs.values()) {
       if (q.waitsFor !== spiIn) continue;
@@ -85,7 +82,6 @@ export function createChildSaTable(
       const waits = old?.sending === true && !c.initiator;
       if (!waits) sad.addSa(r.out);
       pairs.set(c.spiIn, {
-        spiOut: c.spiOut,
         child: { record: c, installedAtMs: now() },
         out: r.out,
         sending: !waits,
@@ -93,11 +89,11 @@ export function createChildSaTable(
       });
       if (old !== undefined && c.initiator && c.replacesSpiIn !== null)
         stopSending(c.replacesSpiIn, old);
-      return { ok: true, transform: r.in.transform, replaced: old ? c.replacesSpiIn : null };
+      return { ok: true, transform: r.in.transform };
     },
     remove,
     spiInOf(spiOut) {
-      for (const [spiIn, p] of pairs) if (p.spiOut === spiOut) return spiIn;
+      for (const [spiIn, p] of pairs) if (p.out.spi === spiOut) return spiIn;
       return undefined;
     },
     views: () => [...pairs.values()].map((p) => p.child),

@@ -92,7 +92,8 @@ export function startDataPath(opts: DataPathOptions): DataPath {
   const control = new SharedArrayBuffer(4);
   const here = path.dirname(fileURLToPath(import.meta.url));
   // The outbound worker waits in poll() on the TUN; a command (an ACQUIRE'd packet to
-  // inject, a new SA) wakes it through this eventfd instead of waiting for the poll timeout.
+  // inject, an SA removed) wakes it through this eventfd instead of waiting for the poll
+  // timeout.
   const libc = loadLibc();
   const wakeFd = openEventFd();
   const one = Buffer.alloc(8);

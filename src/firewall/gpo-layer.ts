@@ -188,7 +188,6 @@ export function watchedEffectiveSettings(home: string): () => FirewallSettings |
   return () => {
     const now = files.map(signature).join(" ");
     if (now !== seen) {
-      seen = null;
       value = loadEffectiveIfAny(home);
       seen = now;
     }

@@ -203,7 +203,7 @@ describe("child SA table: install, replace on rekey, remove (children.ts)", () =
   it("installs inbound before outbound and shows the pair", () => {
     const { ops, children } = table();
     const r = children.install(child());
-    assert.deepEqual(r, { ok: true, transform: "aes128gcm16", replaced: null });
+    assert.deepEqual(r, { ok: true, transform: "aes128gcm16" });
     assert.deepEqual(ops, [`add in ${0x1111}`, `add out ${0x2222}`]);
     assert.equal(children.views()[0]?.installedAtMs, 1000);
     assert.equal(children.spiInOf(0x2222), 0x1111);
@@ -213,7 +213,7 @@ describe("child SA table: install, replace on rekey, remove (children.ts)", () =
     const { ops, children } = table();
     children.install(child());
     const r = children.install(child({ spiIn: 0x3333, spiOut: 0x4444, replacesSpiIn: 0x1111 }));
-    assert.deepEqual(r, { ok: true, transform: "aes128gcm16", replaced: 0x1111 });
+    assert.deepEqual(r, { ok: true, transform: "aes128gcm16" });
     assert.deepEqual(ops.slice(2), [
       `add in ${0x3333}`,
       `add out ${0x4444}`,
@@ -232,7 +232,7 @@ describe("child SA table: install, replace on rekey, remove (children.ts)", () =
     const r = children.install(
       child({ spiIn: 0x3333, spiOut: 0x4444, replacesSpiIn: 0x1111, initiator: false }),
     );
-    assert.deepEqual(r, { ok: true, transform: "aes128gcm16", replaced: 0x1111 });
+    assert.deepEqual(r, { ok: true, transform: "aes128gcm16" });
     assert.deepEqual(ops.slice(2), [`add in ${0x3333}`], "no new outbound half yet");
     assert.equal(children.remove(0x1111)?.peerName, "rule1>192.0.2.2");
     assert.deepEqual(ops.slice(3), [
